@@ -1,0 +1,641 @@
+/* engine: the pure, deterministic routing core of contactd.
+ *
+ * Every change of routing state goes through engine_apply(state, command, now). Given the
+ * same sequence of commands (with the same timestamps) every node reaches the same state
+ * and emits the same effects: the engine reads no clock, draws no random numbers, does no
+ * I/O and uses no floating point. Time arrives with each command (milliseconds since the
+ * Unix epoch, UTC) and is clamped so that it never runs backwards.
+ *
+ * Three groups of types live here:
+ *   - the routing model (struct engine_model): skills, time zones, hours, queues, agents,
+ *     rules. config/ builds one from YAML; MODEL_INSTALL carries it into the state.
+ *     Cross-references inside a model are indices into the model's own arrays.
+ *   - commands (struct engine_command): what adapters ask for. Commands name agents,
+ *     queues and skills by string and contacts and offers by the 64-bit ids the engine
+ *     handed out, so they can be produced without access to the state.
+ *   - effects (struct engine_effect): what the node that owns a customer's session must do.
+ *
+ * Ownership: strings and arrays inside a command are borrowed for the duration of the call
+ * that takes the command. Pointers inside an effect or an info struct are borrowed until
+ * the next call that changes the state (engine_apply, engine_free). Model arrays are owned
+ * by the model and released by engine_model_close().
+ */
+#ifndef CD_ENGINE_H
+#define CD_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+
+/* ---- Limits ------------------------------------------------------------------------- */
+
+#define ENGINE_NAME_MAX 64    /* names of skills, queues, agents, rules, zones (with NUL) */
+#define ENGINE_KEY_MAX 32     /* attribute keys (with NUL) */
+#define ENGINE_VALUE_MAX 64   /* attribute values, condition values, reasons (with NUL) */
+#define ENGINE_TARGET_MAX 128 /* external overflow targets such as "sip:queue@site-b" */
+#define ENGINE_SITE_MAX 32
+#define ENGINE_AGENT_SKILLS 32  /* skills one agent may hold */
+#define ENGINE_AGENT_QUEUES 32  /* queues one agent serves */
+#define ENGINE_REQ_SKILLS 8     /* skills one contact, queue or action may require */
+#define ENGINE_ATTRS_MAX 16     /* attributes on one contact */
+#define ENGINE_COND_VALUES 8    /* values listed in one condition */
+#define ENGINE_STEPS_MAX 8      /* escalation steps of one queue */
+#define ENGINE_INTERVALS_MAX 4  /* opening intervals in one day */
+#define ENGINE_SET_MAX 8        /* attributes one SET action assigns */
+#define ENGINE_RING_ALL_MAX 32  /* agents one ring-all offer rings at once */
+#define ENGINE_PROFICIENCY_MAX 10
+
+/* ---- Enumerations ------------------------------------------------------------------- */
+
+enum engine_channel {
+    ENGINE_CH_VOICE = 0,
+    ENGINE_CH_EMAIL,
+    ENGINE_CH_SMS,
+    ENGINE_CH_CHAT,
+    ENGINE_CH_COUNT
+};
+#define ENGINE_CH_BIT(c) ((uint8_t)(1u << (c)))
+#define ENGINE_CH_ALL ((uint8_t)((1u << ENGINE_CH_COUNT) - 1))
+
+enum engine_strategy {
+    ENGINE_STRATEGY_LONGEST_IDLE = 0, /* fewest contacts in hand, then idle longest */
+    ENGINE_STRATEGY_LEAST_OCCUPIED,   /* lowest load relative to capacity, then least talk time */
+    ENGINE_STRATEGY_BEST_SKILL,       /* highest proficiency sum on the required skills */
+    ENGINE_STRATEGY_ROUND_ROBIN,      /* the agent this queue offered to least recently */
+    ENGINE_STRATEGY_RING_ALL,         /* voice: ring every eligible agent, first accept wins */
+    ENGINE_STRATEGY_COUNT
+};
+
+/* Live states of a contact, and the terminal outcomes reported in history. */
+enum engine_contact_state {
+    ENGINE_CONTACT_QUEUED = 0,
+    ENGINE_CONTACT_OFFERED,   /* reserved for one agent (or a ring-all group) */
+    ENGINE_CONTACT_CONNECTED,
+    ENGINE_CONTACT_WRAPUP,    /* talk ended, the agent is still wrapping up */
+    ENGINE_CONTACT_COMPLETED, /* terminal outcomes from here on */
+    ENGINE_CONTACT_ABANDONED,
+    ENGINE_CONTACT_TRANSFERRED, /* handed to an external target by a transfer */
+    ENGINE_CONTACT_OVERFLOWED,  /* handed to an external target by overflow */
+    ENGINE_CONTACT_TIMED_OUT,
+    ENGINE_CONTACT_REJECTED,
+    ENGINE_CONTACT_STATE_COUNT
+};
+
+/* What an agent chose (presence) ... */
+enum engine_presence {
+    ENGINE_PRESENCE_OFFLINE = 0,
+    ENGINE_PRESENCE_AVAILABLE,
+    ENGINE_PRESENCE_AWAY, /* with a reason code */
+};
+
+/* ... and what an agent is, derived from presence and the contacts in hand. */
+enum engine_agent_state {
+    ENGINE_AGENT_OFFLINE = 0,
+    ENGINE_AGENT_AVAILABLE,
+    ENGINE_AGENT_BUSY,   /* at least one contact offered or connected */
+    ENGINE_AGENT_WRAPUP, /* only wrap-up work in hand */
+    ENGINE_AGENT_AWAY,
+};
+
+/* ---- Routing model ------------------------------------------------------------------ */
+
+struct engine_name
+{
+    char s[ENGINE_NAME_MAX];
+};
+
+/* A required or held skill; skill is an index into engine_model.skills. */
+struct engine_skill_level
+{
+    uint16_t skill;
+    uint8_t level; /* 1..ENGINE_PROFICIENCY_MAX */
+};
+
+/* From `at` (UTC seconds) on, local time is UTC + offset seconds. */
+struct engine_tz_transition
+{
+    int64_t at;
+    int32_t offset;
+};
+
+/* A named time zone resolved by config/ from the system's tzdata into a table, so that
+ * every node computes local time identically and without I/O. */
+struct engine_zone
+{
+    char name[ENGINE_NAME_MAX];
+    int32_t base_offset; /* in force before the first transition */
+    uint32_t n_transitions;
+    struct engine_tz_transition *transitions; /* owned; sorted by at */
+};
+
+/* [from_min, to_min) in minutes of the local day; to_min may be 1440 (midnight). */
+struct engine_interval
+{
+    uint16_t from_min;
+    uint16_t to_min;
+};
+
+struct engine_day_hours
+{
+    uint8_t n; /* 0 = closed all day */
+    struct engine_interval iv[ENGINE_INTERVALS_MAX];
+};
+
+/* A holiday replaces the weekly hours of one local date. */
+struct engine_holiday
+{
+    int32_t date; /* local days since 1970-01-01 in the hours' zone */
+    struct engine_day_hours hours;
+};
+
+struct engine_hours
+{
+    char name[ENGINE_NAME_MAX];
+    uint32_t zone;                      /* index into engine_model.zones */
+    struct engine_day_hours week[7];    /* [0] = Monday ... [6] = Sunday */
+    uint32_t n_holidays;
+    struct engine_holiday *holidays;    /* owned; sorted by date, no duplicates */
+};
+
+/* After a contact has waited after_s seconds in its queue, its requirements widen:
+ * every minimum proficiency drops by `relax` (never below 1), the listed skills are no
+ * longer required, and its priority rises by priority_boost. Steps apply cumulatively in
+ * order; after_s strictly increases from step to step. */
+struct engine_escalation
+{
+    uint32_t after_s;
+    uint8_t relax;
+    int16_t priority_boost;
+    uint8_t n_drop;
+    uint16_t drop[ENGINE_REQ_SKILLS]; /* skill indices */
+};
+
+struct engine_queue
+{
+    char name[ENGINE_NAME_MAX];
+    uint8_t channels;       /* bitmask of ENGINE_CH_BIT() */
+    uint8_t strategy;       /* enum engine_strategy; RING_ALL only on a voice-only queue */
+    uint32_t sl_target_s;   /* service level: answered within this many seconds ... */
+    uint8_t sl_percent;     /* ... for this share of contacts (reporting only) */
+    uint32_t max_size;      /* waiting contacts; 0 = unlimited. A full queue overflows */
+    uint32_t max_wait_s;    /* 0 = none; then the contact overflows or times out */
+    uint32_t ring_s;        /* ring-no-answer timeout of an offer; 0 = 20 s */
+    uint32_t wrapup_s;      /* automatic end of wrap-up; 0 = no wrap-up at all */
+    int32_t hours;          /* index into engine_model.hours; -1 = always open */
+    int32_t overflow_queue; /* index into engine_model.queues; -1 = none */
+    char overflow_target[ENGINE_TARGET_MAX]; /* external target when overflow_queue < 0 */
+    uint8_t n_skills;       /* requirements every contact of this queue carries */
+    struct engine_skill_level skills[ENGINE_REQ_SKILLS];
+    uint8_t n_steps;
+    struct engine_escalation steps[ENGINE_STEPS_MAX];
+};
+
+struct engine_agent_def
+{
+    char name[ENGINE_NAME_MAX];
+    char site[ENGINE_SITE_MAX];
+    uint8_t capacity[ENGINE_CH_COUNT]; /* concurrent contacts per channel; 0 = not served */
+    uint8_t n_skills;
+    struct engine_skill_level skills[ENGINE_AGENT_SKILLS];
+    uint8_t n_queues;
+    uint16_t queues[ENGINE_AGENT_QUEUES]; /* queue indices, the queues this agent serves */
+};
+
+enum engine_cond_kind {
+    ENGINE_COND_CHANNEL = 0,      /* channels: contact's channel in the mask */
+    ENGINE_COND_ATTR,             /* key op values (EQ/NE/IN/NOT_IN/EXISTS/PREFIX) */
+    ENGINE_COND_LOCATION,         /* attribute "location" is, or is under, one of values:
+                                     "GB" matches "GB" and "GB-LND" */
+    ENGINE_COND_TIME_OF_DAY,      /* local time in [from_min, to_min) (wraps if from > to) */
+    ENGINE_COND_DAY_OF_WEEK,      /* local weekday in the days mask */
+    ENGINE_COND_EWT,              /* estimated wait of the queue, seconds, op number */
+    ENGINE_COND_QUEUE_SIZE,       /* contacts waiting in the queue, op number */
+    ENGINE_COND_AGENTS_AVAILABLE, /* agents ready for the contact's channel, op number */
+    ENGINE_COND_QUEUE_OPEN,       /* number != 0: queue open now; number == 0: closed now */
+    ENGINE_COND_PRIORITY,         /* contact priority op number */
+    ENGINE_COND_KIND_COUNT
+};
+
+enum engine_op {
+    ENGINE_OP_EQ = 0,
+    ENGINE_OP_NE,
+    ENGINE_OP_LT,
+    ENGINE_OP_LE,
+    ENGINE_OP_GT,
+    ENGINE_OP_GE,
+    ENGINE_OP_IN,
+    ENGINE_OP_NOT_IN,
+    ENGINE_OP_EXISTS,
+    ENGINE_OP_PREFIX,
+    ENGINE_OP_COUNT
+};
+
+struct engine_condition
+{
+    uint8_t kind; /* enum engine_cond_kind */
+    uint8_t op;   /* enum engine_op */
+    uint8_t channels;
+    uint8_t days;       /* bit 0 = Monday ... bit 6 = Sunday */
+    uint16_t from_min;  /* TIME_OF_DAY */
+    uint16_t to_min;
+    int32_t zone;       /* TIME_OF_DAY, DAY_OF_WEEK: zone index; -1 = UTC */
+    int32_t queue;      /* EWT, QUEUE_SIZE, AGENTS_AVAILABLE, QUEUE_OPEN: queue index;
+                           -1 = the queue the rule's action names */
+    int64_t number;
+    char key[ENGINE_KEY_MAX];
+    uint8_t n_values;
+    char values[ENGINE_COND_VALUES][ENGINE_VALUE_MAX];
+};
+
+enum engine_action_kind {
+    ENGINE_ACTION_ROUTE = 0, /* queue, optional priority, extra skills */
+    ENGINE_ACTION_OVERFLOW,  /* to queue, or to external target when queue < 0 */
+    ENGINE_ACTION_CALLBACK,  /* route to queue and offer the customer a callback */
+    ENGINE_ACTION_REJECT,    /* with reason */
+    ENGINE_ACTION_SET,       /* set attributes, then go on with the next rule */
+    ENGINE_ACTION_KIND_COUNT
+};
+
+struct engine_kv
+{
+    char key[ENGINE_KEY_MAX];
+    char value[ENGINE_VALUE_MAX];
+};
+
+struct engine_action
+{
+    uint8_t kind; /* enum engine_action_kind */
+    bool has_priority;
+    int16_t priority; /* replaces the contact's priority when has_priority */
+    int32_t queue;    /* queue index; -1 only for an external OVERFLOW */
+    char target[ENGINE_TARGET_MAX];
+    char reason[ENGINE_VALUE_MAX];
+    uint8_t n_skills; /* added to the contact's own requirements */
+    struct engine_skill_level skills[ENGINE_REQ_SKILLS];
+    uint8_t n_set;
+    struct engine_kv set[ENGINE_SET_MAX];
+};
+
+struct engine_rule
+{
+    char name[ENGINE_NAME_MAX];
+    uint32_t n_conds; /* all must hold; 0 = always */
+    struct engine_condition *conds; /* owned */
+    struct engine_action action;
+};
+
+struct engine_model
+{
+    uint32_t n_skills;
+    struct engine_name *skills; /* owned */
+    uint32_t n_zones;
+    struct engine_zone *zones;
+    uint32_t n_hours;
+    struct engine_hours *hours;
+    uint32_t n_queues;
+    struct engine_queue *queues;
+    uint32_t n_agents;
+    struct engine_agent_def *agents;
+    uint32_t n_rules;
+    struct engine_rule *rules; /* ordered: first match wins */
+    /* blocks[c]: channels (mask) an agent is not offered while holding any contact on c. */
+    uint8_t blocks[ENGINE_CH_COUNT];
+    char rna_reason[ENGINE_VALUE_MAX]; /* away reason after ring-no-answer; "" = "ring_no_answer" */
+};
+
+void engine_model_init(struct engine_model *m);
+/* Frees every array the model owns and leaves it as after init. */
+void engine_model_close(struct engine_model *m);
+/* Deep copy; dst must be initialised and empty. Returns 0 or CD_ENOMEM (dst left empty). */
+int engine_model_copy(struct engine_model *dst, const struct engine_model *src);
+/* Checks every index, range and ordering rule stated above. Returns 0 or CD_EINVAL with
+ * a message naming the object ("queue 'sales': overflow_queue 9 out of range"). */
+int engine_model_validate(const struct engine_model *m, char *err, size_t errlen);
+/* Index of a named object, or -1. */
+int engine_model_skill(const struct engine_model *m, const char *name);
+int engine_model_queue(const struct engine_model *m, const char *name);
+/* Binary form of a model (inside MODEL_INSTALL commands and state snapshots). decode
+ * fills an initialised, empty model; on error it is left empty. Returns 0, CD_ENOMEM,
+ * CD_ECORRUPT. */
+int engine_model_encode(const struct engine_model *m, struct cd_buf *out);
+int engine_model_decode(struct cd_reader *r, struct engine_model *m);
+
+/* ---- Commands ----------------------------------------------------------------------- */
+
+enum engine_cmd_kind {
+    ENGINE_CMD_TICK = 1,       /* only advances time and fires due deadlines */
+    ENGINE_CMD_CONTACT_CREATE,
+    ENGINE_CMD_CONTACT_ABANDON,  /* customer left while queued or offered */
+    ENGINE_CMD_CONTACT_END,      /* talk over: to wrap-up, or completed */
+    ENGINE_CMD_CONTACT_TRANSFER, /* to a queue, an agent, or an external target */
+    ENGINE_CMD_CONTACT_CALLBACK, /* customer took the callback offer and hung up */
+    ENGINE_CMD_CONTACT_SET_ATTRS,
+    ENGINE_CMD_OFFER_ACCEPT,
+    ENGINE_CMD_OFFER_REJECT,
+    ENGINE_CMD_WRAPUP_DONE,
+    ENGINE_CMD_AGENT_LOGIN,
+    ENGINE_CMD_AGENT_LOGOUT,
+    ENGINE_CMD_AGENT_STATE,  /* available, or away with a reason */
+    ENGINE_CMD_AGENT_SKILLS, /* replace the agent's skills */
+    ENGINE_CMD_AGENT_UPSERT, /* create or redefine an agent */
+    ENGINE_CMD_AGENT_DELETE, /* only an offline agent with nothing in hand */
+    ENGINE_CMD_MODEL_INSTALL,
+    ENGINE_CMD_KIND_COUNT
+};
+
+struct engine_skill_ref
+{
+    const char *skill;
+    uint8_t level;
+};
+
+struct engine_attr
+{
+    const char *key;
+    const char *value;
+};
+
+struct engine_contact_create
+{
+    const char *key;   /* idempotency key; NULL or "" = none */
+    uint8_t channel;   /* enum engine_channel */
+    const char *queue; /* NULL or "": the routing rules decide; else straight to this queue */
+    int16_t priority;  /* higher is served first */
+    uint8_t n_skills;
+    const struct engine_skill_ref *skills;
+    uint8_t n_attrs;
+    const struct engine_attr *attrs;
+};
+
+struct engine_agent_spec
+{
+    const char *name;
+    const char *site;
+    uint8_t capacity[ENGINE_CH_COUNT];
+    uint8_t n_skills;
+    const struct engine_skill_ref *skills;
+    uint8_t n_queues;
+    const char *const *queues;
+};
+
+struct engine_command
+{
+    uint8_t kind; /* enum engine_cmd_kind */
+    union {
+        struct engine_contact_create create;
+        struct
+        {
+            uint64_t id;
+        } contact; /* ABANDON, END, CALLBACK, WRAPUP_DONE */
+        struct
+        {
+            uint64_t id;
+            const char *queue;  /* exactly one of queue, agent, target */
+            const char *agent;
+            const char *target;
+        } transfer;
+        struct
+        {
+            uint64_t id;
+            uint8_t n_attrs;
+            const struct engine_attr *attrs; /* value "" removes the key */
+        } set_attrs;
+        struct
+        {
+            uint64_t id;
+            const char *agent; /* must be the agent the offer was made to */
+        } offer; /* ACCEPT, REJECT */
+        struct
+        {
+            const char *name;
+            uint8_t presence; /* LOGIN, STATE: AVAILABLE or AWAY */
+            const char *reason;
+        } agent; /* LOGIN, LOGOUT, STATE, DELETE */
+        struct
+        {
+            const char *name;
+            uint8_t n_skills;
+            const struct engine_skill_ref *skills;
+        } skills;
+        struct engine_agent_spec upsert;
+        struct
+        {
+            uint32_t version; /* must exceed the installed version */
+            const struct engine_model *model;
+        } install;
+    } u;
+};
+
+/* Outcome of one command. code is 0 or a CD_E* error; an error changes nothing (but time
+ * still advances and due deadlines still fire, since those belong to `now`). */
+struct engine_result
+{
+    int code;
+    uint64_t contact; /* CONTACT_CREATE: the new (or, for a repeated key, existing) id */
+    bool existing;    /* CONTACT_CREATE: the key was seen before; nothing was created */
+    char message[128];
+};
+
+/* ---- Effects ------------------------------------------------------------------------ */
+
+enum engine_effect_kind {
+    ENGINE_FX_QUEUED = 1,  /* contact waits in queue; ewt_ms estimated */
+    ENGINE_FX_OFFER,       /* offer contact to agent; at = ring deadline */
+    ENGINE_FX_OFFER_CANCEL,/* withdraw an offer (ring-all loser, abandon, logout, timeout) */
+    ENGINE_FX_CONNECTED,
+    ENGINE_FX_ESCALATED,   /* step = new escalation step */
+    ENGINE_FX_CALLBACK_OFFER, /* ask the customer whether they want a callback */
+    ENGINE_FX_ENDED,       /* terminal; history says how */
+    ENGINE_FX_WRAPUP,      /* talk ended; at = automatic wrap-up end */
+    ENGINE_FX_AGENT_STATE, /* agent's derived state changed; text = reason */
+    ENGINE_FX_MODEL,       /* a routing model version was installed */
+};
+
+/* Everything a report needs about a finished contact. Times are ms since the epoch; 0 =
+ * never happened. */
+struct engine_history
+{
+    uint64_t contact;
+    uint8_t channel;
+    uint8_t outcome; /* terminal enum engine_contact_state */
+    int16_t priority;
+    const char *queue;  /* last queue; "" if it never reached one */
+    const char *agent;  /* last agent; "" if none */
+    const char *reason; /* REJECTED reason, OVERFLOWED/TRANSFERRED target */
+    int64_t arrived;
+    int64_t offered;
+    int64_t answered;
+    int64_t ended;     /* talk ended or customer left */
+    int64_t completed; /* wrap-up done, or == ended */
+    uint32_t offers;   /* offers made, ring-no-answers included */
+    uint32_t transfers;
+    uint8_t callback;
+};
+
+struct engine_effect
+{
+    uint8_t kind; /* enum engine_effect_kind */
+    uint8_t channel;
+    uint8_t state; /* AGENT_STATE: enum engine_agent_state; OFFER_CANCEL: contact's new state */
+    uint8_t step;
+    uint64_t contact;
+    uint64_t offer;
+    const char *agent; /* borrowed, see the top of this file */
+    const char *queue;
+    const char *text;
+    int64_t at;
+    int64_t ewt_ms;
+    const struct engine_history *history; /* ENDED only */
+};
+
+/* Where effects go: an ops table, so a test can collect them and a node can act on them. */
+typedef void (*engine_emit_cb)(void *data, const struct engine_effect *fx);
+struct engine_sink
+{
+    engine_emit_cb emit;
+    void *data;
+};
+
+/* ---- State -------------------------------------------------------------------------- */
+
+struct engine;
+
+/* A new empty state: no model (version 0), no agents, no contacts, time 0. */
+int engine_new(struct engine **out);
+void engine_free(struct engine *e);
+
+/* The only way the state changes. Advances the state's clock to max(clock, now_ms), fires
+ * every deadline due by then, then executes cmd. res (may be NULL) receives the outcome;
+ * sink (may be NULL) receives every effect in order. Returns res->code. The only error
+ * that is not deterministic is CD_ENOMEM, after which the state must be discarded and
+ * rebuilt from a snapshot and the log. */
+int engine_apply(struct engine *e, const struct engine_command *cmd, int64_t now_ms,
+                 struct engine_result *res, const struct engine_sink *sink);
+
+/* Earliest pending deadline (ms), or INT64_MAX when none: the leader proposes a TICK then. */
+int64_t engine_next_deadline(const struct engine *e);
+int64_t engine_now(const struct engine *e);
+uint32_t engine_model_version(const struct engine *e);
+/* The installed model; NULL before the first install. Borrowed. */
+const struct engine_model *engine_model(const struct engine *e);
+
+/* Digest of the canonical encoding of the whole state: equal digests, equal states. */
+uint64_t engine_digest(const struct engine *e);
+/* Versioned binary snapshot of the whole state, appended to out. Returns 0 or CD_ENOMEM. */
+int engine_encode(const struct engine *e, struct cd_buf *out);
+/* Rebuilds a state from engine_encode() output. Returns 0, CD_ECORRUPT, CD_EVERSION or
+ * CD_ENOMEM; *out is set only on success. */
+int engine_decode(const void *data, size_t len, struct engine **out);
+
+/* Full invariant check (O(size of state)), for tests and debug builds: capacity, offers,
+ * indexes, queue order. Returns 0 or CD_ECORRUPT with a description in err. */
+int engine_check(const struct engine *e, char *err, size_t errlen);
+
+/* ---- Queries ------------------------------------------------------------------------ */
+
+struct engine_contact_info
+{
+    uint64_t id;
+    uint8_t channel;
+    uint8_t state; /* enum engine_contact_state (live states only) */
+    int16_t priority;
+    uint8_t step;     /* escalation step reached */
+    bool callback;
+    const char *key;
+    const char *queue;
+    const char *agent; /* offered to / connected with; "" if none */
+    uint64_t offer;    /* open offer id, 0 if none */
+    int64_t arrived;
+    int64_t enqueued; /* arrival in the current queue */
+    int64_t answered;
+    uint8_t n_attrs;
+    struct engine_attr attrs[ENGINE_ATTRS_MAX];
+    uint8_t n_skills; /* effective requirements now */
+    struct engine_skill_ref skills[ENGINE_REQ_SKILLS];
+};
+
+struct engine_agent_info
+{
+    const char *name;
+    const char *site;
+    uint8_t presence;
+    uint8_t state;
+    const char *reason;
+    uint8_t capacity[ENGINE_CH_COUNT];
+    uint8_t load[ENGINE_CH_COUNT]; /* contacts in hand per channel (offered..wrap-up) */
+    int64_t last_idle;
+    uint32_t occupancy_permille; /* busy time / logged-in time since login */
+    uint8_t n_skills;
+    struct engine_skill_ref skills[ENGINE_AGENT_SKILLS];
+};
+
+struct engine_queue_info
+{
+    const char *name;
+    bool open;
+    bool retired; /* no longer in the installed model; drains */
+    uint32_t waiting;
+    int64_t oldest_enqueued; /* 0 when empty */
+    int64_t ewt_ms;          /* for a contact arriving now */
+    uint32_t staffed;        /* agents logged in and not away who serve it */
+    uint32_t available;      /* of those, ready for a new contact now */
+    /* Counters since local midnight in the queue's zone. */
+    uint32_t arrived, answered, answered_in_sl, abandoned, overflowed, timed_out;
+    uint32_t sl_permille; /* answered_in_sl / (answered + abandoned after target) */
+};
+
+int engine_contact_get(const struct engine *e, uint64_t id, struct engine_contact_info *out);
+int engine_agent_get(const struct engine *e, const char *name, struct engine_agent_info *out);
+int engine_queue_get(const struct engine *e, const char *name, struct engine_queue_info *out);
+size_t engine_contact_count(const struct engine *e);
+size_t engine_agent_count(const struct engine *e);
+size_t engine_queue_count(const struct engine *e);
+/* Calls cb for every live contact in ascending id order; stops early if cb returns
+ * non-zero and returns that value. */
+int engine_contacts_foreach(const struct engine *e,
+                            int (*cb)(void *data, const struct engine_contact_info *c),
+                            void *data);
+/* Names by position 0..count-1, in a stable order; NULL past the end. */
+const char *engine_agent_name(const struct engine *e, size_t i);
+const char *engine_queue_name(const struct engine *e, size_t i);
+
+/* Why a contact is where it is: which rule matched, which queue and priority, which
+ * escalation step, and why its agent was chosen. Writes a NUL-terminated text of at most
+ * len bytes. Returns 0 or CD_ENOTFOUND. */
+int engine_explain(const struct engine *e, uint64_t id, char *buf, size_t len);
+
+/* ---- Codec of commands -------------------------------------------------------------- */
+
+/* Appends the versioned binary form of cmd to out. Returns 0, CD_EINVAL (malformed
+ * command) or CD_ENOMEM. */
+int engine_command_encode(const struct engine_command *cmd, struct cd_buf *out);
+
+/* Storage for what a decoded command points at beyond its input bytes (arrays, a model). */
+struct engine_cmd_store
+{
+    void *blocks[8];
+    size_t n_blocks;
+    struct engine_model model;
+};
+void engine_cmd_store_init(struct engine_cmd_store *s);
+void engine_cmd_store_close(struct engine_cmd_store *s);
+
+/* Decodes one command. Strings in *cmd point into data (which must outlive the command);
+ * arrays and the model live in store. Returns 0, CD_ECORRUPT or CD_EVERSION. */
+int engine_command_decode(const void *data, size_t len, struct engine_command *cmd,
+                          struct engine_cmd_store *store);
+
+/* Stable names for enums (API, logs, config); NULL for out-of-range values. Parsers return
+ * -1 for an unknown name. */
+const char *engine_channel_name(int c);
+int engine_channel_parse(const char *s);
+const char *engine_strategy_name(int s);
+int engine_strategy_parse(const char *s);
+const char *engine_contact_state_name(int s);
+const char *engine_agent_state_name(int s);
+const char *engine_presence_name(int p);
+const char *engine_cmd_name(int kind);
+
+#endif
