@@ -6,21 +6,21 @@
 #ifndef CD_COMMON_ERROR_H
 #define CD_COMMON_ERROR_H
 
-#define CD_ERRNO_MAP(X)                                                   \
-    X(NOMEM, "out of memory")                                             \
-    X(INVAL, "invalid argument")                                          \
-    X(NOTFOUND, "not found")                                              \
-    X(EXISTS, "already exists")                                           \
-    X(STATE, "not allowed in the current state")                          \
-    X(STALE, "offer is no longer open")                                   \
-    X(FULL, "queue is full")                                              \
-    X(CAPACITY, "no free capacity")                                       \
-    X(CLOSED, "queue is closed")                                          \
-    X(NOROUTE, "no routing rule matched")                                 \
-    X(CORRUPT, "malformed or corrupt encoding")                           \
-    X(VERSION, "unsupported version")                                     \
-    X(TOOBIG, "too large")                                                \
-    X(PARSE, "parse error")                                               \
+#define CD_ERRNO_MAP(X)                          \
+    X(NOMEM, "out of memory")                    \
+    X(INVAL, "invalid argument")                 \
+    X(NOTFOUND, "not found")                     \
+    X(EXISTS, "already exists")                  \
+    X(STATE, "not allowed in the current state") \
+    X(STALE, "offer is no longer open")          \
+    X(FULL, "queue is full")                     \
+    X(CAPACITY, "no free capacity")              \
+    X(CLOSED, "queue is closed")                 \
+    X(NOROUTE, "no routing rule matched")        \
+    X(CORRUPT, "malformed or corrupt encoding")  \
+    X(VERSION, "unsupported version")            \
+    X(TOOBIG, "too large")                       \
+    X(PARSE, "parse error")                      \
     X(IO, "input/output error")
 
 enum {

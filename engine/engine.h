@@ -36,15 +36,15 @@
 #define ENGINE_VALUE_MAX 64   /* attribute values, condition values, reasons (with NUL) */
 #define ENGINE_TARGET_MAX 128 /* external overflow targets such as "sip:queue@site-b" */
 #define ENGINE_SITE_MAX 32
-#define ENGINE_AGENT_SKILLS 32  /* skills one agent may hold */
-#define ENGINE_AGENT_QUEUES 32  /* queues one agent serves */
-#define ENGINE_REQ_SKILLS 8     /* skills one contact, queue or action may require */
-#define ENGINE_ATTRS_MAX 16     /* attributes on one contact */
-#define ENGINE_COND_VALUES 8    /* values listed in one condition */
-#define ENGINE_STEPS_MAX 8      /* escalation steps of one queue */
-#define ENGINE_INTERVALS_MAX 4  /* opening intervals in one day */
-#define ENGINE_SET_MAX 8        /* attributes one SET action assigns */
-#define ENGINE_RING_ALL_MAX 32  /* agents one ring-all offer rings at once */
+#define ENGINE_AGENT_SKILLS 32 /* skills one agent may hold */
+#define ENGINE_AGENT_QUEUES 32 /* queues one agent serves */
+#define ENGINE_REQ_SKILLS 8    /* skills one contact, queue or action may require */
+#define ENGINE_ATTRS_MAX 16    /* attributes on one contact */
+#define ENGINE_COND_VALUES 8   /* values listed in one condition */
+#define ENGINE_STEPS_MAX 8     /* escalation steps of one queue */
+#define ENGINE_INTERVALS_MAX 4 /* opening intervals in one day */
+#define ENGINE_SET_MAX 8       /* attributes one SET action assigns */
+#define ENGINE_RING_ALL_MAX 32 /* agents one ring-all offer rings at once */
 #define ENGINE_PROFICIENCY_MAX 10
 
 /* ---- Enumerations ------------------------------------------------------------------- */
@@ -61,17 +61,17 @@ enum engine_channel {
 
 enum engine_strategy {
     ENGINE_STRATEGY_LONGEST_IDLE = 0, /* fewest contacts in hand, then idle longest */
-    ENGINE_STRATEGY_LEAST_OCCUPIED,   /* lowest load relative to capacity, then least talk time */
-    ENGINE_STRATEGY_BEST_SKILL,       /* highest proficiency sum on the required skills */
-    ENGINE_STRATEGY_ROUND_ROBIN,      /* the agent this queue offered to least recently */
-    ENGINE_STRATEGY_RING_ALL,         /* voice: ring every eligible agent, first accept wins */
+    ENGINE_STRATEGY_LEAST_OCCUPIED, /* lowest load relative to capacity, then least talk time */
+    ENGINE_STRATEGY_BEST_SKILL,     /* highest proficiency sum on the required skills */
+    ENGINE_STRATEGY_ROUND_ROBIN,    /* the agent this queue offered to least recently */
+    ENGINE_STRATEGY_RING_ALL,       /* voice: ring every eligible agent, first accept wins */
     ENGINE_STRATEGY_COUNT
 };
 
 /* Live states of a contact, and the terminal outcomes reported in history. */
 enum engine_contact_state {
     ENGINE_CONTACT_QUEUED = 0,
-    ENGINE_CONTACT_OFFERED,   /* reserved for one agent (or a ring-all group) */
+    ENGINE_CONTACT_OFFERED, /* reserved for one agent (or a ring-all group) */
     ENGINE_CONTACT_CONNECTED,
     ENGINE_CONTACT_WRAPUP,    /* talk ended, the agent is still wrapping up */
     ENGINE_CONTACT_COMPLETED, /* terminal outcomes from here on */
@@ -153,10 +153,10 @@ struct engine_holiday
 struct engine_hours
 {
     char name[ENGINE_NAME_MAX];
-    uint32_t zone;                      /* index into engine_model.zones */
-    struct engine_day_hours week[7];    /* [0] = Monday ... [6] = Sunday */
+    uint32_t zone;                   /* index into engine_model.zones */
+    struct engine_day_hours week[7]; /* [0] = Monday ... [6] = Sunday */
     uint32_t n_holidays;
-    struct engine_holiday *holidays;    /* owned; sorted by date, no duplicates */
+    struct engine_holiday *holidays; /* owned; sorted by date, no duplicates */
 };
 
 /* After a contact has waited after_s seconds in its queue, its requirements widen:
@@ -186,7 +186,7 @@ struct engine_queue
     int32_t hours;          /* index into engine_model.hours; -1 = always open */
     int32_t overflow_queue; /* index into engine_model.queues; -1 = none */
     char overflow_target[ENGINE_TARGET_MAX]; /* external target when overflow_queue < 0 */
-    uint8_t n_skills;       /* requirements every contact of this queue carries */
+    uint8_t n_skills; /* requirements every contact of this queue carries */
     struct engine_skill_level skills[ENGINE_REQ_SKILLS];
     uint8_t n_steps;
     struct engine_escalation steps[ENGINE_STEPS_MAX];
@@ -237,12 +237,12 @@ struct engine_condition
     uint8_t kind; /* enum engine_cond_kind */
     uint8_t op;   /* enum engine_op */
     uint8_t channels;
-    uint8_t days;       /* bit 0 = Monday ... bit 6 = Sunday */
-    uint16_t from_min;  /* TIME_OF_DAY */
+    uint8_t days;      /* bit 0 = Monday ... bit 6 = Sunday */
+    uint16_t from_min; /* TIME_OF_DAY */
     uint16_t to_min;
-    int32_t zone;       /* TIME_OF_DAY, DAY_OF_WEEK: zone index; -1 = UTC */
-    int32_t queue;      /* EWT, QUEUE_SIZE, AGENTS_AVAILABLE, QUEUE_OPEN: queue index;
-                           -1 = the queue the rule's action names */
+    int32_t zone;  /* TIME_OF_DAY, DAY_OF_WEEK: zone index; -1 = UTC */
+    int32_t queue; /* EWT, QUEUE_SIZE, AGENTS_AVAILABLE, QUEUE_OPEN: queue index;
+                      -1 = the queue the rule's action names */
     int64_t number;
     char key[ENGINE_KEY_MAX];
     uint8_t n_values;
@@ -281,7 +281,7 @@ struct engine_action
 struct engine_rule
 {
     char name[ENGINE_NAME_MAX];
-    uint32_t n_conds; /* all must hold; 0 = always */
+    uint32_t n_conds;               /* all must hold; 0 = always */
     struct engine_condition *conds; /* owned */
     struct engine_action action;
 };
@@ -302,7 +302,8 @@ struct engine_model
     struct engine_rule *rules; /* ordered: first match wins */
     /* blocks[c]: channels (mask) an agent is not offered while holding any contact on c. */
     uint8_t blocks[ENGINE_CH_COUNT];
-    char rna_reason[ENGINE_VALUE_MAX]; /* away reason after ring-no-answer; "" = "ring_no_answer" */
+    char rna_reason[ENGINE_VALUE_MAX]; /* away reason after ring-no-answer; "" =
+                                          "ring_no_answer" */
 };
 
 void engine_model_init(struct engine_model *m);
@@ -325,7 +326,7 @@ int engine_model_decode(struct cd_reader *r, struct engine_model *m);
 /* ---- Commands ----------------------------------------------------------------------- */
 
 enum engine_cmd_kind {
-    ENGINE_CMD_TICK = 1,       /* only advances time and fires due deadlines */
+    ENGINE_CMD_TICK = 1, /* only advances time and fires due deadlines */
     ENGINE_CMD_CONTACT_CREATE,
     ENGINE_CMD_CONTACT_ABANDON,  /* customer left while queued or offered */
     ENGINE_CMD_CONTACT_END,      /* talk over: to wrap-up, or completed */
@@ -392,7 +393,7 @@ struct engine_command
         struct
         {
             uint64_t id;
-            const char *queue;  /* exactly one of queue, agent, target */
+            const char *queue; /* exactly one of queue, agent, target */
             const char *agent;
             const char *target;
         } transfer;
@@ -406,7 +407,7 @@ struct engine_command
         {
             uint64_t id;
             const char *agent; /* must be the agent the offer was made to */
-        } offer; /* ACCEPT, REJECT */
+        } offer;               /* ACCEPT, REJECT */
         struct
         {
             const char *name;
@@ -441,16 +442,16 @@ struct engine_result
 /* ---- Effects ------------------------------------------------------------------------ */
 
 enum engine_effect_kind {
-    ENGINE_FX_QUEUED = 1,  /* contact waits in queue; ewt_ms estimated */
-    ENGINE_FX_OFFER,       /* offer contact to agent; at = ring deadline */
-    ENGINE_FX_OFFER_CANCEL,/* withdraw an offer (ring-all loser, abandon, logout, timeout) */
+    ENGINE_FX_QUEUED = 1,   /* contact waits in queue; ewt_ms estimated */
+    ENGINE_FX_OFFER,        /* offer contact to agent; at = ring deadline */
+    ENGINE_FX_OFFER_CANCEL, /* withdraw an offer (ring-all loser, abandon, logout, timeout) */
     ENGINE_FX_CONNECTED,
-    ENGINE_FX_ESCALATED,   /* step = new escalation step */
+    ENGINE_FX_ESCALATED,      /* step = new escalation step */
     ENGINE_FX_CALLBACK_OFFER, /* ask the customer whether they want a callback */
-    ENGINE_FX_ENDED,       /* terminal; history says how */
-    ENGINE_FX_WRAPUP,      /* talk ended; at = automatic wrap-up end */
-    ENGINE_FX_AGENT_STATE, /* agent's derived state changed; text = reason */
-    ENGINE_FX_MODEL,       /* a routing model version was installed */
+    ENGINE_FX_ENDED,          /* terminal; history says how */
+    ENGINE_FX_WRAPUP,         /* talk ended; at = automatic wrap-up end */
+    ENGINE_FX_AGENT_STATE,    /* agent's derived state changed; text = reason */
+    ENGINE_FX_MODEL,          /* a routing model version was installed */
 };
 
 /* Everything a report needs about a finished contact. Times are ms since the epoch; 0 =
@@ -511,8 +512,11 @@ void engine_free(struct engine *e);
  * sink (may be NULL) receives every effect in order. Returns res->code. The only error
  * that is not deterministic is CD_ENOMEM, after which the state must be discarded and
  * rebuilt from a snapshot and the log. */
-int engine_apply(struct engine *e, const struct engine_command *cmd, int64_t now_ms,
-                 struct engine_result *res, const struct engine_sink *sink);
+int engine_apply(struct engine *e,
+                 const struct engine_command *cmd,
+                 int64_t now_ms,
+                 struct engine_result *res,
+                 const struct engine_sink *sink);
 
 /* Earliest pending deadline (ms), or INT64_MAX when none: the leader proposes a TICK then. */
 int64_t engine_next_deadline(const struct engine *e);
@@ -541,7 +545,7 @@ struct engine_contact_info
     uint8_t channel;
     uint8_t state; /* enum engine_contact_state (live states only) */
     int16_t priority;
-    uint8_t step;     /* escalation step reached */
+    uint8_t step; /* escalation step reached */
     bool callback;
     const char *key;
     const char *queue;
@@ -624,7 +628,9 @@ void engine_cmd_store_close(struct engine_cmd_store *s);
 
 /* Decodes one command. Strings in *cmd point into data (which must outlive the command);
  * arrays and the model live in store. Returns 0, CD_ECORRUPT or CD_EVERSION. */
-int engine_command_decode(const void *data, size_t len, struct engine_command *cmd,
+int engine_command_decode(const void *data,
+                          size_t len,
+                          struct engine_command *cmd,
                           struct engine_cmd_store *store);
 
 /* Stable names for enums (API, logs, config); NULL for out-of-range values. Parsers return

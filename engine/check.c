@@ -1,0 +1,219 @@
+/* engine_check(): every invariant of the state, checked from scratch. O(size of state);
+ * for tests, the simulation and debug builds. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "engine/commands.h"
+
+struct checker
+{
+    const struct engine *e;
+    char *err;
+    size_t len;
+    int failed;
+};
+
+static bool fail(struct checker *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static bool fail(struct checker *k, const char *fmt, ...)
+{
+    if (!k->failed) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(k->err, k->len, fmt, ap);
+        va_end(ap);
+        k->failed = CD_ECORRUPT;
+    }
+    return false;
+}
+
+static bool holds_slot(const struct agent *a, uint32_t slot)
+{
+    for (uint32_t i = 0; i < a->n_held; i++) {
+        if (a->held[i] == slot) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool check_queued(struct checker *k, const struct contact *c, uint32_t slot)
+{
+    const struct engine *e = k->e;
+    if (c->cls == NONE32 || c->cls >= e->n_classes) {
+        return fail(k, "contact %llu queued outside any class", (unsigned long long)c->id);
+    }
+    const struct cls *cl = &e->classes[c->cls];
+    struct reqs r;
+    engine__effective_reqs(e, c, &r);
+    if (cl->queue != c->queue || cl->channel != c->channel || cl->reqs.n != r.n ||
+        memcmp(cl->reqs.s, r.s, r.n * sizeof(r.s[0])) != 0) {
+        return fail(k, "contact %llu sits in the wrong class", (unsigned long long)c->id);
+    }
+    if (c->cpos >= cl->contacts.n || cl->contacts.v[c->cpos] != slot) {
+        return fail(k, "contact %llu lost from its class heap", (unsigned long long)c->id);
+    }
+    if (c->agent != NONE32 || c->offer != 0 || c->ring != NULL) {
+        return fail(k, "queued contact %llu still has an agent", (unsigned long long)c->id);
+    }
+    return true;
+}
+
+static bool check_placed(struct checker *k, const struct contact *c, uint32_t slot)
+{
+    const struct engine *e = k->e;
+    uint32_t n = c->ring ? c->n_ring : 1;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t ai = c->ring ? c->ring[i] : c->agent;
+        if (ai >= e->n_agents || !holds_slot(&e->agents[ai], slot)) {
+            return fail(k, "contact %llu not held by its agent", (unsigned long long)c->id);
+        }
+        for (uint32_t j = 0; j < i; j++) {
+            if (c->ring[j] == ai) {
+                return fail(k, "contact %llu rings agent %u twice", (unsigned long long)c->id,
+                            ai);
+            }
+        }
+    }
+    uint32_t mapped;
+    bool offered = c->state == ENGINE_CONTACT_OFFERED;
+    if (offered != (c->offer != 0) ||
+        (offered &&
+         (!engine__map_get(&e->by_offer, c->offer, NULL, NULL, &mapped) || mapped != slot))) {
+        return fail(k, "contact %llu: offer %llu not indexed", (unsigned long long)c->id,
+                    (unsigned long long)c->offer);
+    }
+    if (c->ring != NULL && !offered) {
+        return fail(k, "contact %llu rings while %s", (unsigned long long)c->id,
+                    engine_contact_state_name(c->state));
+    }
+    return true;
+}
+
+static bool check_contact(struct checker *k, uint32_t slot, uint32_t *waiting)
+{
+    const struct engine *e = k->e;
+    const struct contact *c = &e->contacts[slot];
+    uint32_t mapped;
+    if (!engine__map_get(&e->by_id, c->id, NULL, NULL, &mapped) || mapped != slot) {
+        return fail(k, "contact %llu not indexed by id", (unsigned long long)c->id);
+    }
+    if (c->queue >= e->n_queues || c->state > ENGINE_CONTACT_WRAPUP) {
+        return fail(k, "contact %llu has no queue or a terminal state",
+                    (unsigned long long)c->id);
+    }
+    bool timed = c->deadline != NEVER;
+    if (timed != (c->dpos != NONE32) ||
+        (timed && (c->dpos >= e->deadlines.n || e->deadlines.v[c->dpos] != slot))) {
+        return fail(k, "contact %llu deadline not indexed", (unsigned long long)c->id);
+    }
+    if (c->state == ENGINE_CONTACT_QUEUED) {
+        waiting[c->queue]++;
+        return check_queued(k, c, slot);
+    }
+    return check_placed(k, c, slot);
+}
+
+static bool check_agent(struct checker *k, uint32_t ai)
+{
+    const struct engine *e = k->e;
+    const struct agent *a = &e->agents[ai];
+    uint32_t load[ENGINE_CH_COUNT] = {0}, active[ENGINE_CH_COUNT] = {0};
+    for (uint32_t i = 0; i < a->n_held; i++) {
+        const struct contact *c = &e->contacts[a->held[i]];
+        load[c->channel]++;
+        active[c->channel] += c->state != ENGINE_CONTACT_WRAPUP;
+    }
+    for (int ch = 0; ch < ENGINE_CH_COUNT; ch++) {
+        if (load[ch] != a->load[ch] || active[ch] != a->active[ch]) {
+            return fail(k, "agent '%s': load on %s is %u, held contacts say %u", a->name,
+                        engine_channel_name(ch), a->load[ch], load[ch]);
+        }
+        if (a->load[ch] > a->capacity[ch] && a->load[ch] > a->allowance[ch]) {
+            return fail(k, "agent '%s' over capacity on %s: %u > %u", a->name,
+                        engine_channel_name(ch), a->load[ch], a->capacity[ch]);
+        }
+    }
+    if (a->ready_mask != engine__ready_mask(e, a)) {
+        return fail(k, "agent '%s': stale readiness", a->name);
+    }
+    for (uint32_t i = 0; i < a->n_members; i++) {
+        uint32_t mi = a->members[i];
+        const struct member *m = &e->members[mi];
+        const struct cls *cl = &e->classes[m->cls];
+        bool ready = (a->ready_mask & ENGINE_CH_BIT(cl->channel)) != 0;
+        if (m->agent != ai || ready != (m->pos != NONE32) ||
+            (ready && !engine__member_fresh(e, mi))) {
+            return fail(k, "agent '%s': membership out of date", a->name);
+        }
+        if (ready && cl->contacts.n > 0) {
+            return fail(k, "agent '%s' is ready while a contact it could take waits in '%s'",
+                        a->name, e->queues[cl->queue].name);
+        }
+    }
+    return true;
+}
+
+static bool heap_ordered(const struct engine *e,
+                         const struct heap *h,
+                         const struct heap_ops *ops)
+{
+    for (uint32_t i = 1; i < h->n; i++) {
+        if (ops->less(e, h->v[i], h->v[(i - 1) / 2])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool check_heaps(struct checker *k)
+{
+    const struct engine *e = k->e;
+    for (uint32_t i = 0; i < e->n_classes; i++) {
+        if (!heap_ordered(e, &e->classes[i].contacts, &engine__contact_heap) ||
+            !heap_ordered(e, &e->classes[i].ready, &engine__ready_heap)) {
+            return fail(k, "class %u: heap out of order", i);
+        }
+    }
+    if (!heap_ordered(e, &e->deadlines, &engine__deadline_heap)) {
+        return fail(k, "deadline heap out of order");
+    }
+    if (e->deadlines.n > 0 && e->contacts[e->deadlines.v[0]].deadline <= e->clock) {
+        return fail(k, "a deadline is overdue");
+    }
+    return true;
+}
+
+int engine_check(const struct engine *e, char *err, size_t errlen)
+{
+    struct checker k = {e, err, errlen, 0};
+    uint32_t waiting[NONE16];
+    size_t live = 0;
+    memset(waiting, 0, e->n_queues * sizeof(waiting[0]));
+    for (uint32_t s = 0; s < e->n_slots && !k.failed; s++) {
+        if (e->contacts[s].id != 0) {
+            live++;
+            check_contact(&k, s, waiting);
+        }
+    }
+    if (!k.failed && live != e->n_live) {
+        fail(&k, "%zu live contacts counted as %zu", live, e->n_live);
+    }
+    for (uint32_t q = 0; q < e->n_queues && !k.failed; q++) {
+        if (waiting[q] != e->queues[q].waiting) {
+            fail(&k, "queue '%s': %u waiting counted as %u", e->queues[q].name, waiting[q],
+                 e->queues[q].waiting);
+        }
+    }
+    for (uint32_t ai = 0; ai < e->n_agents && !k.failed; ai++) {
+        check_agent(&k, ai);
+    }
+    if (!k.failed) {
+        check_heaps(&k);
+    }
+    if (!k.failed && err != NULL && errlen > 0) {
+        err[0] = 0;
+    }
+    return k.failed;
+}

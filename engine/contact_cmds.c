@@ -1,0 +1,248 @@
+/* Commands about contacts: create, abandon, end, transfer, callback, attributes. Each
+ * validates everything first, so an error changes nothing. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "engine/internal.h"
+#include "engine/commands.h"
+
+static bool str_ok(const char *s, size_t max)
+{
+    return s != NULL && strlen(s) < max;
+}
+
+int engine__attrs_check(const struct engine_attr *attrs, uint8_t n, struct engine_result *res)
+{
+    if (n > ENGINE_ATTRS_MAX || (n > 0 && attrs == NULL)) {
+        return FAIL(res, CD_EINVAL, "too many attributes (at most %d)", ENGINE_ATTRS_MAX);
+    }
+    for (uint8_t i = 0; i < n; i++) {
+        if (!str_ok(attrs[i].key, ENGINE_KEY_MAX) || attrs[i].key[0] == 0 ||
+            !str_ok(attrs[i].value, ENGINE_VALUE_MAX)) {
+            return FAIL(res, CD_EINVAL, "attribute %u: key must be 1-%d bytes, value under %d",
+                        i, ENGINE_KEY_MAX - 1, ENGINE_VALUE_MAX);
+        }
+        for (uint8_t j = 0; j < i; j++) {
+            if (strcmp(attrs[i].key, attrs[j].key) == 0) {
+                return FAIL(res, CD_EINVAL, "attribute '%s' given twice", attrs[i].key);
+            }
+        }
+    }
+    return 0;
+}
+
+static int check_create(struct engine *e,
+                        const struct engine_contact_create *cr,
+                        struct reqs *own,
+                        int *queue,
+                        struct engine_result *res)
+{
+    if (!e->has_model) {
+        return FAIL(res, CD_ESTATE, "no routing model installed");
+    }
+    if (cr->channel >= ENGINE_CH_COUNT) {
+        return FAIL(res, CD_EINVAL, "unknown channel %u", cr->channel);
+    }
+    if (cr->key != NULL && strlen(cr->key) >= ENGINE_VALUE_MAX * 2) {
+        return FAIL(res, CD_EINVAL, "idempotency key longer than %d bytes",
+                    ENGINE_VALUE_MAX * 2 - 1);
+    }
+    int rv = engine__reqs_from_refs(e, cr->skills, cr->n_skills, own, res);
+    if (rv != 0) {
+        return rv;
+    }
+    rv = engine__attrs_check(cr->attrs, cr->n_attrs, res);
+    if (rv != 0) {
+        return rv;
+    }
+    *queue = -1;
+    if (cr->queue != NULL && cr->queue[0] != 0) {
+        *queue = engine__queue_id(e, cr->queue);
+        if (*queue < 0 || e->queues[*queue].retired) {
+            return FAIL(res, CD_ENOTFOUND, "queue '%s' not found", cr->queue);
+        }
+    }
+    return 0;
+}
+
+static int new_contact(struct engine *e,
+                       const struct engine_contact_create *cr,
+                       const struct reqs *own,
+                       struct contact **out)
+{
+    struct contact *c = engine__contact_new(e);
+    if (c == NULL) {
+        return CD_ENOMEM;
+    }
+    c->id = e->next_contact;
+    c->channel = cr->channel;
+    c->arrived = c->enqueued = e->clock;
+    c->base_priority = c->priority = cr->priority;
+    c->reqs = *own;
+    if (engine__map_put(&e->by_id, c->id, engine__slot(e, c)) != 0) {
+        c->id = 0;
+        engine__contact_release(e, c);
+        return CD_ENOMEM;
+    }
+    e->next_contact++;
+    e->n_live++;
+    if (engine__attrs_set(c, cr->attrs, cr->n_attrs) != 0 ||
+        (cr->key && cr->key[0] && engine__keyrec_new(e, cr->key, c->id, &c->keyrec) != 0)) {
+        e->oom = CD_ENOMEM;
+    }
+    *out = c;
+    return 0;
+}
+
+int engine__cmd_create(struct engine *e,
+                       const struct engine_contact_create *cr,
+                       struct engine_result *res)
+{
+    struct reqs own;
+    int queue;
+    uint32_t kr;
+    if (cr->key != NULL && cr->key[0] != 0 && engine__keyrec_find(e, cr->key, &kr) == 0) {
+        res->contact = e->keyrecs[kr].contact;
+        res->existing = true;
+        return 0;
+    }
+    int rv = check_create(e, cr, &own, &queue, res);
+    if (rv != 0) {
+        return rv;
+    }
+    struct contact *c;
+    if (new_contact(e, cr, &own, &c) != 0) {
+        return FAIL(res, CD_ENOMEM, "out of memory");
+    }
+    res->contact = c->id;
+    if (queue >= 0) {
+        engine__reqs_merge(&c->reqs, &e->queues[queue].reqs);
+        engine__arrive(e, c, (uint16_t)queue);
+    } else {
+        engine__run_rules(e, c, res);
+    }
+    return 0;
+}
+
+static int live_contact(struct engine *e,
+                        uint64_t id,
+                        struct contact **out,
+                        struct engine_result *res)
+{
+    *out = engine__contact(e, id);
+    if (*out == NULL) {
+        return FAIL(res, CD_ENOTFOUND, "contact %llu not found", (unsigned long long)id);
+    }
+    return 0;
+}
+
+static int bad_state(struct engine_result *res, const struct contact *c, const char *what)
+{
+    return FAIL(res, CD_ESTATE, "contact %llu is %s: cannot %s", (unsigned long long)c->id,
+                engine_contact_state_name(c->state), what);
+}
+
+int engine__cmd_abandon(struct engine *e, uint64_t id, struct engine_result *res)
+{
+    struct contact *c;
+    int rv = live_contact(e, id, &c, res);
+    if (rv != 0) {
+        return rv;
+    }
+    if (c->state != ENGINE_CONTACT_QUEUED && c->state != ENGINE_CONTACT_OFFERED) {
+        return bad_state(res, c, "abandon");
+    }
+    engine__finish(e, c, ENGINE_CONTACT_ABANDONED, "");
+    return 0;
+}
+
+/* Talk is over: wrap-up holds the agent's slot until done or its deadline. */
+static void end_talk(struct engine *e, struct contact *c)
+{
+    const struct queue *q = &e->queues[c->queue];
+    if (q->def.wrapup_s == 0) {
+        engine__finish(e, c, ENGINE_CONTACT_COMPLETED, "");
+        return;
+    }
+    struct agent *a = &e->agents[c->agent];
+    c->state = ENGINE_CONTACT_WRAPUP;
+    c->ended = e->clock;
+    a->active[c->channel]--;
+    engine__set_deadline(e, c, e->clock + (int64_t)q->def.wrapup_s * 1000);
+    struct engine_effect fx = {.kind = ENGINE_FX_WRAPUP,
+                               .channel = c->channel,
+                               .contact = c->id,
+                               .agent = a->name,
+                               .queue = q->name,
+                               .at = c->deadline};
+    engine__emit(e, &fx);
+    engine__agent_update(e, c->agent);
+    engine__agent_state_fx(e, c->agent);
+}
+
+int engine__cmd_end(struct engine *e, uint64_t id, struct engine_result *res)
+{
+    struct contact *c;
+    int rv = live_contact(e, id, &c, res);
+    if (rv != 0) {
+        return rv;
+    }
+    if (c->state != ENGINE_CONTACT_CONNECTED) {
+        return bad_state(res, c, "end");
+    }
+    end_talk(e, c);
+    return 0;
+}
+
+int engine__cmd_wrapup_done(struct engine *e, uint64_t id, struct engine_result *res)
+{
+    struct contact *c;
+    int rv = live_contact(e, id, &c, res);
+    if (rv != 0) {
+        return rv;
+    }
+    if (c->state != ENGINE_CONTACT_WRAPUP) {
+        return bad_state(res, c, "finish wrap-up");
+    }
+    engine__finish(e, c, ENGINE_CONTACT_COMPLETED, "");
+    return 0;
+}
+
+int engine__cmd_callback(struct engine *e, uint64_t id, struct engine_result *res)
+{
+    struct contact *c;
+    int rv = live_contact(e, id, &c, res);
+    if (rv != 0) {
+        return rv;
+    }
+    if (c->state != ENGINE_CONTACT_QUEUED || c->channel != ENGINE_CH_VOICE) {
+        return FAIL(res, CD_ESTATE, "contact %llu: a callback needs a queued voice contact",
+                    (unsigned long long)c->id);
+    }
+    /* The place in line is the order key (priority, enqueued, id): it does not change. */
+    c->callback = 1;
+    return 0;
+}
+
+int engine__cmd_set_attrs(struct engine *e,
+                          uint64_t id,
+                          const struct engine_attr *attrs,
+                          uint8_t n,
+                          struct engine_result *res)
+{
+    struct contact *c;
+    int rv = live_contact(e, id, &c, res);
+    if (rv == 0) {
+        rv = engine__attrs_check(attrs, n, res);
+    }
+    if (rv != 0) {
+        return rv;
+    }
+    rv = engine__attrs_update(c, attrs, n);
+    if (rv == CD_ETOOBIG) {
+        return FAIL(res, rv, "contact %llu would have more than %d attributes",
+                    (unsigned long long)c->id, ENGINE_ATTRS_MAX);
+    }
+    return rv == 0 ? 0 : FAIL(res, rv, "out of memory");
+}

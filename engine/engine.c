@@ -1,0 +1,90 @@
+/* engine_apply(): the one entry point that changes the state. */
+#include <string.h>
+
+#include "common/error.h"
+#include "engine/commands.h"
+
+static int dispatch(struct engine *e,
+                    const struct engine_command *cmd,
+                    struct engine_result *res)
+{
+    switch (cmd->kind) {
+        case ENGINE_CMD_TICK:
+            return 0;
+        case ENGINE_CMD_CONTACT_CREATE:
+            return engine__cmd_create(e, &cmd->u.create, res);
+        case ENGINE_CMD_CONTACT_ABANDON:
+            return engine__cmd_abandon(e, cmd->u.contact.id, res);
+        case ENGINE_CMD_CONTACT_END:
+            return engine__cmd_end(e, cmd->u.contact.id, res);
+        case ENGINE_CMD_CONTACT_TRANSFER:
+            return engine__cmd_transfer(e, cmd, res);
+        case ENGINE_CMD_CONTACT_CALLBACK:
+            return engine__cmd_callback(e, cmd->u.contact.id, res);
+        case ENGINE_CMD_CONTACT_SET_ATTRS:
+            return engine__cmd_set_attrs(e, cmd->u.set_attrs.id, cmd->u.set_attrs.attrs,
+                                         cmd->u.set_attrs.n_attrs, res);
+        case ENGINE_CMD_OFFER_ACCEPT:
+            return engine__cmd_accept(e, cmd->u.offer.id, cmd->u.offer.agent, res);
+        case ENGINE_CMD_OFFER_REJECT:
+            return engine__cmd_reject(e, cmd->u.offer.id, cmd->u.offer.agent, res);
+        case ENGINE_CMD_WRAPUP_DONE:
+            return engine__cmd_wrapup_done(e, cmd->u.contact.id, res);
+        case ENGINE_CMD_AGENT_LOGIN:
+        case ENGINE_CMD_AGENT_LOGOUT:
+        case ENGINE_CMD_AGENT_STATE:
+        case ENGINE_CMD_AGENT_SKILLS:
+        case ENGINE_CMD_AGENT_UPSERT:
+        case ENGINE_CMD_AGENT_DELETE:
+            return engine__agent_cmd(e, cmd, res);
+        case ENGINE_CMD_MODEL_INSTALL:
+            return engine__install(e, cmd->u.install.version, cmd->u.install.model, res);
+        default:
+            return FAIL(res, CD_EINVAL, "unknown command kind %u", cmd->kind);
+    }
+}
+
+int engine_apply(struct engine *e,
+                 const struct engine_command *cmd,
+                 int64_t now_ms,
+                 struct engine_result *res,
+                 const struct engine_sink *sink)
+{
+    struct engine_result local;
+    if (res == NULL) {
+        res = &local;
+    }
+    memset(res, 0, sizeof(*res));
+    if (e->oom) {
+        return FAIL(res, CD_ENOMEM, "state is unusable after running out of memory");
+    }
+    e->sink = sink;
+    engine__advance(e, now_ms);
+    int rv = dispatch(e, cmd, res);
+    if (e->oom) {
+        rv = FAIL(res, CD_ENOMEM, "out of memory");
+    }
+    e->sink = NULL;
+    res->code = rv;
+    return rv;
+}
+
+int64_t engine_next_deadline(const struct engine *e)
+{
+    return e->deadlines.n > 0 ? e->contacts[e->deadlines.v[0]].deadline : INT64_MAX;
+}
+
+int64_t engine_now(const struct engine *e)
+{
+    return e->clock;
+}
+
+uint32_t engine_model_version(const struct engine *e)
+{
+    return e->version;
+}
+
+const struct engine_model *engine_model(const struct engine *e)
+{
+    return e->has_model ? &e->model : NULL;
+}

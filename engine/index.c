@@ -1,0 +1,441 @@
+/* Derived indexes: requirement classes, agent memberships, readiness and strategy keys. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "common/hash.h"
+#include "engine/internal.h"
+
+#define IDLE_SHIFT 50
+
+static bool reqs_met(const struct agent *a, const struct reqs *r)
+{
+    uint8_t j = 0;
+    for (uint8_t i = 0; i < r->n; i++) {
+        while (j < a->n_skills && a->skills[j].skill < r->s[i].skill) {
+            j++;
+        }
+        if (j == a->n_skills || a->skills[j].skill != r->s[i].skill ||
+            a->skills[j].level < r->s[i].level) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool serves(const struct agent *a, uint16_t q)
+{
+    for (uint8_t i = 0; i < a->n_queues; i++) {
+        if (a->queues[i].queue == q) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool engine__agent_eligible(const struct agent *a, const struct cls *k)
+{
+    return !a->deleted && a->capacity[k->channel] > 0 && serves(a, k->queue) &&
+           reqs_met(a, &k->reqs);
+}
+
+static void reqs_drop(struct reqs *r, uint16_t skill)
+{
+    for (uint8_t i = 0; i < r->n; i++) {
+        if (r->s[i].skill == skill) {
+            memmove(&r->s[i], &r->s[i + 1], (size_t)(r->n - i - 1) * sizeof(r->s[0]));
+            r->n--;
+            return;
+        }
+    }
+}
+
+void engine__effective_reqs(const struct engine *e, const struct contact *c, struct reqs *r)
+{
+    *r = c->reqs;
+    const struct queue *q = &e->queues[c->queue];
+    for (uint8_t s = 0; s < c->step && s < q->def.n_steps; s++) {
+        const struct engine_escalation *st = &q->def.steps[s];
+        for (uint8_t i = 0; i < r->n; i++) {
+            r->s[i].level =
+                r->s[i].level > st->relax ? (uint8_t)(r->s[i].level - st->relax) : 1;
+        }
+        for (uint8_t i = 0; i < st->n_drop; i++) {
+            reqs_drop(r, st->drop[i]);
+        }
+    }
+}
+
+/* ---- readiness and keys ------------------------------------------------------------- */
+
+static uint8_t ready_mask(const struct engine *e, const struct agent *a)
+{
+    if (a->deleted || a->hold || a->presence != ENGINE_PRESENCE_AVAILABLE) {
+        return 0;
+    }
+    uint8_t blocked = 0, mask = 0;
+    for (int ch = 0; ch < ENGINE_CH_COUNT; ch++) {
+        if (a->load[ch] > 0) {
+            blocked |= e->model.blocks[ch];
+        }
+    }
+    for (int ch = 0; ch < ENGINE_CH_COUNT; ch++) {
+        if (a->load[ch] < a->capacity[ch] && !(blocked & ENGINE_CH_BIT(ch))) {
+            mask |= ENGINE_CH_BIT(ch);
+        }
+    }
+    return mask;
+}
+
+static int64_t idle_key(const struct agent *a)
+{
+    int64_t total = 0;
+    for (int ch = 0; ch < ENGINE_CH_COUNT; ch++) {
+        total += a->load[ch];
+    }
+    int64_t idle = a->last_idle < 0 ? 0 : a->last_idle & ((INT64_C(1) << IDLE_SHIFT) - 1);
+    return (total << IDLE_SHIFT) | idle;
+}
+
+static int64_t utilisation(const struct agent *a)
+{
+    int64_t u = 0;
+    for (int ch = 0; ch < ENGINE_CH_COUNT; ch++) {
+        if (a->capacity[ch] > 0) {
+            u += (int64_t)a->load[ch] * 1000 / a->capacity[ch];
+        }
+    }
+    return u;
+}
+
+static int64_t skill_sum(const struct agent *a, const struct reqs *r)
+{
+    int64_t sum = 0;
+    uint8_t j = 0;
+    for (uint8_t i = 0; i < r->n; i++) {
+        while (j < a->n_skills && a->skills[j].skill < r->s[i].skill) {
+            j++;
+        }
+        if (j < a->n_skills && a->skills[j].skill == r->s[i].skill) {
+            sum += a->skills[j].level;
+        }
+    }
+    return sum;
+}
+
+static uint64_t rr_stamp(const struct agent *a, uint16_t q)
+{
+    for (uint8_t i = 0; i < a->n_queues; i++) {
+        if (a->queues[i].queue == q) {
+            return a->queues[i].rr;
+        }
+    }
+    return 0;
+}
+
+static void member_key(const struct engine *e, struct member *m)
+{
+    const struct agent *a = &e->agents[m->agent];
+    const struct cls *k = &e->classes[m->cls];
+    switch (e->queues[k->queue].def.strategy) {
+        case ENGINE_STRATEGY_LEAST_OCCUPIED:
+            m->k1 = utilisation(a);
+            m->k2 = a->busy_ms;
+            break;
+        case ENGINE_STRATEGY_BEST_SKILL:
+            m->k1 = -skill_sum(a, &k->reqs);
+            m->k2 = idle_key(a);
+            break;
+        case ENGINE_STRATEGY_ROUND_ROBIN:
+            m->k1 = (int64_t)rr_stamp(a, k->queue);
+            m->k2 = idle_key(a);
+            break;
+        default:
+            m->k1 = idle_key(a);
+            m->k2 = 0;
+            break;
+    }
+}
+
+static void queue_counters(struct engine *e, const struct agent *a, int sign)
+{
+    for (uint8_t i = 0; i < a->n_queues; i++) {
+        struct queue *q = &e->queues[a->queues[i].queue];
+        q->staffed += (uint32_t)(sign * (a->staffed ? 1 : 0));
+        for (int ch = 0; ch < ENGINE_CH_COUNT; ch++) {
+            if (a->ready_mask & ENGINE_CH_BIT(ch)) {
+                q->ready[ch] += (uint32_t)sign;
+            }
+        }
+    }
+}
+
+bool engine__member_fresh(const struct engine *e, uint32_t mi)
+{
+    struct member m = e->members[mi];
+    member_key(e, &m);
+    return m.k1 == e->members[mi].k1 && m.k2 == e->members[mi].k2;
+}
+
+uint8_t engine__ready_mask(const struct engine *e, const struct agent *a)
+{
+    return ready_mask(e, a);
+}
+
+/* Recomputes readiness after any change of presence, load or keys, and puts each of the
+ * agent's memberships in or out of its class's ready heap with a fresh key. */
+void engine__agent_update(struct engine *e, uint32_t ai)
+{
+    struct agent *a = &e->agents[ai];
+    if (a->attached) {
+        queue_counters(e, a, -1);
+        a->ready_mask = ready_mask(e, a);
+        a->staffed = !a->deleted && a->presence == ENGINE_PRESENCE_AVAILABLE;
+        queue_counters(e, a, +1);
+    }
+    for (uint32_t i = 0; i < a->n_members; i++) {
+        struct member *m = &e->members[a->members[i]];
+        struct cls *k = &e->classes[m->cls];
+        if (a->ready_mask & ENGINE_CH_BIT(k->channel)) {
+            member_key(e, m);
+            if (m->pos == NONE32) {
+                if (engine__heap_push(e, &k->ready, &engine__ready_heap, a->members[i]) != 0) {
+                    e->oom = CD_ENOMEM;
+                }
+            } else {
+                engine__heap_fix(e, &k->ready, &engine__ready_heap, m->pos);
+            }
+        } else if (m->pos != NONE32) {
+            engine__heap_remove(e, &k->ready, &engine__ready_heap, m->pos);
+        }
+    }
+}
+
+/* ---- memberships -------------------------------------------------------------------- */
+
+static int member_add(struct engine *e, uint32_t ai, uint32_t ki)
+{
+    struct agent *a = &e->agents[ai];
+    struct cls *k = &e->classes[ki];
+    uint32_t mi;
+    if (GROW(a->members, a->cap_members, a->n_members + 1) != 0 ||
+        GROW(k->members, k->cap_members, k->n_members + 1) != 0) {
+        return CD_ENOMEM;
+    }
+    if (e->n_free_members > 0) {
+        mi = e->free_members[--e->n_free_members];
+    } else {
+        if (GROW(e->members, e->cap_members, e->n_members + 1) != 0 ||
+            GROW(e->free_members, e->cap_free_members, e->n_members + 1) != 0) {
+            return CD_ENOMEM;
+        }
+        mi = e->n_members++;
+    }
+    e->members[mi] =
+        (struct member){.agent = ai, .cls = ki, .pos = NONE32, .mpos = k->n_members};
+    k->members[k->n_members++] = mi;
+    a->members[a->n_members++] = mi;
+    return 0;
+}
+
+static void member_drop(struct engine *e, uint32_t mi)
+{
+    struct member *m = &e->members[mi];
+    struct cls *k = &e->classes[m->cls];
+    if (m->pos != NONE32) {
+        engine__heap_remove(e, &k->ready, &engine__ready_heap, m->pos);
+    }
+    uint32_t last = k->members[--k->n_members];
+    k->members[m->mpos] = last;
+    e->members[last].mpos = m->mpos;
+    e->free_members[e->n_free_members++] = mi;
+}
+
+void engine__agent_drop_members(struct engine *e, uint32_t ai)
+{
+    struct agent *a = &e->agents[ai];
+    for (uint32_t i = 0; i < a->n_members; i++) {
+        member_drop(e, a->members[i]);
+    }
+    a->n_members = 0;
+    if (!a->attached) {
+        return;
+    }
+    queue_counters(e, a, -1);
+    a->ready_mask = 0;
+    a->staffed = false;
+    for (uint8_t i = 0; i < a->n_queues; i++) {
+        struct queue *q = &e->queues[a->queues[i].queue];
+        for (uint32_t j = 0; j < q->n_agents; j++) {
+            if (q->agents[j] == ai) {
+                q->agents[j] = q->agents[--q->n_agents];
+                break;
+            }
+        }
+    }
+    a->attached = false;
+}
+
+static int agent_attach(struct engine *e, uint32_t ai)
+{
+    struct agent *a = &e->agents[ai];
+    if (a->deleted) {
+        return 0;
+    }
+    for (uint8_t i = 0; i < a->n_queues; i++) {
+        struct queue *q = &e->queues[a->queues[i].queue];
+        if (GROW(q->agents, q->cap_agents, q->n_agents + 1) != 0) {
+            return CD_ENOMEM;
+        }
+        q->agents[q->n_agents++] = ai;
+    }
+    a->attached = true;
+    return 0;
+}
+
+/* After the agent's definition changed: memberships from scratch, then readiness. */
+int engine__agent_rebuild(struct engine *e, uint32_t ai)
+{
+    engine__agent_drop_members(e, ai);
+    int rv = agent_attach(e, ai);
+    struct agent *a = &e->agents[ai];
+    for (uint8_t i = 0; rv == 0 && i < a->n_queues; i++) {
+        const struct queue *q = &e->queues[a->queues[i].queue];
+        for (uint32_t j = 0; rv == 0 && j < q->n_classes; j++) {
+            if (engine__agent_eligible(a, &e->classes[q->classes[j]])) {
+                rv = member_add(e, ai, q->classes[j]);
+            }
+        }
+    }
+    engine__agent_update(e, ai);
+    return rv;
+}
+
+/* ---- classes ------------------------------------------------------------------------ */
+
+static uint64_t class_hash(uint16_t q, uint8_t ch, const struct reqs *r)
+{
+    uint8_t buf[4 + ENGINE_REQ_SKILLS * 3];
+    size_t n = 0;
+    buf[n++] = (uint8_t)q;
+    buf[n++] = (uint8_t)(q >> 8);
+    buf[n++] = ch;
+    buf[n++] = r->n;
+    for (uint8_t i = 0; i < r->n; i++) {
+        buf[n++] = (uint8_t)r->s[i].skill;
+        buf[n++] = (uint8_t)(r->s[i].skill >> 8);
+        buf[n++] = r->s[i].level;
+    }
+    return cd_hash64(buf, n, 0x636c617373);
+}
+
+struct class_probe
+{
+    const struct engine *e;
+    uint16_t queue;
+    uint8_t channel;
+    const struct reqs *reqs;
+};
+
+static bool class_is(const void *ctx, uint32_t v)
+{
+    const struct class_probe *p = ctx;
+    const struct cls *k = &p->e->classes[v];
+    return k->queue == p->queue && k->channel == p->channel && k->reqs.n == p->reqs->n &&
+           memcmp(k->reqs.s, p->reqs->s, p->reqs->n * sizeof(p->reqs->s[0])) == 0;
+}
+
+static int class_new(struct engine *e,
+                     uint64_t h,
+                     uint16_t qi,
+                     uint8_t ch,
+                     const struct reqs *r,
+                     uint32_t *out)
+{
+    struct queue *q = &e->queues[qi];
+    if (GROW(e->classes, e->cap_classes, e->n_classes + 1) != 0 ||
+        GROW(q->classes, q->cap_classes, q->n_classes + 1) != 0 ||
+        engine__map_put(&e->by_class, h, e->n_classes) != 0) {
+        return CD_ENOMEM;
+    }
+    uint32_t ki = e->n_classes++;
+    struct cls *k = &e->classes[ki];
+    memset(k, 0, sizeof(*k));
+    k->queue = qi;
+    k->channel = ch;
+    k->reqs = *r;
+    q->classes[q->n_classes++] = ki;
+    for (uint32_t j = 0; j < q->n_agents; j++) {
+        uint32_t ai = q->agents[j];
+        if (engine__agent_eligible(&e->agents[ai], k)) {
+            if (member_add(e, ai, ki) != 0) {
+                return CD_ENOMEM;
+            }
+            engine__agent_update(e, ai);
+        }
+    }
+    *out = ki;
+    return 0;
+}
+
+int engine__class_for(struct engine *e, const struct contact *c, uint32_t *out)
+{
+    struct reqs r;
+    engine__effective_reqs(e, c, &r);
+    uint64_t h = class_hash(c->queue, c->channel, &r);
+    struct class_probe p = {e, c->queue, c->channel, &r};
+    if (engine__map_get(&e->by_class, h, class_is, &p, out)) {
+        return 0;
+    }
+    return class_new(e, h, c->queue, c->channel, &r, out);
+}
+
+/* Rebuilds every derived structure from the primary data. */
+int engine__reindex(struct engine *e)
+{
+    engine__clear_derived(e);
+    engine__heap_close(&e->deadlines);
+    for (uint32_t i = 0; i < e->n_queues; i++) {
+        struct queue *q = &e->queues[i];
+        q->waiting = 0;
+        q->staffed = 0;
+        memset(q->ready, 0, sizeof(q->ready));
+    }
+    for (uint32_t ai = 0; ai < e->n_agents; ai++) {
+        struct agent *a = &e->agents[ai];
+        a->attached = false;
+        a->ready_mask = 0;
+        a->staffed = false;
+        a->n_held = 0;
+        if (agent_attach(e, ai) != 0) {
+            return CD_ENOMEM;
+        }
+    }
+    for (uint32_t s = 0; s < e->n_slots; s++) {
+        struct contact *c = &e->contacts[s];
+        if (c->id == 0) {
+            continue;
+        }
+        c->cls = c->cpos = c->dpos = NONE32;
+        if (c->state == ENGINE_CONTACT_QUEUED && engine__enqueue(e, c) != 0) {
+            return CD_ENOMEM;
+        }
+        if (c->deadline != NEVER &&
+            engine__heap_push(e, &e->deadlines, &engine__deadline_heap, s) != 0) {
+            return CD_ENOMEM;
+        }
+        for (uint8_t i = 0; i < (c->ring ? c->n_ring : (c->agent != NONE32 ? 1 : 0)); i++) {
+            struct agent *a = &e->agents[c->ring ? c->ring[i] : c->agent];
+            if (GROW(a->held, a->cap_held, a->n_held + 1) != 0) {
+                return CD_ENOMEM;
+            }
+            a->held[a->n_held++] = s;
+        }
+    }
+    for (uint32_t ai = 0; ai < e->n_agents; ai++) {
+        if (engine__agent_rebuild(e, ai) != 0) {
+            return CD_ENOMEM;
+        }
+    }
+    return e->oom;
+}

@@ -1,0 +1,397 @@
+/* Internal state of the engine, shared by the files of engine/ and nothing else.
+ *
+ * Primary data (what the snapshot holds): the clock and id counters, the installed model,
+ * the append-only tables of skills, queues and agents, the live contacts, and the recent
+ * idempotency keys. Everything else (classes, memberships, heaps, maps) is derived and
+ * rebuilt by engine__reindex() after a decode or a model install. Every comparison that
+ * orders contacts or agents ends in a unique id, so decisions never depend on the layout
+ * of a derived structure. */
+#ifndef CD_ENGINE_INTERNAL_H
+#define CD_ENGINE_INTERNAL_H
+
+#include "engine/engine.h"
+
+#define NONE32 UINT32_MAX
+#define NONE16 UINT16_MAX
+#define NEVER INT64_MAX
+#define RECENT_KEYS 65536
+#define DEFAULT_RING_S 20
+#define DEFAULT_AHT_MS 180000
+
+/* ---- Containers (heap.c, map.c) ----------------------------------------------------- */
+
+struct engine;
+typedef bool (*heap_less_fn)(const struct engine *e, uint32_t a, uint32_t b);
+typedef void (*heap_pos_fn)(struct engine *e, uint32_t item, uint32_t pos);
+struct heap_ops
+{
+    heap_less_fn less;
+    heap_pos_fn setpos;
+};
+
+struct heap
+{
+    uint32_t *v;
+    uint32_t n;
+    uint32_t cap;
+};
+
+int engine__heap_push(struct engine *e,
+                      struct heap *h,
+                      const struct heap_ops *ops,
+                      uint32_t item);
+void engine__heap_remove(struct engine *e,
+                         struct heap *h,
+                         const struct heap_ops *ops,
+                         uint32_t pos);
+/* Restores order after the key of the item at pos changed either way. */
+void engine__heap_fix(struct engine *e,
+                      struct heap *h,
+                      const struct heap_ops *ops,
+                      uint32_t pos);
+void engine__heap_close(struct heap *h);
+
+/* Open addressing from a 64-bit key to a 32-bit value. Keys may repeat (string maps key
+ * by hash); match() tells the wanted entry apart. */
+struct map_entry
+{
+    uint64_t key;
+    uint32_t val;
+    uint32_t used;
+};
+struct map
+{
+    struct map_entry *t;
+    uint32_t mask; /* capacity - 1; capacity is a power of two */
+    uint32_t n;
+};
+typedef bool (*map_match_fn)(const void *ctx, uint32_t val);
+int engine__map_put(struct map *m, uint64_t key, uint32_t val);
+bool engine__map_get(const struct map *m,
+                     uint64_t key,
+                     map_match_fn match,
+                     const void *ctx,
+                     uint32_t *val);
+bool engine__map_del(struct map *m, uint64_t key, uint32_t val);
+void engine__map_close(struct map *m);
+
+/* ---- Tables ------------------------------------------------------------------------- */
+
+/* Requirements, sorted by skill id, one entry per skill. */
+struct reqs
+{
+    uint8_t n;
+    struct engine_skill_level s[ENGINE_REQ_SKILLS];
+};
+
+struct skill
+{
+    char name[ENGINE_NAME_MAX];
+};
+
+struct queue_stats
+{
+    int32_t day; /* local date the counters belong to */
+    uint32_t arrived, answered, answered_in_sl, abandoned, abandoned_after_sl, overflowed,
+        timed_out;
+};
+
+struct queue
+{
+    char name[ENGINE_NAME_MAX];
+    bool retired;
+    struct engine_queue def; /* skills, drops and overflow_queue remapped to state ids;
+                                hours stays an index into the installed model */
+    struct reqs reqs;        /* def.skills as reqs */
+    uint32_t waiting;
+    uint32_t staffed;
+    uint32_t ready[ENGINE_CH_COUNT]; /* agents serving it, ready for the channel */
+    struct queue_stats stats;
+    int64_t answer_gap_ms; /* EWMA of intervals between answers while backlogged */
+    int64_t last_answer;
+    uint32_t gaps_seen;
+    bool backlogged;   /* contacts were waiting at the last answer */
+    int64_t aht_ms;    /* EWMA of handle time (answer to completion) */
+    uint64_t rr_clock; /* round-robin stamps */
+    /* derived */
+    uint32_t *classes;
+    uint32_t n_classes, cap_classes;
+    uint32_t *agents; /* agents serving it, by index */
+    uint32_t n_agents, cap_agents;
+};
+
+struct agent_queue
+{
+    uint16_t queue;
+    uint64_t rr; /* rr_clock of the queue at this agent's last offer from it */
+};
+
+struct agent
+{
+    char name[ENGINE_NAME_MAX];
+    char site[ENGINE_SITE_MAX];
+    char reason[ENGINE_VALUE_MAX];
+    bool deleted;
+    uint8_t presence;
+    uint8_t capacity[ENGINE_CH_COUNT];
+    uint8_t load[ENGINE_CH_COUNT];   /* offered + connected + wrap-up */
+    uint8_t active[ENGINE_CH_COUNT]; /* offered + connected */
+    /* After a capacity cut below the load: the load it may still hold; shrinks with it. */
+    uint8_t allowance[ENGINE_CH_COUNT];
+    uint8_t n_skills;
+    struct engine_skill_level skills[ENGINE_AGENT_SKILLS]; /* sorted by skill id */
+    uint8_t n_queues;
+    struct agent_queue queues[ENGINE_AGENT_QUEUES];
+    int64_t last_idle;
+    int64_t login_at;
+    int64_t busy_since; /* 0 when nothing is in hand */
+    int64_t busy_ms;    /* since login, up to busy_since */
+    /* derived */
+    uint8_t ready_mask; /* channels it could be offered now */
+    bool staffed;
+    bool hold;     /* transient inside one apply: skip while re-offering a refused contact */
+    bool attached; /* on its queues' agent lists and counters */
+    uint8_t shown_state; /* derived state last reported in an AGENT_STATE effect */
+    uint32_t *held;      /* slots of the contacts in hand */
+    uint32_t n_held, cap_held;
+    uint32_t *members;
+    uint32_t n_members, cap_members;
+};
+
+struct contact
+{
+    uint64_t id;
+    uint64_t offer; /* open offer id, 0 = none */
+    int64_t arrived;
+    int64_t enqueued; /* order in line: arrival, kept across transfers and callbacks */
+    int64_t entered;  /* entry into the current queue: escalation and max wait */
+    int64_t offered;
+    int64_t answered;
+    int64_t ended;
+    int64_t deadline;
+    uint32_t agent; /* offered to / connected with; NONE32 */
+    uint32_t keyrec;
+    uint16_t queue;
+    uint16_t rule; /* matched rule + 1; 0 = sent straight to a queue */
+    int16_t base_priority;
+    int16_t priority;
+    uint8_t channel;
+    uint8_t state;
+    uint8_t step;
+    uint8_t callback;
+    uint8_t last_strategy; /* explanation of the last offer */
+    uint32_t last_eligible;
+    uint32_t offers;
+    uint32_t transfers;
+    struct reqs reqs; /* before escalation */
+    uint8_t n_attrs;
+    char *attrs;    /* "k\0v\0k\0v\0...", owned */
+    uint32_t *ring; /* ring-all: agents rung, owned */
+    uint8_t n_ring;
+    /* derived */
+    uint32_t cls;
+    uint32_t cpos;
+    uint32_t dpos;
+};
+
+/* A requirement class: contacts of one queue and channel with equal effective
+ * requirements wait in one heap; the agents eligible for it are its members. */
+struct cls
+{
+    uint16_t queue;
+    uint8_t channel;
+    struct reqs reqs;
+    struct heap contacts;
+    struct heap ready; /* members ready now, by the queue's strategy */
+    uint32_t *members;
+    uint32_t n_members, cap_members;
+};
+
+struct member
+{
+    uint32_t agent;
+    uint32_t cls;
+    uint32_t pos;  /* in cls.ready, or NONE32 */
+    uint32_t mpos; /* in cls.members */
+    int64_t k1, k2;
+};
+
+struct keyrec
+{
+    char *key; /* owned; NULL = free slot */
+    uint64_t contact;
+    uint32_t ring_pos; /* position in recent ring once finished, NONE32 while live */
+};
+
+struct engine
+{
+    int64_t clock;
+    uint64_t next_contact;
+    uint64_t next_offer;
+    uint32_t version;
+    bool has_model;
+    struct engine_model model;
+    uint16_t *mq_map; /* model queue index -> queue id */
+    uint16_t *ms_map; /* model skill index -> skill id */
+
+    struct skill *skills;
+    uint32_t n_skills, cap_skills;
+    struct queue *queues;
+    uint32_t n_queues, cap_queues;
+    struct agent *agents;
+    uint32_t n_agents, cap_agents;
+
+    struct contact *contacts; /* slots */
+    uint32_t n_slots, cap_slots;
+    uint32_t *free_slots;
+    uint32_t n_free, cap_free;
+    size_t n_live;
+
+    struct keyrec *keyrecs;
+    uint32_t n_keyrecs, cap_keyrecs;
+    uint32_t *free_keyrecs;
+    uint32_t n_free_keyrecs, cap_free_keyrecs;
+    uint32_t recent[RECENT_KEYS]; /* finished keyrecs, oldest at recent_head */
+    uint32_t recent_head, n_recent;
+
+    /* derived */
+    struct map by_id;    /* contact id -> slot */
+    struct map by_offer; /* offer id -> slot */
+    struct map by_agent; /* hash(name) -> agent */
+    struct map by_queue;
+    struct map by_skill;
+    struct map by_key;   /* hash(key) -> keyrec */
+    struct map by_class; /* class hash -> cls */
+    struct cls *classes;
+    uint32_t n_classes, cap_classes;
+    struct member *members;
+    uint32_t n_members, cap_members;
+    uint32_t *free_members;
+    uint32_t n_free_members, cap_free_members;
+    struct heap deadlines;
+
+    /* per apply */
+    const struct engine_sink *sink;
+    int oom; /* set by any failed allocation inside apply */
+};
+
+extern const struct heap_ops engine__contact_heap;
+extern const struct heap_ops engine__ready_heap;
+extern const struct heap_ops engine__deadline_heap;
+
+/* Grows *arr (element size sz) to hold at least need elements. */
+int engine__grow(void **arr, uint32_t *cap, uint32_t need, size_t sz);
+#define GROW(arr, cap, need) engine__grow((void **)&(arr), &(cap), (need), sizeof(*(arr)))
+
+/* ---- state.c ------------------------------------------------------------------------ */
+int engine__skill_id(const struct engine *e, const char *name);
+int engine__skill_add(struct engine *e, const char *name, uint16_t *id);
+int engine__queue_id(const struct engine *e, const char *name);
+int engine__queue_add(struct engine *e, const char *name, uint16_t *id);
+int engine__agent_id(const struct engine *e, const char *name);
+int engine__agent_add(struct engine *e, const char *name, uint32_t *id);
+struct contact *engine__contact(const struct engine *e, uint64_t id);
+struct contact *engine__contact_new(struct engine *e);
+void engine__contact_release(struct engine *e, struct contact *c);
+uint32_t engine__slot(const struct engine *e, const struct contact *c);
+int engine__keyrec_new(struct engine *e, const char *key, uint64_t contact, uint32_t *out);
+void engine__keyrec_finish(struct engine *e, uint32_t kr);
+int engine__keyrec_find(const struct engine *e, const char *key, uint32_t *out);
+void engine__emit(struct engine *e, const struct engine_effect *fx);
+void engine__clear_derived(struct engine *e);
+void engine__free_tables(struct engine *e);
+
+/* ---- clock.c ------------------------------------------------------------------------ */
+struct local_time
+{
+    int32_t date;    /* days since 1970-01-01 */
+    uint8_t weekday; /* 0 = Monday */
+    uint16_t minute;
+};
+void engine__local_time(const struct engine_model *m,
+                        int32_t zone,
+                        int64_t now_ms,
+                        struct local_time *lt);
+bool engine__hours_open(const struct engine_model *m, int32_t hours, int64_t now_ms);
+bool engine__queue_open(const struct engine *e, const struct queue *q);
+
+/* ---- index.c ------------------------------------------------------------------------ */
+bool engine__agent_eligible(const struct agent *a, const struct cls *k);
+void engine__agent_update(struct engine *e, uint32_t ai);
+int engine__agent_rebuild(struct engine *e, uint32_t ai);
+void engine__agent_drop_members(struct engine *e, uint32_t ai);
+int engine__class_for(struct engine *e, const struct contact *c, uint32_t *out);
+void engine__effective_reqs(const struct engine *e, const struct contact *c, struct reqs *r);
+int engine__reindex(struct engine *e);
+/* True when the member's stored strategy key equals a fresh computation. */
+bool engine__member_fresh(const struct engine *e, uint32_t mi);
+uint8_t engine__ready_mask(const struct engine *e, const struct agent *a);
+
+/* ---- route.c ------------------------------------------------------------------------ */
+int engine__enqueue(struct engine *e, struct contact *c);
+void engine__dequeue(struct engine *e, struct contact *c);
+void engine__route_contact(struct engine *e, struct contact *c);
+void engine__route_agent(struct engine *e, uint32_t ai);
+void engine__route_all(struct engine *e);
+void engine__offer(struct engine *e, struct contact *c, uint32_t ai, uint32_t eligible);
+void engine__withdraw_offer(struct engine *e, struct contact *c, bool requeue);
+int engine__load_add(struct engine *e, uint32_t ai, struct contact *c);
+void engine__load_sub(struct engine *e, uint32_t ai, struct contact *c, bool active);
+void engine__route_agents(struct engine *e, const uint32_t *agents, uint32_t n);
+void engine__set_deadline(struct engine *e, struct contact *c, int64_t at);
+void engine__agent_state_fx(struct engine *e, uint32_t ai);
+uint8_t engine__agent_state(const struct agent *a);
+bool engine__more_overdue(const struct engine *e,
+                          const struct contact *a,
+                          const struct contact *b);
+
+/* ---- contacts.c --------------------------------------------------------------------- */
+void engine__finish(struct engine *e, struct contact *c, uint8_t outcome, const char *reason);
+void engine__arrive(struct engine *e, struct contact *c, uint16_t q);
+void engine__to_queue(struct engine *e, struct contact *c, uint16_t q);
+void engine__overflow(struct engine *e,
+                      struct contact *c,
+                      const struct queue *from,
+                      const char *why);
+void engine__requeue_timers(struct engine *e, struct contact *c);
+
+/* ---- rules.c ------------------------------------------------------------------------ */
+void engine__run_rules(struct engine *e, struct contact *c, struct engine_result *res);
+
+/* ---- stats.c ------------------------------------------------------------------------ */
+void engine__stats_touch(struct engine *e, struct queue *q);
+void engine__stats_dequeue(struct engine *e, struct queue *q);
+void engine__stats_answer(struct engine *e, struct queue *q, const struct contact *c);
+void engine__stats_complete(struct engine *e, struct queue *q, const struct contact *c);
+int64_t engine__ewt(const struct engine *e,
+                    const struct queue *q,
+                    uint32_t position,
+                    uint8_t channel);
+
+/* ---- timers.c ----------------------------------------------------------------------- */
+void engine__advance(struct engine *e, int64_t now);
+int64_t engine__contact_deadline(const struct engine *e, const struct contact *c);
+
+/* ---- install.c, agents.c ------------------------------------------------------------ */
+int engine__install(struct engine *e,
+                    uint32_t version,
+                    const struct engine_model *m,
+                    struct engine_result *res);
+int engine__agent_cmd(struct engine *e,
+                      const struct engine_command *cmd,
+                      struct engine_result *res);
+int engine__agent_define(struct engine *e,
+                         const char *name,
+                         const char *site,
+                         const uint8_t *capacity,
+                         uint8_t n_skills,
+                         const struct engine_skill_level *skills,
+                         uint8_t n_queues,
+                         const uint16_t *queues,
+                         uint32_t *out);
+
+#define FAIL(res, code, ...) engine__fail((res), (code), __VA_ARGS__)
+int engine__fail(struct engine_result *res, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

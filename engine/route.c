@@ -1,0 +1,414 @@
+/* Matching contacts and agents: the heaps' orderings, offers, ring-all, and the two
+ * directions of a routing decision (a contact arrives; an agent becomes ready). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "engine/internal.h"
+
+static bool contact_less(const struct engine *e, uint32_t a, uint32_t b)
+{
+    const struct contact *x = &e->contacts[a], *y = &e->contacts[b];
+    if (x->priority != y->priority) {
+        return x->priority > y->priority;
+    }
+    if (x->enqueued != y->enqueued) {
+        return x->enqueued < y->enqueued;
+    }
+    return x->id < y->id;
+}
+
+static void contact_pos(struct engine *e, uint32_t item, uint32_t pos)
+{
+    e->contacts[item].cpos = pos;
+}
+
+static bool ready_less(const struct engine *e, uint32_t a, uint32_t b)
+{
+    const struct member *x = &e->members[a], *y = &e->members[b];
+    if (x->k1 != y->k1) {
+        return x->k1 < y->k1;
+    }
+    if (x->k2 != y->k2) {
+        return x->k2 < y->k2;
+    }
+    return x->agent < y->agent;
+}
+
+static void ready_pos(struct engine *e, uint32_t item, uint32_t pos)
+{
+    e->members[item].pos = pos;
+}
+
+static bool deadline_less(const struct engine *e, uint32_t a, uint32_t b)
+{
+    const struct contact *x = &e->contacts[a], *y = &e->contacts[b];
+    if (x->deadline != y->deadline) {
+        return x->deadline < y->deadline;
+    }
+    return x->id < y->id;
+}
+
+static void deadline_pos(struct engine *e, uint32_t item, uint32_t pos)
+{
+    e->contacts[item].dpos = pos;
+}
+
+const struct heap_ops engine__contact_heap = {contact_less, contact_pos};
+const struct heap_ops engine__ready_heap = {ready_less, ready_pos};
+const struct heap_ops engine__deadline_heap = {deadline_less, deadline_pos};
+
+/* Priority first, then the wait relative to each queue's service-level target (compared
+ * as cross-multiplied integers), then age, then id. */
+bool engine__more_overdue(const struct engine *e,
+                          const struct contact *a,
+                          const struct contact *b)
+{
+    if (a->priority != b->priority) {
+        return a->priority > b->priority;
+    }
+    int64_t ta = e->queues[a->queue].def.sl_target_s, tb = e->queues[b->queue].def.sl_target_s;
+    int64_t wa = e->clock - a->enqueued, wb = e->clock - b->enqueued;
+    if (ta < 1) {
+        ta = 1;
+    }
+    if (tb < 1) {
+        tb = 1;
+    }
+    if (wa * tb != wb * ta) {
+        return wa * tb > wb * ta;
+    }
+    if (a->enqueued != b->enqueued) {
+        return a->enqueued < b->enqueued;
+    }
+    return a->id < b->id;
+}
+
+void engine__set_deadline(struct engine *e, struct contact *c, int64_t at)
+{
+    uint32_t slot = engine__slot(e, c);
+    if (c->dpos != NONE32) {
+        if (at == NEVER) {
+            engine__heap_remove(e, &e->deadlines, &engine__deadline_heap, c->dpos);
+            c->deadline = NEVER;
+        } else if (at != c->deadline) {
+            c->deadline = at;
+            engine__heap_fix(e, &e->deadlines, &engine__deadline_heap, c->dpos);
+        }
+        return;
+    }
+    c->deadline = at;
+    if (at != NEVER && engine__heap_push(e, &e->deadlines, &engine__deadline_heap, slot) != 0) {
+        e->oom = CD_ENOMEM;
+    }
+}
+
+int engine__enqueue(struct engine *e, struct contact *c)
+{
+    uint32_t ki;
+    if (engine__class_for(e, c, &ki) != 0) {
+        e->oom = CD_ENOMEM;
+        return CD_ENOMEM;
+    }
+    c->cls = ki;
+    c->state = ENGINE_CONTACT_QUEUED;
+    e->queues[c->queue].waiting++;
+    if (engine__heap_push(e, &e->classes[ki].contacts, &engine__contact_heap,
+                          engine__slot(e, c)) != 0) {
+        e->oom = CD_ENOMEM;
+        return CD_ENOMEM;
+    }
+    return 0;
+}
+
+void engine__dequeue(struct engine *e, struct contact *c)
+{
+    if (c->cls == NONE32) {
+        return;
+    }
+    struct cls *k = &e->classes[c->cls];
+    if (c->cpos != NONE32) {
+        engine__heap_remove(e, &k->contacts, &engine__contact_heap, c->cpos);
+    }
+    e->queues[c->queue].waiting--;
+    c->cls = NONE32;
+}
+
+uint8_t engine__agent_state(const struct agent *a)
+{
+    if (a->deleted) {
+        return ENGINE_AGENT_OFFLINE;
+    }
+    bool active = false, wrap = false;
+    for (int ch = 0; ch < ENGINE_CH_COUNT; ch++) {
+        active |= a->active[ch] > 0;
+        wrap |= a->load[ch] > a->active[ch];
+    }
+    if (active) {
+        return ENGINE_AGENT_BUSY;
+    }
+    if (wrap) {
+        return ENGINE_AGENT_WRAPUP;
+    }
+    switch (a->presence) {
+        case ENGINE_PRESENCE_AVAILABLE:
+            return ENGINE_AGENT_AVAILABLE;
+        case ENGINE_PRESENCE_AWAY:
+            return ENGINE_AGENT_AWAY;
+        default:
+            return ENGINE_AGENT_OFFLINE;
+    }
+}
+
+void engine__agent_state_fx(struct engine *e, uint32_t ai)
+{
+    struct agent *a = &e->agents[ai];
+    uint8_t s = engine__agent_state(a);
+    if (s == a->shown_state) {
+        return;
+    }
+    a->shown_state = s;
+    struct engine_effect fx = {
+        .kind = ENGINE_FX_AGENT_STATE, .state = s, .agent = a->name, .text = a->reason};
+    engine__emit(e, &fx);
+}
+
+static int total_load(const struct agent *a)
+{
+    int n = 0;
+    for (int ch = 0; ch < ENGINE_CH_COUNT; ch++) {
+        n += a->load[ch];
+    }
+    return n;
+}
+
+int engine__load_add(struct engine *e, uint32_t ai, struct contact *c)
+{
+    struct agent *a = &e->agents[ai];
+    if (GROW(a->held, a->cap_held, a->n_held + 1) != 0) {
+        e->oom = CD_ENOMEM;
+        return CD_ENOMEM;
+    }
+    if (total_load(a) == 0) {
+        a->busy_since = e->clock;
+    }
+    a->held[a->n_held++] = engine__slot(e, c);
+    a->load[c->channel]++;
+    a->active[c->channel]++;
+    return 0;
+}
+
+void engine__load_sub(struct engine *e, uint32_t ai, struct contact *c, bool active)
+{
+    struct agent *a = &e->agents[ai];
+    uint32_t slot = engine__slot(e, c);
+    for (uint32_t i = 0; i < a->n_held; i++) {
+        if (a->held[i] == slot) {
+            a->held[i] = a->held[--a->n_held];
+            break;
+        }
+    }
+    a->load[c->channel]--;
+    if (a->allowance[c->channel] > a->load[c->channel]) {
+        a->allowance[c->channel] =
+            a->load[c->channel] > a->capacity[c->channel] ? a->load[c->channel] : 0;
+    }
+    if (active) {
+        a->active[c->channel]--;
+    }
+    if (total_load(a) == 0) {
+        a->busy_ms += e->clock - a->busy_since;
+        a->busy_since = 0;
+        a->last_idle = e->clock;
+    }
+    engine__agent_update(e, ai);
+    engine__agent_state_fx(e, ai);
+}
+
+static void stamp_rr(struct engine *e, struct agent *a, uint16_t qi)
+{
+    struct queue *q = &e->queues[qi];
+    for (uint8_t i = 0; i < a->n_queues; i++) {
+        if (a->queues[i].queue == qi) {
+            a->queues[i].rr = ++q->rr_clock;
+        }
+    }
+}
+
+static void open_offer(struct engine *e, struct contact *c, uint32_t eligible)
+{
+    struct queue *q = &e->queues[c->queue];
+    engine__dequeue(e, c);
+    engine__stats_dequeue(e, q);
+    c->state = ENGINE_CONTACT_OFFERED;
+    c->offer = e->next_offer++;
+    c->offers++;
+    c->last_strategy = q->def.strategy;
+    c->last_eligible = eligible;
+    if (c->offered == 0) {
+        c->offered = e->clock;
+    }
+    if (engine__map_put(&e->by_offer, c->offer, engine__slot(e, c)) != 0) {
+        e->oom = CD_ENOMEM;
+    }
+    uint32_t ring = q->def.ring_s ? q->def.ring_s : DEFAULT_RING_S;
+    engine__set_deadline(e, c, e->clock + (int64_t)ring * 1000);
+}
+
+static void offer_fx(struct engine *e, const struct contact *c, uint32_t ai)
+{
+    struct engine_effect fx = {.kind = ENGINE_FX_OFFER,
+                               .channel = c->channel,
+                               .contact = c->id,
+                               .offer = c->offer,
+                               .agent = e->agents[ai].name,
+                               .queue = e->queues[c->queue].name,
+                               .at = c->deadline};
+    engine__emit(e, &fx);
+}
+
+static void give(struct engine *e, struct contact *c, uint32_t ai)
+{
+    struct agent *a = &e->agents[ai];
+    stamp_rr(e, a, c->queue);
+    engine__load_add(e, ai, c);
+    engine__agent_update(e, ai);
+    offer_fx(e, c, ai);
+    engine__agent_state_fx(e, ai);
+}
+
+void engine__offer(struct engine *e, struct contact *c, uint32_t ai, uint32_t eligible)
+{
+    open_offer(e, c, eligible);
+    c->agent = ai;
+    give(e, c, ai);
+}
+
+/* Ring every ready member of the class, best first, up to ENGINE_RING_ALL_MAX, under one
+ * offer id. */
+static void ring_all(struct engine *e, struct contact *c, struct cls *k)
+{
+    uint32_t agents[ENGINE_RING_ALL_MAX];
+    uint8_t n = 0;
+    uint32_t eligible = k->ready.n;
+    while (n < ENGINE_RING_ALL_MAX && k->ready.n > 0) {
+        agents[n++] = e->members[k->ready.v[0]].agent;
+        engine__heap_remove(e, &k->ready, &engine__ready_heap, 0);
+    }
+    c->ring = malloc(n * sizeof(*c->ring));
+    if (c->ring == NULL) {
+        e->oom = CD_ENOMEM;
+        return;
+    }
+    memcpy(c->ring, agents, n * sizeof(*c->ring));
+    c->n_ring = n;
+    open_offer(e, c, eligible);
+    for (uint8_t i = 0; i < n; i++) {
+        give(e, c, agents[i]);
+    }
+}
+
+void engine__route_contact(struct engine *e, struct contact *c)
+{
+    if (c->state != ENGINE_CONTACT_QUEUED || c->cls == NONE32) {
+        return;
+    }
+    struct cls *k = &e->classes[c->cls];
+    if (k->ready.n == 0) {
+        return;
+    }
+    if (e->queues[k->queue].def.strategy == ENGINE_STRATEGY_RING_ALL) {
+        ring_all(e, c, k);
+        return;
+    }
+    engine__offer(e, c, e->members[k->ready.v[0]].agent, k->ready.n);
+}
+
+/* The most overdue contact among the heads of every class the agent could take now. */
+static struct contact *best_for(struct engine *e, const struct agent *a, struct cls **from)
+{
+    struct contact *best = NULL;
+    for (uint32_t i = 0; i < a->n_members; i++) {
+        struct cls *k = &e->classes[e->members[a->members[i]].cls];
+        if (!(a->ready_mask & ENGINE_CH_BIT(k->channel)) || k->contacts.n == 0) {
+            continue;
+        }
+        struct contact *c = &e->contacts[k->contacts.v[0]];
+        if (best == NULL || engine__more_overdue(e, c, best)) {
+            best = c;
+            *from = k;
+        }
+    }
+    return best;
+}
+
+void engine__route_agent(struct engine *e, uint32_t ai)
+{
+    for (;;) {
+        struct cls *k = NULL;
+        struct contact *c = best_for(e, &e->agents[ai], &k);
+        if (c == NULL || e->oom) {
+            return;
+        }
+        if (e->queues[k->queue].def.strategy == ENGINE_STRATEGY_RING_ALL) {
+            ring_all(e, c, k);
+        } else {
+            engine__offer(e, c, ai, k->ready.n);
+        }
+    }
+}
+
+void engine__route_agents(struct engine *e, const uint32_t *agents, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        engine__route_agent(e, agents[i]);
+    }
+}
+
+/* After a rebuild: match every ready agent, in roster order. */
+void engine__route_all(struct engine *e)
+{
+    for (uint32_t ai = 0; ai < e->n_agents; ai++) {
+        engine__route_agent(e, ai);
+    }
+}
+
+/* Takes the offer back from every agent it was made to; with requeue the contact returns
+ * to its place in line (its order key is unchanged) and is routed again. The agents
+ * released are routed afterwards. */
+void engine__withdraw_offer(struct engine *e, struct contact *c, bool requeue)
+{
+    uint32_t agents[ENGINE_RING_ALL_MAX];
+    uint32_t n = 0;
+    if (c->ring != NULL) {
+        n = c->n_ring;
+        memcpy(agents, c->ring, n * sizeof(agents[0]));
+        free(c->ring);
+        c->ring = NULL;
+        c->n_ring = 0;
+    } else if (c->agent != NONE32) {
+        agents[n++] = c->agent;
+    }
+    engine__map_del(&e->by_offer, c->offer, engine__slot(e, c));
+    uint64_t offer = c->offer;
+    c->offer = 0;
+    c->agent = NONE32;
+    for (uint32_t i = 0; i < n; i++) {
+        engine__load_sub(e, agents[i], c, true);
+        struct engine_effect fx = {.kind = ENGINE_FX_OFFER_CANCEL,
+                                   .channel = c->channel,
+                                   .contact = c->id,
+                                   .offer = offer,
+                                   .agent = e->agents[agents[i]].name,
+                                   .queue = e->queues[c->queue].name,
+                                   .state = requeue ? ENGINE_CONTACT_QUEUED : c->state};
+        engine__emit(e, &fx);
+    }
+    if (requeue) {
+        engine__set_deadline(e, c, NEVER);
+        engine__enqueue(e, c);
+        engine__requeue_timers(e, c);
+        engine__route_contact(e, c);
+    }
+    engine__route_agents(e, agents, n);
+}
