@@ -16,9 +16,10 @@
  *   - effects (struct engine_effect): what the node that owns a customer's session must do.
  *
  * Ownership: strings and arrays inside a command are borrowed for the duration of the call
- * that takes the command. Pointers inside an effect or an info struct are borrowed until
- * the next call that changes the state (engine_apply, engine_free). Model arrays are owned
- * by the model and released by engine_model_close().
+ * that takes the command. Pointers inside an info struct are borrowed until the next call
+ * that changes the state (engine_apply, engine_free); pointers inside an effect only for
+ * the duration of the sink's callback. Model arrays are owned by the model and released by
+ * engine_model_close().
  */
 #ifndef CD_ENGINE_H
 #define CD_ENGINE_H
