@@ -31,13 +31,7 @@ static void withdraw_all(struct engine *e, uint32_t ai)
             continue;
         }
         if (c->ring != NULL && c->n_ring > 1) {
-            for (uint8_t j = 0; j < c->n_ring; j++) {
-                if (c->ring[j] == ai) {
-                    c->ring[j] = c->ring[--c->n_ring];
-                    break;
-                }
-            }
-            engine__load_sub(e, ai, c, true);
+            engine__unring(e, c, ai);
         } else {
             engine__withdraw_offer(e, c, true);
         }

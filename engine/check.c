@@ -2,6 +2,7 @@
  * for tests, the simulation and debug builds. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/error.h"
@@ -188,9 +189,11 @@ static bool check_heaps(struct checker *k)
 int engine_check(const struct engine *e, char *err, size_t errlen)
 {
     struct checker k = {e, err, errlen, 0};
-    uint32_t waiting[NONE16];
+    uint32_t *waiting = calloc(e->n_queues + 1, sizeof(*waiting));
     size_t live = 0;
-    memset(waiting, 0, e->n_queues * sizeof(waiting[0]));
+    if (waiting == NULL) {
+        return CD_ENOMEM;
+    }
     for (uint32_t s = 0; s < e->n_slots && !k.failed; s++) {
         if (e->contacts[s].id != 0) {
             live++;
@@ -212,6 +215,7 @@ int engine_check(const struct engine *e, char *err, size_t errlen)
     if (!k.failed) {
         check_heaps(&k);
     }
+    free(waiting);
     if (!k.failed && err != NULL && errlen > 0) {
         err[0] = 0;
     }

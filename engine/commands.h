@@ -24,6 +24,8 @@ int engine__cmd_accept(struct engine *e,
                        uint64_t offer,
                        const char *agent,
                        struct engine_result *res);
+/* Takes one agent out of a ring-all group that keeps ringing the others. */
+void engine__unring(struct engine *e, struct contact *c, uint32_t ai);
 int engine__cmd_reject(struct engine *e,
                        uint64_t offer,
                        const char *agent,

@@ -44,8 +44,8 @@ static int open_offer(struct engine *e,
     return 0;
 }
 
-/* Releases one rung agent of a ring-all offer. */
-static void unring(struct engine *e, struct contact *c, uint32_t ai)
+/* Releases one rung agent of a ring-all offer that others still ring. */
+void engine__unring(struct engine *e, struct contact *c, uint32_t ai)
 {
     for (uint8_t i = 0; i < c->n_ring; i++) {
         if (c->ring[i] == ai) {
@@ -80,7 +80,7 @@ int engine__cmd_accept(struct engine *e,
     while (c->ring != NULL && c->n_ring > 1) {
         uint32_t other = c->ring[0] == ai ? c->ring[1] : c->ring[0];
         losers[n++] = other;
-        unring(e, c, other);
+        engine__unring(e, c, other);
     }
     free(c->ring);
     c->ring = NULL;
@@ -114,7 +114,7 @@ int engine__cmd_reject(struct engine *e,
         return rv;
     }
     if (c->ring != NULL && c->n_ring > 1) {
-        unring(e, c, ai);
+        engine__unring(e, c, ai);
         engine__route_agent(e, ai);
         return 0;
     }

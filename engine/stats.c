@@ -38,7 +38,7 @@ void engine__stats_dequeue(struct engine *e, struct queue *q)
         }
     }
     q->last_answer = e->clock;
-    /* The contact being offered is still counted in waiting here. */
+    /* Others still waiting: the next interval measures how fast agents free up. */
     q->backlogged = q->waiting > 0;
 }
 
