@@ -65,7 +65,7 @@ static int presence_cmd(struct engine *e,
                         const struct engine_command *cmd,
                         struct engine_result *res)
 {
-    uint32_t ai;
+    uint32_t ai = 0;
     int rv = find_agent(e, cmd->u.agent.name, &ai, res);
     if (rv != 0) {
         return rv;
@@ -145,7 +145,7 @@ int engine__agent_define(struct engine *e,
                          const uint16_t *queues,
                          uint32_t *out)
 {
-    uint32_t ai;
+    uint32_t ai = 0;
     int id = engine__agent_id(e, name);
     if (id >= 0) {
         ai = (uint32_t)id;
@@ -201,7 +201,7 @@ static int upsert_cmd(struct engine *e,
         }
         queues[i] = (uint16_t)q;
     }
-    uint32_t ai;
+    uint32_t ai = 0;
     if (engine__agent_define(e, s->name, s->site, s->capacity, s->n_skills, skills, s->n_queues,
                              queues, &ai) != 0) {
         return FAIL(res, CD_ENOMEM, "out of memory");
@@ -215,7 +215,7 @@ static int skills_cmd(struct engine *e,
                       struct engine_result *res)
 {
     struct engine_skill_level skills[ENGINE_AGENT_SKILLS];
-    uint32_t ai;
+    uint32_t ai = 0;
     int rv = find_agent(e, cmd->u.skills.name, &ai, res);
     if (rv == 0) {
         rv = skills_from_refs(e, cmd->u.skills.skills, cmd->u.skills.n_skills, skills, res);
@@ -234,7 +234,7 @@ static int skills_cmd(struct engine *e,
 
 static int delete_cmd(struct engine *e, const char *name, struct engine_result *res)
 {
-    uint32_t ai;
+    uint32_t ai = 0;
     int rv = find_agent(e, name, &ai, res);
     if (rv != 0) {
         return rv;

@@ -100,8 +100,8 @@ int engine__cmd_create(struct engine *e,
                        struct engine_result *res)
 {
     struct reqs own;
-    int queue;
-    uint32_t kr;
+    int queue = -1;
+    uint32_t kr = 0;
     if (cr->key != NULL && cr->key[0] != 0 && engine__keyrec_find(e, cr->key, &kr) == 0) {
         res->contact = e->keyrecs[kr].contact;
         res->existing = true;
@@ -111,7 +111,7 @@ int engine__cmd_create(struct engine *e,
     if (rv != 0) {
         return rv;
     }
-    struct contact *c;
+    struct contact *c = NULL;
     if (new_contact(e, cr, &own, &c) != 0) {
         return FAIL(res, CD_ENOMEM, "out of memory");
     }
@@ -145,7 +145,7 @@ static int bad_state(struct engine_result *res, const struct contact *c, const c
 
 int engine__cmd_abandon(struct engine *e, uint64_t id, struct engine_result *res)
 {
-    struct contact *c;
+    struct contact *c = NULL;
     int rv = live_contact(e, id, &c, res);
     if (rv != 0) {
         return rv;
@@ -183,7 +183,7 @@ static void end_talk(struct engine *e, struct contact *c)
 
 int engine__cmd_end(struct engine *e, uint64_t id, struct engine_result *res)
 {
-    struct contact *c;
+    struct contact *c = NULL;
     int rv = live_contact(e, id, &c, res);
     if (rv != 0) {
         return rv;
@@ -197,7 +197,7 @@ int engine__cmd_end(struct engine *e, uint64_t id, struct engine_result *res)
 
 int engine__cmd_wrapup_done(struct engine *e, uint64_t id, struct engine_result *res)
 {
-    struct contact *c;
+    struct contact *c = NULL;
     int rv = live_contact(e, id, &c, res);
     if (rv != 0) {
         return rv;
@@ -211,7 +211,7 @@ int engine__cmd_wrapup_done(struct engine *e, uint64_t id, struct engine_result 
 
 int engine__cmd_callback(struct engine *e, uint64_t id, struct engine_result *res)
 {
-    struct contact *c;
+    struct contact *c = NULL;
     int rv = live_contact(e, id, &c, res);
     if (rv != 0) {
         return rv;
@@ -231,7 +231,7 @@ int engine__cmd_set_attrs(struct engine *e,
                           uint8_t n,
                           struct engine_result *res)
 {
-    struct contact *c;
+    struct contact *c = NULL;
     int rv = live_contact(e, id, &c, res);
     if (rv == 0) {
         rv = engine__attrs_check(attrs, n, res);

@@ -61,6 +61,7 @@ int engine_apply(struct engine *e,
     e->sink = sink;
     engine__advance(e, now_ms);
     int rv = dispatch(e, cmd, res);
+    engine__flush(e);
     if (e->oom) {
         rv = FAIL(res, CD_ENOMEM, "out of memory");
     }

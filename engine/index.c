@@ -170,11 +170,22 @@ static void queue_counters(struct engine *e, const struct agent *a, int sign)
     }
 }
 
+static bool key_less(const struct member *x, const struct member *y)
+{
+    if (x->k1 != y->k1) {
+        return x->k1 < y->k1;
+    }
+    return x->k2 < y->k2;
+}
+
+/* A heaped member's stored key is a lower bound of its true key: improvements are applied
+ * at once, worsenings (and leaving the ready set) only when the entry reaches the top.
+ * The validated top is then exactly the best ready agent, as an eager heap would give. */
 bool engine__member_fresh(const struct engine *e, uint32_t mi)
 {
     struct member m = e->members[mi];
     member_key(e, &m);
-    return m.k1 == e->members[mi].k1 && m.k2 == e->members[mi].k2;
+    return !key_less(&m, &e->members[mi]);
 }
 
 uint8_t engine__ready_mask(const struct engine *e, const struct agent *a)
@@ -182,8 +193,66 @@ uint8_t engine__ready_mask(const struct engine *e, const struct agent *a)
     return ready_mask(e, a);
 }
 
-/* Recomputes readiness after any change of presence, load or keys, and puts each of the
- * agent's memberships in or out of its class's ready heap with a fresh key. */
+uint32_t engine__ready_top(struct engine *e, struct cls *k)
+{
+    while (k->ready.n > 0) {
+        uint32_t mi = k->ready.v[0];
+        struct member *m = &e->members[mi];
+        if (!(e->agents[m->agent].ready_mask & ENGINE_CH_BIT(k->channel))) {
+            engine__heap_remove(e, &k->ready, &engine__ready_heap, 0);
+            continue;
+        }
+        struct member fresh = *m;
+        member_key(e, &fresh);
+        if (fresh.k1 == m->k1 && fresh.k2 == m->k2) {
+            return mi;
+        }
+        m->k1 = fresh.k1;
+        m->k2 = fresh.k2;
+        engine__heap_fix(e, &k->ready, &engine__ready_heap, 0);
+    }
+    return NONE32;
+}
+
+static void sync_members(struct engine *e, uint32_t ai)
+{
+    struct agent *a = &e->agents[ai];
+    a->dirty = false;
+    uint8_t channels = a->ready_mask & a->member_channels;
+    if (channels == 0) {
+        return;
+    }
+    for (uint32_t i = 0; i < a->n_members; i++) {
+        uint32_t mi = a->members[i];
+        struct cls *k = &e->classes[a->member_cls[i]];
+        if (!(channels & ENGINE_CH_BIT(k->channel))) {
+            continue;
+        }
+        struct member *m = &e->members[mi];
+        struct member fresh = *m;
+        member_key(e, &fresh);
+        if (m->pos == NONE32) {
+            *m = fresh;
+            if (engine__heap_push(e, &k->ready, &engine__ready_heap, mi) != 0) {
+                e->oom = CD_ENOMEM;
+            }
+        } else if (key_less(&fresh, m)) {
+            *m = fresh;
+            engine__heap_fix(e, &k->ready, &engine__ready_heap, m->pos);
+        }
+    }
+}
+
+void engine__flush(struct engine *e)
+{
+    for (uint32_t i = 0; i < e->n_dirty; i++) {
+        if (e->agents[e->dirty[i]].dirty) {
+            sync_members(e, e->dirty[i]);
+        }
+    }
+    e->n_dirty = 0;
+}
+
 void engine__agent_update(struct engine *e, uint32_t ai)
 {
     struct agent *a = &e->agents[ai];
@@ -193,22 +262,16 @@ void engine__agent_update(struct engine *e, uint32_t ai)
         a->staffed = !a->deleted && a->presence == ENGINE_PRESENCE_AVAILABLE;
         queue_counters(e, a, +1);
     }
-    for (uint32_t i = 0; i < a->n_members; i++) {
-        struct member *m = &e->members[a->members[i]];
-        struct cls *k = &e->classes[m->cls];
-        if (a->ready_mask & ENGINE_CH_BIT(k->channel)) {
-            member_key(e, m);
-            if (m->pos == NONE32) {
-                if (engine__heap_push(e, &k->ready, &engine__ready_heap, a->members[i]) != 0) {
-                    e->oom = CD_ENOMEM;
-                }
-            } else {
-                engine__heap_fix(e, &k->ready, &engine__ready_heap, m->pos);
-            }
-        } else if (m->pos != NONE32) {
-            engine__heap_remove(e, &k->ready, &engine__ready_heap, m->pos);
-        }
+    if (a->dirty) {
+        return;
     }
+    if (GROW(e->dirty, e->cap_dirty, e->n_dirty + 1) != 0) {
+        /* No room to defer: bring the heaps up to date now. */
+        sync_members(e, ai);
+        return;
+    }
+    a->dirty = true;
+    e->dirty[e->n_dirty++] = ai;
 }
 
 /* ---- memberships -------------------------------------------------------------------- */
@@ -218,7 +281,9 @@ static int member_add(struct engine *e, uint32_t ai, uint32_t ki)
     struct agent *a = &e->agents[ai];
     struct cls *k = &e->classes[ki];
     uint32_t mi;
+    uint32_t cap = a->cap_members;
     if (GROW(a->members, a->cap_members, a->n_members + 1) != 0 ||
+        GROW(a->member_cls, cap, a->n_members + 1) != 0 ||
         GROW(k->members, k->cap_members, k->n_members + 1) != 0) {
         return CD_ENOMEM;
     }
@@ -234,6 +299,8 @@ static int member_add(struct engine *e, uint32_t ai, uint32_t ki)
     e->members[mi] =
         (struct member){.agent = ai, .cls = ki, .pos = NONE32, .mpos = k->n_members};
     k->members[k->n_members++] = mi;
+    a->member_cls[a->n_members] = ki;
+    a->member_channels |= ENGINE_CH_BIT(k->channel);
     a->members[a->n_members++] = mi;
     return 0;
 }
@@ -258,6 +325,7 @@ void engine__agent_drop_members(struct engine *e, uint32_t ai)
         member_drop(e, a->members[i]);
     }
     a->n_members = 0;
+    a->member_channels = 0;
     if (!a->attached) {
         return;
     }
@@ -405,6 +473,7 @@ int engine__reindex(struct engine *e)
         struct agent *a = &e->agents[ai];
         a->attached = false;
         a->ready_mask = 0;
+        a->dirty = false;
         a->staffed = false;
         a->n_held = 0;
         if (agent_attach(e, ai) != 0) {
@@ -416,7 +485,7 @@ int engine__reindex(struct engine *e)
         if (c->id == 0) {
             continue;
         }
-        c->cls = c->cpos = c->dpos = NONE32;
+        c->cls = c->dpos = NONE32;
         if (c->state == ENGINE_CONTACT_QUEUED && engine__enqueue(e, c) != 0) {
             return CD_ENOMEM;
         }
@@ -432,10 +501,12 @@ int engine__reindex(struct engine *e)
             a->held[a->n_held++] = s;
         }
     }
+    e->n_dirty = 0;
     for (uint32_t ai = 0; ai < e->n_agents; ai++) {
         if (engine__agent_rebuild(e, ai) != 0) {
             return CD_ENOMEM;
         }
     }
+    engine__flush(e);
     return e->oom;
 }

@@ -45,7 +45,7 @@ static int define_agents(struct engine *e, const struct engine_model *m)
         const struct engine_agent_def *d = &m->agents[i];
         struct engine_skill_level skills[ENGINE_AGENT_SKILLS];
         uint16_t queues[ENGINE_AGENT_QUEUES];
-        uint32_t ai;
+        uint32_t ai = 0;
         for (uint8_t j = 0; j < d->n_skills; j++) {
             skills[j] =
                 (struct engine_skill_level){e->ms_map[d->skills[j].skill], d->skills[j].level};

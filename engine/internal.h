@@ -36,6 +36,29 @@ struct heap
     uint32_t cap;
 };
 
+/* A class's waiting line (waitline.c): entries carry their order key. */
+struct wait_entry
+{
+    int64_t enqueued;
+    uint64_t id;
+    uint32_t slot;
+    uint32_t gen;
+    int16_t priority;
+};
+struct waitline
+{
+    struct wait_entry *v;
+    uint32_t n, cap;
+    uint32_t stale; /* entries of contacts that left */
+};
+struct contact;
+int engine__wait_push(struct engine *e, struct waitline *w, struct contact *c);
+void engine__wait_drop(struct engine *e, struct waitline *w, uint32_t cls, uint64_t id);
+/* The live head, or NULL when the line is empty. */
+const struct wait_entry *engine__wait_head(const struct waitline *w);
+uint32_t engine__wait_live(const struct waitline *w);
+void engine__wait_close(struct waitline *w);
+
 int engine__heap_push(struct engine *e,
                       struct heap *h,
                       const struct heap_ops *ops,
@@ -151,10 +174,13 @@ struct agent
     bool staffed;
     bool hold;     /* transient inside one apply: skip while re-offering a refused contact */
     bool attached; /* on its queues' agent lists and counters */
-    uint8_t shown_state; /* derived state last reported in an AGENT_STATE effect */
-    uint32_t *held;      /* slots of the contacts in hand */
+    bool dirty;    /* its ready-heap entries await engine__flush() */
+    uint8_t member_channels; /* channels of its memberships */
+    uint8_t shown_state;     /* derived state last reported in an AGENT_STATE effect */
+    uint32_t *held;          /* slots of the contacts in hand */
     uint32_t n_held, cap_held;
     uint32_t *members;
+    uint32_t *member_cls; /* class of each membership, beside members[] */
     uint32_t n_members, cap_members;
 };
 
@@ -190,7 +216,7 @@ struct contact
     uint8_t n_ring;
     /* derived */
     uint32_t cls;
-    uint32_t cpos;
+    uint32_t qgen; /* generation of its waitline entry */
     uint32_t dpos;
 };
 
@@ -201,8 +227,8 @@ struct cls
     uint16_t queue;
     uint8_t channel;
     struct reqs reqs;
-    struct heap contacts;
-    struct heap ready; /* members ready now, by the queue's strategy */
+    struct waitline contacts;
+    struct heap ready; /* members ready now (and some stale: see engine__ready_top) */
     uint32_t *members;
     uint32_t n_members, cap_members;
 };
@@ -269,13 +295,14 @@ struct engine
     uint32_t *free_members;
     uint32_t n_free_members, cap_free_members;
     struct heap deadlines;
+    uint32_t *dirty; /* agents whose ready-heap entries are out of date */
+    uint32_t n_dirty, cap_dirty;
 
     /* per apply */
     const struct engine_sink *sink;
     int oom; /* set by any failed allocation inside apply */
 };
 
-extern const struct heap_ops engine__contact_heap;
 extern const struct heap_ops engine__ready_heap;
 extern const struct heap_ops engine__deadline_heap;
 
@@ -317,14 +344,22 @@ bool engine__queue_open(const struct engine *e, const struct queue *q);
 
 /* ---- index.c ------------------------------------------------------------------------ */
 bool engine__agent_eligible(const struct agent *a, const struct cls *k);
+/* Recomputes an agent's readiness and its queues' counters at once; its entries in the
+ * ready heaps follow at the next engine__flush(), which every reader of a ready heap calls
+ * first. An agent that becomes ready and is matched within one command never touches the
+ * heaps. */
 void engine__agent_update(struct engine *e, uint32_t ai);
+void engine__flush(struct engine *e);
 int engine__agent_rebuild(struct engine *e, uint32_t ai);
 void engine__agent_drop_members(struct engine *e, uint32_t ai);
 int engine__class_for(struct engine *e, const struct contact *c, uint32_t *out);
 void engine__effective_reqs(const struct engine *e, const struct contact *c, struct reqs *r);
 int engine__reindex(struct engine *e);
-/* True when the member's stored strategy key equals a fresh computation. */
+/* True when the member's stored key is a lower bound of a fresh computation. */
 bool engine__member_fresh(const struct engine *e, uint32_t mi);
+/* The best ready member of a class (stale entries on top are dropped or re-keyed on the
+ * way), or NONE32. Call engine__flush() first. */
+uint32_t engine__ready_top(struct engine *e, struct cls *k);
 uint8_t engine__ready_mask(const struct engine *e, const struct agent *a);
 
 /* ---- route.c ------------------------------------------------------------------------ */
@@ -341,9 +376,6 @@ void engine__route_agents(struct engine *e, const uint32_t *agents, uint32_t n);
 void engine__set_deadline(struct engine *e, struct contact *c, int64_t at);
 void engine__agent_state_fx(struct engine *e, uint32_t ai);
 uint8_t engine__agent_state(const struct agent *a);
-bool engine__more_overdue(const struct engine *e,
-                          const struct contact *a,
-                          const struct contact *b);
 
 /* ---- contacts.c --------------------------------------------------------------------- */
 void engine__finish(struct engine *e, struct contact *c, uint8_t outcome, const char *reason);

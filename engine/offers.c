@@ -26,7 +26,7 @@ static int open_offer(struct engine *e,
                       uint32_t *ai,
                       struct engine_result *res)
 {
-    uint32_t slot;
+    uint32_t slot = 0;
     if (!engine__map_get(&e->by_offer, offer, NULL, NULL, &slot)) {
         return FAIL(res, CD_ESTALE, "offer %llu is not open", (unsigned long long)offer);
     }
@@ -69,8 +69,8 @@ int engine__cmd_accept(struct engine *e,
                        const char *agent,
                        struct engine_result *res)
 {
-    struct contact *c;
-    uint32_t ai;
+    struct contact *c = NULL;
+    uint32_t ai = 0;
     int rv = open_offer(e, offer, agent, &c, &ai, res);
     if (rv != 0) {
         return rv;
@@ -107,8 +107,8 @@ int engine__cmd_reject(struct engine *e,
                        const char *agent,
                        struct engine_result *res)
 {
-    struct contact *c;
-    uint32_t ai;
+    struct contact *c = NULL;
+    uint32_t ai = 0;
     int rv = open_offer(e, offer, agent, &c, &ai, res);
     if (rv != 0) {
         return rv;

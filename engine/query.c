@@ -84,10 +84,12 @@ static int64_t oldest(const struct engine *e, const struct queue *q)
 {
     int64_t at = 0;
     for (uint32_t i = 0; i < q->n_classes; i++) {
-        const struct heap *h = &e->classes[q->classes[i]].contacts;
-        for (uint32_t j = 0; j < h->n; j++) {
-            int64_t t = e->contacts[h->v[j]].entered;
-            at = (at == 0 || t < at) ? t : at;
+        const struct waitline *w = &e->classes[q->classes[i]].contacts;
+        for (uint32_t j = 0; j < w->n; j++) {
+            const struct contact *c = &e->contacts[w->v[j].slot];
+            if (c->id == w->v[j].id && c->cls == q->classes[i] && c->qgen == w->v[j].gen) {
+                at = (at == 0 || c->entered < at) ? c->entered : at;
+            }
         }
     }
     return at;

@@ -6,23 +6,6 @@
 #include "common/error.h"
 #include "engine/internal.h"
 
-static bool contact_less(const struct engine *e, uint32_t a, uint32_t b)
-{
-    const struct contact *x = &e->contacts[a], *y = &e->contacts[b];
-    if (x->priority != y->priority) {
-        return x->priority > y->priority;
-    }
-    if (x->enqueued != y->enqueued) {
-        return x->enqueued < y->enqueued;
-    }
-    return x->id < y->id;
-}
-
-static void contact_pos(struct engine *e, uint32_t item, uint32_t pos)
-{
-    e->contacts[item].cpos = pos;
-}
-
 static bool ready_less(const struct engine *e, uint32_t a, uint32_t b)
 {
     const struct member *x = &e->members[a], *y = &e->members[b];
@@ -54,35 +37,8 @@ static void deadline_pos(struct engine *e, uint32_t item, uint32_t pos)
     e->contacts[item].dpos = pos;
 }
 
-const struct heap_ops engine__contact_heap = {contact_less, contact_pos};
 const struct heap_ops engine__ready_heap = {ready_less, ready_pos};
 const struct heap_ops engine__deadline_heap = {deadline_less, deadline_pos};
-
-/* Priority first, then the wait relative to each queue's service-level target (compared
- * as cross-multiplied integers), then age, then id. */
-bool engine__more_overdue(const struct engine *e,
-                          const struct contact *a,
-                          const struct contact *b)
-{
-    if (a->priority != b->priority) {
-        return a->priority > b->priority;
-    }
-    int64_t ta = e->queues[a->queue].def.sl_target_s, tb = e->queues[b->queue].def.sl_target_s;
-    int64_t wa = e->clock - a->enqueued, wb = e->clock - b->enqueued;
-    if (ta < 1) {
-        ta = 1;
-    }
-    if (tb < 1) {
-        tb = 1;
-    }
-    if (wa * tb != wb * ta) {
-        return wa * tb > wb * ta;
-    }
-    if (a->enqueued != b->enqueued) {
-        return a->enqueued < b->enqueued;
-    }
-    return a->id < b->id;
-}
 
 void engine__set_deadline(struct engine *e, struct contact *c, int64_t at)
 {
@@ -113,8 +69,7 @@ int engine__enqueue(struct engine *e, struct contact *c)
     c->cls = ki;
     c->state = ENGINE_CONTACT_QUEUED;
     e->queues[c->queue].waiting++;
-    if (engine__heap_push(e, &e->classes[ki].contacts, &engine__contact_heap,
-                          engine__slot(e, c)) != 0) {
+    if (engine__wait_push(e, &e->classes[ki].contacts, c) != 0) {
         e->oom = CD_ENOMEM;
         return CD_ENOMEM;
     }
@@ -123,15 +78,13 @@ int engine__enqueue(struct engine *e, struct contact *c)
 
 void engine__dequeue(struct engine *e, struct contact *c)
 {
-    if (c->cls == NONE32) {
+    uint32_t ki = c->cls;
+    if (ki == NONE32) {
         return;
     }
-    struct cls *k = &e->classes[c->cls];
-    if (c->cpos != NONE32) {
-        engine__heap_remove(e, &k->contacts, &engine__contact_heap, c->cpos);
-    }
-    e->queues[c->queue].waiting--;
     c->cls = NONE32;
+    e->queues[c->queue].waiting--;
+    engine__wait_drop(e, &e->classes[ki].contacts, ki, c->id);
 }
 
 uint8_t engine__agent_state(const struct agent *a)
@@ -290,10 +243,14 @@ static void ring_all(struct engine *e, struct contact *c, struct cls *k)
 {
     uint32_t agents[ENGINE_RING_ALL_MAX];
     uint8_t n = 0;
-    uint32_t eligible = k->ready.n;
-    while (n < ENGINE_RING_ALL_MAX && k->ready.n > 0) {
-        agents[n++] = e->members[k->ready.v[0]].agent;
+    uint32_t eligible = e->queues[k->queue].ready[k->channel];
+    uint32_t mi;
+    while (n < ENGINE_RING_ALL_MAX && (mi = engine__ready_top(e, k)) != NONE32) {
+        agents[n++] = e->members[mi].agent;
         engine__heap_remove(e, &k->ready, &engine__ready_heap, 0);
+    }
+    if (n == 0) {
+        return;
     }
     c->ring = malloc(n * sizeof(*c->ring));
     if (c->ring == NULL) {
@@ -313,30 +270,57 @@ void engine__route_contact(struct engine *e, struct contact *c)
     if (c->state != ENGINE_CONTACT_QUEUED || c->cls == NONE32) {
         return;
     }
+    engine__flush(e);
     struct cls *k = &e->classes[c->cls];
-    if (k->ready.n == 0) {
-        return;
-    }
     if (e->queues[k->queue].def.strategy == ENGINE_STRATEGY_RING_ALL) {
         ring_all(e, c, k);
         return;
     }
-    engine__offer(e, c, e->members[k->ready.v[0]].agent, k->ready.n);
+    uint32_t mi = engine__ready_top(e, k);
+    if (mi != NONE32) {
+        engine__offer(e, c, e->members[mi].agent, e->queues[k->queue].ready[k->channel]);
+    }
 }
 
-/* The most overdue contact among the heads of every class the agent could take now. */
-static struct contact *best_for(struct engine *e, const struct agent *a, struct cls **from)
+/* Order of two class heads across queues: priority, then wait relative to each queue's
+ * service-level target (compared as cross-multiplied integers), then age, then id. */
+static bool head_before(const struct engine *e,
+                        const struct cls *ka,
+                        const struct wait_entry *a,
+                        const struct cls *kb,
+                        const struct wait_entry *b)
 {
-    struct contact *best = NULL;
+    if (a->priority != b->priority) {
+        return a->priority > b->priority;
+    }
+    int64_t ta = e->queues[ka->queue].def.sl_target_s;
+    int64_t tb = e->queues[kb->queue].def.sl_target_s;
+    int64_t wa = e->clock - a->enqueued, wb = e->clock - b->enqueued;
+    ta = ta < 1 ? 1 : ta;
+    tb = tb < 1 ? 1 : tb;
+    if (wa * tb != wb * ta) {
+        return wa * tb > wb * ta;
+    }
+    if (a->enqueued != b->enqueued) {
+        return a->enqueued < b->enqueued;
+    }
+    return a->id < b->id;
+}
+
+/* The class whose head is the most overdue contact the agent could take now. */
+static struct cls *best_for(struct engine *e, const struct agent *a)
+{
+    struct cls *best = NULL;
+    const struct wait_entry *top = NULL;
     for (uint32_t i = 0; i < a->n_members; i++) {
-        struct cls *k = &e->classes[e->members[a->members[i]].cls];
-        if (!(a->ready_mask & ENGINE_CH_BIT(k->channel)) || k->contacts.n == 0) {
+        struct cls *k = &e->classes[a->member_cls[i]];
+        const struct wait_entry *h = engine__wait_head(&k->contacts);
+        if (h == NULL || !(a->ready_mask & ENGINE_CH_BIT(k->channel))) {
             continue;
         }
-        struct contact *c = &e->contacts[k->contacts.v[0]];
-        if (best == NULL || engine__more_overdue(e, c, best)) {
-            best = c;
-            *from = k;
+        if (best == NULL || head_before(e, k, h, best, top)) {
+            best = k;
+            top = h;
         }
     }
     return best;
@@ -345,15 +329,16 @@ static struct contact *best_for(struct engine *e, const struct agent *a, struct 
 void engine__route_agent(struct engine *e, uint32_t ai)
 {
     for (;;) {
-        struct cls *k = NULL;
-        struct contact *c = best_for(e, &e->agents[ai], &k);
-        if (c == NULL || e->oom) {
+        struct cls *k = best_for(e, &e->agents[ai]);
+        if (k == NULL || e->oom) {
             return;
         }
+        struct contact *c = &e->contacts[engine__wait_head(&k->contacts)->slot];
         if (e->queues[k->queue].def.strategy == ENGINE_STRATEGY_RING_ALL) {
+            engine__flush(e);
             ring_all(e, c, k);
         } else {
-            engine__offer(e, c, ai, k->ready.n);
+            engine__offer(e, c, ai, e->queues[k->queue].ready[k->channel]);
         }
     }
 }

@@ -231,7 +231,7 @@ static int get_tables(struct engine *e, struct cd_reader *r)
     }
     n = cd_rd_uvar(r);
     for (uint64_t i = 0; i < n && r->err == 0; i++) {
-        uint32_t ai;
+        uint32_t ai = 0;
         if (engine__agent_add(e, cd_rd_str(r, NULL), &ai) != 0 ||
             engine__agent_id(e, e->agents[ai].name) != (int)ai) {
             BAD(r);
@@ -270,7 +270,7 @@ static int get_recent(struct engine *e, struct cd_reader *r)
     for (uint64_t i = 0; i < n && r->err == 0; i++) {
         const char *key = cd_rd_str(r, NULL);
         uint64_t contact = cd_rd_uvar(r);
-        uint32_t kr;
+        uint32_t kr = 0;
         if (r->err == 0 && engine__keyrec_find(e, key, &kr) == 0) {
             return CD_ECORRUPT;
         }

@@ -149,7 +149,7 @@ int engine__agent_add(struct engine *e, const char *name, uint32_t *id)
 
 struct contact *engine__contact(const struct engine *e, uint64_t id)
 {
-    uint32_t slot;
+    uint32_t slot = 0;
     if (!engine__map_get(&e->by_id, id, NULL, NULL, &slot)) {
         return NULL;
     }
@@ -164,7 +164,7 @@ uint32_t engine__slot(const struct engine *e, const struct contact *c)
 /* The id is assigned by the caller before the contact becomes visible. */
 struct contact *engine__contact_new(struct engine *e)
 {
-    uint32_t slot;
+    uint32_t slot = 0;
     if (e->n_free > 0) {
         slot = e->free_slots[--e->n_free];
     } else {
@@ -179,7 +179,6 @@ struct contact *engine__contact_new(struct engine *e)
     c->keyrec = NONE32;
     c->queue = NONE16;
     c->cls = NONE32;
-    c->cpos = NONE32;
     c->dpos = NONE32;
     c->deadline = NEVER;
     return c;
@@ -219,7 +218,7 @@ int engine__keyrec_find(const struct engine *e, const char *key, uint32_t *out)
 
 int engine__keyrec_new(struct engine *e, const char *key, uint64_t contact, uint32_t *out)
 {
-    uint32_t kr;
+    uint32_t kr = 0;
     char *copy = strdup(key);
     if (copy == NULL) {
         return CD_ENOMEM;
@@ -283,7 +282,7 @@ int engine_new(struct engine **out)
 void engine__clear_derived(struct engine *e)
 {
     for (uint32_t i = 0; i < e->n_classes; i++) {
-        engine__heap_close(&e->classes[i].contacts);
+        engine__wait_close(&e->classes[i].contacts);
         engine__heap_close(&e->classes[i].ready);
         free(e->classes[i].members);
     }
@@ -316,8 +315,10 @@ void engine__free_tables(struct engine *e)
     }
     for (uint32_t i = 0; i < e->n_agents; i++) {
         free(e->agents[i].members);
+        free(e->agents[i].member_cls);
         free(e->agents[i].held);
     }
+    free(e->dirty);
     free(e->classes);
     free(e->members);
     free(e->free_members);
