@@ -121,26 +121,27 @@ struct queue_stats
 
 struct queue
 {
-    char name[ENGINE_NAME_MAX];
-    bool retired;
-    struct engine_queue def; /* skills, drops and overflow_queue remapped to state ids;
-                                hours stays an index into the installed model */
-    struct reqs reqs;        /* def.skills as reqs */
+    /* Hot: counters touched on every decision. */
     uint32_t waiting;
     uint32_t staffed;
     uint32_t ready[ENGINE_CH_COUNT]; /* agents serving it, ready for the channel */
-    struct queue_stats stats;
-    int64_t answer_gap_ms; /* EWMA of intervals between answers while backlogged */
-    int64_t last_answer;
+    bool retired;
+    bool backlogged; /* contacts were waiting at the last dequeue */
     uint32_t gaps_seen;
-    bool backlogged;   /* contacts were waiting at the last answer */
+    int64_t answer_gap_ms; /* EWMA of intervals between dequeues while backlogged */
+    int64_t last_answer;
     int64_t aht_ms;    /* EWMA of handle time (answer to completion) */
     uint64_t rr_clock; /* round-robin stamps */
+    struct queue_stats stats;
     /* derived */
     uint32_t *classes;
     uint32_t n_classes, cap_classes;
     uint32_t *agents; /* agents serving it, by index */
     uint32_t n_agents, cap_agents;
+    struct reqs reqs;        /* def.skills as reqs */
+    struct engine_queue def; /* skills, drops and overflow_queue remapped to state ids;
+                                hours stays an index into the installed model */
+    char name[ENGINE_NAME_MAX];
 };
 
 struct agent_queue
@@ -151,37 +152,38 @@ struct agent_queue
 
 struct agent
 {
-    char name[ENGINE_NAME_MAX];
-    char site[ENGINE_SITE_MAX];
-    char reason[ENGINE_VALUE_MAX];
-    bool deleted;
+    /* Hot: read on every routing decision. */
     uint8_t presence;
+    bool deleted;
+    bool hold;     /* transient inside one apply: skip while re-offering a refused contact */
+    bool attached; /* on its queues' agent lists and counters */
+    bool dirty;    /* its ready-heap entries await engine__flush() */
+    bool staffed;
+    uint8_t ready_mask;      /* channels it could be offered now (derived) */
+    uint8_t member_channels; /* channels of its memberships (derived) */
+    uint8_t shown_state;     /* derived state last reported in an AGENT_STATE effect */
     uint8_t capacity[ENGINE_CH_COUNT];
     uint8_t load[ENGINE_CH_COUNT];   /* offered + connected + wrap-up */
     uint8_t active[ENGINE_CH_COUNT]; /* offered + connected */
     /* After a capacity cut below the load: the load it may still hold; shrinks with it. */
     uint8_t allowance[ENGINE_CH_COUNT];
-    uint8_t n_skills;
-    struct engine_skill_level skills[ENGINE_AGENT_SKILLS]; /* sorted by skill id */
     uint8_t n_queues;
-    struct agent_queue queues[ENGINE_AGENT_QUEUES];
+    uint8_t n_skills;
+    uint32_t n_held, cap_held;
+    uint32_t *held; /* slots of the contacts in hand (derived) */
+    uint32_t n_members, cap_members;
+    uint32_t *members;    /* derived */
+    uint32_t *member_cls; /* class of each membership, beside members[] */
     int64_t last_idle;
     int64_t login_at;
     int64_t busy_since; /* 0 when nothing is in hand */
     int64_t busy_ms;    /* since login, up to busy_since */
-    /* derived */
-    uint8_t ready_mask; /* channels it could be offered now */
-    bool staffed;
-    bool hold;     /* transient inside one apply: skip while re-offering a refused contact */
-    bool attached; /* on its queues' agent lists and counters */
-    bool dirty;    /* its ready-heap entries await engine__flush() */
-    uint8_t member_channels; /* channels of its memberships */
-    uint8_t shown_state;     /* derived state last reported in an AGENT_STATE effect */
-    uint32_t *held;          /* slots of the contacts in hand */
-    uint32_t n_held, cap_held;
-    uint32_t *members;
-    uint32_t *member_cls; /* class of each membership, beside members[] */
-    uint32_t n_members, cap_members;
+    /* Cold: definition and names. */
+    struct agent_queue queues[ENGINE_AGENT_QUEUES];
+    struct engine_skill_level skills[ENGINE_AGENT_SKILLS]; /* sorted by skill id */
+    char name[ENGINE_NAME_MAX];
+    char site[ENGINE_SITE_MAX];
+    char reason[ENGINE_VALUE_MAX];
 };
 
 struct contact
