@@ -13,10 +13,7 @@
     X(EXISTS, "already exists")                  \
     X(STATE, "not allowed in the current state") \
     X(STALE, "offer is no longer open")          \
-    X(FULL, "queue is full")                     \
     X(CAPACITY, "no free capacity")              \
-    X(CLOSED, "queue is closed")                 \
-    X(NOROUTE, "no routing rule matched")        \
     X(CORRUPT, "malformed or corrupt encoding")  \
     X(VERSION, "unsupported version")            \
     X(TOOBIG, "too large")                       \
@@ -38,10 +35,7 @@ enum {
 #define CD_EEXISTS CD__NEG(EXISTS)
 #define CD_ESTATE CD__NEG(STATE)
 #define CD_ESTALE CD__NEG(STALE)
-#define CD_EFULL CD__NEG(FULL)
 #define CD_ECAPACITY CD__NEG(CAPACITY)
-#define CD_ECLOSED CD__NEG(CLOSED)
-#define CD_ENOROUTE CD__NEG(NOROUTE)
 #define CD_ECORRUPT CD__NEG(CORRUPT)
 #define CD_EVERSION CD__NEG(VERSION)
 #define CD_ETOOBIG CD__NEG(TOOBIG)

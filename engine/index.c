@@ -501,7 +501,6 @@ int engine__reindex(struct engine *e)
             a->held[a->n_held++] = s;
         }
     }
-    e->n_dirty = 0;
     for (uint32_t ai = 0; ai < e->n_agents; ai++) {
         if (engine__agent_rebuild(e, ai) != 0) {
             return CD_ENOMEM;

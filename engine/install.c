@@ -165,7 +165,14 @@ int engine__install(struct engine *e,
         define_queue(e, &e->queues[e->mq_map[i]], &m->queues[i]);
     }
     drop_retired_queues(e);
-    if (define_agents(e, m) != 0 || engine__reindex(e) != 0 || reroute_retired(e) != 0) {
+    /* Contacts from retired queues take their places first; then every ready agent takes
+     * its most overdue contact, so no re-routed contact jumps an older one. */
+    e->routing_paused = true;
+    int rv = define_agents(e, m);
+    rv = rv ? rv : engine__reindex(e);
+    rv = rv ? rv : reroute_retired(e);
+    e->routing_paused = false;
+    if (rv != 0) {
         e->oom = CD_ENOMEM;
         return FAIL(res, CD_ENOMEM, "out of memory");
     }

@@ -126,10 +126,8 @@ struct queue
     uint32_t staffed;
     uint32_t ready[ENGINE_CH_COUNT]; /* agents serving it, ready for the channel */
     bool retired;
-    bool backlogged; /* contacts were waiting at the last dequeue */
-    uint32_t gaps_seen;
-    int64_t answer_gap_ms; /* EWMA of intervals between dequeues while backlogged */
-    int64_t last_answer;
+    uint32_t waits_seen;
+    int64_t wait_ms;   /* EWMA of the waits of contacts as they left the line for an agent */
     int64_t aht_ms;    /* EWMA of handle time (answer to completion) */
     uint64_t rr_clock; /* round-robin stamps */
     struct queue_stats stats;
@@ -301,6 +299,7 @@ struct engine
     uint32_t n_dirty, cap_dirty;
 
     /* per apply */
+    bool routing_paused; /* inside a model install, until every contact is placed */
     const struct engine_sink *sink;
     int oom; /* set by any failed allocation inside apply */
 };
@@ -394,7 +393,7 @@ void engine__run_rules(struct engine *e, struct contact *c, struct engine_result
 
 /* ---- stats.c ------------------------------------------------------------------------ */
 void engine__stats_touch(struct engine *e, struct queue *q);
-void engine__stats_dequeue(struct engine *e, struct queue *q);
+void engine__stats_dequeue(struct engine *e, struct queue *q, const struct contact *c);
 void engine__stats_answer(struct engine *e, struct queue *q, const struct contact *c);
 void engine__stats_complete(struct engine *e, struct queue *q, const struct contact *c);
 int64_t engine__ewt(const struct engine *e,

@@ -109,10 +109,16 @@ int engine_queue_get(const struct engine *e, const char *name, struct engine_que
     out->waiting = q->waiting;
     out->oldest_enqueued = oldest(e, q);
     uint32_t ready = 0;
-    for (int ch = 0; ch < ENGINE_CH_COUNT; ch++) {
-        ready = q->ready[ch] > ready ? q->ready[ch] : ready;
+    uint8_t busiest = ENGINE_CH_COUNT;
+    for (uint8_t ch = 0; ch < ENGINE_CH_COUNT; ch++) {
+        if ((q->def.channels & ENGINE_CH_BIT(ch)) &&
+            (busiest == ENGINE_CH_COUNT || q->ready[ch] > ready)) {
+            ready = q->ready[ch];
+            busiest = ch;
+        }
     }
-    out->ewt_ms = engine__ewt(e, q, q->waiting, ENGINE_CH_COUNT);
+    /* For a contact on the queue's channel with the most ready agents. */
+    out->ewt_ms = engine__ewt(e, q, q->waiting, busiest);
     out->staffed = q->staffed;
     out->available = ready;
     /* Counters belong to the day they were taken on; yesterday's read as zero today. */

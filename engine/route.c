@@ -192,7 +192,7 @@ static void open_offer(struct engine *e, struct contact *c, uint32_t eligible)
 {
     struct queue *q = &e->queues[c->queue];
     engine__dequeue(e, c);
-    engine__stats_dequeue(e, q);
+    engine__stats_dequeue(e, q, c);
     c->state = ENGINE_CONTACT_OFFERED;
     c->offer = e->next_offer++;
     c->offers++;
@@ -267,7 +267,7 @@ static void ring_all(struct engine *e, struct contact *c, struct cls *k)
 
 void engine__route_contact(struct engine *e, struct contact *c)
 {
-    if (c->state != ENGINE_CONTACT_QUEUED || c->cls == NONE32) {
+    if (c->state != ENGINE_CONTACT_QUEUED || c->cls == NONE32 || e->routing_paused) {
         return;
     }
     engine__flush(e);
@@ -328,7 +328,7 @@ static struct cls *best_for(struct engine *e, const struct agent *a)
 
 void engine__route_agent(struct engine *e, uint32_t ai)
 {
-    for (;;) {
+    while (!e->routing_paused) {
         struct cls *k = best_for(e, &e->agents[ai]);
         if (k == NULL || e->oom) {
             return;

@@ -51,9 +51,10 @@ static void put_def(struct cd_buf *b, const struct engine_queue *d)
     }
 }
 
+/* The name is written with the other names, before any queue: a definition refers to
+ * queues by id (overflow), which the decoder checks against the whole table. */
 static void put_queue(struct cd_buf *b, const struct queue *q)
 {
-    cd_buf_str(b, q->name);
     cd_buf_u8(b, q->retired);
     put_def(b, &q->def);
     const struct queue_stats *s = &q->stats;
@@ -64,10 +65,8 @@ static void put_queue(struct cd_buf *b, const struct queue *q)
     for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
         cd_buf_uvar(b, counters[i]);
     }
-    cd_buf_svar(b, q->answer_gap_ms);
-    cd_buf_svar(b, q->last_answer);
-    cd_buf_uvar(b, q->gaps_seen);
-    cd_buf_u8(b, q->backlogged);
+    cd_buf_svar(b, q->wait_ms);
+    cd_buf_uvar(b, q->waits_seen);
     cd_buf_svar(b, q->aht_ms);
     cd_buf_uvar(b, q->rr_clock);
 }
@@ -109,9 +108,9 @@ static void put_contact(const struct engine *e, struct cd_buf *b, const struct c
     for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
         cd_buf_svar(b, times[i]);
     }
-    cd_buf_uvar(b, (uint64_t)c->agent + 1);
+    cd_buf_uvar(b, c->agent == NONE32 ? 0 : (uint64_t)c->agent + 1);
     cd_buf_str(b, c->keyrec == NONE32 ? "" : e->keyrecs[c->keyrec].key);
-    cd_buf_uvar(b, (uint64_t)c->queue + 1);
+    cd_buf_uvar(b, c->queue == NONE16 ? 0 : (uint64_t)c->queue + 1);
     cd_buf_uvar(b, c->rule);
     cd_buf_svar(b, c->base_priority);
     cd_buf_svar(b, c->priority);
@@ -189,6 +188,9 @@ int engine_encode(const struct engine *e, struct cd_buf *b)
         cd_buf_str(b, e->skills[i].name);
     }
     cd_buf_uvar(b, e->n_queues);
+    for (uint32_t i = 0; i < e->n_queues; i++) {
+        cd_buf_str(b, e->queues[i].name);
+    }
     for (uint32_t i = 0; i < e->n_queues; i++) {
         put_queue(b, &e->queues[i]);
     }

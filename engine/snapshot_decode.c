@@ -91,10 +91,8 @@ static void get_queue(struct engine *e, struct cd_reader *r, struct queue *q)
     for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
         *counters[i] = (uint32_t)cd_rd_uvar(r);
     }
-    q->answer_gap_ms = cd_rd_svar(r);
-    q->last_answer = cd_rd_svar(r);
-    q->gaps_seen = (uint32_t)cd_rd_uvar(r);
-    q->backlogged = cd_rd_u8(r) != 0;
+    q->wait_ms = cd_rd_svar(r);
+    q->waits_seen = (uint32_t)cd_rd_uvar(r);
     q->aht_ms = cd_rd_svar(r);
     q->rr_clock = cd_rd_uvar(r);
     q->reqs.n = 0;

@@ -27,19 +27,14 @@ static int64_t ewma(int64_t avg, int64_t sample)
     return avg == 0 ? sample : avg + (sample - avg) / 8;
 }
 
-/* A contact left the queue for an agent. Intervals count only while the queue was
- * backlogged, so they measure how fast agents free up, not how fast customers arrive. */
-void engine__stats_dequeue(struct engine *e, struct queue *q)
+/* A contact left the line for an agent after waiting since it entered the queue. */
+void engine__stats_dequeue(struct engine *e, struct queue *q, const struct contact *c)
 {
-    if (q->backlogged && q->last_answer > 0) {
-        q->answer_gap_ms = ewma(q->answer_gap_ms, e->clock - q->last_answer);
-        if (q->gaps_seen < UINT32_MAX) {
-            q->gaps_seen++;
-        }
+    /* +1 keeps a zero wait distinguishable from "no sample" in the average. */
+    q->wait_ms = ewma(q->wait_ms, e->clock - c->entered + 1);
+    if (q->waits_seen < UINT32_MAX) {
+        q->waits_seen++;
     }
-    q->last_answer = e->clock;
-    /* Others still waiting: the next interval measures how fast agents free up. */
-    q->backlogged = q->waiting > 0;
 }
 
 void engine__stats_answer(struct engine *e, struct queue *q, const struct contact *c)
@@ -67,8 +62,8 @@ int64_t engine__ewt(const struct engine *e,
     if (position == 0 && channel < ENGINE_CH_COUNT && q->ready[channel] > 0) {
         return 0;
     }
-    if (q->gaps_seen >= 2) {
-        return (int64_t)(position + 1) * q->answer_gap_ms;
+    if (q->waits_seen >= 2) {
+        return q->wait_ms;
     }
     int64_t aht = q->aht_ms ? q->aht_ms : DEFAULT_AHT_MS;
     return (int64_t)(position + 1) * aht / (q->staffed ? q->staffed : 1);

@@ -1,0 +1,150 @@
+/* config: YAML configuration of a contactd node and of its routing model.
+ *
+ * Two documents configure a node (docs/config.md is the schema reference):
+ *   - the node file: who this node is, where it listens, its peers, its data directory,
+ *     TLS material and log level (struct config_node);
+ *   - the routing model: skills, business hours, queues, agents, routing rules and
+ *     runbooks (struct config_model), validated and turned into the struct engine_model
+ *     that the engine installs.
+ *
+ * Every function that reads a document reports the first problem it finds as one line
+ * "FILE:LINE:COLUMN: message" in the caller's err buffer (always NUL-terminated, truncated
+ * to errlen), e.g.
+ *     model.yaml:12:7: queue 'sales': unknown key 'stratgy' (expected one of: ...)
+ * LINE and COLUMN are 1-based and point at the offending key or value. Problems that have
+ * no position (an unreadable file) read "FILE: message".
+ *
+ * Time zones are resolved here, from the system's tzdata, into transition tables inside
+ * the model, so the engine computes local time without I/O. The zoneinfo directory is
+ * /usr/share/zoneinfo, or the directory named by the environment variable
+ * CONTACTD_ZONEINFO when it is set (tests use this).
+ *
+ * On error every function leaves its out-parameter unchanged.
+ */
+#ifndef CD_CONFIG_H
+#define CD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/engine.h"
+
+/* ---- Node file ---------------------------------------------------------------------- */
+
+#define CONFIG_HOST_MAX 256 /* host part of an address (with NUL) */
+#define CONFIG_PATH_MAX 4096
+#define CONFIG_PEERS_MAX 16
+
+enum config_log_level {
+    CONFIG_LOG_DEBUG = 0,
+    CONFIG_LOG_INFO,
+    CONFIG_LOG_WARN,
+    CONFIG_LOG_ERROR,
+};
+
+/* "host:port" or "[ipv6]:port"; host is stored without brackets. */
+struct config_addr
+{
+    char host[CONFIG_HOST_MAX];
+    uint16_t port; /* 1..65535 */
+};
+
+struct config_peer
+{
+    char id[ENGINE_NAME_MAX];
+    struct config_addr raft; /* where the other nodes reach this peer's Raft endpoint */
+    struct config_addr api;  /* where clients and forwarded writes reach its HTTP API */
+};
+
+struct config_tls
+{
+    char cert[CONFIG_PATH_MAX];
+    char key[CONFIG_PATH_MAX];
+    char ca[CONFIG_PATH_MAX];
+};
+
+/* Plain data: no pointers, nothing to free. */
+struct config_node
+{
+    char id[ENGINE_NAME_MAX];
+    struct config_addr api_listen;
+    struct config_addr raft_listen;
+    char data_dir[CONFIG_PATH_MAX];
+    uint32_t n_peers; /* every member of the cluster, this node included */
+    struct config_peer peers[CONFIG_PEERS_MAX];
+    bool has_tls;
+    struct config_tls tls;
+    uint8_t log_level; /* enum config_log_level; default INFO */
+};
+
+/* Reads and validates the node file at path into *out.
+ * Returns 0, CD_EIO (file unreadable), CD_EPARSE (syntax or validation error, described in
+ * err) or CD_ENOMEM. */
+int config_node_load(const char *path, struct config_node *out, char *err, size_t errlen);
+
+/* As config_node_load() for a document held in memory (text need not be NUL-terminated);
+ * name_for_errors is the FILE part of error messages. */
+int config_node_parse(const char *name_for_errors,
+                      const char *text,
+                      size_t len,
+                      struct config_node *out,
+                      char *err,
+                      size_t errlen);
+
+const char *config_log_level_name(int level);
+
+/* ---- Routing model ------------------------------------------------------------------ */
+
+/* A continuity runbook. Its trigger and action are kept as written until the runbook
+ * engine defines their grammar. */
+struct config_runbook
+{
+    char name[ENGINE_NAME_MAX];
+    char *trigger; /* owned, NUL-terminated */
+    char *action;  /* owned, NUL-terminated */
+};
+
+struct config_model
+{
+    struct engine_model model; /* owned; ready for engine_model_validate() and install */
+    uint32_t n_runbooks;
+    struct config_runbook *runbooks; /* owned; in document order */
+};
+
+/* Leaves m empty, as after config_model_close(). */
+void config_model_init(struct config_model *m);
+
+/* Frees everything m owns (the engine model included) and leaves it empty. */
+void config_model_close(struct config_model *m);
+
+/* Reads and validates the routing model at path into *out, loading every time zone it
+ * names. out must be empty (initialised or closed); on success the caller owns its
+ * contents and releases them with config_model_close(); on error it is left unchanged.
+ * Returns 0, CD_EIO (file unreadable), CD_EPARSE (syntax error, validation error, bad
+ * reference or unloadable time zone, described in err) or CD_ENOMEM. */
+int config_model_load(const char *path, struct config_model *out, char *err, size_t errlen);
+
+/* As config_model_load() for a document held in memory (text need not be
+ * NUL-terminated); name_for_errors is the FILE part of error messages. */
+int config_model_parse(const char *name_for_errors,
+                       const char *text,
+                       size_t len,
+                       struct config_model *out,
+                       char *err,
+                       size_t errlen);
+
+/* ---- Time zones --------------------------------------------------------------------- */
+
+/* Loads the TZif file of zone_name (e.g. "Europe/London") from the zoneinfo directory and
+ * fills *out: name, base offset, and every transition from the file's explicit table
+ * followed by the transitions its POSIX TZ footer implies up to the end of year 2100.
+ * Consecutive transitions that do not change the UTC offset are dropped. On success
+ * out->transitions is owned by the caller (free(), or engine_model_close() once the zone
+ * is inside a model). Returns 0, CD_EINVAL (bad zone name: empty, too long, absolute, with
+ * "..", or odd characters), CD_ENOTFOUND (no such zone), CD_EIO (unreadable file),
+ * CD_ECORRUPT (not a valid TZif v2+ file, or a footer it cannot interpret) or
+ * CD_ENOMEM; err describes the problem. */
+int config_tz_load(const char *zone_name, struct engine_zone *out, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,284 @@
+/* The node file: identity, listen addresses, peers, data directory, TLS, log level. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "config/check.h"
+#include "config/config.h"
+#include "config/yaml_doc.h"
+
+#define NODE_FILE_MAX (1u << 20)
+
+static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
+
+const char *config_log_level_name(int level)
+{
+    return level >= 0 && level <= CONFIG_LOG_ERROR ? log_levels[level] : NULL;
+}
+
+static bool host_ok(const char *h, size_t n, bool bracketed)
+{
+    const char *set = bracketed ? "0123456789abcdefABCDEF:.%"
+                                : "abcdefghijklmnopqrstuvwxyz"
+                                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                  "0123456789.-_";
+    for (size_t i = 0; i < n; i++) {
+        if (strchr(set, h[i]) == NULL) {
+            return false;
+        }
+    }
+    return n > 0 && n < CONFIG_HOST_MAX;
+}
+
+/* "host:port" or "[v6]:port". */
+static bool parse_addr(const char *s, struct config_addr *out)
+{
+    const char *colon = strrchr(s, ':');
+    if (colon == NULL) {
+        return false;
+    }
+    const char *h = s;
+    size_t n = (size_t)(colon - s);
+    bool bracketed = s[0] == '[';
+    if (bracketed && (n < 2 || colon[-1] != ']')) {
+        return false;
+    }
+    if (bracketed) {
+        h++;
+        n -= 2;
+    }
+    long port = 0;
+    const char *p = colon + 1;
+    for (; *p >= '0' && *p <= '9' && port <= 65535; p++) {
+        port = port * 10 + (*p - '0');
+    }
+    if (!host_ok(h, n, bracketed) || p == colon + 1 || *p != 0 || port < 1 || port > 65535) {
+        return false;
+    }
+    memcpy(out->host, h, n);
+    out->host[n] = 0;
+    out->port = (uint16_t)port;
+    return true;
+}
+
+static int read_addr(struct cfg_ctx *c, const struct ynode *n, struct config_addr *out)
+{
+    if (n->kind != YNODE_SCALAR || !parse_addr(n->value, out)) {
+        return cfg_fail(c, n, "%s: expected host:port with a port from 1 to 65535, got '%s'",
+                        n->key, n->kind == YNODE_SCALAR ? n->value : "a collection");
+    }
+    return 0;
+}
+
+static int read_listen(struct cfg_ctx *c, const struct ynode *n, struct config_node *out)
+{
+    static const char *const keys[] = {"api", "raft", NULL};
+    const struct ynode *api, *raft;
+    if (cfg_expect_map(c, n) != 0) {
+        return CD_EPARSE;
+    }
+    cfg_subject(c, "listen");
+    if (cfg_keys(c, n, keys) != 0 || (api = cfg_require(c, n, "api")) == NULL ||
+        (raft = cfg_require(c, n, "raft")) == NULL || read_addr(c, api, &out->api_listen) ||
+        read_addr(c, raft, &out->raft_listen)) {
+        return CD_EPARSE;
+    }
+    c->subject[0] = 0;
+    return 0;
+}
+
+static bool same_addr(const struct config_addr *a, const struct config_addr *b)
+{
+    return a->port == b->port && strcmp(a->host, b->host) == 0;
+}
+
+static int read_peer(struct cfg_ctx *c,
+                     const struct ynode *n,
+                     const struct config_node *node,
+                     struct config_peer *p)
+{
+    static const char *const keys[] = {"id", "raft", "api", NULL};
+    const struct ynode *id, *raft, *api;
+    cfg_subject(c, "peers");
+    if (cfg_keys(c, n, keys) != 0 || (id = cfg_require(c, n, "id")) == NULL ||
+        cfg_name(c, id, p->id, sizeof(p->id)) != 0) {
+        return CD_EPARSE;
+    }
+    cfg_subject(c, "peer '%s'", p->id);
+    if ((raft = cfg_require(c, n, "raft")) == NULL ||
+        (api = cfg_require(c, n, "api")) == NULL || read_addr(c, raft, &p->raft) != 0 ||
+        read_addr(c, api, &p->api) != 0) {
+        return CD_EPARSE;
+    }
+    for (uint32_t i = 0; i < node->n_peers; i++) {
+        const struct config_peer *q = &node->peers[i];
+        if (strcmp(q->id, p->id) == 0) {
+            return cfg_fail(c, id, "listed twice");
+        }
+        if (same_addr(&q->raft, &p->raft) || same_addr(&q->api, &p->api)) {
+            return cfg_fail(c, n, "shares an address with peer '%s'", q->id);
+        }
+    }
+    return 0;
+}
+
+static int read_peers(struct cfg_ctx *c, const struct ynode *n, struct config_node *out)
+{
+    if (cfg_expect_seq(c, n) != 0) {
+        return CD_EPARSE;
+    }
+    if (n->n == 0 || n->n > CONFIG_PEERS_MAX) {
+        return cfg_fail(c, n, "peers: expected from 1 to %d peers, got %u", CONFIG_PEERS_MAX,
+                        n->n);
+    }
+    for (const struct ynode *i = n->child; i != NULL; i = i->next) {
+        if (read_peer(c, i, out, &out->peers[out->n_peers]) != 0) {
+            return CD_EPARSE;
+        }
+        out->n_peers++;
+    }
+    c->subject[0] = 0;
+    return 0;
+}
+
+static int read_tls(struct cfg_ctx *c, const struct ynode *n, struct config_tls *tls)
+{
+    static const char *const keys[] = {"cert", "key", "ca", NULL};
+    const struct ynode *cert, *key, *ca;
+    if (cfg_expect_map(c, n) != 0) {
+        return CD_EPARSE;
+    }
+    cfg_subject(c, "tls");
+    if (cfg_keys(c, n, keys) != 0 || (cert = cfg_require(c, n, "cert")) == NULL ||
+        (key = cfg_require(c, n, "key")) == NULL || (ca = cfg_require(c, n, "ca")) == NULL ||
+        cfg_string(c, cert, tls->cert, sizeof(tls->cert)) != 0 ||
+        cfg_string(c, key, tls->key, sizeof(tls->key)) != 0 ||
+        cfg_string(c, ca, tls->ca, sizeof(tls->ca)) != 0) {
+        return CD_EPARSE;
+    }
+    c->subject[0] = 0;
+    return 0;
+}
+
+static int read_log_level(struct cfg_ctx *c, const struct ynode *n, uint8_t *out)
+{
+    for (uint8_t i = 0; n->kind == YNODE_SCALAR && log_levels[i] != NULL; i++) {
+        if (strcmp(n->value, log_levels[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    }
+    return cfg_fail(c, n, "log_level: expected one of: debug, info, warn, error");
+}
+
+static bool wildcard(const char *host)
+{
+    return strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0;
+}
+
+static bool listens_as(const struct config_addr *listen, const struct config_addr *peer)
+{
+    return listen->port == peer->port &&
+           (wildcard(listen->host) || !strcmp(listen->host, peer->host));
+}
+
+/* This node must be one of its peers, reachable where it listens. */
+static int check_self(struct cfg_ctx *c, const struct ynode *root, const struct config_node *nd)
+{
+    const struct ynode *peers = ynode_get(root, "peers");
+    const struct ynode *entry = peers->child;
+    for (uint32_t i = 0; i < nd->n_peers; i++, entry = entry->next) {
+        const struct config_peer *p = &nd->peers[i];
+        if (strcmp(p->id, nd->id) != 0) {
+            continue;
+        }
+        if (!listens_as(&nd->raft_listen, &p->raft) || !listens_as(&nd->api_listen, &p->api)) {
+            return cfg_fail(c, entry,
+                            "peer '%s' is this node but its addresses do not match listen",
+                            p->id);
+        }
+        return 0;
+    }
+    return cfg_fail(c, peers, "peers: this node '%s' is not listed", nd->id);
+}
+
+static int read_node(struct cfg_ctx *c, const struct ynode *root, struct config_node *nd)
+{
+    static const char *const keys[] = {"id",  "listen",    "data_dir", "peers",
+                                       "tls", "log_level", NULL};
+    const struct ynode *id, *listen, *dir, *peers, *tls, *level;
+    if (cfg_keys(c, root, keys) != 0 || (id = cfg_require(c, root, "id")) == NULL ||
+        (listen = cfg_require(c, root, "listen")) == NULL ||
+        (dir = cfg_require(c, root, "data_dir")) == NULL ||
+        (peers = cfg_require(c, root, "peers")) == NULL ||
+        cfg_name(c, id, nd->id, sizeof(nd->id)) != 0 || read_listen(c, listen, nd) != 0 ||
+        cfg_string(c, dir, nd->data_dir, sizeof(nd->data_dir)) != 0 ||
+        read_peers(c, peers, nd) != 0) {
+        return CD_EPARSE;
+    }
+    if ((tls = ynode_get(root, "tls")) != NULL) {
+        nd->has_tls = true;
+        if (read_tls(c, tls, &nd->tls) != 0) {
+            return CD_EPARSE;
+        }
+    }
+    if ((level = ynode_get(root, "log_level")) != NULL &&
+        read_log_level(c, level, &nd->log_level)) {
+        return CD_EPARSE;
+    }
+    return check_self(c, root, nd);
+}
+
+int config_node_parse(const char *name_for_errors,
+                      const char *text,
+                      size_t len,
+                      struct config_node *out,
+                      char *err,
+                      size_t errlen)
+{
+    struct cfg_ctx c = {.file = name_for_errors, .err = err, .errlen = errlen};
+    struct ydoc doc;
+    int rv = ydoc_parse(name_for_errors, text, len, &doc, err, errlen);
+    if (rv != 0) {
+        return rv;
+    }
+    struct config_node *nd = calloc(1, sizeof(*nd));
+    if (nd == NULL) {
+        rv = CD_ENOMEM;
+        goto err_free_doc;
+    }
+    nd->log_level = CONFIG_LOG_INFO;
+    if (doc.root == NULL) {
+        rv = cfg_fail_file(&c, "empty document");
+    } else {
+        rv = read_node(&c, doc.root, nd);
+    }
+    if (rv == 0) {
+        *out = *nd;
+    }
+    free(nd);
+err_free_doc:
+    ydoc_free(&doc);
+    return rv;
+}
+
+int config_node_load(const char *path, struct config_node *out, char *err, size_t errlen)
+{
+    char *text;
+    size_t len;
+    int sys;
+    int rv = cfg_read_file(path, NODE_FILE_MAX, &text, &len, &sys);
+    if (rv != 0) {
+        if (rv == CD_ETOOBIG) {
+            snprintf(err, errlen, "%s: file too large", path);
+            return CD_EPARSE;
+        }
+        snprintf(err, errlen, "%s: cannot read: %s", path,
+                 rv == CD_ENOMEM ? "out of memory" : strerror(sys));
+        return rv == CD_ENOMEM ? rv : CD_EIO;
+    }
+    rv = config_node_parse(path, text, len, out, err, errlen);
+    free(text);
+    return rv;
+}

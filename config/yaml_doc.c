@@ -1,0 +1,470 @@
+/* YAML text to a tree of positioned nodes, on libyaml's event parser.
+ *
+ * The event API (rather than libyaml's own document loader) is used because it hands out
+ * the start mark of every scalar and collection, which is what lets every later error
+ * name a line and column. */
+#include "config/yaml_doc.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+#include "common/error.h"
+
+#define YDOC_DEPTH_MAX 64
+#define YDOC_NODES_MAX 1000000 /* bounds alias expansion ("billion laughs") */
+
+struct anchor
+{
+    char *name;
+    struct ynode *node; /* borrowed from the tree */
+};
+
+struct frame
+{
+    struct ynode *node;
+    char *anchor; /* registered when the collection ends */
+    char *key;    /* mapping: key waiting for its value */
+    uint32_t key_line;
+    uint32_t key_col;
+};
+
+struct builder
+{
+    const char *file;
+    char *err;
+    size_t errlen;
+    struct ynode *root;
+    struct frame stack[YDOC_DEPTH_MAX];
+    int depth;
+    int documents;
+    struct anchor *anchors;
+    size_t n_anchors;
+    size_t cap_anchors;
+    size_t n_nodes;
+};
+
+static int fail(struct builder *b, uint32_t line, uint32_t col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(struct builder *b, uint32_t line, uint32_t col, const char *fmt, ...)
+{
+    int n = snprintf(b->err, b->errlen, "%s:%u:%u: ", b->file, line, col);
+    if (n >= 0 && (size_t)n < b->errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(b->err + n, b->errlen - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
+    return CD_EPARSE;
+}
+
+static void node_free(struct ynode *n)
+{
+    while (n != NULL) {
+        struct ynode *next = n->next;
+        node_free(n->child);
+        free(n->value);
+        free(n->key);
+        free(n);
+        n = next;
+    }
+}
+
+static int node_new(struct builder *b,
+                    uint8_t kind,
+                    const yaml_mark_t *mark,
+                    struct ynode **out)
+{
+    if (++b->n_nodes > YDOC_NODES_MAX) {
+        return fail(b, (uint32_t)mark->line + 1, (uint32_t)mark->column + 1,
+                    "document too large (more than %d nodes)", YDOC_NODES_MAX);
+    }
+    struct ynode *n = calloc(1, sizeof(*n));
+    if (n == NULL) {
+        return CD_ENOMEM;
+    }
+    n->kind = kind;
+    n->line = (uint32_t)mark->line + 1;
+    n->col = (uint32_t)mark->column + 1;
+    *out = n;
+    return 0;
+}
+
+static void append_child(struct ynode *parent, struct ynode *child)
+{
+    struct ynode **link = &parent->child;
+    while (*link != NULL) {
+        link = &(*link)->next;
+    }
+    *link = child;
+    parent->n++;
+}
+
+static int add_entry(struct frame *f, struct ynode *value)
+{
+    value->key = f->key;
+    value->key_line = f->key_line;
+    value->key_col = f->key_col;
+    f->key = NULL;
+    append_child(f->node, value);
+    return 0;
+}
+
+/* A scalar in key position of a mapping: remember it until its value arrives. */
+static int take_key(struct builder *b, struct frame *f, struct ynode *key)
+{
+    if (key->kind != YNODE_SCALAR) {
+        int rv = fail(b, key->line, key->col, "mapping keys must be scalars");
+        node_free(key);
+        return rv;
+    }
+    const struct ynode *prev = NULL;
+    for (const struct ynode *c = f->node->child; c != NULL; c = c->next) {
+        if (strcmp(c->key, key->value) == 0) {
+            prev = c;
+        }
+    }
+    if (prev != NULL) {
+        int rv =
+            fail(b, key->line, key->col, "duplicate key '%s' (first at line %u, column %u)",
+                 key->value, prev->key_line, prev->key_col);
+        node_free(key);
+        return rv;
+    }
+    f->key = key->value;
+    f->key_line = key->line;
+    f->key_col = key->col;
+    key->value = NULL;
+    node_free(key);
+    return 0;
+}
+
+/* Hands a finished node (or an opened collection) to its parent; takes ownership. */
+static int attach(struct builder *b, struct ynode *n)
+{
+    if (b->depth == 0) {
+        b->root = n;
+        return 0;
+    }
+    struct frame *f = &b->stack[b->depth - 1];
+    if (f->node->kind == YNODE_SEQ) {
+        append_child(f->node, n);
+        return 0;
+    }
+    if (f->key == NULL) {
+        return take_key(b, f, n);
+    }
+    return add_entry(f, n);
+}
+
+static int anchor_add(struct builder *b, char *name, struct ynode *node)
+{
+    if (b->n_anchors == b->cap_anchors) {
+        size_t cap = b->cap_anchors ? b->cap_anchors * 2 : 8;
+        struct anchor *a = realloc(b->anchors, cap * sizeof(*a));
+        if (a == NULL) {
+            free(name);
+            return CD_ENOMEM;
+        }
+        b->anchors = a;
+        b->cap_anchors = cap;
+    }
+    b->anchors[b->n_anchors].name = name;
+    b->anchors[b->n_anchors].node = node;
+    b->n_anchors++;
+    return 0;
+}
+
+static int dup_anchor(const yaml_char_t *anchor, char **out)
+{
+    *out = NULL;
+    if (anchor == NULL) {
+        return 0;
+    }
+    *out = strdup((const char *)anchor);
+    return *out == NULL ? CD_ENOMEM : 0;
+}
+
+static int on_scalar(struct builder *b, const yaml_event_t *ev)
+{
+    struct ynode *n;
+    int rv = node_new(b, YNODE_SCALAR, &ev->start_mark, &n);
+    if (rv != 0) {
+        return rv;
+    }
+    n->len = ev->data.scalar.length;
+    n->value = malloc(n->len + 1);
+    if (n->value == NULL) {
+        node_free(n);
+        return CD_ENOMEM;
+    }
+    memcpy(n->value, ev->data.scalar.value, n->len);
+    n->value[n->len] = 0;
+    n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+    /* An anchor on a mapping key is dropped: keys do not stay nodes of the tree. */
+    bool is_key = b->depth > 0 && b->stack[b->depth - 1].node->kind == YNODE_MAP &&
+                  b->stack[b->depth - 1].key == NULL;
+    char *anchor = NULL;
+    if (!is_key && dup_anchor(ev->data.scalar.anchor, &anchor) != 0) {
+        node_free(n);
+        return CD_ENOMEM;
+    }
+    if ((rv = attach(b, n)) != 0) {
+        free(anchor);
+        return rv;
+    }
+    return anchor != NULL ? anchor_add(b, anchor, n) : 0;
+}
+
+static int on_start(struct builder *b, const yaml_event_t *ev, uint8_t kind)
+{
+    if (b->depth == YDOC_DEPTH_MAX) {
+        return fail(b, (uint32_t)ev->start_mark.line + 1, (uint32_t)ev->start_mark.column + 1,
+                    "nesting deeper than %d levels", YDOC_DEPTH_MAX);
+    }
+    const yaml_char_t *anchor =
+        kind == YNODE_MAP ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor;
+    struct ynode *n;
+    int rv = node_new(b, kind, &ev->start_mark, &n);
+    if (rv != 0) {
+        return rv;
+    }
+    char *name;
+    if (dup_anchor(anchor, &name) != 0) {
+        node_free(n);
+        return CD_ENOMEM;
+    }
+    rv = attach(b, n); /* the parent owns n from here on, even on error */
+    if (rv != 0) {
+        free(name);
+        return rv;
+    }
+    b->stack[b->depth++] = (struct frame){.node = n, .anchor = name};
+    return 0;
+}
+
+static int on_end(struct builder *b)
+{
+    struct frame *f = &b->stack[--b->depth];
+    if (f->anchor != NULL) {
+        char *name = f->anchor;
+        f->anchor = NULL;
+        return anchor_add(b, name, f->node);
+    }
+    return 0;
+}
+
+static int copy_tree(struct builder *b, const struct ynode *src, struct ynode **out);
+
+static int copy_node(struct builder *b, const struct ynode *src, struct ynode **out)
+{
+    yaml_mark_t mark = {.line = src->line - 1, .column = src->col - 1};
+    struct ynode *n;
+    int rv = node_new(b, src->kind, &mark, &n);
+    if (rv != 0) {
+        return rv;
+    }
+    n->plain = src->plain;
+    n->len = src->len;
+    n->key_line = src->key_line;
+    n->key_col = src->key_col;
+    if ((src->value != NULL && (n->value = strdup(src->value)) == NULL) ||
+        (src->key != NULL && (n->key = strdup(src->key)) == NULL)) {
+        node_free(n);
+        return CD_ENOMEM;
+    }
+    if ((rv = copy_tree(b, src->child, &n->child)) != 0) {
+        node_free(n);
+        return rv;
+    }
+    n->n = src->n;
+    *out = n;
+    return 0;
+}
+
+/* Copies a sibling list. */
+static int copy_tree(struct builder *b, const struct ynode *src, struct ynode **out)
+{
+    *out = NULL;
+    for (struct ynode **link = out; src != NULL; src = src->next) {
+        int rv = copy_node(b, src, link);
+        if (rv != 0) {
+            node_free(*out);
+            *out = NULL;
+            return rv;
+        }
+        link = &(*link)->next;
+    }
+    return 0;
+}
+
+static int on_alias(struct builder *b, const yaml_event_t *ev)
+{
+    const char *name = (const char *)ev->data.alias.anchor;
+    uint32_t line = (uint32_t)ev->start_mark.line + 1,
+             col = (uint32_t)ev->start_mark.column + 1;
+    for (size_t i = b->n_anchors; i-- > 0;) {
+        if (strcmp(b->anchors[i].name, name) != 0) {
+            continue;
+        }
+        struct ynode *copy;
+        struct ynode saved = *b->anchors[i].node;
+        saved.next = NULL; /* copy the node, not its siblings */
+        saved.key = NULL;
+        int rv = copy_node(b, &saved, &copy);
+        if (rv != 0) {
+            return rv;
+        }
+        copy->line = line;
+        copy->col = col;
+        return attach(b, copy);
+    }
+    return fail(b, line, col, "unknown alias '*%s' (no anchor of that name before it)", name);
+}
+
+static int on_event(struct builder *b, const yaml_event_t *ev)
+{
+    switch (ev->type) {
+        case YAML_DOCUMENT_START_EVENT:
+            if (++b->documents > 1) {
+                return fail(b, (uint32_t)ev->start_mark.line + 1,
+                            (uint32_t)ev->start_mark.column + 1,
+                            "expected a single document, found a second one");
+            }
+            return 0;
+        case YAML_SCALAR_EVENT:
+            return on_scalar(b, ev);
+        case YAML_SEQUENCE_START_EVENT:
+            return on_start(b, ev, YNODE_SEQ);
+        case YAML_MAPPING_START_EVENT:
+            return on_start(b, ev, YNODE_MAP);
+        case YAML_SEQUENCE_END_EVENT:
+        case YAML_MAPPING_END_EVENT:
+            return on_end(b);
+        case YAML_ALIAS_EVENT:
+            return on_alias(b, ev);
+        default:
+            return 0;
+    }
+}
+
+/* Line and column of a byte offset, for reader errors that carry no mark. */
+static void offset_mark(const char *text, size_t len, size_t off, uint32_t *line, uint32_t *col)
+{
+    *line = 1;
+    *col = 1;
+    for (size_t i = 0; i < off && i < len; i++) {
+        if (text[i] == '\n') {
+            (*line)++;
+            *col = 1;
+        } else {
+            (*col)++;
+        }
+    }
+}
+
+static int syntax_error(struct builder *b, const yaml_parser_t *p, const char *text, size_t len)
+{
+    if (p->error == YAML_MEMORY_ERROR) {
+        return CD_ENOMEM;
+    }
+    const char *problem = p->problem != NULL ? p->problem : "malformed YAML";
+    if (p->error == YAML_READER_ERROR) {
+        uint32_t line, col;
+        offset_mark(text, len, p->problem_offset, &line, &col);
+        return fail(b, line, col, "syntax error: %s", problem);
+    }
+    uint32_t line = (uint32_t)p->problem_mark.line + 1;
+    uint32_t col = (uint32_t)p->problem_mark.column + 1;
+    if (p->context == NULL) {
+        return fail(b, line, col, "syntax error: %s", problem);
+    }
+    return fail(b, line, col, "syntax error: %s (%s that started at line %u, column %u)",
+                problem, p->context, (uint32_t)p->context_mark.line + 1,
+                (uint32_t)p->context_mark.column + 1);
+}
+
+static void builder_close(struct builder *b)
+{
+    for (int i = 0; i < b->depth; i++) {
+        free(b->stack[i].anchor);
+        free(b->stack[i].key);
+    }
+    for (size_t i = 0; i < b->n_anchors; i++) {
+        free(b->anchors[i].name);
+    }
+    free(b->anchors);
+    node_free(b->root);
+}
+
+static int run_parser(struct builder *b, const char *text, size_t len)
+{
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser)) {
+        return CD_ENOMEM;
+    }
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    int rv = 0;
+    for (bool done = false; !done && rv == 0;) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&parser, &ev)) {
+            rv = syntax_error(b, &parser, text, len);
+            break;
+        }
+        done = ev.type == YAML_STREAM_END_EVENT;
+        rv = on_event(b, &ev);
+        yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&parser);
+    return rv;
+}
+
+int ydoc_parse(const char *file,
+               const char *text,
+               size_t len,
+               struct ydoc *doc,
+               char *err,
+               size_t errlen)
+{
+    struct builder b = {.file = file, .err = err, .errlen = errlen};
+    int rv = run_parser(&b, text, len);
+    if (rv != 0) {
+        builder_close(&b);
+        return rv;
+    }
+    doc->root = b.root;
+    b.root = NULL;
+    builder_close(&b);
+    return 0;
+}
+
+void ydoc_free(struct ydoc *doc)
+{
+    node_free(doc->root);
+    doc->root = NULL;
+}
+
+const struct ynode *ynode_get(const struct ynode *map, const char *key)
+{
+    if (map == NULL || map->kind != YNODE_MAP) {
+        return NULL;
+    }
+    for (const struct ynode *c = map->child; c != NULL; c = c->next) {
+        if (strcmp(c->key, key) == 0) {
+            return c;
+        }
+    }
+    return NULL;
+}
+
+bool ynode_is_null(const struct ynode *n)
+{
+    return n == NULL ||
+           (n->kind == YNODE_SCALAR && n->plain &&
+            (n->len == 0 || strcmp(n->value, "~") == 0 || strcmp(n->value, "null") == 0 ||
+             strcmp(n->value, "Null") == 0 || strcmp(n->value, "NULL") == 0));
+}

@@ -1,0 +1,364 @@
+/* Binary form of commands: what cluster/ puts in the Raft log.
+ *
+ * Layout: u8 format (1), u8 kind, then the fields of that kind in the order of their
+ * struct in engine.h (integers as varints, signed ones zigzag; strings as a varint length,
+ * the bytes and a NUL; arrays as a count and the elements):
+ *
+ *   TICK                                  (nothing)
+ *   CONTACT_CREATE                        key, channel, queue, priority, skills[], attrs[]
+ *   CONTACT_ABANDON, _END, _CALLBACK,
+ *   WRAPUP_DONE                           id
+ *   CONTACT_TRANSFER                      id, queue, agent, target
+ *   CONTACT_SET_ATTRS                     id, attrs[]
+ *   OFFER_ACCEPT, OFFER_REJECT            id, agent
+ *   AGENT_LOGIN, _LOGOUT, _STATE, _DELETE name, presence, reason
+ *   AGENT_SKILLS                          name, skills[]
+ *   AGENT_UPSERT                          name, site, 4 x capacity, skills[], queues[]
+ *   MODEL_INSTALL                         version, model (engine_model_encode())
+ *
+ *   skills[] = n, n x (skill, level)      attrs[] = n, n x (key, value)
+ *
+ * A NULL string is written as "" and so decodes as "": the engine treats both alike. The
+ * decoder is strict (minimal varints, values within their fields, nothing left over), so
+ * encode(decode(x)) == x. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "engine/engine.h"
+#include "engine/wire.h"
+
+#define CMD_FORMAT 1
+#define STORE_BLOCKS (sizeof(((struct engine_cmd_store *)0)->blocks) / sizeof(void *))
+
+struct enc
+{
+    struct cd_buf *b;
+    int err;
+};
+
+/* ---- Encoding ----------------------------------------------------------------------- */
+
+static void put_count(struct enc *w, uint8_t n, const void *arr, uint8_t max)
+{
+    if (n > max || (n > 0 && arr == NULL)) {
+        w->err = CD_EINVAL;
+    }
+    cd_buf_uvar(w->b, n);
+}
+
+static void put_refs(struct enc *w, const struct engine_skill_ref *s, uint8_t n, uint8_t max)
+{
+    put_count(w, n, s, max);
+    for (uint8_t i = 0; w->err == 0 && i < n; i++) {
+        cd_buf_str(w->b, s[i].skill);
+        cd_buf_uvar(w->b, s[i].level);
+    }
+}
+
+static void put_attrs(struct enc *w, const struct engine_attr *a, uint8_t n)
+{
+    put_count(w, n, a, ENGINE_ATTRS_MAX);
+    for (uint8_t i = 0; w->err == 0 && i < n; i++) {
+        cd_buf_str(w->b, a[i].key);
+        cd_buf_str(w->b, a[i].value);
+    }
+}
+
+static void put_create(struct enc *w, const struct engine_contact_create *c)
+{
+    cd_buf_str(w->b, c->key);
+    cd_buf_uvar(w->b, c->channel);
+    cd_buf_str(w->b, c->queue);
+    cd_buf_svar(w->b, c->priority);
+    put_refs(w, c->skills, c->n_skills, ENGINE_REQ_SKILLS);
+    put_attrs(w, c->attrs, c->n_attrs);
+}
+
+static void put_upsert(struct enc *w, const struct engine_agent_spec *a)
+{
+    cd_buf_str(w->b, a->name);
+    cd_buf_str(w->b, a->site);
+    for (int c = 0; c < ENGINE_CH_COUNT; c++) {
+        cd_buf_uvar(w->b, a->capacity[c]);
+    }
+    put_refs(w, a->skills, a->n_skills, ENGINE_AGENT_SKILLS);
+    put_count(w, a->n_queues, a->queues, ENGINE_AGENT_QUEUES);
+    for (uint8_t i = 0; w->err == 0 && i < a->n_queues; i++) {
+        cd_buf_str(w->b, a->queues[i]);
+    }
+}
+
+static void put_install(struct enc *w, const struct engine_command *cmd)
+{
+    cd_buf_uvar(w->b, cmd->u.install.version);
+    if (cmd->u.install.model == NULL) {
+        w->err = CD_EINVAL;
+        return;
+    }
+    int rv = engine_model_encode(cmd->u.install.model, w->b);
+    if (rv != 0) {
+        w->err = rv;
+    }
+}
+
+static void put_body(struct enc *w, const struct engine_command *cmd)
+{
+    switch (cmd->kind) {
+        case ENGINE_CMD_TICK:
+            break;
+        case ENGINE_CMD_CONTACT_CREATE:
+            put_create(w, &cmd->u.create);
+            break;
+        case ENGINE_CMD_CONTACT_TRANSFER:
+            cd_buf_uvar(w->b, cmd->u.transfer.id);
+            cd_buf_str(w->b, cmd->u.transfer.queue);
+            cd_buf_str(w->b, cmd->u.transfer.agent);
+            cd_buf_str(w->b, cmd->u.transfer.target);
+            break;
+        case ENGINE_CMD_CONTACT_SET_ATTRS:
+            cd_buf_uvar(w->b, cmd->u.set_attrs.id);
+            put_attrs(w, cmd->u.set_attrs.attrs, cmd->u.set_attrs.n_attrs);
+            break;
+        case ENGINE_CMD_OFFER_ACCEPT:
+        case ENGINE_CMD_OFFER_REJECT:
+            cd_buf_uvar(w->b, cmd->u.offer.id);
+            cd_buf_str(w->b, cmd->u.offer.agent);
+            break;
+        case ENGINE_CMD_AGENT_LOGIN:
+        case ENGINE_CMD_AGENT_LOGOUT:
+        case ENGINE_CMD_AGENT_STATE:
+        case ENGINE_CMD_AGENT_DELETE:
+            cd_buf_str(w->b, cmd->u.agent.name);
+            cd_buf_uvar(w->b, cmd->u.agent.presence);
+            cd_buf_str(w->b, cmd->u.agent.reason);
+            break;
+        case ENGINE_CMD_AGENT_SKILLS:
+            cd_buf_str(w->b, cmd->u.skills.name);
+            put_refs(w, cmd->u.skills.skills, cmd->u.skills.n_skills, ENGINE_AGENT_SKILLS);
+            break;
+        case ENGINE_CMD_AGENT_UPSERT:
+            put_upsert(w, &cmd->u.upsert);
+            break;
+        case ENGINE_CMD_MODEL_INSTALL:
+            put_install(w, cmd);
+            break;
+        default: /* ABANDON, END, CALLBACK, WRAPUP_DONE */
+            cd_buf_uvar(w->b, cmd->u.contact.id);
+            break;
+    }
+}
+
+int engine_command_encode(const struct engine_command *cmd, struct cd_buf *out)
+{
+    if (cmd->kind < ENGINE_CMD_TICK || cmd->kind >= ENGINE_CMD_KIND_COUNT) {
+        return CD_EINVAL;
+    }
+    if (out->err != 0) {
+        return out->err;
+    }
+    struct enc w = {out, 0};
+    size_t start = out->len;
+    cd_buf_u8(out, CMD_FORMAT);
+    cd_buf_u8(out, cmd->kind);
+    put_body(&w, cmd);
+    if (out->err != 0) {
+        return out->err;
+    }
+    if (w.err != 0) {
+        out->len = start;
+    }
+    return w.err;
+}
+
+/* ---- The store ---------------------------------------------------------------------- */
+
+void engine_cmd_store_init(struct engine_cmd_store *s)
+{
+    memset(s->blocks, 0, sizeof(s->blocks));
+    s->n_blocks = 0;
+    engine_model_init(&s->model);
+}
+
+void engine_cmd_store_close(struct engine_cmd_store *s)
+{
+    for (size_t i = 0; i < s->n_blocks; i++) {
+        free(s->blocks[i]);
+    }
+    engine_model_close(&s->model);
+    engine_cmd_store_init(s);
+}
+
+/* A zeroed array of n elements owned by the store; NULL for n == 0 (with *rv untouched)
+ * and on failure (with *rv set). */
+static void *store_alloc(struct engine_cmd_store *s, uint8_t n, size_t size, int *rv)
+{
+    if (n == 0 || *rv != 0) {
+        return NULL;
+    }
+    void *p = s->n_blocks < STORE_BLOCKS ? calloc(n, size) : NULL;
+    if (p == NULL) {
+        *rv = CD_ENOMEM;
+        return NULL;
+    }
+    s->blocks[s->n_blocks++] = p;
+    return p;
+}
+
+/* ---- Decoding ----------------------------------------------------------------------- */
+
+struct dec
+{
+    struct cd_reader r;
+    struct engine_cmd_store *store;
+    int rv; /* CD_ENOMEM, or an error of the embedded model */
+};
+
+static const char *get_str(struct dec *d)
+{
+    return engine__rd_str(&d->r, NULL);
+}
+
+static const struct engine_skill_ref *get_refs(struct dec *d, uint8_t *n, uint8_t max)
+{
+    *n = (uint8_t)engine__rd_uint(&d->r, max);
+    struct engine_skill_ref *s = store_alloc(d->store, *n, sizeof(*s), &d->rv);
+    for (uint8_t i = 0; s != NULL && i < *n; i++) {
+        s[i].skill = get_str(d);
+        s[i].level = (uint8_t)engine__rd_uint(&d->r, UINT8_MAX);
+    }
+    return s;
+}
+
+static const struct engine_attr *get_attrs(struct dec *d, uint8_t *n)
+{
+    *n = (uint8_t)engine__rd_uint(&d->r, ENGINE_ATTRS_MAX);
+    struct engine_attr *a = store_alloc(d->store, *n, sizeof(*a), &d->rv);
+    for (uint8_t i = 0; a != NULL && i < *n; i++) {
+        a[i].key = get_str(d);
+        a[i].value = get_str(d);
+    }
+    return a;
+}
+
+static void get_create(struct dec *d, struct engine_contact_create *c)
+{
+    c->key = get_str(d);
+    c->channel = (uint8_t)engine__rd_uint(&d->r, UINT8_MAX);
+    c->queue = get_str(d);
+    c->priority = (int16_t)engine__rd_int(&d->r, INT16_MIN, INT16_MAX);
+    c->skills = get_refs(d, &c->n_skills, ENGINE_REQ_SKILLS);
+    c->attrs = get_attrs(d, &c->n_attrs);
+}
+
+static void get_upsert(struct dec *d, struct engine_agent_spec *a)
+{
+    a->name = get_str(d);
+    a->site = get_str(d);
+    for (int c = 0; c < ENGINE_CH_COUNT; c++) {
+        a->capacity[c] = (uint8_t)engine__rd_uint(&d->r, UINT8_MAX);
+    }
+    a->skills = get_refs(d, &a->n_skills, ENGINE_AGENT_SKILLS);
+    a->n_queues = (uint8_t)engine__rd_uint(&d->r, ENGINE_AGENT_QUEUES);
+    const char **q = store_alloc(d->store, a->n_queues, sizeof(*q), &d->rv);
+    for (uint8_t i = 0; q != NULL && i < a->n_queues; i++) {
+        q[i] = get_str(d);
+    }
+    a->queues = q;
+}
+
+static void get_install(struct dec *d, struct engine_command *cmd)
+{
+    cmd->u.install.version = (uint32_t)engine__rd_uint(&d->r, UINT32_MAX);
+    if (d->r.err != 0) {
+        return;
+    }
+    d->rv = engine_model_decode(&d->r, &d->store->model);
+    cmd->u.install.model = &d->store->model;
+}
+
+static void get_agent(struct dec *d, struct engine_command *cmd)
+{
+    cmd->u.agent.name = get_str(d);
+    cmd->u.agent.presence = (uint8_t)engine__rd_uint(&d->r, UINT8_MAX);
+    cmd->u.agent.reason = get_str(d);
+}
+
+static void get_body(struct dec *d, struct engine_command *cmd)
+{
+    switch (cmd->kind) {
+        case ENGINE_CMD_TICK:
+            break;
+        case ENGINE_CMD_CONTACT_CREATE:
+            get_create(d, &cmd->u.create);
+            break;
+        case ENGINE_CMD_CONTACT_TRANSFER:
+            cmd->u.transfer.id = engine__rd_uint(&d->r, UINT64_MAX);
+            cmd->u.transfer.queue = get_str(d);
+            cmd->u.transfer.agent = get_str(d);
+            cmd->u.transfer.target = get_str(d);
+            break;
+        case ENGINE_CMD_CONTACT_SET_ATTRS:
+            cmd->u.set_attrs.id = engine__rd_uint(&d->r, UINT64_MAX);
+            cmd->u.set_attrs.attrs = get_attrs(d, &cmd->u.set_attrs.n_attrs);
+            break;
+        case ENGINE_CMD_OFFER_ACCEPT:
+        case ENGINE_CMD_OFFER_REJECT:
+            cmd->u.offer.id = engine__rd_uint(&d->r, UINT64_MAX);
+            cmd->u.offer.agent = get_str(d);
+            break;
+        case ENGINE_CMD_AGENT_LOGIN:
+        case ENGINE_CMD_AGENT_LOGOUT:
+        case ENGINE_CMD_AGENT_STATE:
+        case ENGINE_CMD_AGENT_DELETE:
+            get_agent(d, cmd);
+            break;
+        case ENGINE_CMD_AGENT_SKILLS:
+            cmd->u.skills.name = get_str(d);
+            cmd->u.skills.skills = get_refs(d, &cmd->u.skills.n_skills, ENGINE_AGENT_SKILLS);
+            break;
+        case ENGINE_CMD_AGENT_UPSERT:
+            get_upsert(d, &cmd->u.upsert);
+            break;
+        case ENGINE_CMD_MODEL_INSTALL:
+            get_install(d, cmd);
+            break;
+        case ENGINE_CMD_CONTACT_ABANDON:
+        case ENGINE_CMD_CONTACT_END:
+        case ENGINE_CMD_CONTACT_CALLBACK:
+        case ENGINE_CMD_WRAPUP_DONE:
+            cmd->u.contact.id = engine__rd_uint(&d->r, UINT64_MAX);
+            break;
+        default:
+            engine__rd_fail(&d->r);
+            break;
+    }
+}
+
+int engine_command_decode(const void *data,
+                          size_t len,
+                          struct engine_command *cmd,
+                          struct engine_cmd_store *store)
+{
+    engine_cmd_store_close(store);
+    memset(cmd, 0, sizeof(*cmd));
+    if (len < 2) {
+        return len == 1 && *(const uint8_t *)data != CMD_FORMAT ? CD_EVERSION : CD_ECORRUPT;
+    }
+    struct dec d = {.store = store};
+    cd_reader_init(&d.r, data, len);
+    if (cd_rd_u8(&d.r) != CMD_FORMAT) {
+        return CD_EVERSION;
+    }
+    cmd->kind = cd_rd_u8(&d.r);
+    get_body(&d, cmd);
+    int rv = d.rv;
+    if (rv == 0 && (d.r.err != 0 || cd_rd_left(&d.r) != 0)) {
+        rv = CD_ECORRUPT;
+    }
+    if (rv != 0) {
+        engine_cmd_store_close(store);
+        memset(cmd, 0, sizeof(*cmd));
+    }
+    return rv;
+}

@@ -1,0 +1,491 @@
+/* Binary form of a routing model, inside MODEL_INSTALL commands and state snapshots.
+ *
+ * Layout (every integer a varint, signed ones zigzag; every string a varint length, the
+ * bytes and a NUL; an array is its count followed by its elements):
+ *
+ *   u8 format (1)
+ *   skills[]   name
+ *   zones[]    name, base_offset, transitions[] (at, offset)
+ *   hours[]    name, zone, 7 x day, holidays[] (date, day)       day = n, n x (from, to)
+ *   queues[]   name, channels, strategy, sl_target_s, sl_percent, max_size, max_wait_s,
+ *              ring_s, wrapup_s, hours, overflow_queue, overflow_target,
+ *              skills[] (skill, level), steps[] (after_s, relax, priority_boost, drop[])
+ *   agents[]   name, site, 4 x capacity, skills[] (skill, level), queues[]
+ *   rules[]    name, conds[], action
+ *              cond   = kind, op, channels, days, from_min, to_min, zone, queue, number,
+ *                       key, values[]
+ *              action = kind, has_priority, priority, queue, target, reason,
+ *                       skills[] (skill, level), set[] (key, value)
+ *   4 x blocks, rna_reason
+ *
+ * Only the used part of a fixed array is written, so the form is canonical: the decoder
+ * accepts one byte string per model (minimal varints, every value within its field's
+ * type, counts within the arrays) and encode(decode(x)) == x. The decoder checks
+ * structure only; indices and orderings are engine_model_validate()'s business. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "engine/engine.h"
+#include "engine/wire.h"
+
+#define MODEL_FORMAT 1
+
+/* Fewest bytes one element of each array encodes to: a count is accepted only if that
+ * many elements could fit in the bytes left, so a forged count cannot make us allocate
+ * more than a small multiple of the input's size. */
+#define MIN_SKILL 2
+#define MIN_ZONE 4
+#define MIN_TRANSITION 2
+#define MIN_HOURS 11
+#define MIN_HOLIDAY 2
+#define MIN_QUEUE 16
+#define MIN_AGENT 10
+#define MIN_RULE 13
+#define MIN_COND 12
+
+struct enc
+{
+    struct cd_buf *b;
+    int err;
+};
+
+/* ---- Encoding ----------------------------------------------------------------------- */
+
+static void put_str(struct enc *w, const char *s, size_t size)
+{
+    engine__put_fixed(w->b, s, size, &w->err);
+}
+
+static void put_count(struct enc *w, uint32_t n, uint32_t max)
+{
+    if (n > max) {
+        w->err = CD_EINVAL;
+    }
+    cd_buf_uvar(w->b, n);
+}
+
+static void put_levels(struct enc *w,
+                       const struct engine_skill_level *s,
+                       uint8_t n,
+                       uint8_t max)
+{
+    put_count(w, n, max);
+    for (uint8_t i = 0; i < n && i < max; i++) {
+        cd_buf_uvar(w->b, s[i].skill);
+        cd_buf_uvar(w->b, s[i].level);
+    }
+}
+
+static void put_day(struct enc *w, const struct engine_day_hours *d)
+{
+    put_count(w, d->n, ENGINE_INTERVALS_MAX);
+    for (uint8_t i = 0; i < d->n && i < ENGINE_INTERVALS_MAX; i++) {
+        cd_buf_uvar(w->b, d->iv[i].from_min);
+        cd_buf_uvar(w->b, d->iv[i].to_min);
+    }
+}
+
+static void put_zone(struct enc *w, const struct engine_zone *z)
+{
+    put_str(w, z->name, sizeof(z->name));
+    cd_buf_svar(w->b, z->base_offset);
+    put_count(w, z->n_transitions, z->transitions != NULL ? UINT32_MAX : 0);
+    for (uint32_t i = 0; i < z->n_transitions && z->transitions != NULL; i++) {
+        cd_buf_svar(w->b, z->transitions[i].at);
+        cd_buf_svar(w->b, z->transitions[i].offset);
+    }
+}
+
+static void put_hours(struct enc *w, const struct engine_hours *h)
+{
+    put_str(w, h->name, sizeof(h->name));
+    cd_buf_uvar(w->b, h->zone);
+    for (int d = 0; d < 7; d++) {
+        put_day(w, &h->week[d]);
+    }
+    put_count(w, h->n_holidays, h->holidays != NULL ? UINT32_MAX : 0);
+    for (uint32_t i = 0; i < h->n_holidays && h->holidays != NULL; i++) {
+        cd_buf_svar(w->b, h->holidays[i].date);
+        put_day(w, &h->holidays[i].hours);
+    }
+}
+
+static void put_step(struct enc *w, const struct engine_escalation *s)
+{
+    cd_buf_uvar(w->b, s->after_s);
+    cd_buf_uvar(w->b, s->relax);
+    cd_buf_svar(w->b, s->priority_boost);
+    put_count(w, s->n_drop, ENGINE_REQ_SKILLS);
+    for (uint8_t i = 0; i < s->n_drop && i < ENGINE_REQ_SKILLS; i++) {
+        cd_buf_uvar(w->b, s->drop[i]);
+    }
+}
+
+static void put_queue(struct enc *w, const struct engine_queue *q)
+{
+    put_str(w, q->name, sizeof(q->name));
+    cd_buf_uvar(w->b, q->channels);
+    cd_buf_uvar(w->b, q->strategy);
+    cd_buf_uvar(w->b, q->sl_target_s);
+    cd_buf_uvar(w->b, q->sl_percent);
+    cd_buf_uvar(w->b, q->max_size);
+    cd_buf_uvar(w->b, q->max_wait_s);
+    cd_buf_uvar(w->b, q->ring_s);
+    cd_buf_uvar(w->b, q->wrapup_s);
+    cd_buf_svar(w->b, q->hours);
+    cd_buf_svar(w->b, q->overflow_queue);
+    put_str(w, q->overflow_target, sizeof(q->overflow_target));
+    put_levels(w, q->skills, q->n_skills, ENGINE_REQ_SKILLS);
+    put_count(w, q->n_steps, ENGINE_STEPS_MAX);
+    for (uint8_t i = 0; i < q->n_steps && i < ENGINE_STEPS_MAX; i++) {
+        put_step(w, &q->steps[i]);
+    }
+}
+
+static void put_agent(struct enc *w, const struct engine_agent_def *a)
+{
+    put_str(w, a->name, sizeof(a->name));
+    put_str(w, a->site, sizeof(a->site));
+    for (int c = 0; c < ENGINE_CH_COUNT; c++) {
+        cd_buf_uvar(w->b, a->capacity[c]);
+    }
+    put_levels(w, a->skills, a->n_skills, ENGINE_AGENT_SKILLS);
+    put_count(w, a->n_queues, ENGINE_AGENT_QUEUES);
+    for (uint8_t i = 0; i < a->n_queues && i < ENGINE_AGENT_QUEUES; i++) {
+        cd_buf_uvar(w->b, a->queues[i]);
+    }
+}
+
+static void put_cond(struct enc *w, const struct engine_condition *c)
+{
+    cd_buf_uvar(w->b, c->kind);
+    cd_buf_uvar(w->b, c->op);
+    cd_buf_uvar(w->b, c->channels);
+    cd_buf_uvar(w->b, c->days);
+    cd_buf_uvar(w->b, c->from_min);
+    cd_buf_uvar(w->b, c->to_min);
+    cd_buf_svar(w->b, c->zone);
+    cd_buf_svar(w->b, c->queue);
+    cd_buf_svar(w->b, c->number);
+    put_str(w, c->key, sizeof(c->key));
+    put_count(w, c->n_values, ENGINE_COND_VALUES);
+    for (uint8_t i = 0; i < c->n_values && i < ENGINE_COND_VALUES; i++) {
+        put_str(w, c->values[i], sizeof(c->values[i]));
+    }
+}
+
+static void put_action(struct enc *w, const struct engine_action *a)
+{
+    cd_buf_uvar(w->b, a->kind);
+    cd_buf_uvar(w->b, a->has_priority ? 1 : 0);
+    cd_buf_svar(w->b, a->priority);
+    cd_buf_svar(w->b, a->queue);
+    put_str(w, a->target, sizeof(a->target));
+    put_str(w, a->reason, sizeof(a->reason));
+    put_levels(w, a->skills, a->n_skills, ENGINE_REQ_SKILLS);
+    put_count(w, a->n_set, ENGINE_SET_MAX);
+    for (uint8_t i = 0; i < a->n_set && i < ENGINE_SET_MAX; i++) {
+        put_str(w, a->set[i].key, sizeof(a->set[i].key));
+        put_str(w, a->set[i].value, sizeof(a->set[i].value));
+    }
+}
+
+static void put_rule(struct enc *w, const struct engine_rule *r)
+{
+    put_str(w, r->name, sizeof(r->name));
+    put_count(w, r->n_conds, r->conds != NULL ? UINT32_MAX : 0);
+    for (uint32_t i = 0; i < r->n_conds && r->conds != NULL; i++) {
+        put_cond(w, &r->conds[i]);
+    }
+    put_action(w, &r->action);
+}
+
+/* A top-level array: its count, then each element; a count without an array is an
+ * error rather than a crash. */
+#define PUT_ARRAY(w, n, arr, put)                                \
+    do {                                                         \
+        put_count((w), (n), (arr) != NULL ? UINT32_MAX : 0);     \
+        for (uint32_t i_ = 0; i_ < (n) && (arr) != NULL; i_++) { \
+            put((w), &(arr)[i_]);                                \
+        }                                                        \
+    } while (0)
+
+static void put_skill(struct enc *w, const struct engine_name *s)
+{
+    put_str(w, s->s, sizeof(s->s));
+}
+
+int engine_model_encode(const struct engine_model *m, struct cd_buf *out)
+{
+    struct enc w = {out, 0};
+    size_t start = out->len;
+    cd_buf_u8(out, MODEL_FORMAT);
+    PUT_ARRAY(&w, m->n_skills, m->skills, put_skill);
+    PUT_ARRAY(&w, m->n_zones, m->zones, put_zone);
+    PUT_ARRAY(&w, m->n_hours, m->hours, put_hours);
+    PUT_ARRAY(&w, m->n_queues, m->queues, put_queue);
+    PUT_ARRAY(&w, m->n_agents, m->agents, put_agent);
+    PUT_ARRAY(&w, m->n_rules, m->rules, put_rule);
+    for (int c = 0; c < ENGINE_CH_COUNT; c++) {
+        cd_buf_uvar(out, m->blocks[c]);
+    }
+    put_str(&w, m->rna_reason, sizeof(m->rna_reason));
+    int rv = out->err != 0 ? out->err : w.err;
+    if (rv != 0 && out->err == 0) {
+        out->len = start;
+    }
+    return rv;
+}
+
+/* ---- Decoding ----------------------------------------------------------------------- */
+
+static uint8_t get_u8(struct cd_reader *r)
+{
+    return (uint8_t)engine__rd_uint(r, UINT8_MAX);
+}
+
+static uint16_t get_u16(struct cd_reader *r)
+{
+    return (uint16_t)engine__rd_uint(r, UINT16_MAX);
+}
+
+static uint32_t get_u32(struct cd_reader *r)
+{
+    return (uint32_t)engine__rd_uint(r, UINT32_MAX);
+}
+
+static int32_t get_s32(struct cd_reader *r)
+{
+    return (int32_t)engine__rd_int(r, INT32_MIN, INT32_MAX);
+}
+
+static uint8_t get_count8(struct cd_reader *r, uint8_t max)
+{
+    return (uint8_t)engine__rd_uint(r, max);
+}
+
+/* An array's count, no more than `max` and than the bytes left allow, and a zeroed array
+ * for it (NULL for 0). Returns 0, CD_ECORRUPT or CD_ENOMEM. */
+static int get_array(struct cd_reader *r,
+                     uint64_t max,
+                     size_t min_size,
+                     size_t size,
+                     uint32_t *n,
+                     void **arr)
+{
+    uint64_t count = engine__rd_uint(r, max);
+    if (r->err != 0 || count > cd_rd_left(r) / min_size) {
+        engine__rd_fail(r);
+        return CD_ECORRUPT;
+    }
+    if (count == 0) {
+        return 0;
+    }
+    *arr = calloc((size_t)count, size);
+    if (*arr == NULL) {
+        return CD_ENOMEM;
+    }
+    *n = (uint32_t)count;
+    return 0;
+}
+
+static void get_levels(struct cd_reader *r,
+                       struct engine_skill_level *s,
+                       uint8_t *n,
+                       uint8_t max)
+{
+    *n = get_count8(r, max);
+    for (uint8_t i = 0; i < *n; i++) {
+        s[i].skill = get_u16(r);
+        s[i].level = get_u8(r);
+    }
+}
+
+static void get_day(struct cd_reader *r, struct engine_day_hours *d)
+{
+    d->n = get_count8(r, ENGINE_INTERVALS_MAX);
+    for (uint8_t i = 0; i < d->n; i++) {
+        d->iv[i].from_min = get_u16(r);
+        d->iv[i].to_min = get_u16(r);
+    }
+}
+
+static int get_zone(struct cd_reader *r, struct engine_zone *z)
+{
+    engine__rd_fixed(r, z->name, sizeof(z->name));
+    z->base_offset = get_s32(r);
+    int rv = get_array(r, UINT32_MAX, MIN_TRANSITION, sizeof(*z->transitions),
+                       &z->n_transitions, (void **)&z->transitions);
+    for (uint32_t i = 0; rv == 0 && i < z->n_transitions; i++) {
+        z->transitions[i].at = engine__rd_int(r, INT64_MIN, INT64_MAX);
+        z->transitions[i].offset = get_s32(r);
+    }
+    return rv != 0 ? rv : r->err;
+}
+
+static int get_hours(struct cd_reader *r, struct engine_hours *h)
+{
+    engine__rd_fixed(r, h->name, sizeof(h->name));
+    h->zone = get_u32(r);
+    for (int d = 0; d < 7; d++) {
+        get_day(r, &h->week[d]);
+    }
+    int rv = get_array(r, UINT32_MAX, MIN_HOLIDAY, sizeof(*h->holidays), &h->n_holidays,
+                       (void **)&h->holidays);
+    for (uint32_t i = 0; rv == 0 && i < h->n_holidays; i++) {
+        h->holidays[i].date = get_s32(r);
+        get_day(r, &h->holidays[i].hours);
+    }
+    return rv != 0 ? rv : r->err;
+}
+
+static void get_step(struct cd_reader *r, struct engine_escalation *s)
+{
+    s->after_s = get_u32(r);
+    s->relax = get_u8(r);
+    s->priority_boost = (int16_t)engine__rd_int(r, INT16_MIN, INT16_MAX);
+    s->n_drop = get_count8(r, ENGINE_REQ_SKILLS);
+    for (uint8_t i = 0; i < s->n_drop; i++) {
+        s->drop[i] = get_u16(r);
+    }
+}
+
+static int get_queue(struct cd_reader *r, struct engine_queue *q)
+{
+    engine__rd_fixed(r, q->name, sizeof(q->name));
+    q->channels = get_u8(r);
+    q->strategy = get_u8(r);
+    q->sl_target_s = get_u32(r);
+    q->sl_percent = get_u8(r);
+    q->max_size = get_u32(r);
+    q->max_wait_s = get_u32(r);
+    q->ring_s = get_u32(r);
+    q->wrapup_s = get_u32(r);
+    q->hours = get_s32(r);
+    q->overflow_queue = get_s32(r);
+    engine__rd_fixed(r, q->overflow_target, sizeof(q->overflow_target));
+    get_levels(r, q->skills, &q->n_skills, ENGINE_REQ_SKILLS);
+    q->n_steps = get_count8(r, ENGINE_STEPS_MAX);
+    for (uint8_t i = 0; i < q->n_steps; i++) {
+        get_step(r, &q->steps[i]);
+    }
+    return r->err;
+}
+
+static int get_agent(struct cd_reader *r, struct engine_agent_def *a)
+{
+    engine__rd_fixed(r, a->name, sizeof(a->name));
+    engine__rd_fixed(r, a->site, sizeof(a->site));
+    for (int c = 0; c < ENGINE_CH_COUNT; c++) {
+        a->capacity[c] = get_u8(r);
+    }
+    get_levels(r, a->skills, &a->n_skills, ENGINE_AGENT_SKILLS);
+    a->n_queues = get_count8(r, ENGINE_AGENT_QUEUES);
+    for (uint8_t i = 0; i < a->n_queues; i++) {
+        a->queues[i] = get_u16(r);
+    }
+    return r->err;
+}
+
+static void get_cond(struct cd_reader *r, struct engine_condition *c)
+{
+    c->kind = get_u8(r);
+    c->op = get_u8(r);
+    c->channels = get_u8(r);
+    c->days = get_u8(r);
+    c->from_min = get_u16(r);
+    c->to_min = get_u16(r);
+    c->zone = get_s32(r);
+    c->queue = get_s32(r);
+    c->number = engine__rd_int(r, INT64_MIN, INT64_MAX);
+    engine__rd_fixed(r, c->key, sizeof(c->key));
+    c->n_values = get_count8(r, ENGINE_COND_VALUES);
+    for (uint8_t i = 0; i < c->n_values; i++) {
+        engine__rd_fixed(r, c->values[i], sizeof(c->values[i]));
+    }
+}
+
+static void get_action(struct cd_reader *r, struct engine_action *a)
+{
+    a->kind = get_u8(r);
+    a->has_priority = engine__rd_bool(r);
+    a->priority = (int16_t)engine__rd_int(r, INT16_MIN, INT16_MAX);
+    a->queue = get_s32(r);
+    engine__rd_fixed(r, a->target, sizeof(a->target));
+    engine__rd_fixed(r, a->reason, sizeof(a->reason));
+    get_levels(r, a->skills, &a->n_skills, ENGINE_REQ_SKILLS);
+    a->n_set = get_count8(r, ENGINE_SET_MAX);
+    for (uint8_t i = 0; i < a->n_set; i++) {
+        engine__rd_fixed(r, a->set[i].key, sizeof(a->set[i].key));
+        engine__rd_fixed(r, a->set[i].value, sizeof(a->set[i].value));
+    }
+}
+
+static int get_rule(struct cd_reader *r, struct engine_rule *x)
+{
+    engine__rd_fixed(r, x->name, sizeof(x->name));
+    int rv =
+        get_array(r, UINT32_MAX, MIN_COND, sizeof(*x->conds), &x->n_conds, (void **)&x->conds);
+    for (uint32_t i = 0; rv == 0 && i < x->n_conds; i++) {
+        get_cond(r, &x->conds[i]);
+    }
+    if (rv == 0) {
+        get_action(r, &x->action);
+    }
+    return rv != 0 ? rv : r->err;
+}
+
+static int get_skill(struct cd_reader *r, struct engine_name *s)
+{
+    engine__rd_fixed(r, s->s, sizeof(s->s));
+    return r->err;
+}
+
+/* A top-level array: count, allocation, then each element until the first error. The
+ * count is stored before the elements are read, so engine_model_close() frees whatever
+ * nested arrays were allocated. */
+#define GET_ARRAY(r, max, min_size, n, arr, get)                                            \
+    do {                                                                                    \
+        int rv_ = get_array((r), (max), (min_size), sizeof(*(arr)), &(n), (void **)&(arr)); \
+        for (uint32_t i_ = 0; rv_ == 0 && i_ < (n); i_++) {                                 \
+            rv_ = get((r), &(arr)[i_]);                                                     \
+        }                                                                                   \
+        if (rv_ != 0) {                                                                     \
+            return rv_ == CD_ENOMEM ? rv_ : CD_ECORRUPT;                                    \
+        }                                                                                   \
+    } while (0)
+
+static int get_model(struct cd_reader *r, struct engine_model *m)
+{
+    GET_ARRAY(r, UINT16_MAX, MIN_SKILL, m->n_skills, m->skills, get_skill);
+    GET_ARRAY(r, UINT32_MAX, MIN_ZONE, m->n_zones, m->zones, get_zone);
+    GET_ARRAY(r, UINT32_MAX, MIN_HOURS, m->n_hours, m->hours, get_hours);
+    GET_ARRAY(r, UINT16_MAX, MIN_QUEUE, m->n_queues, m->queues, get_queue);
+    GET_ARRAY(r, UINT32_MAX, MIN_AGENT, m->n_agents, m->agents, get_agent);
+    GET_ARRAY(r, UINT16_MAX, MIN_RULE, m->n_rules, m->rules, get_rule);
+    for (int c = 0; c < ENGINE_CH_COUNT; c++) {
+        m->blocks[c] = get_u8(r);
+    }
+    engine__rd_fixed(r, m->rna_reason, sizeof(m->rna_reason));
+    return r->err != 0 ? CD_ECORRUPT : 0;
+}
+
+int engine_model_decode(struct cd_reader *r, struct engine_model *m)
+{
+    engine_model_init(m);
+    uint8_t format = cd_rd_u8(r);
+    if (r->err != 0) {
+        return CD_ECORRUPT;
+    }
+    if (format != MODEL_FORMAT) {
+        engine__rd_fail(r);
+        return CD_EVERSION;
+    }
+    int rv = get_model(r, m);
+    if (rv != 0) {
+        engine__rd_fail(r);
+        engine_model_close(m);
+    }
+    return rv;
+}

@@ -1,0 +1,283 @@
+/* config_node_parse() / config_node_load(): the node file and its error messages. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/error.h"
+#include "config/config.h"
+
+struct fixture
+{
+    struct config_node node;
+    char err[1024];
+    int rv;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    free(*state);
+    return 0;
+}
+
+#define F struct fixture *f = *state
+#define PARSE(text)                                                                 \
+    (f->rv = config_node_parse("node.yaml", (text), strlen(text), &f->node, f->err, \
+                               sizeof(f->err)))
+#define ASSERT_OK                                    \
+    do {                                             \
+        if (f->rv != 0) {                            \
+            print_error("unexpected: %s\n", f->err); \
+        }                                            \
+        assert_int_equal(f->rv, 0);                  \
+    } while (0)
+#define ASSERT_ERROR(msg)                   \
+    do {                                    \
+        assert_int_equal(f->rv, CD_EPARSE); \
+        assert_string_equal(f->err, (msg)); \
+    } while (0)
+
+/* A valid single-node file; tests append or replace lines. */
+#define HEAD                  \
+    "id: n1\n"                \
+    "listen:\n"               \
+    "  api: 0.0.0.0:8080\n"   \
+    "  raft: 10.0.0.1:7001\n" \
+    "data_dir: /var/lib/contactd\n"
+#define PEERS                                                           \
+    "peers:\n"                                                          \
+    "  - { id: n1, raft: \"10.0.0.1:7001\", api: \"10.0.0.1:8080\" }\n" \
+    "  - { id: n2, raft: \"10.0.0.2:7001\", api: \"10.0.0.2:8080\" }\n"
+
+static void minimal_file(void **state)
+{
+    F;
+    PARSE(HEAD PEERS);
+    ASSERT_OK;
+    assert_string_equal(f->node.id, "n1");
+    assert_string_equal(f->node.api_listen.host, "0.0.0.0");
+    assert_int_equal(f->node.api_listen.port, 8080);
+    assert_string_equal(f->node.raft_listen.host, "10.0.0.1");
+    assert_int_equal(f->node.raft_listen.port, 7001);
+    assert_string_equal(f->node.data_dir, "/var/lib/contactd");
+    assert_int_equal(f->node.n_peers, 2);
+    assert_string_equal(f->node.peers[1].id, "n2");
+    assert_string_equal(f->node.peers[1].raft.host, "10.0.0.2");
+    assert_int_equal(f->node.peers[1].api.port, 8080);
+    assert_false(f->node.has_tls);
+    assert_int_equal(f->node.log_level, CONFIG_LOG_INFO);
+}
+
+static void tls_log_level_and_ipv6(void **state)
+{
+    F;
+    PARSE(
+        "id: n1\n"
+        "listen: { api: \"[::]:8443\", raft: \"[fd00::1]:7001\" }\n"
+        "data_dir: data\n"
+        "peers:\n"
+        "  - { id: n1, raft: \"[fd00::1]:7001\", api: \"[fd00::1]:8443\" }\n"
+        "tls: { cert: n1.crt, key: n1.key, ca: ca.crt }\n"
+        "log_level: debug\n");
+    ASSERT_OK;
+    assert_string_equal(f->node.api_listen.host, "::");
+    assert_string_equal(f->node.raft_listen.host, "fd00::1");
+    assert_true(f->node.has_tls);
+    assert_string_equal(f->node.tls.cert, "n1.crt");
+    assert_string_equal(f->node.tls.key, "n1.key");
+    assert_string_equal(f->node.tls.ca, "ca.crt");
+    assert_int_equal(f->node.log_level, CONFIG_LOG_DEBUG);
+    assert_string_equal(config_log_level_name(f->node.log_level), "debug");
+}
+
+static void sample_node_file_loads(void **state)
+{
+    F;
+    f->rv = config_node_load(CD_SOURCE_DIR "/ops/sample-node.yaml", &f->node, f->err,
+                             sizeof(f->err));
+    ASSERT_OK;
+    assert_string_equal(f->node.id, "n1");
+    assert_int_equal(f->node.n_peers, 3);
+    assert_true(f->node.has_tls);
+}
+
+static void load_names_the_file(void **state)
+{
+    F;
+    f->rv =
+        config_node_load(CD_TEST_DATA "/node-bad-peer.yaml", &f->node, f->err, sizeof(f->err));
+    ASSERT_ERROR(CD_TEST_DATA
+                 "/node-bad-peer.yaml:9:5: peer 'n2' is this node but its addresses "
+                 "do not match listen");
+}
+
+static void missing_file(void **state)
+{
+    F;
+    f->rv = config_node_load("/nonexistent/node.yaml", &f->node, f->err, sizeof(f->err));
+    assert_int_equal(f->rv, CD_EIO);
+    assert_string_equal(f->err,
+                        "/nonexistent/node.yaml: cannot read: No such file or directory");
+}
+
+static void unknown_key(void **state)
+{
+    F;
+    PARSE(HEAD PEERS "log_levle: info\n");
+    ASSERT_ERROR(
+        "node.yaml:9:1: unknown key 'log_levle' (expected one of: id, listen, "
+        "data_dir, peers, tls, log_level)");
+}
+
+static void missing_key(void **state)
+{
+    F;
+    PARSE("id: n1\nlisten: { api: \"a:1\", raft: \"a:2\" }\n" PEERS);
+    ASSERT_ERROR("node.yaml:1:1: missing key 'data_dir'");
+}
+
+static void bad_port(void **state)
+{
+    F;
+    PARSE("id: n1\nlisten:\n  api: 0.0.0.0:80800\n  raft: 10.0.0.1:7001\ndata_dir: d\n" PEERS);
+    ASSERT_ERROR(
+        "node.yaml:3:8: listen: api: expected host:port with a port from 1 to 65535, "
+        "got '0.0.0.0:80800'");
+}
+
+static void address_without_port(void **state)
+{
+    F;
+    PARSE(HEAD "peers:\n  - { id: n1, raft: 10.0.0.1, api: \"10.0.0.1:8080\" }\n");
+    ASSERT_ERROR(
+        "node.yaml:7:21: peer 'n1': raft: expected host:port with a port from 1 to "
+        "65535, got '10.0.0.1'");
+}
+
+static void wrong_type(void **state)
+{
+    F;
+    PARSE("id: n1\nlisten: [a, b]\ndata_dir: d\n" PEERS);
+    ASSERT_ERROR("node.yaml:2:9: listen: expected a mapping, got a list");
+}
+
+static void node_not_among_peers(void **state)
+{
+    F;
+    PARSE(HEAD "peers:\n  - { id: n2, raft: \"10.0.0.2:7001\", api: \"10.0.0.2:8080\" }\n");
+    ASSERT_ERROR("node.yaml:7:3: peers: this node 'n1' is not listed");
+}
+
+static void self_address_mismatch(void **state)
+{
+    F;
+    PARSE(HEAD "peers:\n  - { id: n1, raft: \"10.0.0.9:7001\", api: \"10.0.0.1:8080\" }\n");
+    ASSERT_ERROR("node.yaml:7:5: peer 'n1' is this node but its addresses do not match listen");
+}
+
+static void duplicate_peer(void **state)
+{
+    F;
+    PARSE(HEAD PEERS "  - { id: n2, raft: \"10.0.0.3:7001\", api: \"10.0.0.3:8080\" }\n");
+    ASSERT_ERROR("node.yaml:9:11: peer 'n2': listed twice");
+}
+
+static void shared_peer_address(void **state)
+{
+    F;
+    PARSE(HEAD PEERS "  - { id: n3, raft: \"10.0.0.2:7001\", api: \"10.0.0.3:8080\" }\n");
+    ASSERT_ERROR("node.yaml:9:5: peer 'n3': shares an address with peer 'n2'");
+}
+
+static void too_many_peers(void **state)
+{
+    F;
+    char text[4096] = HEAD "peers:\n";
+    for (int i = 0; i <= CONFIG_PEERS_MAX; i++) {
+        char line[128];
+        snprintf(line, sizeof(line), "  - { id: n%d, raft: \"h%d:1\", api: \"h%d:2\" }\n", i, i,
+                 i);
+        strcat(text, line);
+    }
+    PARSE(text);
+    ASSERT_ERROR("node.yaml:7:3: peers: expected from 1 to 16 peers, got 17");
+}
+
+static void tls_incomplete(void **state)
+{
+    F;
+    PARSE(HEAD PEERS "tls: { cert: a.crt, key: a.key }\n");
+    ASSERT_ERROR("node.yaml:9:6: tls: missing key 'ca'");
+}
+
+static void bad_log_level(void **state)
+{
+    F;
+    PARSE(HEAD PEERS "log_level: loud\n");
+    ASSERT_ERROR("node.yaml:9:12: log_level: expected one of: debug, info, warn, error");
+}
+
+static void syntax_error(void **state)
+{
+    F;
+    PARSE("id: n1\nlisten: { api: a:1\n");
+    assert_int_equal(f->rv, CD_EPARSE);
+    assert_non_null(strstr(f->err, "node.yaml:3:1: syntax error: "));
+}
+
+static void empty_document(void **state)
+{
+    F;
+    PARSE("# nothing here\n");
+    ASSERT_ERROR("node.yaml: empty document");
+}
+
+static void out_unchanged_on_error(void **state)
+{
+    F;
+    memset(&f->node, 0x5a, sizeof(f->node));
+    struct config_node before = f->node;
+    PARSE(HEAD PEERS "log_level: loud\n");
+    assert_int_equal(f->rv, CD_EPARSE);
+    assert_memory_equal(&before, &f->node, sizeof(before));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(minimal_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(tls_log_level_and_ipv6, setup, teardown),
+        cmocka_unit_test_setup_teardown(sample_node_file_loads, setup, teardown),
+        cmocka_unit_test_setup_teardown(load_names_the_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(missing_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(unknown_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(missing_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(bad_port, setup, teardown),
+        cmocka_unit_test_setup_teardown(address_without_port, setup, teardown),
+        cmocka_unit_test_setup_teardown(wrong_type, setup, teardown),
+        cmocka_unit_test_setup_teardown(node_not_among_peers, setup, teardown),
+        cmocka_unit_test_setup_teardown(self_address_mismatch, setup, teardown),
+        cmocka_unit_test_setup_teardown(duplicate_peer, setup, teardown),
+        cmocka_unit_test_setup_teardown(shared_peer_address, setup, teardown),
+        cmocka_unit_test_setup_teardown(too_many_peers, setup, teardown),
+        cmocka_unit_test_setup_teardown(tls_incomplete, setup, teardown),
+        cmocka_unit_test_setup_teardown(bad_log_level, setup, teardown),
+        cmocka_unit_test_setup_teardown(syntax_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(empty_document, setup, teardown),
+        cmocka_unit_test_setup_teardown(out_unchanged_on_error, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,1037 @@
+/* Binary forms of commands and models: every command kind round-trips field by field and
+ * byte for byte; a rich model inside MODEL_INSTALL round-trips; every truncation and
+ * thousands of seeded random corruptions are rejected cleanly or decode to something that
+ * re-encodes to the same bytes; versions, trailing bytes and limits are enforced. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/buf.h"
+#include "common/error.h"
+#include "engine/engine.h"
+
+/* ---- A rich model: every condition and action kind, zones, hours, escalation -------- */
+
+enum { SK_EN, SK_ES, SK_BILLING, N_SKILLS };
+enum { Z_LONDON, Z_NEW_YORK, N_ZONES };
+enum { Q_SALES, Q_SUPPORT, Q_MAIL, N_QUEUES };
+enum { R_BLOCKED, R_GOLD, R_NIGHT, R_VIP, R_BUSY, R_SPILL, R_MAIL, N_RULES };
+
+#define VOICE ENGINE_CH_BIT(ENGINE_CH_VOICE)
+#define CHAT ENGINE_CH_BIT(ENGINE_CH_CHAT)
+#define EMAIL ENGINE_CH_BIT(ENGINE_CH_EMAIL)
+
+/* ---- The model every test starts from ----------------------------------------------- */
+
+static void *zalloc(size_t n, size_t size)
+{
+    void *p = calloc(n, size);
+    assert_non_null(p);
+    return p;
+}
+
+#define SET_STR(dst, s) snprintf((dst), sizeof(dst), "%s", (s))
+
+static void day(struct engine_day_hours *d, uint16_t from, uint16_t to)
+{
+    d->iv[d->n].from_min = from;
+    d->iv[d->n++].to_min = to;
+}
+
+static void build_zones(struct engine_model *m)
+{
+    m->n_zones = N_ZONES;
+    m->zones = zalloc(N_ZONES, sizeof(*m->zones));
+    struct engine_zone *z = &m->zones[Z_LONDON];
+    SET_STR(z->name, "Europe/London");
+    z->n_transitions = 2;
+    z->transitions = zalloc(2, sizeof(*z->transitions));
+    z->transitions[0] = (struct engine_tz_transition){1774746000, 3600};
+    z->transitions[1] = (struct engine_tz_transition){1792890000, 0};
+    z = &m->zones[Z_NEW_YORK];
+    SET_STR(z->name, "America/New_York");
+    z->base_offset = -18000;
+    z->n_transitions = 1;
+    z->transitions = zalloc(1, sizeof(*z->transitions));
+    z->transitions[0] = (struct engine_tz_transition){1773558000, -14400};
+}
+
+static void build_hours(struct engine_model *m)
+{
+    m->n_hours = 1;
+    m->hours = zalloc(1, sizeof(*m->hours));
+    struct engine_hours *h = &m->hours[0];
+    SET_STR(h->name, "business");
+    h->zone = Z_LONDON;
+    for (int d = 0; d < 5; d++) {
+        day(&h->week[d], 9 * 60, 17 * 60);
+    }
+    day(&h->week[5], 10 * 60, 12 * 60);
+    day(&h->week[5], 13 * 60, 15 * 60);
+    h->n_holidays = 2;
+    h->holidays = zalloc(2, sizeof(*h->holidays));
+    h->holidays[0].date = 20458;
+    h->holidays[1].date = 20500;
+    day(&h->holidays[1].hours, 10 * 60, 24 * 60);
+}
+
+static void build_queues(struct engine_model *m)
+{
+    m->n_queues = N_QUEUES;
+    m->queues = zalloc(N_QUEUES, sizeof(*m->queues));
+    struct engine_queue *q = &m->queues[Q_SALES];
+    SET_STR(q->name, "sales");
+    q->channels = VOICE | CHAT;
+    q->sl_target_s = 20;
+    q->sl_percent = 80;
+    q->overflow_queue = Q_SUPPORT;
+    q->skills[q->n_skills++] = (struct engine_skill_level){SK_EN, 3};
+    q->steps[0] = (struct engine_escalation){30, 1, 2, 1, {SK_EN}};
+    q->steps[1] = (struct engine_escalation){60, 2, 0, 0, {0}};
+    q->n_steps = 2;
+    q = &m->queues[Q_SUPPORT];
+    SET_STR(q->name, "support");
+    q->channels = VOICE;
+    q->strategy = ENGINE_STRATEGY_RING_ALL;
+    q->max_size = 10;
+    q->hours = -1;
+    q->overflow_queue = -1;
+    SET_STR(q->overflow_target, "sip:support@site-b");
+    q = &m->queues[Q_MAIL];
+    SET_STR(q->name, "mail");
+    q->channels = EMAIL;
+    q->strategy = ENGINE_STRATEGY_BEST_SKILL;
+    q->wrapup_s = 60;
+    q->hours = -1;
+    q->overflow_queue = -1;
+}
+
+static void build_agents(struct engine_model *m)
+{
+    m->n_agents = 2;
+    m->agents = zalloc(2, sizeof(*m->agents));
+    struct engine_agent_def *a = &m->agents[0];
+    SET_STR(a->name, "ann");
+    SET_STR(a->site, "lon");
+    a->capacity[ENGINE_CH_VOICE] = 1;
+    a->capacity[ENGINE_CH_CHAT] = 3;
+    a->skills[a->n_skills++] = (struct engine_skill_level){SK_EN, 5};
+    a->skills[a->n_skills++] = (struct engine_skill_level){SK_BILLING, 2};
+    a->queues[a->n_queues++] = Q_SALES;
+    a->queues[a->n_queues++] = Q_SUPPORT;
+    a = &m->agents[1];
+    SET_STR(a->name, "bob");
+    a->capacity[ENGINE_CH_EMAIL] = 5;
+    a->queues[a->n_queues++] = Q_MAIL;
+}
+
+static struct engine_condition *cond(struct engine_rule *r, uint8_t kind, uint8_t op)
+{
+    struct engine_condition *c = &r->conds[r->n_conds++];
+    c->kind = kind;
+    c->op = op;
+    c->zone = -1;
+    c->queue = -1;
+    return c;
+}
+
+static struct engine_rule *rule(struct engine_model *m,
+                                uint32_t i,
+                                const char *name,
+                                uint8_t kind,
+                                int32_t queue)
+{
+    struct engine_rule *r = &m->rules[i];
+    SET_STR(r->name, name);
+    r->conds = zalloc(4, sizeof(*r->conds));
+    r->action.kind = kind;
+    r->action.queue = queue;
+    return r;
+}
+
+static void build_rules_a(struct engine_model *m)
+{
+    struct engine_rule *r = rule(m, R_BLOCKED, "blocked", ENGINE_ACTION_REJECT, -1);
+    SET_STR(cond(r, ENGINE_COND_ATTR, ENGINE_OP_EXISTS)->key, "blocked");
+    SET_STR(r->action.reason, "blocked_customer");
+    r = rule(m, R_GOLD, "gold", ENGINE_ACTION_SET, -1);
+    struct engine_condition *c = cond(r, ENGINE_COND_ATTR, ENGINE_OP_PREFIX);
+    SET_STR(c->key, "account");
+    SET_STR(c->values[c->n_values++], "G");
+    c = cond(r, ENGINE_COND_LOCATION, ENGINE_OP_IN);
+    SET_STR(c->values[c->n_values++], "GB");
+    SET_STR(c->values[c->n_values++], "IE");
+    SET_STR(r->action.set[0].key, "tier");
+    SET_STR(r->action.set[0].value, "gold");
+    SET_STR(r->action.set[1].key, "flagged");
+    r->action.n_set = 2;
+    r = rule(m, R_NIGHT, "night", ENGINE_ACTION_OVERFLOW, -1);
+    c = cond(r, ENGINE_COND_TIME_OF_DAY, ENGINE_OP_EQ);
+    c->zone = Z_LONDON;
+    c->from_min = 23 * 60;
+    c->to_min = 5 * 60;
+    c = cond(r, ENGINE_COND_DAY_OF_WEEK, ENGINE_OP_EQ);
+    c->zone = Z_NEW_YORK;
+    c->days = 0x1f;
+    SET_STR(r->action.target, "sip:night@site-b");
+}
+
+static void build_rules_b(struct engine_model *m)
+{
+    struct engine_rule *r = rule(m, R_VIP, "vip", ENGINE_ACTION_ROUTE, Q_SUPPORT);
+    cond(r, ENGINE_COND_CHANNEL, ENGINE_OP_EQ)->channels = VOICE;
+    struct engine_condition *c = cond(r, ENGINE_COND_ATTR, ENGINE_OP_IN);
+    SET_STR(c->key, "tier");
+    SET_STR(c->values[c->n_values++], "gold");
+    SET_STR(c->values[c->n_values++], "platinum");
+    cond(r, ENGINE_COND_AGENTS_AVAILABLE, ENGINE_OP_GE)->number = 1;
+    cond(r, ENGINE_COND_PRIORITY, ENGINE_OP_GE)->number = -5;
+    r->action.has_priority = true;
+    r->action.priority = 9;
+    r->action.skills[r->action.n_skills++] = (struct engine_skill_level){SK_ES, 2};
+    r = rule(m, R_BUSY, "busy", ENGINE_ACTION_CALLBACK, Q_SALES);
+    c = cond(r, ENGINE_COND_EWT, ENGINE_OP_GT);
+    c->number = 240;
+    c->queue = Q_SALES;
+    cond(r, ENGINE_COND_QUEUE_SIZE, ENGINE_OP_GE)->number = 25;
+    cond(r, ENGINE_COND_QUEUE_OPEN, ENGINE_OP_EQ)->number = 1;
+    r = rule(m, R_SPILL, "spill", ENGINE_ACTION_OVERFLOW, Q_MAIL);
+    c = cond(r, ENGINE_COND_QUEUE_SIZE, ENGINE_OP_GT);
+    c->number = 50;
+    c->queue = Q_SALES;
+    r = rule(m, R_MAIL, "mail", ENGINE_ACTION_ROUTE, Q_MAIL);
+    cond(r, ENGINE_COND_CHANNEL, ENGINE_OP_EQ)->channels = EMAIL;
+}
+
+static void build_model(struct engine_model *m)
+{
+    engine_model_init(m);
+    m->n_skills = N_SKILLS;
+    m->skills = zalloc(N_SKILLS, sizeof(*m->skills));
+    SET_STR(m->skills[SK_EN].s, "english");
+    SET_STR(m->skills[SK_ES].s, "spanish");
+    SET_STR(m->skills[SK_BILLING].s, "billing");
+    build_zones(m);
+    build_hours(m);
+    build_queues(m);
+    build_agents(m);
+    m->n_rules = N_RULES;
+    m->rules = zalloc(N_RULES, sizeof(*m->rules));
+    build_rules_a(m);
+    build_rules_b(m);
+    m->blocks[ENGINE_CH_VOICE] = (uint8_t)(ENGINE_CH_ALL & ~VOICE);
+    SET_STR(m->rna_reason, "missed");
+}
+
+/* ---- Field-by-field comparison ------------------------------------------------------ */
+
+static void assert_levels_equal(const struct engine_skill_level *a,
+                                const struct engine_skill_level *b,
+                                unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        assert_int_equal(a[i].skill, b[i].skill);
+        assert_int_equal(a[i].level, b[i].level);
+    }
+}
+
+static void assert_day_equal(const struct engine_day_hours *a, const struct engine_day_hours *b)
+{
+    assert_int_equal(a->n, b->n);
+    for (uint8_t i = 0; i < a->n; i++) {
+        assert_int_equal(a->iv[i].from_min, b->iv[i].from_min);
+        assert_int_equal(a->iv[i].to_min, b->iv[i].to_min);
+    }
+}
+
+static void assert_zone_equal(const struct engine_zone *a, const struct engine_zone *b)
+{
+    assert_string_equal(a->name, b->name);
+    assert_int_equal(a->base_offset, b->base_offset);
+    assert_int_equal(a->n_transitions, b->n_transitions);
+    for (uint32_t i = 0; i < a->n_transitions; i++) {
+        assert_int_equal(a->transitions[i].at, b->transitions[i].at);
+        assert_int_equal(a->transitions[i].offset, b->transitions[i].offset);
+    }
+}
+
+static void assert_hours_equal(const struct engine_hours *a, const struct engine_hours *b)
+{
+    assert_string_equal(a->name, b->name);
+    assert_int_equal(a->zone, b->zone);
+    for (int d = 0; d < 7; d++) {
+        assert_day_equal(&a->week[d], &b->week[d]);
+    }
+    assert_int_equal(a->n_holidays, b->n_holidays);
+    for (uint32_t i = 0; i < a->n_holidays; i++) {
+        assert_int_equal(a->holidays[i].date, b->holidays[i].date);
+        assert_day_equal(&a->holidays[i].hours, &b->holidays[i].hours);
+    }
+}
+
+static void assert_step_equal(const struct engine_escalation *a,
+                              const struct engine_escalation *b)
+{
+    assert_int_equal(a->after_s, b->after_s);
+    assert_int_equal(a->relax, b->relax);
+    assert_int_equal(a->priority_boost, b->priority_boost);
+    assert_int_equal(a->n_drop, b->n_drop);
+    assert_memory_equal(a->drop, b->drop, a->n_drop * sizeof(a->drop[0]));
+}
+
+static void assert_queue_equal(const struct engine_queue *a, const struct engine_queue *b)
+{
+    assert_string_equal(a->name, b->name);
+    assert_int_equal(a->channels, b->channels);
+    assert_int_equal(a->strategy, b->strategy);
+    assert_int_equal(a->sl_target_s, b->sl_target_s);
+    assert_int_equal(a->sl_percent, b->sl_percent);
+    assert_int_equal(a->max_size, b->max_size);
+    assert_int_equal(a->max_wait_s, b->max_wait_s);
+    assert_int_equal(a->ring_s, b->ring_s);
+    assert_int_equal(a->wrapup_s, b->wrapup_s);
+    assert_int_equal(a->hours, b->hours);
+    assert_int_equal(a->overflow_queue, b->overflow_queue);
+    assert_string_equal(a->overflow_target, b->overflow_target);
+    assert_int_equal(a->n_skills, b->n_skills);
+    assert_levels_equal(a->skills, b->skills, a->n_skills);
+    assert_int_equal(a->n_steps, b->n_steps);
+    for (uint8_t i = 0; i < a->n_steps; i++) {
+        assert_step_equal(&a->steps[i], &b->steps[i]);
+    }
+}
+
+static void assert_agent_equal(const struct engine_agent_def *a,
+                               const struct engine_agent_def *b)
+{
+    assert_string_equal(a->name, b->name);
+    assert_string_equal(a->site, b->site);
+    assert_memory_equal(a->capacity, b->capacity, sizeof(a->capacity));
+    assert_int_equal(a->n_skills, b->n_skills);
+    assert_levels_equal(a->skills, b->skills, a->n_skills);
+    assert_int_equal(a->n_queues, b->n_queues);
+    assert_memory_equal(a->queues, b->queues, a->n_queues * sizeof(a->queues[0]));
+}
+
+static void assert_cond_equal(const struct engine_condition *a,
+                              const struct engine_condition *b)
+{
+    assert_int_equal(a->kind, b->kind);
+    assert_int_equal(a->op, b->op);
+    assert_int_equal(a->channels, b->channels);
+    assert_int_equal(a->days, b->days);
+    assert_int_equal(a->from_min, b->from_min);
+    assert_int_equal(a->to_min, b->to_min);
+    assert_int_equal(a->zone, b->zone);
+    assert_int_equal(a->queue, b->queue);
+    assert_int_equal(a->number, b->number);
+    assert_string_equal(a->key, b->key);
+    assert_int_equal(a->n_values, b->n_values);
+    for (uint8_t i = 0; i < a->n_values; i++) {
+        assert_string_equal(a->values[i], b->values[i]);
+    }
+}
+
+static void assert_action_equal(const struct engine_action *a, const struct engine_action *b)
+{
+    assert_int_equal(a->kind, b->kind);
+    assert_int_equal(a->has_priority, b->has_priority);
+    assert_int_equal(a->priority, b->priority);
+    assert_int_equal(a->queue, b->queue);
+    assert_string_equal(a->target, b->target);
+    assert_string_equal(a->reason, b->reason);
+    assert_int_equal(a->n_skills, b->n_skills);
+    assert_levels_equal(a->skills, b->skills, a->n_skills);
+    assert_int_equal(a->n_set, b->n_set);
+    for (uint8_t i = 0; i < a->n_set; i++) {
+        assert_string_equal(a->set[i].key, b->set[i].key);
+        assert_string_equal(a->set[i].value, b->set[i].value);
+    }
+}
+
+static void assert_model_equal(const struct engine_model *a, const struct engine_model *b)
+{
+    assert_int_equal(a->n_skills, b->n_skills);
+    for (uint32_t i = 0; i < a->n_skills; i++) {
+        assert_string_equal(a->skills[i].s, b->skills[i].s);
+    }
+    assert_int_equal(a->n_zones, b->n_zones);
+    for (uint32_t i = 0; i < a->n_zones; i++) {
+        assert_zone_equal(&a->zones[i], &b->zones[i]);
+    }
+    assert_int_equal(a->n_hours, b->n_hours);
+    for (uint32_t i = 0; i < a->n_hours; i++) {
+        assert_hours_equal(&a->hours[i], &b->hours[i]);
+    }
+    assert_int_equal(a->n_queues, b->n_queues);
+    for (uint32_t i = 0; i < a->n_queues; i++) {
+        assert_queue_equal(&a->queues[i], &b->queues[i]);
+    }
+    assert_int_equal(a->n_agents, b->n_agents);
+    for (uint32_t i = 0; i < a->n_agents; i++) {
+        assert_agent_equal(&a->agents[i], &b->agents[i]);
+    }
+    assert_int_equal(a->n_rules, b->n_rules);
+    for (uint32_t i = 0; i < a->n_rules; i++) {
+        assert_string_equal(a->rules[i].name, b->rules[i].name);
+        assert_int_equal(a->rules[i].n_conds, b->rules[i].n_conds);
+        for (uint32_t j = 0; j < a->rules[i].n_conds; j++) {
+            assert_cond_equal(&a->rules[i].conds[j], &b->rules[i].conds[j]);
+        }
+        assert_action_equal(&a->rules[i].action, &b->rules[i].action);
+    }
+    assert_memory_equal(a->blocks, b->blocks, sizeof(a->blocks));
+    assert_string_equal(a->rna_reason, b->rna_reason);
+}
+
+static void assert_model_empty(const struct engine_model *m)
+{
+    struct engine_model empty;
+    engine_model_init(&empty);
+    assert_memory_equal(m, &empty, sizeof(empty));
+}
+
+/* ---- Fixture ------------------------------------------------------------------------ */
+
+struct fixture
+{
+    struct engine_model m;
+    struct engine_command in;
+    struct engine_command out;
+    struct engine_cmd_store store;
+    struct cd_buf enc; /* encoding of `in` */
+    struct cd_buf re;  /* encoding of `out` */
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = zalloc(1, sizeof(*f));
+    build_model(&f->m);
+    engine_cmd_store_init(&f->store);
+    cd_buf_init(&f->enc);
+    cd_buf_init(&f->re);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    engine_model_close(&f->m);
+    engine_cmd_store_close(&f->store);
+    cd_buf_close(&f->enc);
+    cd_buf_close(&f->re);
+    free(f);
+    return 0;
+}
+
+#define TEST(name)                              \
+    static void name##_body(struct fixture *f); \
+    static void name(void **state)              \
+    {                                           \
+        name##_body(*state);                    \
+    }                                           \
+    static void name##_body(struct fixture *f)
+
+/* ---- One command of every kind, every field set ------------------------------------- */
+
+static const struct engine_skill_ref REFS[] = {{"english", 3}, {"spanish", 10}, {"billing", 1}};
+static const struct engine_attr ATTRS[] = {{"language", "en"},
+                                           {"tier", "gold"},
+                                           {"location", "GB-LND"},
+                                           {"note", ""}};
+static const char *const QUEUES[] = {"sales", "support", "mail"};
+
+static void sample_agent_cmds(struct fixture *f, struct engine_command *c)
+{
+    switch (c->kind) {
+        case ENGINE_CMD_AGENT_SKILLS:
+            c->u.skills.name = "ann";
+            c->u.skills.n_skills = 3;
+            c->u.skills.skills = REFS;
+            break;
+        case ENGINE_CMD_AGENT_UPSERT:
+            c->u.upsert =
+                (struct engine_agent_spec){"carol", "nyc", {1, 5, 3, 2}, 3, REFS, 3, QUEUES};
+            break;
+        case ENGINE_CMD_MODEL_INSTALL:
+            c->u.install.version = 300;
+            c->u.install.model = &f->m;
+            break;
+        default: /* LOGIN, LOGOUT, STATE, DELETE */
+            c->u.agent.name = "ann";
+            c->u.agent.presence = ENGINE_PRESENCE_AWAY;
+            c->u.agent.reason = "lunch";
+            break;
+    }
+}
+
+static void sample(struct fixture *f, int kind, struct engine_command *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->kind = (uint8_t)kind;
+    switch (kind) {
+        case ENGINE_CMD_TICK:
+            break;
+        case ENGINE_CMD_CONTACT_CREATE:
+            c->u.create = (struct engine_contact_create){
+                "call-8812", ENGINE_CH_CHAT, "sales", -300, 3, REFS, 4, ATTRS};
+            break;
+        case ENGINE_CMD_CONTACT_TRANSFER:
+            c->u.transfer.id = UINT64_MAX;
+            c->u.transfer.queue = "support";
+            c->u.transfer.agent = "bob";
+            c->u.transfer.target = "sip:desk@site-b";
+            break;
+        case ENGINE_CMD_CONTACT_SET_ATTRS:
+            c->u.set_attrs.id = 1234567890123ULL;
+            c->u.set_attrs.n_attrs = 4;
+            c->u.set_attrs.attrs = ATTRS;
+            break;
+        case ENGINE_CMD_OFFER_ACCEPT:
+        case ENGINE_CMD_OFFER_REJECT:
+            c->u.offer.id = 77;
+            c->u.offer.agent = "ann";
+            break;
+        case ENGINE_CMD_CONTACT_ABANDON:
+        case ENGINE_CMD_CONTACT_END:
+        case ENGINE_CMD_CONTACT_CALLBACK:
+        case ENGINE_CMD_WRAPUP_DONE:
+            c->u.contact.id = 4096 + (uint64_t)kind;
+            break;
+        default:
+            sample_agent_cmds(f, c);
+            break;
+    }
+}
+
+/* ---- Comparing commands ------------------------------------------------------------- */
+
+/* A NULL string travels as "". */
+static void assert_str_as_sent(const char *sent, const char *got)
+{
+    assert_non_null(got);
+    assert_string_equal(sent != NULL ? sent : "", got);
+}
+
+static void assert_refs_equal(const struct engine_skill_ref *a,
+                              const struct engine_skill_ref *b,
+                              uint8_t n)
+{
+    for (uint8_t i = 0; i < n; i++) {
+        assert_str_as_sent(a[i].skill, b[i].skill);
+        assert_int_equal(a[i].level, b[i].level);
+    }
+}
+
+static void assert_attrs_equal(const struct engine_attr *a,
+                               const struct engine_attr *b,
+                               uint8_t n)
+{
+    for (uint8_t i = 0; i < n; i++) {
+        assert_str_as_sent(a[i].key, b[i].key);
+        assert_str_as_sent(a[i].value, b[i].value);
+    }
+}
+
+static void assert_create_equal(const struct engine_contact_create *a,
+                                const struct engine_contact_create *b)
+{
+    assert_str_as_sent(a->key, b->key);
+    assert_int_equal(a->channel, b->channel);
+    assert_str_as_sent(a->queue, b->queue);
+    assert_int_equal(a->priority, b->priority);
+    assert_int_equal(a->n_skills, b->n_skills);
+    assert_refs_equal(a->skills, b->skills, a->n_skills);
+    assert_int_equal(a->n_attrs, b->n_attrs);
+    assert_attrs_equal(a->attrs, b->attrs, a->n_attrs);
+}
+
+static void assert_upsert_equal(const struct engine_agent_spec *a,
+                                const struct engine_agent_spec *b)
+{
+    assert_str_as_sent(a->name, b->name);
+    assert_str_as_sent(a->site, b->site);
+    assert_memory_equal(a->capacity, b->capacity, sizeof(a->capacity));
+    assert_int_equal(a->n_skills, b->n_skills);
+    assert_refs_equal(a->skills, b->skills, a->n_skills);
+    assert_int_equal(a->n_queues, b->n_queues);
+    for (uint8_t i = 0; i < a->n_queues; i++) {
+        assert_str_as_sent(a->queues[i], b->queues[i]);
+    }
+}
+
+static void assert_agent_cmd_equal(const struct engine_command *a,
+                                   const struct engine_command *b)
+{
+    switch (a->kind) {
+        case ENGINE_CMD_AGENT_SKILLS:
+            assert_str_as_sent(a->u.skills.name, b->u.skills.name);
+            assert_int_equal(a->u.skills.n_skills, b->u.skills.n_skills);
+            assert_refs_equal(a->u.skills.skills, b->u.skills.skills, a->u.skills.n_skills);
+            break;
+        case ENGINE_CMD_AGENT_UPSERT:
+            assert_upsert_equal(&a->u.upsert, &b->u.upsert);
+            break;
+        case ENGINE_CMD_MODEL_INSTALL:
+            assert_int_equal(a->u.install.version, b->u.install.version);
+            assert_model_equal(a->u.install.model, b->u.install.model);
+            break;
+        default:
+            assert_str_as_sent(a->u.agent.name, b->u.agent.name);
+            assert_int_equal(a->u.agent.presence, b->u.agent.presence);
+            assert_str_as_sent(a->u.agent.reason, b->u.agent.reason);
+            break;
+    }
+}
+
+static void assert_cmd_equal(const struct engine_command *a, const struct engine_command *b)
+{
+    assert_int_equal(a->kind, b->kind);
+    switch (a->kind) {
+        case ENGINE_CMD_TICK:
+            break;
+        case ENGINE_CMD_CONTACT_CREATE:
+            assert_create_equal(&a->u.create, &b->u.create);
+            break;
+        case ENGINE_CMD_CONTACT_TRANSFER:
+            assert_int_equal(a->u.transfer.id, b->u.transfer.id);
+            assert_str_as_sent(a->u.transfer.queue, b->u.transfer.queue);
+            assert_str_as_sent(a->u.transfer.agent, b->u.transfer.agent);
+            assert_str_as_sent(a->u.transfer.target, b->u.transfer.target);
+            break;
+        case ENGINE_CMD_CONTACT_SET_ATTRS:
+            assert_int_equal(a->u.set_attrs.id, b->u.set_attrs.id);
+            assert_int_equal(a->u.set_attrs.n_attrs, b->u.set_attrs.n_attrs);
+            assert_attrs_equal(a->u.set_attrs.attrs, b->u.set_attrs.attrs,
+                               a->u.set_attrs.n_attrs);
+            break;
+        case ENGINE_CMD_OFFER_ACCEPT:
+        case ENGINE_CMD_OFFER_REJECT:
+            assert_int_equal(a->u.offer.id, b->u.offer.id);
+            assert_str_as_sent(a->u.offer.agent, b->u.offer.agent);
+            break;
+        case ENGINE_CMD_CONTACT_ABANDON:
+        case ENGINE_CMD_CONTACT_END:
+        case ENGINE_CMD_CONTACT_CALLBACK:
+        case ENGINE_CMD_WRAPUP_DONE:
+            assert_int_equal(a->u.contact.id, b->u.contact.id);
+            break;
+        default:
+            assert_agent_cmd_equal(a, b);
+            break;
+    }
+}
+
+/* ---- Script helpers ----------------------------------------------------------------- */
+
+#define ENCODE_OK                                                    \
+    do {                                                             \
+        cd_buf_reset(&f->enc);                                       \
+        assert_int_equal(engine_command_encode(&f->in, &f->enc), 0); \
+    } while (0)
+
+#define DECODE(bytes_, n_) engine_command_decode((bytes_), (n_), &f->out, &f->store)
+
+/* Decodes f->enc and re-encodes the result: the bytes must come back unchanged. */
+#define ASSERT_REENCODES(bytes_, n_)                                 \
+    do {                                                             \
+        cd_buf_reset(&f->re);                                        \
+        assert_int_equal(engine_command_encode(&f->out, &f->re), 0); \
+        assert_int_equal(f->re.len, (n_));                           \
+        assert_memory_equal(f->re.data, (bytes_), (n_));             \
+    } while (0)
+
+#define ROUND_TRIP                                            \
+    do {                                                      \
+        ENCODE_OK;                                            \
+        assert_int_equal(DECODE(f->enc.data, f->enc.len), 0); \
+        assert_cmd_equal(&f->in, &f->out);                    \
+        ASSERT_REENCODES(f->enc.data, f->enc.len);            \
+    } while (0)
+
+/* Encoding must fail with CD_EINVAL and append nothing. */
+#define ENCODE_REFUSED                                                       \
+    do {                                                                     \
+        cd_buf_reset(&f->enc);                                               \
+        cd_buf_u8(&f->enc, 0xee);                                            \
+        assert_int_equal(engine_command_encode(&f->in, &f->enc), CD_EINVAL); \
+        assert_int_equal(f->enc.len, 1);                                     \
+    } while (0)
+
+/* ---- Round trips -------------------------------------------------------------------- */
+
+TEST(every_kind_round_trips)
+{
+    for (int k = ENGINE_CMD_TICK; k < ENGINE_CMD_KIND_COUNT; k++) {
+        sample(f, k, &f->in);
+        ROUND_TRIP;
+        assert_int_equal(f->enc.data[0], 1); /* format version */
+        assert_int_equal(f->enc.data[1], k);
+    }
+}
+
+TEST(strings_point_into_input_and_arrays_into_store)
+{
+    sample(f, ENGINE_CMD_CONTACT_CREATE, &f->in);
+    ROUND_TRIP;
+    const char *lo = (const char *)f->enc.data, *hi = lo + f->enc.len;
+    assert_true(f->out.u.create.key > lo && f->out.u.create.key < hi);
+    assert_true(f->out.u.create.attrs[3].value > lo && f->out.u.create.attrs[3].value < hi);
+    assert_int_equal(f->store.n_blocks, 2);
+    assert_ptr_equal(f->store.blocks[0], f->out.u.create.skills);
+    assert_ptr_equal(f->store.blocks[1], f->out.u.create.attrs);
+}
+
+TEST(null_strings_travel_as_empty)
+{
+    sample(f, ENGINE_CMD_CONTACT_CREATE, &f->in);
+    f->in.u.create.key = NULL;
+    f->in.u.create.queue = NULL;
+    f->in.u.create.n_skills = 0;
+    f->in.u.create.skills = NULL;
+    ROUND_TRIP;
+    assert_string_equal(f->out.u.create.key, "");
+    assert_string_equal(f->out.u.create.queue, "");
+    assert_null(f->out.u.create.skills);
+    sample(f, ENGINE_CMD_AGENT_LOGOUT, &f->in);
+    f->in.u.agent.reason = NULL;
+    ROUND_TRIP;
+    assert_string_equal(f->out.u.agent.reason, "");
+}
+
+TEST(arrays_at_their_limits_round_trip)
+{
+    struct engine_skill_ref refs[ENGINE_AGENT_SKILLS];
+    struct engine_attr attrs[ENGINE_ATTRS_MAX];
+    const char *queues[ENGINE_AGENT_QUEUES];
+    for (int i = 0; i < ENGINE_AGENT_SKILLS; i++) {
+        refs[i] = (struct engine_skill_ref){QUEUES[i % 3], (uint8_t)(i + 1)};
+        queues[i] = QUEUES[(i + 1) % 3];
+    }
+    for (int i = 0; i < ENGINE_ATTRS_MAX; i++) {
+        attrs[i] = ATTRS[i % 4];
+    }
+    sample(f, ENGINE_CMD_CONTACT_CREATE, &f->in);
+    f->in.u.create = (struct engine_contact_create){
+        "k", ENGINE_CH_SMS, "", INT16_MIN, ENGINE_REQ_SKILLS, refs, ENGINE_ATTRS_MAX, attrs};
+    ROUND_TRIP;
+    sample(f, ENGINE_CMD_AGENT_UPSERT, &f->in);
+    f->in.u.upsert.n_skills = ENGINE_AGENT_SKILLS;
+    f->in.u.upsert.skills = refs;
+    f->in.u.upsert.n_queues = ENGINE_AGENT_QUEUES;
+    f->in.u.upsert.queues = queues;
+    ROUND_TRIP;
+}
+
+TEST(model_install_round_trips_a_rich_model)
+{
+    sample(f, ENGINE_CMD_MODEL_INSTALL, &f->in);
+    ROUND_TRIP;
+    assert_ptr_equal(f->out.u.install.model, &f->store.model);
+    char err[256];
+    assert_int_equal(engine_model_validate(f->out.u.install.model, err, sizeof(err)), 0);
+
+    /* The model's own codec, alone: decode consumes exactly its bytes. */
+    struct engine_model m;
+    struct cd_reader r;
+    cd_buf_reset(&f->enc);
+    assert_int_equal(engine_model_encode(&f->m, &f->enc), 0);
+    cd_buf_u8(&f->enc, 0x42);
+    cd_reader_init(&r, f->enc.data, f->enc.len);
+    assert_int_equal(engine_model_decode(&r, &m), 0);
+    assert_model_equal(&f->m, &m);
+    assert_int_equal(cd_rd_left(&r), 1);
+    engine_model_close(&m);
+}
+
+TEST(empty_model_round_trips)
+{
+    engine_model_close(&f->m);
+    sample(f, ENGINE_CMD_MODEL_INSTALL, &f->in);
+    ROUND_TRIP;
+    assert_model_empty(&f->store.model);
+}
+
+TEST(store_is_reused)
+{
+    for (int round = 0; round < 3; round++) {
+        for (int k = ENGINE_CMD_TICK; k < ENGINE_CMD_KIND_COUNT; k++) {
+            sample(f, k, &f->in);
+            ROUND_TRIP;
+        }
+    }
+}
+
+/* ---- Malformed input ---------------------------------------------------------------- */
+
+/* Decoding must fail with a clean error and leave nothing behind in the store. */
+static void assert_rejected(struct fixture *f, const void *data, size_t len, int want)
+{
+    int rc = DECODE(data, len);
+    if (rc != want) {
+        fail_msg("decode of %zu bytes: %d, expected %d", len, rc, want);
+    }
+    assert_int_equal(f->store.n_blocks, 0);
+    assert_model_empty(&f->store.model);
+}
+
+TEST(every_truncation_is_rejected)
+{
+    for (int k = ENGINE_CMD_TICK; k < ENGINE_CMD_KIND_COUNT; k++) {
+        sample(f, k, &f->in);
+        ENCODE_OK;
+        for (size_t len = 0; len < f->enc.len; len++) {
+            /* A copy of exactly len bytes, so that ASan sees any read past the end. */
+            uint8_t *cut = zalloc(len + 1, 1);
+            memcpy(cut, f->enc.data, len);
+            assert_rejected(f, len ? cut : NULL, len, CD_ECORRUPT);
+            free(cut);
+        }
+    }
+}
+
+TEST(every_truncation_of_a_model_is_rejected)
+{
+    assert_int_equal(engine_model_encode(&f->m, &f->enc), 0);
+    for (size_t len = 0; len < f->enc.len; len++) {
+        uint8_t *cut = zalloc(len + 1, 1);
+        memcpy(cut, f->enc.data, len);
+        struct cd_reader r;
+        struct engine_model m;
+        cd_reader_init(&r, cut, len);
+        assert_int_equal(engine_model_decode(&r, &m), CD_ECORRUPT);
+        assert_model_empty(&m);
+        free(cut);
+    }
+}
+
+static uint64_t next_random(uint64_t *s)
+{
+    /* xorshift64*: deterministic, so a failure replays. */
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return *s * 0x2545f4914f6cdd1dULL;
+}
+
+static void corrupt(uint8_t *p, size_t len, uint64_t *seed)
+{
+    int flips = 1 + (int)(next_random(seed) % 3);
+    for (int i = 0; i < flips; i++) {
+        size_t at = (size_t)(next_random(seed) % len);
+        uint64_t how = next_random(seed);
+        if (how & 1) {
+            p[at] ^= (uint8_t)(1u << ((how >> 1) % 8));
+        } else {
+            p[at] = (uint8_t)(how >> 8);
+        }
+    }
+}
+
+TEST(random_corruption_never_crashes)
+{
+    uint64_t seed = 0x5eedc0dec0ffee11ULL;
+    int decoded = 0;
+    for (int i = 0; i < 6000; i++) {
+        int k = ENGINE_CMD_TICK + (int)(next_random(&seed) % (ENGINE_CMD_KIND_COUNT - 1));
+        sample(f, k, &f->in);
+        ENCODE_OK;
+        uint8_t *bad = zalloc(f->enc.len, 1);
+        memcpy(bad, f->enc.data, f->enc.len);
+        corrupt(bad, f->enc.len, &seed);
+        int rc = DECODE(bad, f->enc.len);
+        if (rc == 0) {
+            decoded++;
+            ASSERT_REENCODES(bad, f->enc.len);
+        } else if (rc != CD_ECORRUPT && rc != CD_EVERSION) {
+            fail_msg("iteration %d: decode returned %d", i, rc);
+        } else {
+            assert_int_equal(f->store.n_blocks, 0);
+        }
+        free(bad);
+    }
+    /* Some corruptions (a changed id or letter) are still well-formed commands. */
+    assert_true(decoded > 100);
+}
+
+TEST(unknown_format_version)
+{
+    sample(f, ENGINE_CMD_CONTACT_END, &f->in);
+    ENCODE_OK;
+    f->enc.data[0] = 2;
+    assert_rejected(f, f->enc.data, f->enc.len, CD_EVERSION);
+    f->enc.data[0] = 0;
+    assert_rejected(f, f->enc.data, f->enc.len, CD_EVERSION);
+    assert_rejected(f, f->enc.data, 1, CD_EVERSION);
+    /* The model inside MODEL_INSTALL carries its own format byte. */
+    sample(f, ENGINE_CMD_MODEL_INSTALL, &f->in);
+    ENCODE_OK;
+    assert_int_equal(f->enc.data[4], 1); /* 1, kind, version 300 as two bytes, model */
+    f->enc.data[4] = 7;
+    assert_rejected(f, f->enc.data, f->enc.len, CD_EVERSION);
+}
+
+TEST(trailing_bytes_are_rejected)
+{
+    for (int k = ENGINE_CMD_TICK; k < ENGINE_CMD_KIND_COUNT; k++) {
+        sample(f, k, &f->in);
+        ENCODE_OK;
+        cd_buf_u8(&f->enc, 0);
+        assert_rejected(f, f->enc.data, f->enc.len, CD_ECORRUPT);
+    }
+}
+
+TEST(unknown_kinds_are_rejected)
+{
+    const uint8_t zero[] = {1, 0};
+    const uint8_t past[] = {1, ENGINE_CMD_KIND_COUNT};
+    const uint8_t high[] = {1, 0xff};
+    assert_rejected(f, zero, sizeof(zero), CD_ECORRUPT);
+    assert_rejected(f, past, sizeof(past), CD_ECORRUPT);
+    assert_rejected(f, high, sizeof(high), CD_ECORRUPT);
+}
+
+TEST(only_minimal_varints_are_accepted)
+{
+    const uint8_t end_ok[] = {1, ENGINE_CMD_CONTACT_END, 0x05};
+    const uint8_t end_padded[] = {1, ENGINE_CMD_CONTACT_END, 0x85, 0x00};
+    const uint8_t accept_ok[] = {1, ENGINE_CMD_OFFER_ACCEPT, 0x01, 0x01, 'a', 0};
+    const uint8_t accept_padded[] = {1, ENGINE_CMD_OFFER_ACCEPT, 0x01, 0x81, 0x00, 'a', 0};
+    const uint8_t too_long[] = {
+        1, ENGINE_CMD_CONTACT_END, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02};
+    const uint8_t max_id[] = {
+        1, ENGINE_CMD_CONTACT_END, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+    assert_int_equal(DECODE(end_ok, sizeof(end_ok)), 0);
+    assert_int_equal(f->out.u.contact.id, 5);
+    assert_int_equal(DECODE(accept_ok, sizeof(accept_ok)), 0);
+    assert_string_equal(f->out.u.offer.agent, "a");
+    assert_int_equal(DECODE(max_id, sizeof(max_id)), 0);
+    assert_true(f->out.u.contact.id == UINT64_MAX);
+    assert_rejected(f, end_padded, sizeof(end_padded), CD_ECORRUPT);
+    assert_rejected(f, accept_padded, sizeof(accept_padded), CD_ECORRUPT);
+    assert_rejected(f, too_long, sizeof(too_long), CD_ECORRUPT);
+}
+
+TEST(values_outside_their_fields_are_rejected)
+{
+    /* channel 256 does not fit a uint8_t; a string with a NUL inside; a count past the
+     * limit of its array. */
+    const uint8_t channel[] = {1, ENGINE_CMD_CONTACT_CREATE, 0, 0, 0x80, 0x02, 0, 0, 0, 0, 0};
+    const uint8_t nul[] = {1, ENGINE_CMD_OFFER_ACCEPT, 1, 2, 'a', 0, 0};
+    const uint8_t attrs[] = {1, ENGINE_CMD_CONTACT_SET_ATTRS, 1, ENGINE_ATTRS_MAX + 1};
+    const uint8_t ok[] = {1, ENGINE_CMD_CONTACT_CREATE, 0, 0, 0x7f, 0, 0, 0, 0, 0};
+    assert_int_equal(DECODE(ok, sizeof(ok)), 0);
+    assert_int_equal(f->out.u.create.channel, 0x7f);
+    assert_rejected(f, channel, sizeof(channel), CD_ECORRUPT);
+    assert_rejected(f, nul, sizeof(nul), CD_ECORRUPT);
+    assert_rejected(f, attrs, sizeof(attrs), CD_ECORRUPT);
+}
+
+TEST(forged_model_counts_allocate_nothing_absurd)
+{
+    /* 65535 skills announced in a handful of bytes; then more zones than 32 bits hold. */
+    const uint8_t skills[] = {1, ENGINE_CMD_MODEL_INSTALL, 1, 1, 0xff, 0xff, 0x03, 0, 0};
+    const uint8_t zones[] = {1,   ENGINE_CMD_MODEL_INSTALL, 1, 1, 0, 0x80, 0x80, 0x80, 0x80,
+                             0x10};
+    const uint8_t rules[] = {1,   ENGINE_CMD_MODEL_INSTALL, 1, 1, 0, 0, 0, 0, 0, 0xff, 0xff,
+                             0x03};
+    assert_rejected(f, skills, sizeof(skills), CD_ECORRUPT);
+    assert_rejected(f, zones, sizeof(zones), CD_ECORRUPT);
+    assert_rejected(f, rules, sizeof(rules), CD_ECORRUPT);
+}
+
+/* ---- Limits on encode --------------------------------------------------------------- */
+
+TEST(encode_enforces_limits)
+{
+    struct engine_skill_ref refs[ENGINE_AGENT_SKILLS + 1] = {{"x", 1}};
+    struct engine_attr attrs[ENGINE_ATTRS_MAX + 1] = {{"k", "v"}};
+    const char *queues[ENGINE_AGENT_QUEUES + 1] = {"q"};
+    for (size_t i = 1; i < sizeof(refs) / sizeof(refs[0]); i++) {
+        refs[i] = refs[0];
+    }
+    for (size_t i = 1; i < sizeof(attrs) / sizeof(attrs[0]); i++) {
+        attrs[i] = attrs[0];
+    }
+    for (size_t i = 1; i < sizeof(queues) / sizeof(queues[0]); i++) {
+        queues[i] = queues[0];
+    }
+    sample(f, ENGINE_CMD_CONTACT_CREATE, &f->in);
+    f->in.u.create.n_skills = ENGINE_REQ_SKILLS + 1;
+    f->in.u.create.skills = refs;
+    ENCODE_REFUSED;
+    sample(f, ENGINE_CMD_CONTACT_CREATE, &f->in);
+    f->in.u.create.n_attrs = ENGINE_ATTRS_MAX + 1;
+    f->in.u.create.attrs = attrs;
+    ENCODE_REFUSED;
+    sample(f, ENGINE_CMD_CONTACT_CREATE, &f->in);
+    f->in.u.create.skills = NULL; /* a count without an array */
+    ENCODE_REFUSED;
+    sample(f, ENGINE_CMD_CONTACT_SET_ATTRS, &f->in);
+    f->in.u.set_attrs.n_attrs = ENGINE_ATTRS_MAX + 1;
+    f->in.u.set_attrs.attrs = attrs;
+    ENCODE_REFUSED;
+    sample(f, ENGINE_CMD_AGENT_SKILLS, &f->in);
+    f->in.u.skills.n_skills = ENGINE_AGENT_SKILLS + 1;
+    f->in.u.skills.skills = refs;
+    ENCODE_REFUSED;
+    sample(f, ENGINE_CMD_AGENT_UPSERT, &f->in);
+    f->in.u.upsert.n_queues = ENGINE_AGENT_QUEUES + 1;
+    f->in.u.upsert.queues = queues;
+    ENCODE_REFUSED;
+}
+
+TEST(encode_refuses_unknown_kinds_and_bad_models)
+{
+    sample(f, ENGINE_CMD_TICK, &f->in);
+    f->in.kind = 0;
+    ENCODE_REFUSED;
+    f->in.kind = ENGINE_CMD_KIND_COUNT;
+    ENCODE_REFUSED;
+    sample(f, ENGINE_CMD_MODEL_INSTALL, &f->in);
+    f->in.u.install.model = NULL;
+    ENCODE_REFUSED;
+    sample(f, ENGINE_CMD_MODEL_INSTALL, &f->in);
+    f->m.queues[Q_SALES].n_skills = ENGINE_REQ_SKILLS + 1;
+    ENCODE_REFUSED;
+    f->m.queues[Q_SALES].n_skills = 1;
+    memset(f->m.agents[0].site, 'x', sizeof(f->m.agents[0].site));
+    ENCODE_REFUSED;
+    cd_buf_reset(&f->enc);
+    assert_int_equal(engine_model_encode(&f->m, &f->enc), CD_EINVAL);
+    assert_int_equal(f->enc.len, 0);
+}
+
+#define FX_TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        FX_TEST(every_kind_round_trips),
+        FX_TEST(strings_point_into_input_and_arrays_into_store),
+        FX_TEST(null_strings_travel_as_empty),
+        FX_TEST(arrays_at_their_limits_round_trip),
+        FX_TEST(model_install_round_trips_a_rich_model),
+        FX_TEST(empty_model_round_trips),
+        FX_TEST(store_is_reused),
+        FX_TEST(every_truncation_is_rejected),
+        FX_TEST(every_truncation_of_a_model_is_rejected),
+        FX_TEST(random_corruption_never_crashes),
+        FX_TEST(unknown_format_version),
+        FX_TEST(trailing_bytes_are_rejected),
+        FX_TEST(unknown_kinds_are_rejected),
+        FX_TEST(only_minimal_varints_are_accepted),
+        FX_TEST(values_outside_their_fields_are_rejected),
+        FX_TEST(forged_model_counts_allocate_nothing_absurd),
+        FX_TEST(encode_enforces_limits),
+        FX_TEST(encode_refuses_unknown_kinds_and_bad_models),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
