@@ -169,16 +169,24 @@ uint64_t cd_rd_u64(struct cd_reader *r)
     return rd_le(r, 8);
 }
 
+/* LEB128 in its shortest form only: no trailing zero groups, nothing past 64 bits. So
+ * every value has exactly one encoding and decode(encode(x)) is canonical. */
 uint64_t cd_rd_uvar(struct cd_reader *r)
 {
     uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
+    for (unsigned shift = 0; shift < 64; shift += 7) {
         const uint8_t *p = cd_rd_bytes(r, 1);
         if (p == NULL) {
             return 0;
         }
+        if (shift == 63 && *p > 1) {
+            break;
+        }
         v |= (uint64_t)(*p & 0x7f) << shift;
         if ((*p & 0x80) == 0) {
+            if (*p == 0 && shift > 0) {
+                break;
+            }
             return v;
         }
     }
@@ -225,4 +233,46 @@ void cd_rd_strcpy(struct cd_reader *r, char *dst, size_t n)
     }
     memcpy(dst, s, len);
     dst[len] = 0;
+}
+
+void cd_rd_fail(struct cd_reader *r)
+{
+    r->err = CD_ECORRUPT;
+}
+
+uint64_t cd_rd_uint(struct cd_reader *r, uint64_t max)
+{
+    uint64_t v = cd_rd_uvar(r);
+    if (r->err != 0 || v > max) {
+        r->err = CD_ECORRUPT;
+        return 0;
+    }
+    return v;
+}
+
+int64_t cd_rd_int(struct cd_reader *r, int64_t min, int64_t max)
+{
+    int64_t v = cd_rd_svar(r);
+    if (r->err != 0 || v < min || v > max) {
+        r->err = CD_ECORRUPT;
+        return 0;
+    }
+    return v;
+}
+
+bool cd_rd_bool(struct cd_reader *r)
+{
+    return cd_rd_uint(r, 1) != 0;
+}
+
+void cd_buf_fixed(struct cd_buf *b, const char *s, size_t size, int *err)
+{
+    const char *nul = memchr(s, 0, size);
+    size_t n = nul != NULL ? (size_t)(nul - s) : 0;
+    if (nul == NULL) {
+        *err = CD_EINVAL;
+    }
+    cd_buf_uvar(b, n);
+    cd_buf_put(b, s, n);
+    cd_buf_u8(b, 0);
 }

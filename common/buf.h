@@ -5,10 +5,12 @@
  * (struct cd_reader) is a cursor over borrowed bytes; reading past the end or a malformed
  * value sets rd->err = CD_ECORRUPT and later reads return zeros, so a decoder also checks
  * once. Integers are little-endian fixed width or LEB128 varints (unsigned, and zigzag for
- * signed). */
+ * signed). Readers accept only the shortest encoding of a value, so a decoder that checks
+ * every field accepts exactly one byte string per value: encode(decode(x)) == x. */
 #ifndef CD_COMMON_BUF_H
 #define CD_COMMON_BUF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +38,9 @@ void cd_buf_svar(struct cd_buf *b, int64_t v);
 /* A string as a varint length, the bytes and a NUL, so that a reader can hand out a
  * pointer into its input. s == NULL is written as the empty string. */
 void cd_buf_str(struct cd_buf *b, const char *s);
+/* The string held in a fixed array of size bytes, written as cd_buf_str() does; sets *err
+ * to CD_EINVAL (and writes "") when the array holds no NUL. */
+void cd_buf_fixed(struct cd_buf *b, const char *s, size_t size, int *err);
 
 struct cd_reader
 {
@@ -58,6 +63,13 @@ const char *cd_rd_str(struct cd_reader *r, size_t *len);
  * is an error (CD_ECORRUPT). */
 void cd_rd_strcpy(struct cd_reader *r, char *dst, size_t n);
 const uint8_t *cd_rd_bytes(struct cd_reader *r, size_t n);
+/* A varint no greater than max / a zigzag varint within [min, max] / 0 or 1; anything
+ * else is CD_ECORRUPT and reads as 0. */
+uint64_t cd_rd_uint(struct cd_reader *r, uint64_t max);
+int64_t cd_rd_int(struct cd_reader *r, int64_t min, int64_t max);
+bool cd_rd_bool(struct cd_reader *r);
+/* Marks the input corrupt: for counts or values the caller found impossible. */
+void cd_rd_fail(struct cd_reader *r);
 size_t cd_rd_left(const struct cd_reader *r);
 
 #endif

@@ -26,7 +26,7 @@
 
 #include "common/error.h"
 #include "engine/engine.h"
-#include "engine/wire.h"
+#include "common/buf.h"
 
 #define CMD_FORMAT 1
 #define STORE_BLOCKS (sizeof(((struct engine_cmd_store *)0)->blocks) / sizeof(void *))
@@ -216,23 +216,23 @@ struct dec
 
 static const char *get_str(struct dec *d)
 {
-    return engine__rd_str(&d->r, NULL);
+    return cd_rd_str(&d->r, NULL);
 }
 
 static const struct engine_skill_ref *get_refs(struct dec *d, uint8_t *n, uint8_t max)
 {
-    *n = (uint8_t)engine__rd_uint(&d->r, max);
+    *n = (uint8_t)cd_rd_uint(&d->r, max);
     struct engine_skill_ref *s = store_alloc(d->store, *n, sizeof(*s), &d->rv);
     for (uint8_t i = 0; s != NULL && i < *n; i++) {
         s[i].skill = get_str(d);
-        s[i].level = (uint8_t)engine__rd_uint(&d->r, UINT8_MAX);
+        s[i].level = (uint8_t)cd_rd_uint(&d->r, UINT8_MAX);
     }
     return s;
 }
 
 static const struct engine_attr *get_attrs(struct dec *d, uint8_t *n)
 {
-    *n = (uint8_t)engine__rd_uint(&d->r, ENGINE_ATTRS_MAX);
+    *n = (uint8_t)cd_rd_uint(&d->r, ENGINE_ATTRS_MAX);
     struct engine_attr *a = store_alloc(d->store, *n, sizeof(*a), &d->rv);
     for (uint8_t i = 0; a != NULL && i < *n; i++) {
         a[i].key = get_str(d);
@@ -244,9 +244,9 @@ static const struct engine_attr *get_attrs(struct dec *d, uint8_t *n)
 static void get_create(struct dec *d, struct engine_contact_create *c)
 {
     c->key = get_str(d);
-    c->channel = (uint8_t)engine__rd_uint(&d->r, UINT8_MAX);
+    c->channel = (uint8_t)cd_rd_uint(&d->r, UINT8_MAX);
     c->queue = get_str(d);
-    c->priority = (int16_t)engine__rd_int(&d->r, INT16_MIN, INT16_MAX);
+    c->priority = (int16_t)cd_rd_int(&d->r, INT16_MIN, INT16_MAX);
     c->skills = get_refs(d, &c->n_skills, ENGINE_REQ_SKILLS);
     c->attrs = get_attrs(d, &c->n_attrs);
 }
@@ -256,10 +256,10 @@ static void get_upsert(struct dec *d, struct engine_agent_spec *a)
     a->name = get_str(d);
     a->site = get_str(d);
     for (int c = 0; c < ENGINE_CH_COUNT; c++) {
-        a->capacity[c] = (uint8_t)engine__rd_uint(&d->r, UINT8_MAX);
+        a->capacity[c] = (uint8_t)cd_rd_uint(&d->r, UINT8_MAX);
     }
     a->skills = get_refs(d, &a->n_skills, ENGINE_AGENT_SKILLS);
-    a->n_queues = (uint8_t)engine__rd_uint(&d->r, ENGINE_AGENT_QUEUES);
+    a->n_queues = (uint8_t)cd_rd_uint(&d->r, ENGINE_AGENT_QUEUES);
     const char **q = store_alloc(d->store, a->n_queues, sizeof(*q), &d->rv);
     for (uint8_t i = 0; q != NULL && i < a->n_queues; i++) {
         q[i] = get_str(d);
@@ -269,7 +269,7 @@ static void get_upsert(struct dec *d, struct engine_agent_spec *a)
 
 static void get_install(struct dec *d, struct engine_command *cmd)
 {
-    cmd->u.install.version = (uint32_t)engine__rd_uint(&d->r, UINT32_MAX);
+    cmd->u.install.version = (uint32_t)cd_rd_uint(&d->r, UINT32_MAX);
     if (d->r.err != 0) {
         return;
     }
@@ -280,7 +280,7 @@ static void get_install(struct dec *d, struct engine_command *cmd)
 static void get_agent(struct dec *d, struct engine_command *cmd)
 {
     cmd->u.agent.name = get_str(d);
-    cmd->u.agent.presence = (uint8_t)engine__rd_uint(&d->r, UINT8_MAX);
+    cmd->u.agent.presence = (uint8_t)cd_rd_uint(&d->r, UINT8_MAX);
     cmd->u.agent.reason = get_str(d);
 }
 
@@ -293,18 +293,18 @@ static void get_body(struct dec *d, struct engine_command *cmd)
             get_create(d, &cmd->u.create);
             break;
         case ENGINE_CMD_CONTACT_TRANSFER:
-            cmd->u.transfer.id = engine__rd_uint(&d->r, UINT64_MAX);
+            cmd->u.transfer.id = cd_rd_uint(&d->r, UINT64_MAX);
             cmd->u.transfer.queue = get_str(d);
             cmd->u.transfer.agent = get_str(d);
             cmd->u.transfer.target = get_str(d);
             break;
         case ENGINE_CMD_CONTACT_SET_ATTRS:
-            cmd->u.set_attrs.id = engine__rd_uint(&d->r, UINT64_MAX);
+            cmd->u.set_attrs.id = cd_rd_uint(&d->r, UINT64_MAX);
             cmd->u.set_attrs.attrs = get_attrs(d, &cmd->u.set_attrs.n_attrs);
             break;
         case ENGINE_CMD_OFFER_ACCEPT:
         case ENGINE_CMD_OFFER_REJECT:
-            cmd->u.offer.id = engine__rd_uint(&d->r, UINT64_MAX);
+            cmd->u.offer.id = cd_rd_uint(&d->r, UINT64_MAX);
             cmd->u.offer.agent = get_str(d);
             break;
         case ENGINE_CMD_AGENT_LOGIN:
@@ -327,10 +327,10 @@ static void get_body(struct dec *d, struct engine_command *cmd)
         case ENGINE_CMD_CONTACT_END:
         case ENGINE_CMD_CONTACT_CALLBACK:
         case ENGINE_CMD_WRAPUP_DONE:
-            cmd->u.contact.id = engine__rd_uint(&d->r, UINT64_MAX);
+            cmd->u.contact.id = cd_rd_uint(&d->r, UINT64_MAX);
             break;
         default:
-            engine__rd_fail(&d->r);
+            cd_rd_fail(&d->r);
             break;
     }
 }

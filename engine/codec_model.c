@@ -27,7 +27,7 @@
 
 #include "common/error.h"
 #include "engine/engine.h"
-#include "engine/wire.h"
+#include "common/buf.h"
 
 #define MODEL_FORMAT 1
 
@@ -54,7 +54,7 @@ struct enc
 
 static void put_str(struct enc *w, const char *s, size_t size)
 {
-    engine__put_fixed(w->b, s, size, &w->err);
+    cd_buf_fixed(w->b, s, size, &w->err);
 }
 
 static void put_count(struct enc *w, uint32_t n, uint32_t max)
@@ -242,27 +242,27 @@ int engine_model_encode(const struct engine_model *m, struct cd_buf *out)
 
 static uint8_t get_u8(struct cd_reader *r)
 {
-    return (uint8_t)engine__rd_uint(r, UINT8_MAX);
+    return (uint8_t)cd_rd_uint(r, UINT8_MAX);
 }
 
 static uint16_t get_u16(struct cd_reader *r)
 {
-    return (uint16_t)engine__rd_uint(r, UINT16_MAX);
+    return (uint16_t)cd_rd_uint(r, UINT16_MAX);
 }
 
 static uint32_t get_u32(struct cd_reader *r)
 {
-    return (uint32_t)engine__rd_uint(r, UINT32_MAX);
+    return (uint32_t)cd_rd_uint(r, UINT32_MAX);
 }
 
 static int32_t get_s32(struct cd_reader *r)
 {
-    return (int32_t)engine__rd_int(r, INT32_MIN, INT32_MAX);
+    return (int32_t)cd_rd_int(r, INT32_MIN, INT32_MAX);
 }
 
 static uint8_t get_count8(struct cd_reader *r, uint8_t max)
 {
-    return (uint8_t)engine__rd_uint(r, max);
+    return (uint8_t)cd_rd_uint(r, max);
 }
 
 /* An array's count, no more than `max` and than the bytes left allow, and a zeroed array
@@ -274,9 +274,9 @@ static int get_array(struct cd_reader *r,
                      uint32_t *n,
                      void **arr)
 {
-    uint64_t count = engine__rd_uint(r, max);
+    uint64_t count = cd_rd_uint(r, max);
     if (r->err != 0 || count > cd_rd_left(r) / min_size) {
-        engine__rd_fail(r);
+        cd_rd_fail(r);
         return CD_ECORRUPT;
     }
     if (count == 0) {
@@ -313,12 +313,12 @@ static void get_day(struct cd_reader *r, struct engine_day_hours *d)
 
 static int get_zone(struct cd_reader *r, struct engine_zone *z)
 {
-    engine__rd_fixed(r, z->name, sizeof(z->name));
+    cd_rd_strcpy(r, z->name, sizeof(z->name));
     z->base_offset = get_s32(r);
     int rv = get_array(r, UINT32_MAX, MIN_TRANSITION, sizeof(*z->transitions),
                        &z->n_transitions, (void **)&z->transitions);
     for (uint32_t i = 0; rv == 0 && i < z->n_transitions; i++) {
-        z->transitions[i].at = engine__rd_int(r, INT64_MIN, INT64_MAX);
+        z->transitions[i].at = cd_rd_int(r, INT64_MIN, INT64_MAX);
         z->transitions[i].offset = get_s32(r);
     }
     return rv != 0 ? rv : r->err;
@@ -326,7 +326,7 @@ static int get_zone(struct cd_reader *r, struct engine_zone *z)
 
 static int get_hours(struct cd_reader *r, struct engine_hours *h)
 {
-    engine__rd_fixed(r, h->name, sizeof(h->name));
+    cd_rd_strcpy(r, h->name, sizeof(h->name));
     h->zone = get_u32(r);
     for (int d = 0; d < 7; d++) {
         get_day(r, &h->week[d]);
@@ -344,7 +344,7 @@ static void get_step(struct cd_reader *r, struct engine_escalation *s)
 {
     s->after_s = get_u32(r);
     s->relax = get_u8(r);
-    s->priority_boost = (int16_t)engine__rd_int(r, INT16_MIN, INT16_MAX);
+    s->priority_boost = (int16_t)cd_rd_int(r, INT16_MIN, INT16_MAX);
     s->n_drop = get_count8(r, ENGINE_REQ_SKILLS);
     for (uint8_t i = 0; i < s->n_drop; i++) {
         s->drop[i] = get_u16(r);
@@ -353,7 +353,7 @@ static void get_step(struct cd_reader *r, struct engine_escalation *s)
 
 static int get_queue(struct cd_reader *r, struct engine_queue *q)
 {
-    engine__rd_fixed(r, q->name, sizeof(q->name));
+    cd_rd_strcpy(r, q->name, sizeof(q->name));
     q->channels = get_u8(r);
     q->strategy = get_u8(r);
     q->sl_target_s = get_u32(r);
@@ -364,7 +364,7 @@ static int get_queue(struct cd_reader *r, struct engine_queue *q)
     q->wrapup_s = get_u32(r);
     q->hours = get_s32(r);
     q->overflow_queue = get_s32(r);
-    engine__rd_fixed(r, q->overflow_target, sizeof(q->overflow_target));
+    cd_rd_strcpy(r, q->overflow_target, sizeof(q->overflow_target));
     get_levels(r, q->skills, &q->n_skills, ENGINE_REQ_SKILLS);
     q->n_steps = get_count8(r, ENGINE_STEPS_MAX);
     for (uint8_t i = 0; i < q->n_steps; i++) {
@@ -375,8 +375,8 @@ static int get_queue(struct cd_reader *r, struct engine_queue *q)
 
 static int get_agent(struct cd_reader *r, struct engine_agent_def *a)
 {
-    engine__rd_fixed(r, a->name, sizeof(a->name));
-    engine__rd_fixed(r, a->site, sizeof(a->site));
+    cd_rd_strcpy(r, a->name, sizeof(a->name));
+    cd_rd_strcpy(r, a->site, sizeof(a->site));
     for (int c = 0; c < ENGINE_CH_COUNT; c++) {
         a->capacity[c] = get_u8(r);
     }
@@ -398,33 +398,33 @@ static void get_cond(struct cd_reader *r, struct engine_condition *c)
     c->to_min = get_u16(r);
     c->zone = get_s32(r);
     c->queue = get_s32(r);
-    c->number = engine__rd_int(r, INT64_MIN, INT64_MAX);
-    engine__rd_fixed(r, c->key, sizeof(c->key));
+    c->number = cd_rd_int(r, INT64_MIN, INT64_MAX);
+    cd_rd_strcpy(r, c->key, sizeof(c->key));
     c->n_values = get_count8(r, ENGINE_COND_VALUES);
     for (uint8_t i = 0; i < c->n_values; i++) {
-        engine__rd_fixed(r, c->values[i], sizeof(c->values[i]));
+        cd_rd_strcpy(r, c->values[i], sizeof(c->values[i]));
     }
 }
 
 static void get_action(struct cd_reader *r, struct engine_action *a)
 {
     a->kind = get_u8(r);
-    a->has_priority = engine__rd_bool(r);
-    a->priority = (int16_t)engine__rd_int(r, INT16_MIN, INT16_MAX);
+    a->has_priority = cd_rd_bool(r);
+    a->priority = (int16_t)cd_rd_int(r, INT16_MIN, INT16_MAX);
     a->queue = get_s32(r);
-    engine__rd_fixed(r, a->target, sizeof(a->target));
-    engine__rd_fixed(r, a->reason, sizeof(a->reason));
+    cd_rd_strcpy(r, a->target, sizeof(a->target));
+    cd_rd_strcpy(r, a->reason, sizeof(a->reason));
     get_levels(r, a->skills, &a->n_skills, ENGINE_REQ_SKILLS);
     a->n_set = get_count8(r, ENGINE_SET_MAX);
     for (uint8_t i = 0; i < a->n_set; i++) {
-        engine__rd_fixed(r, a->set[i].key, sizeof(a->set[i].key));
-        engine__rd_fixed(r, a->set[i].value, sizeof(a->set[i].value));
+        cd_rd_strcpy(r, a->set[i].key, sizeof(a->set[i].key));
+        cd_rd_strcpy(r, a->set[i].value, sizeof(a->set[i].value));
     }
 }
 
 static int get_rule(struct cd_reader *r, struct engine_rule *x)
 {
-    engine__rd_fixed(r, x->name, sizeof(x->name));
+    cd_rd_strcpy(r, x->name, sizeof(x->name));
     int rv =
         get_array(r, UINT32_MAX, MIN_COND, sizeof(*x->conds), &x->n_conds, (void **)&x->conds);
     for (uint32_t i = 0; rv == 0 && i < x->n_conds; i++) {
@@ -438,7 +438,7 @@ static int get_rule(struct cd_reader *r, struct engine_rule *x)
 
 static int get_skill(struct cd_reader *r, struct engine_name *s)
 {
-    engine__rd_fixed(r, s->s, sizeof(s->s));
+    cd_rd_strcpy(r, s->s, sizeof(s->s));
     return r->err;
 }
 
@@ -467,7 +467,7 @@ static int get_model(struct cd_reader *r, struct engine_model *m)
     for (int c = 0; c < ENGINE_CH_COUNT; c++) {
         m->blocks[c] = get_u8(r);
     }
-    engine__rd_fixed(r, m->rna_reason, sizeof(m->rna_reason));
+    cd_rd_strcpy(r, m->rna_reason, sizeof(m->rna_reason));
     return r->err != 0 ? CD_ECORRUPT : 0;
 }
 
@@ -479,12 +479,12 @@ int engine_model_decode(struct cd_reader *r, struct engine_model *m)
         return CD_ECORRUPT;
     }
     if (format != MODEL_FORMAT) {
-        engine__rd_fail(r);
+        cd_rd_fail(r);
         return CD_EVERSION;
     }
     int rv = get_model(r, m);
     if (rv != 0) {
-        engine__rd_fail(r);
+        cd_rd_fail(r);
         engine_model_close(m);
     }
     return rv;
