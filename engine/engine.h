@@ -270,7 +270,7 @@ struct engine_action
     uint8_t kind; /* enum engine_action_kind */
     bool has_priority;
     int16_t priority; /* replaces the contact's priority when has_priority */
-    int32_t queue;    /* queue index; -1 only for an external OVERFLOW */
+    int32_t queue;    /* queue index: ROUTE, CALLBACK, and OVERFLOW to a queue; otherwise -1 */
     char target[ENGINE_TARGET_MAX];
     char reason[ENGINE_VALUE_MAX];
     uint8_t n_skills; /* added to the contact's own requirements */
@@ -287,6 +287,7 @@ struct engine_rule
     struct engine_action action;
 };
 
+/* At most 65535 skills, queues and rules each (ids are 16 bits in the state). */
 struct engine_model
 {
     uint32_t n_skills;
@@ -318,9 +319,11 @@ int engine_model_validate(const struct engine_model *m, char *err, size_t errlen
 /* Index of a named object, or -1. */
 int engine_model_skill(const struct engine_model *m, const char *name);
 int engine_model_queue(const struct engine_model *m, const char *name);
-/* Binary form of a model (inside MODEL_INSTALL commands and state snapshots). decode
- * fills an initialised, empty model; on error it is left empty. Returns 0, CD_ENOMEM,
- * CD_ECORRUPT. */
+/* Binary form of a model (inside MODEL_INSTALL commands and state snapshots). encode
+ * returns 0, CD_ENOMEM, or CD_EINVAL for a count above its array or a name without a NUL
+ * (then nothing is appended). decode fills an initialised, empty model and checks
+ * structure only (validation is the installer's job); on error the model is left empty.
+ * It returns 0, CD_ENOMEM, CD_ECORRUPT, or CD_EVERSION for an unknown format byte. */
 int engine_model_encode(const struct engine_model *m, struct cd_buf *out);
 int engine_model_decode(struct cd_reader *r, struct engine_model *m);
 
@@ -627,8 +630,11 @@ struct engine_cmd_store
 void engine_cmd_store_init(struct engine_cmd_store *s);
 void engine_cmd_store_close(struct engine_cmd_store *s);
 
-/* Decodes one command. Strings in *cmd point into data (which must outlive the command);
- * arrays and the model live in store. Returns 0, CD_ECORRUPT or CD_EVERSION. */
+/* Decodes one command. First releases whatever the store held, so one store can serve a
+ * loop (the previous command's arrays are then gone). Strings in *cmd point into data
+ * (which must outlive the command); a string encoded from NULL arrives as "". Arrays and
+ * the model live in store. Returns 0, CD_ECORRUPT, CD_EVERSION (unknown format byte) or
+ * CD_ENOMEM; on error *cmd and the store are left empty. */
 int engine_command_decode(const void *data,
                           size_t len,
                           struct engine_command *cmd,
