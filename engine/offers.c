@@ -6,17 +6,19 @@
 #include "common/error.h"
 #include "engine/commands.h"
 
-static bool rung(const struct contact *c, uint32_t ai)
+/* The agent of an open offer named `agent`, or NONE32. The offer knows its agents, so
+ * the usual answer needs no lookup by name. */
+static uint32_t rung(const struct engine *e, const struct contact *c, const char *agent)
 {
     if (c->ring == NULL) {
-        return c->agent == ai;
+        return strcmp(e->agents[c->agent].name, agent) == 0 ? c->agent : NONE32;
     }
     for (uint8_t i = 0; i < c->n_ring; i++) {
-        if (c->ring[i] == ai) {
-            return true;
+        if (strcmp(e->agents[c->ring[i]].name, agent) == 0) {
+            return c->ring[i];
         }
     }
-    return false;
+    return NONE32;
 }
 
 static int open_offer(struct engine *e,
@@ -30,17 +32,17 @@ static int open_offer(struct engine *e,
     if (!engine__map_get(&e->by_offer, offer, NULL, NULL, &slot)) {
         return FAIL(res, CD_ESTALE, "offer %llu is not open", (unsigned long long)offer);
     }
-    int id = engine__agent_id(e, agent);
-    if (id < 0 || e->agents[id].deleted) {
-        return FAIL(res, CD_ENOTFOUND, "agent '%s' not found", agent ? agent : "");
-    }
     struct contact *c = &e->contacts[slot];
-    if (!rung(c, (uint32_t)id)) {
+    *ai = agent ? rung(e, c, agent) : NONE32;
+    if (*ai == NONE32) {
+        int id = engine__agent_id(e, agent);
+        if (id < 0 || e->agents[id].deleted) {
+            return FAIL(res, CD_ENOTFOUND, "agent '%s' not found", agent ? agent : "");
+        }
         return FAIL(res, CD_EINVAL, "offer %llu was not made to agent '%s'",
                     (unsigned long long)offer, agent);
     }
     *out = c;
-    *ai = (uint32_t)id;
     return 0;
 }
 
