@@ -395,7 +395,7 @@ int cfg_channel(struct cfg_ctx *c, const struct ynode *n, int *out)
 int cfg_channels(struct cfg_ctx *c, const struct ynode *n, uint8_t *out)
 {
     uint8_t mask = 0;
-    int ch;
+    int ch = 0;
     if (n->kind == YNODE_SCALAR) {
         if (cfg_channel(c, n, &ch) != 0) {
             return CD_EPARSE;

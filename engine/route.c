@@ -239,7 +239,7 @@ void engine__offer(struct engine *e, struct contact *c, uint32_t ai, uint32_t el
 
 /* Ring every ready member of the class, best first, up to ENGINE_RING_ALL_MAX, under one
  * offer id. */
-static void ring_all(struct engine *e, struct contact *c, struct cls *k)
+static bool ring_all(struct engine *e, struct contact *c, struct cls *k)
 {
     uint32_t agents[ENGINE_RING_ALL_MAX];
     uint8_t n = 0;
@@ -250,12 +250,12 @@ static void ring_all(struct engine *e, struct contact *c, struct cls *k)
         engine__heap_remove(e, &k->ready, &engine__ready_heap, 0);
     }
     if (n == 0) {
-        return;
+        return false;
     }
     c->ring = malloc(n * sizeof(*c->ring));
     if (c->ring == NULL) {
         e->oom = CD_ENOMEM;
-        return;
+        return false;
     }
     memcpy(c->ring, agents, n * sizeof(*c->ring));
     c->n_ring = n;
@@ -263,6 +263,7 @@ static void ring_all(struct engine *e, struct contact *c, struct cls *k)
     for (uint8_t i = 0; i < n; i++) {
         give(e, c, agents[i]);
     }
+    return true;
 }
 
 void engine__route_contact(struct engine *e, struct contact *c)
@@ -273,7 +274,7 @@ void engine__route_contact(struct engine *e, struct contact *c)
     engine__flush(e);
     struct cls *k = &e->classes[c->cls];
     if (e->queues[k->queue].def.strategy == ENGINE_STRATEGY_RING_ALL) {
-        ring_all(e, c, k);
+        (void)ring_all(e, c, k);
         return;
     }
     uint32_t mi = engine__ready_top(e, k);
@@ -336,7 +337,10 @@ void engine__route_agent(struct engine *e, uint32_t ai)
         struct contact *c = &e->contacts[engine__wait_head(&k->contacts)->slot];
         if (e->queues[k->queue].def.strategy == ENGINE_STRATEGY_RING_ALL) {
             engine__flush(e);
-            ring_all(e, c, k);
+            if (!ring_all(e, c, k)) {
+                /* Cannot happen while readiness and heaps agree; never loop on it. */
+                return;
+            }
         } else {
             engine__offer(e, c, ai, e->queues[k->queue].ready[k->channel]);
         }
