@@ -61,6 +61,11 @@ static void set_presence(struct engine *e, uint32_t ai, uint8_t presence, const 
     engine__route_agent(e, ai);
 }
 
+void engine__agent_away(struct engine *e, uint32_t ai, const char *reason)
+{
+    set_presence(e, ai, ENGINE_PRESENCE_AWAY, reason);
+}
+
 static int presence_cmd(struct engine *e,
                         const struct engine_command *cmd,
                         struct engine_result *res)
@@ -132,6 +137,7 @@ static void store_skills(struct agent *a, const struct engine_skill_level *s, ui
     memcpy(a->skills, s, n * sizeof(*s));
     a->n_skills = n;
     qsort(a->skills, n, sizeof(*s), by_skill);
+    a->skill_bits = engine__skill_bits(a->skills, n);
 }
 
 /* Creates or redefines an agent, keeping its live state; queues are state ids. */

@@ -194,6 +194,12 @@ static bool waitline_ok(const struct engine *e, uint32_t ki, const uint32_t *liv
             return false;
         }
     }
+    const struct class_head *h = &e->heads[ki];
+    const struct wait_entry *top = engine__wait_head(w);
+    if (h->id != (top ? top->id : 0) ||
+        (top && (h->priority != top->priority || h->enqueued != top->enqueued))) {
+        return false;
+    }
     return n_live == live_in[ki] && n_live == engine__wait_live(w);
 }
 

@@ -24,6 +24,9 @@ int engine__cmd_accept(struct engine *e,
                        uint64_t offer,
                        const char *agent,
                        struct engine_result *res);
+/* Makes an agent away with a reason, withdrawing every offer it holds (the contacts go
+ * back to their places and are routed again). */
+void engine__agent_away(struct engine *e, uint32_t ai, const char *reason);
 /* Takes one agent out of a ring-all group that keeps ringing the others. */
 void engine__unring(struct engine *e, struct contact *c, uint32_t ai);
 int engine__cmd_reject(struct engine *e,

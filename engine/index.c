@@ -33,10 +33,19 @@ static bool serves(const struct agent *a, uint16_t q)
     return false;
 }
 
+uint64_t engine__skill_bits(const struct engine_skill_level *s, uint8_t n)
+{
+    uint64_t bits = 0;
+    for (uint8_t i = 0; i < n; i++) {
+        bits |= UINT64_C(1) << (s[i].skill % 64);
+    }
+    return bits;
+}
+
 bool engine__agent_eligible(const struct agent *a, const struct cls *k)
 {
-    return !a->deleted && a->capacity[k->channel] > 0 && serves(a, k->queue) &&
-           reqs_met(a, &k->reqs);
+    return (k->req_bits & ~a->skill_bits) == 0 && !a->deleted && a->capacity[k->channel] > 0 &&
+           serves(a, k->queue) && reqs_met(a, &k->reqs);
 }
 
 static void reqs_drop(struct reqs *r, uint16_t skill)
@@ -421,7 +430,9 @@ static int class_new(struct engine *e,
                      uint32_t *out)
 {
     struct queue *q = &e->queues[qi];
-    if (GROW(e->classes, e->cap_classes, e->n_classes + 1) != 0 ||
+    uint32_t cap = e->cap_classes;
+    if (GROW(e->heads, cap, e->n_classes + 1) != 0 ||
+        GROW(e->classes, e->cap_classes, e->n_classes + 1) != 0 ||
         GROW(q->classes, q->cap_classes, q->n_classes + 1) != 0 ||
         engine__map_put(&e->by_class, h, e->n_classes) != 0) {
         return CD_ENOMEM;
@@ -432,14 +443,26 @@ static int class_new(struct engine *e,
     k->queue = qi;
     k->channel = ch;
     k->reqs = *r;
+    k->req_bits = engine__skill_bits(r->s, r->n);
+    e->heads[ki] = (struct class_head){.queue = qi, .channel = ch};
     q->classes[q->n_classes++] = ki;
+    /* Only the new membership needs a place in a ready heap: the agent's others are
+     * unchanged, so it is not marked dirty (which would re-sync all of them). */
     for (uint32_t j = 0; j < q->n_agents; j++) {
         uint32_t ai = q->agents[j];
-        if (engine__agent_eligible(&e->agents[ai], k)) {
-            if (member_add(e, ai, ki) != 0) {
+        struct agent *a = &e->agents[ai];
+        if (!engine__agent_eligible(a, &e->classes[ki])) {
+            continue;
+        }
+        if (member_add(e, ai, ki) != 0) {
+            return CD_ENOMEM;
+        }
+        if (a->ready_mask & ENGINE_CH_BIT(ch)) {
+            uint32_t mi = a->members[a->n_members - 1];
+            member_key(e, &e->members[mi]);
+            if (engine__heap_push(e, &e->classes[ki].ready, &engine__ready_heap, mi) != 0) {
                 return CD_ENOMEM;
             }
-            engine__agent_update(e, ai);
         }
     }
     *out = ki;
@@ -501,10 +524,9 @@ int engine__reindex(struct engine *e)
             a->held[a->n_held++] = s;
         }
     }
+    /* Creating the classes above made every membership; readiness and counters remain. */
     for (uint32_t ai = 0; ai < e->n_agents; ai++) {
-        if (engine__agent_rebuild(e, ai) != 0) {
-            return CD_ENOMEM;
-        }
+        engine__agent_update(e, ai);
     }
     engine__flush(e);
     return e->oom;

@@ -167,6 +167,7 @@ struct agent
     uint8_t allowance[ENGINE_CH_COUNT];
     uint8_t n_queues;
     uint8_t n_skills;
+    uint64_t skill_bits; /* bit (skill % 64) for each skill held: a quick eligibility filter */
     uint32_t n_held, cap_held;
     uint32_t *held; /* slots of the contacts in hand (derived) */
     uint32_t n_members, cap_members;
@@ -226,11 +227,23 @@ struct cls
 {
     uint16_t queue;
     uint8_t channel;
+    uint64_t req_bits; /* bit (skill % 64) for each skill required */
     struct reqs reqs;
     struct waitline contacts;
     struct heap ready; /* members ready now (and some stale: see engine__ready_top) */
     uint32_t *members;
     uint32_t n_members, cap_members;
+};
+
+/* The head of a class's waiting line, kept for every class in one compact array so that
+ * an agent choosing among many classes reads nothing else. id 0 = empty line. */
+struct class_head
+{
+    int64_t enqueued;
+    uint64_t id;
+    int16_t priority;
+    uint16_t queue;
+    uint8_t channel;
 };
 
 struct member
@@ -289,6 +302,7 @@ struct engine
     struct map by_key;   /* hash(key) -> keyrec */
     struct map by_class; /* class hash -> cls */
     struct cls *classes;
+    struct class_head *heads; /* beside classes[] */
     uint32_t n_classes, cap_classes;
     struct member *members;
     uint32_t n_members, cap_members;
@@ -345,6 +359,7 @@ bool engine__queue_open(const struct engine *e, const struct queue *q);
 
 /* ---- index.c ------------------------------------------------------------------------ */
 bool engine__agent_eligible(const struct agent *a, const struct cls *k);
+uint64_t engine__skill_bits(const struct engine_skill_level *s, uint8_t n);
 /* Recomputes an agent's readiness and its queues' counters at once; its entries in the
  * ready heaps follow at the next engine__flush(), which every reader of a ready heap calls
  * first. An agent that becomes ready and is matched within one command never touches the

@@ -59,6 +59,15 @@ void engine__set_deadline(struct engine *e, struct contact *c, int64_t at)
     }
 }
 
+static void head_refresh(struct engine *e, uint32_t ki)
+{
+    const struct wait_entry *w = engine__wait_head(&e->classes[ki].contacts);
+    struct class_head *h = &e->heads[ki];
+    h->id = w ? w->id : 0;
+    h->enqueued = w ? w->enqueued : 0;
+    h->priority = w ? w->priority : 0;
+}
+
 int engine__enqueue(struct engine *e, struct contact *c)
 {
     uint32_t ki;
@@ -73,6 +82,7 @@ int engine__enqueue(struct engine *e, struct contact *c)
         e->oom = CD_ENOMEM;
         return CD_ENOMEM;
     }
+    head_refresh(e, ki);
     return 0;
 }
 
@@ -85,6 +95,7 @@ void engine__dequeue(struct engine *e, struct contact *c)
     c->cls = NONE32;
     e->queues[c->queue].waiting--;
     engine__wait_drop(e, &e->classes[ki].contacts, ki, c->id);
+    head_refresh(e, ki);
 }
 
 uint8_t engine__agent_state(const struct agent *a)
@@ -286,16 +297,14 @@ void engine__route_contact(struct engine *e, struct contact *c)
 /* Order of two class heads across queues: priority, then wait relative to each queue's
  * service-level target (compared as cross-multiplied integers), then age, then id. */
 static bool head_before(const struct engine *e,
-                        const struct cls *ka,
-                        const struct wait_entry *a,
-                        const struct cls *kb,
-                        const struct wait_entry *b)
+                        const struct class_head *a,
+                        const struct class_head *b)
 {
     if (a->priority != b->priority) {
         return a->priority > b->priority;
     }
-    int64_t ta = e->queues[ka->queue].def.sl_target_s;
-    int64_t tb = e->queues[kb->queue].def.sl_target_s;
+    int64_t ta = e->queues[a->queue].def.sl_target_s;
+    int64_t tb = e->queues[b->queue].def.sl_target_s;
     int64_t wa = e->clock - a->enqueued, wb = e->clock - b->enqueued;
     ta = ta < 1 ? 1 : ta;
     tb = tb < 1 ? 1 : tb;
@@ -308,20 +317,19 @@ static bool head_before(const struct engine *e,
     return a->id < b->id;
 }
 
-/* The class whose head is the most overdue contact the agent could take now. */
-static struct cls *best_for(struct engine *e, const struct agent *a)
+/* The class whose head is the most overdue contact the agent could take now, or NONE32.
+ * Reads only the agent's class list and the compact array of heads. */
+static uint32_t best_for(const struct engine *e, const struct agent *a)
 {
-    struct cls *best = NULL;
-    const struct wait_entry *top = NULL;
+    uint32_t best = NONE32;
     for (uint32_t i = 0; i < a->n_members; i++) {
-        struct cls *k = &e->classes[a->member_cls[i]];
-        const struct wait_entry *h = engine__wait_head(&k->contacts);
-        if (h == NULL || !(a->ready_mask & ENGINE_CH_BIT(k->channel))) {
+        uint32_t ki = a->member_cls[i];
+        const struct class_head *h = &e->heads[ki];
+        if (h->id == 0 || !(a->ready_mask & ENGINE_CH_BIT(h->channel))) {
             continue;
         }
-        if (best == NULL || head_before(e, k, h, best, top)) {
-            best = k;
-            top = h;
+        if (best == NONE32 || head_before(e, h, &e->heads[best])) {
+            best = ki;
         }
     }
     return best;
@@ -330,10 +338,11 @@ static struct cls *best_for(struct engine *e, const struct agent *a)
 void engine__route_agent(struct engine *e, uint32_t ai)
 {
     while (!e->routing_paused) {
-        struct cls *k = best_for(e, &e->agents[ai]);
-        if (k == NULL || e->oom) {
+        uint32_t ki = best_for(e, &e->agents[ai]);
+        if (ki == NONE32 || e->oom) {
             return;
         }
+        struct cls *k = &e->classes[ki];
         struct contact *c = &e->contacts[engine__wait_head(&k->contacts)->slot];
         if (e->queues[k->queue].def.strategy == ENGINE_STRATEGY_RING_ALL) {
             engine__flush(e);

@@ -120,6 +120,7 @@ static void get_agent(struct engine *e, struct cd_reader *r, struct agent *a)
         a->skills[i].skill = (uint16_t)rd_index(r, e->n_skills);
         a->skills[i].level = cd_rd_u8(r);
     }
+    a->skill_bits = engine__skill_bits(a->skills, a->n_skills);
     a->n_queues = rd_count(r, ENGINE_AGENT_QUEUES);
     for (uint8_t i = 0; i < a->n_queues; i++) {
         a->queues[i].queue = (uint16_t)rd_index(r, e->n_queues);

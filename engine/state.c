@@ -296,6 +296,7 @@ void engine__clear_derived(struct engine *e)
     }
     for (uint32_t i = 0; i < e->n_agents; i++) {
         e->agents[i].n_members = 0;
+        e->agents[i].member_channels = 0;
     }
 }
 
@@ -319,6 +320,7 @@ void engine__free_tables(struct engine *e)
         free(e->agents[i].held);
     }
     free(e->dirty);
+    free(e->heads);
     free(e->classes);
     free(e->members);
     free(e->free_members);

@@ -1,9 +1,8 @@
 /* Deadlines: one per contact at most (ring-no-answer while offered, escalation or queue
  * timeout while queued, automatic end while in wrap-up). They fire when a command brings
  * time past them, in order of (deadline, contact id). */
-#include <stdio.h>
 
-#include "engine/internal.h"
+#include "engine/commands.h"
 
 int64_t engine__contact_deadline(const struct engine *e, const struct contact *c)
 {
@@ -60,22 +59,17 @@ static void queued_due(struct engine *e, struct contact *c)
     escalate(e, c);
 }
 
-/* Ring-no-answer. A single offer makes its agent away; a ring-all group that nobody
- * picked up simply rings again, as a hunt group does. */
+/* Ring-no-answer. A single offer makes its agent away, which withdraws this offer and any
+ * other the agent holds; a ring-all group that nobody picked up simply rings again, as a
+ * hunt group does. */
 static void offer_due(struct engine *e, struct contact *c)
 {
-    uint32_t ai = c->agent;
-    if (ai != NONE32 && c->ring == NULL) {
-        struct agent *a = &e->agents[ai];
+    if (c->ring == NULL && c->agent != NONE32) {
         const char *why = e->model.rna_reason[0] ? e->model.rna_reason : "ring_no_answer";
-        a->presence = ENGINE_PRESENCE_AWAY;
-        snprintf(a->reason, sizeof(a->reason), "%s", why);
-        engine__agent_update(e, ai);
+        engine__agent_away(e, c->agent, why);
+        return;
     }
     engine__withdraw_offer(e, c, true);
-    if (ai != NONE32) {
-        engine__agent_state_fx(e, ai);
-    }
 }
 
 static void fire(struct engine *e, struct contact *c)
