@@ -70,6 +70,14 @@ int cfg_channels(struct cfg_ctx *c, const struct ynode *n, uint8_t *out);
  * by the caller). Returns 0, CD_ENOTFOUND (no such file), CD_ETOOBIG, CD_EIO (with errno
  * in *sys_errno) or CD_ENOMEM. */
 int cfg_read_file(const char *path, size_t max, char **data, size_t *len, int *sys_errno);
+/* cfg_read_file() for a document loader: on failure err says "PATH: file too large"
+ * (CD_EPARSE) or "PATH: cannot read: REASON" (CD_EIO, CD_ENOMEM). */
+int cfg_load_text(const char *path,
+                  size_t max,
+                  char **text,
+                  size_t *len,
+                  char *err,
+                  size_t errlen);
 
 /* Days since 1970-01-01 of a proleptic Gregorian date; shared with tz.c. */
 int64_t cfg_days_from_civil(int64_t y, unsigned m, unsigned d);

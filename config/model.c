@@ -421,16 +421,9 @@ int config_model_load(const char *path, struct config_model *out, char *err, siz
 {
     char *text;
     size_t len;
-    int sys;
-    int rv = cfg_read_file(path, MODEL_FILE_MAX, &text, &len, &sys);
+    int rv = cfg_load_text(path, MODEL_FILE_MAX, &text, &len, err, errlen);
     if (rv != 0) {
-        if (rv == CD_ETOOBIG) {
-            snprintf(err, errlen, "%s: file too large", path);
-            return CD_EPARSE;
-        }
-        snprintf(err, errlen, "%s: cannot read: %s", path,
-                 rv == CD_ENOMEM ? "out of memory" : strerror(sys));
-        return rv == CD_ENOMEM ? rv : CD_EIO;
+        return rv;
     }
     rv = config_model_parse(path, text, len, out, err, errlen);
     free(text);

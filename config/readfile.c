@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/error.h"
 #include "config/check.h"
@@ -53,4 +54,25 @@ int cfg_read_file(const char *path, size_t max, char **data, size_t *len, int *s
     int rv = read_all(f, max, data, len, sys_errno);
     fclose(f);
     return rv;
+}
+
+int cfg_load_text(const char *path,
+                  size_t max,
+                  char **text,
+                  size_t *len,
+                  char *err,
+                  size_t errlen)
+{
+    int sys;
+    int rv = cfg_read_file(path, max, text, len, &sys);
+    if (rv == 0) {
+        return 0;
+    }
+    if (rv == CD_ETOOBIG) {
+        snprintf(err, errlen, "%s: file too large", path);
+        return CD_EPARSE;
+    }
+    snprintf(err, errlen, "%s: cannot read: %s", path,
+             rv == CD_ENOMEM ? "out of memory" : strerror(sys));
+    return rv == CD_ENOMEM ? rv : CD_EIO;
 }

@@ -107,21 +107,17 @@ static int skills_from_refs(const struct engine *e,
         return FAIL(res, CD_EINVAL, "too many skills (at most %d)", ENGINE_AGENT_SKILLS);
     }
     for (uint8_t i = 0; i < n; i++) {
-        int id = engine__skill_id(e, refs[i].skill);
-        if (id < 0) {
-            return FAIL(res, CD_EINVAL, "unknown skill '%s'",
-                        refs[i].skill ? refs[i].skill : "");
-        }
-        if (refs[i].level < 1 || refs[i].level > ENGINE_PROFICIENCY_MAX) {
-            return FAIL(res, CD_EINVAL, "skill '%s': level %u outside 1-%d", refs[i].skill,
-                        refs[i].level, ENGINE_PROFICIENCY_MAX);
+        uint16_t id;
+        int rv = engine__skill_ref(e, &refs[i], &id, res);
+        if (rv != 0) {
+            return rv;
         }
         for (uint8_t j = 0; j < i; j++) {
             if (out[j].skill == id) {
                 return FAIL(res, CD_EINVAL, "skill '%s' given twice", refs[i].skill);
             }
         }
-        out[i] = (struct engine_skill_level){(uint16_t)id, refs[i].level};
+        out[i] = (struct engine_skill_level){id, refs[i].level};
     }
     return 0;
 }

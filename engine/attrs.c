@@ -139,16 +139,29 @@ int engine__reqs_from_refs(const struct engine *e,
         return FAIL(res, CD_EINVAL, "too many required skills (at most %d)", ENGINE_REQ_SKILLS);
     }
     for (uint8_t i = 0; i < n; i++) {
-        int id = engine__skill_id(e, refs[i].skill);
-        if (id < 0) {
-            return FAIL(res, CD_EINVAL, "unknown skill '%s'",
-                        refs[i].skill ? refs[i].skill : "");
+        uint16_t id;
+        int rv = engine__skill_ref(e, &refs[i], &id, res);
+        if (rv != 0) {
+            return rv;
         }
-        if (refs[i].level < 1 || refs[i].level > ENGINE_PROFICIENCY_MAX) {
-            return FAIL(res, CD_EINVAL, "skill '%s': level %u outside 1-%d", refs[i].skill,
-                        refs[i].level, ENGINE_PROFICIENCY_MAX);
-        }
-        engine__reqs_add(out, (uint16_t)id, refs[i].level);
+        engine__reqs_add(out, id, refs[i].level);
     }
+    return 0;
+}
+
+int engine__skill_ref(const struct engine *e,
+                      const struct engine_skill_ref *ref,
+                      uint16_t *id,
+                      struct engine_result *res)
+{
+    int found = engine__skill_id(e, ref->skill);
+    if (found < 0) {
+        return FAIL(res, CD_EINVAL, "unknown skill '%s'", ref->skill ? ref->skill : "");
+    }
+    if (ref->level < 1 || ref->level > ENGINE_PROFICIENCY_MAX) {
+        return FAIL(res, CD_EINVAL, "skill '%s': level %u outside 1-%d", ref->skill, ref->level,
+                    ENGINE_PROFICIENCY_MAX);
+    }
+    *id = (uint16_t)found;
     return 0;
 }

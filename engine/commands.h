@@ -43,6 +43,11 @@ const char *engine__attr_get(const struct contact *c, const char *key);
 /* Fills out[] with up to ENGINE_ATTRS_MAX borrowed pointers into c->attrs. */
 uint8_t engine__attrs_list(const struct contact *c, struct engine_attr *out);
 
+/* One skill name to its state id; an unknown name or a level outside 1..10 is CD_EINVAL. */
+int engine__skill_ref(const struct engine *e,
+                      const struct engine_skill_ref *ref,
+                      uint16_t *id,
+                      struct engine_result *res);
 /* Skill names to state ids; unknown names and levels outside 1..10 are CD_EINVAL. */
 int engine__reqs_from_refs(const struct engine *e,
                            const struct engine_skill_ref *refs,
