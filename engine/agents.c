@@ -107,7 +107,7 @@ static int skills_from_refs(const struct engine *e,
         return FAIL(res, CD_EINVAL, "too many skills (at most %d)", ENGINE_AGENT_SKILLS);
     }
     for (uint8_t i = 0; i < n; i++) {
-        uint16_t id;
+        uint16_t id = 0;
         int rv = engine__skill_ref(e, &refs[i], &id, res);
         if (rv != 0) {
             return rv;

@@ -139,7 +139,7 @@ int engine__reqs_from_refs(const struct engine *e,
         return FAIL(res, CD_EINVAL, "too many required skills (at most %d)", ENGINE_REQ_SKILLS);
     }
     for (uint8_t i = 0; i < n; i++) {
-        uint16_t id;
+        uint16_t id = 0;
         int rv = engine__skill_ref(e, &refs[i], &id, res);
         if (rv != 0) {
             return rv;
