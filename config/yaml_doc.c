@@ -191,7 +191,7 @@ static int dup_anchor(const yaml_char_t *anchor, char **out)
 
 static int on_scalar(struct builder *b, const yaml_event_t *ev)
 {
-    struct ynode *n;
+    struct ynode *n = NULL;
     int rv = node_new(b, YNODE_SCALAR, &ev->start_mark, &n);
     if (rv != 0) {
         return rv;
@@ -228,7 +228,7 @@ static int on_start(struct builder *b, const yaml_event_t *ev, uint8_t kind)
     }
     const yaml_char_t *anchor =
         kind == YNODE_MAP ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor;
-    struct ynode *n;
+    struct ynode *n = NULL;
     int rv = node_new(b, kind, &ev->start_mark, &n);
     if (rv != 0) {
         return rv;
@@ -263,7 +263,7 @@ static int copy_tree(struct builder *b, const struct ynode *src, struct ynode **
 static int copy_node(struct builder *b, const struct ynode *src, struct ynode **out)
 {
     yaml_mark_t mark = {.line = src->line - 1, .column = src->col - 1};
-    struct ynode *n;
+    struct ynode *n = NULL;
     int rv = node_new(b, src->kind, &mark, &n);
     if (rv != 0) {
         return rv;
