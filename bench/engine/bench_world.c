@@ -41,6 +41,30 @@ static void *xcalloc(size_t n, size_t size)
     return p;
 }
 
+/* Agents are named "a<index>"; parsed by hand so the harness costs little per decision. */
+static uint32_t agent_index(const char *name)
+{
+    uint32_t v = 0;
+    for (const char *p = name + 1; *p >= '0' && *p <= '9'; p++) {
+        v = v * 10 + (uint32_t)(*p - '0');
+    }
+    return v;
+}
+
+/* Names of skills and queues, made once: arrivals only point at them. */
+static char skill_names[BENCH_SKILLS][16];
+static char queue_names[BENCH_QUEUES][16];
+
+static void make_names(void)
+{
+    for (int i = 0; i < BENCH_SKILLS; i++) {
+        snprintf(skill_names[i], sizeof(skill_names[i]), "skill-%02d", i);
+    }
+    for (int i = 0; i < BENCH_QUEUES; i++) {
+        snprintf(queue_names[i], sizeof(queue_names[i]), "queue-%d", i);
+    }
+}
+
 /* Effects: accept every offer at once (remembering the connected contact per agent). */
 static void on_effect(void *data, const struct engine_effect *fx)
 {
@@ -49,7 +73,7 @@ static void on_effect(void *data, const struct engine_effect *fx)
         w->decisions++;
         w->pending[w->n_pending].offer = fx->offer;
         w->pending[w->n_pending].contact = fx->contact;
-        w->pending[w->n_pending].agent = (uint32_t)atoi(fx->agent + 1);
+        w->pending[w->n_pending].agent = agent_index(fx->agent);
         w->n_pending++;
     } else if (fx->kind == ENGINE_FX_QUEUED) {
         w->waiting++;
@@ -170,6 +194,7 @@ void bench_world_open(struct bench_world *w,
                       uint64_t seed)
 {
     memset(w, 0, sizeof(*w));
+    make_names();
     w->workload = workload;
     w->n_agents = agents;
     w->rng = seed;
@@ -208,44 +233,35 @@ void bench_world_login(struct bench_world *w)
 
 /* A contact requiring 1-2 skills at level 1..5 in one of the queues: the skills of a
  * random agent, so that demand spreads over the agents as it would in a sized centre. */
-static uint8_t free_form_skills(struct bench_world *w,
-                                struct engine_skill_ref *skills,
-                                char (*names)[16])
+static uint8_t free_form_skills(struct bench_world *w, struct engine_skill_ref *skills)
 {
     uint8_t n = (uint8_t)(1 + below(w, 2));
     uint32_t first = w->skills[below(w, w->n_agents)];
     for (uint8_t i = 0; i < n; i++) {
         uint32_t s = (first + i * 7u) % BENCH_SKILLS;
-        snprintf(names[s], sizeof(names[s]), "skill-%02u", s);
-        skills[i] = (struct engine_skill_ref){names[s], (uint8_t)(1 + below(w, 5))};
+        skills[i] = (struct engine_skill_ref){skill_names[s], (uint8_t)(1 + below(w, 5))};
     }
     return n;
 }
 
-static uint8_t profile_skills(struct bench_world *w,
-                              struct engine_skill_ref *skills,
-                              char (*names)[16])
+static uint8_t profile_skills(struct bench_world *w, struct engine_skill_ref *skills)
 {
     uint32_t p = below(w, BENCH_PROFILES);
     uint32_t lang = 8 + p % 12, special = 20 + p % 30;
-    snprintf(names[lang], sizeof(names[lang]), "skill-%02u", lang);
-    skills[0] = (struct engine_skill_ref){names[lang], 5};
+    skills[0] = (struct engine_skill_ref){skill_names[lang], 5};
     if (p % 2 == 0) {
         return 1;
     }
-    snprintf(names[special], sizeof(names[special]), "skill-%02u", special);
-    skills[1] = (struct engine_skill_ref){names[special], 6};
+    skills[1] = (struct engine_skill_ref){skill_names[special], 6};
     return 2;
 }
 
 void bench_world_arrival(struct bench_world *w)
 {
-    static char names[BENCH_SKILLS][16];
     struct engine_skill_ref skills[2];
-    char qname[16];
-    uint8_t n = w->workload == BENCH_FREE_FORM ? free_form_skills(w, skills, names)
-                                               : profile_skills(w, skills, names);
-    snprintf(qname, sizeof(qname), "queue-%u", below(w, BENCH_QUEUES));
+    const char *qname = queue_names[below(w, BENCH_QUEUES)];
+    uint8_t n = w->workload == BENCH_FREE_FORM ? free_form_skills(w, skills)
+                                               : profile_skills(w, skills);
     struct engine_command cmd = {.kind = ENGINE_CMD_CONTACT_CREATE};
     cmd.u.create.channel = ENGINE_CH_CHAT;
     cmd.u.create.queue = qname;
