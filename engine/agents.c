@@ -19,23 +19,53 @@ static int find_agent(struct engine *e,
     return 0;
 }
 
-/* Withdraws every open offer the agent holds; the contacts return to their places. */
+static bool offered_to(const struct contact *c, uint32_t ai)
+{
+    if (c->state != ENGINE_CONTACT_OFFERED) {
+        return false;
+    }
+    if (c->ring == NULL) {
+        return c->agent == ai;
+    }
+    for (uint8_t i = 0; i < c->n_ring; i++) {
+        if (c->ring[i] == ai) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static int by_id(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Withdraws every open offer the agent holds; the contacts return to their places. They
+ * go in contact id order: the order of held[] is not part of the state (a restored
+ * snapshot rebuilds it differently), and the order of re-routing decides who gets whom. */
 static void withdraw_all(struct engine *e, uint32_t ai)
 {
     struct agent *a = &e->agents[ai];
-    uint32_t i = 0;
-    while (i < a->n_held) {
-        struct contact *c = &e->contacts[a->held[i]];
-        if (c->state != ENGINE_CONTACT_OFFERED) {
-            i++;
-            continue;
+    uint64_t ids[ENGINE_CH_COUNT * 256];
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < a->n_held; i++) {
+        const struct contact *c = &e->contacts[a->held[i]];
+        if (c->state == ENGINE_CONTACT_OFFERED) {
+            ids[n++] = c->id;
+        }
+    }
+    qsort(ids, n, sizeof(ids[0]), by_id);
+    for (uint32_t i = 0; i < n; i++) {
+        struct contact *c = engine__contact(e, ids[i]);
+        if (c == NULL || !offered_to(c, ai)) {
+            continue; /* an earlier withdrawal re-routed it elsewhere */
         }
         if (c->ring != NULL && c->n_ring > 1) {
             engine__unring(e, c, ai);
         } else {
             engine__withdraw_offer(e, c, true);
         }
-        i = 0; /* held[] was reordered */
     }
 }
 

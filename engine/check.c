@@ -48,8 +48,8 @@ static bool check_queued(struct checker *k, const struct contact *c, uint32_t sl
     const struct cls *cl = &e->classes[c->cls];
     struct reqs r;
     engine__effective_reqs(e, c, &r);
-    if (cl->queue != c->queue || cl->channel != c->channel || cl->reqs.n != r.n ||
-        memcmp(cl->reqs.s, r.s, r.n * sizeof(r.s[0])) != 0) {
+    if (cl->queue != c->queue || cl->channel != c->channel ||
+        !engine__reqs_equal(&cl->reqs, &r)) {
         return fail(k, "contact %llu sits in the wrong class", (unsigned long long)c->id);
     }
     (void)slot;
@@ -207,6 +207,10 @@ static bool check_heaps(struct checker *k, const uint32_t *live)
 {
     const struct engine *e = k->e;
     for (uint32_t i = 0; i < e->n_classes; i++) {
+        const struct cls *cl = &e->classes[i];
+        if (engine__class_find(e, cl->queue, cl->channel, &cl->reqs) != i) {
+            return fail(k, "class %u: not the one its requirements look up (duplicate)", i);
+        }
         if (!heap_ordered(e, &e->classes[i].ready, &engine__ready_heap)) {
             return fail(k, "class %u: ready heap out of order", i);
         }

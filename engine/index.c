@@ -48,6 +48,21 @@ bool engine__agent_eligible(const struct agent *a, const struct cls *k)
            serves(a, k->queue) && reqs_met(a, &k->reqs);
 }
 
+/* Field by field: struct engine_skill_level has a padding byte that nothing initialises,
+ * so requirement sets are never compared as memory. */
+bool engine__reqs_equal(const struct reqs *a, const struct reqs *b)
+{
+    if (a->n != b->n) {
+        return false;
+    }
+    for (uint8_t i = 0; i < a->n; i++) {
+        if (a->s[i].skill != b->s[i].skill || a->s[i].level != b->s[i].level) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static void reqs_drop(struct reqs *r, uint16_t skill)
 {
     for (uint8_t i = 0; i < r->n; i++) {
@@ -418,8 +433,8 @@ static bool class_is(const void *ctx, uint32_t v)
 {
     const struct class_probe *p = ctx;
     const struct cls *k = &p->e->classes[v];
-    return k->queue == p->queue && k->channel == p->channel && k->reqs.n == p->reqs->n &&
-           memcmp(k->reqs.s, p->reqs->s, p->reqs->n * sizeof(p->reqs->s[0])) == 0;
+    return k->queue == p->queue && k->channel == p->channel &&
+           engine__reqs_equal(&k->reqs, p->reqs);
 }
 
 static int class_new(struct engine *e,
@@ -467,6 +482,19 @@ static int class_new(struct engine *e,
     }
     *out = ki;
     return 0;
+}
+
+uint32_t engine__class_find(const struct engine *e,
+                            uint16_t queue,
+                            uint8_t channel,
+                            const struct reqs *r)
+{
+    struct class_probe p = {e, queue, channel, r};
+    uint32_t ki;
+    if (!engine__map_get(&e->by_class, class_hash(queue, channel, r), class_is, &p, &ki)) {
+        return NONE32;
+    }
+    return ki;
 }
 
 int engine__class_for(struct engine *e, const struct contact *c, uint32_t *out)

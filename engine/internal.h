@@ -370,6 +370,12 @@ int engine__agent_rebuild(struct engine *e, uint32_t ai);
 void engine__agent_drop_members(struct engine *e, uint32_t ai);
 int engine__class_for(struct engine *e, const struct contact *c, uint32_t *out);
 void engine__effective_reqs(const struct engine *e, const struct contact *c, struct reqs *r);
+bool engine__reqs_equal(const struct reqs *a, const struct reqs *b);
+/* The class of exactly these requirements, or NONE32. */
+uint32_t engine__class_find(const struct engine *e,
+                            uint16_t queue,
+                            uint8_t channel,
+                            const struct reqs *r);
 int engine__reindex(struct engine *e);
 /* True when the member's stored key is a lower bound of a fresh computation. */
 bool engine__member_fresh(const struct engine *e, uint32_t mi);

@@ -259,9 +259,9 @@ static uint8_t profile_skills(struct bench_world *w, struct engine_skill_ref *sk
 void bench_world_arrival(struct bench_world *w)
 {
     struct engine_skill_ref skills[2];
-    const char *qname = queue_names[below(w, BENCH_QUEUES)];
     uint8_t n = w->workload == BENCH_FREE_FORM ? free_form_skills(w, skills)
                                                : profile_skills(w, skills);
+    const char *qname = queue_names[below(w, BENCH_QUEUES)];
     struct engine_command cmd = {.kind = ENGINE_CMD_CONTACT_CREATE};
     cmd.u.create.channel = ENGINE_CH_CHAT;
     cmd.u.create.queue = qname;
