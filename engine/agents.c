@@ -35,12 +35,6 @@ static bool offered_to(const struct contact *c, uint32_t ai)
     return false;
 }
 
-static int by_id(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* Withdraws every open offer the agent holds; the contacts return to their places. They
  * go in contact id order: the order of held[] is not part of the state (a restored
  * snapshot rebuilds it differently), and the order of re-routing decides who gets whom. */
@@ -55,7 +49,7 @@ static void withdraw_all(struct engine *e, uint32_t ai)
             ids[n++] = c->id;
         }
     }
-    qsort(ids, n, sizeof(ids[0]), by_id);
+    qsort(ids, n, sizeof(ids[0]), engine__by_id);
     for (uint32_t i = 0; i < n; i++) {
         struct contact *c = engine__contact(e, ids[i]);
         if (c == NULL || !offered_to(c, ai)) {

@@ -81,3 +81,11 @@ bool engine__queue_open(const struct engine *e, const struct queue *q)
     }
     return engine__hours_open(&e->model, q->def.hours, e->clock);
 }
+
+int32_t engine__queue_zone(const struct engine *e, const struct queue *q)
+{
+    if (q->def.hours < 0 || (uint32_t)q->def.hours >= e->model.n_hours) {
+        return -1;
+    }
+    return (int32_t)e->model.hours[q->def.hours].zone;
+}

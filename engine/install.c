@@ -76,18 +76,6 @@ static void drop_retired_queues(struct engine *e)
     }
 }
 
-struct id_slot
-{
-    uint64_t id;
-    uint32_t slot;
-};
-
-static int by_id(const void *a, const void *b)
-{
-    uint64_t x = ((const struct id_slot *)a)->id, y = ((const struct id_slot *)b)->id;
-    return x < y ? -1 : x > y;
-}
-
 /* Contacts waiting in a queue that retired go through the rules again, oldest id first,
  * keeping their place in line (enqueued). */
 static int reroute_retired(struct engine *e)
@@ -105,7 +93,7 @@ static int reroute_retired(struct engine *e)
         }
     }
     if (n > 0) {
-        qsort(slots, n, sizeof(*slots), by_id);
+        qsort(slots, n, sizeof(*slots), engine__by_id);
     }
     for (uint32_t i = 0; i < n; i++) {
         struct contact *c = &e->contacts[slots[i].slot];

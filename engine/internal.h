@@ -343,6 +343,15 @@ void engine__emit(struct engine *e, const struct engine_effect *fx);
 void engine__clear_derived(struct engine *e);
 void engine__free_tables(struct engine *e);
 
+/* A contact id with its slot, for visiting contacts in id order. */
+struct id_slot
+{
+    uint64_t id; /* first: engine__by_id() compares it */
+    uint32_t slot;
+};
+/* qsort() comparator for arrays of uint64_t ids or of struct id_slot, by id. */
+int engine__by_id(const void *a, const void *b);
+
 /* ---- clock.c ------------------------------------------------------------------------ */
 struct local_time
 {
@@ -356,6 +365,8 @@ void engine__local_time(const struct engine_model *m,
                         struct local_time *lt);
 bool engine__hours_open(const struct engine_model *m, int32_t hours, int64_t now_ms);
 bool engine__queue_open(const struct engine *e, const struct queue *q);
+/* The zone of the queue's hours (its "today"), or -1 (UTC) for a queue always open. */
+int32_t engine__queue_zone(const struct engine *e, const struct queue *q);
 
 /* ---- index.c ------------------------------------------------------------------------ */
 bool engine__agent_eligible(const struct agent *a, const struct cls *k);

@@ -123,10 +123,7 @@ int engine_queue_get(const struct engine *e, const char *name, struct engine_que
     out->available = ready;
     /* Counters belong to the day they were taken on; yesterday's read as zero today. */
     struct local_time lt;
-    int32_t zone = q->def.hours >= 0 && (uint32_t)q->def.hours < e->model.n_hours
-                       ? (int32_t)e->model.hours[q->def.hours].zone
-                       : -1;
-    engine__local_time(&e->model, zone, e->clock, &lt);
+    engine__local_time(&e->model, engine__queue_zone(e, q), e->clock, &lt);
     if (lt.date == q->stats.day) {
         const struct queue_stats *s = &q->stats;
         out->arrived = s->arrived;
@@ -168,12 +165,6 @@ const char *engine_queue_name(const struct engine *e, size_t i)
     return i < e->n_queues ? e->queues[i].name : NULL;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 int engine_contacts_foreach(const struct engine *e,
                             int (*cb)(void *data, const struct engine_contact_info *c),
                             void *data)
@@ -189,7 +180,7 @@ int engine_contacts_foreach(const struct engine *e,
             ids[n++] = e->contacts[s].id;
         }
     }
-    qsort(ids, n, sizeof(*ids), cmp_u64);
+    qsort(ids, n, sizeof(*ids), engine__by_id);
     struct engine_contact_info *info = malloc(sizeof(*info));
     for (size_t i = 0; info != NULL && i < n && rv == 0; i++) {
         fill_contact(e, engine__contact(e, ids[i]), info);

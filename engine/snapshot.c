@@ -133,18 +133,6 @@ static void put_contact(const struct engine *e, struct cd_buf *b, const struct c
     }
 }
 
-struct id_slot
-{
-    uint64_t id;
-    uint32_t slot;
-};
-
-static int by_id(const void *a, const void *b)
-{
-    uint64_t x = ((const struct id_slot *)a)->id, y = ((const struct id_slot *)b)->id;
-    return x < y ? -1 : x > y;
-}
-
 static int put_contacts(const struct engine *e, struct cd_buf *b)
 {
     struct id_slot *order = malloc((e->n_live ? e->n_live : 1) * sizeof(*order));
@@ -157,7 +145,7 @@ static int put_contacts(const struct engine *e, struct cd_buf *b)
             order[n++] = (struct id_slot){e->contacts[s].id, s};
         }
     }
-    qsort(order, n, sizeof(*order), by_id);
+    qsort(order, n, sizeof(*order), engine__by_id);
     cd_buf_uvar(b, n);
     for (size_t i = 0; i < n; i++) {
         put_contact(e, b, &e->contacts[order[i].slot]);

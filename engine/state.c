@@ -147,6 +147,12 @@ int engine__agent_add(struct engine *e, const char *name, uint32_t *id)
     return 0;
 }
 
+int engine__by_id(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 struct contact *engine__contact(const struct engine *e, uint64_t id)
 {
     uint32_t slot = 0;

@@ -4,18 +4,10 @@
 
 #include "engine/internal.h"
 
-static int32_t queue_zone(const struct engine *e, const struct queue *q)
-{
-    if (q->def.hours < 0 || (uint32_t)q->def.hours >= e->model.n_hours) {
-        return -1;
-    }
-    return (int32_t)e->model.hours[q->def.hours].zone;
-}
-
 void engine__stats_touch(struct engine *e, struct queue *q)
 {
     struct local_time lt;
-    engine__local_time(&e->model, queue_zone(e, q), e->clock, &lt);
+    engine__local_time(&e->model, engine__queue_zone(e, q), e->clock, &lt);
     if (lt.date != q->stats.day) {
         memset(&q->stats, 0, sizeof(q->stats));
         q->stats.day = lt.date;

@@ -230,6 +230,8 @@ void sim_snapshot_roundtrip(struct sim *s);
 void sim_shadow_effect(struct sim *s, const struct engine_effect *fx);
 struct sim_contact *sim_contact(struct sim *s, uint64_t id);
 void sim_touch_agent(struct sim *s, uint32_t ai);
+/* Whether contact c is offered to agent ai (alone or in its ring-all group). */
+bool sim_rung(const struct sim_contact *c, uint32_t ai);
 
 /* sim_checks.c */
 void sim_check_offer(struct sim *s, const struct engine_effect *fx, uint32_t ai);

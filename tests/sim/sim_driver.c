@@ -124,7 +124,7 @@ void sim_apply_ok(struct sim *s, const struct engine_command *cmd, struct engine
     }
 }
 
-static bool ring_has(const struct sim_contact *c, uint32_t ai)
+bool sim_rung(const struct sim_contact *c, uint32_t ai)
 {
     if (c->ring == NULL) {
         return c->n_ring == 1 && c->agent == ai;
@@ -309,7 +309,7 @@ static void answer(struct sim *s, const struct sim_event *ev)
     cmd.u.offer.id = ev->offer;
     cmd.u.offer.agent = s->agents[ev->agent].name;
     bool open = c->state == SC_OFFERED && c->offer == ev->offer;
-    if (!open || !ring_has(c, ev->agent)) {
+    if (!open || !sim_rung(c, ev->agent)) {
         if (rng_permille(&s->rng, 300)) {
             sim_apply_expect_error(s, &cmd, open ? CD_EINVAL : CD_ESTALE);
         }

@@ -160,19 +160,6 @@ static void release(struct sim *s, struct sim_contact *c, uint32_t ai, uint8_t f
     sim_touch_agent(s, ai);
 }
 
-static bool in_group(const struct sim_contact *c, uint32_t ai)
-{
-    if (c->ring == NULL) {
-        return c->n_ring == 1 && c->agent == ai;
-    }
-    for (uint8_t i = 0; i < c->n_ring; i++) {
-        if (c->ring[i] == ai) {
-            return true;
-        }
-    }
-    return false;
-}
-
 static void on_queued(struct sim *s, const struct engine_effect *fx)
 {
     struct sim_contact *c = fx_contact(s, fx);
@@ -208,7 +195,7 @@ static void ring_join(struct sim *s,
         sim_fail(s, "contact %llu offered to '%s' while offer %llu is open",
                  (unsigned long long)fx->contact, fx->agent, (unsigned long long)c->offer);
     }
-    if (in_group(c, ai) || c->n_ring >= ENGINE_RING_ALL_MAX) {
+    if (sim_rung(c, ai) || c->n_ring >= ENGINE_RING_ALL_MAX) {
         sim_fail(s, "ring-all offer %llu: agent '%s' rung twice or group over %d",
                  (unsigned long long)c->offer, fx->agent, ENGINE_RING_ALL_MAX);
     }
@@ -256,7 +243,7 @@ static void on_cancel(struct sim *s, const struct engine_effect *fx)
 {
     struct sim_contact *c = fx_contact(s, fx);
     uint32_t ai = fx_agent(s, fx);
-    if (c->state != SC_OFFERED || c->offer != fx->offer || !in_group(c, ai)) {
+    if (c->state != SC_OFFERED || c->offer != fx->offer || !sim_rung(c, ai)) {
         sim_fail(s, "cancel of offer %llu to '%s' that is not open (contact %llu is %s)",
                  (unsigned long long)fx->offer, fx->agent, (unsigned long long)fx->contact,
                  state_names[c->state]);
@@ -290,7 +277,7 @@ static void on_connected(struct sim *s, const struct engine_effect *fx)
 {
     struct sim_contact *c = fx_contact(s, fx);
     uint32_t ai = fx_agent(s, fx);
-    if (c->state != SC_OFFERED || !in_group(c, ai)) {
+    if (c->state != SC_OFFERED || !sim_rung(c, ai)) {
         sim_fail(s, "contact %llu connected to '%s' without an open offer to it",
                  (unsigned long long)fx->contact, fx->agent);
     }
