@@ -1,0 +1,198 @@
+/* storage: a node's LMDB environment.
+ *
+ * What it holds, per node, in one LMDB environment under the node's data directory:
+ *   - the state records: one record per live contact and per agent, as the engine describes
+ *     them after the last applied Raft entry (readable by reports without the engine);
+ *   - the applied index: the Raft index of the last entry whose records are written, stored
+ *     in the same write transaction as those records, so that replaying entries after a
+ *     restart is idempotent (a batch at or below the applied index is skipped);
+ *   - contact history: one row per finished contact (completed, abandoned, overflowed, ...)
+ *     with its timestamps, queue, agent and outcome, kept for a retention period;
+ *   - history gaps: index ranges whose history this node never saw (it caught up by
+ *     installing a snapshot), so a report can say it is incomplete.
+ *
+ * The Raft log is the durable record; LMDB is written without an fsync per transaction.
+ * storage/README.md gives the reasoning: a process killed at any instant leaves LMDB
+ * consistent at some applied index (its writes are in the page cache), and an operating-
+ * system crash while the environment was open is detected at the next open (the boot id
+ * differs) and answered by starting the records afresh, which Raft's snapshot and log replay
+ * then rebuild.
+ *
+ * Nothing outside storage/ calls mdb_*. Not thread-safe: one loop thread owns a storage.
+ * Every function that fails leaves the storage unchanged and, where it takes errmsg, writes
+ * a message there naming what failed. */
+#ifndef CD_STORAGE_H
+#define CD_STORAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/engine.h"
+
+struct storage;
+
+struct storage_options
+{
+    const char *dir;          /* data directory (must exist); borrowed during open */
+    uint64_t map_size;        /* LMDB map size in bytes; 0 = 4 GiB */
+    int64_t history_keep_ms;  /* history retention; 0 = 90 days */
+    const char *boot_id;      /* NULL = read /proc/sys/kernel/random/boot_id (tests set it) */
+    bool sync_each_batch;     /* fdatasync on every batch commit (off by default, see above) */
+};
+
+/* What open found. */
+struct storage_open_info
+{
+    bool created;       /* the environment was new */
+    bool reset_unclean; /* left open across an OS crash: records were started afresh */
+    uint64_t applied;   /* applied index after open */
+};
+
+/* Opens (creating if needed) the environment in opt->dir. Returns 0, CD_EIO (cannot create
+ * or open, message in errmsg), CD_ECORRUPT (not a contactd environment or a newer format)
+ * or CD_ENOMEM. *out and *info are set only on success. */
+int storage_open(const struct storage_options *opt,
+                 struct storage **out,
+                 struct storage_open_info *info,
+                 char *errmsg,
+                 size_t errlen);
+
+/* Flushes to disk and closes; after a clean close the next open trusts the records even
+ * across a reboot. NULL is a no-op. */
+void storage_close(struct storage *s);
+
+/* Forces the environment's writes to disk (fdatasync). Returns 0 or CD_EIO. The daemon
+ * calls this on a timer so a clean shutdown or an OS crash loses at most that interval of
+ * records, which Raft replays. */
+int storage_sync(struct storage *s, char *errmsg, size_t errlen);
+
+/* Raft index of the last batch committed to the records (0 = none). */
+uint64_t storage_applied(const struct storage *s);
+
+/* ---- One apply batch: one write transaction --------------------------------------- */
+
+struct storage_batch;
+
+/* Starts the write transaction for the Raft entry at index (> storage_applied()). Returns 0,
+ * CD_EINVAL (index not above the applied index), CD_EIO or CD_ENOMEM. At most one batch is
+ * open at a time. */
+int storage_batch_begin(struct storage *s,
+                        uint64_t index,
+                        struct storage_batch **out,
+                        char *errmsg,
+                        size_t errlen);
+
+/* Record writes inside the batch. The structs are copied (encoded); their strings are
+ * borrowed only during the call. Return 0, CD_EIO (disk full, map full: message in the
+ * batch's error, see storage_batch_commit) or CD_ENOMEM. After an error the batch can only
+ * be aborted. */
+int storage_put_contact(struct storage_batch *b, const struct engine_contact_info *c);
+int storage_del_contact(struct storage_batch *b, uint64_t id);
+int storage_put_agent(struct storage_batch *b, const struct engine_agent_info *a);
+int storage_del_agent(struct storage_batch *b, const char *name);
+/* Adds (or, when the same contact's row exists, replaces) a history row. */
+int storage_put_history(struct storage_batch *b, const struct engine_history *h);
+/* Deletes history rows whose completed time is before before_ms (retention). */
+int storage_trim_history(struct storage_batch *b, int64_t before_ms);
+
+/* Writes the applied index and commits. Returns 0, CD_EIO (message in errmsg) or CD_ENOMEM;
+ * on error nothing of the batch is kept. Either way the batch is freed. */
+int storage_batch_commit(struct storage_batch *b, char *errmsg, size_t errlen);
+/* Discards the batch. */
+void storage_batch_abort(struct storage_batch *b);
+
+/* ---- Snapshot install ---------------------------------------------------------------- */
+
+/* Replaces every state record with those of engine state e at Raft index, in one write
+ * transaction, and records a history gap (storage_applied(), index] when index is above
+ * the applied index + 1 (history is not part of a snapshot). Returns 0, CD_EIO or
+ * CD_ENOMEM; on error the records are unchanged. */
+int storage_reset(struct storage *s,
+                  uint64_t index,
+                  const struct engine *e,
+                  char *errmsg,
+                  size_t errlen);
+
+/* ---- Reads (each one short read transaction) ---------------------------------------- */
+
+/* A stored contact record. Strings live in the struct. */
+struct storage_contact
+{
+    uint64_t id;
+    uint8_t channel;
+    uint8_t state;
+    int16_t priority;
+    uint8_t step;
+    bool callback;
+    uint64_t offer;
+    int64_t arrived;
+    int64_t enqueued;
+    int64_t answered;
+    char key[ENGINE_VALUE_MAX];
+    char queue[ENGINE_NAME_MAX];
+    char agent[ENGINE_NAME_MAX];
+};
+
+struct storage_agent
+{
+    char name[ENGINE_NAME_MAX];
+    char site[ENGINE_SITE_MAX];
+    char reason[ENGINE_VALUE_MAX];
+    uint8_t presence;
+    uint8_t state;
+    uint8_t capacity[ENGINE_CH_COUNT];
+    uint8_t load[ENGINE_CH_COUNT];
+    int64_t last_idle;
+};
+
+/* A history row. Strings live in the struct. */
+struct storage_history
+{
+    uint64_t contact;
+    uint8_t channel;
+    uint8_t outcome;
+    int16_t priority;
+    char queue[ENGINE_NAME_MAX];
+    char agent[ENGINE_NAME_MAX];
+    char reason[ENGINE_TARGET_MAX];
+    int64_t arrived, offered, answered, ended, completed;
+    uint32_t offers, transfers;
+    uint8_t callback;
+};
+
+/* Returns 0 or CD_ENOTFOUND (or CD_EIO / CD_ECORRUPT). */
+int storage_get_contact(struct storage *s, uint64_t id, struct storage_contact *out);
+int storage_get_agent(struct storage *s, const char *name, struct storage_agent *out);
+int storage_get_history(struct storage *s, uint64_t contact, struct storage_history *out);
+
+/* Calls cb for each row, in key order (contacts by id, agents by name, history by
+ * completed time then contact id within [from_ms, to_ms)); stops early when cb returns
+ * non-zero and returns that value. The struct passed to cb is valid during the call only.
+ * Returns 0, the callback's value, CD_EIO or CD_ECORRUPT. */
+int storage_foreach_contact(struct storage *s,
+                            int (*cb)(void *data, const struct storage_contact *c),
+                            void *data);
+int storage_foreach_agent(struct storage *s,
+                          int (*cb)(void *data, const struct storage_agent *a),
+                          void *data);
+int storage_foreach_history(struct storage *s,
+                            int64_t from_ms,
+                            int64_t to_ms,
+                            int (*cb)(void *data, const struct storage_history *h),
+                            void *data);
+
+struct storage_stats
+{
+    uint64_t applied;
+    uint64_t contacts;
+    uint64_t agents;
+    uint64_t history;
+    uint32_t gaps;           /* history gaps recorded */
+    uint64_t gap_first;      /* the latest gap's (from, to]; 0 when none */
+    uint64_t gap_last;
+    uint64_t bytes_in_use;   /* pages in use × page size */
+};
+int storage_stats(struct storage *s, struct storage_stats *out);
+
+#endif
