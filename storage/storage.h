@@ -11,7 +11,8 @@
  *   - history gaps: index ranges whose history this node never saw (it caught up by
  *     installing a snapshot), so a report can say it is incomplete.
  *
- * The Raft log is the durable record; LMDB is written without an fsync per transaction.
+ * The Raft log is the durable record; LMDB is written without an fsync per transaction
+ * (unless sync_each_batch).
  * storage/README.md gives the reasoning: a process killed at any instant leaves LMDB
  * consistent at some applied index (its writes are in the page cache), and an operating-
  * system crash while the environment was open is detected at the next open (the boot id
@@ -34,24 +35,32 @@ struct storage;
 
 struct storage_options
 {
-    const char *dir;          /* data directory (must exist); borrowed during open */
-    uint64_t map_size;        /* LMDB map size in bytes; 0 = 4 GiB */
-    int64_t history_keep_ms;  /* history retention; 0 = 90 days */
-    const char *boot_id;      /* NULL = read /proc/sys/kernel/random/boot_id (tests set it) */
-    bool sync_each_batch;     /* fdatasync on every batch commit (off by default, see above) */
+    const char *dir;         /* data directory (must exist); borrowed during open */
+    uint64_t map_size;       /* LMDB map size in bytes; 0 = 4 GiB */
+    int64_t history_keep_ms; /* history retention; 0 = 90 days, INT64_MAX = forever. Each
+                                commit that adds history deletes (up to 1024) rows completed
+                                this long before the newest row of the batch: the rows' own
+                                times, no clock */
+    const char *boot_id;     /* NULL = read /proc/sys/kernel/random/boot_id (tests set it) */
+    bool sync_each_batch;    /* fdatasync on every batch commit (off by default, see above);
+                                then an OS crash does not reset the records */
 };
 
 /* What open found. */
 struct storage_open_info
 {
-    bool created;       /* the environment was new */
+    bool created;       /* the environment was new (also after reset_unclean) */
     bool reset_unclean; /* left open across an OS crash: records were started afresh */
     uint64_t applied;   /* applied index after open */
 };
 
-/* Opens (creating if needed) the environment in opt->dir. Returns 0, CD_EIO (cannot create
- * or open, message in errmsg), CD_ECORRUPT (not a contactd environment or a newer format)
- * or CD_ENOMEM. *out and *info are set only on success. */
+/* Opens (creating if needed) the environment in opt->dir: files data.mdb and lock.mdb
+ * (LMDB's), storage.lock (held while open, so a second storage_open of the same directory,
+ * by this process or another, fails with CD_EIO) and storage.open (the boot marker, see
+ * storage/README.md). Returns 0, CD_EINVAL (no dir, negative retention, bad boot_id),
+ * CD_EIO (cannot create or open, directory in use; message in errmsg), CD_ECORRUPT (not an
+ * LMDB file, not a contactd environment, or a newer format) or CD_ENOMEM. *out and *info
+ * (info may be NULL) are set only on success. */
 int storage_open(const struct storage_options *opt,
                  struct storage **out,
                  struct storage_open_info *info,
@@ -62,9 +71,10 @@ int storage_open(const struct storage_options *opt,
  * across a reboot. NULL is a no-op. */
 void storage_close(struct storage *s);
 
-/* Forces the environment's writes to disk (fdatasync). Returns 0 or CD_EIO. The daemon
- * calls this on a timer so a clean shutdown or an OS crash loses at most that interval of
- * records, which Raft replays. */
+/* Forces the environment's writes to disk (fdatasync). Returns 0 or CD_EIO. The daemon may
+ * call this on a timer to bound the dirty pages a clean close has to flush. It does not make
+ * the records survive an OS crash without sync_each_batch: the boot marker cannot tell
+ * which later writes reached the disk, so the next open still starts afresh. */
 int storage_sync(struct storage *s, char *errmsg, size_t errlen);
 
 /* Raft index of the last batch committed to the records (0 = none). */
@@ -75,8 +85,9 @@ uint64_t storage_applied(const struct storage *s);
 struct storage_batch;
 
 /* Starts the write transaction for the Raft entry at index (> storage_applied()). Returns 0,
- * CD_EINVAL (index not above the applied index), CD_EIO or CD_ENOMEM. At most one batch is
- * open at a time. */
+ * CD_EINVAL (index not above the applied index), CD_ESTATE (a batch is already open: at
+ * most one at a time), CD_EIO or CD_ENOMEM. The batch is owned by s until commit or abort.
+ * Reads may run while a batch is open; they see the last committed batch. */
 int storage_batch_begin(struct storage *s,
                         uint64_t index,
                         struct storage_batch **out,
@@ -84,9 +95,13 @@ int storage_batch_begin(struct storage *s,
                         size_t errlen);
 
 /* Record writes inside the batch. The structs are copied (encoded); their strings are
- * borrowed only during the call. Return 0, CD_EIO (disk full, map full: message in the
- * batch's error, see storage_batch_commit) or CD_ENOMEM. After an error the batch can only
- * be aborted. */
+ * borrowed only during the call (NULL strings are stored as ""). Return 0, CD_EIO (disk
+ * full, map full), CD_ENOMEM, or CD_EINVAL (a value the record cannot hold: a string longer
+ * than its storage_* array, a channel or state out of range, a live contact state in
+ * history). The message goes into the batch's error, which storage_batch_commit reports.
+ * After an error every later call on the batch returns the same error and does nothing:
+ * the batch can only be aborted (or committed, which then fails and keeps nothing).
+ * Deleting a record that is not there is not an error. */
 int storage_put_contact(struct storage_batch *b, const struct engine_contact_info *c);
 int storage_del_contact(struct storage_batch *b, uint64_t id);
 int storage_put_agent(struct storage_batch *b, const struct engine_agent_info *a);
@@ -96,18 +111,24 @@ int storage_put_history(struct storage_batch *b, const struct engine_history *h)
 /* Deletes history rows whose completed time is before before_ms (retention). */
 int storage_trim_history(struct storage_batch *b, int64_t before_ms);
 
-/* Writes the applied index and commits. Returns 0, CD_EIO (message in errmsg) or CD_ENOMEM;
- * on error nothing of the batch is kept. Either way the batch is freed. */
+/* Writes the applied index and commits. Returns 0, or the batch's first error (CD_EIO,
+ * CD_ENOMEM, CD_EINVAL) with its message in errmsg ("write batch at index 42 in '/data':
+ * put contact 7: MDB_MAP_FULL: Environment mapsize limit reached"); on error nothing of the
+ * batch is kept. Either way the batch is freed. */
 int storage_batch_commit(struct storage_batch *b, char *errmsg, size_t errlen);
-/* Discards the batch. */
+/* Discards the batch. NULL is a no-op. */
 void storage_batch_abort(struct storage_batch *b);
 
 /* ---- Snapshot install ---------------------------------------------------------------- */
 
 /* Replaces every state record with those of engine state e at Raft index, in one write
  * transaction, and records a history gap (storage_applied(), index] when index is above
- * the applied index + 1 (history is not part of a snapshot). Returns 0, CD_EIO or
- * CD_ENOMEM; on error the records are unchanged. */
+ * the applied index + 1 (history is not part of a snapshot). History rows are kept. index
+ * may also be at or below the applied index (a restart restoring an older snapshot before
+ * replaying the log): the records then go back to that index and no gap is recorded.
+ * e is borrowed during the call. Returns 0, CD_ESTATE (a batch is open), CD_EIO,
+ * CD_ENOMEM or CD_EINVAL (a record the storage cannot hold); on error the records are
+ * unchanged. */
 int storage_reset(struct storage *s,
                   uint64_t index,
                   const struct engine *e,
@@ -129,7 +150,7 @@ struct storage_contact
     int64_t arrived;
     int64_t enqueued;
     int64_t answered;
-    char key[ENGINE_VALUE_MAX];
+    char key[ENGINE_VALUE_MAX * 2]; /* idempotency keys may be up to 127 bytes */
     char queue[ENGINE_NAME_MAX];
     char agent[ENGINE_NAME_MAX];
 };
@@ -161,7 +182,8 @@ struct storage_history
     uint8_t callback;
 };
 
-/* Returns 0 or CD_ENOTFOUND (or CD_EIO / CD_ECORRUPT). */
+/* Returns 0 or CD_ENOTFOUND (or CD_EIO / CD_ECORRUPT / CD_ENOMEM). storage_get_history
+ * finds the contact's one row (the latest put). */
 int storage_get_contact(struct storage *s, uint64_t id, struct storage_contact *out);
 int storage_get_agent(struct storage *s, const char *name, struct storage_agent *out);
 int storage_get_history(struct storage *s, uint64_t contact, struct storage_history *out);
@@ -188,10 +210,10 @@ struct storage_stats
     uint64_t contacts;
     uint64_t agents;
     uint64_t history;
-    uint32_t gaps;           /* history gaps recorded */
-    uint64_t gap_first;      /* the latest gap's (from, to]; 0 when none */
+    uint32_t gaps;      /* history gaps recorded */
+    uint64_t gap_first; /* the latest gap's (from, to]; 0 when none */
     uint64_t gap_last;
-    uint64_t bytes_in_use;   /* pages in use × page size */
+    uint64_t bytes_in_use; /* pages in use × page size */
 };
 int storage_stats(struct storage *s, struct storage_stats *out);
 

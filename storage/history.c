@@ -1,0 +1,212 @@
+/* Contact history: rows keyed by completed time then contact id, so reports and retention
+ * walk time ranges, and an index by contact so a contact has one row that a later row of the
+ * same contact replaces. */
+#include <stdint.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "storage/internal.h"
+
+/* Removes the contact's earlier row when it sits under another key (another completed
+ * time); the index entry is overwritten by the caller. */
+static int unlink_previous(struct storage_batch *b,
+                           const uint8_t ckey[STORAGE_ID_KEY],
+                           const uint8_t hkey[STORAGE_HISTORY_KEY])
+{
+    uint8_t old[STORAGE_HISTORY_KEY];
+    MDB_val k = {STORAGE_ID_KEY, (void *)ckey};
+    MDB_val v;
+    int rc = mdb_get(b->txn, b->s->history_by_contact, &k, &v);
+    if (rc != 0) {
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    }
+    if (v.mv_size != STORAGE_HISTORY_KEY) {
+        return MDB_CORRUPTED;
+    }
+    if (memcmp(v.mv_data, hkey, STORAGE_HISTORY_KEY) == 0) {
+        return 0;
+    }
+    /* v points into a page this transaction is about to change. */
+    memcpy(old, v.mv_data, sizeof(old));
+    MDB_val ok = {sizeof(old), old};
+    rc = mdb_del(b->txn, b->s->history, &ok, NULL);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int put_row(struct storage_batch *b, const struct engine_history *h)
+{
+    uint8_t ckey[STORAGE_ID_KEY], hkey[STORAGE_HISTORY_KEY];
+    storage__key_u64(ckey, h->contact);
+    storage__history_key(hkey, h->completed, h->contact);
+    MDB_val ck = {sizeof(ckey), ckey};
+    MDB_val hk = {sizeof(hkey), hkey};
+    MDB_val row = {b->s->buf.len, b->s->buf.data};
+    int rc = unlink_previous(b, ckey, hkey);
+    rc = rc ? rc : mdb_put(b->txn, b->s->history, &hk, &row, 0);
+    return rc ? rc : mdb_put(b->txn, b->s->history_by_contact, &ck, &hk, 0);
+}
+
+int storage_put_history(struct storage_batch *b, const struct engine_history *h)
+{
+    const char *why;
+    int rc = storage__batch_usable(b);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = storage__history_encode(h, &b->s->buf, &why);
+    if (rc != 0) {
+        return storage__batch_fail(b, rc, "put history of contact %llu: %s",
+                                   (unsigned long long)h->contact, why);
+    }
+    rc = put_row(b, h);
+    if (rc != 0) {
+        return storage__batch_fail(b, storage__write_code(rc),
+                                   "put history of contact %llu: %s",
+                                   (unsigned long long)h->contact, mdb_strerror(rc));
+    }
+    if (!b->has_history || h->completed > b->newest_completed) {
+        b->newest_completed = h->completed;
+    }
+    b->has_history = true;
+    return 0;
+}
+
+int storage_trim_history(struct storage_batch *b, int64_t before_ms)
+{
+    int rc = storage__batch_usable(b);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = storage__history_trim(b->s, b->txn, before_ms, SIZE_MAX);
+    if (rc != 0) {
+        return storage__batch_fail(b, storage__write_code(rc), "trim history before %lld: %s",
+                                   (long long)before_ms, mdb_strerror(rc));
+    }
+    return 0;
+}
+
+/* The index entry goes only if it names this row. */
+static int drop_index(struct storage *s, MDB_txn *txn, const uint8_t hkey[STORAGE_HISTORY_KEY])
+{
+    MDB_val k = {STORAGE_ID_KEY, (void *)(hkey + STORAGE_ID_KEY)};
+    MDB_val v;
+    int rc = mdb_get(txn, s->history_by_contact, &k, &v);
+    if (rc != 0) {
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    }
+    if (v.mv_size != STORAGE_HISTORY_KEY || memcmp(v.mv_data, hkey, STORAGE_HISTORY_KEY) != 0) {
+        return 0;
+    }
+    return mdb_del(txn, s->history_by_contact, &k, NULL);
+}
+
+/* The oldest row is always the first key, so each round starts from the first again. */
+int storage__history_trim(struct storage *s, MDB_txn *txn, int64_t before_ms, size_t limit)
+{
+    uint8_t bound[STORAGE_HISTORY_KEY], key[STORAGE_HISTORY_KEY];
+    MDB_cursor *cur;
+    MDB_val k, v;
+    storage__history_key(bound, before_ms, 0);
+    int rc = mdb_cursor_open(txn, s->history, &cur);
+    if (rc != 0) {
+        return rc;
+    }
+    for (size_t n = 0; rc == 0 && n < limit; n++) {
+        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+        if (rc != 0) {
+            break;
+        }
+        if (k.mv_size != STORAGE_HISTORY_KEY) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        if (memcmp(k.mv_data, bound, sizeof(bound)) >= 0) {
+            break;
+        }
+        memcpy(key, k.mv_data, sizeof(key));
+        rc = mdb_cursor_del(cur, 0);
+        rc = rc ? rc : drop_index(s, txn, key);
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* ---- reads --------------------------------------------------------------------------- */
+
+struct history_scan
+{
+    struct storage_history *row;
+    int64_t to_ms;
+    bool past_end;
+    int (*cb)(void *data, const struct storage_history *h);
+    void *data;
+};
+
+static int history_row(void *ctx, const MDB_val *k, const MDB_val *v)
+{
+    struct history_scan *hs = ctx;
+    if (storage__history_decode(k->mv_data, k->mv_size, v->mv_data, v->mv_size, hs->row) != 0) {
+        return CD_ECORRUPT;
+    }
+    if (hs->row->completed >= hs->to_ms) {
+        hs->past_end = true;
+        return 1;
+    }
+    return hs->cb != NULL ? hs->cb(hs->data, hs->row) : 0;
+}
+
+int storage_foreach_history(struct storage *s,
+                            int64_t from_ms,
+                            int64_t to_ms,
+                            int (*cb)(void *data, const struct storage_history *h),
+                            void *data)
+{
+    struct storage_history row;
+    struct history_scan hs = {&row, to_ms, false, cb, data};
+    uint8_t start[STORAGE_HISTORY_KEY];
+    if (from_ms >= to_ms) {
+        return 0;
+    }
+    storage__history_key(start, from_ms, 0);
+    MDB_val k = {sizeof(start), start};
+    int rc = storage__scan(s, s->history, &k, history_row, &hs);
+    return hs.past_end ? 0 : rc;
+}
+
+/* The index names the row; an index entry without its row is corruption. */
+static int find_history(struct storage *s,
+                        MDB_txn *txn,
+                        uint64_t contact,
+                        struct storage_history *out)
+{
+    uint8_t ckey[STORAGE_ID_KEY];
+    storage__key_u64(ckey, contact);
+    MDB_val k = {sizeof(ckey), ckey};
+    MDB_val v;
+    int rc = mdb_get(txn, s->history_by_contact, &k, &v);
+    if (rc != 0) {
+        return storage__read_code(rc);
+    }
+    if (v.mv_size != STORAGE_HISTORY_KEY ||
+        memcmp((const uint8_t *)v.mv_data + STORAGE_ID_KEY, ckey, sizeof(ckey)) != 0) {
+        return CD_ECORRUPT;
+    }
+    k = v; /* valid until the end of the read transaction */
+    rc = mdb_get(txn, s->history, &k, &v);
+    if (rc != 0) {
+        return rc == MDB_NOTFOUND ? CD_ECORRUPT : storage__read_code(rc);
+    }
+    return storage__history_decode(k.mv_data, k.mv_size, v.mv_data, v.mv_size, out);
+}
+
+int storage_get_history(struct storage *s, uint64_t contact, struct storage_history *out)
+{
+    MDB_txn *txn;
+    int rc = storage__read_begin(s, &txn);
+    if (rc != 0) {
+        return storage__read_code(rc);
+    }
+    int code = find_history(s, txn, contact, out);
+    mdb_txn_abort(txn);
+    return code;
+}
