@@ -1,0 +1,220 @@
+/* adapters/http: answers. Each answer is formatted into one buffer and handed to
+ * uv_write(); the buffer belongs to the write request and is freed in its callback. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adapters/http/server_internal.h"
+#include "common/error.h"
+
+struct http__out
+{
+    uv_write_t req;
+    char data[];
+};
+
+static void write_done(uv_write_t *req, int status)
+{
+    struct http_conn *conn = req->handle->data;
+
+    free(req); /* req is the first member of its struct http__out */
+    if (status < 0 && status != UV_ECANCELED) {
+        http__conn_close(conn);
+    }
+}
+
+/* Takes out, which holds len bytes of data. */
+static int conn_write_out(struct http_conn *conn, struct http__out *out, size_t len)
+{
+    uv_buf_t buf = uv_buf_init(out->data, (unsigned)len);
+
+    if (conn->closing) {
+        free(out);
+        return CD_EIO;
+    }
+    if (uv_write(&out->req, (uv_stream_t *)&conn->tcp, &buf, 1, write_done) != 0) {
+        free(out);
+        http__conn_close(conn);
+        return CD_EIO;
+    }
+    return 0;
+}
+
+int http__conn_write(struct http_conn *conn, const char *data, size_t len)
+{
+    struct http__out *out = malloc(sizeof(*out) + len);
+
+    if (out == NULL) {
+        http__conn_close(conn);
+        return CD_ENOMEM;
+    }
+    memcpy(out->data, data, len);
+    return conn_write_out(conn, out, len);
+}
+
+/* 1xx, 204 and 304 answers end with their header block (RFC 9112, 6.3). */
+static bool status_has_body(int status)
+{
+    return status >= 200 && status != 204 && status != 304;
+}
+
+#define RESPONSE_HEAD "HTTP/1.1 %d %s\r\n%s%s%s%sConnection: %s\r\n\r\n"
+
+static int send_response(struct http_conn *conn,
+                         int status,
+                         const char *content_type,
+                         const void *body,
+                         size_t len,
+                         bool keep_alive,
+                         bool head_only)
+{
+    char length[48] = "";
+    bool has_body = status_has_body(status);
+
+    if (has_body) {
+        snprintf(length, sizeof(length), "Content-Length: %zu\r\n", len);
+    }
+    const char *ct = content_type ? content_type : "";
+    const char *ct_name = content_type ? "Content-Type: " : "";
+    const char *ct_end = content_type ? "\r\n" : "";
+    const char *connection = keep_alive ? "keep-alive" : "close";
+    const char *reason = http_status_text(status);
+    int head_len = snprintf(NULL, 0, RESPONSE_HEAD, status, reason, ct_name, ct, ct_end, length,
+                            connection);
+    size_t body_len = has_body && !head_only ? len : 0;
+    struct http__out *out = malloc(sizeof(*out) + (size_t)head_len + 1 + body_len);
+    if (out == NULL) {
+        http__conn_close(conn);
+        return CD_ENOMEM;
+    }
+    snprintf(out->data, (size_t)head_len + 1, RESPONSE_HEAD, status, reason, ct_name, ct,
+             ct_end, length, connection);
+    if (body_len > 0) {
+        memcpy(out->data + head_len, body, body_len);
+    }
+    return conn_write_out(conn, out, (size_t)head_len + body_len);
+}
+
+void http_reply(struct http_exchange *x,
+                int status,
+                const char *content_type,
+                const void *body,
+                size_t len)
+{
+    struct http_conn *conn = x->conn;
+
+    if (conn == NULL) {
+        http__exchange_free(x);
+        return;
+    }
+    if (status < 100 || status > 999) {
+        status = 500;
+    }
+    /* A server on its way down answers what it holds, then lets each connection go. */
+    bool keep_alive = x->keep_alive && !conn->server->closing;
+    conn->pending = NULL;
+    /* The answer is copied before the exchange goes: body may point into its request. */
+    int rc = send_response(conn, status, content_type, body, len, keep_alive, x->head_only);
+    http__exchange_free(x);
+    if (rc == 0) {
+        http__conn_answered(conn, keep_alive);
+    }
+}
+
+void http_reply_json(struct http_exchange *x, int status, json_t *json)
+{
+    char *text = NULL;
+
+    if (x->conn == NULL) {
+        json_decref(json);
+        http__exchange_free(x);
+        return;
+    }
+    if (json != NULL) {
+        text = json_dumps(json, JSON_COMPACT | JSON_ENCODE_ANY);
+        json_decref(json);
+        if (text == NULL) {
+            http_reply_error(x, 500, "INTERNAL", "the answer could not be encoded as JSON");
+            return;
+        }
+    }
+    http_reply(x, status, "application/json", text, text ? strlen(text) : 0);
+    free(text);
+}
+
+/* A JSON string for msg; bytes that are not UTF-8 become '?' rather than losing the
+ * message. */
+static json_t *message_string(const char *msg)
+{
+    json_t *s = json_string(msg);
+    if (s != NULL) {
+        return s;
+    }
+    char ascii[512];
+    size_t i;
+    for (i = 0; msg[i] != '\0' && i + 1 < sizeof(ascii); i++) {
+        ascii[i] = (unsigned char)msg[i] < 0x80 ? msg[i] : '?';
+    }
+    ascii[i] = '\0';
+    return json_string(ascii);
+}
+
+/* {"error":{"code":...,"message":...}}, or NULL when memory runs out. */
+static char *error_json(const char *code, const char *msg)
+{
+    json_t *root =
+        json_pack("{s:{s:s,s:o*}}", "error", "code", code, "message", message_string(msg));
+    char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
+
+    json_decref(root);
+    return text;
+}
+
+static const char no_memory_json[] =
+    "{\"error\":{\"code\":\"UNAVAILABLE\",\"message\":\"out of memory\"}}";
+
+void http_reply_error(struct http_exchange *x,
+                      int status,
+                      const char *code,
+                      const char *fmt,
+                      ...)
+{
+    char msg[512];
+    va_list ap;
+
+    if (x->conn == NULL) {
+        http__exchange_free(x);
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    char *text = error_json(code, msg);
+    const char *body = text ? text : no_memory_json;
+    http_reply(x, status, "application/json", body, strlen(body));
+    free(text);
+}
+
+void http__conn_reject(struct http_conn *conn, int status, const char *code, const char *msg)
+{
+    char *text = error_json(code, msg);
+    const char *body = text ? text : no_memory_json;
+
+    if (send_response(conn, status, "application/json", body, strlen(body), false, false) ==
+        0) {
+        http__conn_finish(conn);
+    }
+    free(text);
+}
+
+void http_exchange_drop(struct http_exchange *x)
+{
+    struct http_conn *conn = x->conn;
+
+    if (conn != NULL) {
+        conn->pending = NULL;
+        http__conn_close(conn);
+    }
+    http__exchange_free(x);
+}

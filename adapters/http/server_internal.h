@@ -1,0 +1,138 @@
+/* Private to the server half of adapters/http: the shapes that server.c (sockets and
+ * connection lifetime), parse.c (llhttp into struct http_request) and reply.c (writing
+ * answers) share. */
+#ifndef CD_HTTP_SERVER_INTERNAL_H
+#define CD_HTTP_SERVER_INTERNAL_H
+
+#include <llhttp.h>
+
+#include "adapters/http/http.h"
+
+/* Bytes handed to each read; one buffer per server serves every connection, because libuv
+ * delivers a read to its callback before it allocates for the next one. */
+#define HTTP__READ_CHUNK (64 * 1024)
+
+/* A growable byte string with a hard ceiling. */
+struct http__text
+{
+    char *data; /* owned; NULL while empty */
+    size_t len;
+    size_t cap;
+};
+
+/* A request waiting for its answer. It owns the storage behind req's pointers, so it
+ * outlives its connection when the client goes away first. */
+struct http_exchange
+{
+    struct http_conn *conn; /* NULL once detached: the answer is discarded */
+    struct http_request req;
+    char *head; /* target, header names and values, decoded path */
+    char *body;
+    bool keep_alive;
+    bool head_only; /* HEAD: the answer carries headers only */
+};
+
+/* What one call of http__parse_execute() ended with. */
+enum http__parse_result {
+    HTTP__NEED_MORE, /* every byte consumed; the request is not complete yet */
+    HTTP__READY,     /* a request is complete: take it from parse->ready */
+    HTTP__REJECT,    /* malformed or over a limit: answer parse->reject_* and close */
+};
+
+/* Parsing state of one connection; a request is assembled here, then moved into an
+ * exchange. */
+struct http__parse
+{
+    llhttp_t parser;
+    const struct http_server_options *opt; /* borrowed from the server */
+    struct http__text head;
+    struct http__text body;
+    size_t field_off[HTTP_HEADERS_MAX];
+    size_t value_off[HTTP_HEADERS_MAX];
+    size_t n_headers;
+    size_t head_raw; /* wire bytes of the header block so far */
+    bool in_head;    /* between message begin and headers complete */
+    bool in_field;
+    bool paused;
+    bool send_continue; /* the client waits for "100 Continue" before its body */
+    struct http_exchange *ready;
+    int reject_status;
+    const char *reject_code;
+    char reject_msg[160];
+};
+
+struct http_conn
+{
+    uv_tcp_t tcp;
+    uv_timer_t timer; /* idle timeout, deferred resume, or lingering close */
+    uv_shutdown_t shutdown;
+    struct http_server *server;
+    struct http_conn *prev;
+    struct http_conn *next;
+    struct http__parse parse;
+    struct http__text backlog; /* received but not parsed: waits behind an exchange */
+    struct http_exchange *pending;
+    unsigned open_handles;
+    int timer_mode;
+    bool reading;
+    bool feeding; /* inside the parse loop: a reply made there must not restart it */
+    bool lingering;
+    bool closing;
+};
+
+struct http_server
+{
+    uv_loop_t *loop;
+    uv_tcp_t listener;
+    struct http_server_options opt;
+    http_handler_cb handler;
+    void *data;
+    struct http_conn *conns; /* open connections; closing ones are unlinked */
+    unsigned n_conns;
+    unsigned open_handles; /* the listener and every handle of every connection */
+    uint16_t port;
+    bool closing;
+    void (*close_cb)(void *data);
+    void *close_data;
+    char read_buf[HTTP__READ_CHUNK];
+};
+
+/* parse.c */
+void http__parse_init(struct http__parse *p, const struct http_server_options *opt);
+void http__parse_close(struct http__parse *p);
+/* Feeds bytes to the parser, stopping at the end of a request. *consumed says how many
+ * were used; the rest belongs to the next request. */
+enum http__parse_result http__parse_execute(struct http__parse *p,
+                                            const char *data,
+                                            size_t len,
+                                            size_t *consumed);
+void http__exchange_free(struct http_exchange *x);
+/* Makes room for n more bytes and a terminator, failing with CD_ENOMEM (t unchanged). */
+int http__text_reserve(struct http__text *t, size_t n);
+/* Appends n bytes to t, failing with CD_ENOMEM (t unchanged) when memory runs out. */
+int http__text_put(struct http__text *t, const void *data, size_t n);
+
+/* server.c */
+/* Closes the connection now, detaching any exchange it holds. */
+void http__conn_close(struct http_conn *conn);
+/* The pending exchange was answered: go on with the next request, or close politely. */
+void http__conn_answered(struct http_conn *conn, bool keep_alive);
+/* Closes after the queued writes are flushed, reading (and discarding) what the client
+ * still sends so that it sees the answer rather than a reset. */
+void http__conn_finish(struct http_conn *conn);
+
+/* reply.c */
+/* Queues bytes for the client; on failure the connection is closed. Returns 0 or a
+ * negative CD_E* code. */
+int http__conn_write(struct http_conn *conn, const char *data, size_t len);
+/* Answers a request the parser rejected, then closes the connection. */
+void http__conn_reject(struct http_conn *conn, int status, const char *code, const char *msg);
+
+/* request.c */
+/* Percent-decodes in[0..len) into out (cap bytes, NUL-terminated). For a path (query
+ * false) a malformed escape or an encoded NUL is an error (-1); for a query string '+' is
+ * a space and such escapes are kept as they are. Returns the decoded length, -1, or -2
+ * when out is too small. */
+int http__percent_decode(const char *in, size_t len, char *out, size_t cap, bool query);
+
+#endif
