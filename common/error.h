@@ -18,7 +18,9 @@
     X(VERSION, "unsupported version")            \
     X(TOOBIG, "too large")                       \
     X(PARSE, "parse error")                      \
-    X(IO, "input/output error")
+    X(IO, "input/output error")                  \
+    X(UNAVAIL, "no leader to take the request")  \
+    X(TIMEDOUT, "timed out")
 
 enum {
     CD_OK = 0,
@@ -41,6 +43,8 @@ enum {
 #define CD_ETOOBIG CD__NEG(TOOBIG)
 #define CD_EPARSE CD__NEG(PARSE)
 #define CD_EIO CD__NEG(IO)
+#define CD_EUNAVAIL CD__NEG(UNAVAIL)
+#define CD_ETIMEDOUT CD__NEG(TIMEDOUT)
 
 /* Text for a CD_E* code (or 0); never NULL, static storage. */
 const char *cd_strerror(int code);

@@ -64,6 +64,16 @@ struct config_tls
     char ca[CONFIG_PATH_MAX];
 };
 
+/* Raft tuning; every field has a default (docs/config.md). */
+struct config_raft
+{
+    uint32_t election_timeout_ms; /* default 1000 */
+    uint32_t heartbeat_ms;        /* default 100 */
+    uint32_t snapshot_threshold;  /* entries between snapshots; default 4096 */
+    uint32_t snapshot_trailing;   /* entries kept behind a snapshot; default 2048 */
+    bool pre_vote;                /* default true */
+};
+
 /* Plain data: no pointers, nothing to free. */
 struct config_node
 {
@@ -76,6 +86,11 @@ struct config_node
     bool has_tls;
     struct config_tls tls;
     uint8_t log_level; /* enum config_log_level; default INFO */
+    bool join;         /* joins a running cluster (contactctl member add) instead of
+                        * bootstrapping one from peers */
+    struct config_raft raft;
+    uint32_t history_days;   /* contact history retention; default 90 */
+    uint32_t storage_map_mb; /* LMDB map size; default 4096 */
 };
 
 /* Reads and validates the node file at path into *out.

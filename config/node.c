@@ -203,10 +203,77 @@ static int check_self(struct cfg_ctx *c, const struct ynode *root, const struct 
     return cfg_fail(c, peers, "peers: this node '%s' is not listed", nd->id);
 }
 
+static int read_uint(struct cfg_ctx *c,
+                     const struct ynode *map,
+                     const char *key,
+                     int64_t lo,
+                     int64_t hi,
+                     uint32_t *out)
+{
+    const struct ynode *n = ynode_get(map, key);
+    int64_t v;
+    if (n == NULL) {
+        return 0;
+    }
+    if (cfg_int(c, n, lo, hi, &v) != 0) {
+        return CD_EPARSE;
+    }
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static int read_raft(struct cfg_ctx *c, const struct ynode *n, struct config_raft *r)
+{
+    static const char *const keys[] = {
+        "election_timeout_ms", "heartbeat_ms", "snapshot_threshold",
+        "snapshot_trailing",   "pre_vote",     NULL};
+    const struct ynode *pv;
+    cfg_subject(c, "raft");
+    if (cfg_expect_map(c, n) != 0 || cfg_keys(c, n, keys) != 0 ||
+        read_uint(c, n, "election_timeout_ms", 50, 60000, &r->election_timeout_ms) != 0 ||
+        read_uint(c, n, "heartbeat_ms", 10, 10000, &r->heartbeat_ms) != 0 ||
+        read_uint(c, n, "snapshot_threshold", 16, 100000000, &r->snapshot_threshold) != 0 ||
+        read_uint(c, n, "snapshot_trailing", 0, 100000000, &r->snapshot_trailing) != 0 ||
+        ((pv = ynode_get(n, "pre_vote")) != NULL && cfg_bool(c, pv, &r->pre_vote) != 0)) {
+        return CD_EPARSE;
+    }
+    if (r->heartbeat_ms >= r->election_timeout_ms) {
+        return cfg_fail(c, n, "raft: heartbeat_ms (%u) must be below election_timeout_ms (%u)",
+                        r->heartbeat_ms, r->election_timeout_ms);
+    }
+    return 0;
+}
+
+/* join, raft, history and storage: all optional. */
+static int read_tuning(struct cfg_ctx *c, const struct ynode *root, struct config_node *nd)
+{
+    static const char *const history_keys[] = {"retention_days", NULL};
+    static const char *const storage_keys[] = {"map_size_mb", NULL};
+    const struct ynode *n;
+    if ((n = ynode_get(root, "join")) != NULL && cfg_bool(c, n, &nd->join) != 0) {
+        return CD_EPARSE;
+    }
+    if ((n = ynode_get(root, "raft")) != NULL && read_raft(c, n, &nd->raft) != 0) {
+        return CD_EPARSE;
+    }
+    if ((n = ynode_get(root, "history")) != NULL &&
+        (cfg_expect_map(c, n) != 0 || cfg_keys(c, n, history_keys) != 0 ||
+         read_uint(c, n, "retention_days", 1, 3650, &nd->history_days) != 0)) {
+        return CD_EPARSE;
+    }
+    if ((n = ynode_get(root, "storage")) != NULL &&
+        (cfg_expect_map(c, n) != 0 || cfg_keys(c, n, storage_keys) != 0 ||
+         read_uint(c, n, "map_size_mb", 1, 1048576, &nd->storage_map_mb) != 0)) {
+        return CD_EPARSE;
+    }
+    return 0;
+}
+
 static int read_node(struct cfg_ctx *c, const struct ynode *root, struct config_node *nd)
 {
-    static const char *const keys[] = {"id",  "listen",    "data_dir", "peers",
-                                       "tls", "log_level", NULL};
+    static const char *const keys[] = {"id",      "listen",    "data_dir", "peers",
+                                       "tls",     "log_level", "join",     "raft",
+                                       "history", "storage",   NULL};
     const struct ynode *id, *listen, *dir, *peers, *tls, *level;
     if (cfg_keys(c, root, keys) != 0 || (id = cfg_require(c, root, "id")) == NULL ||
         (listen = cfg_require(c, root, "listen")) == NULL ||
@@ -225,6 +292,9 @@ static int read_node(struct cfg_ctx *c, const struct ynode *root, struct config_
     }
     if ((level = ynode_get(root, "log_level")) != NULL &&
         read_log_level(c, level, &nd->log_level)) {
+        return CD_EPARSE;
+    }
+    if (read_tuning(c, root, nd) != 0) {
         return CD_EPARSE;
     }
     return check_self(c, root, nd);
@@ -249,6 +319,13 @@ int config_node_parse(const char *name_for_errors,
         goto err_free_doc;
     }
     nd->log_level = CONFIG_LOG_INFO;
+    nd->raft = (struct config_raft){.election_timeout_ms = 1000,
+                                    .heartbeat_ms = 100,
+                                    .snapshot_threshold = 4096,
+                                    .snapshot_trailing = 2048,
+                                    .pre_vote = true};
+    nd->history_days = 90;
+    nd->storage_map_mb = 4096;
     if (doc.root == NULL) {
         rv = cfg_fail_file(&c, "empty document");
     } else {

@@ -1,0 +1,140 @@
+/* Health, cluster status, membership, and the internal endpoints followers forward to. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adapters/api/internal.h"
+#include "common/error.h"
+
+void api__healthz(struct api__call *call)
+{
+    http_reply_json(call->x, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+void api__readyz(struct api__call *call)
+{
+    struct cluster_status st;
+    cluster_status(call->api->cluster, &st);
+    http_reply_json(
+        call->x, st.ready ? 200 : 503,
+        json_pack("{s:b,s:s,s:s,s:I,s:I}", "ready", st.ready, "role",
+                  cluster_role_name(st.role), "leader", st.leader, "commit_index",
+                  (json_int_t)st.commit_index, "applied_index", (json_int_t)st.applied_index));
+}
+
+void api__cluster_status(struct api__call *call)
+{
+    struct cluster_status st;
+    char digest[24];
+    json_t *members = json_array();
+    cluster_status(call->api->cluster, &st);
+    snprintf(digest, sizeof(digest), "%016llx", (unsigned long long)st.state_digest);
+    for (uint32_t i = 0; i < st.n_members; i++) {
+        const struct cluster_member *m = &st.members[i];
+        json_array_append_new(
+            members, json_pack("{s:s,s:s,s:s,s:s,s:b}", "id", m->id, "raft", m->raft, "api",
+                               m->api, "role", cluster_member_role_name(m->role), "leader",
+                               strcmp(m->id, st.leader) == 0));
+    }
+    http_reply_json(
+        call->x, 200,
+        json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:s,s:I,s:b,s:o,s:I,s:I}", "id", st.id,
+                  "role", cluster_role_name(st.role), "leader", st.leader, "leader_api",
+                  st.leader_api, "term", (json_int_t)st.term, "commit_index",
+                  (json_int_t)st.commit_index, "applied_index", (json_int_t)st.applied_index,
+                  "last_index", (json_int_t)st.last_index, "snapshot_index",
+                  (json_int_t)st.snapshot_index, "state_digest", digest, "engine_now",
+                  (json_int_t)st.engine_now, "ready", st.ready, "members", members,
+                  "entries_applied", (json_int_t)st.entries_applied, "commands_applied",
+                  (json_int_t)st.commands_applied));
+}
+
+/* ---- Changes: answered when Raft is done -------------------------------------------- */
+
+static void changed(void *data, int status, const char *message)
+{
+    struct http_exchange *x = data;
+    if (status != 0) {
+        api__fail(x, status, message);
+    } else {
+        http_reply_json(x, 200, json_pack("{s:b,s:s}", "ok", 1, "message", message));
+    }
+}
+
+/* A change must be made on the leader: tell the client where it is. */
+static void change_refused(struct api__call *call, int rv)
+{
+    struct cluster_status st;
+    if (rv != CD_EUNAVAIL) {
+        api__fail(call->x, rv, NULL);
+        return;
+    }
+    cluster_status(call->api->cluster, &st);
+    http_reply_error(call->x, 503, "NOTLEADER",
+                     "membership changes are made on the leader: %s (%s)",
+                     st.leader[0] ? st.leader : "unknown", st.leader_api);
+}
+
+void api__member_add(struct api__call *call)
+{
+    json_t *body = api__body(call);
+    bool bad = false;
+    if (body == NULL) {
+        return;
+    }
+    const char *id = api__opt_str(call, body, "id", &bad);
+    const char *raft = api__opt_str(call, body, "raft", &bad);
+    const char *api = api__opt_str(call, body, "api", &bad);
+    if (!bad && (id == NULL || raft == NULL || api == NULL)) {
+        http_reply_error(call->x, 400, "INVAL", "id, raft and api are required");
+    } else if (!bad) {
+        int rv = cluster_member_add(call->api->cluster, id, raft, api, changed, call->x);
+        if (rv != 0) {
+            change_refused(call, rv);
+        }
+    }
+    json_decref(body);
+}
+
+void api__member_remove(struct api__call *call)
+{
+    int rv = cluster_member_remove(call->api->cluster, call->args[0], changed, call->x);
+    if (rv != 0) {
+        change_refused(call, rv);
+    }
+}
+
+void api__leader_transfer(struct api__call *call)
+{
+    json_t *body = api__body(call);
+    bool bad = false;
+    if (body == NULL) {
+        return;
+    }
+    const char *id = api__opt_str(call, body, "id", &bad);
+    if (!bad) {
+        int rv = cluster_leader_transfer(call->api->cluster, id, changed, call->x);
+        if (rv != 0) {
+            change_refused(call, rv);
+        }
+    }
+    json_decref(body);
+}
+
+/* ---- Internal: what followers forward --------------------------------------------------- */
+
+static void internal_reply(void *data, int status, const void *bytes, size_t len)
+{
+    struct http_exchange *x = data;
+    if (status != 0) {
+        api__fail(x, status, NULL);
+    } else {
+        http_reply(x, 200, "application/octet-stream", bytes, len);
+    }
+}
+
+void api__internal(struct api__call *call, enum cluster_forward_kind kind)
+{
+    cluster_serve_forward(call->api->cluster, kind, call->req->body, call->req->body_len,
+                          internal_reply, call->x);
+}

@@ -1,0 +1,31 @@
+/* api: a node's HTTP/JSON API under /v1/, health endpoints, and the internal endpoints a
+ * follower uses to forward to the leader. Routes turn requests into engine commands for
+ * cluster_submit() and read the applied state after a read barrier.
+ *
+ * Errors are {"error":{"code","message"}} with a fitting status; a request that fails
+ * validation changes nothing. */
+#ifndef CD_API_H
+#define CD_API_H
+
+#include <uv.h>
+
+#include "adapters/http/http.h"
+#include "cluster/cluster.h"
+
+struct api;
+
+/* Creates the API of one node. The cluster is set later (api_set_cluster), since the
+ * cluster needs the forwarding ops first. Returns 0 or CD_ENOMEM. */
+int api_new(uv_loop_t *loop, struct api **out);
+void api_set_cluster(struct api *a, struct cluster *c);
+/* Frees the API and its forwarding connections (callbacks of forwarded requests fire with
+ * CD_EUNAVAIL). */
+void api_free(struct api *a);
+
+/* The http_handler_cb of the node's server; data is the struct api. */
+void api_handle(void *data, struct http_exchange *x, const struct http_request *req);
+
+/* Forwarding to the leader over its internal endpoints, for cluster_options.forward. */
+struct cluster_forward_ops api_forward_ops(struct api *a);
+
+#endif

@@ -1,0 +1,85 @@
+/* Error answers and request-body helpers. */
+#include <stdio.h>
+#include <string.h>
+
+#include "adapters/api/internal.h"
+#include "common/error.h"
+
+int api__status_of(int code)
+{
+    switch (code) {
+        case CD_EINVAL:
+        case CD_EPARSE:
+        case CD_ECORRUPT:
+        case CD_EVERSION:
+            return 400;
+        case CD_ENOTFOUND:
+            return 404;
+        case CD_EEXISTS:
+        case CD_ESTATE:
+        case CD_ESTALE:
+        case CD_ECAPACITY:
+            return 409;
+        case CD_ETOOBIG:
+            return 413;
+        case CD_EUNAVAIL:
+            return 503;
+        case CD_ETIMEDOUT:
+            return 504;
+        default:
+            return 500;
+    }
+}
+
+void api__fail(struct http_exchange *x, int code, const char *message)
+{
+    http_reply_error(x, api__status_of(code), cd_errname(code), "%s",
+                     message != NULL && *message ? message : cd_strerror(code));
+}
+
+void api__fail_result(struct http_exchange *x, const struct engine_result *res)
+{
+    api__fail(x, res->code, res->message);
+}
+
+json_t *api__body(struct api__call *call)
+{
+    json_error_t err;
+    json_t *obj;
+    if (call->req->body_len == 0) {
+        return json_object();
+    }
+    obj = json_loadb(call->req->body, call->req->body_len, 0, &err);
+    if (obj == NULL) {
+        http_reply_error(call->x, 400, "PARSE", "body: line %d column %d: %s", err.line,
+                         err.column, err.text);
+        return NULL;
+    }
+    if (!json_is_object(obj)) {
+        json_decref(obj);
+        http_reply_error(call->x, 400, "INVAL", "body: expected a JSON object");
+        return NULL;
+    }
+    return obj;
+}
+
+const char *api__opt_str(struct api__call *call, json_t *obj, const char *key, bool *bad)
+{
+    json_t *v = json_object_get(obj, key);
+    if (v == NULL || json_is_null(v) || *bad) {
+        return NULL;
+    }
+    if (!json_is_string(v)) {
+        http_reply_error(call->x, 400, "INVAL", "%s: expected a string", key);
+        *bad = true;
+        return NULL;
+    }
+    return json_string_value(v);
+}
+
+/* ?stale=true reads this node's applied state without a barrier. */
+bool api__stale_ok(const struct http_request *req)
+{
+    char v[8];
+    return http_query_get(req, "stale", v, sizeof(v)) >= 0 && strcmp(v, "false") != 0;
+}

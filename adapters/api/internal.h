@@ -1,0 +1,85 @@
+/* Private to adapters/api. */
+#ifndef CD_API_INTERNAL_H
+#define CD_API_INTERNAL_H
+
+#include <jansson.h>
+
+#include "adapters/api/api.h"
+#include "engine/engine.h"
+
+#define API__PEERS_MAX 16
+
+struct api__peer
+{
+    char addr[CONFIG_HOST_MAX + 8];
+    struct http_client *client;
+};
+
+struct api
+{
+    uv_loop_t *loop;
+    struct cluster *cluster;
+    struct api__peer peers[API__PEERS_MAX];
+    unsigned n_peers;
+};
+
+/* A route: method, path pattern with "{}" for one segment, handler with the segments. */
+#define API__ARGS_MAX 2
+struct api__call
+{
+    struct api *api;
+    struct http_exchange *x;
+    const struct http_request *req;
+    char args[API__ARGS_MAX][128];
+};
+
+/* errors.c */
+int api__status_of(int code);
+void api__fail(struct http_exchange *x, int code, const char *message);
+void api__fail_result(struct http_exchange *x, const struct engine_result *res);
+/* Parses the body as a JSON object; answers 400 and returns NULL when it is not one. An
+ * empty body is an empty object. */
+json_t *api__body(struct api__call *call);
+/* Reads an optional string member; NULL when absent; answers 400 and sets *bad when it is
+ * not a string. */
+const char *api__opt_str(struct api__call *call, json_t *obj, const char *key, bool *bad);
+bool api__stale_ok(const struct http_request *req);
+
+/* json.c */
+json_t *api__contact_json(const struct engine_contact_info *c);
+json_t *api__agent_json(const struct engine_agent_info *a);
+json_t *api__queue_json(const struct engine_queue_info *q);
+struct storage_history;
+json_t *api__history_json(const struct storage_history *h);
+
+/* write.c: commands. */
+void api__submit(struct api__call *call, const struct engine_command *cmd, int ok_status);
+void api__contact_create(struct api__call *call);
+void api__contact_action(struct api__call *call, int kind);
+void api__offer_action(struct api__call *call, int kind);
+void api__agent_action(struct api__call *call, int kind);
+void api__model_install(struct api__call *call);
+
+/* read.c: barrier-fenced reads. */
+enum api__read_kind {
+    API__READ_CONTACT,
+    API__READ_CONTACTS,
+    API__READ_AGENT,
+    API__READ_AGENTS,
+    API__READ_QUEUE,
+    API__READ_QUEUES,
+    API__READ_HISTORY,
+    API__READ_CHECK,
+};
+void api__read(struct api__call *call, enum api__read_kind kind);
+
+/* admin.c: cluster status, membership, health. */
+void api__healthz(struct api__call *call);
+void api__readyz(struct api__call *call);
+void api__cluster_status(struct api__call *call);
+void api__member_add(struct api__call *call);
+void api__member_remove(struct api__call *call);
+void api__leader_transfer(struct api__call *call);
+void api__internal(struct api__call *call, enum cluster_forward_kind kind);
+
+#endif

@@ -1,0 +1,74 @@
+/* Engine and storage records as JSON. Times are milliseconds since the epoch; 0 = never. */
+#include "adapters/api/internal.h"
+#include "storage/storage.h"
+
+static json_t *skills_json(const struct engine_skill_ref *skills, unsigned n)
+{
+    json_t *arr = json_array();
+    for (unsigned i = 0; i < n; i++) {
+        json_array_append_new(arr, json_pack("{s:s,s:i}", "skill", skills[i].skill, "level",
+                                             (int)skills[i].level));
+    }
+    return arr;
+}
+
+static json_t *per_channel(const uint8_t *v)
+{
+    json_t *obj = json_object();
+    for (int ch = 0; ch < ENGINE_CH_COUNT; ch++) {
+        json_object_set_new(obj, engine_channel_name(ch), json_integer(v[ch]));
+    }
+    return obj;
+}
+
+json_t *api__contact_json(const struct engine_contact_info *c)
+{
+    json_t *attrs = json_object();
+    for (unsigned i = 0; i < c->n_attrs; i++) {
+        json_object_set_new(attrs, c->attrs[i].key, json_string(c->attrs[i].value));
+    }
+    return json_pack("{s:I,s:s,s:s,s:i,s:i,s:b,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:o,s:o}", "id",
+                     (json_int_t)c->id, "channel", engine_channel_name(c->channel), "state",
+                     engine_contact_state_name(c->state), "priority", (int)c->priority, "step",
+                     (int)c->step, "callback", c->callback, "key", c->key ? c->key : "",
+                     "queue", c->queue ? c->queue : "", "agent", c->agent ? c->agent : "",
+                     "offer", (json_int_t)c->offer, "arrived", (json_int_t)c->arrived,
+                     "enqueued", (json_int_t)c->enqueued, "answered", (json_int_t)c->answered,
+                     "attributes", attrs, "skills", skills_json(c->skills, c->n_skills));
+}
+
+json_t *api__agent_json(const struct engine_agent_info *a)
+{
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:I,s:i,s:o}", "name", a->name, "site",
+                     a->site ? a->site : "", "presence", engine_presence_name(a->presence),
+                     "state", engine_agent_state_name(a->state), "reason",
+                     a->reason ? a->reason : "", "capacity", per_channel(a->capacity), "load",
+                     per_channel(a->load), "last_idle", (json_int_t)a->last_idle,
+                     "occupancy_permille", (int)a->occupancy_permille, "skills",
+                     skills_json(a->skills, a->n_skills));
+}
+
+json_t *api__queue_json(const struct engine_queue_info *q)
+{
+    return json_pack("{s:s,s:b,s:b,s:i,s:I,s:I,s:i,s:i,s:{s:i,s:i,s:i,s:i,s:i,s:i,s:i}}",
+                     "name", q->name, "open", q->open, "retired", q->retired, "waiting",
+                     (int)q->waiting, "oldest_enqueued", (json_int_t)q->oldest_enqueued,
+                     "ewt_ms", (json_int_t)q->ewt_ms, "staffed", (int)q->staffed, "available",
+                     (int)q->available, "today", "arrived", (int)q->arrived, "answered",
+                     (int)q->answered, "answered_in_sl", (int)q->answered_in_sl, "abandoned",
+                     (int)q->abandoned, "overflowed", (int)q->overflowed, "timed_out",
+                     (int)q->timed_out, "sl_permille", (int)q->sl_permille);
+}
+
+json_t *api__history_json(const struct storage_history *h)
+{
+    return json_pack("{s:I,s:s,s:s,s:b,s:i,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:i,s:i,s:b}", "id",
+                     (json_int_t)h->contact, "channel", engine_channel_name(h->channel),
+                     "state", engine_contact_state_name(h->outcome), "finished", 1, "priority",
+                     (int)h->priority, "queue", h->queue, "agent", h->agent, "reason",
+                     h->reason, "arrived", (json_int_t)h->arrived, "offered",
+                     (json_int_t)h->offered, "answered", (json_int_t)h->answered, "ended",
+                     (json_int_t)h->ended, "completed", (json_int_t)h->completed, "offers",
+                     (int)h->offers, "transfers", (int)h->transfers, "callback",
+                     (int)h->callback);
+}

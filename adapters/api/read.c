@@ -1,0 +1,209 @@
+/* Reads. By default a read first passes a read barrier, so it sees every write committed
+ * before it arrived, on whichever node it lands; ?stale=true reads the node's applied state
+ * as it is. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adapters/api/internal.h"
+#include "common/error.h"
+#include "storage/storage.h"
+
+#define LIST_DEFAULT 1000
+#define LIST_MAX 1000000
+
+struct reading
+{
+    struct api *api;
+    struct http_exchange *x;
+    enum api__read_kind kind;
+    char arg[128];
+    char queue[ENGINE_NAME_MAX], agent[ENGINE_NAME_MAX];
+    int state; /* -1: any */
+    long limit;
+    int64_t from, to;
+};
+
+struct listing
+{
+    struct reading *r;
+    json_t *items;
+    long left;
+};
+
+static int list_contact(void *data, const struct engine_contact_info *c)
+{
+    struct listing *l = data;
+    const struct reading *r = l->r;
+    if ((r->queue[0] && strcmp(r->queue, c->queue ? c->queue : "") != 0) ||
+        (r->agent[0] && strcmp(r->agent, c->agent ? c->agent : "") != 0) ||
+        (r->state >= 0 && r->state != c->state)) {
+        return 0;
+    }
+    json_array_append_new(l->items, api__contact_json(c));
+    return --l->left == 0;
+}
+
+static int list_history(void *data, const struct storage_history *h)
+{
+    struct listing *l = data;
+    json_array_append_new(l->items, api__history_json(h));
+    return --l->left == 0;
+}
+
+static void read_contact(struct reading *r, const struct engine *e)
+{
+    struct engine_contact_info info;
+    struct storage_history h;
+    char *end;
+    uint64_t id = strtoull(r->arg, &end, 10);
+    if (*end != 0 || id == 0) {
+        http_reply_error(r->x, 400, "INVAL", "'%s' is not a contact id", r->arg);
+    } else if (engine_contact_get(e, id, &info) == 0) {
+        http_reply_json(r->x, 200, api__contact_json(&info));
+    } else if (storage_get_history(cluster_storage(r->api->cluster), id, &h) == 0) {
+        http_reply_json(r->x, 200, api__history_json(&h));
+    } else {
+        http_reply_error(r->x, 404, "NOTFOUND", "contact %s not found", r->arg);
+    }
+}
+
+static void read_list(struct reading *r, const struct engine *e)
+{
+    struct listing l = {.r = r, .items = json_array(), .left = r->limit};
+    size_t total = 0;
+    if (r->kind == API__READ_CONTACTS) {
+        engine_contacts_foreach(e, list_contact, &l);
+        total = engine_contact_count(e);
+    } else if (r->kind == API__READ_HISTORY) {
+        storage_foreach_history(cluster_storage(r->api->cluster), r->from, r->to, list_history,
+                                &l);
+    } else if (r->kind == API__READ_AGENTS) {
+        struct engine_agent_info a;
+        for (size_t i = 0; engine_agent_name(e, i) != NULL && l.left > 0; i++, l.left--) {
+            if (engine_agent_get(e, engine_agent_name(e, i), &a) == 0) {
+                json_array_append_new(l.items, api__agent_json(&a));
+            }
+        }
+        total = engine_agent_count(e);
+    } else {
+        struct engine_queue_info q;
+        for (size_t i = 0; engine_queue_name(e, i) != NULL && l.left > 0; i++, l.left--) {
+            if (engine_queue_get(e, engine_queue_name(e, i), &q) == 0) {
+                json_array_append_new(l.items, api__queue_json(&q));
+            }
+        }
+        total = engine_queue_count(e);
+    }
+    http_reply_json(r->x, 200,
+                    json_pack("{s:o,s:I}", "items", l.items, "total", (json_int_t)total));
+}
+
+static void read_one(struct reading *r, const struct engine *e)
+{
+    if (r->kind == API__READ_AGENT) {
+        struct engine_agent_info a;
+        if (engine_agent_get(e, r->arg, &a) == 0) {
+            http_reply_json(r->x, 200, api__agent_json(&a));
+        } else {
+            http_reply_error(r->x, 404, "NOTFOUND", "agent '%s' not found", r->arg);
+        }
+    } else {
+        struct engine_queue_info q;
+        if (engine_queue_get(e, r->arg, &q) == 0) {
+            http_reply_json(r->x, 200, api__queue_json(&q));
+        } else {
+            http_reply_error(r->x, 404, "NOTFOUND", "queue '%s' not found", r->arg);
+        }
+    }
+}
+
+static void read_check(struct reading *r, const struct engine *e)
+{
+    char err[512], digest[24];
+    struct cluster_status st;
+    cluster_status(r->api->cluster, &st);
+    int rv = engine_check(e, err, sizeof(err));
+    snprintf(digest, sizeof(digest), "%016llx", (unsigned long long)st.state_digest);
+    http_reply_json(r->x, 200,
+                    json_pack("{s:b,s:s,s:s,s:I,s:I}", "ok", rv == 0, "error", rv ? err : "",
+                              "digest", digest, "applied_index", (json_int_t)st.applied_index,
+                              "contacts", (json_int_t)engine_contact_count(e)));
+}
+
+static void answer(void *data, int status)
+{
+    struct reading *r = data;
+    const struct engine *e = cluster_engine(r->api->cluster);
+    if (status != 0) {
+        api__fail(r->x, status, "read barrier failed: no leader or it did not answer");
+    } else if (r->kind == API__READ_CONTACT) {
+        read_contact(r, e);
+    } else if (r->kind == API__READ_AGENT || r->kind == API__READ_QUEUE) {
+        read_one(r, e);
+    } else if (r->kind == API__READ_CHECK) {
+        read_check(r, e);
+    } else {
+        read_list(r, e);
+    }
+    free(r);
+}
+
+static bool read_filters(struct api__call *call, struct reading *r)
+{
+    char v[32];
+    r->state = -1;
+    r->limit = LIST_DEFAULT;
+    r->to = INT64_MAX;
+    http_query_get(call->req, "queue", r->queue, sizeof(r->queue));
+    http_query_get(call->req, "agent", r->agent, sizeof(r->agent));
+    if (http_query_get(call->req, "state", v, sizeof(v)) >= 0) {
+        for (int s = 0; engine_contact_state_name(s) != NULL; s++) {
+            if (strcmp(engine_contact_state_name(s), v) == 0) {
+                r->state = s;
+            }
+        }
+        if (r->state < 0) {
+            http_reply_error(call->x, 400, "INVAL", "state: unknown contact state '%s'", v);
+            return false;
+        }
+    }
+    if (http_query_get(call->req, "limit", v, sizeof(v)) >= 0) {
+        char *end;
+        r->limit = strtol(v, &end, 10);
+        if (*end != 0 || r->limit < 1 || r->limit > LIST_MAX) {
+            http_reply_error(call->x, 400, "INVAL", "limit: expected 1..%d", LIST_MAX);
+            return false;
+        }
+    }
+    if (http_query_get(call->req, "from", v, sizeof(v)) >= 0) {
+        r->from = strtoll(v, NULL, 10);
+    }
+    if (http_query_get(call->req, "to", v, sizeof(v)) >= 0) {
+        r->to = strtoll(v, NULL, 10);
+    }
+    return true;
+}
+
+void api__read(struct api__call *call, enum api__read_kind kind)
+{
+    struct reading *r = calloc(1, sizeof(*r));
+    if (r == NULL) {
+        api__fail(call->x, CD_ENOMEM, NULL);
+        return;
+    }
+    r->api = call->api;
+    r->x = call->x;
+    r->kind = kind;
+    snprintf(r->arg, sizeof(r->arg), "%s", call->args[0]);
+    if (!read_filters(call, r)) {
+        free(r);
+        return;
+    }
+    if (api__stale_ok(call->req)) {
+        answer(r, 0);
+    } else if (cluster_read_barrier(call->api->cluster, answer, r) != 0) {
+        free(r);
+        api__fail(call->x, CD_ENOMEM, NULL);
+    }
+}

@@ -1,0 +1,183 @@
+/* cluster: one node of a contactd cluster. Owns Raft (canonical/raft with its libuv I/O and
+ * TCP transport), the engine state every node applies, and the node's storage.
+ *
+ * Every raft_* call of the project lives in cluster/. A command reaches the engine only
+ * through the Raft log: cluster_submit() on the leader groups commands into one log entry
+ * (group commit) stamped with the leader's clock; on a follower it is forwarded to the
+ * leader through the forwarding ops the node supplies (the HTTP API), and the answer comes
+ * back once the leader has applied it and this node has applied it too (read-your-writes on
+ * the node the client talks to). The leader alone acts on time: it arms a timer for the
+ * engine's next deadline and proposes a TICK when it passes.
+ *
+ * Single-threaded: everything runs on the loop given to cluster_new(). */
+#ifndef CD_CLUSTER_H
+#define CD_CLUSTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "config/config.h"
+#include "engine/engine.h"
+
+struct cluster;
+struct storage;
+
+/* How a follower reaches the leader. The node supplies it (the HTTP API's internal
+ * endpoint); cluster decides when to use it. */
+enum cluster_forward_kind {
+    CLUSTER_FWD_COMMAND = 1, /* body: an encoded command; reply: an encoded result */
+    CLUSTER_FWD_READ_INDEX,  /* body: empty; reply: the leader's commit index (varint) */
+};
+
+/* status: 0 and the reply bytes (borrowed during the call), or a negative CD_E* code. */
+typedef void (*cluster_forward_done)(void *req, int status, const void *reply, size_t len);
+
+struct cluster_forward_ops
+{
+    void *data;
+    /* Sends body to the node whose API listens at api_addr ("host:port"). done fires once,
+     * later, unless this returns an error. */
+    int (*send)(void *data,
+                const char *api_addr,
+                enum cluster_forward_kind kind,
+                const void *body,
+                size_t len,
+                cluster_forward_done done,
+                void *req);
+};
+
+struct cluster_options
+{
+    const struct config_node *node; /* copied */
+    struct cluster_forward_ops forward;
+    /* Called on the loop after each applied entry with every effect the engine emitted
+     * (any role); may be NULL. Adapters act on effects for contacts they own. */
+    struct engine_sink effects;
+    const char *boot_id; /* NULL: the machine's; tests may set it */
+};
+
+/* Creates the node: opens storage under node->data_dir/state and Raft's files under
+ * node->data_dir/raft (creating both). Returns 0, CD_EIO or CD_ENOMEM with a message. */
+int cluster_new(uv_loop_t *loop,
+                const struct cluster_options *opt,
+                struct cluster **out,
+                char *errmsg,
+                size_t errlen);
+
+/* Bootstraps (a new node listed in peers, unless node->join) and starts Raft: restores the
+ * latest snapshot, replays the log, listens on the Raft address. Returns 0 or CD_EIO. */
+int cluster_start(struct cluster *c, char *errmsg, size_t errlen);
+
+/* Fails every waiting request with CD_EUNAVAIL, stops Raft, syncs and closes storage, frees
+ * the node; cb (may be NULL) fires when all of it is done. */
+void cluster_close(struct cluster *c, void (*cb)(void *data), void *data);
+
+/* Set when the node hit an error it cannot go on from (its storage failed, the engine ran
+ * out of memory): the daemon logs cluster_fatal_message() and exits non-zero. Raft's log
+ * on the other nodes holds everything; a restart replays it. */
+typedef void (*cluster_fatal_cb)(void *data, const char *message);
+void cluster_on_fatal(struct cluster *c, cluster_fatal_cb cb, void *data);
+
+/* ---- Commands ----------------------------------------------------------------------- */
+
+/* res is borrowed during the call. res->code is the engine's answer, or CD_EUNAVAIL (no
+ * leader, leadership lost before the command committed: it may or may not have been
+ * applied, a retry with the same idempotency key is safe), CD_ETIMEDOUT or CD_ENOMEM. */
+typedef void (*cluster_result_cb)(void *data, const struct engine_result *res);
+
+/* Submits a command. cmd is encoded at once (borrowed during the call). cb fires exactly
+ * once, later, never from inside this call. Returns 0 or CD_EINVAL (cmd cannot be encoded;
+ * cb never fires). TICK and MODEL_INSTALL are accepted like any other. */
+int cluster_submit(struct cluster *c,
+                   const struct engine_command *cmd,
+                   cluster_result_cb cb,
+                   void *data);
+
+/* As cluster_submit() for a command already encoded (engine_command_encode()). */
+int cluster_submit_encoded(struct cluster *c,
+                           const void *bytes,
+                           size_t len,
+                           cluster_result_cb cb,
+                           void *data);
+
+/* Serves a request a follower forwarded here (the API's internal endpoint calls it). reply
+ * fires once with the bytes to send back, or status < 0. */
+typedef void (*cluster_reply_cb)(void *data, int status, const void *bytes, size_t len);
+void cluster_serve_forward(struct cluster *c,
+                           enum cluster_forward_kind kind,
+                           const void *body,
+                           size_t len,
+                           cluster_reply_cb reply,
+                           void *data);
+
+/* ---- Reads -------------------------------------------------------------------------- */
+
+/* Linearizable read: cb(data, 0) fires once the local state reflects every command
+ * committed before this call (leader: a barrier entry; follower: the leader's commit index,
+ * then waiting to apply it). cb(data, CD_EUNAVAIL / CD_ETIMEDOUT) otherwise. Never calls cb
+ * from inside. Returns 0 or CD_ENOMEM. */
+int cluster_read_barrier(struct cluster *c, void (*cb)(void *data, int status), void *data);
+
+/* The applied state. Borrowed: valid until control returns to the loop. */
+const struct engine *cluster_engine(const struct cluster *c);
+struct storage *cluster_storage(const struct cluster *c);
+
+/* ---- Membership and status ---------------------------------------------------------- */
+
+#define CLUSTER_MEMBERS_MAX 16
+
+enum cluster_role { CLUSTER_UNAVAILABLE, CLUSTER_FOLLOWER, CLUSTER_CANDIDATE, CLUSTER_LEADER };
+enum cluster_member_role { CLUSTER_VOTER, CLUSTER_STANDBY, CLUSTER_SPARE };
+
+struct cluster_member
+{
+    char id[ENGINE_NAME_MAX];
+    char raft[CONFIG_HOST_MAX + 8];
+    char api[CONFIG_HOST_MAX + 8];
+    uint8_t role; /* enum cluster_member_role */
+};
+
+struct cluster_status
+{
+    char id[ENGINE_NAME_MAX];
+    uint8_t role;                 /* enum cluster_role */
+    char leader[ENGINE_NAME_MAX]; /* "" when unknown */
+    char leader_api[CONFIG_HOST_MAX + 8];
+    uint64_t term;
+    uint64_t commit_index;
+    uint64_t applied_index;
+    uint64_t last_index;
+    uint64_t snapshot_index; /* of the latest snapshot taken or installed; 0 none */
+    uint64_t state_digest;   /* engine_digest() of the applied state */
+    int64_t engine_now;      /* the replicated clock (ms) */
+    bool ready;              /* a leader is known and this node has applied what it committed */
+    uint32_t n_members;
+    struct cluster_member members[CLUSTER_MEMBERS_MAX];
+    uint64_t entries_applied; /* since start, and the commands they carried */
+    uint64_t commands_applied;
+};
+
+void cluster_status(const struct cluster *c, struct cluster_status *out);
+const char *cluster_role_name(int role);
+const char *cluster_member_role_name(int role);
+
+/* Membership changes, on the leader only (CD_EUNAVAIL elsewhere). cb fires once with 0 or a
+ * CD_E* code and a message; never from inside. Returns 0, CD_EINVAL (bad id or address),
+ * CD_EEXISTS / CD_ENOTFOUND, CD_EUNAVAIL, CD_ESTATE (a change is already in progress). */
+typedef void (*cluster_change_cb)(void *data, int status, const char *message);
+int cluster_member_add(struct cluster *c,
+                       const char *id,
+                       const char *raft_addr,
+                       const char *api_addr,
+                       cluster_change_cb cb,
+                       void *data);
+int cluster_member_remove(struct cluster *c, const char *id, cluster_change_cb cb, void *data);
+/* Transfers leadership to id ("" or NULL: the most caught-up voter). */
+int cluster_leader_transfer(struct cluster *c,
+                            const char *id,
+                            cluster_change_cb cb,
+                            void *data);
+
+#endif

@@ -1,0 +1,344 @@
+/* The state machine Raft applies: each entry is one batch of engine commands at the
+ * leader's stamp, written to storage in one transaction with its index.
+ *
+ * Raft (0.15) applies an entry before it advances last_applied, so the entry being applied
+ * is raft_last_applied() + 1; the snapshot being taken is at raft_last_applied(). An entry
+ * at or below storage's applied index was written before a restart: the engine, rebuilt
+ * from the snapshot, applies it again, and storage skips it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster/internal.h"
+#include "common/error.h"
+
+#define SNAPSHOT_MAGIC 0x31534443u /* "CDS1" */
+
+/* ---- What an entry touched ----------------------------------------------------------- */
+
+static void touch_contact(struct cluster__touched *t, uint64_t id)
+{
+    if (id == 0 || t->everything) {
+        return;
+    }
+    if (t->n_contacts == t->cap_contacts) {
+        size_t cap = t->cap_contacts ? 2 * t->cap_contacts : 64;
+        uint64_t *p = realloc(t->contacts, cap * sizeof(*p));
+        if (p == NULL) {
+            t->everything = true; /* cannot track: rewrite everything instead */
+            return;
+        }
+        t->contacts = p;
+        t->cap_contacts = cap;
+    }
+    t->contacts[t->n_contacts++] = id;
+}
+
+static void touch_agent(struct cluster__touched *t, const char *name)
+{
+    if (name == NULL || *name == 0 || t->everything) {
+        return;
+    }
+    if (t->n_agents == t->cap_agents) {
+        size_t cap = t->cap_agents ? 2 * t->cap_agents : 16;
+        char(*p)[ENGINE_NAME_MAX] = realloc(t->agents, cap * sizeof(*p));
+        if (p == NULL) {
+            t->everything = true;
+            return;
+        }
+        t->agents = p;
+        t->cap_agents = cap;
+    }
+    snprintf(t->agents[t->n_agents++], ENGINE_NAME_MAX, "%s", name);
+}
+
+void cluster__touched_free(struct cluster__touched *t)
+{
+    free(t->contacts);
+    free(t->agents);
+    memset(t, 0, sizeof(*t));
+}
+
+static void touch_command(struct cluster__touched *t,
+                          const struct engine_command *cmd,
+                          const struct engine_result *res)
+{
+    switch (cmd->kind) {
+        case ENGINE_CMD_CONTACT_CREATE:
+            touch_contact(t, res->contact);
+            break;
+        case ENGINE_CMD_CONTACT_ABANDON:
+        case ENGINE_CMD_CONTACT_END:
+        case ENGINE_CMD_CONTACT_CALLBACK:
+        case ENGINE_CMD_WRAPUP_DONE:
+            touch_contact(t, cmd->u.contact.id);
+            break;
+        case ENGINE_CMD_CONTACT_TRANSFER:
+            touch_contact(t, cmd->u.transfer.id);
+            touch_agent(t, cmd->u.transfer.agent);
+            break;
+        case ENGINE_CMD_CONTACT_SET_ATTRS:
+            touch_contact(t, cmd->u.set_attrs.id);
+            break;
+        case ENGINE_CMD_OFFER_ACCEPT:
+        case ENGINE_CMD_OFFER_REJECT:
+            touch_agent(t, cmd->u.offer.agent);
+            break;
+        case ENGINE_CMD_AGENT_LOGIN:
+        case ENGINE_CMD_AGENT_LOGOUT:
+        case ENGINE_CMD_AGENT_STATE:
+        case ENGINE_CMD_AGENT_DELETE:
+            touch_agent(t, cmd->u.agent.name);
+            break;
+        case ENGINE_CMD_AGENT_SKILLS:
+            touch_agent(t, cmd->u.skills.name);
+            break;
+        case ENGINE_CMD_AGENT_UPSERT:
+            touch_agent(t, cmd->u.upsert.name);
+            break;
+        case ENGINE_CMD_MODEL_INSTALL:
+            t->everything = res->code == 0;
+            break;
+        default:
+            break;
+    }
+}
+
+/* ---- Applying one entry --------------------------------------------------------------- */
+
+struct apply_ctx
+{
+    struct cluster *c;
+    struct storage_batch *batch; /* NULL when storage already holds this index */
+    int storage_err;
+};
+
+static void on_effect(void *data, const struct engine_effect *fx)
+{
+    struct apply_ctx *a = data;
+    struct cluster *c = a->c;
+    touch_contact(&c->touched, fx->contact);
+    touch_agent(&c->touched, fx->agent);
+    if (fx->kind == ENGINE_FX_ENDED && fx->history != NULL && a->batch != NULL &&
+        a->storage_err == 0) {
+        a->storage_err = storage_put_history(a->batch, fx->history);
+    }
+    if (c->effects.emit != NULL) {
+        c->effects.emit(c->effects.data, fx);
+    }
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+/* Writes the records an entry touched, each once. */
+static int write_touched(struct cluster *c, struct storage_batch *b)
+{
+    struct cluster__touched *t = &c->touched;
+    int rv = 0;
+    qsort(t->contacts, t->n_contacts, sizeof(*t->contacts), cmp_u64);
+    for (size_t i = 0; i < t->n_contacts && rv == 0; i++) {
+        struct engine_contact_info info;
+        if (i > 0 && t->contacts[i] == t->contacts[i - 1]) {
+            continue;
+        }
+        rv = engine_contact_get(c->engine, t->contacts[i], &info) == 0
+                 ? storage_put_contact(b, &info)
+                 : storage_del_contact(b, t->contacts[i]);
+    }
+    qsort(t->agents, t->n_agents, sizeof(*t->agents), cmp_name);
+    for (size_t i = 0; i < t->n_agents && rv == 0; i++) {
+        struct engine_agent_info info;
+        if (i > 0 && strcmp(t->agents[i], t->agents[i - 1]) == 0) {
+            continue;
+        }
+        rv = engine_agent_get(c->engine, t->agents[i], &info) == 0
+                 ? storage_put_agent(b, &info)
+                 : storage_del_agent(b, t->agents[i]);
+    }
+    return rv;
+}
+
+static void apply_commands(struct cluster *c,
+                           struct cluster__entry *entry,
+                           struct cluster__batch *mine,
+                           struct apply_ctx *a)
+{
+    struct engine_sink sink = {.emit = on_effect, .data = a};
+    struct engine_cmd_store store;
+    struct cluster__cmd *waiting = mine != NULL ? mine->cmds.head : NULL;
+    engine_cmd_store_init(&store);
+    for (uint32_t i = 0; i < entry->n_cmds; i++) {
+        const uint8_t *bytes;
+        size_t len;
+        struct engine_command cmd;
+        struct engine_result res = {0};
+        if (cluster__entry_next(entry, &bytes, &len) != 0) {
+            break; /* every node reads the same bytes: every node stops here */
+        }
+        if (engine_command_decode(bytes, len, &cmd, &store) != 0) {
+            res.code = CD_ECORRUPT;
+            snprintf(res.message, sizeof(res.message), "command could not be decoded");
+        } else if (engine_apply(c->engine, &cmd, entry->stamp, &res, &sink) == CD_ENOMEM) {
+            cluster__fatal(c, "engine out of memory at index %llu",
+                           (unsigned long long)raft_last_applied(&c->raft) + 1);
+        } else {
+            touch_command(&c->touched, &cmd, &res);
+        }
+        c->commands_applied++;
+        if (waiting != NULL) {
+            waiting->res = res;
+            waiting = waiting->next;
+        }
+    }
+    engine_cmd_store_close(&store);
+}
+
+static void write_entry(struct cluster *c, uint64_t index, struct apply_ctx *a)
+{
+    char err[256];
+    int rv = a->storage_err;
+    if (rv == 0) {
+        rv = write_touched(c, a->batch);
+    }
+    if (rv != 0) {
+        storage_batch_abort(a->batch);
+        cluster__fatal(c, "storage: write of index %llu failed", (unsigned long long)index);
+        return;
+    }
+    if (storage_batch_commit(a->batch, err, sizeof(err)) != 0) {
+        cluster__fatal(c, "storage: %s", err);
+        return;
+    }
+    if (c->touched.everything &&
+        storage_reset(c->storage, index, c->engine, err, sizeof(err))) {
+        cluster__fatal(c, "storage: %s", err);
+    }
+}
+
+static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
+{
+    struct cluster *c = fsm->data;
+    uint64_t index = raft_last_applied(&c->raft) + 1;
+    struct cluster__entry entry;
+    struct apply_ctx a = {.c = c};
+    char err[256];
+    *result = NULL;
+    if (c->failed) {
+        return RAFT_IOERR;
+    }
+    if (cluster__entry_decode(buf->base, buf->len, &entry) != 0) {
+        entry.n_cmds = 0; /* deterministic on every node: the entry carries nothing */
+        entry.proposer = 0;
+        entry.stamp = engine_now(c->engine);
+    }
+    struct cluster__batch *mine = NULL;
+    if (entry.proposer == c->id && entry.nonce == c->nonce) {
+        mine = cluster__batch_find(c, entry.seq);
+    }
+    if (index > storage_applied(c->storage) &&
+        storage_batch_begin(c->storage, index, &a.batch, err, sizeof(err)) != 0) {
+        cluster__fatal(c, "storage: %s", err);
+        return RAFT_IOERR;
+    }
+    c->touched.n_contacts = c->touched.n_agents = 0;
+    c->touched.everything = false;
+    apply_commands(c, &entry, mine, &a);
+    if (a.batch != NULL) {
+        write_entry(c, index, &a);
+    }
+    if (mine != NULL) {
+        mine->applied = true;
+    }
+    c->entries_applied++;
+    cluster__applied(c, index);
+    return c->failed ? RAFT_IOERR : 0;
+}
+
+/* ---- Snapshots ------------------------------------------------------------------------ */
+
+/* A snapshot: magic, the index it stands for, then the engine's encoding. Storage's
+ * records are not in it: a node that installs one rewrites them from the state. */
+static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
+{
+    struct cluster *c = fsm->data;
+    struct cd_buf b;
+    cd_buf_init(&b);
+    cd_buf_u32(&b, SNAPSHOT_MAGIC);
+    cd_buf_u64(&b, raft_last_applied(&c->raft));
+    if (b.err != 0 || engine_encode(c->engine, &b) != 0) {
+        cd_buf_close(&b);
+        return RAFT_NOMEM;
+    }
+    struct raft_buffer *out = malloc(sizeof(*out));
+    if (out == NULL) {
+        cd_buf_close(&b);
+        return RAFT_NOMEM;
+    }
+    out->base = b.data;
+    out->len = b.len;
+    *bufs = out;
+    *n_bufs = 1;
+    c->snapshot_index = raft_last_applied(&c->raft);
+    return 0;
+}
+
+static int fsm_snapshot_finalize(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n)
+{
+    (void)fsm;
+    for (unsigned i = 0; i < *n; i++) {
+        free((*bufs)[i].base);
+    }
+    free(*bufs);
+    *bufs = NULL;
+    *n = 0;
+    return 0;
+}
+
+static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
+{
+    struct cluster *c = fsm->data;
+    struct cd_reader r;
+    struct engine *e;
+    char err[256];
+    cd_reader_init(&r, buf->base, buf->len);
+    uint32_t magic = cd_rd_u32(&r);
+    uint64_t index = cd_rd_u64(&r);
+    if (r.err != 0 || magic != SNAPSHOT_MAGIC) {
+        return RAFT_CORRUPT;
+    }
+    if (engine_decode(r.p, cd_rd_left(&r), &e) != 0) {
+        return RAFT_CORRUPT;
+    }
+    if (index > storage_applied(c->storage) &&
+        storage_reset(c->storage, index, e, err, sizeof(err)) != 0) {
+        engine_free(e);
+        cluster__fatal(c, "storage: %s", err);
+        return RAFT_IOERR;
+    }
+    engine_free(c->engine);
+    c->engine = e;
+    c->snapshot_index = index;
+    raft_free(buf->base);
+    cluster__applied(c, index);
+    return 0;
+}
+
+void cluster__fsm_init(struct cluster *c)
+{
+    c->fsm.version = 2;
+    c->fsm.data = c;
+    c->fsm.apply = fsm_apply;
+    c->fsm.snapshot = fsm_snapshot;
+    c->fsm.restore = fsm_restore;
+    c->fsm.snapshot_finalize = fsm_snapshot_finalize;
+    c->fsm.snapshot_async = NULL;
+}

@@ -1,0 +1,225 @@
+/* Private to cluster/. */
+#ifndef CD_CLUSTER_INTERNAL_H
+#define CD_CLUSTER_INTERNAL_H
+
+#include <raft.h>
+#include <raft/uv.h>
+
+#include "cluster/cluster.h"
+#include "common/buf.h"
+#include "storage/storage.h"
+
+/* Entries in flight at once on the leader; further commands wait and share the next
+ * entry (group commit). */
+#define CLUSTER__INFLIGHT_MAX 4
+/* Commands one entry carries at most. */
+#define CLUSTER__BATCH_MAX 2048
+/* How long a follower waits to apply what the leader answered before it answers anyway. */
+#define CLUSTER__APPLY_WAIT_MS 5000
+/* A forwarded read-index or command gives up after this long. */
+#define CLUSTER__FORWARD_TIMEOUT_MS 10000
+
+/* One submitted command, from submit to answer. */
+struct cluster__cmd
+{
+    struct cluster__cmd *next;
+    struct cluster *c;
+    cluster_result_cb cb;
+    void *data;
+    uint8_t *bytes; /* encoded command */
+    size_t len;
+    struct engine_result res;
+    uint64_t wait_index; /* answer once this node has applied this index */
+    uint64_t deadline;   /* loop time (ms) after which a wait gives up */
+};
+
+/* A FIFO of commands. */
+struct cluster__list
+{
+    struct cluster__cmd *head, *tail;
+    size_t n;
+};
+
+/* One Raft entry proposed by this node and not yet answered. */
+struct cluster__batch
+{
+    struct raft_apply req;
+    struct cluster *c;
+    struct cluster__batch *next;
+    uint64_t seq;
+    struct cluster__list cmds;
+    bool applied; /* the FSM filled in every result */
+};
+
+/* A reader waiting for a barrier or an index. */
+struct cluster__reader
+{
+    struct cluster__reader *next;
+    void (*cb)(void *data, int status);
+    void *data;
+    int status;
+    uint64_t index; /* answer once applied >= index */
+    uint64_t deadline;
+};
+
+struct cluster__readers
+{
+    struct cluster__reader *head, *tail;
+};
+
+/* A membership change or leadership transfer in progress. */
+struct cluster__change
+{
+    struct raft_change req;
+    struct raft_transfer transfer;
+    struct cluster *c;
+    cluster_change_cb cb;
+    void *data;
+    raft_id id;
+    bool promote; /* an add: assign VOTER once the server is added */
+    bool busy;
+};
+
+/* Records an apply touched, to write to storage after the batch. */
+struct cluster__touched
+{
+    uint64_t *contacts;
+    size_t n_contacts, cap_contacts;
+    char (*agents)[ENGINE_NAME_MAX];
+    size_t n_agents, cap_agents;
+    bool everything; /* a model install: rewrite every record */
+};
+
+struct cluster__wrap_transport
+{
+    struct raft_uv_transport outer; /* what raft_uv sees */
+    struct raft_uv_transport inner; /* raft_uv_tcp */
+    raft_uv_accept_cb accept;
+    raft_uv_transport_close_cb close_cb;
+};
+
+struct cluster
+{
+    uv_loop_t *loop;
+    struct config_node node;
+    struct cluster_forward_ops forward;
+    struct engine_sink effects;
+    cluster_fatal_cb fatal;
+    void *fatal_data;
+    bool failed;
+    char errmsg[256];
+
+    raft_id id;
+    char address[3 * (CONFIG_HOST_MAX + 8)];
+    struct raft raft;
+    struct raft_io io;
+    struct raft_fsm fsm;
+    struct cluster__wrap_transport transport;
+    bool raft_inited, raft_started;
+    int last_role;
+    uint64_t nonce; /* tells this process's entries from an earlier run's */
+    uint64_t seq;
+
+    struct engine *engine;
+    struct storage *storage;
+    uint64_t snapshot_index;
+    uint64_t entries_applied, commands_applied;
+    uint64_t applied_seen; /* raft_last_applied() as the pump last saw it */
+
+    struct cluster__list queue;    /* commands waiting for the next entry (leader) */
+    struct cluster__list answered; /* results ready to hand back */
+    struct cluster__list applying; /* forwarded results waiting for the local apply */
+    struct cluster__batch *inflight;
+    unsigned n_inflight;
+    bool tick_inflight;
+
+    struct cluster__readers readers_waiting;  /* not yet covered by a barrier */
+    struct cluster__readers readers_barrier;  /* covered by the barrier in flight */
+    struct cluster__readers readers_applying; /* wait for an index */
+    struct cluster__readers readers_done;
+    struct raft_barrier barrier;
+    bool barrier_inflight;
+    bool leader_barrier_pending; /* commit the earlier terms' entries after an election */
+    struct raft_barrier leader_barrier;
+
+    struct cluster__change change;
+    struct cluster__touched touched;
+    struct cluster__cmd *cmd_now; /* the command being applied, for the effect sink */
+
+    uv_check_t pump;
+    uv_idle_t pump_idle;
+    uv_timer_t tick_timer;
+    uv_timer_t sync_timer;
+    unsigned open_handles;
+    void (*close_cb)(void *data);
+    void *close_data;
+    bool closing;
+    bool handles_closed;
+};
+
+/* entry.c: the Raft entry envelope and the result codec. */
+struct cluster__entry
+{
+    uint64_t proposer;
+    uint64_t nonce;
+    uint64_t seq;
+    int64_t stamp;
+    uint32_t n_cmds;
+    struct cd_reader cmds; /* n_cmds × (length, bytes) */
+};
+int cluster__entry_begin(struct cd_buf *b,
+                         uint64_t proposer,
+                         uint64_t nonce,
+                         uint64_t seq,
+                         int64_t stamp,
+                         uint32_t n_cmds);
+int cluster__entry_add(struct cd_buf *b, const void *cmd, size_t len);
+int cluster__entry_decode(const void *data, size_t len, struct cluster__entry *out);
+/* Next command of a decoded entry; CD_ECORRUPT when malformed. */
+int cluster__entry_next(struct cluster__entry *e, const uint8_t **cmd, size_t *len);
+int cluster__result_encode(struct cd_buf *b, const struct engine_result *res, uint64_t index);
+int cluster__result_decode(const void *data,
+                           size_t len,
+                           struct engine_result *res,
+                           uint64_t *index);
+
+/* The address raft carries for a member: "raft-host:port|api-host:port|id". */
+int cluster__address_format(char *out,
+                            size_t len,
+                            const char *id,
+                            const char *raft_addr,
+                            const char *api_addr);
+int cluster__address_parse(const char *address, struct cluster_member *out);
+raft_id cluster__raft_id(const char *name);
+
+/* transport.c */
+int cluster__transport_init(struct cluster__wrap_transport *w, uv_loop_t *loop);
+
+/* fsm.c */
+void cluster__fsm_init(struct cluster *c);
+void cluster__touched_free(struct cluster__touched *t);
+
+/* propose.c */
+void cluster__list_push(struct cluster__list *l, struct cluster__cmd *cmd);
+struct cluster__cmd *cluster__list_pop(struct cluster__list *l);
+void cluster__cmd_free(struct cluster__cmd *cmd);
+void cluster__answer(struct cluster *c, struct cluster__cmd *cmd, int code, const char *msg);
+void cluster__propose_pending(struct cluster *c);
+struct cluster__batch *cluster__batch_find(struct cluster *c, uint64_t seq);
+void cluster__fail_all(struct cluster *c, int code, const char *msg);
+void cluster__wake(struct cluster *c);
+void cluster__tick_rearm(struct cluster *c);
+int64_t cluster__wall_ms(void);
+bool cluster__is_leader(const struct cluster *c);
+const char *cluster__leader_api(const struct cluster *c, char *buf, size_t len);
+
+/* read.c */
+void cluster__readers_run(struct cluster *c);
+void cluster__applied(struct cluster *c, uint64_t index);
+void cluster__readers_fail_all(struct cluster *c, int code);
+
+/* node.c */
+void cluster__fatal(struct cluster *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif

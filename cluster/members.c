@@ -1,0 +1,284 @@
+/* Membership, leadership transfer, status, and serving what followers forward. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster/internal.h"
+#include "common/error.h"
+
+const char *cluster_role_name(int role)
+{
+    static const char *const names[] = {"unavailable", "follower", "candidate", "leader"};
+    return role >= 0 && role <= CLUSTER_LEADER ? names[role] : "unknown";
+}
+
+const char *cluster_member_role_name(int role)
+{
+    static const char *const names[] = {"voter", "standby", "spare"};
+    return role >= 0 && role <= CLUSTER_SPARE ? names[role] : "unknown";
+}
+
+static uint8_t member_role(int raft_role)
+{
+    return raft_role == RAFT_VOTER     ? CLUSTER_VOTER
+           : raft_role == RAFT_STANDBY ? CLUSTER_STANDBY
+                                       : CLUSTER_SPARE;
+}
+
+static const struct raft_server *server_by_name(const struct cluster *c, const char *id)
+{
+    struct cluster_member m;
+    for (unsigned i = 0; i < c->raft.configuration.n; i++) {
+        const struct raft_server *s = &c->raft.configuration.servers[i];
+        if (cluster__address_parse(s->address, &m) == 0 && strcmp(m.id, id) == 0) {
+            return s;
+        }
+    }
+    return NULL;
+}
+
+void cluster_status(const struct cluster *c, struct cluster_status *out)
+{
+    struct raft *r = (struct raft *)&c->raft;
+    memset(out, 0, sizeof(*out));
+    snprintf(out->id, sizeof(out->id), "%s", c->node.id);
+    out->role = c->raft_started ? (uint8_t)raft_state(r) : CLUSTER_UNAVAILABLE;
+    out->term = c->raft_started ? r->current_term : 0;
+    out->commit_index = c->raft_started ? r->commit_index : 0;
+    out->applied_index = c->raft_started ? raft_last_applied(r) : 0;
+    out->last_index = c->raft_started ? raft_last_index(r) : 0;
+    out->snapshot_index = c->snapshot_index;
+    out->state_digest = engine_digest(c->engine);
+    out->engine_now = engine_now(c->engine);
+    out->entries_applied = c->entries_applied;
+    out->commands_applied = c->commands_applied;
+    for (unsigned i = 0; c->raft_started && i < r->configuration.n; i++) {
+        const struct raft_server *s = &r->configuration.servers[i];
+        struct cluster_member *m = &out->members[out->n_members];
+        if (out->n_members == CLUSTER_MEMBERS_MAX || cluster__address_parse(s->address, m)) {
+            continue;
+        }
+        m->role = member_role(s->role);
+        out->n_members++;
+    }
+    raft_id leader = 0;
+    const char *address = NULL;
+    if (c->raft_started) {
+        raft_leader(r, &leader, &address);
+    }
+    for (uint32_t i = 0; leader != 0 && i < out->n_members; i++) {
+        if (cluster__raft_id(out->members[i].id) == leader) {
+            snprintf(out->leader, sizeof(out->leader), "%s", out->members[i].id);
+            snprintf(out->leader_api, sizeof(out->leader_api), "%s", out->members[i].api);
+        }
+    }
+    out->ready = !c->failed && out->leader[0] != 0 && out->applied_index >= out->commit_index &&
+                 out->commit_index > 0;
+}
+
+/* ---- Changes ----------------------------------------------------------------------------- */
+
+static void change_finish(struct cluster__change *ch, int status, const char *message)
+{
+    ch->busy = false;
+    if (ch->cb != NULL) {
+        ch->cb(ch->data, status, message);
+    }
+}
+
+static void assigned(struct raft_change *req, int status)
+{
+    struct cluster__change *ch = req->data;
+    change_finish(ch, status == 0 ? 0 : CD_EUNAVAIL,
+                  status == 0 ? "member added as a voter" : raft_strerror(status));
+}
+
+static void changed(struct raft_change *req, int status)
+{
+    struct cluster__change *ch = req->data;
+    struct cluster *c = ch->c;
+    if (status == 0 && ch->promote) {
+        ch->promote = false;
+        if (raft_assign(&c->raft, &ch->req, ch->id, RAFT_VOTER, assigned) == 0) {
+            return;
+        }
+        change_finish(ch, CD_EUNAVAIL, raft_errmsg(&c->raft));
+        return;
+    }
+    change_finish(ch, status == 0 ? 0 : CD_EUNAVAIL,
+                  status == 0 ? "done" : raft_strerror(status));
+}
+
+static int change_begin(struct cluster *c, cluster_change_cb cb, void *data)
+{
+    if (!cluster__is_leader(c)) {
+        return CD_EUNAVAIL;
+    }
+    if (c->change.busy) {
+        return CD_ESTATE;
+    }
+    memset(&c->change, 0, sizeof(c->change));
+    c->change.c = c;
+    c->change.cb = cb;
+    c->change.data = data;
+    c->change.req.data = &c->change;
+    c->change.busy = true;
+    return 0;
+}
+
+int cluster_member_add(struct cluster *c,
+                       const char *id,
+                       const char *raft_addr,
+                       const char *api_addr,
+                       cluster_change_cb cb,
+                       void *data)
+{
+    char address[sizeof(c->address)];
+    if (cluster__address_format(address, sizeof(address), id, raft_addr, api_addr) != 0 ||
+        strlen(id) >= ENGINE_NAME_MAX) {
+        return CD_EINVAL;
+    }
+    if (server_by_name(c, id) != NULL) {
+        return CD_EEXISTS;
+    }
+    int rv = change_begin(c, cb, data);
+    if (rv != 0) {
+        return rv;
+    }
+    c->change.id = cluster__raft_id(id);
+    c->change.promote = true;
+    if (raft_add(&c->raft, &c->change.req, c->change.id, address, changed) != 0) {
+        c->change.busy = false;
+        return CD_ESTATE;
+    }
+    return 0;
+}
+
+int cluster_member_remove(struct cluster *c, const char *id, cluster_change_cb cb, void *data)
+{
+    const struct raft_server *s = server_by_name(c, id);
+    if (s == NULL) {
+        return CD_ENOTFOUND;
+    }
+    int rv = change_begin(c, cb, data);
+    if (rv != 0) {
+        return rv;
+    }
+    c->change.id = s->id;
+    if (raft_remove(&c->raft, &c->change.req, s->id, changed) != 0) {
+        c->change.busy = false;
+        return CD_ESTATE;
+    }
+    return 0;
+}
+
+static void transferred(struct raft_transfer *req)
+{
+    struct cluster__change *ch = req->data;
+    struct cluster *c = ch->c;
+    raft_id leader;
+    const char *address;
+    raft_leader(&c->raft, &leader, &address);
+    if (ch->id == 0 || leader == ch->id) {
+        change_finish(ch, leader != 0 && leader != c->id ? 0 : CD_ETIMEDOUT,
+                      leader != 0 && leader != c->id ? "leadership transferred"
+                                                     : "no new leader in time");
+    } else {
+        change_finish(ch, CD_ETIMEDOUT, "the target did not take over in time");
+    }
+}
+
+int cluster_leader_transfer(struct cluster *c, const char *id, cluster_change_cb cb, void *data)
+{
+    raft_id target = 0;
+    if (id != NULL && *id != 0) {
+        const struct raft_server *s = server_by_name(c, id);
+        if (s == NULL) {
+            return CD_ENOTFOUND;
+        }
+        if (s->id == c->id || s->role != RAFT_VOTER) {
+            return CD_EINVAL;
+        }
+        target = s->id;
+    }
+    int rv = change_begin(c, cb, data);
+    if (rv != 0) {
+        return rv;
+    }
+    c->change.id = target;
+    c->change.transfer.data = &c->change;
+    if (raft_transfer(&c->raft, &c->change.transfer, target, transferred) != 0) {
+        c->change.busy = false;
+        return CD_ESTATE;
+    }
+    return 0;
+}
+
+/* ---- Serving followers --------------------------------------------------------------------
+ */
+
+struct served
+{
+    struct cluster *c;
+    cluster_reply_cb reply;
+    void *data;
+};
+
+static void served_command(void *data, const struct engine_result *res)
+{
+    struct served *s = data;
+    struct cd_buf b;
+    cd_buf_init(&b);
+    int rv = cluster__result_encode(&b, res, raft_last_applied(&s->c->raft));
+    s->reply(s->data, rv, b.data, b.len);
+    cd_buf_close(&b);
+    free(s);
+}
+
+static void served_read_index(void *data, int status)
+{
+    struct served *s = data;
+    struct cd_buf b;
+    cd_buf_init(&b);
+    cd_buf_uvar(&b, raft_last_applied(&s->c->raft));
+    s->reply(s->data, status != 0 ? status : b.err, b.data, b.len);
+    cd_buf_close(&b);
+    free(s);
+}
+
+void cluster_serve_forward(struct cluster *c,
+                           enum cluster_forward_kind kind,
+                           const void *body,
+                           size_t len,
+                           cluster_reply_cb reply,
+                           void *data)
+{
+    struct served *s = calloc(1, sizeof(*s));
+    int rv = CD_ENOMEM;
+    if (s != NULL) {
+        *s = (struct served){.c = c, .reply = reply, .data = data};
+        if (!cluster__is_leader(c)) {
+            rv = CD_EUNAVAIL; /* never forward twice: the caller retries */
+        } else if (kind == CLUSTER_FWD_COMMAND) {
+            rv = cluster_submit_encoded(c, body, len, served_command, s);
+        } else if (kind == CLUSTER_FWD_READ_INDEX) {
+            rv = cluster_read_barrier(c, served_read_index, s);
+        } else {
+            rv = CD_EINVAL;
+        }
+    }
+    if (rv != 0) {
+        free(s);
+        reply(data, rv, NULL, 0);
+    }
+}
+
+const struct engine *cluster_engine(const struct cluster *c)
+{
+    return c->engine;
+}
+
+struct storage *cluster_storage(const struct cluster *c)
+{
+    return c->storage;
+}

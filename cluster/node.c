@@ -1,0 +1,332 @@
+/* A node's life: create, start Raft, pump the loop's work, notice role changes, close. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cluster/internal.h"
+#include "common/error.h"
+
+#define SYNC_INTERVAL_MS 1000
+
+void cluster__fatal(struct cluster *c, const char *fmt, ...)
+{
+    va_list ap;
+    if (c->failed) {
+        return;
+    }
+    c->failed = true;
+    va_start(ap, fmt);
+    vsnprintf(c->errmsg, sizeof(c->errmsg), fmt, ap);
+    va_end(ap);
+    if (c->fatal != NULL) {
+        c->fatal(c->fatal_data, c->errmsg);
+    }
+}
+
+void cluster_on_fatal(struct cluster *c, cluster_fatal_cb cb, void *data)
+{
+    c->fatal = cb;
+    c->fatal_data = data;
+}
+
+/* While work waits, an active idle handle keeps the loop from blocking in poll, so the
+ * pump (a check handle) runs on this turn of the loop. */
+static void idle_noop(uv_idle_t *h)
+{
+    (void)h;
+}
+
+void cluster__wake(struct cluster *c)
+{
+    if (!c->handles_closed) {
+        uv_idle_start(&c->pump_idle, idle_noop);
+    }
+}
+
+static void on_role(struct cluster *c, int role)
+{
+    if (role == RAFT_LEADER) {
+        /* Raft commits an earlier term's entries only with one of this term: a barrier
+         * also tells us when the new leader's state is current. */
+        c->leader_barrier.data = c;
+        if (raft_barrier(&c->raft, &c->leader_barrier, NULL) != 0) {
+            c->leader_barrier_pending = true;
+        }
+    }
+    cluster__tick_rearm(c);
+}
+
+static void pump(uv_check_t *h)
+{
+    struct cluster *c = h->data;
+    uv_idle_stop(&c->pump_idle);
+    if (!c->raft_started) {
+        return;
+    }
+    int role = raft_state(&c->raft);
+    if (role == RAFT_UNAVAILABLE && !c->closing) {
+        /* Raft stops itself after an I/O error (a full or failing disk). */
+        cluster__fatal(c, "raft stopped: %s", raft_errmsg(&c->raft));
+        return;
+    }
+    if (role != c->last_role) {
+        c->last_role = role;
+        on_role(c, role);
+    }
+    if (c->leader_barrier_pending && role == RAFT_LEADER &&
+        raft_barrier(&c->raft, &c->leader_barrier, NULL) == 0) {
+        c->leader_barrier_pending = false;
+    }
+    /* Barrier and configuration entries advance the applied index without the FSM. */
+    uint64_t applied = raft_last_applied(&c->raft);
+    if (applied != c->applied_seen) {
+        c->applied_seen = applied;
+        cluster__applied(c, applied);
+    }
+    cluster__propose_pending(c);
+    cluster__readers_run(c);
+    if (role == RAFT_LEADER && !c->tick_inflight &&
+        !uv_is_active((uv_handle_t *)&c->tick_timer)) {
+        cluster__tick_rearm(c);
+    }
+}
+
+static void sync_fire(uv_timer_t *t)
+{
+    struct cluster *c = t->data;
+    char err[256];
+    if (!c->failed && storage_sync(c->storage, err, sizeof(err)) != 0) {
+        cluster__fatal(c, "storage: %s", err);
+    }
+}
+
+static int make_dir(const char *path, char *errmsg, size_t errlen)
+{
+    if (mkdir(path, 0750) != 0 && errno != EEXIST) {
+        snprintf(errmsg, errlen, "create directory '%s': %s", path, strerror(errno));
+        return CD_EIO;
+    }
+    return 0;
+}
+
+static int open_storage(struct cluster *c, const char *boot_id, char *errmsg, size_t errlen)
+{
+    char dir[CONFIG_PATH_MAX + 16];
+    struct storage_open_info info;
+    snprintf(dir, sizeof(dir), "%s/state", c->node.data_dir);
+    if (make_dir(c->node.data_dir, errmsg, errlen) != 0 || make_dir(dir, errmsg, errlen) != 0) {
+        return CD_EIO;
+    }
+    struct storage_options so = {
+        .dir = dir,
+        .map_size = (uint64_t)c->node.storage_map_mb << 20,
+        .history_keep_ms = (int64_t)c->node.history_days * 86400000,
+        .boot_id = boot_id,
+    };
+    return storage_open(&so, &c->storage, &info, errmsg, errlen);
+}
+
+static uint64_t make_nonce(void)
+{
+    /* Only has to differ from this node's earlier runs. */
+    return ((uint64_t)cluster__wall_ms() << 20) ^ (uint64_t)getpid();
+}
+
+static void addr_text(const struct config_addr *a, char *buf, size_t len)
+{
+    snprintf(buf, len, strchr(a->host, ':') ? "[%s]:%u" : "%s:%u", a->host, a->port);
+}
+
+static int init_raft(struct cluster *c, char *errmsg, size_t errlen)
+{
+    char dir[CONFIG_PATH_MAX + 16], raft_addr[CONFIG_HOST_MAX + 8],
+        api_addr[CONFIG_HOST_MAX + 8];
+    snprintf(dir, sizeof(dir), "%s/raft", c->node.data_dir);
+    if (make_dir(dir, errmsg, errlen) != 0) {
+        return CD_EIO;
+    }
+    addr_text(&c->node.raft_listen, raft_addr, sizeof(raft_addr));
+    addr_text(&c->node.api_listen, api_addr, sizeof(api_addr));
+    for (uint32_t i = 0; i < c->node.n_peers; i++) {
+        if (strcmp(c->node.peers[i].id, c->node.id) == 0) {
+            addr_text(&c->node.peers[i].raft, raft_addr, sizeof(raft_addr));
+            addr_text(&c->node.peers[i].api, api_addr, sizeof(api_addr));
+        }
+    }
+    c->id = cluster__raft_id(c->node.id);
+    if (cluster__address_format(c->address, sizeof(c->address), c->node.id, raft_addr,
+                                api_addr) != 0 ||
+        cluster__transport_init(&c->transport, c->loop) != 0) {
+        snprintf(errmsg, errlen, "raft address of '%s' is not usable", c->node.id);
+        return CD_EINVAL;
+    }
+    if (raft_uv_init(&c->io, c->loop, dir, &c->transport.outer) != 0) {
+        snprintf(errmsg, errlen, "raft data in '%s': %s", dir, c->io.errmsg);
+        raft_uv_tcp_close(&c->transport.inner);
+        return CD_EIO;
+    }
+    raft_uv_set_connect_retry_delay(&c->io, 200);
+    cluster__fsm_init(c);
+    if (raft_init(&c->raft, &c->io, &c->fsm, c->id, c->address) != 0) {
+        snprintf(errmsg, errlen, "raft: %s", raft_errmsg(&c->raft));
+        raft_uv_close(&c->io);
+        raft_uv_tcp_close(&c->transport.inner);
+        return CD_EIO;
+    }
+    c->raft.data = c;
+    c->raft_inited = true;
+    raft_set_election_timeout(&c->raft, c->node.raft.election_timeout_ms);
+    raft_set_heartbeat_timeout(&c->raft, c->node.raft.heartbeat_ms);
+    raft_set_snapshot_threshold(&c->raft, c->node.raft.snapshot_threshold);
+    raft_set_snapshot_trailing(&c->raft, c->node.raft.snapshot_trailing);
+    raft_set_pre_vote(&c->raft, c->node.raft.pre_vote);
+    return 0;
+}
+
+int cluster_new(uv_loop_t *loop,
+                const struct cluster_options *opt,
+                struct cluster **out,
+                char *errmsg,
+                size_t errlen)
+{
+    struct cluster *c = calloc(1, sizeof(*c));
+    int rv;
+    if (c == NULL) {
+        snprintf(errmsg, errlen, "out of memory");
+        return CD_ENOMEM;
+    }
+    c->loop = loop;
+    c->node = *opt->node;
+    c->forward = opt->forward;
+    c->effects = opt->effects;
+    c->nonce = make_nonce();
+    c->last_role = RAFT_UNAVAILABLE;
+    if ((rv = engine_new(&c->engine)) != 0) {
+        snprintf(errmsg, errlen, "out of memory");
+        goto err_free;
+    }
+    if ((rv = open_storage(c, opt->boot_id, errmsg, errlen)) != 0) {
+        goto err_free_engine;
+    }
+    if ((rv = init_raft(c, errmsg, errlen)) != 0) {
+        goto err_close_storage;
+    }
+    uv_check_init(loop, &c->pump);
+    uv_idle_init(loop, &c->pump_idle);
+    uv_timer_init(loop, &c->tick_timer);
+    uv_timer_init(loop, &c->sync_timer);
+    c->pump.data = c->pump_idle.data = c->tick_timer.data = c->sync_timer.data = c;
+    *out = c;
+    return 0;
+
+err_close_storage:
+    storage_close(c->storage);
+err_free_engine:
+    engine_free(c->engine);
+err_free:
+    free(c);
+    return rv;
+}
+
+static int bootstrap(struct cluster *c, char *errmsg, size_t errlen)
+{
+    struct raft_configuration conf;
+    char raft_addr[CONFIG_HOST_MAX + 8], api_addr[CONFIG_HOST_MAX + 8];
+    char address[sizeof(c->address)];
+    int rv = 0;
+    raft_configuration_init(&conf);
+    for (uint32_t i = 0; i < c->node.n_peers && rv == 0; i++) {
+        const struct config_peer *p = &c->node.peers[i];
+        addr_text(&p->raft, raft_addr, sizeof(raft_addr));
+        addr_text(&p->api, api_addr, sizeof(api_addr));
+        rv = cluster__address_format(address, sizeof(address), p->id, raft_addr, api_addr);
+        if (rv == 0) {
+            rv = raft_configuration_add(&conf, cluster__raft_id(p->id), address, RAFT_VOTER);
+        }
+    }
+    if (rv == 0) {
+        rv = raft_bootstrap(&c->raft, &conf);
+        if (rv == RAFT_CANTBOOTSTRAP) {
+            rv = 0; /* it has state already: a restart */
+        } else if (rv != 0) {
+            snprintf(errmsg, errlen, "bootstrap: %s", raft_errmsg(&c->raft));
+        }
+    } else {
+        snprintf(errmsg, errlen, "bootstrap: bad peer list");
+    }
+    raft_configuration_close(&conf);
+    return rv == 0 ? 0 : CD_EIO;
+}
+
+int cluster_start(struct cluster *c, char *errmsg, size_t errlen)
+{
+    if (!c->node.join && bootstrap(c, errmsg, errlen) != 0) {
+        return CD_EIO;
+    }
+    c->raft_started = true; /* raft_start applies the snapshot: the FSM runs from here */
+    if (raft_start(&c->raft) != 0) {
+        c->raft_started = false;
+        snprintf(errmsg, errlen, "start raft: %s", raft_errmsg(&c->raft));
+        return CD_EIO;
+    }
+    if (c->failed) {
+        snprintf(errmsg, errlen, "%s", c->errmsg);
+        return CD_EIO;
+    }
+    uv_check_start(&c->pump, pump);
+    uv_timer_start(&c->sync_timer, sync_fire, SYNC_INTERVAL_MS, SYNC_INTERVAL_MS);
+    return 0;
+}
+
+/* ---- Closing --------------------------------------------------------------------------- */
+
+static void finish_close(struct cluster *c)
+{
+    void (*cb)(void *) = c->close_cb;
+    void *data = c->close_data;
+    storage_close(c->storage);
+    engine_free(c->engine);
+    cluster__touched_free(&c->touched);
+    free(c);
+    if (cb != NULL) {
+        cb(data);
+    }
+}
+
+static void handle_closed(uv_handle_t *h)
+{
+    struct cluster *c = h->data;
+    if (--c->open_handles == 0) {
+        finish_close(c);
+    }
+}
+
+static void raft_closed(struct raft *r)
+{
+    struct cluster *c = r->data;
+    /* Raft fired every pending callback while closing; hand those answers back now. */
+    cluster__fail_all(c, CD_EUNAVAIL, "this node is shutting down");
+    cluster__readers_fail_all(c, CD_EUNAVAIL);
+    cluster__readers_run(c);
+    raft_uv_close(&c->io);
+    uv_handle_t *handles[] = {(uv_handle_t *)&c->pump, (uv_handle_t *)&c->pump_idle,
+                              (uv_handle_t *)&c->tick_timer, (uv_handle_t *)&c->sync_timer};
+    c->open_handles = 4;
+    c->handles_closed = true;
+    for (size_t i = 0; i < 4; i++) {
+        uv_close(handles[i], handle_closed);
+    }
+}
+
+void cluster_close(struct cluster *c, void (*cb)(void *data), void *data)
+{
+    c->closing = true;
+    c->close_cb = cb;
+    c->close_data = data;
+    cluster__fail_all(c, CD_EUNAVAIL, "this node is shutting down");
+    raft_close(&c->raft, raft_closed);
+}

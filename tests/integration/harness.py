@@ -1,0 +1,303 @@
+"""Real contactd processes on 127.0.0.1 for the integration tests.
+
+A Cluster writes one node file per member into a scratch directory, starts each node as
+its own process, talks to it over the HTTP API, and kills it with SIGKILL when a test says
+so. Every wait polls a condition with a deadline; nothing sleeps a fixed time to let
+something happen.
+"""
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MODEL = os.path.join(HERE, "data", "model.yaml")
+
+
+def log(*args):
+    print(time.strftime("%H:%M:%S"), *args, flush=True)
+
+
+def free_ports(n):
+    """n distinct ports the kernel says are free now."""
+    socks, ports = [], []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+class Failure(Exception):
+    pass
+
+
+def wait(cond, timeout, what, interval=0.05):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = cond()
+            if last:
+                return last
+        except (OSError, http.client.HTTPException, ValueError) as e:
+            last = e
+        time.sleep(interval)
+    raise Failure(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+class Client:
+    """One keep-alive connection to one node."""
+
+    def __init__(self, port, timeout=10.0):
+        self.port = port
+        self.timeout = timeout
+        self.conn = None
+
+    def request(self, method, path, body=None, raw=None, timeout=None):
+        """Returns (status, parsed JSON body or None). Raises OSError when the node does
+        not answer."""
+        if self.conn is None:
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port,
+                                                   timeout=timeout or self.timeout)
+        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        headers = {"Content-Type": "application/json"} if data is not None else {}
+        try:
+            self.conn.request(method, path, body=data, headers=headers)
+            res = self.conn.getresponse()
+            text = res.read()
+        except (OSError, http.client.HTTPException):
+            self.close()
+            raise OSError(f"node on port {self.port} did not answer {method} {path}")
+        doc = json.loads(text) if text else None
+        return res.status, doc
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+class Node:
+    def __init__(self, cluster, name, raft_port, api_port):
+        self.cluster = cluster
+        self.name = name
+        self.raft_port = raft_port
+        self.api_port = api_port
+        self.dir = os.path.join(cluster.root, name)
+        self.data_dir = os.path.join(self.dir, "data")
+        self.config = os.path.join(self.dir, "node.yaml")
+        self.proc = None
+        self.join = False
+        self.prefix = []  # command prefix, e.g. nsenter into a mount namespace
+        self.log = None
+
+    @property
+    def raft_addr(self):
+        return f"127.0.0.1:{self.raft_port}"
+
+    @property
+    def api_addr(self):
+        return f"127.0.0.1:{self.api_port}"
+
+    def write_config(self, peers):
+        os.makedirs(self.dir, exist_ok=True)
+        c = self.cluster
+        lines = [
+            f"id: {self.name}",
+            "listen:",
+            f"  api: {self.api_addr}",
+            f"  raft: {self.raft_addr}",
+            f"data_dir: {self.data_dir}",
+            "peers:",
+        ]
+        for p in peers:
+            lines.append(f'  - {{ id: {p.name}, raft: "{p.raft_addr}", api: "{p.api_addr}" }}')
+        lines += [
+            f"join: {'true' if self.join else 'false'}",
+            "raft:",
+            f"  election_timeout_ms: {c.election_ms}",
+            f"  heartbeat_ms: {max(10, c.election_ms // 10)}",
+            f"  snapshot_threshold: {c.snapshot_threshold}",
+            f"  snapshot_trailing: {c.snapshot_trailing}",
+            "log_level: info",
+        ]
+        with open(self.config, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+    def start(self):
+        assert self.proc is None or self.proc.poll() is not None
+        self.log = open(os.path.join(self.dir, "contactd.log"), "ab")
+        self.proc = subprocess.Popen(self.prefix + [self.cluster.binary, "--config", self.config],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self):
+        """SIGKILL: no chance to flush or say goodbye."""
+        if self.alive():
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+        self.cluster.forget_clients(self)
+
+    def stop(self, timeout=15):
+        if self.alive():
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                raise Failure(f"{self.name} did not stop within {timeout}s of SIGTERM")
+        self.cluster.forget_clients(self)
+        return self.proc.returncode if self.proc else None
+
+    def client(self):
+        return self.cluster.client_for(self)
+
+    def request(self, method, path, body=None, **kw):
+        return self.client().request(method, path, body, **kw)
+
+    def status(self):
+        code, doc = self.request("GET", "/v1/cluster", timeout=3)
+        if code != 200:
+            raise Failure(f"{self.name}: /v1/cluster answered {code} {doc}")
+        return doc
+
+    def log_tail(self, n=30):
+        try:
+            with open(os.path.join(self.dir, "contactd.log"), "rb") as f:
+                return b"\n".join(f.read().splitlines()[-n:]).decode(errors="replace")
+        except OSError:
+            return ""
+
+
+class Cluster:
+    def __init__(self, n, binary=None, election_ms=1000, snapshot_threshold=4096,
+                 snapshot_trailing=2048, keep=False):
+        self.binary = binary or os.environ["CONTACTD"]
+        self.root = tempfile.mkdtemp(prefix="contactd-it-")
+        self.election_ms = election_ms
+        self.snapshot_threshold = snapshot_threshold
+        self.snapshot_trailing = snapshot_trailing
+        self.keep = keep
+        self.nodes = []
+        self.clients = {}
+        for _ in range(n):
+            self.new_node()
+        for node in self.nodes:
+            node.write_config(self.nodes)
+
+    def new_node(self):
+        raft_port, api_port = free_ports(2)
+        node = Node(self, f"n{len(self.nodes) + 1}", raft_port, api_port)
+        self.nodes.append(node)
+        return node
+
+    def client_for(self, node):
+        import threading
+        key = (threading.get_ident(), node.name)
+        if key not in self.clients:
+            self.clients[key] = Client(node.api_port)
+        return self.clients[key]
+
+    def forget_clients(self, node):
+        for key in [k for k in self.clients if k[1] == node.name]:
+            self.clients.pop(key).close()
+
+    def start(self):
+        for node in self.nodes:
+            node.start()
+        return self.wait_leader()
+
+    def live(self):
+        return [n for n in self.nodes if n.alive()]
+
+    def leader(self):
+        """The node every live node that knows a leader names, or None."""
+        names = set()
+        for node in self.live():
+            try:
+                st = node.status()
+            except (OSError, Failure):
+                continue
+            if st["leader"]:
+                names.add(st["leader"])
+        if len(names) != 1:
+            return None
+        name = names.pop()
+        return next((n for n in self.nodes if n.name == name and n.alive()), None)
+
+    def wait_leader(self, timeout=30):
+        return wait(self.leader, timeout, "a leader every live node agrees on")
+
+    def wait_ready(self, nodes=None, timeout=30):
+        nodes = nodes or self.live()
+        for node in nodes:
+            wait(lambda: node.request("GET", "/readyz", timeout=3)[0] == 200, timeout,
+                 f"{node.name} ready")
+
+    def converged(self, nodes=None):
+        """Every node has applied the same index and holds the same state digest."""
+        nodes = nodes or self.live()
+        sts = [n.status() for n in nodes]
+        idx = {s["applied_index"] for s in sts}
+        dig = {s["state_digest"] for s in sts}
+        if len(idx) == 1 and len(dig) == 1:
+            return sts
+        self.last_divergence = [(s["id"], s["role"], s["applied_index"], s["state_digest"])
+                                for s in sts]
+        return None
+
+    def wait_converged(self, nodes=None, timeout=30):
+        # A barrier through the leader makes every node's commit index final first.
+        leader = self.wait_leader(timeout)
+        leader.request("GET", "/v1/contacts?limit=1")
+        self.last_divergence = None
+        try:
+            return wait(lambda: self.converged(nodes), timeout, "identical applied state")
+        except Failure as e:
+            raise Failure(f"{e}; nodes: {self.last_divergence}")
+
+    def install_model(self, path=MODEL):
+        with open(path) as f:
+            text = f.read()
+        node = self.wait_leader()
+        code, doc = node.request("POST", "/v1/model", raw=text)
+        if code != 200:
+            raise Failure(f"model install answered {code} {doc}")
+
+    def close(self, ok=True):
+        for node in self.nodes:
+            try:
+                node.kill()
+            except Exception:
+                pass
+        for c in self.clients.values():
+            c.close()
+        if ok and not self.keep:
+            shutil.rmtree(self.root, ignore_errors=True)
+        else:
+            log("node logs kept in", self.root)
+
+    def dump_logs(self):
+        for node in self.nodes:
+            log(f"---- {node.name} log tail ----")
+            print(node.log_tail(), flush=True)
+
+
+def run(main):
+    """Runs a test's main(); on failure prints the node logs and exits non-zero."""
+    try:
+        main()
+    except Failure as e:
+        print(f"FAIL: {e}", flush=True)
+        sys.exit(1)
