@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -98,6 +99,7 @@ class Node:
         self.config = os.path.join(self.dir, "node.yaml")
         self.proc = None
         self.join = False
+        self.generation = 0  # bumped at each kill or stop: connections are made afresh
         self.prefix = []  # command prefix, e.g. nsenter into a mount namespace
         self.log = None
 
@@ -183,7 +185,7 @@ class Node:
 class Cluster:
     def __init__(self, n, binary=None, election_ms=1000, snapshot_threshold=4096,
                  snapshot_trailing=2048, keep=False):
-        self.binary = binary or os.environ["CONTACTD"]
+        self.binary = os.path.abspath(binary or os.environ["CONTACTD"])
         self.root = tempfile.mkdtemp(prefix="contactd-it-")
         self.election_ms = election_ms
         self.snapshot_threshold = snapshot_threshold
@@ -191,6 +193,7 @@ class Cluster:
         self.keep = keep
         self.nodes = []
         self.clients = {}
+        self.clients_lock = threading.Lock()
         for _ in range(n):
             self.new_node()
         for node in self.nodes:
@@ -203,15 +206,21 @@ class Cluster:
         return node
 
     def client_for(self, node):
-        import threading
+        """This thread's connection to node, made afresh after the node restarted. Only
+        the owning thread touches a connection."""
         key = (threading.get_ident(), node.name)
-        if key not in self.clients:
-            self.clients[key] = Client(node.api_port)
-        return self.clients[key]
+        with self.clients_lock:
+            client = self.clients.get(key)
+            if client is None or client.generation != node.generation:
+                if client is not None:
+                    client.close()
+                client = Client(node.api_port)
+                client.generation = node.generation
+                self.clients[key] = client
+        return client
 
     def forget_clients(self, node):
-        for key in [k for k in self.clients if k[1] == node.name]:
-            self.clients.pop(key).close()
+        node.generation += 1
 
     def start(self):
         for node in self.nodes:

@@ -20,7 +20,7 @@ def main():
         for i in range(400):
             node = c.live()[i % 2]
             code, doc = node.request("POST", "/v1/contacts",
-                                     {"key": f"snap-{i}", "channel": "email"})
+                                     {"key": f"snap-{i}", "channel": "chat"})
             if code != 201:
                 raise Failure(f"create {i}: {code} {doc}")
         st = c.wait_leader().status()
