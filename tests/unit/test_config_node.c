@@ -139,7 +139,7 @@ static void unknown_key(void **state)
     PARSE(HEAD PEERS "log_levle: info\n");
     ASSERT_ERROR(
         "node.yaml:9:1: unknown key 'log_levle' (expected one of: id, listen, "
-        "data_dir, peers, tls, log_level)");
+        "data_dir, peers, tls, log_level, join, raft, history, storage)");
 }
 
 static void missing_key(void **state)
@@ -223,6 +223,60 @@ static void tls_incomplete(void **state)
     ASSERT_ERROR("node.yaml:9:6: tls: missing key 'ca'");
 }
 
+static void cluster_defaults(void **state)
+{
+    F;
+    PARSE(HEAD PEERS);
+    ASSERT_OK;
+    assert_false(f->node.join);
+    assert_int_equal(f->node.raft.election_timeout_ms, 1000);
+    assert_int_equal(f->node.raft.heartbeat_ms, 100);
+    assert_int_equal(f->node.raft.snapshot_threshold, 4096);
+    assert_int_equal(f->node.raft.snapshot_trailing, 2048);
+    assert_true(f->node.raft.pre_vote);
+    assert_int_equal(f->node.history_days, 90);
+    assert_int_equal(f->node.storage_map_mb, 4096);
+}
+
+static void cluster_tuning(void **state)
+{
+    F;
+    PARSE(HEAD PEERS
+          "join: true\n"
+          "raft: { election_timeout_ms: 300, heartbeat_ms: 30, snapshot_threshold: 64,"
+          " snapshot_trailing: 8, pre_vote: false }\n"
+          "history: { retention_days: 7 }\n"
+          "storage: { map_size_mb: 256 }\n");
+    ASSERT_OK;
+    assert_true(f->node.join);
+    assert_int_equal(f->node.raft.election_timeout_ms, 300);
+    assert_int_equal(f->node.raft.heartbeat_ms, 30);
+    assert_int_equal(f->node.raft.snapshot_threshold, 64);
+    assert_int_equal(f->node.raft.snapshot_trailing, 8);
+    assert_false(f->node.raft.pre_vote);
+    assert_int_equal(f->node.history_days, 7);
+    assert_int_equal(f->node.storage_map_mb, 256);
+}
+
+static void heartbeat_not_below_election(void **state)
+{
+    F;
+    PARSE(HEAD PEERS "raft: { election_timeout_ms: 100, heartbeat_ms: 100 }\n");
+    assert_int_equal(f->rv, CD_EPARSE);
+    assert_non_null(strstr(f->err, "node.yaml:9:"));
+    assert_non_null(
+        strstr(f->err, "heartbeat_ms (100) must be below election_timeout_ms (100)"));
+}
+
+static void unknown_raft_key(void **state)
+{
+    F;
+    PARSE(HEAD PEERS "raft: { election_ms: 100 }\n");
+    assert_int_equal(f->rv, CD_EPARSE);
+    assert_non_null(strstr(f->err, "node.yaml:9:"));
+    assert_non_null(strstr(f->err, "election_ms"));
+}
+
 static void bad_log_level(void **state)
 {
     F;
@@ -278,6 +332,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(syntax_error, setup, teardown),
         cmocka_unit_test_setup_teardown(empty_document, setup, teardown),
         cmocka_unit_test_setup_teardown(out_unchanged_on_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(cluster_defaults, setup, teardown),
+        cmocka_unit_test_setup_teardown(cluster_tuning, setup, teardown),
+        cmocka_unit_test_setup_teardown(heartbeat_not_below_election, setup, teardown),
+        cmocka_unit_test_setup_teardown(unknown_raft_key, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
