@@ -15,6 +15,7 @@
 
 #include "common/error.h"
 #include "storage/storage.h"
+#include "tests/unit/tmpdir.h"
 
 #define MINUTE ((int64_t)60000)
 #define T0 ((int64_t)1767603600000) /* 2026-01-05 09:00Z */
@@ -28,25 +29,6 @@ struct fixture
     uint64_t index; /* of the last batch begun */
     char err[256];
 };
-
-static void rm_tree(const char *path)
-{
-    DIR *d = opendir(path);
-    if (d == NULL) {
-        unlink(path);
-        return;
-    }
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        char sub[PATH_MAX];
-        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
-            snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-            rm_tree(sub);
-        }
-    }
-    closedir(d);
-    rmdir(path);
-}
 
 static void store_open(struct fixture *f)
 {

@@ -23,6 +23,7 @@
 
 #include "common/error.h"
 #include "storage/storage.h"
+#include "tests/unit/tmpdir.h"
 
 struct fixture
 {
@@ -39,25 +40,6 @@ struct fixture
 };
 
 /* ---- files -------------------------------------------------------------------------- */
-
-static void rm_tree(const char *path)
-{
-    DIR *d = opendir(path);
-    if (d == NULL) {
-        unlink(path);
-        return;
-    }
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        char sub[PATH_MAX];
-        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
-            snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-            rm_tree(sub);
-        }
-    }
-    closedir(d);
-    rmdir(path);
-}
 
 static void write_file(const char *path, const void *data, size_t len)
 {

@@ -7,6 +7,7 @@
 
 #include "engine_fixture.h"
 #include "storage/storage.h"
+#include "tests/unit/tmpdir.h"
 
 struct store
 {
@@ -24,25 +25,6 @@ struct store
 #define ERR (STORE->err)
 
 /* ---- data directories --------------------------------------------------------------- */
-
-static void rm_tree(const char *path)
-{
-    DIR *d = opendir(path);
-    if (d == NULL) {
-        unlink(path);
-        return;
-    }
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        char sub[PATH_MAX];
-        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
-            snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-            rm_tree(sub);
-        }
-    }
-    closedir(d);
-    rmdir(path);
-}
 
 static void store_open(struct store *st)
 {
