@@ -150,7 +150,6 @@ struct cluster_status
     uint64_t applied_index;
     uint64_t last_index;
     uint64_t snapshot_index; /* of the latest snapshot taken or installed; 0 none */
-    uint64_t state_digest;   /* engine_digest() of the applied state */
     int64_t engine_now;      /* the replicated clock (ms) */
     bool ready;              /* a leader is known and this node has applied what it committed */
     uint32_t n_members;
@@ -159,6 +158,8 @@ struct cluster_status
     uint64_t commands_applied;
 };
 
+/* Cheap (no walk over the state): health checks call it often. The state's digest is
+ * engine_digest(cluster_engine(c)), O(state). */
 void cluster_status(const struct cluster *c, struct cluster_status *out);
 const char *cluster_role_name(int role);
 const char *cluster_member_role_name(int role);

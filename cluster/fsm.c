@@ -97,7 +97,7 @@ static void touch_command(struct cluster__touched *t,
             touch_agent(t, cmd->u.upsert.name);
             break;
         case ENGINE_CMD_MODEL_INSTALL:
-            t->everything = res->code == 0;
+            t->everything = t->everything || res->code == 0;
             break;
         default:
             break;
@@ -206,8 +206,8 @@ static void write_entry(struct cluster *c, uint64_t index, struct apply_ctx *a)
 {
     char err[256];
     int rv = a->storage_err;
-    if (rv == 0) {
-        rv = write_touched(c, a->batch);
+    if (rv == 0 && !c->touched.everything) {
+        rv = write_touched(c, a->batch); /* else storage_reset below rewrites them all */
     }
     if (rv != 0) {
         storage_batch_abort(a->batch);

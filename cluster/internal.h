@@ -16,8 +16,6 @@
 #define CLUSTER__BATCH_MAX 2048
 /* How long a follower waits to apply what the leader answered before it answers anyway. */
 #define CLUSTER__APPLY_WAIT_MS 5000
-/* A forwarded read-index or command gives up after this long. */
-#define CLUSTER__FORWARD_TIMEOUT_MS 10000
 
 /* One submitted command, from submit to answer. */
 struct cluster__cmd

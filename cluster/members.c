@@ -48,7 +48,6 @@ void cluster_status(const struct cluster *c, struct cluster_status *out)
     out->applied_index = c->raft_started ? raft_last_applied(r) : 0;
     out->last_index = c->raft_started ? raft_last_index(r) : 0;
     out->snapshot_index = c->snapshot_index;
-    out->state_digest = engine_digest(c->engine);
     out->engine_now = engine_now(c->engine);
     out->entries_applied = c->entries_applied;
     out->commands_applied = c->commands_applied;

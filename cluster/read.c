@@ -105,46 +105,17 @@ int cluster_read_barrier(struct cluster *c, void (*cb)(void *data, int status), 
     return 0;
 }
 
-/* Called after every applied entry (and snapshot install). */
-void cluster__applied(struct cluster *c, uint64_t index)
+/* Hands back every wait that is over: its index is applied, or (now > 0) its deadline
+ * passed. A read that ran out fails; a forwarded write is answered anyway, since the
+ * leader applied it. */
+static void settle(struct cluster *c, uint64_t index, uint64_t now)
 {
-    struct cluster__reader **pr = &c->readers_applying.head, *r;
-    struct cluster__reader *last = NULL;
-    while ((r = *pr) != NULL) {
-        if (r->index <= index) {
-            *pr = r->next;
-            readers_push(&c->readers_done, r);
-        } else {
-            last = r;
-            pr = &r->next;
-        }
-    }
-    c->readers_applying.tail = last;
-    struct cluster__cmd **pc = &c->applying.head, *cmd;
-    struct cluster__cmd *lastc = NULL;
-    while ((cmd = *pc) != NULL) {
-        if (cmd->wait_index <= index) {
-            *pc = cmd->next;
-            c->applying.n--;
-            cluster__answer(c, cmd, 0, NULL);
-        } else {
-            lastc = cmd;
-            pc = &cmd->next;
-        }
-    }
-    c->applying.tail = lastc;
-    cluster__wake(c);
-}
-
-/* Waits that ran out: answer anyway (the leader applied it) or fail the read. */
-static void expire(struct cluster *c)
-{
-    uint64_t now = uv_now(c->loop);
     struct cluster__reader **pr = &c->readers_applying.head, *r, *last = NULL;
     while ((r = *pr) != NULL) {
-        if (r->deadline <= now) {
+        bool late = now != 0 && r->deadline <= now;
+        if (r->index <= index || late) {
             *pr = r->next;
-            r->status = CD_ETIMEDOUT;
+            r->status = r->index <= index ? 0 : CD_ETIMEDOUT;
             readers_push(&c->readers_done, r);
         } else {
             last = r;
@@ -154,7 +125,7 @@ static void expire(struct cluster *c)
     c->readers_applying.tail = last;
     struct cluster__cmd **pc = &c->applying.head, *cmd, *lastc = NULL;
     while ((cmd = *pc) != NULL) {
-        if (cmd->deadline <= now) {
+        if (cmd->wait_index <= index || (now != 0 && cmd->deadline <= now)) {
             *pc = cmd->next;
             c->applying.n--;
             cluster__answer(c, cmd, 0, NULL);
@@ -164,6 +135,13 @@ static void expire(struct cluster *c)
         }
     }
     c->applying.tail = lastc;
+}
+
+/* Called after every applied entry (and snapshot install). */
+void cluster__applied(struct cluster *c, uint64_t index)
+{
+    settle(c, index, 0);
+    cluster__wake(c);
 }
 
 void cluster__readers_fail_all(struct cluster *c, int code)
@@ -180,7 +158,7 @@ void cluster__readers_run(struct cluster *c)
     struct cluster__reader *r;
     struct cluster__cmd *cmd;
     start_barrier(c);
-    expire(c);
+    settle(c, raft_last_applied(&c->raft), uv_now(c->loop));
     while ((r = c->readers_done.head) != NULL) {
         c->readers_done.head = r->next;
         if (c->readers_done.head == NULL) {

@@ -28,7 +28,8 @@ void api__cluster_status(struct api__call *call)
     char digest[24];
     json_t *members = json_array();
     cluster_status(call->api->cluster, &st);
-    snprintf(digest, sizeof(digest), "%016llx", (unsigned long long)st.state_digest);
+    snprintf(digest, sizeof(digest), "%016llx",
+             (unsigned long long)engine_digest(cluster_engine(call->api->cluster)));
     for (uint32_t i = 0; i < st.n_members; i++) {
         const struct cluster_member *m = &st.members[i];
         json_array_append_new(

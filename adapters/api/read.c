@@ -124,7 +124,7 @@ static void read_check(struct reading *r, const struct engine *e)
     struct cluster_status st;
     cluster_status(r->api->cluster, &st);
     int rv = engine_check(e, err, sizeof(err));
-    snprintf(digest, sizeof(digest), "%016llx", (unsigned long long)st.state_digest);
+    snprintf(digest, sizeof(digest), "%016llx", (unsigned long long)engine_digest(e));
     http_reply_json(r->x, 200,
                     json_pack("{s:b,s:s,s:s,s:I,s:I}", "ok", rv == 0, "error", rv ? err : "",
                               "digest", digest, "applied_index", (json_int_t)st.applied_index,

@@ -303,10 +303,19 @@ class Cluster:
             print(node.log_tail(), flush=True)
 
 
-def run(main):
-    """Runs a test's main(); on failure prints the node logs and exits non-zero."""
+def run(cluster, body):
+    """Runs body(cluster), then stops the nodes. On failure prints the nodes' log tails,
+    keeps their files, says FAIL and exits non-zero."""
+    ok = False
     try:
-        main()
+        body(cluster)
+        ok = True
+        log("PASS")
     except Failure as e:
         print(f"FAIL: {e}", flush=True)
+    finally:
+        if not ok:
+            cluster.dump_logs()
+        cluster.close(ok)
+    if not ok:
         sys.exit(1)

@@ -2,9 +2,7 @@
 contacts through the API of every node (writes on followers are forwarded); idempotent
 create; clear errors for bad input; add a 4th node and remove one; transfer leadership;
 restart every node in turn. After each step every node holds the same state."""
-import sys
-
-from harness import Cluster, Failure, log, wait
+from harness import Cluster, Failure, log, run, wait
 
 
 def check(cond, what):
@@ -126,33 +124,20 @@ def restarts(c):
         log(f"{node.name} restarted and caught up")
 
 
-def main():
-    c = Cluster(3)
-    ok = False
-    try:
-        leader = c.start()
-        log(f"elected {leader.name}")
-        c.install_model()
-        c.wait_ready()
-        bad_input(c)
-        route_contacts(c)
-        membership(c)
-        transfer(c)
-        restarts(c)
-        for node in c.live():
-            code, doc = node.request("GET", "/v1/cluster/check")
-            check(code == 200 and doc["ok"], f"{node.name} invariants: {doc}")
-        ok = True
-        log("PASS")
-    finally:
-        if not ok:
-            c.dump_logs()
-        c.close(ok)
+def main(c):
+    leader = c.start()
+    log(f"elected {leader.name}")
+    c.install_model()
+    c.wait_ready()
+    bad_input(c)
+    route_contacts(c)
+    membership(c)
+    transfer(c)
+    restarts(c)
+    for node in c.live():
+        code, doc = node.request("GET", "/v1/cluster/check")
+        check(code == 200 and doc["ok"], f"{node.name} invariants: {doc}")
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Failure as e:
-        print(f"FAIL: {e}", flush=True)
-        sys.exit(1)
+    run(Cluster(3), main)
