@@ -94,6 +94,9 @@ struct cluster__wrap_transport
     struct raft_uv_transport inner; /* raft_uv_tcp */
     raft_uv_accept_cb accept;
     raft_uv_transport_close_cb close_cb;
+    /* raft_uv_tcp keeps the pointer it is given at init, not a copy: the Raft part of our
+     * own address lives here for as long as the transport does. */
+    char address[CONFIG_HOST_MAX + 8];
 };
 
 struct cluster

@@ -232,6 +232,14 @@ err_free:
     return rv;
 }
 
+/* raft leaves its message empty for some failures (a start that fails in its I/O backend):
+ * then the code's name is what there is to say. */
+static const char *raft_reason(struct raft *r, int rv)
+{
+    const char *msg = raft_errmsg(r);
+    return msg != NULL && *msg != 0 ? msg : raft_strerror(rv);
+}
+
 static int bootstrap(struct cluster *c, char *errmsg, size_t errlen)
 {
     struct raft_configuration conf;
@@ -268,9 +276,10 @@ int cluster_start(struct cluster *c, char *errmsg, size_t errlen)
         return CD_EIO;
     }
     c->raft_started = true; /* raft_start applies the snapshot: the FSM runs from here */
-    if (raft_start(&c->raft) != 0) {
+    int rv = raft_start(&c->raft);
+    if (rv != 0) {
         c->raft_started = false;
-        snprintf(errmsg, errlen, "start raft: %s", raft_errmsg(&c->raft));
+        snprintf(errmsg, errlen, "start raft: %s", raft_reason(&c->raft, rv));
         return CD_EIO;
     }
     if (c->failed) {

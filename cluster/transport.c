@@ -28,8 +28,7 @@ static const char *raft_part(const char *address, char *buf, size_t len)
 static int wrap_init(struct raft_uv_transport *t, raft_id id, const char *address)
 {
     struct cluster__wrap_transport *w = wrap_of(t);
-    char buf[CONFIG_HOST_MAX + 8];
-    int rv = w->inner.init(&w->inner, id, raft_part(address, buf, sizeof(buf)));
+    int rv = w->inner.init(&w->inner, id, raft_part(address, w->address, sizeof(w->address)));
     if (rv != 0) {
         memcpy(t->errmsg, w->inner.errmsg, sizeof(t->errmsg));
     }
