@@ -99,6 +99,27 @@ struct cluster__wrap_transport
     char address[CONFIG_HOST_MAX + 8];
 };
 
+/* watch.c: fast failover (see there). */
+struct watch_conn;
+struct cluster__watch
+{
+    raft_time (*io_time)(struct raft_io *io); /* raft_uv's clock */
+    int (*io_start)(struct raft_io *io,
+                    unsigned msecs,
+                    raft_io_tick_cb tick,
+                    raft_io_recv_cb recv);
+    raft_io_tick_cb tick;    /* Raft's, as given to io_start */
+    raft_time skew;          /* added to it; only grows */
+    struct watch_conn *conn; /* the open or opening connection, or NULL */
+    raft_id target;          /* the leader watched, or 0 */
+    bool reconnect;          /* connect again without waiting for retry_at */
+    uint64_t retry_at;       /* uv_now() before which no new connection */
+    uint64_t last_quick;     /* uv_now() at the last immediate retry after a young connection */
+    raft_id lost;            /* the leader found gone; our turn is pending */
+    uv_timer_t timer;        /* our turn to stand */
+    uint64_t elections;      /* started early, since this process began */
+};
+
 struct cluster
 {
     uv_loop_t *loop;
@@ -151,6 +172,7 @@ struct cluster
     uv_idle_t pump_idle;
     uv_timer_t tick_timer;
     uv_timer_t sync_timer;
+    struct cluster__watch watch;
     unsigned open_handles;
     void (*close_cb)(void *data);
     void *close_data;
@@ -220,6 +242,11 @@ void cluster__applied(struct cluster *c, uint64_t index);
 void cluster__readers_fail_all(struct cluster *c, int code);
 
 /* node.c */
+void cluster__watch_init(struct cluster *c);
+void cluster__watch_update(struct cluster *c);
+void cluster__watch_stop(struct cluster *c);
+int cluster__watch_rank(const struct raft_configuration *conf, raft_id self, raft_id lost);
+
 void cluster__fatal(struct cluster *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -89,6 +89,7 @@ static void pump(uv_check_t *h)
     }
     cluster__propose_pending(c);
     cluster__readers_run(c);
+    cluster__watch_update(c);
     if (role == RAFT_LEADER && !c->tick_inflight &&
         !uv_is_active((uv_handle_t *)&c->tick_timer)) {
         cluster__tick_rearm(c);
@@ -170,6 +171,7 @@ static int init_raft(struct cluster *c, char *errmsg, size_t errlen)
         return CD_EIO;
     }
     raft_uv_set_connect_retry_delay(&c->io, 200);
+    cluster__watch_init(c);
     cluster__fsm_init(c);
     if (raft_init(&c->raft, &c->io, &c->fsm, c->id, c->address) != 0) {
         snprintf(errmsg, errlen, "raft: %s", raft_errmsg(&c->raft));
@@ -219,7 +221,9 @@ int cluster_new(uv_loop_t *loop,
     uv_idle_init(loop, &c->pump_idle);
     uv_timer_init(loop, &c->tick_timer);
     uv_timer_init(loop, &c->sync_timer);
+    uv_timer_init(loop, &c->watch.timer);
     c->pump.data = c->pump_idle.data = c->tick_timer.data = c->sync_timer.data = c;
+    c->watch.timer.data = c;
     *out = c;
     return 0;
 
@@ -322,11 +326,14 @@ static void raft_closed(struct raft *r)
     cluster__readers_fail_all(c, CD_EUNAVAIL);
     cluster__readers_run(c);
     raft_uv_close(&c->io);
+    cluster__watch_stop(c);
     uv_handle_t *handles[] = {(uv_handle_t *)&c->pump, (uv_handle_t *)&c->pump_idle,
-                              (uv_handle_t *)&c->tick_timer, (uv_handle_t *)&c->sync_timer};
-    c->open_handles = 4;
+                              (uv_handle_t *)&c->tick_timer, (uv_handle_t *)&c->sync_timer,
+                              (uv_handle_t *)&c->watch.timer};
+    size_t n = sizeof(handles) / sizeof(handles[0]);
+    c->open_handles = (unsigned)n;
     c->handles_closed = true;
-    for (size_t i = 0; i < 4; i++) {
+    for (size_t i = 0; i < n; i++) {
         uv_close(handles[i], handle_closed);
     }
 }

@@ -72,6 +72,7 @@ struct config_raft
     uint32_t snapshot_threshold;  /* entries between snapshots; default 4096 */
     uint32_t snapshot_trailing;   /* entries kept behind a snapshot; default 2048 */
     bool pre_vote;                /* default true */
+    bool fast_failover;           /* default true; acts only with pre_vote */
 };
 
 /* Plain data: no pointers, nothing to free. */

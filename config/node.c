@@ -224,17 +224,23 @@ static int read_uint(struct cfg_ctx *c,
 
 static int read_raft(struct cfg_ctx *c, const struct ynode *n, struct config_raft *r)
 {
-    static const char *const keys[] = {
-        "election_timeout_ms", "heartbeat_ms", "snapshot_threshold",
-        "snapshot_trailing",   "pre_vote",     NULL};
-    const struct ynode *pv;
+    static const char *const keys[] = {"election_timeout_ms",
+                                       "heartbeat_ms",
+                                       "snapshot_threshold",
+                                       "snapshot_trailing",
+                                       "pre_vote",
+                                       "fast_failover",
+                                       NULL};
+    const struct ynode *pv, *ff;
     cfg_subject(c, "raft");
     if (cfg_expect_map(c, n) != 0 || cfg_keys(c, n, keys) != 0 ||
         read_uint(c, n, "election_timeout_ms", 50, 60000, &r->election_timeout_ms) != 0 ||
         read_uint(c, n, "heartbeat_ms", 10, 10000, &r->heartbeat_ms) != 0 ||
         read_uint(c, n, "snapshot_threshold", 16, 100000000, &r->snapshot_threshold) != 0 ||
         read_uint(c, n, "snapshot_trailing", 0, 100000000, &r->snapshot_trailing) != 0 ||
-        ((pv = ynode_get(n, "pre_vote")) != NULL && cfg_bool(c, pv, &r->pre_vote) != 0)) {
+        ((pv = ynode_get(n, "pre_vote")) != NULL && cfg_bool(c, pv, &r->pre_vote) != 0) ||
+        ((ff = ynode_get(n, "fast_failover")) != NULL &&
+         cfg_bool(c, ff, &r->fast_failover) != 0)) {
         return CD_EPARSE;
     }
     if (r->heartbeat_ms >= r->election_timeout_ms) {
@@ -323,7 +329,8 @@ int config_node_parse(const char *name_for_errors,
                                     .heartbeat_ms = 100,
                                     .snapshot_threshold = 4096,
                                     .snapshot_trailing = 2048,
-                                    .pre_vote = true};
+                                    .pre_vote = true,
+                                    .fast_failover = true};
     nd->history_days = 90;
     nd->storage_map_mb = 4096;
     if (doc.root == NULL) {

@@ -1,0 +1,249 @@
+/* Fast failover: a follower that learns the leader's process is gone starts the election
+ * at once instead of waiting out the election timeout.
+ *
+ * Every follower keeps one idle TCP connection open to the leader's API port. When the
+ * leader's process dies its kernel closes that connection; the follower connects again at
+ * once, and a refusal means nothing listens there any more. (A connection the server
+ * closed for idleness is simply made again; a machine that vanished without closing
+ * anything is noticed by Raft's election timeout, as before.)
+ *
+ * Raft 0.15 has no call that starts an election, so the follower moves its own Raft clock
+ * forward past the election timeout and ticks Raft, which converts to candidate. Two
+ * survivors that did so at the same moment would each pre-vote for the other and split
+ * the real vote, costing a whole randomised timeout; so the survivors go one after another
+ * in the order of their Raft ids, a heartbeat (20 ms at least) apart, far more than a
+ * pre-vote's round trip. The first one's pre-vote is
+ * refused by those that still believe in the old leader, but it no longer does; the next
+ * one's pre-vote is then granted, and it wins. With pre-vote on, a mistaken start costs
+ * nothing: a pre-vote does not raise the term, and a leader that is still alive keeps
+ * its followers with its next heartbeat. Without pre-vote this stays off. */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster/internal.h"
+
+#define RETRY_MS 1000 /* least time between two connections that the server dropped */
+#define TURN_MS 20    /* least time between one survivor's turn and the next */
+#define YOUNG_MS 100  /* a connection closed sooner than this was refused, not dropped */
+
+struct watch_conn
+{
+    uv_tcp_t tcp;
+    uv_connect_t connect;
+    struct cluster *c; /* NULL once detached: the handle is closing */
+    raft_id target;
+    uint64_t opened_at; /* uv_now() when the connection was made */
+    char buf[64];
+};
+
+static struct cluster *cluster_of(struct raft_io *io)
+{
+    return (struct cluster *)((char *)io - offsetof(struct cluster, io));
+}
+
+static raft_time skewed_time(struct raft_io *io)
+{
+    struct cluster *c = cluster_of(io);
+    return c->watch.io_time(io) + c->watch.skew;
+}
+
+/* raft_uv's start, with the tick callback kept so that a turn can tick at once. */
+static int start_io(struct raft_io *io,
+                    unsigned msecs,
+                    raft_io_tick_cb tick,
+                    raft_io_recv_cb recv)
+{
+    struct cluster *c = cluster_of(io);
+    c->watch.tick = tick;
+    return c->watch.io_start(io, msecs, tick, recv);
+}
+
+static bool enabled(const struct cluster *c)
+{
+    return c->node.raft.fast_failover && c->node.raft.pre_vote;
+}
+
+static raft_id current_leader(struct cluster *c)
+{
+    raft_id id;
+    const char *address;
+    raft_leader(&c->raft, &id, &address);
+    return raft_state(&c->raft) == RAFT_FOLLOWER && id != c->id ? id : 0;
+}
+
+static void conn_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void detach(struct cluster *c)
+{
+    struct watch_conn *w = c->watch.conn;
+    if (w != NULL) {
+        w->c = NULL;
+        uv_close((uv_handle_t *)&w->tcp, conn_closed);
+        c->watch.conn = NULL;
+    }
+}
+
+/* This node's place among the voters that survive lost: 0 goes first. -1: not a voter. */
+int cluster__watch_rank(const struct raft_configuration *conf, raft_id self, raft_id lost)
+{
+    int rank = 0;
+    bool voter = false;
+    for (unsigned i = 0; i < conf->n; i++) {
+        const struct raft_server *s = &conf->servers[i];
+        if (s->role != RAFT_VOTER || s->id == lost) {
+            continue;
+        }
+        voter = voter || s->id == self;
+        rank += s->id < self;
+    }
+    return voter ? rank : -1;
+}
+
+static void turn_fired(uv_timer_t *t)
+{
+    struct cluster *c = t->data;
+    raft_id lost = c->watch.lost;
+    c->watch.lost = 0;
+    if (lost != 0 && current_leader(c) == lost && c->watch.tick != NULL) {
+        c->watch.skew += 2 * (raft_time)c->node.raft.election_timeout_ms;
+        c->watch.elections++;
+        c->watch.tick(&c->io); /* Raft sees its election timeout passed, and stands */
+    }
+}
+
+static void leader_lost(struct cluster *c, raft_id lost)
+{
+    int rank = cluster__watch_rank(&c->raft.configuration, c->id, lost);
+    if (rank < 0 || c->watch.lost == lost) {
+        return;
+    }
+    c->watch.lost = lost;
+    uint64_t step = c->node.raft.heartbeat_ms > TURN_MS ? c->node.raft.heartbeat_ms : TURN_MS;
+    uv_timer_start(&c->watch.timer, turn_fired, (uint64_t)rank * step, 0);
+}
+
+static void watch_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct watch_conn *w = h->data;
+    (void)suggested;
+    *buf = uv_buf_init(w->buf, sizeof(w->buf));
+}
+
+static void watch_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct watch_conn *w = s->data;
+    struct cluster *c = w->c;
+    (void)buf;
+    if (nread >= 0 || c == NULL) {
+        return; /* the server sends nothing unasked; ignore whatever comes */
+    }
+    /* Closed: connecting again at once tells a dead process from an idle timeout. A
+     * connection closed as soon as it was made is retried at once only once a second, so
+     * that a server which keeps doing that does not keep us busy. */
+    uint64_t now = uv_now(c->loop);
+    bool young = now - w->opened_at < YOUNG_MS;
+    c->watch.reconnect = !young || now - c->watch.last_quick >= RETRY_MS;
+    if (young && c->watch.reconnect) {
+        c->watch.last_quick = now;
+    }
+    c->watch.retry_at = now + RETRY_MS;
+    detach(c);
+    cluster__wake(c);
+}
+
+static void watch_connected(uv_connect_t *req, int status)
+{
+    struct watch_conn *w = req->data;
+    struct cluster *c = w->c;
+    if (c == NULL) {
+        return;
+    }
+    if (status == 0) {
+        w->opened_at = uv_now(c->loop);
+        uv_read_start((uv_stream_t *)&w->tcp, watch_alloc, watch_read);
+        return;
+    }
+    raft_id target = w->target;
+    detach(c);
+    c->watch.retry_at = uv_now(c->loop) + RETRY_MS;
+    if (status == UV_ECONNREFUSED && current_leader(c) == target) {
+        leader_lost(c, target);
+    }
+}
+
+/* "host:port" or "[ipv6]:port", numeric hosts only (as the HTTP client takes them). */
+static int parse_api(char *text, struct sockaddr_storage *sa)
+{
+    char *colon = strrchr(text, ':'), *host = text;
+    if (colon == NULL) {
+        return -1;
+    }
+    *colon = 0;
+    int port = atoi(colon + 1);
+    if (*host == '[' && colon > host && colon[-1] == ']') {
+        host++;
+        colon[-1] = 0;
+        return uv_ip6_addr(host, port, (struct sockaddr_in6 *)sa);
+    }
+    return uv_ip4_addr(host, port, (struct sockaddr_in *)sa);
+}
+
+static void watch_start(struct cluster *c, raft_id target)
+{
+    char api[CONFIG_HOST_MAX + 8];
+    struct sockaddr_storage sa;
+    struct watch_conn *w;
+    if (cluster__leader_api(c, api, sizeof(api)) == NULL || parse_api(api, &sa) != 0 ||
+        (w = calloc(1, sizeof(*w))) == NULL) {
+        return;
+    }
+    w->c = c;
+    w->target = target;
+    w->tcp.data = w->connect.data = w;
+    uv_tcp_init(c->loop, &w->tcp);
+    c->watch.conn = w;
+    if (uv_tcp_connect(&w->connect, &w->tcp, (struct sockaddr *)&sa, watch_connected) != 0) {
+        detach(c);
+        c->watch.retry_at = uv_now(c->loop) + RETRY_MS;
+    }
+}
+
+/* Puts our clock and start in front of raft_uv's; call after raft_uv_init(). */
+void cluster__watch_init(struct cluster *c)
+{
+    c->watch.io_time = c->io.time;
+    c->io.time = skewed_time;
+    c->watch.io_start = c->io.start;
+    c->io.start = start_io;
+}
+
+void cluster__watch_update(struct cluster *c)
+{
+    raft_id target = enabled(c) && !c->closing ? current_leader(c) : 0;
+    struct watch_conn *w = c->watch.conn;
+    if (w != NULL && w->target == target) {
+        return;
+    }
+    if (w != NULL || target != c->watch.target) {
+        detach(c);
+        c->watch.target = target;
+        c->watch.reconnect = true; /* a new leader: watch it now */
+    }
+    if (target == 0) {
+        return;
+    }
+    if (c->watch.reconnect || uv_now(c->loop) >= c->watch.retry_at) {
+        c->watch.reconnect = false;
+        watch_start(c, target);
+    }
+}
+
+void cluster__watch_stop(struct cluster *c)
+{
+    detach(c);
+    c->watch.lost = 0;
+}
