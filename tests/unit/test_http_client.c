@@ -79,25 +79,8 @@ struct fixture
     bool close_in_callback;
 };
 
-#define F struct fixture *f = *state
-#define RUN_UNTIL(cond)                    \
-    do {                                   \
-        while (!(cond)) {                  \
-            assert_false(f->timed_out);    \
-            uv_run(&f->loop, UV_RUN_ONCE); \
-        }                                  \
-    } while (0)
-#define RUN_FOR(ms)                               \
-    do {                                          \
-        uv_timer_t t_;                            \
-        f->timer_fired = false;                   \
-        uv_timer_init(&f->loop, &t_);             \
-        t_.data = f;                              \
-        uv_timer_start(&t_, timer_flag, (ms), 0); \
-        RUN_UNTIL(f->timer_fired);                \
-        uv_close((uv_handle_t *)&t_, NULL);       \
-        uv_run(&f->loop, UV_RUN_NOWAIT);          \
-    } while (0)
+#include "tests/unit/http_fixture.h"
+
 #define START_SERVER(...)                              \
     do {                                               \
         struct http_server_options o_ = {__VA_ARGS__}; \
@@ -108,18 +91,6 @@ struct fixture
 #define REQUEST(id, method, target, timeout) \
     request(f, (id), (method), (target), NULL, NULL, (timeout))
 #define RESULT(id) (&f->results[id])
-
-static void timer_flag(uv_timer_t *t)
-{
-    struct fixture *f = t->data;
-    f->timer_fired = true;
-}
-
-static void guard_fired(uv_timer_t *t)
-{
-    struct fixture *f = t->data;
-    f->timed_out = true;
-}
 
 /* ---- Server side -------------------------------------------------------------------- */
 
@@ -142,20 +113,6 @@ static void handler(void *data, struct http_exchange *x, const struct http_reque
             json_pack("{s:s,s:s%,s:s,s:i}", "method", req->method_name, "body", req->body,
                       req->body_len, "type", ct ? ct : "", "conns", (int)conns));
     }
-}
-
-static void start_server(struct fixture *f, const struct http_server_options *opt)
-{
-    char err[256];
-
-    assert_int_equal(http_server_new(&f->loop, opt, handler, f, &f->server), 0);
-    assert_int_equal(http_server_listen(f->server, "127.0.0.1", 0, err, sizeof(err)), 0);
-}
-
-static void server_closed(void *data)
-{
-    struct fixture *f = data;
-    f->server_closed = true;
 }
 
 static uint16_t port(struct fixture *f)
@@ -328,15 +285,7 @@ static void peer_close(struct peer *p)
 
 static int setup(void **state)
 {
-    static struct fixture fx;
-    struct fixture *f = &fx;
-
-    memset(f, 0, sizeof(*f));
-    assert_int_equal(uv_loop_init(&f->loop), 0);
-    uv_timer_init(&f->loop, &f->guard);
-    f->guard.data = f;
-    uv_timer_start(&f->guard, guard_fired, 10000, 0);
-    *state = f;
+    *state = fixture_open();
     return 0;
 }
 
@@ -348,18 +297,7 @@ static int teardown(void **state)
         http_client_close(f->client);
     }
     peer_close(&f->peer);
-    if (f->server != NULL && !f->server_closed) {
-        http_server_close(f->server, server_closed, f);
-        RUN_UNTIL(f->server_closed);
-    }
-    for (int i = 0; i < f->n_held; i++) {
-        if (f->held[i] != NULL) {
-            http_reply(f->held[i], 200, NULL, NULL, 0);
-        }
-    }
-    uv_close((uv_handle_t *)&f->guard, NULL);
-    uv_run(&f->loop, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(&f->loop), 0);
+    fixture_close(f);
     return 0;
 }
 
