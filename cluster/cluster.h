@@ -156,6 +156,10 @@ struct cluster_status
     struct cluster_member members[CLUSTER_MEMBERS_MAX];
     uint64_t entries_applied; /* since start, and the commands they carried */
     uint64_t commands_applied;
+    /* Fast failover, since start: leaders this node found gone (their API port refused),
+     * and elections it started early because of it (cluster/README.md). */
+    uint64_t leaders_lost;
+    uint64_t early_elections;
 };
 
 /* Cheap (no walk over the state): health checks call it often. The state's digest is

@@ -117,7 +117,8 @@ struct cluster__watch
     uint64_t last_quick;     /* uv_now() at the last immediate retry after a young connection */
     raft_id lost;            /* the leader found gone; our turn is pending */
     uv_timer_t timer;        /* our turn to stand */
-    uint64_t elections;      /* started early, since this process began */
+    uint64_t losses;         /* leaders found gone, since this process began */
+    uint64_t elections;      /* elections started early because of it */
 };
 
 struct cluster

@@ -51,6 +51,8 @@ void cluster_status(const struct cluster *c, struct cluster_status *out)
     out->engine_now = engine_now(c->engine);
     out->entries_applied = c->entries_applied;
     out->commands_applied = c->commands_applied;
+    out->leaders_lost = c->watch.losses;
+    out->early_elections = c->watch.elections;
     for (unsigned i = 0; c->raft_started && i < r->configuration.n; i++) {
         const struct raft_server *s = &r->configuration.servers[i];
         struct cluster_member *m = &out->members[out->n_members];

@@ -122,6 +122,7 @@ static void leader_lost(struct cluster *c, raft_id lost)
         return;
     }
     c->watch.lost = lost;
+    c->watch.losses++;
     uint64_t step = c->node.raft.heartbeat_ms > TURN_MS ? c->node.raft.heartbeat_ms : TURN_MS;
     uv_timer_start(&c->watch.timer, turn_fired, (uint64_t)rank * step, 0);
 }

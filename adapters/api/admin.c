@@ -39,15 +39,16 @@ void api__cluster_status(struct api__call *call)
     }
     http_reply_json(
         call->x, 200,
-        json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:s,s:I,s:b,s:o,s:I,s:I}", "id", st.id,
-                  "role", cluster_role_name(st.role), "leader", st.leader, "leader_api",
+        json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:s,s:I,s:b,s:o,s:I,s:I,s:I,s:I}", "id",
+                  st.id, "role", cluster_role_name(st.role), "leader", st.leader, "leader_api",
                   st.leader_api, "term", (json_int_t)st.term, "commit_index",
                   (json_int_t)st.commit_index, "applied_index", (json_int_t)st.applied_index,
                   "last_index", (json_int_t)st.last_index, "snapshot_index",
                   (json_int_t)st.snapshot_index, "state_digest", digest, "engine_now",
                   (json_int_t)st.engine_now, "ready", st.ready, "members", members,
                   "entries_applied", (json_int_t)st.entries_applied, "commands_applied",
-                  (json_int_t)st.commands_applied));
+                  (json_int_t)st.commands_applied, "leaders_lost", (json_int_t)st.leaders_lost,
+                  "early_elections", (json_int_t)st.early_elections));
 }
 
 /* ---- Changes: answered when Raft is done -------------------------------------------- */
