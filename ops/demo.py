@@ -1,0 +1,191 @@
+"""The demonstration cluster: three contactd nodes on 127.0.0.1, the sample routing model,
+and traffic on all four channels, until Ctrl-C (SIGINT) or SIGTERM stops everything it
+started. ops/demo builds and then runs this; see README.md.
+
+    python3 ops/demo.py --contactd build/daemon/contactd --contactctl build/.../contactctl
+        [--dir DIR] [--base-port N] [--model FILE] [--scale X] [--for SECONDS]
+"""
+import argparse
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import traffic  # noqa: E402
+
+
+def port_free(port):
+    s = socket.socket()
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def get(port, path, timeout=2):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        res = conn.getresponse()
+        return res.status, json.loads(res.read() or b"null")
+    finally:
+        conn.close()
+
+
+class Demo:
+    def __init__(self, args):
+        self.args = args
+        self.root = os.path.abspath(args.dir)
+        self.names = ["n1", "n2", "n3"]
+        self.api = [args.base_port + 1 + i for i in range(3)]
+        self.raft = [args.base_port + 101 + i for i in range(3)]
+        self.procs = []
+        self.stopping = False
+
+    def write_nodes(self):
+        shutil.rmtree(self.root, ignore_errors=True)
+        os.makedirs(self.root)
+        peers = "\n".join(
+            f'  - {{ id: {n}, raft: "127.0.0.1:{r}", api: "127.0.0.1:{a}" }}'
+            for n, r, a in zip(self.names, self.raft, self.api))
+        for n, r, a in zip(self.names, self.raft, self.api):
+            with open(os.path.join(self.root, f"{n}.yaml"), "w") as f:
+                f.write(f"# Demo node {n}: every member on this machine. Schema: docs/config.md\n"
+                        f"id: {n}\nlisten:\n  api: 127.0.0.1:{a}\n  raft: 127.0.0.1:{r}\n"
+                        f"data_dir: {self.root}/{n}\npeers:\n{peers}\n"
+                        "raft: { election_timeout_ms: 500, heartbeat_ms: 50 }\n")
+
+    def start_nodes(self):
+        for n in self.names:
+            log = open(os.path.join(self.root, f"{n}.log"), "ab")
+            self.procs.append(subprocess.Popen(
+                [self.args.contactd, "--config", os.path.join(self.root, f"{n}.yaml")],
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+
+    def wait_ready(self, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not self.stopping:
+            try:
+                if all(get(p, "/readyz")[0] == 200 for p in self.api):
+                    return True
+            except (OSError, ValueError):
+                pass
+            for n, p in zip(self.names, self.procs):
+                if p.poll() is not None:
+                    raise SystemExit(f"demo: node {n} exited ({p.returncode}); its log is "
+                                     f"{self.root}/{n}.log")
+            time.sleep(0.1)
+        return False
+
+    def install_model(self):
+        with open(self.args.model, "rb") as f:
+            text = f.read()
+        conn = http.client.HTTPConnection("127.0.0.1", self.api[0], timeout=10)
+        conn.request("POST", "/v1/model", body=text)
+        res = conn.getresponse()
+        doc = res.read().decode()
+        if res.status != 200:
+            raise SystemExit(f"demo: the model was refused ({res.status}): {doc}")
+
+    def stop(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for p in self.procs:
+            try:
+                p.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+    def banner(self):
+        endpoints = ",".join(f"http://127.0.0.1:{p}" for p in self.api)
+        ctl = self.args.contactctl
+        print(f"""
+contactd demo: 3 nodes on 127.0.0.1, the sample model ({self.args.model}), traffic on
+voice, chat, email and SMS. Node files, data and logs: {self.root}
+
+endpoints={endpoints}
+
+Watch it:
+  {ctl} --node 127.0.0.1:{self.api[0]} status
+  {ctl} --node 127.0.0.1:{self.api[1]} member list
+  curl -s http://127.0.0.1:{self.api[0]}/v1/queues
+  curl -s http://127.0.0.1:{self.api[2]}/v1/agents
+  curl -s 'http://127.0.0.1:{self.api[1]}/v1/contacts?state=queued'
+Fail over: kill -9 the leader's process (pids {' '.join(str(p.pid) for p in self.procs)};
+  'status' names the leader); the traffic goes on through the other two nodes.
+Ctrl-C stops the traffic and the three nodes.
+""", flush=True)
+        return endpoints
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--contactd", required=True)
+    ap.add_argument("--contactctl", default="contactctl")
+    ap.add_argument("--dir", default=os.path.join(os.environ.get("TMPDIR", "/tmp"),
+                                                  "contactd-demo"))
+    ap.add_argument("--base-port", type=int, default=8080,
+                    help="API ports base+1..3, Raft ports base+101..103")
+    ap.add_argument("--model", default=os.path.join(HERE, "sample-model.yaml"))
+    ap.add_argument("--scale", type=float, default=1.0, help="arrival rate multiplier")
+    ap.add_argument("--for", dest="seconds", type=float, default=0,
+                    help="stop after this many seconds (default: until Ctrl-C)")
+    args = ap.parse_args()
+    if not 1 <= args.base_port <= 65000:
+        ap.error("--base-port must be 1..65000")
+    demo = Demo(args)
+    busy = [p for p in demo.api + demo.raft if not port_free(p)]
+    if busy:
+        raise SystemExit(f"demo: ports {busy} are in use on 127.0.0.1 (another demo "
+                         "running?); choose others with --base-port N")
+
+    stop = {"now": False}
+
+    def on_signal(*_):
+        stop["now"] = True
+        demo.stopping = True
+        if run_traffic is not None:
+            run_traffic.stop.set()
+
+    run_traffic = None
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    demo.write_nodes()
+    demo.start_nodes()
+    try:
+        if not demo.wait_ready():
+            if stop["now"]:
+                return 0
+            raise SystemExit("demo: the cluster did not become ready within 60 s; logs in "
+                             + demo.root)
+        demo.install_model()
+        endpoints = demo.banner()
+        run_traffic = traffic.Traffic(traffic.Api(endpoints.split(",")), args.scale,
+                                      int(time.time()) % 1000000)
+        if not stop["now"]:
+            run_traffic.run(args.seconds, 10.0)
+            run_traffic.report()
+    finally:
+        print("demo: stopping the traffic and the nodes", flush=True)
+        demo.stop()
+    print("demo: stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,279 @@
+"""Traffic for a running contactd cluster: customers arriving on all four channels and the
+agents of the installed routing model answering them, through the HTTP API only.
+
+    python3 ops/traffic.py --endpoints http://127.0.0.1:8081,http://127.0.0.1:8082,...
+
+Arrivals are a Poisson process per channel (voice, chat, email and SMS at rates a centre of
+this model's size sees at a busy hour, scaled by --scale), with attributes the sample model's
+rules route on: intent, language, caller location, customer tier, web source. Every agent of
+the model logs in; an agent answers its offers after a few seconds of ringing (and now and
+then lets one ring out, or rejects it), talks for a while that depends on the channel, ends
+the contact and finishes wrap-up, and takes a short break now and then.
+
+Every request goes to the next endpoint in turn and moves on to the next one when a node
+does not answer or has no leader, so the traffic carries on while nodes are killed and
+restarted. Standard library only; stops on SIGINT or SIGTERM, or after --for seconds.
+"""
+import argparse
+import heapq
+import http.client
+import itertools
+import json
+import random
+import signal
+import sys
+import threading
+import time
+import urllib.parse
+
+# Mean arrivals per second at scale 1, and mean handling time (seconds) per channel.
+RATES = {"voice": 1.2, "chat": 0.8, "email": 0.4, "sms": 0.3}
+TALK = {"voice": 40.0, "chat": 60.0, "email": 25.0, "sms": 20.0}
+LANGUAGES = [("en", 70), ("pt", 10), ("fr", 8), ("de", 6), ("es", 6)]
+LOCATIONS = {"en": ["GB", "GB", "GB", "IE"], "pt": ["PT", "BR"], "fr": ["FR"], "de": ["DE"],
+             "es": ["ES"]}
+
+
+def pick(rnd, weighted):
+    total = sum(w for _, w in weighted)
+    x = rnd.uniform(0, total)
+    for value, w in weighted:
+        x -= w
+        if x <= 0:
+            return value
+    return weighted[-1][0]
+
+
+class Api:
+    """JSON over HTTP to any of the endpoints; one keep-alive connection per endpoint and
+    thread."""
+
+    def __init__(self, endpoints, timeout=5.0):
+        self.endpoints = [urllib.parse.urlsplit(e) for e in endpoints]
+        self.timeout = timeout
+        self.local = threading.local()
+        self.turn = itertools.count()
+
+    def _conn(self, i):
+        conns = self.local.__dict__.setdefault("conns", {})
+        if i not in conns:
+            u = self.endpoints[i]
+            conns[i] = http.client.HTTPConnection(u.hostname, u.port, timeout=self.timeout)
+        return conns[i]
+
+    def _drop(self, i):
+        conns = self.local.__dict__.get("conns", {})
+        conn = conns.pop(i, None)
+        if conn is not None:
+            conn.close()
+
+    def call(self, method, path, body=None, tries=None):
+        """(status, document). Goes round the endpoints while they fail to answer or answer
+        503; raises OSError when every try failed."""
+        tries = tries or 2 * len(self.endpoints)
+        data = json.dumps(body) if body is not None else None
+        headers = {"Content-Type": "application/json"} if data is not None else {}
+        for _ in range(tries):
+            i = next(self.turn) % len(self.endpoints)
+            try:
+                conn = self._conn(i)
+                conn.request(method, path, body=data, headers=headers)
+                res = conn.getresponse()
+                text = res.read()
+            except (OSError, http.client.HTTPException):
+                self._drop(i)
+                time.sleep(0.05)
+                continue
+            if res.status == 503:
+                time.sleep(0.05)
+                continue
+            return res.status, (json.loads(text) if text else None)
+        raise OSError(f"no node answered {method} {path}")
+
+
+class Traffic:
+    def __init__(self, api, scale, seed):
+        self.api = api
+        self.scale = scale
+        self.rnd = random.Random(seed)
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.agenda = []  # (when, seq, action, args): the agents' next moves
+        self.seq = itertools.count()
+        self.handled = set()  # offer ids already acted on
+        self.counts = {"created": 0, "accepted": 0, "ended": 0, "missed": 0, "errors": 0}
+        self.agents = []
+        self.tag = f"{seed}-{int(time.time())}"
+
+    def count(self, what, n=1):
+        with self.lock:
+            self.counts[what] += n
+
+    def later(self, delay, action, *args):
+        with self.lock:
+            heapq.heappush(self.agenda, (time.monotonic() + delay, next(self.seq), action, args))
+
+    # ---- agents --------------------------------------------------------------------------
+
+    def log_in(self):
+        code, doc = self.api.call("GET", "/v1/agents")
+        if code != 200:
+            raise OSError(f"listing agents answered {code}: {doc}")
+        self.agents = [a["name"] for a in doc["items"]]
+        for name in self.agents:
+            self.api.call("POST", f"/v1/agents/{name}/login", {"presence": "available"})
+
+    def poll_offers(self):
+        code, doc = self.api.call("GET", "/v1/contacts?state=offered&limit=1000")
+        if code != 200:
+            return
+        for c in doc["items"]:
+            offer, agent = c["offer"], c["agent"]
+            if not agent or offer in self.handled:
+                continue
+            self.handled.add(offer)
+            roll = self.rnd.random()
+            if roll < 0.03:
+                self.count("missed")  # let it ring out: ring-no-answer
+            elif roll < 0.06:
+                self.later(self.rnd.uniform(1, 3), self.reject, offer, agent)
+            else:
+                self.later(self.rnd.uniform(1, 6), self.accept, offer, agent, c["id"],
+                           c["channel"])
+
+    def accept(self, offer, agent, contact, channel):
+        code, _ = self.api.call("POST", f"/v1/offers/{offer}/accept", {"agent": agent})
+        if code == 200:
+            self.count("accepted")
+            talk = min(self.rnd.expovariate(1 / TALK[channel]), 6 * TALK[channel])
+            self.later(talk, self.end, contact, agent)
+
+    def reject(self, offer, agent):
+        self.api.call("POST", f"/v1/offers/{offer}/reject", {"agent": agent})
+
+    def end(self, contact, agent):
+        code, _ = self.api.call("POST", f"/v1/contacts/{contact}/end")
+        if code == 200:
+            self.count("ended")
+            self.later(self.rnd.uniform(2, 10), self.wrapup, contact, agent)
+
+    def wrapup(self, contact, agent):
+        self.api.call("POST", f"/v1/contacts/{contact}/wrapup-done")
+        if self.rnd.random() < 0.05:
+            self.api.call("POST", f"/v1/agents/{agent}/state",
+                          {"presence": "away", "reason": "break"})
+            self.later(self.rnd.uniform(20, 60), self.back, agent)
+
+    def back(self, agent):
+        self.api.call("POST", f"/v1/agents/{agent}/state", {"presence": "available"})
+
+    def desk(self):
+        """The agents: polls for offers and carries out what is due."""
+        next_poll = 0.0
+        while not self.stop.is_set():
+            now = time.monotonic()
+            try:
+                if now >= next_poll:
+                    next_poll = now + 0.25
+                    self.poll_offers()
+                while True:
+                    with self.lock:
+                        if not self.agenda or self.agenda[0][0] > time.monotonic():
+                            break
+                        _, _, action, args = heapq.heappop(self.agenda)
+                    action(*args)
+            except OSError:
+                self.count("errors")
+            self.stop.wait(0.02)
+
+    # ---- customers -----------------------------------------------------------------------
+
+    def contact(self, channel, n):
+        lang = pick(self.rnd, LANGUAGES)
+        attrs = {"language": lang, "intent": "sales" if self.rnd.random() < 0.4 else "support",
+                 "location": self.rnd.choice(LOCATIONS[lang])}
+        if self.rnd.random() < 0.05:
+            attrs["tier"] = "vip"
+        if channel == "chat":
+            attrs["source"] = self.rnd.choice(["web-shop", "web-help", "app"])
+        body = {"key": f"demo-{self.tag}-{n}", "channel": channel, "attributes": attrs}
+        if channel == "email" and self.rnd.random() < 0.1:
+            body["priority"] = 5
+        return body
+
+    def arrivals(self):
+        rate = sum(RATES.values()) * self.scale
+        channels = [(c, r) for c, r in RATES.items()]
+        for n in itertools.count():
+            if self.stop.wait(self.rnd.expovariate(rate)):
+                return
+            body = self.contact(pick(self.rnd, channels), n)
+            try:
+                code, doc = self.api.call("POST", "/v1/contacts", body)
+            except OSError:
+                self.count("errors")
+                continue
+            if code in (200, 201):
+                self.count("created")
+            else:
+                self.count("errors")
+
+    def run(self, seconds, report_every):
+        self.log_in()
+        threads = [threading.Thread(target=self.desk, daemon=True),
+                   threading.Thread(target=self.arrivals, daemon=True)]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + seconds if seconds else None
+        while not self.stop.wait(report_every):
+            self.report()
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+        self.stop.set()
+        for t in threads:
+            t.join(10)
+
+    def report(self):
+        waiting = leader = "?"
+        try:
+            code, doc = self.api.call("GET", "/v1/queues", tries=3)
+            if code == 200:
+                waiting = sum(q["waiting"] for q in doc["items"])
+            code, doc = self.api.call("GET", "/v1/cluster", tries=3)
+            if code == 200:
+                leader = doc["leader"] or "none"
+        except OSError:
+            pass
+        with self.lock:
+            c = dict(self.counts)
+        print(f"traffic: {c['created']} contacts created, {c['accepted']} answered, "
+              f"{c['ended']} ended, {waiting} waiting now, {c['missed']} left to ring out; "
+              f"leader {leader}; {c['errors']} failed requests", flush=True)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--endpoints", required=True, help="comma-separated API URLs")
+    ap.add_argument("--scale", type=float, default=1.0, help="arrival rate multiplier")
+    ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--for", dest="seconds", type=float, default=0,
+                    help="stop after this many seconds (default: until a signal)")
+    ap.add_argument("--report-every", type=float, default=10.0)
+    args = ap.parse_args(argv)
+    if args.scale <= 0:
+        ap.error("--scale must be above 0")
+    seed = args.seed if args.seed is not None else int(time.time()) % 1000000
+    traffic = Traffic(Api(args.endpoints.split(",")), args.scale, seed)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: traffic.stop.set())
+    try:
+        traffic.run(args.seconds, args.report_every)
+    except OSError as e:
+        print(f"traffic: {e}", file=sys.stderr)
+        return 1
+    traffic.report()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""ops/demo as an operator runs it (its Python part, on the binary under test): three nodes
+come up on 127.0.0.1, the sample model goes in, the line endpoints=URL,URL,URL names three
+APIs that answer, traffic gets contacts answered by agents, and SIGTERM stops everything
+the demo started."""
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from harness import Client, Failure, log, wait
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(TOP, "ops"))
+
+import demo  # noqa: E402
+
+
+def free_base():
+    for _ in range(50):
+        base = random.randrange(20000, 40000, 10)
+        if all(demo.port_free(base + d) for d in (1, 2, 3, 101, 102, 103)):
+            return base
+    raise Failure("no free block of ports for the demo")
+
+
+def main():
+    base = free_base()
+    root = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"contactd-demo-test-{os.getpid()}")
+    cmd = [sys.executable, os.path.join(TOP, "ops", "demo.py"), "--contactd",
+           os.environ["CONTACTD"], "--base-port", str(base), "--dir", root, "--for", "120",
+           "--scale", "4"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+    reader.start()
+    ok = False
+    try:
+        found = wait(lambda: next((l for l in lines if l.startswith("endpoints=")), None), 90,
+                     "the endpoints= line")
+        urls = found.strip().split("=", 1)[1].split(",")
+        ports = [int(re.search(r":(\d+)$", u).group(1)) for u in urls]
+        if len(ports) != 3 or len(set(ports)) != 3:
+            raise Failure(f"expected three distinct endpoints, got {found!r}")
+        for p in ports:
+            code, _ = Client(p).request("GET", "/readyz")
+            if code != 200:
+                raise Failure(f"endpoint on port {p} answered /readyz with {code}")
+        code, doc = Client(ports[1]).request("GET", "/v1/agents")
+        if code != 200 or len(doc["items"]) != 56:
+            raise Failure(f"the sample model's 56 agents are not there: {code}")
+        log(f"demo up on {urls}")
+
+        def answered():
+            code, doc = Client(ports[2]).request("GET", "/v1/history?limit=1000")
+            live = Client(ports[0]).request("GET", "/v1/contacts?state=connected")[1]
+            return code == 200 and (live["total"] > 0 or any(h["answered"] for h in doc["items"]))
+        wait(answered, 60, "a contact answered by an agent of the demo's traffic")
+        log("traffic flows: contacts are being answered")
+
+        pids = [int(p) for p in re.findall(r"\d+", next(
+            l for l in lines if l.startswith("Fail over:")).split("pids", 1)[1])]
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(30)
+        reader.join(5)
+        if rc != 0:
+            raise Failure(f"the demo exited with {rc} after SIGTERM")
+        for pid in pids:
+            if os.path.exists(f"/proc/{pid}") and "contactd" in open(f"/proc/{pid}/cmdline").read():
+                raise Failure(f"node process {pid} still runs after the demo stopped")
+        if not lines or "demo: stopped" not in lines[-1]:
+            raise Failure(f"the demo did not say it stopped: {lines[-3:]}")
+        log(f"SIGTERM stopped the demo and its {len(pids)} nodes")
+        ok = True
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if not ok:
+            print("".join(lines[-40:]), flush=True)
+    log("PASS")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Failure as e:
+        print(f"FAIL: {e}", flush=True)
+        sys.exit(1)
