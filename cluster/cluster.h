@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "common/hist.h"
 #include "config/config.h"
 #include "engine/engine.h"
 
@@ -160,12 +161,16 @@ struct cluster_status
      * and elections it started early because of it (cluster/README.md). */
     uint64_t leaders_lost;
     uint64_t early_elections;
+    uint64_t leader_changes; /* leaders this node has followed or been, since start */
 };
 
 /* Cheap (no walk over the state): health checks call it often. The state's digest is
  * engine_digest(cluster_engine(c)), O(state). */
 void cluster_status(const struct cluster *c, struct cluster_status *out);
 const char *cluster_role_name(int role);
+/* Time from proposing an entry to having applied it, for the entries this node proposed as
+ * leader, since start. */
+void cluster_apply_latency(const struct cluster *c, struct cd_hist *out);
 const char *cluster_member_role_name(int role);
 
 /* Membership changes, on the leader only (CD_EUNAVAIL elsewhere). cb fires once with 0 or a

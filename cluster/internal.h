@@ -6,6 +6,7 @@
 #include <raft/uv.h>
 
 #include "cluster/cluster.h"
+#include "common/hist.h"
 #include "common/buf.h"
 #include "storage/storage.h"
 
@@ -46,7 +47,8 @@ struct cluster__batch
     struct cluster__batch *next;
     uint64_t seq;
     struct cluster__list cmds;
-    bool applied; /* the FSM filled in every result */
+    bool applied;         /* the FSM filled in every result */
+    uint64_t proposed_ns; /* uv_hrtime() at raft_apply() */
 };
 
 /* A reader waiting for a barrier or an index. */
@@ -174,6 +176,9 @@ struct cluster
     uv_timer_t tick_timer;
     uv_timer_t sync_timer;
     struct cluster__watch watch;
+    struct cd_hist apply_latency; /* proposed to applied, entries this node led */
+    uint64_t leader_changes;
+    raft_id last_leader;
     unsigned open_handles;
     void (*close_cb)(void *data);
     void *close_data;

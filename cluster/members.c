@@ -37,6 +37,11 @@ static const struct raft_server *server_by_name(const struct cluster *c, const c
     return NULL;
 }
 
+void cluster_apply_latency(const struct cluster *c, struct cd_hist *out)
+{
+    *out = c->apply_latency;
+}
+
 void cluster_status(const struct cluster *c, struct cluster_status *out)
 {
     struct raft *r = (struct raft *)&c->raft;
@@ -53,6 +58,7 @@ void cluster_status(const struct cluster *c, struct cluster_status *out)
     out->commands_applied = c->commands_applied;
     out->leaders_lost = c->watch.losses;
     out->early_elections = c->watch.elections;
+    out->leader_changes = c->leader_changes;
     for (unsigned i = 0; c->raft_started && i < r->configuration.n; i++) {
         const struct raft_server *s = &r->configuration.servers[i];
         struct cluster_member *m = &out->members[out->n_members];

@@ -77,6 +77,13 @@ static void pump(uv_check_t *h)
         c->last_role = role;
         on_role(c, role);
     }
+    raft_id leader;
+    const char *leader_address;
+    raft_leader(&c->raft, &leader, &leader_address);
+    if (leader != 0 && leader != c->last_leader) {
+        c->last_leader = leader;
+        c->leader_changes++;
+    }
     if (c->leader_barrier_pending && role == RAFT_LEADER &&
         raft_barrier(&c->raft, &c->leader_barrier, NULL) == 0) {
         c->leader_barrier_pending = false;

@@ -224,6 +224,9 @@ static void batch_done(struct raft_apply *req, int status, void *result)
     struct cluster__cmd *cmd;
     (void)result;
     batch_unlink(c, b);
+    if (status == 0 && b->applied) {
+        cd_hist_add(&c->apply_latency, (uv_hrtime() - b->proposed_ns) / 1000);
+    }
     while ((cmd = cluster__list_pop(&b->cmds)) != NULL) {
         if (status == 0 && b->applied) {
             cluster__answer(c, cmd, 0, NULL);
@@ -290,6 +293,7 @@ static void propose_one(struct cluster *c)
     }
     b->c = c;
     b->seq = ++c->seq;
+    b->proposed_ns = uv_hrtime();
     b->req.data = b;
     int rv = build_entry(c, b, &buf);
     if (rv == 0 && raft_apply(&c->raft, &b->req, &buf, 1, batch_done) != 0) {

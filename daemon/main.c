@@ -129,6 +129,7 @@ static int start(struct node *n, const char *config_path)
         say("error", "%s", err);
         return 1;
     }
+    api_set_server(n->api, n->http);
     if (cluster_start(n->cluster, err, sizeof(err)) != 0) {
         say("error", "%s", err);
         return 1;

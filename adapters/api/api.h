@@ -18,6 +18,8 @@ struct api;
  * cluster needs the forwarding ops first. Returns 0 or CD_ENOMEM. */
 int api_new(uv_loop_t *loop, struct api **out);
 void api_set_cluster(struct api *a, struct cluster *c);
+/* The server that serves this API, whose own figures /metrics shows (borrowed). */
+void api_set_server(struct api *a, struct http_server *s);
 /* Frees the API and its forwarding connections (callbacks of forwarded requests fire with
  * CD_EUNAVAIL). */
 void api_free(struct api *a);

@@ -19,6 +19,7 @@ struct api
 {
     uv_loop_t *loop;
     struct cluster *cluster;
+    struct http_server *server; /* for its own figures in /metrics; may be NULL */
     struct api__peer peers[API__PEERS_MAX];
     unsigned n_peers;
 };
@@ -77,6 +78,7 @@ void api__read(struct api__call *call, enum api__read_kind kind);
 void api__healthz(struct api__call *call);
 void api__readyz(struct api__call *call);
 void api__cluster_status(struct api__call *call);
+void api__metrics(struct api__call *call);
 void api__member_add(struct api__call *call);
 void api__member_remove(struct api__call *call);
 void api__leader_transfer(struct api__call *call);

@@ -30,6 +30,7 @@ ROUTE0(r_member_remove, api__member_remove(call))
 ROUTE0(r_transfer, api__leader_transfer(call))
 ROUTE0(r_create, api__contact_create(call))
 ROUTE0(r_model, api__model_install(call))
+ROUTE0(r_metrics, api__metrics(call))
 
 static void r_read(struct api__call *call, int arg)
 {
@@ -55,6 +56,7 @@ static void r_internal(struct api__call *call, int arg)
 static const struct route routes[] = {
     {HTTP_M_GET, "/healthz", r_healthz, 0},
     {HTTP_M_GET, "/readyz", r_readyz, 0},
+    {HTTP_M_GET, "/metrics", r_metrics, 0},
     {HTTP_M_GET, "/v1/cluster", r_status, 0},
     {HTTP_M_GET, "/v1/cluster/check", r_read, API__READ_CHECK},
     {HTTP_M_POST, "/v1/cluster/members", r_member_add, 0},
@@ -140,6 +142,11 @@ int api_new(uv_loop_t *loop, struct api **out)
 void api_set_cluster(struct api *a, struct cluster *c)
 {
     a->cluster = c;
+}
+
+void api_set_server(struct api *a, struct http_server *s)
+{
+    a->server = s;
 }
 
 void api_free(struct api *a)

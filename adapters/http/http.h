@@ -24,6 +24,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "common/hist.h"
+
 /* ---- Server --------------------------------------------------------------------------- */
 
 enum http_method {
@@ -112,6 +114,16 @@ void http_server_close(struct http_server *s, void (*close_cb)(void *data), void
 
 /* Number of open connections (for metrics and tests). */
 unsigned http_server_connections(const struct http_server *s);
+
+/* What the server answered since it started: answers by status class (index 1..5 for
+ * 1xx..5xx; requests refused before a handler saw them count too), and the time from a
+ * complete request to its answer for those the handler answered. Plain data, copied. */
+struct http_server_stats
+{
+    uint64_t answers[6];
+    struct cd_hist latency;
+};
+void http_server_stats(const struct http_server *s, struct http_server_stats *out);
 
 /* Answers the request. body is copied (it may point into the request). Adds Content-Length,
  * Content-Type (when content_type is non-NULL) and Connection headers. The answer to HEAD

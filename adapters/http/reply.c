@@ -72,6 +72,7 @@ static int send_response(struct http_conn *conn,
     char length[48] = "";
     bool has_body = status_has_body(status);
 
+    conn->server->stats.answers[status / 100 <= 5 ? status / 100 : 5]++;
     if (has_body) {
         snprintf(length, sizeof(length), "Content-Length: %zu\r\n", len);
     }
@@ -114,6 +115,7 @@ void http_reply(struct http_exchange *x,
     /* A server on its way down answers what it holds, then lets each connection go. */
     bool keep_alive = x->keep_alive && !conn->server->closing;
     conn->pending = NULL;
+    cd_hist_add(&conn->server->stats.latency, (uv_hrtime() - x->started_ns) / 1000);
     /* The answer is copied before the exchange goes: body may point into its request. */
     int rc = send_response(conn, status, content_type, body, len, keep_alive, x->head_only);
     http__exchange_free(x);

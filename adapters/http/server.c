@@ -147,6 +147,7 @@ static void conn_dispatch(struct http_conn *conn)
 
     conn->parse.ready = NULL;
     x->conn = conn;
+    x->started_ns = uv_hrtime();
     conn->pending = x;
     s->handler(s->data, x, &x->req);
 }
@@ -456,6 +457,11 @@ uint16_t http_server_port(const struct http_server *s)
 unsigned http_server_connections(const struct http_server *s)
 {
     return s->n_conns;
+}
+
+void http_server_stats(const struct http_server *s, struct http_server_stats *out)
+{
+    *out = s->stats;
 }
 
 void http_server_close(struct http_server *s, void (*close_cb)(void *data), void *data)

@@ -29,7 +29,8 @@ struct http_exchange
     char *head; /* target, header names and values, decoded path */
     char *body;
     bool keep_alive;
-    bool head_only; /* HEAD: the answer carries headers only */
+    bool head_only;      /* HEAD: the answer carries headers only */
+    uint64_t started_ns; /* uv_hrtime() when the handler got it */
 };
 
 /* What one call of http__parse_execute() ended with. */
@@ -94,6 +95,7 @@ struct http_server
     bool closing;
     void (*close_cb)(void *data);
     void *close_data;
+    struct http_server_stats stats;
     char read_buf[HTTP__READ_CHUNK];
 };
 

@@ -1,0 +1,240 @@
+/* GET /metrics: this node's figures in the Prometheus text format (version 0.0.4), written
+ * by hand. Everything comes from the node's own applied state and counters, with no read
+ * barrier: a scrape of a follower shows that follower, as Prometheus expects of a target.
+ *
+ * Cost: the contacts by channel and state walk the live contacts (O(contacts)); the rest
+ * is O(queues + agents). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adapters/api/internal.h"
+#include "common/error.h"
+
+#define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+static void head(FILE *f, const char *name, const char *type, const char *help)
+{
+    fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A label value with \, " and newline escaped. */
+static void label(FILE *f, const char *value)
+{
+    fputc('"', f);
+    for (const char *p = value; *p != 0; p++) {
+        if (*p == '\\' || *p == '"') {
+            fputc('\\', f);
+            fputc(*p, f);
+        } else if (*p == '\n') {
+            fputs("\\n", f);
+        } else {
+            fputc(*p, f);
+        }
+    }
+    fputc('"', f);
+}
+
+static void histogram(FILE *f, const char *name, const char *help, const struct cd_hist *h)
+{
+    head(f, name, "histogram", help);
+    for (unsigned i = 0; i < CD_HIST_BOUNDS; i++) {
+        fprintf(f, "%s_bucket{le=\"%g\"} %llu\n", name, (double)cd_hist_bounds_us[i] / 1e6,
+                (unsigned long long)cd_hist_cumulative(h, i));
+    }
+    fprintf(f, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)h->count);
+    fprintf(f, "%s_sum %.6f\n%s_count %llu\n", name, (double)h->sum_us / 1e6, name,
+            (unsigned long long)h->count);
+}
+
+static void scalar(FILE *f, const char *name, const char *type, const char *help, double v)
+{
+    head(f, name, type, help);
+    fprintf(f, "%s %.17g\n", name, v);
+}
+
+static void raft_metrics(FILE *f, struct cluster *c)
+{
+    struct cluster_status st;
+    struct cd_hist apply;
+    cluster_status(c, &st);
+    cluster_apply_latency(c, &apply);
+    head(f, "contactd_raft_role", "gauge", "1 for this node's current Raft role.");
+    for (int role = 0; role <= 3; role++) {
+        fprintf(f, "contactd_raft_role{role=\"%s\"} %d\n", cluster_role_name(role),
+                role == st.role);
+    }
+    scalar(f, "contactd_ready", "gauge", "1 when a leader is known and this node is caught up.",
+           st.ready);
+    scalar(f, "contactd_raft_term", "gauge", "Current Raft term.", (double)st.term);
+    scalar(f, "contactd_raft_commit_index", "gauge", "Highest log index known committed.",
+           (double)st.commit_index);
+    scalar(f, "contactd_raft_applied_index", "gauge", "Highest log index applied here.",
+           (double)st.applied_index);
+    scalar(f, "contactd_raft_last_index", "gauge", "Highest log index stored here.",
+           (double)st.last_index);
+    scalar(f, "contactd_raft_snapshot_index", "gauge", "Index of the latest snapshot.",
+           (double)st.snapshot_index);
+    scalar(f, "contactd_raft_members", "gauge", "Members in the Raft configuration.",
+           st.n_members);
+    scalar(f, "contactd_raft_leader_changes_total", "counter",
+           "Leaders this node has followed or been since it started.",
+           (double)st.leader_changes);
+    scalar(f, "contactd_raft_leaders_lost_total", "counter",
+           "Leaders this node found gone (their API port refused), since start.",
+           (double)st.leaders_lost);
+    scalar(f, "contactd_raft_early_elections_total", "counter",
+           "Elections this node started early because its leader was gone.",
+           (double)st.early_elections);
+    scalar(f, "contactd_raft_entries_applied_total", "counter", "Log entries applied.",
+           (double)st.entries_applied);
+    scalar(f, "contactd_raft_commands_applied_total", "counter",
+           "Engine commands applied (an entry carries one or more).",
+           (double)st.commands_applied);
+    histogram(f, "contactd_raft_apply_latency_seconds",
+              "From proposing an entry to having applied it, on the leader.", &apply);
+}
+
+static void queue_metrics(FILE *f, const struct engine *e)
+{
+    static const struct
+    {
+        const char *name, *type, *help;
+    } m[] = {
+        {"contactd_queue_open", "gauge", "1 when the queue's hours have it open."},
+        {"contactd_queue_waiting", "gauge", "Contacts waiting in the queue."},
+        {"contactd_queue_oldest_wait_seconds", "gauge", "Wait of the longest-waiting contact."},
+        {"contactd_queue_ewt_seconds", "gauge", "Estimated wait for a contact arriving now."},
+        {"contactd_queue_agents_staffed", "gauge", "Agents logged in, not away, serving it."},
+        {"contactd_queue_agents_available", "gauge", "Of those, ready for a new contact."},
+        {"contactd_queue_service_level_ratio", "gauge",
+         "Answered within target / (answered + abandoned after target), today."},
+        {"contactd_queue_arrived_today", "gauge", "Arrivals since local midnight."},
+        {"contactd_queue_answered_today", "gauge", "Answered since local midnight."},
+        {"contactd_queue_abandoned_today", "gauge", "Abandoned since local midnight."},
+        {"contactd_queue_overflowed_today", "gauge", "Overflowed since local midnight."},
+        {"contactd_queue_timed_out_today", "gauge", "Timed out since local midnight."},
+    };
+    size_t n = engine_queue_count(e);
+    struct engine_queue_info *qs = calloc(n ? n : 1, sizeof(*qs));
+    if (qs == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        engine_queue_get(e, engine_queue_name(e, i), &qs[i]);
+    }
+    int64_t now = engine_now(e);
+    for (size_t k = 0; k < sizeof(m) / sizeof(m[0]); k++) {
+        head(f, m[k].name, m[k].type, m[k].help);
+        for (size_t i = 0; i < n; i++) {
+            const struct engine_queue_info *q = &qs[i];
+            double v[] = {q->open,
+                          q->waiting,
+                          q->oldest_enqueued ? (double)(now - q->oldest_enqueued) / 1000 : 0,
+                          (double)q->ewt_ms / 1000,
+                          q->staffed,
+                          q->available,
+                          (double)q->sl_permille / 1000,
+                          q->arrived,
+                          q->answered,
+                          q->abandoned,
+                          q->overflowed,
+                          q->timed_out};
+            fprintf(f, "%s{queue=", m[k].name);
+            label(f, q->name);
+            fprintf(f, "} %.17g\n", v[k]);
+        }
+    }
+    free(qs);
+}
+
+static int count_contact(void *data, const struct engine_contact_info *c)
+{
+    uint64_t(*counts)[ENGINE_CONTACT_STATE_COUNT] = data;
+    if (c->channel < ENGINE_CH_COUNT && c->state < ENGINE_CONTACT_STATE_COUNT) {
+        counts[c->channel][c->state]++;
+    }
+    return 0;
+}
+
+static void contact_metrics(FILE *f, const struct engine *e)
+{
+    uint64_t counts[ENGINE_CH_COUNT][ENGINE_CONTACT_STATE_COUNT] = {{0}};
+    engine_contacts_foreach(e, count_contact, counts);
+    head(f, "contactd_contacts", "gauge", "Live contacts by channel and state.");
+    for (int ch = 0; ch < ENGINE_CH_COUNT; ch++) {
+        for (int s = ENGINE_CONTACT_QUEUED; s < ENGINE_CONTACT_COMPLETED; s++) {
+            fprintf(f, "contactd_contacts{channel=\"%s\",state=\"%s\"} %llu\n",
+                    engine_channel_name(ch), engine_contact_state_name(s),
+                    (unsigned long long)counts[ch][s]);
+        }
+    }
+}
+
+static void agent_metrics(FILE *f, const struct engine *e)
+{
+    uint64_t by_state[ENGINE_AGENT_AWAY + 1] = {0}, load[ENGINE_CH_COUNT] = {0};
+    struct engine_agent_info a;
+    for (size_t i = 0; engine_agent_name(e, i) != NULL; i++) {
+        if (engine_agent_get(e, engine_agent_name(e, i), &a) == 0 &&
+            a.state <= ENGINE_AGENT_AWAY) {
+            by_state[a.state]++;
+            for (int ch = 0; ch < ENGINE_CH_COUNT; ch++) {
+                load[ch] += a.load[ch];
+            }
+        }
+    }
+    head(f, "contactd_agents", "gauge", "Agents by state.");
+    for (int s = 0; s <= ENGINE_AGENT_AWAY; s++) {
+        fprintf(f, "contactd_agents{state=\"%s\"} %llu\n", engine_agent_state_name(s),
+                (unsigned long long)by_state[s]);
+    }
+    head(f, "contactd_agent_contacts", "gauge",
+         "Contacts in agents' hands (offered to wrap-up), by channel.");
+    for (int ch = 0; ch < ENGINE_CH_COUNT; ch++) {
+        fprintf(f, "contactd_agent_contacts{channel=\"%s\"} %llu\n", engine_channel_name(ch),
+                (unsigned long long)load[ch]);
+    }
+}
+
+static void http_metrics(FILE *f, const struct http_server *s)
+{
+    struct http_server_stats st;
+    http_server_stats(s, &st);
+    head(f, "contactd_http_responses_total", "counter", "API answers by status class.");
+    for (int k = 1; k <= 5; k++) {
+        fprintf(f, "contactd_http_responses_total{code=\"%dxx\"} %llu\n", k,
+                (unsigned long long)st.answers[k]);
+    }
+    scalar(f, "contactd_http_connections", "gauge", "Open API connections.",
+           http_server_connections(s));
+    histogram(f, "contactd_http_request_duration_seconds",
+              "From a complete request to its answer (forwarding and commit included).",
+              &st.latency);
+}
+
+void api__metrics(struct api__call *call)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (f == NULL) {
+        http_reply_error(call->x, 500, "NOMEM", "out of memory");
+        return;
+    }
+    const struct engine *e = cluster_engine(call->api->cluster);
+    raft_metrics(f, call->api->cluster);
+    queue_metrics(f, e);
+    contact_metrics(f, e);
+    agent_metrics(f, e);
+    if (call->api->server != NULL) {
+        http_metrics(f, call->api->server);
+    }
+    if (fclose(f) != 0) {
+        free(text);
+        http_reply_error(call->x, 500, "NOMEM", "out of memory");
+        return;
+    }
+    http_reply(call->x, 200, CONTENT_TYPE, text, len);
+    free(text);
+}
