@@ -49,14 +49,25 @@ struct cluster_forward_ops
                 void *req);
 };
 
+/* What a node does with the effects of the entries it applies, on every node whatever its
+ * role. Every node sees the same effects in the same order: effect n (from 0) of the entry
+ * at index. A node that restarts applies again the entries after its latest snapshot and
+ * sees their effects again, with the same index and n. */
+struct cluster_effect_ops
+{
+    void *data;
+    void (*effect)(void *data, uint64_t index, uint32_t n, const struct engine_effect *fx);
+    /* The state was replaced by a snapshot at index (at start, or to catch up): the effects
+     * of the entries up to it were not seen here. May be NULL. */
+    void (*restored)(void *data, uint64_t index);
+};
+
 struct cluster_options
 {
     const struct config_node *node; /* copied */
     struct cluster_forward_ops forward;
-    /* Called on the loop after each applied entry with every effect the engine emitted
-     * (any role); may be NULL. Adapters act on effects for contacts they own. */
-    struct engine_sink effects;
-    const char *boot_id; /* NULL: the machine's; tests may set it */
+    struct cluster_effect_ops effects; /* effect may be NULL */
+    const char *boot_id;               /* NULL: the machine's; tests may set it */
 };
 
 /* Creates the node: opens storage under node->data_dir/state and Raft's files under

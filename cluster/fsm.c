@@ -109,6 +109,8 @@ static void touch_command(struct cluster__touched *t,
 struct apply_ctx
 {
     struct cluster *c;
+    uint64_t index;
+    uint32_t n_effects;
     struct storage_batch *batch; /* NULL when storage already holds this index */
     int storage_err;
 };
@@ -123,8 +125,8 @@ static void on_effect(void *data, const struct engine_effect *fx)
         a->storage_err == 0) {
         a->storage_err = storage_put_history(a->batch, fx->history);
     }
-    if (c->effects.emit != NULL) {
-        c->effects.emit(c->effects.data, fx);
+    if (c->effects.effect != NULL) {
+        c->effects.effect(c->effects.data, a->index, a->n_effects++, fx);
     }
 }
 
@@ -229,7 +231,7 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     struct cluster *c = fsm->data;
     uint64_t index = raft_last_applied(&c->raft) + 1;
     struct cluster__entry entry;
-    struct apply_ctx a = {.c = c};
+    struct apply_ctx a = {.c = c, .index = index};
     char err[256];
     *result = NULL;
     if (c->failed) {
@@ -328,6 +330,9 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
     c->engine = e;
     c->snapshot_index = index;
     raft_free(buf->base);
+    if (c->effects.restored != NULL) {
+        c->effects.restored(c->effects.data, index);
+    }
     cluster__applied(c, index);
     return 0;
 }

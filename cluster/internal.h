@@ -128,7 +128,7 @@ struct cluster
     uv_loop_t *loop;
     struct config_node node;
     struct cluster_forward_ops forward;
-    struct engine_sink effects;
+    struct cluster_effect_ops effects;
     cluster_fatal_cb fatal;
     void *fatal_data;
     bool failed;

@@ -116,7 +116,9 @@ static int start(struct node *n, const char *config_path)
         say("error", "out of memory");
         return 1;
     }
-    struct cluster_options opt = {.node = &n->config, .forward = api_forward_ops(n->api)};
+    struct cluster_options opt = {.node = &n->config,
+                                  .forward = api_forward_ops(n->api),
+                                  .effects = api_effect_ops(n->api)};
     if (cluster_new(n->loop, &opt, &n->cluster, err, sizeof(err)) != 0) {
         say("error", "%s", err);
         return 1;

@@ -27,6 +27,9 @@ void api_free(struct api *a);
 /* The http_handler_cb of the node's server; data is the struct api. */
 void api_handle(void *data, struct http_exchange *x, const struct http_request *req);
 
+/* Keeps the effects of applied entries for GET /v1/events, for cluster_options.effects. */
+struct cluster_effect_ops api_effect_ops(struct api *a);
+
 /* Forwarding to the leader over its internal endpoints, for cluster_options.forward. */
 struct cluster_forward_ops api_forward_ops(struct api *a);
 

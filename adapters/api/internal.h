@@ -20,6 +20,7 @@ struct api
     uv_loop_t *loop;
     struct cluster *cluster;
     struct http_server *server; /* for its own figures in /metrics; may be NULL */
+    struct api__events *events;
     struct api__peer peers[API__PEERS_MAX];
     unsigned n_peers;
 };
@@ -79,6 +80,12 @@ void api__healthz(struct api__call *call);
 void api__readyz(struct api__call *call);
 void api__cluster_status(struct api__call *call);
 void api__metrics(struct api__call *call);
+
+/* events.c: the long-poll feed of effects. */
+struct api__events;
+int api__events_new(struct api *a);
+void api__events_free(struct api__events *ev);
+void api__events(struct api__call *call);
 void api__member_add(struct api__call *call);
 void api__member_remove(struct api__call *call);
 void api__leader_transfer(struct api__call *call);

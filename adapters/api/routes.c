@@ -31,6 +31,7 @@ ROUTE0(r_transfer, api__leader_transfer(call))
 ROUTE0(r_create, api__contact_create(call))
 ROUTE0(r_model, api__model_install(call))
 ROUTE0(r_metrics, api__metrics(call))
+ROUTE0(r_events, api__events(call))
 
 static void r_read(struct api__call *call, int arg)
 {
@@ -79,6 +80,7 @@ static const struct route routes[] = {
     {HTTP_M_GET, "/v1/queues", r_read, API__READ_QUEUES},
     {HTTP_M_GET, "/v1/queues/{}", r_read, API__READ_QUEUE},
     {HTTP_M_GET, "/v1/history", r_read, API__READ_HISTORY},
+    {HTTP_M_GET, "/v1/events", r_events, 0},
     {HTTP_M_POST, "/v1/model", r_model, 0},
     {HTTP_M_POST, "/v1/internal/forward/command", r_internal, CLUSTER_FWD_COMMAND},
     {HTTP_M_POST, "/v1/internal/forward/read-index", r_internal, CLUSTER_FWD_READ_INDEX},
@@ -135,6 +137,10 @@ int api_new(uv_loop_t *loop, struct api **out)
         return CD_ENOMEM;
     }
     a->loop = loop;
+    if (api__events_new(a) != 0) {
+        free(a);
+        return CD_ENOMEM;
+    }
     *out = a;
     return 0;
 }
@@ -157,5 +163,6 @@ void api_free(struct api *a)
     for (unsigned i = 0; i < a->n_peers; i++) {
         http_client_close(a->peers[i].client);
     }
+    api__events_free(a->events);
     free(a);
 }
