@@ -176,9 +176,14 @@ static int transfer_check(struct engine *e,
     }
     *target = queue && queue[0] ? engine__queue_id(e, queue) : engine__agent_id(e, agent);
     if (queue && queue[0]) {
-        return (*target < 0 || e->queues[*target].retired)
-                   ? FAIL(res, CD_ENOTFOUND, "queue '%s' not found", queue)
-                   : 0;
+        if (*target < 0 || e->queues[*target].retired) {
+            return FAIL(res, CD_ENOTFOUND, "queue '%s' not found", queue);
+        }
+        /* A mistaken transfer is refused rather than ending the contact as not served. */
+        return e->queues[*target].def.channels & ENGINE_CH_BIT(c->channel)
+                   ? 0
+                   : FAIL(res, CD_EINVAL, "queue '%s' does not serve %s contacts", queue,
+                          engine_channel_name(c->channel));
     }
     if (*target < 0 || e->agents[*target].deleted) {
         return FAIL(res, CD_ENOTFOUND, "agent '%s' not found", agent);

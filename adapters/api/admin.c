@@ -32,10 +32,17 @@ void api__cluster_status(struct api__call *call)
              (unsigned long long)engine_digest(cluster_engine(call->api->cluster)));
     for (uint32_t i = 0; i < st.n_members; i++) {
         const struct cluster_member *m = &st.members[i];
-        json_array_append_new(
-            members, json_pack("{s:s,s:s,s:s,s:s,s:b}", "id", m->id, "raft", m->raft, "api",
-                               m->api, "role", cluster_member_role_name(m->role), "leader",
-                               strcmp(m->id, st.leader) == 0));
+        json_t *member = json_pack("{s:s,s:s,s:s,s:s,s:b}", "id", m->id, "raft", m->raft, "api",
+                                   m->api, "role", cluster_member_role_name(m->role), "leader",
+                                   strcmp(m->id, st.leader) == 0);
+        if (st.role == CLUSTER_LEADER) { /* replication as the leader sees it */
+            json_object_set_new(member, "match_index",
+                                json_integer((json_int_t)m->match_index));
+            json_object_set_new(member, "lag",
+                                json_integer((json_int_t)(st.last_index - m->match_index)));
+            json_object_set_new(member, "reachable", json_boolean(m->recent));
+        }
+        json_array_append_new(members, member);
     }
     http_reply_json(
         call->x, 200,

@@ -63,6 +63,28 @@ json_t *api__body(struct api__call *call)
     return obj;
 }
 
+json_t *api__body_with(struct api__call *call, const char *const *keys)
+{
+    json_t *obj = api__body(call), *v;
+    const char *k;
+    if (obj == NULL) {
+        return NULL;
+    }
+    json_object_foreach(obj, k, v)
+    {
+        size_t i = 0;
+        while (keys[i] != NULL && strcmp(keys[i], k) != 0) {
+            i++;
+        }
+        if (keys[i] == NULL) {
+            http_reply_error(call->x, 400, "INVAL", "unknown field '%s'", k);
+            json_decref(obj);
+            return NULL;
+        }
+    }
+    return obj;
+}
+
 const char *api__opt_str(struct api__call *call, json_t *obj, const char *key, bool *bad)
 {
     json_t *v = json_object_get(obj, key);

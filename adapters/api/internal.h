@@ -42,6 +42,8 @@ void api__fail_result(struct http_exchange *x, const struct engine_result *res);
 /* Parses the body as a JSON object; answers 400 and returns NULL when it is not one. An
  * empty body is an empty object. */
 json_t *api__body(struct api__call *call);
+/* The same, and answers 400 for a member whose name is not in keys (NULL-terminated). */
+json_t *api__body_with(struct api__call *call, const char *const *keys);
 /* Reads an optional string member; NULL when absent; answers 400 and sets *bad when it is
  * not a string. */
 const char *api__opt_str(struct api__call *call, json_t *obj, const char *key, bool *bad);
@@ -57,10 +59,22 @@ json_t *api__history_json(const struct storage_history *h);
 /* write.c: commands. */
 void api__submit(struct api__call *call, const struct engine_command *cmd, int ok_status);
 void api__contact_create(struct api__call *call);
+/* An "attributes" object into out (at most ENGINE_ATTRS_MAX); answers 400 when bad. Strings
+ * are borrowed from obj. */
+bool api__read_attrs(struct api__call *call, json_t *obj, struct engine_attr *out, uint8_t *n);
+/* A contact or offer id from a path segment; answers 400 when bad. */
+bool api__parse_id(struct api__call *call, const char *text, uint64_t *id);
 void api__contact_action(struct api__call *call, int kind);
 void api__offer_action(struct api__call *call, int kind);
 void api__agent_action(struct api__call *call, int kind);
 void api__model_install(struct api__call *call);
+
+/* manage.c: agents' definitions, transfers, attributes. */
+void api__agent_put(struct api__call *call);
+void api__agent_skills(struct api__call *call);
+void api__agent_delete(struct api__call *call);
+void api__contact_transfer(struct api__call *call);
+void api__contact_attributes(struct api__call *call);
 
 /* read.c: barrier-fenced reads. */
 enum api__read_kind {
@@ -72,6 +86,7 @@ enum api__read_kind {
     API__READ_QUEUES,
     API__READ_HISTORY,
     API__READ_CHECK,
+    API__READ_EXPLAIN,
 };
 void api__read(struct api__call *call, enum api__read_kind kind);
 

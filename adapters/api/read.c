@@ -19,7 +19,9 @@ struct reading
     enum api__read_kind kind;
     char arg[128];
     char queue[ENGINE_NAME_MAX], agent[ENGINE_NAME_MAX];
-    int state; /* -1: any */
+    int state;   /* -1: any */
+    int channel; /* -1: any */
+    int64_t min_age_ms;
     long limit;
     int64_t from, to;
 };
@@ -29,6 +31,8 @@ struct listing
     struct reading *r;
     json_t *items;
     long left;
+    size_t matched;
+    int64_t arrived_before; /* from min_age_ms */
 };
 
 static int list_contact(void *data, const struct engine_contact_info *c)
@@ -37,11 +41,17 @@ static int list_contact(void *data, const struct engine_contact_info *c)
     const struct reading *r = l->r;
     if ((r->queue[0] && strcmp(r->queue, c->queue ? c->queue : "") != 0) ||
         (r->agent[0] && strcmp(r->agent, c->agent ? c->agent : "") != 0) ||
-        (r->state >= 0 && r->state != c->state)) {
+        (r->state >= 0 && r->state != c->state) ||
+        (r->channel >= 0 && r->channel != c->channel) ||
+        (r->min_age_ms > 0 && c->arrived > l->arrived_before)) {
         return 0;
     }
-    json_array_append_new(l->items, api__contact_json(c));
-    return --l->left == 0;
+    l->matched++;
+    if (l->left > 0) {
+        json_array_append_new(l->items, api__contact_json(c));
+        l->left--;
+    }
+    return 0; /* on to the end: total counts every match */
 }
 
 static int list_history(void *data, const struct storage_history *h)
@@ -73,8 +83,9 @@ static void read_list(struct reading *r, const struct engine *e)
     struct listing l = {.r = r, .items = json_array(), .left = r->limit};
     size_t total = 0;
     if (r->kind == API__READ_CONTACTS) {
+        l.arrived_before = engine_now(e) - r->min_age_ms;
         engine_contacts_foreach(e, list_contact, &l);
-        total = engine_contact_count(e);
+        total = l.matched;
     } else if (r->kind == API__READ_HISTORY) {
         storage_foreach_history(cluster_storage(r->api->cluster), r->from, r->to, list_history,
                                 &l);
@@ -131,6 +142,23 @@ static void read_check(struct reading *r, const struct engine *e)
                               "contacts", (json_int_t)engine_contact_count(e)));
 }
 
+static void read_explain(struct reading *r, const struct engine *e)
+{
+    char text[4096], *end;
+    uint64_t id = strtoull(r->arg, &end, 10);
+    if (*end != 0 || id == 0) {
+        http_reply_error(r->x, 400, "INVAL", "'%s' is not a contact id", r->arg);
+    } else if (engine_explain(e, id, text, sizeof(text)) != 0) {
+        http_reply_error(r->x, 404, "NOTFOUND",
+                         "contact %s is not live (explanations are "
+                         "kept for live contacts; /v1/contacts/%s has the history)",
+                         r->arg, r->arg);
+    } else {
+        http_reply_json(r->x, 200,
+                        json_pack("{s:I,s:s}", "id", (json_int_t)id, "explanation", text));
+    }
+}
+
 static void answer(void *data, int status)
 {
     struct reading *r = data;
@@ -143,6 +171,8 @@ static void answer(void *data, int status)
         read_one(r, e);
     } else if (r->kind == API__READ_CHECK) {
         read_check(r, e);
+    } else if (r->kind == API__READ_EXPLAIN) {
+        read_explain(r, e);
     } else {
         read_list(r, e);
     }
@@ -153,6 +183,7 @@ static bool read_filters(struct api__call *call, struct reading *r)
 {
     char v[32];
     r->state = -1;
+    r->channel = -1;
     r->limit = LIST_DEFAULT;
     r->to = INT64_MAX;
     http_query_get(call->req, "queue", r->queue, sizeof(r->queue));
@@ -165,6 +196,19 @@ static bool read_filters(struct api__call *call, struct reading *r)
         }
         if (r->state < 0) {
             http_reply_error(call->x, 400, "INVAL", "state: unknown contact state '%s'", v);
+            return false;
+        }
+    }
+    if (http_query_get(call->req, "channel", v, sizeof(v)) >= 0 &&
+        (r->channel = engine_channel_parse(v)) < 0) {
+        http_reply_error(call->x, 400, "INVAL", "channel: expected voice, email, sms or chat");
+        return false;
+    }
+    if (http_query_get(call->req, "min_age_ms", v, sizeof(v)) >= 0) {
+        char *end;
+        r->min_age_ms = strtoll(v, &end, 10);
+        if (*v == 0 || *end != 0 || r->min_age_ms < 0) {
+            http_reply_error(call->x, 400, "INVAL", "min_age_ms: expected a whole number >= 0");
             return false;
         }
     }

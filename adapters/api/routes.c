@@ -32,6 +32,11 @@ ROUTE0(r_create, api__contact_create(call))
 ROUTE0(r_model, api__model_install(call))
 ROUTE0(r_metrics, api__metrics(call))
 ROUTE0(r_events, api__events(call))
+ROUTE0(r_agent_put, api__agent_put(call))
+ROUTE0(r_agent_skills, api__agent_skills(call))
+ROUTE0(r_agent_delete, api__agent_delete(call))
+ROUTE0(r_transfer_contact, api__contact_transfer(call))
+ROUTE0(r_attributes, api__contact_attributes(call))
 
 static void r_read(struct api__call *call, int arg)
 {
@@ -70,10 +75,16 @@ static const struct route routes[] = {
     {HTTP_M_POST, "/v1/contacts/{}/end", r_contact, ENGINE_CMD_CONTACT_END},
     {HTTP_M_POST, "/v1/contacts/{}/callback", r_contact, ENGINE_CMD_CONTACT_CALLBACK},
     {HTTP_M_POST, "/v1/contacts/{}/wrapup-done", r_contact, ENGINE_CMD_WRAPUP_DONE},
+    {HTTP_M_POST, "/v1/contacts/{}/transfer", r_transfer_contact, 0},
+    {HTTP_M_PUT, "/v1/contacts/{}/attributes", r_attributes, 0},
+    {HTTP_M_GET, "/v1/contacts/{}/explain", r_read, API__READ_EXPLAIN},
     {HTTP_M_POST, "/v1/offers/{}/accept", r_offer, ENGINE_CMD_OFFER_ACCEPT},
     {HTTP_M_POST, "/v1/offers/{}/reject", r_offer, ENGINE_CMD_OFFER_REJECT},
     {HTTP_M_GET, "/v1/agents", r_read, API__READ_AGENTS},
     {HTTP_M_GET, "/v1/agents/{}", r_read, API__READ_AGENT},
+    {HTTP_M_PUT, "/v1/agents/{}", r_agent_put, 0},
+    {HTTP_M_DELETE, "/v1/agents/{}", r_agent_delete, 0},
+    {HTTP_M_PUT, "/v1/agents/{}/skills", r_agent_skills, 0},
     {HTTP_M_POST, "/v1/agents/{}/login", r_agent, ENGINE_CMD_AGENT_LOGIN},
     {HTTP_M_POST, "/v1/agents/{}/logout", r_agent, ENGINE_CMD_AGENT_LOGOUT},
     {HTTP_M_POST, "/v1/agents/{}/state", r_agent, ENGINE_CMD_AGENT_STATE},

@@ -78,7 +78,7 @@ static bool read_skills(struct api__call *call,
     return true;
 }
 
-static bool read_attrs(struct api__call *call, json_t *obj, struct engine_attr *out, uint8_t *n)
+bool api__read_attrs(struct api__call *call, json_t *obj, struct engine_attr *out, uint8_t *n)
 {
     const char *k;
     json_t *v;
@@ -110,7 +110,9 @@ void api__contact_create(struct api__call *call)
     struct engine_attr attrs[ENGINE_ATTRS_MAX];
     struct engine_command cmd = {.kind = ENGINE_CMD_CONTACT_CREATE};
     struct engine_contact_create *cr = &cmd.u.create;
-    json_t *body = api__body(call), *prio;
+    static const char *const keys[] = {"key",    "channel",    "queue", "priority",
+                                       "skills", "attributes", NULL};
+    json_t *body = api__body_with(call, keys), *prio;
     bool bad = false;
     if (body == NULL) {
         return;
@@ -137,14 +139,14 @@ void api__contact_create(struct api__call *call)
     cr->skills = skills;
     cr->attrs = attrs;
     if (read_skills(call, json_object_get(body, "skills"), skills, &cr->n_skills) &&
-        read_attrs(call, json_object_get(body, "attributes"), attrs, &cr->n_attrs)) {
+        api__read_attrs(call, json_object_get(body, "attributes"), attrs, &cr->n_attrs)) {
         api__submit(call, &cmd, 201);
     }
 out:
     json_decref(body);
 }
 
-static bool parse_id(struct api__call *call, const char *text, uint64_t *id)
+bool api__parse_id(struct api__call *call, const char *text, uint64_t *id)
 {
     char *end;
     unsigned long long v = strtoull(text, &end, 10);
@@ -160,7 +162,7 @@ static bool parse_id(struct api__call *call, const char *text, uint64_t *id)
 void api__contact_action(struct api__call *call, int kind)
 {
     struct engine_command cmd = {.kind = (uint8_t)kind};
-    if (parse_id(call, call->args[0], &cmd.u.contact.id)) {
+    if (api__parse_id(call, call->args[0], &cmd.u.contact.id)) {
         api__submit(call, &cmd, 200);
     }
 }
@@ -171,7 +173,8 @@ void api__offer_action(struct api__call *call, int kind)
     struct engine_command cmd = {.kind = (uint8_t)kind};
     bool bad = false;
     json_t *body;
-    if (!parse_id(call, call->args[0], &cmd.u.offer.id) || (body = api__body(call)) == NULL) {
+    if (!api__parse_id(call, call->args[0], &cmd.u.offer.id) ||
+        (body = api__body(call)) == NULL) {
         return;
     }
     cmd.u.offer.agent = api__opt_str(call, body, "agent", &bad);

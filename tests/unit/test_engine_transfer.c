@@ -26,6 +26,7 @@ static int setup(void **state)
     fx_queue(f, "x1", ENGINE_CH_ALL, ENGINE_STRATEGY_LONGEST_IDLE);
     Q("x1")->max_wait_s = 5;
     Q("x1")->overflow_queue = fx_queue_index(f, "x2");
+    fx_queue(f, "email-only", ENGINE_CH_BIT(ENGINE_CH_EMAIL), ENGINE_STRATEGY_LONGEST_IDLE);
     AGENT("a1", "sales");
     AGENT("a2", "support");
     AGENT("a3", "sales");
@@ -166,6 +167,8 @@ TEST(malformed_transfers)
     assert_int_equal(fx_transfer(f, id, "support", "a2", NULL), CD_EINVAL);
     assert_int_equal(fx_transfer(f, id, "nowhere", NULL, NULL), CD_ENOTFOUND);
     assert_int_equal(fx_transfer(f, id, NULL, "nobody", NULL), CD_ENOTFOUND);
+    /* A queue that does not serve the contact's channel refuses it: nothing ends. */
+    assert_int_equal(fx_transfer(f, id, "email-only", NULL, NULL), CD_EINVAL);
     assert_int_equal(DIGEST, d);
     ASSERT_CONNECTED(id, "a1");
 }
