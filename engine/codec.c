@@ -14,7 +14,8 @@
  *   AGENT_LOGIN, _LOGOUT, _STATE, _DELETE name, presence, reason
  *   AGENT_SKILLS                          name, skills[]
  *   AGENT_UPSERT                          name, site, 4 x capacity, skills[], queues[]
- *   MODEL_INSTALL                         version, model (engine_model_encode())
+ *   MODEL_INSTALL                         version, model (engine_model_encode()), source,
+ *                                         actor, comment, diff, rollback_of
  *
  *   skills[] = n, n x (skill, level)      attrs[] = n, n x (key, value)
  *
@@ -100,6 +101,11 @@ static void put_install(struct enc *w, const struct engine_command *cmd)
     if (rv != 0) {
         w->err = rv;
     }
+    cd_buf_str(w->b, cmd->u.install.source);
+    cd_buf_str(w->b, cmd->u.install.actor);
+    cd_buf_str(w->b, cmd->u.install.comment);
+    cd_buf_str(w->b, cmd->u.install.diff);
+    cd_buf_uvar(w->b, cmd->u.install.rollback_of);
 }
 
 static void put_body(struct enc *w, const struct engine_command *cmd)
@@ -275,6 +281,14 @@ static void get_install(struct dec *d, struct engine_command *cmd)
     }
     d->rv = engine_model_decode(&d->r, &d->store->model);
     cmd->u.install.model = &d->store->model;
+    if (d->rv != 0) {
+        return;
+    }
+    cmd->u.install.source = get_str(d);
+    cmd->u.install.actor = get_str(d);
+    cmd->u.install.comment = get_str(d);
+    cmd->u.install.diff = get_str(d);
+    cmd->u.install.rollback_of = (uint32_t)cd_rd_uint(&d->r, UINT32_MAX);
 }
 
 static void get_agent(struct dec *d, struct engine_command *cmd)

@@ -4,6 +4,18 @@
 #include "common/error.h"
 #include "engine/commands.h"
 
+static int install(struct engine *e,
+                   const struct engine_command *cmd,
+                   struct engine_result *res)
+{
+    int rv = engine__install(e, cmd->u.install.version, cmd->u.install.model, res);
+    if (rv == 0 && engine__archive_add(e, cmd) != 0) {
+        e->oom = CD_ENOMEM; /* installed but not archived: the state must be rebuilt */
+        return FAIL(res, CD_ENOMEM, "out of memory");
+    }
+    return rv;
+}
+
 static int dispatch(struct engine *e,
                     const struct engine_command *cmd,
                     struct engine_result *res)
@@ -38,7 +50,7 @@ static int dispatch(struct engine *e,
         case ENGINE_CMD_AGENT_DELETE:
             return engine__agent_cmd(e, cmd, res);
         case ENGINE_CMD_MODEL_INSTALL:
-            return engine__install(e, cmd->u.install.version, cmd->u.install.model, res);
+            return install(e, cmd, res);
         default:
             return FAIL(res, CD_EINVAL, "unknown command kind %u", cmd->kind);
     }

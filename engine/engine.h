@@ -429,6 +429,14 @@ struct engine_command
         {
             uint32_t version; /* must exceed the installed version */
             const struct engine_model *model;
+            /* For the archive and the audit (NULL reads as ""): the model's text as it was
+             * given, who installed it, why, what changed against the version before it,
+             * and the version it restores (0 when it is not a rollback). */
+            const char *source;
+            const char *actor;
+            const char *comment;
+            const char *diff;
+            uint32_t rollback_of;
         } install;
     } u;
 };
@@ -526,6 +534,24 @@ int engine_apply(struct engine *e,
 int64_t engine_next_deadline(const struct engine *e);
 int64_t engine_now(const struct engine *e);
 uint32_t engine_model_version(const struct engine *e);
+
+/* The archive of installed model versions, oldest first: the latest ENGINE_ARCHIVE_MAX
+ * installs with their source text, who installed each, when, why and what changed. It is
+ * replicated state: in snapshots and the digest like the rest. Strings are borrowed until
+ * the next command or engine_free(). */
+#define ENGINE_ARCHIVE_MAX 64
+struct engine_archived
+{
+    uint32_t version;
+    uint32_t rollback_of; /* 0, or the version this one restored */
+    int64_t at;           /* the install's stamp */
+    const char *actor, *comment, *diff, *source;
+};
+size_t engine_archive_count(const struct engine *e);
+/* i from 0 (oldest kept) to engine_archive_count() - 1. Returns 0 or CD_ENOTFOUND. */
+int engine_archive_get(const struct engine *e, size_t i, struct engine_archived *out);
+/* The archived version v. Returns 0 or CD_ENOTFOUND (never installed, or no longer kept). */
+int engine_archive_find(const struct engine *e, uint32_t version, struct engine_archived *out);
 /* The installed model; NULL before the first install. Borrowed. */
 const struct engine_model *engine_model(const struct engine *e);
 

@@ -270,6 +270,8 @@ struct engine
     uint32_t version;
     bool has_model;
     struct engine_model model;
+    struct engine__archived *archive; /* n_archive of ENGINE_ARCHIVE_MAX, oldest first */
+    uint32_t n_archive;
     uint16_t *mq_map; /* model queue index -> queue id */
     uint16_t *ms_map; /* model skill index -> skill id */
 
@@ -438,6 +440,18 @@ void engine__advance(struct engine *e, int64_t now);
 int64_t engine__contact_deadline(const struct engine *e, const struct contact *c);
 
 /* ---- install.c, agents.c ------------------------------------------------------------ */
+/* archive.c */
+struct engine__archived
+{
+    uint32_t version, rollback_of;
+    int64_t at;
+    char *actor, *comment, *diff, *source; /* owned */
+};
+int engine__archive_add(struct engine *e, const struct engine_command *cmd);
+void engine__archive_free(struct engine *e);
+void engine__archive_encode(const struct engine *e, struct cd_buf *b);
+int engine__archive_decode(struct engine *e, struct cd_reader *r);
+
 int engine__install(struct engine *e,
                     uint32_t version,
                     const struct engine_model *m,

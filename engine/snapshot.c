@@ -195,6 +195,7 @@ int engine_encode(const struct engine *e, struct cd_buf *b)
         cd_buf_str(b, k->key);
         cd_buf_uvar(b, k->contact);
     }
+    engine__archive_encode(e, b);
     return b->err;
 }
 

@@ -355,5 +355,6 @@ void engine_free(struct engine *e)
         return;
     }
     engine__free_tables(e);
+    engine__archive_free(e);
     free(e);
 }
