@@ -150,6 +150,19 @@ int config_model_parse(const char *name_for_errors,
                        char *err,
                        size_t errlen);
 
+/* What changed from one model document to another, for people (the audit, `model diff`):
+ * one line per change, "+ path: value", "- path" or "~ path: old -> new", newline-ended;
+ * "" when nothing changed. Either document may be empty. Only YAML syntax is checked, not
+ * the model. On success *out is malloc'd and the caller's; returns 0, CD_EPARSE ("running"
+ * or "model" named in err with the line and column) or CD_ENOMEM. */
+int config_model_diff(const char *old_text,
+                      size_t old_len,
+                      const char *new_text,
+                      size_t new_len,
+                      char **out,
+                      char *err,
+                      size_t errlen);
+
 /* ---- Time zones --------------------------------------------------------------------- */
 
 /* Loads the TZif file of zone_name (e.g. "Europe/London") from the zoneinfo directory and
