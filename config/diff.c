@@ -3,6 +3,7 @@
  *
  *   + queues.sales-chat: {channels: [chat], strategy: longest-idle}
  *   - agents[ls004]
+ *   + rules[vip-chat] at 1: {name: vip-chat, when: {channel: chat}, route: vip}
  *   ~ queues.sales-voice.max_size: 200 -> 250
  *   ~ rules: order vip, sales, chat -> sales, vip, chat
  *
@@ -181,11 +182,13 @@ static void diff_items(struct out *o,
             diff(o, sub, x, y);
         }
     }
+    unsigned pos = 0;
     for (const struct ynode *y = b->child; y != NULL; y = y->next) {
         const char *name = ynode_get(y, key)->value;
+        pos++;
         if (item(a, key, name) == NULL) {
             snprintf(sub, sizeof(sub), "%s[%s]", path, name);
-            line(o, "+ %s: %s", sub, shown(y, v, sizeof(v)));
+            line(o, "+ %s at %u: %s", sub, pos, shown(y, v, sizeof(v)));
         }
     }
     char *order_a = NULL, *order_b = NULL;

@@ -67,7 +67,19 @@ bool api__parse_id(struct api__call *call, const char *text, uint64_t *id);
 void api__contact_action(struct api__call *call, int kind);
 void api__offer_action(struct api__call *call, int kind);
 void api__agent_action(struct api__call *call, int kind);
+
+/* model.c: the routing model's versions, diff, rollback and audit. */
+enum api__model_read {
+    API__MODEL_RUNNING,
+    API__MODEL_VERSIONS,
+    API__MODEL_VERSION,
+    API__MODEL_AUDIT,
+};
 void api__model_install(struct api__call *call);
+void api__model_validate(struct api__call *call);
+void api__model_diff(struct api__call *call);
+void api__model_rollback(struct api__call *call);
+void api__model_read(struct api__call *call, int kind);
 
 /* manage.c: agents' definitions, transfers, attributes. */
 void api__agent_put(struct api__call *call);

@@ -32,6 +32,9 @@ ROUTE0(r_create, api__contact_create(call))
 ROUTE0(r_model, api__model_install(call))
 ROUTE0(r_metrics, api__metrics(call))
 ROUTE0(r_events, api__events(call))
+ROUTE0(r_model_validate, api__model_validate(call))
+ROUTE0(r_model_diff, api__model_diff(call))
+ROUTE0(r_model_rollback, api__model_rollback(call))
 ROUTE0(r_agent_put, api__agent_put(call))
 ROUTE0(r_agent_skills, api__agent_skills(call))
 ROUTE0(r_agent_delete, api__agent_delete(call))
@@ -53,6 +56,10 @@ static void r_offer(struct api__call *call, int arg)
 static void r_agent(struct api__call *call, int arg)
 {
     api__agent_action(call, arg);
+}
+static void r_model_read(struct api__call *call, int arg)
+{
+    api__model_read(call, arg);
 }
 static void r_internal(struct api__call *call, int arg)
 {
@@ -93,6 +100,13 @@ static const struct route routes[] = {
     {HTTP_M_GET, "/v1/history", r_read, API__READ_HISTORY},
     {HTTP_M_GET, "/v1/events", r_events, 0},
     {HTTP_M_POST, "/v1/model", r_model, 0},
+    {HTTP_M_GET, "/v1/model", r_model_read, API__MODEL_RUNNING},
+    {HTTP_M_POST, "/v1/model/validate", r_model_validate, 0},
+    {HTTP_M_POST, "/v1/model/diff", r_model_diff, 0},
+    {HTTP_M_POST, "/v1/model/rollback", r_model_rollback, 0},
+    {HTTP_M_GET, "/v1/model/versions", r_model_read, API__MODEL_VERSIONS},
+    {HTTP_M_GET, "/v1/model/versions/{}", r_model_read, API__MODEL_VERSION},
+    {HTTP_M_GET, "/v1/audit", r_model_read, API__MODEL_AUDIT},
     {HTTP_M_POST, "/v1/internal/forward/command", r_internal, CLUSTER_FWD_COMMAND},
     {HTTP_M_POST, "/v1/internal/forward/read-index", r_internal, CLUSTER_FWD_READ_INDEX},
 };

@@ -213,23 +213,3 @@ void api__agent_action(struct api__call *call, int kind)
 out:
     json_decref(body);
 }
-
-/* POST /v1/model with the routing model's YAML: validated here, installed through the log
- * as the next version. */
-void api__model_install(struct api__call *call)
-{
-    struct config_model m;
-    char err[512];
-    config_model_init(&m);
-    int rv =
-        config_model_parse("model", call->req->body, call->req->body_len, &m, err, sizeof(err));
-    if (rv != 0) {
-        http_reply_error(call->x, api__status_of(rv), cd_errname(rv), "%s", err);
-        return;
-    }
-    struct engine_command cmd = {.kind = ENGINE_CMD_MODEL_INSTALL};
-    cmd.u.install.version = engine_model_version(cluster_engine(call->api->cluster)) + 1;
-    cmd.u.install.model = &m.model;
-    api__submit(call, &cmd, 200);
-    config_model_close(&m);
-}

@@ -75,7 +75,7 @@ static void agents_matched_by_id(void **state)
         "  - { id: a3, skills: { sales: 1 } }\n",
         "- agents[a1]\n"
         "~ agents[a2].skills.sales: 6 -> 7\n"
-        "+ agents[a3]: {id: a3, skills: {sales: 1}}\n");
+        "+ agents[a3] at 2: {id: a3, skills: {sales: 1}}\n");
 }
 
 static void rule_order_is_a_change(void **state)
