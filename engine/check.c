@@ -151,7 +151,7 @@ static bool check_agent(struct checker *k, uint32_t ai)
         if (m->agent != ai || (ready && (m->pos == NONE32 || !engine__member_fresh(e, mi)))) {
             return fail(k, "agent '%s': membership out of date", a->name);
         }
-        if (ready && engine__wait_head(&cl->contacts) != NULL) {
+        if (ready && engine__wait_head(&cl->contacts) != NULL && !e->queues[cl->queue].paused) {
             return fail(k, "agent '%s' is ready while a contact it could take waits in '%s'",
                         a->name, e->queues[cl->queue].name);
         }

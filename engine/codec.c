@@ -16,6 +16,7 @@
  *   AGENT_UPSERT                          name, site, 4 x capacity, skills[], queues[]
  *   MODEL_INSTALL                         version, model (engine_model_encode()), source,
  *                                         actor, comment, diff, rollback_of
+ *   QUEUE_PAUSE, QUEUE_RESUME             name
  *
  *   skills[] = n, n x (skill, level)      attrs[] = n, n x (key, value)
  *
@@ -148,6 +149,10 @@ static void put_body(struct enc *w, const struct engine_command *cmd)
             break;
         case ENGINE_CMD_MODEL_INSTALL:
             put_install(w, cmd);
+            break;
+        case ENGINE_CMD_QUEUE_PAUSE:
+        case ENGINE_CMD_QUEUE_RESUME:
+            cd_buf_str(w->b, cmd->u.queue.name);
             break;
         default: /* ABANDON, END, CALLBACK, WRAPUP_DONE */
             cd_buf_uvar(w->b, cmd->u.contact.id);
@@ -336,6 +341,10 @@ static void get_body(struct dec *d, struct engine_command *cmd)
             break;
         case ENGINE_CMD_MODEL_INSTALL:
             get_install(d, cmd);
+            break;
+        case ENGINE_CMD_QUEUE_PAUSE:
+        case ENGINE_CMD_QUEUE_RESUME:
+            cmd->u.queue.name = get_str(d);
             break;
         case ENGINE_CMD_CONTACT_ABANDON:
         case ENGINE_CMD_CONTACT_END:

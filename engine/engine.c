@@ -51,6 +51,10 @@ static int dispatch(struct engine *e,
             return engine__agent_cmd(e, cmd, res);
         case ENGINE_CMD_MODEL_INSTALL:
             return install(e, cmd, res);
+        case ENGINE_CMD_QUEUE_PAUSE:
+        case ENGINE_CMD_QUEUE_RESUME:
+            return engine__cmd_queue_pause(e, cmd->u.queue.name,
+                                           cmd->kind == ENGINE_CMD_QUEUE_PAUSE, res);
         default:
             return FAIL(res, CD_EINVAL, "unknown command kind %u", cmd->kind);
     }

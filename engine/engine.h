@@ -347,6 +347,8 @@ enum engine_cmd_kind {
     ENGINE_CMD_AGENT_UPSERT, /* create or redefine an agent */
     ENGINE_CMD_AGENT_DELETE, /* only an offline agent with nothing in hand */
     ENGINE_CMD_MODEL_INSTALL,
+    ENGINE_CMD_QUEUE_PAUSE,  /* the queue makes no offers; contacts still join it and wait */
+    ENGINE_CMD_QUEUE_RESUME, /* offers again, most overdue first */
     ENGINE_CMD_KIND_COUNT
 };
 
@@ -438,6 +440,10 @@ struct engine_command
             const char *diff;
             uint32_t rollback_of;
         } install;
+        struct
+        {
+            const char *name;
+        } queue; /* QUEUE_PAUSE, QUEUE_RESUME */
     } u;
 };
 
@@ -610,13 +616,14 @@ struct engine_queue_info
     const char *name;
     bool open;
     bool retired; /* no longer in the installed model; drains */
+    bool paused;  /* QUEUE_PAUSE: makes no offers until QUEUE_RESUME */
     uint32_t waiting;
     int64_t oldest_enqueued; /* 0 when empty */
     int64_t ewt_ms;          /* for a contact arriving now */
     uint32_t staffed;        /* agents logged in and not away who serve it */
     uint32_t available;      /* of those, ready for a new contact now */
     /* Counters since local midnight in the queue's zone. */
-    uint32_t arrived, answered, answered_in_sl, abandoned, overflowed, timed_out;
+    uint32_t arrived, offered, answered, answered_in_sl, abandoned, overflowed, timed_out;
     uint32_t sl_permille; /* answered_in_sl / (answered + abandoned after target) */
 };
 

@@ -116,7 +116,7 @@ struct queue_stats
 {
     int32_t day; /* local date the counters belong to */
     uint32_t arrived, answered, answered_in_sl, abandoned, abandoned_after_sl, overflowed,
-        timed_out;
+        timed_out, offered;
 };
 
 struct queue
@@ -126,6 +126,7 @@ struct queue
     uint32_t staffed;
     uint32_t ready[ENGINE_CH_COUNT]; /* agents serving it, ready for the channel */
     bool retired;
+    bool paused; /* QUEUE_PAUSE: no offers; kept across model installs */
     uint32_t waits_seen;
     int64_t wait_ms;   /* EWMA of the waits of contacts as they left the line for an agent */
     int64_t aht_ms;    /* EWMA of handle time (answer to completion) */
@@ -440,6 +441,11 @@ void engine__advance(struct engine *e, int64_t now);
 int64_t engine__contact_deadline(const struct engine *e, const struct contact *c);
 
 /* ---- install.c, agents.c ------------------------------------------------------------ */
+int engine__cmd_queue_pause(struct engine *e,
+                            const char *name,
+                            bool paused,
+                            struct engine_result *res);
+
 /* archive.c */
 struct engine__archived
 {

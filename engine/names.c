@@ -35,6 +35,8 @@ static const char *const commands[ENGINE_CMD_KIND_COUNT] = {
     [ENGINE_CMD_AGENT_UPSERT] = "agent_upsert",
     [ENGINE_CMD_AGENT_DELETE] = "agent_delete",
     [ENGINE_CMD_MODEL_INSTALL] = "model_install",
+    [ENGINE_CMD_QUEUE_PAUSE] = "queue_pause",
+    [ENGINE_CMD_QUEUE_RESUME] = "queue_resume",
 };
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))

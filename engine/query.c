@@ -105,6 +105,7 @@ int engine_queue_get(const struct engine *e, const char *name, struct engine_que
     memset(out, 0, sizeof(*out));
     out->name = q->name;
     out->retired = q->retired;
+    out->paused = q->paused;
     out->open = engine__queue_open(e, q);
     out->waiting = q->waiting;
     out->oldest_enqueued = oldest(e, q);
@@ -127,6 +128,7 @@ int engine_queue_get(const struct engine *e, const char *name, struct engine_que
     if (lt.date == q->stats.day) {
         const struct queue_stats *s = &q->stats;
         out->arrived = s->arrived;
+        out->offered = s->offered;
         out->answered = s->answered;
         out->answered_in_sl = s->answered_in_sl;
         out->abandoned = s->abandoned;

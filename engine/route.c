@@ -204,6 +204,8 @@ static void open_offer(struct engine *e, struct contact *c, uint32_t eligible)
     struct queue *q = &e->queues[c->queue];
     engine__dequeue(e, c);
     engine__stats_dequeue(e, q, c);
+    engine__stats_touch(e, q);
+    q->stats.offered++;
     c->state = ENGINE_CONTACT_OFFERED;
     c->offer = e->next_offer++;
     c->offers++;
@@ -284,6 +286,9 @@ void engine__route_contact(struct engine *e, struct contact *c)
     }
     engine__flush(e);
     struct cls *k = &e->classes[c->cls];
+    if (e->queues[k->queue].paused) {
+        return;
+    }
     if (e->queues[k->queue].def.strategy == ENGINE_STRATEGY_RING_ALL) {
         (void)ring_all(e, c, k);
         return;
@@ -325,7 +330,8 @@ static uint32_t best_for(const struct engine *e, const struct agent *a)
     for (uint32_t i = 0; i < a->n_members; i++) {
         uint32_t ki = a->member_cls[i];
         const struct class_head *h = &e->heads[ki];
-        if (h->id == 0 || !(a->ready_mask & ENGINE_CH_BIT(h->channel))) {
+        if (h->id == 0 || !(a->ready_mask & ENGINE_CH_BIT(h->channel)) ||
+            e->queues[h->queue].paused) {
             continue;
         }
         if (best == NONE32 || head_before(e, h, &e->heads[best])) {
@@ -409,4 +415,25 @@ void engine__withdraw_offer(struct engine *e, struct contact *c, bool requeue)
         engine__route_contact(e, c);
     }
     engine__route_agents(e, agents, n);
+}
+
+int engine__cmd_queue_pause(struct engine *e,
+                            const char *name,
+                            bool paused,
+                            struct engine_result *res)
+{
+    int qi = name != NULL ? engine__queue_id(e, name) : -1;
+    if (qi < 0 || e->queues[qi].retired) {
+        return FAIL(res, CD_ENOTFOUND, "queue '%s' not found", name ? name : "");
+    }
+    struct queue *q = &e->queues[qi];
+    if (q->paused == paused) {
+        return FAIL(res, CD_ESTATE, "queue '%s' is already %s", q->name,
+                    paused ? "paused" : "running");
+    }
+    q->paused = paused;
+    if (!paused) {
+        engine__route_all(e);
+    }
+    return 0;
 }

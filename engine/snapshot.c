@@ -56,12 +56,13 @@ static void put_def(struct cd_buf *b, const struct engine_queue *d)
 static void put_queue(struct cd_buf *b, const struct queue *q)
 {
     cd_buf_u8(b, q->retired);
+    cd_buf_u8(b, q->paused);
     put_def(b, &q->def);
     const struct queue_stats *s = &q->stats;
     cd_buf_svar(b, s->day);
-    uint32_t counters[] = {s->arrived,   s->answered,           s->answered_in_sl,
-                           s->abandoned, s->abandoned_after_sl, s->overflowed,
-                           s->timed_out};
+    uint32_t counters[] = {
+        s->arrived,    s->answered,  s->answered_in_sl, s->abandoned, s->abandoned_after_sl,
+        s->overflowed, s->timed_out, s->offered};
     for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
         cd_buf_uvar(b, counters[i]);
     }

@@ -79,15 +79,21 @@ static void get_def(struct cd_reader *r,
 static void get_queue(struct engine *e, struct cd_reader *r, struct queue *q)
 {
     q->retired = cd_rd_u8(r) != 0;
+    q->paused = cd_rd_u8(r) != 0;
     get_def(r, &q->def, e->n_skills, e->n_queues);
     if (q->def.hours >= (int64_t)e->model.n_hours || q->def.hours < -1) {
         BAD(r);
     }
     struct queue_stats *s = &q->stats;
     s->day = (int32_t)cd_rd_svar(r);
-    uint32_t *counters[] = {&s->arrived,   &s->answered,           &s->answered_in_sl,
-                            &s->abandoned, &s->abandoned_after_sl, &s->overflowed,
-                            &s->timed_out};
+    uint32_t *counters[] = {&s->arrived,
+                            &s->answered,
+                            &s->answered_in_sl,
+                            &s->abandoned,
+                            &s->abandoned_after_sl,
+                            &s->overflowed,
+                            &s->timed_out,
+                            &s->offered};
     for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
         *counters[i] = (uint32_t)cd_rd_uvar(r);
     }

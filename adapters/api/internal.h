@@ -67,6 +67,7 @@ bool api__parse_id(struct api__call *call, const char *text, uint64_t *id);
 void api__contact_action(struct api__call *call, int kind);
 void api__offer_action(struct api__call *call, int kind);
 void api__agent_action(struct api__call *call, int kind);
+void api__queue_action(struct api__call *call, int kind);
 
 /* model.c: the routing model's versions, diff, rollback and audit. */
 enum api__model_read {

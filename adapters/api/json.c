@@ -50,14 +50,15 @@ json_t *api__agent_json(const struct engine_agent_info *a)
 
 json_t *api__queue_json(const struct engine_queue_info *q)
 {
-    return json_pack("{s:s,s:b,s:b,s:i,s:I,s:I,s:i,s:i,s:{s:i,s:i,s:i,s:i,s:i,s:i,s:i}}",
-                     "name", q->name, "open", q->open, "retired", q->retired, "waiting",
-                     (int)q->waiting, "oldest_enqueued", (json_int_t)q->oldest_enqueued,
-                     "ewt_ms", (json_int_t)q->ewt_ms, "staffed", (int)q->staffed, "available",
-                     (int)q->available, "today", "arrived", (int)q->arrived, "answered",
-                     (int)q->answered, "answered_in_sl", (int)q->answered_in_sl, "abandoned",
-                     (int)q->abandoned, "overflowed", (int)q->overflowed, "timed_out",
-                     (int)q->timed_out, "sl_permille", (int)q->sl_permille);
+    return json_pack(
+        "{s:s,s:b,s:b,s:b,s:i,s:I,s:I,s:i,s:i,s:{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i}}", "name",
+        q->name, "open", q->open, "paused", q->paused, "retired", q->retired, "waiting",
+        (int)q->waiting, "oldest_enqueued", (json_int_t)q->oldest_enqueued, "ewt_ms",
+        (json_int_t)q->ewt_ms, "staffed", (int)q->staffed, "available", (int)q->available,
+        "today", "arrived", (int)q->arrived, "offered", (int)q->offered, "answered",
+        (int)q->answered, "answered_in_sl", (int)q->answered_in_sl, "abandoned",
+        (int)q->abandoned, "overflowed", (int)q->overflowed, "timed_out", (int)q->timed_out,
+        "sl_permille", (int)q->sl_permille);
 }
 
 json_t *api__history_json(const struct storage_history *h)

@@ -102,6 +102,7 @@ static void queue_metrics(FILE *f, const struct engine *e)
         const char *name, *type, *help;
     } m[] = {
         {"contactd_queue_open", "gauge", "1 when the queue's hours have it open."},
+        {"contactd_queue_paused", "gauge", "1 while a supervisor has the queue paused."},
         {"contactd_queue_waiting", "gauge", "Contacts waiting in the queue."},
         {"contactd_queue_oldest_wait_seconds", "gauge", "Wait of the longest-waiting contact."},
         {"contactd_queue_ewt_seconds", "gauge", "Estimated wait for a contact arriving now."},
@@ -110,6 +111,7 @@ static void queue_metrics(FILE *f, const struct engine *e)
         {"contactd_queue_service_level_ratio", "gauge",
          "Answered within target / (answered + abandoned after target), today."},
         {"contactd_queue_arrived_today", "gauge", "Arrivals since local midnight."},
+        {"contactd_queue_offered_today", "gauge", "Offers made since local midnight."},
         {"contactd_queue_answered_today", "gauge", "Answered since local midnight."},
         {"contactd_queue_abandoned_today", "gauge", "Abandoned since local midnight."},
         {"contactd_queue_overflowed_today", "gauge", "Overflowed since local midnight."},
@@ -129,6 +131,7 @@ static void queue_metrics(FILE *f, const struct engine *e)
         for (size_t i = 0; i < n; i++) {
             const struct engine_queue_info *q = &qs[i];
             double v[] = {q->open,
+                          q->paused,
                           q->waiting,
                           q->oldest_enqueued ? (double)(now - q->oldest_enqueued) / 1000 : 0,
                           (double)q->ewt_ms / 1000,
@@ -136,6 +139,7 @@ static void queue_metrics(FILE *f, const struct engine *e)
                           q->available,
                           (double)q->sl_permille / 1000,
                           q->arrived,
+                          q->offered,
                           q->answered,
                           q->abandoned,
                           q->overflowed,

@@ -61,6 +61,10 @@ static void r_model_read(struct api__call *call, int arg)
 {
     api__model_read(call, arg);
 }
+static void r_queue(struct api__call *call, int arg)
+{
+    api__queue_action(call, arg);
+}
 static void r_internal(struct api__call *call, int arg)
 {
     api__internal(call, (enum cluster_forward_kind)arg);
@@ -97,6 +101,8 @@ static const struct route routes[] = {
     {HTTP_M_POST, "/v1/agents/{}/state", r_agent, ENGINE_CMD_AGENT_STATE},
     {HTTP_M_GET, "/v1/queues", r_read, API__READ_QUEUES},
     {HTTP_M_GET, "/v1/queues/{}", r_read, API__READ_QUEUE},
+    {HTTP_M_POST, "/v1/queues/{}/pause", r_queue, ENGINE_CMD_QUEUE_PAUSE},
+    {HTTP_M_POST, "/v1/queues/{}/resume", r_queue, ENGINE_CMD_QUEUE_RESUME},
     {HTTP_M_GET, "/v1/history", r_read, API__READ_HISTORY},
     {HTTP_M_GET, "/v1/events", r_events, 0},
     {HTTP_M_POST, "/v1/model", r_model, 0},

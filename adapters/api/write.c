@@ -186,6 +186,14 @@ void api__offer_action(struct api__call *call, int kind)
     json_decref(body);
 }
 
+/* POST /v1/queues/{name}/pause|resume */
+void api__queue_action(struct api__call *call, int kind)
+{
+    struct engine_command cmd = {.kind = (uint8_t)kind};
+    cmd.u.queue.name = call->args[0];
+    api__submit(call, &cmd, 200);
+}
+
 /* POST /v1/agents/{name}/login|logout|state {"presence": "available"|"away", "reason"} */
 void api__agent_action(struct api__call *call, int kind)
 {

@@ -71,6 +71,27 @@ def contacts(c, follower):
     return cid
 
 
+def queues(c, follower):
+    # a02 takes the voice call waiting from above (and, ringing, is blocked for chats).
+    expect(follower, "POST", "/v1/agents/a02/login", {"presence": "available"}, 200)
+    expect(follower, "POST", "/v1/queues/support-chat/pause", None, 200)
+    doc = expect(c.nodes[0], "GET", "/v1/queues/support-chat", None, 200)
+    check(doc["paused"], f"paused: {doc}")
+    expect(follower, "POST", "/v1/agents/a03/login", {"presence": "available"}, 200)
+    doc = expect(follower, "POST", "/v1/contacts", {"key": "paused-1", "channel": "chat"}, 201)
+    pid = doc["id"]
+    doc = expect(c.nodes[1], "GET", f"/v1/contacts/{pid}", None, 200)
+    check(doc["state"] == "queued", f"no offer from a paused queue: {doc}")
+    expect(follower, "POST", "/v1/queues/support-chat/pause", None, 409)
+    expect(follower, "POST", "/v1/queues/support-chat/resume", None, 200)
+    doc = expect(c.nodes[2], "GET", f"/v1/contacts/{pid}", None, 200)
+    check(doc["state"] == "offered" and doc["agent"] == "a03", f"after the resume: {doc}")
+    doc = expect(c.nodes[2], "GET", "/v1/queues/support-chat", None, 200)
+    check(not doc["paused"] and doc["today"]["offered"] >= 1, f"resumed: {doc}")
+    expect(follower, "POST", "/v1/queues/nowhere/pause", None, 404)
+    log("queues: paused (contacts wait), resumed (offers again), through a follower")
+
+
 def replication(c, leader):
     doc = expect(leader, "GET", "/v1/cluster", None, 200)
     for m in doc["members"]:
@@ -124,8 +145,9 @@ def body(c):
     follower = next(n for n in c.live() if n is not leader)
     agents(c, follower)
     cid = contacts(c, follower)
+    bad_input(c, follower, cid)  # before any agent is logged in: nothing moves with time
+    queues(c, follower)
     replication(c, leader)
-    bad_input(c, follower, cid)
 
 
 if __name__ == "__main__":

@@ -122,6 +122,7 @@ enum sim_event_kind {
     EV_SET_ATTRS,
     EV_AGENT, /* presence, skills, definition */
     EV_MODEL,
+    EV_PAUSE, /* a supervisor pauses a queue, or resumes a paused one */
 };
 
 struct sim_event
@@ -143,6 +144,7 @@ struct sim_stats
     uint64_t ok, errors, expected_errors, digest_checked_errors;
     uint64_t effects, offers, connected, ended, outcomes[ENGINE_CONTACT_STATE_COUNT];
     uint64_t order_checks, order_compared, full_checks, replica_digests, snapshots;
+    uint64_t pauses; /* queues paused (each resumed a few minutes later) */
     uint64_t snapshot_bytes, models, max_live, max_waiting;
 };
 

@@ -412,6 +412,31 @@ static void set_attrs(struct sim *s)
     sim_apply_ok(s, &cmd, NULL);
 }
 
+/* A supervisor pauses a running queue picked at random (offer 0), and a few minutes of
+ * simulated time later resumes every paused queue (offer 1). */
+static void pause_event(struct sim *s, bool resume)
+{
+    struct engine_queue_info q;
+    size_t n = engine_queue_count(s->e);
+    for (size_t i = 0; resume && i < n; i++) {
+        const char *name = engine_queue_name(s->e, i);
+        if (engine_queue_get(s->e, name, &q) == 0 && q.paused && !q.retired) {
+            struct engine_command cmd = {.kind = ENGINE_CMD_QUEUE_RESUME};
+            cmd.u.queue.name = name;
+            sim_apply_ok(s, &cmd, NULL);
+        }
+    }
+    const char *name =
+        n && !resume ? engine_queue_name(s->e, rng_below(&s->rng, (uint32_t)n)) : NULL;
+    if (name != NULL && engine_queue_get(s->e, name, &q) == 0 && !q.retired && !q.paused) {
+        struct engine_command cmd = {.kind = ENGINE_CMD_QUEUE_PAUSE};
+        cmd.u.queue.name = name;
+        sim_apply_ok(s, &cmd, NULL);
+        s->st.pauses++;
+        sim_schedule(s, s->now + rng_range(&s->rng, 60000, 300000), EV_PAUSE, 0, 1, 0);
+    }
+}
+
 static void sim_schedule_model(struct sim *s)
 {
     if (s->model_mean_ms > 0) {
@@ -454,6 +479,12 @@ static void handle(struct sim *s, const struct sim_event *ev)
             sim_install_next_model(s);
             sim_schedule_model(s);
             break;
+        case EV_PAUSE:
+            pause_event(s, ev->offer == 1);
+            if (ev->offer == 0) {
+                sim_schedule(s, s->now + rng_exp_ms(&s->rng, 1800000), EV_PAUSE, 0, 0, 0);
+            }
+            break;
         default:
             sim_fail(s, "unknown event kind %u", ev->kind);
     }
@@ -468,6 +499,7 @@ void sim_driver_start(struct sim *s)
     }
     sim_schedule(s, s->now + 1000, EV_ARRIVAL, 0, 0, 0);
     sim_schedule(s, s->now + 5000, EV_SET_ATTRS, 0, 0, 0);
+    sim_schedule(s, s->now + 600000, EV_PAUSE, 0, 0, 0);
     sim_schedule_model(s);
 }
 

@@ -165,13 +165,13 @@ static void summary(struct sim *s, double secs)
     printf(
         "engine_sim: OK SEED=%llu steps=%llu simulated_days=%.2f contacts=%llu offers=%llu "
         "connected=%llu ended=%llu max_live=%llu max_waiting=%llu expected_errors=%llu "
-        "models=%llu agents=%u wall=%.1fs\n",
+        "models=%llu pauses=%llu agents=%u wall=%.1fs\n",
         (unsigned long long)s->seed, (unsigned long long)s->step,
         (double)(s->now - s->epoch_ms) / 86400000.0, (unsigned long long)s->created,
         (unsigned long long)st->offers, (unsigned long long)st->connected,
         (unsigned long long)st->ended, (unsigned long long)st->max_live,
         (unsigned long long)st->max_waiting, (unsigned long long)st->expected_errors,
-        (unsigned long long)st->models, s->n_agents, secs);
+        (unsigned long long)st->models, (unsigned long long)st->pauses, s->n_agents, secs);
 }
 
 int main(int argc, char **argv)

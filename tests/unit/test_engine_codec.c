@@ -252,6 +252,15 @@ static void sample_agent_cmds(struct fixture *f, struct engine_command *c)
         case ENGINE_CMD_MODEL_INSTALL:
             c->u.install.version = 300;
             c->u.install.model = &f->m;
+            c->u.install.source = "version: 300\n";
+            c->u.install.actor = "ann";
+            c->u.install.comment = "more staff";
+            c->u.install.diff = "+ queues.mail";
+            c->u.install.rollback_of = 12;
+            break;
+        case ENGINE_CMD_QUEUE_PAUSE:
+        case ENGINE_CMD_QUEUE_RESUME:
+            c->u.queue.name = "support";
             break;
         default: /* LOGIN, LOGOUT, STATE, DELETE */
             c->u.agent.name = "ann";
@@ -371,6 +380,15 @@ static void assert_agent_cmd_equal(const struct engine_command *a,
         case ENGINE_CMD_MODEL_INSTALL:
             assert_int_equal(a->u.install.version, b->u.install.version);
             assert_model_equal(a->u.install.model, b->u.install.model);
+            assert_str_as_sent(a->u.install.source, b->u.install.source);
+            assert_str_as_sent(a->u.install.actor, b->u.install.actor);
+            assert_str_as_sent(a->u.install.comment, b->u.install.comment);
+            assert_str_as_sent(a->u.install.diff, b->u.install.diff);
+            assert_int_equal(a->u.install.rollback_of, b->u.install.rollback_of);
+            break;
+        case ENGINE_CMD_QUEUE_PAUSE:
+        case ENGINE_CMD_QUEUE_RESUME:
+            assert_str_as_sent(a->u.queue.name, b->u.queue.name);
             break;
         default:
             assert_str_as_sent(a->u.agent.name, b->u.agent.name);
