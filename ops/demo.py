@@ -93,7 +93,7 @@ class Demo:
         with open(self.args.model, "rb") as f:
             text = f.read()
         conn = http.client.HTTPConnection("127.0.0.1", self.api[0], timeout=10)
-        conn.request("POST", "/v1/model", body=text)
+        conn.request("POST", "/v1/model?actor=demo&comment=sample%20model", body=text)
         res = conn.getresponse()
         doc = res.read().decode()
         if res.status != 200:
@@ -113,7 +113,8 @@ class Demo:
 
     def banner(self):
         endpoints = ",".join(f"http://127.0.0.1:{p}" for p in self.api)
-        ctl = self.args.contactctl
+        ctl = f"{self.args.contactctl} --endpoints " + ",".join(
+            f"127.0.0.1:{p}" for p in self.api)
         print(f"""
 contactd demo: 3 nodes on 127.0.0.1, the sample model ({self.args.model}), traffic on
 voice, chat, email and SMS. Node files, data and logs: {self.root}
@@ -121,11 +122,13 @@ voice, chat, email and SMS. Node files, data and logs: {self.root}
 endpoints={endpoints}
 
 Watch it:
-  {ctl} --node 127.0.0.1:{self.api[0]} status
-  {ctl} --node 127.0.0.1:{self.api[1]} member list
-  curl -s http://127.0.0.1:{self.api[0]}/v1/queues
-  curl -s http://127.0.0.1:{self.api[2]}/v1/agents
-  curl -s 'http://127.0.0.1:{self.api[1]}/v1/contacts?state=queued'
+  {ctl} status
+  {ctl} queue list
+  {ctl} agent list
+  {ctl} contact list --state queued
+  {ctl} events --follow
+  {ctl} model history
+  curl -s http://127.0.0.1:{self.api[0]}/metrics
 Fail over: kill -9 the leader's process (pids {' '.join(str(p.pid) for p in self.procs)};
   'status' names the leader); the traffic goes on through the other two nodes.
 Ctrl-C stops the traffic and the three nodes.

@@ -1,0 +1,186 @@
+/* contactctl model, audit: the routing model as versioned configuration. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/contactctl/ctl.h"
+
+static const struct ctl_column versions[] = {
+    {"VERSION", "version"}, {"INSTALLED", "installed_at"},  {"ACTOR", "actor"},
+    {"RUNNING", "running"}, {"ROLLBACK OF", "rollback_of"}, {"COMMENT", "comment"},
+};
+
+static void print_changes(const json_t *changes)
+{
+    size_t i;
+    json_t *line;
+    if (json_array_size(changes) == 0) {
+        printf("  (no changes)\n");
+    }
+    json_array_foreach(changes, i, line)
+    {
+        printf("  %s\n", json_string_value(line));
+    }
+}
+
+/* "?actor=..&comment=.." from the options. */
+static const char *who_and_why(char *buf, size_t len, int argc, char **argv)
+{
+    const char *actor = ctl_opt(argc, argv, "actor");
+    const char *comment = ctl_opt(argc, argv, "comment");
+    char user[64];
+    snprintf(user, sizeof(user), "%s", getenv("USER") ? getenv("USER") : "contactctl");
+    return ctl_path(buf, len, "?actor=%s&comment=%s", actor ? actor : user,
+                    comment ? comment : "");
+}
+
+static int with_file(struct ctl *c, const char *verb, const char *file, int argc, char **argv)
+{
+    char path[1024], query[700];
+    json_t *doc;
+    char *text = ctl_read_file(file);
+    if (text == NULL) {
+        return CTL_USAGE;
+    }
+    bool apply = strcmp(verb, "apply") == 0;
+    snprintf(path, sizeof(path), "/v1/model%s%s", apply ? "" : "/",
+             apply ? who_and_why(query, sizeof(query), argc, argv) : verb);
+    const char *extra = ctl_leftover(argc, argv, 2);
+    if (extra != NULL) {
+        fprintf(stderr, "contactctl: model %s: unexpected '%s'\n", verb, extra);
+        free(text);
+        return CTL_USAGE;
+    }
+    int rv = ctl_call(c, "POST", path, text, &doc);
+    free(text);
+    if (rv != CTL_OK) {
+        return rv;
+    }
+    if (c->json) {
+        ctl_print_json(doc);
+    } else if (strcmp(verb, "validate") == 0) {
+        printf("%s: valid (%lld skills, %lld queues, %lld agents, %lld rules)\n", file,
+               json_integer_value(json_object_get(doc, "skills")),
+               json_integer_value(json_object_get(doc, "queues")),
+               json_integer_value(json_object_get(doc, "agents")),
+               json_integer_value(json_object_get(doc, "rules")));
+    } else if (apply) {
+        printf("installed as version %lld:\n",
+               json_integer_value(json_object_get(doc, "version")));
+        print_changes(json_object_get(doc, "changes"));
+    } else {
+        printf("against running version %lld:\n",
+               json_integer_value(json_object_get(doc, "from_version")));
+        print_changes(json_object_get(doc, "changes"));
+    }
+    json_decref(doc);
+    return CTL_OK;
+}
+
+static int rollback(struct ctl *c, const char *version, int argc, char **argv)
+{
+    char path[1024], query[700], *end;
+    json_t *doc;
+    long v = strtol(version, &end, 10);
+    if (*end != 0 || v < 1) {
+        fprintf(stderr, "contactctl: '%s' is not a version number\n", version);
+        return CTL_USAGE;
+    }
+    const char *comment = ctl_opt(argc, argv, "comment");
+    snprintf(path, sizeof(path), "/v1/model/rollback%s",
+             who_and_why(query, sizeof(query), argc, argv));
+    json_t *req = json_pack("{s:I,s:s}", "version", (json_int_t)v, "comment",
+                            comment ? comment : "rollback");
+    char *body = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    int rv = ctl_call(c, "POST", path, body, &doc);
+    free(body);
+    if (rv == CTL_OK) {
+        if (c->json) {
+            ctl_print_json(doc);
+        } else {
+            printf("version %ld installed again as version %lld:\n", v,
+                   json_integer_value(json_object_get(doc, "version")));
+            print_changes(json_object_get(doc, "changes"));
+        }
+        json_decref(doc);
+    }
+    return rv;
+}
+
+static int show(struct ctl *c, const char *version)
+{
+    char path[256];
+    json_t *doc;
+    if (version == NULL) {
+        snprintf(path, sizeof(path), "/v1/model");
+    } else {
+        ctl_path(path, sizeof(path), "/v1/model/versions/%s", version);
+    }
+    int rv = ctl_call(c, "GET", path, NULL, &doc);
+    if (rv == CTL_OK) {
+        if (c->json) {
+            ctl_print_json(doc);
+        } else {
+            fputs(json_string_value(json_object_get(doc, "source")), stdout);
+        }
+        json_decref(doc);
+    }
+    return rv;
+}
+
+int ctl_cmd_model(struct ctl *c, int argc, char **argv)
+{
+    json_t *doc;
+    if (argc >= 2 && (strcmp(argv[0], "validate") == 0 || strcmp(argv[0], "diff") == 0 ||
+                      strcmp(argv[0], "apply") == 0)) {
+        return with_file(c, argv[0], argv[1], argc, argv);
+    }
+    if (argc >= 2 && strcmp(argv[0], "rollback") == 0) {
+        int rv = rollback(c, argv[1], argc, argv);
+        return rv;
+    }
+    if (argc == 1 && strcmp(argv[0], "history") == 0) {
+        int rv = ctl_call(c, "GET", "/v1/model/versions", NULL, &doc);
+        if (rv == CTL_OK) {
+            ctl_show(c, doc, CTL_COLS(versions), true);
+            json_decref(doc);
+        }
+        return rv;
+    }
+    if ((argc == 1 || argc == 2) && strcmp(argv[0], "show") == 0) {
+        return show(c, argc == 2 ? argv[1] : NULL);
+    }
+    return CTL_USAGE;
+}
+
+int ctl_cmd_audit(struct ctl *c, int argc, char **argv)
+{
+    json_t *doc, *item;
+    size_t i;
+    (void)argv;
+    if (argc != 0) {
+        return CTL_USAGE;
+    }
+    int rv = ctl_call(c, "GET", "/v1/audit", NULL, &doc);
+    if (rv != CTL_OK) {
+        return rv;
+    }
+    if (c->json) {
+        ctl_print_json(doc);
+    } else {
+        json_array_foreach(json_object_get(doc, "items"), i, item)
+        {
+            printf("version %lld  %s by %s at %lld%s%s\n",
+                   json_integer_value(json_object_get(item, "version")),
+                   json_string_value(json_object_get(item, "action")),
+                   json_string_value(json_object_get(item, "actor")),
+                   json_integer_value(json_object_get(item, "installed_at")),
+                   *json_string_value(json_object_get(item, "comment")) ? ": " : "",
+                   json_string_value(json_object_get(item, "comment")));
+            print_changes(json_object_get(item, "changes"));
+        }
+    }
+    json_decref(doc);
+    return CTL_OK;
+}

@@ -1,0 +1,105 @@
+/* contactctl's shared parts: talking to the cluster through any of its nodes, and printing
+ * answers as tables or JSON. */
+#ifndef CD_OPS_CONTACTCTL_CTL_H
+#define CD_OPS_CONTACTCTL_CTL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Exit codes, for scripts. */
+#define CTL_OK 0
+#define CTL_REFUSED 1     /* the cluster answered with an error (printed) */
+#define CTL_USAGE 2       /* the command line is wrong */
+#define CTL_UNREACHABLE 3 /* no node answered, or none had a leader */
+
+#define CTL_ENDPOINTS_MAX 16
+#define CTL_ADDR_MAX 300
+
+struct ctl
+{
+    char endpoints[CTL_ENDPOINTS_MAX][CTL_ADDR_MAX]; /* HOST:PORT */
+    int n_endpoints;
+    int current; /* the endpoint that answered last */
+    bool json;   /* --output json */
+};
+
+/* Sends a request to the current endpoint, moving on to the next ones while a node does not
+ * answer or answers 503 (no leader, or shutting down); a change that only the leader makes
+ * (NOTLEADER) goes to the leader the node names. body is sent as it is (JSON or a model's
+ * YAML), may be NULL. On CTL_OK *out (when out is not NULL) holds the parsed JSON answer,
+ * or NULL for an answer that is not JSON. Errors are printed. */
+int ctl_call(struct ctl *c,
+             const char *method,
+             const char *path,
+             const char *body,
+             json_t **out);
+
+/* A path with printf-style arguments; each %s argument is percent-encoded. */
+const char *ctl_path(char *buf, size_t len, const char *fmt, ...);
+
+/* The file's contents, NUL-terminated (free()), or NULL with the error printed. */
+char *ctl_read_file(const char *path);
+
+/* A column: its title and where the value sits in each object ("today.waiting"). */
+struct ctl_column
+{
+    const char *title;
+    const char *path;
+};
+
+/* Prints doc as indented JSON. */
+void ctl_print_json(const json_t *doc);
+/* Prints an array of objects as a table with the columns given. */
+void ctl_table(const json_t *items, const struct ctl_column *cols, size_t n);
+/* Prints one object as "Title: value" lines. */
+void ctl_fields(const json_t *obj, const struct ctl_column *cols, size_t n);
+/* The JSON answer as JSON (--output json), else as a table or fields. */
+void ctl_show(const struct ctl *c,
+              const json_t *doc,
+              const struct ctl_column *cols,
+              size_t n,
+              bool table);
+#define CTL_COLS(a) (a), (sizeof(a) / sizeof((a)[0]))
+
+int ctl_usage(void);
+
+/* GET path and show it (a table of its items, or fields). */
+int ctl_get_show(struct ctl *c,
+                 const char *path,
+                 const struct ctl_column *cols,
+                 size_t n,
+                 bool table);
+/* A change: sends body (a JSON object, taken; may be NULL) and prints done, or the JSON
+ * answer with --output json. */
+int ctl_change(struct ctl *c,
+               const char *method,
+               const char *path,
+               json_t *body,
+               const char *done);
+/* NAME=VALUE pairs into an object: every argument from first on, or with option the values
+ * of each `option NAME=VALUE`. Values are integers when as_int. NULL (printed) on a
+ * malformed pair. */
+json_t *ctl_pairs(int argc, char **argv, int first, const char *option, bool as_int);
+
+/* The command groups; argv[0] is the group's first word after the group name. */
+int ctl_cmd_status(struct ctl *c, int argc, char **argv);
+int ctl_cmd_member(struct ctl *c, int argc, char **argv);
+int ctl_cmd_leader(struct ctl *c, int argc, char **argv);
+int ctl_cmd_model(struct ctl *c, int argc, char **argv);
+int ctl_cmd_audit(struct ctl *c, int argc, char **argv);
+int ctl_cmd_queue(struct ctl *c, int argc, char **argv);
+int ctl_cmd_agent(struct ctl *c, int argc, char **argv);
+int ctl_cmd_contact(struct ctl *c, int argc, char **argv);
+int ctl_cmd_offer(struct ctl *c, int argc, char **argv);
+int ctl_cmd_events(struct ctl *c, int argc, char **argv);
+
+/* Options after a command's words: "--name value"; returns the value or NULL. Marks the
+ * options it consumed so that ctl_leftover() can report the ones nobody asked for. */
+const char *ctl_opt(int argc, char **argv, const char *name);
+bool ctl_flag(int argc, char **argv, const char *name);
+/* The first argument that is neither a consumed option nor one of the first n_words
+ * words, or NULL. */
+const char *ctl_leftover(int argc, char **argv, int n_words);
+
+#endif

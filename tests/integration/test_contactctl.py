@@ -1,0 +1,137 @@
+"""contactctl against a 3-node cluster, as an operator or a script uses it: every command
+group, table and JSON output, exit codes (0 done, 1 refused, 2 bad command line, 3 nothing
+reachable), and endpoints that are down being passed over — the first endpoint given is
+never up, and later the leader is killed and the commands go on."""
+import json
+import os
+import subprocess
+
+from harness import MODEL, Cluster, Failure, free_ports, log, run
+
+CTL = os.environ.get("CONTACTCTL")
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+
+
+class Ctl:
+    def __init__(self, c):
+        dead = free_ports(1)[0]
+        self.endpoints = ",".join([f"127.0.0.1:{dead}"] + [n.api_addr for n in c.nodes])
+
+    def run(self, *args, rc=0, json_out=False):
+        cmd = [CTL, "--endpoints", self.endpoints] + (["--output", "json"] if json_out else [])
+        res = subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=60)
+        check(res.returncode == rc, f"contactctl {' '.join(args)}: exit {res.returncode}, "
+              f"expected {rc}\nstdout: {res.stdout}\nstderr: {res.stderr}")
+        return json.loads(res.stdout) if json_out and rc == 0 else res.stdout + res.stderr
+
+
+def cluster_and_model(c, ctl):
+    out = ctl.run("status")
+    check("Leader" in out and "Applied index" in out, f"status: {out}")
+    check(len(ctl.run("member", "list", json_out=True)) == 3, "three members")
+    out = ctl.run("model", "validate", MODEL)
+    check("valid (3 skills, 3 queues, 8 agents, 2 rules)" in out, f"validate: {out}")
+    bad = os.path.join(c.root, "bad.yaml")
+    with open(MODEL) as f, open(bad, "w") as g:
+        g.write(f.read().replace("max_size: 100000", "max_size: lots", 1))
+    out = ctl.run("model", "validate", bad, rc=1)
+    check("model:" in out and "max_size" in out, f"invalid model: {out}")
+    ctl.run("model", "apply", MODEL, "--comment", "first", "--actor", "ops")
+    v2 = os.path.join(c.root, "v2.yaml")
+    with open(MODEL) as f, open(v2, "w") as g:
+        g.write(f.read().replace("skills: { sales: 5, support: 5 }",
+                                 "skills: { sales: 5, support: 9 }"))
+    out = ctl.run("model", "diff", v2)
+    check("~ agents[a01].skills.support: 5 -> 9" in out, f"diff: {out}")
+    ctl.run("model", "apply", v2, "--comment", "a01 trained")
+    hist = ctl.run("model", "history", json_out=True)
+    check([v["version"] for v in hist["items"]] == [2, 1], f"history: {hist}")
+    out = ctl.run("model", "rollback", "1", "--comment", "undo")
+    check("installed again as version 3" in out, f"rollback: {out}")
+    check(ctl.run("model", "show").startswith("# Routing model"), "show: the running text")
+    out = ctl.run("audit")
+    check("version 3  rollback" in out and "a01 trained" in out, f"audit: {out}")
+    log("status, members, model validate/diff/apply/history/rollback/show, audit")
+
+
+def agents_and_queues(ctl):
+    ctl.run("agent", "put", "z9", "--site", "lab", "--skill", "support=6", "--capacity",
+            "chat=2", "--queue", "support-chat")
+    ctl.run("agent", "skills", "z9", "support=8")
+    agent = ctl.run("agent", "show", "z9", json_out=True)
+    check(agent["site"] == "lab" and agent["skills"] == [{"skill": "support", "level": 8}],
+          f"agent show: {agent}")
+    ctl.run("agent", "login", "z9")
+    ctl.run("agent", "state", "z9", "away", "--reason", "coaching")
+    out = ctl.run("agent", "list")
+    check(any(l.split()[:1] == ["z9"] and "coaching" in l for l in out.splitlines()),
+          f"agent list: {out}")
+    ctl.run("agent", "state", "z9", "available")
+    ctl.run("queue", "pause", "support-chat")
+    check(ctl.run("queue", "show", "support-chat", json_out=True)["paused"], "paused")
+    ctl.run("queue", "pause", "support-chat", rc=1)
+    ctl.run("queue", "resume", "support-chat")
+    check("support-chat" in ctl.run("queue", "list"), "queue list")
+    log("agent put/skills/show/login/state/list, queue pause/show/resume/list")
+
+
+def contacts(ctl):
+    out = ctl.run("contact", "create", "--channel", "chat", "--key", "ctl-1", "--attr",
+                  "language=en")
+    cid = out.split()[1]
+    again = ctl.run("contact", "create", "--channel", "chat", "--key", "ctl-1")
+    check(again.startswith(f"contact {cid} (existing)"), f"same key: {again}")
+    got = ctl.run("contact", "show", cid, json_out=True)
+    check(got["state"] == "offered" and got["agent"] == "z9", f"contact: {got}")
+    check("chat-to-support" in ctl.run("contact", "explain", cid), "explain")
+    ctl.run("contact", "attrs", cid, "tier=gold", "language=")
+    got = ctl.run("contact", "show", cid, json_out=True)
+    check(got["attributes"] == {"tier": "gold"}, f"attrs: {got['attributes']}")
+    ctl.run("offer", "accept", str(got["offer"]), "z9")
+    ctl.run("offer", "accept", str(got["offer"]), "z9", rc=1)  # stale
+    listed = ctl.run("contact", "list", "--state", "connected", json_out=True)
+    check([x["id"] for x in listed["items"]] == [int(cid)], f"list: {listed}")
+    ctl.run("contact", "end", cid)
+    ctl.run("contact", "wrapup-done", cid)
+    events = ctl.run("events", "--contact", cid)
+    kinds = [l.split()[1] for l in events.splitlines()]
+    check(kinds[:2] == ["queued", "offer"] and "connected" in kinds and "ended" in kinds,
+          f"events: {events}")
+    log(f"contact {cid}: create (idempotent), show, explain, attrs, accept, end, events")
+
+
+def failures(c, ctl):
+    ctl.run("contact", "frob", "1", rc=2)
+    ctl.run("--bogus", rc=2)
+    ctl.run("contact", "create", "--channel", "fax", rc=1)
+    ctl.run("agent", "show", "nobody", rc=1)
+    out = subprocess.run([CTL, "--endpoints", f"127.0.0.1:{free_ports(1)[0]}", "status"],
+                         capture_output=True, text=True, timeout=30)
+    check(out.returncode == 3 and "no node answered" in out.stderr, f"unreachable: {out}")
+    leader = c.wait_leader()
+    leader.kill()
+    c.wait_leader()
+    out = ctl.run("contact", "create", "--channel", "voice", "--key", "after-kill")
+    check(out.startswith("contact "), f"after the leader's kill: {out}")
+    check("Leader" in ctl.run("status"), "status after the kill")
+    log("exit codes 1, 2, 3; the leader killed and contactctl goes on through the others")
+
+
+def body(c):
+    c.start()
+    c.wait_ready()
+    ctl = Ctl(c)
+    cluster_and_model(c, ctl)
+    agents_and_queues(ctl)
+    contacts(ctl)
+    failures(c, ctl)
+
+
+if __name__ == "__main__":
+    if not CTL:
+        raise SystemExit("CONTACTCTL must name the contactctl binary")
+    run(Cluster(3, election_ms=500), body)
