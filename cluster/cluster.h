@@ -149,6 +149,10 @@ struct cluster_member
     char raft[CONFIG_HOST_MAX + 8];
     char api[CONFIG_HOST_MAX + 8];
     uint8_t role; /* enum cluster_member_role */
+    /* Known on the leader only (else 0, false): the highest index the member has stored,
+     * and whether it answered within the last election timeout. */
+    uint64_t match_index;
+    bool recent;
 };
 
 struct cluster_status

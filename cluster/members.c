@@ -66,6 +66,11 @@ void cluster_status(const struct cluster *c, struct cluster_status *out)
             continue;
         }
         m->role = member_role(s->role);
+        if (raft_state(r) == RAFT_LEADER && r->leader_state.progress != NULL) {
+            m->match_index =
+                s->id == r->id ? raft_last_index(r) : r->leader_state.progress[i].match_index;
+            m->recent = s->id == r->id || r->leader_state.progress[i].recent_recv;
+        }
         out->n_members++;
     }
     raft_id leader = 0;

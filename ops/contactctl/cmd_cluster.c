@@ -6,25 +6,25 @@
 #include "ops/contactctl/ctl.h"
 
 static const struct ctl_column members[] = {
-    {"MEMBER", "id"},     {"ROLE", "role"},
-    {"LEADER", "leader"}, {"RAFT", "raft"},
-    {"API", "api"},       {"MATCH", "match_index"},
-    {"LAG", "lag"},       {"REACHABLE", "reachable"},
+    {"MEMBER", "id", false},     {"ROLE", "role", false},
+    {"LEADER", "leader", false}, {"RAFT", "raft", false},
+    {"API", "api", false},       {"MATCH", "match_index", false},
+    {"LAG", "lag", false},       {"REACHABLE", "reachable", false},
 };
 
 static const struct ctl_column status[] = {
-    {"Node", "id"},
-    {"Role", "role"},
-    {"Leader", "leader"},
-    {"Term", "term"},
-    {"Commit index", "commit_index"},
-    {"Applied index", "applied_index"},
-    {"Last index", "last_index"},
-    {"Snapshot", "snapshot_index"},
-    {"Ready", "ready"},
-    {"State digest", "state_digest"},
-    {"Leaders lost", "leaders_lost"},
-    {"Early elections", "early_elections"},
+    {"Node", "id", false},
+    {"Role", "role", false},
+    {"Leader", "leader", false},
+    {"Term", "term", false},
+    {"Commit index", "commit_index", false},
+    {"Applied index", "applied_index", false},
+    {"Last index", "last_index", false},
+    {"Snapshot", "snapshot_index", false},
+    {"Ready", "ready", false},
+    {"State digest", "state_digest", false},
+    {"Leaders lost", "leaders_lost", false},
+    {"Early elections", "early_elections", false},
 };
 
 /* Membership and lag as the leader sees them: ask the leader when this node is not it. */

@@ -6,8 +6,12 @@
 #include "ops/contactctl/ctl.h"
 
 static const struct ctl_column versions[] = {
-    {"VERSION", "version"}, {"INSTALLED", "installed_at"},  {"ACTOR", "actor"},
-    {"RUNNING", "running"}, {"ROLLBACK OF", "rollback_of"}, {"COMMENT", "comment"},
+    {"VERSION", "version", false},
+    {"INSTALLED", "installed_at", true},
+    {"ACTOR", "actor", false},
+    {"RUNNING", "running", false},
+    {"ROLLBACK OF", "rollback_of", false},
+    {"COMMENT", "comment", false},
 };
 
 static void print_changes(const json_t *changes)
@@ -171,11 +175,13 @@ int ctl_cmd_audit(struct ctl *c, int argc, char **argv)
     } else {
         json_array_foreach(json_object_get(doc, "items"), i, item)
         {
-            printf("version %lld  %s by %s at %lld%s%s\n",
+            char when[32];
+            printf("version %lld  %s by %s at %s%s%s\n",
                    json_integer_value(json_object_get(item, "version")),
                    json_string_value(json_object_get(item, "action")),
                    json_string_value(json_object_get(item, "actor")),
-                   json_integer_value(json_object_get(item, "installed_at")),
+                   ctl_time(json_integer_value(json_object_get(item, "installed_at")), when,
+                            sizeof(when)),
                    *json_string_value(json_object_get(item, "comment")) ? ": " : "",
                    json_string_value(json_object_get(item, "comment")));
             print_changes(json_object_get(item, "changes"));

@@ -6,32 +6,38 @@
 #include "ops/contactctl/ctl.h"
 
 static const struct ctl_column queues[] = {
-    {"QUEUE", "name"},
-    {"OPEN", "open"},
-    {"PAUSED", "paused"},
-    {"WAITING", "waiting"},
-    {"EWT MS", "ewt_ms"},
-    {"STAFFED", "staffed"},
-    {"AVAILABLE", "available"},
-    {"ARRIVED", "today.arrived"},
-    {"ANSWERED", "today.answered"},
-    {"ABANDONED", "today.abandoned"},
-    {"SL PERMILLE", "today.sl_permille"},
+    {"QUEUE", "name", false},
+    {"OPEN", "open", false},
+    {"PAUSED", "paused", false},
+    {"WAITING", "waiting", false},
+    {"EWT MS", "ewt_ms", false},
+    {"STAFFED", "staffed", false},
+    {"AVAILABLE", "available", false},
+    {"ARRIVED", "today.arrived", false},
+    {"ANSWERED", "today.answered", false},
+    {"ABANDONED", "today.abandoned", false},
+    {"SL PERMILLE", "today.sl_permille", false},
 };
 
 static const struct ctl_column agents[] = {
-    {"AGENT", "name"},        {"SITE", "site"},
-    {"PRESENCE", "presence"}, {"STATE", "state"},
-    {"REASON", "reason"},     {"VOICE", "load.voice"},
-    {"CHAT", "load.chat"},    {"EMAIL", "load.email"},
-    {"SMS", "load.sms"},      {"OCCUPANCY", "occupancy_permille"},
+    {"AGENT", "name", false},        {"SITE", "site", false},
+    {"PRESENCE", "presence", false}, {"STATE", "state", false},
+    {"REASON", "reason", false},     {"VOICE", "load.voice", false},
+    {"CHAT", "load.chat", false},    {"EMAIL", "load.email", false},
+    {"SMS", "load.sms", false},      {"OCCUPANCY", "occupancy_permille", false},
 };
 
 static const struct ctl_column agent_fields[] = {
-    {"Agent", "name"},          {"Site", "site"},     {"Presence", "presence"},
-    {"State", "state"},         {"Reason", "reason"}, {"Capacity", "capacity"},
-    {"Load", "load"},           {"Skills", "skills"}, {"Occupancy", "occupancy_permille"},
-    {"Last idle", "last_idle"},
+    {"Agent", "name", false},
+    {"Site", "site", false},
+    {"Presence", "presence", false},
+    {"State", "state", false},
+    {"Reason", "reason", false},
+    {"Capacity", "capacity", false},
+    {"Load", "load", false},
+    {"Skills", "skills", false},
+    {"Occupancy", "occupancy_permille", false},
+    {"Last idle", "last_idle", true},
 };
 
 /* GET path, shown as a table or as fields. */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ops/contactctl/ctl.h"
 #include "ops/contactctl/http_blocking.h"
@@ -165,9 +166,23 @@ static const json_t *at_path(const json_t *obj, const char *path)
     return obj;
 }
 
-static void text_of(const json_t *v, char *buf, size_t len)
+const char *ctl_time(long long ms, char *buf, size_t len)
 {
-    if (json_is_string(v)) {
+    time_t secs = (time_t)(ms / 1000);
+    struct tm tm;
+    if (ms <= 0 || gmtime_r(&secs, &tm) == NULL) {
+        snprintf(buf, len, "-");
+    } else {
+        strftime(buf, len, "%Y-%m-%d %H:%M:%SZ", &tm);
+    }
+    return buf;
+}
+
+static void text_of(const json_t *v, bool time, char *buf, size_t len)
+{
+    if (time && json_is_integer(v)) {
+        ctl_time((long long)json_integer_value(v), buf, len);
+    } else if (json_is_string(v)) {
         snprintf(buf, len, "%s", json_string_value(v));
     } else if (json_is_integer(v)) {
         snprintf(buf, len, "%lld", (long long)json_integer_value(v));
@@ -200,7 +215,7 @@ void ctl_table(const json_t *items, const struct ctl_column *cols, size_t n)
     json_array_foreach(items, i, item)
     {
         for (size_t k = 0; k < n; k++) {
-            text_of(at_path(item, cols[k].path), cell, sizeof(cell));
+            text_of(at_path(item, cols[k].path), cols[k].time, cell, sizeof(cell));
             width[k] = strlen(cell) > width[k] ? strlen(cell) : width[k];
         }
     }
@@ -210,7 +225,7 @@ void ctl_table(const json_t *items, const struct ctl_column *cols, size_t n)
     json_array_foreach(items, i, item)
     {
         for (size_t k = 0; k < n; k++) {
-            text_of(at_path(item, cols[k].path), cell, sizeof(cell));
+            text_of(at_path(item, cols[k].path), cols[k].time, cell, sizeof(cell));
             printf("%-*s%s", k + 1 < n ? (int)width[k] : 0, cell, k + 1 < n ? "  " : "\n");
         }
     }
@@ -220,7 +235,7 @@ void ctl_fields(const json_t *obj, const struct ctl_column *cols, size_t n)
 {
     char cell[4096];
     for (size_t k = 0; k < n; k++) {
-        text_of(at_path(obj, cols[k].path), cell, sizeof(cell));
+        text_of(at_path(obj, cols[k].path), cols[k].time, cell, sizeof(cell));
         printf("%-16s %s\n", cols[k].title, cell);
     }
 }

@@ -46,7 +46,11 @@ struct ctl_column
 {
     const char *title;
     const char *path;
+    bool time; /* ms since the epoch, shown as UTC date and time */
 };
+
+/* ms since the epoch as "2026-12-04 15:02:11Z" ("-" for 0). */
+const char *ctl_time(long long ms, char *buf, size_t len);
 
 /* Prints doc as indented JSON. */
 void ctl_print_json(const json_t *doc);
