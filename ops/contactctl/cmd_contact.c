@@ -160,7 +160,7 @@ int ctl_cmd_contact(struct ctl *c, int argc, char **argv)
         return explain(c, id);
     }
     if (argc == 2 && (strcmp(verb, "abandon") == 0 || strcmp(verb, "end") == 0 ||
-                      strcmp(verb, "wrapup-done") == 0)) {
+                      strcmp(verb, "wrapup-done") == 0 || strcmp(verb, "callback") == 0)) {
         snprintf(done, sizeof(done), "contact %s: %s", id, verb);
         return ctl_change(c, "POST",
                           ctl_path(path, sizeof(path), "/v1/contacts/%s/%s", id, verb), NULL,
@@ -180,6 +180,37 @@ int ctl_cmd_contact(struct ctl *c, int argc, char **argv)
                           json_pack("{s:o}", "attributes", attrs), done);
     }
     return CTL_USAGE;
+}
+
+/* contactctl history [--from MS] [--to MS] [--limit N]: finished contacts. */
+int ctl_cmd_history(struct ctl *c, int argc, char **argv)
+{
+    static const struct ctl_column finished[] = {
+        {"ID", "id", false},
+        {"CHANNEL", "channel", false},
+        {"OUTCOME", "state", false},
+        {"QUEUE", "queue", false},
+        {"AGENT", "agent", false},
+        {"ARRIVED", "arrived", true},
+        {"ANSWERED", "answered", true},
+        {"ENDED", "ended", true},
+        {"REASON", "reason", false},
+    };
+    static const char *const names[] = {"from", "to", "limit"};
+    char path[600] = "/v1/history?", part[160];
+    for (size_t i = 0; i < 3; i++) {
+        const char *v = ctl_opt(argc, argv, names[i]);
+        if (v != NULL) {
+            ctl_path(part, sizeof(part), "&%s=%s", names[i], v);
+            strncat(path, part, sizeof(path) - strlen(path) - 1);
+        }
+    }
+    const char *extra = ctl_leftover(argc, argv, 0);
+    if (extra != NULL) {
+        fprintf(stderr, "contactctl: history: unexpected '%s'\n", extra);
+        return CTL_USAGE;
+    }
+    return ctl_get_show(c, path, CTL_COLS(finished), true);
 }
 
 /* ---- events ---------------------------------------------------------------------------- */

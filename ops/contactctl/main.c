@@ -39,9 +39,11 @@ int ctl_usage(void)
         "  contact list [--state S] [--queue Q] [--agent A] [--channel CH] [--min-age-ms N]\n"
         "               [--limit N]\n"
         "  contact show ID | explain ID | abandon ID | end ID | wrapup-done ID\n"
+        "  contact callback ID                 the caller takes a callback and hangs up\n"
         "  contact transfer ID --queue Q | --agent A | --target URI\n"
         "  contact attrs ID K=V...             (K= removes K)\n"
         "  offer accept|reject OFFER AGENT\n"
+        "  history [--from MS] [--to MS] [--limit N]   finished contacts\n"
         "  events [--after ID|now] [--follow] [--agent A] [--contact ID] [--kind K,...]\n"
         "\n"
         "Exit status: 0 done, 1 the cluster refused (the error is printed), 2 bad command\n"
@@ -79,7 +81,7 @@ static const struct group groups[] = {
     {"status", ctl_cmd_status}, {"member", ctl_cmd_member},   {"leader", ctl_cmd_leader},
     {"model", ctl_cmd_model},   {"audit", ctl_cmd_audit},     {"queue", ctl_cmd_queue},
     {"agent", ctl_cmd_agent},   {"contact", ctl_cmd_contact}, {"offer", ctl_cmd_offer},
-    {"events", ctl_cmd_events},
+    {"events", ctl_cmd_events}, {"history", ctl_cmd_history},
 };
 
 int main(int argc, char **argv)

@@ -319,3 +319,13 @@ def run(cluster, body):
         cluster.close(ok)
     if not ok:
         sys.exit(1)
+
+
+def main(body):
+    """Runs body() for a test that starts its own processes: a Failure says FAIL and exits
+    non-zero."""
+    try:
+        body()
+    except Failure as e:
+        print(f"FAIL: {e}", flush=True)
+        sys.exit(1)

@@ -97,6 +97,9 @@ def contacts(ctl):
     check([x["id"] for x in listed["items"]] == [int(cid)], f"list: {listed}")
     ctl.run("contact", "end", cid)
     ctl.run("contact", "wrapup-done", cid)
+    finished = ctl.run("history", "--limit", "10", json_out=True)
+    check([x["id"] for x in finished["items"]] == [int(cid)] and
+          finished["items"][0]["state"] == "completed", f"history: {finished}")
     events = ctl.run("events", "--contact", cid)
     kinds = [l.split()[1] for l in events.splitlines()]
     check(kinds[:2] == ["queued", "offer"] and "connected" in kinds and "ended" in kinds,

@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 
+import harness
 from harness import Client, Failure, log, wait
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -86,8 +87,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Failure as e:
-        print(f"FAIL: {e}", flush=True)
-        sys.exit(1)
+    harness.main(main)

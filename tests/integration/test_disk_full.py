@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import harness
 from harness import Cluster, Failure, log, wait
 
 
@@ -96,8 +97,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Failure as e:
-        print(f"FAIL: {e}", flush=True)
-        sys.exit(1)
+    harness.main(main)

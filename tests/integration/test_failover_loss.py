@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 
+import harness
 from harness import Cluster, Failure, log, wait
 
 KILLS = int(os.environ.get("FAILOVER_KILLS", "12"))
@@ -215,8 +216,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Failure as e:
-        print(f"FAIL: {e}", flush=True)
-        sys.exit(1)
+    harness.main(main)

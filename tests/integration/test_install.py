@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import tempfile
 
+import harness
 from harness import Failure, log
 
 BUILD = os.environ["CD_BUILD_DIR"]
@@ -69,8 +70,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Failure as e:
-        print(f"FAIL: {e}", flush=True)
-        raise SystemExit(1)
+    harness.main(main)

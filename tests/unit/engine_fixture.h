@@ -605,6 +605,20 @@ static inline void fx_assert_offered(struct fixture *f, uint64_t id, const char 
 #define ASSERT_AGENT(a, st) assert_int_equal(fx_agent_info(f, (a)).state, ENGINE_AGENT_##st)
 #define ASSERT_LOAD(a, ch, n) assert_int_equal(fx_agent_info(f, (a)).load[(ch)], (n))
 #define DIGEST engine_digest(f->e)
+
+/* The state through a snapshot (encode, decode): the copy, whose digest must be the same.
+ * The caller frees it with engine_free(). */
+static inline struct engine *fx_snapshot_copy(struct fixture *f)
+{
+    struct cd_buf b;
+    struct engine *copy = NULL;
+    cd_buf_init(&b);
+    assert_int_equal(engine_encode(f->e, &b), 0);
+    assert_int_equal(engine_decode(b.data, b.len, &copy), 0);
+    cd_buf_close(&b);
+    assert_int_equal(engine_digest(copy), engine_digest(f->e));
+    return copy;
+}
 #define NOW engine_now(f->e)
 
 /* The n-th (0-based) effect of `kind` about `contact` (0 = any) since effect index from. */
