@@ -3,7 +3,8 @@
  *   contactd --config node.yaml
  *
  * Loads the node file, opens the node's storage and Raft log under its data directory,
- * serves the HTTP API, and runs until SIGINT or SIGTERM (a clean shutdown) or a fatal
+ * serves the HTTP API, and runs until SIGINT or SIGTERM (a clean shutdown; a leader hands
+ * leadership over first) or a fatal
  * storage error (exit 1, after saying why: the other members go on, and a restart replays
  * what this node missed). */
 #include <signal.h>
@@ -76,15 +77,41 @@ static void http_closed(void *data)
     cluster_close(n->cluster, cluster_closed, n);
 }
 
-static void shutdown_node(struct node *n)
+static void close_server(struct node *n)
 {
-    uv_signal_stop(&n->sigint);
-    uv_signal_stop(&n->sigterm);
     if (n->http != NULL) {
         struct http_server *s = n->http;
         n->http = NULL;
         http_server_close(s, http_closed, n);
     }
+}
+
+static void handed_over(void *data, int status, const char *message)
+{
+    struct node *n = data;
+    if (status == 0) {
+        say("info", "leadership handed over; stopping");
+    } else {
+        say("warn", "leadership not handed over (%s); stopping anyway",
+            message != NULL && *message ? message : cd_strerror(status));
+    }
+    close_server(n);
+}
+
+/* A leader first hands leadership to the most caught-up voter, so that a rolling restart
+ * costs the clients a leader change, not an election timeout; Raft gives up on the transfer
+ * after an election timeout. A second signal stops the node at once. */
+static void shutdown_node(struct node *n)
+{
+    struct cluster_status st;
+    uv_signal_stop(&n->sigint);
+    uv_signal_stop(&n->sigterm);
+    cluster_status(n->cluster, &st);
+    if (st.role == CLUSTER_LEADER && st.n_members > 1 &&
+        cluster_leader_transfer(n->cluster, NULL, handed_over, n) == 0) {
+        return;
+    }
+    close_server(n);
 }
 
 static void on_signal(uv_signal_t *s, int signum)

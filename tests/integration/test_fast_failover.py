@@ -1,6 +1,7 @@
 """Fast failover (cluster/README.md): when the leader's process dies, the followers find
 its API port refusing and stand for election at once, in turn; with raft.fast_failover off
-they wait out the election timeout instead. What is checked is what the nodes did (their
+they wait out the election timeout instead. A leader stopped with SIGTERM hands leadership
+over first. What is checked is what the nodes did (their
 counters and terms), not how long it took: the timing is bench/cluster's business."""
 from harness import Cluster, Failure, log, run
 
@@ -40,6 +41,19 @@ def fast(c):
         c.wait_ready()
 
 
+def graceful(c):
+    """SIGTERM on the leader: it hands leadership over before it stops."""
+    leader = c.start()
+    c.wait_ready()
+    code = leader.stop()
+    check(code == 0, f"{leader.name} exited {code} after SIGTERM")
+    new = c.wait_leader()
+    check("leadership handed over" in leader.log_tail(), f"{leader.name}: {leader.log_tail()}")
+    after = [n.status() for n in c.live()]
+    check(all(s["early_elections"] == 0 for s in after), f"no early election needed: {after}")
+    log(f"SIGTERM: {leader.name} handed leadership to {new.name}, then stopped")
+
+
 def slow(c):
     c.start()
     old, new, lost, early, dterm = kill_leader(c)
@@ -50,6 +64,7 @@ def slow(c):
 
 if __name__ == "__main__":
     run(Cluster(3, election_ms=1000), fast)
+    run(Cluster(3, election_ms=1000), graceful)
     off = Cluster(3, election_ms=500)
     for node in off.nodes:
         with open(node.config) as f:
