@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ops/contactctl/ctl.h"
+#include "ops/contactctl/http_blocking.h"
 
 static const struct ctl_column members[] = {
     {"MEMBER", "id", false},     {"ROLE", "role", false},
@@ -47,6 +48,39 @@ static int cluster_doc(struct ctl *c, json_t **doc)
     return rv;
 }
 
+/* Each member's own view (its role, term and applied index), asked of that member; a
+ * member that does not answer shows "-". */
+static void add_own_views(json_t *doc)
+{
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(doc, "members"), i, m)
+    {
+        struct hb_answer a;
+        char err[256];
+        const char *api = json_string_value(json_object_get(m, "api"));
+        if (api == NULL ||
+            hb_request(api, "GET", "/v1/cluster", NULL, &a, err, sizeof(err)) != 0) {
+            continue;
+        }
+        json_t *own = a.status == 200 ? json_loads(a.body, 0, NULL) : NULL;
+        if (own != NULL) {
+            json_object_set(m, "own_role", json_object_get(own, "role"));
+            json_object_set(m, "term", json_object_get(own, "term"));
+            json_object_set(m, "applied_index", json_object_get(own, "applied_index"));
+        }
+        json_decref(own);
+        hb_answer_free(&a);
+    }
+}
+
+static const struct ctl_column member_views[] = {
+    {"MEMBER", "id", false},           {"ROLE", "own_role", false},
+    {"TERM", "term", false},           {"APPLIED", "applied_index", false},
+    {"MATCH", "match_index", false},   {"LAG", "lag", false},
+    {"REACHABLE", "reachable", false}, {"API", "api", false},
+};
+
 int ctl_cmd_status(struct ctl *c, int argc, char **argv)
 {
     json_t *doc;
@@ -56,12 +90,13 @@ int ctl_cmd_status(struct ctl *c, int argc, char **argv)
     }
     int rv = cluster_doc(c, &doc);
     if (rv == CTL_OK) {
+        add_own_views(doc);
         if (c->json) {
             ctl_print_json(doc);
         } else {
             ctl_fields(doc, CTL_COLS(status));
             putchar('\n');
-            ctl_table(json_object_get(doc, "members"), CTL_COLS(members));
+            ctl_table(json_object_get(doc, "members"), CTL_COLS(member_views));
         }
         json_decref(doc);
     }

@@ -32,6 +32,9 @@ class Ctl:
 def cluster_and_model(c, ctl):
     out = ctl.run("status")
     check("Leader" in out and "Applied index" in out, f"status: {out}")
+    views = ctl.run("status", json_out=True)["members"]
+    check(sorted(m.get("own_role") for m in views) == ["follower", "follower", "leader"] and
+          all(m["applied_index"] > 0 for m in views), f"every member's own view: {views}")
     check(len(ctl.run("member", "list", json_out=True)) == 3, "three members")
     out = ctl.run("model", "validate", MODEL)
     check("valid (3 skills, 3 queues, 8 agents, 2 rules)" in out, f"validate: {out}")
