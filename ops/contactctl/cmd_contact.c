@@ -83,18 +83,9 @@ static int list(struct ctl *c, int argc, char **argv)
         {"state", "state"},     {"queue", "queue"},           {"agent", "agent"},
         {"channel", "channel"}, {"min-age-ms", "min_age_ms"}, {"limit", "limit"},
     };
-    char path[1024], part[300];
-    snprintf(path, sizeof(path), "/v1/contacts?");
-    for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++) {
-        const char *v = ctl_opt(argc, argv, filters[i][0]);
-        if (v != NULL) {
-            ctl_path(part, sizeof(part), "&%s=%s", filters[i][1], v);
-            strncat(path, part, sizeof(path) - strlen(path) - 1);
-        }
-    }
-    const char *extra = ctl_leftover(argc, argv, 1);
-    if (extra != NULL) {
-        fprintf(stderr, "contactctl: contact list: unexpected '%s'\n", extra);
+    char path[1024] = "/v1/contacts?";
+    ctl_query(path, sizeof(path), argc, argv, filters, sizeof(filters) / sizeof(filters[0]));
+    if (ctl_extra(argc, argv, 1, "contact list")) {
         return CTL_USAGE;
     }
     return ctl_get_show(c, path, CTL_COLS(contacts), true);
@@ -196,18 +187,11 @@ int ctl_cmd_history(struct ctl *c, int argc, char **argv)
         {"ENDED", "ended", true},
         {"REASON", "reason", false},
     };
-    static const char *const names[] = {"from", "to", "limit"};
-    char path[600] = "/v1/history?", part[160];
-    for (size_t i = 0; i < 3; i++) {
-        const char *v = ctl_opt(argc, argv, names[i]);
-        if (v != NULL) {
-            ctl_path(part, sizeof(part), "&%s=%s", names[i], v);
-            strncat(path, part, sizeof(path) - strlen(path) - 1);
-        }
-    }
-    const char *extra = ctl_leftover(argc, argv, 0);
-    if (extra != NULL) {
-        fprintf(stderr, "contactctl: history: unexpected '%s'\n", extra);
+    static const char *const filters[][2] = {
+        {"from", "from"}, {"to", "to"}, {"limit", "limit"}};
+    char path[600] = "/v1/history?";
+    ctl_query(path, sizeof(path), argc, argv, filters, 3);
+    if (ctl_extra(argc, argv, 0, "history")) {
         return CTL_USAGE;
     }
     return ctl_get_show(c, path, CTL_COLS(finished), true);
@@ -234,20 +218,13 @@ static void print_event(const json_t *e)
 
 int ctl_cmd_events(struct ctl *c, int argc, char **argv)
 {
-    char after[64], filters[600] = "", part[300], path[1024];
+    static const char *const names[][2] = {
+        {"agent", "agent"}, {"contact", "contact"}, {"kind", "kind"}};
+    char after[64], filters[600] = "", path[1024];
     const char *from = ctl_opt(argc, argv, "after");
     bool follow = ctl_flag(argc, argv, "follow");
-    static const char *const names[] = {"agent", "contact", "kind"};
-    for (size_t i = 0; i < 3; i++) {
-        const char *v = ctl_opt(argc, argv, names[i]);
-        if (v != NULL) {
-            ctl_path(part, sizeof(part), "&%s=%s", names[i], v);
-            strncat(filters, part, sizeof(filters) - strlen(filters) - 1);
-        }
-    }
-    const char *extra = ctl_leftover(argc, argv, 0);
-    if (extra != NULL) {
-        fprintf(stderr, "contactctl: events: unexpected '%s'\n", extra);
+    ctl_query(filters, sizeof(filters), argc, argv, names, 3);
+    if (ctl_extra(argc, argv, 0, "events")) {
         return CTL_USAGE;
     }
     snprintf(after, sizeof(after), "%s", from ? from : (follow ? "now" : "0.0"));

@@ -49,9 +49,7 @@ static int with_file(struct ctl *c, const char *verb, const char *file, int argc
     bool apply = strcmp(verb, "apply") == 0;
     snprintf(path, sizeof(path), "/v1/model%s%s", apply ? "" : "/",
              apply ? who_and_why(query, sizeof(query), argc, argv) : verb);
-    const char *extra = ctl_leftover(argc, argv, 2);
-    if (extra != NULL) {
-        fprintf(stderr, "contactctl: model %s: unexpected '%s'\n", verb, extra);
+    if (ctl_extra(argc, argv, 2, "model")) {
         free(text);
         return CTL_USAGE;
     }

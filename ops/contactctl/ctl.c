@@ -279,12 +279,30 @@ bool ctl_flag(int argc, char **argv, const char *name)
     return false;
 }
 
-const char *ctl_leftover(int argc, char **argv, int n_words)
+bool ctl_extra(int argc, char **argv, int n_words, const char *what)
 {
     for (int i = n_words; i < argc; i++) {
         if (i >= ARGS_MAX || !consumed[i]) {
-            return argv[i];
+            fprintf(stderr, "contactctl: %s: unexpected '%s'\n", what, argv[i]);
+            return true;
         }
     }
-    return NULL;
+    return false;
+}
+
+void ctl_query(char *buf,
+               size_t len,
+               int argc,
+               char **argv,
+               const char *const (*opts)[2],
+               size_t n)
+{
+    char part[320];
+    for (size_t i = 0; i < n; i++) {
+        const char *v = ctl_opt(argc, argv, opts[i][0]);
+        if (v != NULL) {
+            ctl_path(part, sizeof(part), "&%s=%s", opts[i][1], v);
+            strncat(buf, part, len - strlen(buf) - 1);
+        }
+    }
 }

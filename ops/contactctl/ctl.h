@@ -100,11 +100,19 @@ int ctl_cmd_events(struct ctl *c, int argc, char **argv);
 int ctl_cmd_history(struct ctl *c, int argc, char **argv);
 
 /* Options after a command's words: "--name value"; returns the value or NULL. Marks the
- * options it consumed so that ctl_leftover() can report the ones nobody asked for. */
+ * options it consumed so that ctl_extra() can report the ones nobody asked for. */
 const char *ctl_opt(int argc, char **argv, const char *name);
 bool ctl_flag(int argc, char **argv, const char *name);
-/* The first argument that is neither a consumed option nor one of the first n_words
- * words, or NULL. */
-const char *ctl_leftover(int argc, char **argv, int n_words);
+/* True (and says so, naming the command `what`) when an argument is neither a consumed
+ * option nor one of the first n_words words. */
+bool ctl_extra(int argc, char **argv, int n_words, const char *what);
+/* Appends "&param=value" (value percent-encoded) to buf for each option opts[i][0] given
+ * on the command line, param being opts[i][1]. */
+void ctl_query(char *buf,
+               size_t len,
+               int argc,
+               char **argv,
+               const char *const (*opts)[2],
+               size_t n);
 
 #endif
