@@ -146,7 +146,9 @@ static int write_touched(struct cluster *c, struct storage_batch *b)
 {
     struct cluster__touched *t = &c->touched;
     int rv = 0;
-    qsort(t->contacts, t->n_contacts, sizeof(*t->contacts), cmp_u64);
+    if (t->n_contacts > 1) {
+        qsort(t->contacts, t->n_contacts, sizeof(*t->contacts), cmp_u64);
+    }
     for (size_t i = 0; i < t->n_contacts && rv == 0; i++) {
         struct engine_contact_info info;
         if (i > 0 && t->contacts[i] == t->contacts[i - 1]) {
@@ -156,7 +158,9 @@ static int write_touched(struct cluster *c, struct storage_batch *b)
                  ? storage_put_contact(b, &info)
                  : storage_del_contact(b, t->contacts[i]);
     }
-    qsort(t->agents, t->n_agents, sizeof(*t->agents), cmp_name);
+    if (t->n_agents > 1) {
+        qsort(t->agents, t->n_agents, sizeof(*t->agents), cmp_name);
+    }
     for (size_t i = 0; i < t->n_agents && rv == 0; i++) {
         struct engine_agent_info info;
         if (i > 0 && strcmp(t->agents[i], t->agents[i - 1]) == 0) {

@@ -284,7 +284,41 @@ class Cluster:
         if code != 200:
             raise Failure(f"model install answered {code} {doc}")
 
+    def stop_all(self, timeout=20):
+        """SIGTERM to every live node at once, then waits: each exits through its own
+        shutdown path (where the sanitizers check for leaks); one that hangs is killed."""
+        live = [n for n in self.nodes if n.alive()]
+        for node in live:
+            node.proc.send_signal(signal.SIGTERM)
+        deadline = time.time() + timeout
+        hung = []
+        for node in live:
+            try:
+                node.proc.wait(max(0.1, deadline - time.time()))
+            except subprocess.TimeoutExpired:
+                hung.append(node.name)
+        return hung
+
+    SANITIZER_MARKS = (b"ERROR: AddressSanitizer", b"ERROR: LeakSanitizer", b"runtime error:")
+
+    def sanitizer_reports(self):
+        """Nodes whose log holds an AddressSanitizer, LeakSanitizer or UBSan report."""
+        found = []
+        for node in self.nodes:
+            try:
+                with open(os.path.join(node.dir, "contactd.log"), "rb") as f:
+                    text = f.read()
+            except OSError:
+                continue
+            if any(m in text for m in self.SANITIZER_MARKS):
+                found.append(node.name)
+        return found
+
     def close(self, ok=True):
+        try:
+            self.stop_all()
+        except Exception:
+            pass
         for node in self.nodes:
             try:
                 node.kill()
@@ -309,6 +343,12 @@ def run(cluster, body):
     ok = False
     try:
         body(cluster)
+        hung = cluster.stop_all()
+        if hung:
+            raise Failure(f"{', '.join(hung)} did not stop within 20 s of SIGTERM")
+        bad = cluster.sanitizer_reports()
+        if bad:
+            raise Failure(f"sanitizer report in the log of {', '.join(bad)}")
         ok = True
         log("PASS")
     except Failure as e:
