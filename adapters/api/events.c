@@ -177,9 +177,29 @@ static bool matches(const struct waiter *w, const struct event *e)
            (w->agent[0] == 0 || strcmp(w->agent, e->agent) == 0);
 }
 
+/* Answers 410 when the events after w->after are no longer all kept here: the node let
+ * them go, or replaced its state by a snapshot (even while w was waiting). */
+static bool gone(struct api__events *ev, struct waiter *w)
+{
+    char want[48], kept[48];
+    if (id_cmp(w->after, ev->horizon) >= 0) {
+        return false;
+    }
+    id_text(w->after, want, sizeof(want));
+    id_text(ev->horizon, kept, sizeof(kept));
+    http_reply_error(w->x, 410, "GONE",
+                     "events after %s are no longer all kept on this node (it keeps those "
+                     "after %s): read the state afresh and go on from after=now",
+                     want, kept);
+    return true;
+}
+
 /* Answers w if it has something to say (or must: its time is up); returns true if it did. */
 static bool answer(struct api__events *ev, struct waiter *w, bool must)
 {
+    if (gone(ev, w)) {
+        return true;
+    }
     size_t i = first_after(ev, w->after);
     json_t *items = json_array();
     struct event_id last = w->after;
@@ -266,6 +286,9 @@ static void on_restored(void *data, uint64_t index)
     struct api__events *ev = data;
     clear(ev);
     ev->horizon = (struct event_id){index, UINT32_MAX};
+    if (ev->waiters != NULL) {
+        uv_timer_start(&ev->timer, serve_waiters, 0, 0); /* they now fall below the horizon */
+    }
 }
 
 struct cluster_effect_ops api_effect_ops(struct api *a)
@@ -391,17 +414,6 @@ void api__events(struct api__call *call)
     }
     w->x = call->x;
     if (!read_query(call, ev, w, &wait_ms)) {
-        free(w);
-        return;
-    }
-    if (id_cmp(w->after, ev->horizon) < 0) {
-        char want[48], kept[48];
-        id_text(w->after, want, sizeof(want));
-        id_text(ev->horizon, kept, sizeof(kept));
-        http_reply_error(call->x, 410, "GONE",
-                         "events after %s are no longer all kept on this node (it keeps those "
-                         "after %s): read the state afresh and go on from after=now",
-                         want, kept);
         free(w);
         return;
     }

@@ -4,10 +4,12 @@ last event id on another node. Afterwards what the client collected is exactly w
 surviving node holds over the same span: the same ids, in the same order, with the same
 content — nothing missing, nothing twice. A node restarted from a snapshot says 410 for
 ids before it; bad queries get 400."""
+import os
+import signal
 import threading
 import time
 
-from harness import Cluster, Failure, log, run, wait
+from harness import Client, Cluster, Failure, log, run, wait
 
 
 def check(cond, what):
@@ -146,6 +148,64 @@ def body(c):
     code, doc = leader.request("GET", "/v1/events?after=now&wait_ms=0")
     check(code == 200 and doc["events"] == [], f"after=now: {code} {doc}")
     log("a node restarted from a snapshot answers 410 for ids before it")
+    poll_across_snapshot_install(c)
+
+
+def leader_of(node):
+    try:
+        return node.status()["leader"]
+    except (OSError, Failure):
+        return None
+
+
+def poll_across_snapshot_install(c):
+    """A long-poll already waiting on a node when that node installs a snapshot must learn
+    that it missed events (410), not be answered from after the gap."""
+    leader = c.leader()
+    node = next(n for n in c.live() if n is not leader)
+    code, doc = node.request("GET", "/v1/events?after=now&wait_ms=0")
+    check(code == 200, f"after=now: {code} {doc}")
+    after = doc["last_id"]
+    answer = {}
+
+    def poll():  # on a connection of its own: the main thread goes on using the shared ones
+        client = Client(node.api_port, timeout=90)
+        try:
+            answer["reply"] = client.request(
+                "GET", f"/v1/events?after={after}&contact=999999999&wait_ms=60000")
+        except OSError as e:
+            answer["reply"] = (None, str(e))
+        finally:
+            client.close()
+
+    t = threading.Thread(target=poll)
+    t.start()
+    time.sleep(0.3)  # the poll is waiting on the node before it stops
+    os.kill(node.proc.pid, signal.SIGSTOP)
+    try:
+        # A leader streams the log to a paused follower into the socket; a new leader
+        # probes it first and sends nothing more until it answers. So: a new leader, then
+        # enough entries for it to snapshot and compact past the paused node.
+        leader.kill()
+        leader.start()
+        others = [n for n in c.nodes if n is not node]
+        new = wait(lambda: next((n for n in others if leader_of(n) == n.name), None), 30,
+                   "a new leader among the two running nodes")
+        for i in range(200):
+            code, doc = new.request("POST", "/v1/contacts",
+                                    {"key": f"gap{i}", "channel": "email"}, timeout=5)
+            check(code in (200, 201), f"create during the pause: {code} {doc}")
+    finally:
+        os.kill(node.proc.pid, signal.SIGCONT)
+    t.join(90)
+    check(not t.is_alive(), "the waiting poll was never answered")
+    code, doc = answer["reply"]
+    check(code == 410 and doc["error"]["code"] == "GONE",
+          f"a poll waiting across a snapshot install answered {code} {doc}")
+    c.wait_converged()
+    check(node.status()["snapshot_index"] > id_key(after)[0],
+          "the node caught up by installing a snapshot")
+    log("a poll waiting on a node that installs a snapshot is answered 410")
 
 
 if __name__ == "__main__":
