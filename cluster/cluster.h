@@ -28,9 +28,18 @@ struct storage;
 /* How a follower reaches the leader. The node supplies it (the HTTP API's internal
  * endpoint); cluster decides when to use it. */
 enum cluster_forward_kind {
-    CLUSTER_FWD_COMMAND = 1, /* body: an encoded command; reply: an encoded result */
-    CLUSTER_FWD_READ_INDEX,  /* body: empty; reply: the leader's commit index (varint) */
+    CLUSTER_FWD_COMMAND = 1,  /* body: an encoded command; reply: an encoded result */
+    CLUSTER_FWD_READ_INDEX,   /* body: empty; reply: the leader's commit index (varint),
+                                 once a barrier proved it still leads (linearizable) */
+    CLUSTER_FWD_COMMIT_INDEX, /* body: empty; reply: the leader's commit index (varint) as
+                                 it knows it now, without a barrier (readiness probes) */
+    CLUSTER_FWD_HISTORY,      /* body and reply: history pages (cluster/history.c) */
 };
+#define CLUSTER_FWD_KINDS 4
+
+/* The kind's name in the path of the internal endpoint ("command", "read-index", ...);
+ * NULL for a kind out of range. */
+const char *cluster_forward_kind_name(int kind);
 
 /* status: 0 and the reply bytes (borrowed during the call), or a negative CD_E* code. */
 typedef void (*cluster_forward_done)(void *req, int status, const void *reply, size_t len);
@@ -167,7 +176,9 @@ struct cluster_status
     uint64_t last_index;
     uint64_t snapshot_index; /* of the latest snapshot taken or installed; 0 none */
     int64_t engine_now;      /* the replicated clock (ms) */
-    bool ready;              /* a leader is known and this node has applied what it committed */
+    /* A leader is known and this node has applied what it committed; on a follower, also
+     * what the leader had committed half a second ago (cluster/ready.c). */
+    bool ready;
     uint32_t n_members;
     struct cluster_member members[CLUSTER_MEMBERS_MAX];
     uint64_t entries_applied; /* since start, and the commands they carried */

@@ -80,6 +80,19 @@ struct cluster__change
     bool busy;
 };
 
+struct cluster__peer_req;
+
+/* ready.c: what a follower knows of the leader's commit index. */
+struct cluster__ready
+{
+    raft_id leader;       /* the leader the figures are from */
+    uint64_t latest;      /* its commit index at the latest answer */
+    uint64_t yardstick;   /* at the answer before it */
+    uint64_t answered_at; /* uv_now() of the latest answer */
+    uint64_t answers;
+    bool inflight;
+};
+
 /* Records an apply touched, to write to storage after the batch. */
 struct cluster__touched
 {
@@ -179,6 +192,10 @@ struct cluster
     struct cd_hist apply_latency; /* proposed to applied, entries this node led */
     uint64_t leader_changes;
     raft_id last_leader;
+    raft_id peer_leader;                 /* the leader peer requests were last meant for */
+    struct cluster__peer_req *peer_reqs; /* in flight, see peer.c */
+    struct cluster__ready ready;
+    uv_timer_t ready_timer;
     unsigned open_handles;
     void (*close_cb)(void *data);
     void *close_data;
@@ -240,7 +257,35 @@ void cluster__wake(struct cluster *c);
 void cluster__tick_rearm(struct cluster *c);
 int64_t cluster__wall_ms(void);
 bool cluster__is_leader(const struct cluster *c);
-const char *cluster__leader_api(const struct cluster *c, char *buf, size_t len);
+/* The leader's id and API address; 0 and NULL when none is known. */
+const char *cluster__leader_api(const struct cluster *c, raft_id *id, char *buf, size_t len);
+
+/* peer.c: requests to other members, abandoned when their leader is replaced or the node
+ * closes. done fires exactly once: with the peer's answer (status 0 or a CD code), or with
+ * CLUSTER__ABANDONED; never from inside cluster__peer_send(), which returns 0 or a CD code. */
+#define CLUSTER__ABANDONED (-10000)
+typedef void (*cluster__peer_done)(struct cluster *c,
+                                   void *owner,
+                                   int status,
+                                   const void *reply,
+                                   size_t len);
+int cluster__peer_send(struct cluster *c,
+                       raft_id to,
+                       const char *api,
+                       enum cluster_forward_kind kind,
+                       const void *body,
+                       size_t len,
+                       cluster__peer_done done,
+                       void *owner);
+/* The leader is now leader (0: none known): requests meant for another one are abandoned. */
+void cluster__peer_leader_changed(struct cluster *c, raft_id leader);
+void cluster__peer_abandon_all(struct cluster *c);
+/* The API address of member id, from the configuration; NULL when not a member. */
+const char *cluster__member_api(const struct cluster *c, raft_id id, char *buf, size_t len);
+
+/* ready.c */
+void cluster__ready_start(struct cluster *c);
+bool cluster__ready(const struct cluster *c, uint64_t applied, uint64_t commit);
 
 /* read.c */
 void cluster__readers_run(struct cluster *c);

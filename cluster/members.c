@@ -84,8 +84,7 @@ void cluster_status(const struct cluster *c, struct cluster_status *out)
             snprintf(out->leader_api, sizeof(out->leader_api), "%s", out->members[i].api);
         }
     }
-    out->ready = !c->failed && out->leader[0] != 0 && out->applied_index >= out->commit_index &&
-                 out->commit_index > 0;
+    out->ready = cluster__ready(c, out->applied_index, out->commit_index);
 }
 
 /* ---- Changes ----------------------------------------------------------------------------- */
@@ -258,6 +257,23 @@ static void served_read_index(void *data, int status)
     free(s);
 }
 
+static void served_commit_index(struct served *s)
+{
+    struct cd_buf b;
+    cd_buf_init(&b);
+    cd_buf_uvar(&b, s->c->raft.commit_index);
+    s->reply(s->data, b.err, b.data, b.len);
+    cd_buf_close(&b);
+    free(s);
+}
+
+const char *cluster_forward_kind_name(int kind)
+{
+    static const char *const names[CLUSTER_FWD_KINDS + 1] = {NULL, "command", "read-index",
+                                                             "commit-index", "history"};
+    return kind >= 1 && kind <= CLUSTER_FWD_KINDS ? names[kind] : NULL;
+}
+
 void cluster_serve_forward(struct cluster *c,
                            enum cluster_forward_kind kind,
                            const void *body,
@@ -275,6 +291,9 @@ void cluster_serve_forward(struct cluster *c,
             rv = cluster_submit_encoded(c, body, len, served_command, s);
         } else if (kind == CLUSTER_FWD_READ_INDEX) {
             rv = cluster_read_barrier(c, served_read_index, s);
+        } else if (kind == CLUSTER_FWD_COMMIT_INDEX) {
+            served_commit_index(s);
+            return;
         } else {
             rv = CD_EINVAL;
         }

@@ -84,6 +84,10 @@ static void pump(uv_check_t *h)
         c->last_leader = leader;
         c->leader_changes++;
     }
+    if (leader != c->peer_leader) {
+        c->peer_leader = leader;
+        cluster__peer_leader_changed(c, leader);
+    }
     if (c->leader_barrier_pending && role == RAFT_LEADER &&
         raft_barrier(&c->raft, &c->leader_barrier, NULL) == 0) {
         c->leader_barrier_pending = false;
@@ -228,6 +232,8 @@ int cluster_new(uv_loop_t *loop,
     uv_idle_init(loop, &c->pump_idle);
     uv_timer_init(loop, &c->tick_timer);
     uv_timer_init(loop, &c->sync_timer);
+    uv_timer_init(loop, &c->ready_timer);
+    c->ready_timer.data = c;
     uv_timer_init(loop, &c->watch.timer);
     c->pump.data = c->pump_idle.data = c->tick_timer.data = c->sync_timer.data = c;
     c->watch.timer.data = c;
@@ -299,6 +305,7 @@ int cluster_start(struct cluster *c, char *errmsg, size_t errlen)
     }
     uv_check_start(&c->pump, pump);
     uv_timer_start(&c->sync_timer, sync_fire, SYNC_INTERVAL_MS, SYNC_INTERVAL_MS);
+    cluster__ready_start(c);
     return 0;
 }
 
@@ -329,14 +336,15 @@ static void raft_closed(struct raft *r)
 {
     struct cluster *c = r->data;
     /* Raft fired every pending callback while closing; hand those answers back now. */
+    cluster__peer_abandon_all(c);
     cluster__fail_all(c, CD_EUNAVAIL, "this node is shutting down");
     cluster__readers_fail_all(c, CD_EUNAVAIL);
     cluster__readers_run(c);
     raft_uv_close(&c->io);
     cluster__watch_stop(c);
-    uv_handle_t *handles[] = {(uv_handle_t *)&c->pump, (uv_handle_t *)&c->pump_idle,
-                              (uv_handle_t *)&c->tick_timer, (uv_handle_t *)&c->sync_timer,
-                              (uv_handle_t *)&c->watch.timer};
+    uv_handle_t *handles[] = {(uv_handle_t *)&c->pump,        (uv_handle_t *)&c->pump_idle,
+                              (uv_handle_t *)&c->tick_timer,  (uv_handle_t *)&c->sync_timer,
+                              (uv_handle_t *)&c->ready_timer, (uv_handle_t *)&c->watch.timer};
     size_t n = sizeof(handles) / sizeof(handles[0]);
     c->open_handles = (unsigned)n;
     c->handles_closed = true;

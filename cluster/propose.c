@@ -20,27 +20,16 @@ bool cluster__is_leader(const struct cluster *c)
     return c->raft_started && raft_state((struct raft *)&c->raft) == RAFT_LEADER;
 }
 
-/* The API address of the leader this node knows of, from the replicated configuration. */
-const char *cluster__leader_api(const struct cluster *c, char *buf, size_t len)
+/* The leader this node knows of, and its API address from the replicated configuration. */
+const char *cluster__leader_api(const struct cluster *c, raft_id *id, char *buf, size_t len)
 {
-    raft_id id;
+    raft_id leader = 0;
     const char *address;
-    struct cluster_member m;
-    if (!c->raft_started) {
-        return NULL;
+    if (c->raft_started) {
+        raft_leader((struct raft *)&c->raft, &leader, &address);
     }
-    raft_leader((struct raft *)&c->raft, &id, &address);
-    if (id == 0) {
-        return NULL;
-    }
-    for (unsigned i = 0; i < c->raft.configuration.n; i++) {
-        const struct raft_server *s = &c->raft.configuration.servers[i];
-        if (s->id == id && cluster__address_parse(s->address, &m) == 0) {
-            snprintf(buf, len, "%s", m.api);
-            return buf;
-        }
-    }
-    return NULL;
+    *id = leader;
+    return leader != 0 ? cluster__member_api(c, leader, buf, len) : NULL;
 }
 
 /* ---- Lists and answers ---------------------------------------------------------------- */
@@ -102,11 +91,18 @@ void cluster__fail_all(struct cluster *c, int code, const char *msg)
 
 /* ---- Forwarding ------------------------------------------------------------------------ */
 
-static void forwarded(void *req, int status, const void *reply, size_t len)
+static void forwarded(struct cluster *c, void *req, int status, const void *reply, size_t len)
 {
     struct cluster__cmd *cmd = req;
-    struct cluster *c = cmd->c;
     uint64_t index = 0;
+    if (status == CLUSTER__ABANDONED) {
+        cluster__answer(c, cmd, CD_EUNAVAIL,
+                        c->closing ? "this node is shutting down; the command may or may not "
+                                     "have been applied"
+                                   : "the leader changed before it answered; the command may "
+                                     "or may not have been applied: retry");
+        return;
+    }
     if (status != 0) {
         cluster__answer(c, cmd, status == CD_ETIMEDOUT ? CD_ETIMEDOUT : CD_EUNAVAIL,
                         "the leader did not answer; the command may or may not have "
@@ -130,12 +126,13 @@ static void forwarded(void *req, int status, const void *reply, size_t len)
 static void forward(struct cluster *c, struct cluster__cmd *cmd)
 {
     char api[CONFIG_HOST_MAX + 8];
-    if (c->forward.send == NULL || cluster__leader_api(c, api, sizeof(api)) == NULL) {
+    raft_id leader;
+    if (cluster__leader_api(c, &leader, api, sizeof(api)) == NULL) {
         cluster__answer(c, cmd, CD_EUNAVAIL, "no leader is known; retry shortly");
         return;
     }
-    if (c->forward.send(c->forward.data, api, CLUSTER_FWD_COMMAND, cmd->bytes, cmd->len,
-                        forwarded, cmd) != 0) {
+    if (cluster__peer_send(c, leader, api, CLUSTER_FWD_COMMAND, cmd->bytes, cmd->len, forwarded,
+                           cmd) != 0) {
         cluster__answer(c, cmd, CD_EUNAVAIL, "could not reach the leader");
     }
 }

@@ -44,10 +44,14 @@ static void barrier_done(struct raft_barrier *req, int status)
     cluster__wake(c);
 }
 
-static void read_index_done(void *req, int status, const void *reply, size_t len)
+static void read_index_done(struct cluster *c,
+                            void *owner,
+                            int status,
+                            const void *reply,
+                            size_t len)
 {
-    struct cluster *c = req;
     struct cd_reader r;
+    (void)owner;
     c->barrier_inflight = false;
     cd_reader_init(&r, reply, status == 0 ? len : 0);
     uint64_t index = cd_rd_uvar(&r);
@@ -65,6 +69,7 @@ static void read_index_done(void *req, int status, const void *reply, size_t len
 static void start_barrier(struct cluster *c)
 {
     char api[CONFIG_HOST_MAX + 8];
+    raft_id leader;
     int rv;
     if (c->barrier_inflight || c->readers_waiting.head == NULL) {
         return;
@@ -72,9 +77,9 @@ static void start_barrier(struct cluster *c)
     if (cluster__is_leader(c)) {
         c->barrier.data = c;
         rv = raft_barrier(&c->raft, &c->barrier, barrier_done) == 0 ? 0 : CD_EUNAVAIL;
-    } else if (c->forward.send != NULL && cluster__leader_api(c, api, sizeof(api)) != NULL) {
-        rv = c->forward.send(c->forward.data, api, CLUSTER_FWD_READ_INDEX, NULL, 0,
-                             read_index_done, c);
+    } else if (cluster__leader_api(c, &leader, api, sizeof(api)) != NULL) {
+        rv = cluster__peer_send(c, leader, api, CLUSTER_FWD_READ_INDEX, NULL, 0,
+                                read_index_done, NULL);
     } else {
         rv = CD_EUNAVAIL;
     }

@@ -198,7 +198,7 @@ static void watch_start(struct cluster *c, raft_id target)
     char api[CONFIG_HOST_MAX + 8];
     struct sockaddr_storage sa;
     struct watch_conn *w;
-    if (cluster__leader_api(c, api, sizeof(api)) == NULL || parse_api(api, &sa) != 0 ||
+    if (cluster__member_api(c, target, api, sizeof(api)) == NULL || parse_api(api, &sa) != 0 ||
         (w = calloc(1, sizeof(*w))) == NULL) {
         c->watch.retry_at = uv_now(c->loop) + RETRY_MS; /* a name, not an address: later */
         return;

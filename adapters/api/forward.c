@@ -79,12 +79,13 @@ static int send_forward(void *data,
     struct api *a = data;
     struct http_client *client = peer_client(a, api_addr);
     struct forwarding *f = malloc(sizeof(*f));
-    const char *target = kind == CLUSTER_FWD_COMMAND ? "/v1/internal/forward/command"
-                                                     : "/v1/internal/forward/read-index";
-    if (client == NULL || f == NULL) {
+    const char *name = cluster_forward_kind_name(kind);
+    char target[64];
+    if (client == NULL || f == NULL || name == NULL) {
         free(f);
         return CD_EUNAVAIL;
     }
+    snprintf(target, sizeof(target), "/v1/internal/forward/%s", name);
     f->done = done;
     f->req = req;
     if (http_client_request(client, "POST", target, "application/octet-stream", body, len,

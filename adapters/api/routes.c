@@ -115,6 +115,8 @@ static const struct route routes[] = {
     {HTTP_M_GET, "/v1/audit", r_model_read, API__MODEL_AUDIT},
     {HTTP_M_POST, "/v1/internal/forward/command", r_internal, CLUSTER_FWD_COMMAND},
     {HTTP_M_POST, "/v1/internal/forward/read-index", r_internal, CLUSTER_FWD_READ_INDEX},
+    {HTTP_M_POST, "/v1/internal/forward/commit-index", r_internal, CLUSTER_FWD_COMMIT_INDEX},
+    {HTTP_M_POST, "/v1/internal/forward/history", r_internal, CLUSTER_FWD_HISTORY},
 };
 
 /* Matches path against pattern, capturing "{}" segments. */
