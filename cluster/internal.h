@@ -82,6 +82,17 @@ struct cluster__change
 
 struct cluster__peer_req;
 
+/* history.c: filling this node's history gaps from a peer. */
+struct cluster__backfill
+{
+    bool busy; /* a page request is in flight */
+    struct storage_gap gap;
+    struct storage_history_cursor cursor;
+    unsigned turn;    /* which member to ask; moves on after a failure */
+    uv_timer_t timer; /* the pause after a failure */
+    uint64_t pages, filled, failures;
+};
+
 /* ready.c: what a follower knows of the leader's commit index. */
 struct cluster__ready
 {
@@ -196,6 +207,7 @@ struct cluster
     struct cluster__peer_req *peer_reqs; /* in flight, see peer.c */
     struct cluster__ready ready;
     uv_timer_t ready_timer;
+    struct cluster__backfill backfill;
     unsigned open_handles;
     void (*close_cb)(void *data);
     void *close_data;
@@ -282,6 +294,12 @@ void cluster__peer_leader_changed(struct cluster *c, raft_id leader);
 void cluster__peer_abandon_all(struct cluster *c);
 /* The API address of member id, from the configuration; NULL when not a member. */
 const char *cluster__member_api(const struct cluster *c, raft_id id, char *buf, size_t len);
+
+/* history.c */
+void cluster__backfill_run(struct cluster *c);
+/* Answers a member's CLUSTER_FWD_HISTORY request body with a page in out: 0, CD_EINVAL
+ * (malformed), CD_EUNAVAIL (this node lacks what was asked) or a storage error. */
+int cluster__history_serve(struct cluster *c, const void *body, size_t len, struct cd_buf *out);
 
 /* ready.c */
 void cluster__ready_start(struct cluster *c);

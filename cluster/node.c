@@ -101,6 +101,7 @@ static void pump(uv_check_t *h)
     cluster__propose_pending(c);
     cluster__readers_run(c);
     cluster__watch_update(c);
+    cluster__backfill_run(c);
     if (role == RAFT_LEADER && !c->tick_inflight &&
         !uv_is_active((uv_handle_t *)&c->tick_timer)) {
         cluster__tick_rearm(c);
@@ -234,6 +235,8 @@ int cluster_new(uv_loop_t *loop,
     uv_timer_init(loop, &c->sync_timer);
     uv_timer_init(loop, &c->ready_timer);
     c->ready_timer.data = c;
+    uv_timer_init(loop, &c->backfill.timer);
+    c->backfill.timer.data = c;
     uv_timer_init(loop, &c->watch.timer);
     c->pump.data = c->pump_idle.data = c->tick_timer.data = c->sync_timer.data = c;
     c->watch.timer.data = c;
@@ -344,7 +347,8 @@ static void raft_closed(struct raft *r)
     cluster__watch_stop(c);
     uv_handle_t *handles[] = {(uv_handle_t *)&c->pump,        (uv_handle_t *)&c->pump_idle,
                               (uv_handle_t *)&c->tick_timer,  (uv_handle_t *)&c->sync_timer,
-                              (uv_handle_t *)&c->ready_timer, (uv_handle_t *)&c->watch.timer};
+                              (uv_handle_t *)&c->ready_timer, (uv_handle_t *)&c->backfill.timer,
+                              (uv_handle_t *)&c->watch.timer};
     size_t n = sizeof(handles) / sizeof(handles[0]);
     c->open_handles = (unsigned)n;
     c->handles_closed = true;

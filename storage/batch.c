@@ -30,6 +30,7 @@ int storage_batch_begin(struct storage *s,
     memset(b, 0, sizeof(*b));
     b->s = s;
     b->index = index;
+    b->hsum = s->hsum;
     int rc = mdb_txn_begin(s->env, NULL, 0, &b->txn);
     if (rc != 0) {
         storage__errf(errmsg, errlen, "begin batch at index %llu in '%s': %s",
@@ -166,8 +167,8 @@ static int trim_expired(struct storage_batch *b)
     if (!b->has_history || keep == INT64_MAX || b->newest_completed < INT64_MIN + keep) {
         return 0;
     }
-    int rc =
-        storage__history_trim(b->s, b->txn, b->newest_completed - keep, STORAGE_TRIM_PER_BATCH);
+    int rc = storage__history_trim(b->s, b->txn, &b->hsum, b->newest_completed - keep,
+                                   STORAGE_TRIM_PER_BATCH);
     if (rc != 0) {
         return storage__batch_fail(b, storage__write_code(rc), "trim history: %s",
                                    mdb_strerror(rc));
@@ -178,6 +179,9 @@ static int trim_expired(struct storage_batch *b)
 static int finish(struct storage_batch *b)
 {
     int rc = storage__meta_put_applied(b->s, b->txn, b->index);
+    if (rc == 0 && b->has_history) {
+        rc = storage__meta_put_hsum(b->s, b->txn, &b->hsum);
+    }
     if (rc != 0) {
         return storage__batch_fail(b, storage__write_code(rc), "put applied index: %s",
                                    mdb_strerror(rc));
@@ -203,6 +207,7 @@ int storage_batch_commit(struct storage_batch *b, char *errmsg, size_t errlen)
         storage__errf(errmsg, errlen, "%s", b->errmsg);
     } else {
         s->applied = b->index;
+        s->hsum = b->hsum;
     }
     b->txn = NULL;
     s->batch_open = false;

@@ -12,6 +12,7 @@
 #define META_FORMAT "format"
 #define META_APPLIED "applied"
 #define META_GAPS "gaps"
+#define META_HSUM "hsum"
 
 void storage__errf(char *errmsg, size_t errlen, const char *fmt, ...)
 {
@@ -112,6 +113,53 @@ int storage__meta_put_gaps(struct storage *s, MDB_txn *txn, const struct storage
     return meta_put(s, txn, META_GAPS);
 }
 
+int storage__meta_put_hsum(struct storage *s, MDB_txn *txn, const struct storage__hsum *hs)
+{
+    cd_buf_reset(&s->buf);
+    cd_buf_u8(&s->buf, STORAGE_RECORD_V1);
+    cd_buf_uvar(&s->buf, hs->rows);
+    cd_buf_u64(&s->buf, hs->sum);
+    return meta_put(s, txn, META_HSUM);
+}
+
+/* Environments written before the digest existed have none: it is computed once. */
+static int hsum_compute(struct storage *s, MDB_txn *txn, struct storage__hsum *hs)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    *hs = (struct storage__hsum){0, 0};
+    int rc = mdb_cursor_open(txn, s->history, &cur);
+    if (rc != 0) {
+        return rc;
+    }
+    while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+        storage__hsum_add(hs, &k, &v);
+    }
+    mdb_cursor_close(cur);
+    rc = rc == MDB_NOTFOUND ? 0 : rc;
+    return rc ? rc : storage__meta_put_hsum(s, txn, hs);
+}
+
+static int hsum_load(struct storage *s, MDB_txn *txn)
+{
+    MDB_val k = val_of(META_HSUM, strlen(META_HSUM)), v;
+    struct cd_reader r;
+    int rc = mdb_get(txn, s->meta, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        return hsum_compute(s, txn, &s->hsum);
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    cd_reader_init(&r, v.mv_data, v.mv_size);
+    if (cd_rd_u8(&r) != STORAGE_RECORD_V1) {
+        return MDB_CORRUPTED;
+    }
+    s->hsum.rows = cd_rd_uvar(&r);
+    s->hsum.sum = cd_rd_u64(&r);
+    return r.err != 0 || cd_rd_left(&r) != 0 ? MDB_CORRUPTED : 0;
+}
+
 static int meta_put_format(struct storage *s, MDB_txn *txn)
 {
     cd_buf_reset(&s->buf);
@@ -169,17 +217,24 @@ static int meta_load(struct storage *s, MDB_txn *txn, char *errmsg, size_t errle
                       s->dir);
         return CD_ECORRUPT;
     }
+    rc = hsum_load(s, txn);
+    if (rc != 0) {
+        storage__errf(errmsg, errlen, "open environment '%s/data.mdb': history digest: %s",
+                      s->dir, mdb_strerror(rc));
+        return rc == MDB_CORRUPTED ? CD_ECORRUPT : storage__read_code(rc);
+    }
     return 0;
 }
 
 static int meta_create(struct storage *s, MDB_txn *txn)
 {
-    struct storage__gaps none = {0, 0, 0};
+    memset(&s->gaps, 0, sizeof(s->gaps));
     s->applied = 0;
-    s->gaps = none;
+    s->hsum = (struct storage__hsum){0, 0};
     int rc = meta_put_format(s, txn);
     rc = rc ? rc : storage__meta_put_applied(s, txn, 0);
-    return rc ? rc : storage__meta_put_gaps(s, txn, &none);
+    rc = rc ? rc : storage__meta_put_hsum(s, txn, &s->hsum);
+    return rc ? rc : storage__meta_put_gaps(s, txn, &s->gaps);
 }
 
 /* ---- named databases ----------------------------------------------------------------- */

@@ -5,45 +5,80 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/hash.h"
 #include "storage/internal.h"
 
-/* Removes the contact's earlier row when it sits under another key (another completed
- * time); the index entry is overwritten by the caller. */
-static int unlink_previous(struct storage_batch *b,
-                           const uint8_t ckey[STORAGE_ID_KEY],
-                           const uint8_t hkey[STORAGE_HISTORY_KEY])
+uint64_t storage__row_hash(const MDB_val *key, const MDB_val *val)
+{
+    return cd_hash64(val->mv_data, val->mv_size, cd_hash64(key->mv_data, key->mv_size, 0));
+}
+
+void storage__hsum_add(struct storage__hsum *hs, const MDB_val *key, const MDB_val *val)
+{
+    hs->rows++;
+    hs->sum += storage__row_hash(key, val);
+}
+
+void storage__hsum_sub(struct storage__hsum *hs, const MDB_val *key, const MDB_val *val)
+{
+    hs->rows--;
+    hs->sum -= storage__row_hash(key, val);
+}
+
+/* Removes the contact's earlier row, wherever it sits (LMDB code). */
+static int unlink_previous(MDB_txn *txn,
+                           struct storage *s,
+                           struct storage__hsum *hs,
+                           const uint8_t ckey[STORAGE_ID_KEY])
 {
     uint8_t old[STORAGE_HISTORY_KEY];
     MDB_val k = {STORAGE_ID_KEY, (void *)ckey};
-    MDB_val v;
-    int rc = mdb_get(b->txn, b->s->history_by_contact, &k, &v);
+    MDB_val v, row;
+    int rc = mdb_get(txn, s->history_by_contact, &k, &v);
     if (rc != 0) {
         return rc == MDB_NOTFOUND ? 0 : rc;
     }
     if (v.mv_size != STORAGE_HISTORY_KEY) {
         return MDB_CORRUPTED;
     }
-    if (memcmp(v.mv_data, hkey, STORAGE_HISTORY_KEY) == 0) {
-        return 0;
-    }
     /* v points into a page this transaction is about to change. */
     memcpy(old, v.mv_data, sizeof(old));
     MDB_val ok = {sizeof(old), old};
-    rc = mdb_del(b->txn, b->s->history, &ok, NULL);
-    return rc == MDB_NOTFOUND ? 0 : rc;
+    rc = mdb_get(txn, s->history, &ok, &row);
+    if (rc == MDB_NOTFOUND) {
+        return 0;
+    }
+    if (rc == 0) {
+        storage__hsum_sub(hs, &ok, &row);
+        rc = mdb_del(txn, s->history, &ok, NULL);
+    }
+    return rc;
+}
+
+/* Puts the row in s->buf under (completed, contact), replacing the contact's earlier one. */
+int storage__history_put_raw(MDB_txn *txn,
+                             struct storage *s,
+                             struct storage__hsum *hs,
+                             const uint8_t hkey[STORAGE_HISTORY_KEY],
+                             const MDB_val *row)
+{
+    MDB_val ck = {STORAGE_ID_KEY, (void *)(hkey + STORAGE_ID_KEY)};
+    MDB_val hk = {STORAGE_HISTORY_KEY, (void *)hkey};
+    int rc = unlink_previous(txn, s, hs, hkey + STORAGE_ID_KEY);
+    rc = rc ? rc : mdb_put(txn, s->history, &hk, (MDB_val *)row, 0);
+    rc = rc ? rc : mdb_put(txn, s->history_by_contact, &ck, &hk, 0);
+    if (rc == 0) {
+        storage__hsum_add(hs, &hk, row);
+    }
+    return rc;
 }
 
 static int put_row(struct storage_batch *b, const struct engine_history *h)
 {
-    uint8_t ckey[STORAGE_ID_KEY], hkey[STORAGE_HISTORY_KEY];
-    storage__key_u64(ckey, h->contact);
+    uint8_t hkey[STORAGE_HISTORY_KEY];
     storage__history_key(hkey, h->completed, h->contact);
-    MDB_val ck = {sizeof(ckey), ckey};
-    MDB_val hk = {sizeof(hkey), hkey};
     MDB_val row = {b->s->buf.len, b->s->buf.data};
-    int rc = unlink_previous(b, ckey, hkey);
-    rc = rc ? rc : mdb_put(b->txn, b->s->history, &hk, &row, 0);
-    return rc ? rc : mdb_put(b->txn, b->s->history_by_contact, &ck, &hk, 0);
+    return storage__history_put_raw(b->txn, b->s, &b->hsum, hkey, &row);
 }
 
 int storage_put_history(struct storage_batch *b, const struct engine_history *h)
@@ -53,7 +88,7 @@ int storage_put_history(struct storage_batch *b, const struct engine_history *h)
     if (rc != 0) {
         return rc;
     }
-    rc = storage__history_encode(h, &b->s->buf, &why);
+    rc = storage__history_encode(h, b->index, &b->s->buf, &why);
     if (rc != 0) {
         return storage__batch_fail(b, rc, "put history of contact %llu: %s",
                                    (unsigned long long)h->contact, why);
@@ -77,7 +112,7 @@ int storage_trim_history(struct storage_batch *b, int64_t before_ms)
     if (rc != 0) {
         return rc;
     }
-    rc = storage__history_trim(b->s, b->txn, before_ms, SIZE_MAX);
+    rc = storage__history_trim(b->s, b->txn, &b->hsum, before_ms, SIZE_MAX);
     if (rc != 0) {
         return storage__batch_fail(b, storage__write_code(rc), "trim history before %lld: %s",
                                    (long long)before_ms, mdb_strerror(rc));
@@ -101,7 +136,11 @@ static int drop_index(struct storage *s, MDB_txn *txn, const uint8_t hkey[STORAG
 }
 
 /* The oldest row is always the first key, so each round starts from the first again. */
-int storage__history_trim(struct storage *s, MDB_txn *txn, int64_t before_ms, size_t limit)
+int storage__history_trim(struct storage *s,
+                          MDB_txn *txn,
+                          struct storage__hsum *hs,
+                          int64_t before_ms,
+                          size_t limit)
 {
     uint8_t bound[STORAGE_HISTORY_KEY], key[STORAGE_HISTORY_KEY];
     MDB_cursor *cur;
@@ -124,6 +163,7 @@ int storage__history_trim(struct storage *s, MDB_txn *txn, int64_t before_ms, si
             break;
         }
         memcpy(key, k.mv_data, sizeof(key));
+        storage__hsum_sub(hs, &k, &v);
         rc = mdb_cursor_del(cur, 0);
         rc = rc ? rc : drop_index(s, txn, key);
     }

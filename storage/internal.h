@@ -20,6 +20,7 @@
 
 #define STORAGE_FORMAT 1       /* layout of the whole environment, meta "format" */
 #define STORAGE_RECORD_V1 1    /* first byte of every record value */
+#define STORAGE_HISTORY_V2 2   /* history rows that name their index; gaps with pending ones */
 #define STORAGE_ID_KEY 8       /* contact ids: 8 bytes big-endian */
 #define STORAGE_HISTORY_KEY 16 /* completed time (offset binary) + contact id, big-endian */
 #define STORAGE_ERRMSG 256
@@ -35,6 +36,16 @@ struct storage__gaps
     uint32_t count;
     uint64_t first; /* latest gap is (first, last] */
     uint64_t last;
+    uint32_t n_pending; /* gaps not filled from a peer yet, oldest first */
+    struct storage_gap pending[STORAGE_GAPS_PENDING_MAX];
+};
+
+/* The history digest: how many rows, and the sum of a hash of each (key, value), so that a
+ * row's put and delete each cost O(1) and the order of writes does not matter. */
+struct storage__hsum
+{
+    uint64_t rows;
+    uint64_t sum;
 };
 
 struct storage_batch
@@ -45,7 +56,8 @@ struct storage_batch
     int err; /* 0 or the first failure: sticky, so the batch can only be aborted */
     char errmsg[STORAGE_ERRMSG];
     bool has_history;
-    int64_t newest_completed; /* of the rows put in this batch, for retention */
+    int64_t newest_completed;  /* of the rows put in this batch, for retention */
+    struct storage__hsum hsum; /* the digest as this batch leaves it */
 };
 
 struct storage
@@ -64,6 +76,7 @@ struct storage
     int64_t history_keep_ms;
     uint64_t applied;
     struct storage__gaps gaps;
+    struct storage__hsum hsum;
     bool batch_open;
     struct storage_batch batch; /* at most one batch at a time, so it lives here */
     struct cd_buf buf;          /* encoding scratch, reused by every write */
@@ -121,7 +134,10 @@ int storage__contact_encode(const struct engine_contact_info *c,
 int storage__agent_encode(const struct engine_agent_info *a,
                           struct cd_buf *b,
                           const char **why);
-int storage__history_encode(const struct engine_history *h, struct cd_buf *b, const char **why);
+int storage__history_encode(const struct engine_history *h,
+                            uint64_t index,
+                            struct cd_buf *b,
+                            const char **why);
 /* Decoders check every field and accept nothing but a complete record: 0 or CD_ECORRUPT.
  * The key supplies what the value does not repeat (id, name, completed time). */
 int storage__contact_decode(const void *key,
@@ -177,6 +193,23 @@ int storage__batch_fail(struct storage_batch *b, int code, const char *fmt, ...)
 int storage__batch_usable(const struct storage_batch *b);
 /* Deletes up to limit history rows completed before before_ms, with their index entries
  * (LMDB code). */
-int storage__history_trim(struct storage *s, MDB_txn *txn, int64_t before_ms, size_t limit);
+int storage__history_trim(struct storage *s,
+                          MDB_txn *txn,
+                          struct storage__hsum *hs,
+                          int64_t before_ms,
+                          size_t limit);
+/* Puts a history row under hkey, replacing the contact's earlier one, keeping hs (LMDB
+ * code). */
+int storage__history_put_raw(MDB_txn *txn,
+                             struct storage *s,
+                             struct storage__hsum *hs,
+                             const uint8_t hkey[STORAGE_HISTORY_KEY],
+                             const MDB_val *row);
+uint64_t storage__row_hash(const MDB_val *key, const MDB_val *val);
+void storage__hsum_add(struct storage__hsum *hs, const MDB_val *key, const MDB_val *val);
+void storage__hsum_sub(struct storage__hsum *hs, const MDB_val *key, const MDB_val *val);
+/* meta "hsum" (LMDB code); storage__meta_load_hsum computes it from the rows when an
+ * environment written before it existed has none. */
+int storage__meta_put_hsum(struct storage *s, MDB_txn *txn, const struct storage__hsum *hs);
 
 #endif

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/hash.h"
 #include "storage/internal.h"
 
 /* LMDB's own database of free pages, the one its mdb_stat tool reads as handle 0. */
@@ -174,5 +175,7 @@ int storage_stats(struct storage *s, struct storage_stats *out)
     out->gaps = s->gaps.count;
     out->gap_first = s->gaps.first;
     out->gap_last = s->gaps.last;
+    out->gaps_pending = s->gaps.n_pending;
+    out->history_digest = s->hsum.sum ^ cd_mix64(s->hsum.rows);
     return 0;
 }

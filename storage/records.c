@@ -250,14 +250,17 @@ static void put_times(struct cd_buf *b, const struct engine_history *h)
     }
 }
 
-int storage__history_encode(const struct engine_history *h, struct cd_buf *b, const char **why)
+int storage__history_encode(const struct engine_history *h,
+                            uint64_t index,
+                            struct cd_buf *b,
+                            const char **why)
 {
     *why = history_invalid(h);
     if (*why != NULL) {
         return CD_EINVAL;
     }
     cd_buf_reset(b);
-    cd_buf_u8(b, STORAGE_RECORD_V1);
+    cd_buf_u8(b, STORAGE_HISTORY_V2);
     cd_buf_uvar(b, h->channel);
     cd_buf_uvar(b, h->outcome);
     cd_buf_svar(b, h->priority);
@@ -268,6 +271,7 @@ int storage__history_encode(const struct engine_history *h, struct cd_buf *b, co
     cd_buf_uvar(b, h->offers);
     cd_buf_uvar(b, h->transfers);
     cd_buf_uvar(b, h->callback);
+    cd_buf_uvar(b, index);
     *why = b->err != 0 ? "out of memory" : NULL;
     return b->err;
 }
@@ -308,7 +312,8 @@ int storage__history_decode(const void *key,
     }
     storage__history_key_read(key, &out->completed, &out->contact);
     cd_reader_init(&r, val, vlen);
-    if (cd_rd_u8(&r) != STORAGE_RECORD_V1) {
+    uint8_t format = cd_rd_u8(&r);
+    if (format != STORAGE_RECORD_V1 && format != STORAGE_HISTORY_V2) {
         return CD_ECORRUPT;
     }
     out->channel = (uint8_t)cd_rd_uint(&r, ENGINE_CH_COUNT - 1);
@@ -324,6 +329,7 @@ int storage__history_decode(const void *key,
     out->offers = (uint32_t)cd_rd_uint(&r, UINT32_MAX);
     out->transfers = (uint32_t)cd_rd_uint(&r, UINT32_MAX);
     out->callback = (uint8_t)cd_rd_uint(&r, UINT8_MAX);
+    out->index = format == STORAGE_HISTORY_V2 ? cd_rd_uvar(&r) : 0;
     return finish_read(&r);
 }
 
@@ -350,17 +356,26 @@ int storage__applied_decode(const void *val, size_t len, uint64_t *applied)
 void storage__gaps_encode(const struct storage__gaps *g, struct cd_buf *b)
 {
     cd_buf_reset(b);
-    cd_buf_u8(b, STORAGE_RECORD_V1);
+    cd_buf_u8(b, STORAGE_HISTORY_V2);
     cd_buf_uvar(b, g->count);
     cd_buf_uvar(b, g->first);
     cd_buf_uvar(b, g->last);
+    cd_buf_uvar(b, g->n_pending);
+    for (uint32_t i = 0; i < g->n_pending; i++) {
+        cd_buf_uvar(b, g->pending[i].first);
+        cd_buf_uvar(b, g->pending[i].last);
+        cd_buf_svar(b, g->pending[i].from_ms);
+        cd_buf_svar(b, g->pending[i].to_ms);
+    }
 }
 
 int storage__gaps_decode(const void *val, size_t len, struct storage__gaps *g)
 {
     struct cd_reader r;
     cd_reader_init(&r, val, len);
-    if (cd_rd_u8(&r) != STORAGE_RECORD_V1) {
+    memset(g, 0, sizeof(*g));
+    uint8_t format = cd_rd_u8(&r);
+    if (format != STORAGE_RECORD_V1 && format != STORAGE_HISTORY_V2) {
         return CD_ECORRUPT;
     }
     g->count = (uint32_t)cd_rd_uint(&r, UINT32_MAX);
@@ -368,6 +383,18 @@ int storage__gaps_decode(const void *val, size_t len, struct storage__gaps *g)
     g->last = cd_rd_uvar(&r);
     if (g->first > g->last) {
         cd_rd_fail(&r);
+    }
+    g->n_pending =
+        format == STORAGE_HISTORY_V2 ? (uint32_t)cd_rd_uint(&r, STORAGE_GAPS_PENDING_MAX) : 0;
+    for (uint32_t i = 0; i < g->n_pending; i++) {
+        struct storage_gap *p = &g->pending[i];
+        p->first = cd_rd_uvar(&r);
+        p->last = cd_rd_uvar(&r);
+        p->from_ms = cd_rd_svar(&r);
+        p->to_ms = cd_rd_svar(&r);
+        if (p->first >= p->last || p->from_ms > p->to_ms) {
+            cd_rd_fail(&r);
+        }
     }
     return finish_read(&r);
 }

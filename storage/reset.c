@@ -90,16 +90,50 @@ static int write_records(struct reset *r, const struct engine *e)
     return rc ? rc : put_agents(r, e);
 }
 
+/* The completed time of the newest row held here: rows the gap's entries wrote completed at
+ * or after it (the replicated clock never runs backwards). INT64_MIN when there is none. */
+static int64_t newest_row(struct reset *r)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int64_t completed = INT64_MIN;
+    uint64_t contact;
+    if (mdb_cursor_open(r->txn, r->s->history, &cur) != 0) {
+        return INT64_MIN;
+    }
+    if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0 && k.mv_size == STORAGE_HISTORY_KEY) {
+        storage__history_key_read(k.mv_data, &completed, &contact);
+    }
+    mdb_cursor_close(cur);
+    return completed;
+}
+
+/* A new gap is pending until filled; past the limit it widens the newest one. */
+static void add_pending(struct storage__gaps *g, const struct storage_gap *gap)
+{
+    if (g->n_pending < STORAGE_GAPS_PENDING_MAX) {
+        g->pending[g->n_pending++] = *gap;
+        return;
+    }
+    struct storage_gap *last = &g->pending[g->n_pending - 1];
+    last->last = gap->last;
+    last->from_ms = last->from_ms < gap->from_ms ? last->from_ms : gap->from_ms;
+    last->to_ms = last->to_ms > gap->to_ms ? last->to_ms : gap->to_ms;
+}
+
 /* History is not in a snapshot: entries between the applied index and the snapshot's never
- * produced rows here, so the range is recorded for reports to admit. */
-static int write_meta(struct reset *r, uint64_t index, struct storage__gaps *g)
+ * produced rows here, so the range is recorded, for reports to admit and for the cluster to
+ * fill from a peer. */
+static int write_meta(struct reset *r, uint64_t index, int64_t to_ms, struct storage__gaps *g)
 {
     struct storage *s = r->s;
     *g = s->gaps;
     if (index > s->applied + 1) {
+        struct storage_gap gap = {s->applied, index, newest_row(r), to_ms};
         g->count = g->count < UINT32_MAX ? g->count + 1 : UINT32_MAX;
         g->first = s->applied;
         g->last = index;
+        add_pending(g, &gap);
     }
     int rc = storage__meta_put_applied(s, r->txn, index);
     rc = rc ? rc : storage__meta_put_gaps(s, r->txn, g);
@@ -133,7 +167,7 @@ int storage_reset(struct storage *s,
     if (write_records(&r, e) != 0) {
         goto err_abort_txn;
     }
-    if (write_meta(&r, index, &gaps) != 0) {
+    if (write_meta(&r, index, engine_now(e), &gaps) != 0) {
         goto err_abort_txn;
     }
     s->applied = index;

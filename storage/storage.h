@@ -29,9 +29,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/buf.h"
 #include "engine/engine.h"
 
 struct storage;
+
+/* A history gap: entries (first, last] whose rows this node did not write (it caught up
+ * by a snapshot at last), so rows completed in [from_ms, to_ms] may be missing here until
+ * they are copied from a member that has them (storage_history_export / _import). */
+struct storage_gap
+{
+    uint64_t first, last;
+    int64_t from_ms, to_ms;
+};
+/* Gaps kept pending at most; a further one is merged into the newest. */
+#define STORAGE_GAPS_PENDING_MAX 16
 
 struct storage_options
 {
@@ -123,7 +135,9 @@ void storage_batch_abort(struct storage_batch *b);
 
 /* Replaces every state record with those of engine state e at Raft index, in one write
  * transaction, and records a history gap (storage_applied(), index] when index is above
- * the applied index + 1 (history is not part of a snapshot). History rows are kept. index
+ * the applied index + 1 (history is not part of a snapshot), pending until filled: its rows
+ * completed between the newest row held here (or the beginning of time) and engine_now(e).
+ * History rows are kept. index
  * may also be at or below the applied index (a restart restoring an older snapshot before
  * replaying the log): the records then go back to that index and no gap is recorded.
  * e is borrowed during the call. Returns 0, CD_ESTATE (a batch is open), CD_EIO,
@@ -180,6 +194,7 @@ struct storage_history
     int64_t arrived, offered, answered, ended, completed;
     uint32_t offers, transfers;
     uint8_t callback;
+    uint64_t index; /* of the entry that wrote the row (0: written before rows named it) */
 };
 
 /* Returns 0 or CD_ENOTFOUND (or CD_EIO / CD_ECORRUPT / CD_ENOMEM). storage_get_history
@@ -204,6 +219,45 @@ int storage_foreach_history(struct storage *s,
                             int (*cb)(void *data, const struct storage_history *h),
                             void *data);
 
+/* ---- Filling history gaps from a peer ------------------------------------------------- */
+
+/* The pending gaps, oldest first: copies up to max into out, returns how many there are. */
+size_t storage_gaps_pending(struct storage *s, struct storage_gap *out, size_t max);
+
+/* Where an export stopped: the last row it gave. */
+struct storage_history_cursor
+{
+    uint8_t key[16];
+    bool set; /* false: from the first row */
+};
+
+/* Serving a peer: replaces out's contents with a page (an opaque encoding that
+ * storage_history_import reads) of the rows completed in [from_ms, to_ms], in key order,
+ * after cursor, of about max_bytes at most (at least one row). Returns 0, CD_ENOMEM, CD_EIO
+ * or CD_ECORRUPT. */
+int storage_history_export(struct storage *s,
+                           int64_t from_ms,
+                           int64_t to_ms,
+                           const struct storage_history_cursor *after,
+                           size_t max_bytes,
+                           struct cd_buf *out);
+
+/* Filling gap (one of the pending ones) with a page a peer exported for [gap->from_ms,
+ * gap->to_ms]: in one write transaction, puts each row that an entry of the gap wrote
+ * (first < index <= last) unless a row of the same contact from a later entry is here
+ * already. *next is where the next page starts; *done is set, and the gap no longer
+ * pending, when the page was the last. Returns 0, CD_ECORRUPT (a malformed page or a row
+ * outside the gap's times: nothing written), CD_ESTATE (a batch is open, or the gap is not
+ * pending), CD_EIO or CD_ENOMEM, with a message. */
+int storage_history_import(struct storage *s,
+                           const struct storage_gap *gap,
+                           const void *page,
+                           size_t len,
+                           struct storage_history_cursor *next,
+                           bool *done,
+                           char *errmsg,
+                           size_t errlen);
+
 struct storage_stats
 {
     uint64_t applied;
@@ -213,7 +267,9 @@ struct storage_stats
     uint32_t gaps;      /* history gaps recorded */
     uint64_t gap_first; /* the latest gap's (from, to]; 0 when none */
     uint64_t gap_last;
-    uint64_t bytes_in_use; /* pages in use × page size */
+    uint32_t gaps_pending;   /* not yet filled from a peer: history may lack rows */
+    uint64_t history_digest; /* same on every node at one applied index, history complete */
+    uint64_t bytes_in_use;   /* pages in use × page size */
 };
 int storage_stats(struct storage *s, struct storage_stats *out);
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "adapters/api/internal.h"
+#include "storage/storage.h"
 #include "common/error.h"
 
 void api__healthz(struct api__call *call)
@@ -20,6 +21,27 @@ void api__readyz(struct api__call *call)
         json_pack("{s:b,s:s,s:s,s:I,s:I}", "ready", st.ready, "role",
                   cluster_role_name(st.role), "leader", st.leader, "commit_index",
                   (json_int_t)st.commit_index, "applied_index", (json_int_t)st.applied_index));
+}
+
+/* This node's history: its rows, their digest (equal on every node at one applied index
+ * once no gap is pending) and the gaps not yet filled from a peer. */
+static json_t *history_json(struct cluster *c)
+{
+    struct storage_stats st;
+    char digest[24];
+    if (storage_stats(cluster_storage(c), &st) != 0) {
+        return json_null();
+    }
+    snprintf(digest, sizeof(digest), "%016llx", (unsigned long long)st.history_digest);
+    return json_pack("{s:I,s:s,s:I,s:I,s:b}", "rows", (json_int_t)st.history, "digest", digest,
+                     "gaps", (json_int_t)st.gaps, "gaps_pending", (json_int_t)st.gaps_pending,
+                     "complete", st.gaps_pending == 0);
+}
+
+static void reply_with_history(struct http_exchange *x, json_t *doc, json_t *history)
+{
+    json_object_set_new(doc, "history", history);
+    http_reply_json(x, 200, doc);
 }
 
 void api__cluster_status(struct api__call *call)
@@ -44,8 +66,8 @@ void api__cluster_status(struct api__call *call)
         }
         json_array_append_new(members, member);
     }
-    http_reply_json(
-        call->x, 200,
+    reply_with_history(
+        call->x,
         json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:s,s:I,s:b,s:o,s:I,s:I,s:I,s:I}", "id",
                   st.id, "role", cluster_role_name(st.role), "leader", st.leader, "leader_api",
                   st.leader_api, "term", (json_int_t)st.term, "commit_index",
@@ -55,7 +77,8 @@ void api__cluster_status(struct api__call *call)
                   (json_int_t)st.engine_now, "ready", st.ready, "members", members,
                   "entries_applied", (json_int_t)st.entries_applied, "commands_applied",
                   (json_int_t)st.commands_applied, "leaders_lost", (json_int_t)st.leaders_lost,
-                  "early_elections", (json_int_t)st.early_elections));
+                  "early_elections", (json_int_t)st.early_elections),
+        history_json(call->api->cluster));
 }
 
 /* ---- Changes: answered when Raft is done -------------------------------------------- */

@@ -61,6 +61,14 @@ static int list_history(void *data, const struct storage_history *h)
     return --l->left == 0;
 }
 
+/* A contact that ended in an entry this node skipped (it caught up by a snapshot) has no
+ * history row here until the gap is filled from a peer. */
+static bool history_pending(struct cluster *c)
+{
+    struct storage_gap gap;
+    return storage_gaps_pending(cluster_storage(c), &gap, 1) > 0;
+}
+
 static void read_contact(struct reading *r, const struct engine *e)
 {
     struct engine_contact_info info;
@@ -73,6 +81,11 @@ static void read_contact(struct reading *r, const struct engine *e)
         http_reply_json(r->x, 200, api__contact_json(&info));
     } else if (storage_get_history(cluster_storage(r->api->cluster), id, &h) == 0) {
         http_reply_json(r->x, 200, api__history_json(&h));
+    } else if (history_pending(r->api->cluster)) {
+        http_reply_error(r->x, 503, "UNAVAIL",
+                         "contact %s is not here, and this node is still copying history it "
+                         "missed from a peer: ask another node",
+                         r->arg);
     } else {
         http_reply_error(r->x, 404, "NOTFOUND", "contact %s not found", r->arg);
     }
