@@ -8,7 +8,9 @@
  *
  * The server answers what it refuses by itself with the API's error shape,
  * {"error":{"code":...,"message":...}}, and then closes the connection: 400 BAD_REQUEST
- * (malformed request, or a path with a malformed percent-escape or an encoded NUL),
+ * (malformed request, or a path with a malformed percent-escape or an encoded NUL; llhttp
+ * runs in its strict mode with no lenient flag, so a target holding bytes outside printable
+ * ASCII, a CR not followed by LF, or chunk data not followed by CRLF are malformed too),
  * 413 TOO_LARGE (body over max_body), 431 TOO_LARGE (header block over max_header_bytes,
  * or more than HTTP_HEADERS_MAX fields), 417 EXPECTATION_FAILED (an Expect other than
  * 100-continue), 503 UNAVAILABLE (out of memory). Such requests never reach the handler.
