@@ -201,6 +201,34 @@ static void agent_metrics(FILE *f, const struct engine *e)
     }
 }
 
+/* What the server's connection policy refused and closed (adapters/http/http.h). */
+static void http_policy_metrics(FILE *f, const struct http_server_stats *st)
+{
+    head(f, "contactd_http_connections_refused_total", "counter",
+         "API connections refused with 503 at accept, by reason.");
+    fprintf(f, "contactd_http_connections_refused_total{reason=\"busy\"} %llu\n",
+            (unsigned long long)st->refused_busy);
+    fprintf(f, "contactd_http_connections_refused_total{reason=\"address\"} %llu\n",
+            (unsigned long long)st->refused_address);
+    head(f, "contactd_http_connections_closed_total", "counter",
+         "API connections the server closed by its policy, by reason.");
+    const struct
+    {
+        const char *reason;
+        uint64_t n;
+    } closed[] = {{"evicted", st->evicted},
+                  {"idle", st->idle_closed},
+                  {"timeout", st->timed_out},
+                  {"output", st->output_closed}};
+    for (size_t i = 0; i < sizeof(closed) / sizeof(closed[0]); i++) {
+        fprintf(f, "contactd_http_connections_closed_total{reason=\"%s\"} %llu\n",
+                closed[i].reason, (unsigned long long)closed[i].n);
+    }
+    scalar(f, "contactd_http_output_paused_total", "counter",
+           "Times an API connection stopped being parsed until its client took its answers.",
+           (double)st->output_paused);
+}
+
 static void http_metrics(FILE *f, const struct http_server *s)
 {
     struct http_server_stats st;
@@ -215,6 +243,7 @@ static void http_metrics(FILE *f, const struct http_server *s)
     histogram(f, "contactd_http_request_duration_seconds",
               "From a complete request to its answer (forwarding and commit included).",
               &st.latency);
+    http_policy_metrics(f, &st);
 }
 
 void api__metrics(struct api__call *call)

@@ -8,10 +8,14 @@
  *
  * The server answers what it refuses by itself with the API's error shape,
  * {"error":{"code":...,"message":...}}, and then closes the connection: 400 BAD_REQUEST
- * (malformed request, or a path with a malformed percent-escape or an encoded NUL),
+ * (malformed request, or a path with a malformed percent-escape or an encoded NUL; llhttp
+ * runs in its strict mode with no lenient flag, so a target holding bytes outside printable
+ * ASCII, a CR not followed by LF, or chunk data not followed by CRLF are malformed too),
  * 413 TOO_LARGE (body over max_body), 431 TOO_LARGE (header block over max_header_bytes,
  * or more than HTTP_HEADERS_MAX fields), 417 EXPECTATION_FAILED (an Expect other than
- * 100-continue), 503 UNAVAILABLE (out of memory). Such requests never reach the handler.
+ * 100-continue), 408 TIMEOUT (header block or body later than its deadline), 503
+ * UNAVAILABLE (out of memory, or a connection refused by the policy described at struct
+ * http_server_options). Such requests never reach the handler.
  * "Expect: 100-continue" is answered as soon as the header block has been accepted.
  *
  * Everything runs on the loop's thread; nothing here is thread-safe. */
@@ -62,9 +66,11 @@ struct http_request
 };
 
 /* A request waiting for its answer. Owned by the server; the handler keeps the pointer
- * until it replies. If the client disconnects first, the exchange stays valid and the
- * reply is discarded. A client that half-closes (shuts down its sending side) counts as
- * gone: TCP does not tell the two apart. While a request waits, the next ones on its
+ * until it replies. If the client goes away first (a read or write fails: reset, broken
+ * pipe), the exchange stays valid and the reply is discarded. A client that only
+ * half-closes (shuts down its sending side, or closes after sending) is not gone: the
+ * server stops reading, answers every complete request it received, in order, whenever
+ * the handler answers, and then closes. While a request waits, the next ones on its
  * connection are not parsed, and reading pauses once about max(64 KiB, max_header_bytes)
  * of them are held back. */
 struct http_exchange;
@@ -75,6 +81,38 @@ typedef void (*http_handler_cb)(void *data,
                                 struct http_exchange *x,
                                 const struct http_request *req);
 
+/* For max_per_address: no cap (0 there means the default, as for every option). */
+#define HTTP_NO_LIMIT 0xffffffffu
+
+/* Every field's 0 means its default; the server keeps its own copy.
+ *
+ * Connection policy. No connection can hold the loop or memory for long, and a flood of
+ * idle connections cannot lock new clients (health checks, members forwarding writes) out:
+ * - A request must arrive whole in time: its header block within header_timeout_ms of its
+ *   first byte, its body within body_timeout_ms of the end of the header block, however
+ *   the bytes trickle in. One that misses a deadline gets 408 TIMEOUT and the connection
+ *   closes. The clock runs only while the server waits for the client: a request held
+ *   back behind an earlier one starts its clock when parsing reaches it.
+ * - Between requests, a connection silent for idle_timeout_ms is closed.
+ * - Answers not yet taken by the client are bounded. Past output_high_water bytes of
+ *   unsent answers (held by the server, beyond what the kernel's socket buffers took), no
+ *   further request on the connection is parsed (its bytes wait, and
+ *   reading stops once they fill the backlog above) until the client has taken all but a
+ *   quarter of them; if that has not happened within output_timeout_ms, the connection
+ *   closes. An answer that would take the unsent output past output_limit closes the
+ *   connection instead of being queued.
+ * - At max_connections, a new connection makes room by closing the least recently active
+ *   idle connection (no request in progress, none awaiting its answer, no unsent answer;
+ *   activity is a read or an answer). Only when every connection is busy is the new one
+ *   refused: it gets 503 UNAVAILABLE and is closed, its request never read.
+ * - A client address (IPv4, or IPv6 to the last bit) that already holds
+ *   max_per_address connections has further ones refused the same way, 503 UNAVAILABLE,
+ *   without evicting anything.
+ * Every refusal and close is counted in struct http_server_stats.
+ *
+ * The defaults: a header block is one small write for any real client, so 10 s is many
+ * round trips even on a poor mobile link; 30 s lets a body of the default 1 MiB arrive at
+ * 35 KB/s; 30 s to drain asks about 2 MB/s of a client fetching a 64 MiB answer. */
 struct http_server_options
 {
     size_t max_body;         /* bytes; larger bodies get 413. 0 = 1 MiB */
@@ -82,7 +120,13 @@ struct http_server_options
     /* A connection that sends nothing for this long while no request of its awaits an
      * answer (between requests, or in the middle of one) is closed. 0 = 60 s */
     unsigned idle_timeout_ms;
-    unsigned max_connections; /* further connections are closed at accept. 0 = 4096 */
+    unsigned header_timeout_ms; /* from a request's first byte to its blank line. 0 = 10 s */
+    unsigned body_timeout_ms;   /* from the blank line to the body's last byte. 0 = 30 s */
+    unsigned max_connections;   /* see the policy above. 0 = 4096 */
+    unsigned max_per_address;   /* 0 = 256; HTTP_NO_LIMIT: no cap */
+    size_t output_high_water;   /* unsent answer bytes that pause parsing. 0 = 256 KiB */
+    size_t output_limit;        /* unsent answer bytes that close. 0 = 64 MiB */
+    unsigned output_timeout_ms; /* to drain below a quarter of the high water. 0 = 30 s */
 };
 
 struct http_server; /* opaque; http_server_new() allocates it */
@@ -112,16 +156,26 @@ uint16_t http_server_port(const struct http_server *s);
  * drop). close_cb (may be NULL) fires after the last handle is closed. */
 void http_server_close(struct http_server *s, void (*close_cb)(void *data), void *data);
 
-/* Number of open connections (for metrics and tests). */
+/* Number of open connections, refused ones still sending their 503 included (for metrics
+ * and tests). */
 unsigned http_server_connections(const struct http_server *s);
 
 /* What the server answered since it started: answers by status class (index 1..5 for
- * 1xx..5xx; requests refused before a handler saw them count too), and the time from a
- * complete request to its answer for those the handler answered. Plain data, copied. */
+ * 1xx..5xx; requests refused before a handler saw them, and connections refused with 503,
+ * count too), and the time from a complete request to its answer for those the handler
+ * answered; then how many connections the policy above refused or closed, by reason.
+ * Plain data, copied. */
 struct http_server_stats
 {
     uint64_t answers[6];
     struct cd_hist latency;
+    uint64_t refused_busy;    /* at max_connections with every connection busy */
+    uint64_t refused_address; /* the address held max_per_address already */
+    uint64_t evicted;         /* idle, closed to admit a new connection */
+    uint64_t idle_closed;     /* silent for idle_timeout_ms */
+    uint64_t timed_out;       /* 408: a header block or body missed its deadline */
+    uint64_t output_paused;   /* times parsing paused over output_high_water */
+    uint64_t output_closed;   /* past output_limit, or not drained in time */
 };
 void http_server_stats(const struct http_server *s, struct http_server_stats *out);
 

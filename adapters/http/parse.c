@@ -100,6 +100,8 @@ static int on_message_begin(llhttp_t *lp)
     p->body.len = 0;
     p->n_headers = 0;
     p->head_raw = 0;
+    p->messages++;
+    p->in_message = true;
     p->in_head = true;
     p->in_field = false;
     return 0;
@@ -241,6 +243,7 @@ static int on_message_complete(llhttp_t *lp)
     struct http__parse *p = parse_of(lp);
     size_t path_off = 0;
 
+    p->in_message = false;
     if (p->head.len == 0) {
         return reject(p, 400, "BAD_REQUEST", "request without a target");
     }

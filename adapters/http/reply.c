@@ -19,9 +19,14 @@ static void write_done(uv_write_t *req, int status)
     struct http_conn *conn = req->handle->data;
 
     free(req); /* req is the first member of its struct http__out */
-    if (status < 0 && status != UV_ECANCELED) {
-        http__conn_close(conn);
+    if (status == UV_ECANCELED) {
+        return;
     }
+    if (status < 0) {
+        http__conn_close(conn);
+        return;
+    }
+    http__conn_output_drained(conn);
 }
 
 /* Takes out, which holds len bytes of data. */
@@ -32,6 +37,13 @@ static int conn_write_out(struct http_conn *conn, struct http__out *out, size_t 
     if (conn->closing) {
         free(out);
         return CD_EIO;
+    }
+    if (http__conn_unsent(conn) + len > conn->server->opt.output_limit) {
+        /* Holding it would let one client pin that much memory. */
+        free(out);
+        conn->server->stats.output_closed++;
+        http__conn_close(conn);
+        return CD_ETOOBIG;
     }
     if (uv_write(&out->req, (uv_stream_t *)&conn->tcp, &buf, 1, write_done) != 0) {
         free(out);
@@ -72,7 +84,6 @@ static int send_response(struct http_conn *conn,
     char length[48] = "";
     bool has_body = status_has_body(status);
 
-    conn->server->stats.answers[status / 100 <= 5 ? status / 100 : 5]++;
     if (has_body) {
         snprintf(length, sizeof(length), "Content-Length: %zu\r\n", len);
     }
@@ -94,7 +105,12 @@ static int send_response(struct http_conn *conn,
     if (body_len > 0) {
         memcpy(out->data + head_len, body, body_len);
     }
-    return conn_write_out(conn, out, (size_t)head_len + body_len);
+    int rc = conn_write_out(conn, out, (size_t)head_len + body_len);
+    if (rc == 0) {
+        conn->server->stats.answers[status / 100 <= 5 ? status / 100 : 5]++;
+        http__conn_output_queued(conn);
+    }
+    return rc;
 }
 
 void http_reply(struct http_exchange *x,

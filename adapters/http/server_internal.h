@@ -1,12 +1,13 @@
-/* Private to the server half of adapters/http: the shapes that server.c (sockets and
- * connection lifetime), parse.c (llhttp into struct http_request) and reply.c (writing
- * answers) share. */
+/* Private to the server half of adapters/http: the shapes that server.c (the listener and
+ * who is admitted), conn.c (the life of one connection), parse.c (llhttp into struct
+ * http_request) and reply.c (writing answers) share. */
 #ifndef CD_HTTP_SERVER_INTERNAL_H
 #define CD_HTTP_SERVER_INTERNAL_H
 
 #include <llhttp.h>
 
 #include "adapters/http/http.h"
+#include "adapters/http/peers.h"
 
 /* Bytes handed to each read; one buffer per server serves every connection, because libuv
  * delivers a read to its callback before it allocates for the next one. */
@@ -51,8 +52,10 @@ struct http__parse
     size_t field_off[HTTP_HEADERS_MAX];
     size_t value_off[HTTP_HEADERS_MAX];
     size_t n_headers;
-    size_t head_raw; /* wire bytes of the header block so far */
-    bool in_head;    /* between message begin and headers complete */
+    size_t head_raw;   /* wire bytes of the header block so far */
+    unsigned messages; /* requests begun so far */
+    bool in_message;   /* between message begin and message complete */
+    bool in_head;      /* between message begin and headers complete */
     bool in_field;
     bool paused;
     bool send_continue; /* the client waits for "100 Continue" before its body */
@@ -65,19 +68,30 @@ struct http__parse
 struct http_conn
 {
     uv_tcp_t tcp;
-    uv_timer_t timer; /* idle timeout, deferred resume, or lingering close */
+    uv_timer_t timer; /* whatever the connection waits on now: see conn_arm() */
     uv_shutdown_t shutdown;
     struct http_server *server;
-    struct http_conn *prev;
+    struct http_conn *prev; /* the server's list, most recently active first */
     struct http_conn *next;
     struct http__parse parse;
     struct http__text backlog; /* received but not parsed: waits behind an exchange */
     struct http_exchange *pending;
+    struct http__peer_addr addr; /* valid when counted */
+    uint64_t active_ms;          /* loop time of the last read or answer */
+    uint64_t request_deadline;   /* loop time the request being received is due; 0: none */
+    uint64_t output_deadline;    /* while output_paused: loop time to drain by */
+    unsigned request_seen;       /* parse.messages when request_deadline was set */
     unsigned open_handles;
     int timer_mode;
+    bool request_in_body; /* request_deadline is the body's, not the header block's */
     bool reading;
-    bool feeding; /* inside the parse loop: a reply made there must not restart it */
-    bool lingering;
+    bool feeding;       /* inside the parse loop: a reply made there must not restart it */
+    bool output_paused; /* too much unsent: parse nothing until it drains */
+    bool peer_eof;      /* the client sends no more: answer what came, then close */
+    bool lingering;     /* closing politely: flush, shut down, wait for the client's end */
+    bool shut_done;
+    bool refusing; /* refused at accept: a 503 leaves, nothing is read */
+    bool counted;  /* holds a place in the server's per-address count */
     bool closing;
 };
 
@@ -88,8 +102,12 @@ struct http_server
     struct http_server_options opt;
     http_handler_cb handler;
     void *data;
-    struct http_conn *conns; /* open connections; closing ones are unlinked */
-    unsigned n_conns;
+    struct http_conn *conns; /* open connections, most recently active first; closing ones
+                              * are unlinked */
+    struct http_conn *conns_last;
+    unsigned n_conns;    /* in conns, refusing ones included */
+    unsigned n_refusing; /* in conns, on their way out with a 503 */
+    struct http__peers peers;
     unsigned open_handles; /* the listener and every handle of every connection */
     uint16_t port;
     bool closing;
@@ -115,17 +133,43 @@ int http__text_reserve(struct http__text *t, size_t n);
 int http__text_put(struct http__text *t, const void *data, size_t n);
 
 /* server.c */
+/* Links a new connection in as the most recently active. */
+void http__server_link(struct http_server *s, struct http_conn *conn);
+/* Unlinks a closing connection and gives up its place in every count. */
+void http__server_unlink(struct http_conn *conn);
+/* Marks the connection as the most recently active. */
+void http__server_touch(struct http_conn *conn);
+/* One of the server's handles (the listener's or a connection's) has closed. */
+void http__server_handle_closed(struct http_server *s);
+
+/* conn.c */
+/* A connection linked into s, its handles initialised but not yet accepted; NULL when out
+ * of memory. */
+struct http_conn *http__conn_new(struct http_server *s);
+/* Starts reading an accepted, admitted connection. */
+void http__conn_start(struct http_conn *conn);
+/* Whether closing the connection now loses nothing: no request in progress or awaiting its
+ * answer, no answer unsent. */
+bool http__conn_idle(const struct http_conn *conn);
 /* Closes the connection now, detaching any exchange it holds. */
 void http__conn_close(struct http_conn *conn);
 /* The pending exchange was answered: go on with the next request, or close politely. */
 void http__conn_answered(struct http_conn *conn, bool keep_alive);
 /* Closes after the queued writes are flushed, reading (and discarding) what the client
- * still sends so that it sees the answer rather than a reset. */
+ * still sends so that it sees the answer rather than a reset; a refused connection and
+ * one whose client has ended its stream read nothing. */
 void http__conn_finish(struct http_conn *conn);
+/* An answer was queued: pause parsing if too much is unsent. */
+void http__conn_output_queued(struct http_conn *conn);
+/* A write completed: resume parsing once the unsent output has drained. */
+void http__conn_output_drained(struct http_conn *conn);
+/* Bytes queued for the client and not yet handed to the kernel. */
+size_t http__conn_unsent(const struct http_conn *conn);
 
 /* reply.c */
-/* Queues bytes for the client; on failure the connection is closed. Returns 0 or a
- * negative CD_E* code. */
+/* Queues bytes for the client; on failure the connection is closed. Returns 0, CD_ENOMEM,
+ * CD_EIO (the connection is closing or the write failed) or CD_ETOOBIG (the unsent output
+ * would pass output_limit). */
 int http__conn_write(struct http_conn *conn, const char *data, size_t len);
 /* Answers a request the parser rejected, then closes the connection. */
 void http__conn_reject(struct http_conn *conn, int status, const char *code, const char *msg);
