@@ -200,9 +200,23 @@ void cluster_apply_latency(const struct cluster *c, struct cd_hist *out);
 const char *cluster_member_role_name(int role);
 
 /* Membership changes, on the leader only (CD_EUNAVAIL elsewhere). cb fires once with 0 or a
- * CD_E* code and a message; never from inside. Returns 0, CD_EINVAL (bad id or address),
- * CD_EEXISTS / CD_ENOTFOUND, CD_EUNAVAIL, CD_ESTATE (a change is already in progress). */
+ * CD_E* code and a message (valid during the call); never from inside. Returns 0, CD_EINVAL
+ * (bad id or address), CD_EEXISTS / CD_ENOTFOUND, CD_EUNAVAIL, CD_ESTATE (a change is
+ * already in progress). */
 typedef void (*cluster_change_cb)(void *data, int status, const char *message);
+/* What cluster_member_add() takes: id a name (engine_name_valid), raft_addr and api_addr
+ * "A.B.C.D:PORT" or "[V6]:PORT" with an IP literal and a port from 1 to 65535. Returns 0 or
+ * CD_EINVAL with err naming the field and what is wrong. */
+int cluster_member_check(const char *id,
+                         const char *raft_addr,
+                         const char *api_addr,
+                         char *err,
+                         size_t errlen);
+/* Adds a member: first as a spare, then a voter once it has caught up. An add that fails
+ * after the first step (the node never answers: cb gets CD_ETIMEDOUT, after raft's
+ * catch-up limit of 5 s; leadership lost: CD_EUNAVAIL) takes the spare out again, so a
+ * failed add leaves the configuration as it was. CD_EEXISTS: a member has that id or one
+ * of the addresses. */
 int cluster_member_add(struct cluster *c,
                        const char *id,
                        const char *raft_addr,

@@ -78,6 +78,7 @@ struct cluster__change
     raft_id id;
     bool promote; /* an add: assign VOTER once the server is added */
     bool busy;
+    int failed; /* an add whose promotion failed with this raft code, being undone */
 };
 
 struct cluster__peer_req;

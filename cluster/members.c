@@ -1,4 +1,5 @@
 /* Membership, leadership transfer, status, and serving what followers forward. */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,11 +98,38 @@ static void change_finish(struct cluster__change *ch, int status, const char *me
     }
 }
 
+/* The member an add put in the configuration was taken out again (or could not be). */
+static void undone(struct raft_change *req, int status)
+{
+    struct cluster__change *ch = req->data;
+    char message[256];
+    snprintf(message, sizeof(message),
+             status == 0 ? "the new member did not become a voter (%s); it was removed again"
+                         : "the new member did not become a voter (%s), and removing it "
+                           "again failed (%s): remove it by hand",
+             raft_strerror(ch->failed), raft_strerror(status));
+    change_finish(ch, ch->failed == RAFT_NOCONNECTION ? CD_ETIMEDOUT : CD_EUNAVAIL, message);
+}
+
+/* A failed add leaves nothing behind: the spare the first step added goes again. */
+static void undo_add(struct cluster__change *ch, int raft_status)
+{
+    struct cluster *c = ch->c;
+    ch->failed = raft_status;
+    int rv = raft_remove(&c->raft, &ch->req, ch->id, undone);
+    if (rv != 0) {
+        undone(&ch->req, rv);
+    }
+}
+
 static void assigned(struct raft_change *req, int status)
 {
     struct cluster__change *ch = req->data;
-    change_finish(ch, status == 0 ? 0 : CD_EUNAVAIL,
-                  status == 0 ? "member added as a voter" : raft_strerror(status));
+    if (status != 0) {
+        undo_add(ch, status);
+        return;
+    }
+    change_finish(ch, 0, "member added as a voter");
 }
 
 static void changed(struct raft_change *req, int status)
@@ -110,10 +138,10 @@ static void changed(struct raft_change *req, int status)
     struct cluster *c = ch->c;
     if (status == 0 && ch->promote) {
         ch->promote = false;
-        if (raft_assign(&c->raft, &ch->req, ch->id, RAFT_VOTER, assigned) == 0) {
-            return;
+        int rv = raft_assign(&c->raft, &ch->req, ch->id, RAFT_VOTER, assigned);
+        if (rv != 0) {
+            undo_add(ch, rv);
         }
-        change_finish(ch, CD_EUNAVAIL, raft_errmsg(&c->raft));
         return;
     }
     change_finish(ch, status == 0 ? 0 : CD_EUNAVAIL,
@@ -137,6 +165,83 @@ static int change_begin(struct cluster *c, cluster_change_cb cb, void *data)
     return 0;
 }
 
+/* A port from 1 to 65535 in decimal digits, without sign or leading zero. */
+static bool port_valid(const char *p)
+{
+    unsigned long port = 0;
+    if (*p < '1' || *p > '9') {
+        return false;
+    }
+    for (; *p >= '0' && *p <= '9' && port <= 65535; p++) {
+        port = port * 10 + (unsigned long)(*p - '0');
+    }
+    return *p == 0 && port <= 65535;
+}
+
+/* "A.B.C.D:PORT" or "[V6]:PORT": an IP literal and a port. */
+static bool addr_valid(const char *addr)
+{
+    char host[CONFIG_HOST_MAX];
+    unsigned char bin[sizeof(struct in6_addr)];
+    const char *colon = strrchr(addr, ':');
+    if (colon == NULL || !port_valid(colon + 1)) {
+        return false;
+    }
+    size_t n = (size_t)(colon - addr);
+    bool v6 = n >= 2 && addr[0] == '[' && addr[n - 1] == ']';
+    size_t len = v6 ? n - 2 : n;
+    if (len >= sizeof(host)) {
+        return false;
+    }
+    memcpy(host, v6 ? addr + 1 : addr, len);
+    host[len] = 0;
+    return inet_pton(v6 ? AF_INET6 : AF_INET, host, bin) == 1;
+}
+
+static int addr_check(const char *what, const char *addr, char *err, size_t errlen)
+{
+    if (addr_valid(addr)) {
+        return 0;
+    }
+    snprintf(err, errlen,
+             "%s: '%s' is not an address (an IPv4 address or an IPv6 one in brackets, ':' and "
+             "a port from 1 to 65535)",
+             what, addr);
+    return CD_EINVAL;
+}
+
+int cluster_member_check(const char *id,
+                         const char *raft_addr,
+                         const char *api_addr,
+                         char *err,
+                         size_t errlen)
+{
+    if (!engine_name_valid(id, ENGINE_NAME_MAX)) {
+        snprintf(err, errlen, "id: '%s' is not a valid name (%s; 1 to %d characters)", id,
+                 ENGINE_NAME_CHARSET, ENGINE_NAME_MAX - 1);
+        return CD_EINVAL;
+    }
+    int rv = addr_check("raft", raft_addr, err, errlen);
+    return rv != 0 ? rv : addr_check("api", api_addr, err, errlen);
+}
+
+/* A member already named id, or already at one of the addresses. */
+static bool member_clash(const struct cluster *c,
+                         const char *id,
+                         const char *raft,
+                         const char *api)
+{
+    struct cluster_member m;
+    for (unsigned i = 0; i < c->raft.configuration.n; i++) {
+        const struct raft_server *s = &c->raft.configuration.servers[i];
+        if (cluster__address_parse(s->address, &m) == 0 &&
+            (strcmp(m.id, id) == 0 || strcmp(m.raft, raft) == 0 || strcmp(m.api, api) == 0)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 int cluster_member_add(struct cluster *c,
                        const char *id,
                        const char *raft_addr,
@@ -144,12 +249,12 @@ int cluster_member_add(struct cluster *c,
                        cluster_change_cb cb,
                        void *data)
 {
-    char address[sizeof(c->address)];
-    if (cluster__address_format(address, sizeof(address), id, raft_addr, api_addr) != 0 ||
-        strlen(id) >= ENGINE_NAME_MAX) {
+    char address[sizeof(c->address)], err[256];
+    if (cluster_member_check(id, raft_addr, api_addr, err, sizeof(err)) != 0 ||
+        cluster__address_format(address, sizeof(address), id, raft_addr, api_addr) != 0) {
         return CD_EINVAL;
     }
-    if (server_by_name(c, id) != NULL) {
+    if (member_clash(c, id, raft_addr, api_addr)) {
         return CD_EEXISTS;
     }
     int rv = change_begin(c, cb, data);

@@ -34,6 +34,11 @@ int engine__cmd_reject(struct engine *e,
                        const char *agent,
                        struct engine_result *res);
 
+/* The fingerprint an idempotency key keeps (fingerprint.c): equal for creates that ask for
+ * the same contact, skills and attributes in any order. CD_EINVAL for a malformed command
+ * (too many skills or attributes, NULL strings). */
+int engine__create_fingerprint(const struct engine_contact_create *cr, uint64_t *out);
+
 /* Attributes are packed as "key\0value\0..." in one allocation per contact. */
 int engine__attrs_check(const struct engine_attr *attrs, uint8_t n, struct engine_result *res);
 int engine__attrs_set(struct contact *c, const struct engine_attr *attrs, uint8_t n);

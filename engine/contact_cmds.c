@@ -69,6 +69,7 @@ static int check_create(struct engine *e,
 static int new_contact(struct engine *e,
                        const struct engine_contact_create *cr,
                        const struct reqs *own,
+                       uint64_t fingerprint,
                        struct contact **out)
 {
     struct contact *c = engine__contact_new(e);
@@ -88,10 +89,31 @@ static int new_contact(struct engine *e,
     e->next_contact++;
     e->n_live++;
     if (engine__attrs_set(c, cr->attrs, cr->n_attrs) != 0 ||
-        (cr->key && cr->key[0] && engine__keyrec_new(e, cr->key, c->id, &c->keyrec) != 0)) {
+        (cr->key && cr->key[0] &&
+         engine__keyrec_new(e, cr->key, c->id, fingerprint, &c->keyrec) != 0)) {
         e->oom = CD_ENOMEM;
     }
     *out = c;
+    return 0;
+}
+
+/* A key seen before names its contact when the create asks for the same contact again (a
+ * retry), and is refused when it asks for another one: answering with the old contact would
+ * tell the client its new request had been taken. */
+static int key_seen(struct engine *e,
+                    const struct engine_contact_create *cr,
+                    uint64_t fingerprint,
+                    uint32_t kr,
+                    struct engine_result *res)
+{
+    const struct keyrec *k = &e->keyrecs[kr];
+    if (k->fingerprint != fingerprint) {
+        return FAIL(res, CD_EEXISTS,
+                    "key '%.40s' is contact %llu's, created with a different request", cr->key,
+                    (unsigned long long)k->contact);
+    }
+    res->contact = k->contact;
+    res->existing = true;
     return 0;
 }
 
@@ -102,17 +124,21 @@ int engine__cmd_create(struct engine *e,
     struct reqs own;
     int queue = -1;
     uint32_t kr = 0;
-    if (cr->key != NULL && cr->key[0] != 0 && engine__keyrec_find(e, cr->key, &kr) == 0) {
-        res->contact = e->keyrecs[kr].contact;
-        res->existing = true;
-        return 0;
+    uint64_t fingerprint = 0;
+    if (cr->key != NULL && cr->key[0] != 0) {
+        if (engine__create_fingerprint(cr, &fingerprint) != 0) {
+            return FAIL(res, CD_EINVAL, "malformed skills or attributes");
+        }
+        if (engine__keyrec_find(e, cr->key, &kr) == 0) {
+            return key_seen(e, cr, fingerprint, kr, res);
+        }
     }
     int rv = check_create(e, cr, &own, &queue, res);
     if (rv != 0) {
         return rv;
     }
     struct contact *c = NULL;
-    if (new_contact(e, cr, &own, &c) != 0) {
+    if (new_contact(e, cr, &own, fingerprint, &c) != 0) {
         return FAIL(res, CD_ENOMEM, "out of memory");
     }
     res->contact = c->id;

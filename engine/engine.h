@@ -684,4 +684,14 @@ const char *engine_agent_state_name(int s);
 const char *engine_presence_name(int p);
 const char *engine_cmd_name(int kind);
 
+/* The character set of the model's names (skills, queues, agents, rules, zones, hours,
+ * members) and of the other identifiers clients hand in (attribute keys, reason codes,
+ * idempotency keys, actors): ASCII letters, digits and the characters of
+ * ENGINE_NAME_PUNCT. No spaces, quotes, control characters or non-ASCII bytes, so a name
+ * reads the same in a path, a log line, YAML and JSON. */
+#define ENGINE_NAME_PUNCT "-_./+:@"
+#define ENGINE_NAME_CHARSET "letters, digits and - _ . / + : @"
+/* True when s (NUL-terminated, not NULL) is 1..cap-1 bytes, all from that set. */
+bool engine_name_valid(const char *s, size_t cap);
+
 #endif

@@ -15,6 +15,9 @@
 #define NONE16 UINT16_MAX
 #define NEVER INT64_MAX
 #define RECENT_KEYS 65536
+/* The first byte of a snapshot (snapshot.c writes it, snapshot_decode.c checks it).
+ * 2: idempotency keys carry the fingerprint of their create. */
+#define SNAPSHOT_FORMAT 2
 #define DEFAULT_RING_S 20
 #define DEFAULT_AHT_MS 180000
 
@@ -260,7 +263,8 @@ struct keyrec
 {
     char *key; /* owned; NULL = free slot */
     uint64_t contact;
-    uint32_t ring_pos; /* position in recent ring once finished, NONE32 while live */
+    uint64_t fingerprint; /* of the create that took the key (engine__create_fingerprint) */
+    uint32_t ring_pos;    /* position in recent ring once finished, NONE32 while live */
 };
 
 struct engine
@@ -339,7 +343,11 @@ struct contact *engine__contact(const struct engine *e, uint64_t id);
 struct contact *engine__contact_new(struct engine *e);
 void engine__contact_release(struct engine *e, struct contact *c);
 uint32_t engine__slot(const struct engine *e, const struct contact *c);
-int engine__keyrec_new(struct engine *e, const char *key, uint64_t contact, uint32_t *out);
+int engine__keyrec_new(struct engine *e,
+                       const char *key,
+                       uint64_t contact,
+                       uint64_t fingerprint,
+                       uint32_t *out);
 void engine__keyrec_finish(struct engine *e, uint32_t kr);
 int engine__keyrec_find(const struct engine *e, const char *key, uint32_t *out);
 void engine__emit(struct engine *e, const struct engine_effect *fx);

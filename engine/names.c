@@ -95,3 +95,17 @@ const char *engine_cmd_name(int kind)
 {
     return name_of(commands, COUNT(commands), kind);
 }
+
+bool engine_name_valid(const char *s, size_t cap)
+{
+    size_t n = 0;
+    for (; s[n] != 0 && n < cap; n++) {
+        char ch = s[n];
+        bool alnum =
+            (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+        if (!alnum && strchr(ENGINE_NAME_PUNCT, ch) == NULL) {
+            return false;
+        }
+    }
+    return n > 0 && n < cap;
+}

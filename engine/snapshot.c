@@ -9,8 +9,6 @@
 #include "common/hash.h"
 #include "engine/commands.h"
 
-#define SNAPSHOT_FORMAT 1
-
 static void put_reqs(struct cd_buf *b, const struct reqs *r)
 {
     cd_buf_u8(b, r->n);
@@ -111,6 +109,9 @@ static void put_contact(const struct engine *e, struct cd_buf *b, const struct c
     }
     cd_buf_uvar(b, c->agent == NONE32 ? 0 : (uint64_t)c->agent + 1);
     cd_buf_str(b, c->keyrec == NONE32 ? "" : e->keyrecs[c->keyrec].key);
+    if (c->keyrec != NONE32) {
+        cd_buf_u64(b, e->keyrecs[c->keyrec].fingerprint);
+    }
     cd_buf_uvar(b, c->queue == NONE16 ? 0 : (uint64_t)c->queue + 1);
     cd_buf_uvar(b, c->rule);
     cd_buf_svar(b, c->base_priority);
@@ -195,6 +196,7 @@ int engine_encode(const struct engine *e, struct cd_buf *b)
         const struct keyrec *k = &e->keyrecs[e->recent[(e->recent_head + i) % RECENT_KEYS]];
         cd_buf_str(b, k->key);
         cd_buf_uvar(b, k->contact);
+        cd_buf_u64(b, k->fingerprint);
     }
     engine__archive_encode(e, b);
     return b->err;

@@ -6,7 +6,6 @@
 #include "common/error.h"
 #include "engine/commands.h"
 
-#define SNAPSHOT_FORMAT 1
 #define BAD(r) ((r)->err = CD_ECORRUPT)
 
 static uint32_t rd_index(struct cd_reader *r, uint32_t limit)
@@ -180,6 +179,7 @@ static int get_contact(struct engine *e, struct cd_reader *r)
     }
     c->agent = rd_index(r, e->n_agents + 1) - 1;
     const char *key = cd_rd_str(r, NULL);
+    uint64_t fingerprint = key[0] ? cd_rd_u64(r) : 0;
     c->queue = (uint16_t)(rd_index(r, e->n_queues + 1) - 1);
     c->rule = (uint16_t)cd_rd_uvar(r);
     c->base_priority = (int16_t)cd_rd_svar(r);
@@ -209,7 +209,7 @@ static int get_contact(struct engine *e, struct cd_reader *r)
     e->n_live++;
     if (engine__map_put(&e->by_id, c->id, engine__slot(e, c)) != 0 ||
         (offered && engine__map_put(&e->by_offer, c->offer, engine__slot(e, c)) != 0) ||
-        (key[0] && engine__keyrec_new(e, key, c->id, &c->keyrec) != 0)) {
+        (key[0] && engine__keyrec_new(e, key, c->id, fingerprint, &c->keyrec) != 0)) {
         return CD_ENOMEM;
     }
     return 0;
@@ -275,11 +275,12 @@ static int get_recent(struct engine *e, struct cd_reader *r)
     for (uint64_t i = 0; i < n && r->err == 0; i++) {
         const char *key = cd_rd_str(r, NULL);
         uint64_t contact = cd_rd_uvar(r);
+        uint64_t fingerprint = cd_rd_u64(r);
         uint32_t kr = 0;
         if (r->err == 0 && engine__keyrec_find(e, key, &kr) == 0) {
             return CD_ECORRUPT;
         }
-        if (r->err == 0 && engine__keyrec_new(e, key, contact, &kr) != 0) {
+        if (r->err == 0 && engine__keyrec_new(e, key, contact, fingerprint, &kr) != 0) {
             return CD_ENOMEM;
         }
         if (r->err == 0) {

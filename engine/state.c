@@ -222,7 +222,11 @@ int engine__keyrec_find(const struct engine *e, const char *key, uint32_t *out)
     return 0;
 }
 
-int engine__keyrec_new(struct engine *e, const char *key, uint64_t contact, uint32_t *out)
+int engine__keyrec_new(struct engine *e,
+                       const char *key,
+                       uint64_t contact,
+                       uint64_t fingerprint,
+                       uint32_t *out)
 {
     uint32_t kr = 0;
     char *copy = strdup(key);
@@ -238,7 +242,8 @@ int engine__keyrec_new(struct engine *e, const char *key, uint64_t contact, uint
         free(copy);
         return CD_ENOMEM;
     }
-    e->keyrecs[kr] = (struct keyrec){.key = copy, .contact = contact, .ring_pos = NONE32};
+    e->keyrecs[kr] = (struct keyrec){
+        .key = copy, .contact = contact, .fingerprint = fingerprint, .ring_pos = NONE32};
     if (engine__map_put(&e->by_key, cd_hash_str(key), kr) != 0) {
         free(copy);
         e->keyrecs[kr].key = NULL;

@@ -107,9 +107,12 @@ static void change_refused(struct api__call *call, int rv)
                      st.leader[0] ? st.leader : "unknown", st.leader_api);
 }
 
+/* POST /v1/cluster/members {"id", "raft", "api"}: the id a name, the addresses IP:port. */
 void api__member_add(struct api__call *call)
 {
-    json_t *body = api__body(call);
+    static const char *const keys[] = {"id", "raft", "api", NULL};
+    char err[256];
+    json_t *body = api__body_with(call, keys);
     bool bad = false;
     if (body == NULL) {
         return;
@@ -119,6 +122,8 @@ void api__member_add(struct api__call *call)
     const char *api = api__opt_str(call, body, "api", &bad);
     if (!bad && (id == NULL || raft == NULL || api == NULL)) {
         http_reply_error(call->x, 400, "INVAL", "id, raft and api are required");
+    } else if (!bad && cluster_member_check(id, raft, api, err, sizeof(err)) != 0) {
+        http_reply_error(call->x, 400, "INVAL", "%s", err);
     } else if (!bad) {
         int rv = cluster_member_add(call->api->cluster, id, raft, api, changed, call->x);
         if (rv != 0) {
@@ -130,20 +135,31 @@ void api__member_add(struct api__call *call)
 
 void api__member_remove(struct api__call *call)
 {
+    static const char *const none[] = {NULL};
+    json_t *body = api__body_with(call, none);
+    if (body == NULL) {
+        return;
+    }
+    json_decref(body);
     int rv = cluster_member_remove(call->api->cluster, call->args[0], changed, call->x);
     if (rv != 0) {
         change_refused(call, rv);
     }
 }
 
+/* POST /v1/cluster/leader/transfer {"id"} or {} */
 void api__leader_transfer(struct api__call *call)
 {
-    json_t *body = api__body(call);
+    static const char *const keys[] = {"id", NULL};
+    json_t *body = api__body_with(call, keys);
     bool bad = false;
     if (body == NULL) {
         return;
     }
     const char *id = api__opt_str(call, body, "id", &bad);
+    if (!bad && id != NULL && id[0] != 0 && !api__name_ok(call, "id", id, ENGINE_NAME_MAX)) {
+        bad = true;
+    }
     if (!bad) {
         int rv = cluster_leader_transfer(call->api->cluster, id, changed, call->x);
         if (rv != 0) {

@@ -42,14 +42,15 @@ void api__fail_result(struct http_exchange *x, const struct engine_result *res)
     api__fail(x, res->code, res->message);
 }
 
-json_t *api__body(struct api__call *call)
+/* The body as a JSON object: one place loads every request body. */
+static json_t *body_object(struct api__call *call)
 {
     json_error_t err;
     json_t *obj;
     if (call->req->body_len == 0) {
         return json_object();
     }
-    obj = json_loadb(call->req->body, call->req->body_len, 0, &err);
+    obj = json_loadb(call->req->body, call->req->body_len, JSON_REJECT_DUPLICATES, &err);
     if (obj == NULL) {
         http_reply_error(call->x, 400, "PARSE", "body: line %d column %d: %s", err.line,
                          err.column, err.text);
@@ -65,7 +66,7 @@ json_t *api__body(struct api__call *call)
 
 json_t *api__body_with(struct api__call *call, const char *const *keys)
 {
-    json_t *obj = api__body(call), *v;
+    json_t *obj = body_object(call), *v;
     const char *k;
     if (obj == NULL) {
         return NULL;
@@ -99,9 +100,37 @@ const char *api__opt_str(struct api__call *call, json_t *obj, const char *key, b
     return json_string_value(v);
 }
 
-/* ?stale=true reads this node's applied state without a barrier. */
+const char *api__opt_name(struct api__call *call,
+                          json_t *obj,
+                          const char *key,
+                          size_t cap,
+                          bool *bad)
+{
+    const char *s = api__opt_str(call, obj, key, bad);
+    if (s != NULL && s[0] == 0) {
+        return NULL; /* "" is no name, as the engine reads it */
+    }
+    if (s != NULL && !api__name_ok(call, key, s, cap)) {
+        *bad = true;
+        return NULL;
+    }
+    return s;
+}
+
+const char *api__opt_text(struct api__call *call, json_t *obj, const char *key, bool *bad)
+{
+    const char *s = api__opt_str(call, obj, key, bad);
+    if (s != NULL && !api__text_ok(call, key, s)) {
+        *bad = true;
+        return NULL;
+    }
+    return s;
+}
+
+/* ?stale=true reads this node's applied state without a barrier (the route has checked
+ * that the value is true or false). */
 bool api__stale_ok(const struct http_request *req)
 {
     char v[8];
-    return http_query_get(req, "stale", v, sizeof(v)) >= 0 && strcmp(v, "false") != 0;
+    return http_query_get(req, "stale", v, sizeof(v)) >= 0 && strcmp(v, "true") == 0;
 }

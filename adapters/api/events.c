@@ -48,7 +48,7 @@ struct waiter
     struct http_exchange *x;
     struct event_id after;
     uint64_t deadline; /* uv_now() */
-    long limit;
+    uint64_t limit;
     uint64_t contact;
     uint32_t kinds; /* bit per enum engine_effect_kind; 0 = all */
     char agent[ENGINE_NAME_MAX];
@@ -91,16 +91,18 @@ static void id_text(struct event_id id, char *buf, size_t len)
     snprintf(buf, len, "%" PRIu64 ".%" PRIu32, id.index, id.n);
 }
 
+/* "INDEX.N", both decimal as api__u64_parse() reads them. */
 static int id_parse(const char *text, struct event_id *out)
 {
-    char *end;
-    unsigned long long index = strtoull(text, &end, 10);
-    if (end == text || *end != '.') {
+    char index_text[24];
+    const char *dot = strchr(text, '.');
+    uint64_t index, n;
+    if (dot == NULL || (size_t)(dot - text) >= sizeof(index_text)) {
         return -1;
     }
-    const char *n_text = end + 1;
-    unsigned long long n = strtoull(n_text, &end, 10);
-    if (end == n_text || *end != 0 || n > UINT32_MAX || text[0] == '-' || n_text[0] == '-') {
+    snprintf(index_text, sizeof(index_text), "%.*s", (int)(dot - text), text);
+    if (api__u64_parse(index_text, &index) != 0 || api__u64_parse(dot + 1, &n) != 0 ||
+        n > UINT32_MAX) {
         return -1;
     }
     *out = (struct event_id){index, (uint32_t)n};
@@ -203,7 +205,7 @@ static bool answer(struct api__events *ev, struct waiter *w, bool must)
     size_t i = first_after(ev, w->after);
     json_t *items = json_array();
     struct event_id last = w->after;
-    long n = 0;
+    uint64_t n = 0;
     for (; i < ev->len && n < w->limit; i++) {
         struct event *e = at(ev, i);
         if (matches(w, e)) {
@@ -351,38 +353,21 @@ static bool parse_kinds(const char *text, uint32_t *out)
     return *out != 0;
 }
 
-static bool read_number(struct api__call *call, const char *name, long lo, long hi, long *v)
-{
-    char text[32], *end;
-    if (http_query_get(call->req, name, text, sizeof(text)) < 0) {
-        return true;
-    }
-    long n = strtol(text, &end, 10);
-    if (*text == 0 || *end != 0 || n < lo || n > hi) {
-        http_reply_error(call->x, 400, "INVAL", "%s: expected %ld..%ld", name, lo, hi);
-        return false;
-    }
-    *v = n;
-    return true;
-}
-
 /* Fills w from the query; answers 400 and returns false on bad input. */
 static bool read_query(struct api__call *call,
                        struct api__events *ev,
                        struct waiter *w,
-                       long *wait_ms)
+                       uint64_t *wait_ms)
 {
     char text[256];
-    long contact = 0;
     w->limit = LIMIT_DEFAULT;
-    if (!read_number(call, "wait_ms", 0, WAIT_MAX_MS, wait_ms) ||
-        !read_number(call, "limit", 1, LIMIT_MAX, &w->limit) ||
-        !read_number(call, "contact", 1, INT64_MAX, &contact)) {
+    if (!api__query_u64(call, "wait_ms", 0, WAIT_MAX_MS, wait_ms) ||
+        !api__query_u64(call, "limit", 1, LIMIT_MAX, &w->limit) ||
+        !api__query_u64(call, "contact", 1, UINT64_MAX, &w->contact)) {
         return false;
     }
-    w->contact = (uint64_t)contact;
-    if (http_query_get(call->req, "kind", text, sizeof(text)) >= 0 &&
-        !parse_kinds(text, &w->kinds)) {
+    int kind_len = http_query_get(call->req, "kind", text, sizeof(text));
+    if (kind_len != -1 && (kind_len < 0 || !parse_kinds(text, &w->kinds))) {
         http_reply_error(call->x, 400, "INVAL",
                          "kind: expected a comma-separated list of "
                          "queued, offer, offer_cancel, connected, escalated, callback_offer, "
@@ -390,13 +375,14 @@ static bool read_query(struct api__call *call,
         return false;
     }
     http_query_get(call->req, "agent", w->agent, sizeof(w->agent));
-    if (http_query_get(call->req, "after", text, sizeof(text)) < 0) {
+    int after_len = http_query_get(call->req, "after", text, sizeof(text));
+    if (after_len == -1) {
         w->after = ev->horizon; /* everything this node keeps */
     } else if (strcmp(text, "now") == 0) {
         struct cluster_status st;
         cluster_status(call->api->cluster, &st);
         w->after = (struct event_id){st.applied_index, UINT32_MAX};
-    } else if (id_parse(text, &w->after) != 0) {
+    } else if (after_len < 0 || id_parse(text, &w->after) != 0) {
         http_reply_error(call->x, 400, "INVAL", "after: expected an event id INDEX.N or 'now'");
         return false;
     }
@@ -407,7 +393,7 @@ void api__events(struct api__call *call)
 {
     struct api__events *ev = call->api->events;
     struct waiter *w = calloc(1, sizeof(*w));
-    long wait_ms = 0;
+    uint64_t wait_ms = 0;
     if (w == NULL) {
         http_reply_error(call->x, 500, "NOMEM", "out of memory");
         return;
@@ -421,11 +407,10 @@ void api__events(struct api__call *call)
         free(w);
         return;
     }
-    w->deadline = uv_now(call->api->loop) + (uint64_t)wait_ms;
+    w->deadline = uv_now(call->api->loop) + wait_ms;
     w->next = ev->waiters;
     ev->waiters = w;
-    if (!uv_is_active((uv_handle_t *)&ev->timer) ||
-        uv_timer_get_due_in(&ev->timer) > (uint64_t)wait_ms) {
-        uv_timer_start(&ev->timer, serve_waiters, (uint64_t)wait_ms, 0);
+    if (!uv_is_active((uv_handle_t *)&ev->timer) || uv_timer_get_due_in(&ev->timer) > wait_ms) {
+        uv_timer_start(&ev->timer, serve_waiters, wait_ms, 0);
     }
 }

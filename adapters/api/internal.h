@@ -25,7 +25,10 @@ struct api
     unsigned n_peers;
 };
 
-/* A route: method, path pattern with "{}" for one segment, handler with the segments. */
+/* A route: method, path pattern with "{kind}" for one segment, handler with the segments.
+ * Before the handler runs, every segment is checked by its kind: {contact}, {offer} and
+ * {version} are ids (api__u64_parse, from 1), also in ids[]; {agent}, {queue} and {member}
+ * are names (engine_name_valid). */
 #define API__ARGS_MAX 2
 struct api__call
 {
@@ -33,20 +36,68 @@ struct api__call
     struct http_exchange *x;
     const struct http_request *req;
     char args[API__ARGS_MAX][128];
+    uint64_t ids[API__ARGS_MAX];
 };
+
+/* A query parameter a route takes. Names, text and booleans are checked before the handler
+ * runs (names and text at most cap - 1 bytes); the handler checks the others (numbers,
+ * enumerations). */
+enum api__param_kind {
+    API__Q_HANDLER,
+    API__Q_NAME,
+    API__Q_TEXT,
+    API__Q_BOOL, /* true or false */
+};
+struct api__param
+{
+    const char *name;
+    enum api__param_kind kind;
+    size_t cap;
+};
+#define API__PARAMS_MAX 8 /* parameters of one route */
+
+/* input.c */
+/* A decimal number: digits only, no sign, spaces or leading zero ("0" itself is one), at
+ * most UINT64_MAX. Returns 0 or -1. */
+int api__u64_parse(const char *text, uint64_t *out);
+/* UTF-8 (no overlong forms, surrogates or code points past U+10FFFF) without control
+ * characters (C0, DEL, C1). */
+bool api__text_valid(const char *s);
+/* s checked as a name of at most cap - 1 bytes / as text; answers 400 naming what when
+ * not. */
+bool api__name_ok(struct api__call *call, const char *what, const char *s, size_t cap);
+bool api__text_ok(struct api__call *call, const char *what, const char *s);
+/* An optional numeric query parameter within [lo, hi] into *v (unchanged when absent);
+ * answers 400 naming it when bad. */
+bool api__query_u64(struct api__call *call,
+                    const char *name,
+                    uint64_t lo,
+                    uint64_t hi,
+                    uint64_t *v);
+/* Refuses (400) a query parameter not in params (NULL-name-terminated; NULL = none), one
+ * given twice, and a name or text parameter whose value is not one. */
+bool api__query_check(struct api__call *call, const struct api__param *params);
 
 /* errors.c */
 int api__status_of(int code);
 void api__fail(struct http_exchange *x, int code, const char *message);
 void api__fail_result(struct http_exchange *x, const struct engine_result *res);
-/* Parses the body as a JSON object; answers 400 and returns NULL when it is not one. An
- * empty body is an empty object. */
-json_t *api__body(struct api__call *call);
-/* The same, and answers 400 for a member whose name is not in keys (NULL-terminated). */
+/* Parses the body as a JSON object whose members are all named in keys (NULL-terminated;
+ * an endpoint that takes no fields passes {NULL}); every endpoint reads its body so. An
+ * empty body is an empty object. Answers 400 and returns NULL for malformed JSON (PARSE),
+ * a member named twice, something other than an object, or an unknown member (INVAL). */
 json_t *api__body_with(struct api__call *call, const char *const *keys);
 /* Reads an optional string member; NULL when absent; answers 400 and sets *bad when it is
- * not a string. */
+ * not a string. Does nothing when *bad is already set. */
 const char *api__opt_str(struct api__call *call, json_t *obj, const char *key, bool *bad);
+/* The same for a name of at most cap - 1 bytes (engine_name_valid; "" reads as absent) /
+ * for text. */
+const char *api__opt_name(struct api__call *call,
+                          json_t *obj,
+                          const char *key,
+                          size_t cap,
+                          bool *bad);
+const char *api__opt_text(struct api__call *call, json_t *obj, const char *key, bool *bad);
 bool api__stale_ok(const struct http_request *req);
 
 /* json.c */
@@ -62,8 +113,6 @@ void api__contact_create(struct api__call *call);
 /* An "attributes" object into out (at most ENGINE_ATTRS_MAX); answers 400 when bad. Strings
  * are borrowed from obj. */
 bool api__read_attrs(struct api__call *call, json_t *obj, struct engine_attr *out, uint8_t *n);
-/* A contact or offer id from a path segment; answers 400 when bad. */
-bool api__parse_id(struct api__call *call, const char *text, uint64_t *id);
 void api__contact_action(struct api__call *call, int kind);
 void api__offer_action(struct api__call *call, int kind);
 void api__agent_action(struct api__call *call, int kind);

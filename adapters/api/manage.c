@@ -30,6 +30,9 @@ static bool read_skill_map(struct api__call *call,
     }
     json_object_foreach(obj, k, v)
     {
+        if (!api__name_ok(call, "skills: name", k, ENGINE_NAME_MAX)) {
+            return false;
+        }
         if (!json_is_integer(v) || json_integer_value(v) < 1 ||
             json_integer_value(v) > ENGINE_PROFICIENCY_MAX) {
             http_reply_error(call->x, 400, "INVAL", "skills.%s: expected a level 1..%d", k,
@@ -90,6 +93,9 @@ static bool read_queues(struct api__call *call, json_t *arr, const char **out, u
             http_reply_error(call->x, 400, "INVAL", "queues[%zu]: expected a queue name", i);
             return false;
         }
+        if (!api__name_ok(call, "queues[]", json_string_value(v), ENGINE_NAME_MAX)) {
+            return false;
+        }
         out[(*n)++] = json_string_value(v);
     }
     return true;
@@ -109,7 +115,7 @@ void api__agent_put(struct api__call *call)
         return;
     }
     a->name = call->args[0];
-    a->site = api__opt_str(call, body, "site", &bad);
+    a->site = api__opt_text(call, body, "site", &bad);
     a->skills = skills;
     a->queues = queues;
     if (!bad &&
@@ -146,9 +152,14 @@ void api__agent_skills(struct api__call *call)
 /* DELETE /v1/agents/{name}: only an offline agent with nothing in hand. */
 void api__agent_delete(struct api__call *call)
 {
+    static const char *const none[] = {NULL};
     struct engine_command cmd = {.kind = ENGINE_CMD_AGENT_DELETE};
+    json_t *body = api__body_with(call, none);
     cmd.u.agent.name = call->args[0];
-    api__submit(call, &cmd, 200);
+    if (body != NULL) {
+        api__submit(call, &cmd, 200);
+    }
+    json_decref(body);
 }
 
 /* POST /v1/contacts/{id}/transfer {"queue"} | {"agent"} | {"target"} */
@@ -157,14 +168,14 @@ void api__contact_transfer(struct api__call *call)
     static const char *const keys[] = {"queue", "agent", "target", NULL};
     struct engine_command cmd = {.kind = ENGINE_CMD_CONTACT_TRANSFER};
     bool bad = false;
-    json_t *body;
-    if (!api__parse_id(call, call->args[0], &cmd.u.transfer.id) ||
-        (body = api__body_with(call, keys)) == NULL) {
+    json_t *body = api__body_with(call, keys);
+    if (body == NULL) {
         return;
     }
-    cmd.u.transfer.queue = api__opt_str(call, body, "queue", &bad);
-    cmd.u.transfer.agent = api__opt_str(call, body, "agent", &bad);
-    cmd.u.transfer.target = api__opt_str(call, body, "target", &bad);
+    cmd.u.transfer.id = call->ids[0];
+    cmd.u.transfer.queue = api__opt_name(call, body, "queue", ENGINE_NAME_MAX, &bad);
+    cmd.u.transfer.agent = api__opt_name(call, body, "agent", ENGINE_NAME_MAX, &bad);
+    cmd.u.transfer.target = api__opt_text(call, body, "target", &bad);
     int given = (cmd.u.transfer.queue != NULL) + (cmd.u.transfer.agent != NULL) +
                 (cmd.u.transfer.target != NULL);
     if (!bad && given != 1) {
@@ -181,11 +192,11 @@ void api__contact_attributes(struct api__call *call)
     static const char *const keys[] = {"attributes", NULL};
     struct engine_attr attrs[ENGINE_ATTRS_MAX];
     struct engine_command cmd = {.kind = ENGINE_CMD_CONTACT_SET_ATTRS};
-    json_t *body;
-    if (!api__parse_id(call, call->args[0], &cmd.u.set_attrs.id) ||
-        (body = api__body_with(call, keys)) == NULL) {
+    json_t *body = api__body_with(call, keys);
+    if (body == NULL) {
         return;
     }
+    cmd.u.set_attrs.id = call->ids[0];
     cmd.u.set_attrs.attrs = attrs;
     if (json_object_get(body, "attributes") == NULL) {
         http_reply_error(call->x, 400, "INVAL", "attributes: required");

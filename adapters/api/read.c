@@ -18,19 +18,20 @@ struct reading
     struct http_exchange *x;
     enum api__read_kind kind;
     char arg[128];
+    uint64_t id; /* a contact's, from the path */
     char queue[ENGINE_NAME_MAX], agent[ENGINE_NAME_MAX];
     int state;   /* -1: any */
     int channel; /* -1: any */
-    int64_t min_age_ms;
-    long limit;
-    int64_t from, to;
+    uint64_t min_age_ms;
+    uint64_t limit;
+    uint64_t from, to;
 };
 
 struct listing
 {
     struct reading *r;
     json_t *items;
-    long left;
+    uint64_t left;
     size_t matched;
     int64_t arrived_before; /* from min_age_ms */
 };
@@ -73,13 +74,9 @@ static void read_contact(struct reading *r, const struct engine *e)
 {
     struct engine_contact_info info;
     struct storage_history h;
-    char *end;
-    uint64_t id = strtoull(r->arg, &end, 10);
-    if (*end != 0 || id == 0) {
-        http_reply_error(r->x, 400, "INVAL", "'%s' is not a contact id", r->arg);
-    } else if (engine_contact_get(e, id, &info) == 0) {
+    if (engine_contact_get(e, r->id, &info) == 0) {
         http_reply_json(r->x, 200, api__contact_json(&info));
-    } else if (storage_get_history(cluster_storage(r->api->cluster), id, &h) == 0) {
+    } else if (storage_get_history(cluster_storage(r->api->cluster), r->id, &h) == 0) {
         http_reply_json(r->x, 200, api__history_json(&h));
     } else if (history_pending(r->api->cluster)) {
         http_reply_error(r->x, 503, "UNAVAIL",
@@ -96,12 +93,12 @@ static void read_list(struct reading *r, const struct engine *e)
     struct listing l = {.r = r, .items = json_array(), .left = r->limit};
     size_t total = 0;
     if (r->kind == API__READ_CONTACTS) {
-        l.arrived_before = engine_now(e) - r->min_age_ms;
+        l.arrived_before = engine_now(e) - (int64_t)r->min_age_ms;
         engine_contacts_foreach(e, list_contact, &l);
         total = l.matched;
     } else if (r->kind == API__READ_HISTORY) {
-        storage_foreach_history(cluster_storage(r->api->cluster), r->from, r->to, list_history,
-                                &l);
+        storage_foreach_history(cluster_storage(r->api->cluster), (int64_t)r->from,
+                                (int64_t)r->to, list_history, &l);
     } else if (r->kind == API__READ_AGENTS) {
         struct engine_agent_info a;
         for (size_t i = 0; engine_agent_name(e, i) != NULL && l.left > 0; i++, l.left--) {
@@ -157,18 +154,15 @@ static void read_check(struct reading *r, const struct engine *e)
 
 static void read_explain(struct reading *r, const struct engine *e)
 {
-    char text[4096], *end;
-    uint64_t id = strtoull(r->arg, &end, 10);
-    if (*end != 0 || id == 0) {
-        http_reply_error(r->x, 400, "INVAL", "'%s' is not a contact id", r->arg);
-    } else if (engine_explain(e, id, text, sizeof(text)) != 0) {
+    char text[4096];
+    if (engine_explain(e, r->id, text, sizeof(text)) != 0) {
         http_reply_error(r->x, 404, "NOTFOUND",
                          "contact %s is not live (explanations are "
                          "kept for live contacts; /v1/contacts/%s has the history)",
                          r->arg, r->arg);
     } else {
         http_reply_json(r->x, 200,
-                        json_pack("{s:I,s:s}", "id", (json_int_t)id, "explanation", text));
+                        json_pack("{s:I,s:s}", "id", (json_int_t)r->id, "explanation", text));
     }
 }
 
@@ -192,16 +186,13 @@ static void answer(void *data, int status)
     free(r);
 }
 
-static bool read_filters(struct api__call *call, struct reading *r)
+/* The contact filters: names were checked with the route's query (routes.c). */
+static bool read_contact_filters(struct api__call *call, struct reading *r)
 {
     char v[32];
-    r->state = -1;
-    r->channel = -1;
-    r->limit = LIST_DEFAULT;
-    r->to = INT64_MAX;
     http_query_get(call->req, "queue", r->queue, sizeof(r->queue));
     http_query_get(call->req, "agent", r->agent, sizeof(r->agent));
-    if (http_query_get(call->req, "state", v, sizeof(v)) >= 0) {
+    if (http_query_get(call->req, "state", v, sizeof(v)) != -1) {
         for (int s = 0; engine_contact_state_name(s) != NULL; s++) {
             if (strcmp(engine_contact_state_name(s), v) == 0) {
                 r->state = s;
@@ -212,32 +203,29 @@ static bool read_filters(struct api__call *call, struct reading *r)
             return false;
         }
     }
-    if (http_query_get(call->req, "channel", v, sizeof(v)) >= 0 &&
+    if (http_query_get(call->req, "channel", v, sizeof(v)) != -1 &&
         (r->channel = engine_channel_parse(v)) < 0) {
         http_reply_error(call->x, 400, "INVAL", "channel: expected voice, email, sms or chat");
         return false;
     }
-    if (http_query_get(call->req, "min_age_ms", v, sizeof(v)) >= 0) {
-        char *end;
-        r->min_age_ms = strtoll(v, &end, 10);
-        if (*v == 0 || *end != 0 || r->min_age_ms < 0) {
-            http_reply_error(call->x, 400, "INVAL", "min_age_ms: expected a whole number >= 0");
-            return false;
-        }
+    return api__query_u64(call, "min_age_ms", 0, INT64_MAX, &r->min_age_ms);
+}
+
+static bool read_filters(struct api__call *call, struct reading *r)
+{
+    r->state = -1;
+    r->channel = -1;
+    r->limit = LIST_DEFAULT;
+    r->to = INT64_MAX;
+    if (!read_contact_filters(call, r) ||
+        !api__query_u64(call, "limit", 1, LIST_MAX, &r->limit) ||
+        !api__query_u64(call, "from", 0, INT64_MAX, &r->from) ||
+        !api__query_u64(call, "to", 0, INT64_MAX, &r->to)) {
+        return false;
     }
-    if (http_query_get(call->req, "limit", v, sizeof(v)) >= 0) {
-        char *end;
-        r->limit = strtol(v, &end, 10);
-        if (*end != 0 || r->limit < 1 || r->limit > LIST_MAX) {
-            http_reply_error(call->x, 400, "INVAL", "limit: expected 1..%d", LIST_MAX);
-            return false;
-        }
-    }
-    if (http_query_get(call->req, "from", v, sizeof(v)) >= 0) {
-        r->from = strtoll(v, NULL, 10);
-    }
-    if (http_query_get(call->req, "to", v, sizeof(v)) >= 0) {
-        r->to = strtoll(v, NULL, 10);
+    if (r->from > r->to) {
+        http_reply_error(call->x, 400, "INVAL", "from: after to");
+        return false;
     }
     return true;
 }
@@ -252,6 +240,7 @@ void api__read(struct api__call *call, enum api__read_kind kind)
     r->api = call->api;
     r->x = call->x;
     r->kind = kind;
+    r->id = call->ids[0];
     snprintf(r->arg, sizeof(r->arg), "%s", call->args[0]);
     if (!read_filters(call, r)) {
         free(r);

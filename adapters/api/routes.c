@@ -11,9 +11,10 @@ typedef void (*route_fn)(struct api__call *call, int arg);
 struct route
 {
     enum http_method method;
-    const char *pattern; /* "{}" matches one path segment */
+    const char *pattern; /* "{kind}" matches one path segment (internal.h) */
     route_fn fn;
     int arg;
+    const struct api__param *query; /* what it takes; NULL: nothing */
 };
 
 #define ROUTE0(name, call_expr)                       \
@@ -70,69 +71,118 @@ static void r_internal(struct api__call *call, int arg)
     api__internal(call, (enum cluster_forward_kind)arg);
 }
 
-static const struct route routes[] = {
-    {HTTP_M_GET, "/healthz", r_healthz, 0},
-    {HTTP_M_GET, "/readyz", r_readyz, 0},
-    {HTTP_M_GET, "/metrics", r_metrics, 0},
-    {HTTP_M_GET, "/v1/cluster", r_status, 0},
-    {HTTP_M_GET, "/v1/cluster/check", r_read, API__READ_CHECK},
-    {HTTP_M_POST, "/v1/cluster/members", r_member_add, 0},
-    {HTTP_M_DELETE, "/v1/cluster/members/{}", r_member_remove, 0},
-    {HTTP_M_POST, "/v1/cluster/leader/transfer", r_transfer, 0},
-    {HTTP_M_POST, "/v1/contacts", r_create, 0},
-    {HTTP_M_GET, "/v1/contacts", r_read, API__READ_CONTACTS},
-    {HTTP_M_GET, "/v1/contacts/{}", r_read, API__READ_CONTACT},
-    {HTTP_M_POST, "/v1/contacts/{}/abandon", r_contact, ENGINE_CMD_CONTACT_ABANDON},
-    {HTTP_M_POST, "/v1/contacts/{}/end", r_contact, ENGINE_CMD_CONTACT_END},
-    {HTTP_M_POST, "/v1/contacts/{}/callback", r_contact, ENGINE_CMD_CONTACT_CALLBACK},
-    {HTTP_M_POST, "/v1/contacts/{}/wrapup-done", r_contact, ENGINE_CMD_WRAPUP_DONE},
-    {HTTP_M_POST, "/v1/contacts/{}/transfer", r_transfer_contact, 0},
-    {HTTP_M_PUT, "/v1/contacts/{}/attributes", r_attributes, 0},
-    {HTTP_M_GET, "/v1/contacts/{}/explain", r_read, API__READ_EXPLAIN},
-    {HTTP_M_POST, "/v1/offers/{}/accept", r_offer, ENGINE_CMD_OFFER_ACCEPT},
-    {HTTP_M_POST, "/v1/offers/{}/reject", r_offer, ENGINE_CMD_OFFER_REJECT},
-    {HTTP_M_GET, "/v1/agents", r_read, API__READ_AGENTS},
-    {HTTP_M_GET, "/v1/agents/{}", r_read, API__READ_AGENT},
-    {HTTP_M_PUT, "/v1/agents/{}", r_agent_put, 0},
-    {HTTP_M_DELETE, "/v1/agents/{}", r_agent_delete, 0},
-    {HTTP_M_PUT, "/v1/agents/{}/skills", r_agent_skills, 0},
-    {HTTP_M_POST, "/v1/agents/{}/login", r_agent, ENGINE_CMD_AGENT_LOGIN},
-    {HTTP_M_POST, "/v1/agents/{}/logout", r_agent, ENGINE_CMD_AGENT_LOGOUT},
-    {HTTP_M_POST, "/v1/agents/{}/state", r_agent, ENGINE_CMD_AGENT_STATE},
-    {HTTP_M_GET, "/v1/queues", r_read, API__READ_QUEUES},
-    {HTTP_M_GET, "/v1/queues/{}", r_read, API__READ_QUEUE},
-    {HTTP_M_POST, "/v1/queues/{}/pause", r_queue, ENGINE_CMD_QUEUE_PAUSE},
-    {HTTP_M_POST, "/v1/queues/{}/resume", r_queue, ENGINE_CMD_QUEUE_RESUME},
-    {HTTP_M_GET, "/v1/history", r_read, API__READ_HISTORY},
-    {HTTP_M_GET, "/v1/events", r_events, 0},
-    {HTTP_M_POST, "/v1/model", r_model, 0},
-    {HTTP_M_GET, "/v1/model", r_model_read, API__MODEL_RUNNING},
-    {HTTP_M_POST, "/v1/model/validate", r_model_validate, 0},
-    {HTTP_M_POST, "/v1/model/diff", r_model_diff, 0},
-    {HTTP_M_POST, "/v1/model/rollback", r_model_rollback, 0},
-    {HTTP_M_GET, "/v1/model/versions", r_model_read, API__MODEL_VERSIONS},
-    {HTTP_M_GET, "/v1/model/versions/{}", r_model_read, API__MODEL_VERSION},
-    {HTTP_M_GET, "/v1/audit", r_model_read, API__MODEL_AUDIT},
-    {HTTP_M_POST, "/v1/internal/forward/command", r_internal, CLUSTER_FWD_COMMAND},
-    {HTTP_M_POST, "/v1/internal/forward/read-index", r_internal, CLUSTER_FWD_READ_INDEX},
-    {HTTP_M_POST, "/v1/internal/forward/commit-index", r_internal, CLUSTER_FWD_COMMIT_INDEX},
-    {HTTP_M_POST, "/v1/internal/forward/history", r_internal, CLUSTER_FWD_HISTORY},
+/* Query parameters, by route: names and booleans are checked before the handler runs;
+ * numbers and enumerations by the handler, which knows their ranges. */
+static const struct api__param q_read[] = {
+    {"stale", API__Q_BOOL, 8},
+    {NULL},
+};
+static const struct api__param q_list[] = {
+    {"stale", API__Q_BOOL, 8},
+    {"limit", API__Q_HANDLER, 0},
+    {NULL},
+};
+static const struct api__param q_contacts[] = {
+    {"stale", API__Q_BOOL, 8},
+    {"state", API__Q_HANDLER, 0},
+    {"queue", API__Q_NAME, ENGINE_NAME_MAX},
+    {"agent", API__Q_NAME, ENGINE_NAME_MAX},
+    {"channel", API__Q_HANDLER, 0},
+    {"min_age_ms", API__Q_HANDLER, 0},
+    {"limit", API__Q_HANDLER, 0},
+    {NULL},
+};
+static const struct api__param q_history[] = {
+    {"stale", API__Q_BOOL, 8},
+    {"from", API__Q_HANDLER, 0},
+    {"to", API__Q_HANDLER, 0},
+    {"limit", API__Q_HANDLER, 0},
+    {NULL},
+};
+static const struct api__param q_events[] = {
+    {"after", API__Q_HANDLER, 0},
+    {"wait_ms", API__Q_HANDLER, 0},
+    {"limit", API__Q_HANDLER, 0},
+    {"agent", API__Q_NAME, ENGINE_NAME_MAX},
+    {"contact", API__Q_HANDLER, 0},
+    {"kind", API__Q_HANDLER, 0},
+    {NULL},
+};
+/* Who installs a model version and why (model.c reads them). A rollback's comment is in
+ * its body; contactctl sends one in the query too, which is accepted. */
+static const struct api__param q_model[] = {
+    {"actor", API__Q_NAME, ENGINE_NAME_MAX},
+    {"comment", API__Q_TEXT, 512},
+    {NULL},
 };
 
-/* Matches path against pattern, capturing "{}" segments. */
+static const struct route routes[] = {
+    {HTTP_M_GET, "/healthz", r_healthz, 0, NULL},
+    {HTTP_M_GET, "/readyz", r_readyz, 0, NULL},
+    {HTTP_M_GET, "/metrics", r_metrics, 0, NULL},
+    {HTTP_M_GET, "/v1/cluster", r_status, 0, NULL},
+    {HTTP_M_GET, "/v1/cluster/check", r_read, API__READ_CHECK, q_read},
+    {HTTP_M_POST, "/v1/cluster/members", r_member_add, 0, NULL},
+    {HTTP_M_DELETE, "/v1/cluster/members/{member}", r_member_remove, 0, NULL},
+    {HTTP_M_POST, "/v1/cluster/leader/transfer", r_transfer, 0, NULL},
+    {HTTP_M_POST, "/v1/contacts", r_create, 0, NULL},
+    {HTTP_M_GET, "/v1/contacts", r_read, API__READ_CONTACTS, q_contacts},
+    {HTTP_M_GET, "/v1/contacts/{contact}", r_read, API__READ_CONTACT, q_read},
+    {HTTP_M_POST, "/v1/contacts/{contact}/abandon", r_contact, ENGINE_CMD_CONTACT_ABANDON,
+     NULL},
+    {HTTP_M_POST, "/v1/contacts/{contact}/end", r_contact, ENGINE_CMD_CONTACT_END, NULL},
+    {HTTP_M_POST, "/v1/contacts/{contact}/callback", r_contact, ENGINE_CMD_CONTACT_CALLBACK,
+     NULL},
+    {HTTP_M_POST, "/v1/contacts/{contact}/wrapup-done", r_contact, ENGINE_CMD_WRAPUP_DONE,
+     NULL},
+    {HTTP_M_POST, "/v1/contacts/{contact}/transfer", r_transfer_contact, 0, NULL},
+    {HTTP_M_PUT, "/v1/contacts/{contact}/attributes", r_attributes, 0, NULL},
+    {HTTP_M_GET, "/v1/contacts/{contact}/explain", r_read, API__READ_EXPLAIN, q_read},
+    {HTTP_M_POST, "/v1/offers/{offer}/accept", r_offer, ENGINE_CMD_OFFER_ACCEPT, NULL},
+    {HTTP_M_POST, "/v1/offers/{offer}/reject", r_offer, ENGINE_CMD_OFFER_REJECT, NULL},
+    {HTTP_M_GET, "/v1/agents", r_read, API__READ_AGENTS, q_list},
+    {HTTP_M_GET, "/v1/agents/{agent}", r_read, API__READ_AGENT, q_read},
+    {HTTP_M_PUT, "/v1/agents/{agent}", r_agent_put, 0, NULL},
+    {HTTP_M_DELETE, "/v1/agents/{agent}", r_agent_delete, 0, NULL},
+    {HTTP_M_PUT, "/v1/agents/{agent}/skills", r_agent_skills, 0, NULL},
+    {HTTP_M_POST, "/v1/agents/{agent}/login", r_agent, ENGINE_CMD_AGENT_LOGIN, NULL},
+    {HTTP_M_POST, "/v1/agents/{agent}/logout", r_agent, ENGINE_CMD_AGENT_LOGOUT, NULL},
+    {HTTP_M_POST, "/v1/agents/{agent}/state", r_agent, ENGINE_CMD_AGENT_STATE, NULL},
+    {HTTP_M_GET, "/v1/queues", r_read, API__READ_QUEUES, q_list},
+    {HTTP_M_GET, "/v1/queues/{queue}", r_read, API__READ_QUEUE, q_read},
+    {HTTP_M_POST, "/v1/queues/{queue}/pause", r_queue, ENGINE_CMD_QUEUE_PAUSE, NULL},
+    {HTTP_M_POST, "/v1/queues/{queue}/resume", r_queue, ENGINE_CMD_QUEUE_RESUME, NULL},
+    {HTTP_M_GET, "/v1/history", r_read, API__READ_HISTORY, q_history},
+    {HTTP_M_GET, "/v1/events", r_events, 0, q_events},
+    {HTTP_M_POST, "/v1/model", r_model, 0, q_model},
+    {HTTP_M_GET, "/v1/model", r_model_read, API__MODEL_RUNNING, q_read},
+    {HTTP_M_POST, "/v1/model/validate", r_model_validate, 0, NULL},
+    {HTTP_M_POST, "/v1/model/diff", r_model_diff, 0, NULL},
+    {HTTP_M_POST, "/v1/model/rollback", r_model_rollback, 0, q_model},
+    {HTTP_M_GET, "/v1/model/versions", r_model_read, API__MODEL_VERSIONS, q_read},
+    {HTTP_M_GET, "/v1/model/versions/{version}", r_model_read, API__MODEL_VERSION, q_read},
+    {HTTP_M_GET, "/v1/audit", r_model_read, API__MODEL_AUDIT, q_read},
+    {HTTP_M_POST, "/v1/internal/forward/command", r_internal, CLUSTER_FWD_COMMAND, NULL},
+    {HTTP_M_POST, "/v1/internal/forward/read-index", r_internal, CLUSTER_FWD_READ_INDEX, NULL},
+    {HTTP_M_POST, "/v1/internal/forward/commit-index", r_internal, CLUSTER_FWD_COMMIT_INDEX,
+     NULL},
+    {HTTP_M_POST, "/v1/internal/forward/history", r_internal, CLUSTER_FWD_HISTORY, NULL},
+};
+
+/* Matches path against pattern, capturing "{kind}" segments. A segment too long for args
+ * still matches (truncated), so that checking it can say what is wrong. */
 static bool match(const char *pattern, const char *path, struct api__call *call)
 {
     int n = 0;
     while (*pattern != 0 && *path != 0) {
-        if (pattern[0] == '{' && pattern[1] == '}') {
+        if (*pattern == '{') {
             size_t len = strcspn(path, "/");
-            if (len == 0 || len >= sizeof(call->args[0]) || n == API__ARGS_MAX) {
+            if (len == 0 || n == API__ARGS_MAX) {
                 return false;
             }
-            memcpy(call->args[n], path, len);
-            call->args[n++][len] = 0;
+            snprintf(call->args[n++], sizeof(call->args[0]), "%.*s", (int)len, path);
             path += len;
-            pattern += 2;
+            pattern += strcspn(pattern, "}") + 1;
         } else if (*pattern++ != *path++) {
             return false;
         }
@@ -140,18 +190,44 @@ static bool match(const char *pattern, const char *path, struct api__call *call)
     return *pattern == 0 && *path == 0;
 }
 
+/* Checks the captured segments by their kind (internal.h); answers 400 when one is bad. */
+static bool check_segments(const char *pattern, struct api__call *call)
+{
+    for (int n = 0; (pattern = strchr(pattern, '{')) != NULL; n++) {
+        char kind[16];
+        snprintf(kind, sizeof(kind), "%.*s", (int)strcspn(pattern + 1, "}"), pattern + 1);
+        pattern++;
+        bool is_id = strcmp(kind, "contact") == 0 || strcmp(kind, "offer") == 0 ||
+                     strcmp(kind, "version") == 0;
+        if (is_id && (api__u64_parse(call->args[n], &call->ids[n]) != 0 || call->ids[n] == 0)) {
+            http_reply_error(call->x, 400, "INVAL",
+                             "'%s' is not a %s id (a decimal number from 1, without sign, "
+                             "spaces or leading zeros)",
+                             call->args[n], kind);
+            return false;
+        }
+        if (!is_id && !api__name_ok(call, kind, call->args[n], ENGINE_NAME_MAX)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 void api_handle(void *data, struct http_exchange *x, const struct http_request *req)
 {
     struct api__call call = {.api = data, .x = x, .req = req};
     bool path_known = false;
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        if (!match(routes[i].pattern, req->path, &call)) {
+        const struct route *r = &routes[i];
+        if (!match(r->pattern, req->path, &call)) {
             continue;
         }
         path_known = true;
-        if (routes[i].method == req->method ||
-            (req->method == HTTP_M_HEAD && routes[i].method == HTTP_M_GET)) {
-            routes[i].fn(&call, routes[i].arg);
+        if (r->method == req->method ||
+            (req->method == HTTP_M_HEAD && r->method == HTTP_M_GET)) {
+            if (check_segments(r->pattern, &call) && api__query_check(&call, r->query)) {
+                r->fn(&call, r->arg);
+            }
             return;
         }
     }

@@ -7,6 +7,9 @@
 #include "common/error.h"
 #include "config/config.h"
 
+/* Idempotency keys (with NUL), as long as the engine keeps them. */
+#define KEY_MAX (ENGINE_VALUE_MAX * 2)
+
 struct pending
 {
     struct http_exchange *x;
@@ -45,6 +48,16 @@ void api__submit(struct api__call *call, const struct engine_command *cmd, int o
 
 /* ---- Contacts -------------------------------------------------------------------------- */
 
+/* {"skill": name, "level": 0..max} and nothing else. */
+static bool skill_ref_ok(json_t *v)
+{
+    json_t *skill = json_object_get(v, "skill"), *level = json_object_get(v, "level");
+    size_t members = (skill != NULL) + (level != NULL);
+    return json_is_object(v) && json_object_size(v) == members && json_is_string(skill) &&
+           (level == NULL || (json_is_integer(level) && json_integer_value(level) >= 0 &&
+                              json_integer_value(level) <= ENGINE_PROFICIENCY_MAX));
+}
+
 static bool read_skills(struct api__call *call,
                         json_t *arr,
                         struct engine_skill_ref *out,
@@ -62,17 +75,18 @@ static bool read_skills(struct api__call *call,
     }
     json_array_foreach(arr, i, v)
     {
-        json_t *skill = json_object_get(v, "skill"), *level = json_object_get(v, "level");
-        if (!json_is_string(skill) || (level != NULL && !json_is_integer(level)) ||
-            (level != NULL && (json_integer_value(level) < 0 ||
-                               json_integer_value(level) > ENGINE_PROFICIENCY_MAX))) {
+        if (!skill_ref_ok(v)) {
             http_reply_error(call->x, 400, "INVAL",
                              "skills[%zu]: expected {\"skill\": name, \"level\": 0..%d}", i,
                              ENGINE_PROFICIENCY_MAX);
             return false;
         }
-        out[i].skill = json_string_value(skill);
+        json_t *level = json_object_get(v, "level");
+        out[i].skill = json_string_value(json_object_get(v, "skill"));
         out[i].level = level != NULL ? (uint8_t)json_integer_value(level) : 1;
+        if (!api__name_ok(call, "skills[].skill", out[i].skill, ENGINE_NAME_MAX)) {
+            return false;
+        }
     }
     *n = (uint8_t)json_array_size(arr);
     return true;
@@ -93,8 +107,14 @@ bool api__read_attrs(struct api__call *call, json_t *obj, struct engine_attr *ou
     *n = 0;
     json_object_foreach(obj, k, v)
     {
-        if (!json_is_string(v)) {
-            http_reply_error(call->x, 400, "INVAL", "attributes.%s: expected a string", k);
+        if (!api__name_ok(call, "attributes: key", k, ENGINE_KEY_MAX)) {
+            return false;
+        }
+        if (!json_is_string(v) || !api__text_valid(json_string_value(v))) {
+            http_reply_error(call->x, 400, "INVAL",
+                             "attributes.%s: expected a string of UTF-8 text without control "
+                             "characters",
+                             k);
             return false;
         }
         out[*n].key = k;
@@ -118,8 +138,8 @@ void api__contact_create(struct api__call *call)
         return;
     }
     const char *channel = api__opt_str(call, body, "channel", &bad);
-    cr->key = api__opt_str(call, body, "key", &bad);
-    cr->queue = api__opt_str(call, body, "queue", &bad);
+    cr->key = api__opt_name(call, body, "key", KEY_MAX, &bad);
+    cr->queue = api__opt_name(call, body, "queue", ENGINE_NAME_MAX, &bad);
     if (bad) {
         goto out;
     }
@@ -146,23 +166,21 @@ out:
     json_decref(body);
 }
 
-bool api__parse_id(struct api__call *call, const char *text, uint64_t *id)
+/* Endpoints whose request is all in the path: a body may be empty or {}. */
+static bool no_fields(struct api__call *call)
 {
-    char *end;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (*text == 0 || *end != 0 || v == 0) {
-        http_reply_error(call->x, 400, "INVAL", "'%s' is not a contact or offer id", text);
-        return false;
-    }
-    *id = v;
-    return true;
+    static const char *const none[] = {NULL};
+    json_t *body = api__body_with(call, none);
+    json_decref(body);
+    return body != NULL;
 }
 
 /* POST /v1/contacts/{id}/abandon|end|callback|wrapup-done */
 void api__contact_action(struct api__call *call, int kind)
 {
     struct engine_command cmd = {.kind = (uint8_t)kind};
-    if (api__parse_id(call, call->args[0], &cmd.u.contact.id)) {
+    cmd.u.contact.id = call->ids[0];
+    if (no_fields(call)) {
         api__submit(call, &cmd, 200);
     }
 }
@@ -170,14 +188,15 @@ void api__contact_action(struct api__call *call, int kind)
 /* POST /v1/offers/{id}/accept|reject {"agent": name} */
 void api__offer_action(struct api__call *call, int kind)
 {
+    static const char *const keys[] = {"agent", NULL};
     struct engine_command cmd = {.kind = (uint8_t)kind};
     bool bad = false;
-    json_t *body;
-    if (!api__parse_id(call, call->args[0], &cmd.u.offer.id) ||
-        (body = api__body(call)) == NULL) {
+    json_t *body = api__body_with(call, keys);
+    if (body == NULL) {
         return;
     }
-    cmd.u.offer.agent = api__opt_str(call, body, "agent", &bad);
+    cmd.u.offer.id = call->ids[0];
+    cmd.u.offer.agent = api__opt_name(call, body, "agent", ENGINE_NAME_MAX, &bad);
     if (!bad && cmd.u.offer.agent == NULL) {
         http_reply_error(call->x, 400, "INVAL", "agent: required");
     } else if (!bad) {
@@ -191,21 +210,25 @@ void api__queue_action(struct api__call *call, int kind)
 {
     struct engine_command cmd = {.kind = (uint8_t)kind};
     cmd.u.queue.name = call->args[0];
-    api__submit(call, &cmd, 200);
+    if (no_fields(call)) {
+        api__submit(call, &cmd, 200);
+    }
 }
 
-/* POST /v1/agents/{name}/login|logout|state {"presence": "available"|"away", "reason"} */
+/* POST /v1/agents/{name}/login|state {"presence": "available"|"away", "reason"}; logout
+ * takes no fields. */
 void api__agent_action(struct api__call *call, int kind)
 {
+    static const char *const keys[] = {"presence", "reason", NULL};
     struct engine_command cmd = {.kind = (uint8_t)kind};
     bool bad = false;
-    json_t *body = api__body(call);
+    json_t *body = api__body_with(call, kind == ENGINE_CMD_AGENT_LOGOUT ? keys + 2 : keys);
     if (body == NULL) {
         return;
     }
     cmd.u.agent.name = call->args[0];
     const char *presence = api__opt_str(call, body, "presence", &bad);
-    cmd.u.agent.reason = api__opt_str(call, body, "reason", &bad);
+    cmd.u.agent.reason = api__opt_name(call, body, "reason", ENGINE_VALUE_MAX, &bad);
     if (bad) {
         goto out;
     }

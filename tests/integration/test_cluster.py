@@ -23,8 +23,10 @@ def route_contacts(c):
                                   "attributes": {"language": "en"}})
         check(code == 201 and doc["existing"] is False, f"create on {node.name}: {code} {doc}")
         ids.append(doc["id"])
-    # The same key through another node names the same contact.
-    code, doc = nodes[2].request("POST", "/v1/contacts", {"key": "basic-0", "channel": "chat"})
+    # The same key with the same request through another node names the same contact.
+    code, doc = nodes[2].request("POST", "/v1/contacts",
+                                 {"key": "basic-0", "channel": "chat",
+                                  "attributes": {"language": "en"}})
     check(code == 200 and doc["existing"] and doc["id"] == ids[0], f"repeat key: {code} {doc}")
     # Each of the three agents holds up to 2 (a01, a02) or 3 (a03) chats: 6 are offered.
     code, doc = nodes[1].request("GET", "/v1/contacts?state=offered")

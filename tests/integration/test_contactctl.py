@@ -86,7 +86,8 @@ def contacts(ctl):
     out = ctl.run("contact", "create", "--channel", "chat", "--key", "ctl-1", "--attr",
                   "language=en")
     cid = out.split()[1]
-    again = ctl.run("contact", "create", "--channel", "chat", "--key", "ctl-1")
+    again = ctl.run("contact", "create", "--channel", "chat", "--key", "ctl-1", "--attr",
+                    "language=en")
     check(again.startswith(f"contact {cid} (existing)"), f"same key: {again}")
     got = ctl.run("contact", "show", cid, json_out=True)
     check(got["state"] == "offered" and got["agent"] == "z9", f"contact: {got}")

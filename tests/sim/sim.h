@@ -16,7 +16,6 @@
 #define SIM_QUEUES_MAX 16
 #define SIM_AGENTS_MAX 512
 #define SIM_SKILLS 20
-#define SIM_KEYS_KEPT 1024
 #define SIM_ORDER_SAMPLE 48 /* queued contacts compared per offer in the order check */
 
 /* ---- Random numbers: splitmix64, seeded from the command line -------------------- */
@@ -178,7 +177,6 @@ struct sim
     uint32_t n_queues;
     uint64_t created;
     uint32_t n_keys;
-    uint64_t key_contact[SIM_KEYS_KEPT]; /* contact of key-<n>, n modulo SIM_KEYS_KEPT */
     int64_t arrival_mean_ms;
     int64_t model_mean_ms;
 

@@ -244,18 +244,22 @@ static int16_t arrival_priority(struct sim *s)
     return r < 88 ? 0 : r < 98 ? (int16_t)rng_range(&s->rng, 1, 3) : -1;
 }
 
-/* Keys: some contacts carry one; a few repeat a recent key and must get its contact. */
+/* Keys: some contacts carry one. A few repeat a recent key with another request (the
+ * engine must refuse it and change nothing); a few are sent twice at once, as a client
+ * retries, and the second must get the first one's contact. */
 static void arrival_key(struct sim *s,
                         struct arrival *a,
                         struct engine_contact_create *cr,
-                        uint64_t *repeat_of)
+                        bool *repeat)
 {
-    *repeat_of = 0;
+    *repeat = false;
     if (s->n_keys > 0 && rng_permille(&s->rng, 20)) {
         uint32_t k = s->n_keys - 1 - rng_below(&s->rng, s->n_keys < 500 ? s->n_keys : 500);
         snprintf(a->key, sizeof(a->key), "key-%u", k);
-        *repeat_of = s->key_contact[k % SIM_KEYS_KEPT];
         cr->key = a->key;
+        /* No first request carries this attribute: the repeat always asks for another. */
+        a->attrs[cr->n_attrs++] = (struct engine_attr){"repeat", "yes"};
+        *repeat = true;
     } else if (rng_permille(&s->rng, 50)) {
         snprintf(a->key, sizeof(a->key), "key-%u", s->n_keys);
         cr->key = a->key;
@@ -267,7 +271,7 @@ static void arrival(struct sim *s)
     struct arrival a;
     struct engine_command cmd = {.kind = ENGINE_CMD_CONTACT_CREATE};
     struct engine_contact_create *cr = &cmd.u.create;
-    uint64_t repeat_of = 0;
+    bool repeat = false;
     cr->channel = arrival_channel(s);
     cr->queue = arrival_queue(s, cr->channel);
     cr->priority = arrival_priority(s);
@@ -279,16 +283,24 @@ static void arrival(struct sim *s)
         cr->skills = &a.skill;
         cr->n_skills = 1;
     }
-    arrival_key(s, &a, cr, &repeat_of);
-    struct engine_result res;
-    sim_apply_ok(s, &cmd, &res);
-    if (repeat_of != 0 && (!res.existing || res.contact != repeat_of)) {
-        sim_fail(s, "repeated key '%s' gave contact %llu (existing %d), expected %llu", a.key,
-                 (unsigned long long)res.contact, res.existing, (unsigned long long)repeat_of);
+    arrival_key(s, &a, cr, &repeat);
+    if (repeat) {
+        sim_apply_expect_error(s, &cmd, CD_EEXISTS);
+        return;
     }
-    if (repeat_of == 0 && cr->key != NULL) {
-        s->key_contact[s->n_keys % SIM_KEYS_KEPT] = res.contact;
-        s->n_keys++;
+    struct engine_result res, again;
+    sim_apply_ok(s, &cmd, &res);
+    if (cr->key == NULL) {
+        return;
+    }
+    s->n_keys++;
+    if (rng_permille(&s->rng, 100)) {
+        sim_apply_ok(s, &cmd, &again);
+        if (!again.existing || again.contact != res.contact) {
+            sim_fail(s, "key '%s' sent again gave contact %llu (existing %d), expected %llu",
+                     a.key, (unsigned long long)again.contact, again.existing,
+                     (unsigned long long)res.contact);
+        }
     }
 }
 

@@ -173,7 +173,7 @@ TEST(idempotency_key_returns_existing)
     assert_false(f->res.existing);
     uint64_t d = DIGEST;
 
-    assert_int_equal(fx_create(f, "k1", "support", ENGINE_CH_CHAT, 5, 0, NULL, 0, NULL), 0);
+    assert_int_equal(fx_create(f, "k1", "sales", ENGINE_CH_EMAIL, 0, 0, NULL, 0, NULL), 0);
     assert_int_equal(f->res.contact, 1);
     assert_true(f->res.existing);
     assert_int_equal(f->n_fx, f->mark);
@@ -189,6 +189,49 @@ TEST(idempotency_key_returns_existing)
     assert_false(f->res.existing);
 }
 
+/* The same key with another request is refused, whatever differs, and changes nothing. */
+TEST(idempotency_key_with_another_request_is_refused)
+{
+    fx_skill(f, "english");
+    fx_skill(f, "french");
+    MODEL_INSTALL;
+    struct engine_skill_ref sk[] = {{"english", 2}, {"french", 1}};
+    struct engine_attr at[] = {{"lang", "en"}, {"tier", "gold"}};
+    assert_int_equal(fx_create(f, "k1", "sales", ENGINE_CH_EMAIL, 3, 2, sk, 2, at), 0);
+    uint64_t id = f->res.contact;
+    uint64_t d = DIGEST;
+
+    struct engine_skill_ref sk_level[] = {{"english", 3}, {"french", 1}};
+    struct engine_attr at_value[] = {{"lang", "en"}, {"tier", "silver"}};
+    struct engine_attr at_fewer[] = {{"lang", "en"}};
+    int rc[] = {
+        fx_create(f, "k1", "support", ENGINE_CH_EMAIL, 3, 2, sk, 2, at),
+        fx_create(f, "k1", "sales", ENGINE_CH_CHAT, 3, 2, sk, 2, at),
+        fx_create(f, "k1", "sales", ENGINE_CH_EMAIL, 4, 2, sk, 2, at),
+        fx_create(f, "k1", "sales", ENGINE_CH_EMAIL, 3, 2, sk_level, 2, at),
+        fx_create(f, "k1", "sales", ENGINE_CH_EMAIL, 3, 1, sk, 2, at),
+        fx_create(f, "k1", "sales", ENGINE_CH_EMAIL, 3, 2, sk, 2, at_value),
+        fx_create(f, "k1", "sales", ENGINE_CH_EMAIL, 3, 2, sk, 1, at_fewer),
+        fx_create(f, "k1", NULL, ENGINE_CH_EMAIL, 3, 2, sk, 2, at),
+    };
+    for (size_t i = 0; i < sizeof(rc) / sizeof(rc[0]); i++) {
+        assert_int_equal(rc[i], CD_EEXISTS);
+    }
+    assert_non_null(strstr(f->res.message, "different request"));
+    assert_false(f->res.existing);
+    assert_int_equal(DIGEST, d);
+    assert_int_equal(engine_contact_count(f->e), 1);
+
+    /* Skills and attributes listed in another order ask for the same contact. */
+    struct engine_skill_ref sk_swapped[] = {{"french", 1}, {"english", 2}};
+    struct engine_attr at_swapped[] = {{"tier", "gold"}, {"lang", "en"}};
+    assert_int_equal(
+        fx_create(f, "k1", "sales", ENGINE_CH_EMAIL, 3, 2, sk_swapped, 2, at_swapped), 0);
+    assert_true(f->res.existing);
+    assert_int_equal(f->res.contact, id);
+    assert_int_equal(DIGEST, d);
+}
+
 TEST(idempotency_key_remembered_after_finish)
 {
     MODEL_INSTALL;
@@ -200,9 +243,38 @@ TEST(idempotency_key_remembered_after_finish)
     assert_int_equal(f->res.contact, id);
     assert_true(f->res.existing);
     assert_int_equal(DIGEST, d);
+    assert_int_equal(fx_create(f, "k9", "sales", ENGINE_CH_VOICE, 0, 0, NULL, 0, NULL),
+                     CD_EEXISTS);
+    assert_int_equal(DIGEST, d);
     assert_int_equal(engine_contact_count(f->e), 0);
     /* The next new contact still gets the next id. */
     assert_int_equal(CREATE_IN("sales", ENGINE_CH_SMS, 0), id + 1);
+}
+
+/* What a key was created with travels in snapshots, for live and finished contacts: a node
+ * that caught up from one answers a repeated key as the others do. */
+TEST(idempotency_fingerprint_survives_a_snapshot)
+{
+    MODEL_INSTALL;
+    struct engine_attr at[] = {{"lang", "en"}};
+    assert_int_equal(fx_create(f, "live", "sales", ENGINE_CH_CHAT, 0, 0, NULL, 1, at), 0);
+    uint64_t live = f->res.contact;
+    assert_int_equal(fx_create(f, "done", "sales", ENGINE_CH_SMS, 2, 0, NULL, 0, NULL), 0);
+    uint64_t done = f->res.contact;
+    ABANDON(done);
+    struct engine *copy = fx_snapshot_copy(f);
+    engine_free(f->e);
+    f->e = copy;
+    assert_int_equal(fx_create(f, "live", "sales", ENGINE_CH_CHAT, 0, 0, NULL, 1, at), 0);
+    assert_true(f->res.existing);
+    assert_int_equal(f->res.contact, live);
+    assert_int_equal(fx_create(f, "live", "sales", ENGINE_CH_CHAT, 0, 0, NULL, 0, NULL),
+                     CD_EEXISTS);
+    assert_int_equal(fx_create(f, "done", "sales", ENGINE_CH_SMS, 2, 0, NULL, 0, NULL), 0);
+    assert_true(f->res.existing);
+    assert_int_equal(f->res.contact, done);
+    assert_int_equal(fx_create(f, "done", "sales", ENGINE_CH_SMS, 1, 0, NULL, 0, NULL),
+                     CD_EEXISTS);
 }
 
 TEST(end_queued_contact_is_refused)
@@ -348,7 +420,9 @@ int main(void)
         FX_TEST(abandon_while_offered_cancels_offer),
         FX_TEST(end_without_wrapup_completes_at_once),
         FX_TEST(idempotency_key_returns_existing),
+        FX_TEST(idempotency_key_with_another_request_is_refused),
         FX_TEST(idempotency_key_remembered_after_finish),
+        FX_TEST(idempotency_fingerprint_survives_a_snapshot),
         FX_TEST(end_queued_contact_is_refused),
         FX_TEST(accept_twice_is_stale),
         FX_TEST(accept_by_wrong_agent_is_invalid),
