@@ -5,6 +5,7 @@ its own process, talks to it over the HTTP API, and kills it with SIGKILL when a
 so. Every wait polls a condition with a deadline; nothing sleeps a fixed time to let
 something happen.
 """
+import contextlib
 import http.client
 import json
 import os
@@ -247,6 +248,42 @@ class Cluster:
 
     def wait_leader(self, timeout=30):
         return wait(self.leader, timeout, "a leader every live node agrees on")
+
+    def wait_own_leader(self, nodes, timeout=30):
+        """The node of nodes that says it leads, asking only those (others may be paused)."""
+        def leading():
+            for n in nodes:
+                try:
+                    if n.status()["leader"] == n.name:
+                        return n
+                except (OSError, Failure):
+                    pass
+            return None
+        return wait(leading, timeout, f"a leader among {', '.join(n.name for n in nodes)}")
+
+    @contextlib.contextmanager
+    def paused_behind(self, node, writes, key, channel):
+        """SIGSTOPs node, makes another leader and writes `writes` contacts through it, so
+        that node is far behind (past a snapshot with a low threshold) when the block ends
+        and it is resumed. A leader streams its log to a paused follower into the socket; a
+        new leader probes it first and sends nothing more until it answers: hence the
+        leader is killed and restarted. Yields the new leader."""
+        leader = self.wait_leader()
+        if leader is node:
+            raise Failure(f"paused_behind: {node.name} is the leader")
+        os.kill(node.proc.pid, signal.SIGSTOP)
+        try:
+            leader.kill()
+            leader.start()
+            new = self.wait_own_leader([n for n in self.nodes if n is not node])
+            for i in range(writes):
+                code, doc = new.request("POST", "/v1/contacts",
+                                        {"key": f"{key}{i}", "channel": channel}, timeout=5)
+                if code not in (200, 201):
+                    raise Failure(f"create {key}{i} while {node.name} is paused: {code} {doc}")
+            yield new
+        finally:
+            os.kill(node.proc.pid, signal.SIGCONT)
 
     def wait_ready(self, nodes=None, timeout=30):
         nodes = nodes or self.live()

@@ -4,8 +4,6 @@ last event id on another node. Afterwards what the client collected is exactly w
 surviving node holds over the same span: the same ids, in the same order, with the same
 content — nothing missing, nothing twice. A node restarted from a snapshot says 410 for
 ids before it; bad queries get 400."""
-import os
-import signal
 import threading
 import time
 
@@ -151,13 +149,6 @@ def body(c):
     poll_across_snapshot_install(c)
 
 
-def leader_of(node):
-    try:
-        return node.status()["leader"]
-    except (OSError, Failure):
-        return None
-
-
 def poll_across_snapshot_install(c):
     """A long-poll already waiting on a node when that node installs a snapshot must learn
     that it missed events (410), not be answered from after the gap."""
@@ -181,22 +172,8 @@ def poll_across_snapshot_install(c):
     t = threading.Thread(target=poll)
     t.start()
     time.sleep(0.3)  # the poll is waiting on the node before it stops
-    os.kill(node.proc.pid, signal.SIGSTOP)
-    try:
-        # A leader streams the log to a paused follower into the socket; a new leader
-        # probes it first and sends nothing more until it answers. So: a new leader, then
-        # enough entries for it to snapshot and compact past the paused node.
-        leader.kill()
-        leader.start()
-        others = [n for n in c.nodes if n is not node]
-        new = wait(lambda: next((n for n in others if leader_of(n) == n.name), None), 30,
-                   "a new leader among the two running nodes")
-        for i in range(200):
-            code, doc = new.request("POST", "/v1/contacts",
-                                    {"key": f"gap{i}", "channel": "email"}, timeout=5)
-            check(code in (200, 201), f"create during the pause: {code} {doc}")
-    finally:
-        os.kill(node.proc.pid, signal.SIGCONT)
+    with c.paused_behind(node, 200, "gap", "email"):
+        pass
     t.join(90)
     check(not t.is_alive(), "the waiting poll was never answered")
     code, doc = answer["reply"]

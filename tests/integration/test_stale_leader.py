@@ -8,19 +8,12 @@ import os
 import signal
 import threading
 
-from harness import Client, Cluster, Failure, log, run, wait
+from harness import Client, Cluster, Failure, log, run
 
 
 def check(cond, what):
     if not cond:
         raise Failure(what)
-
-
-def leader_of(node):
-    try:
-        return node.status()["leader"]
-    except (OSError, Failure):
-        return None
 
 
 def forward_to_stopped_leader(c):
@@ -47,9 +40,7 @@ def forward_to_stopped_leader(c):
         code, doc = answer["reply"]
         check(code == 503 and "leader changed" in doc["error"]["message"],
               f"a write forwarded to a stopped leader answered {code} {doc}")
-        others = [n for n in c.nodes if n is not leader]
-        new = wait(lambda: next((n for n in others if leader_of(n) == n.name), None), 30,
-                   "a new leader")
+        new = c.wait_own_leader([n for n in c.nodes if n is not leader])
         check(new is not leader, "the new leader is another node")
         code, doc = follower.request("POST", "/v1/contacts",
                                      {"key": "stale-1", "channel": "email"})
@@ -67,22 +58,8 @@ def forward_to_stopped_leader(c):
 def ready_means_caught_up(c):
     leader = c.wait_leader()
     follower = next(n for n in c.nodes if n is not leader)
-    os.kill(follower.proc.pid, signal.SIGSTOP)
-    try:
-        # A new leader probes the paused node instead of streaming the log into its socket,
-        # so the node is really behind when it wakes.
-        leader.kill()
-        leader.start()
-        others = [n for n in c.nodes if n is not follower]
-        new = wait(lambda: next((n for n in others if leader_of(n) == n.name), None), 30,
-                   "a new leader among the two running nodes")
-        for i in range(300):
-            code, doc = new.request("POST", "/v1/contacts",
-                                    {"key": f"behind{i}", "channel": "sms"}, timeout=5)
-            check(code in (200, 201), f"create while the follower is paused: {code} {doc}")
+    with c.paused_behind(follower, 300, "behind", "sms") as new:
         target = new.status()["commit_index"]
-    finally:
-        os.kill(follower.proc.pid, signal.SIGCONT)
     seen_behind = 0
     while True:
         st = follower.status()
