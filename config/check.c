@@ -163,6 +163,37 @@ const struct ynode *cfg_require(struct cfg_ctx *c, const struct ynode *map, cons
     return e;
 }
 
+/* The first control character of s (C0, DEL or C1; NUL included), as a code point, or -1.
+ * libyaml hands out valid UTF-8 only, but escapes ("\x01", "\0") make any character. */
+static long control_char(const char *s, size_t len, bool allow_lines)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (allow_lines && (ch == '\n' || ch == '\t')) {
+            continue;
+        }
+        if (ch < 0x20 || ch == 0x7f) {
+            return ch;
+        }
+        if (ch == 0xc2 && i + 1 < len && (unsigned char)s[i + 1] >= 0x80 &&
+            (unsigned char)s[i + 1] <= 0x9f) {
+            return (unsigned char)s[i + 1];
+        }
+    }
+    return -1;
+}
+
+static int control_fail(struct cfg_ctx *c, const struct ynode *n, long ch)
+{
+    return value_fail(c, n, "expected text without control characters, found U+%04lX", ch);
+}
+
+int cfg_check_chars(struct cfg_ctx *c, const struct ynode *n, bool allow_lines)
+{
+    long ch = control_char(n->value, n->len, allow_lines);
+    return ch >= 0 ? control_fail(c, n, ch) : 0;
+}
+
 int cfg_string(struct cfg_ctx *c, const struct ynode *n, char *dst, size_t cap)
 {
     if (n->kind != YNODE_SCALAR) {
@@ -171,7 +202,10 @@ int cfg_string(struct cfg_ctx *c, const struct ynode *n, char *dst, size_t cap)
     if (ynode_is_null(n)) {
         return value_fail(c, n, "expected a non-empty string");
     }
-    if (n->len >= cap || strlen(n->value) != n->len) {
+    if (cfg_check_chars(c, n, false) != 0) {
+        return CD_EPARSE;
+    }
+    if (n->len >= cap) {
         return value_fail(c, n, "'%s' is longer than %zu characters", n->value, cap - 1);
     }
     memcpy(dst, n->value, n->len + 1);
@@ -183,9 +217,29 @@ int cfg_text(struct cfg_ctx *c, const struct ynode *n)
     if (n->kind != YNODE_SCALAR) {
         return value_fail(c, n, "expected a string, got %s", kind_text(n));
     }
-    if (ynode_is_null(n) || strlen(n->value) != n->len) {
+    if (ynode_is_null(n)) {
         return value_fail(c, n, "expected a non-empty string");
     }
+    return cfg_check_chars(c, n, true);
+}
+
+int cfg_key_text(struct cfg_ctx *c,
+                 const struct ynode *e,
+                 const char *what,
+                 char *dst,
+                 size_t cap)
+{
+    size_t len = strlen(e->key);
+    long ch = control_char(e->key, len, false);
+    if (ch >= 0) {
+        return cfg_fail_key(c, e, "%s: expected text without control characters, found U+%04lX",
+                            what, ch);
+    }
+    if (len == 0 || len >= cap) {
+        return cfg_fail_key(c, e, "%s '%s' is empty or longer than %zu characters", what,
+                            e->key, cap - 1);
+    }
+    memcpy(dst, e->key, len + 1);
     return 0;
 }
 
@@ -195,8 +249,7 @@ int cfg_name(struct cfg_ctx *c, const struct ynode *n, char *dst, size_t cap)
     if (rv != 0) {
         return rv;
     }
-    if (strspn(dst, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./+:@") !=
-        n->len) {
+    if (strspn(dst, CFG_NAME_CHARS) != n->len) {
         return value_fail(
             c, n, "'%s' is not a valid name (use letters, digits and - _ . / + : @)", n->value);
     }

@@ -41,11 +41,26 @@ int cfg_expect_seq(struct cfg_ctx *c, const struct ynode *n);
 /* Either a sequence or a single scalar standing for a one-item list. */
 int cfg_expect_list(struct cfg_ctx *c, const struct ynode *n);
 
-/* A non-empty scalar of at most cap - 1 bytes, copied into dst. */
+/* Scalar n holds no control character (C0, DEL, C1, NUL; newline and tab are allowed when
+ * allow_lines). */
+int cfg_check_chars(struct cfg_ctx *c, const struct ynode *n, bool allow_lines);
+/* A non-empty scalar of at most cap - 1 bytes without control characters (C0, DEL, C1,
+ * NUL), copied into dst. */
 int cfg_string(struct cfg_ctx *c, const struct ynode *n, char *dst, size_t cap);
-/* A non-empty scalar (of any length). */
+/* A non-empty scalar (of any length) without control characters other than newline and
+ * tab. */
 int cfg_text(struct cfg_ctx *c, const struct ynode *n);
-/* A name: letters, digits, '-', '_', '.', '/', '+', ':', '@', at most cap - 1 bytes. */
+/* The key of mapping entry e as free text (an attribute's name): as cfg_string(), the
+ * error at the key and labelled what. */
+int cfg_key_text(struct cfg_ctx *c,
+                 const struct ynode *e,
+                 const char *what,
+                 char *dst,
+                 size_t cap);
+/* The characters of a name: ASCII letters and digits and these seven. No spaces, quotes,
+ * control characters or anything beyond ASCII. */
+#define CFG_NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./+:@"
+/* A name: 1 to cap - 1 of CFG_NAME_CHARS. */
 int cfg_name(struct cfg_ctx *c, const struct ynode *n, char *dst, size_t cap);
 /* The key of mapping entry e, checked as by cfg_name(). */
 int cfg_key_name(struct cfg_ctx *c, const struct ynode *e, char *dst, size_t cap);
@@ -67,17 +82,20 @@ int cfg_channel(struct cfg_ctx *c, const struct ynode *n, int *out);
 int cfg_channels(struct cfg_ctx *c, const struct ynode *n, uint8_t *out);
 
 /* Reads a whole file of at most max bytes into a NUL-terminated heap buffer (*data, owned
- * by the caller). Returns 0, CD_ENOTFOUND (no such file), CD_ETOOBIG, CD_EIO (with errno
- * in *sys_errno) or CD_ENOMEM. */
+ * by the caller) with plain read(2). Returns 0, CD_ENOTFOUND (no such file), CD_ETOOBIG,
+ * CD_EIO (with errno in *sys_errno) or CD_ENOMEM. */
 int cfg_read_file(const char *path, size_t max, char **data, size_t *len, int *sys_errno);
-/* cfg_read_file() for a document loader: on failure err says "PATH: file too large"
- * (CD_EPARSE) or "PATH: cannot read: REASON" (CD_EIO, CD_ENOMEM). */
+/* For a document loader: reads the file, or its first max + 1 bytes when it is longer, so
+ * that the parser refuses it with the position where it crosses max. On failure err says
+ * "PATH: cannot read: REASON" (CD_EIO, CD_ENOMEM). */
 int cfg_load_text(const char *path,
                   size_t max,
                   char **text,
                   size_t *len,
                   char *err,
                   size_t errlen);
+/* strerror() into the caller's buffer (reentrant). */
+void cfg_strerror(int sys_errno, char *buf, size_t len);
 
 /* Days since 1970-01-01 of a proleptic Gregorian date; shared with tz.c. */
 int64_t cfg_days_from_civil(int64_t y, unsigned m, unsigned d);

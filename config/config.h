@@ -20,6 +20,11 @@
  * CONTACTD_ZONEINFO when it is set (tests use this).
  *
  * On error every function leaves its out-parameter unchanged.
+ *
+ * Every function here is reentrant: no static buffers, no non-reentrant C library calls,
+ * files read with plain read(2). Documents may be parsed on several threads at once (the
+ * API parses request bodies in libuv's thread pool), provided nobody changes the
+ * environment (CONTACTD_ZONEINFO) meanwhile.
  */
 #ifndef CD_CONFIG_H
 #define CD_CONFIG_H
@@ -29,6 +34,20 @@
 #include <stdint.h>
 
 #include "engine/engine.h"
+
+/* ---- Document limits ---------------------------------------------------------------- */
+
+/* What one document may hold. A longer, larger or deeper one is refused with
+ * "FILE:LINE:COLUMN: document too large: more than N bytes", "... more than N nodes
+ * (...)" or "nesting deeper than N levels", at the point where it crosses the limit.
+ * Nodes are scalars (mapping keys included) and collections, aliases counted as expanded.
+ * Reading a document costs time and memory linear in its size. */
+#define CONFIG_MODEL_BYTES_MAX (4u << 20)
+#define CONFIG_MODEL_NODES_MAX 1000000u
+#define CONFIG_MODEL_DEPTH_MAX 32u
+#define CONFIG_NODE_BYTES_MAX (64u << 10)
+#define CONFIG_NODE_NODES_MAX 10000u
+#define CONFIG_NODE_DEPTH_MAX 16u
 
 /* ---- Node file ---------------------------------------------------------------------- */
 

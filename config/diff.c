@@ -10,7 +10,9 @@
  * Mappings are compared key by key. Sequences whose items are mappings with an "id",
  * "name" or "date" are compared item by item under that key (agents, rules, holidays),
  * and a change of their order is a change too; other sequences are compared whole.
- * Values are shown in YAML flow style, cut at VALUE_MAX bytes. */
+ * Values are shown in YAML flow style on one line (control characters escaped as \n, \t
+ * or \xHH), cut at VALUE_MAX bytes without splitting a character. Matching is by hash
+ * index, so the diff of two large models costs time linear in their size. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,34 +20,127 @@
 
 #include "common/error.h"
 #include "config/config.h"
+#include "config/names.h"
 #include "config/yaml_doc.h"
 
 #define VALUE_MAX 160
 #define PATH_MAX_LEN 512
+/* Below this many entries a mapping or list is searched by a walk rather than an index. */
+#define INDEX_MIN 8
 
 struct out
 {
     FILE *f;
     unsigned lines;
+    int err; /* CD_ENOMEM once an index could not be built */
 };
+
+/* The entries of a mapping by key, or the items of a list by the value of their naming
+ * field, so that matching two large collections costs linear time. */
+struct lookup
+{
+    const struct ynode *coll;
+    const char *field; /* NULL for a mapping */
+    const struct ynode **items;
+    struct names index;
+};
+
+static const char *name_of(const struct lookup *l, const struct ynode *c)
+{
+    return l->field == NULL ? c->key : ynode_get(c, l->field)->value;
+}
+
+static int lookup_init(struct lookup *l, const struct ynode *coll, const char *field)
+{
+    *l = (struct lookup){.coll = coll, .field = field};
+    names_init(&l->index);
+    if (coll->n < INDEX_MIN) {
+        return 0;
+    }
+    l->items = malloc(coll->n * sizeof(*l->items));
+    if (l->items == NULL) {
+        return CD_ENOMEM;
+    }
+    int32_t i = 0;
+    for (const struct ynode *c = coll->child; c != NULL; c = c->next, i++) {
+        l->items[i] = c;
+        /* Of two items with one name, the first is the one found, as by a walk. */
+        if (names_add(&l->index, name_of(l, c), i, NULL) == CD_ENOMEM) {
+            return CD_ENOMEM;
+        }
+    }
+    return 0;
+}
+
+static void lookup_close(struct lookup *l)
+{
+    free(l->items);
+    names_close(&l->index);
+}
+
+static const struct ynode *lookup_find(const struct lookup *l, const char *name)
+{
+    if (l->items != NULL) {
+        int32_t i = names_find(&l->index, name);
+        return i >= 0 ? l->items[i] : NULL;
+    }
+    for (const struct ynode *c = l->coll->child; c != NULL; c = c->next) {
+        if (strcmp(name_of(l, c), name) == 0) {
+            return c;
+        }
+    }
+    return NULL;
+}
+
+/* A scalar on one line: control characters are escaped, so that a value never splits the
+ * line it is shown on. */
+static void put_scalar(FILE *f, const char *s)
+{
+    for (; *s != 0; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '\n') {
+            fputs("\\n", f);
+        } else if (ch == '\t') {
+            fputs("\\t", f);
+        } else if (ch < 0x20 || ch == 0x7f) {
+            fprintf(f, "\\x%02x", ch);
+        } else {
+            fputc(ch, f);
+        }
+    }
+}
 
 static void render(FILE *f, const struct ynode *n)
 {
     if (n == NULL) {
         fputs("~", f);
     } else if (n->kind == YNODE_SCALAR) {
-        fputs(n->value, f);
+        put_scalar(f, n->value);
     } else {
         fputc(n->kind == YNODE_SEQ ? '[' : '{', f);
         for (const struct ynode *c = n->child; c != NULL; c = c->next) {
             if (n->kind == YNODE_MAP) {
-                fprintf(f, "%s: ", c->key);
+                put_scalar(f, c->key);
+                fputs(": ", f);
             }
             render(f, c);
             fputs(c->next != NULL ? ", " : "", f);
         }
         fputc(n->kind == YNODE_SEQ ? ']' : '}', f);
     }
+}
+
+/* Length of the longest prefix of s, of at most max bytes, that does not split a UTF-8
+ * character. */
+static size_t utf8_cut(const char *s, size_t len, size_t max)
+{
+    if (len <= max) {
+        return len;
+    }
+    while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80) {
+        max--;
+    }
+    return max;
 }
 
 /* n rendered into buf, cut with "..." past VALUE_MAX. */
@@ -61,12 +156,34 @@ static const char *shown(const struct ynode *n, char *buf, size_t len)
     render(f, n);
     fclose(f);
     if (size > VALUE_MAX) {
-        snprintf(buf, len, "%.*s...", VALUE_MAX, text);
+        snprintf(buf, len, "%.*s...", (int)utf8_cut(text, size, VALUE_MAX), text);
     } else {
         snprintf(buf, len, "%s", text ? text : "");
     }
     free(text);
     return buf;
+}
+
+/* path.name (a mapping's entry) or path[name] (a list's item), the name shown as a scalar,
+ * cut at a character boundary when too long. */
+static void sub_path(char *buf, const char *path, bool item, const char *name)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    if (f == NULL) {
+        snprintf(buf, PATH_MAX_LEN, "%s", path);
+        return;
+    }
+    fputs(path, f);
+    fputs(item ? "[" : *path ? "." : "", f);
+    put_scalar(f, name);
+    fputs(item ? "]" : "", f);
+    fclose(f);
+    size_t n = text != NULL ? utf8_cut(text, size, PATH_MAX_LEN - 1) : 0;
+    memcpy(buf, text != NULL ? text : "", n);
+    buf[n] = 0;
+    free(text);
 }
 
 static void line(struct out *o, const char *fmt, ...)
@@ -114,16 +231,6 @@ static const char *item_key(const struct ynode *a, const struct ynode *b)
     return NULL;
 }
 
-static const struct ynode *item(const struct ynode *seq, const char *key, const char *name)
-{
-    for (const struct ynode *c = seq->child; c != NULL; c = c->next) {
-        if (strcmp(ynode_get(c, key)->value, name) == 0) {
-            return c;
-        }
-    }
-    return NULL;
-}
-
 static void diff(struct out *o, const char *path, const struct ynode *a, const struct ynode *b);
 
 static void diff_map(struct out *o,
@@ -132,71 +239,55 @@ static void diff_map(struct out *o,
                      const struct ynode *b)
 {
     char sub[PATH_MAX_LEN], v[VALUE_MAX + 8];
-    for (const struct ynode *x = a->child; x != NULL; x = x->next) {
-        const struct ynode *y = ynode_get(b, x->key);
-        snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", x->key);
+    struct lookup la, lb;
+    if ((lookup_init(&la, a, NULL) | lookup_init(&lb, b, NULL)) != 0) {
+        o->err = CD_ENOMEM;
+    }
+    for (const struct ynode *x = a->child; x != NULL && o->err == 0; x = x->next) {
+        const struct ynode *y = lookup_find(&lb, x->key);
+        sub_path(sub, path, false, x->key);
         if (y == NULL) {
             line(o, "- %s", sub);
         } else {
             diff(o, sub, x, y);
         }
     }
-    for (const struct ynode *y = b->child; y != NULL; y = y->next) {
-        if (ynode_get(a, y->key) == NULL) {
-            snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", y->key);
+    for (const struct ynode *y = b->child; y != NULL && o->err == 0; y = y->next) {
+        if (lookup_find(&la, y->key) == NULL) {
+            sub_path(sub, path, false, y->key);
             line(o, "+ %s: %s", sub, shown(y, v, sizeof(v)));
         }
     }
+    lookup_close(&la);
+    lookup_close(&lb);
 }
 
-/* The names of the items of seq that the other sequence has too, in seq's order. */
-static void common_order(FILE *f,
-                         const struct ynode *seq,
-                         const struct ynode *other,
-                         const char *key)
+/* The names of the items of seq (indexed by l) that the other sequence has too, in seq's
+ * order. */
+static void common_order(FILE *f, const struct lookup *l, const struct lookup *other)
 {
     bool first = true;
-    for (const struct ynode *c = seq->child; c != NULL; c = c->next) {
-        const char *name = ynode_get(c, key)->value;
-        if (item(other, key, name) != NULL) {
-            fprintf(f, "%s%s", first ? "" : ", ", name);
+    for (const struct ynode *c = l->coll->child; c != NULL; c = c->next) {
+        const char *name = name_of(l, c);
+        if (lookup_find(other, name) != NULL) {
+            fputs(first ? "" : ", ", f);
+            put_scalar(f, name);
             first = false;
         }
     }
 }
 
-static void diff_items(struct out *o,
+static void diff_order(struct out *o,
                        const char *path,
-                       const struct ynode *a,
-                       const struct ynode *b,
-                       const char *key)
+                       const struct lookup *la,
+                       const struct lookup *lb)
 {
-    char sub[PATH_MAX_LEN], v[VALUE_MAX + 8];
-    for (const struct ynode *x = a->child; x != NULL; x = x->next) {
-        const char *name = ynode_get(x, key)->value;
-        const struct ynode *y = item(b, key, name);
-        snprintf(sub, sizeof(sub), "%s[%s]", path, name);
-        if (y == NULL) {
-            line(o, "- %s", sub);
-        } else {
-            diff(o, sub, x, y);
-        }
-    }
-    unsigned pos = 0;
-    for (const struct ynode *y = b->child; y != NULL; y = y->next) {
-        const char *name = ynode_get(y, key)->value;
-        pos++;
-        if (item(a, key, name) == NULL) {
-            snprintf(sub, sizeof(sub), "%s[%s]", path, name);
-            line(o, "+ %s at %u: %s", sub, pos, shown(y, v, sizeof(v)));
-        }
-    }
     char *order_a = NULL, *order_b = NULL;
-    size_t la = 0, lb = 0;
-    FILE *fa = open_memstream(&order_a, &la), *fb = open_memstream(&order_b, &lb);
+    size_t len_a = 0, len_b = 0;
+    FILE *fa = open_memstream(&order_a, &len_a), *fb = open_memstream(&order_b, &len_b);
     if (fa != NULL && fb != NULL) {
-        common_order(fa, a, b, key);
-        common_order(fb, b, a, key);
+        common_order(fa, la, lb);
+        common_order(fb, lb, la);
     }
     if (fa != NULL) {
         fclose(fa);
@@ -209,6 +300,43 @@ static void diff_items(struct out *o,
     }
     free(order_a);
     free(order_b);
+}
+
+static void diff_items(struct out *o,
+                       const char *path,
+                       const struct ynode *a,
+                       const struct ynode *b,
+                       const char *key)
+{
+    char sub[PATH_MAX_LEN], v[VALUE_MAX + 8];
+    struct lookup la, lb;
+    if ((lookup_init(&la, a, key) | lookup_init(&lb, b, key)) != 0) {
+        o->err = CD_ENOMEM;
+    }
+    for (const struct ynode *x = a->child; x != NULL && o->err == 0; x = x->next) {
+        const char *name = name_of(&la, x);
+        const struct ynode *y = lookup_find(&lb, name);
+        sub_path(sub, path, true, name);
+        if (y == NULL) {
+            line(o, "- %s", sub);
+        } else {
+            diff(o, sub, x, y);
+        }
+    }
+    unsigned pos = 0;
+    for (const struct ynode *y = b->child; y != NULL && o->err == 0; y = y->next) {
+        const char *name = name_of(&lb, y);
+        pos++;
+        if (lookup_find(&la, name) == NULL) {
+            sub_path(sub, path, true, name);
+            line(o, "+ %s at %u: %s", sub, pos, shown(y, v, sizeof(v)));
+        }
+    }
+    if (o->err == 0) {
+        diff_order(o, path, &la, &lb);
+    }
+    lookup_close(&la);
+    lookup_close(&lb);
 }
 
 static void diff(struct out *o, const char *path, const struct ynode *a, const struct ynode *b)
@@ -236,13 +364,15 @@ int config_model_diff(const char *old_text,
                       char *err,
                       size_t errlen)
 {
+    static const struct ydoc_limits lim = {CONFIG_MODEL_BYTES_MAX, CONFIG_MODEL_NODES_MAX,
+                                           CONFIG_MODEL_DEPTH_MAX};
     struct ydoc a = {0}, b = {0};
     struct out o = {0};
     char *text = NULL;
     size_t size = 0;
-    int rv = ydoc_parse("running", old_text, old_len, &a, err, errlen);
+    int rv = ydoc_parse("running", old_text, old_len, &lim, &a, err, errlen);
     if (rv == 0) {
-        rv = ydoc_parse("model", new_text, new_len, &b, err, errlen);
+        rv = ydoc_parse("model", new_text, new_len, &lim, &b, err, errlen);
     }
     if (rv == 0 && (o.f = open_memstream(&text, &size)) == NULL) {
         rv = CD_ENOMEM;
@@ -250,7 +380,7 @@ int config_model_diff(const char *old_text,
     if (rv == 0) {
         static const struct ynode empty = {.kind = YNODE_MAP};
         diff(&o, "", a.root ? a.root : &empty, b.root ? b.root : &empty);
-        rv = fclose(o.f) == 0 ? 0 : CD_ENOMEM;
+        rv = fclose(o.f) == 0 ? o.err : CD_ENOMEM;
     }
     ydoc_free(&a);
     ydoc_free(&b);

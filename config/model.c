@@ -7,7 +7,6 @@
 #include "common/error.h"
 #include "config/model.h"
 
-#define MODEL_FILE_MAX (64u << 20)
 #define MODEL_VERSION 1
 #define DEFAULT_RING_S 20
 #define DEFAULT_SL_TARGET_S 20
@@ -288,10 +287,12 @@ static int read_runbook(struct model_builder *b,
         cfg_name(&b->c, name, rb->name, sizeof(rb->name)) != 0) {
         return CD_EPARSE;
     }
-    for (struct config_runbook *o = b->out->runbooks; o < rb; o++) {
-        if (strcmp(o->name, rb->name) == 0) {
-            return cfg_fail(&b->c, name, "runbook '%s' is defined twice", rb->name);
-        }
+    int rv = names_add(&b->runbooks, rb->name, (int32_t)(rb - b->out->runbooks), NULL);
+    if (rv == CD_EEXISTS) {
+        return cfg_fail(&b->c, name, "runbook '%s' is defined twice", rb->name);
+    }
+    if (rv != 0) {
+        return rv;
     }
     cfg_subject(&b->c, "runbook '%s'", rb->name);
     if ((trigger = cfg_require(&b->c, n, "trigger")) == NULL ||
@@ -357,6 +358,7 @@ static void builder_init(struct model_builder *b, struct config_model *out)
     names_init(&b->queues);
     names_init(&b->agents);
     names_init(&b->rules);
+    names_init(&b->runbooks);
     b->def.ring_s = DEFAULT_RING_S;
     b->def.sl_target_s = DEFAULT_SL_TARGET_S;
     b->def.sl_percent = DEFAULT_SL_PERCENT;
@@ -373,6 +375,7 @@ static void builder_close(struct model_builder *b)
     names_close(&b->queues);
     names_close(&b->agents);
     names_close(&b->rules);
+    names_close(&b->runbooks);
 }
 
 static int build(struct cfg_ctx *c, const struct ynode *root, struct config_model *m)
@@ -401,7 +404,9 @@ int config_model_parse(const char *name_for_errors,
 {
     struct cfg_ctx c = {.file = name_for_errors, .err = err, .errlen = errlen};
     struct ydoc doc;
-    int rv = ydoc_parse(name_for_errors, text, len, &doc, err, errlen);
+    static const struct ydoc_limits lim = {CONFIG_MODEL_BYTES_MAX, CONFIG_MODEL_NODES_MAX,
+                                           CONFIG_MODEL_DEPTH_MAX};
+    int rv = ydoc_parse(name_for_errors, text, len, &lim, &doc, err, errlen);
     if (rv != 0) {
         return rv;
     }
@@ -421,7 +426,7 @@ int config_model_load(const char *path, struct config_model *out, char *err, siz
 {
     char *text;
     size_t len;
-    int rv = cfg_load_text(path, MODEL_FILE_MAX, &text, &len, err, errlen);
+    int rv = cfg_load_text(path, CONFIG_MODEL_BYTES_MAX, &text, &len, err, errlen);
     if (rv != 0) {
         return rv;
     }

@@ -120,12 +120,9 @@ static int read_attribute(struct rule_build *rb, const struct ynode *n)
                 return rv;
             }
             k->kind = ENGINE_COND_ATTR;
-            if (strlen(e->key) >= ENGINE_KEY_MAX || e->key[0] == 0) {
-                return cfg_fail_key(&rb->b->c, e,
-                                    "attribute key '%s' is empty or longer than %d characters",
-                                    e->key, ENGINE_KEY_MAX - 1);
+            if (cfg_key_text(&rb->b->c, e, "attribute key", k->key, sizeof(k->key)) != 0) {
+                return CD_EPARSE;
             }
-            strcpy(k->key, e->key);
             k->op = e->kind == YNODE_SEQ ? ENGINE_OP_IN : ENGINE_OP_EQ;
             rv = e->kind == YNODE_MAP ? attr_op(rb, o, k) : add_values(rb, e, k);
             if (rv != 0) {

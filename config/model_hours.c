@@ -132,6 +132,31 @@ static int holiday_cmp(const void *a, const void *b)
     return (x->date > y->date) - (x->date < y->date);
 }
 
+/* Dates are checked for repeats by their text: cfg_date() takes only the one spelling
+ * YYYY-MM-DD, so two entries name the same day exactly when their texts are equal. */
+static int add_holidays(struct model_builder *b,
+                        const struct ynode *n,
+                        struct engine_hours *h,
+                        struct names *dates)
+{
+    for (const struct ynode *i = n->child; i != NULL; i = i->next) {
+        struct engine_holiday *hd = &h->holidays[h->n_holidays];
+        if (read_holiday(b, i, hd) != 0) {
+            return CD_EPARSE;
+        }
+        const struct ynode *date = ynode_get(i, "date");
+        int rv = names_add(dates, date->value, (int32_t)h->n_holidays, NULL);
+        if (rv == CD_EEXISTS) {
+            return cfg_fail(&b->c, date, "date: holiday listed twice");
+        }
+        if (rv != 0) {
+            return rv;
+        }
+        h->n_holidays++;
+    }
+    return 0;
+}
+
 static int read_holidays(struct model_builder *b, const struct ynode *n, struct engine_hours *h)
 {
     if (cfg_expect_seq(&b->c, n) != 0) {
@@ -144,20 +169,14 @@ static int read_holidays(struct model_builder *b, const struct ynode *n, struct 
     if (h->holidays == NULL) {
         return CD_ENOMEM;
     }
-    for (const struct ynode *i = n->child; i != NULL; i = i->next) {
-        struct engine_holiday *hd = &h->holidays[h->n_holidays];
-        if (read_holiday(b, i, hd) != 0) {
-            return CD_EPARSE;
-        }
-        for (uint32_t k = 0; k < h->n_holidays; k++) {
-            if (h->holidays[k].date == hd->date) {
-                return cfg_fail(&b->c, ynode_get(i, "date"), "date: holiday listed twice");
-            }
-        }
-        h->n_holidays++;
+    struct names dates;
+    names_init(&dates);
+    int rv = add_holidays(b, n, h, &dates);
+    names_close(&dates);
+    if (rv == 0) {
+        qsort(h->holidays, h->n_holidays, sizeof(*h->holidays), holiday_cmp);
     }
-    qsort(h->holidays, h->n_holidays, sizeof(*h->holidays), holiday_cmp);
-    return 0;
+    return rv;
 }
 
 static int read_one(struct model_builder *b, const struct ynode *n, struct engine_hours *h)

@@ -245,22 +245,52 @@ int model_read_queues(struct model_builder *b, const struct ynode *n)
     return rv;
 }
 
+/* Marks every queue that lies on a cycle of overflows. Each queue overflows to at most one
+ * other, so one walk from each queue not yet seen, stopping at the first queue seen
+ * before, visits every queue once. state: 0 not seen, 1 on the current walk, 2 done. */
+static void mark_cycles(const struct engine_model *m, uint8_t *state, bool *on_cycle)
+{
+    for (uint32_t start = 0; start < m->n_queues; start++) {
+        int32_t at = (int32_t)start;
+        while (at >= 0 && state[at] == 0) {
+            state[at] = 1;
+            at = m->queues[at].overflow_queue;
+        }
+        if (at >= 0 && state[at] == 1) { /* the walk came back into itself */
+            int32_t q = at;
+            do {
+                on_cycle[q] = true;
+                q = m->queues[q].overflow_queue;
+            } while (q != at);
+        }
+        for (at = (int32_t)start; at >= 0 && state[at] == 1;
+             at = m->queues[at].overflow_queue) {
+            state[at] = 2;
+        }
+    }
+}
+
 /* Overflow to another queue must end somewhere: a closed or full queue whose overflow
- * chain comes back to it would bounce a contact forever. */
+ * chain comes back to it would bounce a contact forever. The first such queue in the
+ * document is named. */
 int model_check_overflow_loops(struct model_builder *b, const struct ynode *n)
 {
     const struct engine_model *m = b->m;
+    uint8_t *state = calloc(m->n_queues ? m->n_queues : 1, sizeof(*state));
+    bool *on_cycle = calloc(m->n_queues ? m->n_queues : 1, sizeof(*on_cycle));
+    int rv = state != NULL && on_cycle != NULL ? 0 : CD_ENOMEM;
+    if (rv == 0) {
+        mark_cycles(m, state, on_cycle);
+    }
     uint32_t i = 0;
-    for (const struct ynode *e = n ? n->child : NULL; e != NULL; e = e->next, i++) {
-        int32_t at = m->queues[i].overflow_queue;
-        for (uint32_t hops = 0; at >= 0 && hops <= m->n_queues; hops++) {
-            if ((uint32_t)at == i) {
-                cfg_subject(&b->c, "queue '%s'", m->queues[i].name);
-                return cfg_fail(&b->c, ynode_get(e, "overflow"),
-                                "overflow: chain of overflows leads back to this queue");
-            }
-            at = m->queues[at].overflow_queue;
+    for (const struct ynode *e = n ? n->child : NULL; e != NULL && rv == 0; e = e->next, i++) {
+        if (on_cycle[i]) {
+            cfg_subject(&b->c, "queue '%s'", m->queues[i].name);
+            rv = cfg_fail(&b->c, ynode_get(e, "overflow"),
+                          "overflow: chain of overflows leads back to this queue");
         }
     }
-    return 0;
+    free(state);
+    free(on_cycle);
+    return rv;
 }

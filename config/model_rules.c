@@ -61,15 +61,15 @@ static int read_set(struct model_builder *b, const struct ynode *n, struct engin
     }
     for (const struct ynode *e = n->child; e != NULL; e = e->next) {
         struct engine_kv *kv = &a->set[a->n_set++];
-        if (e->key[0] == 0 || strlen(e->key) >= sizeof(kv->key)) {
-            return cfg_fail_key(&b->c, e,
-                                "attribute key '%s' is empty or longer than %zu characters",
-                                e->key, sizeof(kv->key) - 1);
+        if (cfg_key_text(&b->c, e, "attribute key", kv->key, sizeof(kv->key)) != 0) {
+            return CD_EPARSE;
         }
-        strcpy(kv->key, e->key);
         if (e->kind != YNODE_SCALAR || e->len >= sizeof(kv->value)) {
             return cfg_fail(&b->c, e, "%s: expected a value of at most %zu characters", e->key,
                             sizeof(kv->value) - 1);
+        }
+        if (cfg_check_chars(&b->c, e, false) != 0) {
+            return CD_EPARSE;
         }
         memcpy(kv->value, e->value, e->len + 1);
     }

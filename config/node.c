@@ -8,8 +8,6 @@
 #include "config/config.h"
 #include "config/yaml_doc.h"
 
-#define NODE_FILE_MAX (1u << 20)
-
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 
 const char *config_log_level_name(int level)
@@ -315,7 +313,9 @@ int config_node_parse(const char *name_for_errors,
 {
     struct cfg_ctx c = {.file = name_for_errors, .err = err, .errlen = errlen};
     struct ydoc doc;
-    int rv = ydoc_parse(name_for_errors, text, len, &doc, err, errlen);
+    static const struct ydoc_limits lim = {CONFIG_NODE_BYTES_MAX, CONFIG_NODE_NODES_MAX,
+                                           CONFIG_NODE_DEPTH_MAX};
+    int rv = ydoc_parse(name_for_errors, text, len, &lim, &doc, err, errlen);
     if (rv != 0) {
         return rv;
     }
@@ -351,7 +351,7 @@ int config_node_load(const char *path, struct config_node *out, char *err, size_
 {
     char *text;
     size_t len;
-    int rv = cfg_load_text(path, NODE_FILE_MAX, &text, &len, err, errlen);
+    int rv = cfg_load_text(path, CONFIG_NODE_BYTES_MAX, &text, &len, err, errlen);
     if (rv != 0) {
         return rv;
     }

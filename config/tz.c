@@ -253,7 +253,9 @@ static int read_zone_file(const char *name,
                        path);
     }
     if (rv == CD_EIO) {
-        return tz_fail(err, errlen, rv, "time zone '%s' (%s): %s", name, path, strerror(sys));
+        char why[128];
+        cfg_strerror(sys, why, sizeof(why));
+        return tz_fail(err, errlen, rv, "time zone '%s' (%s): %s", name, path, why);
     }
     return rv == CD_ENOMEM ? tz_fail(err, errlen, rv, "out of memory") : rv;
 }

@@ -2,7 +2,13 @@
  *
  * The event API (rather than libyaml's own document loader) is used because it hands out
  * the start mark of every scalar and collection, which is what lets every later error
- * name a line and column. */
+ * name a line and column.
+ *
+ * Every step costs constant time (on average) per node: a collection keeps a pointer to
+ * its last child for appends, a mapping past a few entries keeps its keys in a hash set
+ * for the duplicate check, and anchors are found through a hash set too. The document's
+ * size, node count and depth are bounded by the caller's limits, so nothing a request
+ * sends can make the reader run long or recurse deep. */
 #include "config/yaml_doc.h"
 
 #include <stdarg.h>
@@ -13,9 +19,10 @@
 #include <yaml.h>
 
 #include "common/error.h"
+#include "config/names.h"
 
-#define YDOC_DEPTH_MAX 64
-#define YDOC_NODES_MAX 1000000 /* bounds alias expansion ("billion laughs") */
+/* A mapping with fewer entries is checked for duplicate keys by a walk. */
+#define KEYS_INDEX_MIN 8
 
 struct anchor
 {
@@ -26,10 +33,12 @@ struct anchor
 struct frame
 {
     struct ynode *node;
-    char *anchor; /* registered when the collection ends */
-    char *key;    /* mapping: key waiting for its value */
+    struct ynode **tail; /* where the next child goes */
+    char *anchor;        /* registered when the collection ends */
+    char *key;           /* mapping: key waiting for its value */
     uint32_t key_line;
     uint32_t key_col;
+    struct names keys; /* mapping of KEYS_INDEX_MIN entries or more: key -> ordinal */
 };
 
 struct builder
@@ -37,13 +46,15 @@ struct builder
     const char *file;
     char *err;
     size_t errlen;
+    struct ydoc_limits lim; /* depth at most YDOC_DEPTH_MAX */
     struct ynode *root;
     struct frame stack[YDOC_DEPTH_MAX];
-    int depth;
+    uint32_t depth;
     int documents;
     struct anchor *anchors;
     size_t n_anchors;
     size_t cap_anchors;
+    struct names anchor_index; /* name -> latest anchor of that name */
     size_t n_nodes;
 };
 
@@ -76,32 +87,32 @@ static void node_free(struct ynode *n)
 
 static int node_new(struct builder *b,
                     uint8_t kind,
-                    const yaml_mark_t *mark,
+                    uint32_t line,
+                    uint32_t col,
                     struct ynode **out)
 {
-    if (++b->n_nodes > YDOC_NODES_MAX) {
-        return fail(b, (uint32_t)mark->line + 1, (uint32_t)mark->column + 1,
-                    "document too large (more than %d nodes)", YDOC_NODES_MAX);
+    if (++b->n_nodes > b->lim.nodes) {
+        return fail(b, line, col,
+                    "document too large: more than %u nodes (scalars and collections, "
+                    "aliases counted as expanded)",
+                    b->lim.nodes);
     }
     struct ynode *n = calloc(1, sizeof(*n));
     if (n == NULL) {
         return CD_ENOMEM;
     }
     n->kind = kind;
-    n->line = (uint32_t)mark->line + 1;
-    n->col = (uint32_t)mark->column + 1;
+    n->line = line;
+    n->col = col;
     *out = n;
     return 0;
 }
 
-static void append_child(struct ynode *parent, struct ynode *child)
+static void append_child(struct frame *f, struct ynode *child)
 {
-    struct ynode **link = &parent->child;
-    while (*link != NULL) {
-        link = &(*link)->next;
-    }
-    *link = child;
-    parent->n++;
+    *f->tail = child;
+    f->tail = &child->next;
+    f->node->n++;
 }
 
 static int add_entry(struct frame *f, struct ynode *value)
@@ -110,28 +121,69 @@ static int add_entry(struct frame *f, struct ynode *value)
     value->key_line = f->key_line;
     value->key_col = f->key_col;
     f->key = NULL;
-    append_child(f->node, value);
+    append_child(f, value);
     return 0;
+}
+
+static const struct ynode *nth_child(const struct ynode *n, int32_t i)
+{
+    const struct ynode *c = n->child;
+    while (c != NULL && i-- > 0) {
+        c = c->next;
+    }
+    return c;
+}
+
+/* Indexes the keys a mapping already holds, once it has grown past a walk's worth. */
+static int index_keys(struct frame *f)
+{
+    int32_t i = 0;
+    for (const struct ynode *c = f->node->child; c != NULL; c = c->next) {
+        if (names_add(&f->keys, c->key, i++, NULL) == CD_ENOMEM) {
+            return CD_ENOMEM;
+        }
+    }
+    return 0;
+}
+
+/* The earlier entry of f's mapping with this key, or NULL; from the point the mapping has
+ * an index, key joins it (the string moves to the entry without moving in memory). */
+static int find_key(struct frame *f, const char *key, const struct ynode **prev)
+{
+    *prev = NULL;
+    if (f->node->n < KEYS_INDEX_MIN) {
+        for (const struct ynode *c = f->node->child; c != NULL; c = c->next) {
+            if (strcmp(c->key, key) == 0) {
+                *prev = c;
+                break;
+            }
+        }
+        return 0;
+    }
+    int32_t first;
+    int rv = f->keys.n == 0 ? index_keys(f) : 0;
+    if (rv == 0) {
+        rv = names_add(&f->keys, key, (int32_t)f->node->n, &first);
+    }
+    if (rv == CD_EEXISTS) {
+        *prev = nth_child(f->node, first);
+        return 0;
+    }
+    return rv;
 }
 
 /* A scalar in key position of a mapping: remember it until its value arrives. */
 static int take_key(struct builder *b, struct frame *f, struct ynode *key)
 {
+    const struct ynode *prev;
+    int rv;
     if (key->kind != YNODE_SCALAR) {
-        int rv = fail(b, key->line, key->col, "mapping keys must be scalars");
-        node_free(key);
-        return rv;
+        rv = fail(b, key->line, key->col, "mapping keys must be scalars");
+    } else if ((rv = find_key(f, key->value, &prev)) == 0 && prev != NULL) {
+        rv = fail(b, key->line, key->col, "duplicate key '%s' (first at line %u, column %u)",
+                  key->value, prev->key_line, prev->key_col);
     }
-    const struct ynode *prev = NULL;
-    for (const struct ynode *c = f->node->child; c != NULL; c = c->next) {
-        if (strcmp(c->key, key->value) == 0) {
-            prev = c;
-        }
-    }
-    if (prev != NULL) {
-        int rv =
-            fail(b, key->line, key->col, "duplicate key '%s' (first at line %u, column %u)",
-                 key->value, prev->key_line, prev->key_col);
+    if (rv != 0) {
         node_free(key);
         return rv;
     }
@@ -152,7 +204,7 @@ static int attach(struct builder *b, struct ynode *n)
     }
     struct frame *f = &b->stack[b->depth - 1];
     if (f->node->kind == YNODE_SEQ) {
-        append_child(f->node, n);
+        append_child(f, n);
         return 0;
     }
     if (f->key == NULL) {
@@ -175,8 +227,8 @@ static int anchor_add(struct builder *b, char *name, struct ynode *node)
     }
     b->anchors[b->n_anchors].name = name;
     b->anchors[b->n_anchors].node = node;
-    b->n_anchors++;
-    return 0;
+    /* A name anchored again names the later node from here on. */
+    return names_put(&b->anchor_index, name, (int32_t)b->n_anchors++);
 }
 
 static int dup_anchor(const yaml_char_t *anchor, char **out)
@@ -192,11 +244,17 @@ static int dup_anchor(const yaml_char_t *anchor, char **out)
 static int on_scalar(struct builder *b, const yaml_event_t *ev)
 {
     struct ynode *n = NULL;
-    int rv = node_new(b, YNODE_SCALAR, &ev->start_mark, &n);
+    int rv = node_new(b, YNODE_SCALAR, (uint32_t)ev->start_mark.line + 1,
+                      (uint32_t)ev->start_mark.column + 1, &n);
     if (rv != 0) {
         return rv;
     }
     n->len = ev->data.scalar.length;
+    if (memchr(ev->data.scalar.value, 0, n->len) != NULL) {
+        rv = fail(b, n->line, n->col, "a NUL character (\\0) is not allowed in a scalar");
+        node_free(n);
+        return rv;
+    }
     n->value = malloc(n->len + 1);
     if (n->value == NULL) {
         node_free(n);
@@ -222,14 +280,15 @@ static int on_scalar(struct builder *b, const yaml_event_t *ev)
 
 static int on_start(struct builder *b, const yaml_event_t *ev, uint8_t kind)
 {
-    if (b->depth == YDOC_DEPTH_MAX) {
-        return fail(b, (uint32_t)ev->start_mark.line + 1, (uint32_t)ev->start_mark.column + 1,
-                    "nesting deeper than %d levels", YDOC_DEPTH_MAX);
+    uint32_t line = (uint32_t)ev->start_mark.line + 1,
+             col = (uint32_t)ev->start_mark.column + 1;
+    if (b->depth == b->lim.depth) {
+        return fail(b, line, col, "nesting deeper than %u levels", b->lim.depth);
     }
     const yaml_char_t *anchor =
         kind == YNODE_MAP ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor;
     struct ynode *n = NULL;
-    int rv = node_new(b, kind, &ev->start_mark, &n);
+    int rv = node_new(b, kind, line, col, &n);
     if (rv != 0) {
         return rv;
     }
@@ -243,13 +302,16 @@ static int on_start(struct builder *b, const yaml_event_t *ev, uint8_t kind)
         free(name);
         return rv;
     }
-    b->stack[b->depth++] = (struct frame){.node = n, .anchor = name};
+    struct frame *f = &b->stack[b->depth++];
+    *f = (struct frame){.node = n, .tail = &n->child, .anchor = name};
+    names_init(&f->keys);
     return 0;
 }
 
 static int on_end(struct builder *b)
 {
     struct frame *f = &b->stack[--b->depth];
+    names_close(&f->keys);
     if (f->anchor != NULL) {
         char *name = f->anchor;
         f->anchor = NULL;
@@ -258,16 +320,37 @@ static int on_end(struct builder *b)
     return 0;
 }
 
-static int copy_tree(struct builder *b, const struct ynode *src, struct ynode **out);
-
-static int copy_node(struct builder *b, const struct ynode *src, struct ynode **out)
+/* Where an alias is being expanded, for the errors its copy may run into. */
+struct expansion
 {
-    yaml_mark_t mark = {.line = src->line - 1, .column = src->col - 1};
+    uint32_t line, col;
+    const char *name;
+};
+
+static int copy_tree(struct builder *b,
+                     const struct expansion *at,
+                     uint32_t level,
+                     const struct ynode *src,
+                     struct ynode **out);
+
+/* Copies src as a node level collections deep below the alias's parent. */
+static int copy_node(struct builder *b,
+                     const struct expansion *at,
+                     uint32_t level,
+                     const struct ynode *src,
+                     struct ynode **out)
+{
+    if (src->kind != YNODE_SCALAR && b->depth + level > b->lim.depth) {
+        return fail(b, at->line, at->col, "nesting deeper than %u levels (alias '*%s')",
+                    b->lim.depth, at->name);
+    }
     struct ynode *n = NULL;
-    int rv = node_new(b, src->kind, &mark, &n);
+    int rv = node_new(b, src->kind, at->line, at->col, &n);
     if (rv != 0) {
         return rv;
     }
+    n->line = src->line;
+    n->col = src->col;
     n->plain = src->plain;
     n->len = src->len;
     n->key_line = src->key_line;
@@ -277,7 +360,7 @@ static int copy_node(struct builder *b, const struct ynode *src, struct ynode **
         node_free(n);
         return CD_ENOMEM;
     }
-    if ((rv = copy_tree(b, src->child, &n->child)) != 0) {
+    if ((rv = copy_tree(b, at, level + 1, src->child, &n->child)) != 0) {
         node_free(n);
         return rv;
     }
@@ -287,11 +370,15 @@ static int copy_node(struct builder *b, const struct ynode *src, struct ynode **
 }
 
 /* Copies a sibling list. */
-static int copy_tree(struct builder *b, const struct ynode *src, struct ynode **out)
+static int copy_tree(struct builder *b,
+                     const struct expansion *at,
+                     uint32_t level,
+                     const struct ynode *src,
+                     struct ynode **out)
 {
     *out = NULL;
     for (struct ynode **link = out; src != NULL; src = src->next) {
-        int rv = copy_node(b, src, link);
+        int rv = copy_node(b, at, level, src, link);
         if (rv != 0) {
             node_free(*out);
             *out = NULL;
@@ -304,26 +391,25 @@ static int copy_tree(struct builder *b, const struct ynode *src, struct ynode **
 
 static int on_alias(struct builder *b, const yaml_event_t *ev)
 {
-    const char *name = (const char *)ev->data.alias.anchor;
-    uint32_t line = (uint32_t)ev->start_mark.line + 1,
-             col = (uint32_t)ev->start_mark.column + 1;
-    for (size_t i = b->n_anchors; i-- > 0;) {
-        if (strcmp(b->anchors[i].name, name) != 0) {
-            continue;
-        }
-        struct ynode *copy;
-        struct ynode saved = *b->anchors[i].node;
-        saved.next = NULL; /* copy the node, not its siblings */
-        saved.key = NULL;
-        int rv = copy_node(b, &saved, &copy);
-        if (rv != 0) {
-            return rv;
-        }
-        copy->line = line;
-        copy->col = col;
-        return attach(b, copy);
+    struct expansion at = {.line = (uint32_t)ev->start_mark.line + 1,
+                           .col = (uint32_t)ev->start_mark.column + 1,
+                           .name = (const char *)ev->data.alias.anchor};
+    int32_t i = names_find(&b->anchor_index, at.name);
+    if (i < 0) {
+        return fail(b, at.line, at.col,
+                    "unknown alias '*%s' (no anchor of that name before it)", at.name);
     }
-    return fail(b, line, col, "unknown alias '*%s' (no anchor of that name before it)", name);
+    struct ynode *copy;
+    struct ynode saved = *b->anchors[i].node;
+    saved.next = NULL; /* copy the node, not its siblings */
+    saved.key = NULL;
+    int rv = copy_node(b, &at, 1, &saved, &copy);
+    if (rv != 0) {
+        return rv;
+    }
+    copy->line = at.line;
+    copy->col = at.col;
+    return attach(b, copy);
 }
 
 static int on_event(struct builder *b, const yaml_event_t *ev)
@@ -352,7 +438,8 @@ static int on_event(struct builder *b, const yaml_event_t *ev)
     }
 }
 
-/* Line and column of a byte offset, for reader errors that carry no mark. */
+/* Line and column (in characters, as libyaml counts them) of a byte offset, for errors
+ * that carry no mark. */
 static void offset_mark(const char *text, size_t len, size_t off, uint32_t *line, uint32_t *col)
 {
     *line = 1;
@@ -361,7 +448,7 @@ static void offset_mark(const char *text, size_t len, size_t off, uint32_t *line
         if (text[i] == '\n') {
             (*line)++;
             *col = 1;
-        } else {
+        } else if (((unsigned char)text[i] & 0xc0) != 0x80) {
             (*col)++;
         }
     }
@@ -390,14 +477,16 @@ static int syntax_error(struct builder *b, const yaml_parser_t *p, const char *t
 
 static void builder_close(struct builder *b)
 {
-    for (int i = 0; i < b->depth; i++) {
+    for (uint32_t i = 0; i < b->depth; i++) {
         free(b->stack[i].anchor);
         free(b->stack[i].key);
+        names_close(&b->stack[i].keys);
     }
     for (size_t i = 0; i < b->n_anchors; i++) {
         free(b->anchors[i].name);
     }
     free(b->anchors);
+    names_close(&b->anchor_index);
     node_free(b->root);
 }
 
@@ -408,6 +497,9 @@ static int run_parser(struct builder *b, const char *text, size_t len)
         return CD_ENOMEM;
     }
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    /* UTF-8 only: libyaml would otherwise take a byte-order mark for UTF-16, and the text
+     * kept as the model's source must be what JSON and the archive can hold. */
+    yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
     int rv = 0;
     for (bool done = false; !done && rv == 0;) {
         yaml_event_t ev;
@@ -426,11 +518,21 @@ static int run_parser(struct builder *b, const char *text, size_t len)
 int ydoc_parse(const char *file,
                const char *text,
                size_t len,
+               const struct ydoc_limits *lim,
                struct ydoc *doc,
                char *err,
                size_t errlen)
 {
-    struct builder b = {.file = file, .err = err, .errlen = errlen};
+    struct builder b = {.file = file, .err = err, .errlen = errlen, .lim = *lim};
+    if (b.lim.depth > YDOC_DEPTH_MAX) {
+        b.lim.depth = YDOC_DEPTH_MAX;
+    }
+    names_init(&b.anchor_index);
+    if (len > lim->bytes) {
+        uint32_t line, col;
+        offset_mark(text, len, lim->bytes, &line, &col);
+        return fail(&b, line, col, "document too large: more than %zu bytes", lim->bytes);
+    }
     int rv = run_parser(&b, text, len);
     if (rv != 0) {
         builder_close(&b);

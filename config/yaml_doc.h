@@ -34,18 +34,34 @@ struct ydoc
     struct ynode *root; /* owned; NULL for an empty document */
 };
 
-/* Parses exactly one YAML document. Aliases are expanded (a copy of the anchored node);
- * merge keys are not interpreted. Mapping keys must be scalars and unique. Returns 0,
- * CD_EPARSE with "FILE:LINE:COLUMN: message" in err, or CD_ENOMEM. */
+/* Bounds on what one document may cost to read. */
+#define YDOC_DEPTH_MAX 64 /* the largest depth a ydoc_limits may ask for */
+
+struct ydoc_limits
+{
+    size_t bytes;   /* longest text accepted */
+    uint32_t nodes; /* scalars and collections, aliases counted as expanded */
+    uint32_t depth; /* collections nested in one another, 1..YDOC_DEPTH_MAX */
+};
+
+/* Parses exactly one YAML document in time and memory linear in its size (and in the
+ * nodes its aliases expand to). Aliases are expanded (a copy of the anchored node); merge
+ * keys are not interpreted. Mapping keys must be scalars and unique. A document longer,
+ * larger or deeper than lim allows is refused, at the line and column where it crosses the
+ * limit, with a message that names the limit. Returns 0, CD_EPARSE with
+ * "FILE:LINE:COLUMN: message" in err, or CD_ENOMEM. Reentrant: nothing is shared between
+ * calls, so documents may be parsed on several threads at once. */
 int ydoc_parse(const char *file,
                const char *text,
                size_t len,
+               const struct ydoc_limits *lim,
                struct ydoc *doc,
                char *err,
                size_t errlen);
 void ydoc_free(struct ydoc *doc);
 
-/* Entry of a mapping by key, or NULL. */
+/* Entry of a mapping by key, or NULL. Walks the entries: for a few known keys only; a
+ * lookup by every key of a large mapping wants an index (config/names.h). */
 const struct ynode *ynode_get(const struct ynode *map, const char *key);
 /* A plain empty scalar, "~" or "null": the value is absent. */
 bool ynode_is_null(const struct ynode *n);

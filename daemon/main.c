@@ -71,10 +71,18 @@ static void cluster_closed(void *data)
     n->api = NULL;
 }
 
-static void http_closed(void *data)
+static void api_closed(void *data)
 {
     struct node *n = data;
     cluster_close(n->cluster, cluster_closed, n);
+}
+
+/* A model install whose document is still being read proposes to the cluster once it is
+ * read: the cluster closes after the API has nothing left in flight. */
+static void http_closed(void *data)
+{
+    struct node *n = data;
+    api_close(n->api, api_closed, n);
 }
 
 static void close_server(struct node *n)

@@ -20,8 +20,15 @@ int api_new(uv_loop_t *loop, struct api **out);
 void api_set_cluster(struct api *a, struct cluster *c);
 /* The server that serves this API, whose own figures /metrics shows (borrowed). */
 void api_set_server(struct api *a, struct http_server *s);
+/* Stops taking work that outlives a request's handler: model documents are read in libuv's
+ * thread pool, and a model install proposes to the cluster once its document is read. The
+ * requests still waiting are answered 503; cb fires once the document being read (if any)
+ * has come back, from inside this call when none is. Call it after closing the HTTP server
+ * and before closing the cluster, then api_free() from cb or later. */
+void api_close(struct api *a, void (*cb)(void *data), void *data);
 /* Frees the API and its forwarding connections (callbacks of forwarded requests fire with
- * CD_EUNAVAIL). */
+ * CD_EUNAVAIL). With model work possibly in progress, call api_close() first and wait for
+ * its callback. */
 void api_free(struct api *a);
 
 /* The http_handler_cb of the node's server; data is the struct api. */

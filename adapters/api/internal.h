@@ -9,6 +9,8 @@
 
 #define API__PEERS_MAX 16
 
+struct api__model_job;
+
 struct api__peer
 {
     char addr[CONFIG_HOST_MAX + 8];
@@ -23,6 +25,12 @@ struct api
     struct api__events *events;
     struct api__peer peers[API__PEERS_MAX];
     unsigned n_peers;
+    /* model.c: model documents read in the thread pool, one at a time, the rest waiting. */
+    struct api__model_job *job_running, *jobs_head, *jobs_tail;
+    unsigned jobs_waiting;
+    bool closing;
+    void (*close_cb)(void *data);
+    void *close_data;
 };
 
 /* A route: method, path pattern with "{kind}" for one segment, handler with the segments.
@@ -130,6 +138,9 @@ void api__model_validate(struct api__call *call);
 void api__model_diff(struct api__call *call);
 void api__model_rollback(struct api__call *call);
 void api__model_read(struct api__call *call, int kind);
+/* Answers the waiting model requests 503 and refuses new ones; cb fires once the job in the
+ * thread pool (if any) has come back, from inside this call when none is running. */
+void api__model_close(struct api *a, void (*cb)(void *data), void *data);
 
 /* manage.c: agents' definitions, transfers, attributes. */
 void api__agent_put(struct api__call *call);

@@ -14,6 +14,7 @@
  * number is the running one plus one when the command is made: of two changes made at
  * once the second is refused (409) rather than applied on top of a version its author
  * never saw. */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,38 @@
 
 #define ACTOR_MAX 64
 #define COMMENT_MAX 512
+#define JOBS_WAITING_MAX 8
+
+/* A model document read (and diffed) in the thread pool, off the loop: a large model takes
+ * long enough to parse that doing it on the loop would starve heartbeats and cost the
+ * leadership. One job runs at a time, so the pool keeps threads for Raft's disk work;
+ * the others wait in order. */
+enum job_kind {
+    JOB_VALIDATE, /* parse */
+    JOB_DIFF,     /* diff against the running text */
+    JOB_INSTALL,  /* parse and diff, then propose */
+};
+
+struct api__model_job
+{
+    uv_work_t work;
+    struct api *api;
+    struct http_exchange *x;
+    enum job_kind kind;
+    char *text; /* owned, NUL-terminated: the document */
+    size_t len;
+    char *running;         /* owned: the running version's text when the request came */
+    uint32_t from_version; /* ... and its number */
+    uint32_t rollback_of;
+    char actor[ACTOR_MAX];
+    char comment[COMMENT_MAX];
+    /* Written by the worker thread, read once it is done. */
+    int rv;
+    char err[512];
+    struct config_model model;
+    char *diff;
+    struct api__model_job *next; /* while waiting */
+};
 
 struct pending_install
 {
@@ -45,6 +78,59 @@ static json_t *lines_json(const char *text)
     return arr;
 }
 
+/* UTF-8 (shortest forms, no surrogates) without control characters (C0, DEL, C1): what an
+ * actor or a comment may hold, so that every archived version can be shown as JSON. */
+static bool clean_text(const char *text)
+{
+    static const uint32_t shortest[5] = {0, 0, 0x80, 0x800, 0x10000};
+    const unsigned char *s = (const unsigned char *)text;
+    while (*s != 0) {
+        size_t len = s[0] < 0x80             ? 1
+                     : (s[0] & 0xe0) == 0xc0 ? 2
+                     : (s[0] & 0xf0) == 0xe0 ? 3
+                     : (s[0] & 0xf8) == 0xf0 ? 4
+                                             : 0;
+        if (len == 0) {
+            return false;
+        }
+        uint32_t cp = len == 1 ? s[0] : s[0] & (0x7fu >> len);
+        for (size_t i = 1; i < len; i++) {
+            if ((s[i] & 0xc0) != 0x80) {
+                return false;
+            }
+            cp = cp << 6 | (s[i] & 0x3fu);
+        }
+        if (cp < shortest[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
+            cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {
+            return false;
+        }
+        s += len;
+    }
+    return true;
+}
+
+/* Reads query parameter name into buf (left as it is when absent); answers 400 and
+ * returns false when it is too long or not clean text. */
+static bool query_text(struct api__call *call, const char *name, char *buf, size_t len)
+{
+    char value[COMMENT_MAX];
+    int n = http_query_get(call->req, name, value, sizeof(value));
+    if (n == -1) {
+        return true;
+    }
+    if (n < 0 || (size_t)n >= len) {
+        http_reply_error(call->x, 400, "INVAL", "%s: longer than %zu bytes", name, len - 1);
+        return false;
+    }
+    if (!clean_text(value)) {
+        http_reply_error(call->x, 400, "INVAL",
+                         "%s: expected UTF-8 text without control characters", name);
+        return false;
+    }
+    memcpy(buf, value, (size_t)n + 1);
+    return true;
+}
+
 /* The running version's text, "" when none is archived. Borrowed from the engine. */
 static const char *running_source(struct api *a)
 {
@@ -52,6 +138,118 @@ static const char *running_source(struct api *a)
     struct engine_archived v;
     return engine_archive_find(e, engine_model_version(e), &v) == 0 ? v.source : "";
 }
+
+/* ---- Jobs ------------------------------------------------------------------------------ */
+
+static struct api__model_job *job_new(struct api__call *call, enum job_kind kind)
+{
+    struct api__model_job *j = calloc(1, sizeof(*j));
+    if (j == NULL) {
+        api__fail(call->x, CD_ENOMEM, NULL);
+        return NULL;
+    }
+    j->api = call->api;
+    j->x = call->x;
+    j->kind = kind;
+    j->work.data = j;
+    snprintf(j->actor, sizeof(j->actor), "api");
+    config_model_init(&j->model);
+    return j;
+}
+
+static void job_free(struct api__model_job *j)
+{
+    config_model_close(&j->model);
+    free(j->text);
+    free(j->running);
+    free(j->diff);
+    free(j);
+}
+
+/* Runs on a thread of the pool: touches nothing but the job. */
+static void job_work(uv_work_t *w)
+{
+    struct api__model_job *j = w->data;
+    if (j->kind != JOB_DIFF) {
+        j->rv = config_model_parse("model", j->text, j->len, &j->model, j->err, sizeof(j->err));
+    }
+    if (j->rv == 0 && j->kind != JOB_VALIDATE) {
+        j->rv = config_model_diff(j->running, strlen(j->running), j->text, j->len, &j->diff,
+                                  j->err, sizeof(j->err));
+    }
+}
+
+static void job_done(uv_work_t *w, int status);
+
+static void job_start(struct api *a, struct api__model_job *j)
+{
+    a->job_running = j;
+    int rv = uv_queue_work(a->loop, &j->work, job_work, job_done);
+    assert(rv == 0); /* it fails only without a work callback */
+    (void)rv;
+}
+
+static void shutting_down(struct http_exchange *x)
+{
+    http_reply_error(x, 503, "UNAVAIL", "this node is shutting down");
+}
+
+/* Starts the next waiting job, or finishes a close once nothing runs. */
+static void job_next(struct api *a)
+{
+    struct api__model_job *j = a->jobs_head;
+    if (j != NULL) {
+        a->jobs_head = j->next;
+        a->jobs_tail = a->jobs_head != NULL ? a->jobs_tail : NULL;
+        a->jobs_waiting--;
+        job_start(a, j);
+    } else if (a->closing && a->close_cb != NULL) {
+        void (*cb)(void *) = a->close_cb;
+        a->close_cb = NULL;
+        cb(a->close_data);
+    }
+}
+
+/* Takes j: runs it now, or after the ones waiting, or answers 503 when too many wait. */
+static void job_submit(struct api__model_job *j)
+{
+    struct api *a = j->api;
+    if (a->closing) {
+        shutting_down(j->x);
+        job_free(j);
+    } else if (a->job_running == NULL) {
+        job_start(a, j);
+    } else if (a->jobs_waiting == JOBS_WAITING_MAX) {
+        http_reply_error(j->x, 503, "UNAVAIL",
+                         "busy: %d model requests are waiting already; retry later",
+                         JOBS_WAITING_MAX);
+        job_free(j);
+    } else {
+        *(a->jobs_tail != NULL ? &a->jobs_tail->next : &a->jobs_head) = j;
+        a->jobs_tail = j;
+        a->jobs_waiting++;
+    }
+}
+
+void api__model_close(struct api *a, void (*cb)(void *data), void *data)
+{
+    struct api__model_job *j;
+    a->closing = true;
+    a->close_cb = cb;
+    a->close_data = data;
+    while ((j = a->jobs_head) != NULL) {
+        a->jobs_head = j->next;
+        shutting_down(j->x);
+        job_free(j);
+    }
+    a->jobs_tail = NULL;
+    a->jobs_waiting = 0;
+    if (a->job_running == NULL) {
+        job_next(a);
+    }
+}
+
+/* ---- Answers --------------------------------------------------------------------------- */
 
 static void installed(void *data, const struct engine_result *res)
 {
@@ -67,148 +265,172 @@ static void installed(void *data, const struct engine_result *res)
     free(p);
 }
 
-/* Proposes text (a valid model, parsed into m) as the next version. */
-static void install(struct api__call *call,
-                    struct config_model *m,
-                    const char *text,
-                    uint32_t rollback_of,
-                    const char *comment)
+/* Proposes the job's model as the version after the one its diff was made against: should
+ * another change have landed meanwhile, the engine refuses this one (409). */
+static void propose(struct api__model_job *j)
 {
-    char actor[ACTOR_MAX] = "api", err[512], *diff = NULL;
-    const char *running = running_source(call->api);
-    int rv = config_model_diff(running, strlen(running), text, strlen(text), &diff, err,
-                               sizeof(err));
-    struct pending_install *p = rv == 0 ? calloc(1, sizeof(*p)) : NULL;
+    struct pending_install *p = calloc(1, sizeof(*p));
     if (p == NULL) {
-        free(diff);
-        api__fail(call->x, rv != 0 ? rv : CD_ENOMEM, rv != 0 ? err : NULL);
+        api__fail(j->x, CD_ENOMEM, NULL);
         return;
     }
-    http_query_get(call->req, "actor", actor, sizeof(actor));
     struct engine_command cmd = {.kind = ENGINE_CMD_MODEL_INSTALL};
-    cmd.u.install.version = engine_model_version(cluster_engine(call->api->cluster)) + 1;
-    cmd.u.install.model = &m->model;
-    cmd.u.install.source = text;
-    cmd.u.install.actor = actor;
-    cmd.u.install.comment = comment;
-    cmd.u.install.diff = diff;
-    cmd.u.install.rollback_of = rollback_of;
-    *p = (struct pending_install){call->x, cmd.u.install.version, lines_json(diff)};
-    rv = cluster_submit(call->api->cluster, &cmd, installed, p);
-    free(diff);
+    cmd.u.install.version = j->from_version + 1;
+    cmd.u.install.model = &j->model.model;
+    cmd.u.install.source = j->text;
+    cmd.u.install.actor = j->actor;
+    cmd.u.install.comment = j->comment;
+    cmd.u.install.diff = j->diff;
+    cmd.u.install.rollback_of = j->rollback_of;
+    *p = (struct pending_install){j->x, cmd.u.install.version, lines_json(j->diff)};
+    int rv = cluster_submit(j->api->cluster, &cmd, installed, p);
     if (rv != 0) {
         json_decref(p->changes);
         free(p);
-        api__fail(call->x, rv, rv == CD_EINVAL ? "the model could not be encoded" : NULL);
+        api__fail(j->x, rv, rv == CD_EINVAL ? "the model could not be encoded" : NULL);
     }
 }
 
-/* The request body as a NUL-terminated string, or NULL (answered) when empty. */
-static char *body_text(struct api__call *call)
+static void answer(struct api__model_job *j)
+{
+    const struct engine_model *m = &j->model.model;
+    if (j->rv != 0 && j->rollback_of != 0 && j->rv == CD_EPARSE) {
+        /* The text was valid when installed; a time zone it names may since be gone. */
+        http_reply_error(j->x, 409, "STATE", "version %u no longer loads: %s", j->rollback_of,
+                         j->err);
+    } else if (j->rv != 0) {
+        api__fail(j->x, j->rv, j->err);
+    } else if (j->kind == JOB_VALIDATE) {
+        http_reply_json(
+            j->x, 200,
+            json_pack("{s:b,s:i,s:i,s:i,s:i}", "valid", 1, "skills", (int)m->n_skills, "queues",
+                      (int)m->n_queues, "agents", (int)m->n_agents, "rules", (int)m->n_rules));
+    } else if (j->kind == JOB_DIFF) {
+        http_reply_json(j->x, 200,
+                        json_pack("{s:I,s:o}", "from_version", (json_int_t)j->from_version,
+                                  "changes", lines_json(j->diff)));
+    } else {
+        propose(j);
+    }
+}
+
+static void job_done(uv_work_t *w, int status)
+{
+    struct api__model_job *j = w->data;
+    struct api *a = j->api;
+    a->job_running = NULL;
+    if (status != 0 || a->closing) {
+        shutting_down(j->x);
+    } else {
+        answer(j);
+    }
+    job_free(j);
+    job_next(a);
+}
+
+/* ---- Requests -------------------------------------------------------------------------- */
+
+/* A job for the request body (copied: the worker reads it while the loop goes on), with the
+ * running version's text when the job diffs. Answers and returns NULL on failure. */
+static struct api__model_job *body_job(struct api__call *call, enum job_kind kind)
 {
     if (call->req->body_len == 0) {
         http_reply_error(call->x, 400, "INVAL", "body: expected the routing model's YAML");
         return NULL;
     }
-    char *text = strndup(call->req->body, call->req->body_len);
-    if (text == NULL) {
+    struct api__model_job *j = job_new(call, kind);
+    if (j == NULL) {
+        return NULL;
+    }
+    j->len = call->req->body_len;
+    j->text = malloc(j->len + 1);
+    const struct engine *e = cluster_engine(call->api->cluster);
+    j->from_version = engine_model_version(e);
+    j->running = kind != JOB_VALIDATE ? strdup(running_source(call->api)) : NULL;
+    if (j->text == NULL || (kind != JOB_VALIDATE && j->running == NULL)) {
+        job_free(j);
         api__fail(call->x, CD_ENOMEM, NULL);
-    }
-    return text;
-}
-
-/* Parses the body; answers the error (file:line:column) and returns NULL when invalid. */
-static char *parse_body(struct api__call *call, struct config_model *m)
-{
-    char err[512];
-    char *text = body_text(call);
-    if (text == NULL) {
         return NULL;
     }
-    int rv = config_model_parse("model", text, strlen(text), m, err, sizeof(err));
-    if (rv != 0) {
-        http_reply_error(call->x, api__status_of(rv), cd_errname(rv), "%s", err);
-        free(text);
-        return NULL;
-    }
-    return text;
+    /* The parser sees every byte: a NUL in the body is an error at its position. */
+    memcpy(j->text, call->req->body, j->len);
+    j->text[j->len] = 0;
+    return j;
 }
 
 void api__model_install(struct api__call *call)
 {
-    struct config_model m;
-    char comment[COMMENT_MAX] = "";
-    config_model_init(&m);
-    char *text = parse_body(call, &m);
-    if (text != NULL) {
-        http_query_get(call->req, "comment", comment, sizeof(comment));
-        install(call, &m, text, 0, comment);
-        config_model_close(&m);
-        free(text);
+    char actor[ACTOR_MAX] = "api", comment[COMMENT_MAX] = "";
+    if (!query_text(call, "actor", actor, sizeof(actor)) ||
+        !query_text(call, "comment", comment, sizeof(comment))) {
+        return;
+    }
+    struct api__model_job *j = body_job(call, JOB_INSTALL);
+    if (j != NULL) {
+        memcpy(j->actor, actor, sizeof(actor));
+        memcpy(j->comment, comment, sizeof(comment));
+        job_submit(j);
     }
 }
 
 void api__model_validate(struct api__call *call)
 {
-    struct config_model m;
-    config_model_init(&m);
-    char *text = parse_body(call, &m);
-    if (text != NULL) {
-        http_reply_json(
-            call->x, 200,
-            json_pack("{s:b,s:i,s:i,s:i,s:i}", "valid", 1, "skills", (int)m.model.n_skills,
-                      "queues", (int)m.model.n_queues, "agents", (int)m.model.n_agents, "rules",
-                      (int)m.model.n_rules));
-        config_model_close(&m);
-        free(text);
+    struct api__model_job *j = body_job(call, JOB_VALIDATE);
+    if (j != NULL) {
+        job_submit(j);
     }
 }
 
 void api__model_diff(struct api__call *call)
 {
-    char err[512], *diff = NULL;
-    char *text = body_text(call);
-    if (text == NULL) {
-        return;
+    struct api__model_job *j = body_job(call, JOB_DIFF);
+    if (j != NULL) {
+        job_submit(j);
     }
-    const char *running = running_source(call->api);
-    int rv = config_model_diff(running, strlen(running), text, strlen(text), &diff, err,
-                               sizeof(err));
-    if (rv != 0) {
-        http_reply_error(call->x, api__status_of(rv), cd_errname(rv), "%s", err);
+}
+
+/* {"version": V, "comment": text}: the target version and the comment, or false after a
+ * 400 answer. */
+static bool rollback_body(struct api__call *call, uint32_t *target, char *comment)
+{
+    static const char *const keys[] = {"version", "comment", NULL};
+    json_t *body = api__body_with(call, keys);
+    if (body == NULL) {
+        return false;
+    }
+    json_t *ver = json_object_get(body, "version");
+    json_t *com = json_object_get(body, "comment");
+    bool ok = json_is_integer(ver) && json_integer_value(ver) >= 1 &&
+              json_integer_value(ver) <= UINT32_MAX && (com == NULL || json_is_string(com));
+    const char *text = com != NULL && ok ? json_string_value(com) : "rollback";
+    if (!ok) {
+        http_reply_error(call->x, 400, "INVAL",
+                         "expected {\"version\": a version number, \"comment\": text}");
+    } else if (strlen(text) >= COMMENT_MAX) {
+        http_reply_error(call->x, 400, "INVAL", "comment: longer than %d bytes",
+                         COMMENT_MAX - 1);
+        ok = false;
+    } else if (!clean_text(text)) {
+        http_reply_error(call->x, 400, "INVAL",
+                         "comment: expected UTF-8 text without control characters");
+        ok = false;
     } else {
-        http_reply_json(
-            call->x, 200,
-            json_pack("{s:I,s:o}", "from_version",
-                      (json_int_t)engine_model_version(cluster_engine(call->api->cluster)),
-                      "changes", lines_json(diff)));
+        *target = (uint32_t)json_integer_value(ver);
+        memcpy(comment, text, strlen(text) + 1);
     }
-    free(diff);
-    free(text);
+    json_decref(body);
+    return ok;
 }
 
 void api__model_rollback(struct api__call *call)
 {
-    static const char *const keys[] = {"version", "comment", NULL};
     struct engine_archived v;
-    struct config_model m;
-    char err[512], comment[COMMENT_MAX];
-    json_t *body = api__body_with(call, keys);
-    if (body == NULL) {
+    char actor[ACTOR_MAX] = "api", comment[COMMENT_MAX];
+    uint32_t target;
+    if (!query_text(call, "actor", actor, sizeof(actor)) ||
+        !rollback_body(call, &target, comment)) {
         return;
     }
-    json_t *ver = json_object_get(body, "version");
-    json_t *com = json_object_get(body, "comment");
-    if (!json_is_integer(ver) || json_integer_value(ver) < 1 ||
-        json_integer_value(ver) > UINT32_MAX || (com != NULL && !json_is_string(com))) {
-        http_reply_error(call->x, 400, "INVAL",
-                         "expected {\"version\": a version number, \"comment\": text}");
-        json_decref(body);
-        return;
-    }
-    uint32_t target = (uint32_t)json_integer_value(ver);
-    snprintf(comment, sizeof(comment), "%s", com != NULL ? json_string_value(com) : "rollback");
-    json_decref(body);
     const struct engine *e = cluster_engine(call->api->cluster);
     if (engine_archive_find(e, target, &v) != 0 || v.source[0] == 0) {
         http_reply_error(call->x, 404, "NOTFOUND",
@@ -220,19 +442,24 @@ void api__model_rollback(struct api__call *call)
         http_reply_error(call->x, 409, "STATE", "version %u is the running version", target);
         return;
     }
-    char *text = strdup(v.source); /* the engine's copy may go with the next command */
-    config_model_init(&m);
-    int rv = text ? config_model_parse("model", text, strlen(text), &m, err, sizeof(err))
-                  : CD_ENOMEM;
-    if (rv != 0) {
-        /* The text was valid when installed; a time zone it names may since be gone. */
-        http_reply_error(call->x, 409, "STATE", "version %u no longer loads: %s", target,
-                         text ? err : "out of memory");
-    } else {
-        install(call, &m, text, target, comment);
-        config_model_close(&m);
+    struct api__model_job *j = job_new(call, JOB_INSTALL);
+    if (j == NULL) {
+        return;
     }
-    free(text);
+    /* The engine's copies may go with the next command. */
+    j->text = strdup(v.source);
+    j->len = j->text != NULL ? strlen(j->text) : 0;
+    j->running = strdup(running_source(call->api));
+    j->from_version = engine_model_version(e);
+    j->rollback_of = target;
+    memcpy(j->actor, actor, sizeof(actor));
+    memcpy(j->comment, comment, sizeof(comment));
+    if (j->text == NULL || j->running == NULL) {
+        job_free(j);
+        api__fail(call->x, CD_ENOMEM, NULL);
+        return;
+    }
+    job_submit(j);
 }
 
 /* ---- Reads (after a read barrier, like every read of the state) ------------------------ */

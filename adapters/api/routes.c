@@ -1,4 +1,5 @@
 /* The route table and the node's API object. */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,11 +265,17 @@ void api_set_server(struct api *a, struct http_server *s)
     a->server = s;
 }
 
+void api_close(struct api *a, void (*cb)(void *data), void *data)
+{
+    api__model_close(a, cb, data);
+}
+
 void api_free(struct api *a)
 {
     if (a == NULL) {
         return;
     }
+    assert(a->job_running == NULL && a->jobs_head == NULL);
     for (unsigned i = 0; i < a->n_peers; i++) {
         http_client_close(a->peers[i].client);
     }

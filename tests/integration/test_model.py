@@ -2,7 +2,8 @@
 (changes nothing), diff against the running version, install on a follower (every node
 switches at the same log index), list versions, roll back (through another follower), and
 the audit of who changed what, when and why. An invalid model is refused with
-file:line:column and the running version stays as it was."""
+file:line:column and the running version stays as it was; so is an actor or comment that is
+not UTF-8 text, or a body that is not UTF-8."""
 from harness import MODEL, Cluster, Failure, log, run, wait
 
 
@@ -106,6 +107,31 @@ def body(c):
           items[2]["installed_at"] <= items[1]["installed_at"] <= items[0]["installed_at"],
           f"audit details: {items}")
     log("audit: three changes with who, when, why and what")
+
+    # Who and why must be UTF-8 text, or the version would vanish from the audit (JSON).
+    v4 = v1.replace("ring_timeout: 5s", "ring_timeout: 6s")
+    for query in ("actor=%FF", "comment=caf%C3", "comment=a%01b", "actor=" + "x" * 64,
+                  "comment=" + "%C3%A9" * 256):
+        code, doc = post_yaml(f1, "/v1/model?" + query, v4)
+        check(code == 400 and doc["error"]["code"] == "INVAL" and
+              doc["error"]["message"].startswith(query.split("=")[0] + ":"),
+              f"install with {query[:40]}: {code} {doc}")
+    for bad in ({"version": 1, "comment": "a\u0001b"}, {"version": 1, "comment": "\u00e9" * 256}):
+        code, doc = f2.request("POST", "/v1/model/rollback", bad)
+        check(code == 400 and doc["error"]["message"].startswith("comment:"),
+              f"rollback with a bad comment: {code} {doc}")
+    code, doc = post_yaml(f1, "/v1/model", v4.encode("utf-16"))
+    check(code == 400 and doc["error"]["message"] ==
+          "model:1:1: syntax error: invalid leading UTF-8 octet", f"UTF-16 body: {code} {doc}")
+    check(running(leader)["version"] == 3, "refused installs left version 3 running")
+    code, doc = post_yaml(f1, "/v1/model?actor=jose&comment=caf%C3%A9%20%E2%9C%93", v4)
+    check(code == 200 and doc["version"] == 4, f"install v4: {code} {doc}")
+    code, doc = f2.request("GET", "/v1/audit")
+    check(code == 200 and [(i["version"], i["actor"]) for i in doc["items"]] ==
+          [(4, "jose"), (3, "bob"), (2, "alice"), (1, "setup")] and
+          doc["items"][0]["comment"] == "caf\u00e9 \u2713", f"audit: {code} {doc}")
+    log("actor and comment: bad UTF-8, control characters and overlong text refused; "
+        "UTF-8 kept")
 
 
 if __name__ == "__main__":
