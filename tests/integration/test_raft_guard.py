@@ -5,7 +5,9 @@ RequestVote with a huge term, a handshake announcing a 4 GiB address, a handshak
 another secret, a replayed handshake, 2000 connections at once. Each one is closed by the
 node before raft sees it; after each, the leader is the same in the same term, every node is
 alive, the state digests are equal and writes (forwarded from a follower) still work. The
-internal API endpoints answer 403 to anyone without a member's proof.
+internal API endpoints answer 403 to anyone without a member's proof. A second cluster,
+with 'insecure: true' and no secret, elects and replicates through the same guard (its key
+is empty) and still refuses the 4 GiB handshake.
 
 Without the guard (raft_uv_tcp listening directly), the AppendEntries killed the leader, the
 forged entry changed the follower's digest for good, the RequestVote deposed the leader, the
@@ -428,6 +430,26 @@ def internal_endpoints(g):
     g.unharmed("internal endpoints")
 
 
+def insecure(c):
+    """Nodes with 'insecure: true' and no secret run the same guard with an empty key: they
+    elect a leader and replicate, and the guard's checks of sizes still hold."""
+    c.start()
+    c.install_model()
+    g = Guarded(c)
+    huge_address(g)
+
+
+def without_secret(c):
+    for node in c.nodes:
+        with open(node.config) as f:
+            text = f.read()
+        line = f"cluster_secret_file: {c.secret_file}\n"
+        check(line in text, f"{node.name}'s node file names no secret file")
+        with open(node.config, "w") as f:
+            f.write(text.replace(line, "insecure: true\n"))
+    return c
+
+
 def corpus(c):
     c.start()
     c.install_model()
@@ -440,3 +462,4 @@ def corpus(c):
 if __name__ == "__main__":
     # A long election timeout: a busy machine must not change the leader by itself.
     run(Cluster(3, election_ms=3000), corpus)
+    run(without_secret(Cluster(3, election_ms=3000)), insecure)
