@@ -326,9 +326,13 @@ static int read_secret(struct cfg_ctx *c, const struct ynode *n, struct config_n
     if (rv == CD_ENOMEM) {
         return rv;
     }
+    if (rv == CD_ETOOBIG) {
+        return cfg_fail(
+            c, n, "cluster_secret_file: '%s' is too large; a secret has from %d to %d bytes",
+            path, CONFIG_SECRET_MIN, CONFIG_SECRET_MAX);
+    }
     if (rv != 0) {
-        return cfg_fail(c, n, "cluster_secret_file: cannot read '%s': %s", path,
-                        rv == CD_ETOOBIG ? "larger than 4096 bytes" : strerror(sys));
+        return cfg_fail(c, n, "cluster_secret_file: cannot read '%s': %s", path, strerror(sys));
     }
     size_t n_read = len;
     while (len > 0 && (text[len - 1] == ' ' || text[len - 1] == '\t' || text[len - 1] == '\r' ||

@@ -441,6 +441,14 @@ static void secret_too_long(void **state)
     PARSE_WITH_SECRET();
     assert_int_equal(f->rv, CD_EPARSE);
     assert_non_null(strstr(f->err, "holds 2047 bytes; a secret has from 32 to 1024"));
+    char huge[8192];
+    memset(huge, 'x', sizeof(huge) - 1);
+    huge[sizeof(huge) - 1] = 0;
+    write_secret(f, huge, 0600);
+    PARSE_WITH_SECRET();
+    assert_int_equal(f->rv, CD_EPARSE);
+    assert_non_null(strstr(f->err, "node.yaml:9:22: cluster_secret_file: '"));
+    assert_non_null(strstr(f->err, "' is too large; a secret has from 32 to 1024 bytes"));
 }
 
 static void secret_readable_by_all(void **state)
