@@ -133,6 +133,37 @@ void cluster_serve_forward(struct cluster *c,
                            cluster_reply_cb reply,
                            void *data);
 
+/* ---- Proof of membership for the internal endpoints ---------------------------------- */
+
+#define CLUSTER_PROOF_HEX 64 /* hex digits of a proof's MAC */
+
+/* What a member attaches to a request for another member's internal endpoint: its id and
+ * the HMAC-SHA256, keyed with the cluster secret (config_node.cluster_secret), of its id,
+ * the request's path and its body. It does not stop a captured request from being replayed:
+ * that waits for TLS between members. */
+struct cluster_proof
+{
+    char member[ENGINE_NAME_MAX];
+    char mac[CLUSTER_PROOF_HEX + 1]; /* lower-case hex, NUL-terminated */
+};
+
+/* This node's proof for a request to path with body (both borrowed during the call).
+ * Returns 0 or CD_ENOMEM. */
+int cluster_proof_make(const struct cluster *c,
+                       const char *path,
+                       const void *body,
+                       size_t len,
+                       struct cluster_proof *out);
+
+/* 0 when proof names a member of the cluster (a configured peer or a server in Raft's
+ * configuration) and its MAC is that member's for path and body; CD_EINVAL otherwise (a
+ * stranger, a wrong or malformed MAC, a different path or body); CD_ENOMEM. */
+int cluster_proof_check(const struct cluster *c,
+                        const struct cluster_proof *proof,
+                        const char *path,
+                        const void *body,
+                        size_t len);
+
 /* ---- Reads -------------------------------------------------------------------------- */
 
 /* Linearizable read: cb(data, 0) fires once the local state reflects every command

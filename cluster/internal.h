@@ -6,6 +6,7 @@
 #include <raft/uv.h>
 
 #include "cluster/cluster.h"
+#include "cluster/guard.h"
 #include "common/hist.h"
 #include "common/buf.h"
 #include "storage/storage.h"
@@ -115,17 +116,6 @@ struct cluster__touched
     bool everything; /* a model install: rewrite every record */
 };
 
-struct cluster__wrap_transport
-{
-    struct raft_uv_transport outer; /* what raft_uv sees */
-    struct raft_uv_transport inner; /* raft_uv_tcp */
-    raft_uv_accept_cb accept;
-    raft_uv_transport_close_cb close_cb;
-    /* raft_uv_tcp keeps the pointer it is given at init, not a copy: the Raft part of our
-     * own address lives here for as long as the transport does. */
-    char address[CONFIG_HOST_MAX + 8];
-};
-
 /* watch.c: fast failover (see there). */
 struct watch_conn;
 struct cluster__watch
@@ -164,7 +154,7 @@ struct cluster
     struct raft raft;
     struct raft_io io;
     struct raft_fsm fsm;
-    struct cluster__wrap_transport transport;
+    struct cluster__transport transport; /* the guard in front of Raft (guard.h) */
     bool raft_inited, raft_started;
     int last_role;
     uint64_t nonce; /* tells this process's entries from an earlier run's */
@@ -251,8 +241,11 @@ int cluster__address_format(char *out,
 int cluster__address_parse(const char *address, struct cluster_member *out);
 raft_id cluster__raft_id(const char *name);
 
-/* transport.c */
-int cluster__transport_init(struct cluster__wrap_transport *w, uv_loop_t *loop);
+/* proof.c: the guard's view of the cluster, and proofs for the internal endpoints. */
+/* Sets up c->transport for c->node (its id, secret and storage size). Returns 0. */
+int cluster__guard_init(struct cluster *c);
+/* A configured peer, or a server of Raft's configuration, named name. */
+bool cluster__is_member(const struct cluster *c, const char *name);
 
 /* fsm.c */
 void cluster__fsm_init(struct cluster *c);

@@ -173,13 +173,12 @@ static int init_raft(struct cluster *c, char *errmsg, size_t errlen)
     c->id = cluster__raft_id(c->node.id);
     if (cluster__address_format(c->address, sizeof(c->address), c->node.id, raft_addr,
                                 api_addr) != 0 ||
-        cluster__transport_init(&c->transport, c->loop) != 0) {
+        cluster__guard_init(c) != 0) {
         snprintf(errmsg, errlen, "raft address of '%s' is not usable", c->node.id);
         return CD_EINVAL;
     }
     if (raft_uv_init(&c->io, c->loop, dir, &c->transport.outer) != 0) {
         snprintf(errmsg, errlen, "raft data in '%s': %s", dir, c->io.errmsg);
-        raft_uv_tcp_close(&c->transport.inner);
         return CD_EIO;
     }
     raft_uv_set_connect_retry_delay(&c->io, 200);
@@ -188,7 +187,6 @@ static int init_raft(struct cluster *c, char *errmsg, size_t errlen)
     if (raft_init(&c->raft, &c->io, &c->fsm, c->id, c->address) != 0) {
         snprintf(errmsg, errlen, "raft: %s", raft_errmsg(&c->raft));
         raft_uv_close(&c->io);
-        raft_uv_tcp_close(&c->transport.inner);
         return CD_EIO;
     }
     c->raft.data = c;

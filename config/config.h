@@ -2,7 +2,7 @@
  *
  * Two documents configure a node (docs/config.md is the schema reference):
  *   - the node file: who this node is, where it listens, its peers, its data directory,
- *     TLS material and log level (struct config_node);
+ *     the cluster secret, TLS material and log level (struct config_node);
  *   - the routing model: skills, business hours, queues, agents, routing rules and
  *     runbooks (struct config_model), validated and turned into the struct engine_model
  *     that the engine installs.
@@ -54,6 +54,8 @@
 #define CONFIG_HOST_MAX 256 /* host part of an address (with NUL) */
 #define CONFIG_PATH_MAX 4096
 #define CONFIG_PEERS_MAX 16
+#define CONFIG_SECRET_MIN 32   /* bytes of the cluster secret, at least */
+#define CONFIG_SECRET_MAX 1024 /* and at most */
 
 enum config_log_level {
     CONFIG_LOG_DEBUG = 0,
@@ -111,9 +113,20 @@ struct config_node
     struct config_raft raft;
     uint32_t history_days;   /* contact history retention; default 90 */
     uint32_t storage_map_mb; /* LMDB map size; default 4096 */
+    /* The secret every member holds (cluster_secret_file): it authenticates the members
+     * to each other on the Raft port and on the API's internal endpoints. The file's
+     * bytes without trailing white space, CONFIG_SECRET_MIN to CONFIG_SECRET_MAX of
+     * them; the file must not be readable by every user. Empty only when insecure (the
+     * node file says "insecure: true"; the two exclude each other). */
+    bool insecure;
+    char cluster_secret_file[CONFIG_PATH_MAX];
+    uint32_t cluster_secret_len;
+    uint8_t cluster_secret[CONFIG_SECRET_MAX];
 };
 
-/* Reads and validates the node file at path into *out.
+/* Reads and validates the node file at path into *out, and the cluster secret from the file
+ * it names (a missing, unreadable, short or world-readable secret file is a CD_EPARSE
+ * error positioned at the cluster_secret_file value).
  * Returns 0, CD_EIO (file unreadable), CD_EPARSE (syntax or validation error, described in
  * err) or CD_ENOMEM. */
 int config_node_load(const char *path, struct config_node *out, char *err, size_t errlen);

@@ -1,12 +1,17 @@
-/* The node file: identity, listen addresses, peers, data directory, TLS, log level. */
+/* The node file: identity, listen addresses, peers, data directory, cluster secret, TLS,
+ * log level. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/error.h"
 #include "config/check.h"
 #include "config/config.h"
 #include "config/yaml_doc.h"
+
+#define SECRET_FILE_MAX 4096
 
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 
@@ -273,11 +278,117 @@ static int read_tuning(struct cfg_ctx *c, const struct ynode *root, struct confi
     return 0;
 }
 
+/* A secret is not left behind in freed memory. */
+static void wipe(void *p, size_t n)
+{
+    volatile uint8_t *v = p;
+    while (n-- > 0) {
+        *v++ = 0;
+    }
+}
+
+/* Why path cannot serve as the secret file, or NULL. */
+static const char *secret_file_problem(const char *path, char *buf, size_t len)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        snprintf(buf, len, "cannot read '%s': %s", path, strerror(errno));
+        return buf;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(buf, len, "'%s' is not a regular file", path);
+        return buf;
+    }
+    if ((st.st_mode & (S_IROTH | S_IWOTH)) != 0) {
+        snprintf(buf, len, "'%s' can be read or written by every user (chmod o-rwx it)", path);
+        return buf;
+    }
+    return NULL;
+}
+
+/* The file's bytes without trailing white space: a secret written by
+ * `openssl rand -hex 32 > file` ends in a newline. */
+static int read_secret(struct cfg_ctx *c, const struct ynode *n, struct config_node *nd)
+{
+    char why[CONFIG_PATH_MAX + 96];
+    char *text;
+    size_t len;
+    int sys;
+    if (cfg_string(c, n, nd->cluster_secret_file, sizeof(nd->cluster_secret_file)) != 0) {
+        return CD_EPARSE;
+    }
+    const char *path = nd->cluster_secret_file;
+    if (secret_file_problem(path, why, sizeof(why)) != NULL) {
+        return cfg_fail(c, n, "cluster_secret_file: %s", why);
+    }
+    int rv = cfg_read_file(path, SECRET_FILE_MAX, &text, &len, &sys);
+    if (rv == CD_ENOMEM) {
+        return rv;
+    }
+    if (rv == CD_ETOOBIG) {
+        return cfg_fail(
+            c, n, "cluster_secret_file: '%s' is too large; a secret has from %d to %d bytes",
+            path, CONFIG_SECRET_MIN, CONFIG_SECRET_MAX);
+    }
+    if (rv != 0) {
+        return cfg_fail(c, n, "cluster_secret_file: cannot read '%s': %s", path, strerror(sys));
+    }
+    size_t n_read = len;
+    while (len > 0 && (text[len - 1] == ' ' || text[len - 1] == '\t' || text[len - 1] == '\r' ||
+                       text[len - 1] == '\n')) {
+        len--;
+    }
+    if (len < CONFIG_SECRET_MIN || len > CONFIG_SECRET_MAX) {
+        rv = cfg_fail(c, n,
+                      "cluster_secret_file: '%s' holds %zu bytes; a secret has from %d to %d",
+                      path, len, CONFIG_SECRET_MIN, CONFIG_SECRET_MAX);
+    } else {
+        memcpy(nd->cluster_secret, text, len);
+        nd->cluster_secret_len = (uint32_t)len;
+    }
+    wipe(text, n_read);
+    free(text);
+    return rv;
+}
+
+/* A secret unless the file says insecure: true; never both. */
+static int read_security(struct cfg_ctx *c, const struct ynode *root, struct config_node *nd)
+{
+    const struct ynode *file = ynode_get(root, "cluster_secret_file");
+    const struct ynode *insecure = ynode_get(root, "insecure");
+    if (insecure != NULL && cfg_bool(c, insecure, &nd->insecure) != 0) {
+        return CD_EPARSE;
+    }
+    if (nd->insecure && file != NULL) {
+        return cfg_fail(c, insecure,
+                        "insecure: true and cluster_secret_file exclude each other");
+    }
+    if (nd->insecure) {
+        return 0;
+    }
+    if (file == NULL) {
+        return cfg_fail(c, root,
+                        "missing key 'cluster_secret_file' (the file holding the secret the "
+                        "members share; or 'insecure: true' to run without one)");
+    }
+    return read_secret(c, file, nd);
+}
+
 static int read_node(struct cfg_ctx *c, const struct ynode *root, struct config_node *nd)
 {
-    static const char *const keys[] = {"id",      "listen",    "data_dir", "peers",
-                                       "tls",     "log_level", "join",     "raft",
-                                       "history", "storage",   NULL};
+    static const char *const keys[] = {"id",
+                                       "listen",
+                                       "data_dir",
+                                       "peers",
+                                       "tls",
+                                       "log_level",
+                                       "join",
+                                       "raft",
+                                       "history",
+                                       "storage",
+                                       "cluster_secret_file",
+                                       "insecure",
+                                       NULL};
     const struct ynode *id, *listen, *dir, *peers, *tls, *level;
     if (cfg_keys(c, root, keys) != 0 || (id = cfg_require(c, root, "id")) == NULL ||
         (listen = cfg_require(c, root, "listen")) == NULL ||
@@ -298,10 +409,10 @@ static int read_node(struct cfg_ctx *c, const struct ynode *root, struct config_
         read_log_level(c, level, &nd->log_level)) {
         return CD_EPARSE;
     }
-    if (read_tuning(c, root, nd) != 0) {
+    if (read_tuning(c, root, nd) != 0 || check_self(c, root, nd) != 0) {
         return CD_EPARSE;
     }
-    return check_self(c, root, nd);
+    return read_security(c, root, nd);
 }
 
 int config_node_parse(const char *name_for_errors,
@@ -341,6 +452,7 @@ int config_node_parse(const char *name_for_errors,
     if (rv == 0) {
         *out = *nd;
     }
+    wipe(nd, sizeof(*nd));
     free(nd);
 err_free_doc:
     ydoc_free(&doc);

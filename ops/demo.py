@@ -57,6 +57,11 @@ class Demo:
     def write_nodes(self):
         shutil.rmtree(self.root, ignore_errors=True)
         os.makedirs(self.root)
+        # The secret the members share (docs/config.md): fresh for each demo.
+        secret = os.path.join(self.root, "cluster.secret")
+        fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(os.urandom(32).hex() + "\n")
         peers = "\n".join(
             f'  - {{ id: {n}, raft: "127.0.0.1:{r}", api: "127.0.0.1:{a}" }}'
             for n, r, a in zip(self.names, self.raft, self.api))
@@ -64,7 +69,8 @@ class Demo:
             with open(os.path.join(self.root, f"{n}.yaml"), "w") as f:
                 f.write(f"# Demo node {n}: every member on this machine. Schema: docs/config.md\n"
                         f"id: {n}\nlisten:\n  api: 127.0.0.1:{a}\n  raft: 127.0.0.1:{r}\n"
-                        f"data_dir: {self.root}/{n}\npeers:\n{peers}\n"
+                        f"data_dir: {self.root}/{n}\ncluster_secret_file: {secret}\n"
+                        f"peers:\n{peers}\n"
                         "raft: { election_timeout_ms: 500, heartbeat_ms: 50 }\n")
 
     def start_nodes(self):

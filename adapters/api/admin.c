@@ -181,8 +181,38 @@ static void internal_reply(void *data, int status, const void *bytes, size_t len
     }
 }
 
+/* Only members reach the internal endpoints: they run engine commands as they are. */
+static bool internal_allowed(struct api__call *call)
+{
+    struct cluster_proof proof;
+    const struct http_request *req = call->req;
+    if (http_query_get(req, "member", proof.member, sizeof(proof.member)) < 0 ||
+        http_query_get(req, "proof", proof.mac, sizeof(proof.mac)) < 0) {
+        http_reply_error(call->x, 403, "FORBIDDEN",
+                         "internal endpoints serve members of the cluster only: this request "
+                         "carries no proof (?member=ID&proof=HMAC)");
+        return false;
+    }
+    int rv =
+        cluster_proof_check(call->api->cluster, &proof, req->path, req->body, req->body_len);
+    if (rv == CD_ENOMEM) {
+        api__fail(call->x, rv, NULL);
+        return false;
+    }
+    if (rv != 0) {
+        http_reply_error(call->x, 403, "FORBIDDEN",
+                         "internal endpoints serve members of the cluster only: the proof of "
+                         "'%s' does not hold (a stranger, or another cluster secret)",
+                         proof.member);
+        return false;
+    }
+    return true;
+}
+
 void api__internal(struct api__call *call, enum cluster_forward_kind kind)
 {
-    cluster_serve_forward(call->api->cluster, kind, call->req->body, call->req->body_len,
-                          internal_reply, call->x);
+    if (internal_allowed(call)) {
+        cluster_serve_forward(call->api->cluster, kind, call->req->body, call->req->body_len,
+                              internal_reply, call->x);
+    }
 }

@@ -1,5 +1,6 @@
 /* Forwarding from a follower to the leader's internal endpoints, over a pool of keep-alive
- * connections per peer. */
+ * connections per peer. Each request carries this member's proof (cluster_proof_make()) in
+ * its query: ?member=ID&proof=HEX. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,29 @@ static void answered(void *data, const struct http_response *res)
     free(f);
 }
 
+/* path?member=ID&proof=HEX; '+' in an id is escaped, since a query reads it as a space
+ * (the other characters of a name are fine in a query). */
+static int proven_target(struct api *a,
+                         const char *path,
+                         const void *body,
+                         size_t len,
+                         char *out,
+                         size_t cap)
+{
+    struct cluster_proof proof;
+    char member[3 * ENGINE_NAME_MAX];
+    size_t n = 0;
+    int rv = cluster_proof_make(a->cluster, path, body, len, &proof);
+    if (rv != 0) {
+        return rv;
+    }
+    for (const char *p = proof.member; *p != 0; p++) {
+        n += (size_t)snprintf(member + n, sizeof(member) - n, *p == '+' ? "%%2B" : "%c", *p);
+    }
+    int w = snprintf(out, cap, "%s?member=%s&proof=%s", path, member, proof.mac);
+    return w > 0 && (size_t)w < cap ? 0 : CD_ETOOBIG;
+}
+
 static int send_forward(void *data,
                         const char *api_addr,
                         enum cluster_forward_kind kind,
@@ -80,12 +104,13 @@ static int send_forward(void *data,
     struct http_client *client = peer_client(a, api_addr);
     struct forwarding *f = malloc(sizeof(*f));
     const char *name = cluster_forward_kind_name(kind);
-    char target[64];
-    if (client == NULL || f == NULL || name == NULL) {
+    char path[64], target[512];
+    snprintf(path, sizeof(path), "/v1/internal/forward/%s", name != NULL ? name : "");
+    if (client == NULL || f == NULL || name == NULL ||
+        proven_target(a, path, body, len, target, sizeof(target)) != 0) {
         free(f);
         return CD_EUNAVAIL;
     }
-    snprintf(target, sizeof(target), "/v1/internal/forward/%s", name);
     f->done = done;
     f->req = req;
     if (http_client_request(client, "POST", target, "application/octet-stream", body, len,

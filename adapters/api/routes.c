@@ -109,6 +109,12 @@ static const struct api__param q_events[] = {
     {"kind", API__Q_HANDLER, 0},
     {NULL},
 };
+/* A member's proof on the internal endpoints (admin.c's api__internal checks it). */
+static const struct api__param q_internal[] = {
+    {"member", API__Q_NAME, ENGINE_NAME_MAX},
+    {"proof", API__Q_HANDLER, 0},
+    {NULL},
+};
 /* Who installs a model version and why (model.c reads them). A rollback's comment is in
  * its body; contactctl sends one in the query too, which is accepted. */
 static const struct api__param q_model[] = {
@@ -163,11 +169,12 @@ static const struct route routes[] = {
     {HTTP_M_GET, "/v1/model/versions", r_model_read, API__MODEL_VERSIONS, q_read},
     {HTTP_M_GET, "/v1/model/versions/{version}", r_model_read, API__MODEL_VERSION, q_read},
     {HTTP_M_GET, "/v1/audit", r_model_read, API__MODEL_AUDIT, q_read},
-    {HTTP_M_POST, "/v1/internal/forward/command", r_internal, CLUSTER_FWD_COMMAND, NULL},
-    {HTTP_M_POST, "/v1/internal/forward/read-index", r_internal, CLUSTER_FWD_READ_INDEX, NULL},
+    {HTTP_M_POST, "/v1/internal/forward/command", r_internal, CLUSTER_FWD_COMMAND, q_internal},
+    {HTTP_M_POST, "/v1/internal/forward/read-index", r_internal, CLUSTER_FWD_READ_INDEX,
+     q_internal},
     {HTTP_M_POST, "/v1/internal/forward/commit-index", r_internal, CLUSTER_FWD_COMMIT_INDEX,
-     NULL},
-    {HTTP_M_POST, "/v1/internal/forward/history", r_internal, CLUSTER_FWD_HISTORY, NULL},
+     q_internal},
+    {HTTP_M_POST, "/v1/internal/forward/history", r_internal, CLUSTER_FWD_HISTORY, q_internal},
 };
 
 /* Matches path against pattern, capturing "{kind}" segments. A segment too long for args

@@ -43,6 +43,18 @@ class Failure(Exception):
     pass
 
 
+def write_secret(directory):
+    """A fresh cluster secret in directory/cluster.secret, readable by its owner only, as
+    `openssl rand -hex 32` writes one. Returns (path, the secret's bytes as nodes use
+    them)."""
+    path = os.path.join(directory, "cluster.secret")
+    secret = os.urandom(32).hex().encode()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(secret + b"\n")
+    return path, secret
+
+
 def wait(cond, timeout, what, interval=0.05):
     deadline = time.monotonic() + timeout
     last = None
@@ -121,6 +133,7 @@ class Node:
             f"  api: {self.api_addr}",
             f"  raft: {self.raft_addr}",
             f"data_dir: {self.data_dir}",
+            f"cluster_secret_file: {c.secret_file}",
             "peers:",
         ]
         for p in peers:
@@ -192,6 +205,7 @@ class Cluster:
         self.snapshot_threshold = snapshot_threshold
         self.snapshot_trailing = snapshot_trailing
         self.keep = keep
+        self.secret_file, self.secret = write_secret(self.root)
         self.nodes = []
         self.clients = {}
         self.clients_lock = threading.Lock()
