@@ -12,8 +12,6 @@
 #include "cluster/internal.h"
 #include "common/error.h"
 
-#define SNAPSHOT_MAGIC 0x31534443u /* "CDS1" */
-
 /* ---- What an entry touched ----------------------------------------------------------- */
 
 static void touch_contact(struct cluster__touched *t, uint64_t id)
@@ -271,44 +269,9 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
 
 /* ---- Snapshots ------------------------------------------------------------------------ */
 
-/* A snapshot: magic, the index it stands for, then the engine's encoding. Storage's
- * records are not in it: a node that installs one rewrites them from the state. */
-static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
-{
-    struct cluster *c = fsm->data;
-    struct cd_buf b;
-    cd_buf_init(&b);
-    cd_buf_u32(&b, SNAPSHOT_MAGIC);
-    cd_buf_u64(&b, raft_last_applied(&c->raft));
-    if (b.err != 0 || engine_encode(c->engine, &b) != 0) {
-        cd_buf_close(&b);
-        return RAFT_NOMEM;
-    }
-    struct raft_buffer *out = malloc(sizeof(*out));
-    if (out == NULL) {
-        cd_buf_close(&b);
-        return RAFT_NOMEM;
-    }
-    out->base = b.data;
-    out->len = b.len;
-    *bufs = out;
-    *n_bufs = 1;
-    c->snapshot_index = raft_last_applied(&c->raft);
-    return 0;
-}
-
-static int fsm_snapshot_finalize(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n)
-{
-    (void)fsm;
-    for (unsigned i = 0; i < *n; i++) {
-        free((*bufs)[i].base);
-    }
-    free(*bufs);
-    *bufs = NULL;
-    *n = 0;
-    return 0;
-}
-
+/* A snapshot: magic, the index it stands for, then the engine's encoding (taken off the
+ * loop: snapshot.c). Storage's records are not in it: a node that installs one rewrites them
+ * from the state. */
 static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 {
     struct cluster *c = fsm->data;
@@ -318,7 +281,7 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
     cd_reader_init(&r, buf->base, buf->len);
     uint32_t magic = cd_rd_u32(&r);
     uint64_t index = cd_rd_u64(&r);
-    if (r.err != 0 || magic != SNAPSHOT_MAGIC) {
+    if (r.err != 0 || magic != CLUSTER__SNAPSHOT_MAGIC) {
         return RAFT_CORRUPT;
     }
     if (engine_decode(r.p, cd_rd_left(&r), &e) != 0) {
@@ -343,11 +306,8 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 
 void cluster__fsm_init(struct cluster *c)
 {
-    c->fsm.version = 2;
     c->fsm.data = c;
     c->fsm.apply = fsm_apply;
-    c->fsm.snapshot = fsm_snapshot;
     c->fsm.restore = fsm_restore;
-    c->fsm.snapshot_finalize = fsm_snapshot_finalize;
-    c->fsm.snapshot_async = NULL;
+    cluster__snapshot_init(c);
 }

@@ -84,6 +84,16 @@ struct cluster__change
 
 struct cluster__peer_req;
 
+#define CLUSTER__SNAPSHOT_MAGIC 0x31534443u /* "CDS1" */
+
+/* snapshot.c: the child process encoding a snapshot, while one is being taken. */
+struct cluster__snap
+{
+    int pid; /* 0 when none */
+    int fd;  /* the pipe it writes to */
+    uint64_t index;
+};
+
 /* history.c: filling this node's history gaps from a peer. */
 struct cluster__backfill
 {
@@ -199,6 +209,7 @@ struct cluster
     struct cluster__ready ready;
     uv_timer_t ready_timer;
     struct cluster__backfill backfill;
+    struct cluster__snap snap;
     unsigned open_handles;
     void (*close_cb)(void *data);
     void *close_data;
@@ -250,6 +261,9 @@ bool cluster__is_member(const struct cluster *c, const char *name);
 /* fsm.c */
 void cluster__fsm_init(struct cluster *c);
 void cluster__touched_free(struct cluster__touched *t);
+
+/* snapshot.c: sets the fsm's snapshot methods (version 3, encoded off the loop). */
+void cluster__snapshot_init(struct cluster *c);
 
 /* propose.c */
 void cluster__list_push(struct cluster__list *l, struct cluster__cmd *cmd);

@@ -182,6 +182,12 @@ static int init_raft(struct cluster *c, char *errmsg, size_t errlen)
         return CD_EIO;
     }
     raft_uv_set_connect_retry_delay(&c->io, 200);
+    /* raft_uv 0.15 implements async_work (a libuv thread-pool job that raft_close waits
+     * for) but still says version 1, which makes raft refuse an fsm that snapshots
+     * asynchronously (cluster/snapshot.c). */
+    if (c->io.version < 2 && c->io.async_work != NULL) {
+        c->io.version = 2;
+    }
     cluster__watch_init(c);
     cluster__fsm_init(c);
     if (raft_init(&c->raft, &c->io, &c->fsm, c->id, c->address) != 0) {
