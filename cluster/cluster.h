@@ -208,7 +208,7 @@ struct cluster_status
     uint64_t snapshot_index; /* of the latest snapshot taken or installed; 0 none */
     int64_t engine_now;      /* the replicated clock (ms) */
     /* A leader is known and this node has applied what it committed; on a follower, also
-     * what the leader had committed half a second ago (cluster/ready.c). */
+     * everything the leader had committed less than 1.5 s ago (cluster/ready.c). */
     bool ready;
     uint32_t n_members;
     struct cluster_member members[CLUSTER_MEMBERS_MAX];

@@ -108,12 +108,14 @@ struct cluster__backfill
 /* ready.c: what a follower knows of the leader's commit index. */
 struct cluster__ready
 {
-    raft_id leader;       /* the leader the figures are from */
-    uint64_t latest;      /* its commit index at the latest answer */
-    uint64_t yardstick;   /* at the answer before it */
-    uint64_t answered_at; /* uv_now() of the latest answer */
-    uint64_t answers;
+    raft_id leader;   /* the leader the figures are from */
+    uint64_t sent_at; /* uv_now() when the probe in flight was sent */
     bool inflight;
+    uint64_t target;         /* the leader's commit index at the latest answer */
+    uint64_t target_sent_at; /* when that probe was sent */
+    bool has_target;         /* target not yet applied here */
+    uint64_t caught_up_at;   /* the latest probe whose answer this node has applied */
+    bool caught_up;
 };
 
 /* Records an apply touched, to write to storage after the batch. */
@@ -312,6 +314,7 @@ int cluster__history_serve(struct cluster *c, const void *body, size_t len, stru
 /* ready.c */
 void cluster__ready_start(struct cluster *c);
 bool cluster__ready(const struct cluster *c, uint64_t applied, uint64_t commit);
+void cluster__ready_applied(struct cluster *c, uint64_t index);
 
 /* read.c */
 void cluster__readers_run(struct cluster *c);

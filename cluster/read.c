@@ -146,6 +146,7 @@ static void settle(struct cluster *c, uint64_t index, uint64_t now)
 void cluster__applied(struct cluster *c, uint64_t index)
 {
     settle(c, index, 0);
+    cluster__ready_applied(c, index);
     cluster__wake(c);
 }
 

@@ -1,17 +1,30 @@
-/* Readiness on a follower: "a leader is known and this node has applied what the leader
- * had committed a moment ago". A follower's own commit index cannot tell: it only knows
- * what it has received, so a node far behind (still receiving the log, or waiting for a
- * snapshot) would count as caught up. So a follower asks the leader for its commit index
- * every READY_PROBE_MS (no log entry: CLUSTER_FWD_COMMIT_INDEX), and is ready while it has
- * applied what the leader had committed one probe earlier and the leader answered
- * recently. The probe before the latest one is the yardstick so that the few entries
- * in flight at the instant of an answer do not make a healthy node flap. */
+/* Readiness on a follower: "a leader is known and this node has applied everything the
+ * leader had committed a moment ago". A follower's own commit index cannot tell: it only
+ * knows what it has received, so a node far behind (still receiving the log, or waiting
+ * for a snapshot, or just resumed after a pause) would count as caught up.
+ *
+ * So a follower asks the leader for its commit index every READY_PROBE_MS (no log entry:
+ * CLUSTER_FWD_COMMIT_INDEX). Once it has applied the index a probe brought back, it was at
+ * least as current as the leader when that probe was sent; it is ready while that moment is
+ * less than READY_LAG_MS ago. A node that stops applying, or whose probes go unanswered,
+ * falls out of readiness within READY_LAG_MS; a healthy one never flaps, since the next
+ * probe is answered and applied long before the last one ages. */
 #include "cluster/internal.h"
 #include "common/error.h"
 
 #define READY_PROBE_MS 500
-/* The leader must have answered a probe this recently for a follower to be ready. */
-#define READY_FRESH_MS 3000
+#define READY_LAG_MS 1500
+
+/* The node has applied index: a probe's answer at or below it is caught up with. */
+void cluster__ready_applied(struct cluster *c, uint64_t index)
+{
+    struct cluster__ready *r = &c->ready;
+    if (r->has_target && index >= r->target) {
+        r->caught_up_at = r->target_sent_at;
+        r->caught_up = true;
+        r->has_target = false;
+    }
+}
 
 static void probe_done(struct cluster *c,
                        void *owner,
@@ -30,10 +43,10 @@ static void probe_done(struct cluster *c,
     if (r.err != 0) {
         return;
     }
-    c->ready.yardstick = c->ready.latest;
-    c->ready.latest = index;
-    c->ready.answered_at = uv_now(c->loop);
-    c->ready.answers++;
+    c->ready.target = index;
+    c->ready.target_sent_at = c->ready.sent_at;
+    c->ready.has_target = true;
+    cluster__ready_applied(c, raft_last_applied(&c->raft));
 }
 
 static void probe_fire(uv_timer_t *t)
@@ -48,6 +61,7 @@ static void probe_fire(uv_timer_t *t)
     if (leader != c->ready.leader) {
         c->ready = (struct cluster__ready){.leader = leader};
     }
+    c->ready.sent_at = uv_now(c->loop);
     if (cluster__peer_send(c, leader, api, CLUSTER_FWD_COMMIT_INDEX, NULL, 0, probe_done,
                            NULL) == 0) {
         c->ready.inflight = true;
@@ -74,6 +88,6 @@ bool cluster__ready(const struct cluster *c, uint64_t applied, uint64_t commit)
         return true;
     }
     const struct cluster__ready *r = &c->ready;
-    return r->leader == leader && r->answers >= 2 && applied >= r->yardstick &&
-           uv_now(c->loop) - r->answered_at <= READY_FRESH_MS;
+    return r->leader == leader && r->caught_up &&
+           uv_now(c->loop) - r->caught_up_at <= READY_LAG_MS;
 }

@@ -7,6 +7,7 @@ on is never ready before it has applied what the leader had committed."""
 import os
 import signal
 import threading
+import time
 
 from harness import Client, Cluster, Failure, log, run
 
@@ -60,6 +61,9 @@ def ready_means_caught_up(c):
     follower = next(n for n in c.nodes if n is not leader)
     with c.paused_behind(follower, 300, "behind", "sms") as new:
         target = new.status()["commit_index"]
+        # Readiness tolerates a lag of 1.5 s (cluster/ready.c): the node is paused for
+        # longer than that, so that it is really behind by the rule it is judged by.
+        time.sleep(2)
     seen_behind = 0
     while True:
         st = follower.status()
