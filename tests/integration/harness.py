@@ -80,9 +80,12 @@ class Client:
     def request(self, method, path, body=None, raw=None, timeout=None):
         """Returns (status, parsed JSON body or None). Raises OSError when the node does
         not answer."""
+        wait = timeout or self.timeout
         if self.conn is None:
-            self.conn = http.client.HTTPConnection("127.0.0.1", self.port,
-                                                   timeout=timeout or self.timeout)
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=wait)
+        self.conn.timeout = wait  # this request's, on a connection made for an earlier one
+        if self.conn.sock is not None:
+            self.conn.sock.settimeout(wait)
         data = raw if raw is not None else (json.dumps(body) if body is not None else None)
         headers = {"Content-Type": "application/json"} if data is not None else {}
         try:
