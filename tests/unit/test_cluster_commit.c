@@ -260,7 +260,7 @@ TEST(deposed_leader_answers_everything_once)
         assert_int_equal(calls[i]->res.code, CD_EUNAVAIL);
     }
     partition(f, 0, false);
-    unsigned leader;
+    unsigned leader = f->n;
     assert_true(cf_step_until(f, cf_some_leader, &leader, 10000));
     assert_int_not_equal(leader, 0);
     CF_UNTIL_ALL_APPLIED();
