@@ -164,7 +164,10 @@ struct cluster
     raft_id id;
     char address[3 * (CONFIG_HOST_MAX + 8)];
     struct raft raft;
-    struct raft_io io;
+    struct raft_io io;        /* raft_uv's, unless the node was given one */
+    struct raft_io *raft_io;  /* the one Raft runs on: &io, or given_io */
+    struct raft_io *given_io; /* cluster__new_on_io(); NULL for raft_uv */
+    void *given_io_data;      /* given_io->data as it came, put back at close */
     struct raft_fsm fsm;
     struct cluster__transport transport; /* the guard in front of Raft (guard.h) */
     bool raft_inited, raft_started;
@@ -322,6 +325,23 @@ void cluster__applied(struct cluster *c, uint64_t index);
 void cluster__readers_fail_all(struct cluster *c, int code);
 
 /* node.c */
+/* As cluster_new(), with Raft on io instead of raft_uv behind the guarded TCP transport:
+ * the seam for tests that drive the cluster with raft's in-memory fixture (raft/fixture.h).
+ * Storage, the engine and the node's own handles (pump, timers) are as with cluster_new(),
+ * on loop; no Raft directory is made, no port is listened on, and fast failover stays off
+ * (it moves raft_uv's clock). io is initialised by its owner and borrowed: Raft calls
+ * io->init() and takes io->data over from raft_init() on; once Raft has closed (before
+ * cluster_close()'s callback, and on failure here) io->data is put back as it came, so its
+ * owner can close the io. The owner must not close it earlier, nor leave requests of
+ * this node's Raft pending in it when calling cluster_close(): unlike raft_uv, an io may
+ * call its close callback at once, and a request completed after that would reach a
+ * closed Raft. Returns as cluster_new(). */
+int cluster__new_on_io(uv_loop_t *loop,
+                       const struct cluster_options *opt,
+                       struct raft_io *io,
+                       struct cluster **out,
+                       char *errmsg,
+                       size_t errlen);
 void cluster__watch_init(struct cluster *c);
 void cluster__watch_update(struct cluster *c);
 void cluster__watch_stop(struct cluster *c);

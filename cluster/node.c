@@ -154,14 +154,10 @@ static void addr_text(const struct config_addr *a, char *buf, size_t len)
     snprintf(buf, len, strchr(a->host, ':') ? "[%s]:%u" : "%s:%u", a->host, a->port);
 }
 
-static int init_raft(struct cluster *c, char *errmsg, size_t errlen)
+/* This node's address as Raft carries it ("raft|api|id"), from the node file. */
+static int self_address(struct cluster *c, char *errmsg, size_t errlen)
 {
-    char dir[CONFIG_PATH_MAX + 16], raft_addr[CONFIG_HOST_MAX + 8],
-        api_addr[CONFIG_HOST_MAX + 8];
-    snprintf(dir, sizeof(dir), "%s/raft", c->node.data_dir);
-    if (make_dir(dir, errmsg, errlen) != 0) {
-        return CD_EIO;
-    }
+    char raft_addr[CONFIG_HOST_MAX + 8], api_addr[CONFIG_HOST_MAX + 8];
     addr_text(&c->node.raft_listen, raft_addr, sizeof(raft_addr));
     addr_text(&c->node.api_listen, api_addr, sizeof(api_addr));
     for (uint32_t i = 0; i < c->node.n_peers; i++) {
@@ -172,8 +168,22 @@ static int init_raft(struct cluster *c, char *errmsg, size_t errlen)
     }
     c->id = cluster__raft_id(c->node.id);
     if (cluster__address_format(c->address, sizeof(c->address), c->node.id, raft_addr,
-                                api_addr) != 0 ||
-        cluster__guard_init(c) != 0) {
+                                api_addr) != 0) {
+        snprintf(errmsg, errlen, "raft address of '%s' is not usable", c->node.id);
+        return CD_EINVAL;
+    }
+    return 0;
+}
+
+/* raft_uv on node->data_dir/raft, its connections through the guard (transport.c). */
+static int init_uv_io(struct cluster *c, char *errmsg, size_t errlen)
+{
+    char dir[CONFIG_PATH_MAX + 16];
+    snprintf(dir, sizeof(dir), "%s/raft", c->node.data_dir);
+    if (make_dir(dir, errmsg, errlen) != 0) {
+        return CD_EIO;
+    }
+    if (cluster__guard_init(c) != 0) {
         snprintf(errmsg, errlen, "raft address of '%s' is not usable", c->node.id);
         return CD_EINVAL;
     }
@@ -189,10 +199,45 @@ static int init_raft(struct cluster *c, char *errmsg, size_t errlen)
         c->io.version = 2;
     }
     cluster__watch_init(c);
-    cluster__fsm_init(c);
-    if (raft_init(&c->raft, &c->io, &c->fsm, c->id, c->address) != 0) {
-        snprintf(errmsg, errlen, "raft: %s", raft_errmsg(&c->raft));
+    c->raft_io = &c->io;
+    return 0;
+}
+
+/* A test's raft_io: fast failover stays off, since it moves raft_uv's clock (watch.c). */
+static void init_given_io(struct cluster *c, struct raft_io *io)
+{
+    c->raft_io = io;
+    c->given_io = io;
+    c->given_io_data = io->data; /* raft_init() takes the field over */
+    c->node.raft.fast_failover = false;
+}
+
+/* Lets go of the raft_io once Raft no longer uses it: closes raft_uv, or hands a given io
+ * back as it came. */
+static void release_io(struct cluster *c)
+{
+    if (c->given_io != NULL) {
+        c->given_io->data = c->given_io_data;
+    } else {
         raft_uv_close(&c->io);
+    }
+}
+
+static int init_raft(struct cluster *c, struct raft_io *io, char *errmsg, size_t errlen)
+{
+    int rv = self_address(c, errmsg, errlen);
+    if (rv != 0) {
+        return rv;
+    }
+    if (io != NULL) {
+        init_given_io(c, io);
+    } else if ((rv = init_uv_io(c, errmsg, errlen)) != 0) {
+        return rv;
+    }
+    cluster__fsm_init(c);
+    if (raft_init(&c->raft, c->raft_io, &c->fsm, c->id, c->address) != 0) {
+        snprintf(errmsg, errlen, "raft: %s", raft_errmsg(&c->raft));
+        release_io(c);
         return CD_EIO;
     }
     c->raft.data = c;
@@ -205,11 +250,12 @@ static int init_raft(struct cluster *c, char *errmsg, size_t errlen)
     return 0;
 }
 
-int cluster_new(uv_loop_t *loop,
-                const struct cluster_options *opt,
-                struct cluster **out,
-                char *errmsg,
-                size_t errlen)
+static int create(uv_loop_t *loop,
+                  const struct cluster_options *opt,
+                  struct raft_io *io,
+                  struct cluster **out,
+                  char *errmsg,
+                  size_t errlen)
 {
     struct cluster *c = calloc(1, sizeof(*c));
     int rv;
@@ -230,7 +276,7 @@ int cluster_new(uv_loop_t *loop,
     if ((rv = open_storage(c, opt->boot_id, errmsg, errlen)) != 0) {
         goto err_free_engine;
     }
-    if ((rv = init_raft(c, errmsg, errlen)) != 0) {
+    if ((rv = init_raft(c, io, errmsg, errlen)) != 0) {
         goto err_close_storage;
     }
     uv_check_init(loop, &c->pump);
@@ -254,6 +300,25 @@ err_free_engine:
 err_free:
     free(c);
     return rv;
+}
+
+int cluster_new(uv_loop_t *loop,
+                const struct cluster_options *opt,
+                struct cluster **out,
+                char *errmsg,
+                size_t errlen)
+{
+    return create(loop, opt, NULL, out, errmsg, errlen);
+}
+
+int cluster__new_on_io(uv_loop_t *loop,
+                       const struct cluster_options *opt,
+                       struct raft_io *io,
+                       struct cluster **out,
+                       char *errmsg,
+                       size_t errlen)
+{
+    return create(loop, opt, io, out, errmsg, errlen);
 }
 
 /* raft leaves its message empty for some failures (a start that fails in its I/O backend):
@@ -347,7 +412,7 @@ static void raft_closed(struct raft *r)
     cluster__fail_all(c, CD_EUNAVAIL, "this node is shutting down");
     cluster__readers_fail_all(c, CD_EUNAVAIL);
     cluster__readers_run(c);
-    raft_uv_close(&c->io);
+    release_io(c);
     cluster__watch_stop(c);
     uv_handle_t *handles[] = {(uv_handle_t *)&c->pump,        (uv_handle_t *)&c->pump_idle,
                               (uv_handle_t *)&c->tick_timer,  (uv_handle_t *)&c->sync_timer,

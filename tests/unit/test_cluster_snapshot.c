@@ -1,0 +1,105 @@
+/* cluster: a node that fell behind the leader's log catches up by installing a snapshot,
+ * driven by raft's in-memory fixture (cluster_fixture.h). Its state then equals the
+ * others'; the history rows of the entries it skipped are a recorded gap, pending until
+ * history.c has copied them from a member, after which the history digests agree too. */
+#include "cluster_fixture.h"
+
+static int setup(void **state)
+{
+    struct cf_options opt = {.n = 3, .snapshot_threshold = 16, .snapshot_trailing = 4};
+    *state = cf_new(&opt);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    cf_free(*state);
+    return 0;
+}
+
+/* n contacts created and abandoned through the leader, one entry each: every one leaves
+ * a history row. */
+static void create_and_abandon(struct cf *f, unsigned n)
+{
+    char key[32];
+    struct engine_result res;
+    for (unsigned k = 0; k < n; k++) {
+        snprintf(key, sizeof(key), "lag-%u", k);
+        struct engine_command create = cf_create(key, "sales");
+        assert_int_equal(cf_run(f, 0, &create, &res), 0);
+        struct engine_command abandon = {.kind = ENGINE_CMD_CONTACT_ABANDON};
+        abandon.u.contact.id = res.contact;
+        assert_int_equal(cf_run(f, 0, &abandon, NULL), 0);
+    }
+}
+
+static bool installed_and_caught_up(struct cf *f, void *arg)
+{
+    (void)arg;
+    return f->nodes[2].restored != 0 && cf_applied(f, 2) == cf_applied(f, 0);
+}
+
+static bool gap_filled(struct cf *f, void *arg)
+{
+    (void)arg;
+    return cf_storage(f, 2).gaps_pending == 0;
+}
+
+TEST(snapshot_install_on_a_lagging_node)
+{
+    CF_UNTIL_LEADER(0);
+    cf_install(f, 0);
+    CF_UNTIL_ALL_APPLIED();
+    uint64_t stored = storage_applied(cluster_storage(CF_C(2)));
+    cf_kill(f, 2);
+    f->hold_kind[CLUSTER_FWD_HISTORY] = true;
+    create_and_abandon(f, 20);
+    /* The leader has snapshotted and dropped the entries node 2 would need. */
+    assert_true(cf_status(f, 0).snapshot_index > stored);
+    assert_true(CF_C(0)->raft.log.offset > cf_applied(f, 2));
+
+    cf_revive(f, 2);
+    assert_true(cf_step_until(f, installed_and_caught_up, NULL, 10000));
+    CF_UNTIL_ALL_APPLIED();
+    uint64_t snapshot = f->nodes[2].restored;
+    assert_int_equal(cf_status(f, 2).snapshot_index, snapshot);
+    for (unsigned i = 1; i < f->n; i++) {
+        assert_int_equal(cf_digest(f, i), cf_digest(f, 0));
+    }
+
+    /* Its history lacks the rows of (stored, snapshot]: a gap, recorded and pending. */
+    struct storage_stats lag = cf_storage(f, 2), full = cf_storage(f, 0);
+    assert_int_equal(lag.gaps, 1);
+    assert_int_equal(lag.gaps_pending, 1);
+    assert_int_equal(lag.gap_first, stored);
+    assert_int_equal(lag.gap_last, snapshot);
+    assert_true(lag.history < full.history);
+    assert_true(lag.history_digest != full.history_digest);
+    assert_int_equal(lag.contacts, full.contacts);
+    assert_int_equal(lag.agents, full.agents);
+    assert_true(cf_pending(f, CLUSTER_FWD_HISTORY) >= 1); /* it asked a member */
+
+    /* A member answers: the gap is filled and every history agrees. */
+    f->hold_kind[CLUSTER_FWD_HISTORY] = false;
+    assert_true(cf_step_until(f, gap_filled, NULL, 5000));
+    CF_UNTIL_ALL_APPLIED();
+    lag = cf_storage(f, 2);
+    assert_int_equal(lag.gaps, 1);
+    assert_int_equal(lag.gaps_pending, 0);
+    for (unsigned i = 1; i < f->n; i++) {
+        struct storage_stats st = cf_storage(f, i);
+        assert_int_equal(st.applied, full.applied);
+        assert_int_equal(st.history, full.history);
+        assert_int_equal(st.history_digest, full.history_digest);
+        assert_int_equal(cf_digest(f, i), cf_digest(f, 0));
+    }
+    assert_true(f->served[CLUSTER_FWD_HISTORY] >= 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(snapshot_install_on_a_lagging_node, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
