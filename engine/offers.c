@@ -1,8 +1,8 @@
 /* Answers to offers (accept, reject) and transfers. An offer id that is not open is stale:
  * the same answer on every node, however late it arrives. */
-#include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "engine/commands.h"
 
@@ -84,7 +84,7 @@ int engine__cmd_accept(struct engine *e,
         losers[n++] = other;
         engine__unring(e, c, other);
     }
-    free(c->ring);
+    cd_free(c->ring);
     c->ring = NULL;
     c->n_ring = 0;
     engine__map_del(&e->by_offer, c->offer, engine__slot(e, c));

@@ -1,8 +1,8 @@
 /* Matching contacts and agents: the heaps' orderings, offers, ring-all, and the two
  * directions of a routing decision (a contact arrives; an agent becomes ready). */
-#include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "engine/internal.h"
 
@@ -265,7 +265,7 @@ static bool ring_all(struct engine *e, struct contact *c, struct cls *k)
     if (n == 0) {
         return false;
     }
-    c->ring = malloc(n * sizeof(*c->ring));
+    c->ring = cd_malloc(n * sizeof(*c->ring));
     if (c->ring == NULL) {
         e->oom = CD_ENOMEM;
         return false;
@@ -387,7 +387,7 @@ void engine__withdraw_offer(struct engine *e, struct contact *c, bool requeue)
     if (c->ring != NULL) {
         n = c->n_ring;
         memcpy(agents, c->ring, n * sizeof(agents[0]));
-        free(c->ring);
+        cd_free(c->ring);
         c->ring = NULL;
         c->n_ring = 0;
     } else if (c->agent != NONE32) {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "common/hash.h"
 #include "engine/commands.h"
@@ -137,7 +138,7 @@ static void put_contact(const struct engine *e, struct cd_buf *b, const struct c
 
 static int put_contacts(const struct engine *e, struct cd_buf *b)
 {
-    struct id_slot *order = malloc((e->n_live ? e->n_live : 1) * sizeof(*order));
+    struct id_slot *order = cd_malloc((e->n_live ? e->n_live : 1) * sizeof(*order));
     size_t n = 0;
     if (order == NULL) {
         return CD_ENOMEM;
@@ -152,7 +153,7 @@ static int put_contacts(const struct engine *e, struct cd_buf *b)
     for (size_t i = 0; i < n; i++) {
         put_contact(e, b, &e->contacts[order[i].slot]);
     }
-    free(order);
+    cd_free(order);
     return 0;
 }
 

@@ -1,8 +1,8 @@
 /* Decoding a snapshot written by engine_encode(). Every count is bounded and every index
  * checked before use: a corrupt snapshot is CD_ECORRUPT, never a crash. */
-#include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "engine/commands.h"
 
@@ -153,7 +153,7 @@ static int get_attrs_ring(struct engine *e, struct cd_reader *r, struct contact 
     }
     uint8_t rings = rd_count(r, ENGINE_RING_ALL_MAX);
     if (rings > 0 && r->err == 0) {
-        if ((c->ring = malloc(rings * sizeof(*c->ring))) == NULL) {
+        if ((c->ring = cd_malloc(rings * sizeof(*c->ring))) == NULL) {
             return CD_ENOMEM;
         }
         c->n_ring = rings;
@@ -252,8 +252,8 @@ static int get_model(struct engine *e, struct cd_reader *r)
     if (engine_model_decode(r, &e->model) != 0) {
         return CD_ECORRUPT;
     }
-    e->ms_map = calloc(e->model.n_skills + 1, sizeof(*e->ms_map));
-    e->mq_map = calloc(e->model.n_queues + 1, sizeof(*e->mq_map));
+    e->ms_map = cd_calloc(e->model.n_skills + 1, sizeof(*e->ms_map));
+    e->mq_map = cd_calloc(e->model.n_queues + 1, sizeof(*e->mq_map));
     if (e->ms_map == NULL || e->mq_map == NULL) {
         return CD_ENOMEM;
     }
