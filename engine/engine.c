@@ -78,7 +78,10 @@ int engine_apply(struct engine *e,
     engine__advance(e, now_ms);
     int rv = dispatch(e, cmd, res);
     engine__flush(e);
-    if (e->oom) {
+    /* Whatever ran out, the command may have been half applied: the state is done for. */
+    if (rv == CD_ENOMEM) {
+        e->oom = CD_ENOMEM;
+    } else if (e->oom) {
         rv = FAIL(res, CD_ENOMEM, "out of memory");
     }
     e->sink = NULL;

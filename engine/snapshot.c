@@ -159,6 +159,9 @@ static int put_contacts(const struct engine *e, struct cd_buf *b)
 
 int engine_encode(const struct engine *e, struct cd_buf *b)
 {
+    if (e->oom) {
+        return CD_ENOMEM; /* possibly half applied: no snapshot may carry it */
+    }
     cd_buf_u8(b, SNAPSHOT_FORMAT);
     cd_buf_svar(b, e->clock);
     cd_buf_uvar(b, e->next_contact);
