@@ -141,6 +141,7 @@ static int put_contacts(const struct engine *e, struct cd_buf *b)
     struct id_slot *order = cd_malloc((e->n_live ? e->n_live : 1) * sizeof(*order));
     size_t n = 0;
     if (order == NULL) {
+        b->err = CD_ENOMEM; /* like any failed write: the buffer holds no snapshot */
         return CD_ENOMEM;
     }
     for (uint32_t s = 0; s < e->n_slots; s++) {
