@@ -578,7 +578,8 @@ int engine_encode(const struct engine *e, struct cd_buf *out);
 int engine_decode(const void *data, size_t len, struct engine **out);
 
 /* Full invariant check (O(size of state)), for tests and debug builds: capacity, offers,
- * indexes, queue order. Returns 0 or CD_ECORRUPT with a description in err. */
+ * indexes, queue order. Returns 0, CD_ECORRUPT with a description in err, or CD_ENOMEM
+ * (nothing was checked; err is left as it was). */
 int engine_check(const struct engine *e, char *err, size_t errlen);
 
 /* ---- Queries ------------------------------------------------------------------------ */
@@ -642,7 +643,7 @@ size_t engine_contact_count(const struct engine *e);
 size_t engine_agent_count(const struct engine *e);
 size_t engine_queue_count(const struct engine *e);
 /* Calls cb for every live contact in ascending id order; stops early if cb returns
- * non-zero and returns that value. */
+ * non-zero and returns that value. CD_ENOMEM, before any call, when memory runs out. */
 int engine_contacts_foreach(const struct engine *e,
                             int (*cb)(void *data, const struct engine_contact_info *c),
                             void *data);
