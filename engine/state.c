@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/assert.h"
 #include "common/error.h"
 #include "common/hash.h"
 #include "engine/internal.h"
@@ -174,7 +175,9 @@ struct contact *engine__contact_new(struct engine *e)
     if (e->n_free > 0) {
         slot = e->free_slots[--e->n_free];
     } else {
-        if (GROW(e->contacts, e->cap_slots, e->n_slots + 1) != 0) {
+        /* The free list grows with the slots, so that releasing one never allocates. */
+        if (GROW(e->free_slots, e->cap_free, e->n_slots + 1) != 0 ||
+            GROW(e->contacts, e->cap_slots, e->n_slots + 1) != 0) {
             return NULL;
         }
         slot = e->n_slots++;
@@ -200,10 +203,8 @@ void engine__contact_release(struct engine *e, struct contact *c)
     cd_free(c->attrs);
     cd_free(c->ring);
     memset(c, 0, sizeof(*c));
-    /* The free list was sized with the slots, so this cannot fail. */
-    if (GROW(e->free_slots, e->cap_free, e->n_free + 1) == 0) {
-        e->free_slots[e->n_free++] = slot;
-    }
+    CD_ASSERT(e->n_free < e->cap_free); /* sized with the slots by engine__contact_new() */
+    e->free_slots[e->n_free++] = slot;
 }
 
 static bool key_is(const void *ctx, uint32_t v)
