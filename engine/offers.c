@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/assert.h"
 #include "common/error.h"
 #include "engine/commands.h"
 
@@ -91,6 +92,10 @@ int engine__cmd_accept(struct engine *e,
     c->offer = 0;
     c->agent = ai;
     c->state = ENGINE_CONTACT_CONNECTED;
+    /* The slot was taken by the offer: connecting adds no load beyond what it may hold. */
+    const struct agent *a = &e->agents[ai];
+    CD_ASSERT(a->load[c->channel] <= a->capacity[c->channel] ||
+              a->load[c->channel] <= a->allowance[c->channel]);
     c->answered = e->clock;
     engine__set_deadline(e, c, NEVER);
     engine__stats_answer(e, &e->queues[c->queue], c);
