@@ -247,6 +247,10 @@ int engine_check(const struct engine *e, char *err, size_t errlen)
     if (!k.failed && live != e->n_live) {
         fail(&k, "%zu live contacts counted as %zu", live, e->n_live);
     }
+    if (!k.failed && live + e->n_free != e->n_slots) {
+        fail(&k, "%u contact slots: %zu live, %u free, the rest lost", e->n_slots, live,
+             e->n_free);
+    }
     for (uint32_t q = 0; q < e->n_queues && !k.failed; q++) {
         if (waiting[q] != e->queues[q].waiting) {
             fail(&k, "queue '%s': %u waiting counted as %u", e->queues[q].name, waiting[q],
