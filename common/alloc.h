@@ -4,7 +4,8 @@
  *
  * By default the functions are libc's. Memory crosses module boundaries (config/ builds a
  * routing model with libc's malloc() that engine_model_close() releases with cd_free();
- * other modules free buffers of a struct cd_buf they own), so an installed allocator must
+ * cluster/ takes over the bytes of a struct cd_buf and hands them to raft, which frees them
+ * with raft_free(), or frees them with free()), so an installed allocator must
  * hand out blocks that libc's free() accepts and accept blocks from libc's malloc(): in
  * practice it wraps the one it replaces, as the fault injector below does.
  *
