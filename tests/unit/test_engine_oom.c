@@ -1,6 +1,7 @@
-/* Running out of memory in the engine: every allocation of every command of a
- * representative script fails in turn (once, and from there on), and so does every
- * allocation of the snapshot, model and command codecs, copies and queries.
+/* Running out of memory in the engine: every allocation of every command of two scripts (a
+ * contact's whole life; a state that grows past every table's first size) fails in turn,
+ * once and from there on, and so does every allocation of the snapshot, model and command
+ * codecs, the model copy and the queries.
  *
  * What engine.h promises, and so what is checked:
  *   - engine_apply() answers CD_ENOMEM, or absorbs the failure and reaches exactly the state
