@@ -1,8 +1,8 @@
 #include "common/buf.h"
 
-#include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 
 void cd_buf_init(struct cd_buf *b)
@@ -12,7 +12,7 @@ void cd_buf_init(struct cd_buf *b)
 
 void cd_buf_close(struct cd_buf *b)
 {
-    free(b->data);
+    cd_free(b->data);
     memset(b, 0, sizeof(*b));
 }
 
@@ -38,7 +38,7 @@ int cd_buf_reserve(struct cd_buf *b, size_t n)
         }
         cap *= 2;
     }
-    uint8_t *data = realloc(b->data, cap);
+    uint8_t *data = cd_realloc(b->data, cap);
     if (data == NULL) {
         b->err = CD_ENOMEM;
         return b->err;

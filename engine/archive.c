@@ -2,31 +2,31 @@
  * text), who made it, when, why, and what it changed. The latest ENGINE_ARCHIVE_MAX are
  * kept; they travel in snapshots, so every node, however it caught up, can list them, diff
  * against them and roll back to them. */
-#include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "engine/internal.h"
 
 static void release(struct engine__archived *a)
 {
-    free(a->actor);
-    free(a->comment);
-    free(a->diff);
-    free(a->source);
+    cd_free(a->actor);
+    cd_free(a->comment);
+    cd_free(a->diff);
+    cd_free(a->source);
     memset(a, 0, sizeof(*a));
 }
 
 static char *copy(const char *s)
 {
-    return strdup(s != NULL ? s : "");
+    return cd_strdup(s != NULL ? s : "");
 }
 
 /* Makes room for one more record at the end, dropping the oldest when full. */
 static struct engine__archived *append(struct engine *e)
 {
     if (e->archive == NULL) {
-        e->archive = calloc(ENGINE_ARCHIVE_MAX, sizeof(*e->archive));
+        e->archive = cd_calloc(ENGINE_ARCHIVE_MAX, sizeof(*e->archive));
         if (e->archive == NULL) {
             return NULL;
         }
@@ -68,7 +68,7 @@ void engine__archive_free(struct engine *e)
     for (uint32_t i = 0; i < e->n_archive; i++) {
         release(&e->archive[i]);
     }
-    free(e->archive);
+    cd_free(e->archive);
     e->archive = NULL;
     e->n_archive = 0;
 }

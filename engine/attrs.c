@@ -1,7 +1,7 @@
 /* Contact attributes and skill requirement sets. */
-#include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "engine/commands.h"
 
@@ -20,7 +20,7 @@ static int attrs_store(struct contact *c, const struct engine_attr *attrs, uint8
     char *blob = NULL;
     uint8_t kept = 0;
     size_t len = packed_len(attrs, n);
-    if (len > 0 && (blob = malloc(len)) == NULL) {
+    if (len > 0 && (blob = cd_malloc(len)) == NULL) {
         return CD_ENOMEM;
     }
     char *p = blob;
@@ -34,10 +34,10 @@ static int attrs_store(struct contact *c, const struct engine_attr *attrs, uint8
         p += k + v;
         kept++;
     }
-    free(c->attrs);
+    cd_free(c->attrs);
     c->attrs = kept ? blob : NULL;
     if (!kept) {
-        free(blob);
+        cd_free(blob);
     }
     c->n_attrs = kept;
     return 0;

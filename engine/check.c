@@ -2,9 +2,9 @@
  * for tests, the simulation and debug builds. */
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "engine/commands.h"
 
@@ -230,12 +230,12 @@ static bool check_heaps(struct checker *k, const uint32_t *live)
 int engine_check(const struct engine *e, char *err, size_t errlen)
 {
     struct checker k = {e, err, errlen, 0};
-    uint32_t *waiting = calloc(e->n_queues + 1, sizeof(*waiting));
-    uint32_t *in_class = calloc(e->n_classes + 1, sizeof(*in_class));
+    uint32_t *waiting = cd_calloc(e->n_queues + 1, sizeof(*waiting));
+    uint32_t *in_class = cd_calloc(e->n_classes + 1, sizeof(*in_class));
     size_t live = 0;
     if (waiting == NULL || in_class == NULL) {
-        free(waiting);
-        free(in_class);
+        cd_free(waiting);
+        cd_free(in_class);
         return CD_ENOMEM;
     }
     for (uint32_t s = 0; s < e->n_slots && !k.failed; s++) {
@@ -246,6 +246,10 @@ int engine_check(const struct engine *e, char *err, size_t errlen)
     }
     if (!k.failed && live != e->n_live) {
         fail(&k, "%zu live contacts counted as %zu", live, e->n_live);
+    }
+    if (!k.failed && live + e->n_free != e->n_slots) {
+        fail(&k, "%u contact slots: %zu live, %u free, the rest lost", e->n_slots, live,
+             e->n_free);
     }
     for (uint32_t q = 0; q < e->n_queues && !k.failed; q++) {
         if (waiting[q] != e->queues[q].waiting) {
@@ -259,8 +263,8 @@ int engine_check(const struct engine *e, char *err, size_t errlen)
     if (!k.failed) {
         check_heaps(&k, in_class);
     }
-    free(waiting);
-    free(in_class);
+    cd_free(waiting);
+    cd_free(in_class);
     if (!k.failed && err != NULL && errlen > 0) {
         err[0] = 0;
     }

@@ -23,9 +23,9 @@
  * A NULL string is written as "" and so decodes as "": the engine treats both alike. The
  * decoder is strict (minimal varints, values within their fields, nothing left over), so
  * encode(decode(x)) == x. */
-#include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "engine/engine.h"
 #include "common/buf.h"
@@ -194,7 +194,7 @@ void engine_cmd_store_init(struct engine_cmd_store *s)
 void engine_cmd_store_close(struct engine_cmd_store *s)
 {
     for (size_t i = 0; i < s->n_blocks; i++) {
-        free(s->blocks[i]);
+        cd_free(s->blocks[i]);
     }
     engine_model_close(&s->model);
     engine_cmd_store_init(s);
@@ -207,7 +207,7 @@ static void *store_alloc(struct engine_cmd_store *s, uint8_t n, size_t size, int
     if (n == 0 || *rv != 0) {
         return NULL;
     }
-    void *p = s->n_blocks < STORE_BLOCKS ? calloc(n, size) : NULL;
+    void *p = s->n_blocks < STORE_BLOCKS ? cd_calloc(n, size) : NULL;
     if (p == NULL) {
         *rv = CD_ENOMEM;
         return NULL;

@@ -22,9 +22,9 @@
  * accepts one byte string per model (minimal varints, every value within its field's
  * type, counts within the arrays) and encode(decode(x)) == x. The decoder checks
  * structure only; indices and orderings are engine_model_validate()'s business. */
-#include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "engine/engine.h"
 #include "common/buf.h"
@@ -282,7 +282,7 @@ static int get_array(struct cd_reader *r,
     if (count == 0) {
         return 0;
     }
-    *arr = calloc((size_t)count, size);
+    *arr = cd_calloc((size_t)count, size);
     if (*arr == NULL) {
         return CD_ENOMEM;
     }

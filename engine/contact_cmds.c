@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/assert.h"
 #include "common/error.h"
 #include "engine/internal.h"
 #include "engine/commands.h"
@@ -76,6 +77,7 @@ static int new_contact(struct engine *e,
     if (c == NULL) {
         return CD_ENOMEM;
     }
+    CD_ASSERT(engine__contact(e, e->next_contact) == NULL); /* ids are never reused */
     c->id = e->next_contact;
     c->channel = cr->channel;
     c->arrived = c->enqueued = e->clock;

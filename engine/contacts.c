@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/assert.h"
 #include "common/error.h"
 #include "engine/internal.h"
 
@@ -64,6 +65,8 @@ void engine__finish(struct engine *e, struct contact *c, uint8_t outcome, const 
     uint32_t freed;
     uint32_t agent = c->agent;
     detach(e, c, &freed);
+    /* Out of every line, offer and deadline before it leaves the state. */
+    CD_ASSERT(c->cls == NONE32 && c->offer == 0 && c->dpos == NONE32);
     if (c->ended == 0) {
         c->ended = e->clock;
     }

@@ -1,6 +1,7 @@
 /* engine_apply(): the one entry point that changes the state. */
 #include <string.h>
 
+#include "common/assert.h"
 #include "common/error.h"
 #include "engine/commands.h"
 
@@ -75,10 +76,16 @@ int engine_apply(struct engine *e,
         return FAIL(res, CD_ENOMEM, "state is unusable after running out of memory");
     }
     e->sink = sink;
+    int64_t clock = e->clock;
     engine__advance(e, now_ms);
     int rv = dispatch(e, cmd, res);
     engine__flush(e);
-    if (e->oom) {
+    /* Time is max(clock, now): it never runs backwards, and nothing but advance moves it. */
+    CD_ASSERT(e->clock == (now_ms > clock ? now_ms : clock));
+    /* Whatever ran out, the command may have been half applied: the state is done for. */
+    if (rv == CD_ENOMEM) {
+        e->oom = CD_ENOMEM;
+    } else if (e->oom) {
         rv = FAIL(res, CD_ENOMEM, "out of memory");
     }
     e->sink = NULL;

@@ -529,7 +529,12 @@ void engine_free(struct engine *e);
  * every deadline due by then, then executes cmd. res (may be NULL) receives the outcome;
  * sink (may be NULL) receives every effect in order. Returns res->code. The only error
  * that is not deterministic is CD_ENOMEM, after which the state must be discarded and
- * rebuilt from a snapshot and the log. */
+ * rebuilt from a snapshot and the log: the command may have been half applied (and some of
+ * its effects emitted), so the state is unusable from then on. Every later engine_apply()
+ * on it answers CD_ENOMEM and changes nothing, and engine_encode() refuses it; queries
+ * stay memory-safe but may read the half-applied state, and engine_free() releases it all.
+ * An allocation that fails without this outcome was absorbed: the state and effects are
+ * exactly those of a run in which it succeeded. */
 int engine_apply(struct engine *e,
                  const struct engine_command *cmd,
                  int64_t now_ms,
@@ -561,16 +566,20 @@ int engine_archive_find(const struct engine *e, uint32_t version, struct engine_
 /* The installed model; NULL before the first install. Borrowed. */
 const struct engine_model *engine_model(const struct engine *e);
 
-/* Digest of the canonical encoding of the whole state: equal digests, equal states. */
+/* Digest of the canonical encoding of the whole state: equal digests, equal states. 0 when
+ * the encoding cannot be made (out of memory, or a state unusable after CD_ENOMEM). */
 uint64_t engine_digest(const struct engine *e);
-/* Versioned binary snapshot of the whole state, appended to out. Returns 0 or CD_ENOMEM. */
+/* Versioned binary snapshot of the whole state, appended to out. Returns 0 or CD_ENOMEM:
+ * memory ran out (out->err is set, what was appended is incomplete), or the state is
+ * unusable after an engine_apply() that answered CD_ENOMEM (nothing is appended). */
 int engine_encode(const struct engine *e, struct cd_buf *out);
 /* Rebuilds a state from engine_encode() output. Returns 0, CD_ECORRUPT, CD_EVERSION or
  * CD_ENOMEM; *out is set only on success. */
 int engine_decode(const void *data, size_t len, struct engine **out);
 
 /* Full invariant check (O(size of state)), for tests and debug builds: capacity, offers,
- * indexes, queue order. Returns 0 or CD_ECORRUPT with a description in err. */
+ * indexes, queue order. Returns 0, CD_ECORRUPT with a description in err, or CD_ENOMEM
+ * (nothing was checked; err is left as it was). */
 int engine_check(const struct engine *e, char *err, size_t errlen);
 
 /* ---- Queries ------------------------------------------------------------------------ */
@@ -634,7 +643,7 @@ size_t engine_contact_count(const struct engine *e);
 size_t engine_agent_count(const struct engine *e);
 size_t engine_queue_count(const struct engine *e);
 /* Calls cb for every live contact in ascending id order; stops early if cb returns
- * non-zero and returns that value. */
+ * non-zero and returns that value. CD_ENOMEM, before any call, when memory runs out. */
 int engine_contacts_foreach(const struct engine *e,
                             int (*cb)(void *data, const struct engine_contact_info *c),
                             void *data);

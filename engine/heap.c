@@ -1,8 +1,8 @@
 /* Indexed binary heaps: each item knows its position (through ops->setpos), so removing
  * or re-keying any item is O(log n). */
-#include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "engine/internal.h"
 
@@ -18,7 +18,7 @@ int engine__grow(void **arr, uint32_t *cap, uint32_t need, size_t sz)
     if (n > UINT32_MAX) {
         return CD_ENOMEM;
     }
-    void *p = realloc(*arr, (size_t)n * sz);
+    void *p = cd_realloc(*arr, (size_t)n * sz);
     if (p == NULL) {
         return CD_ENOMEM;
     }
@@ -118,6 +118,6 @@ void engine__heap_fix(struct engine *e,
 
 void engine__heap_close(struct heap *h)
 {
-    free(h->v);
+    cd_free(h->v);
     memset(h, 0, sizeof(*h));
 }

@@ -306,8 +306,9 @@ static int member_add(struct engine *e, uint32_t ai, uint32_t ki)
     struct cls *k = &e->classes[ki];
     uint32_t mi;
     uint32_t cap = a->cap_members;
-    if (GROW(a->members, a->cap_members, a->n_members + 1) != 0 ||
-        GROW(a->member_cls, cap, a->n_members + 1) != 0 ||
+    /* members[] and member_cls[] share cap_members: it may grow only once both have. */
+    if (GROW(a->member_cls, cap, a->n_members + 1) != 0 ||
+        GROW(a->members, a->cap_members, a->n_members + 1) != 0 ||
         GROW(k->members, k->cap_members, k->n_members + 1) != 0) {
         return CD_ENOMEM;
     }
@@ -445,7 +446,7 @@ static int class_new(struct engine *e,
                      uint32_t *out)
 {
     struct queue *q = &e->queues[qi];
-    uint32_t cap = e->cap_classes;
+    uint32_t cap = e->cap_classes; /* heads[] shares it with classes[], which goes last */
     if (GROW(e->heads, cap, e->n_classes + 1) != 0 ||
         GROW(e->classes, e->cap_classes, e->n_classes + 1) != 0 ||
         GROW(q->classes, q->cap_classes, q->n_classes + 1) != 0 ||

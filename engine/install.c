@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "engine/commands.h"
 
@@ -86,7 +87,7 @@ static int reroute_retired(struct engine *e)
         const struct contact *c = &e->contacts[s];
         if (c->id != 0 && c->state == ENGINE_CONTACT_QUEUED && e->queues[c->queue].retired) {
             if (GROW(slots, cap, n + 1) != 0) {
-                free(slots);
+                cd_free(slots);
                 return CD_ENOMEM;
             }
             slots[n++] = (struct id_slot){c->id, s};
@@ -101,7 +102,7 @@ static int reroute_retired(struct engine *e)
         engine__dequeue(e, c);
         engine__run_rules(e, c, NULL);
     }
-    free(slots);
+    cd_free(slots);
     return 0;
 }
 
@@ -109,19 +110,19 @@ static int swap_model(struct engine *e, const struct engine_model *m)
 {
     struct engine_model copy;
     engine_model_init(&copy);
-    uint16_t *ms = calloc(m->n_skills + 1, sizeof(*ms));
-    uint16_t *mq = calloc(m->n_queues + 1, sizeof(*mq));
+    uint16_t *ms = cd_calloc(m->n_skills + 1, sizeof(*ms));
+    uint16_t *mq = cd_calloc(m->n_queues + 1, sizeof(*mq));
     if (ms == NULL || mq == NULL || engine_model_copy(&copy, m) != 0 ||
         map_names(e, m, ms, mq) != 0) {
-        free(ms);
-        free(mq);
+        cd_free(ms);
+        cd_free(mq);
         engine_model_close(&copy);
         return CD_ENOMEM;
     }
     engine_model_close(&e->model);
     e->model = copy;
-    free(e->ms_map);
-    free(e->mq_map);
+    cd_free(e->ms_map);
+    cd_free(e->mq_map);
     e->ms_map = ms;
     e->mq_map = mq;
     return 0;

@@ -1,8 +1,8 @@
 /* Open addressing with linear probing and backward-shift deletion (no tombstones), from a
  * 64-bit key to a 32-bit value. Keys are mixed before use, so sequential ids spread. */
-#include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "common/hash.h"
 #include "engine/internal.h"
@@ -14,7 +14,7 @@ static uint32_t home(const struct map *m, uint64_t key)
 
 static int rehash(struct map *m, uint32_t cap)
 {
-    struct map_entry *t = calloc(cap, sizeof(*t));
+    struct map_entry *t = cd_calloc(cap, sizeof(*t));
     if (t == NULL) {
         return CD_ENOMEM;
     }
@@ -27,7 +27,7 @@ static int rehash(struct map *m, uint32_t cap)
             engine__map_put(m, old.t[i].key, old.t[i].val);
         }
     }
-    free(old.t);
+    cd_free(old.t);
     return 0;
 }
 
@@ -108,6 +108,6 @@ bool engine__map_del(struct map *m, uint64_t key, uint32_t val)
 
 void engine__map_close(struct map *m)
 {
-    free(m->t);
+    cd_free(m->t);
     memset(m, 0, sizeof(*m));
 }

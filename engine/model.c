@@ -1,8 +1,8 @@
 /* The routing model's lifecycle: init, close, deep copy and name lookups. Validation lives
  * in model_validate.c, the binary form in codec_model.c. */
-#include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "engine/engine.h"
 
@@ -14,20 +14,20 @@ void engine_model_init(struct engine_model *m)
 void engine_model_close(struct engine_model *m)
 {
     for (uint32_t i = 0; m->zones != NULL && i < m->n_zones; i++) {
-        free(m->zones[i].transitions);
+        cd_free(m->zones[i].transitions);
     }
     for (uint32_t i = 0; m->hours != NULL && i < m->n_hours; i++) {
-        free(m->hours[i].holidays);
+        cd_free(m->hours[i].holidays);
     }
     for (uint32_t i = 0; m->rules != NULL && i < m->n_rules; i++) {
-        free(m->rules[i].conds);
+        cd_free(m->rules[i].conds);
     }
-    free(m->skills);
-    free(m->zones);
-    free(m->hours);
-    free(m->queues);
-    free(m->agents);
-    free(m->rules);
+    cd_free(m->skills);
+    cd_free(m->zones);
+    cd_free(m->hours);
+    cd_free(m->queues);
+    cd_free(m->agents);
+    cd_free(m->rules);
     engine_model_init(m);
 }
 
@@ -38,7 +38,7 @@ static int dup_array(void **dst, const void *src, uint32_t n, size_t size)
     if (n == 0) {
         return 0;
     }
-    *dst = malloc((size_t)n * size);
+    *dst = cd_malloc((size_t)n * size);
     if (*dst == NULL) {
         return CD_ENOMEM;
     }
@@ -116,9 +116,9 @@ int engine_model_copy(struct engine_model *dst, const struct engine_model *src)
     return 0;
 
 err_free_outer:
-    free(dst->zones);
-    free(dst->hours);
-    free(dst->rules);
+    cd_free(dst->zones);
+    cd_free(dst->hours);
+    cd_free(dst->rules);
     dst->zones = NULL;
     dst->hours = NULL;
     dst->rules = NULL;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "engine/engine.h"
 
@@ -69,7 +70,7 @@ static int by_name(const void *a, const void *b)
 static const char *duplicate(const struct kind *k)
 {
     const char *dup = NULL;
-    const char **v = k->n > 1 ? malloc(k->n * sizeof(*v)) : NULL;
+    const char **v = k->n > 1 ? cd_malloc(k->n * sizeof(*v)) : NULL;
     if (v != NULL) {
         for (uint32_t i = 0; i < k->n; i++) {
             v[i] = name_at(k, i);
@@ -78,7 +79,7 @@ static const char *duplicate(const struct kind *k)
         for (uint32_t i = 1; i < k->n && dup == NULL; i++) {
             dup = strcmp(v[i - 1], v[i]) == 0 ? v[i] : NULL;
         }
-        free(v);
+        cd_free(v);
         return dup;
     }
     for (uint32_t i = 0; k->n > 1 && i < k->n; i++) {

@@ -1,8 +1,9 @@
 /* Answers to offers (accept, reject) and transfers. An offer id that is not open is stale:
  * the same answer on every node, however late it arrives. */
-#include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
+#include "common/assert.h"
 #include "common/error.h"
 #include "engine/commands.h"
 
@@ -84,13 +85,17 @@ int engine__cmd_accept(struct engine *e,
         losers[n++] = other;
         engine__unring(e, c, other);
     }
-    free(c->ring);
+    cd_free(c->ring);
     c->ring = NULL;
     c->n_ring = 0;
     engine__map_del(&e->by_offer, c->offer, engine__slot(e, c));
     c->offer = 0;
     c->agent = ai;
     c->state = ENGINE_CONTACT_CONNECTED;
+    /* The slot was taken by the offer: connecting adds no load beyond what it may hold. */
+    const struct agent *a = &e->agents[ai];
+    CD_ASSERT(a->load[c->channel] <= a->capacity[c->channel] ||
+              a->load[c->channel] <= a->allowance[c->channel]);
     c->answered = e->clock;
     engine__set_deadline(e, c, NEVER);
     engine__stats_answer(e, &e->queues[c->queue], c);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "engine/commands.h"
 
@@ -171,7 +172,7 @@ int engine_contacts_foreach(const struct engine *e,
                             int (*cb)(void *data, const struct engine_contact_info *c),
                             void *data)
 {
-    uint64_t *ids = malloc((e->n_live ? e->n_live : 1) * sizeof(*ids));
+    uint64_t *ids = cd_malloc((e->n_live ? e->n_live : 1) * sizeof(*ids));
     size_t n = 0;
     int rv = 0;
     if (ids == NULL) {
@@ -183,14 +184,14 @@ int engine_contacts_foreach(const struct engine *e,
         }
     }
     qsort(ids, n, sizeof(*ids), engine__by_id);
-    struct engine_contact_info *info = malloc(sizeof(*info));
+    struct engine_contact_info *info = cd_malloc(sizeof(*info));
     for (size_t i = 0; info != NULL && i < n && rv == 0; i++) {
         fill_contact(e, engine__contact(e, ids[i]), info);
         rv = cb(data, info);
     }
     rv = info == NULL ? CD_ENOMEM : rv;
-    free(info);
-    free(ids);
+    cd_free(info);
+    cd_free(ids);
     return rv;
 }
 

@@ -1,8 +1,9 @@
 /* Matching contacts and agents: the heaps' orderings, offers, ring-all, and the two
  * directions of a routing decision (a contact arrives; an agent becomes ready). */
-#include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
+#include "common/assert.h"
 #include "common/error.h"
 #include "engine/internal.h"
 
@@ -71,6 +72,7 @@ static void head_refresh(struct engine *e, uint32_t ki)
 int engine__enqueue(struct engine *e, struct contact *c)
 {
     uint32_t ki;
+    CD_ASSERT(c->cls == NONE32 && c->offer == 0); /* in no line and under no offer yet */
     if (engine__class_for(e, c, &ki) != 0) {
         e->oom = CD_ENOMEM;
         return CD_ENOMEM;
@@ -93,6 +95,7 @@ void engine__dequeue(struct engine *e, struct contact *c)
         return;
     }
     c->cls = NONE32;
+    CD_ASSERT(e->queues[c->queue].waiting > 0);
     e->queues[c->queue].waiting--;
     engine__wait_drop(e, &e->classes[ki].contacts, ki, c->id);
     head_refresh(e, ki);
@@ -166,12 +169,14 @@ void engine__load_sub(struct engine *e, uint32_t ai, struct contact *c, bool act
 {
     struct agent *a = &e->agents[ai];
     uint32_t slot = engine__slot(e, c);
-    for (uint32_t i = 0; i < a->n_held; i++) {
-        if (a->held[i] == slot) {
-            a->held[i] = a->held[--a->n_held];
-            break;
-        }
+    uint32_t i = 0;
+    while (i < a->n_held && a->held[i] != slot) {
+        i++;
     }
+    /* The agent held this contact, and counted it. */
+    CD_ASSERT(i < a->n_held && a->load[c->channel] > 0 &&
+              (!active || a->active[c->channel] > 0));
+    a->held[i] = a->held[--a->n_held];
     a->load[c->channel]--;
     if (a->allowance[c->channel] > a->load[c->channel]) {
         a->allowance[c->channel] =
@@ -207,6 +212,9 @@ static void open_offer(struct engine *e, struct contact *c, uint32_t eligible)
     engine__stats_touch(e, q);
     q->stats.offered++;
     c->state = ENGINE_CONTACT_OFFERED;
+    /* One open offer per contact, and an id no open offer has: accepts are fenced by it. */
+    CD_ASSERT(c->offer == 0 &&
+              !engine__map_get(&e->by_offer, e->next_offer, NULL, NULL, &(uint32_t){0}));
     c->offer = e->next_offer++;
     c->offers++;
     c->last_strategy = q->def.strategy;
@@ -236,6 +244,9 @@ static void offer_fx(struct engine *e, const struct contact *c, uint32_t ai)
 static void give(struct engine *e, struct contact *c, uint32_t ai)
 {
     struct agent *a = &e->agents[ai];
+    /* Only a ready agent is offered anything: never past its capacity. */
+    CD_ASSERT((a->ready_mask & ENGINE_CH_BIT(c->channel)) &&
+              a->load[c->channel] < a->capacity[c->channel]);
     stamp_rr(e, a, c->queue);
     engine__load_add(e, ai, c);
     engine__agent_update(e, ai);
@@ -265,7 +276,7 @@ static bool ring_all(struct engine *e, struct contact *c, struct cls *k)
     if (n == 0) {
         return false;
     }
-    c->ring = malloc(n * sizeof(*c->ring));
+    c->ring = cd_malloc(n * sizeof(*c->ring));
     if (c->ring == NULL) {
         e->oom = CD_ENOMEM;
         return false;
@@ -387,7 +398,7 @@ void engine__withdraw_offer(struct engine *e, struct contact *c, bool requeue)
     if (c->ring != NULL) {
         n = c->n_ring;
         memcpy(agents, c->ring, n * sizeof(agents[0]));
-        free(c->ring);
+        cd_free(c->ring);
         c->ring = NULL;
         c->n_ring = 0;
     } else if (c->agent != NONE32) {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "common/hash.h"
 #include "engine/commands.h"
@@ -137,9 +138,10 @@ static void put_contact(const struct engine *e, struct cd_buf *b, const struct c
 
 static int put_contacts(const struct engine *e, struct cd_buf *b)
 {
-    struct id_slot *order = malloc((e->n_live ? e->n_live : 1) * sizeof(*order));
+    struct id_slot *order = cd_malloc((e->n_live ? e->n_live : 1) * sizeof(*order));
     size_t n = 0;
     if (order == NULL) {
+        b->err = CD_ENOMEM; /* like any failed write: the buffer holds no snapshot */
         return CD_ENOMEM;
     }
     for (uint32_t s = 0; s < e->n_slots; s++) {
@@ -152,12 +154,15 @@ static int put_contacts(const struct engine *e, struct cd_buf *b)
     for (size_t i = 0; i < n; i++) {
         put_contact(e, b, &e->contacts[order[i].slot]);
     }
-    free(order);
+    cd_free(order);
     return 0;
 }
 
 int engine_encode(const struct engine *e, struct cd_buf *b)
 {
+    if (e->oom) {
+        return CD_ENOMEM; /* possibly half applied: no snapshot may carry it */
+    }
     cd_buf_u8(b, SNAPSHOT_FORMAT);
     cd_buf_svar(b, e->clock);
     cd_buf_uvar(b, e->next_contact);

@@ -1,8 +1,8 @@
 /* Decoding a snapshot written by engine_encode(). Every count is bounded and every index
  * checked before use: a corrupt snapshot is CD_ECORRUPT, never a crash. */
-#include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "engine/commands.h"
 
@@ -153,7 +153,7 @@ static int get_attrs_ring(struct engine *e, struct cd_reader *r, struct contact 
     }
     uint8_t rings = rd_count(r, ENGINE_RING_ALL_MAX);
     if (rings > 0 && r->err == 0) {
-        if ((c->ring = malloc(rings * sizeof(*c->ring))) == NULL) {
+        if ((c->ring = cd_malloc(rings * sizeof(*c->ring))) == NULL) {
             return CD_ENOMEM;
         }
         c->n_ring = rings;
@@ -215,30 +215,43 @@ static int get_contact(struct engine *e, struct cd_reader *r)
     return 0;
 }
 
-static int get_tables(struct engine *e, struct cd_reader *r)
+/* The names of the skills (queues when queues is set), each new and in id order. A name
+ * the table refuses is corruption; running out of memory is not. */
+static int get_names(struct engine *e, struct cd_reader *r, bool queues)
 {
     uint64_t n = cd_rd_uvar(r);
     for (uint64_t i = 0; i < n && r->err == 0; i++) {
-        uint16_t id;
-        if (engine__skill_add(e, cd_rd_str(r, NULL), &id) != 0 || id != i) {
+        uint16_t id = 0;
+        const char *name = cd_rd_str(r, NULL);
+        int rv = queues ? engine__queue_add(e, name, &id) : engine__skill_add(e, name, &id);
+        if (rv == CD_ENOMEM) {
+            return rv;
+        }
+        if (rv != 0 || id != i) {
             BAD(r);
         }
     }
-    n = cd_rd_uvar(r);
-    for (uint64_t i = 0; i < n && r->err == 0; i++) {
-        uint16_t id;
-        if (engine__queue_add(e, cd_rd_str(r, NULL), &id) != 0 || id != i) {
-            BAD(r);
-        }
+    return r->err;
+}
+
+static int get_tables(struct engine *e, struct cd_reader *r)
+{
+    int rv = get_names(e, r, false);
+    rv = rv ? rv : get_names(e, r, true);
+    if (rv != 0) {
+        return rv;
     }
     for (uint32_t i = 0; i < e->n_queues && r->err == 0; i++) {
         get_queue(e, r, &e->queues[i]);
     }
-    n = cd_rd_uvar(r);
+    uint64_t n = cd_rd_uvar(r);
     for (uint64_t i = 0; i < n && r->err == 0; i++) {
         uint32_t ai = 0;
-        if (engine__agent_add(e, cd_rd_str(r, NULL), &ai) != 0 ||
-            engine__agent_id(e, e->agents[ai].name) != (int)ai) {
+        rv = engine__agent_add(e, cd_rd_str(r, NULL), &ai);
+        if (rv == CD_ENOMEM) {
+            return rv;
+        }
+        if (rv != 0 || engine__agent_id(e, e->agents[ai].name) != (int)ai) {
             BAD(r);
             break;
         }
@@ -249,11 +262,12 @@ static int get_tables(struct engine *e, struct cd_reader *r)
 
 static int get_model(struct engine *e, struct cd_reader *r)
 {
-    if (engine_model_decode(r, &e->model) != 0) {
-        return CD_ECORRUPT;
+    int rv = engine_model_decode(r, &e->model);
+    if (rv != 0) {
+        return rv == CD_ENOMEM ? rv : CD_ECORRUPT;
     }
-    e->ms_map = calloc(e->model.n_skills + 1, sizeof(*e->ms_map));
-    e->mq_map = calloc(e->model.n_queues + 1, sizeof(*e->mq_map));
+    e->ms_map = cd_calloc(e->model.n_skills + 1, sizeof(*e->ms_map));
+    e->mq_map = cd_calloc(e->model.n_queues + 1, sizeof(*e->mq_map));
     if (e->ms_map == NULL || e->mq_map == NULL) {
         return CD_ENOMEM;
     }
@@ -351,7 +365,8 @@ int engine_decode(const void *data, size_t len, struct engine **out)
     }
     if (rv == 0) {
         char err[160];
-        rv = engine_check(e, err, sizeof(err)) == 0 ? 0 : CD_ECORRUPT;
+        rv = engine_check(e, err, sizeof(err));
+        rv = rv == 0 || rv == CD_ENOMEM ? rv : CD_ECORRUPT;
     }
     if (rv != 0) {
         engine_free(e);

@@ -2,9 +2,10 @@
  * across model versions), contact slots by id, and idempotency keys. */
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
+#include "common/assert.h"
 #include "common/error.h"
 #include "common/hash.h"
 #include "engine/internal.h"
@@ -174,7 +175,9 @@ struct contact *engine__contact_new(struct engine *e)
     if (e->n_free > 0) {
         slot = e->free_slots[--e->n_free];
     } else {
-        if (GROW(e->contacts, e->cap_slots, e->n_slots + 1) != 0) {
+        /* The free list grows with the slots, so that releasing one never allocates. */
+        if (GROW(e->free_slots, e->cap_free, e->n_slots + 1) != 0 ||
+            GROW(e->contacts, e->cap_slots, e->n_slots + 1) != 0) {
             return NULL;
         }
         slot = e->n_slots++;
@@ -197,13 +200,11 @@ void engine__contact_release(struct engine *e, struct contact *c)
         engine__map_del(&e->by_id, c->id, slot);
         e->n_live--;
     }
-    free(c->attrs);
-    free(c->ring);
+    cd_free(c->attrs);
+    cd_free(c->ring);
     memset(c, 0, sizeof(*c));
-    /* The free list was sized with the slots, so this cannot fail. */
-    if (GROW(e->free_slots, e->cap_free, e->n_free + 1) == 0) {
-        e->free_slots[e->n_free++] = slot;
-    }
+    CD_ASSERT(e->n_free < e->cap_free); /* sized with the slots by engine__contact_new() */
+    e->free_slots[e->n_free++] = slot;
 }
 
 static bool key_is(const void *ctx, uint32_t v)
@@ -229,7 +230,7 @@ int engine__keyrec_new(struct engine *e,
                        uint32_t *out)
 {
     uint32_t kr = 0;
-    char *copy = strdup(key);
+    char *copy = cd_strdup(key);
     if (copy == NULL) {
         return CD_ENOMEM;
     }
@@ -239,13 +240,13 @@ int engine__keyrec_new(struct engine *e,
                GROW(e->free_keyrecs, e->cap_free_keyrecs, e->n_keyrecs + 1) == 0) {
         kr = e->n_keyrecs++;
     } else {
-        free(copy);
+        cd_free(copy);
         return CD_ENOMEM;
     }
     e->keyrecs[kr] = (struct keyrec){
         .key = copy, .contact = contact, .fingerprint = fingerprint, .ring_pos = NONE32};
     if (engine__map_put(&e->by_key, cd_hash_str(key), kr) != 0) {
-        free(copy);
+        cd_free(copy);
         e->keyrecs[kr].key = NULL;
         e->free_keyrecs[e->n_free_keyrecs++] = kr;
         return CD_ENOMEM;
@@ -258,7 +259,7 @@ static void keyrec_drop(struct engine *e, uint32_t kr)
 {
     struct keyrec *k = &e->keyrecs[kr];
     engine__map_del(&e->by_key, cd_hash_str(k->key), kr);
-    free(k->key);
+    cd_free(k->key);
     k->key = NULL;
     e->free_keyrecs[e->n_free_keyrecs++] = kr;
 }
@@ -279,7 +280,7 @@ void engine__keyrec_finish(struct engine *e, uint32_t kr)
 
 int engine_new(struct engine **out)
 {
-    struct engine *e = calloc(1, sizeof(*e));
+    struct engine *e = cd_calloc(1, sizeof(*e));
     if (e == NULL) {
         return CD_ENOMEM;
     }
@@ -295,7 +296,7 @@ void engine__clear_derived(struct engine *e)
     for (uint32_t i = 0; i < e->n_classes; i++) {
         engine__wait_close(&e->classes[i].contacts);
         engine__heap_close(&e->classes[i].ready);
-        free(e->classes[i].members);
+        cd_free(e->classes[i].members);
     }
     e->n_classes = 0;
     engine__map_close(&e->by_class);
@@ -315,26 +316,26 @@ void engine__free_tables(struct engine *e)
 {
     engine__clear_derived(e);
     for (uint32_t i = 0; i < e->n_slots; i++) {
-        free(e->contacts[i].attrs);
-        free(e->contacts[i].ring);
+        cd_free(e->contacts[i].attrs);
+        cd_free(e->contacts[i].ring);
     }
     for (uint32_t i = 0; i < e->n_keyrecs; i++) {
-        free(e->keyrecs[i].key);
+        cd_free(e->keyrecs[i].key);
     }
     for (uint32_t i = 0; i < e->n_queues; i++) {
-        free(e->queues[i].classes);
-        free(e->queues[i].agents);
+        cd_free(e->queues[i].classes);
+        cd_free(e->queues[i].agents);
     }
     for (uint32_t i = 0; i < e->n_agents; i++) {
-        free(e->agents[i].members);
-        free(e->agents[i].member_cls);
-        free(e->agents[i].held);
+        cd_free(e->agents[i].members);
+        cd_free(e->agents[i].member_cls);
+        cd_free(e->agents[i].held);
     }
-    free(e->dirty);
-    free(e->heads);
-    free(e->classes);
-    free(e->members);
-    free(e->free_members);
+    cd_free(e->dirty);
+    cd_free(e->heads);
+    cd_free(e->classes);
+    cd_free(e->members);
+    cd_free(e->free_members);
     engine__heap_close(&e->deadlines);
     engine__map_close(&e->by_id);
     engine__map_close(&e->by_offer);
@@ -342,15 +343,15 @@ void engine__free_tables(struct engine *e)
     engine__map_close(&e->by_queue);
     engine__map_close(&e->by_skill);
     engine__map_close(&e->by_key);
-    free(e->contacts);
-    free(e->free_slots);
-    free(e->keyrecs);
-    free(e->free_keyrecs);
-    free(e->skills);
-    free(e->queues);
-    free(e->agents);
-    free(e->mq_map);
-    free(e->ms_map);
+    cd_free(e->contacts);
+    cd_free(e->free_slots);
+    cd_free(e->keyrecs);
+    cd_free(e->free_keyrecs);
+    cd_free(e->skills);
+    cd_free(e->queues);
+    cd_free(e->agents);
+    cd_free(e->mq_map);
+    cd_free(e->ms_map);
     engine_model_close(&e->model);
 }
 
@@ -361,5 +362,5 @@ void engine_free(struct engine *e)
     }
     engine__free_tables(e);
     engine__archive_free(e);
-    free(e);
+    cd_free(e);
 }

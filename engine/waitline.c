@@ -4,8 +4,8 @@
  * its old entry is dropped when it reaches the top, or when stale entries outnumber live
  * ones and the heap is compacted. The head is therefore always a live contact, and the
  * order is exactly that of an eager heap. */
-#include <stdlib.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "engine/internal.h"
 
@@ -130,7 +130,7 @@ uint32_t engine__wait_live(const struct waitline *w)
 
 void engine__wait_close(struct waitline *w)
 {
-    free(w->v);
+    cd_free(w->v);
     w->v = NULL;
     w->n = w->cap = w->stale = 0;
 }

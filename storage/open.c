@@ -1,9 +1,9 @@
 /* Opening and closing a storage: the order of the lock, the boot marker and the LMDB
  * environment is what makes the crash reasoning of storage/README.md hold. */
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "storage/internal.h"
 
@@ -23,13 +23,13 @@ static int check_options(const struct storage_options *opt, char *errmsg, size_t
 
 static struct storage *storage_alloc(const struct storage_options *opt)
 {
-    struct storage *s = calloc(1, sizeof(*s));
+    struct storage *s = cd_calloc(1, sizeof(*s));
     if (s == NULL) {
         return NULL;
     }
-    s->dir = strdup(opt->dir);
+    s->dir = cd_strdup(opt->dir);
     if (s->dir == NULL) {
-        free(s);
+        cd_free(s);
         return NULL;
     }
     s->lock_fd = -1;
@@ -42,8 +42,8 @@ static struct storage *storage_alloc(const struct storage_options *opt)
 static void storage_free(struct storage *s)
 {
     cd_buf_close(&s->buf);
-    free(s->dir);
-    free(s);
+    cd_free(s->dir);
+    cd_free(s);
 }
 
 /* The marker is on disk before LMDB may write a byte, so that no write of this run can reach

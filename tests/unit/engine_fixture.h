@@ -73,6 +73,10 @@ struct fixture
     struct engine_result res;
     bool check; /* run engine_check() after every command */
     void *user; /* a second engine etc., owned by the test */
+    /* When set, every command the helpers below issue goes here instead of to
+     * fx_apply_now(): a test can then single one command out (the out-of-memory tests run
+     * it under fault injection). */
+    int (*apply_hook)(struct fixture *f, const struct engine_command *c);
 };
 
 static inline void fx_copy_str(char *dst, size_t n, const char *src)
@@ -357,7 +361,7 @@ static inline void fx_check(struct fixture *f, uint8_t kind)
     }
 }
 
-static inline int fx_apply(struct fixture *f, const struct engine_command *c)
+static inline int fx_apply_now(struct fixture *f, const struct engine_command *c)
 {
     struct engine_sink sink = {fx_emit, f};
     f->mark = f->n_fx;
@@ -366,6 +370,11 @@ static inline int fx_apply(struct fixture *f, const struct engine_command *c)
     assert_int_equal(rc, f->res.code);
     fx_check(f, c->kind);
     return rc;
+}
+
+static inline int fx_apply(struct fixture *f, const struct engine_command *c)
+{
+    return f->apply_hook != NULL ? f->apply_hook(f, c) : fx_apply_now(f, c);
 }
 
 #define APPLY_OK(cmd)                                                           \
