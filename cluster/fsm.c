@@ -188,12 +188,16 @@ static void apply_commands(struct cluster *c,
         if (cluster__entry_next(entry, &bytes, &len) != 0) {
             break; /* every node reads the same bytes: every node stops here */
         }
-        if (engine_command_decode(bytes, len, &cmd, &store) != 0) {
-            res.code = CD_ECORRUPT;
-            snprintf(res.message, sizeof(res.message), "command could not be decoded");
-        } else if (engine_apply(c->engine, &cmd, entry->stamp, &res, &sink) == CD_ENOMEM) {
+        int rv = engine_command_decode(bytes, len, &cmd, &store);
+        if (rv == CD_ENOMEM || (rv == 0 && engine_apply(c->engine, &cmd, entry->stamp, &res,
+                                                        &sink) == CD_ENOMEM)) {
+            /* Not a property of the entry: going on would leave this node unlike the
+             * others, which applied the command. */
             cluster__fatal(c, "engine out of memory at index %llu",
                            (unsigned long long)raft_last_applied(&c->raft) + 1);
+        } else if (rv != 0) {
+            res.code = CD_ECORRUPT; /* the same bytes on every node: the same answer */
+            snprintf(res.message, sizeof(res.message), "command could not be decoded");
         } else {
             touch_command(&c->touched, &cmd, &res);
         }
