@@ -10,7 +10,8 @@
  * {"error":{"code":...,"message":...}}, and then closes the connection: 400 BAD_REQUEST
  * (malformed request, or a path with a malformed percent-escape or an encoded NUL; llhttp
  * runs in its strict mode with no lenient flag, so a target holding bytes outside printable
- * ASCII, a CR not followed by LF, or chunk data not followed by CRLF are malformed too),
+ * ASCII, a CR not followed by LF, chunk data not followed by CRLF, or a header field
+ * without a name are malformed too),
  * 413 TOO_LARGE (body over max_body), 431 TOO_LARGE (header block over max_header_bytes,
  * or more than HTTP_HEADERS_MAX fields), 417 EXPECTATION_FAILED (an Expect other than
  * 100-continue), 408 TIMEOUT (header block or body later than its deadline), 503

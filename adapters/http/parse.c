@@ -135,6 +135,11 @@ static int on_header_field_complete(llhttp_t *lp)
 {
     struct http__parse *p = parse_of(lp);
 
+    /* llhttp lets a line that starts with ':' through; a field name is a token of at least
+     * one character (RFC 9110, 5.1), and an empty one is not a name a proxy reads alike. */
+    if (!p->in_field || p->head.len == p->field_off[p->n_headers]) {
+        return reject(p, 400, "BAD_REQUEST", "header field without a name");
+    }
     if (head_end_string(p) != 0) {
         return -1;
     }

@@ -886,6 +886,31 @@ static void chunk_data_without_crlf_gets_400(void **state)
     assert_int_equal(f->calls, 0);
 }
 
+/* llhttp's strict mode lets a field line that starts with ':' through, as a field named "";
+ * found by tests/fuzz/fuzz_http_parse. Alone, or in the trailer of a chunked body. */
+static void header_field_without_a_name_gets_400(void **state)
+{
+    F;
+    struct resp r[RESP_MAX];
+
+    START(0);
+    raw_open(f, 0);
+    SEND(0, "GET / HTTP/1.1\r\nHost: t\r\n: x\r\n\r\n");
+    RUN_UNTIL(f->raw[0].eof);
+    assert_int_equal(RESPONSES(0, r, 0), 1);
+    assert_int_equal(r[0].status, 400);
+    assert_error_body(&r[0], "BAD_REQUEST");
+
+    raw_open(f, 1);
+    SEND_BYTEWISE(1,
+                  "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  "1\r\na\r\n0\r\n:x\r\n\r\n");
+    RUN_UNTIL(f->raw[1].eof);
+    assert_int_equal(RESPONSES(1, r, 0), 1);
+    assert_int_equal(r[0].status, 400);
+    assert_int_equal(f->calls, 0);
+}
+
 static void unknown_expectation_gets_417(void **state)
 {
     F;
@@ -1554,6 +1579,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(malformed_path_encoding_gets_400, setup, teardown),
         cmocka_unit_test_setup_teardown(unknown_expectation_gets_417, setup, teardown),
         cmocka_unit_test_setup_teardown(chunk_data_without_crlf_gets_400, setup, teardown),
+        cmocka_unit_test_setup_teardown(header_field_without_a_name_gets_400, setup, teardown),
         cmocka_unit_test_setup_teardown(async_reply_from_a_timer, setup, teardown),
         cmocka_unit_test_setup_teardown(reset_before_reply_detaches_exchange, setup, teardown),
         cmocka_unit_test_setup_teardown(drop_closes_the_connection, setup, teardown),
