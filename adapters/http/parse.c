@@ -333,6 +333,13 @@ static int check_headers(struct http__parse *p)
 {
     const llhttp_t *lp = &p->parser;
 
+    if (lp->http_major != 1) {
+        /* llhttp also takes HTTP/0.9 and HTTP/2.0, and reads a request line without a
+         * version as HTTP/0.9 whose header fields follow: a request a proxy in front may
+         * frame differently. This server speaks HTTP/1.0 and HTTP/1.1. */
+        return reject(p, 505, "HTTP_VERSION", "HTTP/%d.%d is not supported: use HTTP/1.1",
+                      lp->http_major, lp->http_minor);
+    }
     if (check_head_size(p) != 0) {
         return -1;
     }

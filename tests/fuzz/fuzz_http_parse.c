@@ -11,8 +11,8 @@
  *     same refusal and the same state at the end: nothing depends on where reads end
  *     (but for one case, see same_outcome());
  *   - every request has the shape struct http_request promises (a method name, a decoded
- *     path without NUL, at most HTTP_HEADERS_MAX headers, a body within max_body) and a
- *     refusal has a 4xx or 503 status and a code;
+ *     path without NUL, at most HTTP_HEADERS_MAX headers, a body within max_body, HTTP/1.x)
+ *     and a refusal has a 4xx, 503 or 505 status and a code;
  *   - a request written out again (request line, its header fields, the body with a
  *     Content-Length) parses to the same request: decode, encode, decode. */
 #include <string.h>
@@ -76,7 +76,7 @@ static void describe(struct cd_buf *t, const struct http_exchange *x, bool skip_
     }
 }
 
-static void check_shape(const struct http_exchange *x)
+static void check_shape(const struct http_exchange *x, int major)
 {
     const struct http_request *r = &x->req;
     FUZZ_CHECK(r->method_name != NULL && r->target != NULL && r->path != NULL &&
@@ -87,6 +87,7 @@ static void check_shape(const struct http_exchange *x)
     FUZZ_CHECK(r->body_len <= options.max_body, "a body of %zu bytes", r->body_len);
     FUZZ_CHECK(r->body[r->body_len] == 0, "a body without its NUL");
     FUZZ_CHECK(x->head_only == (r->method == HTTP_M_HEAD), "head_only is not HEAD");
+    FUZZ_CHECK(major == 1, "a request in HTTP/%d", major);
     for (size_t i = 0; i < r->n_headers; i++) {
         FUZZ_CHECK(r->headers[i].name != NULL && r->headers[i].value != NULL &&
                        r->headers[i].name[0] != 0,
@@ -162,7 +163,7 @@ static void took_request(struct run *r)
 {
     struct http_exchange *x = r->p.ready;
     r->p.ready = NULL;
-    check_shape(x);
+    check_shape(x, r->p.parser.http_major);
     describe(&r->transcript, x, r->skip_framing);
     cd_buf_u8(&r->transcript, r->p.parser.http_major);
     cd_buf_u8(&r->transcript, r->p.parser.http_minor);
@@ -177,7 +178,8 @@ static void took_request(struct run *r)
 static void took_refusal(struct run *r)
 {
     const struct http__parse *p = &r->p;
-    FUZZ_CHECK((p->reject_status >= 400 && p->reject_status < 500) || p->reject_status == 503,
+    FUZZ_CHECK((p->reject_status >= 400 && p->reject_status < 500) || p->reject_status == 503 ||
+                   p->reject_status == 505,
                "refused with status %d", p->reject_status);
     FUZZ_CHECK(p->reject_code != NULL && p->reject_msg[0] != 0, "refused without a reason");
     r->refused = p->reject_status;

@@ -911,6 +911,30 @@ static void header_field_without_a_name_gets_400(void **state)
     assert_int_equal(f->calls, 0);
 }
 
+/* llhttp takes HTTP/0.9 and HTTP/2.0 too, and a request line without a version as HTTP/0.9
+ * with header fields after it; found by tests/fuzz/fuzz_http_parse. */
+static void http_versions_but_1x_get_505(void **state)
+{
+    F;
+    static const char *const requests[] = {
+        "GET /\r\nHost: t\r\n\r\n",
+        "GET / HTTP/0.9\r\nHost: t\r\n\r\n",
+        "GET / HTTP/2.0\r\nHost: t\r\n\r\n",
+    };
+    struct resp r[RESP_MAX];
+
+    START(0);
+    for (int i = 0; i < 3; i++) {
+        raw_open(f, i);
+        SEND(i, requests[i]);
+        RUN_UNTIL(f->raw[i].eof);
+        assert_int_equal(RESPONSES(i, r, 0), 1);
+        assert_int_equal(r[0].status, 505);
+        assert_error_body(&r[0], "HTTP_VERSION");
+    }
+    assert_int_equal(f->calls, 0);
+}
+
 static void unknown_expectation_gets_417(void **state)
 {
     F;
@@ -1580,6 +1604,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(unknown_expectation_gets_417, setup, teardown),
         cmocka_unit_test_setup_teardown(chunk_data_without_crlf_gets_400, setup, teardown),
         cmocka_unit_test_setup_teardown(header_field_without_a_name_gets_400, setup, teardown),
+        cmocka_unit_test_setup_teardown(http_versions_but_1x_get_505, setup, teardown),
         cmocka_unit_test_setup_teardown(async_reply_from_a_timer, setup, teardown),
         cmocka_unit_test_setup_teardown(reset_before_reply_detaches_exchange, setup, teardown),
         cmocka_unit_test_setup_teardown(drop_closes_the_connection, setup, teardown),
