@@ -10,8 +10,8 @@
  * {"error":{"code":...,"message":...}}, and then closes the connection: 400 BAD_REQUEST
  * (malformed request, or a path with a malformed percent-escape or an encoded NUL; llhttp
  * runs in its strict mode with no lenient flag, so a target holding bytes outside printable
- * ASCII, a CR not followed by LF, chunk data not followed by CRLF, or a header field
- * without a name are malformed too),
+ * ASCII, a CR not followed by LF, chunk data not followed by CRLF, a header field
+ * without a name, or one folded over lines (obs-fold) are malformed too),
  * 413 TOO_LARGE (body over max_body), 431 TOO_LARGE (header block over max_header_bytes,
  * or more than HTTP_HEADERS_MAX fields), 417 EXPECTATION_FAILED (an Expect other than
  * 100-continue), 505 HTTP_VERSION (a version other than HTTP/1.0 and HTTP/1.1, or a

@@ -358,6 +358,22 @@ static int check_headers(struct http__parse *p)
     return 0;
 }
 
+/* obs-fold: a line of the header block that starts with a space or a tab continues the
+ * field line before it (RFC 9112, 5.2). llhttp judges the field by its first line
+ * (Connection, Transfer-Encoding, Content-Length) but hands over the joined value, which
+ * the handler, or a proxy in front, may read otherwise: such a block is refused, as RFC
+ * 9112 allows. Scans n bytes of the block, remembering the last one across reads. */
+static int check_folds(struct http__parse *p, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (p->head_last == '\n' && (s[i] == ' ' || s[i] == '\t')) {
+            return reject(p, 400, "BAD_REQUEST", "header field folded over lines (obs-fold)");
+        }
+        p->head_last = s[i];
+    }
+    return 0;
+}
+
 static enum http__parse_result parse_failed(struct http__parse *p)
 {
     if (p->reject_status == 0) {
@@ -383,9 +399,14 @@ enum http__parse_result http__parse_execute(struct http__parse *p,
         if (err == HPE_OK) {
             /* A call that ends inside the header block started at the start of the
              * message or inside the block, so all of it counts. */
-            p->head_raw += p->in_head ? len - off : 0;
+            bool head = p->in_head;
+            p->head_raw += head ? len - off : 0;
             *consumed = len;
-            return check_head_size(p) == 0 ? HTTP__NEED_MORE : HTTP__REJECT;
+            if ((head && check_folds(p, data + off, len - off) != 0) ||
+                check_head_size(p) != 0) {
+                return HTTP__REJECT;
+            }
+            return HTTP__NEED_MORE;
         }
         if (err != HPE_PAUSED) {
             return parse_failed(p);
@@ -400,7 +421,7 @@ enum http__parse_result http__parse_execute(struct http__parse *p,
         }
         /* Paused at the end of the header block. */
         p->head_raw += n;
-        if (check_headers(p) != 0) {
+        if (check_folds(p, data + off - n, n) != 0 || check_headers(p) != 0) {
             return HTTP__REJECT;
         }
     }
