@@ -38,6 +38,9 @@ static int vfail(struct cfg_ctx *c,
     if (n >= 0 && (size_t)n < c->errlen) {
         vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
     }
+    if (c->errlen > 0) {
+        ydoc_one_line(c->err);
+    }
     return CD_EPARSE;
 }
 

@@ -186,6 +186,8 @@ static void sub_path(char *buf, const char *path, bool item, const char *name)
     free(text);
 }
 
+static void line(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static void line(struct out *o, const char *fmt, ...)
 {
     va_list ap;

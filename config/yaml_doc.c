@@ -61,6 +61,15 @@ struct builder
 static int fail(struct builder *b, uint32_t line, uint32_t col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+void ydoc_one_line(char *msg)
+{
+    for (; *msg != 0; msg++) {
+        if ((unsigned char)*msg < 0x20 || *msg == 0x7f) {
+            *msg = '?';
+        }
+    }
+}
+
 static int fail(struct builder *b, uint32_t line, uint32_t col, const char *fmt, ...)
 {
     int n = snprintf(b->err, b->errlen, "%s:%u:%u: ", b->file, line, col);
@@ -69,6 +78,9 @@ static int fail(struct builder *b, uint32_t line, uint32_t col, const char *fmt,
         va_start(ap, fmt);
         vsnprintf(b->err + n, b->errlen - (size_t)n, fmt, ap);
         va_end(ap);
+    }
+    if (b->errlen > 0) {
+        ydoc_one_line(b->err);
     }
     return CD_EPARSE;
 }

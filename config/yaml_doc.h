@@ -60,6 +60,10 @@ int ydoc_parse(const char *file,
                size_t errlen);
 void ydoc_free(struct ydoc *doc);
 
+/* Keeps an error message on one line: a value quoted in it may hold any character YAML
+ * can carry, and each control character (C0 and DEL) becomes '?'. */
+void ydoc_one_line(char *msg);
+
 /* Entry of a mapping by key, or NULL. Walks the entries: for a few known keys only; a
  * lookup by every key of a large mapping wants an index (config/names.h). */
 const struct ynode *ynode_get(const struct ynode *map, const char *key);

@@ -18,6 +18,29 @@ static uint32_t rd_index(struct cd_reader *r, uint32_t limit)
     return (uint32_t)v;
 }
 
+/* Integers narrower than the varint that carries them: a value past its field is corrupt,
+ * not cut down to size, so that only what the encoder writes decodes (and re-encodes to
+ * the same bytes, which the digest relies on). */
+static uint32_t rd_u32(struct cd_reader *r)
+{
+    return (uint32_t)cd_rd_uint(r, UINT32_MAX);
+}
+
+static uint16_t rd_u16(struct cd_reader *r)
+{
+    return (uint16_t)cd_rd_uint(r, UINT16_MAX);
+}
+
+static int32_t rd_i32(struct cd_reader *r)
+{
+    return (int32_t)cd_rd_int(r, INT32_MIN, INT32_MAX);
+}
+
+static int16_t rd_i16(struct cd_reader *r)
+{
+    return (int16_t)cd_rd_int(r, INT16_MIN, INT16_MAX);
+}
+
 static uint8_t rd_count(struct cd_reader *r, uint8_t max)
 {
     uint8_t n = cd_rd_u8(r);
@@ -44,14 +67,14 @@ static void get_def(struct cd_reader *r,
 {
     d->channels = cd_rd_u8(r);
     d->strategy = cd_rd_u8(r);
-    d->sl_target_s = (uint32_t)cd_rd_uvar(r);
+    d->sl_target_s = rd_u32(r);
     d->sl_percent = cd_rd_u8(r);
-    d->max_size = (uint32_t)cd_rd_uvar(r);
-    d->max_wait_s = (uint32_t)cd_rd_uvar(r);
-    d->ring_s = (uint32_t)cd_rd_uvar(r);
-    d->wrapup_s = (uint32_t)cd_rd_uvar(r);
-    d->hours = (int32_t)cd_rd_svar(r);
-    d->overflow_queue = (int32_t)cd_rd_svar(r);
+    d->max_size = rd_u32(r);
+    d->max_wait_s = rd_u32(r);
+    d->ring_s = rd_u32(r);
+    d->wrapup_s = rd_u32(r);
+    d->hours = rd_i32(r);
+    d->overflow_queue = rd_i32(r);
     if (d->strategy >= ENGINE_STRATEGY_COUNT || d->overflow_queue < -1 ||
         d->overflow_queue >= (int64_t)n_queues) {
         BAD(r);
@@ -65,9 +88,9 @@ static void get_def(struct cd_reader *r,
     d->n_steps = rd_count(r, ENGINE_STEPS_MAX);
     for (uint8_t s = 0; s < d->n_steps; s++) {
         struct engine_escalation *st = &d->steps[s];
-        st->after_s = (uint32_t)cd_rd_uvar(r);
+        st->after_s = rd_u32(r);
         st->relax = cd_rd_u8(r);
-        st->priority_boost = (int16_t)cd_rd_svar(r);
+        st->priority_boost = rd_i16(r);
         st->n_drop = rd_count(r, ENGINE_REQ_SKILLS);
         for (uint8_t i = 0; i < st->n_drop; i++) {
             st->drop[i] = (uint16_t)rd_index(r, n_skills);
@@ -77,14 +100,14 @@ static void get_def(struct cd_reader *r,
 
 static void get_queue(struct engine *e, struct cd_reader *r, struct queue *q)
 {
-    q->retired = cd_rd_u8(r) != 0;
-    q->paused = cd_rd_u8(r) != 0;
+    q->retired = cd_rd_bool(r);
+    q->paused = cd_rd_bool(r);
     get_def(r, &q->def, e->n_skills, e->n_queues);
     if (q->def.hours >= (int64_t)e->model.n_hours || q->def.hours < -1) {
         BAD(r);
     }
     struct queue_stats *s = &q->stats;
-    s->day = (int32_t)cd_rd_svar(r);
+    s->day = rd_i32(r);
     uint32_t *counters[] = {&s->arrived,
                             &s->answered,
                             &s->answered_in_sl,
@@ -94,10 +117,10 @@ static void get_queue(struct engine *e, struct cd_reader *r, struct queue *q)
                             &s->timed_out,
                             &s->offered};
     for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
-        *counters[i] = (uint32_t)cd_rd_uvar(r);
+        *counters[i] = rd_u32(r);
     }
     q->wait_ms = cd_rd_svar(r);
-    q->waits_seen = (uint32_t)cd_rd_uvar(r);
+    q->waits_seen = rd_u32(r);
     q->aht_ms = cd_rd_svar(r);
     q->rr_clock = cd_rd_uvar(r);
     q->reqs.n = 0;
@@ -110,7 +133,7 @@ static void get_agent(struct engine *e, struct cd_reader *r, struct agent *a)
 {
     cd_rd_strcpy(r, a->site, sizeof(a->site));
     cd_rd_strcpy(r, a->reason, sizeof(a->reason));
-    a->deleted = cd_rd_u8(r) != 0;
+    a->deleted = cd_rd_bool(r);
     a->presence = cd_rd_u8(r);
     a->shown_state = cd_rd_u8(r);
     const uint8_t *p = cd_rd_bytes(r, 4 * ENGINE_CH_COUNT);
@@ -181,17 +204,17 @@ static int get_contact(struct engine *e, struct cd_reader *r)
     const char *key = cd_rd_str(r, NULL);
     uint64_t fingerprint = key[0] ? cd_rd_u64(r) : 0;
     c->queue = (uint16_t)(rd_index(r, e->n_queues + 1) - 1);
-    c->rule = (uint16_t)cd_rd_uvar(r);
-    c->base_priority = (int16_t)cd_rd_svar(r);
-    c->priority = (int16_t)cd_rd_svar(r);
+    c->rule = rd_u16(r);
+    c->base_priority = rd_i16(r);
+    c->priority = rd_i16(r);
     const uint8_t *p = cd_rd_bytes(r, 5);
     if (p != NULL) {
         c->channel = p[0], c->state = p[1], c->step = p[2], c->callback = p[3];
         c->last_strategy = p[4];
     }
-    c->last_eligible = (uint32_t)cd_rd_uvar(r);
-    c->offers = (uint32_t)cd_rd_uvar(r);
-    c->transfers = (uint32_t)cd_rd_uvar(r);
+    c->last_eligible = rd_u32(r);
+    c->offers = rd_u32(r);
+    c->transfers = rd_u32(r);
     get_reqs(r, &c->reqs, e->n_skills);
     int rv = get_attrs_ring(e, r, c);
     bool offered = c->state == ENGINE_CONTACT_OFFERED;
@@ -272,10 +295,10 @@ static int get_model(struct engine *e, struct cd_reader *r)
         return CD_ENOMEM;
     }
     for (uint32_t i = 0; i < e->model.n_skills; i++) {
-        e->ms_map[i] = (uint16_t)cd_rd_uvar(r);
+        e->ms_map[i] = rd_u16(r);
     }
     for (uint32_t i = 0; i < e->model.n_queues; i++) {
-        e->mq_map[i] = (uint16_t)cd_rd_uvar(r);
+        e->mq_map[i] = rd_u16(r);
     }
     return r->err;
 }
@@ -328,8 +351,8 @@ static int decode_into(struct engine *e, struct cd_reader *r)
     e->clock = cd_rd_svar(r);
     e->next_contact = cd_rd_uvar(r);
     e->next_offer = cd_rd_uvar(r);
-    e->version = (uint32_t)cd_rd_uvar(r);
-    e->has_model = cd_rd_u8(r) != 0;
+    e->version = rd_u32(r);
+    e->has_model = cd_rd_bool(r);
     int rv = e->has_model ? get_model(e, r) : 0;
     if (rv == 0) {
         rv = get_tables(e, r);

@@ -76,12 +76,12 @@ static void r_internal(struct api__call *call, int arg)
  * numbers and enumerations by the handler, which knows their ranges. */
 static const struct api__param q_read[] = {
     {"stale", API__Q_BOOL, 8},
-    {NULL},
+    {.name = NULL},
 };
 static const struct api__param q_list[] = {
     {"stale", API__Q_BOOL, 8},
     {"limit", API__Q_HANDLER, 0},
-    {NULL},
+    {.name = NULL},
 };
 static const struct api__param q_contacts[] = {
     {"stale", API__Q_BOOL, 8},
@@ -91,14 +91,14 @@ static const struct api__param q_contacts[] = {
     {"channel", API__Q_HANDLER, 0},
     {"min_age_ms", API__Q_HANDLER, 0},
     {"limit", API__Q_HANDLER, 0},
-    {NULL},
+    {.name = NULL},
 };
 static const struct api__param q_history[] = {
     {"stale", API__Q_BOOL, 8},
     {"from", API__Q_HANDLER, 0},
     {"to", API__Q_HANDLER, 0},
     {"limit", API__Q_HANDLER, 0},
-    {NULL},
+    {.name = NULL},
 };
 static const struct api__param q_events[] = {
     {"after", API__Q_HANDLER, 0},
@@ -107,20 +107,20 @@ static const struct api__param q_events[] = {
     {"agent", API__Q_NAME, ENGINE_NAME_MAX},
     {"contact", API__Q_HANDLER, 0},
     {"kind", API__Q_HANDLER, 0},
-    {NULL},
+    {.name = NULL},
 };
 /* A member's proof on the internal endpoints (admin.c's api__internal checks it). */
 static const struct api__param q_internal[] = {
     {"member", API__Q_NAME, ENGINE_NAME_MAX},
     {"proof", API__Q_HANDLER, 0},
-    {NULL},
+    {.name = NULL},
 };
 /* Who installs a model version and why (model.c reads them). A rollback's comment is in
  * its body; contactctl sends one in the query too, which is accepted. */
 static const struct api__param q_model[] = {
     {"actor", API__Q_NAME, ENGINE_NAME_MAX},
     {"comment", API__Q_TEXT, 512},
-    {NULL},
+    {.name = NULL},
 };
 
 static const struct route routes[] = {

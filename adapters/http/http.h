@@ -10,10 +10,12 @@
  * {"error":{"code":...,"message":...}}, and then closes the connection: 400 BAD_REQUEST
  * (malformed request, or a path with a malformed percent-escape or an encoded NUL; llhttp
  * runs in its strict mode with no lenient flag, so a target holding bytes outside printable
- * ASCII, a CR not followed by LF, or chunk data not followed by CRLF are malformed too),
+ * ASCII, a CR not followed by LF, chunk data not followed by CRLF, a header field
+ * without a name, or one folded over lines (obs-fold) are malformed too),
  * 413 TOO_LARGE (body over max_body), 431 TOO_LARGE (header block over max_header_bytes,
  * or more than HTTP_HEADERS_MAX fields), 417 EXPECTATION_FAILED (an Expect other than
- * 100-continue), 408 TIMEOUT (header block or body later than its deadline), 503
+ * 100-continue), 505 HTTP_VERSION (a version other than HTTP/1.0 and HTTP/1.1, or a
+ * request line without one), 408 TIMEOUT (header block or body later than its deadline), 503
  * UNAVAILABLE (out of memory, or a connection refused by the policy described at struct
  * http_server_options). Such requests never reach the handler.
  * "Expect: 100-continue" is answered as soon as the header block has been accepted.

@@ -135,6 +135,11 @@ static int on_header_field_complete(llhttp_t *lp)
 {
     struct http__parse *p = parse_of(lp);
 
+    /* llhttp lets a line that starts with ':' through; a field name is a token of at least
+     * one character (RFC 9110, 5.1), and an empty one is not a name a proxy reads alike. */
+    if (!p->in_field || p->head.len == p->field_off[p->n_headers]) {
+        return reject(p, 400, "BAD_REQUEST", "header field without a name");
+    }
     if (head_end_string(p) != 0) {
         return -1;
     }
@@ -328,6 +333,13 @@ static int check_headers(struct http__parse *p)
 {
     const llhttp_t *lp = &p->parser;
 
+    if (lp->http_major != 1) {
+        /* llhttp also takes HTTP/0.9 and HTTP/2.0, and reads a request line without a
+         * version as HTTP/0.9 whose header fields follow: a request a proxy in front may
+         * frame differently. This server speaks HTTP/1.0 and HTTP/1.1. */
+        return reject(p, 505, "HTTP_VERSION", "HTTP/%d.%d is not supported: use HTTP/1.1",
+                      lp->http_major, lp->http_minor);
+    }
     if (check_head_size(p) != 0) {
         return -1;
     }
@@ -343,6 +355,22 @@ static int check_headers(struct http__parse *p)
         return reject(p, 417, "EXPECTATION_FAILED", "unsupported expectation '%.64s'", expect);
     }
     p->send_continue = (lp->flags & F_CHUNKED) || lp->content_length > 0;
+    return 0;
+}
+
+/* obs-fold: a line of the header block that starts with a space or a tab continues the
+ * field line before it (RFC 9112, 5.2). llhttp judges the field by its first line
+ * (Connection, Transfer-Encoding, Content-Length) but hands over the joined value, which
+ * the handler, or a proxy in front, may read otherwise: such a block is refused, as RFC
+ * 9112 allows. Scans n bytes of the block, remembering the last one across reads. */
+static int check_folds(struct http__parse *p, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (p->head_last == '\n' && (s[i] == ' ' || s[i] == '\t')) {
+            return reject(p, 400, "BAD_REQUEST", "header field folded over lines (obs-fold)");
+        }
+        p->head_last = s[i];
+    }
     return 0;
 }
 
@@ -371,9 +399,14 @@ enum http__parse_result http__parse_execute(struct http__parse *p,
         if (err == HPE_OK) {
             /* A call that ends inside the header block started at the start of the
              * message or inside the block, so all of it counts. */
-            p->head_raw += p->in_head ? len - off : 0;
+            bool head = p->in_head;
+            p->head_raw += head ? len - off : 0;
             *consumed = len;
-            return check_head_size(p) == 0 ? HTTP__NEED_MORE : HTTP__REJECT;
+            if ((head && check_folds(p, data + off, len - off) != 0) ||
+                check_head_size(p) != 0) {
+                return HTTP__REJECT;
+            }
+            return HTTP__NEED_MORE;
         }
         if (err != HPE_PAUSED) {
             return parse_failed(p);
@@ -388,7 +421,7 @@ enum http__parse_result http__parse_execute(struct http__parse *p,
         }
         /* Paused at the end of the header block. */
         p->head_raw += n;
-        if (check_headers(p) != 0) {
+        if (check_folds(p, data + off - n, n) != 0 || check_headers(p) != 0) {
             return HTTP__REJECT;
         }
     }

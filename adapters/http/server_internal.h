@@ -59,6 +59,7 @@ struct http__parse
     bool in_field;
     bool paused;
     bool send_continue; /* the client waits for "100 Continue" before its body */
+    char head_last;     /* the last byte of the header blocks read so far */
     struct http_exchange *ready;
     int reject_status;
     const char *reject_code;

@@ -216,6 +216,24 @@ static void node_file_names_and_paths(void **state)
                         "characters, found U+000A");
 }
 
+/* A message quotes what the document holds, which may be several lines; the message stays
+ * one line (a log line, the API's answer), each control character shown as '?'. Found by
+ * tests/fuzz/fuzz_config_node. */
+static void messages_stay_on_one_line(void **state)
+{
+    F;
+    static const char node[] = "\"line one\\nline\\ttwo\"\n";
+    f->rv =
+        config_node_parse("node.yaml", node, strlen(node), &f->node, f->err, sizeof(f->err));
+    assert_int_equal(f->rv, CD_EPARSE);
+    assert_string_equal(f->err, "node.yaml:1:1: expected a mapping, got 'line one?line?two'");
+    /* Plain scalars fold lines, but an empty line stays a newline. */
+    EXPECT_ERROR("a\n\n  b\n", "model.yaml:1:1: expected a mapping, got 'a?b'");
+    /* A key that libyaml's parser reports on: a duplicate key. */
+    EXPECT_ERROR("\"a\\nb\": 1\n\"a\\nb\": 2\n",
+                 "model.yaml:2:1: duplicate key 'a?b' (first at line 1, column 1)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -228,6 +246,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(runbooks_may_span_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(document_must_be_utf8_without_nul, setup, teardown),
         cmocka_unit_test_setup_teardown(node_file_names_and_paths, setup, teardown),
+        cmocka_unit_test_setup_teardown(messages_stay_on_one_line, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

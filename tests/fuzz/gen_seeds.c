@@ -1,0 +1,372 @@
+/* Writes the seed corpora of the fuzz targets (tests/fuzz/corpus/<target>/) from the
+ * project's own data: the sample model and node file, the integration tests' model, the
+ * sample state's commands, snapshots and storage records, and requests shaped like those
+ * docs/api.md describes. Usage: fuzz_seeds DIR (ops/fuzz --seeds runs it).
+ *
+ * The output is deterministic, so regenerating the corpus changes nothing unless the
+ * formats or the samples did. Regression inputs (crashes a fuzzer found, once fixed) live
+ * beside these seeds under their own names and are not written here. */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/error.h"
+#include "config/config.h"
+#include "storage/internal.h"
+#include "tests/fuzz/fuzz.h"
+
+static const char *out_dir;
+
+static void write_seed(const char *target, const char *name, const void *data, size_t len)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", out_dir, target);
+    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+        FUZZ_DIE("mkdir '%s': %s", path, strerror(errno));
+    }
+    snprintf(path, sizeof(path), "%s/%s/%s", out_dir, target, name);
+    FILE *f = fopen(path, "wb");
+    if (f == NULL || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
+        FUZZ_DIE("write '%s'", path);
+    }
+}
+
+static void copy_file(const char *target, const char *name, const char *path)
+{
+    size_t len;
+    char *text = fuzz_read_file(path, &len);
+    write_seed(target, name, text, len);
+    free(text);
+}
+
+/* ---- Commands and snapshots of the sample state ---------------------------------------- */
+
+struct script_seeds
+{
+    unsigned n;
+    struct cd_buf buf;
+};
+
+static void command_seed(void *data,
+                         const struct engine *e,
+                         const struct engine_command *cmd,
+                         int64_t now_ms)
+{
+    struct script_seeds *s = data;
+    char name[64];
+    (void)now_ms;
+    cd_buf_reset(&s->buf);
+    if (engine_command_encode(cmd, &s->buf) != 0) {
+        FUZZ_DIE("encode %s", engine_cmd_name(cmd->kind));
+    }
+    snprintf(name, sizeof(name), "cmd-%02u-%s", s->n++, engine_cmd_name(cmd->kind));
+    write_seed("engine_command", name, s->buf.data, s->buf.len);
+    /* A snapshot just after the install and one in the middle of the traffic. */
+    if (s->n == 2 || s->n == 30) {
+        cd_buf_reset(&s->buf);
+        if (engine_encode(e, &s->buf) != 0) {
+            FUZZ_DIE("engine_encode");
+        }
+        snprintf(name, sizeof(name), "sample-after-%02u", s->n - 1);
+        write_seed("engine_snapshot", name, s->buf.data, s->buf.len);
+    }
+}
+
+/* History rows of finished contacts, as the ENDED effects carry them. */
+struct ended
+{
+    unsigned n;
+    struct cd_buf buf;
+};
+
+static void history_seed(void *data, const struct engine_effect *fx)
+{
+    struct ended *h = data;
+    uint8_t key[1 + STORAGE_HISTORY_KEY];
+    const char *why;
+    char name[64];
+    if (fx->kind != ENGINE_FX_ENDED || fx->history == NULL) {
+        return;
+    }
+    key[0] = 2; /* history */
+    storage__history_key(key + 1, fx->history->completed, fx->history->contact);
+    if (storage__history_encode(fx->history, 40 + h->n, &h->buf, &why) != 0) {
+        FUZZ_DIE("history: %s", why);
+    }
+    struct cd_buf seed;
+    cd_buf_init(&seed);
+    cd_buf_put(&seed, key, sizeof(key));
+    cd_buf_put(&seed, h->buf.data, h->buf.len);
+    snprintf(name, sizeof(name), "history-%u-%s", h->n++,
+             engine_contact_state_name(fx->history->outcome));
+    write_seed("storage_records", name, seed.data, seed.len);
+    /* The same row in the first format: no index at the end. */
+    seed.data[1 + STORAGE_HISTORY_KEY] = STORAGE_RECORD_V1;
+    snprintf(name, sizeof(name), "history-v1-%u", h->n - 1);
+    write_seed("storage_records", name, seed.data, seed.len - 1);
+    cd_buf_close(&seed);
+}
+
+static void record_seed(const char *name,
+                        uint8_t kind,
+                        const void *key,
+                        size_t klen,
+                        const struct cd_buf *val)
+{
+    struct cd_buf seed;
+    cd_buf_init(&seed);
+    cd_buf_u8(&seed, kind);
+    if (kind == 1) {
+        cd_buf_u8(&seed, (uint8_t)klen); /* an agent's key has a length */
+    }
+    cd_buf_put(&seed, key, klen);
+    cd_buf_put(&seed, val->data, val->len);
+    write_seed("storage_records", name, seed.data, seed.len);
+    cd_buf_close(&seed);
+}
+
+static int contact_record(void *data, const struct engine_contact_info *c)
+{
+    struct cd_buf *b = data;
+    uint8_t key[STORAGE_ID_KEY];
+    const char *why;
+    char name[64];
+    if (storage__contact_encode(c, b, &why) != 0) {
+        FUZZ_DIE("contact: %s", why);
+    }
+    storage__key_u64(key, c->id);
+    snprintf(name, sizeof(name), "contact-%llu-%s", (unsigned long long)c->id,
+             engine_contact_state_name(c->state));
+    record_seed(name, 0, key, sizeof(key), b);
+    return 0;
+}
+
+static void state_records(const struct engine *e)
+{
+    struct cd_buf b;
+    const char *why, *agent;
+    char name[64];
+    cd_buf_init(&b);
+    engine_contacts_foreach(e, contact_record, &b);
+    for (size_t i = 0; i < 6 && (agent = engine_agent_name(e, i)) != NULL; i++) {
+        struct engine_agent_info ai;
+        engine_agent_get(e, agent, &ai);
+        if (storage__agent_encode(&ai, &b, &why) != 0) {
+            FUZZ_DIE("agent: %s", why);
+        }
+        snprintf(name, sizeof(name), "agent-%s-%s", agent, engine_agent_state_name(ai.state));
+        record_seed(name, 1, agent, strlen(agent), &b);
+    }
+    storage__applied_encode(1234, &b);
+    record_seed("applied", 3, NULL, 0, &b);
+    struct storage__gaps g = {.count = 2, .first = 100, .last = 180, .n_pending = 2};
+    g.pending[0] = (struct storage_gap){10, 40, FUZZ_SAMPLE_T0 - 86400000, FUZZ_SAMPLE_T0};
+    g.pending[1] = (struct storage_gap){100, 180, FUZZ_SAMPLE_T0, FUZZ_SAMPLE_T0 + 60000};
+    storage__gaps_encode(&g, &b);
+    record_seed("gaps", 4, NULL, 0, &b);
+    cd_buf_reset(&b);
+    cd_buf_u8(&b, STORAGE_RECORD_V1);
+    cd_buf_uvar(&b, 1), cd_buf_uvar(&b, 7), cd_buf_uvar(&b, 9);
+    record_seed("gaps-v1", 4, NULL, 0, &b);
+    cd_buf_close(&b);
+}
+
+/* Accepting and rejecting the offers open in the sample state, by their ids. */
+static void offer_seeds(const struct engine *e)
+{
+    static const struct
+    {
+        const char *name, *verb;
+        uint64_t contact;
+        const char *agent; /* for a ring-all offer, which names none */
+    } offers[] = {{"accept", "accept", 4, NULL}, {"reject", "reject", 5, "lv002"}};
+    char text[256];
+    for (size_t i = 0; i < sizeof(offers) / sizeof(offers[0]); i++) {
+        struct engine_contact_info ci;
+        if (engine_contact_get(e, offers[i].contact, &ci) != 0 || ci.offer == 0) {
+            FUZZ_DIE("sample contact %llu has no offer", (unsigned long long)offers[i].contact);
+        }
+        int n = snprintf(text, sizeof(text), "POST /v1/offers/%llu/%s\n{\"agent\": \"%s\"}",
+                         (unsigned long long)ci.offer, offers[i].verb,
+                         ci.agent[0] != 0 ? ci.agent : offers[i].agent);
+        write_seed("api_body", offers[i].name, text, (size_t)n);
+    }
+}
+
+static void snapshot_seed(const struct engine *e, const char *name)
+{
+    struct cd_buf b;
+    cd_buf_init(&b);
+    if (engine_encode(e, &b) != 0) {
+        FUZZ_DIE("engine_encode");
+    }
+    write_seed("engine_snapshot", name, b.data, b.len);
+    cd_buf_close(&b);
+}
+
+static void sample_seeds(void)
+{
+    struct script_seeds s = {0};
+    struct ended h = {0};
+    struct engine_sink sink = {history_seed, &h};
+    cd_buf_init(&s.buf);
+    cd_buf_init(&h.buf);
+    struct engine *e = fuzz_sample_state(command_seed, &s, &sink);
+    snapshot_seed(e, "sample-end");
+    state_records(e);
+    offer_seeds(e);
+    engine_free(e);
+    if (engine_new(&e) != 0) {
+        FUZZ_DIE("engine_new");
+    }
+    snapshot_seed(e, "empty");
+    engine_free(e);
+    cd_buf_close(&s.buf);
+    cd_buf_close(&h.buf);
+}
+
+/* The integration tests' small model installed, one agent on a chat. */
+static void small_seeds(void)
+{
+    struct config_model cm;
+    struct engine *e;
+    struct cd_buf b;
+    char err[512];
+    config_model_init(&cm);
+    if (config_model_load(FUZZ_SMALL_MODEL, &cm, err, sizeof(err)) != 0 ||
+        engine_new(&e) != 0) {
+        FUZZ_DIE("%s", err);
+    }
+    struct engine_command c = {.kind = ENGINE_CMD_MODEL_INSTALL};
+    c.u.install.version = 1;
+    c.u.install.model = &cm.model;
+    c.u.install.actor = "it";
+    cd_buf_init(&b);
+    engine_command_encode(&c, &b);
+    write_seed("engine_command", "small-model-install", b.data, b.len);
+    engine_apply(e, &c, FUZZ_SAMPLE_T0, NULL, NULL);
+    c = (struct engine_command){.kind = ENGINE_CMD_AGENT_LOGIN};
+    c.u.agent.name = "a01";
+    c.u.agent.presence = ENGINE_PRESENCE_AVAILABLE;
+    engine_apply(e, &c, FUZZ_SAMPLE_T0 + 1000, NULL, NULL);
+    c = (struct engine_command){.kind = ENGINE_CMD_CONTACT_CREATE};
+    c.u.create.channel = ENGINE_CH_CHAT;
+    engine_apply(e, &c, FUZZ_SAMPLE_T0 + 2000, NULL, NULL);
+    snapshot_seed(e, "small-offered");
+    engine_free(e);
+    config_model_close(&cm);
+    cd_buf_close(&b);
+}
+
+/* ---- Documents ------------------------------------------------------------------------- */
+
+static const char insecure_node[] =
+    "# Three members on one machine, without a cluster secret (a test bed).\n"
+    "id: n2\n"
+    "listen: { api: 127.0.0.1:18082, raft: 127.0.0.1:17002 }\n"
+    "data_dir: /var/lib/contactd/n2\n"
+    "insecure: true\n"
+    "join: false\n"
+    "peers:\n"
+    "  - { id: n1, raft: \"127.0.0.1:17001\", api: \"127.0.0.1:18081\" }\n"
+    "  - { id: n2, raft: \"127.0.0.1:17002\", api: \"127.0.0.1:18082\" }\n"
+    "  - { id: n3, raft: \"[::1]:17003\", api: \"[::1]:18083\" }\n"
+    "raft:\n"
+    "  election_timeout_ms: 1500\n"
+    "  heartbeat_ms: 150\n"
+    "  snapshot_threshold: 1024\n"
+    "  snapshot_trailing: 512\n"
+    "  pre_vote: true\n"
+    "  fast_failover: false\n"
+    "history_days: 30\n"
+    "storage_map_mb: 512\n"
+    "log_level: debug\n";
+
+static void document_seeds(void)
+{
+    copy_file("config_model", "sample-model", FUZZ_SAMPLE_MODEL);
+    copy_file("config_model", "integration-model", FUZZ_SMALL_MODEL);
+    copy_file("config_model", "unknown-skill",
+              CD_SOURCE_DIR "/tests/data/model-unknown-skill.yaml");
+    copy_file("config_node", "sample-node", CD_SOURCE_DIR "/ops/sample-node.yaml");
+    copy_file("config_node", "bad-peer", CD_SOURCE_DIR "/tests/data/node-bad-peer.yaml");
+    write_seed("config_node", "insecure", insecure_node, sizeof(insecure_node) - 1);
+}
+
+/* ---- Requests -------------------------------------------------------------------------- */
+
+/* The first byte of an http_parse input seeds where its reads end. */
+static const char *const http_requests[][2] = {
+    {"get", "\x01GET /healthz HTTP/1.1\r\nHost: n1\r\n\r\n"},
+    {"create",
+     "\x02POST /v1/contacts HTTP/1.1\r\nHost: n1\r\nContent-Type: application/json\r\n"
+     "Content-Length: 41\r\n\r\n{\"channel\":\"chat\",\"attributes\":{\"a\":\"b\"}}"},
+    {"pipelined",
+     "\x03GET /v1/queues?stale=true HTTP/1.1\r\nHost: n1\r\n\r\n"
+     "POST /v1/agents/ls001/login HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}"
+     "HEAD /v1/cluster HTTP/1.1\r\nConnection: close\r\n\r\n"},
+    {"chunked",
+     "\x04PUT /v1/agents/tmp01 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+     "5\r\n{\"sit\r\n9\r\ne\":\"lab\"}\r\n0\r\nX-Checksum: 1\r\n\r\n"},
+    {"continue",
+     "\x05POST /v1/model?actor=ops&comment=new%20hours HTTP/1.1\r\nExpect: 100-continue\r\n"
+     "Content-Length: 11\r\n\r\nversion: 1\n"},
+    {"http10", "\x06GET /v1/contacts/%31 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"},
+    {"upgrade",
+     "\x07GET /v1/events HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"},
+    {"bad-escape", "\x08GET /v1/agents/%zz HTTP/1.1\r\n\r\n"},
+    {"bad-expect",
+     "\x09POST /v1/contacts HTTP/1.1\r\nExpect: later\r\nContent-Length: 0\r\n\r\n"},
+};
+
+/* An api_body input: "METHOD TARGET", a newline, the body. */
+static const char *const api_requests[][2] = {
+    {"create",
+     "POST /v1/contacts\n{\"channel\": \"voice\", \"key\": \"call-7\", \"priority\": 2, "
+     "\"skills\": [{\"skill\": \"sales\", \"level\": 3}], "
+     "\"attributes\": {\"intent\": \"sales\", \"language\": \"en\"}}"},
+    {"create-queue", "POST /v1/contacts\n{\"channel\": \"chat\", \"queue\": \"support-chat\"}"},
+    {"login", "POST /v1/agents/lt003/login\n{\"presence\": \"away\", \"reason\": \"lunch\"}"},
+    {"state", "POST /v1/agents/ls001/state\n{\"presence\": \"available\"}"},
+    {"logout", "POST /v1/agents/ls002/logout\n"},
+    {"upsert",
+     "PUT /v1/agents/tmp02\n{\"site\": \"lisbon\", \"skills\": {\"support\": 5}, "
+     "\"capacity\": {\"voice\": 1, \"chat\": 3}, \"queues\": [\"support-chat\"]}"},
+    {"skills", "PUT /v1/agents/lt001/skills\n{\"skills\": {\"support\": 9, \"english\": 4}}"},
+    {"delete", "DELETE /v1/agents/ls003\n"},
+    {"transfer", "POST /v1/contacts/8/transfer\n{\"queue\": \"support-voice\"}"},
+    {"transfer-out", "POST /v1/contacts/3/transfer\n{\"target\": \"sip:desk@example.net\"}"},
+    {"attributes",
+     "PUT /v1/contacts/3/attributes\n{\"attributes\": {\"note\": \"\", \"tier\": \"gold\"}}"},
+    {"end", "POST /v1/contacts/4/end\n{}"},
+    {"wrapup", "POST /v1/contacts/3/wrapup-done\n"},
+    {"pause", "POST /v1/queues/support-sms/pause?x=1\n"},
+    {"resume", "POST /v1/queues/sales-backup/resume\n"},
+    {"wrong-method", "PATCH /v1/contacts/1\n"},
+};
+
+static void request_seeds(void)
+{
+    for (size_t i = 0; i < sizeof(http_requests) / sizeof(http_requests[0]); i++) {
+        write_seed("http_parse", http_requests[i][0], http_requests[i][1],
+                   strlen(http_requests[i][1]));
+    }
+    for (size_t i = 0; i < sizeof(api_requests) / sizeof(api_requests[0]); i++) {
+        write_seed("api_body", api_requests[i][0], api_requests[i][1],
+                   strlen(api_requests[i][1]));
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s DIR\n", argv[0]);
+        return 2;
+    }
+    out_dir = argv[1];
+    sample_seeds();
+    small_seeds();
+    document_seeds();
+    request_seeds();
+    return 0;
+}
