@@ -267,6 +267,8 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
         mine->applied = true;
     }
     c->entries_applied++;
+    c->snap.log_bytes += buf->len;
+    c->snap.log_entries++;
     cluster__applied(c, index);
     return c->failed ? RAFT_IOERR : 0;
 }

@@ -92,6 +92,10 @@ struct cluster__snap
     int pid; /* 0 when none */
     int fd;  /* the pipe it writes to */
     uint64_t index;
+    uint64_t log_bytes;   /* entries applied since the last snapshot was taken: their bytes */
+    uint64_t log_entries; /* ... and how many */
+    uint64_t taken_bytes; /* the same, for the snapshot being taken */
+    uint64_t taken_entries;
 };
 
 /* history.c: filling this node's history gaps from a peer. */
@@ -269,6 +273,20 @@ void cluster__touched_free(struct cluster__touched *t);
 
 /* snapshot.c: sets the fsm's snapshot methods (version 3, encoded off the loop). */
 void cluster__snapshot_init(struct cluster *c);
+/* snapshot.c: the most entries between two snapshots, however large the state. */
+#define CLUSTER__SNAPSHOT_THRESHOLD_MAX 262144u
+/* snapshot.c: the threshold after a snapshot of `bytes`, taken when `log_entries` entries of
+ * `log_bytes` bytes had been applied since the one before: as many entries as make the
+ * snapshot's size, at least `floor`, at most CLUSTER__SNAPSHOT_THRESHOLD_MAX. */
+unsigned cluster__snapshot_threshold(uint64_t bytes,
+                                     uint64_t log_bytes,
+                                     uint64_t log_entries,
+                                     unsigned floor);
+
+/* aio.c: starts the thread that destroys raft_uv's kernel AIO contexts off the loop. */
+void cluster__aio_start(void);
+/* aio.c: io_destroy calls handed to that thread, and those it has carried out. */
+void cluster__aio_counts(unsigned long *deferred, unsigned long *done);
 
 /* propose.c */
 void cluster__list_push(struct cluster__list *l, struct cluster__cmd *cmd);

@@ -268,6 +268,7 @@ static int create(uv_loop_t *loop,
     c->forward = opt->forward;
     c->effects = opt->effects;
     c->nonce = make_nonce();
+    cluster__aio_start(); /* before raft_uv opens its first segment (aio.c) */
     c->last_role = RAFT_UNAVAILABLE;
     if ((rv = engine_new(&c->engine)) != 0) {
         snprintf(errmsg, errlen, "out of memory");

@@ -96,9 +96,56 @@ TEST(snapshot_install_on_a_lagging_node)
     assert_true(f->served[CLUSTER_FWD_HISTORY] >= 1);
 }
 
+/* The threshold after a snapshot: the log may grow to the snapshot's size in bytes. */
+static void threshold_follows_the_state(void **state)
+{
+    (void)state;
+    /* 1 MB of state, entries of 100 bytes: 10,000 entries. */
+    assert_int_equal(cluster__snapshot_threshold(1000000, 409600, 4096, 4096), 10000);
+    /* A small state: the configured threshold stays the floor. */
+    assert_int_equal(cluster__snapshot_threshold(20000, 409600, 4096, 4096), 4096);
+    /* A huge one: capped, so the log kept in memory stays bounded. */
+    assert_int_equal(cluster__snapshot_threshold(1ull << 40, 409600, 4096, 16),
+                     CLUSTER__SNAPSHOT_THRESHOLD_MAX);
+    /* A configured threshold above the cap is kept. */
+    assert_int_equal(cluster__snapshot_threshold(1ull << 40, 409600, 4096, 500000), 500000);
+    /* Nothing known of the entries: as if one byte each, then the cap. */
+    assert_int_equal(cluster__snapshot_threshold(5000, 0, 0, 16), 5000);
+}
+
+static bool snapshotted_twice(struct cf *f, void *arg)
+{
+    (void)arg;
+    return cf_status(f, 0).snapshot_index > 2 * 16;
+}
+
+/* On a live cluster: contacts that stay queued grow the state, and with it the number of
+ * entries between snapshots, on every node. */
+TEST(threshold_grows_with_the_state)
+{
+    char key[32];
+    CF_UNTIL_LEADER(0);
+    cf_install(f, 0);
+    for (unsigned k = 0; k < 400; k++) {
+        snprintf(key, sizeof(key), "queued-%u", k);
+        struct engine_command create = cf_create(key, "sales");
+        assert_int_equal(cf_run(f, 0, &create, NULL), 0);
+    }
+    CF_UNTIL_ALL_APPLIED();
+    assert_true(cf_step_until(f, snapshotted_twice, NULL, 1000));
+    for (unsigned i = 0; i < f->n; i++) {
+        unsigned t = CF_C(i)->raft.snapshot.threshold;
+        /* 400 queued contacts encode to more bytes than 16 entries of one contact each. */
+        assert_true(t > 16);
+        assert_true(t <= CLUSTER__SNAPSHOT_THRESHOLD_MAX);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(threshold_follows_the_state),
+        cmocka_unit_test_setup_teardown(threshold_grows_with_the_state, setup, teardown),
         cmocka_unit_test_setup_teardown(snapshot_install_on_a_lagging_node, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
