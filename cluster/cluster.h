@@ -219,6 +219,14 @@ struct cluster_status
     uint64_t leaders_lost;
     uint64_t early_elections;
     uint64_t leader_changes; /* leaders this node has followed or been, since start */
+    /* Connections to this node's Raft port, since start, by what the guard made of them
+     * (cluster/README.md): through both handshakes; closed in the handshake (malformed,
+     * wrong MAC, not a member); not through it by the deadline; closed to respect the caps;
+     * closed later for a malformed or oversized message. */
+    struct
+    {
+        uint64_t accepted, refused, timed_out, over_cap, bad_frames;
+    } raft_port;
 };
 
 /* Cheap (no walk over the state): health checks call it often. The state's digest is

@@ -60,6 +60,12 @@ void cluster_status(const struct cluster *c, struct cluster_status *out)
     out->leaders_lost = c->watch.losses;
     out->early_elections = c->watch.elections;
     out->leader_changes = c->leader_changes;
+    const struct cluster__guard_stats *g = &c->transport.stats;
+    out->raft_port.accepted = g->accepted;
+    out->raft_port.refused = g->refused;
+    out->raft_port.timed_out = g->timed_out;
+    out->raft_port.over_cap = g->over_cap;
+    out->raft_port.bad_frames = g->bad_frames;
     for (unsigned i = 0; c->raft_started && i < r->configuration.n; i++) {
         const struct raft_server *s = &r->configuration.servers[i];
         struct cluster_member *m = &out->members[out->n_members];

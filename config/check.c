@@ -252,9 +252,9 @@ int cfg_name(struct cfg_ctx *c, const struct ynode *n, char *dst, size_t cap)
     if (rv != 0) {
         return rv;
     }
-    if (strspn(dst, CFG_NAME_CHARS) != n->len) {
-        return value_fail(
-            c, n, "'%s' is not a valid name (use letters, digits and - _ . / + : @)", n->value);
+    if (strlen(dst) != n->len || !engine_name_valid(dst, cap)) {
+        return value_fail(c, n, "'%s' is not a valid name (use " ENGINE_NAME_CHARSET ")",
+                          n->value);
     }
     return 0;
 }

@@ -57,10 +57,7 @@ int cfg_key_text(struct cfg_ctx *c,
                  const char *what,
                  char *dst,
                  size_t cap);
-/* The characters of a name: ASCII letters and digits and these seven. No spaces, quotes,
- * control characters or anything beyond ASCII. */
-#define CFG_NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./+:@"
-/* A name: 1 to cap - 1 of CFG_NAME_CHARS. */
+/* A name: 1 to cap - 1 characters of the engine's name set (engine_name_valid()). */
 int cfg_name(struct cfg_ctx *c, const struct ynode *n, char *dst, size_t cap);
 /* The key of mapping entry e, checked as by cfg_name(). */
 int cfg_key_name(struct cfg_ctx *c, const struct ynode *e, char *dst, size_t cap);

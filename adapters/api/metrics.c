@@ -86,6 +86,21 @@ static void raft_metrics(FILE *f, struct cluster *c)
     scalar(f, "contactd_raft_early_elections_total", "counter",
            "Elections this node started early because its leader was gone.",
            (double)st.early_elections);
+    head(f, "contactd_raft_port_connections_total", "counter",
+         "Connections to the Raft port since start, by what the guard made of them.");
+    const struct
+    {
+        const char *outcome;
+        uint64_t n;
+    } port[] = {{"accepted", st.raft_port.accepted},
+                {"refused", st.raft_port.refused},
+                {"timed_out", st.raft_port.timed_out},
+                {"over_cap", st.raft_port.over_cap},
+                {"bad_frame", st.raft_port.bad_frames}};
+    for (size_t i = 0; i < sizeof(port) / sizeof(port[0]); i++) {
+        fprintf(f, "contactd_raft_port_connections_total{outcome=\"%s\"} %llu\n",
+                port[i].outcome, (unsigned long long)port[i].n);
+    }
     scalar(f, "contactd_raft_entries_applied_total", "counter", "Log entries applied.",
            (double)st.entries_applied);
     scalar(f, "contactd_raft_commands_applied_total", "counter",

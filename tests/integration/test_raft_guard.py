@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import http.client
 import os
+import re
 import resource
 import selectors
 import socket
@@ -457,6 +458,34 @@ def corpus(c):
     for step in (raw_raft, append_in_leaders_term, forged_entry, huge_term_vote,
                  huge_address, wrong_secret, replayed, internal_endpoints, flood):
         step(g)
+    port_metrics(g)
+
+
+def port_metrics(g):
+    """The leader's /metrics counts what its guard did: the members' connections accepted,
+    the hostile handshakes refused, the flood over the cap and timed out."""
+    conn = http.client.HTTPConnection("127.0.0.1", g.leader.api_port, timeout=10)
+    try:
+        conn.request("GET", "/metrics")
+        res = conn.getresponse()
+        text = res.read().decode()
+    finally:
+        conn.close()
+    check(res.status == 200, f"/metrics answered {res.status}")
+    seen = {}
+    for line in text.splitlines():
+        m = re.match(r'contactd_raft_port_connections_total\{outcome="(\w+)"\} (\d+)$', line)
+        if m:
+            seen[m.group(1)] = int(m.group(2))
+    log(f"raft port on {g.leader.name}: {seen}")
+    check(set(seen) == {"accepted", "refused", "timed_out", "over_cap", "bad_frame"},
+          f"outcomes in /metrics: {sorted(seen)}")
+    check(seen["accepted"] >= 2, "the followers' connections were not counted")
+    # raw raft, another secret, the replayed proof, and the three sent as a member without
+    # ours: each closed in the handshake
+    check(seen["refused"] >= 4, f"{seen['refused']} handshakes refused")
+    check(seen["over_cap"] + seen["timed_out"] >= 2000 - 32,
+          f"of the flood's 2000: {seen['over_cap']} over the cap, {seen['timed_out']} timed out")
 
 
 if __name__ == "__main__":
