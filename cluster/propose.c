@@ -131,8 +131,11 @@ static void forward(struct cluster *c, struct cluster__cmd *cmd)
         cluster__answer(c, cmd, CD_EUNAVAIL, "no leader is known; retry shortly");
         return;
     }
-    if (cluster__peer_send(c, leader, api, CLUSTER_FWD_COMMAND, cmd->bytes, cmd->len, forwarded,
-                           cmd) != 0) {
+    int rv = cluster__peer_send(c, leader, api, CLUSTER_FWD_COMMAND, cmd->bytes, cmd->len,
+                                forwarded, cmd);
+    if (rv == CD_ETOOBIG) {
+        cluster__answer(c, cmd, rv, "the command is too large to forward to the leader");
+    } else if (rv != 0) {
         cluster__answer(c, cmd, CD_EUNAVAIL, "could not reach the leader");
     }
 }

@@ -160,7 +160,9 @@ static int start(struct node *n, const char *config_path)
     }
     cluster_on_fatal(n->cluster, on_fatal, n);
     api_set_cluster(n->api, n->cluster);
-    if (http_server_new(n->loop, NULL, api_handle, n->api, &n->http) != 0 ||
+    struct http_server_options http_opt;
+    api_http_options(&http_opt);
+    if (http_server_new(n->loop, &http_opt, api_handle, n->api, &n->http) != 0 ||
         http_server_listen(n->http, n->config.api_listen.host, n->config.api_listen.port, err,
                            sizeof(err)) != 0) {
         say("error", "%s", err);

@@ -31,6 +31,12 @@ void api_close(struct api *a, void (*cb)(void *data), void *data);
  * its callback. */
 void api_free(struct api *a);
 
+/* The options of the node's HTTP server (the server's defaults otherwise): a routing model
+ * of up to CONFIG_MODEL_BYTES_MAX may be posted to /v1/model and its sub-paths, and to the
+ * internal endpoints that carry a follower's forwarded install; other bodies stay within
+ * the server's 1 MiB. */
+void api_http_options(struct http_server_options *out);
+
 /* The http_handler_cb of the node's server; data is the struct api. */
 void api_handle(void *data, struct http_exchange *x, const struct http_request *req);
 

@@ -33,7 +33,9 @@ int api__status_of(int code)
 
 void api__fail(struct http_exchange *x, int code, const char *message)
 {
-    http_reply_error(x, api__status_of(code), cd_errname(code), "%s",
+    /* 413 reads TOO_LARGE whoever refuses: the HTTP server itself says so. */
+    http_reply_error(x, api__status_of(code),
+                     code == CD_ETOOBIG ? "TOO_LARGE" : cd_errname(code), "%s",
                      message != NULL && *message ? message : cd_strerror(code));
 }
 

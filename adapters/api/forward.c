@@ -106,6 +106,10 @@ static int send_forward(void *data,
     const char *name = cluster_forward_kind_name(kind);
     char path[64], target[512];
     snprintf(path, sizeof(path), "/v1/internal/forward/%s", name != NULL ? name : "");
+    if (len > API__INTERNAL_BODY_MAX) {
+        free(f);
+        return CD_ETOOBIG; /* the leader would refuse it */
+    }
     if (client == NULL || f == NULL || name == NULL ||
         proven_target(a, path, body, len, target, sizeof(target)) != 0) {
         free(f);

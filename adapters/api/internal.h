@@ -8,6 +8,9 @@
 #include "engine/engine.h"
 
 #define API__PEERS_MAX 16
+/* The largest body of a member's request to another (/v1/internal/): a model install
+ * carries the document (at most 4 MiB), its encoding and its diff. */
+#define API__INTERNAL_BODY_MAX (16u << 20)
 
 struct api__model_job;
 

@@ -221,6 +221,17 @@ static bool check_segments(const char *pattern, struct api__call *call)
     return true;
 }
 
+void api_http_options(struct http_server_options *out)
+{
+    static const struct http_body_limit limits[] = {
+        {"/v1/model", CONFIG_MODEL_BYTES_MAX},
+        {"/v1/internal", API__INTERNAL_BODY_MAX},
+        {NULL, 0},
+    };
+    memset(out, 0, sizeof(*out));
+    out->body_limits = limits;
+}
+
 void api_handle(void *data, struct http_exchange *x, const struct http_request *req)
 {
     struct api__call call = {.api = data, .x = x, .req = req};

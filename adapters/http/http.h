@@ -12,12 +12,12 @@
  * runs in its strict mode with no lenient flag, so a target holding bytes outside printable
  * ASCII, a CR not followed by LF, chunk data not followed by CRLF, a header field
  * without a name, or one folded over lines (obs-fold) are malformed too),
- * 413 TOO_LARGE (body over max_body), 431 TOO_LARGE (header block over max_header_bytes,
- * or more than HTTP_HEADERS_MAX fields), 417 EXPECTATION_FAILED (an Expect other than
- * 100-continue), 505 HTTP_VERSION (a version other than HTTP/1.0 and HTTP/1.1, or a
- * request line without one), 408 TIMEOUT (header block or body later than its deadline), 503
- * UNAVAILABLE (out of memory, or a connection refused by the policy described at struct
- * http_server_options). Such requests never reach the handler.
+ * 413 TOO_LARGE (body over max_body, or over the body_limits entry of its path), 431 TOO_LARGE
+ * (header block over max_header_bytes, or more than HTTP_HEADERS_MAX fields), 417
+ * EXPECTATION_FAILED (an Expect other than 100-continue), 505 HTTP_VERSION (a version other
+ * than HTTP/1.0 and HTTP/1.1, or a request line without one), 408 TIMEOUT (header block or body
+ * later than its deadline), 503 UNAVAILABLE (out of memory, or a connection refused by the
+ * policy described at struct http_server_options). Such requests never reach the handler.
  * "Expect: 100-continue" is answered as soon as the header block has been accepted.
  *
  * Everything runs on the loop's thread; nothing here is thread-safe. */
@@ -115,9 +115,20 @@ typedef void (*http_handler_cb)(void *data,
  * The defaults: a header block is one small write for any real client, so 10 s is many
  * round trips even on a poor mobile link; 30 s lets a body of the default 1 MiB arrive at
  * 35 KB/s; 30 s to drain asks about 2 MB/s of a client fetching a 64 MiB answer. */
+struct http_body_limit
+{
+    const char *path;
+    size_t max;
+};
+
 struct http_server_options
 {
-    size_t max_body;         /* bytes; larger bodies get 413. 0 = 1 MiB */
+    size_t max_body; /* bytes; larger bodies get 413. 0 = 1 MiB */
+    /* Paths whose bodies may be larger than max_body (a document such as a routing model),
+     * or must be smaller: a request whose raw target is a limit's path, or starts with it
+     * followed by '/' or '?', may carry up to that limit's max bytes; the first that matches
+     * counts. Ends with {NULL, 0}; NULL: none. Borrowed for the server's life. */
+    const struct http_body_limit *body_limits;
     size_t max_header_bytes; /* whole header block; larger gets 431. 0 = 16 KiB */
     /* A connection that sends nothing for this long while no request of its awaits an
      * answer (between requests, or in the middle of one) is closed. 0 = 60 s */

@@ -100,6 +100,7 @@ static int on_message_begin(llhttp_t *lp)
     p->body.len = 0;
     p->n_headers = 0;
     p->head_raw = 0;
+    p->body_max = p->opt->max_body;
     p->messages++;
     p->in_message = true;
     p->in_head = true;
@@ -176,8 +177,8 @@ static int on_body(llhttp_t *lp, const char *at, size_t n)
 {
     struct http__parse *p = parse_of(lp);
 
-    if (p->body.len + n > p->opt->max_body) {
-        return reject(p, 413, "TOO_LARGE", "request body exceeds %zu bytes", p->opt->max_body);
+    if (p->body.len + n > p->body_max) {
+        return reject(p, 413, "TOO_LARGE", "request body exceeds %zu bytes", p->body_max);
     }
     if (http__text_put(&p->body, at, n) != 0) {
         return reject_nomem(p);
@@ -328,6 +329,21 @@ static int check_head_size(struct http__parse *p)
     return 0;
 }
 
+/* The largest body the target (the head's first string) may carry. */
+static size_t body_max_of(const struct http__parse *p)
+{
+    const char *target = p->head.len > 0 ? p->head.data : "";
+    for (const struct http_body_limit *l = p->opt->body_limits; l != NULL && l->path != NULL;
+         l++) {
+        size_t n = strlen(l->path);
+        if (strncmp(target, l->path, n) == 0 &&
+            (target[n] == 0 || target[n] == '/' || target[n] == '?')) {
+            return l->max;
+        }
+    }
+    return p->opt->max_body;
+}
+
 /* Runs once the header block is complete and its size known. */
 static int check_headers(struct http__parse *p)
 {
@@ -343,8 +359,9 @@ static int check_headers(struct http__parse *p)
     if (check_head_size(p) != 0) {
         return -1;
     }
-    if ((lp->flags & F_CONTENT_LENGTH) && lp->content_length > p->opt->max_body) {
-        return reject(p, 413, "TOO_LARGE", "request body exceeds %zu bytes", p->opt->max_body);
+    p->body_max = body_max_of(p);
+    if ((lp->flags & F_CONTENT_LENGTH) && lp->content_length > p->body_max) {
+        return reject(p, 413, "TOO_LARGE", "request body exceeds %zu bytes", p->body_max);
     }
     const char *expect = header_value(p, "Expect");
     if (expect == NULL || (lp->http_major == 1 && lp->http_minor == 0)) {

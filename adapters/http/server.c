@@ -194,6 +194,7 @@ static void fill_defaults(struct http_server_options *o)
     if (o->max_body == 0) {
         o->max_body = 1024 * 1024;
     }
+
     if (o->max_header_bytes == 0) {
         o->max_header_bytes = 16 * 1024;
     }

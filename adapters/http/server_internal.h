@@ -53,6 +53,7 @@ struct http__parse
     size_t value_off[HTTP_HEADERS_MAX];
     size_t n_headers;
     size_t head_raw;   /* wire bytes of the header block so far */
+    size_t body_max;   /* this request's: max_body, or its path's body_limits entry */
     unsigned messages; /* requests begun so far */
     bool in_message;   /* between message begin and message complete */
     bool in_head;      /* between message begin and headers complete */

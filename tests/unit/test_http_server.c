@@ -329,6 +329,56 @@ static void body_over_limit_gets_413(void **state)
     assert_int_equal(f->calls, 0);
 }
 
+/* A path's own limit: /doc and what lies under it take 32 bytes, /tiny 4; a path that only
+ * begins like one (/docs) keeps the server's 16. */
+static void a_path_s_body_limit_replaces_max_body(void **state)
+{
+    F;
+    struct resp r[RESP_MAX];
+    static const struct http_body_limit limits[] = {{"/doc", 32}, {"/tiny", 4}, {NULL, 0}};
+    static const struct
+    {
+        const char *target;
+        int length;
+        int status;
+    } cases[] = {
+        {"/doc", 32, 200},  {"/doc", 33, 413},     {"/doc/sub", 32, 200}, {"/doc?x=1", 32, 200},
+        {"/docs", 17, 413}, {"/docs", 16, 200},    {"/tiny", 5, 413},     {"/tiny", 4, 200},
+        {"/echo", 17, 413}, {"/doc/sub", 40, 413},
+    };
+    char req[256], body[64];
+
+    memset(body, 'b', sizeof(body));
+    START(.max_body = 16, .body_limits = limits);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int n = snprintf(req, sizeof(req),
+                         "POST %s HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n"
+                         "Connection: close\r\n\r\n%.*s",
+                         cases[i].target, cases[i].length, cases[i].length, body);
+        assert_true(n > 0 && (size_t)n < sizeof(req));
+        raw_open(f, 0);
+        SEND(0, req);
+        RUN_UNTIL(f->raw[0].eof);
+        assert_int_equal(RESPONSES(0, r, 0), 1);
+        if (r[0].status != cases[i].status) {
+            fail_msg("%s with %d bytes: %d, expected %d", cases[i].target, cases[i].length,
+                     r[0].status, cases[i].status);
+        }
+        if (cases[i].status == 413) {
+            assert_error_body(&r[0], "TOO_LARGE");
+        }
+        raw_close(&f->raw[0]);
+    }
+    /* A chunked body has no length up front: the path's limit holds as it arrives. */
+    raw_open(f, 0);
+    SEND(0,
+         "POST /tiny HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+         "3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n");
+    RUN_UNTIL(f->raw[0].eof);
+    assert_int_equal(RESPONSES(0, r, 0), 1);
+    assert_int_equal(r[0].status, 413);
+}
+
 static void body_at_limit_is_accepted(void **state)
 {
     F;
@@ -845,6 +895,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(bad_request_after_good_one_is_answered_in_turn, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(body_over_limit_gets_413, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_path_s_body_limit_replaces_max_body, setup, teardown),
         cmocka_unit_test_setup_teardown(body_at_limit_is_accepted, setup, teardown),
         cmocka_unit_test_setup_teardown(headers_over_limit_get_431, setup, teardown),
         cmocka_unit_test_setup_teardown(too_many_header_fields_get_431, setup, teardown),
