@@ -187,7 +187,8 @@ static int get_attrs_ring(struct engine *e, struct cd_reader *r, struct contact 
     return 0;
 }
 
-static int get_contact(struct engine *e, struct cd_reader *r)
+/* prev: the id of the contact before, 0 for the first; the encoder writes them ascending. */
+static int get_contact(struct engine *e, struct cd_reader *r, uint64_t *prev)
 {
     struct contact *c = engine__contact_new(e);
     if (c == NULL) {
@@ -218,7 +219,7 @@ static int get_contact(struct engine *e, struct cd_reader *r)
     get_reqs(r, &c->reqs, e->n_skills);
     int rv = get_attrs_ring(e, r, c);
     bool offered = c->state == ENGINE_CONTACT_OFFERED;
-    if (c->id == 0 || c->id >= e->next_contact || c->channel >= ENGINE_CH_COUNT ||
+    if (c->id <= *prev || c->id >= e->next_contact || c->channel >= ENGINE_CH_COUNT ||
         c->state > ENGINE_CONTACT_WRAPUP || c->queue == NONE16 || offered != (c->offer != 0) ||
         (c->state != ENGINE_CONTACT_QUEUED && c->agent == NONE32 && c->ring == NULL) ||
         engine__contact(e, c->id) != NULL) {
@@ -229,6 +230,7 @@ static int get_contact(struct engine *e, struct cd_reader *r)
         engine__contact_release(e, c);
         return rv ? rv : CD_ECORRUPT;
     }
+    *prev = c->id;
     e->n_live++;
     if (engine__map_put(&e->by_id, c->id, engine__slot(e, c)) != 0 ||
         (offered && engine__map_put(&e->by_offer, c->offer, engine__slot(e, c)) != 0) ||
@@ -357,9 +359,9 @@ static int decode_into(struct engine *e, struct cd_reader *r)
     if (rv == 0) {
         rv = get_tables(e, r);
     }
-    uint64_t n = rv == 0 ? cd_rd_uvar(r) : 0;
+    uint64_t n = rv == 0 ? cd_rd_uvar(r) : 0, prev = 0;
     for (uint64_t i = 0; i < n && rv == 0; i++) {
-        rv = get_contact(e, r);
+        rv = get_contact(e, r, &prev);
     }
     if (rv == 0) {
         rv = get_recent(e, r);
