@@ -2,85 +2,9 @@
  * lists are found with the position of the first occurrence, long overflow chains are
  * checked for loops, and anchors named twice refer to the later one. These are the shapes
  * whose checks the reader keeps in indexes (rather than walks) once collections grow. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include "config_fixture.h"
 
-#include <cmocka.h>
-
-#include "common/error.h"
-#include "config/config.h"
-
-struct fixture
-{
-    struct config_model cm;
-    const struct engine_model *m;
-    char *text;
-    size_t len;
-    size_t cap;
-    char err[1024];
-    int rv;
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof(*f));
-    assert_non_null(f);
-    unsetenv("CONTACTD_ZONEINFO");
-    config_model_init(&f->cm);
-    f->m = &f->cm.model;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    config_model_close(&f->cm);
-    free(f->text);
-    free(f);
-    return 0;
-}
-
-#define F struct fixture *f = *state
-
-static void put(struct fixture *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(struct fixture *f, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    assert_true(n >= 0);
-    if (f->len + (size_t)n + 1 > f->cap) {
-        f->cap = (f->len + (size_t)n + 1) * 2;
-        f->text = realloc(f->text, f->cap);
-        assert_non_null(f->text);
-    }
-    va_start(ap, fmt);
-    vsnprintf(f->text + f->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    f->len += (size_t)n;
-}
-
-#define PARSE() \
-    (f->rv = config_model_parse("model.yaml", f->text, f->len, &f->cm, f->err, sizeof(f->err)))
-#define ASSERT_OK                                    \
-    do {                                             \
-        if (f->rv != 0) {                            \
-            print_error("unexpected: %s\n", f->err); \
-        }                                            \
-        assert_int_equal(f->rv, 0);                  \
-    } while (0)
-#define ASSERT_ERROR(msg)                   \
-    do {                                    \
-        assert_int_equal(f->rv, CD_EPARSE); \
-        assert_string_equal(f->err, (msg)); \
-    } while (0)
+#define PARSE() PARSE_PUT()
 
 #define N_SKILLS 20000
 #define N_QUEUES 3000

@@ -1,61 +1,8 @@
 /* config_model_parse() / config_model_load(): the routing model document, the engine
  * structs it produces, and the exact message of every class of error. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include "config_fixture.h"
 
-#include <cmocka.h>
-
-#include "common/error.h"
-#include "config/config.h"
-
-struct fixture
-{
-    struct config_model cm;
-    const struct engine_model *m;
-    char err[1024];
-    int rv;
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof(*f));
-    assert_non_null(f);
-    unsetenv("CONTACTD_ZONEINFO");
-    config_model_init(&f->cm);
-    f->m = &f->cm.model;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    config_model_close(&f->cm);
-    free(f);
-    return 0;
-}
-
-#define F struct fixture *f = *state
-#define PARSE(text)                                                                 \
-    (f->rv = config_model_parse("model.yaml", (text), strlen(text), &f->cm, f->err, \
-                                sizeof(f->err)))
-#define ASSERT_OK                                    \
-    do {                                             \
-        if (f->rv != 0) {                            \
-            print_error("unexpected: %s\n", f->err); \
-        }                                            \
-        assert_int_equal(f->rv, 0);                  \
-    } while (0)
-#define ASSERT_ERROR(msg)                   \
-    do {                                    \
-        assert_int_equal(f->rv, CD_EPARSE); \
-        assert_string_equal(f->err, (msg)); \
-    } while (0)
+#define PARSE(text) PARSE_N((text), strlen(text))
 /* Parses text, expects exactly msg, and checks that nothing was handed out. */
 #define EXPECT_ERROR(text, msg)              \
     do {                                     \
