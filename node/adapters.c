@@ -1,0 +1,120 @@
+/* The built-in adapters and their registration. Adding a channel is one more ops table here
+ * and one line in node__add_builtin(); the adapter itself knows nothing of node/.
+ *
+ * The HTTP API (adapters/api, adapters/http): the JSON API, /metrics and the event feed on
+ * the node's API address. It also carries, for now, what followers forward to the leader
+ * (its /v1/internal routes and its HTTP client), so it sets the node's forwarding ops. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "adapters/api/api.h"
+#include "adapters/http/http.h"
+#include "common/error.h"
+#include "node/node.h"
+
+struct api_adapter
+{
+    struct api *api;
+    struct http_server *http;
+    struct cluster_effect_ops effects; /* the event feed's */
+    void (*done)(void *arg);
+    void *arg;
+};
+
+static int api_start(void *self, struct node *n, char *err, size_t errlen)
+{
+    struct api_adapter *a = self;
+    const struct config_node *cfg = node_config(n);
+    struct http_server_options opt;
+    api_set_cluster(a->api, node_cluster(n));
+    api_http_options(&opt);
+    if (http_server_new(node_loop(n), &opt, api_handle, a->api, &a->http) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return CD_ENOMEM;
+    }
+    int rv =
+        http_server_listen(a->http, cfg->api_listen.host, cfg->api_listen.port, err, errlen);
+    if (rv != 0) {
+        http_server_close(a->http, NULL, NULL);
+        a->http = NULL;
+        return rv;
+    }
+    api_set_server(a->api, a->http);
+    return 0;
+}
+
+static void api_effect(void *self, uint64_t index, uint32_t i, const struct engine_effect *fx)
+{
+    struct api_adapter *a = self;
+    a->effects.effect(a->effects.data, index, i, fx);
+}
+
+static void api_restored(void *self, uint64_t index)
+{
+    struct api_adapter *a = self;
+    a->effects.restored(a->effects.data, index);
+}
+
+static void api_closed(void *data)
+{
+    struct api_adapter *a = data;
+    a->done(a->arg);
+}
+
+/* A model install whose document is still being read proposes to the cluster once it is
+ * read: the adapter is closed only once the API has nothing left in flight. */
+static void http_closed(void *data)
+{
+    struct api_adapter *a = data;
+    api_close(a->api, api_closed, a);
+}
+
+static void api_close_adapter(void *self, void (*done)(void *arg), void *arg)
+{
+    struct api_adapter *a = self;
+    struct http_server *s = a->http;
+    a->done = done;
+    a->arg = arg;
+    a->http = NULL;
+    http_server_close(s, http_closed, a);
+}
+
+/* After the cluster: its forwarded requests still waiting were failed by cluster_close(). */
+static void api_free_adapter(void *self)
+{
+    struct api_adapter *a = self;
+    api_free(a->api);
+    free(a);
+}
+
+static const struct node_adapter_ops API_OPS = {
+    .name = "api",
+    .start = api_start,
+    .effect = api_effect,
+    .restored = api_restored,
+    .close = api_close_adapter,
+    .free = api_free_adapter,
+};
+
+static int add_api(struct node *n, char *err, size_t errlen)
+{
+    struct api_adapter *a = calloc(1, sizeof(*a));
+    if (a == NULL || api_new(node_loop(n), &a->api) != 0) {
+        free(a);
+        snprintf(err, errlen, "out of memory");
+        return CD_ENOMEM;
+    }
+    a->effects = api_effect_ops(a->api);
+    node_set_forward(n, api_forward_ops(a->api));
+    int rv = node_add(n, &API_OPS, a);
+    if (rv != 0) {
+        api_free_adapter(a);
+        snprintf(err, errlen, "cannot register the API: %s", cd_strerror(rv));
+    }
+    return rv;
+}
+
+int node__add_builtin(struct node *n, char *err, size_t errlen)
+{
+    return add_api(n, err, errlen);
+}

@@ -1,0 +1,256 @@
+/* The composition root: see node.h for the order of things, README.md for why. */
+#include "node/node.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "node/log.h"
+
+#define ADAPTERS_MAX 16
+
+struct adapter
+{
+    const struct node_adapter_ops *ops;
+    void *self;
+    bool started;
+};
+
+struct node
+{
+    uv_loop_t *loop;
+    struct config_node config;
+    const char *boot_id;
+    struct cluster_forward_ops forward;
+    struct cluster *cluster;
+    struct adapter adapters[ADAPTERS_MAX];
+    unsigned n_adapters;
+    unsigned closing; /* adapters still to close, counting down from the last started */
+    bool started;
+    bool stopping;
+    void (*done)(void *data);
+    void *done_data;
+};
+
+/* ---- Effects, to every adapter that wants them ------------------------------------------ */
+
+static void on_effect(void *data, uint64_t index, uint32_t i, const struct engine_effect *fx)
+{
+    struct node *n = data;
+    for (unsigned k = 0; k < n->n_adapters; k++) {
+        const struct adapter *a = &n->adapters[k];
+        if (a->started && a->ops->effect != NULL) {
+            a->ops->effect(a->self, index, i, fx);
+        }
+    }
+}
+
+static void on_restored(void *data, uint64_t index)
+{
+    struct node *n = data;
+    for (unsigned k = 0; k < n->n_adapters; k++) {
+        const struct adapter *a = &n->adapters[k];
+        if (a->started && a->ops->restored != NULL) {
+            a->ops->restored(a->self, index);
+        }
+    }
+}
+
+/* The node cannot go on: say why and stop at once. Its storage transaction was not
+ * committed; Raft's log on disk and on the other members holds every committed entry. */
+static void on_fatal(void *data, const char *message)
+{
+    (void)data;
+    node_log("fatal", "%s; stopping this node", message);
+    fflush(stderr);
+    _exit(1);
+}
+
+/* ---- Life cycle ----------------------------------------------------------------------- */
+
+int node_new(uv_loop_t *loop,
+             const struct node_options *opt,
+             struct node **out,
+             char *err,
+             size_t errlen)
+{
+    struct node *n = calloc(1, sizeof(*n));
+    *out = NULL;
+    if (n == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return CD_ENOMEM;
+    }
+    n->loop = loop;
+    n->config = *opt->config;
+    n->boot_id = opt->boot_id;
+    if (opt->builtin) {
+        int rv = node__add_builtin(n, err, errlen);
+        if (rv != 0) {
+            node_free(n);
+            return rv;
+        }
+    }
+    *out = n;
+    return 0;
+}
+
+int node_add(struct node *n, const struct node_adapter_ops *ops, void *self)
+{
+    if (n->started || n->cluster != NULL) {
+        return CD_ESTATE;
+    }
+    if (n->n_adapters == ADAPTERS_MAX) {
+        return CD_ENOMEM;
+    }
+    n->adapters[n->n_adapters++] = (struct adapter){.ops = ops, .self = self};
+    return 0;
+}
+
+void node_set_forward(struct node *n, struct cluster_forward_ops forward)
+{
+    n->forward = forward;
+}
+
+int node_start(struct node *n, char *err, size_t errlen)
+{
+    struct cluster_options opt = {
+        .node = &n->config,
+        .forward = n->forward,
+        .effects = {.data = n, .effect = on_effect, .restored = on_restored},
+        .boot_id = n->boot_id,
+    };
+    if (n->started || n->stopping) {
+        snprintf(err, errlen, "the node was started already");
+        return CD_ESTATE;
+    }
+    n->started = true;
+    int rv = cluster_new(n->loop, &opt, &n->cluster, err, errlen);
+    if (rv != 0) {
+        return rv;
+    }
+    cluster_on_fatal(n->cluster, on_fatal, n);
+    for (unsigned k = 0; k < n->n_adapters; k++) {
+        struct adapter *a = &n->adapters[k];
+        char why[512];
+        rv = a->ops->start(a->self, n, why, sizeof(why));
+        if (rv != 0) {
+            snprintf(err, errlen, "%s: %s", a->ops->name, why);
+            return rv;
+        }
+        a->started = true;
+    }
+    return cluster_start(n->cluster, err, errlen);
+}
+
+static void finished(struct node *n)
+{
+    if (n->done != NULL) {
+        void (*done)(void *) = n->done;
+        n->done = NULL;
+        done(n->done_data);
+    }
+}
+
+static void cluster_closed(void *data)
+{
+    struct node *n = data;
+    n->cluster = NULL;
+    for (unsigned k = 0; k < n->n_adapters; k++) {
+        struct adapter *a = &n->adapters[k];
+        if (a->ops->free != NULL) {
+            a->ops->free(a->self);
+        }
+        a->self = NULL;
+    }
+    n->n_adapters = 0;
+    finished(n);
+}
+
+/* Closes the next adapter down (the last started first), then the cluster. */
+static void close_next(void *data)
+{
+    struct node *n = data;
+    while (n->closing > 0) {
+        struct adapter *a = &n->adapters[--n->closing];
+        if (a->started) {
+            a->started = false;
+            a->ops->close(a->self, close_next, n);
+            return;
+        }
+    }
+    if (n->cluster != NULL) {
+        cluster_close(n->cluster, cluster_closed, n);
+    } else {
+        cluster_closed(n);
+    }
+}
+
+static void close_all(struct node *n)
+{
+    n->closing = n->n_adapters;
+    close_next(n);
+}
+
+static void handed_over(void *data, int status, const char *message)
+{
+    struct node *n = data;
+    if (status == 0) {
+        node_log("info", "leadership handed over; stopping");
+    } else {
+        node_log("warn", "leadership not handed over (%s); stopping anyway",
+                 message != NULL && *message ? message : cd_strerror(status));
+    }
+    close_all(n);
+}
+
+/* A leader first hands leadership to the most caught-up voter, so that a rolling restart
+ * costs the clients a leader change, not an election timeout; Raft gives up on the transfer
+ * after an election timeout. */
+void node_stop(struct node *n, void (*done)(void *data), void *data)
+{
+    struct cluster_status st;
+    if (n->stopping) {
+        return;
+    }
+    n->stopping = true;
+    n->done = done;
+    n->done_data = data;
+    if (n->cluster != NULL) {
+        cluster_status(n->cluster, &st);
+        if (st.role == CLUSTER_LEADER && st.n_members > 1 &&
+            cluster_leader_transfer(n->cluster, NULL, handed_over, n) == 0) {
+            return;
+        }
+    }
+    close_all(n);
+}
+
+void node_free(struct node *n)
+{
+    if (n == NULL) {
+        return;
+    }
+    for (unsigned k = 0; k < n->n_adapters; k++) { /* never started, never stopped */
+        if (n->adapters[k].ops->free != NULL) {
+            n->adapters[k].ops->free(n->adapters[k].self);
+        }
+    }
+    free(n);
+}
+
+uv_loop_t *node_loop(const struct node *n)
+{
+    return n->loop;
+}
+
+struct cluster *node_cluster(const struct node *n)
+{
+    return n->cluster;
+}
+
+const struct config_node *node_config(const struct node *n)
+{
+    return &n->config;
+}
