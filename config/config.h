@@ -144,20 +144,11 @@ const char *config_log_level_name(int level);
 
 /* ---- Routing model ------------------------------------------------------------------ */
 
-/* A continuity runbook. Its trigger and action are kept as written until the runbook
- * engine defines their grammar. */
-struct config_runbook
-{
-    char name[ENGINE_NAME_MAX];
-    char *trigger; /* owned, NUL-terminated */
-    char *action;  /* owned, NUL-terminated */
-};
-
+/* A model document read: the engine's model. (A `runbooks:` section is refused until the
+ * continuity runbooks exist.) */
 struct config_model
 {
     struct engine_model model; /* owned; ready for engine_model_validate() and install */
-    uint32_t n_runbooks;
-    struct config_runbook *runbooks; /* owned; in document order */
 };
 
 /* Leaves m empty, as after config_model_close(). */

@@ -20,11 +20,6 @@ void config_model_init(struct config_model *m)
 
 void config_model_close(struct config_model *m)
 {
-    for (uint32_t i = 0; i < m->n_runbooks; i++) {
-        free(m->runbooks[i].trigger);
-        free(m->runbooks[i].action);
-    }
-    free(m->runbooks);
     engine_model_close(&m->model);
     config_model_init(m);
 }
@@ -276,52 +271,13 @@ static int read_defaults(struct model_builder *b, const struct ynode *n)
     return 0;
 }
 
-static int read_runbook(struct model_builder *b,
-                        const struct ynode *n,
-                        struct config_runbook *rb)
+/* The continuity runbooks have no engine yet: a model that names them is refused, rather
+ * than read and then ignored while an operator believes them armed. */
+static int refuse_runbooks(struct model_builder *b, const struct ynode *n)
 {
-    static const char *const keys[] = {"name", "trigger", "action", NULL};
-    const struct ynode *name, *trigger, *action;
-    cfg_subject(&b->c, "runbooks");
-    if (cfg_keys(&b->c, n, keys) != 0 || (name = cfg_require(&b->c, n, "name")) == NULL ||
-        cfg_name(&b->c, name, rb->name, sizeof(rb->name)) != 0) {
-        return CD_EPARSE;
-    }
-    int rv = names_add(&b->runbooks, rb->name, (int32_t)(rb - b->out->runbooks), NULL);
-    if (rv == CD_EEXISTS) {
-        return cfg_fail(&b->c, name, "runbook '%s' is defined twice", rb->name);
-    }
-    if (rv != 0) {
-        return rv;
-    }
-    cfg_subject(&b->c, "runbook '%s'", rb->name);
-    if ((trigger = cfg_require(&b->c, n, "trigger")) == NULL ||
-        (action = cfg_require(&b->c, n, "action")) == NULL || cfg_text(&b->c, trigger) != 0 ||
-        cfg_text(&b->c, action) != 0) {
-        return CD_EPARSE;
-    }
-    rb->trigger = strdup(trigger->value);
-    rb->action = strdup(action->value);
-    return rb->trigger == NULL || rb->action == NULL ? CD_ENOMEM : 0;
-}
-
-static int read_runbooks(struct model_builder *b, const struct ynode *n)
-{
-    if (cfg_expect_seq(&b->c, n) != 0) {
-        return CD_EPARSE;
-    }
-    b->out->runbooks = calloc(n->n ? n->n : 1, sizeof(*b->out->runbooks));
-    if (b->out->runbooks == NULL) {
-        return CD_ENOMEM;
-    }
-    for (const struct ynode *i = n->child; i != NULL; i = i->next) {
-        int rv = read_runbook(b, i, &b->out->runbooks[b->out->n_runbooks++]);
-        if (rv != 0) {
-            return rv;
-        }
-    }
-    b->c.subject[0] = 0;
-    return 0;
+    return cfg_fail(&b->c, n,
+                    "runbooks: not supported yet (continuity runbooks come in a later version; "
+                    "remove this section)");
 }
 
 /* Sections in dependency order: what a section refers to is read before it. */
@@ -341,7 +297,7 @@ static int read_sections(struct model_builder *b, const struct ynode *root)
         (rv = model_read_queues(b, queues)) || (rv = model_check_overflow_loops(b, queues)) ||
         ((e = ynode_get(root, "agents")) && (rv = model_read_agents(b, e))) ||
         ((e = ynode_get(root, "rules")) && (rv = model_read_rules(b, e))) ||
-        ((e = ynode_get(root, "runbooks")) && (rv = read_runbooks(b, e)))) {
+        ((e = ynode_get(root, "runbooks")) && (rv = refuse_runbooks(b, e)))) {
         return rv;
     }
     return 0;
@@ -358,7 +314,6 @@ static void builder_init(struct model_builder *b, struct config_model *out)
     names_init(&b->queues);
     names_init(&b->agents);
     names_init(&b->rules);
-    names_init(&b->runbooks);
     b->def.ring_s = DEFAULT_RING_S;
     b->def.sl_target_s = DEFAULT_SL_TARGET_S;
     b->def.sl_percent = DEFAULT_SL_PERCENT;
@@ -375,7 +330,6 @@ static void builder_close(struct model_builder *b)
     names_close(&b->queues);
     names_close(&b->agents);
     names_close(&b->rules);
-    names_close(&b->runbooks);
 }
 
 static int build(struct cfg_ctx *c, const struct ynode *root, struct config_model *m)

@@ -29,7 +29,7 @@ struct model_builder
     struct engine_model *m; /* &out->model */
     uint32_t cap_zones;
     /* Names borrow the document's strings: the tree outlives the builder. */
-    struct names skills, zones, hours, queues, agents, rules, runbooks;
+    struct names skills, zones, hours, queues, agents, rules;
     struct model_defaults def;
 };
 

@@ -144,10 +144,6 @@ static struct doc centre_doc(size_t target, int variant)
     }
     put_agents(f, &s);
     put_rules(f, &s);
-    fputs(
-        "runbooks:\n  - { name: drain-london, trigger: \"node_down(site=london) for 60s\","
-        " action: \"drain(site=london)\" }\n",
-        f);
     fclose(f);
     if (variant) {
         for (char *p = d.text; (p = strstr(p, ": 7, sk-")) != NULL; p += 8) {

@@ -120,16 +120,6 @@ static void duplicate_names_in_long_lists(void **state)
     snprintf(want, sizeof(want), "model.yaml:%d:11: agents: agent 'a00017' is defined twice",
              AGENT_LINE(N_AGENTS));
     ASSERT_ERROR(want);
-
-    config_model_close(&f->cm);
-    f->len = 0;
-    put(f, "version: 1\nqueues: {}\nrunbooks:\n");
-    for (int i = 0; i < 2000; i++) {
-        put(f, "  - { name: rb%d, trigger: t, action: a }\n", i);
-    }
-    put(f, "  - { name: rb1999, trigger: t, action: a }\n");
-    PARSE();
-    ASSERT_ERROR("model.yaml:2004:13: runbooks: runbook 'rb1999' is defined twice");
 }
 
 /* y-m-d of a day count since 1970-01-01. */

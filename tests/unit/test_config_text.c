@@ -1,8 +1,8 @@
-/* What text a model may hold. Names (skills, queues, hours, agents, rules, runbooks, node
+/* What text a model may hold. Names (skills, queues, hours, agents, rules, node
  * ids) are ASCII letters, digits and - _ . / + : @ only: no spaces, quotes, control
  * characters or anything beyond ASCII. Free text (sites, reasons, targets, attribute keys
- * and values, paths) is UTF-8 without control characters; runbook triggers and actions
- * may span lines. The document itself must be UTF-8, without NUL characters. */
+ * and values, paths) is UTF-8 without control characters. The document itself must be UTF-8,
+ * without NUL characters. */
 #include "config_fixture.h"
 
 #define PARSE(text) PARSE_N((text), strlen(text))
@@ -64,8 +64,8 @@ static void names_refuse_control_characters(void **state)
     EXPECT_ERROR("version: 1\nqueues:\n  \"q\\tx\": { channels: chat }\n",
                  "model.yaml:3:3: queues: expected text without control characters, found "
                  "U+0009");
-    EXPECT_ERROR(BASE "runbooks:\n  - { name: \"rb\\x7f\", trigger: t, action: a }\n",
-                 "model.yaml:7:13: runbooks: name: expected text without control characters, "
+    EXPECT_ERROR(BASE "rules:\n  - { name: \"rb\\x7f\", reject: a }\n",
+                 "model.yaml:7:13: rules: name: expected text without control characters, "
                  "found U+007F");
 }
 
@@ -107,20 +107,6 @@ static void text_takes_utf8(void **state)
     assert_int_equal(f->rv, 0);
     assert_string_equal(f->cm.model.agents[0].site, "S\xc3\xa3o Paulo");
     assert_string_equal(f->cm.model.rules[0].action.reason, "ferm\xc3\xa9");
-}
-
-static void runbooks_may_span_lines(void **state)
-{
-    F;
-    PARSE(BASE
-          "runbooks:\n  - name: rb\n    trigger: node_down(site=london)\n"
-          "    action: |\n      drain(site=london)\n      notify(ops)\n");
-    assert_int_equal(f->rv, 0);
-    assert_string_equal(f->cm.runbooks[0].action, "drain(site=london)\nnotify(ops)\n");
-    config_model_close(&f->cm);
-    EXPECT_ERROR(BASE "runbooks:\n  - { name: rb, trigger: \"x\\by\", action: a }\n",
-                 "model.yaml:7:26: runbook 'rb': trigger: expected text without control "
-                 "characters, found U+0008");
 }
 
 static void document_must_be_utf8_without_nul(void **state)
@@ -200,7 +186,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(names_refuse_control_characters, setup, teardown),
         cmocka_unit_test_setup_teardown(text_refuses_control_characters, setup, teardown),
         cmocka_unit_test_setup_teardown(text_takes_utf8, setup, teardown),
-        cmocka_unit_test_setup_teardown(runbooks_may_span_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(document_must_be_utf8_without_nul, setup, teardown),
         cmocka_unit_test_setup_teardown(node_file_names_and_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(messages_stay_on_one_line, setup, teardown),
