@@ -1,4 +1,5 @@
 /* A node's life: create, start Raft, pump the loop's work, notice role changes, close. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -330,7 +331,8 @@ static const char *raft_reason(struct raft *r, int rv)
     return msg != NULL && *msg != 0 ? msg : raft_strerror(rv);
 }
 
-static int bootstrap(struct cluster *c, char *errmsg, size_t errlen)
+/* fresh: set when this call wrote the first configuration (the node had no Raft state). */
+static int bootstrap(struct cluster *c, bool *fresh, char *errmsg, size_t errlen)
 {
     struct raft_configuration conf;
     char raft_addr[CONFIG_HOST_MAX + 8], api_addr[CONFIG_HOST_MAX + 8];
@@ -348,6 +350,7 @@ static int bootstrap(struct cluster *c, char *errmsg, size_t errlen)
     }
     if (rv == 0) {
         rv = raft_bootstrap(&c->raft, &conf);
+        *fresh = rv == 0;
         if (rv == RAFT_CANTBOOTSTRAP) {
             rv = 0; /* it has state already: a restart */
         } else if (rv != 0) {
@@ -360,16 +363,49 @@ static int bootstrap(struct cluster *c, char *errmsg, size_t errlen)
     return rv == 0 ? 0 : CD_EIO;
 }
 
+/* A first start that failed after bootstrapping (an address it could not listen on) takes
+ * the bootstrap back: raft_uv's files in data_dir/raft go, so the next start bootstraps
+ * from the node file as corrected, instead of keeping a configuration the file no longer
+ * says. Nothing was ever applied or acknowledged from them. Returns 0 when all are gone. */
+static int undo_bootstrap(struct cluster *c)
+{
+    char dir[CONFIG_PATH_MAX + 16], path[CONFIG_PATH_MAX + 300];
+    int rv = 0;
+    snprintf(dir, sizeof(dir), "%s/raft", c->node.data_dir);
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        return -1;
+    }
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+            (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path) ||
+             unlink(path) != 0)) {
+            rv = -1;
+        }
+    }
+    closedir(d);
+    return rv;
+}
+
 int cluster_start(struct cluster *c, char *errmsg, size_t errlen)
 {
-    if (!c->node.join && bootstrap(c, errmsg, errlen) != 0) {
+    bool fresh = false;
+    if (!c->node.join && bootstrap(c, &fresh, errmsg, errlen) != 0) {
         return CD_EIO;
     }
     c->raft_started = true; /* raft_start applies the snapshot: the FSM runs from here */
     int rv = raft_start(&c->raft);
     if (rv != 0) {
         c->raft_started = false;
-        snprintf(errmsg, errlen, "start raft: %s", raft_reason(&c->raft, rv));
+        int n = snprintf(errmsg, errlen, "start raft: %s", raft_reason(&c->raft, rv));
+        if (fresh && c->given_io == NULL && n >= 0 && (size_t)n < errlen) {
+            snprintf(errmsg + n, errlen - (size_t)n, "%s",
+                     undo_bootstrap(c) == 0
+                         ? " (this first start's bootstrap was taken back: the next start "
+                           "bootstraps from the node file again)"
+                         : " (and this first start's bootstrap could not be taken back: remove "
+                           "the files in data_dir/raft before starting again)");
+        }
         return CD_EIO;
     }
     if (c->failed) {
