@@ -187,7 +187,7 @@ static int fsm_snapshot_finalize(struct raft_fsm *fsm, struct raft_buffer *bufs[
         bytes += (*bufs)[i].len;
         free((*bufs)[i].base);
     }
-    if (bytes > 0) {
+    if (bytes > 0 && c->node.raft.snapshot_growth) {
         raft_set_snapshot_threshold(
             &c->raft,
             cluster__snapshot_threshold(bytes, c->snap.taken_bytes, c->snap.taken_entries,

@@ -90,10 +90,11 @@ struct config_raft
 {
     uint32_t election_timeout_ms; /* default 1000 */
     uint32_t heartbeat_ms;        /* default 100 */
-    uint32_t snapshot_threshold;  /* entries between snapshots; default 4096 */
+    uint32_t snapshot_threshold;  /* the fewest entries between snapshots; default 4096 */
     uint32_t snapshot_trailing;   /* entries kept behind a snapshot; default 2048 */
     bool pre_vote;                /* default true */
     bool fast_failover;           /* default true; acts only with pre_vote */
+    bool snapshot_growth;         /* default true: more entries while the state is large */
 };
 
 /* Plain data: no pointers, nothing to free. */

@@ -233,8 +233,9 @@ static int read_raft(struct cfg_ctx *c, const struct ynode *n, struct config_raf
                                        "snapshot_trailing",
                                        "pre_vote",
                                        "fast_failover",
+                                       "snapshot_growth",
                                        NULL};
-    const struct ynode *pv, *ff;
+    const struct ynode *pv, *ff, *sg;
     cfg_subject(c, "raft");
     if (cfg_expect_map(c, n) != 0 || cfg_keys(c, n, keys) != 0 ||
         read_uint(c, n, "election_timeout_ms", 50, 60000, &r->election_timeout_ms) != 0 ||
@@ -243,7 +244,9 @@ static int read_raft(struct cfg_ctx *c, const struct ynode *n, struct config_raf
         read_uint(c, n, "snapshot_trailing", 0, 100000000, &r->snapshot_trailing) != 0 ||
         ((pv = ynode_get(n, "pre_vote")) != NULL && cfg_bool(c, pv, &r->pre_vote) != 0) ||
         ((ff = ynode_get(n, "fast_failover")) != NULL &&
-         cfg_bool(c, ff, &r->fast_failover) != 0)) {
+         cfg_bool(c, ff, &r->fast_failover) != 0) ||
+        ((sg = ynode_get(n, "snapshot_growth")) != NULL &&
+         cfg_bool(c, sg, &r->snapshot_growth) != 0)) {
         return CD_EPARSE;
     }
     if (r->heartbeat_ms >= r->election_timeout_ms) {
@@ -441,7 +444,8 @@ int config_node_parse(const char *name_for_errors,
                                     .snapshot_threshold = 4096,
                                     .snapshot_trailing = 2048,
                                     .pre_vote = true,
-                                    .fast_failover = true};
+                                    .fast_failover = true,
+                                    .snapshot_growth = true};
     nd->history_days = 90;
     nd->storage_map_mb = 4096;
     if (doc.root == NULL) {

@@ -148,6 +148,7 @@ class Node:
             f"  heartbeat_ms: {max(10, c.election_ms // 10)}",
             f"  snapshot_threshold: {c.snapshot_threshold}",
             f"  snapshot_trailing: {c.snapshot_trailing}",
+            f"  snapshot_growth: {'true' if c.snapshot_growth else 'false'}",
             "log_level: info",
         ]
         with open(self.config, "w") as f:
@@ -201,12 +202,13 @@ class Node:
 
 class Cluster:
     def __init__(self, n, binary=None, election_ms=1000, snapshot_threshold=4096,
-                 snapshot_trailing=2048, keep=False):
+                 snapshot_trailing=2048, snapshot_growth=True, keep=False):
         self.binary = os.path.abspath(binary or os.environ["CONTACTD"])
         self.root = tempfile.mkdtemp(prefix="contactd-it-")
         self.election_ms = election_ms
         self.snapshot_threshold = snapshot_threshold
         self.snapshot_trailing = snapshot_trailing
+        self.snapshot_growth = snapshot_growth  # False: snapshots exactly every threshold
         self.keep = keep
         self.secret_file, self.secret = write_secret(self.root)
         self.nodes = []

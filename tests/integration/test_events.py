@@ -186,4 +186,5 @@ def poll_across_snapshot_install(c):
 
 
 if __name__ == "__main__":
-    run(Cluster(3, election_ms=500, snapshot_threshold=64, snapshot_trailing=16), body)
+    run(Cluster(3, election_ms=500, snapshot_threshold=64, snapshot_trailing=16,
+            snapshot_growth=False), body)

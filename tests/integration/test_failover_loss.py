@@ -178,7 +178,8 @@ def check(c, load):
 
 
 def main():
-    c = Cluster(3, election_ms=500, snapshot_threshold=256, snapshot_trailing=128)
+    c = Cluster(3, election_ms=500, snapshot_threshold=256, snapshot_trailing=128,
+            snapshot_growth=False)
     ok = False
     result = None
     try:

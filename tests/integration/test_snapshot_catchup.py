@@ -87,4 +87,5 @@ def history_travels(c, lagger):
 
 
 if __name__ == "__main__":
-    run(Cluster(3, snapshot_threshold=64, snapshot_trailing=16), main)
+    run(Cluster(3, snapshot_threshold=64, snapshot_trailing=16,
+            snapshot_growth=False), main)

@@ -87,4 +87,5 @@ def body(c):
 
 
 if __name__ == "__main__":
-    run(Cluster(3, election_ms=500, snapshot_threshold=64, snapshot_trailing=16), body)
+    run(Cluster(3, election_ms=500, snapshot_threshold=64, snapshot_trailing=16,
+            snapshot_growth=False), body)

@@ -519,6 +519,7 @@ static inline void cf_configure(struct cf *f, unsigned i)
     cn->raft.snapshot_trailing = f->opt.snapshot_trailing ? f->opt.snapshot_trailing : 2048;
     cn->raft.pre_vote = true;
     cn->raft.fast_failover = true; /* cluster__new_on_io() turns it off */
+    cn->raft.snapshot_growth = true;
     cn->history_days = 90;
     cn->storage_map_mb = 64;
     cn->insecure = true;

@@ -287,6 +287,7 @@ static void cluster_defaults(void **state)
     assert_int_equal(f->node.raft.snapshot_trailing, 2048);
     assert_true(f->node.raft.pre_vote);
     assert_true(f->node.raft.fast_failover);
+    assert_true(f->node.raft.snapshot_growth);
     assert_int_equal(f->node.history_days, 90);
     assert_int_equal(f->node.storage_map_mb, 4096);
 }
@@ -297,7 +298,8 @@ static void cluster_tuning(void **state)
     PARSE(HEAD PEERS
           "join: true\n"
           "raft: { election_timeout_ms: 300, heartbeat_ms: 30, snapshot_threshold: 64,"
-          " snapshot_trailing: 8, pre_vote: false, fast_failover: false }\n"
+          " snapshot_trailing: 8, pre_vote: false, fast_failover: false,"
+          " snapshot_growth: false }\n"
           "history: { retention_days: 7 }\n"
           "storage: { map_size_mb: 256 }\n" INSECURE);
     ASSERT_OK;
@@ -308,6 +310,7 @@ static void cluster_tuning(void **state)
     assert_int_equal(f->node.raft.snapshot_trailing, 8);
     assert_false(f->node.raft.pre_vote);
     assert_false(f->node.raft.fast_failover);
+    assert_false(f->node.raft.snapshot_growth);
     assert_int_equal(f->node.history_days, 7);
     assert_int_equal(f->node.storage_map_mb, 256);
 }
