@@ -63,7 +63,9 @@ static int create(struct ctl *c, int argc, char **argv)
     }
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
+    c->replay_safe = true;
     int rv = ctl_call(c, "POST", "/v1/contacts", text, &doc);
+    c->replay_safe = false;
     free(text);
     if (rv == CTL_OK) {
         if (c->json) {

@@ -54,6 +54,15 @@ static int answered(const struct hb_answer *a, json_t **out)
     return a->status == 503 ? CTL_UNREACHABLE : CTL_REFUSED;
 }
 
+static int unknown_outcome(const char *err)
+{
+    fprintf(stderr,
+            "contactctl: %s; the change may or may not have been made: check before running "
+            "it again\n",
+            err);
+    return CTL_UNREACHABLE;
+}
+
 int ctl_call(struct ctl *c,
              const char *method,
              const char *path,
@@ -65,10 +74,15 @@ int ctl_call(struct ctl *c,
     if (out != NULL) {
         *out = NULL;
     }
+    bool safe = strcmp(method, "GET") == 0 || c->replay_safe;
     for (int tried = 0; tried < c->n_endpoints; tried++) {
         int i = (c->current + tried) % c->n_endpoints;
         snprintf(node, sizeof(node), "%s", c->endpoints[i]);
-        if (hb_request(node, method, path, body, &a, err, sizeof(err)) != 0) {
+        int sent = hb_request(node, method, path, body, &a, err, sizeof(err));
+        if (sent == HB_NO_ANSWER && !safe) {
+            return unknown_outcome(err);
+        }
+        if (sent != 0) {
             continue;
         }
         if (a.status == 503 && strstr(a.body, "NOTLEADER") != NULL) {
@@ -76,12 +90,16 @@ int ctl_call(struct ctl *c,
             leader_of(node, leader, sizeof(leader));
             if (leader[0] != 0) {
                 hb_answer_free(&a);
-                if (hb_request(leader, method, path, body, &a, err, sizeof(err)) != 0) {
+                sent = hb_request(leader, method, path, body, &a, err, sizeof(err));
+                if (sent == HB_NO_ANSWER && !safe) {
+                    return unknown_outcome(err);
+                }
+                if (sent != 0) {
                     continue;
                 }
             }
         }
-        if (a.status == 503 && tried + 1 < c->n_endpoints) {
+        if (a.status == 503 && tried + 1 < c->n_endpoints && safe) {
             snprintf(err, sizeof(err), "%s answered 503", node);
             hb_answer_free(&a);
             continue;

@@ -22,11 +22,18 @@ struct ctl
     int n_endpoints;
     int current; /* the endpoint that answered last */
     bool json;   /* --output json */
+    /* The request may be sent again to another node after one failed to answer it: true
+     * for reads always, and for a change that carries its own idempotency key. */
+    bool replay_safe;
 };
 
-/* Sends a request to the current endpoint, moving on to the next ones while a node does not
- * answer or answers 503 (no leader, or shutting down); a change that only the leader makes
- * (NOTLEADER) goes to the leader the node names. body is sent as it is (JSON or a model's
+/* Sends a request to the current endpoint, moving on to the next ones while a node cannot be
+ * reached or answers 503 (no leader, or shutting down); a change that only the leader makes
+ * (NOTLEADER) goes to the leader the node names. A change (any method but GET, unless
+ * c->replay_safe) that a node may have received is never sent to another one: a node that
+ * took it and then failed to answer, or answered 503 "may or may not have been applied",
+ * leaves it unknown, and sending it again would turn a made change into a misleading
+ * refusal (EXISTS); contactctl says so and stops. body is sent as it is (JSON or a model's
  * YAML), may be NULL. On CTL_OK *out (when out is not NULL) holds the parsed JSON answer,
  * or NULL for an answer that is not JSON. Errors are printed. */
 int ctl_call(struct ctl *c,

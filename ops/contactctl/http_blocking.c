@@ -126,7 +126,7 @@ int hb_request(const char *node,
     size_t body_len = json_body != NULL ? strlen(json_body) : 0;
     int fd = dial(node, err, errlen);
     if (fd < 0) {
-        return -1;
+        return HB_NOT_SENT;
     }
     int n = snprintf(head, sizeof(head),
                      "%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n"
@@ -134,7 +134,7 @@ int hb_request(const char *node,
                      method, path, node, body_len);
     size_t len = 0;
     char *raw = NULL;
-    int rv = -1;
+    int rv = HB_NO_ANSWER;
     if (n > 0 && (size_t)n < sizeof(head) && write_all(fd, head, (size_t)n) == 0 &&
         write_all(fd, json_body ? json_body : "", body_len) == 0 &&
         (raw = read_all(fd, &len)) != NULL && parse_answer(raw, len, out) == 0) {

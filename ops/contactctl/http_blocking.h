@@ -13,7 +13,11 @@ struct hb_answer
 };
 
 /* Sends method path to node ("host:port") with an optional JSON body. Returns 0 with the
- * answer, or -1 with a message in err ("connect to '127.0.0.1:8080': Connection refused"). */
+ * answer; HB_NOT_SENT with a message in err when the node could not be reached ("connect to
+ * '127.0.0.1:8080': Connection refused"): it saw nothing of the request; HB_NO_ANSWER when
+ * the request may have reached it but no whole answer came back. */
+#define HB_NOT_SENT (-1)
+#define HB_NO_ANSWER (-2)
 int hb_request(const char *node,
                const char *method,
                const char *path,
