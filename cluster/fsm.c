@@ -11,6 +11,7 @@
 
 #include "cluster/internal.h"
 #include "common/error.h"
+#include "common/log.h"
 
 /* ---- What an entry touched ----------------------------------------------------------- */
 
@@ -302,6 +303,10 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
     engine_free(c->engine);
     c->engine = e;
     c->snapshot_index = index;
+    char at[24], size[24];
+    snprintf(at, sizeof(at), "%llu", (unsigned long long)index);
+    snprintf(size, sizeof(size), "%zu", buf->len);
+    cd_log(CD_LOG_INFO, "snapshot_installed", "index", at, "bytes", size, NULL);
     raft_free(buf->base);
     if (c->effects.restored != NULL) {
         c->effects.restored(c->effects.data, index);

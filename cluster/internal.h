@@ -95,6 +95,7 @@ struct cluster__snap
     uint64_t log_bytes;   /* entries applied since the last snapshot was taken: their bytes */
     uint64_t log_entries; /* ... and how many */
     uint64_t taken_bytes; /* the same, for the snapshot being taken */
+    uint64_t started;     /* loop time the snapshot being taken began */
     uint64_t taken_entries;
 };
 
@@ -213,6 +214,7 @@ struct cluster
     struct cd_hist apply_latency; /* proposed to applied, entries this node led */
     uint64_t leader_changes;
     raft_id last_leader;
+    raft_index logged_config_index;      /* the configuration the log last named */
     raft_id peer_leader;                 /* the leader peer requests were last meant for */
     struct cluster__peer_req *peer_reqs; /* in flight, see peer.c */
     struct cluster__ready ready;
@@ -259,6 +261,8 @@ int cluster__address_format(char *out,
                             const char *raft_addr,
                             const char *api_addr);
 int cluster__address_parse(const char *address, struct cluster_member *out);
+/* The name of the member with Raft id `id` in the configuration, or its number when absent. */
+void cluster__member_name(const struct cluster *c, raft_id id, char *out, size_t cap);
 raft_id cluster__raft_id(const char *name);
 
 /* proof.c: the guard's view of the cluster, and proofs for the internal endpoints. */

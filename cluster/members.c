@@ -94,6 +94,20 @@ void cluster_status(const struct cluster *c, struct cluster_status *out)
     out->ready = cluster__ready(c, out->applied_index, out->commit_index);
 }
 
+void cluster__member_name(const struct cluster *c, raft_id id, char *out, size_t cap)
+{
+    const struct raft_configuration *conf = &c->raft.configuration;
+    struct cluster_member m;
+    for (unsigned i = 0; i < conf->n; i++) {
+        if (conf->servers[i].id == id &&
+            cluster__address_parse(conf->servers[i].address, &m) == 0) {
+            snprintf(out, cap, "%s", m.id);
+            return;
+        }
+    }
+    snprintf(out, cap, "%llu", (unsigned long long)id);
+}
+
 /* ---- Changes ----------------------------------------------------------------------------- */
 
 static void change_finish(struct cluster__change *ch, int status, const char *message)

@@ -10,6 +10,7 @@
 
 #include "cluster/internal.h"
 #include "common/error.h"
+#include "common/log.h"
 
 #define SYNC_INTERVAL_MS 1000
 
@@ -82,8 +83,25 @@ static void pump(uv_check_t *h)
     const char *leader_address;
     raft_leader(&c->raft, &leader, &leader_address);
     if (leader != 0 && leader != c->last_leader) {
+        char term[24], name[ENGINE_NAME_MAX];
         c->last_leader = leader;
         c->leader_changes++;
+        snprintf(term, sizeof(term), "%llu", (unsigned long long)c->raft.current_term);
+        cluster__member_name(c, leader, name, sizeof(name));
+        cd_log(CD_LOG_INFO, "leader", "term", term, "leader", name, "me",
+               leader == c->id ? "true" : "false", NULL);
+    }
+    if (c->raft.configuration_index != c->logged_config_index) {
+        char index[24], members[CLUSTER_MEMBERS_MAX * (ENGINE_NAME_MAX + 1)] = "";
+        c->logged_config_index = c->raft.configuration_index;
+        snprintf(index, sizeof(index), "%llu", (unsigned long long)c->raft.configuration_index);
+        for (unsigned i = 0; i < c->raft.configuration.n; i++) {
+            char name[ENGINE_NAME_MAX];
+            size_t len = strlen(members);
+            cluster__member_name(c, c->raft.configuration.servers[i].id, name, sizeof(name));
+            snprintf(members + len, sizeof(members) - len, "%s%s", len ? "," : "", name);
+        }
+        cd_log(CD_LOG_INFO, "members", "index", index, "members", members, NULL);
     }
     if (leader != c->peer_leader) {
         c->peer_leader = leader;

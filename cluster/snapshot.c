@@ -41,6 +41,7 @@
 
 #include "cluster/internal.h"
 #include "common/error.h"
+#include "common/log.h"
 
 /* What the child writes: magic, the index the snapshot stands for, the engine's encoding. */
 static int encode(const struct cluster *c, uint64_t index, struct cd_buf *b)
@@ -105,6 +106,7 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
     c->snap.pid = pid;
     c->snap.fd = fds[0];
     c->snap.index = index;
+    c->snap.started = uv_now(c->loop);
     c->snap.taken_bytes = c->snap.log_bytes;
     c->snap.taken_entries = c->snap.log_entries;
     c->snap.log_bytes = 0;
@@ -192,6 +194,16 @@ static int fsm_snapshot_finalize(struct raft_fsm *fsm, struct raft_buffer *bufs[
             &c->raft,
             cluster__snapshot_threshold(bytes, c->snap.taken_bytes, c->snap.taken_entries,
                                         c->node.raft.snapshot_threshold));
+    }
+    if (bytes > 0) {
+        char index[24], size[24], ms[24], next[24];
+        snprintf(index, sizeof(index), "%llu", (unsigned long long)c->snap.index);
+        snprintf(size, sizeof(size), "%llu", (unsigned long long)bytes);
+        snprintf(ms, sizeof(ms), "%llu",
+                 (unsigned long long)(uv_now(c->loop) - c->snap.started));
+        snprintf(next, sizeof(next), "%u", c->raft.snapshot.threshold);
+        cd_log(CD_LOG_INFO, "snapshot", "index", index, "bytes", size, "ms", ms,
+               "next_after_entries", next, NULL);
     }
     free(*bufs);
     *bufs = NULL;

@@ -14,7 +14,7 @@
 #include <uv.h>
 
 #include "config/config.h"
-#include "node/log.h"
+#include "common/log.h"
 #include "node/node.h"
 
 struct daemon
@@ -47,7 +47,7 @@ static void stopped(void *data)
 static void on_signal(uv_signal_t *s, int signum)
 {
     struct daemon *d = s->data;
-    node_log("info", "signal %d: shutting down", signum);
+    cd_logf(CD_LOG_INFO, "signal", "signal %d: shutting down", signum);
     uv_signal_stop(&d->sigint);
     uv_signal_stop(&d->sigterm);
     node_stop(d->node, stopped, d);
@@ -74,17 +74,17 @@ int main(int argc, char **argv)
         return 2;
     }
     if (config_node_load(config_path, &d.config, err, sizeof(err)) != 0) {
-        node_log("error", "%s", err);
+        cd_log(CD_LOG_ERROR, "start", "msg", err, NULL);
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
     struct node_options opt = {.config = &d.config, .builtin = true};
     if (node_new(d.loop, &opt, &d.node, err, sizeof(err)) != 0) {
-        node_log("error", "%s", err);
+        cd_log(CD_LOG_ERROR, "start", "msg", err, NULL);
         return 1;
     }
     if (node_start(d.node, err, sizeof(err)) != 0) {
-        node_log("error", "%s", err);
+        cd_log(CD_LOG_ERROR, "start", "msg", err, NULL);
         return 1; /* nothing has been applied or answered: exit without the orderly stop */
     }
     uv_signal_init(d.loop, &d.sigint);
@@ -92,11 +92,13 @@ int main(int argc, char **argv)
     d.sigint.data = d.sigterm.data = &d;
     uv_signal_start(&d.sigint, on_signal, SIGINT);
     uv_signal_start(&d.sigterm, on_signal, SIGTERM);
-    node_log("info", "node '%s' serving the API on %s:%u, raft on %s:%u", d.config.id,
-             d.config.api_listen.host, d.config.api_listen.port, d.config.raft_listen.host,
-             d.config.raft_listen.port);
+    char api[CONFIG_HOST_MAX + 8], raft[CONFIG_HOST_MAX + 8];
+    snprintf(api, sizeof(api), "%s:%u", d.config.api_listen.host, d.config.api_listen.port);
+    snprintf(raft, sizeof(raft), "%s:%u", d.config.raft_listen.host, d.config.raft_listen.port);
+    cd_log(CD_LOG_INFO, "start", "node", d.config.id, "api", api, "raft", raft, "msg",
+           "serving", NULL);
     uv_run(d.loop, UV_RUN_DEFAULT);
     node_free(d.node);
-    node_log("info", "node '%s' stopped", d.config.id);
+    cd_log(CD_LOG_INFO, "stop", "node", d.config.id, "msg", "stopped", NULL);
     return 0;
 }

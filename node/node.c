@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
-#include "node/log.h"
+#include "common/log.h"
 
 #define ADAPTERS_MAX 16
 
@@ -39,6 +39,12 @@ struct node
 static void on_effect(void *data, uint64_t index, uint32_t i, const struct engine_effect *fx)
 {
     struct node *n = data;
+    if (fx->kind == ENGINE_FX_MODEL) {
+        char version[24], at[24];
+        snprintf(version, sizeof(version), "%lld", (long long)fx->at);
+        snprintf(at, sizeof(at), "%llu", (unsigned long long)index);
+        cd_log(CD_LOG_INFO, "model", "version", version, "index", at, NULL);
+    }
     for (unsigned k = 0; k < n->n_adapters; k++) {
         const struct adapter *a = &n->adapters[k];
         if (a->started && a->ops->effect != NULL) {
@@ -63,7 +69,7 @@ static void on_restored(void *data, uint64_t index)
 static void on_fatal(void *data, const char *message)
 {
     (void)data;
-    node_log("fatal", "%s; stopping this node", message);
+    cd_logf(CD_LOG_FATAL, "fatal", "%s; stopping this node", message);
     fflush(stderr);
     _exit(1);
 }
@@ -84,6 +90,7 @@ int node_new(uv_loop_t *loop,
     }
     n->loop = loop;
     n->config = *opt->config;
+    cd_log_set_level(n->config.log_level); /* the same scale: enum config_log_level */
     n->boot_id = opt->boot_id;
     if (opt->builtin) {
         int rv = node__add_builtin(n, err, errlen);
@@ -197,10 +204,10 @@ static void handed_over(void *data, int status, const char *message)
 {
     struct node *n = data;
     if (status == 0) {
-        node_log("info", "leadership handed over; stopping");
+        cd_log(CD_LOG_INFO, "handover", "msg", "leadership handed over; stopping", NULL);
     } else {
-        node_log("warn", "leadership not handed over (%s); stopping anyway",
-                 message != NULL && *message ? message : cd_strerror(status));
+        cd_logf(CD_LOG_WARN, "handover", "leadership not handed over (%s); stopping anyway",
+                message != NULL && *message ? message : cd_strerror(status));
     }
     close_all(n);
 }

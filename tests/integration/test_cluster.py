@@ -2,6 +2,9 @@
 contacts through the API of every node (writes on followers are forwarded); idempotent
 create; clear errors for bad input; add a 4th node and remove one; transfer leadership;
 restart every node in turn. After each step every node holds the same state."""
+import os
+import re
+
 from harness import Cluster, Failure, log, run, wait
 
 
@@ -126,6 +129,33 @@ def restarts(c):
         log(f"{node.name} restarted and caught up")
 
 
+def log_lines(node):
+    with open(os.path.join(node.dir, "contactd.log"), encoding="utf-8", errors="replace") as f:
+        return f.read().splitlines()
+
+
+def operator_log(c):
+    """Every node's log is logfmt, one event a line: its start, each leader with its term,
+    the configurations it saw (with n4 added and the removed member gone), the model
+    version it installed."""
+    term = c.wait_leader().status()["term"]
+    leader = c.leader().name
+    for node in c.live():
+        lines = log_lines(node)
+        bad = [l for l in lines if not re.match(r"ts=\S+Z level=(debug|info|warn|error|fatal) "
+                                               r"event=\w+( |$)", l)]
+        check(not bad, f"{node.name}: lines not in the log's format: {bad[:3]}")
+        check(any(re.search(rf"event=start node={node.name} api=\S+ raft=\S+", l)
+                  for l in lines), f"{node.name}: no start line")
+        check(any(f"event=leader term={term} leader={leader} " in l for l in lines),
+              f"{node.name}: no line for leader {leader} in term {term}")
+        check(any("event=model version=1 " in l for l in lines),
+              f"{node.name}: no line for model version 1")
+        check(any(re.search(r"event=members index=\d+ members=\S*n4", l) for l in lines),
+              f"{node.name}: no configuration with n4")
+    log(f"every node logged its start, leader {leader} in term {term}, model 1 and n4")
+
+
 def main(c):
     leader = c.start()
     log(f"elected {leader.name}")
@@ -136,6 +166,7 @@ def main(c):
     membership(c)
     transfer(c)
     restarts(c)
+    operator_log(c)
     for node in c.live():
         code, doc = node.request("GET", "/v1/cluster/check")
         check(code == 200 and doc["ok"], f"{node.name} invariants: {doc}")
