@@ -132,6 +132,13 @@ int node_start(struct node *n, char *err, size_t errlen)
         snprintf(err, errlen, "the node was started already");
         return CD_ESTATE;
     }
+    if (n->config.has_tls) {
+        /* Nothing in the node file is read and then ignored. */
+        snprintf(err, errlen,
+                 "tls: this version has no TLS yet and would serve plain TCP; remove the "
+                 "section (members still prove the cluster secret to each other)");
+        return CD_EINVAL;
+    }
     n->started = true;
     int rv = cluster_new(n->loop, &opt, &n->cluster, err, errlen);
     if (rv != 0) {

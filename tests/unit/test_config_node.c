@@ -161,7 +161,7 @@ static void sample_node_file_loads(void **state)
     ASSERT_OK;
     assert_string_equal(f->node.id, "n1");
     assert_int_equal(f->node.n_peers, 3);
-    assert_true(f->node.has_tls);
+    assert_false(f->node.has_tls); /* a node refuses tls: until it has TLS (node/node.c) */
     assert_int_equal(f->node.cluster_secret_len, 64);
 }
 

@@ -210,6 +210,24 @@ static void a_node_never_started_frees_its_adapters(void **state)
     assert_string_equal(f->trace, "a.free");
 }
 
+/* The node file asks for TLS, which this version lacks: the node refuses to start rather
+ * than serve plain TCP; no adapter starts. */
+static void a_node_file_with_tls_is_refused(void **state)
+{
+    struct fixture *f = *state;
+    struct fake a = {.f = f, .name = "a"};
+    struct node_options opt = {.config = &f->config};
+    char err[512];
+    node_free(f->node);
+    f->config.has_tls = true;
+    assert_int_equal(node_new(&f->loop, &opt, &f->node, err, sizeof(err)), 0);
+    assert_int_equal(node_add(f->node, &FAKE_OPS, &a), 0);
+    assert_int_equal(node_start(f->node, err, sizeof(err)), CD_EINVAL);
+    assert_non_null(strstr(err, "tls: this version has no TLS yet"));
+    stop(f);
+    assert_string_equal(f->trace, "a.free");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -219,6 +237,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(a_node_never_started_frees_its_adapters, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(a_node_file_with_tls_is_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
