@@ -159,7 +159,16 @@ static int open_storage(struct cluster *c, const char *boot_id, char *errmsg, si
         .history_keep_ms = (int64_t)c->node.history_days * 86400000,
         .boot_id = boot_id,
     };
-    return storage_open(&so, &c->storage, &info, errmsg, errlen);
+    int rv = storage_open(&so, &c->storage, &info, errmsg, errlen);
+    if (rv == 0 && info.reset_unclean) {
+        /* The machine went down with the store open: its records cannot be trusted, so they
+         * start afresh and Raft's log (and the other members) bring them back. */
+        cd_log(CD_LOG_WARN, "storage_reset", "dir", dir, "msg",
+               "the state store was open when the machine went down; its records were reset "
+               "and are rebuilt from the Raft log and the other members",
+               NULL);
+    }
+    return rv;
 }
 
 static uint64_t make_nonce(void)
