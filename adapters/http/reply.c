@@ -7,6 +7,7 @@
 
 #include "adapters/http/server_internal.h"
 #include "common/error.h"
+#include "common/log.h"
 
 struct http__out
 {
@@ -208,6 +209,12 @@ void http_reply_error(struct http_exchange *x,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    if (cd_log_enabled(CD_LOG_DEBUG)) { /* the path, not the query: it may hold a proof */
+        char st[8];
+        snprintf(st, sizeof(st), "%d", status);
+        cd_log(CD_LOG_DEBUG, "refused", "status", st, "code", code, "method",
+               x->req.method_name, "path", x->req.path, "msg", msg, NULL);
+    }
     char *text = error_json(code, msg);
     const char *body = text ? text : no_memory_json;
     http_reply(x, status, "application/json", body, strlen(body));
@@ -216,6 +223,11 @@ void http_reply_error(struct http_exchange *x,
 
 void http__conn_reject(struct http_conn *conn, int status, const char *code, const char *msg)
 {
+    if (cd_log_enabled(CD_LOG_DEBUG)) {
+        char st[8];
+        snprintf(st, sizeof(st), "%d", status);
+        cd_log(CD_LOG_DEBUG, "refused", "status", st, "code", code, "msg", msg, NULL);
+    }
     char *text = error_json(code, msg);
     const char *body = text ? text : no_memory_json;
 
