@@ -149,7 +149,7 @@ class Node:
             f"  snapshot_threshold: {c.snapshot_threshold}",
             f"  snapshot_trailing: {c.snapshot_trailing}",
             f"  snapshot_growth: {'true' if c.snapshot_growth else 'false'}",
-            "log_level: info",
+            f"log_level: {c.log_level}",
         ]
         with open(self.config, "w") as f:
             f.write("\n".join(lines) + "\n")
@@ -202,13 +202,14 @@ class Node:
 
 class Cluster:
     def __init__(self, n, binary=None, election_ms=1000, snapshot_threshold=4096,
-                 snapshot_trailing=2048, snapshot_growth=True, keep=False):
+                 snapshot_trailing=2048, snapshot_growth=True, log_level="info", keep=False):
         self.binary = os.path.abspath(binary or os.environ["CONTACTD"])
         self.root = tempfile.mkdtemp(prefix="contactd-it-")
         self.election_ms = election_ms
         self.snapshot_threshold = snapshot_threshold
         self.snapshot_trailing = snapshot_trailing
         self.snapshot_growth = snapshot_growth  # False: snapshots exactly every threshold
+        self.log_level = log_level
         self.keep = keep
         self.secret_file, self.secret = write_secret(self.root)
         self.nodes = []

@@ -7,6 +7,7 @@ are not plain decimal, malformed or unknown query parameters, duplicate JSON key
 idempotency key reused for another request, members with bad addresses) gets a JSON error
 with a fitting status and changes nothing: the records are the same before and after the
 bad requests. A member add that fails leaves the membership as it was."""
+import os
 import time
 
 from harness import Client, Cluster, Failure, free_ports, log, run, wait
@@ -136,6 +137,10 @@ def bad_input(c, follower, cid):
     for method, path, body, status, code in cases:
         expect(follower, method, path, body, status, code)
     got, doc = follower.request("POST", "/v1/contacts", None, raw='{"channel": "chat",')
+    with open(os.path.join(follower.dir, "contactd.log"), encoding="utf-8") as f:
+        refused = [l for l in f if " event=refused status=400 code=PARSE method=POST "
+                   "path=/v1/contacts " in l]
+    check(refused, "the malformed request was not logged at debug")
     check(got == 400 and doc["error"]["code"] == "PARSE", f"malformed JSON: {got} {doc}")
     got, doc = follower.request("POST", "/v1/contacts", None, raw="x" * (2 << 20))
     check(got == 413, f"a 2 MiB body: {got} {doc}")
@@ -390,4 +395,4 @@ def body(c):
 
 
 if __name__ == "__main__":
-    run(Cluster(3, election_ms=500), body)
+    run(Cluster(3, election_ms=500, log_level="debug"), body)
