@@ -261,6 +261,8 @@ int cluster__address_format(char *out,
                             const char *raft_addr,
                             const char *api_addr);
 int cluster__address_parse(const char *address, struct cluster_member *out);
+/* The member with Raft id `id` in the configuration: true with its id and addresses. */
+bool cluster__member_of(const struct cluster *c, raft_id id, struct cluster_member *out);
 /* The name of the member with Raft id `id` in the configuration, or its number when absent. */
 void cluster__member_name(const struct cluster *c, raft_id id, char *out, size_t cap);
 raft_id cluster__raft_id(const char *name);

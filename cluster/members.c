@@ -94,18 +94,25 @@ void cluster_status(const struct cluster *c, struct cluster_status *out)
     out->ready = cluster__ready(c, out->applied_index, out->commit_index);
 }
 
-void cluster__member_name(const struct cluster *c, raft_id id, char *out, size_t cap)
+bool cluster__member_of(const struct cluster *c, raft_id id, struct cluster_member *out)
 {
-    const struct raft_configuration *conf = &c->raft.configuration;
-    struct cluster_member m;
-    for (unsigned i = 0; i < conf->n; i++) {
-        if (conf->servers[i].id == id &&
-            cluster__address_parse(conf->servers[i].address, &m) == 0) {
-            snprintf(out, cap, "%s", m.id);
-            return;
+    for (unsigned i = 0; i < c->raft.configuration.n; i++) {
+        const struct raft_server *s = &c->raft.configuration.servers[i];
+        if (s->id == id && cluster__address_parse(s->address, out) == 0) {
+            return true;
         }
     }
-    snprintf(out, cap, "%llu", (unsigned long long)id);
+    return false;
+}
+
+void cluster__member_name(const struct cluster *c, raft_id id, char *out, size_t cap)
+{
+    struct cluster_member m;
+    if (cluster__member_of(c, id, &m)) {
+        snprintf(out, cap, "%s", m.id);
+    } else {
+        snprintf(out, cap, "%llu", (unsigned long long)id);
+    }
 }
 
 /* ---- Changes ----------------------------------------------------------------------------- */

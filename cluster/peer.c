@@ -110,12 +110,9 @@ void cluster__peer_abandon_all(struct cluster *c)
 const char *cluster__member_api(const struct cluster *c, raft_id id, char *buf, size_t len)
 {
     struct cluster_member m;
-    for (unsigned i = 0; i < c->raft.configuration.n; i++) {
-        const struct raft_server *s = &c->raft.configuration.servers[i];
-        if (s->id == id && cluster__address_parse(s->address, &m) == 0) {
-            snprintf(buf, len, "%s", m.api);
-            return buf;
-        }
+    if (!cluster__member_of(c, id, &m)) {
+        return NULL;
     }
-    return NULL;
+    snprintf(buf, len, "%s", m.api);
+    return buf;
 }

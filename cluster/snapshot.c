@@ -189,13 +189,13 @@ static int fsm_snapshot_finalize(struct raft_fsm *fsm, struct raft_buffer *bufs[
         bytes += (*bufs)[i].len;
         free((*bufs)[i].base);
     }
-    if (bytes > 0 && c->node.raft.snapshot_growth) {
-        raft_set_snapshot_threshold(
-            &c->raft,
-            cluster__snapshot_threshold(bytes, c->snap.taken_bytes, c->snap.taken_entries,
-                                        c->node.raft.snapshot_threshold));
-    }
-    if (bytes > 0) {
+    if (bytes > 0) { /* taken: the next threshold, and a log line */
+        if (c->node.raft.snapshot_growth) {
+            raft_set_snapshot_threshold(
+                &c->raft,
+                cluster__snapshot_threshold(bytes, c->snap.taken_bytes, c->snap.taken_entries,
+                                            c->node.raft.snapshot_threshold));
+        }
         char index[24], size[24], ms[24], next[24];
         snprintf(index, sizeof(index), "%llu", (unsigned long long)c->snap.index);
         snprintf(size, sizeof(size), "%llu", (unsigned long long)bytes);

@@ -45,8 +45,8 @@ struct node_adapter_ops
     void (*free)(void *self);
 };
 
-/* What the node needs before its adapters exist: how followers reach the leader (until
- * the peer channel of its own replaces the API's internal routes). */
+/* What node_new() takes. How followers reach the leader is set by the adapter that carries
+ * it, with node_set_forward() (until the peer channel of its own replaces the API's). */
 struct node_options
 {
     const struct config_node *config; /* copied */

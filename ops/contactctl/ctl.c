@@ -54,13 +54,26 @@ static int answered(const struct hb_answer *a, json_t **out)
     return a->status == 503 ? CTL_UNREACHABLE : CTL_REFUSED;
 }
 
-static int unknown_outcome(const char *err)
+/* One request to node: 0 with its answer in *a; -1 when the next node may be asked; or
+ * CTL_UNREACHABLE, said, when the node may have taken a change it did not answer. */
+static int attempt(const char *node,
+                   bool safe,
+                   const char *method,
+                   const char *path,
+                   const char *body,
+                   struct hb_answer *a,
+                   char *err,
+                   size_t errlen)
 {
-    fprintf(stderr,
-            "contactctl: %s; the change may or may not have been made: check before running "
-            "it again\n",
-            err);
-    return CTL_UNREACHABLE;
+    int sent = hb_request(node, method, path, body, a, err, errlen);
+    if (sent == HB_NO_ANSWER && !safe) {
+        fprintf(stderr,
+                "contactctl: %s; the change may or may not have been made: check before "
+                "running it again\n",
+                err);
+        return CTL_UNREACHABLE;
+    }
+    return sent == 0 ? 0 : -1;
 }
 
 int ctl_call(struct ctl *c,
@@ -78,26 +91,20 @@ int ctl_call(struct ctl *c,
     for (int tried = 0; tried < c->n_endpoints; tried++) {
         int i = (c->current + tried) % c->n_endpoints;
         snprintf(node, sizeof(node), "%s", c->endpoints[i]);
-        int sent = hb_request(node, method, path, body, &a, err, sizeof(err));
-        if (sent == HB_NO_ANSWER && !safe) {
-            return unknown_outcome(err);
-        }
-        if (sent != 0) {
-            continue;
-        }
-        if (a.status == 503 && strstr(a.body, "NOTLEADER") != NULL) {
+        int rv = attempt(node, safe, method, path, body, &a, err, sizeof(err));
+        if (rv == 0 && a.status == 503 && strstr(a.body, "NOTLEADER") != NULL) {
             char leader[CTL_ADDR_MAX];
             leader_of(node, leader, sizeof(leader));
             if (leader[0] != 0) {
                 hb_answer_free(&a);
-                sent = hb_request(leader, method, path, body, &a, err, sizeof(err));
-                if (sent == HB_NO_ANSWER && !safe) {
-                    return unknown_outcome(err);
-                }
-                if (sent != 0) {
-                    continue;
-                }
+                rv = attempt(leader, safe, method, path, body, &a, err, sizeof(err));
             }
+        }
+        if (rv > 0) {
+            return rv;
+        }
+        if (rv < 0) {
+            continue;
         }
         if (a.status == 503 && tried + 1 < c->n_endpoints && safe) {
             snprintf(err, sizeof(err), "%s answered 503", node);
@@ -105,7 +112,7 @@ int ctl_call(struct ctl *c,
             continue;
         }
         c->current = i;
-        int rv = answered(&a, out);
+        rv = answered(&a, out);
         hb_answer_free(&a);
         return rv;
     }
