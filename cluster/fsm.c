@@ -79,6 +79,10 @@ static void touch_command(struct cluster__touched *t,
         case ENGINE_CMD_CONTACT_SET_ATTRS:
             touch_contact(t, cmd->u.set_attrs.id);
             break;
+        case ENGINE_CMD_SESSION_MOVE:
+        case ENGINE_CMD_SESSION_END:
+            touch_contact(t, cmd->u.session.id);
+            break;
         case ENGINE_CMD_OFFER_ACCEPT:
         case ENGINE_CMD_OFFER_REJECT:
             touch_agent(t, cmd->u.offer.agent);

@@ -1,11 +1,12 @@
 /* Binary form of commands: what cluster/ puts in the Raft log.
  *
- * Layout: u8 format (1), u8 kind, then the fields of that kind in the order of their
+ * Layout: u8 format (2), u8 kind, then the fields of that kind in the order of their
  * struct in engine.h (integers as varints, signed ones zigzag; strings as a varint length,
  * the bytes and a NUL; arrays as a count and the elements):
  *
  *   TICK                                  (nothing)
- *   CONTACT_CREATE                        key, channel, queue, priority, skills[], attrs[]
+ *   CONTACT_CREATE                        key, channel, queue, priority, skills[], attrs[],
+ *                                         home, session
  *   CONTACT_ABANDON, _END, _CALLBACK,
  *   WRAPUP_DONE                           id
  *   CONTACT_TRANSFER                      id, queue, agent, target
@@ -17,12 +18,14 @@
  *   MODEL_INSTALL                         version, model (engine_model_encode()), source,
  *                                         actor, comment, diff, rollback_of
  *   QUEUE_PAUSE, QUEUE_RESUME             name
+ *   SESSION_MOVE, SESSION_END             id, home, session
+ *   NODE_LOST                             name
  *
  *   skills[] = n, n x (skill, level)      attrs[] = n, n x (key, value)
  *
  * A NULL string is written as "" and so decodes as "": the engine treats both alike. The
  * decoder is strict (minimal varints, values within their fields, nothing left over), so
- * encode(decode(x)) == x. */
+ * encode(decode(x)) == x. Format 1 (before contacts had a home) is refused as CD_EVERSION. */
 #include <string.h>
 
 #include "common/alloc.h"
@@ -30,7 +33,7 @@
 #include "engine/engine.h"
 #include "common/buf.h"
 
-#define CMD_FORMAT 1
+#define CMD_FORMAT 2
 #define STORE_BLOCKS (sizeof(((struct engine_cmd_store *)0)->blocks) / sizeof(void *))
 
 struct enc
@@ -75,6 +78,8 @@ static void put_create(struct enc *w, const struct engine_contact_create *c)
     cd_buf_svar(w->b, c->priority);
     put_refs(w, c->skills, c->n_skills, ENGINE_REQ_SKILLS);
     put_attrs(w, c->attrs, c->n_attrs);
+    cd_buf_str(w->b, c->home);
+    cd_buf_str(w->b, c->session);
 }
 
 static void put_upsert(struct enc *w, const struct engine_agent_spec *a)
@@ -153,6 +158,15 @@ static void put_body(struct enc *w, const struct engine_command *cmd)
         case ENGINE_CMD_QUEUE_PAUSE:
         case ENGINE_CMD_QUEUE_RESUME:
             cd_buf_str(w->b, cmd->u.queue.name);
+            break;
+        case ENGINE_CMD_SESSION_MOVE:
+        case ENGINE_CMD_SESSION_END:
+            cd_buf_uvar(w->b, cmd->u.session.id);
+            cd_buf_str(w->b, cmd->u.session.home);
+            cd_buf_str(w->b, cmd->u.session.session);
+            break;
+        case ENGINE_CMD_NODE_LOST:
+            cd_buf_str(w->b, cmd->u.node.name);
             break;
         default: /* ABANDON, END, CALLBACK, WRAPUP_DONE */
             cd_buf_uvar(w->b, cmd->u.contact.id);
@@ -260,6 +274,8 @@ static void get_create(struct dec *d, struct engine_contact_create *c)
     c->priority = (int16_t)cd_rd_int(&d->r, INT16_MIN, INT16_MAX);
     c->skills = get_refs(d, &c->n_skills, ENGINE_REQ_SKILLS);
     c->attrs = get_attrs(d, &c->n_attrs);
+    c->home = get_str(d);
+    c->session = get_str(d);
 }
 
 static void get_upsert(struct dec *d, struct engine_agent_spec *a)
@@ -345,6 +361,15 @@ static void get_body(struct dec *d, struct engine_command *cmd)
         case ENGINE_CMD_QUEUE_PAUSE:
         case ENGINE_CMD_QUEUE_RESUME:
             cmd->u.queue.name = get_str(d);
+            break;
+        case ENGINE_CMD_SESSION_MOVE:
+        case ENGINE_CMD_SESSION_END:
+            cmd->u.session.id = cd_rd_uint(&d->r, UINT64_MAX);
+            cmd->u.session.home = get_str(d);
+            cmd->u.session.session = get_str(d);
+            break;
+        case ENGINE_CMD_NODE_LOST:
+            cmd->u.node.name = get_str(d);
             break;
         case ENGINE_CMD_CONTACT_ABANDON:
         case ENGINE_CMD_CONTACT_END:

@@ -10,6 +10,8 @@ int engine__cmd_create(struct engine *e,
                        struct engine_result *res);
 int engine__cmd_abandon(struct engine *e, uint64_t id, struct engine_result *res);
 int engine__cmd_end(struct engine *e, uint64_t id, struct engine_result *res);
+/* A connected contact's talk is over: to wrap-up, or completed when its queue has none. */
+void engine__end_talk(struct engine *e, struct contact *c);
 int engine__cmd_wrapup_done(struct engine *e, uint64_t id, struct engine_result *res);
 int engine__cmd_callback(struct engine *e, uint64_t id, struct engine_result *res);
 int engine__cmd_set_attrs(struct engine *e,

@@ -54,6 +54,9 @@ static int check_create(struct engine *e,
         return rv;
     }
     rv = engine__attrs_check(cr->attrs, cr->n_attrs, res);
+    if (rv == 0) {
+        rv = engine__where_check(cr->home, cr->session, false, res);
+    }
     if (rv != 0) {
         return rv;
     }
@@ -91,6 +94,7 @@ static int new_contact(struct engine *e,
     e->next_contact++;
     e->n_live++;
     if (engine__attrs_set(c, cr->attrs, cr->n_attrs) != 0 ||
+        engine__where_set(c, cr->home, cr->session) != 0 ||
         (cr->key && cr->key[0] &&
          engine__keyrec_new(e, cr->key, c->id, fingerprint, &c->keyrec) != 0)) {
         e->oom = CD_ENOMEM;
@@ -186,7 +190,7 @@ int engine__cmd_abandon(struct engine *e, uint64_t id, struct engine_result *res
 }
 
 /* Talk is over: wrap-up holds the agent's slot until done or its deadline. */
-static void end_talk(struct engine *e, struct contact *c)
+void engine__end_talk(struct engine *e, struct contact *c)
 {
     const struct queue *q = &e->queues[c->queue];
     if (q->def.wrapup_s == 0) {
@@ -219,7 +223,7 @@ int engine__cmd_end(struct engine *e, uint64_t id, struct engine_result *res)
     if (c->state != ENGINE_CONTACT_CONNECTED) {
         return bad_state(res, c, "end");
     }
-    end_talk(e, c);
+    engine__end_talk(e, c);
     return 0;
 }
 

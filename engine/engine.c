@@ -56,6 +56,11 @@ static int dispatch(struct engine *e,
         case ENGINE_CMD_QUEUE_RESUME:
             return engine__cmd_queue_pause(e, cmd->u.queue.name,
                                            cmd->kind == ENGINE_CMD_QUEUE_PAUSE, res);
+        case ENGINE_CMD_SESSION_MOVE:
+        case ENGINE_CMD_SESSION_END:
+            return engine__cmd_session(e, cmd, res);
+        case ENGINE_CMD_NODE_LOST:
+            return engine__cmd_node_lost(e, cmd->u.node.name, res);
         default:
             return FAIL(res, CD_EINVAL, "unknown command kind %u", cmd->kind);
     }

@@ -37,6 +37,7 @@
 #define ENGINE_VALUE_MAX 64   /* attribute values, condition values, reasons (with NUL) */
 #define ENGINE_TARGET_MAX 128 /* external overflow targets such as "sip:queue@site-b" */
 #define ENGINE_SITE_MAX 32
+#define ENGINE_SESSION_MAX 128 /* a session key: a SIP Call-ID, a chat token (with NUL) */
 #define ENGINE_AGENT_SKILLS 32 /* skills one agent may hold */
 #define ENGINE_AGENT_QUEUES 32 /* queues one agent serves */
 #define ENGINE_REQ_SKILLS 8    /* skills one contact, queue or action may require */
@@ -349,6 +350,9 @@ enum engine_cmd_kind {
     ENGINE_CMD_MODEL_INSTALL,
     ENGINE_CMD_QUEUE_PAUSE,  /* the queue makes no offers; contacts still join it and wait */
     ENGINE_CMD_QUEUE_RESUME, /* offers again, most overdue first */
+    ENGINE_CMD_SESSION_MOVE, /* the customer's live session is now held by another node */
+    ENGINE_CMD_SESSION_END,  /* the customer's live session ended; the contact goes on */
+    ENGINE_CMD_NODE_LOST,    /* a member was unreachable past the grace: its sessions are lost */
     ENGINE_CMD_KIND_COUNT
 };
 
@@ -374,6 +378,12 @@ struct engine_contact_create
     const struct engine_skill_ref *skills;
     uint8_t n_attrs;
     const struct engine_attr *attrs;
+    /* Where the customer's live session is: the member holding it (its id in peers; NULL or
+     * "" = none: email, SMS and contacts made through the API) and the key its adapter chose
+     * (a SIP Call-ID, a chat token). Neither is part of what an idempotency key is checked
+     * against: a retry that reaches another node asks for the same contact. */
+    const char *home;
+    const char *session;
 };
 
 struct engine_agent_spec
@@ -444,6 +454,16 @@ struct engine_command
         {
             const char *name;
         } queue; /* QUEUE_PAUSE, QUEUE_RESUME */
+        struct
+        {
+            uint64_t id;
+            const char *home;    /* SESSION_MOVE: the member that holds it now (not "") */
+            const char *session; /* SESSION_MOVE: its key there; "" keeps the key */
+        } session;               /* SESSION_MOVE, SESSION_END */
+        struct
+        {
+            const char *name; /* the member's id */
+        } node;               /* NODE_LOST */
     } u;
 };
 
@@ -470,6 +490,10 @@ enum engine_effect_kind {
     ENGINE_FX_WRAPUP,         /* talk ended; at = automatic wrap-up end */
     ENGINE_FX_AGENT_STATE,    /* agent's derived state changed; text = reason */
     ENGINE_FX_MODEL,          /* a routing model version was installed */
+    ENGINE_FX_SESSION_MOVED,  /* home/session: where it is now; old_home: where it was */
+    ENGINE_FX_SESSION_ENDED,  /* old_home: the member that held it */
+    ENGINE_FX_SESSION_LOST,   /* NODE_LOST: old_home was lost; text = what became of it */
+    ENGINE_FX_KIND_COUNT
 };
 
 /* Everything a report needs about a finished contact. Times are ms since the epoch; 0 =
@@ -507,6 +531,11 @@ struct engine_effect
     int64_t at;
     int64_t ewt_ms;
     const struct engine_history *history; /* ENDED only */
+    /* Effects about a contact carry its home and session as they are after the effect
+     * ("" = none): an adapter acts on those addressed to its own node. */
+    const char *home;
+    const char *session;
+    const char *old_home; /* SESSION_MOVED, _ENDED, _LOST: the member that held it */
 };
 
 /* Where effects go: an ops table, so a test can collect them and a node can act on them. */
@@ -603,6 +632,9 @@ struct engine_contact_info
     struct engine_attr attrs[ENGINE_ATTRS_MAX];
     uint8_t n_skills; /* effective requirements now */
     struct engine_skill_ref skills[ENGINE_REQ_SKILLS];
+    const char *home;    /* "" = none */
+    const char *session; /* "" = none */
+    bool session_lost;   /* its home was declared lost (NODE_LOST) */
 };
 
 struct engine_agent_info
@@ -692,6 +724,9 @@ const char *engine_contact_state_name(int s);
 const char *engine_agent_state_name(int s);
 const char *engine_presence_name(int p);
 const char *engine_cmd_name(int kind);
+/* Effect kinds as the event feed, webhooks and subscriptions spell them ("offer", ...). */
+const char *engine_effect_name(int kind);
+int engine_effect_parse(const char *s);
 
 /* The character set of the model's names (skills, queues, agents, rules, zones, hours,
  * members) and of the other identifiers clients hand in (attribute keys, reason codes,
@@ -702,5 +737,7 @@ const char *engine_cmd_name(int kind);
 #define ENGINE_NAME_CHARSET "letters, digits and - _ . / + : @"
 /* True when s (NUL-terminated, not NULL) is 1..cap-1 bytes, all from that set. */
 bool engine_name_valid(const char *s, size_t cap);
+/* A session key: 1..ENGINE_SESSION_MAX-1 visible ASCII bytes (0x21..0x7e). */
+bool engine_session_valid(const char *s);
 
 #endif

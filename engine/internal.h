@@ -16,8 +16,9 @@
 #define NEVER INT64_MAX
 #define RECENT_KEYS 65536
 /* The first byte of a snapshot (snapshot.c writes it, snapshot_decode.c checks it).
- * 2: idempotency keys carry the fingerprint of their create. */
-#define SNAPSHOT_FORMAT 2
+ * 2: idempotency keys carry the fingerprint of their create.
+ * 3: contacts carry their home, session key and session_lost mark. */
+#define SNAPSHOT_FORMAT 3
 #define DEFAULT_RING_S 20
 #define DEFAULT_AHT_MS 180000
 
@@ -219,6 +220,8 @@ struct contact
     char *attrs;    /* "k\0v\0k\0v\0...", owned */
     uint32_t *ring; /* ring-all: agents rung, owned */
     uint8_t n_ring;
+    uint8_t session_lost; /* its home was declared lost (NODE_LOST) */
+    char *where;          /* "home\0session\0", owned; NULL = no home (sessions.c) */
     /* derived */
     uint32_t cls;
     uint32_t qgen; /* generation of its waitline entry */
@@ -430,6 +433,22 @@ void engine__overflow(struct engine *e,
                       const struct queue *from,
                       const char *why);
 void engine__requeue_timers(struct engine *e, struct contact *c);
+
+/* ---- sessions.c --------------------------------------------------------------------- */
+/* The contact's home and session key, "" when it has none. */
+const char *engine__home(const struct contact *c);
+const char *engine__session(const struct contact *c);
+/* Sets both (home "" clears both). Returns 0 or CD_ENOMEM (the contact is unchanged). */
+int engine__where_set(struct contact *c, const char *home, const char *session);
+/* Checks a create's or a move's home and session; 0 or CD_EINVAL with a message. */
+int engine__where_check(const char *home,
+                        const char *session,
+                        bool need_home,
+                        struct engine_result *res);
+int engine__cmd_session(struct engine *e,
+                        const struct engine_command *cmd,
+                        struct engine_result *res);
+int engine__cmd_node_lost(struct engine *e, const char *node, struct engine_result *res);
 
 /* ---- rules.c ------------------------------------------------------------------------ */
 void engine__run_rules(struct engine *e, struct contact *c, struct engine_result *res);

@@ -37,6 +37,26 @@ static const char *const commands[ENGINE_CMD_KIND_COUNT] = {
     [ENGINE_CMD_MODEL_INSTALL] = "model_install",
     [ENGINE_CMD_QUEUE_PAUSE] = "queue_pause",
     [ENGINE_CMD_QUEUE_RESUME] = "queue_resume",
+    [ENGINE_CMD_SESSION_MOVE] = "session_move",
+    [ENGINE_CMD_SESSION_END] = "session_end",
+    [ENGINE_CMD_NODE_LOST] = "node_lost",
+};
+
+/* Indexed by enum engine_effect_kind; kind 0 is not an effect. */
+static const char *const effects[ENGINE_FX_KIND_COUNT] = {
+    [ENGINE_FX_QUEUED] = "queued",
+    [ENGINE_FX_OFFER] = "offer",
+    [ENGINE_FX_OFFER_CANCEL] = "offer_cancel",
+    [ENGINE_FX_CONNECTED] = "connected",
+    [ENGINE_FX_ESCALATED] = "escalated",
+    [ENGINE_FX_CALLBACK_OFFER] = "callback_offer",
+    [ENGINE_FX_ENDED] = "ended",
+    [ENGINE_FX_WRAPUP] = "wrapup",
+    [ENGINE_FX_AGENT_STATE] = "agent_state",
+    [ENGINE_FX_MODEL] = "model",
+    [ENGINE_FX_SESSION_MOVED] = "session_moved",
+    [ENGINE_FX_SESSION_ENDED] = "session_ended",
+    [ENGINE_FX_SESSION_LOST] = "session_lost",
 };
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -94,6 +114,27 @@ const char *engine_presence_name(int p)
 const char *engine_cmd_name(int kind)
 {
     return name_of(commands, COUNT(commands), kind);
+}
+
+const char *engine_effect_name(int kind)
+{
+    return name_of(effects, COUNT(effects), kind);
+}
+
+int engine_effect_parse(const char *s)
+{
+    return parse(effects, COUNT(effects), s);
+}
+
+bool engine_session_valid(const char *s)
+{
+    size_t n = 0;
+    for (; s[n] != 0 && n < ENGINE_SESSION_MAX; n++) {
+        if (s[n] < 0x21 || s[n] > 0x7e) {
+            return false;
+        }
+    }
+    return n > 0 && n < ENGINE_SESSION_MAX;
 }
 
 bool engine_name_valid(const char *s, size_t cap)

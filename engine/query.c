@@ -31,6 +31,9 @@ static void fill_contact(const struct engine *e,
     out->enqueued = c->entered;
     out->answered = c->answered;
     out->n_attrs = engine__attrs_list(c, out->attrs);
+    out->home = engine__home(c);
+    out->session = engine__session(c);
+    out->session_lost = c->session_lost != 0;
     struct reqs r = c->reqs;
     if (c->queue != NONE16) {
         engine__effective_reqs(e, c, &r);

@@ -134,6 +134,9 @@ static void put_contact(const struct engine *e, struct cd_buf *b, const struct c
     for (uint8_t i = 0; c->ring && i < c->n_ring; i++) {
         cd_buf_uvar(b, c->ring[i]);
     }
+    cd_buf_str(b, engine__home(c));
+    cd_buf_str(b, engine__session(c));
+    cd_buf_u8(b, c->session_lost);
 }
 
 static int put_contacts(const struct engine *e, struct cd_buf *b)

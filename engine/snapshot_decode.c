@@ -184,6 +184,15 @@ static int get_attrs_ring(struct engine *e, struct cd_reader *r, struct contact 
             c->ring[i] = rd_index(r, e->n_agents);
         }
     }
+    const char *home = cd_rd_str(r, NULL), *session = cd_rd_str(r, NULL);
+    c->session_lost = rd_count(r, 1);
+    if (r->err == 0 && (home[0] != 0 || session[0] != 0) &&
+        engine__where_check(home, session, true, NULL) != 0) {
+        BAD(r);
+    }
+    if (r->err == 0 && engine__where_set(c, home, session) != 0) {
+        return CD_ENOMEM;
+    }
     return 0;
 }
 

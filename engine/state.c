@@ -22,11 +22,20 @@ int engine__fail(struct engine_result *res, int code, const char *fmt, ...)
     return code;
 }
 
+/* Every effect about a live contact carries where the contact's session is. */
 void engine__emit(struct engine *e, const struct engine_effect *fx)
 {
-    if (e->sink != NULL && e->sink->emit != NULL) {
-        e->sink->emit(e->sink->data, fx);
+    if (e->sink == NULL || e->sink->emit == NULL) {
+        return;
     }
+    struct engine_effect out = *fx;
+    const struct contact *c = fx->contact != 0 ? engine__contact(e, fx->contact) : NULL;
+    out.home = c != NULL ? engine__home(c) : "";
+    out.session = c != NULL ? engine__session(c) : "";
+    if (out.old_home == NULL) {
+        out.old_home = "";
+    }
+    e->sink->emit(e->sink->data, &out);
 }
 
 struct name_ctx
@@ -202,6 +211,7 @@ void engine__contact_release(struct engine *e, struct contact *c)
     }
     cd_free(c->attrs);
     cd_free(c->ring);
+    cd_free(c->where);
     memset(c, 0, sizeof(*c));
     CD_ASSERT(e->n_free < e->cap_free); /* sized with the slots by engine__contact_new() */
     e->free_slots[e->n_free++] = slot;

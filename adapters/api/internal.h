@@ -125,6 +125,7 @@ void api__contact_create(struct api__call *call);
  * are borrowed from obj. */
 bool api__read_attrs(struct api__call *call, json_t *obj, struct engine_attr *out, uint8_t *n);
 void api__contact_action(struct api__call *call, int kind);
+void api__contact_session(struct api__call *call, int kind); /* SESSION_MOVE, SESSION_END */
 void api__offer_action(struct api__call *call, int kind);
 void api__agent_action(struct api__call *call, int kind);
 void api__queue_action(struct api__call *call, int kind);

@@ -51,6 +51,10 @@ static void r_contact(struct api__call *call, int arg)
 {
     api__contact_action(call, arg);
 }
+static void r_session(struct api__call *call, int arg)
+{
+    api__contact_session(call, arg);
+}
 static void r_offer(struct api__call *call, int arg)
 {
     api__offer_action(call, arg);
@@ -144,6 +148,8 @@ static const struct route routes[] = {
      NULL},
     {HTTP_M_POST, "/v1/contacts/{contact}/transfer", r_transfer_contact, 0, NULL},
     {HTTP_M_PUT, "/v1/contacts/{contact}/attributes", r_attributes, 0, NULL},
+    {HTTP_M_PUT, "/v1/contacts/{contact}/session", r_session, ENGINE_CMD_SESSION_MOVE, NULL},
+    {HTTP_M_DELETE, "/v1/contacts/{contact}/session", r_session, ENGINE_CMD_SESSION_END, NULL},
     {HTTP_M_GET, "/v1/contacts/{contact}/explain", r_read, API__READ_EXPLAIN, q_read},
     {HTTP_M_POST, "/v1/offers/{offer}/accept", r_offer, ENGINE_CMD_OFFER_ACCEPT, NULL},
     {HTTP_M_POST, "/v1/offers/{offer}/reject", r_offer, ENGINE_CMD_OFFER_REJECT, NULL},

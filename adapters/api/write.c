@@ -124,14 +124,61 @@ bool api__read_attrs(struct api__call *call, json_t *obj, struct engine_attr *ou
     return true;
 }
 
+/* {"home": member, "key": session key}: where the customer's live session is. need_home: a
+ * move must say where to. Strings are borrowed from obj. */
+static bool read_session(struct api__call *call,
+                         json_t *obj,
+                         bool need_home,
+                         const char **home,
+                         const char **key)
+{
+    bool bad = false;
+    *home = *key = NULL;
+    if (obj == NULL && !need_home) {
+        return true;
+    }
+    if (!json_is_object(obj)) {
+        http_reply_error(call->x, 400, "INVAL",
+                         "session: expected {\"home\": member id, \"key\": session key}");
+        return false;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v)
+    {
+        if (strcmp(k, "home") != 0 && strcmp(k, "key") != 0) {
+            http_reply_error(call->x, 400, "INVAL", "session.%s: unknown member (home, key)",
+                             k);
+            return false;
+        }
+    }
+    *home = api__opt_name(call, obj, "home", ENGINE_NAME_MAX, &bad);
+    *key = api__opt_str(call, obj, "key", &bad);
+    if (bad) {
+        return false;
+    }
+    if (*home == NULL && (need_home || *key != NULL)) {
+        http_reply_error(call->x, 400, "INVAL", "session.home: the member that holds the "
+                                                "session is required");
+        return false;
+    }
+    if (*key != NULL && (*key)[0] != 0 && !engine_session_valid(*key)) {
+        http_reply_error(call->x, 400, "INVAL",
+                         "session.key: expected 1-%d visible ASCII characters",
+                         ENGINE_SESSION_MAX - 1);
+        return false;
+    }
+    return true;
+}
+
 void api__contact_create(struct api__call *call)
 {
     struct engine_skill_ref skills[ENGINE_REQ_SKILLS];
     struct engine_attr attrs[ENGINE_ATTRS_MAX];
     struct engine_command cmd = {.kind = ENGINE_CMD_CONTACT_CREATE};
     struct engine_contact_create *cr = &cmd.u.create;
-    static const char *const keys[] = {"key",    "channel",    "queue", "priority",
-                                       "skills", "attributes", NULL};
+    static const char *const keys[] = {"key",    "channel",    "queue",   "priority",
+                                       "skills", "attributes", "session", NULL};
     json_t *body = api__body_with(call, keys), *prio;
     bool bad = false;
     if (body == NULL) {
@@ -159,7 +206,9 @@ void api__contact_create(struct api__call *call)
     cr->skills = skills;
     cr->attrs = attrs;
     if (read_skills(call, json_object_get(body, "skills"), skills, &cr->n_skills) &&
-        api__read_attrs(call, json_object_get(body, "attributes"), attrs, &cr->n_attrs)) {
+        api__read_attrs(call, json_object_get(body, "attributes"), attrs, &cr->n_attrs) &&
+        read_session(call, json_object_get(body, "session"), false, &cr->home,
+                     &cr->session)) {
         api__submit(call, &cmd, 201);
     }
 out:
@@ -183,6 +232,27 @@ void api__contact_action(struct api__call *call, int kind)
     if (no_fields(call)) {
         api__submit(call, &cmd, 200);
     }
+}
+
+/* PUT /v1/contacts/{id}/session {"home": member, "key": session key}: the customer's live
+ * session is now held by that member (a chat customer reconnected there); DELETE ends it. */
+void api__contact_session(struct api__call *call, int kind)
+{
+    static const char *const keys[] = {"home", "key", NULL};
+    struct engine_command cmd = {.kind = (uint8_t)kind};
+    cmd.u.session.id = call->ids[0];
+    if (kind == ENGINE_CMD_SESSION_END) {
+        if (no_fields(call)) {
+            api__submit(call, &cmd, 200);
+        }
+        return;
+    }
+    json_t *body = api__body_with(call, keys);
+    if (body != NULL &&
+        read_session(call, body, true, &cmd.u.session.home, &cmd.u.session.session)) {
+        api__submit(call, &cmd, 200);
+    }
+    json_decref(body);
 }
 
 /* POST /v1/offers/{id}/accept|reject {"agent": name} */

@@ -59,6 +59,9 @@ struct fx_effect
     char h_queue[ENGINE_NAME_MAX];
     char h_agent[ENGINE_NAME_MAX];
     char h_reason[ENGINE_TARGET_MAX];
+    char home[ENGINE_NAME_MAX];
+    char session[ENGINE_SESSION_MAX];
+    char old_home[ENGINE_NAME_MAX];
 };
 
 struct fixture
@@ -101,6 +104,9 @@ static inline void fx_emit(void *data, const struct engine_effect *x)
     fx_copy_str(y->text, sizeof(y->text), x->text);
     y->at = x->at;
     y->ewt_ms = x->ewt_ms;
+    fx_copy_str(y->home, sizeof(y->home), x->home);
+    fx_copy_str(y->session, sizeof(y->session), x->session);
+    fx_copy_str(y->old_home, sizeof(y->old_home), x->old_home);
     if (x->history != NULL) {
         y->has_history = true;
         y->h = *x->history;

@@ -262,6 +262,15 @@ static void sample_agent_cmds(struct fixture *f, struct engine_command *c)
         case ENGINE_CMD_QUEUE_RESUME:
             c->u.queue.name = "support";
             break;
+        case ENGINE_CMD_SESSION_MOVE:
+        case ENGINE_CMD_SESSION_END:
+            c->u.session.id = 4242;
+            c->u.session.home = "n3";
+            c->u.session.session = "a84b4c76e66710@pc33.example.com";
+            break;
+        case ENGINE_CMD_NODE_LOST:
+            c->u.node.name = "n2";
+            break;
         default: /* LOGIN, LOGOUT, STATE, DELETE */
             c->u.agent.name = "ann";
             c->u.agent.presence = ENGINE_PRESENCE_AWAY;
@@ -279,7 +288,7 @@ static void sample(struct fixture *f, int kind, struct engine_command *c)
             break;
         case ENGINE_CMD_CONTACT_CREATE:
             c->u.create = (struct engine_contact_create){
-                "call-8812", ENGINE_CH_CHAT, "sales", -300, 3, REFS, 4, ATTRS};
+                "call-8812", ENGINE_CH_CHAT, "sales", -300, 3, REFS, 4, ATTRS, "n2", "tok-77"};
             break;
         case ENGINE_CMD_CONTACT_TRANSFER:
             c->u.transfer.id = UINT64_MAX;
@@ -349,6 +358,8 @@ static void assert_create_equal(const struct engine_contact_create *a,
     assert_refs_equal(a->skills, b->skills, a->n_skills);
     assert_int_equal(a->n_attrs, b->n_attrs);
     assert_attrs_equal(a->attrs, b->attrs, a->n_attrs);
+    assert_str_as_sent(a->home, b->home);
+    assert_str_as_sent(a->session, b->session);
 }
 
 static void assert_upsert_equal(const struct engine_agent_spec *a,
@@ -389,6 +400,15 @@ static void assert_agent_cmd_equal(const struct engine_command *a,
         case ENGINE_CMD_QUEUE_PAUSE:
         case ENGINE_CMD_QUEUE_RESUME:
             assert_str_as_sent(a->u.queue.name, b->u.queue.name);
+            break;
+        case ENGINE_CMD_SESSION_MOVE:
+        case ENGINE_CMD_SESSION_END:
+            assert_int_equal(a->u.session.id, b->u.session.id);
+            assert_str_as_sent(a->u.session.home, b->u.session.home);
+            assert_str_as_sent(a->u.session.session, b->u.session.session);
+            break;
+        case ENGINE_CMD_NODE_LOST:
+            assert_str_as_sent(a->u.node.name, b->u.node.name);
             break;
         default:
             assert_str_as_sent(a->u.agent.name, b->u.agent.name);
@@ -472,6 +492,9 @@ static void assert_cmd_equal(const struct engine_command *a, const struct engine
         assert_int_equal(f->enc.len, 1);                                     \
     } while (0)
 
+/* The format byte commands are written with. */
+#define F 2
+
 /* ---- Round trips -------------------------------------------------------------------- */
 
 TEST(every_kind_round_trips)
@@ -479,7 +502,7 @@ TEST(every_kind_round_trips)
     for (int k = ENGINE_CMD_TICK; k < ENGINE_CMD_KIND_COUNT; k++) {
         sample(f, k, &f->in);
         ROUND_TRIP;
-        assert_int_equal(f->enc.data[0], 1); /* format version */
+        assert_int_equal(f->enc.data[0], F); /* format version */
         assert_int_equal(f->enc.data[1], k);
     }
 }
@@ -527,7 +550,8 @@ TEST(arrays_at_their_limits_round_trip)
     }
     sample(f, ENGINE_CMD_CONTACT_CREATE, &f->in);
     f->in.u.create = (struct engine_contact_create){
-        "k", ENGINE_CH_SMS, "", INT16_MIN, ENGINE_REQ_SKILLS, refs, ENGINE_ATTRS_MAX, attrs};
+        "k", ENGINE_CH_SMS, "", INT16_MIN, ENGINE_REQ_SKILLS, refs, ENGINE_ATTRS_MAX, attrs,
+        NULL, NULL};
     ROUND_TRIP;
     sample(f, ENGINE_CMD_AGENT_UPSERT, &f->in);
     f->in.u.upsert.n_skills = ENGINE_AGENT_SKILLS;
@@ -672,7 +696,9 @@ TEST(unknown_format_version)
 {
     sample(f, ENGINE_CMD_CONTACT_END, &f->in);
     ENCODE_OK;
-    f->enc.data[0] = 2;
+    f->enc.data[0] = F + 1;
+    assert_rejected(f, f->enc.data, f->enc.len, CD_EVERSION);
+    f->enc.data[0] = 1; /* before contacts had a home */
     assert_rejected(f, f->enc.data, f->enc.len, CD_EVERSION);
     f->enc.data[0] = 0;
     assert_rejected(f, f->enc.data, f->enc.len, CD_EVERSION);
@@ -697,9 +723,9 @@ TEST(trailing_bytes_are_rejected)
 
 TEST(unknown_kinds_are_rejected)
 {
-    const uint8_t zero[] = {1, 0};
-    const uint8_t past[] = {1, ENGINE_CMD_KIND_COUNT};
-    const uint8_t high[] = {1, 0xff};
+    const uint8_t zero[] = {F, 0};
+    const uint8_t past[] = {F, ENGINE_CMD_KIND_COUNT};
+    const uint8_t high[] = {F, 0xff};
     assert_rejected(f, zero, sizeof(zero), CD_ECORRUPT);
     assert_rejected(f, past, sizeof(past), CD_ECORRUPT);
     assert_rejected(f, high, sizeof(high), CD_ECORRUPT);
@@ -707,14 +733,14 @@ TEST(unknown_kinds_are_rejected)
 
 TEST(only_minimal_varints_are_accepted)
 {
-    const uint8_t end_ok[] = {1, ENGINE_CMD_CONTACT_END, 0x05};
-    const uint8_t end_padded[] = {1, ENGINE_CMD_CONTACT_END, 0x85, 0x00};
-    const uint8_t accept_ok[] = {1, ENGINE_CMD_OFFER_ACCEPT, 0x01, 0x01, 'a', 0};
-    const uint8_t accept_padded[] = {1, ENGINE_CMD_OFFER_ACCEPT, 0x01, 0x81, 0x00, 'a', 0};
+    const uint8_t end_ok[] = {F, ENGINE_CMD_CONTACT_END, 0x05};
+    const uint8_t end_padded[] = {F, ENGINE_CMD_CONTACT_END, 0x85, 0x00};
+    const uint8_t accept_ok[] = {F, ENGINE_CMD_OFFER_ACCEPT, 0x01, 0x01, 'a', 0};
+    const uint8_t accept_padded[] = {F, ENGINE_CMD_OFFER_ACCEPT, 0x01, 0x81, 0x00, 'a', 0};
     const uint8_t too_long[] = {
-        1, ENGINE_CMD_CONTACT_END, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02};
+        F, ENGINE_CMD_CONTACT_END, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02};
     const uint8_t max_id[] = {
-        1, ENGINE_CMD_CONTACT_END, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+        F, ENGINE_CMD_CONTACT_END, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
     assert_int_equal(DECODE(end_ok, sizeof(end_ok)), 0);
     assert_int_equal(f->out.u.contact.id, 5);
     assert_int_equal(DECODE(accept_ok, sizeof(accept_ok)), 0);
@@ -730,10 +756,11 @@ TEST(values_outside_their_fields_are_rejected)
 {
     /* channel 256 does not fit a uint8_t; a string with a NUL inside; a count past the
      * limit of its array. */
-    const uint8_t channel[] = {1, ENGINE_CMD_CONTACT_CREATE, 0, 0, 0x80, 0x02, 0, 0, 0, 0, 0};
-    const uint8_t nul[] = {1, ENGINE_CMD_OFFER_ACCEPT, 1, 2, 'a', 0, 0};
-    const uint8_t attrs[] = {1, ENGINE_CMD_CONTACT_SET_ATTRS, 1, ENGINE_ATTRS_MAX + 1};
-    const uint8_t ok[] = {1, ENGINE_CMD_CONTACT_CREATE, 0, 0, 0x7f, 0, 0, 0, 0, 0};
+    const uint8_t channel[] = {F, ENGINE_CMD_CONTACT_CREATE, 0, 0, 0x80, 0x02, 0, 0, 0, 0, 0,
+                               0, 0, 0, 0};
+    const uint8_t nul[] = {F, ENGINE_CMD_OFFER_ACCEPT, 1, 2, 'a', 0, 0};
+    const uint8_t attrs[] = {F, ENGINE_CMD_CONTACT_SET_ATTRS, 1, ENGINE_ATTRS_MAX + 1};
+    const uint8_t ok[] = {F, ENGINE_CMD_CONTACT_CREATE, 0, 0, 0x7f, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     assert_int_equal(DECODE(ok, sizeof(ok)), 0);
     assert_int_equal(f->out.u.create.channel, 0x7f);
     assert_rejected(f, channel, sizeof(channel), CD_ECORRUPT);
@@ -744,10 +771,10 @@ TEST(values_outside_their_fields_are_rejected)
 TEST(forged_model_counts_allocate_nothing_absurd)
 {
     /* 65535 skills announced in a handful of bytes; then more zones than 32 bits hold. */
-    const uint8_t skills[] = {1, ENGINE_CMD_MODEL_INSTALL, 1, 1, 0xff, 0xff, 0x03, 0, 0};
-    const uint8_t zones[] = {1,   ENGINE_CMD_MODEL_INSTALL, 1, 1, 0, 0x80, 0x80, 0x80, 0x80,
+    const uint8_t skills[] = {F, ENGINE_CMD_MODEL_INSTALL, 1, 1, 0xff, 0xff, 0x03, 0, 0};
+    const uint8_t zones[] = {F,   ENGINE_CMD_MODEL_INSTALL, 1, 1, 0, 0x80, 0x80, 0x80, 0x80,
                              0x10};
-    const uint8_t rules[] = {1,   ENGINE_CMD_MODEL_INSTALL, 1, 1, 0, 0, 0, 0, 0, 0xff, 0xff,
+    const uint8_t rules[] = {F,   ENGINE_CMD_MODEL_INSTALL, 1, 1, 0, 0, 0, 0, 0, 0xff, 0xff,
                              0x03};
     assert_rejected(f, skills, sizeof(skills), CD_ECORRUPT);
     assert_rejected(f, zones, sizeof(zones), CD_ECORRUPT);

@@ -1,0 +1,219 @@
+/* Where a contact's customer is connected: its home (the member holding the live session)
+ * and the session key the adapter there chose; moving a session, ending it, and what a
+ * member's loss does to the sessions it held.
+ *
+ * NODE_LOST(node): every live contact whose home is node, in ascending id order, loses its
+ * home and session key and is marked session_lost; a SESSION_LOST effect (old_home = node,
+ * text = the outcome below) tells every member, the lost one too once it is back. Then, by
+ * channel:
+ *
+ *   voice   queued: stays in its place in line as a callback ("callback");
+ *           offered: the offer is withdrawn and it goes back to its place as a callback
+ *           ("callback"); connected: the call's leg was on the lost member, so the talk
+ *           ends and wrap-up starts ("ended"); wrap-up: nothing more ("kept")
+ *   chat    every state: stays where it is, waiting for the customer to reconnect through
+ *           another member (SESSION_MOVE clears the mark) ("waits")
+ *   email, sms: have no home when made by their adapters; one given through the API is
+ *           treated like chat ("kept")
+ *
+ * The channel adapters refine this as they come (a chat's reconnect timeout). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/error.h"
+#include "engine/commands.h"
+
+const char *engine__home(const struct contact *c)
+{
+    return c->where != NULL ? c->where : "";
+}
+
+const char *engine__session(const struct contact *c)
+{
+    return c->where != NULL ? c->where + strlen(c->where) + 1 : "";
+}
+
+int engine__where_set(struct contact *c, const char *home, const char *session)
+{
+    char *where = NULL;
+    if (home != NULL && home[0] != 0) {
+        size_t h = strlen(home) + 1, s = strlen(session ? session : "") + 1;
+        where = cd_malloc(h + s);
+        if (where == NULL) {
+            return CD_ENOMEM;
+        }
+        memcpy(where, home, h);
+        memcpy(where + h, session ? session : "", s);
+    }
+    cd_free(c->where);
+    c->where = where;
+    return 0;
+}
+
+int engine__where_check(const char *home,
+                        const char *session,
+                        bool need_home,
+                        struct engine_result *res)
+{
+    bool has_home = home != NULL && home[0] != 0;
+    bool has_session = session != NULL && session[0] != 0;
+    if (need_home && !has_home) {
+        return FAIL(res, CD_EINVAL, "home: the member that holds the session is required");
+    }
+    if (has_home && !engine_name_valid(home, ENGINE_NAME_MAX)) {
+        return FAIL(res, CD_EINVAL, "home: expected a member id of 1-%d %s",
+                    ENGINE_NAME_MAX - 1, ENGINE_NAME_CHARSET);
+    }
+    if (has_session && !has_home) {
+        return FAIL(res, CD_EINVAL, "session: a session key needs a home");
+    }
+    if (has_session && !engine_session_valid(session)) {
+        return FAIL(res, CD_EINVAL, "session: expected 1-%d visible ASCII characters",
+                    ENGINE_SESSION_MAX - 1);
+    }
+    return 0;
+}
+
+static void session_fx(struct engine *e,
+                       const struct contact *c,
+                       uint8_t kind,
+                       const char *old_home,
+                       const char *text)
+{
+    struct engine_effect fx = {.kind = kind,
+                               .channel = c->channel,
+                               .state = c->state,
+                               .contact = c->id,
+                               .queue = c->queue == NONE16 ? "" : e->queues[c->queue].name,
+                               .agent = c->agent == NONE32 ? "" : e->agents[c->agent].name,
+                               .text = text,
+                               .old_home = old_home};
+    engine__emit(e, &fx);
+}
+
+static int session_move(struct engine *e,
+                        struct contact *c,
+                        const char *home,
+                        const char *session,
+                        struct engine_result *res)
+{
+    char old[ENGINE_NAME_MAX];
+    if (session == NULL || session[0] == 0) {
+        session = engine__session(c);
+    }
+    if (c->where != NULL && strcmp(engine__home(c), home) == 0 &&
+        strcmp(engine__session(c), session) == 0) {
+        return 0; /* already there: a retried move changes nothing */
+    }
+    /* session may point into c->where, which the set replaces. */
+    char key[ENGINE_SESSION_MAX];
+    strncpy(key, session, sizeof(key) - 1);
+    key[sizeof(key) - 1] = 0;
+    strncpy(old, engine__home(c), sizeof(old) - 1);
+    old[sizeof(old) - 1] = 0;
+    if (engine__where_set(c, home, key) != 0) {
+        return FAIL(res, CD_ENOMEM, "out of memory");
+    }
+    c->session_lost = 0;
+    session_fx(e, c, ENGINE_FX_SESSION_MOVED, old, "");
+    return 0;
+}
+
+int engine__cmd_session(struct engine *e,
+                        const struct engine_command *cmd,
+                        struct engine_result *res)
+{
+    struct contact *c = engine__contact(e, cmd->u.session.id);
+    if (c == NULL) {
+        return FAIL(res, CD_ENOTFOUND, "contact %llu not found",
+                    (unsigned long long)cmd->u.session.id);
+    }
+    if (cmd->kind == ENGINE_CMD_SESSION_MOVE) {
+        int rv = engine__where_check(cmd->u.session.home, cmd->u.session.session, true, res);
+        return rv != 0 ? rv
+                       : session_move(e, c, cmd->u.session.home, cmd->u.session.session, res);
+    }
+    if (c->where == NULL) {
+        return FAIL(res, CD_ESTATE, "contact %llu has no live session",
+                    (unsigned long long)c->id);
+    }
+    char old[ENGINE_NAME_MAX];
+    strncpy(old, engine__home(c), sizeof(old) - 1);
+    old[sizeof(old) - 1] = 0;
+    engine__where_set(c, "", ""); /* clearing allocates nothing */
+    session_fx(e, c, ENGINE_FX_SESSION_ENDED, old, "");
+    return 0;
+}
+
+/* The contacts homed at node, in ascending id order. */
+static uint64_t *homed_at(const struct engine *e, const char *node, size_t *n)
+{
+    *n = 0;
+    for (uint32_t s = 0; s < e->n_slots; s++) {
+        const struct contact *c = &e->contacts[s];
+        *n += c->id != 0 && c->where != NULL && strcmp(c->where, node) == 0;
+    }
+    uint64_t *ids = cd_malloc((*n ? *n : 1) * sizeof(*ids));
+    size_t k = 0;
+    for (uint32_t s = 0; ids != NULL && s < e->n_slots; s++) {
+        const struct contact *c = &e->contacts[s];
+        if (c->id != 0 && c->where != NULL && strcmp(c->where, node) == 0) {
+            ids[k++] = c->id;
+        }
+    }
+    if (ids != NULL) {
+        qsort(ids, k, sizeof(*ids), engine__by_id);
+    }
+    return ids;
+}
+
+static void lose(struct engine *e, struct contact *c, const char *node)
+{
+    const char *outcome = "kept";
+    if (c->channel == ENGINE_CH_VOICE) {
+        outcome = c->state == ENGINE_CONTACT_QUEUED || c->state == ENGINE_CONTACT_OFFERED
+                      ? "callback"
+                  : c->state == ENGINE_CONTACT_CONNECTED ? "ended"
+                                                          : "kept";
+    } else if (c->channel == ENGINE_CH_CHAT) {
+        outcome = "waits";
+    }
+    engine__where_set(c, "", "");
+    c->session_lost = 1;
+    session_fx(e, c, ENGINE_FX_SESSION_LOST, node, outcome);
+    if (c->channel != ENGINE_CH_VOICE) {
+        return;
+    }
+    if (c->state == ENGINE_CONTACT_QUEUED) {
+        c->callback = 1; /* its order key is unchanged: it keeps its place */
+    } else if (c->state == ENGINE_CONTACT_OFFERED) {
+        c->callback = 1;
+        engine__withdraw_offer(e, c, true);
+    } else if (c->state == ENGINE_CONTACT_CONNECTED) {
+        engine__end_talk(e, c);
+    }
+}
+
+int engine__cmd_node_lost(struct engine *e, const char *node, struct engine_result *res)
+{
+    if (node == NULL || !engine_name_valid(node, ENGINE_NAME_MAX)) {
+        return FAIL(res, CD_EINVAL, "node: expected a member id of 1-%d %s",
+                    ENGINE_NAME_MAX - 1, ENGINE_NAME_CHARSET);
+    }
+    size_t n;
+    uint64_t *ids = homed_at(e, node, &n);
+    if (ids == NULL) {
+        return FAIL(res, CD_ENOMEM, "out of memory");
+    }
+    /* One contact's outcome may end another's offer or talk, never its life: each id is
+     * looked up again. */
+    for (size_t i = 0; i < n; i++) {
+        struct contact *c = engine__contact(e, ids[i]);
+        if (c != NULL && c->where != NULL && strcmp(c->where, node) == 0) {
+            lose(e, c, node);
+        }
+    }
+    cd_free(ids);
+    return 0;
+}
