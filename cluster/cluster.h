@@ -60,22 +60,34 @@ struct cluster_forward_ops
 
 /* What a node does with the effects of the entries it applies, on every node whatever its
  * role. Every node sees the same effects in the same order: effect n (from 0) of the entry
- * at index. A node that restarts applies again the entries after its latest snapshot and
- * sees their effects again, with the same index and n. */
+ * at index. Each entry's effects are kept in the node's storage in the entry's own batch
+ * (the effect bus's outbox, storage_foreach_effects), and handed over once that batch has
+ * committed: an effect is never seen before it is durable here, and an entry applied again
+ * after a restart (its batch was committed before) is not handed over again. */
 struct cluster_effect_ops
 {
     void *data;
-    void (*effect)(void *data, uint64_t index, uint32_t n, const struct engine_effect *fx);
-    /* The state was replaced by a snapshot at index (at start, or to catch up): the effects
-     * of the entries up to it were not seen here. May be NULL. */
+    /* The entry at index committed with count effects (count > 0): bytes holds them as a
+     * u32 count and then each one as engine_effect_encode() wrote it (borrowed during the
+     * call); storage_foreach_effects() gives the same bytes later. */
+    void (*committed)(void *data, uint64_t index, const void *bytes, size_t len);
+    /* This node installed a snapshot at index above what its storage had applied (it caught
+     * up from the leader): the effects of the entries up to index were never seen here and
+     * are not in its outbox. May be NULL. */
     void (*restored)(void *data, uint64_t index);
 };
+
+/* The lowest entry index whose effects the bus still needs: each later batch deletes the
+ * kept effects of entries below it (a bounded number per batch). 0 (the start) keeps all. */
+void cluster_effects_floor(struct cluster *c, uint64_t below);
+/* This node leads now (cheap: for each delivery). */
+bool cluster_is_leader(const struct cluster *c);
 
 struct cluster_options
 {
     const struct config_node *node; /* copied */
     struct cluster_forward_ops forward;
-    struct cluster_effect_ops effects; /* effect may be NULL */
+    struct cluster_effect_ops effects; /* committed may be NULL */
     const char *boot_id;               /* NULL: the machine's; tests may set it */
 };
 

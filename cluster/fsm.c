@@ -113,24 +113,49 @@ struct apply_ctx
 {
     struct cluster *c;
     uint64_t index;
-    uint32_t n_effects;
     struct storage_batch *batch; /* NULL when storage already holds this index */
     int storage_err;
 };
 
+/* Effects are kept (the bus's outbox) only with a batch: an entry applied again after a
+ * restart had its effects kept by its first batch. */
 static void on_effect(void *data, const struct engine_effect *fx)
 {
     struct apply_ctx *a = data;
     struct cluster *c = a->c;
     touch_contact(&c->touched, fx->contact);
     touch_agent(&c->touched, fx->agent);
-    if (fx->kind == ENGINE_FX_ENDED && fx->history != NULL && a->batch != NULL &&
-        a->storage_err == 0) {
+    if (a->batch == NULL || a->storage_err != 0) {
+        return;
+    }
+    if (fx->kind == ENGINE_FX_ENDED && fx->history != NULL) {
         a->storage_err = storage_put_history(a->batch, fx->history);
     }
-    if (c->effects.effect != NULL) {
-        c->effects.effect(c->effects.data, a->index, a->n_effects++, fx);
+    if (c->fx_count == 0) {
+        cd_buf_reset(&c->fx);
+        cd_buf_u32(&c->fx, 0); /* the count, written when the entry is done */
     }
+    c->fx_count++;
+    if (engine_effect_encode(fx, &c->fx) != 0) {
+        a->storage_err = CD_ENOMEM;
+    }
+}
+
+/* The entry's effects into its batch, and the bus's retention. */
+static int keep_effects(struct cluster *c, struct storage_batch *b)
+{
+    int rv = 0;
+    if (c->fx_count > 0) {
+        uint32_t n = c->fx_count;
+        for (int i = 0; i < 4; i++) {
+            c->fx.data[i] = (uint8_t)(n >> (8 * i)); /* as cd_buf_u32() writes it */
+        }
+        rv = storage_put_effects(b, c->fx.data, c->fx.len);
+    }
+    if (rv == 0 && c->effects_floor > 0) {
+        rv = storage_trim_effects(b, c->effects_floor);
+    }
+    return rv;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -222,6 +247,9 @@ static void write_entry(struct cluster *c, uint64_t index, struct apply_ctx *a)
     if (rv == 0 && !c->touched.everything) {
         rv = write_touched(c, a->batch); /* else storage_reset below rewrites them all */
     }
+    if (rv == 0) {
+        rv = keep_effects(c, a->batch);
+    }
     if (rv != 0) {
         storage_batch_abort(a->batch);
         cluster__fatal(c, "storage: write of index %llu failed", (unsigned long long)index);
@@ -234,6 +262,10 @@ static void write_entry(struct cluster *c, uint64_t index, struct apply_ctx *a)
     if (c->touched.everything &&
         storage_reset(c->storage, index, c->engine, err, sizeof(err))) {
         cluster__fatal(c, "storage: %s", err);
+        return;
+    }
+    if (c->fx_count > 0 && c->effects.committed != NULL) {
+        c->effects.committed(c->effects.data, index, c->fx.data, c->fx.len);
     }
 }
 
@@ -264,6 +296,7 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     }
     c->touched.n_contacts = c->touched.n_agents = 0;
     c->touched.everything = false;
+    c->fx_count = 0;
     apply_commands(c, &entry, mine, &a);
     if (a.batch != NULL) {
         write_entry(c, index, &a);
@@ -298,8 +331,10 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
     if (engine_decode(r.p, cd_rd_left(&r), &e) != 0) {
         return RAFT_CORRUPT;
     }
-    if (index > storage_applied(c->storage) &&
-        storage_reset(c->storage, index, e, err, sizeof(err)) != 0) {
+    /* At start, a snapshot at or below what storage applied: the outbox has those entries'
+     * effects. Above it, this node skips entries: their effects are nowhere here. */
+    bool skipped = index > storage_applied(c->storage);
+    if (skipped && storage_reset(c->storage, index, e, err, sizeof(err)) != 0) {
         engine_free(e);
         cluster__fatal(c, "storage: %s", err);
         return RAFT_IOERR;
@@ -312,15 +347,21 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
     snprintf(size, sizeof(size), "%zu", buf->len);
     cd_log(CD_LOG_INFO, "snapshot_installed", "index", at, "bytes", size, NULL);
     raft_free(buf->base);
-    if (c->effects.restored != NULL) {
+    if (skipped && c->effects.restored != NULL) {
         c->effects.restored(c->effects.data, index);
     }
     cluster__applied(c, index);
     return 0;
 }
 
+void cluster_effects_floor(struct cluster *c, uint64_t below)
+{
+    c->effects_floor = below;
+}
+
 void cluster__fsm_init(struct cluster *c)
 {
+    cd_buf_init(&c->fx);
     c->fsm.data = c;
     c->fsm.apply = fsm_apply;
     c->fsm.restore = fsm_restore;

@@ -454,6 +454,7 @@ static void finish_close(struct cluster *c)
     storage_close(c->storage);
     engine_free(c->engine);
     cluster__touched_free(&c->touched);
+    cd_buf_close(&c->fx);
     free(c);
     if (cb != NULL) {
         cb(data);

@@ -20,6 +20,11 @@ bool cluster__is_leader(const struct cluster *c)
     return c->raft_started && raft_state((struct raft *)&c->raft) == RAFT_LEADER;
 }
 
+bool cluster_is_leader(const struct cluster *c)
+{
+    return cluster__is_leader(c);
+}
+
 /* The leader this node knows of, and its API address from the replicated configuration. */
 const char *cluster__leader_api(const struct cluster *c, raft_id *id, char *buf, size_t len)
 {

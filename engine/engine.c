@@ -9,7 +9,8 @@ static int install(struct engine *e,
                    const struct engine_command *cmd,
                    struct engine_result *res)
 {
-    int rv = engine__install(e, cmd->u.install.version, cmd->u.install.model, res);
+    int rv = engine__install(e, cmd->u.install.version, cmd->u.install.model,
+                             cmd->u.install.actor, res);
     if (rv == 0 && engine__archive_add(e, cmd) != 0) {
         e->oom = CD_ENOMEM; /* installed but not archived: the state must be rebuilt */
         return FAIL(res, CD_ENOMEM, "out of memory");

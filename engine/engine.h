@@ -489,7 +489,7 @@ enum engine_effect_kind {
     ENGINE_FX_ENDED,          /* terminal; history says how */
     ENGINE_FX_WRAPUP,         /* talk ended; at = automatic wrap-up end */
     ENGINE_FX_AGENT_STATE,    /* agent's derived state changed; text = reason */
-    ENGINE_FX_MODEL,          /* a routing model version was installed */
+    ENGINE_FX_MODEL,          /* a model version was installed: at = version, text = actor */
     ENGINE_FX_SESSION_MOVED,  /* home/session: where it is now; old_home: where it was */
     ENGINE_FX_SESSION_ENDED,  /* old_home: the member that held it */
     ENGINE_FX_SESSION_LOST,   /* NODE_LOST: old_home was lost; text = what became of it */
@@ -713,6 +713,16 @@ int engine_command_decode(const void *data,
                           size_t len,
                           struct engine_command *cmd,
                           struct engine_cmd_store *store);
+
+/* ---- Codec of effects -------------------------------------------------------------- */
+
+/* Appends the binary form of fx (its history too) to out: the effect bus keeps effects so.
+ * Returns 0 or CD_ENOMEM. */
+int engine_effect_encode(const struct engine_effect *fx, struct cd_buf *out);
+/* Decodes one effect from r. Strings point into r's bytes (a string encoded from NULL
+ * arrives as ""); an ENDED effect's history is written to *h and fx->history points there.
+ * Returns 0 or CD_ECORRUPT (*fx then zeroed). */
+int engine_effect_decode(struct cd_reader *r, struct engine_effect *fx, struct engine_history *h);
 
 /* Stable names for enums (API, logs, config); NULL for out-of-range values. Parsers return
  * -1 for an unknown name. */

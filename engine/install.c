@@ -131,6 +131,7 @@ static int swap_model(struct engine *e, const struct engine_model *m)
 int engine__install(struct engine *e,
                     uint32_t version,
                     const struct engine_model *m,
+                    const char *actor,
                     struct engine_result *res)
 {
     char err[sizeof(res->message)];
@@ -170,7 +171,7 @@ int engine__install(struct engine *e,
             engine__requeue_timers(e, &e->contacts[s]);
         }
     }
-    struct engine_effect fx = {.kind = ENGINE_FX_MODEL, .at = version};
+    struct engine_effect fx = {.kind = ENGINE_FX_MODEL, .at = version, .text = actor};
     engine__emit(e, &fx);
     engine__route_all(e);
     return 0;

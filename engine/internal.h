@@ -488,6 +488,7 @@ int engine__archive_decode(struct engine *e, struct cd_reader *r);
 int engine__install(struct engine *e,
                     uint32_t version,
                     const struct engine_model *m,
+                    const char *actor,
                     struct engine_result *res);
 int engine__agent_cmd(struct engine *e,
                       const struct engine_command *cmd,

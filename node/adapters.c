@@ -16,7 +16,6 @@ struct api_adapter
 {
     struct api *api;
     struct http_server *http;
-    struct cluster_effect_ops effects; /* the event feed's */
     void (*done)(void *arg);
     void *arg;
 };
@@ -43,16 +42,21 @@ static int api_start(void *self, struct node *n, char *err, size_t errlen)
     return 0;
 }
 
-static void api_effect(void *self, uint64_t index, uint32_t i, const struct engine_effect *fx)
+/* The event feed: every effect, and after a restart the latest kept ones again, so that a
+ * client that follows the feed across the restart misses nothing and sees nothing twice. */
+static const struct node_subscription API_FEED = {.kinds = 0, .backlog = 4096};
+
+static int api_deliver(void *self, const struct node_delivery *d)
 {
     struct api_adapter *a = self;
-    a->effects.effect(a->effects.data, index, i, fx);
+    api_events_effect(a->api, d->index, d->n, d->fx);
+    return 0;
 }
 
 static void api_restored(void *self, uint64_t index)
 {
     struct api_adapter *a = self;
-    a->effects.restored(a->effects.data, index);
+    api_events_restored(a->api, index);
 }
 
 static void api_closed(void *data)
@@ -90,7 +94,8 @@ static void api_free_adapter(void *self)
 static const struct node_adapter_ops API_OPS = {
     .name = "api",
     .start = api_start,
-    .effect = api_effect,
+    .subscription = &API_FEED,
+    .deliver = api_deliver,
     .restored = api_restored,
     .close = api_close_adapter,
     .free = api_free_adapter,
@@ -104,7 +109,6 @@ static int add_api(struct node *n, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return CD_ENOMEM;
     }
-    a->effects = api_effect_ops(a->api);
     node_set_forward(n, api_forward_ops(a->api));
     int rv = node_add(n, &API_OPS, a);
     if (rv != 0) {

@@ -1,5 +1,6 @@
 /* The composition root: see node.h for the order of things, README.md for why. */
 #include "node/node.h"
+#include "node/internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,61 +9,6 @@
 
 #include "common/error.h"
 #include "common/log.h"
-
-#define ADAPTERS_MAX 16
-
-struct adapter
-{
-    const struct node_adapter_ops *ops;
-    void *self;
-    bool started;
-};
-
-struct node
-{
-    uv_loop_t *loop;
-    struct config_node config;
-    const char *boot_id;
-    struct cluster_forward_ops forward;
-    struct cluster *cluster;
-    struct adapter adapters[ADAPTERS_MAX];
-    unsigned n_adapters;
-    unsigned closing; /* adapters still to close, counting down from the last started */
-    bool started;
-    bool stopping;
-    void (*done)(void *data);
-    void *done_data;
-};
-
-/* ---- Effects, to every adapter that wants them ------------------------------------------ */
-
-static void on_effect(void *data, uint64_t index, uint32_t i, const struct engine_effect *fx)
-{
-    struct node *n = data;
-    if (fx->kind == ENGINE_FX_MODEL) {
-        char version[24], at[24];
-        snprintf(version, sizeof(version), "%lld", (long long)fx->at);
-        snprintf(at, sizeof(at), "%llu", (unsigned long long)index);
-        cd_log(CD_LOG_INFO, "model", "version", version, "index", at, NULL);
-    }
-    for (unsigned k = 0; k < n->n_adapters; k++) {
-        const struct adapter *a = &n->adapters[k];
-        if (a->started && a->ops->effect != NULL) {
-            a->ops->effect(a->self, index, i, fx);
-        }
-    }
-}
-
-static void on_restored(void *data, uint64_t index)
-{
-    struct node *n = data;
-    for (unsigned k = 0; k < n->n_adapters; k++) {
-        const struct adapter *a = &n->adapters[k];
-        if (a->started && a->ops->restored != NULL) {
-            a->ops->restored(a->self, index);
-        }
-    }
-}
 
 /* The node cannot go on: say why and stop at once. Its storage transaction was not
  * committed; Raft's log on disk and on the other members holds every committed entry. */
@@ -108,10 +54,10 @@ int node_add(struct node *n, const struct node_adapter_ops *ops, void *self)
     if (n->started || n->cluster != NULL) {
         return CD_ESTATE;
     }
-    if (n->n_adapters == ADAPTERS_MAX) {
+    if (n->n_adapters == NODE__ADAPTERS_MAX) {
         return CD_ENOMEM;
     }
-    n->adapters[n->n_adapters++] = (struct adapter){.ops = ops, .self = self};
+    n->adapters[n->n_adapters++] = (struct node__adapter){.ops = ops, .self = self};
     return 0;
 }
 
@@ -125,7 +71,9 @@ int node_start(struct node *n, char *err, size_t errlen)
     struct cluster_options opt = {
         .node = &n->config,
         .forward = n->forward,
-        .effects = {.data = n, .effect = on_effect, .restored = on_restored},
+        .effects = {.data = n,
+                    .committed = node__bus_committed,
+                    .restored = node__bus_restored},
         .boot_id = n->boot_id,
     };
     if (n->started || n->stopping) {
@@ -146,7 +94,7 @@ int node_start(struct node *n, char *err, size_t errlen)
     }
     cluster_on_fatal(n->cluster, on_fatal, n);
     for (unsigned k = 0; k < n->n_adapters; k++) {
-        struct adapter *a = &n->adapters[k];
+        struct node__adapter *a = &n->adapters[k];
         char why[512];
         rv = a->ops->start(a->self, n, why, sizeof(why));
         if (rv != 0) {
@@ -155,7 +103,8 @@ int node_start(struct node *n, char *err, size_t errlen)
         }
         a->started = true;
     }
-    return cluster_start(n->cluster, err, errlen);
+    rv = node__bus_start(n, err, errlen);
+    return rv != 0 ? rv : cluster_start(n->cluster, err, errlen);
 }
 
 static void finished(struct node *n)
@@ -172,7 +121,7 @@ static void cluster_closed(void *data)
     struct node *n = data;
     n->cluster = NULL;
     for (unsigned k = 0; k < n->n_adapters; k++) {
-        struct adapter *a = &n->adapters[k];
+        struct node__adapter *a = &n->adapters[k];
         if (a->ops->free != NULL) {
             a->ops->free(a->self);
         }
@@ -187,7 +136,7 @@ static void close_next(void *data)
 {
     struct node *n = data;
     while (n->closing > 0) {
-        struct adapter *a = &n->adapters[--n->closing];
+        struct node__adapter *a = &n->adapters[--n->closing];
         if (a->started) {
             a->started = false;
             a->ops->close(a->self, close_next, n);

@@ -11,9 +11,10 @@
  *                    reverse order, then the cluster, then every adapter is freed; done fires
  *                    once all of that has happened
  *
- * Effects of applied entries reach every adapter that wants them, in registration order, on
- * every node (node/README.md). Adapters never see each other; they reach the cluster
- * through node_cluster() and cluster.h. */
+ * The effect bus (node/bus.c) gives each adapter that subscribes the effects it asked for,
+ * once each and only after they are durable here, in order, with a cursor that survives a
+ * restart (node/README.md). Adapters never see each other; they reach the cluster through
+ * node_cluster() and cluster.h. */
 #ifndef CD_NODE_H
 #define CD_NODE_H
 
@@ -26,6 +27,34 @@
 
 struct node;
 
+/* What an adapter takes from the effect bus. */
+struct node_subscription
+{
+    uint32_t kinds; /* bit (1u << kind) per enum engine_effect_kind; 0 = every kind */
+    /* Only effects addressed to this node: the contact's home (or, for SESSION_MOVED,
+     * _ENDED and _LOST, its old home) is this node's id. */
+    bool home_only;
+    /* Keep a cursor in storage under the adapter's name: after a restart the adapter is
+     * given what follows the last effect it acted on, nothing before and nothing skipped. A
+     * new durable subscriber starts after what is applied when it first starts. */
+    bool durable;
+    /* Not durable: the latest entries kept (at most this many) are given again at start,
+     * after restored() says where they begin; 0 starts after what is applied. */
+    uint32_t backlog;
+};
+
+/* One effect handed to a subscriber: effect n (from 0) of the entry at index. */
+struct node_delivery
+{
+    uint64_t index;
+    uint32_t n;
+    const struct engine_effect *fx; /* borrowed during the call (engine.h) */
+    bool leader;                    /* this node leads now (leader-only work) */
+};
+
+/* deliver()'s answer: it will act later and say so with node_ack(). */
+#define NODE_LATER 1
+
 /* An adapter's seam. Every function but start and close may be NULL. */
 struct node_adapter_ops
 {
@@ -33,9 +62,14 @@ struct node_adapter_ops
     /* After the cluster is created and before Raft starts (node_cluster() is valid; nothing
      * has been applied yet). Returns 0, or a CD_E* code with a message in err. */
     int (*start)(void *self, struct node *n, char *err, size_t errlen);
-    /* The effects of an applied entry: effect i (from 0) of the entry at index. */
-    void (*effect)(void *self, uint64_t index, uint32_t i, const struct engine_effect *fx);
-    /* The state was replaced by a snapshot at index: the effects up to it were not seen. */
+    /* What it takes from the effect bus; NULL takes nothing. */
+    const struct node_subscription *subscription;
+    /* An effect it subscribed to, after its entry committed here, in order, each once.
+     * Returns 0 once it has acted on it, or NODE_LATER: it acts later and calls node_ack(),
+     * and nothing more is delivered to it until then. */
+    int (*deliver)(void *self, const struct node_delivery *d);
+    /* The effects of the entries up to index will not be delivered: this node caught up by
+     * a snapshot and never applied them, or (not durable) it starts there. */
     void (*restored)(void *self, uint64_t index);
     /* Stop taking work; call done(arg) once nothing the adapter holds can submit to the
      * cluster any more (may be from inside). Only adapters whose start succeeded are closed. */
@@ -67,6 +101,10 @@ int node_add(struct node *n, const struct node_adapter_ops *ops, void *self);
  * node_start(), from node_new()'s registrations). */
 void node_set_forward(struct node *n, struct cluster_forward_ops forward);
 
+/* The adapter self has acted on the effect it was last delivered (that deliver() answered
+ * NODE_LATER). Returns 0, or CD_ESTATE when nothing of its awaits an acknowledgement. */
+int node_ack(struct node *n, void *self);
+
 /* Returns 0, or a CD_E* code with a message (the node is then stopped: node_stop() and
  * node_free() as usual). */
 int node_start(struct node *n, char *err, size_t errlen);
@@ -82,5 +120,15 @@ const struct config_node *node_config(const struct node *n);
 
 /* node/adapters.c: registers the built-in adapters (the HTTP API today). */
 int node__add_builtin(struct node *n, char *err, size_t errlen);
+
+/* Figures of the bus for /metrics and tests. */
+struct node_bus_stats
+{
+    uint64_t head;      /* the last entry whose effects were handed to the bus */
+    uint64_t floor;     /* entries below it may have been dropped from the outbox */
+    uint64_t delivered; /* effects delivered, all subscribers */
+    uint64_t replayed;  /* of those, read back from the outbox (restart, late ack) */
+};
+void node_bus_stats(const struct node *n, struct node_bus_stats *out);
 
 #endif

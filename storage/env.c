@@ -8,7 +8,7 @@
 #include "common/error.h"
 #include "storage/internal.h"
 
-#define MAX_DBS 8
+#define MAX_DBS 16
 #define META_FORMAT "format"
 #define META_APPLIED "applied"
 #define META_GAPS "gaps"
@@ -267,7 +267,10 @@ static int open_records(struct storage *s, MDB_txn *txn, bool created)
     int rc = mdb_dbi_open(txn, "contacts", flags, &s->contacts);
     rc = rc ? rc : mdb_dbi_open(txn, "agents", flags, &s->agents);
     rc = rc ? rc : mdb_dbi_open(txn, "history", flags, &s->history);
-    return rc ? rc : mdb_dbi_open(txn, "history_by_contact", flags, &s->history_by_contact);
+    rc = rc ? rc : mdb_dbi_open(txn, "history_by_contact", flags, &s->history_by_contact);
+    /* The bus's databases came later: an environment made before them gets them now. */
+    rc = rc ? rc : mdb_dbi_open(txn, "effects", MDB_CREATE, &s->effects);
+    return rc ? rc : mdb_dbi_open(txn, "cursors", MDB_CREATE, &s->cursors);
 }
 
 static int open_dbs(struct storage *s, MDB_txn *txn, bool *created, char *errmsg, size_t errlen)

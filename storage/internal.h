@@ -69,6 +69,8 @@ struct storage
     MDB_dbi agents;
     MDB_dbi history;
     MDB_dbi history_by_contact;
+    MDB_dbi effects; /* effects.c */
+    MDB_dbi cursors;
     char *dir; /* owned copy of the data directory */
     int lock_fd;
     bool marker_present; /* storage.open is on disk: unsynced writes may be pending */

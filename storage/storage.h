@@ -9,7 +9,9 @@
  *   - contact history: one row per finished contact (completed, abandoned, overflowed, ...)
  *     with its timestamps, queue, agent and outcome, kept for a retention period;
  *   - history gaps: index ranges whose history this node never saw (it caught up by
- *     installing a snapshot), so a report can say it is incomplete.
+ *     installing a snapshot), so a report can say it is incomplete;
+ *   - the effect bus's outbox (the effects of each applied entry, written in that entry's
+ *     batch) and its subscribers' cursors.
  *
  * The Raft log is the durable record; LMDB is written without an fsync per transaction
  * (unless sync_each_batch).
@@ -130,6 +132,35 @@ int storage_trim_history(struct storage_batch *b, int64_t before_ms);
 int storage_batch_commit(struct storage_batch *b, char *errmsg, size_t errlen);
 /* Discards the batch. NULL is a no-op. */
 void storage_batch_abort(struct storage_batch *b);
+
+/* ---- The effect bus: the outbox and the subscribers' cursors (effects.c) -------------- */
+
+/* Keeps the effects of the batch's entry (an opaque encoding the bus reads back), under the
+ * batch's index. Same errors as the record writes. */
+int storage_put_effects(struct storage_batch *b, const void *data, size_t len);
+/* Deletes the effects of entries below index below, the oldest first, at most
+ * STORAGE_TRIM_PER_BATCH of them (the rest go with later batches). */
+int storage_trim_effects(struct storage_batch *b, uint64_t below);
+/* Calls cb for the effects of every entry at index from or above, in index order (bytes
+ * valid during the call only); stops early when cb returns non-zero and returns that value.
+ * Returns 0, the callback's value, CD_EIO or CD_ECORRUPT. */
+int storage_foreach_effects(struct storage *s,
+                            uint64_t from,
+                            int (*cb)(void *data, uint64_t index, const void *bytes, size_t len),
+                            void *data);
+/* The index of the oldest entry whose effects are kept; 0 when none are. */
+uint64_t storage_effects_first(struct storage *s);
+/* A subscriber's cursor: it has acted on effect n of the entry at index and on everything
+ * before. get returns 0, CD_ENOTFOUND (never put), CD_EINVAL (name empty or 64 bytes or
+ * more), CD_EIO or CD_ECORRUPT. put writes it in a transaction of its own (CD_ESTATE while a
+ * batch is open) and returns 0 or an error with a message. */
+int storage_get_cursor(struct storage *s, const char *name, uint64_t *index, uint32_t *n);
+int storage_put_cursor(struct storage *s,
+                       const char *name,
+                       uint64_t index,
+                       uint32_t n,
+                       char *errmsg,
+                       size_t errlen);
 
 /* ---- Snapshot install ---------------------------------------------------------------- */
 

@@ -40,8 +40,11 @@ void api_http_options(struct http_server_options *out);
 /* The http_handler_cb of the node's server; data is the struct api. */
 void api_handle(void *data, struct http_exchange *x, const struct http_request *req);
 
-/* Keeps the effects of applied entries for GET /v1/events, for cluster_options.effects. */
-struct cluster_effect_ops api_effect_ops(struct api *a);
+/* GET /v1/events keeps the effects the node's bus gives it: effect n of the entry at index
+ * (borrowed during the call); and restored: the effects up to index are not given (the
+ * feed answers 410 for what follows an id below it). */
+void api_events_effect(struct api *a, uint64_t index, uint32_t n, const struct engine_effect *fx);
+void api_events_restored(struct api *a, uint64_t index);
 
 /* Forwarding to the leader over its internal endpoints, for cluster_options.forward. */
 struct cluster_forward_ops api_forward_ops(struct api *a);

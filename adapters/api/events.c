@@ -64,19 +64,6 @@ struct api__events
     struct waiter *waiters;
 };
 
-static const char *const kind_names[] = {
-    [ENGINE_FX_QUEUED] = "queued",
-    [ENGINE_FX_OFFER] = "offer",
-    [ENGINE_FX_OFFER_CANCEL] = "offer_cancel",
-    [ENGINE_FX_CONNECTED] = "connected",
-    [ENGINE_FX_ESCALATED] = "escalated",
-    [ENGINE_FX_CALLBACK_OFFER] = "callback_offer",
-    [ENGINE_FX_ENDED] = "ended",
-    [ENGINE_FX_WRAPUP] = "wrapup",
-    [ENGINE_FX_AGENT_STATE] = "agent_state",
-    [ENGINE_FX_MODEL] = "model",
-};
-#define KINDS (sizeof(kind_names) / sizeof(kind_names[0]))
 
 static int id_cmp(struct event_id a, struct event_id b)
 {
@@ -133,12 +120,17 @@ static json_t *event_json(struct event_id id, const struct engine_effect *fx)
 {
     char text[48];
     id_text(id, text, sizeof(text));
-    json_t *j =
-        json_pack("{s:s,s:s}", "id", text, "kind",
-                  fx->kind < KINDS && kind_names[fx->kind] ? kind_names[fx->kind] : "?");
+    const char *kind = engine_effect_name(fx->kind);
+    json_t *j = json_pack("{s:s,s:s}", "id", text, "kind", kind != NULL ? kind : "?");
     if (fx->contact != 0) {
         json_object_set_new(j, "contact", json_integer((json_int_t)fx->contact));
         json_object_set_new(j, "channel", json_string(engine_channel_name(fx->channel)));
+        json_object_set_new(j, "session",
+                            json_pack("{s:s,s:s}", "home", fx->home ? fx->home : "", "key",
+                                      fx->session ? fx->session : ""));
+    }
+    if (fx->old_home != NULL && fx->old_home[0] != 0) {
+        json_object_set_new(j, "old_home", json_string(fx->old_home));
     }
     if (fx->offer != 0) {
         json_object_set_new(j, "offer", json_integer((json_int_t)fx->offer));
@@ -154,6 +146,8 @@ static json_t *event_json(struct event_id id, const struct engine_effect *fx)
     }
     if (fx->kind == ENGINE_FX_MODEL) {
         json_object_set_new(j, "version", json_integer(fx->at));
+        json_object_del(j, "text");
+        json_object_set_new(j, "actor", json_string(fx->text ? fx->text : ""));
     } else if (fx->at != 0) {
         json_object_set_new(j, "at", json_integer(fx->at));
     }
@@ -245,9 +239,9 @@ static void serve_waiters(uv_timer_t *t)
     }
 }
 
-static void on_effect(void *data, uint64_t index, uint32_t n, const struct engine_effect *fx)
+void api_events_effect(struct api *a, uint64_t index, uint32_t n, const struct engine_effect *fx)
 {
-    struct api__events *ev = data;
+    struct api__events *ev = a->events;
     struct event_id id = {index, n};
     if ((ev->len > 0 && id_cmp(id, at(ev, ev->len - 1)->id) <= 0) ||
         id_cmp(id, ev->horizon) <= 0) {
@@ -283,20 +277,14 @@ static void clear(struct api__events *ev)
     ev->head = ev->len = 0;
 }
 
-static void on_restored(void *data, uint64_t index)
+void api_events_restored(struct api *a, uint64_t index)
 {
-    struct api__events *ev = data;
+    struct api__events *ev = a->events;
     clear(ev);
     ev->horizon = (struct event_id){index, UINT32_MAX};
     if (ev->waiters != NULL) {
         uv_timer_start(&ev->timer, serve_waiters, 0, 0); /* they now fall below the horizon */
     }
-}
-
-struct cluster_effect_ops api_effect_ops(struct api *a)
-{
-    return (struct cluster_effect_ops){
-        .data = a->events, .effect = on_effect, .restored = on_restored};
 }
 
 int api__events_new(struct api *a)
@@ -341,11 +329,8 @@ static bool parse_kinds(const char *text, uint32_t *out)
     *out = 0;
     for (char *save, *k = strtok_r(buf, ",", &save); k != NULL;
          k = strtok_r(NULL, ",", &save)) {
-        size_t i = 1;
-        while (i < KINDS && strcmp(kind_names[i], k) != 0) {
-            i++;
-        }
-        if (i == KINDS) {
+        int i = engine_effect_parse(k);
+        if (i <= 0) {
             return false;
         }
         *out |= 1u << i;
@@ -371,7 +356,8 @@ static bool read_query(struct api__call *call,
         http_reply_error(call->x, 400, "INVAL",
                          "kind: expected a comma-separated list of "
                          "queued, offer, offer_cancel, connected, escalated, callback_offer, "
-                         "ended, wrapup, agent_state, model");
+                         "ended, wrapup, agent_state, model, session_moved, session_ended, "
+                         "session_lost");
         return false;
     }
     http_query_get(call->req, "agent", w->agent, sizeof(w->agent));

@@ -404,24 +404,49 @@ static inline void cf_hash_str(uint64_t *h, const char *s)
     cf_hash(h, s != NULL ? s : "", s != NULL ? strlen(s) + 1 : 1);
 }
 
-static inline void cf_effect(void *data,
-                             uint64_t index,
-                             uint32_t n,
-                             const struct engine_effect *fx)
+/* The effects of a committed entry, decoded as the bus decodes them. */
+static inline void cf_effects(void *data, uint64_t index, const void *bytes, size_t len)
 {
     struct cf_node *node = data;
     uint64_t *h = &node->effect_hash;
+    struct cd_reader r;
+    cd_reader_init(&r, bytes, len);
+    uint32_t count = cd_rd_u32(&r);
+    for (uint32_t n = 0; n < count; n++) {
+        struct engine_effect fx;
+        struct engine_history hist;
+        assert_int_equal(engine_effect_decode(&r, &fx, &hist), 0);
+        cf_hash(h, &index, sizeof(index));
+        cf_hash(h, &n, sizeof(n));
+        cf_hash(h, &fx.kind, sizeof(fx.kind));
+        cf_hash(h, &fx.state, sizeof(fx.state));
+        cf_hash(h, &fx.contact, sizeof(fx.contact));
+        cf_hash(h, &fx.offer, sizeof(fx.offer));
+        cf_hash(h, &fx.at, sizeof(fx.at));
+        cf_hash_str(h, fx.agent);
+        cf_hash_str(h, fx.queue);
+        cf_hash_str(h, fx.text);
+        cf_hash_str(h, fx.home);
+        node->effects++;
+    }
+    assert_int_equal(cd_rd_left(&r), 0);
+}
+
+static inline int cf_outbox_row(void *data, uint64_t index, const void *bytes, size_t len)
+{
+    uint64_t *h = data;
     cf_hash(h, &index, sizeof(index));
-    cf_hash(h, &n, sizeof(n));
-    cf_hash(h, &fx->kind, sizeof(fx->kind));
-    cf_hash(h, &fx->state, sizeof(fx->state));
-    cf_hash(h, &fx->contact, sizeof(fx->contact));
-    cf_hash(h, &fx->offer, sizeof(fx->offer));
-    cf_hash(h, &fx->at, sizeof(fx->at));
-    cf_hash_str(h, fx->agent);
-    cf_hash_str(h, fx->queue);
-    cf_hash_str(h, fx->text);
-    node->effects++;
+    cf_hash(h, bytes, len);
+    return 0;
+}
+
+/* A hash of node i's outbox: every kept entry's index and effects. */
+static inline uint64_t cf_outbox(struct cf *f, unsigned i)
+{
+    uint64_t h = 14695981039346656037ull;
+    assert_int_equal(storage_foreach_effects(cluster_storage(CF_C(i)), 0, cf_outbox_row, &h),
+                     0);
+    return h;
 }
 
 static inline void cf_restored(void *data, uint64_t index)
@@ -534,7 +559,7 @@ static inline void cf_open(struct cf *f, unsigned i)
     struct cluster_options opt = {
         .node = &node->config,
         .forward = {.data = node, .send = cf_send},
-        .effects = {.data = node, .effect = cf_effect, .restored = cf_restored},
+        .effects = {.data = node, .committed = cf_effects, .restored = cf_restored},
         .boot_id = "cluster-fixture-boot",
     };
     node->effects = 0;

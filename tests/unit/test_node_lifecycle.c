@@ -19,7 +19,7 @@
 #include "common/error.h"
 #include "config/config.h"
 #include "node/node.h"
-#include "tests/unit/tmpdir.h"
+#include "tests/unit/node_fixture.h"
 
 struct fixture
 {
@@ -98,40 +98,13 @@ static const struct node_adapter_ops FAKE_OPS = {
     .free = fake_free,
 };
 
-static uint16_t free_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    assert_true(s >= 0);
-    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
-    close(s);
-    return ntohs(a.sin_port);
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    char text[PATH_MAX + 1024], err[512];
+    char err[512];
     assert_non_null(f);
     assert_int_equal(uv_loop_init(&f->loop), 0);
-    snprintf(f->dir, sizeof(f->dir), "%s/contactd-node-XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    assert_non_null(mkdtemp(f->dir));
-    uint16_t api = free_port(), raft = free_port();
-    snprintf(text, sizeof(text),
-             "id: n1\n"
-             "listen: { api: \"127.0.0.1:%u\", raft: \"127.0.0.1:%u\" }\n"
-             "data_dir: %s/data\n"
-             "insecure: true\n"
-             "peers:\n"
-             "  - { id: n1, raft: \"127.0.0.1:%u\", api: \"127.0.0.1:%u\" }\n"
-             "log_level: warn\n",
-             api, raft, f->dir, raft, api);
-    if (config_node_parse("node.yaml", text, strlen(text), &f->config, err, sizeof(err)) != 0) {
-        fail_msg("node file: %s", err);
-    }
+    nf_config(f->dir, &f->config);
     struct node_options opt = {.config = &f->config, .boot_id = "test-boot"};
     assert_int_equal(node_new(&f->loop, &opt, &f->node, err, sizeof(err)), 0);
     *state = f;

@@ -1,0 +1,61 @@
+/* node/ internals shared by node.c (life cycle) and bus.c (the effect bus). */
+#ifndef CD_NODE_INTERNAL_H
+#define CD_NODE_INTERNAL_H
+
+#include "node/node.h"
+
+#define NODE__ADAPTERS_MAX 16
+
+/* An adapter's place on the bus: it has acted on (or passed over) every effect up to and
+ * including effect n of the entry at index. */
+struct node__sub
+{
+    uint64_t index;
+    uint32_t n;
+    bool waiting;      /* deliver() answered NODE_LATER for (wait_index, wait_n) */
+    uint64_t wait_index;
+    uint32_t wait_n;
+    bool current;      /* has been offered everything up to the bus's head */
+};
+
+struct node__adapter
+{
+    const struct node_adapter_ops *ops;
+    void *self;
+    bool started;
+    struct node__sub sub;
+};
+
+struct node__bus
+{
+    uint64_t head;  /* the last entry handed to the bus (or applied at start) */
+    uint64_t floor; /* what the outbox may drop below */
+    uint64_t delivered, replayed;
+    bool pumping;   /* inside a delivery: node_ack() must wait for it to return */
+};
+
+struct node
+{
+    uv_loop_t *loop;
+    struct config_node config;
+    const char *boot_id;
+    struct cluster_forward_ops forward;
+    struct cluster *cluster;
+    struct node__adapter adapters[NODE__ADAPTERS_MAX];
+    unsigned n_adapters;
+    unsigned closing; /* adapters still to close, counting down from the last started */
+    bool started;
+    bool stopping;
+    void (*done)(void *data);
+    void *done_data;
+    struct node__bus bus;
+};
+
+/* bus.c: positions every started subscriber and gives each what it has not acted on yet
+ * (after the adapters started, before Raft starts). Returns 0 or an error with a message. */
+int node__bus_start(struct node *n, char *err, size_t errlen);
+/* For cluster_options.effects. */
+void node__bus_committed(void *data, uint64_t index, const void *bytes, size_t len);
+void node__bus_restored(void *data, uint64_t index);
+
+#endif
