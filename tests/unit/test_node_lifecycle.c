@@ -119,16 +119,18 @@ static int setup(void **state)
     snprintf(f->dir, sizeof(f->dir), "%s/contactd-node-XXXXXX",
              getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     assert_non_null(mkdtemp(f->dir));
-    uint16_t api = free_port(), raft = free_port();
-    snprintf(text, sizeof(text),
-             "id: n1\n"
-             "listen: { api: \"127.0.0.1:%u\", raft: \"127.0.0.1:%u\" }\n"
-             "data_dir: %s/data\n"
-             "insecure: true\n"
-             "peers:\n"
-             "  - { id: n1, raft: \"127.0.0.1:%u\", api: \"127.0.0.1:%u\" }\n"
-             "log_level: warn\n",
-             api, raft, f->dir, raft, api);
+    uint16_t api = free_port(), raft = free_port(), peer = free_port();
+    snprintf(
+        text, sizeof(text),
+        "id: n1\n"
+        "listen: { api: \"127.0.0.1:%u\", raft: \"127.0.0.1:%u\", peer: \"127.0.0.1:%u\" }\n"
+        "data_dir: %s/data\n"
+        "insecure: true\n"
+        "peers:\n"
+        "  - { id: n1, raft: \"127.0.0.1:%u\", api: \"127.0.0.1:%u\", peer: \"127.0.0.1:%u\" "
+        "}\n"
+        "log_level: warn\n",
+        api, raft, peer, f->dir, raft, api, peer);
     if (config_node_parse("node.yaml", text, strlen(text), &f->config, err, sizeof(err)) != 0) {
         fail_msg("node file: %s", err);
     }
