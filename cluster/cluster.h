@@ -4,7 +4,7 @@
  * Every raft_* call of the project lives in cluster/. A command reaches the engine only
  * through the Raft log: cluster_submit() on the leader groups commands into one log entry
  * (group commit) stamped with the leader's clock; on a follower it is forwarded to the
- * leader through the forwarding ops the node supplies (the HTTP API), and the answer comes
+ * leader through the forwarding ops the node supplies (its peer channel), and the answer comes
  * back once the leader has applied it and this node has applied it too (read-your-writes on
  * the node the client talks to). The leader alone acts on time: it arms a timer for the
  * engine's next deadline and proposes a TICK when it passes.
@@ -25,8 +25,8 @@
 struct cluster;
 struct storage;
 
-/* How a follower reaches the leader. The node supplies it (the HTTP API's internal
- * endpoint); cluster decides when to use it. */
+/* How a follower reaches the leader. The node supplies it (the peer channel, peer/peer.h);
+ * cluster decides when to use it. */
 enum cluster_forward_kind {
     CLUSTER_FWD_COMMAND = 1,  /* body: an encoded command; reply: an encoded result */
     CLUSTER_FWD_READ_INDEX,   /* body: empty; reply: the leader's commit index (varint),
@@ -37,7 +37,7 @@ enum cluster_forward_kind {
 };
 #define CLUSTER_FWD_KINDS 4
 
-/* The kind's name in the path of the internal endpoint ("command", "read-index", ...);
+/* The kind's name in the path of the peer channel's endpoint ("command", "read-index", ...);
  * NULL for a kind out of range. */
 const char *cluster_forward_kind_name(int kind);
 
@@ -47,10 +47,10 @@ typedef void (*cluster_forward_done)(void *req, int status, const void *reply, s
 struct cluster_forward_ops
 {
     void *data;
-    /* Sends body to the node whose API listens at api_addr ("host:port"). done fires once,
-     * later, unless this returns an error. */
+    /* Sends body to the member whose peer channel listens at peer_addr ("host:port"). done
+     * fires once, later, unless this returns an error. */
     int (*send)(void *data,
-                const char *api_addr,
+                const char *peer_addr,
                 enum cluster_forward_kind kind,
                 const void *body,
                 size_t len,
@@ -135,7 +135,7 @@ int cluster_submit_encoded(struct cluster *c,
                            cluster_result_cb cb,
                            void *data);
 
-/* Serves a request a follower forwarded here (the API's internal endpoint calls it). reply
+/* Serves a request a follower forwarded here (the peer channel's endpoint calls it). reply
  * fires once with the bytes to send back, or status < 0. */
 typedef void (*cluster_reply_cb)(void *data, int status, const void *bytes, size_t len);
 void cluster_serve_forward(struct cluster *c,
@@ -145,11 +145,11 @@ void cluster_serve_forward(struct cluster *c,
                            cluster_reply_cb reply,
                            void *data);
 
-/* ---- Proof of membership for the internal endpoints ---------------------------------- */
+/* ---- Proof of membership for the peer channel ---------------------------------------- */
 
 #define CLUSTER_PROOF_HEX 64 /* hex digits of a proof's MAC */
 
-/* What a member attaches to a request for another member's internal endpoint: its id and
+/* What a member attaches to a request for another member's peer channel: its id and
  * the HMAC-SHA256, keyed with the cluster secret (config_node.cluster_secret), of its id,
  * the request's path and its body. It does not stop a captured request from being replayed:
  * that waits for TLS between members. */
@@ -200,7 +200,8 @@ struct cluster_member
     char id[ENGINE_NAME_MAX];
     char raft[CONFIG_HOST_MAX + 8];
     char api[CONFIG_HOST_MAX + 8];
-    uint8_t role; /* enum cluster_member_role */
+    char peer[CONFIG_HOST_MAX + 8]; /* its peer channel: forwarding, the failover watch */
+    uint8_t role;                   /* enum cluster_member_role */
     /* Known on the leader only (else 0, false): the highest index the member has stored,
      * and whether it answered within the last election timeout. */
     uint64_t match_index;
@@ -226,7 +227,7 @@ struct cluster_status
     struct cluster_member members[CLUSTER_MEMBERS_MAX];
     uint64_t entries_applied; /* since start, and the commands they carried */
     uint64_t commands_applied;
-    /* Fast failover, since start: leaders this node found gone (their API port refused),
+    /* Fast failover, since start: leaders this node found gone (their peer port refused),
      * and elections it started early because of it (cluster/README.md). */
     uint64_t leaders_lost;
     uint64_t early_elections;
@@ -255,23 +256,26 @@ const char *cluster_member_role_name(int role);
  * (bad id or address), CD_EEXISTS / CD_ENOTFOUND, CD_EUNAVAIL, CD_ESTATE (a change is
  * already in progress). */
 typedef void (*cluster_change_cb)(void *data, int status, const char *message);
-/* What cluster_member_add() takes: id a name (engine_name_valid), raft_addr and api_addr
- * "A.B.C.D:PORT" or "[V6]:PORT" with an IP literal and a port from 1 to 65535. Returns 0 or
- * CD_EINVAL with err naming the field and what is wrong. */
+/* What cluster_member_add() takes: id a name (engine_name_valid); raft_addr, api_addr and
+ * peer_addr "A.B.C.D:PORT" or "[V6]:PORT" with an IP literal and a port from 1 to 65535,
+ * three different addresses. Returns 0 or CD_EINVAL with err naming the field and what is
+ * wrong. */
 int cluster_member_check(const char *id,
                          const char *raft_addr,
                          const char *api_addr,
+                         const char *peer_addr,
                          char *err,
                          size_t errlen);
 /* Adds a member: first as a spare, then a voter once it has caught up. An add that fails
  * after the first step (the node never answers: cb gets CD_ETIMEDOUT, after raft's
  * catch-up limit of 5 s; leadership lost: CD_EUNAVAIL) takes the spare out again, so a
- * failed add leaves the configuration as it was. CD_EEXISTS: a member has that id or one
- * of the addresses. */
+ * failed add leaves the configuration as it was. CD_EEXISTS: a member has that id, or one
+ * of the three addresses as any of its own. */
 int cluster_member_add(struct cluster *c,
                        const char *id,
                        const char *raft_addr,
                        const char *api_addr,
+                       const char *peer_addr,
                        cluster_change_cb cb,
                        void *data);
 int cluster_member_remove(struct cluster *c, const char *id, cluster_change_cb cb, void *data);

@@ -99,13 +99,16 @@ int cluster__address_format(char *out,
                             size_t len,
                             const char *id,
                             const char *raft_addr,
-                            const char *api_addr)
+                            const char *api_addr,
+                            const char *peer_addr)
 {
-    if (strchr(raft_addr, '|') != NULL || strchr(api_addr, '|') != NULL ||
-        strchr(id, '|') != NULL || *id == 0 || *raft_addr == 0 || *api_addr == 0) {
-        return CD_EINVAL;
+    const char *parts[] = {id, raft_addr, api_addr, peer_addr};
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        if (*parts[i] == 0 || strchr(parts[i], '|') != NULL) {
+            return CD_EINVAL;
+        }
     }
-    int n = snprintf(out, len, "%s|%s|%s", raft_addr, api_addr, id);
+    int n = snprintf(out, len, "%s|%s|%s|%s", raft_addr, api_addr, peer_addr, id);
     return n < 0 || (size_t)n >= len ? CD_ETOOBIG : 0;
 }
 
@@ -120,18 +123,27 @@ static int copy_part(char *dst, size_t cap, const char *from, const char *to)
     return 0;
 }
 
+/* An address of another form (the three parts "raft|api|id" of versions before the peer
+ * channel, say) is refused whole: out is then left as it was. */
 int cluster__address_parse(const char *address, struct cluster_member *out)
 {
+    struct cluster_member m;
     const char *a = strchr(address, '|');
     const char *b = a != NULL ? strchr(a + 1, '|') : NULL;
-    if (b == NULL || strchr(b + 1, '|') != NULL) {
+    const char *p = b != NULL ? strchr(b + 1, '|') : NULL;
+    if (p == NULL || strchr(p + 1, '|') != NULL) {
         return CD_EINVAL;
     }
-    if (copy_part(out->raft, sizeof(out->raft), address, a) != 0 ||
-        copy_part(out->api, sizeof(out->api), a + 1, b) != 0 ||
-        copy_part(out->id, sizeof(out->id), b + 1, b + 1 + strlen(b + 1)) != 0) {
+    if (copy_part(m.raft, sizeof(m.raft), address, a) != 0 ||
+        copy_part(m.api, sizeof(m.api), a + 1, b) != 0 ||
+        copy_part(m.peer, sizeof(m.peer), b + 1, p) != 0 ||
+        copy_part(m.id, sizeof(m.id), p + 1, p + 1 + strlen(p + 1)) != 0) {
         return CD_EINVAL;
     }
+    memcpy(out->id, m.id, sizeof(m.id));
+    memcpy(out->raft, m.raft, sizeof(m.raft));
+    memcpy(out->api, m.api, sizeof(m.api));
+    memcpy(out->peer, m.peer, sizeof(m.peer));
     return 0;
 }
 

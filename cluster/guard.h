@@ -209,8 +209,9 @@ struct cluster__transport
     uv_loop_t *loop;
     struct cluster__guard_options opt;
     raft_id id;
-    /* This member's address as raft_uv gave it ("raft|api|id"), sent in raft's handshake. */
-    char address[3 * (CONFIG_HOST_MAX + 8)];
+    /* This member's address as raft_uv gave it ("raft|api|peer|id"), sent in raft's
+     * handshake. */
+    char address[4 * (CONFIG_HOST_MAX + 8)];
     raft_uv_accept_cb accept;
     raft_uv_transport_close_cb close_cb;
     uv_tcp_t listener;

@@ -61,13 +61,13 @@ static void page_done(struct cluster *c, void *owner, int status, const void *re
 }
 
 /* The member asked in this turn: each other member in turn, the configuration's order. */
-static raft_id pick_member(struct cluster *c, char *api, size_t len)
+static raft_id pick_member(struct cluster *c, char *peer, size_t len)
 {
     const struct raft_configuration *conf = &c->raft.configuration;
     unsigned others = conf->n > 0 ? conf->n - 1 : 0;
     for (unsigned k = 0; others > 0 && k < conf->n; k++) {
         const struct raft_server *s = &conf->servers[(c->backfill.turn + k) % conf->n];
-        if (s->id != c->id && cluster__member_api(c, s->id, api, len) != NULL) {
+        if (s->id != c->id && cluster__member_peer(c, s->id, peer, len) != NULL) {
             return s->id;
         }
     }
@@ -77,9 +77,9 @@ static raft_id pick_member(struct cluster *c, char *api, size_t len)
 static void send_page(struct cluster *c)
 {
     struct cluster__backfill *bf = &c->backfill;
-    char api[CONFIG_HOST_MAX + 8];
+    char peer[CONFIG_HOST_MAX + 8];
     struct cd_buf b;
-    raft_id to = pick_member(c, api, sizeof(api));
+    raft_id to = pick_member(c, peer, sizeof(peer));
     if (to == 0) {
         retry_later(c);
         return;
@@ -94,7 +94,7 @@ static void send_page(struct cluster *c)
     }
     bf->busy = true;
     if (b.err != 0 ||
-        cluster__peer_send(c, to, api, CLUSTER_FWD_HISTORY, b.data, b.len, page_done, NULL)) {
+        cluster__peer_send(c, to, peer, CLUSTER_FWD_HISTORY, b.data, b.len, page_done, NULL)) {
         retry_later(c);
     }
     cd_buf_close(&b);

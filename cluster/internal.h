@@ -167,7 +167,7 @@ struct cluster
     char errmsg[256];
 
     raft_id id;
-    char address[3 * (CONFIG_HOST_MAX + 8)];
+    char address[4 * (CONFIG_HOST_MAX + 8)];
     struct raft raft;
     struct raft_io io;        /* raft_uv's, unless the node was given one */
     struct raft_io *raft_io;  /* the one Raft runs on: &io, or given_io */
@@ -257,12 +257,16 @@ int cluster__result_decode(const void *data,
                            struct engine_result *res,
                            uint64_t *index);
 
-/* The address raft carries for a member: "raft-host:port|api-host:port|id". */
+/* The address raft carries for a member: "raft-host:port|api-host:port|peer-host:port|id".
+ * Formatting returns CD_EINVAL when a part is empty or holds '|', CD_ETOOBIG when out is
+ * too short. Parsing fills the id and the three addresses of out (nothing else), or returns
+ * CD_EINVAL and leaves out unchanged for a string of any other form. */
 int cluster__address_format(char *out,
                             size_t len,
                             const char *id,
                             const char *raft_addr,
-                            const char *api_addr);
+                            const char *api_addr,
+                            const char *peer_addr);
 int cluster__address_parse(const char *address, struct cluster_member *out);
 /* The member with Raft id `id` in the configuration: true with its id and addresses. */
 bool cluster__member_of(const struct cluster *c, raft_id id, struct cluster_member *out);
@@ -270,7 +274,7 @@ bool cluster__member_of(const struct cluster *c, raft_id id, struct cluster_memb
 void cluster__member_name(const struct cluster *c, raft_id id, char *out, size_t cap);
 raft_id cluster__raft_id(const char *name);
 
-/* proof.c: the guard's view of the cluster, and proofs for the internal endpoints. */
+/* proof.c: the guard's view of the cluster, and proofs for the peer channel. */
 /* Sets up c->transport for c->node (its id, secret and storage size). Returns 0. */
 int cluster__guard_init(struct cluster *c);
 /* A configured peer, or a server of Raft's configuration, named name. */
@@ -309,8 +313,8 @@ void cluster__wake(struct cluster *c);
 void cluster__tick_rearm(struct cluster *c);
 int64_t cluster__wall_ms(void);
 bool cluster__is_leader(const struct cluster *c);
-/* The leader's id and API address; 0 and NULL when none is known. */
-const char *cluster__leader_api(const struct cluster *c, raft_id *id, char *buf, size_t len);
+/* The leader's id and peer channel address; 0 and NULL when none is known. */
+const char *cluster__leader_peer(const struct cluster *c, raft_id *id, char *buf, size_t len);
 
 /* peer.c: requests to other members, abandoned when their leader is replaced or the node
  * closes. done fires exactly once: with the peer's answer (status 0 or a CD code), or with
@@ -323,7 +327,7 @@ typedef void (*cluster__peer_done)(struct cluster *c,
                                    size_t len);
 int cluster__peer_send(struct cluster *c,
                        raft_id to,
-                       const char *api,
+                       const char *peer_addr,
                        enum cluster_forward_kind kind,
                        const void *body,
                        size_t len,
@@ -332,8 +336,8 @@ int cluster__peer_send(struct cluster *c,
 /* The leader is now leader (0: none known): requests meant for another one are abandoned. */
 void cluster__peer_leader_changed(struct cluster *c, raft_id leader);
 void cluster__peer_abandon_all(struct cluster *c);
-/* The API address of member id, from the configuration; NULL when not a member. */
-const char *cluster__member_api(const struct cluster *c, raft_id id, char *buf, size_t len);
+/* The peer channel address of member id, from the configuration; NULL when not a member. */
+const char *cluster__member_peer(const struct cluster *c, raft_id id, char *buf, size_t len);
 
 /* history.c */
 void cluster__backfill_run(struct cluster *c);

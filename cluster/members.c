@@ -240,6 +240,7 @@ static int addr_check(const char *what, const char *addr, char *err, size_t errl
 int cluster_member_check(const char *id,
                          const char *raft_addr,
                          const char *api_addr,
+                         const char *peer_addr,
                          char *err,
                          size_t errlen)
 {
@@ -248,22 +249,39 @@ int cluster_member_check(const char *id,
                  ENGINE_NAME_CHARSET, ENGINE_NAME_MAX - 1);
         return CD_EINVAL;
     }
-    int rv = addr_check("raft", raft_addr, err, errlen);
-    return rv != 0 ? rv : addr_check("api", api_addr, err, errlen);
+    if (addr_check("raft", raft_addr, err, errlen) != 0 ||
+        addr_check("api", api_addr, err, errlen) != 0 ||
+        addr_check("peer", peer_addr, err, errlen) != 0) {
+        return CD_EINVAL;
+    }
+    if (strcmp(raft_addr, api_addr) == 0 || strcmp(raft_addr, peer_addr) == 0 ||
+        strcmp(api_addr, peer_addr) == 0) {
+        snprintf(err, errlen, "raft, api and peer must be three different addresses");
+        return CD_EINVAL;
+    }
+    return 0;
 }
 
-/* A member already named id, or already at one of the addresses. */
-static bool member_clash(const struct cluster *c,
-                         const char *id,
-                         const char *raft,
-                         const char *api)
+/* A member already named id, or already at one of the addresses (as any of its own). */
+static bool member_clash(const struct cluster *c, const struct cluster_member *joining)
 {
     struct cluster_member m;
     for (unsigned i = 0; i < c->raft.configuration.n; i++) {
         const struct raft_server *s = &c->raft.configuration.servers[i];
-        if (cluster__address_parse(s->address, &m) == 0 &&
-            (strcmp(m.id, id) == 0 || strcmp(m.raft, raft) == 0 || strcmp(m.api, api) == 0)) {
+        if (cluster__address_parse(s->address, &m) != 0) {
+            continue;
+        }
+        if (strcmp(m.id, joining->id) == 0) {
             return true;
+        }
+        const char *theirs[] = {m.raft, m.api, m.peer};
+        const char *ours[] = {joining->raft, joining->api, joining->peer};
+        for (int a = 0; a < 3; a++) {
+            for (int b = 0; b < 3; b++) {
+                if (strcmp(theirs[a], ours[b]) == 0) {
+                    return true;
+                }
+            }
         }
     }
     return false;
@@ -273,15 +291,19 @@ int cluster_member_add(struct cluster *c,
                        const char *id,
                        const char *raft_addr,
                        const char *api_addr,
+                       const char *peer_addr,
                        cluster_change_cb cb,
                        void *data)
 {
     char address[sizeof(c->address)], err[256];
-    if (cluster_member_check(id, raft_addr, api_addr, err, sizeof(err)) != 0 ||
-        cluster__address_format(address, sizeof(address), id, raft_addr, api_addr) != 0) {
+    struct cluster_member joining;
+    if (cluster_member_check(id, raft_addr, api_addr, peer_addr, err, sizeof(err)) != 0 ||
+        cluster__address_format(address, sizeof(address), id, raft_addr, api_addr, peer_addr) !=
+            0 ||
+        cluster__address_parse(address, &joining) != 0) {
         return CD_EINVAL;
     }
-    if (member_clash(c, id, raft_addr, api_addr)) {
+    if (member_clash(c, &joining)) {
         return CD_EEXISTS;
     }
     int rv = change_begin(c, cb, data);

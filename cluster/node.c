@@ -182,21 +182,34 @@ static void addr_text(const struct config_addr *a, char *buf, size_t len)
     snprintf(buf, len, strchr(a->host, ':') ? "[%s]:%u" : "%s:%u", a->host, a->port);
 }
 
-/* This node's address as Raft carries it ("raft|api|id"), from the node file. */
-static int self_address(struct cluster *c, char *errmsg, size_t errlen)
+/* A peer's address as Raft carries it ("raft|api|peer|id"). */
+static int peer_address(const struct config_peer *p, char *out, size_t len)
 {
     char raft_addr[CONFIG_HOST_MAX + 8], api_addr[CONFIG_HOST_MAX + 8];
-    addr_text(&c->node.raft_listen, raft_addr, sizeof(raft_addr));
-    addr_text(&c->node.api_listen, api_addr, sizeof(api_addr));
+    char peer_addr[CONFIG_HOST_MAX + 8];
+    addr_text(&p->raft, raft_addr, sizeof(raft_addr));
+    addr_text(&p->api, api_addr, sizeof(api_addr));
+    addr_text(&p->peer, peer_addr, sizeof(peer_addr));
+    return cluster__address_format(out, len, p->id, raft_addr, api_addr, peer_addr);
+}
+
+/* This node's address as Raft carries it, from the node file: its own entry in peers, or
+ * where it listens when it has none. */
+static int self_address(struct cluster *c, char *errmsg, size_t errlen)
+{
+    struct config_peer self = {
+        .raft = c->node.raft_listen,
+        .api = c->node.api_listen,
+        .peer = c->node.peer_listen,
+    };
+    snprintf(self.id, sizeof(self.id), "%s", c->node.id);
     for (uint32_t i = 0; i < c->node.n_peers; i++) {
         if (strcmp(c->node.peers[i].id, c->node.id) == 0) {
-            addr_text(&c->node.peers[i].raft, raft_addr, sizeof(raft_addr));
-            addr_text(&c->node.peers[i].api, api_addr, sizeof(api_addr));
+            self = c->node.peers[i];
         }
     }
     c->id = cluster__raft_id(c->node.id);
-    if (cluster__address_format(c->address, sizeof(c->address), c->node.id, raft_addr,
-                                api_addr) != 0) {
+    if (peer_address(&self, c->address, sizeof(c->address)) != 0) {
         snprintf(errmsg, errlen, "raft address of '%s' is not usable", c->node.id);
         return CD_EINVAL;
     }
@@ -362,15 +375,12 @@ static const char *raft_reason(struct raft *r, int rv)
 static int bootstrap(struct cluster *c, bool *fresh, char *errmsg, size_t errlen)
 {
     struct raft_configuration conf;
-    char raft_addr[CONFIG_HOST_MAX + 8], api_addr[CONFIG_HOST_MAX + 8];
     char address[sizeof(c->address)];
     int rv = 0;
     raft_configuration_init(&conf);
     for (uint32_t i = 0; i < c->node.n_peers && rv == 0; i++) {
         const struct config_peer *p = &c->node.peers[i];
-        addr_text(&p->raft, raft_addr, sizeof(raft_addr));
-        addr_text(&p->api, api_addr, sizeof(api_addr));
-        rv = cluster__address_format(address, sizeof(address), p->id, raft_addr, api_addr);
+        rv = peer_address(p, address, sizeof(address));
         if (rv == 0) {
             rv = raft_configuration_add(&conf, cluster__raft_id(p->id), address, RAFT_VOTER);
         }
@@ -414,6 +424,26 @@ static int undo_bootstrap(struct cluster *c)
     return rv;
 }
 
+/* Every member of the configuration Raft restored must be one this version can reach: an
+ * address written before the peer channel ("raft|api|id") names no peer address. Such a
+ * node is refused at start rather than run unable to forward to, or watch, that member. */
+static int check_configuration(const struct cluster *c, char *errmsg, size_t errlen)
+{
+    struct cluster_member m;
+    for (unsigned i = 0; i < c->raft.configuration.n; i++) {
+        const char *address = c->raft.configuration.servers[i].address;
+        if (cluster__address_parse(address, &m) != 0) {
+            snprintf(errmsg, errlen,
+                     "the Raft configuration in data_dir/raft names a member '%.300s', not "
+                     "of the form raft|api|peer|id this version reads (written by an older "
+                     "version?): start this node on an empty data_dir and add it again",
+                     address);
+            return CD_EIO;
+        }
+    }
+    return 0;
+}
+
 int cluster_start(struct cluster *c, char *errmsg, size_t errlen)
 {
     bool fresh = false;
@@ -437,6 +467,9 @@ int cluster_start(struct cluster *c, char *errmsg, size_t errlen)
     }
     if (c->failed) {
         snprintf(errmsg, errlen, "%s", c->errmsg);
+        return CD_EIO;
+    }
+    if (check_configuration(c, errmsg, errlen) != 0) {
         return CD_EIO;
     }
     uv_check_start(&c->pump, pump);

@@ -49,7 +49,7 @@ static void answered(void *req, int status, const void *reply, size_t len)
 
 int cluster__peer_send(struct cluster *c,
                        raft_id to,
-                       const char *api,
+                       const char *peer_addr,
                        enum cluster_forward_kind kind,
                        const void *body,
                        size_t len,
@@ -68,7 +68,7 @@ int cluster__peer_send(struct cluster *c,
     p->leader_bound = kind != CLUSTER_FWD_HISTORY;
     p->done = done;
     p->owner = owner;
-    int rv = c->forward.send(c->forward.data, api, kind, body, len, answered, p);
+    int rv = c->forward.send(c->forward.data, peer_addr, kind, body, len, answered, p);
     if (rv != 0) {
         free(p);
         return rv;
@@ -107,12 +107,12 @@ void cluster__peer_abandon_all(struct cluster *c)
     abandon(c, true, 0);
 }
 
-const char *cluster__member_api(const struct cluster *c, raft_id id, char *buf, size_t len)
+const char *cluster__member_peer(const struct cluster *c, raft_id id, char *buf, size_t len)
 {
     struct cluster_member m;
     if (!cluster__member_of(c, id, &m)) {
         return NULL;
     }
-    snprintf(buf, len, "%s", m.api);
+    snprintf(buf, len, "%s", m.peer);
     return buf;
 }

@@ -1,5 +1,5 @@
 /* The cluster's side of the guard: who may connect to the Raft port, with what key and
- * limits; and the proofs members attach to requests for each other's internal endpoints. */
+ * limits; and the proofs members attach to requests on each other's peer channel. */
 #include <string.h>
 
 #include "cluster/internal.h"

@@ -25,8 +25,9 @@ bool cluster_is_leader(const struct cluster *c)
     return cluster__is_leader(c);
 }
 
-/* The leader this node knows of, and its API address from the replicated configuration. */
-const char *cluster__leader_api(const struct cluster *c, raft_id *id, char *buf, size_t len)
+/* The leader this node knows of, and its peer channel address from the replicated
+ * configuration. */
+const char *cluster__leader_peer(const struct cluster *c, raft_id *id, char *buf, size_t len)
 {
     raft_id leader = 0;
     const char *address;
@@ -34,7 +35,7 @@ const char *cluster__leader_api(const struct cluster *c, raft_id *id, char *buf,
         raft_leader((struct raft *)&c->raft, &leader, &address);
     }
     *id = leader;
-    return leader != 0 ? cluster__member_api(c, leader, buf, len) : NULL;
+    return leader != 0 ? cluster__member_peer(c, leader, buf, len) : NULL;
 }
 
 /* ---- Lists and answers ---------------------------------------------------------------- */
@@ -130,13 +131,13 @@ static void forwarded(struct cluster *c, void *req, int status, const void *repl
 
 static void forward(struct cluster *c, struct cluster__cmd *cmd)
 {
-    char api[CONFIG_HOST_MAX + 8];
+    char peer[CONFIG_HOST_MAX + 8];
     raft_id leader;
-    if (cluster__leader_api(c, &leader, api, sizeof(api)) == NULL) {
+    if (cluster__leader_peer(c, &leader, peer, sizeof(peer)) == NULL) {
         cluster__answer(c, cmd, CD_EUNAVAIL, "no leader is known; retry shortly");
         return;
     }
-    int rv = cluster__peer_send(c, leader, api, CLUSTER_FWD_COMMAND, cmd->bytes, cmd->len,
+    int rv = cluster__peer_send(c, leader, peer, CLUSTER_FWD_COMMAND, cmd->bytes, cmd->len,
                                 forwarded, cmd);
     if (rv == CD_ETOOBIG) {
         cluster__answer(c, cmd, rv, "the command is too large to forward to the leader");

@@ -68,7 +68,7 @@ static void read_index_done(struct cluster *c,
 /* Starts one barrier (or read-index) for every waiting reader. */
 static void start_barrier(struct cluster *c)
 {
-    char api[CONFIG_HOST_MAX + 8];
+    char peer[CONFIG_HOST_MAX + 8];
     raft_id leader;
     int rv;
     if (c->barrier_inflight || c->readers_waiting.head == NULL) {
@@ -77,8 +77,8 @@ static void start_barrier(struct cluster *c)
     if (cluster__is_leader(c)) {
         c->barrier.data = c;
         rv = raft_barrier(&c->raft, &c->barrier, barrier_done) == 0 ? 0 : CD_EUNAVAIL;
-    } else if (cluster__leader_api(c, &leader, api, sizeof(api)) != NULL) {
-        rv = cluster__peer_send(c, leader, api, CLUSTER_FWD_READ_INDEX, NULL, 0,
+    } else if (cluster__leader_peer(c, &leader, peer, sizeof(peer)) != NULL) {
+        rv = cluster__peer_send(c, leader, peer, CLUSTER_FWD_READ_INDEX, NULL, 0,
                                 read_index_done, NULL);
     } else {
         rv = CD_EUNAVAIL;

@@ -52,17 +52,17 @@ static void probe_done(struct cluster *c,
 static void probe_fire(uv_timer_t *t)
 {
     struct cluster *c = t->data;
-    char api[CONFIG_HOST_MAX + 8];
+    char peer[CONFIG_HOST_MAX + 8];
     raft_id leader;
     if (c->ready.inflight || c->closing || cluster__is_leader(c) ||
-        cluster__leader_api(c, &leader, api, sizeof(api)) == NULL) {
+        cluster__leader_peer(c, &leader, peer, sizeof(peer)) == NULL) {
         return;
     }
     if (leader != c->ready.leader) {
         c->ready = (struct cluster__ready){.leader = leader};
     }
     c->ready.sent_at = uv_now(c->loop);
-    if (cluster__peer_send(c, leader, api, CLUSTER_FWD_COMMIT_INDEX, NULL, 0, probe_done,
+    if (cluster__peer_send(c, leader, peer, CLUSTER_FWD_COMMIT_INDEX, NULL, 0, probe_done,
                            NULL) == 0) {
         c->ready.inflight = true;
     }

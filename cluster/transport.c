@@ -1,9 +1,10 @@
 /* Raft's transport, with the guard of guard.h in front of raft on every connection.
  *
- * Member addresses have the form "raft-host:port|api-host:port|id": the sockets use the
- * Raft part, raft's handshake carries the whole; keeping the API address and the name in the
- * Raft configuration means every node knows where to forward to, and who a member is, from the
- * replicated configuration alone.
+ * Member addresses have the form "raft-host:port|api-host:port|peer-host:port|id": the
+ * sockets use the Raft part, raft's handshake carries the whole; keeping the API and peer
+ * channel addresses and the name in the Raft configuration means every node knows where to
+ * forward to, where clients reach a member, and who a member is, from the replicated
+ * configuration alone.
  *
  * This file is the accepting side. A connection is accepted here, goes through our
  * handshake and raft_uv_tcp's (read and checked here, never by raft), and only then is raft

@@ -1,7 +1,8 @@
 /* Fast failover: a follower that learns the leader's process is gone starts the election
  * at once instead of waiting out the election timeout.
  *
- * Every follower keeps one idle TCP connection open to the leader's API port. When the
+ * Every follower keeps one idle TCP connection open to the leader's peer port (the peer
+ * channel's listener: members only, and any port of the process would do). When the
  * leader's process dies its kernel closes that connection; the follower connects again at
  * once, and a refusal means nothing listens there any more. (A connection the server
  * closed for idleness is simply made again; a machine that vanished without closing
@@ -177,7 +178,7 @@ static void watch_connected(uv_connect_t *req, int status)
 }
 
 /* "host:port" or "[ipv6]:port", numeric hosts only (as the HTTP client takes them). */
-static int parse_api(char *text, struct sockaddr_storage *sa)
+static int parse_addr(char *text, struct sockaddr_storage *sa)
 {
     char *colon = strrchr(text, ':'), *host = text;
     if (colon == NULL) {
@@ -195,11 +196,11 @@ static int parse_api(char *text, struct sockaddr_storage *sa)
 
 static void watch_start(struct cluster *c, raft_id target)
 {
-    char api[CONFIG_HOST_MAX + 8];
+    char peer[CONFIG_HOST_MAX + 8];
     struct sockaddr_storage sa;
     struct watch_conn *w;
-    if (cluster__member_api(c, target, api, sizeof(api)) == NULL || parse_api(api, &sa) != 0 ||
-        (w = calloc(1, sizeof(*w))) == NULL) {
+    if (cluster__member_peer(c, target, peer, sizeof(peer)) == NULL ||
+        parse_addr(peer, &sa) != 0 || (w = calloc(1, sizeof(*w))) == NULL) {
         c->watch.retry_at = uv_now(c->loop) + RETRY_MS; /* a name, not an address: later */
         return;
     }

@@ -75,7 +75,8 @@ struct config_peer
 {
     char id[ENGINE_NAME_MAX];
     struct config_addr raft; /* where the other nodes reach this peer's Raft endpoint */
-    struct config_addr api;  /* where clients and forwarded writes reach its HTTP API */
+    struct config_addr api;  /* where clients reach its HTTP API */
+    struct config_addr peer; /* where members reach its peer channel (forwarding, failover) */
 };
 
 struct config_tls
@@ -103,6 +104,7 @@ struct config_node
     char id[ENGINE_NAME_MAX];
     struct config_addr api_listen;
     struct config_addr raft_listen;
+    struct config_addr peer_listen; /* the peer channel: members only (docs/config.md) */
     char data_dir[CONFIG_PATH_MAX];
     uint32_t n_peers; /* every member of the cluster, this node included */
     struct config_peer peers[CONFIG_PEERS_MAX];
@@ -115,7 +117,7 @@ struct config_node
     uint32_t history_days;   /* contact history retention; default 90 */
     uint32_t storage_map_mb; /* LMDB map size; default 4096 */
     /* The secret every member holds (cluster_secret_file): it authenticates the members
-     * to each other on the Raft port and on the API's internal endpoints. The file's
+     * to each other on the Raft port and on the peer channel. The file's
      * bytes without trailing white space, CONFIG_SECRET_MIN to CONFIG_SECRET_MAX of
      * them; the file must not be readable by every user. Empty only when insecure (the
      * node file says "insecure: true"; the two exclude each other). */

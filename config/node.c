@@ -1,5 +1,5 @@
-/* The node file: identity, listen addresses, peers, data directory, cluster secret, TLS,
- * log level. */
+/* The node file: identity, listen addresses (API, Raft, peer channel), peers, data directory,
+ * cluster secret, TLS, log level. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,26 +74,62 @@ static int read_addr(struct cfg_ctx *c, const struct ynode *n, struct config_add
     return 0;
 }
 
+static bool same_addr(const struct config_addr *a, const struct config_addr *b)
+{
+    return a->port == b->port && strcmp(a->host, b->host) == 0;
+}
+
+static bool wildcard(const char *host)
+{
+    return strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0;
+}
+
+/* Two listen addresses that one socket could not both bind. */
+static bool overlap(const struct config_addr *a, const struct config_addr *b)
+{
+    return a->port == b->port &&
+           (strcmp(a->host, b->host) == 0 || wildcard(a->host) || wildcard(b->host));
+}
+
 static int read_listen(struct cfg_ctx *c, const struct ynode *n, struct config_node *out)
 {
-    static const char *const keys[] = {"api", "raft", NULL};
-    const struct ynode *api, *raft;
+    static const char *const keys[] = {"api", "raft", "peer", NULL};
+    const struct ynode *api, *raft, *peer;
     if (cfg_expect_map(c, n) != 0) {
         return CD_EPARSE;
     }
     cfg_subject(c, "listen");
     if (cfg_keys(c, n, keys) != 0 || (api = cfg_require(c, n, "api")) == NULL ||
-        (raft = cfg_require(c, n, "raft")) == NULL || read_addr(c, api, &out->api_listen) ||
-        read_addr(c, raft, &out->raft_listen)) {
+        (raft = cfg_require(c, n, "raft")) == NULL ||
+        (peer = cfg_require(c, n, "peer")) == NULL || read_addr(c, api, &out->api_listen) ||
+        read_addr(c, raft, &out->raft_listen) || read_addr(c, peer, &out->peer_listen)) {
         return CD_EPARSE;
+    }
+    if (overlap(&out->api_listen, &out->raft_listen)) {
+        return cfg_fail(c, raft, "raft: api listens there already");
+    }
+    if (overlap(&out->api_listen, &out->peer_listen) ||
+        overlap(&out->raft_listen, &out->peer_listen)) {
+        return cfg_fail(c, peer, "peer: %s listens there already",
+                        overlap(&out->api_listen, &out->peer_listen) ? "api" : "raft");
     }
     c->subject[0] = 0;
     return 0;
 }
 
-static bool same_addr(const struct config_addr *a, const struct config_addr *b)
+/* Whether any of p's addresses is one of q's (or, with q == p, two of p's are one). */
+static bool shares_addr(const struct config_peer *p, const struct config_peer *q)
 {
-    return a->port == b->port && strcmp(a->host, b->host) == 0;
+    const struct config_addr *a[] = {&p->raft, &p->api, &p->peer};
+    const struct config_addr *b[] = {&q->raft, &q->api, &q->peer};
+    for (int i = 0; i < 3; i++) {
+        for (int j = p == q ? i + 1 : 0; j < 3; j++) {
+            if (same_addr(a[i], b[j])) {
+                return true;
+            }
+        }
+    }
+    return false;
 }
 
 static int read_peer(struct cfg_ctx *c,
@@ -101,8 +137,8 @@ static int read_peer(struct cfg_ctx *c,
                      const struct config_node *node,
                      struct config_peer *p)
 {
-    static const char *const keys[] = {"id", "raft", "api", NULL};
-    const struct ynode *id, *raft, *api;
+    static const char *const keys[] = {"id", "raft", "api", "peer", NULL};
+    const struct ynode *id, *raft, *api, *peer;
     cfg_subject(c, "peers");
     if (cfg_keys(c, n, keys) != 0 || (id = cfg_require(c, n, "id")) == NULL ||
         cfg_name(c, id, p->id, sizeof(p->id)) != 0) {
@@ -110,16 +146,20 @@ static int read_peer(struct cfg_ctx *c,
     }
     cfg_subject(c, "peer '%s'", p->id);
     if ((raft = cfg_require(c, n, "raft")) == NULL ||
-        (api = cfg_require(c, n, "api")) == NULL || read_addr(c, raft, &p->raft) != 0 ||
-        read_addr(c, api, &p->api) != 0) {
+        (api = cfg_require(c, n, "api")) == NULL ||
+        (peer = cfg_require(c, n, "peer")) == NULL || read_addr(c, raft, &p->raft) != 0 ||
+        read_addr(c, api, &p->api) != 0 || read_addr(c, peer, &p->peer) != 0) {
         return CD_EPARSE;
+    }
+    if (shares_addr(p, p)) {
+        return cfg_fail(c, n, "raft, api and peer must be three different addresses");
     }
     for (uint32_t i = 0; i < node->n_peers; i++) {
         const struct config_peer *q = &node->peers[i];
         if (strcmp(q->id, p->id) == 0) {
             return cfg_fail(c, id, "listed twice");
         }
-        if (same_addr(&q->raft, &p->raft) || same_addr(&q->api, &p->api)) {
+        if (shares_addr(p, q)) {
             return cfg_fail(c, n, "shares an address with peer '%s'", q->id);
         }
     }
@@ -175,11 +215,6 @@ static int read_log_level(struct cfg_ctx *c, const struct ynode *n, uint8_t *out
     return cfg_fail(c, n, "log_level: expected one of: debug, info, warn, error");
 }
 
-static bool wildcard(const char *host)
-{
-    return strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0;
-}
-
 static bool listens_as(const struct config_addr *listen, const struct config_addr *peer)
 {
     return listen->port == peer->port &&
@@ -196,7 +231,8 @@ static int check_self(struct cfg_ctx *c, const struct ynode *root, const struct 
         if (strcmp(p->id, nd->id) != 0) {
             continue;
         }
-        if (!listens_as(&nd->raft_listen, &p->raft) || !listens_as(&nd->api_listen, &p->api)) {
+        if (!listens_as(&nd->raft_listen, &p->raft) || !listens_as(&nd->api_listen, &p->api) ||
+            !listens_as(&nd->peer_listen, &p->peer)) {
             return cfg_fail(c, entry,
                             "peer '%s' is this node but its addresses do not match listen",
                             p->id);

@@ -92,11 +92,12 @@ int main(int argc, char **argv)
     d.sigint.data = d.sigterm.data = &d;
     uv_signal_start(&d.sigint, on_signal, SIGINT);
     uv_signal_start(&d.sigterm, on_signal, SIGTERM);
-    char api[CONFIG_HOST_MAX + 8], raft[CONFIG_HOST_MAX + 8];
+    char api[CONFIG_HOST_MAX + 8], raft[CONFIG_HOST_MAX + 8], peer[CONFIG_HOST_MAX + 8];
     snprintf(api, sizeof(api), "%s:%u", d.config.api_listen.host, d.config.api_listen.port);
     snprintf(raft, sizeof(raft), "%s:%u", d.config.raft_listen.host, d.config.raft_listen.port);
-    cd_log(CD_LOG_INFO, "start", "node", d.config.id, "api", api, "raft", raft, "msg",
-           "serving", NULL);
+    snprintf(peer, sizeof(peer), "%s:%u", d.config.peer_listen.host, d.config.peer_listen.port);
+    cd_log(CD_LOG_INFO, "start", "node", d.config.id, "api", api, "raft", raft, "peer", peer,
+           "msg", "serving", NULL);
     uv_run(d.loop, UV_RUN_DEFAULT);
     node_free(d.node);
     cd_log(CD_LOG_INFO, "stop", "node", d.config.id, "msg", "stopped", NULL);

@@ -1,9 +1,10 @@
 /* The built-in adapters and their registration. Adding a channel is one more ops table here
  * and one line in node__add_builtin(); the adapter itself knows nothing of node/.
  *
+ * The peer channel (node/peer.c) comes first: members forward to each other over it.
+ *
  * The HTTP API (adapters/api, adapters/http): the JSON API, /metrics and the event feed on
- * the node's API address. It also carries, for now, what followers forward to the leader
- * (its /v1/internal routes and its HTTP client), so it sets the node's forwarding ops. */
+ * the node's API address. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -109,7 +110,6 @@ static int add_api(struct node *n, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return CD_ENOMEM;
     }
-    node_set_forward(n, api_forward_ops(a->api));
     int rv = node_add(n, &API_OPS, a);
     if (rv != 0) {
         api_free_adapter(a);
@@ -120,5 +120,6 @@ static int add_api(struct node *n, char *err, size_t errlen)
 
 int node__add_builtin(struct node *n, char *err, size_t errlen)
 {
-    return add_api(n, err, errlen);
+    int rv = node__add_peer(n, err, errlen);
+    return rv != 0 ? rv : add_api(n, err, errlen);
 }

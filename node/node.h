@@ -80,7 +80,7 @@ struct node_adapter_ops
 };
 
 /* What node_new() takes. How followers reach the leader is set by the adapter that carries
- * it, with node_set_forward() (until the peer channel of its own replaces the API's). */
+ * it (the peer channel, node/peer.c), with node_set_forward(). */
 struct node_options
 {
     const struct config_node *config; /* copied */
@@ -97,8 +97,8 @@ int node_new(uv_loop_t *loop,
 /* Registers an adapter before node_start(): ops is borrowed for the node's life. Returns 0,
  * CD_ESTATE (already started) or CD_ENOMEM. */
 int node_add(struct node *n, const struct node_adapter_ops *ops, void *self);
-/* Until the peer channel: an adapter that carries forwarded requests sets how (before
- * node_start(), from node_new()'s registrations). */
+/* The adapter that carries forwarded requests sets how (before node_start(), from
+ * node_new()'s registrations). */
 void node_set_forward(struct node *n, struct cluster_forward_ops forward);
 
 /* The adapter self has acted on the effect it was last delivered (that deliver() answered
@@ -118,8 +118,10 @@ uv_loop_t *node_loop(const struct node *n);
 struct cluster *node_cluster(const struct node *n); /* NULL before node_start() */
 const struct config_node *node_config(const struct node *n);
 
-/* node/adapters.c: registers the built-in adapters (the HTTP API today). */
+/* node/adapters.c: registers the built-in adapters (the peer channel, the HTTP API). */
 int node__add_builtin(struct node *n, char *err, size_t errlen);
+/* node/peer.c: registers the peer channel and sets the node's forwarding ops. */
+int node__add_peer(struct node *n, char *err, size_t errlen);
 
 /* Figures of the bus for /metrics and tests. */
 struct node_bus_stats

@@ -51,6 +51,7 @@ class Demo:
         self.names = ["n1", "n2", "n3"]
         self.api = [args.base_port + 1 + i for i in range(3)]
         self.raft = [args.base_port + 101 + i for i in range(3)]
+        self.peer = [args.base_port + 201 + i for i in range(3)]
         self.procs = []
         self.stopping = False
 
@@ -63,12 +64,14 @@ class Demo:
         with os.fdopen(fd, "w") as f:
             f.write(os.urandom(32).hex() + "\n")
         peers = "\n".join(
-            f'  - {{ id: {n}, raft: "127.0.0.1:{r}", api: "127.0.0.1:{a}" }}'
-            for n, r, a in zip(self.names, self.raft, self.api))
-        for n, r, a in zip(self.names, self.raft, self.api):
+            f'  - {{ id: {n}, raft: "127.0.0.1:{r}", api: "127.0.0.1:{a}", '
+            f'peer: "127.0.0.1:{p}" }}'
+            for n, r, a, p in zip(self.names, self.raft, self.api, self.peer))
+        for n, r, a, p in zip(self.names, self.raft, self.api, self.peer):
             with open(os.path.join(self.root, f"{n}.yaml"), "w") as f:
                 f.write(f"# Demo node {n}: every member on this machine. Schema: docs/config.md\n"
                         f"id: {n}\nlisten:\n  api: 127.0.0.1:{a}\n  raft: 127.0.0.1:{r}\n"
+                        f"  peer: 127.0.0.1:{p}\n"
                         f"data_dir: {self.root}/{n}\ncluster_secret_file: {secret}\n"
                         f"peers:\n{peers}\n"
                         "raft: { election_timeout_ms: 500, heartbeat_ms: 50 }\n")
@@ -149,7 +152,8 @@ def main():
     ap.add_argument("--dir", default=os.path.join(os.environ.get("TMPDIR", "/tmp"),
                                                   "contactd-demo"))
     ap.add_argument("--base-port", type=int, default=8080,
-                    help="API ports base+1..3, Raft ports base+101..103")
+                    help="API ports base+1..3, Raft ports base+101..103, peer channel "
+                    "ports base+201..203")
     ap.add_argument("--model", default=os.path.join(HERE, "sample-model.yaml"))
     ap.add_argument("--scale", type=float, default=1.0, help="arrival rate multiplier")
     ap.add_argument("--for", dest="seconds", type=float, default=0,
@@ -158,7 +162,7 @@ def main():
     if not 1 <= args.base_port <= 65000:
         ap.error("--base-port must be 1..65000")
     demo = Demo(args)
-    busy = [p for p in demo.api + demo.raft if not port_free(p)]
+    busy = [p for p in demo.api + demo.raft + demo.peer if not port_free(p)]
     if busy:
         raise SystemExit(f"demo: ports {busy} are in use on 127.0.0.1 (another demo "
                          "running?); choose others with --base-port N")

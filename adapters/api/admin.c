@@ -1,4 +1,4 @@
-/* Health, cluster status, membership, and the internal endpoints followers forward to. */
+/* Health, cluster status and membership. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,9 +54,10 @@ void api__cluster_status(struct api__call *call)
              (unsigned long long)engine_digest(cluster_engine(call->api->cluster)));
     for (uint32_t i = 0; i < st.n_members; i++) {
         const struct cluster_member *m = &st.members[i];
-        json_t *member = json_pack("{s:s,s:s,s:s,s:s,s:b}", "id", m->id, "raft", m->raft, "api",
-                                   m->api, "role", cluster_member_role_name(m->role), "leader",
-                                   strcmp(m->id, st.leader) == 0);
+        json_t *member =
+            json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "id", m->id, "raft", m->raft, "api", m->api,
+                      "peer", m->peer, "role", cluster_member_role_name(m->role), "leader",
+                      strcmp(m->id, st.leader) == 0);
         if (st.role == CLUSTER_LEADER) { /* replication as the leader sees it */
             json_object_set_new(member, "match_index",
                                 json_integer((json_int_t)m->match_index));
@@ -107,10 +108,11 @@ static void change_refused(struct api__call *call, int rv)
                      st.leader[0] ? st.leader : "unknown", st.leader_api);
 }
 
-/* POST /v1/cluster/members {"id", "raft", "api"}: the id a name, the addresses IP:port. */
+/* POST /v1/cluster/members {"id", "raft", "api", "peer"}: the id a name, the addresses
+ * IP:port. */
 void api__member_add(struct api__call *call)
 {
-    static const char *const keys[] = {"id", "raft", "api", NULL};
+    static const char *const keys[] = {"id", "raft", "api", "peer", NULL};
     char err[256];
     json_t *body = api__body_with(call, keys);
     bool bad = false;
@@ -120,12 +122,13 @@ void api__member_add(struct api__call *call)
     const char *id = api__opt_str(call, body, "id", &bad);
     const char *raft = api__opt_str(call, body, "raft", &bad);
     const char *api = api__opt_str(call, body, "api", &bad);
-    if (!bad && (id == NULL || raft == NULL || api == NULL)) {
-        http_reply_error(call->x, 400, "INVAL", "id, raft and api are required");
-    } else if (!bad && cluster_member_check(id, raft, api, err, sizeof(err)) != 0) {
+    const char *peer = api__opt_str(call, body, "peer", &bad);
+    if (!bad && (id == NULL || raft == NULL || api == NULL || peer == NULL)) {
+        http_reply_error(call->x, 400, "INVAL", "id, raft, api and peer are required");
+    } else if (!bad && cluster_member_check(id, raft, api, peer, err, sizeof(err)) != 0) {
         http_reply_error(call->x, 400, "INVAL", "%s", err);
     } else if (!bad) {
-        int rv = cluster_member_add(call->api->cluster, id, raft, api, changed, call->x);
+        int rv = cluster_member_add(call->api->cluster, id, raft, api, peer, changed, call->x);
         if (rv != 0) {
             change_refused(call, rv);
         }
@@ -167,52 +170,4 @@ void api__leader_transfer(struct api__call *call)
         }
     }
     json_decref(body);
-}
-
-/* ---- Internal: what followers forward --------------------------------------------------- */
-
-static void internal_reply(void *data, int status, const void *bytes, size_t len)
-{
-    struct http_exchange *x = data;
-    if (status != 0) {
-        api__fail(x, status, NULL);
-    } else {
-        http_reply(x, 200, "application/octet-stream", bytes, len);
-    }
-}
-
-/* Only members reach the internal endpoints: they run engine commands as they are. */
-static bool internal_allowed(struct api__call *call)
-{
-    struct cluster_proof proof;
-    const struct http_request *req = call->req;
-    if (http_query_get(req, "member", proof.member, sizeof(proof.member)) < 0 ||
-        http_query_get(req, "proof", proof.mac, sizeof(proof.mac)) < 0) {
-        http_reply_error(call->x, 403, "FORBIDDEN",
-                         "internal endpoints serve members of the cluster only: this request "
-                         "carries no proof (?member=ID&proof=HMAC)");
-        return false;
-    }
-    int rv =
-        cluster_proof_check(call->api->cluster, &proof, req->path, req->body, req->body_len);
-    if (rv == CD_ENOMEM) {
-        api__fail(call->x, rv, NULL);
-        return false;
-    }
-    if (rv != 0) {
-        http_reply_error(call->x, 403, "FORBIDDEN",
-                         "internal endpoints serve members of the cluster only: the proof of "
-                         "'%s' does not hold (a stranger, or another cluster secret)",
-                         proof.member);
-        return false;
-    }
-    return true;
-}
-
-void api__internal(struct api__call *call, enum cluster_forward_kind kind)
-{
-    if (internal_allowed(call)) {
-        cluster_serve_forward(call->api->cluster, kind, call->req->body, call->req->body_len,
-                              internal_reply, call->x);
-    }
 }

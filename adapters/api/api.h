@@ -1,6 +1,7 @@
-/* api: a node's HTTP/JSON API under /v1/, health endpoints, and the internal endpoints a
- * follower uses to forward to the leader. Routes turn requests into engine commands for
- * cluster_submit() and read the applied state after a read barrier.
+/* api: a node's public HTTP/JSON API under /v1/ and its health endpoints. Routes turn
+ * requests into engine commands for cluster_submit() and read the applied state after a
+ * read barrier. What members ask each other goes over the peer channel (peer/peer.h), never
+ * through this API.
  *
  * Errors are {"error":{"code","message"}} with a fitting status; a request that fails
  * validation changes nothing. */
@@ -14,8 +15,8 @@
 
 struct api;
 
-/* Creates the API of one node. The cluster is set later (api_set_cluster), since the
- * cluster needs the forwarding ops first. Returns 0 or CD_ENOMEM. */
+/* Creates the API of one node. The cluster is set later (api_set_cluster), once it exists.
+ * Returns 0 or CD_ENOMEM. */
 int api_new(uv_loop_t *loop, struct api **out);
 void api_set_cluster(struct api *a, struct cluster *c);
 /* The server that serves this API, whose own figures /metrics shows (borrowed). */
@@ -26,15 +27,13 @@ void api_set_server(struct api *a, struct http_server *s);
  * has come back, from inside this call when none is. Call it after closing the HTTP server
  * and before closing the cluster, then api_free() from cb or later. */
 void api_close(struct api *a, void (*cb)(void *data), void *data);
-/* Frees the API and its forwarding connections (callbacks of forwarded requests fire with
- * CD_EUNAVAIL). With model work possibly in progress, call api_close() first and wait for
+/* Frees the API. With model work possibly in progress, call api_close() first and wait for
  * its callback. */
 void api_free(struct api *a);
 
 /* The options of the node's HTTP server (the server's defaults otherwise): a routing model
- * of up to CONFIG_MODEL_BYTES_MAX may be posted to /v1/model and its sub-paths, and to the
- * internal endpoints that carry a follower's forwarded install; other bodies stay within
- * the server's 1 MiB. */
+ * of up to CONFIG_MODEL_BYTES_MAX may be posted to /v1/model and its sub-paths; other
+ * bodies stay within the server's 1 MiB. */
 void api_http_options(struct http_server_options *out);
 
 /* The http_handler_cb of the node's server; data is the struct api. */
@@ -45,8 +44,5 @@ void api_handle(void *data, struct http_exchange *x, const struct http_request *
  * feed answers 410 for what follows an id below it). */
 void api_events_effect(struct api *a, uint64_t index, uint32_t n, const struct engine_effect *fx);
 void api_events_restored(struct api *a, uint64_t index);
-
-/* Forwarding to the leader over its internal endpoints, for cluster_options.forward. */
-struct cluster_forward_ops api_forward_ops(struct api *a);
 
 #endif

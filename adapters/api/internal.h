@@ -7,18 +7,7 @@
 #include "adapters/api/api.h"
 #include "engine/engine.h"
 
-#define API__PEERS_MAX 16
-/* The largest body of a member's request to another (/v1/internal/): a model install
- * carries the document (at most 4 MiB), its encoding and its diff. */
-#define API__INTERNAL_BODY_MAX (16u << 20)
-
 struct api__model_job;
-
-struct api__peer
-{
-    char addr[CONFIG_HOST_MAX + 8];
-    struct http_client *client;
-};
 
 struct api
 {
@@ -26,8 +15,6 @@ struct api
     struct cluster *cluster;
     struct http_server *server; /* for its own figures in /metrics; may be NULL */
     struct api__events *events;
-    struct api__peer peers[API__PEERS_MAX];
-    unsigned n_peers;
     /* model.c: model documents read in the thread pool, one at a time, the rest waiting. */
     struct api__model_job *job_running, *jobs_head, *jobs_tail;
     unsigned jobs_waiting;
@@ -181,6 +168,5 @@ void api__events(struct api__call *call);
 void api__member_add(struct api__call *call);
 void api__member_remove(struct api__call *call);
 void api__leader_transfer(struct api__call *call);
-void api__internal(struct api__call *call, enum cluster_forward_kind kind);
 
 #endif

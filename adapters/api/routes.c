@@ -71,10 +71,6 @@ static void r_queue(struct api__call *call, int arg)
 {
     api__queue_action(call, arg);
 }
-static void r_internal(struct api__call *call, int arg)
-{
-    api__internal(call, (enum cluster_forward_kind)arg);
-}
 
 /* Query parameters, by route: names and booleans are checked before the handler runs;
  * numbers and enumerations by the handler, which knows their ranges. */
@@ -111,12 +107,6 @@ static const struct api__param q_events[] = {
     {"agent", API__Q_NAME, ENGINE_NAME_MAX},
     {"contact", API__Q_HANDLER, 0},
     {"kind", API__Q_HANDLER, 0},
-    {.name = NULL},
-};
-/* A member's proof on the internal endpoints (admin.c's api__internal checks it). */
-static const struct api__param q_internal[] = {
-    {"member", API__Q_NAME, ENGINE_NAME_MAX},
-    {"proof", API__Q_HANDLER, 0},
     {.name = NULL},
 };
 /* Who installs a model version and why (model.c reads them). A rollback's comment is in
@@ -175,12 +165,6 @@ static const struct route routes[] = {
     {HTTP_M_GET, "/v1/model/versions", r_model_read, API__MODEL_VERSIONS, q_read},
     {HTTP_M_GET, "/v1/model/versions/{version}", r_model_read, API__MODEL_VERSION, q_read},
     {HTTP_M_GET, "/v1/audit", r_model_read, API__MODEL_AUDIT, q_read},
-    {HTTP_M_POST, "/v1/internal/forward/command", r_internal, CLUSTER_FWD_COMMAND, q_internal},
-    {HTTP_M_POST, "/v1/internal/forward/read-index", r_internal, CLUSTER_FWD_READ_INDEX,
-     q_internal},
-    {HTTP_M_POST, "/v1/internal/forward/commit-index", r_internal, CLUSTER_FWD_COMMIT_INDEX,
-     q_internal},
-    {HTTP_M_POST, "/v1/internal/forward/history", r_internal, CLUSTER_FWD_HISTORY, q_internal},
 };
 
 /* Matches path against pattern, capturing "{kind}" segments. A segment too long for args
@@ -231,7 +215,6 @@ void api_http_options(struct http_server_options *out)
 {
     static const struct http_body_limit limits[] = {
         {"/v1/model", CONFIG_MODEL_BYTES_MAX},
-        {"/v1/internal", API__INTERNAL_BODY_MAX},
         {NULL, 0},
     };
     memset(out, 0, sizeof(*out));
@@ -300,9 +283,6 @@ void api_free(struct api *a)
         return;
     }
     assert(a->job_running == NULL && a->jobs_head == NULL);
-    for (unsigned i = 0; i < a->n_peers; i++) {
-        http_client_close(a->peers[i].client);
-    }
     api__events_free(a->events);
     free(a);
 }

@@ -7,10 +7,9 @@
 #include "ops/contactctl/http_blocking.h"
 
 static const struct ctl_column members[] = {
-    {"MEMBER", "id", false},     {"ROLE", "role", false},
-    {"LEADER", "leader", false}, {"RAFT", "raft", false},
-    {"API", "api", false},       {"MATCH", "match_index", false},
-    {"LAG", "lag", false},       {"REACHABLE", "reachable", false},
+    {"MEMBER", "id", false},         {"ROLE", "role", false}, {"LEADER", "leader", false},
+    {"RAFT", "raft", false},         {"API", "api", false},   {"PEER", "peer", false},
+    {"MATCH", "match_index", false}, {"LAG", "lag", false},   {"REACHABLE", "reachable", false},
 };
 
 static const struct ctl_column status[] = {
@@ -133,9 +132,9 @@ int ctl_cmd_member(struct ctl *c, int argc, char **argv)
         json_decref(doc);
         return rv;
     }
-    if (argc == 4 && strcmp(argv[0], "add") == 0) {
-        json_t *req =
-            json_pack("{s:s,s:s,s:s}", "id", argv[1], "raft", argv[2], "api", argv[3]);
+    if (argc == 5 && strcmp(argv[0], "add") == 0) {
+        json_t *req = json_pack("{s:s,s:s,s:s,s:s}", "id", argv[1], "raft", argv[2], "api",
+                                argv[3], "peer", argv[4]);
         body = json_dumps(req, JSON_COMPACT);
         json_decref(req);
         rv = ctl_call(c, "POST", "/v1/cluster/members", body, &doc);

@@ -21,7 +21,7 @@ int ctl_usage(void)
         "cluster:\n"
         "  status                              each member's role, term, applied index and "
         "lag\n"
-        "  member list | add ID RAFT API | remove ID\n"
+        "  member list | add ID RAFT API PEER | remove ID\n"
         "  leader transfer [ID]\n"
         "routing model:\n"
         "  model validate FILE                 check a model; changes nothing\n"

@@ -54,14 +54,16 @@ static void check_peers(const struct config_node *n)
                    "peer %u: bad id", i);
         check_addr(&p->raft, "peer raft");
         check_addr(&p->api, "peer api");
+        check_addr(&p->peer, "peer peer");
         for (uint32_t j = 0; j < i; j++) {
             FUZZ_CHECK(strcmp(n->peers[j].id, p->id) != 0, "peer '%s' twice", p->id);
         }
         if (strcmp(p->id, n->id) == 0) {
             self = true;
-            FUZZ_CHECK(
-                listens_as(&n->raft_listen, &p->raft) && listens_as(&n->api_listen, &p->api),
-                "this node's peer entry is not where it listens");
+            FUZZ_CHECK(listens_as(&n->raft_listen, &p->raft) &&
+                           listens_as(&n->api_listen, &p->api) &&
+                           listens_as(&n->peer_listen, &p->peer),
+                       "this node's peer entry is not where it listens");
         }
     }
     FUZZ_CHECK(self, "this node '%s' is not among its peers", n->id);
@@ -73,6 +75,7 @@ static void check_accepted(const struct config_node *n)
                "bad id");
     check_addr(&n->api_listen, "listen api");
     check_addr(&n->raft_listen, "listen raft");
+    check_addr(&n->peer_listen, "listen peer");
     check_peers(n);
     FUZZ_CHECK(ends_in(n->data_dir, sizeof(n->data_dir)) && n->data_dir[0] != 0, "no data_dir");
     FUZZ_CHECK(ends_in(n->tls.cert, sizeof(n->tls.cert)) &&

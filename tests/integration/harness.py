@@ -105,11 +105,12 @@ class Client:
 
 
 class Node:
-    def __init__(self, cluster, name, raft_port, api_port):
+    def __init__(self, cluster, name, raft_port, api_port, peer_port):
         self.cluster = cluster
         self.name = name
         self.raft_port = raft_port
         self.api_port = api_port
+        self.peer_port = peer_port  # the peer channel: members forward to each other here
         self.dir = os.path.join(cluster.root, name)
         self.data_dir = os.path.join(self.dir, "data")
         self.config = os.path.join(self.dir, "node.yaml")
@@ -127,6 +128,10 @@ class Node:
     def api_addr(self):
         return f"127.0.0.1:{self.api_port}"
 
+    @property
+    def peer_addr(self):
+        return f"127.0.0.1:{self.peer_port}"
+
     def write_config(self, peers):
         os.makedirs(self.dir, exist_ok=True)
         c = self.cluster
@@ -135,12 +140,14 @@ class Node:
             "listen:",
             f"  api: {self.api_addr}",
             f"  raft: {self.raft_addr}",
+            f"  peer: {self.peer_addr}",
             f"data_dir: {self.data_dir}",
             f"cluster_secret_file: {c.secret_file}",
             "peers:",
         ]
         for p in peers:
-            lines.append(f'  - {{ id: {p.name}, raft: "{p.raft_addr}", api: "{p.api_addr}" }}')
+            lines.append(f'  - {{ id: {p.name}, raft: "{p.raft_addr}", api: "{p.api_addr}", '
+                         f'peer: "{p.peer_addr}" }}')
         lines += [
             f"join: {'true' if self.join else 'false'}",
             "raft:",
@@ -221,8 +228,8 @@ class Cluster:
             node.write_config(self.nodes)
 
     def new_node(self):
-        raft_port, api_port = free_ports(2)
-        node = Node(self, f"n{len(self.nodes) + 1}", raft_port, api_port)
+        raft_port, api_port, peer_port = free_ports(3)
+        node = Node(self, f"n{len(self.nodes) + 1}", raft_port, api_port, peer_port)
         self.nodes.append(node)
         return node
 

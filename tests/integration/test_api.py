@@ -271,7 +271,8 @@ def bad_fields(c, node, cid):
         ("POST", "/v1/offers/999999/reject", {"agent": "a01", "x": 1}, 400, "INVAL"),
         ("POST", "/v1/cluster/leader/transfer", {"x": 1}, 400, "INVAL"),
         ("POST", "/v1/cluster/members",
-         {"id": "n9", "raft": "127.0.0.1:1", "api": "127.0.0.1:2", "x": 1}, 400, "INVAL"),
+         {"id": "n9", "raft": "127.0.0.1:1", "api": "127.0.0.1:2", "peer": "127.0.0.1:3", "x": 1},
+         400, "INVAL"),
         ("DELETE", "/v1/cluster/members/n3", {"x": 1}, 400, "INVAL"),
         ("POST", f"/v1/contacts/{cid}/abandon", {"reason": "x"}, 400, "INVAL"),
         ("POST", "/v1/queues/support-chat/pause", {"x": 1}, 400, "INVAL"),
@@ -290,30 +291,34 @@ def bad_fields(c, node, cid):
 def bad_members(c, leader):
     """Member adds with a bad id or address are 400s, on the leader as on a follower."""
     cases = []
+    def add(**kw):
+        return dict({"id": "n9", "raft": "127.0.0.1:9000", "api": "127.0.0.1:9001",
+                     "peer": "127.0.0.1:9002"}, **kw)
     for raft in ("127.0.0.1", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:080",
                  "127.0.0.1:+80", "localhost:9000", "::1:9000", "[::1]", "[127.0.0.1]:9000",
                  "127.0.0.1:9000|x", "", "1.2.3:9000"):
-        cases.append(("POST", "/v1/cluster/members",
-                      {"id": "n9", "raft": raft, "api": "127.0.0.1:9001"}, 400, "INVAL"))
+        cases.append(("POST", "/v1/cluster/members", add(raft=raft), 400, "INVAL"))
     cases += [
-        ("POST", "/v1/cluster/members",
-         {"id": "n9", "raft": "127.0.0.1:9000", "api": "127.0.0.1"}, 400, "INVAL"),
-        ("POST", "/v1/cluster/members",
-         {"id": "n 9", "raft": "127.0.0.1:9000", "api": "127.0.0.1:9001"}, 400, "INVAL"),
-        ("POST", "/v1/cluster/members",
-         {"id": "n9|x", "raft": "127.0.0.1:9000", "api": "127.0.0.1:9001"}, 400, "INVAL"),
+        ("POST", "/v1/cluster/members", add(api="127.0.0.1"), 400, "INVAL"),
+        ("POST", "/v1/cluster/members", add(peer="127.0.0.1:9002|x"), 400, "INVAL"),
+        ("POST", "/v1/cluster/members", add(peer="127.0.0.1:9001"), 400, "INVAL"),
+        ("POST", "/v1/cluster/members", add(id="n 9"), 400, "INVAL"),
+        ("POST", "/v1/cluster/members", add(id="n9|x"), 400, "INVAL"),
         ("POST", "/v1/cluster/members", {"id": "n9", "raft": "127.0.0.1:9000"}, 400, "INVAL"),
         ("POST", "/v1/cluster/members",
-         {"id": "n2", "raft": "127.0.0.1:9000", "api": "127.0.0.1:9001"}, 409, "EXISTS"),
-        ("POST", "/v1/cluster/members",
-         {"id": "n9", "raft": c.nodes[1].raft_addr, "api": "127.0.0.1:9001"}, 409, "EXISTS"),
+         {"id": "n9", "raft": "127.0.0.1:9000", "api": "127.0.0.1:9001"}, 400, "INVAL"),
+        ("POST", "/v1/cluster/members", add(id="n2"), 409, "EXISTS"),
+        ("POST", "/v1/cluster/members", add(raft=c.nodes[1].raft_addr), 409, "EXISTS"),
+        ("POST", "/v1/cluster/members", add(peer=c.nodes[1].peer_addr), 409, "EXISTS"),
+        ("POST", "/v1/cluster/members", add(api=c.nodes[1].peer_addr), 409, "EXISTS"),
     ]
     expect_all(leader, cases)
     return len(cases)
 
 
 def members(node):
-    return sorted((m["id"], m["raft"], m["api"], m["role"]) for m in node.status()["members"])
+    return sorted((m["id"], m["raft"], m["api"], m["peer"], m["role"])
+                  for m in node.status()["members"])
 
 
 def bad_input_more(c, leader, follower, cid):
@@ -363,12 +368,13 @@ def failed_member_add(c, leader):
     """A node that never answers cannot become a voter: the add fails after raft's catch-up
     limit and takes the half-added member out again."""
     before = members(leader)
-    raft_port, api_port = free_ports(2)
+    raft_port, api_port, peer_port = free_ports(3)
     client = Client(leader.api_port, timeout=60)  # raft gives up after 5 s without answers
     t0 = time.monotonic()
     got, doc = client.request("POST", "/v1/cluster/members",
                               {"id": "ghost", "raft": f"127.0.0.1:{raft_port}",
-                               "api": f"127.0.0.1:{api_port}"})
+                               "api": f"127.0.0.1:{api_port}",
+                               "peer": f"127.0.0.1:{peer_port}"})
     log(f"ghost add answered after {time.monotonic() - t0:.1f}s: {got} {doc}")
     client.close()
     check(got == 504 and doc["error"]["code"] == "TIMEDOUT"

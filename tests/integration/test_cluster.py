@@ -85,7 +85,8 @@ def membership(c):
     n4.write_config(c.nodes)
     n4.start()
     code, doc = leader.request("POST", "/v1/cluster/members",
-                               {"id": n4.name, "raft": n4.raft_addr, "api": n4.api_addr})
+                               {"id": n4.name, "raft": n4.raft_addr, "api": n4.api_addr,
+                                "peer": n4.peer_addr})
     check(code == 200, f"member add: {code} {doc}")
     sts = c.wait_converged()
     check(len(sts[0]["members"]) == 4 and all(m["role"] == "voter" for m in sts[0]["members"]),

@@ -24,7 +24,7 @@ import demo  # noqa: E402
 def free_base():
     for _ in range(50):
         base = random.randrange(20000, 40000, 10)
-        if all(demo.port_free(base + d) for d in (1, 2, 3, 101, 102, 103)):
+        if all(demo.port_free(base + d) for d in (1, 2, 3, 101, 102, 103, 201, 202, 203)):
             return base
     raise Failure("no free block of ports for the demo")
 

@@ -1,7 +1,7 @@
 """Fast failover (cluster/README.md): when the leader's process dies, the followers find
-its API port refusing and stand for election at once, in turn; with raft.fast_failover off
-they wait out the election timeout instead. A leader stopped with SIGTERM hands leadership
-over first. What is checked is what the nodes did (their
+its peer port (the peer channel's listener) refusing and stand for election at once, in
+turn; with raft.fast_failover off they wait out the election timeout instead. A leader
+stopped with SIGTERM hands leadership over first. What is checked is what the nodes did (their
 counters and terms), not how long it took: the timing is bench/cluster's business."""
 from harness import Cluster, Failure, log, run
 

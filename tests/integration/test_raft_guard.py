@@ -5,7 +5,8 @@ RequestVote with a huge term, a handshake announcing a 4 GiB address, a handshak
 another secret, a replayed handshake, 2000 connections at once. Each one is closed by the
 node before raft sees it; after each, the leader is the same in the same term, every node is
 alive, the state digests are equal and writes (forwarded from a follower) still work. The
-internal API endpoints answer 403 to anyone without a member's proof. A second cluster,
+peer channel (listen.peer) answers 403 to anyone without a member's proof and serves a
+member's; the public API has no /v1/internal endpoints at all (404). A second cluster,
 with 'insecure: true' and no secret, elects and replicates through the same guard (its key
 is empty) and still refuses the 4 GiB handshake.
 
@@ -20,6 +21,7 @@ handshake in cluster/guard.h, and cluster/entry.c for the forged entry's content
 import hashlib
 import hmac
 import http.client
+import json
 import os
 import re
 import resource
@@ -56,8 +58,8 @@ def raft_id(name):
 
 
 def member_address(node):
-    """The address raft carries for a member: raft|api|id."""
-    return f"{node.raft_addr}|{node.api_addr}|{node.name}"
+    """The address raft carries for a member: raft|api|peer|id."""
+    return f"{node.raft_addr}|{node.api_addr}|{node.peer_addr}|{node.name}"
 
 
 def raft_handshake(name, address, address_len=None):
@@ -387,8 +389,28 @@ def flood(g, n=2000):
     g.unharmed(f"{n} connections")
 
 
-def internal_endpoints(g):
-    """POST /v1/internal/forward/* without a member's proof: 403, nothing changes."""
+def peer_post(node, target, body, method="POST"):
+    """One request to node's peer channel; (status, body bytes)."""
+    conn = http.client.HTTPConnection("127.0.0.1", node.peer_port, timeout=10)
+    try:
+        conn.request(method, target, body=body)
+        res = conn.getresponse()
+        return res.status, res.read()
+    finally:
+        conn.close()
+
+
+def error_code(answer):
+    try:
+        return json.loads(answer)["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def peer_channel(g):
+    """The endpoints members forward to are on the peer channel only: the public API answers
+    404 there, proof or not. On the peer channel, a request without a member's proof is 403
+    and changes nothing; a member's command and read-index are served."""
     key, leader = g.c.secret, g.leader
     path = "/v1/internal/forward/command"
     body = b"\x01\x01"  # an encoded TICK
@@ -398,37 +420,46 @@ def internal_endpoints(g):
                      b"\0" + b, hashlib.sha256)
         return m.hexdigest()
 
+    m = g.followers[0].name
+    for kind in ("command", "read-index", "commit-index", "history"):
+        p = f"/v1/internal/forward/{kind}"
+        for target in (p, f"{p}?member={m}&proof={proof(m, p, b'')}"):
+            code, doc = leader.request("POST", target, raw=b"")
+            check(code == 404 and doc["error"]["code"] == "NOTFOUND",
+                  f"the public API on {target}: expected 404 NOTFOUND, got {code} {doc}")
     before = leader.status()
     cases = [
         ("no proof", path),
         ("a stranger", f"{path}?member=n9&proof={proof('n9', path, body)}"),
-        ("another secret", f"{path}?member={g.followers[0].name}"
-                           f"&proof={proof(g.followers[0].name, path, body, b'x' * 32)}"),
-        ("a proof for another body", f"{path}?member={g.followers[0].name}"
-                                     f"&proof={proof(g.followers[0].name, path, b'')}"),
-        ("a malformed proof", f"{path}?member={g.followers[0].name}&proof=zz"),
+        ("another secret", f"{path}?member={m}&proof={proof(m, path, body, b'x' * 32)}"),
+        ("a proof for another body", f"{path}?member={m}&proof={proof(m, path, b'')}"),
+        ("a proof for another path",
+         f"{path}?member={m}&proof={proof(m, '/v1/internal/forward/history', body)}"),
+        ("a malformed proof", f"{path}?member={m}&proof=zz"),
     ]
     for what, target in cases:
-        code, doc = leader.request("POST", target, raw=body)
-        check(code == 403 and doc["error"]["code"] == "FORBIDDEN" and doc["error"]["message"],
-              f"{what}: expected 403 FORBIDDEN, got {code} {doc}")
+        code, answer = peer_post(leader, target, body)
+        check(code == 403 and error_code(answer) == "FORBIDDEN",
+              f"{what}: expected 403 FORBIDDEN, got {code} {answer[:200]!r}")
+    code, answer = peer_post(leader, "/v1/contacts", b"")
+    check(code == 404 and error_code(answer) == "NOTFOUND",
+          f"the public API's paths on the peer channel: {code} {answer[:200]!r}")
+    code, answer = peer_post(leader, path, None, method="GET")
+    check(code == 405, f"GET on the peer channel: {code} {answer[:200]!r}")
     after = leader.status()
     check(after["applied_index"] == before["applied_index"] and
           after["state_digest"] == before["state_digest"], "a refused request changed the state")
     # The same check lets a member's genuine proof through.
     rpath = "/v1/internal/forward/read-index"
-    m = g.followers[0].name
-    conn = http.client.HTTPConnection("127.0.0.1", leader.api_port, timeout=10)
-    try:
-        conn.request("POST", f"{rpath}?member={m}&proof={proof(m, rpath, b'')}", body=b"")
-        res = conn.getresponse()
-        answer = res.read()
-    finally:
-        conn.close()
-    check(res.status == 200 and answer, f"a member's read-index answered {res.status}")
-    log(f"internal endpoints: {len(cases)} requests without a member's proof got 403; a "
-        f"member's got 200")
-    g.unharmed("internal endpoints")
+    code, answer = peer_post(leader, f"{rpath}?member={m}&proof={proof(m, rpath, b'')}", b"")
+    check(code == 200 and answer, f"a member's read-index answered {code} {answer[:200]!r}")
+    code, answer = peer_post(leader, f"{path}?member={m}&proof={proof(m, path, body)}", body)
+    check(code == 200 and answer, f"a member's command answered {code} {answer[:200]!r}")
+    wait(lambda: leader.status()["applied_index"] > before["applied_index"], 10,
+         "the member's TICK applied")
+    log(f"peer channel: /v1/internal/forward/* is 404 on the public API; {len(cases)} requests "
+        f"without a member's proof got 403; a member's read-index and command got 200")
+    g.unharmed("peer channel")
 
 
 def insecure(c):
@@ -456,7 +487,7 @@ def corpus(c):
     c.install_model()
     g = Guarded(c)
     for step in (raw_raft, append_in_leaders_term, forged_entry, huge_term_vote,
-                 huge_address, wrong_secret, replayed, internal_endpoints, flood):
+                 huge_address, wrong_secret, replayed, peer_channel, flood):
         step(g)
     port_metrics(g)
 

@@ -10,7 +10,7 @@
  * here: the readiness probe fires at start, the others are seconds away.
  *
  * Forwarding. Each node's cluster_forward_ops.send() posts the request in a mailbox; the
- * settle loop hands it to the node whose API address it names (cluster_serve_forward) and
+ * settle loop hands it to the node whose peer address it names (cluster_serve_forward) and
  * hands the answer back to the sender on a later pass, so done never fires from inside
  * send, as the contract asks. A test may hold the requests to a node or of a kind (a
  * leader that no longer answers; a backfill not yet served) and release them later.
@@ -67,7 +67,7 @@ struct cf_node
     unsigned i;
     struct cluster *c; /* NULL while closed */
     struct config_node config;
-    char api[32];
+    char peer[32]; /* its peer channel's address, as the configuration names it */
     bool killed;
     bool closed; /* cluster_close()'s callback fired */
     /* Effects seen since the node was (re)opened: how many, and a hash of them in order. */
@@ -145,7 +145,7 @@ static inline void cf_push(struct cf_msg **list, struct cf_msg *m)
 }
 
 static inline int cf_send(void *data,
-                          const char *api_addr,
+                          const char *peer_addr,
                           enum cluster_forward_kind kind,
                           const void *body,
                           size_t len,
@@ -155,7 +155,7 @@ static inline int cf_send(void *data,
     struct cf_node *from = data;
     struct cf *f = from->f;
     for (unsigned j = 0; j < f->n; j++) {
-        if (strcmp(f->nodes[j].api, api_addr) != 0) {
+        if (strcmp(f->nodes[j].peer, peer_addr) != 0) {
             continue;
         }
         struct cf_msg *m = calloc(1, sizeof(*m));
@@ -527,6 +527,8 @@ static inline void cf_configure(struct cf *f, unsigned i)
     cn->api_listen.port = (uint16_t)(17100 + i);
     snprintf(cn->raft_listen.host, sizeof(cn->raft_listen.host), "127.0.0.1");
     cn->raft_listen.port = (uint16_t)(17200 + i);
+    snprintf(cn->peer_listen.host, sizeof(cn->peer_listen.host), "127.0.0.1");
+    cn->peer_listen.port = (uint16_t)(17300 + i);
     snprintf(cn->data_dir, sizeof(cn->data_dir), "%s/n%u", f->dir, i);
     cn->n_peers = f->n;
     for (unsigned j = 0; j < f->n; j++) {
@@ -536,6 +538,8 @@ static inline void cf_configure(struct cf *f, unsigned i)
         p->raft.port = (uint16_t)(17200 + j);
         snprintf(p->api.host, sizeof(p->api.host), "127.0.0.1");
         p->api.port = (uint16_t)(17100 + j);
+        snprintf(p->peer.host, sizeof(p->peer.host), "127.0.0.1");
+        p->peer.port = (uint16_t)(17300 + j);
     }
     cn->log_level = CONFIG_LOG_WARN;
     cn->raft.election_timeout_ms = CF_ELECTION_MS;
@@ -548,7 +552,7 @@ static inline void cf_configure(struct cf *f, unsigned i)
     cn->history_days = 90;
     cn->storage_map_mb = 64;
     cn->insecure = true;
-    snprintf(f->nodes[i].api, sizeof(f->nodes[i].api), "127.0.0.1:%u", 17100 + i);
+    snprintf(f->nodes[i].peer, sizeof(f->nodes[i].peer), "127.0.0.1:%u", 17300 + i);
 }
 
 /* Creates and starts node i's cluster on the fixture's io i (again, after cf_close()). */

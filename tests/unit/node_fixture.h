@@ -37,16 +37,18 @@ static inline void nf_config(char *dir, struct config_node *config)
     snprintf(dir, PATH_MAX, "%s/contactd-node-XXXXXX",
              getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     assert_non_null(mkdtemp(dir));
-    uint16_t api = nf_free_port(), raft = nf_free_port();
-    snprintf(text, sizeof(text),
-             "id: n1\n"
-             "listen: { api: \"127.0.0.1:%u\", raft: \"127.0.0.1:%u\" }\n"
-             "data_dir: %s/data\n"
-             "insecure: true\n"
-             "peers:\n"
-             "  - { id: n1, raft: \"127.0.0.1:%u\", api: \"127.0.0.1:%u\" }\n"
-             "log_level: warn\n",
-             api, raft, dir, raft, api);
+    uint16_t api = nf_free_port(), raft = nf_free_port(), peer = nf_free_port();
+    snprintf(
+        text, sizeof(text),
+        "id: n1\n"
+        "listen: { api: \"127.0.0.1:%u\", raft: \"127.0.0.1:%u\", peer: \"127.0.0.1:%u\" }\n"
+        "data_dir: %s/data\n"
+        "insecure: true\n"
+        "peers:\n"
+        "  - { id: n1, raft: \"127.0.0.1:%u\", api: \"127.0.0.1:%u\", peer: \"127.0.0.1:%u\" "
+        "}\n"
+        "log_level: warn\n",
+        api, raft, peer, dir, raft, api, peer);
     if (config_node_parse("node.yaml", text, strlen(text), config, err, sizeof(err)) != 0) {
         fail_msg("node file: %s", err);
     }

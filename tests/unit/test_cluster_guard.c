@@ -169,14 +169,14 @@ static void raft_handshake(void **state)
     (void)state;
     uint8_t wire[CLUSTER__RAFT_PREAMBLE_LEN + CLUSTER__RAFT_ADDRESS_MAX + 8];
     size_t len = 0;
-    size_t n =
-        cluster__raft_hello_encode(42, "127.0.0.1:7001|127.0.0.1:8080|n1", wire, sizeof(wire));
-    assert_int_equal(n, CLUSTER__RAFT_PREAMBLE_LEN + 40); /* 33 bytes and NUL, padded */
+    size_t n = cluster__raft_hello_encode(42, "127.0.0.1:7001|127.0.0.1:8080|127.0.0.1:7002|n1",
+                                          wire, sizeof(wire));
+    assert_int_equal(n, CLUSTER__RAFT_PREAMBLE_LEN + 48); /* 47 bytes and NUL */
     assert_int_equal(cluster__raft_preamble_check(wire, 42, &len), 0);
-    assert_int_equal(len, 40);
+    assert_int_equal(len, 48);
     assert_int_equal(cluster__raft_address_check(wire + CLUSTER__RAFT_PREAMBLE_LEN, len), 0);
     assert_string_equal((const char *)wire + CLUSTER__RAFT_PREAMBLE_LEN,
-                        "127.0.0.1:7001|127.0.0.1:8080|n1");
+                        "127.0.0.1:7001|127.0.0.1:8080|127.0.0.1:7002|n1");
     assert_int_equal(cluster__raft_preamble_check(wire, 43, &len), CD_EINVAL);
     put_le64(wire + 16, 4ull << 30); /* 4 GiB of address */
     assert_int_equal(cluster__raft_preamble_check(wire, 42, &len), CD_ETOOBIG);
@@ -193,6 +193,45 @@ static void raft_handshake(void **state)
     memset(big, 'a', sizeof(big) - 1);
     big[sizeof(big) - 1] = 0;
     assert_int_equal(cluster__raft_hello_encode(42, big, wire, sizeof(wire)), 0);
+}
+
+/* ---- Member addresses as Raft carries them ----------------------------------------------- */
+
+/* "raft|api|peer|id" round-trips; the three-part form of versions before the peer channel,
+ * and anything else, is refused and leaves the member as it was. */
+static void member_address(void **state)
+{
+    (void)state;
+    char address[256];
+    struct cluster_member m = {.id = "keep"};
+    assert_int_equal(cluster__address_format(address, sizeof(address), "n1", "127.0.0.1:7001",
+                                             "127.0.0.1:8080", "127.0.0.1:7002"),
+                     0);
+    assert_string_equal(address, "127.0.0.1:7001|127.0.0.1:8080|127.0.0.1:7002|n1");
+    assert_int_equal(cluster__address_parse(address, &m), 0);
+    assert_string_equal(m.id, "n1");
+    assert_string_equal(m.raft, "127.0.0.1:7001");
+    assert_string_equal(m.api, "127.0.0.1:8080");
+    assert_string_equal(m.peer, "127.0.0.1:7002");
+    static const char *const refused[] = {
+        "127.0.0.1:7001|127.0.0.1:8080|n2", /* before the peer channel */
+        "127.0.0.1:7001|127.0.0.1:8080|127.0.0.1:7002|n2|x",
+        "127.0.0.1:7001||127.0.0.1:7002|n2",
+        "127.0.0.1:7001|127.0.0.1:8080|127.0.0.1:7002|",
+        "",
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        assert_int_equal(cluster__address_parse(refused[i], &m), CD_EINVAL);
+        assert_string_equal(m.id, "n1");
+        assert_string_equal(m.peer, "127.0.0.1:7002");
+    }
+    assert_int_equal(cluster__address_format(address, sizeof(address), "n1", "a:1", "b:2", ""),
+                     CD_EINVAL);
+    assert_int_equal(
+        cluster__address_format(address, sizeof(address), "n|1", "a:1", "b:2", "c:3"),
+        CD_EINVAL);
+    assert_int_equal(cluster__address_format(address, 8, "n1", "a:1", "b:2", "c:3"),
+                     CD_ETOOBIG);
 }
 
 /* ---- Raft's message framing ---------------------------------------------------------------
@@ -233,7 +272,7 @@ static void append_entries(struct message *m, unsigned n, uint8_t type, uint32_t
 /* InstallSnapshot with a one-server configuration and data_len bytes of snapshot. */
 static void install_snapshot(struct message *m, uint64_t data_len)
 {
-    static const char address[] = "127.0.0.1:7001|127.0.0.1:8080|n1";
+    static const char address[] = "127.0.0.1:7001|127.0.0.1:8080|127.0.0.1:7002|n1";
     size_t conf_len = 1 + 8 + 8 + sizeof(address) + 1;
     msg_begin(m, 5, 56 + conf_len);
     uint8_t *h = m->bytes + 16;
@@ -331,7 +370,7 @@ static void frames_refused(void **state)
     put_le64(m.bytes + 16 + 41, 2); /* two servers, one there */
     assert_int_equal(feed(&m), CD_ECORRUPT);
     install_snapshot(&m, 8);
-    memset(m.bytes + 16 + 57, 'a', 34); /* an address without its NUL */
+    memset(m.bytes + 16 + 57, 'a', 48); /* an address without its NUL */
     assert_int_equal(feed(&m), CD_ECORRUPT);
     install_snapshot(&m, 8);
     m.bytes[16 + 40] = 2; /* another configuration format */
@@ -396,7 +435,8 @@ static void side_init(struct fixture *f, struct side *s, const char *name, const
     s->name = name;
     assert_int_equal(cluster__transport_init(&s->t, &f->loop, &opt), 0);
     s->t.outer.data = s;
-    snprintf(s->address, sizeof(s->address), "127.0.0.1:%u|127.0.0.1:1|%s", f->port, name);
+    snprintf(s->address, sizeof(s->address), "127.0.0.1:%u|127.0.0.1:1|127.0.0.1:2|%s", f->port,
+             name);
     assert_int_equal(s->t.outer.init(&s->t.outer, cluster__raft_id(name), s->address), 0);
 }
 
@@ -410,7 +450,8 @@ static void sides_init(struct fixture *f, const uint8_t *key_a, const uint8_t *k
     assert_int_equal(f->b.t.outer.listen(&f->b.t.outer, on_accept), 0);
     assert_int_equal(uv_tcp_getsockname(&f->b.t.listener, (struct sockaddr *)&sa, &len), 0);
     f->port = ntohs(((struct sockaddr_in *)&sa)->sin_port);
-    snprintf(f->b.address, sizeof(f->b.address), "127.0.0.1:%u|127.0.0.1:1|n2", f->port);
+    snprintf(f->b.address, sizeof(f->b.address), "127.0.0.1:%u|127.0.0.1:1|127.0.0.1:2|n2",
+             f->port);
     side_init(f, &f->a, "n1", key_a);
 }
 
@@ -782,6 +823,7 @@ int main(void)
         cmocka_unit_test(hello_refused),
         cmocka_unit_test(challenge_and_proof),
         cmocka_unit_test(raft_handshake),
+        cmocka_unit_test(member_address),
         cmocka_unit_test(frames_accepted),
         cmocka_unit_test(frames_refused),
         cmocka_unit_test_setup_teardown(members_connect, setup, teardown),

@@ -267,15 +267,17 @@ static void alias_depth_is_bounded(void **state)
     }
 }
 
-#define NODE_FILE                   \
-    "id: n1\n"                      \
-    "listen:\n"                     \
-    "  api: 0.0.0.0:8080\n"         \
-    "  raft: 10.0.0.1:7001\n"       \
-    "data_dir: /var/lib/contactd\n" \
-    "insecure: true\n"              \
-    "peers:\n"                      \
-    "  - { id: n1, raft: \"10.0.0.1:7001\", api: \"10.0.0.1:8080\" }\n"
+#define NODE_FILE                                                                             \
+    "id: n1\n"                                                                                \
+    "listen:\n"                                                                               \
+    "  api: 0.0.0.0:8080\n"                                                                   \
+    "  raft: 10.0.0.1:7001\n"                                                                 \
+    "  peer: 10.0.0.1:7002\n"                                                                 \
+    "data_dir: /var/lib/contactd\n"                                                           \
+    "insecure: true\n"                                                                        \
+    "peers:\n"                                                                                \
+    "  - { id: n1, raft: \"10.0.0.1:7001\", api: \"10.0.0.1:8080\", peer: \"10.0.0.1:7002\" " \
+    "}\n"
 
 static void node_file_bytes(void **state)
 {
@@ -292,7 +294,7 @@ static void node_file_bytes(void **state)
         } else {
             char want[128];
             snprintf(
-                want, sizeof(want), "node.yaml:9:%zu: document too large: more than %u bytes",
+                want, sizeof(want), "node.yaml:10:%zu: document too large: more than %u bytes",
                 (size_t)CONFIG_NODE_BYTES_MAX - strlen(NODE_FILE) + 1, CONFIG_NODE_BYTES_MAX);
             ASSERT_ERROR(want);
         }

@@ -76,15 +76,18 @@ static void write_secret(struct fixture *f, const char *text, mode_t mode)
     "listen:\n"               \
     "  api: 0.0.0.0:8080\n"   \
     "  raft: 10.0.0.1:7001\n" \
+    "  peer: 10.0.0.1:7002\n" \
     "data_dir: /var/lib/contactd\n"
-#define PEERS                                                           \
-    "peers:\n"                                                          \
-    "  - { id: n1, raft: \"10.0.0.1:7001\", api: \"10.0.0.1:8080\" }\n" \
-    "  - { id: n2, raft: \"10.0.0.2:7001\", api: \"10.0.0.2:8080\" }\n"
+#define PEERS                                                                                 \
+    "peers:\n"                                                                                \
+    "  - { id: n1, raft: \"10.0.0.1:7001\", api: \"10.0.0.1:8080\", peer: \"10.0.0.1:7002\" " \
+    "}\n"                                                                                     \
+    "  - { id: n2, raft: \"10.0.0.2:7001\", api: \"10.0.0.2:8080\", peer: \"10.0.0.2:7002\" " \
+    "}\n"
 /* Files that are otherwise valid end with it: no secret to read. */
 #define INSECURE "insecure: true\n"
 #define SECRET_64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-/* HEAD PEERS with a cluster_secret_file line (line 9) naming the fixture's file. */
+/* HEAD PEERS with a cluster_secret_file line (line 10) naming the fixture's file. */
 #define PARSE_WITH_SECRET()                                                                    \
     do {                                                                                       \
         snprintf(f->text, sizeof(f->text), HEAD PEERS "cluster_secret_file: %s\n", f->secret); \
@@ -101,11 +104,15 @@ static void minimal_file(void **state)
     assert_int_equal(f->node.api_listen.port, 8080);
     assert_string_equal(f->node.raft_listen.host, "10.0.0.1");
     assert_int_equal(f->node.raft_listen.port, 7001);
+    assert_string_equal(f->node.peer_listen.host, "10.0.0.1");
+    assert_int_equal(f->node.peer_listen.port, 7002);
     assert_string_equal(f->node.data_dir, "/var/lib/contactd");
     assert_int_equal(f->node.n_peers, 2);
     assert_string_equal(f->node.peers[1].id, "n2");
     assert_string_equal(f->node.peers[1].raft.host, "10.0.0.2");
     assert_int_equal(f->node.peers[1].api.port, 8080);
+    assert_string_equal(f->node.peers[1].peer.host, "10.0.0.2");
+    assert_int_equal(f->node.peers[1].peer.port, 7002);
     assert_false(f->node.has_tls);
     assert_int_equal(f->node.log_level, CONFIG_LOG_INFO);
 }
@@ -115,10 +122,11 @@ static void tls_log_level_and_ipv6(void **state)
     F;
     PARSE(
         "id: n1\n"
-        "listen: { api: \"[::]:8443\", raft: \"[fd00::1]:7001\" }\n"
+        "listen: { api: \"[::]:8443\", raft: \"[fd00::1]:7001\", peer: \"[::]:7002\" }\n"
         "data_dir: data\n"
         "peers:\n"
-        "  - { id: n1, raft: \"[fd00::1]:7001\", api: \"[fd00::1]:8443\" }\n"
+        "  - { id: n1, raft: \"[fd00::1]:7001\", api: \"[fd00::1]:8443\", peer: "
+        "\"[fd00::1]:7002\" }\n"
         "tls: { cert: n1.crt, key: n1.key, ca: ca.crt }\n"
         "log_level: debug\n" INSECURE);
     ASSERT_OK;
@@ -171,7 +179,7 @@ static void load_names_the_file(void **state)
     f->rv =
         config_node_load(CD_TEST_DATA "/node-bad-peer.yaml", &f->node, f->err, sizeof(f->err));
     ASSERT_ERROR(CD_TEST_DATA
-                 "/node-bad-peer.yaml:9:5: peer 'n2' is this node but its addresses "
+                 "/node-bad-peer.yaml:10:5: peer 'n2' is this node but its addresses "
                  "do not match listen");
 }
 
@@ -189,7 +197,7 @@ static void unknown_key(void **state)
     F;
     PARSE(HEAD PEERS "log_levle: info\n");
     ASSERT_ERROR(
-        "node.yaml:9:1: unknown key 'log_levle' (expected one of: id, listen, "
+        "node.yaml:10:1: unknown key 'log_levle' (expected one of: id, listen, "
         "data_dir, peers, tls, log_level, join, raft, history, storage, "
         "cluster_secret_file, insecure)");
 }
@@ -197,14 +205,16 @@ static void unknown_key(void **state)
 static void missing_key(void **state)
 {
     F;
-    PARSE("id: n1\nlisten: { api: \"a:1\", raft: \"a:2\" }\n" PEERS);
+    PARSE("id: n1\nlisten: { api: \"a:1\", raft: \"a:2\", peer: \"a:3\" }\n" PEERS);
     ASSERT_ERROR("node.yaml:1:1: missing key 'data_dir'");
 }
 
 static void bad_port(void **state)
 {
     F;
-    PARSE("id: n1\nlisten:\n  api: 0.0.0.0:80800\n  raft: 10.0.0.1:7001\ndata_dir: d\n" PEERS);
+    PARSE(
+        "id: n1\nlisten:\n  api: 0.0.0.0:80800\n  raft: 10.0.0.1:7001\n  peer: 10.0.0.1:7002\n"
+        "data_dir: d\n" PEERS);
     ASSERT_ERROR(
         "node.yaml:3:8: listen: api: expected host:port with a port from 1 to 65535, "
         "got '0.0.0.0:80800'");
@@ -213,9 +223,11 @@ static void bad_port(void **state)
 static void address_without_port(void **state)
 {
     F;
-    PARSE(HEAD "peers:\n  - { id: n1, raft: 10.0.0.1, api: \"10.0.0.1:8080\" }\n");
+    PARSE(HEAD
+          "peers:\n  - { id: n1, raft: 10.0.0.1, api: \"10.0.0.1:8080\", peer: "
+          "\"10.0.0.1:7002\" }\n");
     ASSERT_ERROR(
-        "node.yaml:7:21: peer 'n1': raft: expected host:port with a port from 1 to "
+        "node.yaml:8:21: peer 'n1': raft: expected host:port with a port from 1 to "
         "65535, got '10.0.0.1'");
 }
 
@@ -229,29 +241,98 @@ static void wrong_type(void **state)
 static void node_not_among_peers(void **state)
 {
     F;
-    PARSE(HEAD "peers:\n  - { id: n2, raft: \"10.0.0.2:7001\", api: \"10.0.0.2:8080\" }\n");
-    ASSERT_ERROR("node.yaml:7:3: peers: this node 'n1' is not listed");
+    PARSE(HEAD
+          "peers:\n  - { id: n2, raft: \"10.0.0.2:7001\", api: \"10.0.0.2:8080\", peer: "
+          "\"10.0.0.2:7002\" }\n");
+    ASSERT_ERROR("node.yaml:8:3: peers: this node 'n1' is not listed");
 }
 
 static void self_address_mismatch(void **state)
 {
     F;
-    PARSE(HEAD "peers:\n  - { id: n1, raft: \"10.0.0.9:7001\", api: \"10.0.0.1:8080\" }\n");
-    ASSERT_ERROR("node.yaml:7:5: peer 'n1' is this node but its addresses do not match listen");
+    PARSE(HEAD
+          "peers:\n  - { id: n1, raft: \"10.0.0.9:7001\", api: \"10.0.0.1:8080\", peer: "
+          "\"10.0.0.1:7002\" }\n");
+    ASSERT_ERROR("node.yaml:8:5: peer 'n1' is this node but its addresses do not match listen");
 }
 
 static void duplicate_peer(void **state)
 {
     F;
-    PARSE(HEAD PEERS "  - { id: n2, raft: \"10.0.0.3:7001\", api: \"10.0.0.3:8080\" }\n");
-    ASSERT_ERROR("node.yaml:9:11: peer 'n2': listed twice");
+    PARSE(HEAD PEERS
+          "  - { id: n2, raft: \"10.0.0.3:7001\", api: \"10.0.0.3:8080\", peer: "
+          "\"10.0.0.3:7002\" }\n");
+    ASSERT_ERROR("node.yaml:10:11: peer 'n2': listed twice");
 }
 
 static void shared_peer_address(void **state)
 {
     F;
-    PARSE(HEAD PEERS "  - { id: n3, raft: \"10.0.0.2:7001\", api: \"10.0.0.3:8080\" }\n");
-    ASSERT_ERROR("node.yaml:9:5: peer 'n3': shares an address with peer 'n2'");
+    PARSE(HEAD PEERS
+          "  - { id: n3, raft: \"10.0.0.2:7001\", api: \"10.0.0.3:8080\", peer: "
+          "\"10.0.0.3:7002\" }\n");
+    ASSERT_ERROR("node.yaml:10:5: peer 'n3': shares an address with peer 'n2'");
+}
+
+/* The peer channel's addresses are required, like the others, and apart from them. */
+static void peer_listen_required(void **state)
+{
+    F;
+    PARSE("id: n1\nlisten: { api: \"a:1\", raft: \"a:2\" }\ndata_dir: d\n" PEERS);
+    ASSERT_ERROR("node.yaml:2:9: listen: missing key 'peer'");
+}
+
+static void peer_of_a_peer_required(void **state)
+{
+    F;
+    PARSE(HEAD "peers:\n  - { id: n1, raft: \"10.0.0.1:7001\", api: \"10.0.0.1:8080\" }\n");
+    ASSERT_ERROR("node.yaml:8:5: peer 'n1': missing key 'peer'");
+}
+
+static void peer_listen_on_the_api_port(void **state)
+{
+    F;
+    PARSE(
+        "id: n1\nlisten: { api: \"0.0.0.0:8080\", raft: \"10.0.0.1:7001\", "
+        "peer: \"10.0.0.1:8080\" }\ndata_dir: d\n" PEERS);
+    ASSERT_ERROR("node.yaml:2:61: listen: peer: api listens there already");
+}
+
+static void raft_listen_on_the_api_port(void **state)
+{
+    F;
+    PARSE(
+        "id: n1\nlisten: { api: \"10.0.0.1:8080\", raft: \"10.0.0.1:8080\", "
+        "peer: \"10.0.0.1:7002\" }\ndata_dir: d\n" PEERS);
+    ASSERT_ERROR("node.yaml:2:39: listen: raft: api listens there already");
+}
+
+static void peer_address_shared_within_a_peer(void **state)
+{
+    F;
+    PARSE(HEAD PEERS
+          "  - { id: n3, raft: \"10.0.0.3:7001\", api: \"10.0.0.3:8080\", "
+          "peer: \"10.0.0.3:8080\" }\n");
+    ASSERT_ERROR(
+        "node.yaml:10:5: peer 'n3': raft, api and peer must be three different addresses");
+}
+
+static void peer_address_shared_across_kinds(void **state)
+{
+    F;
+    PARSE(HEAD PEERS
+          "  - { id: n3, raft: \"10.0.0.3:7001\", api: \"10.0.0.3:8080\", "
+          "peer: \"10.0.0.2:8080\" }\n");
+    ASSERT_ERROR("node.yaml:10:5: peer 'n3': shares an address with peer 'n2'");
+}
+
+static void self_peer_address_mismatch(void **state)
+{
+    F;
+    PARSE(HEAD
+          "peers:\n  - { id: n1, raft: \"10.0.0.1:7001\", api: \"10.0.0.1:8080\", "
+          "peer: \"10.0.0.1:7009\" }\n");
+    ASSERT_ERROR("node.yaml:8:5: peer 'n1' is this node but its addresses do not match listen");
 }
 
 static void too_many_peers(void **state)
@@ -260,19 +341,20 @@ static void too_many_peers(void **state)
     char text[4096] = HEAD "peers:\n";
     for (int i = 0; i <= CONFIG_PEERS_MAX; i++) {
         char line[128];
-        snprintf(line, sizeof(line), "  - { id: n%d, raft: \"h%d:1\", api: \"h%d:2\" }\n", i, i,
+        snprintf(line, sizeof(line),
+                 "  - { id: n%d, raft: \"h%d:1\", api: \"h%d:2\", peer: \"h%d:3\" }\n", i, i, i,
                  i);
         strcat(text, line);
     }
     PARSE(text);
-    ASSERT_ERROR("node.yaml:7:3: peers: expected from 1 to 16 peers, got 17");
+    ASSERT_ERROR("node.yaml:8:3: peers: expected from 1 to 16 peers, got 17");
 }
 
 static void tls_incomplete(void **state)
 {
     F;
     PARSE(HEAD PEERS "tls: { cert: a.crt, key: a.key }\n");
-    ASSERT_ERROR("node.yaml:9:6: tls: missing key 'ca'");
+    ASSERT_ERROR("node.yaml:10:6: tls: missing key 'ca'");
 }
 
 static void cluster_defaults(void **state)
@@ -320,7 +402,7 @@ static void heartbeat_not_below_election(void **state)
     F;
     PARSE(HEAD PEERS "raft: { election_timeout_ms: 100, heartbeat_ms: 100 }\n");
     assert_int_equal(f->rv, CD_EPARSE);
-    assert_non_null(strstr(f->err, "node.yaml:9:"));
+    assert_non_null(strstr(f->err, "node.yaml:10:"));
     assert_non_null(
         strstr(f->err, "heartbeat_ms (100) must be below election_timeout_ms (100)"));
 }
@@ -330,7 +412,7 @@ static void unknown_raft_key(void **state)
     F;
     PARSE(HEAD PEERS "raft: { election_ms: 100 }\n");
     assert_int_equal(f->rv, CD_EPARSE);
-    assert_non_null(strstr(f->err, "node.yaml:9:"));
+    assert_non_null(strstr(f->err, "node.yaml:10:"));
     assert_non_null(strstr(f->err, "election_ms"));
 }
 
@@ -338,7 +420,7 @@ static void bad_log_level(void **state)
 {
     F;
     PARSE(HEAD PEERS "log_level: loud\n");
-    ASSERT_ERROR("node.yaml:9:12: log_level: expected one of: debug, info, warn, error");
+    ASSERT_ERROR("node.yaml:10:12: log_level: expected one of: debug, info, warn, error");
 }
 
 static void syntax_error(void **state)
@@ -406,7 +488,7 @@ static void insecure_and_secret_exclude(void **state)
     snprintf(f->text, sizeof(f->text), HEAD PEERS "cluster_secret_file: %s\n" INSECURE,
              f->secret);
     PARSE(f->text);
-    ASSERT_ERROR("node.yaml:10:11: insecure: true and cluster_secret_file exclude each other");
+    ASSERT_ERROR("node.yaml:11:11: insecure: true and cluster_secret_file exclude each other");
 }
 
 static void secret_missing_file(void **state)
@@ -415,7 +497,7 @@ static void secret_missing_file(void **state)
     char want[256];
     PARSE_WITH_SECRET();
     snprintf(want, sizeof(want),
-             "node.yaml:9:22: cluster_secret_file: cannot read '%s': No such file or "
+             "node.yaml:10:22: cluster_secret_file: cannot read '%s': No such file or "
              "directory",
              f->secret);
     ASSERT_ERROR(want);
@@ -428,7 +510,7 @@ static void secret_too_short(void **state)
     write_secret(f, "0123456789abcdef0123456789abcde\n", 0600);
     PARSE_WITH_SECRET();
     snprintf(want, sizeof(want),
-             "node.yaml:9:22: cluster_secret_file: '%s' holds 31 bytes; a secret has from 32 "
+             "node.yaml:10:22: cluster_secret_file: '%s' holds 31 bytes; a secret has from 32 "
              "to 1024",
              f->secret);
     ASSERT_ERROR(want);
@@ -450,7 +532,7 @@ static void secret_too_long(void **state)
     write_secret(f, huge, 0600);
     PARSE_WITH_SECRET();
     assert_int_equal(f->rv, CD_EPARSE);
-    assert_non_null(strstr(f->err, "node.yaml:9:22: cluster_secret_file: '"));
+    assert_non_null(strstr(f->err, "node.yaml:10:22: cluster_secret_file: '"));
     assert_non_null(strstr(f->err, "' is too large; a secret has from 32 to 1024 bytes"));
 }
 
@@ -461,7 +543,7 @@ static void secret_readable_by_all(void **state)
     write_secret(f, SECRET_64, 0644);
     PARSE_WITH_SECRET();
     snprintf(want, sizeof(want),
-             "node.yaml:9:22: cluster_secret_file: '%s' can be read or written by every user "
+             "node.yaml:10:22: cluster_secret_file: '%s' can be read or written by every user "
              "(chmod o-rwx it)",
              f->secret);
     ASSERT_ERROR(want);
@@ -474,7 +556,7 @@ static void secret_is_a_directory(void **state)
     snprintf(f->text, sizeof(f->text), HEAD PEERS "cluster_secret_file: %s\n", f->dir);
     PARSE(f->text);
     snprintf(want, sizeof(want),
-             "node.yaml:9:22: cluster_secret_file: '%s' is not a regular file", f->dir);
+             "node.yaml:10:22: cluster_secret_file: '%s' is not a regular file", f->dir);
     ASSERT_ERROR(want);
 }
 
@@ -495,6 +577,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(self_address_mismatch, setup, teardown),
         cmocka_unit_test_setup_teardown(duplicate_peer, setup, teardown),
         cmocka_unit_test_setup_teardown(shared_peer_address, setup, teardown),
+        cmocka_unit_test_setup_teardown(peer_listen_required, setup, teardown),
+        cmocka_unit_test_setup_teardown(peer_of_a_peer_required, setup, teardown),
+        cmocka_unit_test_setup_teardown(peer_listen_on_the_api_port, setup, teardown),
+        cmocka_unit_test_setup_teardown(raft_listen_on_the_api_port, setup, teardown),
+        cmocka_unit_test_setup_teardown(peer_address_shared_within_a_peer, setup, teardown),
+        cmocka_unit_test_setup_teardown(peer_address_shared_across_kinds, setup, teardown),
+        cmocka_unit_test_setup_teardown(self_peer_address_mismatch, setup, teardown),
         cmocka_unit_test_setup_teardown(too_many_peers, setup, teardown),
         cmocka_unit_test_setup_teardown(tls_incomplete, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_log_level, setup, teardown),

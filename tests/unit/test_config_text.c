@@ -141,9 +141,9 @@ static void node_file_names_and_paths(void **state)
 {
     F;
     static const char head[] =
-        "listen: { api: \"0.0.0.0:8080\", raft: \"10.0.0.1:7001\" }\n"
-        "peers: [ { id: n1, raft: \"10.0.0.1:7001\", api: "
-        "\"10.0.0.1:8080\" } ]\n";
+        "listen: { api: \"0.0.0.0:8080\", raft: \"10.0.0.1:7001\", peer: \"10.0.0.1:7002\" }\n"
+        "peers: [ { id: n1, raft: \"10.0.0.1:7001\", api: \"10.0.0.1:8080\", "
+        "peer: \"10.0.0.1:7002\" } ]\n";
     char text[512];
     snprintf(text, sizeof(text), "id: \"n\xc3\xa9\"\n%sdata_dir: /d\n", head);
     f->rv =

@@ -1,24 +1,25 @@
-/* Forwarding from a follower to the leader's internal endpoints, over a pool of keep-alive
- * connections per peer. Each request carries this member's proof (cluster_proof_make()) in
- * its query: ?member=ID&proof=HEX. */
+/* Forwarding from this member to another's channel (the leader's, mostly), over a pool of
+ * keep-alive connections per member. Each request carries this member's proof
+ * (cluster_proof_make()) in its query: ?member=ID&proof=HEX. */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "adapters/api/internal.h"
 #include "common/error.h"
+#include "peer/internal.h"
 
-static struct http_client *peer_client(struct api *a, const char *addr)
+static struct http_client *member_client(struct peer_channel *ch, const char *addr)
 {
     char host[CONFIG_HOST_MAX];
     const char *whole = addr;
     const char *colon = strrchr(addr, ':');
-    for (unsigned i = 0; i < a->n_peers; i++) {
-        if (strcmp(a->peers[i].addr, addr) == 0) {
-            return a->peers[i].client;
+    for (unsigned i = 0; i < ch->n_members; i++) {
+        if (strcmp(ch->members[i].addr, addr) == 0) {
+            return ch->members[i].client;
         }
     }
-    if (colon == NULL || a->n_peers == API__PEERS_MAX) {
+    if (colon == NULL || ch->n_members == PEER__MEMBERS_MAX) {
         return NULL;
     }
     size_t n = (size_t)(colon - addr);
@@ -31,13 +32,13 @@ static struct http_client *peer_client(struct api *a, const char *addr)
     }
     memcpy(host, addr, n);
     host[n] = 0;
-    struct api__peer *p = &a->peers[a->n_peers];
-    if (http_client_new(a->loop, host, (uint16_t)atoi(colon + 1), 128, &p->client) != 0) {
+    struct peer__member *m = &ch->members[ch->n_members];
+    if (http_client_new(ch->loop, host, (uint16_t)atoi(colon + 1), 128, &m->client) != 0) {
         return NULL;
     }
-    snprintf(p->addr, sizeof(p->addr), "%s", whole);
-    a->n_peers++;
-    return p->client;
+    snprintf(m->addr, sizeof(m->addr), "%s", whole);
+    ch->n_members++;
+    return m->client;
 }
 
 struct forwarding
@@ -71,7 +72,7 @@ static void answered(void *data, const struct http_response *res)
 
 /* path?member=ID&proof=HEX; '+' in an id is escaped, since a query reads it as a space
  * (the other characters of a name are fine in a query). */
-static int proven_target(struct api *a,
+static int proven_target(struct peer_channel *ch,
                          const char *path,
                          const void *body,
                          size_t len,
@@ -81,7 +82,7 @@ static int proven_target(struct api *a,
     struct cluster_proof proof;
     char member[3 * ENGINE_NAME_MAX];
     size_t n = 0;
-    int rv = cluster_proof_make(a->cluster, path, body, len, &proof);
+    int rv = cluster_proof_make(ch->cluster, path, body, len, &proof);
     if (rv != 0) {
         return rv;
     }
@@ -93,25 +94,24 @@ static int proven_target(struct api *a,
 }
 
 static int send_forward(void *data,
-                        const char *api_addr,
+                        const char *peer_addr,
                         enum cluster_forward_kind kind,
                         const void *body,
                         size_t len,
                         cluster_forward_done done,
                         void *req)
 {
-    struct api *a = data;
-    struct http_client *client = peer_client(a, api_addr);
+    struct peer_channel *ch = data;
+    struct http_client *client = member_client(ch, peer_addr);
     struct forwarding *f = malloc(sizeof(*f));
-    const char *name = cluster_forward_kind_name(kind);
     char path[64], target[512];
-    snprintf(path, sizeof(path), "/v1/internal/forward/%s", name != NULL ? name : "");
-    if (len > API__INTERNAL_BODY_MAX) {
+    bool known = peer__path(kind, path, sizeof(path));
+    if (len > PEER_BODY_MAX) {
         free(f);
         return CD_ETOOBIG; /* the leader would refuse it */
     }
-    if (client == NULL || f == NULL || name == NULL ||
-        proven_target(a, path, body, len, target, sizeof(target)) != 0) {
+    if (client == NULL || f == NULL || !known ||
+        proven_target(ch, path, body, len, target, sizeof(target)) != 0) {
         free(f);
         return CD_EUNAVAIL;
     }
@@ -125,7 +125,7 @@ static int send_forward(void *data,
     return 0;
 }
 
-struct cluster_forward_ops api_forward_ops(struct api *a)
+struct cluster_forward_ops peer_channel_forward_ops(struct peer_channel *ch)
 {
-    return (struct cluster_forward_ops){.data = a, .send = send_forward};
+    return (struct cluster_forward_ops){.data = ch, .send = send_forward};
 }
