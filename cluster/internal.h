@@ -155,6 +155,23 @@ struct cluster__watch
     uint64_t elections;      /* elections started early because of it */
 };
 
+/* lost.c: members the leader has not heard from. */
+struct cluster__lost_member
+{
+    raft_id id;
+    uint64_t seen; /* uv_now() when last heard (or when this node began to lead) */
+    bool declared; /* lost, in this absence */
+};
+struct cluster__lost
+{
+    bool leading;
+    uint64_t sampled;
+    unsigned n;
+    struct cluster__lost_member m[CLUSTER_MEMBERS_MAX];
+    uint64_t declared; /* members declared lost while this node led */
+};
+void cluster__lost_check(struct cluster *c);
+
 struct cluster
 {
     uv_loop_t *loop;
@@ -214,6 +231,7 @@ struct cluster
     uv_timer_t tick_timer;
     uv_timer_t sync_timer;
     struct cluster__watch watch;
+    struct cluster__lost lost;
     struct cd_hist apply_latency; /* proposed to applied, entries this node led */
     uint64_t leader_changes;
     raft_id last_leader;

@@ -120,6 +120,7 @@ static void pump(uv_check_t *h)
     cluster__propose_pending(c);
     cluster__readers_run(c);
     cluster__watch_update(c);
+    cluster__lost_check(c);
     cluster__backfill_run(c);
     if (role == RAFT_LEADER && !c->tick_inflight &&
         !uv_is_active((uv_handle_t *)&c->tick_timer)) {

@@ -114,6 +114,11 @@ struct config_node
     bool join;         /* joins a running cluster (contactctl member add) instead of
                         * bootstrapping one from peers */
     struct config_raft raft;
+    /* sessions.lost_after_ms: a member unreachable from the leader this long is declared
+     * lost (NODE_LOST) and the sessions it held get their outcome; at least twice the
+     * election timeout (a leader's own election must not look like a loss); default 5000 or
+     * that, whichever is more. */
+    uint32_t lost_after_ms;
     uint32_t history_days;   /* contact history retention; default 90 */
     uint32_t storage_map_mb; /* LMDB map size; default 4096 */
     /* The secret every member holds (cluster_secret_file): it authenticates the members

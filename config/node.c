@@ -292,7 +292,18 @@ static int read_raft(struct cfg_ctx *c, const struct ynode *n, struct config_raf
     return 0;
 }
 
-/* join, raft, history and storage: all optional. */
+static int read_sessions(struct cfg_ctx *c, const struct ynode *n, struct config_node *nd)
+{
+    static const char *const keys[] = {"lost_after_ms", NULL};
+    cfg_subject(c, "sessions");
+    if (cfg_expect_map(c, n) != 0 || cfg_keys(c, n, keys) != 0 ||
+        read_uint(c, n, "lost_after_ms", 100, 3600000, &nd->lost_after_ms) != 0) {
+        return CD_EPARSE;
+    }
+    return 0;
+}
+
+/* join, raft, sessions, history and storage: all optional. */
 static int read_tuning(struct cfg_ctx *c, const struct ynode *root, struct config_node *nd)
 {
     static const char *const history_keys[] = {"retention_days", NULL};
@@ -303,6 +314,18 @@ static int read_tuning(struct cfg_ctx *c, const struct ynode *root, struct confi
     }
     if ((n = ynode_get(root, "raft")) != NULL && read_raft(c, n, &nd->raft) != 0) {
         return CD_EPARSE;
+    }
+    if ((n = ynode_get(root, "sessions")) == NULL) {
+        uint32_t twice = 2 * nd->raft.election_timeout_ms;
+        nd->lost_after_ms = nd->lost_after_ms > twice ? nd->lost_after_ms : twice;
+    } else if (read_sessions(c, n, nd) != 0) {
+        return CD_EPARSE;
+    } else if (nd->lost_after_ms < 2 * nd->raft.election_timeout_ms) {
+        return cfg_fail(c, n,
+                        "sessions: lost_after_ms (%u) must be at least twice "
+                        "raft.election_timeout_ms (%u): an election must not look like a "
+                        "lost member",
+                        nd->lost_after_ms, nd->raft.election_timeout_ms);
     }
     if ((n = ynode_get(root, "history")) != NULL &&
         (cfg_expect_map(c, n) != 0 || cfg_keys(c, n, history_keys) != 0 ||
@@ -423,6 +446,7 @@ static int read_node(struct cfg_ctx *c, const struct ynode *root, struct config_
                                        "log_level",
                                        "join",
                                        "raft",
+                                       "sessions",
                                        "history",
                                        "storage",
                                        "cluster_secret_file",
@@ -482,6 +506,7 @@ int config_node_parse(const char *name_for_errors,
                                     .pre_vote = true,
                                     .fast_failover = true,
                                     .snapshot_growth = true};
+    nd->lost_after_ms = 5000;
     nd->history_days = 90;
     nd->storage_map_mb = 4096;
     if (doc.root == NULL) {

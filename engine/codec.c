@@ -20,6 +20,8 @@
  *   QUEUE_PAUSE, QUEUE_RESUME             name
  *   SESSION_MOVE, SESSION_END             id, home, session
  *   NODE_LOST                             name
+ *   WEBHOOK_*                             id, url, secret, kinds, from_index, from_n,
+ *                                         to_index, to_n, count, status, text
  *
  *   skills[] = n, n x (skill, level)      attrs[] = n, n x (key, value)
  *
@@ -114,6 +116,21 @@ static void put_install(struct enc *w, const struct engine_command *cmd)
     cd_buf_uvar(w->b, cmd->u.install.rollback_of);
 }
 
+static void put_webhook(struct enc *w, const struct engine_command *cmd)
+{
+    cd_buf_uvar(w->b, cmd->u.webhook.id);
+    cd_buf_str(w->b, cmd->u.webhook.url);
+    cd_buf_str(w->b, cmd->u.webhook.secret);
+    cd_buf_uvar(w->b, cmd->u.webhook.kinds);
+    cd_buf_uvar(w->b, cmd->u.webhook.from_index);
+    cd_buf_uvar(w->b, cmd->u.webhook.from_n);
+    cd_buf_uvar(w->b, cmd->u.webhook.to_index);
+    cd_buf_uvar(w->b, cmd->u.webhook.to_n);
+    cd_buf_uvar(w->b, cmd->u.webhook.count);
+    cd_buf_uvar(w->b, cmd->u.webhook.status);
+    cd_buf_str(w->b, cmd->u.webhook.text);
+}
+
 static void put_body(struct enc *w, const struct engine_command *cmd)
 {
     switch (cmd->kind) {
@@ -167,6 +184,12 @@ static void put_body(struct enc *w, const struct engine_command *cmd)
             break;
         case ENGINE_CMD_NODE_LOST:
             cd_buf_str(w->b, cmd->u.node.name);
+            break;
+        case ENGINE_CMD_WEBHOOK_ADD:
+        case ENGINE_CMD_WEBHOOK_DELETE:
+        case ENGINE_CMD_WEBHOOK_DELIVERED:
+        case ENGINE_CMD_WEBHOOK_FAILED:
+            put_webhook(w, cmd);
             break;
         default: /* ABANDON, END, CALLBACK, WRAPUP_DONE */
             cd_buf_uvar(w->b, cmd->u.contact.id);
@@ -319,6 +342,21 @@ static void get_agent(struct dec *d, struct engine_command *cmd)
     cmd->u.agent.reason = get_str(d);
 }
 
+static void get_webhook(struct dec *d, struct engine_command *cmd)
+{
+    cmd->u.webhook.id = (uint32_t)cd_rd_uint(&d->r, UINT32_MAX);
+    cmd->u.webhook.url = get_str(d);
+    cmd->u.webhook.secret = get_str(d);
+    cmd->u.webhook.kinds = (uint32_t)cd_rd_uint(&d->r, UINT32_MAX);
+    cmd->u.webhook.from_index = cd_rd_uint(&d->r, UINT64_MAX);
+    cmd->u.webhook.from_n = (uint32_t)cd_rd_uint(&d->r, UINT32_MAX);
+    cmd->u.webhook.to_index = cd_rd_uint(&d->r, UINT64_MAX);
+    cmd->u.webhook.to_n = (uint32_t)cd_rd_uint(&d->r, UINT32_MAX);
+    cmd->u.webhook.count = (uint32_t)cd_rd_uint(&d->r, UINT32_MAX);
+    cmd->u.webhook.status = (uint16_t)cd_rd_uint(&d->r, UINT16_MAX);
+    cmd->u.webhook.text = get_str(d);
+}
+
 static void get_body(struct dec *d, struct engine_command *cmd)
 {
     switch (cmd->kind) {
@@ -370,6 +408,12 @@ static void get_body(struct dec *d, struct engine_command *cmd)
             break;
         case ENGINE_CMD_NODE_LOST:
             cmd->u.node.name = get_str(d);
+            break;
+        case ENGINE_CMD_WEBHOOK_ADD:
+        case ENGINE_CMD_WEBHOOK_DELETE:
+        case ENGINE_CMD_WEBHOOK_DELIVERED:
+        case ENGINE_CMD_WEBHOOK_FAILED:
+            get_webhook(d, cmd);
             break;
         case ENGINE_CMD_CONTACT_ABANDON:
         case ENGINE_CMD_CONTACT_END:

@@ -62,6 +62,11 @@ static int dispatch(struct engine *e,
             return engine__cmd_session(e, cmd, res);
         case ENGINE_CMD_NODE_LOST:
             return engine__cmd_node_lost(e, cmd->u.node.name, res);
+        case ENGINE_CMD_WEBHOOK_ADD:
+        case ENGINE_CMD_WEBHOOK_DELETE:
+        case ENGINE_CMD_WEBHOOK_DELIVERED:
+        case ENGINE_CMD_WEBHOOK_FAILED:
+            return engine__cmd_webhook(e, cmd, res);
         default:
             return FAIL(res, CD_EINVAL, "unknown command kind %u", cmd->kind);
     }

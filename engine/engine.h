@@ -353,6 +353,10 @@ enum engine_cmd_kind {
     ENGINE_CMD_SESSION_MOVE, /* the customer's live session is now held by another node */
     ENGINE_CMD_SESSION_END,  /* the customer's live session ended; the contact goes on */
     ENGINE_CMD_NODE_LOST,    /* a member was unreachable past the grace: its sessions are lost */
+    ENGINE_CMD_WEBHOOK_ADD,  /* subscribe a URL to effects (engine/webhooks.c) */
+    ENGINE_CMD_WEBHOOK_DELETE,
+    ENGINE_CMD_WEBHOOK_DELIVERED, /* the receiver took events (from, to]: the cursor moves */
+    ENGINE_CMD_WEBHOOK_FAILED,    /* an attempt failed: retry after a backoff */
     ENGINE_CMD_KIND_COUNT
 };
 
@@ -464,6 +468,22 @@ struct engine_command
         {
             const char *name; /* the member's id */
         } node;               /* NODE_LOST */
+        struct
+        {
+            uint32_t id;        /* all but ADD */
+            const char *url;    /* ADD: http://host:port/path */
+            const char *secret; /* ADD: signs each delivery (HMAC-SHA256) */
+            uint32_t kinds;     /* ADD: bit (1u << kind) per effect kind; not 0 */
+            /* ADD: events after this one are delivered; DELIVERED, FAILED: the cursor the
+             * attempt started from (a stale report, whose cursor moved since, is refused) */
+            uint64_t from_index;
+            uint32_t from_n;
+            uint64_t to_index; /* DELIVERED: the last event the receiver took (or passed) */
+            uint32_t to_n;
+            uint32_t count;   /* DELIVERED, FAILED: events in the attempt */
+            uint16_t status;  /* DELIVERED, FAILED: the receiver's HTTP status; 0 = none */
+            const char *text; /* DELIVERED: the receiver's id for it; FAILED: what failed */
+        } webhook;
     } u;
 };
 
@@ -472,7 +492,8 @@ struct engine_command
 struct engine_result
 {
     int code;
-    uint64_t contact; /* CONTACT_CREATE: the new (or, for a repeated key, existing) id */
+    uint64_t contact; /* CONTACT_CREATE: the new (or, for a repeated key, existing) id;
+                         WEBHOOK_ADD: the new webhook's id */
     bool existing;    /* CONTACT_CREATE: the key was seen before; nothing was created */
     char message[128];
 };
@@ -672,6 +693,8 @@ int engine_contact_get(const struct engine *e, uint64_t id, struct engine_contac
 int engine_agent_get(const struct engine *e, const char *name, struct engine_agent_info *out);
 int engine_queue_get(const struct engine *e, const char *name, struct engine_queue_info *out);
 size_t engine_contact_count(const struct engine *e);
+/* Live contacts whose home is node (O(live contacts)). */
+size_t engine_homed_count(const struct engine *e, const char *node);
 size_t engine_agent_count(const struct engine *e);
 size_t engine_queue_count(const struct engine *e);
 /* Calls cb for every live contact in ascending id order; stops early if cb returns
@@ -687,6 +710,54 @@ const char *engine_queue_name(const struct engine *e, size_t i);
  * escalation step, and why its agent was chosen. Writes a NUL-terminated text of at most
  * len bytes. Returns 0 or CD_ENOTFOUND. */
 int engine_explain(const struct engine *e, uint64_t id, char *buf, size_t len);
+
+/* ---- Webhook subscriptions (webhooks.c) -------------------------------------------- */
+
+/* A webhook is replicated state: where to POST which effects, and how far the receiver has
+ * acknowledged. The leader delivers; DELIVERED and FAILED record each attempt's outcome,
+ * fenced by the cursor it started from, so a failover neither repeats an acknowledged
+ * delivery nor skips one. */
+#define ENGINE_WEBHOOKS_MAX 64
+#define ENGINE_URL_MAX 512     /* with NUL */
+#define ENGINE_SECRET_MAX 128  /* with NUL */
+#define ENGINE_SECRET_MIN 16
+#define ENGINE_WEBHOOK_LOG 16  /* delivery attempts kept per webhook */
+#define ENGINE_WEBHOOK_TEXT 96 /* with NUL */
+
+struct engine_webhook_delivery
+{
+    int64_t at;
+    uint64_t from_index, to_index;
+    uint32_t from_n, to_n;
+    uint32_t count;
+    uint16_t status;
+    bool ok;
+    const char *text;
+};
+
+struct engine_webhook_info
+{
+    uint32_t id;
+    const char *url;
+    const char *secret; /* for the deliverer only: never shown */
+    uint32_t kinds;
+    uint64_t after_index; /* acknowledged up to and including effect after_n of it */
+    uint32_t after_n;
+    uint32_t attempts;  /* failed attempts since the last delivery */
+    int64_t next_at;    /* no attempt before (engine time, ms) */
+    int64_t created;
+    uint64_t delivered; /* events acknowledged in all */
+    uint32_t n_log;
+    struct engine_webhook_delivery log[ENGINE_WEBHOOK_LOG]; /* newest first */
+};
+
+size_t engine_webhook_count(const struct engine *e);
+/* By position (0..count-1, ascending ids) / by id. Returns 0 or CD_ENOTFOUND; strings are
+ * borrowed until the next command. */
+int engine_webhook_at(const struct engine *e, size_t i, struct engine_webhook_info *out);
+int engine_webhook_get(const struct engine *e, uint32_t id, struct engine_webhook_info *out);
+/* How long an attempt waits after `attempts` failures in a row: 1 s doubling to 5 min. */
+int64_t engine_webhook_backoff_ms(uint32_t attempts);
 
 /* ---- Codec of commands -------------------------------------------------------------- */
 

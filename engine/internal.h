@@ -17,7 +17,8 @@
 #define RECENT_KEYS 65536
 /* The first byte of a snapshot (snapshot.c writes it, snapshot_decode.c checks it).
  * 2: idempotency keys carry the fingerprint of their create.
- * 3: contacts carry their home, session key and session_lost mark. */
+ * 3: contacts carry their home, session key and session_lost mark; webhooks follow the
+ *    archive. */
 #define SNAPSHOT_FORMAT 3
 #define DEFAULT_RING_S 20
 #define DEFAULT_AHT_MS 180000
@@ -270,6 +271,32 @@ struct keyrec
     uint32_t ring_pos;    /* position in recent ring once finished, NONE32 while live */
 };
 
+/* webhooks.c */
+struct engine__delivery
+{
+    int64_t at;
+    uint64_t from_index, to_index;
+    uint32_t from_n, to_n;
+    uint32_t count;
+    uint16_t status;
+    bool ok;
+    char *text; /* owned */
+};
+struct engine__webhook
+{
+    uint32_t id;
+    uint32_t kinds;
+    char *url, *secret; /* owned */
+    uint64_t after_index;
+    uint32_t after_n;
+    uint32_t attempts;
+    int64_t next_at;
+    int64_t created;
+    uint64_t delivered;
+    uint32_t n_log;
+    struct engine__delivery log[ENGINE_WEBHOOK_LOG]; /* newest first */
+};
+
 struct engine
 {
     int64_t clock;
@@ -280,6 +307,9 @@ struct engine
     struct engine_model model;
     struct engine__archived *archive; /* n_archive of ENGINE_ARCHIVE_MAX, oldest first */
     uint32_t n_archive;
+    struct engine__webhook *webhooks; /* ascending ids */
+    uint32_t n_webhooks, cap_webhooks;
+    uint32_t next_webhook; /* the last id handed out */
     uint16_t *mq_map; /* model queue index -> queue id */
     uint16_t *ms_map; /* model skill index -> skill id */
 
@@ -449,6 +479,15 @@ int engine__cmd_session(struct engine *e,
                         const struct engine_command *cmd,
                         struct engine_result *res);
 int engine__cmd_node_lost(struct engine *e, const char *node, struct engine_result *res);
+
+/* ---- webhooks.c --------------------------------------------------------------------- */
+int engine__cmd_webhook(struct engine *e,
+                        const struct engine_command *cmd,
+                        struct engine_result *res);
+void engine__webhook_release(struct engine__webhook *w);
+void engine__webhooks_encode(const struct engine *e, struct cd_buf *b);
+int engine__webhooks_decode(struct engine *e, struct cd_reader *r);
+void engine__webhooks_free(struct engine *e);
 
 /* ---- rules.c ------------------------------------------------------------------------ */
 void engine__run_rules(struct engine *e, struct contact *c, struct engine_result *res);

@@ -40,6 +40,10 @@ static const char *const commands[ENGINE_CMD_KIND_COUNT] = {
     [ENGINE_CMD_SESSION_MOVE] = "session_move",
     [ENGINE_CMD_SESSION_END] = "session_end",
     [ENGINE_CMD_NODE_LOST] = "node_lost",
+    [ENGINE_CMD_WEBHOOK_ADD] = "webhook_add",
+    [ENGINE_CMD_WEBHOOK_DELETE] = "webhook_delete",
+    [ENGINE_CMD_WEBHOOK_DELIVERED] = "webhook_delivered",
+    [ENGINE_CMD_WEBHOOK_FAILED] = "webhook_failed",
 };
 
 /* Indexed by enum engine_effect_kind; kind 0 is not an effect. */

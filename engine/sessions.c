@@ -146,14 +146,20 @@ int engine__cmd_session(struct engine *e,
     return 0;
 }
 
+size_t engine_homed_count(const struct engine *e, const char *node)
+{
+    size_t n = 0;
+    for (uint32_t s = 0; s < e->n_slots; s++) {
+        const struct contact *c = &e->contacts[s];
+        n += c->id != 0 && c->where != NULL && strcmp(c->where, node) == 0;
+    }
+    return n;
+}
+
 /* The contacts homed at node, in ascending id order. */
 static uint64_t *homed_at(const struct engine *e, const char *node, size_t *n)
 {
-    *n = 0;
-    for (uint32_t s = 0; s < e->n_slots; s++) {
-        const struct contact *c = &e->contacts[s];
-        *n += c->id != 0 && c->where != NULL && strcmp(c->where, node) == 0;
-    }
+    *n = engine_homed_count(e, node);
     uint64_t *ids = cd_malloc((*n ? *n : 1) * sizeof(*ids));
     size_t k = 0;
     for (uint32_t s = 0; ids != NULL && s < e->n_slots; s++) {

@@ -207,6 +207,7 @@ int engine_encode(const struct engine *e, struct cd_buf *b)
         cd_buf_u64(b, k->fingerprint);
     }
     engine__archive_encode(e, b);
+    engine__webhooks_encode(e, b);
     return b->err;
 }
 

@@ -372,5 +372,6 @@ void engine_free(struct engine *e)
     }
     engine__free_tables(e);
     engine__archive_free(e);
+    engine__webhooks_free(e);
     cd_free(e);
 }

@@ -305,7 +305,7 @@ static int position(struct node *n, struct node__adapter *a, uint64_t applied)
             start = first - 1;
         }
         a->sub.index = start;
-        if (a->ops->restored != NULL) {
+        if (start > 0 && a->ops->restored != NULL) { /* before entry 1, nothing is missed */
             a->ops->restored(a->self, start);
         }
         return 0;

@@ -208,16 +208,20 @@ int http_client_new(uv_loop_t *loop,
 }
 
 /* tchar of RFC 9110, 5.6.2. */
+static bool is_token_char(unsigned char ch)
+{
+    bool alnum =
+        (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+    return alnum || (ch != 0 && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+}
+
 static bool is_token(const char *s)
 {
     if (*s == '\0') {
         return false;
     }
     for (; *s != '\0'; s++) {
-        unsigned char ch = (unsigned char)*s;
-        bool alnum =
-            (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
-        if (!alnum && strchr("!#$%&'*+-.^_`|~", ch) == NULL) {
+        if (!is_token_char((unsigned char)*s)) {
             return false;
         }
     }
@@ -244,12 +248,37 @@ static bool method_has_body(const char *method)
            strcmp(method, "PATCH") == 0;
 }
 
-#define WIRE_HEAD "%s %s HTTP/1.1\r\nHost: %s\r\n%s%s%s%s\r\n"
+/* Extra header lines: each "Name: value\r\n", the name a token, the value text. */
+static bool headers_ok(const char *h)
+{
+    while (*h != '\0') {
+        const char *colon = strchr(h, ':'), *end = strstr(h, "\r\n");
+        if (colon == NULL || end == NULL || colon > end || colon == h) {
+            return false;
+        }
+        for (const char *p = h; p < colon; p++) {
+            if (!is_token_char((unsigned char)*p)) {
+                return false;
+            }
+        }
+        for (const char *p = colon + 1; p < end; p++) {
+            unsigned char ch = (unsigned char)*p;
+            if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+                return false;
+            }
+        }
+        h = end + 2;
+    }
+    return true;
+}
+
+#define WIRE_HEAD "%s %s HTTP/1.1\r\nHost: %s\r\n%s%s%s%s%s\r\n"
 
 static char *build_wire(const struct http_client *c,
                         const char *method,
                         const char *target,
                         const char *content_type,
+                        const char *headers,
                         const void *body,
                         size_t len,
                         size_t *wire_len)
@@ -262,14 +291,15 @@ static char *build_wire(const struct http_client *c,
     if (len > 0 || method_has_body(method)) {
         snprintf(length, sizeof(length), "Content-Length: %zu\r\n", len);
     }
-    int n =
-        snprintf(NULL, 0, WIRE_HEAD, method, target, c->authority, ct_name, ct, ct_end, length);
+    const char *extra = headers ? headers : "";
+    int n = snprintf(NULL, 0, WIRE_HEAD, method, target, c->authority, ct_name, ct, ct_end,
+                     extra, length);
     char *wire = malloc((size_t)n + 1 + len);
     if (wire == NULL) {
         return NULL;
     }
     snprintf(wire, (size_t)n + 1, WIRE_HEAD, method, target, c->authority, ct_name, ct, ct_end,
-             length);
+             extra, length);
     if (len > 0) {
         memcpy(wire + n, body, len);
     }
@@ -287,18 +317,35 @@ int http_client_request(struct http_client *c,
                         http_client_cb cb,
                         void *data)
 {
+    return http_client_request_headers(c, method, target, content_type, NULL, body, len,
+                                       timeout_ms, cb, data);
+}
+
+int http_client_request_headers(struct http_client *c,
+                                const char *method,
+                                const char *target,
+                                const char *content_type,
+                                const char *headers,
+                                const void *body,
+                                size_t len,
+                                unsigned timeout_ms,
+                                http_client_cb cb,
+                                void *data)
+{
     if (c->closing) {
         return CD_ESTATE;
     }
     if (!is_token(method) || *target == '\0' || !is_text(target, false) ||
-        (content_type != NULL && !is_text(content_type, true))) {
+        (content_type != NULL && !is_text(content_type, true)) ||
+        (headers != NULL && !headers_ok(headers))) {
         return CD_EINVAL;
     }
     struct http__creq *req = calloc(1, sizeof(*req));
     if (req == NULL) {
         return CD_ENOMEM;
     }
-    req->wire = build_wire(c, method, target, content_type, body, len, &req->wire_len);
+    req->wire =
+        build_wire(c, method, target, content_type, headers, body, len, &req->wire_len);
     if (req->wire == NULL) {
         free(req);
         return CD_ENOMEM;

@@ -277,6 +277,20 @@ int http_client_request(struct http_client *c,
                         http_client_cb cb,
                         void *data);
 
+/* As http_client_request() with more header lines: headers (may be NULL) is a sequence of
+ * "Name: value\r\n" lines (a token, text without line breaks), sent as given; anything
+ * else is CD_EINVAL. */
+int http_client_request_headers(struct http_client *c,
+                                const char *method,
+                                const char *target,
+                                const char *content_type,
+                                const char *headers,
+                                const void *body,
+                                size_t len,
+                                unsigned timeout_ms,
+                                http_client_cb cb,
+                                void *data);
+
 /* Fails every waiting and in-flight request with CD_EIO (callbacks fire from inside this
  * call), closes the connections and frees the pool once its handles are closed. c must not
  * be used after this call returns. */

@@ -72,8 +72,9 @@ def wait(cond, timeout, what, interval=0.05):
 class Client:
     """One keep-alive connection to one node."""
 
-    def __init__(self, port, timeout=10.0):
+    def __init__(self, port, timeout=10.0, host="127.0.0.1"):
         self.port = port
+        self.host = host
         self.timeout = timeout
         self.conn = None
 
@@ -82,7 +83,7 @@ class Client:
         not answer."""
         wait = timeout or self.timeout
         if self.conn is None:
-            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=wait)
+            self.conn = http.client.HTTPConnection(self.host, self.port, timeout=wait)
         self.conn.timeout = wait  # this request's, on a connection made for an earlier one
         if self.conn.sock is not None:
             self.conn.sock.settimeout(wait)
@@ -118,19 +119,20 @@ class Node:
         self.join = False
         self.generation = 0  # bumped at each kill or stop: connections are made afresh
         self.prefix = []  # command prefix, e.g. nsenter into a mount namespace
+        self.host = "127.0.0.1"  # or an address in a network namespace the test made
         self.log = None
 
     @property
     def raft_addr(self):
-        return f"127.0.0.1:{self.raft_port}"
+        return f"{self.host}:{self.raft_port}"
 
     @property
     def api_addr(self):
-        return f"127.0.0.1:{self.api_port}"
+        return f"{self.host}:{self.api_port}"
 
     @property
     def peer_addr(self):
-        return f"127.0.0.1:{self.peer_port}"
+        return f"{self.host}:{self.peer_port}"
 
     def write_config(self, peers):
         os.makedirs(self.dir, exist_ok=True)
@@ -158,6 +160,8 @@ class Node:
             f"  snapshot_growth: {'true' if c.snapshot_growth else 'false'}",
             f"log_level: {c.log_level}",
         ]
+        if c.lost_after_ms is not None:
+            lines += ["sessions:", f"  lost_after_ms: {c.lost_after_ms}"]
         with open(self.config, "w") as f:
             f.write("\n".join(lines) + "\n")
 
@@ -209,7 +213,8 @@ class Node:
 
 class Cluster:
     def __init__(self, n, binary=None, election_ms=1000, snapshot_threshold=4096,
-                 snapshot_trailing=2048, snapshot_growth=True, log_level="info", keep=False):
+                 snapshot_trailing=2048, snapshot_growth=True, log_level="info", keep=False,
+                 lost_after_ms=None, write=True):
         self.binary = os.path.abspath(binary or os.environ["CONTACTD"])
         self.root = tempfile.mkdtemp(prefix="contactd-it-")
         self.election_ms = election_ms
@@ -217,6 +222,7 @@ class Cluster:
         self.snapshot_trailing = snapshot_trailing
         self.snapshot_growth = snapshot_growth  # False: snapshots exactly every threshold
         self.log_level = log_level
+        self.lost_after_ms = lost_after_ms  # sessions.lost_after_ms; None: the default
         self.keep = keep
         self.secret_file, self.secret = write_secret(self.root)
         self.nodes = []
@@ -224,6 +230,10 @@ class Cluster:
         self.clients_lock = threading.Lock()
         for _ in range(n):
             self.new_node()
+        if write:  # else the test places its nodes first (hosts), then calls write_configs
+            self.write_configs()
+
+    def write_configs(self):
         for node in self.nodes:
             node.write_config(self.nodes)
 
@@ -242,7 +252,7 @@ class Cluster:
             if client is None or client.generation != node.generation:
                 if client is not None:
                     client.close()
-                client = Client(node.api_port)
+                client = Client(node.api_port, host=node.host)
                 client.generation = node.generation
                 self.clients[key] = client
         return client

@@ -271,6 +271,22 @@ static void sample_agent_cmds(struct fixture *f, struct engine_command *c)
         case ENGINE_CMD_NODE_LOST:
             c->u.node.name = "n2";
             break;
+        case ENGINE_CMD_WEBHOOK_ADD:
+        case ENGINE_CMD_WEBHOOK_DELETE:
+        case ENGINE_CMD_WEBHOOK_DELIVERED:
+        case ENGINE_CMD_WEBHOOK_FAILED:
+            c->u.webhook.id = 7;
+            c->u.webhook.url = "http://127.0.0.1:9000/hook";
+            c->u.webhook.secret = "s3cret-s3cret-s3cret";
+            c->u.webhook.kinds = 0x1fe;
+            c->u.webhook.from_index = 1ULL << 40;
+            c->u.webhook.from_n = UINT32_MAX;
+            c->u.webhook.to_index = (1ULL << 40) + 9;
+            c->u.webhook.to_n = 3;
+            c->u.webhook.count = 12;
+            c->u.webhook.status = 503;
+            c->u.webhook.text = "upstream busy";
+            break;
         default: /* LOGIN, LOGOUT, STATE, DELETE */
             c->u.agent.name = "ann";
             c->u.agent.presence = ENGINE_PRESENCE_AWAY;
@@ -409,6 +425,22 @@ static void assert_agent_cmd_equal(const struct engine_command *a,
             break;
         case ENGINE_CMD_NODE_LOST:
             assert_str_as_sent(a->u.node.name, b->u.node.name);
+            break;
+        case ENGINE_CMD_WEBHOOK_ADD:
+        case ENGINE_CMD_WEBHOOK_DELETE:
+        case ENGINE_CMD_WEBHOOK_DELIVERED:
+        case ENGINE_CMD_WEBHOOK_FAILED:
+            assert_int_equal(a->u.webhook.id, b->u.webhook.id);
+            assert_str_as_sent(a->u.webhook.url, b->u.webhook.url);
+            assert_str_as_sent(a->u.webhook.secret, b->u.webhook.secret);
+            assert_int_equal(a->u.webhook.kinds, b->u.webhook.kinds);
+            assert_int_equal(a->u.webhook.from_index, b->u.webhook.from_index);
+            assert_int_equal(a->u.webhook.from_n, b->u.webhook.from_n);
+            assert_int_equal(a->u.webhook.to_index, b->u.webhook.to_index);
+            assert_int_equal(a->u.webhook.to_n, b->u.webhook.to_n);
+            assert_int_equal(a->u.webhook.count, b->u.webhook.count);
+            assert_int_equal(a->u.webhook.status, b->u.webhook.status);
+            assert_str_as_sent(a->u.webhook.text, b->u.webhook.text);
             break;
         default:
             assert_str_as_sent(a->u.agent.name, b->u.agent.name);
