@@ -77,6 +77,15 @@ struct cluster_effect_ops
     void (*restored)(void *data, uint64_t index);
 };
 
+/* Calls cb for each effect of one entry's bytes (as committed() gives them and
+ * storage_foreach_effects() reads them back), n from 0; stops when cb returns non-zero and
+ * returns that. CD_ECORRUPT for bytes that are not such a list (cb may have been called for
+ * the effects before the damage). */
+int cluster_effects_each(const void *bytes,
+                         size_t len,
+                         int (*cb)(void *data, uint32_t n, const struct engine_effect *fx),
+                         void *data);
+
 /* The lowest entry index whose effects the bus still needs: each later batch deletes the
  * kept effects of entries below it (a bounded number per batch). 0 (the start) keeps all. */
 void cluster_effects_floor(struct cluster *c, uint64_t below);

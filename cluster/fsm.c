@@ -354,6 +354,28 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
     return 0;
 }
 
+int cluster_effects_each(const void *bytes,
+                         size_t len,
+                         int (*cb)(void *data, uint32_t n, const struct engine_effect *fx),
+                         void *data)
+{
+    struct cd_reader r;
+    cd_reader_init(&r, bytes, len);
+    uint32_t count = cd_rd_u32(&r);
+    for (uint32_t i = 0; i < count && r.err == 0; i++) {
+        struct engine_effect fx;
+        struct engine_history h;
+        if (engine_effect_decode(&r, &fx, &h) != 0) {
+            return CD_ECORRUPT;
+        }
+        int rv = cb(data, i, &fx);
+        if (rv != 0) {
+            return rv;
+        }
+    }
+    return r.err != 0 || cd_rd_left(&r) != 0 ? CD_ECORRUPT : 0;
+}
+
 void cluster_effects_floor(struct cluster *c, uint64_t below)
 {
     c->effects_floor = below;

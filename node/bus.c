@@ -96,28 +96,33 @@ static bool offer(struct node *n,
     return true;
 }
 
+struct entry_offer
+{
+    struct node *n;
+    struct node__adapter *a;
+    uint64_t index;
+};
+
+static int offer_one(void *data, uint32_t i, const struct engine_effect *fx)
+{
+    struct entry_offer *o = data;
+    return offer(o->n, o->a, o->index, i, fx) ? 0 : 1;
+}
+
 /* The effects of one entry, as the cluster encoded them. False when the subscriber waits
- * (or the bytes are not what the cluster writes: then it is left where it is, and told). */
+ * (or the bytes are not what the cluster writes: then it is told, and passes them). */
 static bool offer_entry(struct node *n,
                         struct node__adapter *a,
                         uint64_t index,
                         const void *bytes,
                         size_t len)
 {
-    struct cd_reader r;
-    cd_reader_init(&r, bytes, len);
-    uint32_t count = cd_rd_u32(&r);
-    for (uint32_t i = 0; i < count && r.err == 0; i++) {
-        struct engine_effect fx;
-        struct engine_history h;
-        if (engine_effect_decode(&r, &fx, &h) != 0) {
-            break;
-        }
-        if (!offer(n, a, index, i, &fx)) {
-            return false;
-        }
+    struct entry_offer o = {n, a, index};
+    int rv = cluster_effects_each(bytes, len, offer_one, &o);
+    if (rv == 1) {
+        return false;
     }
-    if (r.err != 0 || cd_rd_left(&r) != 0) {
+    if (rv != 0) {
         cd_logf(CD_LOG_ERROR, "bus", "effects of entry %llu unreadable; %s skips them",
                 (unsigned long long)index, a->ops->name);
     }
@@ -207,36 +212,29 @@ static void set_floor(struct node *n)
 }
 
 /* The node's own use of effects: its log. */
-static void log_entry(uint64_t index, const void *bytes, size_t len)
+static int log_one(void *data, uint32_t i, const struct engine_effect *fx)
 {
-    struct cd_reader r;
-    cd_reader_init(&r, bytes, len);
-    uint32_t count = cd_rd_u32(&r);
-    for (uint32_t i = 0; i < count && r.err == 0; i++) {
-        struct engine_effect fx;
-        struct engine_history h;
-        if (engine_effect_decode(&r, &fx, &h) != 0) {
-            return;
-        }
-        if (fx.kind == ENGINE_FX_MODEL) {
-            char version[24], at[24];
-            snprintf(version, sizeof(version), "%lld", (long long)fx.at);
-            snprintf(at, sizeof(at), "%llu", (unsigned long long)index);
-            cd_log(CD_LOG_INFO, "model", "version", version, "index", at, "actor",
-                   fx.text[0] ? fx.text : "-", NULL);
-        } else if (fx.kind == ENGINE_FX_SESSION_LOST) {
-            char contact[24];
-            snprintf(contact, sizeof(contact), "%llu", (unsigned long long)fx.contact);
-            cd_log(CD_LOG_INFO, "session_lost", "contact", contact, "node", fx.old_home,
-                   "outcome", fx.text, NULL);
-        }
+    uint64_t index = *(const uint64_t *)data;
+    (void)i;
+    if (fx->kind == ENGINE_FX_MODEL) {
+        char version[24], at[24];
+        snprintf(version, sizeof(version), "%lld", (long long)fx->at);
+        snprintf(at, sizeof(at), "%llu", (unsigned long long)index);
+        cd_log(CD_LOG_INFO, "model", "version", version, "index", at, "actor",
+               fx->text[0] ? fx->text : "-", NULL);
+    } else if (fx->kind == ENGINE_FX_SESSION_LOST) {
+        char contact[24];
+        snprintf(contact, sizeof(contact), "%llu", (unsigned long long)fx->contact);
+        cd_log(CD_LOG_INFO, "session_lost", "contact", contact, "node", fx->old_home,
+               "outcome", fx->text, NULL);
     }
+    return 0;
 }
 
 void node__bus_committed(void *data, uint64_t index, const void *bytes, size_t len)
 {
     struct node *n = data;
-    log_entry(index, bytes, len);
+    cluster_effects_each(bytes, len, log_one, &index);
     for (unsigned k = 0; k < n->n_adapters; k++) {
         struct node__adapter *a = &n->adapters[k];
         if (!subscribed(a)) {

@@ -86,7 +86,7 @@ def body(c):
     c.install_model()
     node = next(n for n in c.live() if n is not leader)
     others = [n for n in c.live() if n is not node]
-    code, doc = node.request("GET", "/v1/events?kind=model")
+    code, doc = node.request("GET", "/v1/events?after=0.0&kind=model&wait_ms=5000")
     check(code == 200 and doc["events"] and doc["events"][-1]["actor"] != "",
           f"the model event names its actor: {code} {doc}")
     actor = doc["events"][-1]["actor"]
