@@ -102,6 +102,74 @@ static const struct node_adapter_ops API_OPS = {
     .free = api_free_adapter,
 };
 
+/* The API's webhooks, as an adapter of their own: woken by every committed effect (the
+ * deliverer reads what it owes from the outbox itself, from each subscription's replicated
+ * cursor), and holding the outbox back to the lowest such cursor. */
+struct webhooks_adapter
+{
+    struct api_adapter *api;
+};
+
+static const struct node_subscription WEBHOOKS_WAKE = {.kinds = 0};
+
+static int webhooks_start(void *self, struct node *n, char *err, size_t errlen)
+{
+    (void)self;
+    (void)n;
+    (void)err;
+    (void)errlen;
+    return 0;
+}
+
+static int webhooks_deliver(void *self, const struct node_delivery *d)
+{
+    struct webhooks_adapter *w = self;
+    (void)d;
+    api_webhooks_effect(w->api->api);
+    return 0;
+}
+
+static uint64_t webhooks_holds(void *self)
+{
+    struct webhooks_adapter *w = self;
+    return api_webhooks_holds(w->api->api);
+}
+
+static void webhooks_close(void *self, void (*done)(void *arg), void *arg)
+{
+    struct webhooks_adapter *w = self;
+    api_webhooks_stop(w->api->api);
+    done(arg);
+}
+
+static void webhooks_free(void *self)
+{
+    free(self);
+}
+
+static const struct node_adapter_ops WEBHOOKS_OPS = {
+    .name = "webhooks",
+    .start = webhooks_start,
+    .subscription = &WEBHOOKS_WAKE,
+    .deliver = webhooks_deliver,
+    .holds = webhooks_holds,
+    .close = webhooks_close,
+    .free = webhooks_free,
+};
+
+static int add_webhooks(struct node *n, struct api_adapter *api, char *err, size_t errlen)
+{
+    struct webhooks_adapter *w = calloc(1, sizeof(*w));
+    int rv = w == NULL ? CD_ENOMEM : node_add(n, &WEBHOOKS_OPS, w);
+    if (rv != 0) {
+        free(w);
+        snprintf(err, errlen, "cannot register the webhooks: %s", cd_strerror(rv));
+        return rv;
+    }
+    w->api = api;
+    return 0;
+}
+
 static int add_api(struct node *n, char *err, size_t errlen)
 {
     struct api_adapter *a = calloc(1, sizeof(*a));
@@ -114,8 +182,9 @@ static int add_api(struct node *n, char *err, size_t errlen)
     if (rv != 0) {
         api_free_adapter(a);
         snprintf(err, errlen, "cannot register the API: %s", cd_strerror(rv));
+        return rv;
     }
-    return rv;
+    return add_webhooks(n, a, err, errlen);
 }
 
 int node__add_builtin(struct node *n, char *err, size_t errlen)

@@ -192,6 +192,10 @@ static void set_floor(struct node *n)
     uint64_t hard = head > BUS_KEEP_MAX ? head - BUS_KEEP_MAX : 0;
     for (unsigned k = 0; k < n->n_adapters; k++) {
         struct node__adapter *a = &n->adapters[k];
+        uint64_t held = a->started && a->ops->holds != NULL ? a->ops->holds(a->self) : 0;
+        if (held > 0 && held < floor) {
+            floor = held > hard ? held : hard;
+        }
         if (!subscribed(a) || !a->ops->subscription->durable) {
             continue;
         }

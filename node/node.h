@@ -71,6 +71,10 @@ struct node_adapter_ops
     /* The effects of the entries up to index will not be delivered: this node caught up by
      * a snapshot and never applied them, or (not durable) it starts there. */
     void (*restored)(void *self, uint64_t index);
+    /* The lowest entry index whose effects the adapter still reads back from the outbox
+     * itself (storage_foreach_effects), or 0: the outbox keeps them (up to its hard limit,
+     * bus.c). */
+    uint64_t (*holds)(void *self);
     /* Stop taking work; call done(arg) once nothing the adapter holds can submit to the
      * cluster any more (may be from inside). Only adapters whose start succeeded are closed. */
     void (*close)(void *self, void (*done)(void *arg), void *arg);

@@ -99,6 +99,11 @@ uint64_t storage_effects_first(struct storage *s)
     return storage__scan(s, s->effects, NULL, first_row, &first) == 1 ? first : 0;
 }
 
+uint64_t storage_gap_last(const struct storage *s)
+{
+    return s->gaps.count > 0 ? s->gaps.last : 0;
+}
+
 /* ---- Cursors ----------------------------------------------------------------------------- */
 
 static bool cursor_name_ok(const char *name)

@@ -252,6 +252,10 @@ int storage_foreach_history(struct storage *s,
 
 /* ---- Filling history gaps from a peer ------------------------------------------------- */
 
+/* The last entry of the latest gap (entries this node never applied: it caught up by a
+ * snapshot up to there); 0 when it applied every entry. */
+uint64_t storage_gap_last(const struct storage *s);
+
 /* The pending gaps, oldest first: copies up to max into out, returns how many there are. */
 size_t storage_gaps_pending(struct storage *s, struct storage_gap *out, size_t max);
 

@@ -45,4 +45,11 @@ void api_handle(void *data, struct http_exchange *x, const struct http_request *
 void api_events_effect(struct api *a, uint64_t index, uint32_t n, const struct engine_effect *fx);
 void api_events_restored(struct api *a, uint64_t index);
 
+/* Webhooks (webhooks.c): an effect was committed (deliveries may be due); and the lowest
+ * entry whose effects a subscription still owes its receiver (for the bus's outbox), 0 when
+ * none. api_webhooks_stop() stops delivering (before the cluster closes). */
+void api_webhooks_effect(struct api *a);
+uint64_t api_webhooks_holds(struct api *a);
+void api_webhooks_stop(struct api *a);
+
 #endif

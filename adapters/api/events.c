@@ -116,10 +116,10 @@ static size_t first_after(struct api__events *ev, struct event_id id)
     return lo;
 }
 
-static json_t *event_json(struct event_id id, const struct engine_effect *fx)
+json_t *api__event_json(uint64_t index, uint32_t n, const struct engine_effect *fx)
 {
     char text[48];
-    id_text(id, text, sizeof(text));
+    id_text((struct event_id){index, n}, text, sizeof(text));
     const char *kind = engine_effect_name(fx->kind);
     json_t *j = json_pack("{s:s,s:s}", "id", text, "kind", kind != NULL ? kind : "?");
     if (fx->contact != 0) {
@@ -247,7 +247,7 @@ void api_events_effect(struct api *a, uint64_t index, uint32_t n, const struct e
         id_cmp(id, ev->horizon) <= 0) {
         return; /* an entry applied again after a restart: already kept, or let go of */
     }
-    json_t *j = event_json(id, fx);
+    json_t *j = api__event_json(id.index, id.n, fx);
     char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (text == NULL) {

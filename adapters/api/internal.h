@@ -15,6 +15,7 @@ struct api
     struct cluster *cluster;
     struct http_server *server; /* for its own figures in /metrics; may be NULL */
     struct api__events *events;
+    struct api__webhooks *webhooks;
     /* model.c: model documents read in the thread pool, one at a time, the rest waiting. */
     struct api__model_job *job_running, *jobs_head, *jobs_tail;
     unsigned jobs_waiting;
@@ -165,6 +166,19 @@ struct api__events;
 int api__events_new(struct api *a);
 void api__events_free(struct api__events *ev);
 void api__events(struct api__call *call);
+/* An effect as the feed and webhooks show it: {"id": "INDEX.N", "kind", ...}. */
+json_t *api__event_json(uint64_t index, uint32_t n, const struct engine_effect *fx);
+
+/* webhooks.c: the subscriptions' routes, and their delivery by the leader. */
+struct api__webhooks;
+int api__webhooks_new(struct api *a);
+void api__webhooks_stop(struct api__webhooks *w);
+void api__webhooks_free(struct api__webhooks *w);
+void api__webhooks_stats(const struct api__webhooks *w, uint64_t *posted, uint64_t *failed);
+void api__webhook_add(struct api__call *call);
+void api__webhook_list(struct api__call *call);
+void api__webhook_get(struct api__call *call);
+void api__webhook_delete(struct api__call *call);
 void api__member_add(struct api__call *call);
 void api__member_remove(struct api__call *call);
 void api__leader_transfer(struct api__call *call);

@@ -42,6 +42,10 @@ ROUTE0(r_agent_skills, api__agent_skills(call))
 ROUTE0(r_agent_delete, api__agent_delete(call))
 ROUTE0(r_transfer_contact, api__contact_transfer(call))
 ROUTE0(r_attributes, api__contact_attributes(call))
+ROUTE0(r_webhook_add, api__webhook_add(call))
+ROUTE0(r_webhook_list, api__webhook_list(call))
+ROUTE0(r_webhook_get, api__webhook_get(call))
+ROUTE0(r_webhook_delete, api__webhook_delete(call))
 
 static void r_read(struct api__call *call, int arg)
 {
@@ -157,6 +161,10 @@ static const struct route routes[] = {
     {HTTP_M_POST, "/v1/queues/{queue}/resume", r_queue, ENGINE_CMD_QUEUE_RESUME, NULL},
     {HTTP_M_GET, "/v1/history", r_read, API__READ_HISTORY, q_history},
     {HTTP_M_GET, "/v1/events", r_events, 0, q_events},
+    {HTTP_M_POST, "/v1/webhooks", r_webhook_add, 0, NULL},
+    {HTTP_M_GET, "/v1/webhooks", r_webhook_list, 0, NULL},
+    {HTTP_M_GET, "/v1/webhooks/{webhook}", r_webhook_get, 0, NULL},
+    {HTTP_M_DELETE, "/v1/webhooks/{webhook}", r_webhook_delete, 0, NULL},
     {HTTP_M_POST, "/v1/model", r_model, 0, q_model},
     {HTTP_M_GET, "/v1/model", r_model_read, API__MODEL_RUNNING, q_read},
     {HTTP_M_POST, "/v1/model/validate", r_model_validate, 0, NULL},
@@ -196,7 +204,7 @@ static bool check_segments(const char *pattern, struct api__call *call)
         snprintf(kind, sizeof(kind), "%.*s", (int)strcspn(pattern + 1, "}"), pattern + 1);
         pattern++;
         bool is_id = strcmp(kind, "contact") == 0 || strcmp(kind, "offer") == 0 ||
-                     strcmp(kind, "version") == 0;
+                     strcmp(kind, "version") == 0 || strcmp(kind, "webhook") == 0;
         if (is_id && (api__u64_parse(call->args[n], &call->ids[n]) != 0 || call->ids[n] == 0)) {
             http_reply_error(call->x, 400, "INVAL",
                              "'%s' is not a %s id (a decimal number from 1, without sign, "
@@ -258,6 +266,11 @@ int api_new(uv_loop_t *loop, struct api **out)
         free(a);
         return CD_ENOMEM;
     }
+    if (api__webhooks_new(a) != 0) {
+        api__events_free(a->events);
+        free(a);
+        return CD_ENOMEM;
+    }
     *out = a;
     return 0;
 }
@@ -274,6 +287,7 @@ void api_set_server(struct api *a, struct http_server *s)
 
 void api_close(struct api *a, void (*cb)(void *data), void *data)
 {
+    api__webhooks_stop(a->webhooks);
     api__model_close(a, cb, data);
 }
 
@@ -284,5 +298,6 @@ void api_free(struct api *a)
     }
     assert(a->job_running == NULL && a->jobs_head == NULL);
     api__events_free(a->events);
+    api__webhooks_free(a->webhooks);
     free(a);
 }
