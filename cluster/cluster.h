@@ -239,6 +239,7 @@ struct cluster_status
     /* Fast failover, since start: leaders this node found gone (their peer port refused),
      * and elections it started early because of it (cluster/README.md). */
     uint64_t leaders_lost;
+    uint64_t members_declared_lost; /* NODE_LOST declarations while this node led */
     uint64_t early_elections;
     uint64_t leader_changes; /* leaders this node has followed or been, since start */
     /* Connections to this node's Raft port, since start, by what the guard made of them

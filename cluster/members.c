@@ -58,6 +58,7 @@ void cluster_status(const struct cluster *c, struct cluster_status *out)
     out->entries_applied = c->entries_applied;
     out->commands_applied = c->commands_applied;
     out->leaders_lost = c->watch.losses;
+    out->members_declared_lost = c->lost.declared;
     out->early_elections = c->watch.elections;
     out->leader_changes = c->leader_changes;
     const struct cluster__guard_stats *g = &c->transport.stats;

@@ -86,6 +86,9 @@ static void raft_metrics(FILE *f, struct cluster *c)
     scalar(f, "contactd_raft_early_elections_total", "counter",
            "Elections this node started early because its leader was gone.",
            (double)st.early_elections);
+    scalar(f, "contactd_members_declared_lost_total", "counter",
+           "Members this node, leading, declared lost (sessions.lost_after_ms unheard).",
+           (double)st.members_declared_lost);
     head(f, "contactd_raft_port_connections_total", "counter",
          "Connections to the Raft port since start, by what the guard made of them.");
     const struct
@@ -272,6 +275,14 @@ void api__metrics(struct api__call *call)
     }
     const struct engine *e = cluster_engine(call->api->cluster);
     raft_metrics(f, call->api->cluster);
+    uint64_t posted, failed;
+    api__webhooks_stats(call->api->webhooks, &posted, &failed);
+    head(f, "contactd_webhook_attempts_total", "counter",
+         "Webhook deliveries this node attempted while leading, by outcome.");
+    fprintf(f, "contactd_webhook_attempts_total{outcome=\"ok\"} %llu\n",
+            (unsigned long long)posted);
+    fprintf(f, "contactd_webhook_attempts_total{outcome=\"failed\"} %llu\n",
+            (unsigned long long)failed);
     queue_metrics(f, e);
     contact_metrics(f, e);
     agent_metrics(f, e);
