@@ -221,9 +221,9 @@ struct cluster
 
     struct cluster__change change;
     struct cluster__touched touched;
-    struct cd_buf fx;        /* the effects of the entry being applied, encoded (fsm.c) */
+    struct cd_buf fx; /* the effects of the entry being applied, encoded (fsm.c) */
     uint32_t fx_count;
-    uint64_t effects_floor; /* cluster_effects_floor() */
+    uint64_t effects_floor;       /* cluster_effects_floor() */
     struct cluster__cmd *cmd_now; /* the command being applied, for the effect sink */
 
     uv_check_t pump;

@@ -438,20 +438,10 @@ static int read_security(struct cfg_ctx *c, const struct ynode *root, struct con
 
 static int read_node(struct cfg_ctx *c, const struct ynode *root, struct config_node *nd)
 {
-    static const char *const keys[] = {"id",
-                                       "listen",
-                                       "data_dir",
-                                       "peers",
-                                       "tls",
-                                       "log_level",
-                                       "join",
-                                       "raft",
-                                       "sessions",
-                                       "history",
-                                       "storage",
-                                       "cluster_secret_file",
-                                       "insecure",
-                                       NULL};
+    static const char *const keys[] = {
+        "id",       "listen", "data_dir", "peers",   "tls",     "log_level",
+        "join",     "raft",   "sessions", "history", "storage", "cluster_secret_file",
+        "insecure", NULL};
     const struct ynode *id, *listen, *dir, *peers, *tls, *level;
     if (cfg_keys(c, root, keys) != 0 || (id = cfg_require(c, root, "id")) == NULL ||
         (listen = cfg_require(c, root, "listen")) == NULL ||

@@ -105,9 +105,9 @@ static bool check_contact(struct checker *k,
         return fail(k, "contact %llu has no queue or a terminal state",
                     (unsigned long long)c->id);
     }
-    if (c->where != NULL && (!engine_name_valid(engine__home(c), ENGINE_NAME_MAX) ||
-                             (engine__session(c)[0] != 0 &&
-                              !engine_session_valid(engine__session(c))))) {
+    if (c->where != NULL &&
+        (!engine_name_valid(engine__home(c), ENGINE_NAME_MAX) ||
+         (engine__session(c)[0] != 0 && !engine_session_valid(engine__session(c))))) {
         return fail(k, "contact %llu has a malformed home or session",
                     (unsigned long long)c->id);
     }

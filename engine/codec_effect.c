@@ -67,7 +67,9 @@ static void get_history(struct cd_reader *r, struct engine_history *h)
     h->callback = cd_rd_u8(r);
 }
 
-int engine_effect_decode(struct cd_reader *r, struct engine_effect *fx, struct engine_history *h)
+int engine_effect_decode(struct cd_reader *r,
+                         struct engine_effect *fx,
+                         struct engine_history *h)
 {
     *fx = (struct engine_effect){0};
     fx->kind = cd_rd_u8(r);

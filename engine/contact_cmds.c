@@ -208,7 +208,7 @@ void engine__end_talk(struct engine *e, struct contact *c)
                                .agent = a->name,
                                .queue = q->name,
                                .at = c->deadline};
-    engine__emit(e, &fx);
+    engine__emit_contact(e, c, &fx);
     engine__agent_update(e, c->agent);
     engine__agent_state_fx(e, c->agent);
 }

@@ -94,7 +94,7 @@ void engine__finish(struct engine *e, struct contact *c, uint8_t outcome, const 
                                .text = h.reason,
                                .state = outcome,
                                .history = &h};
-    engine__emit(e, &fx);
+    engine__emit_contact(e, c, &fx);
     if (c->keyrec != NONE32) {
         engine__keyrec_finish(e, c->keyrec);
     }
@@ -123,7 +123,7 @@ void engine__to_queue(struct engine *e, struct contact *c, uint16_t qi)
                                .contact = c->id,
                                .queue = q->name,
                                .ewt_ms = engine__ewt(e, q, ahead, c->channel)};
-    engine__emit(e, &fx);
+    engine__emit_contact(e, c, &fx);
     engine__route_contact(e, c);
 }
 

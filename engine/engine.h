@@ -352,8 +352,8 @@ enum engine_cmd_kind {
     ENGINE_CMD_QUEUE_RESUME, /* offers again, most overdue first */
     ENGINE_CMD_SESSION_MOVE, /* the customer's live session is now held by another node */
     ENGINE_CMD_SESSION_END,  /* the customer's live session ended; the contact goes on */
-    ENGINE_CMD_NODE_LOST,    /* a member was unreachable past the grace: its sessions are lost */
-    ENGINE_CMD_WEBHOOK_ADD,  /* subscribe a URL to effects (engine/webhooks.c) */
+    ENGINE_CMD_NODE_LOST,   /* a member was unreachable past the grace: its sessions are lost */
+    ENGINE_CMD_WEBHOOK_ADD, /* subscribe a URL to effects (engine/webhooks.c) */
     ENGINE_CMD_WEBHOOK_DELETE,
     ENGINE_CMD_WEBHOOK_DELIVERED, /* the receiver took events (from, to]: the cursor moves */
     ENGINE_CMD_WEBHOOK_FAILED,    /* an attempt failed: retry after a backoff */
@@ -718,8 +718,8 @@ int engine_explain(const struct engine *e, uint64_t id, char *buf, size_t len);
  * fenced by the cursor it started from, so a failover neither repeats an acknowledged
  * delivery nor skips one. */
 #define ENGINE_WEBHOOKS_MAX 64
-#define ENGINE_URL_MAX 512     /* with NUL */
-#define ENGINE_SECRET_MAX 128  /* with NUL */
+#define ENGINE_URL_MAX 512    /* with NUL */
+#define ENGINE_SECRET_MAX 128 /* with NUL */
 #define ENGINE_SECRET_MIN 16
 #define ENGINE_WEBHOOK_LOG 16  /* delivery attempts kept per webhook */
 #define ENGINE_WEBHOOK_TEXT 96 /* with NUL */
@@ -743,8 +743,8 @@ struct engine_webhook_info
     uint32_t kinds;
     uint64_t after_index; /* acknowledged up to and including effect after_n of it */
     uint32_t after_n;
-    uint32_t attempts;  /* failed attempts since the last delivery */
-    int64_t next_at;    /* no attempt before (engine time, ms) */
+    uint32_t attempts; /* failed attempts since the last delivery */
+    int64_t next_at;   /* no attempt before (engine time, ms) */
     int64_t created;
     uint64_t delivered; /* events acknowledged in all */
     uint32_t n_log;
@@ -793,7 +793,9 @@ int engine_effect_encode(const struct engine_effect *fx, struct cd_buf *out);
 /* Decodes one effect from r. Strings point into r's bytes (a string encoded from NULL
  * arrives as ""); an ENDED effect's history is written to *h and fx->history points there.
  * Returns 0 or CD_ECORRUPT (*fx then zeroed). */
-int engine_effect_decode(struct cd_reader *r, struct engine_effect *fx, struct engine_history *h);
+int engine_effect_decode(struct cd_reader *r,
+                         struct engine_effect *fx,
+                         struct engine_history *h);
 
 /* Stable names for enums (API, logs, config); NULL for out-of-range values. Parsers return
  * -1 for an unknown name. */

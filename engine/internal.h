@@ -310,8 +310,8 @@ struct engine
     struct engine__webhook *webhooks; /* ascending ids */
     uint32_t n_webhooks, cap_webhooks;
     uint32_t next_webhook; /* the last id handed out */
-    uint16_t *mq_map; /* model queue index -> queue id */
-    uint16_t *ms_map; /* model skill index -> skill id */
+    uint16_t *mq_map;      /* model queue index -> queue id */
+    uint16_t *ms_map;      /* model skill index -> skill id */
 
     struct skill *skills;
     uint32_t n_skills, cap_skills;
@@ -383,7 +383,12 @@ int engine__keyrec_new(struct engine *e,
                        uint32_t *out);
 void engine__keyrec_finish(struct engine *e, uint32_t kr);
 int engine__keyrec_find(const struct engine *e, const char *key, uint32_t *out);
+/* An effect about no contact (agent state, model), and one about c: it carries c's home and
+ * session as they are now. */
 void engine__emit(struct engine *e, const struct engine_effect *fx);
+void engine__emit_contact(struct engine *e,
+                          const struct contact *c,
+                          const struct engine_effect *fx);
 void engine__clear_derived(struct engine *e);
 void engine__free_tables(struct engine *e);
 

@@ -64,7 +64,7 @@ void engine__unring(struct engine *e, struct contact *c, uint32_t ai)
                                .agent = e->agents[ai].name,
                                .queue = e->queues[c->queue].name,
                                .state = c->state};
-    engine__emit(e, &fx);
+    engine__emit_contact(e, c, &fx);
 }
 
 int engine__cmd_accept(struct engine *e,
@@ -104,7 +104,7 @@ int engine__cmd_accept(struct engine *e,
                                .contact = c->id,
                                .agent = e->agents[ai].name,
                                .queue = e->queues[c->queue].name};
-    engine__emit(e, &fx);
+    engine__emit_contact(e, c, &fx);
     engine__route_agents(e, losers, n);
     return 0;
 }

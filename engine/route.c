@@ -238,7 +238,7 @@ static void offer_fx(struct engine *e, const struct contact *c, uint32_t ai)
                                .agent = e->agents[ai].name,
                                .queue = e->queues[c->queue].name,
                                .at = c->deadline};
-    engine__emit(e, &fx);
+    engine__emit_contact(e, c, &fx);
 }
 
 static void give(struct engine *e, struct contact *c, uint32_t ai)
@@ -417,7 +417,7 @@ void engine__withdraw_offer(struct engine *e, struct contact *c, bool requeue)
                                    .agent = e->agents[agents[i]].name,
                                    .queue = e->queues[c->queue].name,
                                    .state = requeue ? ENGINE_CONTACT_QUEUED : c->state};
-        engine__emit(e, &fx);
+        engine__emit_contact(e, c, &fx);
     }
     if (requeue) {
         engine__set_deadline(e, c, NEVER);

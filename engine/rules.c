@@ -182,7 +182,7 @@ static void callback_offer(struct engine *e, struct contact *c)
                                .contact = c->id,
                                .queue = q->name,
                                .ewt_ms = engine__ewt(e, q, q->waiting, c->channel)};
-    engine__emit(e, &fx);
+    engine__emit_contact(e, c, &fx);
 }
 
 /* Applies the action of the matched rule. The contact may be finished on return. */

@@ -89,7 +89,7 @@ static void session_fx(struct engine *e,
                                .agent = c->agent == NONE32 ? "" : e->agents[c->agent].name,
                                .text = text,
                                .old_home = old_home};
-    engine__emit(e, &fx);
+    engine__emit_contact(e, c, &fx);
 }
 
 static int session_move(struct engine *e,
@@ -181,7 +181,7 @@ static void lose(struct engine *e, struct contact *c, const char *node)
         outcome = c->state == ENGINE_CONTACT_QUEUED || c->state == ENGINE_CONTACT_OFFERED
                       ? "callback"
                   : c->state == ENGINE_CONTACT_CONNECTED ? "ended"
-                                                          : "kept";
+                                                         : "kept";
     } else if (c->channel == ENGINE_CH_CHAT) {
         outcome = "waits";
     }

@@ -22,20 +22,33 @@ int engine__fail(struct engine_result *res, int code, const char *fmt, ...)
     return code;
 }
 
-/* Every effect about a live contact carries where the contact's session is. */
-void engine__emit(struct engine *e, const struct engine_effect *fx)
+static void emit_where(struct engine *e,
+                       const struct engine_effect *fx,
+                       const char *home,
+                       const char *session)
 {
     if (e->sink == NULL || e->sink->emit == NULL) {
         return;
     }
     struct engine_effect out = *fx;
-    const struct contact *c = fx->contact != 0 ? engine__contact(e, fx->contact) : NULL;
-    out.home = c != NULL ? engine__home(c) : "";
-    out.session = c != NULL ? engine__session(c) : "";
+    out.home = home;
+    out.session = session;
     if (out.old_home == NULL) {
         out.old_home = "";
     }
     e->sink->emit(e->sink->data, &out);
+}
+
+void engine__emit(struct engine *e, const struct engine_effect *fx)
+{
+    emit_where(e, fx, "", "");
+}
+
+void engine__emit_contact(struct engine *e,
+                          const struct contact *c,
+                          const struct engine_effect *fx)
+{
+    emit_where(e, fx, engine__home(c), engine__session(c));
 }
 
 struct name_ctx

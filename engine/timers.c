@@ -44,7 +44,7 @@ static void escalate(struct engine *e, struct contact *c)
                                .contact = c->id,
                                .queue = q->name,
                                .step = c->step};
-    engine__emit(e, &fx);
+    engine__emit_contact(e, c, &fx);
     engine__route_contact(e, c);
 }
 

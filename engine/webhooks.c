@@ -160,8 +160,9 @@ static int report(struct engine *e, const struct engine_command *cmd, struct eng
     }
     struct engine__webhook *w = &e->webhooks[i];
     if (w->after_index != cmd->u.webhook.from_index || w->after_n != cmd->u.webhook.from_n) {
-        return FAIL(res, CD_ESTATE, "webhook %u: the attempt from %llu.%u is stale (cursor %llu.%u)",
-                    w->id, (unsigned long long)cmd->u.webhook.from_index, cmd->u.webhook.from_n,
+        return FAIL(res, CD_ESTATE,
+                    "webhook %u: the attempt from %llu.%u is stale (cursor %llu.%u)", w->id,
+                    (unsigned long long)cmd->u.webhook.from_index, cmd->u.webhook.from_n,
                     (unsigned long long)w->after_index, w->after_n);
     }
     const char *text = cmd->u.webhook.text != NULL ? cmd->u.webhook.text : "";
@@ -169,7 +170,8 @@ static int report(struct engine *e, const struct engine_command *cmd, struct eng
         return FAIL(res, CD_EINVAL, "text: at most %d bytes", ENGINE_WEBHOOK_TEXT - 1);
     }
     bool ok = cmd->kind == ENGINE_CMD_WEBHOOK_DELIVERED;
-    if (ok && !before(w->after_index, w->after_n, cmd->u.webhook.to_index, cmd->u.webhook.to_n)) {
+    if (ok &&
+        !before(w->after_index, w->after_n, cmd->u.webhook.to_index, cmd->u.webhook.to_n)) {
         return FAIL(res, CD_EINVAL, "webhook %u: to must follow from", w->id);
     }
     if (note(e, w, cmd, ok) != 0) {
@@ -237,8 +239,9 @@ int engine_webhook_at(const struct engine *e, size_t i, struct engine_webhook_in
     for (uint32_t k = 0; k < w->n_log; k++) {
         const struct engine__delivery *d = &w->log[k];
         out->log[k] = (struct engine_webhook_delivery){
-            d->at, d->from_index, d->to_index, d->from_n, d->to_n, d->count, d->status, d->ok,
-            d->text != NULL ? d->text : ""};
+            d->at,     d->from_index, d->to_index,
+            d->from_n, d->to_n,       d->count,
+            d->status, d->ok,         d->text != NULL ? d->text : ""};
     }
     return 0;
 }

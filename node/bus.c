@@ -24,6 +24,7 @@
  * leaves nothing in the outbox for them: every subscriber behind it is told with
  * restored(). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/error.h"
@@ -34,7 +35,8 @@
 #define BUS_KEEP_RECENT 8192
 #define BUS_KEEP_MAX (1u << 20)
 
-static bool wants(const struct node *n, const struct node_subscription *s,
+static bool wants(const struct node *n,
+                  const struct node_subscription *s,
                   const struct engine_effect *fx)
 {
     if (s->kinds != 0 && (fx->kind >= 32 || (s->kinds & (1u << fx->kind)) == 0)) {
@@ -133,6 +135,49 @@ static bool offer_entry(struct node *n,
     return true;
 }
 
+/* One entry's effects decoded once for every subscriber that is up to date (strings point
+ * into the entry's bytes, valid during node__bus_committed()). */
+static int collect_one(void *data, uint32_t n, const struct engine_effect *fx)
+{
+    struct node__bus *b = data;
+    (void)n;
+    if (b->n_fx == b->cap_fx) {
+        uint32_t cap = b->cap_fx ? 2 * b->cap_fx : 256;
+        struct engine_effect *f = realloc(b->fx, cap * sizeof(*f));
+        struct engine_history *h = f != NULL ? realloc(b->hist, cap * sizeof(*h)) : NULL;
+        if (f != NULL) {
+            b->fx = f;
+        }
+        if (h == NULL) {
+            return CD_ENOMEM;
+        }
+        b->hist = h;
+        b->cap_fx = cap;
+    }
+    b->fx[b->n_fx] = *fx;
+    if (fx->history != NULL) {
+        b->hist[b->n_fx] = *fx->history;
+        b->fx[b->n_fx].history = &b->hist[b->n_fx];
+    }
+    b->n_fx++;
+    return 0;
+}
+
+/* offer_entry() for effects decoded already. */
+static bool offer_decoded(struct node *n, struct node__adapter *a, uint64_t index)
+{
+    for (uint32_t i = 0; i < n->bus.n_fx; i++) {
+        if (!offer(n, a, index, i, &n->bus.fx[i])) {
+            return false;
+        }
+    }
+    if (index > a->sub.index) {
+        a->sub.index = index;
+        a->sub.n = UINT32_MAX;
+    }
+    return true;
+}
+
 struct replay
 {
     struct node *n;
@@ -200,9 +245,10 @@ static void set_floor(struct node *n)
             continue;
         }
         if (a->sub.index < hard) {
-            cd_logf(CD_LOG_WARN, "bus", "%s is more than %u entries behind: it loses the "
-                    "effects up to entry %llu", a->ops->name, BUS_KEEP_MAX,
-                    (unsigned long long)hard - 1);
+            cd_logf(CD_LOG_WARN, "bus",
+                    "%s is more than %u entries behind: it loses the "
+                    "effects up to entry %llu",
+                    a->ops->name, BUS_KEEP_MAX, (unsigned long long)hard - 1);
             skip_to(n, a, hard - 1);
         }
         if (a->sub.index < floor) {
@@ -216,10 +262,8 @@ static void set_floor(struct node *n)
 }
 
 /* The node's own use of effects: its log. */
-static int log_one(void *data, uint32_t i, const struct engine_effect *fx)
+static void log_one(uint64_t index, const struct engine_effect *fx)
 {
-    uint64_t index = *(const uint64_t *)data;
-    (void)i;
     if (fx->kind == ENGINE_FX_MODEL) {
         char version[24], at[24];
         snprintf(version, sizeof(version), "%lld", (long long)fx->at);
@@ -229,16 +273,19 @@ static int log_one(void *data, uint32_t i, const struct engine_effect *fx)
     } else if (fx->kind == ENGINE_FX_SESSION_LOST) {
         char contact[24];
         snprintf(contact, sizeof(contact), "%llu", (unsigned long long)fx->contact);
-        cd_log(CD_LOG_INFO, "session_lost", "contact", contact, "node", fx->old_home,
-               "outcome", fx->text, NULL);
+        cd_log(CD_LOG_INFO, "session_lost", "contact", contact, "node", fx->old_home, "outcome",
+               fx->text, NULL);
     }
-    return 0;
 }
 
 void node__bus_committed(void *data, uint64_t index, const void *bytes, size_t len)
 {
     struct node *n = data;
-    cluster_effects_each(bytes, len, log_one, &index);
+    n->bus.n_fx = 0;
+    bool decoded = cluster_effects_each(bytes, len, collect_one, &n->bus) == 0;
+    for (uint32_t i = 0; decoded && i < n->bus.n_fx; i++) {
+        log_one(index, &n->bus.fx[i]);
+    }
     for (unsigned k = 0; k < n->n_adapters; k++) {
         struct node__adapter *a = &n->adapters[k];
         if (!subscribed(a)) {
@@ -249,7 +296,8 @@ void node__bus_committed(void *data, uint64_t index, const void *bytes, size_t l
             continue;
         }
         if (a->sub.current) {
-            a->sub.current = offer_entry(n, a, index, bytes, len);
+            a->sub.current =
+                decoded ? offer_decoded(n, a, index) : offer_entry(n, a, index, bytes, len);
         } else {
             n->bus.head = index; /* the outbox has it: catch_up() reads it back */
             catch_up(n, a);
@@ -345,6 +393,15 @@ int node__bus_start(struct node *n, char *err, size_t errlen)
     }
     set_floor(n);
     return 0;
+}
+
+void node__bus_free(struct node *n)
+{
+    free(n->bus.fx);
+    free(n->bus.hist);
+    n->bus.fx = NULL;
+    n->bus.hist = NULL;
+    n->bus.cap_fx = n->bus.n_fx = 0;
 }
 
 void node_bus_stats(const struct node *n, struct node_bus_stats *out)

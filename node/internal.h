@@ -12,10 +12,10 @@ struct node__sub
 {
     uint64_t index;
     uint32_t n;
-    bool waiting;      /* deliver() answered NODE_LATER for (wait_index, wait_n) */
+    bool waiting; /* deliver() answered NODE_LATER for (wait_index, wait_n) */
     uint64_t wait_index;
     uint32_t wait_n;
-    bool current;      /* has been offered everything up to the bus's head */
+    bool current; /* has been offered everything up to the bus's head */
 };
 
 struct node__adapter
@@ -31,7 +31,11 @@ struct node__bus
     uint64_t head;  /* the last entry handed to the bus (or applied at start) */
     uint64_t floor; /* what the outbox may drop below */
     uint64_t delivered, replayed;
-    bool pumping;   /* inside a delivery: node_ack() must wait for it to return */
+    bool pumping; /* inside a delivery: node_ack() must wait for it to return */
+    /* The entry being handed over, decoded once (bus.c). */
+    struct engine_effect *fx;
+    struct engine_history *hist;
+    uint32_t n_fx, cap_fx;
 };
 
 struct node
@@ -57,5 +61,6 @@ int node__bus_start(struct node *n, char *err, size_t errlen);
 /* For cluster_options.effects. */
 void node__bus_committed(void *data, uint64_t index, const void *bytes, size_t len);
 void node__bus_restored(void *data, uint64_t index);
+void node__bus_free(struct node *n);
 
 #endif

@@ -200,6 +200,7 @@ void node_free(struct node *n)
             n->adapters[k].ops->free(n->adapters[k].self);
         }
     }
+    node__bus_free(n);
     free(n);
 }
 

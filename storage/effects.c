@@ -40,7 +40,8 @@ int storage_trim_effects(struct storage_batch *b, uint64_t below)
     rc = mdb_cursor_open(b->txn, b->s->effects, &cur);
     for (int n = 0; rc == 0 && n < STORAGE_TRIM_PER_BATCH; n++) {
         rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-        if (rc != 0 || k.mv_size != STORAGE_ID_KEY || storage__key_u64_read(k.mv_data) >= below) {
+        if (rc != 0 || k.mv_size != STORAGE_ID_KEY ||
+            storage__key_u64_read(k.mv_data) >= below) {
             break;
         }
         rc = mdb_cursor_del(cur, 0);
@@ -71,10 +72,11 @@ static int effects_row(void *ctx, const MDB_val *key, const MDB_val *val)
     return e->cb(e->data, storage__key_u64_read(key->mv_data), val->mv_data, val->mv_size);
 }
 
-int storage_foreach_effects(struct storage *s,
-                            uint64_t from,
-                            int (*cb)(void *data, uint64_t index, const void *bytes, size_t len),
-                            void *data)
+int storage_foreach_effects(
+    struct storage *s,
+    uint64_t from,
+    int (*cb)(void *data, uint64_t index, const void *bytes, size_t len),
+    void *data)
 {
     uint8_t key[STORAGE_ID_KEY];
     struct effects_scan e = {cb, data};

@@ -144,10 +144,11 @@ int storage_trim_effects(struct storage_batch *b, uint64_t below);
 /* Calls cb for the effects of every entry at index from or above, in index order (bytes
  * valid during the call only); stops early when cb returns non-zero and returns that value.
  * Returns 0, the callback's value, CD_EIO or CD_ECORRUPT. */
-int storage_foreach_effects(struct storage *s,
-                            uint64_t from,
-                            int (*cb)(void *data, uint64_t index, const void *bytes, size_t len),
-                            void *data);
+int storage_foreach_effects(
+    struct storage *s,
+    uint64_t from,
+    int (*cb)(void *data, uint64_t index, const void *bytes, size_t len),
+    void *data);
 /* The index of the oldest entry whose effects are kept; 0 when none are. */
 uint64_t storage_effects_first(struct storage *s);
 /* A subscriber's cursor: it has acted on effect n of the entry at index and on everything

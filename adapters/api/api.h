@@ -42,7 +42,10 @@ void api_handle(void *data, struct http_exchange *x, const struct http_request *
 /* GET /v1/events keeps the effects the node's bus gives it: effect n of the entry at index
  * (borrowed during the call); and restored: the effects up to index are not given (the
  * feed answers 410 for what follows an id below it). */
-void api_events_effect(struct api *a, uint64_t index, uint32_t n, const struct engine_effect *fx);
+void api_events_effect(struct api *a,
+                       uint64_t index,
+                       uint32_t n,
+                       const struct engine_effect *fx);
 void api_events_restored(struct api *a, uint64_t index);
 
 /* Webhooks (webhooks.c): an effect was committed (deliveries may be due); and the lowest

@@ -64,7 +64,6 @@ struct api__events
     struct waiter *waiters;
 };
 
-
 static int id_cmp(struct event_id a, struct event_id b)
 {
     if (a.index != b.index) {
@@ -239,7 +238,10 @@ static void serve_waiters(uv_timer_t *t)
     }
 }
 
-void api_events_effect(struct api *a, uint64_t index, uint32_t n, const struct engine_effect *fx)
+void api_events_effect(struct api *a,
+                       uint64_t index,
+                       uint32_t n,
+                       const struct engine_effect *fx)
 {
     struct api__events *ev = a->events;
     struct event_id id = {index, n};

@@ -39,8 +39,8 @@
 #include "common/log.h"
 #include "storage/storage.h"
 
-#define BATCH_MAX 100
-#define BATCH_BYTES (256 * 1024)
+#define BATCH_MAX 500
+#define BATCH_BYTES (512 * 1024)
 #define POLL_MS 250
 #define KICK_MS 20
 #define TIMEOUT_MS 10000
@@ -76,7 +76,10 @@ static int64_t wall_ms(void)
 }
 
 /* "http://HOST[:PORT]/PATH" with HOST an IP literal ([v6] in brackets). */
-static bool url_split(const char *url, char *host, size_t hostlen, uint16_t *port,
+static bool url_split(const char *url,
+                      char *host,
+                      size_t hostlen,
+                      uint16_t *port,
                       const char **path)
 {
     const char *p = url + 7, *end;
@@ -110,7 +113,8 @@ static bool url_split(const char *url, char *host, size_t hostlen, uint16_t *por
     unsigned char buf[16];
     *port = (uint16_t)v;
     *path = p;
-    return *p == '/' && (inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1);
+    return *p == '/' &&
+           (inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1);
 }
 
 /* ---- Delivering ------------------------------------------------------------------------ */
@@ -130,7 +134,7 @@ static void reported(void *data, const struct engine_result *res)
     struct slot *s = data;
     (void)res; /* refused as stale: another leader's report came first; nothing to do */
     s->busy = false;
-    kick(s->w, KICK_MS);
+    kick(s->w, 0); /* the next batch at once: a backlog drains at the receiver's pace */
 }
 
 static void report(struct slot *s, uint8_t kind, int status, const char *text)
@@ -282,12 +286,14 @@ static json_t *gap_event(const struct engine_webhook_info *info, uint64_t gap_la
     return json_pack("{s:s,s:s,s:s}", "kind", "gap", "after", after, "until", until);
 }
 
-static void attempt(struct api__webhooks *w, struct slot *s, const struct engine_webhook_info *info)
+static void attempt(struct api__webhooks *w,
+                    struct slot *s,
+                    const struct engine_webhook_info *info)
 {
     struct storage *st = cluster_storage(w->api->cluster);
     uint64_t gap_last = storage_gap_last(st);
-    struct batch b = {.info = info, .events = json_array(), .index = info->after_index,
-                      .n = info->after_n};
+    struct batch b = {
+        .info = info, .events = json_array(), .index = info->after_index, .n = info->after_n};
     struct engine_webhook_info from = *info;
     if (info->after_index < gap_last) {
         json_array_append_new(b.events, gap_event(info, gap_last));
@@ -452,8 +458,9 @@ static bool read_kinds(struct api__call *call, json_t *arr, uint32_t *out)
     json_t *v;
     *out = 0;
     if (!json_is_array(arr) || json_array_size(arr) == 0) {
-        http_reply_error(call->x, 400, "INVAL", "kinds: expected a non-empty array of event "
-                                                "kinds (queued, offer, ..., session_lost)");
+        http_reply_error(call->x, 400, "INVAL",
+                         "kinds: expected a non-empty array of event "
+                         "kinds (queued, offer, ..., session_lost)");
         return false;
     }
     json_array_foreach(arr, i, v)
@@ -527,11 +534,11 @@ static json_t *webhook_json(const struct engine_webhook_info *w, bool with_log)
 {
     char after[48];
     snprintf(after, sizeof(after), "%llu.%u", (unsigned long long)w->after_index, w->after_n);
-    json_t *j = json_pack("{s:I,s:s,s:o,s:s,s:I,s:i,s:I,s:I}", "id", (json_int_t)w->id, "url",
-                          w->url, "kinds", kinds_json(w->kinds), "delivered_through", after,
-                          "delivered", (json_int_t)w->delivered, "failed_attempts",
-                          (int)w->attempts, "next_attempt_at", (json_int_t)w->next_at,
-                          "created", (json_int_t)w->created);
+    json_t *j =
+        json_pack("{s:I,s:s,s:o,s:s,s:I,s:i,s:I,s:I}", "id", (json_int_t)w->id, "url", w->url,
+                  "kinds", kinds_json(w->kinds), "delivered_through", after, "delivered",
+                  (json_int_t)w->delivered, "failed_attempts", (int)w->attempts,
+                  "next_attempt_at", (json_int_t)w->next_at, "created", (json_int_t)w->created);
     if (with_log) {
         json_t *log = json_array();
         for (uint32_t i = 0; i < w->n_log; i++) {

@@ -160,8 +160,9 @@ static bool read_session(struct api__call *call,
         return false;
     }
     if (*home == NULL && (need_home || *key != NULL)) {
-        http_reply_error(call->x, 400, "INVAL", "session.home: the member that holds the "
-                                                "session is required");
+        http_reply_error(call->x, 400, "INVAL",
+                         "session.home: the member that holds the "
+                         "session is required");
         return false;
     }
     if (*key != NULL && (*key)[0] != 0 && !engine_session_valid(*key)) {
@@ -209,8 +210,7 @@ void api__contact_create(struct api__call *call)
     cr->attrs = attrs;
     if (read_skills(call, json_object_get(body, "skills"), skills, &cr->n_skills) &&
         api__read_attrs(call, json_object_get(body, "attributes"), attrs, &cr->n_attrs) &&
-        read_session(call, json_object_get(body, "session"), false, &cr->home,
-                     &cr->session)) {
+        read_session(call, json_object_get(body, "session"), false, &cr->home, &cr->session)) {
         api__submit(call, &cmd, 201);
     }
 out:

@@ -344,8 +344,7 @@ int http_client_request_headers(struct http_client *c,
     if (req == NULL) {
         return CD_ENOMEM;
     }
-    req->wire =
-        build_wire(c, method, target, content_type, headers, body, len, &req->wire_len);
+    req->wire = build_wire(c, method, target, content_type, headers, body, len, &req->wire_len);
     if (req->wire == NULL) {
         free(req);
         return CD_ENOMEM;

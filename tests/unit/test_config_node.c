@@ -198,7 +198,7 @@ static void unknown_key(void **state)
     PARSE(HEAD PEERS "log_levle: info\n");
     ASSERT_ERROR(
         "node.yaml:10:1: unknown key 'log_levle' (expected one of: id, listen, "
-        "data_dir, peers, tls, log_level, join, raft, history, storage, "
+        "data_dir, peers, tls, log_level, join, raft, sessions, history, storage, "
         "cluster_secret_file, insecure)");
 }
 
@@ -372,6 +372,7 @@ static void cluster_defaults(void **state)
     assert_true(f->node.raft.snapshot_growth);
     assert_int_equal(f->node.history_days, 90);
     assert_int_equal(f->node.storage_map_mb, 4096);
+    assert_int_equal(f->node.lost_after_ms, 5000);
 }
 
 static void cluster_tuning(void **state)
@@ -382,6 +383,7 @@ static void cluster_tuning(void **state)
           "raft: { election_timeout_ms: 300, heartbeat_ms: 30, snapshot_threshold: 64,"
           " snapshot_trailing: 8, pre_vote: false, fast_failover: false,"
           " snapshot_growth: false }\n"
+          "sessions: { lost_after_ms: 900 }\n"
           "history: { retention_days: 7 }\n"
           "storage: { map_size_mb: 256 }\n" INSECURE);
     ASSERT_OK;
@@ -395,6 +397,26 @@ static void cluster_tuning(void **state)
     assert_false(f->node.raft.snapshot_growth);
     assert_int_equal(f->node.history_days, 7);
     assert_int_equal(f->node.storage_map_mb, 256);
+    assert_int_equal(f->node.lost_after_ms, 900);
+}
+
+/* A lost member must not be one that is only holding an election: lost_after_ms is at least
+ * twice the election timeout, given or not. */
+static void lost_after_follows_the_election_timeout(void **state)
+{
+    F;
+    PARSE(HEAD PEERS "raft: { election_timeout_ms: 4000 }\n" INSECURE);
+    ASSERT_OK;
+    assert_int_equal(f->node.lost_after_ms, 8000);
+    PARSE(HEAD PEERS
+          "raft: { election_timeout_ms: 4000 }\n"
+          "sessions: { lost_after_ms: 6000 }\n" INSECURE);
+    assert_int_equal(f->rv, CD_EPARSE);
+    assert_non_null(strstr(f->err, "node.yaml:11:"));
+    assert_non_null(strstr(f->err, "lost_after_ms (6000) must be at least twice"));
+    PARSE(HEAD PEERS "sessions: { lost_after: 5s }\n" INSECURE);
+    assert_int_equal(f->rv, CD_EPARSE);
+    assert_non_null(strstr(f->err, "lost_after"));
 }
 
 static void heartbeat_not_below_election(void **state)
@@ -564,6 +586,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(minimal_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(lost_after_follows_the_election_timeout, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(tls_log_level_and_ipv6, setup, teardown),
         cmocka_unit_test_setup_teardown(sample_node_file_loads, setup, teardown),
         cmocka_unit_test_setup_teardown(load_names_the_file, setup, teardown),

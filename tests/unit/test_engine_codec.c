@@ -582,8 +582,8 @@ TEST(arrays_at_their_limits_round_trip)
     }
     sample(f, ENGINE_CMD_CONTACT_CREATE, &f->in);
     f->in.u.create = (struct engine_contact_create){
-        "k", ENGINE_CH_SMS, "", INT16_MIN, ENGINE_REQ_SKILLS, refs, ENGINE_ATTRS_MAX, attrs,
-        NULL, NULL};
+        "k",  ENGINE_CH_SMS,    "",    INT16_MIN, ENGINE_REQ_SKILLS,
+        refs, ENGINE_ATTRS_MAX, attrs, NULL,      NULL};
     ROUND_TRIP;
     sample(f, ENGINE_CMD_AGENT_UPSERT, &f->in);
     f->in.u.upsert.n_skills = ENGINE_AGENT_SKILLS;
@@ -788,8 +788,8 @@ TEST(values_outside_their_fields_are_rejected)
 {
     /* channel 256 does not fit a uint8_t; a string with a NUL inside; a count past the
      * limit of its array. */
-    const uint8_t channel[] = {F, ENGINE_CMD_CONTACT_CREATE, 0, 0, 0x80, 0x02, 0, 0, 0, 0, 0,
-                               0, 0, 0, 0};
+    const uint8_t channel[] = {
+        F, ENGINE_CMD_CONTACT_CREATE, 0, 0, 0x80, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     const uint8_t nul[] = {F, ENGINE_CMD_OFFER_ACCEPT, 1, 2, 'a', 0, 0};
     const uint8_t attrs[] = {F, ENGINE_CMD_CONTACT_SET_ATTRS, 1, ENGINE_ATTRS_MAX + 1};
     const uint8_t ok[] = {F, ENGINE_CMD_CONTACT_CREATE, 0, 0, 0x7f, 0, 0, 0, 0, 0, 0, 0, 0, 0};

@@ -85,7 +85,8 @@ TEST(delivered_moves_the_cursor_once_and_failed_backs_off)
     EXPECT_OK(add(f, "http://h/x", "0123456789abcdef", KINDS));
     uint32_t id = (uint32_t)f->res.contact;
     /* Two failures: the second waits twice as long. */
-    EXPECT_OK(report(f, ENGINE_CMD_WEBHOOK_FAILED, id, 40, UINT32_MAX, 0, 0, "connect refused"));
+    EXPECT_OK(
+        report(f, ENGINE_CMD_WEBHOOK_FAILED, id, 40, UINT32_MAX, 0, 0, "connect refused"));
     assert_int_equal(info(f, id).attempts, 1);
     assert_int_equal(info(f, id).next_at, f->now + 1000);
     AFTER(5 * FX_SEC);

@@ -298,8 +298,8 @@ static void assert_exactly_once(const struct recorder *a,
         assert_true(k < o->n);
         if (id_cmp(got, o->ids[k]) != 0) {
             fail_msg("delivery %zu: %llu.%u, expected %llu.%u", i,
-                     (unsigned long long)got.index, got.n,
-                     (unsigned long long)o->ids[k].index, o->ids[k].n);
+                     (unsigned long long)got.index, got.n, (unsigned long long)o->ids[k].index,
+                     o->ids[k].n);
         }
     }
     assert_int_equal(k, o->n);
