@@ -42,7 +42,7 @@
 #define BATCH_MAX 500
 #define BATCH_BYTES (512 * 1024)
 #define POLL_MS 250
-#define KICK_MS 20
+#define LINGER_MS 100 /* a batch that is not full waits this long after the last one */
 #define TIMEOUT_MS 10000
 #define IDLE_SKIP_ENTRIES 4096 /* cursor this far behind what was scanned: move it */
 
@@ -57,6 +57,7 @@ struct slot
     uint64_t from_index, to_index;
     uint32_t from_n, to_n;
     uint32_t count;
+    uint64_t linger_until; /* uv_now(): no batch short of full before */
 };
 
 struct api__webhooks
@@ -64,6 +65,7 @@ struct api__webhooks
     uv_timer_t timer; /* first member: the close callback frees the whole struct */
     struct api *api;
     bool closing;
+    uint64_t fresh; /* effects committed since the last pass: enough for a full batch? */
     uint64_t posted, failed;
     struct slot slots[ENGINE_WEBHOOKS_MAX];
 };
@@ -129,12 +131,16 @@ static void kick(struct api__webhooks *w, uint64_t ms)
     }
 }
 
+/* The next batch: at once when a full one may be waiting (a backlog drains at the
+ * receiver's pace), else after LINGER_MS, so that a trickle of events is sent in batches,
+ * not one POST and one replicated report per event. */
 static void reported(void *data, const struct engine_result *res)
 {
     struct slot *s = data;
     (void)res; /* refused as stale: another leader's report came first; nothing to do */
     s->busy = false;
-    kick(s->w, 0); /* the next batch at once: a backlog drains at the receiver's pace */
+    s->linger_until = uv_now(s->w->api->loop) + LINGER_MS;
+    kick(s->w, s->count == BATCH_MAX || s->w->fresh >= BATCH_MAX ? 0 : LINGER_MS);
 }
 
 static void report(struct slot *s, uint8_t kind, int status, const char *text)
@@ -371,6 +377,8 @@ static void run(uv_timer_t *t)
     }
     const struct engine *e = cluster_engine(c);
     int64_t now = wall_ms();
+    uint64_t mono = uv_now(w->api->loop);
+    bool full = w->fresh >= BATCH_MAX;
     sweep(w, e);
     for (size_t i = 0; i < engine_webhook_count(e); i++) {
         struct engine_webhook_info info;
@@ -378,15 +386,18 @@ static void run(uv_timer_t *t)
             continue;
         }
         struct slot *s = slot_for(w, info.id);
-        if (s != NULL && !s->busy && now >= info.next_at) {
+        if (s != NULL && !s->busy && now >= info.next_at && (full || mono >= s->linger_until)) {
             attempt(w, s, &info);
         }
     }
+    w->fresh = 0;
 }
 
 void api_webhooks_effect(struct api *a)
 {
-    kick(a->webhooks, KICK_MS);
+    struct api__webhooks *w = a->webhooks;
+    w->fresh++;
+    kick(w, w->fresh >= BATCH_MAX ? 0 : LINGER_MS);
 }
 
 uint64_t api_webhooks_holds(struct api *a)

@@ -43,6 +43,50 @@ class Failure(Exception):
     pass
 
 
+# ---- Event helpers shared by the tests of /v1/events and of what builds on it ----------
+
+def event_key(text):
+    """An event id "INDEX.N" as a tuple that sorts as the ids do."""
+    index, n = text.split(".")
+    return int(index), int(n)
+
+
+def events_after(node, after, kinds=""):
+    """Every event node keeps after the id `after` (of the given comma-separated kinds)."""
+    out = []
+    query = f"&kind={kinds}" if kinds else ""
+    while True:
+        code, doc = node.request("GET", f"/v1/events?after={after}&limit=10000{query}")
+        if code != 200:
+            raise Failure(f"{node.name}: /v1/events answered {code} {doc}")
+        out.extend(doc["events"])
+        if doc["last_id"] == after:
+            return out
+        after = doc["last_id"]
+
+
+def produce_answered(cluster, stop, counts, prefix):
+    """Until stop is set: chat contacts (keys prefix0, prefix1, ...) through every live node
+    in turn, and the offers made meanwhile accepted and ended. counts["created"] counts the
+    contacts made."""
+    i = 0
+    while not stop.is_set():
+        live = cluster.live()
+        node = live[i % len(live)]
+        try:
+            code, doc = node.request("POST", "/v1/contacts",
+                                     {"key": f"{prefix}{i}", "channel": "chat"}, timeout=5)
+            if code in (200, 201):
+                counts["created"] += 1
+                i += 1
+            code, doc = node.request("GET", "/v1/contacts?state=offered&limit=5", timeout=5)
+            for x in doc["items"] if code == 200 else []:
+                node.request("POST", f"/v1/offers/{x['offer']}/accept", {"agent": x["agent"]})
+                node.request("POST", f"/v1/contacts/{x['id']}/end")
+        except OSError:
+            time.sleep(0.05)
+
+
 def write_secret(directory):
     """A fresh cluster secret in directory/cluster.secret, readable by its owner only, as
     `openssl rand -hex 32` writes one. Returns (path, the secret's bytes as nodes use

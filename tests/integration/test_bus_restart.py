@@ -8,17 +8,13 @@ model install's event carries its actor, and the node's log names the actor too.
 import threading
 import time
 
-from harness import Cluster, Failure, log, run, wait
+from harness import (Cluster, Failure, event_key as id_key, events_after as all_events, log,
+                     run, wait)
 
 
 def check(cond, what):
     if not cond:
         raise Failure(what)
-
-
-def id_key(text):
-    index, n = text.split(".")
-    return int(index), int(n)
 
 
 def follow(node, state, stop):
@@ -54,17 +50,6 @@ def produce(nodes, stop, counts):
         except OSError:
             time.sleep(0.05)
         time.sleep(0.01)
-
-
-def all_events(node, after):
-    out = []
-    while True:
-        code, doc = node.request("GET", f"/v1/events?after={after}&limit=10000")
-        check(code == 200, f"{node.name}: /v1/events answered {code} {doc}")
-        out.extend(doc["events"])
-        if doc["last_id"] == after:
-            return out
-        after = doc["last_id"]
 
 
 def restart(c, node, how, counts):

@@ -7,17 +7,13 @@ ids before it; bad queries get 400."""
 import threading
 import time
 
-from harness import Client, Cluster, Failure, log, run, wait
+from harness import (Client, Cluster, Failure, event_key as id_key, events_after as all_events,
+                     log, produce_answered, run, wait)
 
 
 def check(cond, what):
     if not cond:
         raise Failure(what)
-
-
-def id_key(text):
-    index, n = text.split(".")
-    return int(index), int(n)
 
 
 class Consumer:
@@ -51,36 +47,6 @@ class Consumer:
             time.sleep(0.05)
 
 
-def produce(c, stop, counts):
-    i = 0
-    while not stop.is_set():
-        live = c.live()
-        node = live[i % len(live)]
-        try:
-            code, doc = node.request("POST", "/v1/contacts",
-                                     {"key": f"ev{i}", "channel": "chat"}, timeout=5)
-            if code in (200, 201):
-                counts["created"] += 1
-                i += 1
-            code, doc = node.request("GET", "/v1/contacts?state=offered&limit=5", timeout=5)
-            for x in doc["items"] if code == 200 else []:
-                node.request("POST", f"/v1/offers/{x['offer']}/accept", {"agent": x["agent"]})
-                node.request("POST", f"/v1/contacts/{x['id']}/end")
-        except OSError:
-            time.sleep(0.05)
-
-
-def all_events(node, after):
-    out = []
-    while True:
-        code, doc = node.request("GET", f"/v1/events?after={after}&limit=10000")
-        check(code == 200, f"{node.name}: /v1/events answered {code} {doc}")
-        out.extend(doc["events"])
-        if doc["last_id"] == after:
-            return out
-        after = doc["last_id"]
-
-
 def body(c):
     leader = c.start()
     c.wait_ready()
@@ -98,7 +64,8 @@ def body(c):
     stop = threading.Event()
     counts = {"created": 0}
     threads = [threading.Thread(target=consumer.loop, daemon=True),
-               threading.Thread(target=produce, args=(c, stop, counts), daemon=True)]
+               threading.Thread(target=produce_answered, args=(c, stop, counts, "ev"),
+                                daemon=True)]
     for t in threads:
         t.start()
     wait(lambda: len(consumer.events) >= 20, 30, "events before the kill")

@@ -14,9 +14,9 @@ import hmac
 import http.server
 import json
 import threading
-import time
 
-from harness import Cluster, Failure, free_ports, log, run, wait
+from harness import (Cluster, Failure, event_key as id_key, events_after as all_events,
+                     free_ports, log, produce_answered, run, wait)
 
 SECRET = "s3cret-for-the-webhook-test"
 KINDS = ["queued", "connected", "ended"]
@@ -25,11 +25,6 @@ KINDS = ["queued", "connected", "ended"]
 def check(cond, what):
     if not cond:
         raise Failure(what)
-
-
-def id_key(text):
-    index, n = text.split(".")
-    return int(index), int(n)
 
 
 class Receiver:
@@ -83,36 +78,6 @@ class Receiver:
         self.server.server_close()
 
 
-def produce(c, stop, counts):
-    i = 0
-    while not stop.is_set():
-        live = c.live()
-        node = live[i % len(live)]
-        try:
-            code, _ = node.request("POST", "/v1/contacts",
-                                   {"key": f"wh{i}", "channel": "chat"}, timeout=5)
-            if code in (200, 201):
-                counts["created"] += 1
-                i += 1
-            code, doc = node.request("GET", "/v1/contacts?state=offered&limit=5", timeout=5)
-            for x in doc["items"] if code == 200 else []:
-                node.request("POST", f"/v1/offers/{x['offer']}/accept", {"agent": x["agent"]})
-                node.request("POST", f"/v1/contacts/{x['id']}/end")
-        except OSError:
-            time.sleep(0.05)
-
-
-def all_events(node, after, kinds):
-    out = []
-    while True:
-        code, doc = node.request("GET", f"/v1/events?after={after}&limit=10000&kind={kinds}")
-        check(code == 200, f"{node.name}: /v1/events answered {code} {doc}")
-        out.extend(doc["events"])
-        if doc["last_id"] == after:
-            return out
-        after = doc["last_id"]
-
-
 def body(c):
     leader = c.start()
     c.wait_ready()
@@ -145,7 +110,7 @@ def body(c):
 
         stop = threading.Event()
         counts = {"created": 0}
-        t = threading.Thread(target=produce, args=(c, stop, counts), daemon=True)
+        t = threading.Thread(target=produce_answered, args=(c, stop, counts, "wh"), daemon=True)
         t.start()
         wait(lambda: len(receiver.deliveries) >= 1, 60, "the first delivery")
         code, doc = follower.request("GET", f"/v1/webhooks/{hook}")
