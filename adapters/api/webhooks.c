@@ -388,9 +388,9 @@ static void run(uv_timer_t *t)
         struct slot *s = slot_for(w, info.id);
         if (s != NULL && !s->busy && now >= info.next_at && (full || mono >= s->linger_until)) {
             attempt(w, s, &info);
+            w->fresh = 0; /* counts again from this attempt */
         }
     }
-    w->fresh = 0;
 }
 
 void api_webhooks_effect(struct api *a)
