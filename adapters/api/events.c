@@ -238,6 +238,19 @@ static void serve_waiters(uv_timer_t *t)
     }
 }
 
+const char *api__event_text(const struct api *a, uint64_t index, uint32_t n)
+{
+    struct api__events *ev = a->events;
+    struct event_id id = {index, n};
+    if (ev->len == 0 || id_cmp(id, at(ev, 0)->id) < 0) {
+        return NULL;
+    }
+    /* The first event after the one before id: id itself when it is kept. */
+    size_t i = n > 0 ? first_after(ev, (struct event_id){index, n - 1})
+                     : first_after(ev, (struct event_id){index - 1, UINT32_MAX});
+    return i < ev->len && id_cmp(at(ev, i)->id, id) == 0 ? at(ev, i)->json : NULL;
+}
+
 void api_events_effect(struct api *a,
                        uint64_t index,
                        uint32_t n,

@@ -168,6 +168,9 @@ void api__events_free(struct api__events *ev);
 void api__events(struct api__call *call);
 /* An effect as the feed and webhooks show it: {"id": "INDEX.N", "kind", ...}. */
 json_t *api__event_json(uint64_t index, uint32_t n, const struct engine_effect *fx);
+/* The feed's text of event INDEX.N while it keeps it (borrowed until the next effect), or
+ * NULL. */
+const char *api__event_text(const struct api *a, uint64_t index, uint32_t n);
 
 /* webhooks.c: the subscriptions' routes, and their delivery by the leader. */
 struct api__webhooks;

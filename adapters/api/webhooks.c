@@ -186,12 +186,13 @@ static void answered(void *data, const struct http_response *res)
     report(s, ENGINE_CMD_WEBHOOK_FAILED, res->status, text);
 }
 
-/* One batch: what follows the cursor, of the kinds asked for. */
+/* One batch: what follows the cursor, of the kinds asked for, as the text of a JSON array's
+ * members (the feed's text of each event when it keeps it: encoded once for both). */
 struct batch
 {
+    const struct api *api;
     const struct engine_webhook_info *info;
-    json_t *events;
-    size_t bytes;
+    struct cd_buf events;
     uint32_t count;
     uint64_t index; /* the last effect looked at */
     uint32_t n;
@@ -205,7 +206,7 @@ static int batch_effect(void *data, uint32_t n, const struct engine_effect *fx)
     if (b->entry < info->after_index || (b->entry == info->after_index && n <= info->after_n)) {
         return 0; /* delivered before */
     }
-    if (b->count == BATCH_MAX || b->bytes >= BATCH_BYTES) {
+    if (b->count == BATCH_MAX || b->events.len >= BATCH_BYTES) {
         return 1;
     }
     b->index = b->entry;
@@ -213,11 +214,19 @@ static int batch_effect(void *data, uint32_t n, const struct engine_effect *fx)
     if ((info->kinds & (1u << fx->kind)) == 0) {
         return 0;
     }
-    json_t *j = api__event_json(b->entry, n, fx);
-    char *text = json_dumps(j, JSON_COMPACT);
-    b->bytes += text != NULL ? strlen(text) : 0;
-    free(text);
-    json_array_append_new(b->events, j);
+    const char *kept = api__event_text(b->api, b->entry, n);
+    char *made = NULL;
+    if (kept == NULL) {
+        json_t *j = api__event_json(b->entry, n, fx);
+        made = json_dumps(j, JSON_COMPACT);
+        json_decref(j);
+    }
+    const char *text = kept != NULL ? kept : made != NULL ? made : "{}";
+    if (b->count > 0) {
+        cd_buf_u8(&b->events, ',');
+    }
+    cd_buf_put(&b->events, text, strlen(text));
+    free(made);
     b->count++;
     return 0;
 }
@@ -244,7 +253,7 @@ static void sign(const char *secret, const char *body, size_t len, char *hex)
     }
 }
 
-static bool post(struct slot *s, const struct engine_webhook_info *info, json_t *events)
+static bool post(struct slot *s, const struct engine_webhook_info *info, struct cd_buf *events)
 {
     char host[INET6_ADDRSTRLEN], delivery[64], headers[512], hex[2 * EVP_MAX_MD_SIZE + 1] = "";
     const char *path;
@@ -264,13 +273,20 @@ static bool post(struct slot *s, const struct engine_webhook_info *info, json_t 
     snprintf(s->authority, sizeof(s->authority), "%s", authority);
     snprintf(delivery, sizeof(delivery), "%u:%llu.%u", info->id,
              (unsigned long long)info->after_index, info->after_n);
-    json_t *body = json_pack("{s:I,s:s,s:o}", "webhook", (json_int_t)info->id, "delivery",
-                             delivery, "events", events);
-    char *text = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    if (text == NULL) {
+    struct cd_buf body;
+    char head[128];
+    cd_buf_init(&body);
+    int n = snprintf(head, sizeof(head), "{\"webhook\":%u,\"delivery\":\"%s\",\"events\":[",
+                     info->id, delivery);
+    cd_buf_put(&body, head, (size_t)n);
+    cd_buf_put(&body, events->data, events->len);
+    cd_buf_put(&body, "]}", 2);
+    cd_buf_u8(&body, 0);
+    if (body.err != 0) {
+        cd_buf_close(&body);
         return false;
     }
+    const char *text = (const char *)body.data;
     sign(info->secret, text, strlen(text), hex);
     snprintf(headers, sizeof(headers),
              "X-Contactd-Webhook: %u\r\nX-Contactd-Delivery: %s\r\n"
@@ -278,18 +294,21 @@ static bool post(struct slot *s, const struct engine_webhook_info *info, json_t 
              info->id, delivery, hex);
     int rv = http_client_request_headers(s->client, "POST", path, "application/json", headers,
                                          text, strlen(text), TIMEOUT_MS, answered, s);
-    free(text);
+    cd_buf_close(&body);
     return rv == 0;
 }
 
 /* The cursor of a webhook is behind what this node never applied: say so. */
-static json_t *gap_event(const struct engine_webhook_info *info, uint64_t gap_last)
+static void gap_event(struct cd_buf *b,
+                      const struct engine_webhook_info *info,
+                      uint64_t gap_last)
 {
-    char after[48], until[48];
-    snprintf(after, sizeof(after), "%llu.%u", (unsigned long long)info->after_index,
-             info->after_n);
-    snprintf(until, sizeof(until), "%llu.%u", (unsigned long long)gap_last, UINT32_MAX);
-    return json_pack("{s:s,s:s,s:s}", "kind", "gap", "after", after, "until", until);
+    char text[160];
+    int n = snprintf(text, sizeof(text),
+                     "{\"kind\":\"gap\",\"after\":\"%llu.%u\",\"until\":\"%llu.%u\"}",
+                     (unsigned long long)info->after_index, info->after_n,
+                     (unsigned long long)gap_last, UINT32_MAX);
+    cd_buf_put(b, text, (size_t)n);
 }
 
 static void attempt(struct api__webhooks *w,
@@ -299,10 +318,11 @@ static void attempt(struct api__webhooks *w,
     struct storage *st = cluster_storage(w->api->cluster);
     uint64_t gap_last = storage_gap_last(st);
     struct batch b = {
-        .info = info, .events = json_array(), .index = info->after_index, .n = info->after_n};
+        .api = w->api, .info = info, .index = info->after_index, .n = info->after_n};
+    cd_buf_init(&b.events);
     struct engine_webhook_info from = *info;
     if (info->after_index < gap_last) {
-        json_array_append_new(b.events, gap_event(info, gap_last));
+        gap_event(&b.events, info, gap_last);
         b.count = 1;
         b.index = gap_last;
         b.n = UINT32_MAX;
@@ -319,7 +339,7 @@ static void attempt(struct api__webhooks *w,
     s->count = b.count;
     bool moved = b.index != info->after_index || b.n != info->after_n;
     if (b.count == 0) {
-        json_decref(b.events);
+        cd_buf_close(&b.events);
         /* Nothing it wants: move the cursor now and then, so the outbox need not keep what
          * it does not want. */
         if (moved && b.index - info->after_index >= IDLE_SKIP_ENTRIES) {
@@ -329,7 +349,9 @@ static void attempt(struct api__webhooks *w,
         return;
     }
     s->busy = true;
-    if (!post(s, info, b.events)) {
+    bool sent = post(s, info, &b.events);
+    cd_buf_close(&b.events);
+    if (!sent) {
         w->failed++;
         report(s, ENGINE_CMD_WEBHOOK_FAILED, 0, "cannot send: bad URL or out of memory");
     }

@@ -6,14 +6,14 @@ then 64) against three 3-node clusters in turn, several rounds, medians reported
   bus      this contactd: every entry's effects written to the outbox in the entry's
            batch, handed to the subscribers after the commit
   webhook  the same with a webhook subscribed to every `queued` event (one per write), its
-           receiver an HTTP server in this process that checks each signature
+           receiver an HTTP server in this process that checks each signature and counts
+           the events (without parsing them: it shares the machine with the nodes)
 
 Prints a table and a line `RESULT ...`. bench/cluster/README.md has the figures."""
 import argparse
 import hashlib
 import hmac
 import http.server
-import json
 import os
 import shutil
 import statistics
@@ -48,7 +48,8 @@ class Receiver:
                     if self.headers.get("X-Contactd-Signature") != want:
                         me.bad += 1
                     me.posts += 1
-                    me.events += len(json.loads(body)["events"])
+                    # Counted, not parsed: the receiver shares the 2 cores with the nodes.
+                    me.events += body.count(b'{"id":"')
                 self.send_response(200)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
