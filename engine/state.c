@@ -341,6 +341,7 @@ void engine__free_tables(struct engine *e)
     for (uint32_t i = 0; i < e->n_slots; i++) {
         cd_free(e->contacts[i].attrs);
         cd_free(e->contacts[i].ring);
+        cd_free(e->contacts[i].where);
     }
     for (uint32_t i = 0; i < e->n_keyrecs; i++) {
         cd_free(e->keyrecs[i].key);

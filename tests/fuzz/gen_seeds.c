@@ -253,6 +253,49 @@ static void small_seeds(void)
     c.u.create.channel = ENGINE_CH_CHAT;
     engine_apply(e, &c, FUZZ_SAMPLE_T0 + 2000, NULL, NULL);
     snapshot_seed(e, "small-offered");
+    /* Sessions, node loss and a webhook: a homed contact, a move, a loss, a subscription
+     * with one delivery and one failure. */
+    static const struct
+    {
+        const char *name;
+        struct engine_command cmd;
+    } more[] = {
+        {"create-homed",
+         {.kind = ENGINE_CMD_CONTACT_CREATE,
+          .u.create = {.channel = ENGINE_CH_VOICE, .home = "n2", .session = "a84b4c76@pc33"}}},
+        {"session-move",
+         {.kind = ENGINE_CMD_SESSION_MOVE,
+          .u.session = {.id = 2, .home = "n3", .session = ""}}},
+        {"node-lost", {.kind = ENGINE_CMD_NODE_LOST, .u.node = {.name = "n3"}}},
+        {"webhook-add",
+         {.kind = ENGINE_CMD_WEBHOOK_ADD,
+          .u.webhook = {.url = "http://127.0.0.1:9000/hook",
+                        .secret = "0123456789abcdef",
+                        .kinds = 0x1fe,
+                        .from_index = 3,
+                        .from_n = UINT32_MAX}}},
+        {"webhook-delivered",
+         {.kind = ENGINE_CMD_WEBHOOK_DELIVERED,
+          .u.webhook = {.id = 1,
+                        .from_index = 3,
+                        .from_n = UINT32_MAX,
+                        .to_index = 5,
+                        .to_n = 1,
+                        .count = 2,
+                        .status = 200,
+                        .text = "rcv-1"}}},
+        {"webhook-failed",
+         {.kind = ENGINE_CMD_WEBHOOK_FAILED,
+          .u.webhook =
+              {.id = 1, .from_index = 5, .from_n = 1, .status = 503, .text = "HTTP 503"}}},
+    };
+    for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++) {
+        cd_buf_reset(&b);
+        engine_command_encode(&more[i].cmd, &b);
+        write_seed("engine_command", more[i].name, b.data, b.len);
+        engine_apply(e, &more[i].cmd, FUZZ_SAMPLE_T0 + 3000 + (int64_t)i, NULL, NULL);
+    }
+    snapshot_seed(e, "small-sessions-webhooks");
     engine_free(e);
     config_model_close(&cm);
     cd_buf_close(&b);
@@ -345,6 +388,15 @@ static const char *const api_requests[][2] = {
     {"pause", "POST /v1/queues/support-sms/pause?x=1\n"},
     {"resume", "POST /v1/queues/sales-backup/resume\n"},
     {"wrong-method", "PATCH /v1/contacts/1\n"},
+    {"create-homed",
+     "POST /v1/contacts\n{\"channel\": \"chat\", \"session\": {\"home\": \"n2\", "
+     "\"key\": \"tok-1\"}}"},
+    {"session-move", "PUT /v1/contacts/3/session\n{\"home\": \"n3\", \"key\": \"tok-2\"}"},
+    {"session-end", "DELETE /v1/contacts/3/session\n"},
+    {"webhook-add",
+     "POST /v1/webhooks\n{\"url\": \"http://127.0.0.1:9000/hook\", \"secret\": "
+     "\"0123456789abcdef\", \"kinds\": [\"offer\", \"ended\"]}"},
+    {"webhook-delete", "DELETE /v1/webhooks/1\n"},
 };
 
 static void request_seeds(void)
