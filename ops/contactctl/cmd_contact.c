@@ -34,6 +34,7 @@ static const struct ctl_column contact_fields[] = {
     {"Reason", "reason", false},
     {"Attributes", "attributes", false},
     {"Skills", "skills", false},
+    {"Session", "session", false},
 };
 
 static int create(struct ctl *c, int argc, char **argv)
@@ -161,6 +162,26 @@ int ctl_cmd_contact(struct ctl *c, int argc, char **argv)
     }
     if (strcmp(verb, "transfer") == 0) {
         return transfer(c, id, argc, argv);
+    }
+    if (strcmp(verb, "session") == 0) {
+        const char *home = ctl_opt(argc, argv, "home"), *key = ctl_opt(argc, argv, "key");
+        if (home == NULL || ctl_extra(argc, argv, 2, "contact session")) {
+            fprintf(stderr, "contactctl: contact session ID --home MEMBER [--key K]\n");
+            return CTL_USAGE;
+        }
+        json_t *body = json_pack("{s:s}", "home", home);
+        if (key != NULL) {
+            json_object_set_new(body, "key", json_string(key));
+        }
+        snprintf(done, sizeof(done), "contact %s: session at %s", id, home);
+        return ctl_change(c, "PUT", ctl_path(path, sizeof(path), "/v1/contacts/%s/session", id),
+                          body, done);
+    }
+    if (argc == 2 && strcmp(verb, "session-end") == 0) {
+        snprintf(done, sizeof(done), "contact %s: session ended", id);
+        return ctl_change(c, "DELETE",
+                          ctl_path(path, sizeof(path), "/v1/contacts/%s/session", id), NULL,
+                          done);
     }
     if (argc >= 3 && strcmp(verb, "attrs") == 0) {
         json_t *attrs = ctl_pairs(argc, argv, 2, NULL, false);

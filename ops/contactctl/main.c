@@ -46,9 +46,14 @@ int ctl_usage(void)
         "  contact callback ID                 the caller takes a callback and hangs up\n"
         "  contact transfer ID --queue Q | --agent A | --target URI\n"
         "  contact attrs ID K=V...             (K= removes K)\n"
+        "  contact session ID --home MEMBER [--key K]   the customer is now connected there\n"
+        "  contact session-end ID              the customer's live connection ended\n"
         "  offer accept|reject OFFER AGENT\n"
         "  history [--from MS] [--to MS] [--limit N]   finished contacts\n"
         "  events [--after ID|now] [--follow] [--agent A] [--contact ID] [--kind K,...]\n"
+        "webhooks:\n"
+        "  webhook add URL --secret S --kinds K,K...   deliver those events to URL\n"
+        "  webhook list | show ID | delete ID  show: with its latest delivery attempts\n"
         "\n"
         "Exit status: 0 done, 1 the cluster refused (the error is printed), 2 bad command\n"
         "line, 3 no node answered or none had a leader.\n");
@@ -85,7 +90,7 @@ static const struct group groups[] = {
     {"status", ctl_cmd_status}, {"member", ctl_cmd_member},   {"leader", ctl_cmd_leader},
     {"model", ctl_cmd_model},   {"audit", ctl_cmd_audit},     {"queue", ctl_cmd_queue},
     {"agent", ctl_cmd_agent},   {"contact", ctl_cmd_contact}, {"offer", ctl_cmd_offer},
-    {"events", ctl_cmd_events}, {"history", ctl_cmd_history},
+    {"events", ctl_cmd_events}, {"history", ctl_cmd_history}, {"webhook", ctl_cmd_webhook},
 };
 
 int main(int argc, char **argv)

@@ -111,6 +111,32 @@ def contacts(ctl):
     log(f"contact {cid}: create (idempotent), show, explain, attrs, accept, end, events")
 
 
+def sessions_and_webhooks(ctl):
+    out = ctl.run("contact", "create", "--channel", "chat", "--key", "ctl-sess")
+    cid = out.split()[1]
+    ctl.run("contact", "session", cid, "--home", "n2", "--key", "tok-9")
+    got = ctl.run("contact", "show", cid, json_out=True)
+    check(got["session"] == {"home": "n2", "key": "tok-9", "lost": False}, f"session: {got}")
+    check("tok-9" in ctl.run("contact", "show", cid), "the session in the fields")
+    ctl.run("contact", "session", cid, "--key", "x", rc=2)  # --home is required
+    ctl.run("contact", "session-end", cid)
+    ctl.run("contact", "session-end", cid, rc=1)  # none left to end
+    check(ctl.run("contact", "show", cid, json_out=True)["session"]["home"] == "",
+          "the session ended")
+    out = ctl.run("webhook", "add", "http://127.0.0.1:9/hook", "--secret", "0123456789abcdef",
+                  "--kinds", "offer,ended")
+    hook = out.split()[1]
+    listed = ctl.run("webhook", "list", json_out=True)["items"]
+    check([h["id"] for h in listed] == [int(hook)] and listed[0]["kinds"] == ["offer", "ended"]
+          and "secret" not in listed[0], f"webhook list: {listed}")
+    check("Latest attempts" in ctl.run("webhook", "show", hook), "webhook show")
+    ctl.run("webhook", "add", "http://127.0.0.1:9/hook", "--secret", "short", "--kinds", "offer",
+            rc=1)
+    ctl.run("webhook", "delete", hook)
+    ctl.run("webhook", "show", hook, rc=1)
+    log("contact session/session-end, webhook add/list/show/delete")
+
+
 def failures(c, ctl):
     ctl.run("contact", "frob", "1", rc=2)
     ctl.run("--bogus", rc=2)
@@ -135,6 +161,7 @@ def body(c):
     cluster_and_model(c, ctl)
     agents_and_queues(ctl)
     contacts(ctl)
+    sessions_and_webhooks(ctl)
     failures(c, ctl)
 
 
