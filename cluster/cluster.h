@@ -89,6 +89,9 @@ int cluster_effects_each(const void *bytes,
 /* The lowest entry index whose effects the bus still needs: each later batch deletes the
  * kept effects of entries below it (a bounded number per batch). 0 (the start) keeps all. */
 void cluster_effects_floor(struct cluster *c, uint64_t below);
+/* The clock the leader stamps entries with (ms since the epoch, UTC): the engine's time, for
+ * comparing with times in the state (a webhook's next attempt). */
+int64_t cluster_wall_ms(void);
 /* This node leads now (cheap: for each delivery). */
 bool cluster_is_leader(const struct cluster *c);
 

@@ -20,6 +20,11 @@ bool cluster__is_leader(const struct cluster *c)
     return c->raft_started && raft_state((struct raft *)&c->raft) == RAFT_LEADER;
 }
 
+int64_t cluster_wall_ms(void)
+{
+    return cluster__wall_ms();
+}
+
 bool cluster_is_leader(const struct cluster *c)
 {
     return cluster__is_leader(c);

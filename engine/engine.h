@@ -820,7 +820,9 @@ int engine_effect_parse(const char *s);
 #define ENGINE_NAME_CHARSET "letters, digits and - _ . / + : @"
 /* True when s (NUL-terminated, not NULL) is 1..cap-1 bytes, all from that set. */
 bool engine_name_valid(const char *s, size_t cap);
-/* A session key: 1..ENGINE_SESSION_MAX-1 visible ASCII bytes (0x21..0x7e). */
+/* True when s (not NULL) is 1..cap-1 visible ASCII bytes (0x21..0x7e): no spaces or
+ * control characters. A session key is such a string of at most ENGINE_SESSION_MAX - 1. */
+bool engine_visible_valid(const char *s, size_t cap);
 bool engine_session_valid(const char *s);
 
 #endif

@@ -130,15 +130,20 @@ int engine_effect_parse(const char *s)
     return parse(effects, COUNT(effects), s);
 }
 
-bool engine_session_valid(const char *s)
+bool engine_visible_valid(const char *s, size_t cap)
 {
     size_t n = 0;
-    for (; s[n] != 0 && n < ENGINE_SESSION_MAX; n++) {
+    for (; s[n] != 0 && n < cap; n++) {
         if (s[n] < 0x21 || s[n] > 0x7e) {
             return false;
         }
     }
-    return n > 0 && n < ENGINE_SESSION_MAX;
+    return n > 0 && n < cap;
+}
+
+bool engine_session_valid(const char *s)
+{
+    return engine_visible_valid(s, ENGINE_SESSION_MAX);
 }
 
 bool engine_name_valid(const char *s, size_t cap)

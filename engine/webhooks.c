@@ -42,23 +42,11 @@ static int find(const struct engine *e, uint32_t id)
     return -1;
 }
 
-static bool visible_text(const char *s, size_t cap, bool spaces)
-{
-    size_t n = 0;
-    for (; s[n] != 0 && n < cap; n++) {
-        unsigned char ch = (unsigned char)s[n];
-        if (ch < 0x20 || ch > 0x7e || (!spaces && ch == ' ')) {
-            return false;
-        }
-    }
-    return n > 0 && n < cap;
-}
-
 /* http://HOST[:PORT]/PATH with HOST an IPv4 literal or a name; nothing the deliverer could
  * not send (spaces, control characters). */
 static bool url_ok(const char *url)
 {
-    if (url == NULL || !visible_text(url, ENGINE_URL_MAX, false) ||
+    if (url == NULL || !engine_visible_valid(url, ENGINE_URL_MAX) ||
         strncmp(url, "http://", 7) != 0) {
         return false;
     }
@@ -75,7 +63,7 @@ static int add(struct engine *e, const struct engine_command *cmd, struct engine
                     "url: expected http://host:port/path, at most %d visible characters",
                     ENGINE_URL_MAX - 1);
     }
-    if (secret == NULL || !visible_text(secret, ENGINE_SECRET_MAX, false) ||
+    if (secret == NULL || !engine_visible_valid(secret, ENGINE_SECRET_MAX) ||
         strlen(secret) < ENGINE_SECRET_MIN) {
         return FAIL(res, CD_EINVAL, "secret: expected %d-%d visible characters",
                     ENGINE_SECRET_MIN, ENGINE_SECRET_MAX - 1);

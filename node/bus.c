@@ -98,6 +98,15 @@ static bool offer(struct node *n,
     return true;
 }
 
+/* Every effect of the entry at index is behind the subscriber now. */
+static void passed_entry(struct node__sub *s, uint64_t index)
+{
+    if (index > s->index) {
+        s->index = index;
+        s->n = UINT32_MAX;
+    }
+}
+
 struct entry_offer
 {
     struct node *n;
@@ -128,10 +137,7 @@ static bool offer_entry(struct node *n,
         cd_logf(CD_LOG_ERROR, "bus", "effects of entry %llu unreadable; %s skips them",
                 (unsigned long long)index, a->ops->name);
     }
-    if (index > a->sub.index) {
-        a->sub.index = index; /* every effect of the entry is behind it now */
-        a->sub.n = UINT32_MAX;
-    }
+    passed_entry(&a->sub, index);
     return true;
 }
 
@@ -171,10 +177,7 @@ static bool offer_decoded(struct node *n, struct node__adapter *a, uint64_t inde
             return false;
         }
     }
-    if (index > a->sub.index) {
-        a->sub.index = index;
-        a->sub.n = UINT32_MAX;
-    }
+    passed_entry(&a->sub, index);
     return true;
 }
 
@@ -204,9 +207,8 @@ static void catch_up(struct node *n, struct node__adapter *a)
                 cd_strerror(rv));
     }
     a->sub.current = rv == 0 && !a->sub.waiting;
-    if (a->sub.current && a->sub.index < n->bus.head) {
-        a->sub.index = n->bus.head; /* nothing kept after it: it has seen everything */
-        a->sub.n = UINT32_MAX;
+    if (a->sub.current) {
+        passed_entry(&a->sub, n->bus.head); /* nothing kept after it: it has seen everything */
     }
 }
 

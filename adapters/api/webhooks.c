@@ -29,7 +29,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -69,13 +68,6 @@ struct api__webhooks
     uint64_t posted, failed;
     struct slot slots[ENGINE_WEBHOOKS_MAX];
 };
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* "http://HOST[:PORT]/PATH" with HOST an IP literal ([v6] in brackets). */
 static bool url_split(const char *url,
@@ -398,7 +390,7 @@ static void run(uv_timer_t *t)
         return;
     }
     const struct engine *e = cluster_engine(c);
-    int64_t now = wall_ms();
+    int64_t now = cluster_wall_ms();
     uint64_t mono = uv_now(w->api->loop);
     bool full = w->fresh >= BATCH_MAX;
     sweep(w, e);

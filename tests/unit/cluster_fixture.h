@@ -404,32 +404,36 @@ static inline void cf_hash_str(uint64_t *h, const char *s)
     cf_hash(h, s != NULL ? s : "", s != NULL ? strlen(s) + 1 : 1);
 }
 
+struct cf_effect_at
+{
+    struct cf_node *node;
+    uint64_t index;
+};
+
+static inline int cf_effect(void *data, uint32_t n, const struct engine_effect *fx)
+{
+    struct cf_effect_at *at = data;
+    uint64_t *h = &at->node->effect_hash;
+    cf_hash(h, &at->index, sizeof(at->index));
+    cf_hash(h, &n, sizeof(n));
+    cf_hash(h, &fx->kind, sizeof(fx->kind));
+    cf_hash(h, &fx->state, sizeof(fx->state));
+    cf_hash(h, &fx->contact, sizeof(fx->contact));
+    cf_hash(h, &fx->offer, sizeof(fx->offer));
+    cf_hash(h, &fx->at, sizeof(fx->at));
+    cf_hash_str(h, fx->agent);
+    cf_hash_str(h, fx->queue);
+    cf_hash_str(h, fx->text);
+    cf_hash_str(h, fx->home);
+    at->node->effects++;
+    return 0;
+}
+
 /* The effects of a committed entry, decoded as the bus decodes them. */
 static inline void cf_effects(void *data, uint64_t index, const void *bytes, size_t len)
 {
-    struct cf_node *node = data;
-    uint64_t *h = &node->effect_hash;
-    struct cd_reader r;
-    cd_reader_init(&r, bytes, len);
-    uint32_t count = cd_rd_u32(&r);
-    for (uint32_t n = 0; n < count; n++) {
-        struct engine_effect fx;
-        struct engine_history hist;
-        assert_int_equal(engine_effect_decode(&r, &fx, &hist), 0);
-        cf_hash(h, &index, sizeof(index));
-        cf_hash(h, &n, sizeof(n));
-        cf_hash(h, &fx.kind, sizeof(fx.kind));
-        cf_hash(h, &fx.state, sizeof(fx.state));
-        cf_hash(h, &fx.contact, sizeof(fx.contact));
-        cf_hash(h, &fx.offer, sizeof(fx.offer));
-        cf_hash(h, &fx.at, sizeof(fx.at));
-        cf_hash_str(h, fx.agent);
-        cf_hash_str(h, fx.queue);
-        cf_hash_str(h, fx.text);
-        cf_hash_str(h, fx.home);
-        node->effects++;
-    }
-    assert_int_equal(cd_rd_left(&r), 0);
+    struct cf_effect_at at = {data, index};
+    assert_int_equal(cluster_effects_each(bytes, len, cf_effect, &at), 0);
 }
 
 static inline int cf_outbox_row(void *data, uint64_t index, const void *bytes, size_t len)

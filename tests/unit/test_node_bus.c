@@ -255,19 +255,25 @@ struct outbox
     size_t n;
 };
 
+struct outbox_entry
+{
+    struct outbox *o;
+    uint64_t index;
+};
+
+static int outbox_effect(void *data, uint32_t i, const struct engine_effect *fx)
+{
+    struct outbox_entry *e = data;
+    (void)fx;
+    assert_true(e->o->n < SEEN_MAX);
+    e->o->ids[e->o->n++] = (struct id){e->index, i};
+    return 0;
+}
+
 static int outbox_row(void *data, uint64_t index, const void *bytes, size_t len)
 {
-    struct outbox *o = data;
-    struct cd_reader r;
-    cd_reader_init(&r, bytes, len);
-    uint32_t count = cd_rd_u32(&r);
-    for (uint32_t i = 0; i < count; i++) {
-        struct engine_effect fx;
-        struct engine_history h;
-        assert_int_equal(engine_effect_decode(&r, &fx, &h), 0);
-        assert_true(o->n < SEEN_MAX);
-        o->ids[o->n++] = (struct id){index, i};
-    }
+    struct outbox_entry e = {data, index};
+    assert_int_equal(cluster_effects_each(bytes, len, outbox_effect, &e), 0);
     return 0;
 }
 
