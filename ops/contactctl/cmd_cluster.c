@@ -36,9 +36,10 @@ static int cluster_doc(struct ctl *c, json_t **doc)
     if (rv == CTL_OK &&
         strcmp(json_string_value(json_object_get(*doc, "role")), "leader") != 0 &&
         leader_api != NULL && *leader_api != 0) {
-        struct ctl at_leader = {.n_endpoints = 1, .json = c->json};
+        struct ctl at_leader = {.n_endpoints = 1, .http = c->http, .json = c->json};
         json_t *from_leader;
-        snprintf(at_leader.endpoints[0], CTL_ADDR_MAX, "%s", leader_api);
+        hb_endpoint_like(c->endpoints[c->current], leader_api, at_leader.endpoints[0],
+                         CTL_ADDR_MAX);
         if (ctl_call(&at_leader, "GET", "/v1/cluster", NULL, &from_leader) == CTL_OK) {
             json_object_set(*doc, "members", json_object_get(from_leader, "members"));
             json_decref(from_leader);
@@ -47,19 +48,22 @@ static int cluster_doc(struct ctl *c, json_t **doc)
     return rv;
 }
 
-/* Each member's own view (its role, term and applied index), asked of that member; a
- * member that does not answer shows "-". */
-static void add_own_views(json_t *doc)
+/* Each member's own view (its role, term and applied index), asked of that member the way
+ * the node that answered was reached; a member that does not answer shows "-". */
+static void add_own_views(const struct ctl *c, json_t *doc)
 {
     size_t i;
     json_t *m;
     json_array_foreach(json_object_get(doc, "members"), i, m)
     {
         struct hb_answer a;
-        char err[256];
+        char err[256], node[CTL_ADDR_MAX];
         const char *api = json_string_value(json_object_get(m, "api"));
-        if (api == NULL ||
-            hb_request(api, "GET", "/v1/cluster", NULL, &a, err, sizeof(err)) != 0) {
+        if (api == NULL) {
+            continue;
+        }
+        hb_endpoint_like(c->endpoints[c->current], api, node, sizeof(node));
+        if (hb_request(c->http, node, "GET", "/v1/cluster", NULL, &a, err, sizeof(err)) != 0) {
             continue;
         }
         json_t *own = a.status == 200 ? json_loads(a.body, 0, NULL) : NULL;
@@ -89,7 +93,7 @@ int ctl_cmd_status(struct ctl *c, int argc, char **argv)
     }
     int rv = cluster_doc(c, &doc);
     if (rv == CTL_OK) {
-        add_own_views(doc);
+        add_own_views(c, doc);
         if (c->json) {
             ctl_print_json(doc);
         } else {

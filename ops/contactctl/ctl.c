@@ -13,30 +13,35 @@
 
 static bool consumed[ARGS_MAX];
 
-/* Prints an error answer as "contactctl: CODE: message". */
+/* Prints an error answer as "contactctl: CODE: message"; a 401 says how to give a token. */
 static void print_refusal(const struct hb_answer *a)
 {
     json_t *doc = json_loads(a->body, 0, NULL);
     json_t *err = json_object_get(doc, "error");
+    const char *hint = a->status == 401 ? " (set CONTACTD_TOKEN or --token-file)" : "";
     if (json_is_object(err)) {
-        fprintf(stderr, "contactctl: %s: %s\n", json_string_value(json_object_get(err, "code")),
-                json_string_value(json_object_get(err, "message")));
+        fprintf(stderr, "contactctl: %s: %s%s\n",
+                json_string_value(json_object_get(err, "code")),
+                json_string_value(json_object_get(err, "message")), hint);
     } else {
-        fprintf(stderr, "contactctl: HTTP %d: %.500s\n", a->status, a->body);
+        fprintf(stderr, "contactctl: HTTP %d: %.500s%s\n", a->status, a->body, hint);
     }
     json_decref(doc);
 }
 
-/* The leader's API address as node names it, or "" when it knows none. */
-static void leader_of(const char *node, char *out, size_t len)
+/* The leader's API address as node names it, reached the way node is, or "" when it knows
+ * none. */
+static void leader_of(const struct ctl *c, const char *node, char *out, size_t len)
 {
     struct hb_answer a;
     char err[256];
     out[0] = 0;
-    if (hb_request(node, "GET", "/v1/cluster", NULL, &a, err, sizeof(err)) == 0) {
+    if (hb_request(c->http, node, "GET", "/v1/cluster", NULL, &a, err, sizeof(err)) == 0) {
         json_t *doc = a.status == 200 ? json_loads(a.body, 0, NULL) : NULL;
         const char *api = json_string_value(json_object_get(doc, "leader_api"));
-        snprintf(out, len, "%s", api != NULL ? api : "");
+        if (api != NULL && *api != 0) {
+            hb_endpoint_like(node, api, out, len);
+        }
         json_decref(doc);
         hb_answer_free(&a);
     }
@@ -56,7 +61,8 @@ static int answered(const struct hb_answer *a, json_t **out)
 
 /* One request to node: 0 with its answer in *a; -1 when the next node may be asked; or
  * CTL_UNREACHABLE, said, when the node may have taken a change it did not answer. */
-static int attempt(const char *node,
+static int attempt(const struct ctl *c,
+                   const char *node,
                    bool safe,
                    const char *method,
                    const char *path,
@@ -65,7 +71,7 @@ static int attempt(const char *node,
                    char *err,
                    size_t errlen)
 {
-    int sent = hb_request(node, method, path, body, a, err, errlen);
+    int sent = hb_request(c->http, node, method, path, body, a, err, errlen);
     if (sent == HB_NO_ANSWER && !safe) {
         fprintf(stderr,
                 "contactctl: %s; the change may or may not have been made: check before "
@@ -91,13 +97,13 @@ int ctl_call(struct ctl *c,
     for (int tried = 0; tried < c->n_endpoints; tried++) {
         int i = (c->current + tried) % c->n_endpoints;
         snprintf(node, sizeof(node), "%s", c->endpoints[i]);
-        int rv = attempt(node, safe, method, path, body, &a, err, sizeof(err));
+        int rv = attempt(c, node, safe, method, path, body, &a, err, sizeof(err));
         if (rv == 0 && a.status == 503 && strstr(a.body, "NOTLEADER") != NULL) {
             char leader[CTL_ADDR_MAX];
-            leader_of(node, leader, sizeof(leader));
+            leader_of(c, node, leader, sizeof(leader));
             if (leader[0] != 0) {
                 hb_answer_free(&a);
-                rv = attempt(leader, safe, method, path, body, &a, err, sizeof(err));
+                rv = attempt(c, leader, safe, method, path, body, &a, err, sizeof(err));
             }
         }
         if (rv > 0) {

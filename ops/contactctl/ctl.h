@@ -16,10 +16,16 @@
 #define CTL_ENDPOINTS_MAX 16
 #define CTL_ADDR_MAX 300
 
+struct hb_client;
+
 struct ctl
 {
-    char endpoints[CTL_ENDPOINTS_MAX][CTL_ADDR_MAX]; /* HOST:PORT */
+    /* [https:// or http://]HOST:PORT; a bare one speaks TLS when a CA file was given */
+    char endpoints[CTL_ENDPOINTS_MAX][CTL_ADDR_MAX];
     int n_endpoints;
+    /* Borrowed, for the life of the ctl: the CAs a TLS node must prove itself with and the
+     * bearer token sent on every request. NULL: plain HTTP only, no token. */
+    struct hb_client *http;
     int current; /* the endpoint that answered last */
     bool json;   /* --output json */
     /* The request may be sent again to another node after one failed to answer it: true
@@ -33,9 +39,11 @@ struct ctl
  * c->replay_safe) that a node may have received is never sent to another one: a node that
  * took it and then failed to answer, or answered 503 "may or may not have been applied",
  * leaves it unknown, and sending it again would turn a made change into a misleading
- * refusal (EXISTS); contactctl says so and stops. body is sent as it is (JSON or a model's
- * YAML), may be NULL. On CTL_OK *out (when out is not NULL) holds the parsed JSON answer,
- * or NULL for an answer that is not JSON. Errors are printed. */
+ * refusal (EXISTS); contactctl says so and stops. A node whose TLS certificate fails
+ * verification saw nothing of the request: the next one is tried. body is sent as it is
+ * (JSON or a model's YAML), may be NULL. On CTL_OK *out (when out is not NULL) holds the
+ * parsed JSON answer, or NULL for an answer that is not JSON. Errors are printed (a 401 with
+ * a hint on how to give a token). */
 int ctl_call(struct ctl *c,
              const char *method,
              const char *path,

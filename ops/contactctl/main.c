@@ -1,22 +1,35 @@
 /* contactctl: operate a contactd cluster through the HTTP API of any of its nodes.
  * `contactctl --help` lists the commands; ops/contactctl/README is not needed. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ops/contactctl/ctl.h"
+#include "ops/contactctl/http_blocking.h"
 
 int ctl_usage(void)
 {
     fprintf(
         stderr,
-        "usage: contactctl [--endpoints HOST:PORT,...] [--output table|json] COMMAND\n"
+        "usage: contactctl [--endpoints ENDPOINT,...] [--cacert FILE] [--token-file FILE]\n"
+        "                  [--output table|json] COMMAND\n"
         "\n"
         "Endpoints: --endpoints (or --node), else $CONTACTD_ENDPOINTS, else 127.0.0.1:8080.\n"
-        "A node that cannot be reached, or has no leader, is passed over for the next; a\n"
-        "change a node may have made (it took the request and did not answer, or answered\n"
-        "503) is not sent again: check, then run it again (contact create is safe: it\n"
-        "carries a key).\n"
+        "An endpoint is https://HOST:PORT (TLS), http://HOST:PORT (plain HTTP) or\n"
+        "HOST:PORT: TLS when a CA file is given, plain HTTP otherwise.\n"
+        "TLS: version 1.2 or later; the node's certificate must chain to a CA in\n"
+        "--cacert FILE (PEM), else $CONTACTD_CACERT, else the system's trust store, and\n"
+        "name the endpoint's host name or IP address.\n"
+        "Token: sent on every request as \"Authorization: Bearer TOKEN\"; --token-file\n"
+        "FILE (its first line) or --token TOKEN, else $CONTACTD_TOKEN, else\n"
+        "$CONTACTD_TOKEN_FILE. A token on the command line is visible to every user of\n"
+        "the host (ps): prefer the file.\n"
+        "\n"
+        "A node that cannot be reached, whose certificate fails the checks, or that\n"
+        "has no leader, is passed over for the next; a change a node may have made (it\n"
+        "took the request and did not answer, or answered 503) is not sent again: check,\n"
+        "then run it again (contact create is safe: it carries a key).\n"
         "\n"
         "cluster:\n"
         "  status                              each member's role, term, applied index and "
@@ -55,8 +68,9 @@ int ctl_usage(void)
         "  webhook add URL --secret S --kinds K,K...   deliver those events to URL\n"
         "  webhook list | show ID | delete ID  show: with its latest delivery attempts\n"
         "\n"
-        "Exit status: 0 done, 1 the cluster refused (the error is printed), 2 bad command\n"
-        "line, 3 no node answered or none had a leader.\n");
+        "Exit status: 0 done, 1 the cluster refused (the error is printed, as for a 401\n"
+        "or 403), 2 bad command line (or an unreadable CA or token file), 3 no node\n"
+        "answered or none had a leader.\n");
     return CTL_USAGE;
 }
 
@@ -66,18 +80,82 @@ static int set_endpoints(struct ctl *c, const char *list)
     snprintf(buf, sizeof(buf), "%s", list);
     c->n_endpoints = 0;
     for (char *e = strtok_r(buf, ",", &save); e != NULL; e = strtok_r(NULL, ",", &save)) {
-        if (strncmp(e, "http://", 7) == 0) {
-            e += 7;
+        char *hostport = strncmp(e, "https://", 8) == 0  ? e + 8
+                         : strncmp(e, "http://", 7) == 0 ? e + 7
+                                                         : e;
+        bool other_scheme = strstr(hostport, "://") != NULL;
+        if (!other_scheme) {
+            hostport[strcspn(hostport, "/")] = 0; /* a path, as in a URL from a browser */
         }
-        e[strcspn(e, "/")] = 0;
-        if (c->n_endpoints == CTL_ENDPOINTS_MAX || *e == 0 || strchr(e, ':') == NULL) {
-            fprintf(stderr, "contactctl: endpoint '%s': expected HOST:PORT (at most %d)\n", e,
-                    CTL_ENDPOINTS_MAX);
+        if (c->n_endpoints == CTL_ENDPOINTS_MAX || other_scheme || *hostport == 0 ||
+            strchr(hostport, ':') == NULL) {
+            fprintf(stderr,
+                    "contactctl: endpoint '%s': expected [https://|http://]HOST:PORT (at most "
+                    "%d)\n",
+                    e, CTL_ENDPOINTS_MAX);
             return CTL_USAGE;
         }
         snprintf(c->endpoints[c->n_endpoints++], CTL_ADDR_MAX, "%s", e);
     }
     return c->n_endpoints > 0 ? CTL_OK : CTL_USAGE;
+}
+
+/* How to reach the nodes, from the command line; NULL: not given there. */
+struct reach
+{
+    const char *cacert;
+    const char *token;
+    const char *token_file;
+};
+
+static const char *env(const char *name)
+{
+    const char *v = getenv(name);
+    return v != NULL && *v != 0 ? v : NULL;
+}
+
+/* The first line of the file at path, trailing whitespace stripped (free()), or NULL
+ * (said). */
+static char *read_token(const char *path)
+{
+    char *text = ctl_read_file(path);
+    if (text == NULL) {
+        return NULL;
+    }
+    size_t n = strcspn(text, "\n");
+    while (n > 0 && isspace((unsigned char)text[n - 1])) {
+        n--;
+    }
+    text[n] = 0;
+    if (n == 0) {
+        fprintf(stderr, "contactctl: token file '%s': the first line is empty\n", path);
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+/* Sets c->http from the command line, else the environment. */
+static int open_http(struct ctl *c, const struct reach *r)
+{
+    char err[512], *from_file = NULL;
+    const char *cacert = r->cacert != NULL ? r->cacert : env("CONTACTD_CACERT");
+    const char *token = r->token, *token_file = r->token_file;
+    if (token == NULL && token_file == NULL) {
+        token = env("CONTACTD_TOKEN");
+        token_file = token == NULL ? env("CONTACTD_TOKEN_FILE") : NULL;
+    }
+    if (token == NULL && token_file != NULL &&
+        (token = from_file = read_token(token_file)) == NULL) {
+        return CTL_USAGE;
+    }
+    int rv = hb_client_new(cacert, token, &c->http, err, sizeof(err));
+    free(from_file);
+    if (rv != 0) {
+        fprintf(stderr, "contactctl: %s\n", err);
+        return CTL_USAGE;
+    }
+    return CTL_OK;
 }
 
 struct group
@@ -93,45 +171,93 @@ static const struct group groups[] = {
     {"events", ctl_cmd_events}, {"history", ctl_cmd_history}, {"webhook", ctl_cmd_webhook},
 };
 
-int main(int argc, char **argv)
+/* The value of option name at argv[*i] (moving *i past it), or NULL when argv[*i] is another
+ * option or has no value. */
+static const char *option(int argc, char **argv, int *i, const char *name)
 {
-    struct ctl c = {.json = false};
-    const char *env = getenv("CONTACTD_ENDPOINTS");
-    if (env == NULL || *env == 0) {
-        env = getenv("CONTACTD_NODE");
+    if (strcmp(argv[*i], name) != 0 || *i + 1 >= argc) {
+        return NULL;
     }
-    if (set_endpoints(&c, env != NULL && *env ? env : "127.0.0.1:8080") != CTL_OK) {
-        return CTL_USAGE;
-    }
+    *i += 1;
+    return argv[*i];
+}
+
+/* Reads the options before the command into c and r: the index of the command's name, or 0
+ * when main is to exit with *status (after --help, or a wrong option: said). */
+static int parse_options(int argc, char **argv, struct ctl *c, struct reach *r, int *status)
+{
     int i = 1;
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        if ((strcmp(argv[i], "--endpoints") == 0 || strcmp(argv[i], "--node") == 0) &&
-            i + 1 < argc) {
-            if (set_endpoints(&c, argv[++i]) != CTL_OK) {
-                return CTL_USAGE;
+    const char *v;
+    for (*status = CTL_USAGE; i < argc && argv[i][0] == '-'; i++) {
+        if ((v = option(argc, argv, &i, "--endpoints")) != NULL ||
+            (v = option(argc, argv, &i, "--node")) != NULL) {
+            if (set_endpoints(c, v) != CTL_OK) {
+                return 0;
             }
         } else if (strcmp(argv[i], "--output") == 0 && i + 1 < argc &&
                    (strcmp(argv[i + 1], "json") == 0 || strcmp(argv[i + 1], "table") == 0)) {
-            c.json = strcmp(argv[++i], "json") == 0;
+            c->json = strcmp(argv[++i], "json") == 0;
         } else if (strcmp(argv[i], "--json") == 0) {
-            c.json = true;
+            c->json = true;
+        } else if ((v = option(argc, argv, &i, "--cacert")) != NULL) {
+            r->cacert = v;
+        } else if ((v = option(argc, argv, &i, "--token")) != NULL) {
+            r->token = v;
+        } else if ((v = option(argc, argv, &i, "--token-file")) != NULL) {
+            r->token_file = v;
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             ctl_usage();
-            return CTL_OK;
+            *status = CTL_OK;
+            return 0;
         } else {
             fprintf(stderr, "contactctl: unknown option '%s'\n", argv[i]);
-            return ctl_usage();
+            *status = ctl_usage();
+            return 0;
         }
     }
-    if (i >= argc) {
-        return ctl_usage();
+    if (r->token != NULL && r->token_file != NULL) {
+        fprintf(stderr, "contactctl: give --token or --token-file, not both\n");
+        return 0;
     }
+    if (i >= argc) {
+        *status = ctl_usage();
+        return 0;
+    }
+    return i;
+}
+
+static int run(struct ctl *c, int argc, char **argv)
+{
     for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
-        if (strcmp(argv[i], groups[g].name) == 0) {
-            int rv = groups[g].run(&c, argc - i - 1, argv + i + 1);
+        if (strcmp(argv[0], groups[g].name) == 0) {
+            int rv = groups[g].run(c, argc - 1, argv + 1);
             return rv == CTL_USAGE ? ctl_usage() : rv;
         }
     }
-    fprintf(stderr, "contactctl: unknown command '%s'\n", argv[i]);
+    fprintf(stderr, "contactctl: unknown command '%s'\n", argv[0]);
     return ctl_usage();
+}
+
+int main(int argc, char **argv)
+{
+    struct ctl c = {.json = false};
+    struct reach r = {NULL, NULL, NULL};
+    int status;
+    const char *endpoints = env("CONTACTD_ENDPOINTS");
+    if (endpoints == NULL) {
+        endpoints = env("CONTACTD_NODE");
+    }
+    if (set_endpoints(&c, endpoints != NULL ? endpoints : "127.0.0.1:8080") != CTL_OK) {
+        return CTL_USAGE;
+    }
+    int first = parse_options(argc, argv, &c, &r, &status);
+    if (first == 0) {
+        return status;
+    }
+    if ((status = open_http(&c, &r)) != CTL_OK) {
+        return status;
+    }
+    status = run(&c, argc - first, argv + first);
+    hb_client_free(c.http);
+    return status;
 }

@@ -39,7 +39,7 @@ struct peer
 
 static const char *const REPLY_503 =
     "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-    "Connection: close\r\nContent-Length: 96\r\n\r\n"
+    "Connection: close\r\nContent-Length: 93\r\n\r\n"
     "{\"error\":{\"code\":\"UNAVAIL\",\"message\":\"the leader changed; may or may not have "
     "been "
     "applied\"}}";
