@@ -147,6 +147,14 @@ int net_stream_write(struct net_stream *s,
                      net_write_cb cb,
                      void *arg);
 
+/* As net_stream_write(), taking data over instead of copying it: data was allocated with
+ * malloc() and is freed by the stream, whatever the outcome. */
+int net_stream_write_take(struct net_stream *s,
+                          char *data,
+                          size_t len,
+                          net_write_cb cb,
+                          void *arg);
+
 /* Ends this side's stream once every queued write has left (TLS: close_notify, then FIN).
  * cb fires once; returns 0 or CD_EIO without calling it. */
 int net_stream_shutdown(struct net_stream *s, net_shutdown_cb cb);

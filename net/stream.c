@@ -38,6 +38,7 @@ struct wreq
     struct net_stream *s;
     net_write_cb cb;
     void *arg;
+    char *owned; /* the caller's buffer, handed over; NULL: the bytes are in data */
     char data[];
 };
 
@@ -126,14 +127,16 @@ static void wreq_done(uv_write_t *req, int status)
     if (w->cb != NULL) {
         w->cb(w->s, status, w->arg);
     }
+    free(w->owned);
     free(w);
 }
 
 static int socket_write(struct net_stream *s, struct wreq *w, size_t len)
 {
-    uv_buf_t buf = uv_buf_init(w->data, (unsigned)len);
+    uv_buf_t buf = uv_buf_init(w->owned != NULL ? w->owned : w->data, (unsigned)len);
     w->s = s;
     if (uv_write(&w->req, (uv_stream_t *)&s->tcp, &buf, 1, wreq_done) != 0) {
+        free(w->owned);
         free(w);
         return CD_EIO;
     }
@@ -154,6 +157,7 @@ static int tls_flush(struct net_stream *s, net_write_cb cb, void *arg)
     }
     w->cb = cb;
     w->arg = arg;
+    w->owned = NULL;
     int n = BIO_read(out, w->data, (int)pending);
     if (n <= 0) {
         free(w);
@@ -460,35 +464,65 @@ static int queue_plain(struct net_stream *s,
     return 0;
 }
 
+/* Queues len bytes: taken over from owned (malloc'd, freed here whatever happens) or copied
+ * from data. */
+static int stream_write(struct net_stream *s,
+                        const char *data,
+                        char *owned,
+                        size_t len,
+                        net_write_cb cb,
+                        void *arg)
+{
+    const char *bytes = owned != NULL ? owned : data;
+    int rv;
+
+    if (s->closing || s->want_shutdown || s->phase == NET_FAILED || len == 0 ||
+        len > INT32_MAX) {
+        rv = CD_EIO;
+    } else if (s->tls == NULL) {
+        struct wreq *w = malloc(sizeof(*w) + (owned != NULL ? 0 : len));
+        if (w == NULL) {
+            rv = CD_ENOMEM;
+        } else {
+            w->cb = cb;
+            w->arg = arg;
+            w->owned = owned;
+            if (owned == NULL) {
+                memcpy(w->data, data, len);
+            }
+            return socket_write(s, w, len);
+        }
+    } else if (s->phase != NET_OPEN) {
+        rv = queue_plain(s, bytes, len, cb, arg);
+    } else {
+        ERR_clear_error();
+        if (SSL_write(ssl_of(s), bytes, (int)len) != (int)len) {
+            ssl_fail(s);
+            rv = CD_EIO;
+        } else {
+            rv = tls_flush(s, cb, arg);
+        }
+    }
+    free(owned);
+    return rv;
+}
+
 int net_stream_write(struct net_stream *s,
                      const char *data,
                      size_t len,
                      net_write_cb cb,
                      void *arg)
 {
-    if (s->closing || s->want_shutdown || s->phase == NET_FAILED || len == 0 ||
-        len > INT32_MAX) {
-        return CD_EIO;
-    }
-    if (s->tls == NULL) {
-        struct wreq *w = malloc(sizeof(*w) + len);
-        if (w == NULL) {
-            return CD_ENOMEM;
-        }
-        w->cb = cb;
-        w->arg = arg;
-        memcpy(w->data, data, len);
-        return socket_write(s, w, len);
-    }
-    if (s->phase != NET_OPEN) {
-        return queue_plain(s, data, len, cb, arg);
-    }
-    ERR_clear_error();
-    if (SSL_write(ssl_of(s), data, (int)len) != (int)len) {
-        ssl_fail(s);
-        return CD_EIO;
-    }
-    return tls_flush(s, cb, arg);
+    return stream_write(s, data, NULL, len, cb, arg);
+}
+
+int net_stream_write_take(struct net_stream *s,
+                          char *data,
+                          size_t len,
+                          net_write_cb cb,
+                          void *arg)
+{
+    return stream_write(s, NULL, data, len, cb, arg);
 }
 
 /* ---- Shutting down ------------------------------------------------------------------ */

@@ -174,6 +174,17 @@ static void sweep_closed(uv_handle_t *h)
     http__client_handle_closed(h->data);
 }
 
+int http_client_set_tls(struct http_client *c, struct net_tls *tls, const char *peer_name)
+{
+    const char *name = peer_name != NULL ? peer_name : "";
+    if (strlen(name) >= sizeof(c->peer_name)) {
+        return CD_EINVAL;
+    }
+    snprintf(c->peer_name, sizeof(c->peer_name), "%s", name);
+    c->tls = tls;
+    return 0;
+}
+
 int http_client_new(uv_loop_t *loop,
                     const char *host,
                     uint16_t port,

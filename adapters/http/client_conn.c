@@ -8,13 +8,6 @@
 #include "adapters/http/client_internal.h"
 #include "common/error.h"
 
-/* A write request that owns the bytes it writes. */
-struct cwrite
-{
-    uv_write_t req;
-    char *wire;
-};
-
 static struct http__cconn *conn_of(llhttp_t *lp)
 {
     return lp->data;
@@ -147,9 +140,8 @@ static const llhttp_settings_t response_settings = {
     .on_message_complete = on_message_complete,
 };
 
-static void conn_handle_closed(uv_handle_t *h)
+static void conn_closed(struct http__cconn *conn)
 {
-    struct http__cconn *conn = h->data;
     struct http_client *c = conn->client;
 
     if (--conn->open_handles == 0) {
@@ -157,6 +149,16 @@ static void conn_handle_closed(uv_handle_t *h)
         free(conn);
     }
     http__client_handle_closed(c);
+}
+
+static void timer_closed(uv_handle_t *h)
+{
+    conn_closed(h->data);
+}
+
+static void stream_closed(struct net_stream *stream)
+{
+    conn_closed(stream->data);
 }
 
 void http__cconn_close(struct http__cconn *conn)
@@ -176,8 +178,8 @@ void http__cconn_close(struct http__cconn *conn)
         conn->next->prev = conn->prev;
     }
     c->n_conns--;
-    uv_close((uv_handle_t *)&conn->tcp, conn_handle_closed);
-    uv_close((uv_handle_t *)&conn->timer, conn_handle_closed);
+    net_stream_close(&conn->stream, stream_closed);
+    uv_close((uv_handle_t *)&conn->timer, timer_closed);
 }
 
 /* Ends the request in flight with error and gives up the connection. */
@@ -243,15 +245,7 @@ static void conn_eof(struct http__cconn *conn, ssize_t nread)
     conn_fail(conn, conn->error ? conn->error : CD_EIO);
 }
 
-static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-    struct http__cconn *conn = h->data;
-
-    (void)suggested;
-    *buf = uv_buf_init(conn->client->read_buf, sizeof(conn->client->read_buf));
-}
-
-static void conn_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+static void conn_read(struct net_stream *stream, ssize_t nread, const char *data)
 {
     struct http__cconn *conn = stream->data;
 
@@ -268,25 +262,23 @@ static void conn_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         http__client_pump(conn->client);
         return;
     }
-    llhttp_errno_t err = llhttp_execute(&conn->parser, buf->base, (size_t)nread);
+    llhttp_errno_t err = llhttp_execute(&conn->parser, data, (size_t)nread);
     if (err == HPE_OK) {
         return;
     }
     if (err == HPE_PAUSED && conn->done) {
-        const char *end = buf->base + nread;
+        const char *end = data + nread;
         conn_deliver(conn, llhttp_get_error_pos(&conn->parser) == end);
         return;
     }
     conn_fail(conn, conn->error ? conn->error : CD_EPARSE);
 }
 
-static void write_done(uv_write_t *req, int status)
+static void write_done(struct net_stream *stream, int status, void *arg)
 {
-    struct cwrite *w = (struct cwrite *)req;
-    struct http__cconn *conn = req->handle->data;
+    struct http__cconn *conn = stream->data;
 
-    free(w->wire);
-    free(w);
+    (void)arg;
     if (status < 0 && status != UV_ECANCELED && !conn->closing) {
         if (conn->req != NULL) {
             conn_fail(conn, CD_EIO);
@@ -301,22 +293,16 @@ static void write_done(uv_write_t *req, int status)
 static int conn_write(struct http__cconn *conn)
 {
     struct http__creq *req = conn->req;
-    struct cwrite *w = malloc(sizeof(*w));
 
-    if (w == NULL) {
-        return CD_ENOMEM;
-    }
     llhttp_init(&conn->parser, HTTP_RESPONSE, &response_settings);
     conn->parser.data = conn;
     conn->done = false;
     conn->error = 0;
     conn->head_bytes = 0;
-    uv_buf_t buf = uv_buf_init(req->wire, (unsigned)req->wire_len);
-    if (uv_write(&w->req, (uv_stream_t *)&conn->tcp, &buf, 1, write_done) != 0) {
-        free(w);
+    if (net_stream_write(&conn->stream, req->wire, req->wire_len, write_done, NULL) != 0) {
         return CD_EIO;
     }
-    w->wire = req->wire;
+    free(req->wire);
     req->wire = NULL;
     return 0;
 }
@@ -350,9 +336,10 @@ static void on_connect(uv_connect_t *connect, int status)
         return;
     }
     conn->connected = true;
-    uv_tcp_nodelay(&conn->tcp, 1);
-    if (uv_read_start((uv_stream_t *)&conn->tcp, conn_alloc, conn_read) != 0 ||
-        conn_write(conn) != 0) {
+    struct http_client *c = conn->client;
+    if (net_stream_start(&conn->stream, c->peer_name[0] != '\0' ? c->peer_name : NULL, 0) !=
+            0 ||
+        net_stream_read_start(&conn->stream, conn_read) != 0 || conn_write(conn) != 0) {
         conn_fail(conn, CD_EIO);
     }
 }
@@ -364,12 +351,12 @@ static struct http__cconn *conn_new(struct http_client *c)
     if (conn == NULL) {
         return NULL;
     }
-    if (uv_tcp_init(c->loop, &conn->tcp) != 0) {
+    if (net_stream_init(c->loop, &conn->stream, c->tls) != 0) {
         free(conn);
         return NULL;
     }
     uv_timer_init(c->loop, &conn->timer);
-    conn->tcp.data = conn;
+    conn->stream.data = conn;
     conn->timer.data = conn;
     conn->client = c;
     conn->open_handles = 2;
@@ -390,7 +377,7 @@ int http__cconn_open(struct http_client *c, struct http__creq *req)
     if (conn == NULL) {
         return CD_ENOMEM;
     }
-    if (uv_tcp_connect(&conn->connect, &conn->tcp, (const struct sockaddr *)&c->addr,
+    if (uv_tcp_connect(&conn->connect, &conn->stream.tcp, (const struct sockaddr *)&c->addr,
                        on_connect) != 0) {
         http__cconn_close(conn);
         return CD_EIO;

@@ -7,8 +7,8 @@
 #include <sys/socket.h>
 
 #include "adapters/http/http.h"
+#include "net/net.h"
 
-#define HTTP__CLIENT_READ_CHUNK (64 * 1024)
 /* Largest response body accepted; more is CD_ETOOBIG. */
 #define HTTP__RESPONSE_MAX (16 * 1024 * 1024)
 /* Largest status line and header block accepted; more is CD_ETOOBIG as well. */
@@ -29,7 +29,7 @@ struct http__creq
 
 struct http__cconn
 {
-    uv_tcp_t tcp;
+    struct net_stream stream;
     uv_timer_t timer; /* the deadline of the request in flight */
     uv_connect_t connect;
     struct http_client *client;
@@ -69,7 +69,8 @@ struct http_client
     uv_timer_t sweep; /* fires due callbacks and expires waiting requests */
     unsigned open_handles;
     bool closing;
-    char read_buf[HTTP__CLIENT_READ_CHUNK];
+    struct net_tls *tls; /* NULL: plain TCP; borrowed */
+    char peer_name[256]; /* the name the server's certificate must carry; "": the CA only */
 };
 
 /* client.c */

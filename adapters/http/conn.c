@@ -49,12 +49,11 @@ static const struct http_server_options *opt_of(const struct http_conn *conn)
 
 size_t http__conn_unsent(const struct http_conn *conn)
 {
-    return uv_stream_get_write_queue_size((const uv_stream_t *)&conn->tcp);
+    return net_stream_unsent(&conn->stream);
 }
 
-static void conn_handle_closed(uv_handle_t *h)
+static void conn_closed(struct http_conn *conn)
 {
-    struct http_conn *conn = h->data;
     struct http_server *s = conn->server;
 
     if (--conn->open_handles == 0) {
@@ -63,6 +62,16 @@ static void conn_handle_closed(uv_handle_t *h)
         free(conn);
     }
     http__server_handle_closed(s);
+}
+
+static void timer_closed(uv_handle_t *h)
+{
+    conn_closed(h->data);
+}
+
+static void stream_closed(struct net_stream *stream)
+{
+    conn_closed(stream->data);
 }
 
 void http__conn_close(struct http_conn *conn)
@@ -76,8 +85,8 @@ void http__conn_close(struct http_conn *conn)
         conn->pending = NULL;
     }
     http__server_unlink(conn);
-    uv_close((uv_handle_t *)&conn->tcp, conn_handle_closed);
-    uv_close((uv_handle_t *)&conn->timer, conn_handle_closed);
+    net_stream_close(&conn->stream, stream_closed);
+    uv_close((uv_handle_t *)&conn->timer, timer_closed);
 }
 
 bool http__conn_idle(const struct http_conn *conn)
@@ -184,9 +193,9 @@ static void conn_arm(struct http_conn *conn)
 
 /* ---- Closing politely ------------------------------------------------------------- */
 
-static void shutdown_done(uv_shutdown_t *req, int status)
+static void shutdown_done(struct net_stream *stream, int status)
 {
-    struct http_conn *conn = req->handle->data;
+    struct http_conn *conn = stream->data;
 
     if (status == UV_ECANCELED) {
         return;
@@ -207,7 +216,7 @@ void http__conn_finish(struct http_conn *conn)
     }
     conn->lingering = true;
     conn->backlog.len = 0;
-    if (uv_shutdown(&conn->shutdown, (uv_stream_t *)&conn->tcp, shutdown_done) != 0) {
+    if (net_stream_shutdown(&conn->stream, shutdown_done) != 0) {
         http__conn_close(conn);
         return;
     }
@@ -335,7 +344,7 @@ static size_t backlog_limit(const struct http_conn *conn)
 static void conn_read_stop(struct http_conn *conn)
 {
     if (conn->reading) {
-        uv_read_stop((uv_stream_t *)&conn->tcp);
+        net_stream_read_stop(&conn->stream);
         conn->reading = false;
     }
 }
@@ -399,15 +408,7 @@ static void conn_peer_eof(struct http_conn *conn)
     conn_arm(conn);
 }
 
-static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-    struct http_conn *conn = h->data;
-
-    (void)suggested;
-    *buf = uv_buf_init(conn->server->read_buf, sizeof(conn->server->read_buf));
-}
-
-static void conn_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+static void conn_read(struct net_stream *stream, ssize_t nread, const char *data)
 {
     struct http_conn *conn = stream->data;
 
@@ -416,7 +417,11 @@ static void conn_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     if (nread < 0) {
-        /* A reset or another error: nobody is left to answer. */
+        /* A reset, a failed TLS handshake or record, another error: nobody is left to
+         * answer. */
+        if (net_stream_secure(&conn->stream) && nread != UV_ECONNRESET) {
+            conn->server->stats.tls_failed++;
+        }
         http__conn_close(conn);
         return;
     }
@@ -425,7 +430,7 @@ static void conn_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     }
     conn->active_ms = now_ms(conn);
     http__server_touch(conn);
-    conn_input(conn, buf->base, (size_t)nread);
+    conn_input(conn, data, (size_t)nread);
     conn_arm(conn);
 }
 
@@ -434,7 +439,7 @@ static void conn_read_start(struct http_conn *conn)
     if (conn->reading || conn->closing || conn->peer_eof) {
         return;
     }
-    if (uv_read_start((uv_stream_t *)&conn->tcp, conn_alloc, conn_read) != 0) {
+    if (net_stream_read_start(&conn->stream, conn_read) != 0) {
         http__conn_close(conn);
         return;
     }
@@ -450,12 +455,12 @@ struct http_conn *http__conn_new(struct http_server *s)
     if (conn == NULL) {
         return NULL;
     }
-    if (uv_tcp_init(s->loop, &conn->tcp) != 0) {
+    if (net_stream_init(s->loop, &conn->stream, s->opt.tls) != 0) {
         free(conn);
         return NULL;
     }
     uv_timer_init(s->loop, &conn->timer);
-    conn->tcp.data = conn;
+    conn->stream.data = conn;
     conn->timer.data = conn;
     conn->server = s;
     conn->open_handles = 2;
@@ -466,9 +471,17 @@ struct http_conn *http__conn_new(struct http_server *s)
     return conn;
 }
 
+int http__conn_begin(struct http_conn *conn)
+{
+    if (net_stream_start(&conn->stream, NULL, opt_of(conn)->header_timeout_ms) != 0) {
+        http__conn_close(conn);
+        return CD_EIO;
+    }
+    return 0;
+}
+
 void http__conn_start(struct http_conn *conn)
 {
-    uv_tcp_nodelay(&conn->tcp, 1);
     conn_read_start(conn);
     conn_arm(conn);
 }

@@ -31,6 +31,7 @@
 #include <uv.h>
 
 #include "common/hist.h"
+#include "net/net.h"
 
 /* ---- Server --------------------------------------------------------------------------- */
 
@@ -140,6 +141,10 @@ struct http_server_options
     size_t output_high_water;   /* unsent answer bytes that pause parsing. 0 = 256 KiB */
     size_t output_limit;        /* unsent answer bytes that close. 0 = 64 MiB */
     unsigned output_timeout_ms; /* to drain below a quarter of the high water. 0 = 30 s */
+    /* TLS: every connection is a TLS server stream of this context (net/net.h), whose
+     * handshake must complete within header_timeout_ms; NULL: plain TCP. Borrowed for the
+     * server's life. */
+    struct net_tls *tls;
 };
 
 struct http_server; /* opaque; http_server_new() allocates it */
@@ -189,6 +194,7 @@ struct http_server_stats
     uint64_t timed_out;       /* 408: a header block or body missed its deadline */
     uint64_t output_paused;   /* times parsing paused over output_high_water */
     uint64_t output_closed;   /* past output_limit, or not drained in time */
+    uint64_t tls_failed;      /* a TLS handshake or record failed (or timed out) */
 };
 void http_server_stats(const struct http_server *s, struct http_server_stats *out);
 
@@ -216,6 +222,10 @@ void http_reply_error(struct http_exchange *x,
 
 /* Releases the exchange without answering and closes its connection. */
 void http_exchange_drop(struct http_exchange *x);
+
+/* Whether the client of x presented a certificate from the server's CA naming name
+ * (net_stream_peer_is()); false on a plain connection, or once the client has gone. */
+bool http_exchange_peer_is(const struct http_exchange *x, const char *name);
 
 /* Case-insensitive header lookup; NULL when absent. */
 const char *http_header_get(const struct http_request *req, const char *name);
@@ -255,6 +265,12 @@ int http_client_new(uv_loop_t *loop,
                     uint16_t port,
                     unsigned max_conns,
                     struct http_client **out);
+
+/* Makes every connection the pool opens from now on a TLS client stream of tls (borrowed
+ * until http_client_close()), checking that the server's certificate names peer_name (a
+ * member id, host name or IP literal; copied; NULL: the CA alone). Returns 0, or CD_EINVAL
+ * when peer_name is longer than 255 bytes. */
+int http_client_set_tls(struct http_client *c, struct net_tls *tls, const char *peer_name);
 
 /* Sends one request; body and content_type may be NULL/0. Everything is copied. cb fires
  * exactly once on the loop thread, after this call returns (never from inside it), with

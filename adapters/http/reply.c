@@ -1,5 +1,5 @@
-/* adapters/http: answers. Each answer is formatted into one buffer and handed to
- * uv_write(); the buffer belongs to the write request and is freed in its callback. */
+/* adapters/http: answers. Each answer is formatted into one buffer and handed over to the
+ * connection's stream, which frees it once written (or encrypted). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,17 +9,11 @@
 #include "common/error.h"
 #include "common/log.h"
 
-struct http__out
+static void write_done(struct net_stream *stream, int status, void *arg)
 {
-    uv_write_t req;
-    char data[];
-};
+    struct http_conn *conn = stream->data;
 
-static void write_done(uv_write_t *req, int status)
-{
-    struct http_conn *conn = req->handle->data;
-
-    free(req); /* req is the first member of its struct http__out */
+    (void)arg;
     if (status == UV_ECANCELED) {
         return;
     }
@@ -30,11 +24,9 @@ static void write_done(uv_write_t *req, int status)
     http__conn_output_drained(conn);
 }
 
-/* Takes out, which holds len bytes of data. */
-static int conn_write_out(struct http_conn *conn, struct http__out *out, size_t len)
+/* Takes out (malloc'd), which holds len bytes of data. */
+static int conn_write_out(struct http_conn *conn, char *out, size_t len)
 {
-    uv_buf_t buf = uv_buf_init(out->data, (unsigned)len);
-
     if (conn->closing) {
         free(out);
         return CD_EIO;
@@ -46,8 +38,7 @@ static int conn_write_out(struct http_conn *conn, struct http__out *out, size_t 
         http__conn_close(conn);
         return CD_ETOOBIG;
     }
-    if (uv_write(&out->req, (uv_stream_t *)&conn->tcp, &buf, 1, write_done) != 0) {
-        free(out);
+    if (net_stream_write_take(&conn->stream, out, len, write_done, NULL) != 0) {
         http__conn_close(conn);
         return CD_EIO;
     }
@@ -56,13 +47,13 @@ static int conn_write_out(struct http_conn *conn, struct http__out *out, size_t 
 
 int http__conn_write(struct http_conn *conn, const char *data, size_t len)
 {
-    struct http__out *out = malloc(sizeof(*out) + len);
+    char *out = malloc(len);
 
     if (out == NULL) {
         http__conn_close(conn);
         return CD_ENOMEM;
     }
-    memcpy(out->data, data, len);
+    memcpy(out, data, len);
     return conn_write_out(conn, out, len);
 }
 
@@ -96,15 +87,15 @@ static int send_response(struct http_conn *conn,
     int head_len = snprintf(NULL, 0, RESPONSE_HEAD, status, reason, ct_name, ct, ct_end, length,
                             connection);
     size_t body_len = has_body && !head_only ? len : 0;
-    struct http__out *out = malloc(sizeof(*out) + (size_t)head_len + 1 + body_len);
+    char *out = malloc((size_t)head_len + 1 + body_len);
     if (out == NULL) {
         http__conn_close(conn);
         return CD_ENOMEM;
     }
-    snprintf(out->data, (size_t)head_len + 1, RESPONSE_HEAD, status, reason, ct_name, ct,
-             ct_end, length, connection);
+    snprintf(out, (size_t)head_len + 1, RESPONSE_HEAD, status, reason, ct_name, ct, ct_end,
+             length, connection);
     if (body_len > 0) {
-        memcpy(out->data + head_len, body, body_len);
+        memcpy(out + head_len, body, body_len);
     }
     int rc = conn_write_out(conn, out, (size_t)head_len + body_len);
     if (rc == 0) {
@@ -247,4 +238,9 @@ void http_exchange_drop(struct http_exchange *x)
         http__conn_close(conn);
     }
     http__exchange_free(x);
+}
+
+bool http_exchange_peer_is(const struct http_exchange *x, const char *name)
+{
+    return x->conn != NULL && net_stream_peer_is(&x->conn->stream, name);
 }

@@ -128,7 +128,7 @@ static bool admit_address(struct http_server *s, struct http_conn *conn)
     if (s->opt.max_per_address == HTTP_NO_LIMIT) {
         return true;
     }
-    if (uv_tcp_getpeername(&conn->tcp, (struct sockaddr *)&peer, &len) != 0 ||
+    if (uv_tcp_getpeername(&conn->stream.tcp, (struct sockaddr *)&peer, &len) != 0 ||
         http__peer_addr_from((struct sockaddr *)&peer, &conn->addr) != 0) {
         /* The client is gone already, or is not on IP. */
         http__conn_close(conn);
@@ -177,8 +177,11 @@ static void on_connection(uv_stream_t *listener, int status)
     if (conn == NULL) {
         return;
     }
-    if (uv_accept(listener, (uv_stream_t *)&conn->tcp) != 0) {
+    if (uv_accept(listener, (uv_stream_t *)&conn->stream.tcp) != 0) {
         http__conn_close(conn);
+        return;
+    }
+    if (http__conn_begin(conn) != 0) {
         return;
     }
     admit(s, conn);

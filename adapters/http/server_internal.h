@@ -8,9 +8,9 @@
 
 #include "adapters/http/http.h"
 #include "adapters/http/peers.h"
+#include "net/net.h"
 
-/* Bytes handed to each read; one buffer per server serves every connection, because libuv
- * delivers a read to its callback before it allocates for the next one. */
+/* Received bytes held back while a request awaits its answer: at least this many. */
 #define HTTP__READ_CHUNK (64 * 1024)
 
 /* A growable byte string with a hard ceiling. */
@@ -69,9 +69,8 @@ struct http__parse
 
 struct http_conn
 {
-    uv_tcp_t tcp;
-    uv_timer_t timer; /* whatever the connection waits on now: see conn_arm() */
-    uv_shutdown_t shutdown;
+    struct net_stream stream; /* plain TCP, or TLS when the server has a context */
+    uv_timer_t timer;         /* whatever the connection waits on now: see conn_arm() */
     struct http_server *server;
     struct http_conn *prev; /* the server's list, most recently active first */
     struct http_conn *next;
@@ -116,7 +115,6 @@ struct http_server
     void (*close_cb)(void *data);
     void *close_data;
     struct http_server_stats stats;
-    char read_buf[HTTP__READ_CHUNK];
 };
 
 /* parse.c */
@@ -148,6 +146,9 @@ void http__server_handle_closed(struct http_server *s);
 /* A connection linked into s, its handles initialised but not yet accepted; NULL when out
  * of memory. */
 struct http_conn *http__conn_new(struct http_server *s);
+/* Starts the accepted connection's stream (for TLS, the handshake), before it is admitted
+ * or refused. Returns 0, or CD_EIO with the connection closed. */
+int http__conn_begin(struct http_conn *conn);
 /* Starts reading an accepted, admitted connection. */
 void http__conn_start(struct http_conn *conn);
 /* Whether closing the connection now loses nothing: no request in progress or awaiting its
