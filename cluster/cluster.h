@@ -21,6 +21,7 @@
 #include "common/hist.h"
 #include "config/config.h"
 #include "engine/engine.h"
+#include "net/net.h"
 
 struct cluster;
 struct storage;
@@ -47,9 +48,11 @@ typedef void (*cluster_forward_done)(void *req, int status, const void *reply, s
 struct cluster_forward_ops
 {
     void *data;
-    /* Sends body to the member whose peer channel listens at peer_addr ("host:port"). done
-     * fires once, later, unless this returns an error. */
+    /* Sends body to member (its id: the name its certificate must carry) whose peer
+     * channel listens at peer_addr ("host:port"). done fires once, later, unless this
+     * returns an error. */
     int (*send)(void *data,
+                const char *member,
                 const char *peer_addr,
                 enum cluster_forward_kind kind,
                 const void *body,
@@ -101,6 +104,13 @@ struct cluster_options
     struct cluster_forward_ops forward;
     struct cluster_effect_ops effects; /* committed may be NULL */
     const char *boot_id;               /* NULL: the machine's; tests may set it */
+    /* Mutual TLS between members (net/net.h), both borrowed until the close callback; both
+     * NULL: plain TCP (an insecure node). member_server: the context this node accepts
+     * members' Raft connections with (it demands their certificates from the cluster's
+     * CA); member_client: the one it connects to members with (it presents this node's
+     * certificate and checks that theirs names the member it calls). */
+    struct net_tls *member_server;
+    struct net_tls *member_client;
 };
 
 /* Creates the node: opens storage under node->data_dir/state and Raft's files under

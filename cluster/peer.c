@@ -68,7 +68,9 @@ int cluster__peer_send(struct cluster *c,
     p->leader_bound = kind != CLUSTER_FWD_HISTORY;
     p->done = done;
     p->owner = owner;
-    int rv = c->forward.send(c->forward.data, peer_addr, kind, body, len, answered, p);
+    char member[ENGINE_NAME_MAX];
+    cluster__member_name(c, to, member, sizeof(member));
+    int rv = c->forward.send(c->forward.data, member, peer_addr, kind, body, len, answered, p);
     if (rv != 0) {
         free(p);
         return rv;

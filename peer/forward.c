@@ -1,6 +1,7 @@
 /* Forwarding from this member to another's channel (the leader's, mostly), over a pool of
- * keep-alive connections per member. Each request carries this member's proof
- * (cluster_proof_make()) in its query: ?member=ID&proof=HEX. */
+ * keep-alive connections per member: TLS connections checking that the other side's
+ * certificate names the member called, when the channel has contexts. Each request also
+ * carries this member's proof (cluster_proof_make()) in its query: ?member=ID&proof=HEX. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,13 +10,15 @@
 #include "common/error.h"
 #include "peer/internal.h"
 
-static struct http_client *member_client(struct peer_channel *ch, const char *addr)
+static struct http_client *member_client(struct peer_channel *ch,
+                                         const char *name,
+                                         const char *addr)
 {
     char host[CONFIG_HOST_MAX];
     const char *whole = addr;
     const char *colon = strrchr(addr, ':');
     for (unsigned i = 0; i < ch->n_members; i++) {
-        if (strcmp(ch->members[i].addr, addr) == 0) {
+        if (strcmp(ch->members[i].addr, addr) == 0 && strcmp(ch->members[i].name, name) == 0) {
             return ch->members[i].client;
         }
     }
@@ -36,7 +39,12 @@ static struct http_client *member_client(struct peer_channel *ch, const char *ad
     if (http_client_new(ch->loop, host, (uint16_t)atoi(colon + 1), 128, &m->client) != 0) {
         return NULL;
     }
+    if (ch->client_tls != NULL && http_client_set_tls(m->client, ch->client_tls, name) != 0) {
+        http_client_close(m->client);
+        return NULL;
+    }
     snprintf(m->addr, sizeof(m->addr), "%s", whole);
+    snprintf(m->name, sizeof(m->name), "%s", name);
     ch->n_members++;
     return m->client;
 }
@@ -94,6 +102,7 @@ static int proven_target(struct peer_channel *ch,
 }
 
 static int send_forward(void *data,
+                        const char *member,
                         const char *peer_addr,
                         enum cluster_forward_kind kind,
                         const void *body,
@@ -102,7 +111,7 @@ static int send_forward(void *data,
                         void *req)
 {
     struct peer_channel *ch = data;
-    struct http_client *client = member_client(ch, peer_addr);
+    struct http_client *client = member_client(ch, member, peer_addr);
     struct forwarding *f = malloc(sizeof(*f));
     char path[64], target[512];
     bool known = peer__path(kind, path, sizeof(path));

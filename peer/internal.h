@@ -14,6 +14,7 @@
 struct peer__member
 {
     char addr[CONFIG_HOST_MAX + 8]; /* "host:port" as the configuration has it */
+    char name[ENGINE_NAME_MAX];     /* the member's id, which its certificate names */
     struct http_client *client;
 };
 
@@ -25,6 +26,8 @@ struct peer_channel
     uint16_t port;
     struct peer__member members[PEER__MEMBERS_MAX];
     unsigned n_members;
+    struct net_tls *server_tls; /* members' connections in; NULL: plain */
+    struct net_tls *client_tls; /* connections out to members; NULL: plain */
 };
 
 /* The path of a kind's endpoint into out ("/v1/internal/forward/command"); false for a

@@ -7,8 +7,8 @@
  * without a proof that holds is answered 403 FORBIDDEN. Anything else is 404 (405 for
  * another method on a known path). docs/api.md has the wire format.
  *
- * The channel is HTTP/1.1 (adapters/http) on plain TCP for now; mutual TLS between members
- * goes here later. Everything runs on the loop's thread. */
+ * The channel is HTTP/1.1 (adapters/http), over mutual TLS between members when the node
+ * has TLS (peer_channel_set_tls()). Everything runs on the loop's thread. */
 #ifndef CD_PEER_H
 #define CD_PEER_H
 
@@ -30,6 +30,15 @@ int peer_channel_new(uv_loop_t *loop, struct peer_channel **out);
 /* The cluster whose requests the channel serves and whose proofs it makes (borrowed until
  * peer_channel_free()). Set it before listening or forwarding. */
 void peer_channel_set_cluster(struct peer_channel *p, struct cluster *c);
+
+/* Mutual TLS between members (both borrowed until peer_channel_free(); both NULL: plain
+ * TCP, the default). server: members' connections to this channel, which must present a
+ * certificate from the cluster's CA naming the member each request says it comes from
+ * (else 403 FORBIDDEN); client: this member's connections to the others, checking that the
+ * certificate of the member called names it. Set before listening or forwarding. */
+void peer_channel_set_tls(struct peer_channel *p,
+                          struct net_tls *server,
+                          struct net_tls *client);
 
 /* Listens on host:port (an IP literal; port 0: any free one). Returns 0, or CD_EINVAL /
  * CD_EIO / CD_ENOMEM with a message in err ("listen on '127.0.0.1:8181': address already

@@ -74,6 +74,15 @@ static bool allowed(struct peer_channel *p,
                          proof.member);
         return false;
     }
+    /* Under TLS the connection's certificate (from the cluster's CA: the handshake checked
+     * that) must name the member the request claims to come from. */
+    if (p->server_tls != NULL && !http_exchange_peer_is(x, proof.member)) {
+        http_reply_error(x, 403, "FORBIDDEN",
+                         "the peer channel serves members of the cluster only: the client "
+                         "certificate does not name '%s'",
+                         proof.member);
+        return false;
+    }
     return true;
 }
 
@@ -108,13 +117,21 @@ void peer_channel_set_cluster(struct peer_channel *p, struct cluster *c)
     p->cluster = c;
 }
 
+void peer_channel_set_tls(struct peer_channel *p,
+                          struct net_tls *server,
+                          struct net_tls *client)
+{
+    p->server_tls = server;
+    p->client_tls = client;
+}
+
 int peer_channel_listen(struct peer_channel *p,
                         const char *host,
                         uint16_t port,
                         char *err,
                         size_t errlen)
 {
-    struct http_server_options opt = {.max_body = PEER_BODY_MAX};
+    struct http_server_options opt = {.max_body = PEER_BODY_MAX, .tls = p->server_tls};
     struct http_server *s;
     if (p->server != NULL) {
         snprintf(err, errlen, "the peer channel listens already");

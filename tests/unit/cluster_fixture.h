@@ -145,6 +145,7 @@ static inline void cf_push(struct cf_msg **list, struct cf_msg *m)
 }
 
 static inline int cf_send(void *data,
+                          const char *member,
                           const char *peer_addr,
                           enum cluster_forward_kind kind,
                           const void *body,
@@ -154,6 +155,7 @@ static inline int cf_send(void *data,
 {
     struct cf_node *from = data;
     struct cf *f = from->f;
+    (void)member;
     for (unsigned j = 0; j < f->n; j++) {
         if (strcmp(f->nodes[j].peer, peer_addr) != 0) {
             continue;
