@@ -121,11 +121,13 @@ struct config_node
     uint32_t lost_after_ms;
     uint32_t history_days;   /* contact history retention; default 90 */
     uint32_t storage_map_mb; /* LMDB map size; default 4096 */
-    /* The secret every member holds (cluster_secret_file): it authenticates the members
-     * to each other on the Raft port and on the peer channel. The file's
-     * bytes without trailing white space, CONFIG_SECRET_MIN to CONFIG_SECRET_MAX of
-     * them; the file must not be readable by every user. Empty only when insecure (the
-     * node file says "insecure: true"; the two exclude each other). */
+    /* TLS is required (has_tls) unless the node file says "insecure: true" (a test bed:
+     * plain TCP everywhere, no proof of membership). With TLS, members' certificates from
+     * the cluster's CA authenticate them to each other; the secret every member holds
+     * (cluster_secret_file, optional with TLS, refused when insecure) adds a proof of its
+     * own on the Raft port and the peer channel. The file's bytes without trailing white
+     * space, CONFIG_SECRET_MIN to CONFIG_SECRET_MAX of them; the file must not be readable
+     * by every user. cluster_secret_len 0: none. */
     bool insecure;
     char cluster_secret_file[CONFIG_PATH_MAX];
     uint32_t cluster_secret_len;

@@ -185,6 +185,21 @@ static int read_peers(struct cfg_ctx *c, const struct ynode *n, struct config_no
     return 0;
 }
 
+/* A path of the tls section, which must name a file this process can read: what is wrong
+ * with it is better said at its line than when the node starts. */
+static int read_tls_file(struct cfg_ctx *c, const struct ynode *n, char *out, size_t cap)
+{
+    if (cfg_string(c, n, out, cap) != 0) {
+        return CD_EPARSE;
+    }
+    FILE *f = fopen(out, "r");
+    if (f == NULL) {
+        return cfg_fail(c, n, "cannot read '%s': %s", out, strerror(errno));
+    }
+    fclose(f);
+    return 0;
+}
+
 static int read_tls(struct cfg_ctx *c, const struct ynode *n, struct config_tls *tls)
 {
     static const char *const keys[] = {"cert", "key", "ca", NULL};
@@ -195,9 +210,9 @@ static int read_tls(struct cfg_ctx *c, const struct ynode *n, struct config_tls 
     cfg_subject(c, "tls");
     if (cfg_keys(c, n, keys) != 0 || (cert = cfg_require(c, n, "cert")) == NULL ||
         (key = cfg_require(c, n, "key")) == NULL || (ca = cfg_require(c, n, "ca")) == NULL ||
-        cfg_string(c, cert, tls->cert, sizeof(tls->cert)) != 0 ||
-        cfg_string(c, key, tls->key, sizeof(tls->key)) != 0 ||
-        cfg_string(c, ca, tls->ca, sizeof(tls->ca)) != 0) {
+        read_tls_file(c, cert, tls->cert, sizeof(tls->cert)) != 0 ||
+        read_tls_file(c, key, tls->key, sizeof(tls->key)) != 0 ||
+        read_tls_file(c, ca, tls->ca, sizeof(tls->ca)) != 0) {
         return CD_EPARSE;
     }
     c->subject[0] = 0;
@@ -413,7 +428,8 @@ static int read_secret(struct cfg_ctx *c, const struct ynode *n, struct config_n
     return rv;
 }
 
-/* A secret unless the file says insecure: true; never both. */
+/* TLS unless the file says insecure: true, never both; a cluster secret may be added to
+ * TLS, and an insecure node has none. */
 static int read_security(struct cfg_ctx *c, const struct ynode *root, struct config_node *nd)
 {
     const struct ynode *file = ynode_get(root, "cluster_secret_file");
@@ -425,15 +441,19 @@ static int read_security(struct cfg_ctx *c, const struct ynode *root, struct con
         return cfg_fail(c, insecure,
                         "insecure: true and cluster_secret_file exclude each other");
     }
+    if (nd->insecure && nd->has_tls) {
+        return cfg_fail(c, insecure, "insecure: true and tls exclude each other");
+    }
     if (nd->insecure) {
         return 0;
     }
-    if (file == NULL) {
+    if (!nd->has_tls) {
         return cfg_fail(c, root,
-                        "missing key 'cluster_secret_file' (the file holding the secret the "
-                        "members share; or 'insecure: true' to run without one)");
+                        "missing key 'tls' (this node's certificate and key and the cluster's "
+                        "CA, docs/security.md; or 'insecure: true' to run without TLS, on a "
+                        "test bed only)");
     }
-    return read_secret(c, file, nd);
+    return file != NULL ? read_secret(c, file, nd) : 0;
 }
 
 static int read_node(struct cfg_ctx *c, const struct ynode *root, struct config_node *nd)

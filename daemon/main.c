@@ -7,7 +7,7 @@
  * SIGTERM (a clean shutdown; a leader hands leadership over first; a second signal is not
  * needed: Raft gives up on the hand-over after an election timeout) or a fatal storage
  * error (exit 1, after saying why: the other members go on, and a restart replays what this
- * node missed). */
+ * node missed). SIGHUP reads the TLS certificate, key and CA files again. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,7 +22,7 @@ struct daemon
     uv_loop_t *loop;
     struct config_node config;
     struct node *node;
-    uv_signal_t sigint, sigterm;
+    uv_signal_t sigint, sigterm, sighup;
 };
 
 static void usage(FILE *to)
@@ -42,6 +42,23 @@ static void stopped(void *data)
     struct daemon *d = data;
     uv_close((uv_handle_t *)&d->sigint, closed_signal);
     uv_close((uv_handle_t *)&d->sigterm, closed_signal);
+    uv_close((uv_handle_t *)&d->sighup, closed_signal);
+}
+
+/* SIGHUP: the certificate, key and CA files are read again. */
+static void on_reload(uv_signal_t *s, int signum)
+{
+    struct daemon *d = s->data;
+    char err[1024];
+    (void)signum;
+    if (node_reload_tls(d->node, err, sizeof(err)) != 0) {
+        cd_log(CD_LOG_ERROR, "reload", "msg", err, "kept", "the files read before", NULL);
+        return;
+    }
+    cd_log(CD_LOG_INFO, "reload", "msg",
+           d->config.has_tls ? "TLS files read again: new connections use them"
+                             : "nothing to reload (insecure: no TLS)",
+           NULL);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -89,9 +106,11 @@ int main(int argc, char **argv)
     }
     uv_signal_init(d.loop, &d.sigint);
     uv_signal_init(d.loop, &d.sigterm);
-    d.sigint.data = d.sigterm.data = &d;
+    uv_signal_init(d.loop, &d.sighup);
+    d.sigint.data = d.sigterm.data = d.sighup.data = &d;
     uv_signal_start(&d.sigint, on_signal, SIGINT);
     uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+    uv_signal_start(&d.sighup, on_reload, SIGHUP);
     char api[CONFIG_HOST_MAX + 8], raft[CONFIG_HOST_MAX + 8], peer[CONFIG_HOST_MAX + 8];
     snprintf(api, sizeof(api), "%s:%u", d.config.api_listen.host, d.config.api_listen.port);
     snprintf(raft, sizeof(raft), "%s:%u", d.config.raft_listen.host, d.config.raft_listen.port);

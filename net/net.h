@@ -57,6 +57,10 @@ int net_tls_new(const struct net_tls_options *opt,
  * err says why, as for net_tls_new(). */
 int net_tls_reload(struct net_tls *tls, char *err, size_t errlen);
 
+/* Whether the context's own certificate names name (one of its DNS names, or its subject's
+ * common name when it has none): a member's must name its id. */
+bool net_tls_cert_names(const struct net_tls *tls, const char *name);
+
 /* Frees the context; streams still using it keep it alive until they close. NULL is fine. */
 void net_tls_free(struct net_tls *tls);
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,6 +208,17 @@ int net_tls_reload(struct net_tls *t, char *err, size_t errlen)
     t->ctx = ctx;
     cache_clear(t);
     return 0;
+}
+
+bool net_tls_cert_names(const struct net_tls *t, const char *name)
+{
+    X509 *cert = SSL_CTX_get0_certificate(t->ctx);
+    if (cert == NULL || name == NULL || name[0] == '\0') {
+        return false;
+    }
+    int r = X509_check_host(cert, name, strlen(name), 0, NULL);
+    ERR_clear_error();
+    return r == 1;
 }
 
 void net__tls_hold(struct net_tls *t)

@@ -28,6 +28,7 @@ static int api_start(void *self, struct node *n, char *err, size_t errlen)
     struct http_server_options opt;
     api_set_cluster(a->api, node_cluster(n));
     api_http_options(&opt);
+    opt.tls = node_tls(n, NODE_TLS_API);
     if (http_server_new(node_loop(n), &opt, api_handle, a->api, &a->http) != 0) {
         snprintf(err, errlen, "out of memory");
         return CD_ENOMEM;

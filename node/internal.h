@@ -53,7 +53,14 @@ struct node
     void (*done)(void *data);
     void *done_data;
     struct node__bus bus;
+    struct net_tls *tls[NODE_TLS_KINDS]; /* all NULL on an insecure node */
 };
+
+/* tls.c: the node's TLS contexts from the node file (none when it is insecure; an insecure
+ * node logs a warning instead). Returns 0 or CD_EINVAL / CD_ENOMEM with a message naming
+ * the file at fault. */
+int node__tls_open(struct node *n, char *err, size_t errlen);
+void node__tls_free(struct node *n);
 
 /* bus.c: positions every started subscriber and gives each what it has not acted on yet
  * (after the adapters started, before Raft starts). Returns 0 or an error with a message. */

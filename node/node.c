@@ -80,15 +80,14 @@ int node_start(struct node *n, char *err, size_t errlen)
         snprintf(err, errlen, "the node was started already");
         return CD_ESTATE;
     }
-    if (n->config.has_tls) {
-        /* Nothing in the node file is read and then ignored. */
-        snprintf(err, errlen,
-                 "tls: this version has no TLS yet and would serve plain TCP; remove the "
-                 "section (members still prove the cluster secret to each other)");
-        return CD_EINVAL;
+    int rv = node__tls_open(n, err, errlen);
+    if (rv != 0) {
+        return rv;
     }
+    opt.member_server = n->tls[NODE_TLS_MEMBER_SERVER];
+    opt.member_client = n->tls[NODE_TLS_MEMBER_CLIENT];
     n->started = true;
-    int rv = cluster_new(n->loop, &opt, &n->cluster, err, errlen);
+    rv = cluster_new(n->loop, &opt, &n->cluster, err, errlen);
     if (rv != 0) {
         return rv;
     }
@@ -201,6 +200,7 @@ void node_free(struct node *n)
         }
     }
     node__bus_free(n);
+    node__tls_free(n);
     free(n);
 }
 

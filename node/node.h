@@ -122,6 +122,21 @@ uv_loop_t *node_loop(const struct node *n);
 struct cluster *node_cluster(const struct node *n); /* NULL before node_start() */
 const struct config_node *node_config(const struct node *n);
 
+/* The node's TLS contexts (net/net.h), made at node_start() from the node file's tls
+ * section; all NULL on an insecure node. Borrowed until node_free(). */
+enum node_tls_kind {
+    NODE_TLS_API,           /* the HTTPS API: this node's certificate, no client's asked */
+    NODE_TLS_MEMBER_SERVER, /* members' connections in: their certificates are required */
+    NODE_TLS_MEMBER_CLIENT, /* connections out to members: this node's certificate */
+    NODE_TLS_KINDS
+};
+struct net_tls *node_tls(const struct node *n, enum node_tls_kind kind);
+
+/* Reads the certificate, key and CA files again (SIGHUP): new connections use them, open
+ * ones keep theirs. On failure nothing changes and err says why. 0 with nothing done on an
+ * insecure node. */
+int node_reload_tls(struct node *n, char *err, size_t errlen);
+
 /* node/adapters.c: registers the built-in adapters (the peer channel, the HTTP API). */
 int node__add_builtin(struct node *n, char *err, size_t errlen);
 /* node/peer.c: registers the peer channel and sets the node's forwarding ops. */

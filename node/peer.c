@@ -21,6 +21,8 @@ static int peer_start(void *self, struct node *n, char *err, size_t errlen)
     struct peer_adapter *a = self;
     const struct config_addr *at = &node_config(n)->peer_listen;
     peer_channel_set_cluster(a->channel, node_cluster(n));
+    peer_channel_set_tls(a->channel, node_tls(n, NODE_TLS_MEMBER_SERVER),
+                         node_tls(n, NODE_TLS_MEMBER_CLIENT));
     return peer_channel_listen(a->channel, at->host, at->port, err, errlen);
 }
 

@@ -21,8 +21,19 @@ struct fixture
     int rv;
     char dir[64];     /* scratch directory for secret files */
     char secret[128]; /* dir/secret */
+    char tls[512];    /* a tls line naming dir/n1.crt, dir/n1.key and dir/ca.crt */
     char text[4096];  /* a document built by a test */
 };
+
+/* An empty file at dir/name: the node file only checks that TLS files can be read. */
+static void touch(const char *dir, const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *out = fopen(path, "w");
+    assert_non_null(out);
+    fclose(out);
+}
 
 static int setup(void **state)
 {
@@ -31,6 +42,12 @@ static int setup(void **state)
     snprintf(f->dir, sizeof(f->dir), "/tmp/cd-test-node-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     snprintf(f->secret, sizeof(f->secret), "%s/secret", f->dir);
+    snprintf(f->tls, sizeof(f->tls),
+             "tls: { cert: %s/n1.crt, key: %s/n1.key, ca: %s/ca.crt }\n", f->dir, f->dir,
+             f->dir);
+    touch(f->dir, "n1.crt");
+    touch(f->dir, "n1.key");
+    touch(f->dir, "ca.crt");
     *state = f;
     return 0;
 }
@@ -87,11 +104,13 @@ static void write_secret(struct fixture *f, const char *text, mode_t mode)
 /* Files that are otherwise valid end with it: no secret to read. */
 #define INSECURE "insecure: true\n"
 #define SECRET_64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-/* HEAD PEERS with a cluster_secret_file line (line 10) naming the fixture's file. */
-#define PARSE_WITH_SECRET()                                                                    \
-    do {                                                                                       \
-        snprintf(f->text, sizeof(f->text), HEAD PEERS "cluster_secret_file: %s\n", f->secret); \
-        PARSE(f->text);                                                                        \
+/* HEAD PEERS with a cluster_secret_file line (line 10) naming the fixture's file, then the
+ * fixture's tls line. */
+#define PARSE_WITH_SECRET()                                                          \
+    do {                                                                             \
+        snprintf(f->text, sizeof(f->text), HEAD PEERS "cluster_secret_file: %s\n%s", \
+                 f->secret, f->tls);                                                 \
+        PARSE(f->text);                                                              \
     } while (0)
 
 static void minimal_file(void **state)
@@ -120,57 +139,69 @@ static void minimal_file(void **state)
 static void tls_log_level_and_ipv6(void **state)
 {
     F;
-    PARSE(
-        "id: n1\n"
-        "listen: { api: \"[::]:8443\", raft: \"[fd00::1]:7001\", peer: \"[::]:7002\" }\n"
-        "data_dir: data\n"
-        "peers:\n"
-        "  - { id: n1, raft: \"[fd00::1]:7001\", api: \"[fd00::1]:8443\", peer: "
-        "\"[fd00::1]:7002\" }\n"
-        "tls: { cert: n1.crt, key: n1.key, ca: ca.crt }\n"
-        "log_level: debug\n" INSECURE);
+    char want[256];
+    snprintf(f->text, sizeof(f->text),
+             "id: n1\n"
+             "listen: { api: \"[::]:8443\", raft: \"[fd00::1]:7001\", peer: \"[::]:7002\" }\n"
+             "data_dir: data\n"
+             "peers:\n"
+             "  - { id: n1, raft: \"[fd00::1]:7001\", api: \"[fd00::1]:8443\", peer: "
+             "\"[fd00::1]:7002\" }\n"
+             "%s"
+             "log_level: debug\n",
+             f->tls);
+    PARSE(f->text);
     ASSERT_OK;
     assert_string_equal(f->node.api_listen.host, "::");
     assert_string_equal(f->node.raft_listen.host, "fd00::1");
     assert_true(f->node.has_tls);
-    assert_string_equal(f->node.tls.cert, "n1.crt");
-    assert_string_equal(f->node.tls.key, "n1.key");
-    assert_string_equal(f->node.tls.ca, "ca.crt");
+    assert_false(f->node.insecure);
+    assert_int_equal(f->node.cluster_secret_len, 0); /* optional with TLS */
+    snprintf(want, sizeof(want), "%s/n1.crt", f->dir);
+    assert_string_equal(f->node.tls.cert, want);
+    snprintf(want, sizeof(want), "%s/n1.key", f->dir);
+    assert_string_equal(f->node.tls.key, want);
+    snprintf(want, sizeof(want), "%s/ca.crt", f->dir);
+    assert_string_equal(f->node.tls.ca, want);
     assert_int_equal(f->node.log_level, CONFIG_LOG_DEBUG);
     assert_string_equal(config_log_level_name(f->node.log_level), "debug");
 }
 
-/* The sample names /etc/contactd/cluster.secret, which a test machine lacks: as it is, it
- * is refused there with the key's position; pointing it at a secret, it loads. */
+/* The sample's TLS files are under /etc/contactd/tls, which a test machine lacks: as it is,
+ * it is refused there with the key's position; pointing it at files that exist, it loads. */
 static void sample_node_file_loads(void **state)
 {
     F;
-    static const char key[] = "cluster_secret_file: ";
-    static const char path[] = "/etc/contactd/cluster.secret";
+    static const char dir[] = "/etc/contactd/tls";
     char *text = NULL, *at;
     size_t len = 0;
     FILE *in = fopen(CD_SOURCE_DIR "/ops/sample-node.yaml", "r");
     assert_non_null(in);
     assert_int_not_equal(getdelim(&text, &len, 0, in), -1);
     fclose(in);
-    assert_non_null(at = strstr(text, "cluster_secret_file: /etc/contactd/cluster.secret"));
-    at += strlen(key);
     f->rv = config_node_parse("sample-node.yaml", text, strlen(text), &f->node, f->err,
                               sizeof(f->err));
     assert_int_equal(f->rv, CD_EPARSE);
-    assert_non_null(strstr(f->err,
-                           ": cluster_secret_file: cannot read "
-                           "'/etc/contactd/cluster.secret': No such file"));
-    write_secret(f, SECRET_64 "\n", 0600);
-    snprintf(f->text, sizeof(f->text), "%.*s%s%s", (int)(at - text), text, f->secret,
-             at + strlen(path));
+    assert_non_null(
+        strstr(f->err, ": tls: cannot read '/etc/contactd/tls/n1.crt': No such file"));
+    /* Every occurrence of the directory becomes the fixture's. */
+    size_t n = 0;
+    for (const char *p = text; *p != 0 && n + 128 < sizeof(f->text);) {
+        if ((at = strstr(p, dir)) == NULL) {
+            n += (size_t)snprintf(f->text + n, sizeof(f->text) - n, "%s", p);
+            break;
+        }
+        n += (size_t)snprintf(f->text + n, sizeof(f->text) - n, "%.*s%s", (int)(at - p), p,
+                              f->dir);
+        p = at + strlen(dir);
+    }
     free(text);
     PARSE(f->text);
     ASSERT_OK;
     assert_string_equal(f->node.id, "n1");
     assert_int_equal(f->node.n_peers, 3);
-    assert_false(f->node.has_tls); /* a node refuses tls: until it has TLS (node/node.c) */
-    assert_int_equal(f->node.cluster_secret_len, 64);
+    assert_true(f->node.has_tls);
+    assert_int_equal(f->node.cluster_secret_len, 0);
 }
 
 static void load_names_the_file(void **state)
@@ -482,16 +513,45 @@ static void secret_read(void **state)
     assert_memory_equal(f->node.cluster_secret, SECRET_64, 64);
 }
 
-static void secret_required(void **state)
+static void tls_required(void **state)
 {
     F;
     PARSE(HEAD PEERS);
     ASSERT_ERROR(
-        "node.yaml:1:1: missing key 'cluster_secret_file' (the file holding the secret the "
-        "members share; or 'insecure: true' to run without one)");
+        "node.yaml:1:1: missing key 'tls' (this node's certificate and key and the cluster's "
+        "CA, docs/security.md; or 'insecure: true' to run without TLS, on a test bed only)");
     PARSE(HEAD PEERS "insecure: false\n");
     assert_int_equal(f->rv, CD_EPARSE);
-    assert_non_null(strstr(f->err, "missing key 'cluster_secret_file'"));
+    assert_non_null(strstr(f->err, "missing key 'tls'"));
+    /* A secret alone is not enough any more. */
+    write_secret(f, SECRET_64, 0600);
+    snprintf(f->text, sizeof(f->text), HEAD PEERS "cluster_secret_file: %s\n", f->secret);
+    PARSE(f->text);
+    assert_int_equal(f->rv, CD_EPARSE);
+    assert_non_null(strstr(f->err, "missing key 'tls'"));
+}
+
+static void insecure_and_tls_exclude(void **state)
+{
+    F;
+    snprintf(f->text, sizeof(f->text), HEAD PEERS "%s" INSECURE, f->tls);
+    PARSE(f->text);
+    ASSERT_ERROR("node.yaml:11:11: insecure: true and tls exclude each other");
+}
+
+static void tls_file_unreadable(void **state)
+{
+    F;
+    char want[256];
+    snprintf(f->text, sizeof(f->text),
+             HEAD PEERS "tls: { cert: %s/n1.crt, key: %s/gone.key, ca: %s/ca.crt }\n", f->dir,
+             f->dir, f->dir);
+    PARSE(f->text);
+    assert_int_equal(f->rv, CD_EPARSE);
+    snprintf(want, sizeof(want), "tls: cannot read '%s/gone.key': No such file or directory",
+             f->dir);
+    assert_non_null(strstr(f->err, want));
+    assert_non_null(strstr(f->err, "node.yaml:10:"));
 }
 
 static void insecure_runs_without(void **state)
@@ -575,7 +635,8 @@ static void secret_is_a_directory(void **state)
 {
     F;
     char want[256];
-    snprintf(f->text, sizeof(f->text), HEAD PEERS "cluster_secret_file: %s\n", f->dir);
+    snprintf(f->text, sizeof(f->text), HEAD PEERS "cluster_secret_file: %s\n%s", f->dir,
+             f->tls);
     PARSE(f->text);
     snprintf(want, sizeof(want),
              "node.yaml:10:22: cluster_secret_file: '%s' is not a regular file", f->dir);
@@ -619,7 +680,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(heartbeat_not_below_election, setup, teardown),
         cmocka_unit_test_setup_teardown(unknown_raft_key, setup, teardown),
         cmocka_unit_test_setup_teardown(secret_read, setup, teardown),
-        cmocka_unit_test_setup_teardown(secret_required, setup, teardown),
+        cmocka_unit_test_setup_teardown(tls_required, setup, teardown),
+        cmocka_unit_test_setup_teardown(insecure_and_tls_exclude, setup, teardown),
+        cmocka_unit_test_setup_teardown(tls_file_unreadable, setup, teardown),
         cmocka_unit_test_setup_teardown(insecure_runs_without, setup, teardown),
         cmocka_unit_test_setup_teardown(insecure_and_secret_exclude, setup, teardown),
         cmocka_unit_test_setup_teardown(secret_missing_file, setup, teardown),

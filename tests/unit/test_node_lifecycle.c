@@ -20,6 +20,7 @@
 #include "config/config.h"
 #include "node/node.h"
 #include "tests/unit/node_fixture.h"
+#include "tests/unit/tls_fixture.h"
 
 struct fixture
 {
@@ -183,22 +184,49 @@ static void a_node_never_started_frees_its_adapters(void **state)
     assert_string_equal(f->trace, "a.free");
 }
 
-/* The node file asks for TLS, which this version lacks: the node refuses to start rather
- * than serve plain TCP; no adapter starts. */
-static void a_node_file_with_tls_is_refused(void **state)
+/* A node whose certificate names another member is refused before anything starts: the
+ * others would refuse it anyway, member by member. With its own certificate it starts with
+ * its three contexts. */
+static void a_node_needs_a_certificate_naming_it(void **state)
 {
     struct fixture *f = *state;
     struct fake a = {.f = f, .name = "a"};
     struct node_options opt = {.config = &f->config};
+    struct test_certs certs;
     char err[512];
+    assert_int_equal(test_certs_make(&certs, "node"), 0);
     node_free(f->node);
     f->config.has_tls = true;
+    f->config.insecure = false;
+    test_cert_path(f->config.tls.cert, sizeof(f->config.tls.cert), certs.dir, "n2", "crt");
+    test_cert_path(f->config.tls.key, sizeof(f->config.tls.key), certs.dir, "n2", "key");
+    test_cert_path(f->config.tls.ca, sizeof(f->config.tls.ca), certs.dir, "ca", "crt");
     assert_int_equal(node_new(&f->loop, &opt, &f->node, err, sizeof(err)), 0);
     assert_int_equal(node_add(f->node, &FAKE_OPS, &a), 0);
     assert_int_equal(node_start(f->node, err, sizeof(err)), CD_EINVAL);
-    assert_non_null(strstr(err, "tls: this version has no TLS yet"));
+    assert_non_null(strstr(err, "does not name this node's id 'n1'"));
     stop(f);
     assert_string_equal(f->trace, "a.free");
+
+    /* n1's certificate with n2's key. */
+    f->trace[0] = 0;
+    test_cert_path(f->config.tls.cert, sizeof(f->config.tls.cert), certs.dir, "n1", "crt");
+    node_free(f->node);
+    assert_int_equal(node_new(&f->loop, &opt, &f->node, err, sizeof(err)), 0);
+    assert_int_equal(node_start(f->node, err, sizeof(err)), CD_EINVAL);
+    assert_non_null(strstr(err, "does not match the certificate"));
+
+    test_cert_path(f->config.tls.key, sizeof(f->config.tls.key), certs.dir, "n1", "key");
+    node_free(f->node);
+    assert_int_equal(node_new(&f->loop, &opt, &f->node, err, sizeof(err)), 0);
+    assert_int_equal(node_start(f->node, err, sizeof(err)), 0);
+    for (int k = 0; k < NODE_TLS_KINDS; k++) {
+        assert_non_null(node_tls(f->node, (enum node_tls_kind)k));
+    }
+    assert_int_equal(node_reload_tls(f->node, err, sizeof(err)), 0);
+    f->stopped = 0;
+    stop(f);
+    test_certs_remove(&certs);
 }
 
 int main(void)
@@ -210,7 +238,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(a_node_never_started_frees_its_adapters, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(a_node_file_with_tls_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_node_needs_a_certificate_naming_it, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
