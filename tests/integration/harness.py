@@ -1,8 +1,9 @@
 """Real contactd processes on 127.0.0.1 for the integration tests.
 
 A Cluster writes one node file per member into a scratch directory, starts each node as
-its own process, talks to it over the HTTP API, and kills it with SIGKILL when a test says
-so. Every wait polls a condition with a deadline; nothing sleeps a fixed time to let
+its own process, talks to it over the HTTPS API, and kills it with SIGKILL when a test says
+so. Nodes run TLS as production does: the cluster makes a throwaway CA and a certificate per
+member with ops/make-certs (`insecure=True` makes a plain test bed instead). Every wait polls a condition with a deadline; nothing sleeps a fixed time to let
 something happen.
 """
 import contextlib
@@ -12,6 +13,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -20,6 +22,13 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODEL = os.path.join(HERE, "data", "model.yaml")
+MAKE_CERTS = os.path.join(HERE, "..", "..", "ops", "make-certs")
+
+
+def make_certs(directory, *names):
+    """ops/make-certs: a CA in directory (made once) and NAME.crt/NAME.key for each name
+    ("n1", or "n1:10.0.0.1" to add IP addresses)."""
+    subprocess.run([MAKE_CERTS, directory, *names], check=True)
 
 
 def log(*args):
@@ -116,18 +125,25 @@ def wait(cond, timeout, what, interval=0.05):
 class Client:
     """One keep-alive connection to one node."""
 
-    def __init__(self, port, timeout=10.0, host="127.0.0.1"):
+    def __init__(self, port, timeout=10.0, host="127.0.0.1", tls=None):
         self.port = port
         self.host = host
         self.timeout = timeout
+        self.tls = tls  # an ssl.SSLContext: HTTPS; None: plain HTTP
         self.conn = None
+
+    def connect(self, timeout):
+        if self.tls is None:
+            return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        return http.client.HTTPSConnection(self.host, self.port, timeout=timeout,
+                                           context=self.tls)
 
     def request(self, method, path, body=None, raw=None, timeout=None):
         """Returns (status, parsed JSON body or None). Raises OSError when the node does
         not answer."""
         wait = timeout or self.timeout
         if self.conn is None:
-            self.conn = http.client.HTTPConnection(self.host, self.port, timeout=wait)
+            self.conn = self.connect(wait)
         self.conn.timeout = wait  # this request's, on a connection made for an earlier one
         if self.conn.sock is not None:
             self.conn.sock.settimeout(wait)
@@ -188,9 +204,9 @@ class Node:
             f"  raft: {self.raft_addr}",
             f"  peer: {self.peer_addr}",
             f"data_dir: {self.data_dir}",
-            f"cluster_secret_file: {c.secret_file}",
-            "peers:",
         ]
+        lines += c.security_lines(self)
+        lines.append("peers:")
         for p in peers:
             lines.append(f'  - {{ id: {p.name}, raft: "{p.raft_addr}", api: "{p.api_addr}", '
                          f'peer: "{p.peer_addr}" }}')
@@ -258,7 +274,7 @@ class Node:
 class Cluster:
     def __init__(self, n, binary=None, election_ms=1000, snapshot_threshold=4096,
                  snapshot_trailing=2048, snapshot_growth=True, log_level="info", keep=False,
-                 lost_after_ms=None, write=True):
+                 lost_after_ms=None, write=True, insecure=False, secret=False):
         self.binary = os.path.abspath(binary or os.environ["CONTACTD"])
         self.root = tempfile.mkdtemp(prefix="contactd-it-")
         self.election_ms = election_ms
@@ -268,7 +284,16 @@ class Cluster:
         self.log_level = log_level
         self.lost_after_ms = lost_after_ms  # sessions.lost_after_ms; None: the default
         self.keep = keep
+        self.insecure = insecure  # True: no TLS, no secret (a test bed)
+        self.use_secret = secret  # True: a cluster secret besides TLS
         self.secret_file, self.secret = write_secret(self.root)
+        self.tls_dir = os.path.join(self.root, "tls")
+        self.ca_file = os.path.join(self.tls_dir, "ca.crt")
+        self.tls = None
+        self.cert_hosts = {}  # node name -> the host its certificate was made for
+        if not insecure:
+            make_certs(self.tls_dir)  # the CA alone; members' certificates come with them
+            self.tls = ssl.create_default_context(cafile=self.ca_file)
         self.nodes = []
         self.clients = {}
         self.clients_lock = threading.Lock()
@@ -280,6 +305,40 @@ class Cluster:
     def write_configs(self):
         for node in self.nodes:
             node.write_config(self.nodes)
+
+    def cert(self, name):
+        """(certificate, key) paths of a member's."""
+        return (os.path.join(self.tls_dir, f"{name}.crt"),
+                os.path.join(self.tls_dir, f"{name}.key"))
+
+    def member_tls(self, name):
+        """An ssl client context presenting member name's certificate, as that member does
+        to the others."""
+        ctx = ssl.create_default_context(cafile=self.ca_file)
+        ctx.load_cert_chain(*self.cert(name))
+        return ctx
+
+    def security_lines(self, node):
+        """The node file's tls (or insecure) and secret lines for node, making its
+        certificate for the host it listens on first."""
+        if self.insecure:
+            return ["insecure: true"]
+        if self.cert_hosts.get(node.name) != node.host:
+            extra = f":{node.host}" if node.host != "127.0.0.1" else ""
+            make_certs(self.tls_dir, node.name + extra)
+            self.cert_hosts[node.name] = node.host
+        cert, key = self.cert(node.name)
+        lines = ["tls:", f"  cert: {cert}", f"  key: {key}", f"  ca: {self.ca_file}"]
+        if self.use_secret:
+            lines.append(f"cluster_secret_file: {self.secret_file}")
+        return lines
+
+    def ctl_env(self):
+        """The environment contactctl needs to reach these nodes."""
+        env = dict(os.environ)
+        if not self.insecure:
+            env["CONTACTD_CACERT"] = self.ca_file
+        return env
 
     def new_node(self):
         raft_port, api_port, peer_port = free_ports(3)
@@ -296,7 +355,7 @@ class Cluster:
             if client is None or client.generation != node.generation:
                 if client is not None:
                     client.close()
-                client = Client(node.api_port, host=node.host)
+                client = Client(node.api_port, host=node.host, tls=self.tls)
                 client.generation = node.generation
                 self.clients[key] = client
         return client

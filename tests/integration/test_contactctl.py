@@ -20,10 +20,12 @@ class Ctl:
     def __init__(self, c):
         dead = free_ports(1)[0]
         self.endpoints = ",".join([f"127.0.0.1:{dead}"] + [n.api_addr for n in c.nodes])
+        self.env = c.ctl_env()  # the cluster's CA, so that contactctl speaks HTTPS
 
     def run(self, *args, rc=0, json_out=False):
         cmd = [CTL, "--endpoints", self.endpoints] + (["--output", "json"] if json_out else [])
-        res = subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=60)
+        res = subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=60,
+                             env=self.env)
         check(res.returncode == rc, f"contactctl {' '.join(args)}: exit {res.returncode}, "
               f"expected {rc}\nstdout: {res.stdout}\nstderr: {res.stderr}")
         return json.loads(res.stdout) if json_out and rc == 0 else res.stdout + res.stderr
@@ -143,7 +145,7 @@ def failures(c, ctl):
     ctl.run("contact", "create", "--channel", "fax", rc=1)
     ctl.run("agent", "show", "nobody", rc=1)
     out = subprocess.run([CTL, "--endpoints", f"127.0.0.1:{free_ports(1)[0]}", "status"],
-                         capture_output=True, text=True, timeout=30)
+                         capture_output=True, text=True, timeout=30, env=ctl.env)
     check(out.returncode == 3 and "no node answered" in out.stderr, f"unreachable: {out}")
     leader = c.wait_leader()
     leader.kill()

@@ -49,7 +49,7 @@ def parse(text):
 
 
 def scrape(node):
-    c = http.client.HTTPConnection("127.0.0.1", node.api_port, timeout=5)
+    c = node.client().connect(5)
     c.request("GET", "/metrics")
     res = c.getresponse()
     body = res.read().decode()
