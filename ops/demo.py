@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -34,8 +35,12 @@ def port_free(port):
         s.close()
 
 
-def get(port, path, timeout=2):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+def https(port, tls, timeout):
+    return http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout, context=tls)
+
+
+def get(port, tls, path, timeout=2):
+    conn = https(port, tls, timeout)
     try:
         conn.request("GET", path)
         res = conn.getresponse()
@@ -54,15 +59,18 @@ class Demo:
         self.peer = [args.base_port + 201 + i for i in range(3)]
         self.procs = []
         self.stopping = False
+        self.tls_dir = os.path.join(self.root, "tls")
+        self.ca = os.path.join(self.tls_dir, "ca.crt")
+        self.tls = None  # the clients' context, once the CA exists
 
     def write_nodes(self):
         shutil.rmtree(self.root, ignore_errors=True)
         os.makedirs(self.root)
-        # The secret the members share (docs/config.md): fresh for each demo.
-        secret = os.path.join(self.root, "cluster.secret")
-        fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(os.urandom(32).hex() + "\n")
+        # A throwaway CA and a certificate per member (docs/security.md), fresh each demo:
+        # TLS on every connection, as in production.
+        subprocess.run([os.path.join(HERE, "make-certs"), self.tls_dir] + self.names,
+                       check=True)
+        self.tls = ssl.create_default_context(cafile=self.ca)
         peers = "\n".join(
             f'  - {{ id: {n}, raft: "127.0.0.1:{r}", api: "127.0.0.1:{a}", '
             f'peer: "127.0.0.1:{p}" }}'
@@ -72,7 +80,9 @@ class Demo:
                 f.write(f"# Demo node {n}: every member on this machine. Schema: docs/config.md\n"
                         f"id: {n}\nlisten:\n  api: 127.0.0.1:{a}\n  raft: 127.0.0.1:{r}\n"
                         f"  peer: 127.0.0.1:{p}\n"
-                        f"data_dir: {self.root}/{n}\ncluster_secret_file: {secret}\n"
+                        f"data_dir: {self.root}/{n}\n"
+                        f"tls:\n  cert: {self.tls_dir}/{n}.crt\n  key: {self.tls_dir}/{n}.key\n"
+                        f"  ca: {self.ca}\n"
                         f"peers:\n{peers}\n"
                         "raft: { election_timeout_ms: 500, heartbeat_ms: 50 }\n")
 
@@ -87,7 +97,7 @@ class Demo:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and not self.stopping:
             try:
-                if all(get(p, "/readyz")[0] == 200 for p in self.api):
+                if all(get(p, self.tls, "/readyz")[0] == 200 for p in self.api):
                     return True
             except (OSError, ValueError):
                 pass
@@ -101,7 +111,7 @@ class Demo:
     def install_model(self):
         with open(self.args.model, "rb") as f:
             text = f.read()
-        conn = http.client.HTTPConnection("127.0.0.1", self.api[0], timeout=10)
+        conn = https(self.api[0], self.tls, 10)
         conn.request("POST", "/v1/model?actor=demo&comment=sample%20model", body=text)
         res = conn.getresponse()
         doc = res.read().decode()
@@ -121,9 +131,8 @@ class Demo:
                 p.wait()
 
     def banner(self):
-        endpoints = ",".join(f"http://127.0.0.1:{p}" for p in self.api)
-        ctl = f"{self.args.contactctl} --endpoints " + ",".join(
-            f"127.0.0.1:{p}" for p in self.api)
+        endpoints = ",".join(f"https://127.0.0.1:{p}" for p in self.api)
+        ctl = f"{self.args.contactctl} --cacert {self.ca} --endpoints {endpoints}"
         print(f"""
 contactd demo: 3 nodes on 127.0.0.1, the sample model ({self.args.model}), traffic on
 voice, chat, email and SMS. Node files, data and logs: {self.root}
@@ -137,7 +146,9 @@ Watch it:
   {ctl} contact list --state queued
   {ctl} events --follow
   {ctl} model history
-  curl -s http://127.0.0.1:{self.api[0]}/metrics
+  curl -s --cacert {self.ca} https://127.0.0.1:{self.api[0]}/metrics
+Every connection runs TLS: the API is HTTPS with certificates from the demo's own CA
+  ({self.ca}); the members authenticate each other with theirs (mutual TLS).
 Fail over: kill -9 the leader's process (pids {' '.join(str(p.pid) for p in self.procs)};
   'status' names the leader); the traffic goes on through the other two nodes.
 Ctrl-C stops the traffic and the three nodes.
@@ -188,7 +199,8 @@ def main():
                              + demo.root)
         demo.install_model()
         endpoints = demo.banner()
-        run_traffic = traffic.Traffic(traffic.Api(endpoints.split(",")), args.scale,
+        run_traffic = traffic.Traffic(traffic.Api(endpoints.split(","), cafile=demo.ca),
+                                      args.scale,
                                       int(time.time()) % 1000000)
         if not stop["now"]:
             run_traffic.run(args.seconds, 10.0)

@@ -1,7 +1,7 @@
 """Traffic for a running contactd cluster: customers arriving on all four channels and the
 agents of the installed routing model answering them, through the HTTP API only.
 
-    python3 ops/traffic.py --endpoints http://127.0.0.1:8081,http://127.0.0.1:8082,...
+    python3 ops/traffic.py --endpoints https://127.0.0.1:8081,https://127.0.0.1:8082,...
 
 Arrivals are a Poisson process per channel (voice, chat, email and SMS at rates a centre of
 this model's size sees at a busy hour, scaled by --scale), with attributes the sample model's
@@ -18,8 +18,10 @@ import argparse
 import heapq
 import http.client
 import itertools
+import os
 import json
 import random
+import ssl
 import signal
 import sys
 import threading
@@ -45,12 +47,13 @@ def pick(rnd, weighted):
 
 
 class Api:
-    """JSON over HTTP to any of the endpoints; one keep-alive connection per endpoint and
-    thread."""
+    """JSON over HTTP or HTTPS to any of the endpoints (https:// ones checked against the CA
+    in cafile); one keep-alive connection per endpoint and thread."""
 
-    def __init__(self, endpoints, timeout=5.0):
+    def __init__(self, endpoints, timeout=5.0, cafile=None):
         self.endpoints = [urllib.parse.urlsplit(e) for e in endpoints]
         self.timeout = timeout
+        self.tls = ssl.create_default_context(cafile=cafile)
         self.local = threading.local()
         self.turn = itertools.count()
 
@@ -58,7 +61,11 @@ class Api:
         conns = self.local.__dict__.setdefault("conns", {})
         if i not in conns:
             u = self.endpoints[i]
-            conns[i] = http.client.HTTPConnection(u.hostname, u.port, timeout=self.timeout)
+            if u.scheme == "https":
+                conns[i] = http.client.HTTPSConnection(u.hostname, u.port, timeout=self.timeout,
+                                                       context=self.tls)
+            else:
+                conns[i] = http.client.HTTPConnection(u.hostname, u.port, timeout=self.timeout)
         return conns[i]
 
     def _drop(self, i):
@@ -254,6 +261,9 @@ class Traffic:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--endpoints", required=True, help="comma-separated API URLs")
+    ap.add_argument("--cacert", default=os.environ.get("CONTACTD_CACERT"),
+                    help="the CA to check https:// endpoints against (default "
+                    "$CONTACTD_CACERT, else the system's)")
     ap.add_argument("--scale", type=float, default=1.0, help="arrival rate multiplier")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--for", dest="seconds", type=float, default=0,
@@ -263,7 +273,7 @@ def main(argv=None):
     if args.scale <= 0:
         ap.error("--scale must be above 0")
     seed = args.seed if args.seed is not None else int(time.time()) % 1000000
-    traffic = Traffic(Api(args.endpoints.split(",")), args.scale, seed)
+    traffic = Traffic(Api(args.endpoints.split(","), cafile=args.cacert), args.scale, seed)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: traffic.stop.set())
     try:

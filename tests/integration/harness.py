@@ -254,6 +254,10 @@ class Node:
     def client(self):
         return self.cluster.client_for(self)
 
+    def new_client(self, timeout=10.0):
+        """A connection of the caller's own (not shared with the thread's others)."""
+        return Client(self.api_port, timeout=timeout, host=self.host, tls=self.cluster.tls)
+
     def request(self, method, path, body=None, **kw):
         return self.client().request(method, path, body, **kw)
 

@@ -10,7 +10,7 @@ bad requests. A member add that fails leaves the membership as it was."""
 import os
 import time
 
-from harness import Client, Cluster, Failure, free_ports, log, run, wait
+from harness import Cluster, Failure, free_ports, log, run, wait
 
 
 def check(cond, what):
@@ -369,7 +369,7 @@ def failed_member_add(c, leader):
     limit and takes the half-added member out again."""
     before = members(leader)
     raft_port, api_port, peer_port = free_ports(3)
-    client = Client(leader.api_port, timeout=60)  # raft gives up after 5 s without answers
+    client = leader.new_client(60)  # raft gives up after 5 s without answers
     t0 = time.monotonic()
     got, doc = client.request("POST", "/v1/cluster/members",
                               {"id": "ghost", "raft": f"127.0.0.1:{raft_port}",

@@ -6,6 +6,7 @@ import os
 import random
 import re
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -29,6 +30,17 @@ def free_base():
     raise Failure("no free block of ports for the demo")
 
 
+def check_https(urls, ports, root):
+    """The demo runs TLS: https:// endpoints, and a plain HTTP request is not answered."""
+    if not all(u.startswith("https://") for u in urls):
+        raise Failure(f"the demo's endpoints are not HTTPS: {urls}")
+    try:
+        code, _ = Client(ports[0], timeout=3).request("GET", "/readyz")
+    except OSError:
+        return
+    raise Failure(f"plain HTTP to a demo node was answered ({code})")
+
+
 def main():
     base = free_base()
     root = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"contactd-demo-test-{os.getpid()}")
@@ -47,18 +59,20 @@ def main():
         ports = [int(re.search(r":(\d+)$", u).group(1)) for u in urls]
         if len(ports) != 3 or len(set(ports)) != 3:
             raise Failure(f"expected three distinct endpoints, got {found!r}")
+        tls = ssl.create_default_context(cafile=os.path.join(root, "tls", "ca.crt"))
         for p in ports:
-            code, _ = Client(p).request("GET", "/readyz")
+            code, _ = Client(p, tls=tls).request("GET", "/readyz")
             if code != 200:
                 raise Failure(f"endpoint on port {p} answered /readyz with {code}")
-        code, doc = Client(ports[1]).request("GET", "/v1/agents")
+        code, doc = Client(ports[1], tls=tls).request("GET", "/v1/agents")
         if code != 200 or len(doc["items"]) != 56:
             raise Failure(f"the sample model's 56 agents are not there: {code}")
+        check_https(urls, ports, root)
         log(f"demo up on {urls}")
 
         def answered():
-            code, doc = Client(ports[2]).request("GET", "/v1/history?limit=1000")
-            live = Client(ports[0]).request("GET", "/v1/contacts?state=connected")[1]
+            code, doc = Client(ports[2], tls=tls).request("GET", "/v1/history?limit=1000")
+            live = Client(ports[0], tls=tls).request("GET", "/v1/contacts?state=connected")[1]
             return code == 200 and (live["total"] > 0 or any(h["answered"] for h in doc["items"]))
         wait(answered, 60, "a contact answered by an agent of the demo's traffic")
         log("traffic flows: contacts are being answered")

@@ -7,7 +7,7 @@ ids before it; bad queries get 400."""
 import threading
 import time
 
-from harness import (Client, Cluster, Failure, event_key as id_key, events_after as all_events,
+from harness import (Cluster, Failure, event_key as id_key, events_after as all_events,
                      log, produce_answered, run, wait)
 
 
@@ -127,7 +127,7 @@ def poll_across_snapshot_install(c):
     answer = {}
 
     def poll():  # on a connection of its own: the main thread goes on using the shared ones
-        client = Client(node.api_port, timeout=90)
+        client = node.new_client(90)
         try:
             answer["reply"] = client.request(
                 "GET", f"/v1/events?after={after}&contact=999999999&wait_ms=60000")

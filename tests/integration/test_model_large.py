@@ -7,7 +7,7 @@ answered and no node records a leader change: the documents are read off the loo
 checked is behaviour (answers, terms, leaders), not how long anything took."""
 import threading
 
-from harness import Client, Cluster, Failure, log, run, wait
+from harness import Cluster, Failure, log, run, wait
 
 MODEL_MAX = 4 << 20  # a model document's limit, which the API's HTTP server takes too
 BODY_MAX = 1 << 20  # the HTTP server's limit for other bodies
@@ -57,7 +57,7 @@ class Poller(threading.Thread):
 
     def __init__(self, node):
         super().__init__(daemon=True)
-        self.client = Client(node.api_port, timeout=5.0)
+        self.client = node.new_client(5.0)
         self.stop = threading.Event()
         self.answers = 0
         self.failures = []
@@ -153,7 +153,7 @@ def body(c):
     outcomes = []
 
     def post(doc):
-        client = Client(follower.api_port, timeout=60.0)
+        client = follower.new_client(60.0)
         try:
             code, answer = client.request("POST", "/v1/model", raw=doc)
             outcomes.append((code, answer["error"]["code"] if code >= 400 else "ok"))

@@ -9,7 +9,7 @@ import signal
 import threading
 import time
 
-from harness import Client, Cluster, Failure, log, run
+from harness import Cluster, Failure, log, run
 
 
 def check(cond, what):
@@ -23,7 +23,7 @@ def forward_to_stopped_leader(c):
     answer = {}
 
     def write():
-        client = Client(follower.api_port, timeout=60)
+        client = follower.new_client(60)
         try:
             answer["reply"] = client.request("POST", "/v1/contacts",
                                              {"key": "stale-1", "channel": "email"})
