@@ -37,14 +37,17 @@ static inline void test_certs_remove(struct test_certs *c)
     rm_tree(c->other);
 }
 
-/* dir/name.ext into out. */
+/* dir/name.ext into out; "" when it does not fit (opening it then fails, as it should). */
 static inline const char *test_cert_path(char *out,
                                          size_t cap,
                                          const char *dir,
                                          const char *name,
                                          const char *ext)
 {
-    snprintf(out, cap, "%s/%s.%s", dir, name, ext);
+    int n = snprintf(out, cap, "%s/%s.%s", dir, name, ext);
+    if (n < 0 || (size_t)n >= cap) {
+        out[0] = '\0';
+    }
     return out;
 }
 
