@@ -105,16 +105,21 @@ struct cluster_options
     struct cluster_effect_ops effects; /* committed may be NULL */
     const char *boot_id;               /* NULL: the machine's; tests may set it */
     /* Mutual TLS between members (net/net.h), both borrowed until the close callback; both
-     * NULL: plain TCP (an insecure node). member_server: the context this node accepts
-     * members' Raft connections with (it demands their certificates from the cluster's
-     * CA); member_client: the one it connects to members with (it presents this node's
-     * certificate and checks that theirs names the member it calls). */
+     * NULL: plain TCP (an insecure node, or one that relies on the cluster secret alone).
+     * member_server: the context this node accepts members' Raft connections with (it
+     * demands their certificates from the cluster's CA; a certificate must name the member
+     * the connection's handshake says is calling); member_client: the one it connects to
+     * members with, for Raft and the failover watch (it presents this node's certificate
+     * and checks that theirs names the member it calls). With them the cluster secret may
+     * be empty (node->cluster_secret_len 0): the guard's handshake then runs with an empty
+     * key, and the certificates say who a member is (cluster/README.md). */
     struct net_tls *member_server;
     struct net_tls *member_client;
 };
 
 /* Creates the node: opens storage under node->data_dir/state and Raft's files under
- * node->data_dir/raft (creating both). Returns 0, CD_EIO or CD_ENOMEM with a message. */
+ * node->data_dir/raft (creating both). Returns 0, CD_EIO, CD_ENOMEM, or CD_EINVAL (one TLS
+ * context given without the other), with a message. */
 int cluster_new(uv_loop_t *loop,
                 const struct cluster_options *opt,
                 struct cluster **out,
@@ -173,8 +178,9 @@ void cluster_serve_forward(struct cluster *c,
 
 /* What a member attaches to a request for another member's peer channel: its id and
  * the HMAC-SHA256, keyed with the cluster secret (config_node.cluster_secret), of its id,
- * the request's path and its body. It does not stop a captured request from being replayed:
- * that waits for TLS between members. */
+ * the request's path and its body. Over plain TCP it does not stop a captured request from
+ * being replayed; over TLS nothing can be captured, and the client certificate says who is
+ * calling (with an empty secret the MAC proves nothing, and the certificate is the proof). */
 struct cluster_proof
 {
     char member[ENGINE_NAME_MAX];
@@ -257,8 +263,10 @@ struct cluster_status
     uint64_t leader_changes; /* leaders this node has followed or been, since start */
     /* Connections to this node's Raft port, since start, by what the guard made of them
      * (cluster/README.md): through both handshakes; closed in the handshake (malformed,
-     * wrong MAC, not a member); not through it by the deadline; closed to respect the caps;
-     * closed later for a malformed or oversized message. */
+     * wrong MAC, not a member, a TLS handshake that failed, a certificate that does not
+     * name the member calling; also this node's own connections whose other side did not
+     * answer for the member called); not through it by the deadline; closed to respect
+     * the caps; closed later for a malformed or oversized message. */
     struct
     {
         uint64_t accepted, refused, timed_out, over_cap, bad_frames;

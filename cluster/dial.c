@@ -1,7 +1,11 @@
 /* The connecting side of the guard (guard.h): connect to a member's Raft port, say HELLO,
  * check its CHALLENGE (it holds the secret and answered this HELLO), send the PROOF and
- * raft_uv_tcp's own handshake, and only then give raft the connection. Raft only writes on
- * the connections it makes, so it gets the TCP stream itself. */
+ * raft_uv_tcp's own handshake, and only then give raft the connection.
+ *
+ * Raft only writes on the connections it makes. Over plain TCP (a node without TLS
+ * contexts) it therefore gets the TCP stream itself, as cheap as raft_uv_tcp: this file.
+ * Over TLS raft cannot write to the socket; it gets one end of a socketpair instead and
+ * link.c pumps what it writes through TLS. The handshake's bytes are made here for both. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +28,7 @@ struct guard_dial
     size_t got;
     uint8_t hello[CLUSTER__HELLO_LEN];
     uint8_t challenge[CLUSTER__CHALLENGE_LEN];
-    uint8_t out[CLUSTER__PROOF_LEN + CLUSTER__RAFT_PREAMBLE_LEN + CLUSTER__RAFT_ADDRESS_MAX];
+    uint8_t out[CLUSTER__ANSWER_MAX];
 };
 
 static void dial_unlink(struct guard_dial *d)
@@ -93,24 +97,42 @@ static void proof_written(uv_write_t *req, int status)
     cluster__guard_object_closed(t);
 }
 
-/* The other side answered: send the proof and raft's handshake. */
-static int on_challenge(struct guard_dial *d)
+int cluster__dial_answer(struct cluster__transport *t,
+                         const uint8_t hello[CLUSTER__HELLO_LEN],
+                         const uint8_t challenge[CLUSTER__CHALLENGE_LEN],
+                         uint8_t *out,
+                         size_t cap,
+                         size_t *len)
 {
-    struct cluster__transport *t = d->t;
-    int rv = cluster__challenge_check(&t->opt.key, d->hello, d->challenge);
+    int rv = cluster__challenge_check(&t->opt.key, hello, challenge);
     if (rv != 0) {
         return rv;
     }
-    rv = cluster__proof_encode(&t->opt.key, d->hello, d->challenge, d->out);
+    if (cap < CLUSTER__PROOF_LEN) {
+        return CD_ETOOBIG;
+    }
+    rv = cluster__proof_encode(&t->opt.key, hello, challenge, out);
     if (rv != 0) {
         return rv;
     }
-    size_t n = cluster__raft_hello_encode(t->id, t->address, d->out + CLUSTER__PROOF_LEN,
-                                          sizeof(d->out) - CLUSTER__PROOF_LEN);
+    size_t n = cluster__raft_hello_encode(t->id, t->address, out + CLUSTER__PROOF_LEN,
+                                          cap - CLUSTER__PROOF_LEN);
     if (n == 0) {
         return CD_ETOOBIG;
     }
-    uv_buf_t out = uv_buf_init((char *)d->out, (unsigned)(CLUSTER__PROOF_LEN + n));
+    *len = CLUSTER__PROOF_LEN + n;
+    return 0;
+}
+
+/* The other side answered: send the proof and raft's handshake. */
+static int on_challenge(struct guard_dial *d)
+{
+    size_t len;
+    int rv = cluster__dial_answer(d->t, d->hello, d->challenge, d->out, sizeof(d->out), &len);
+    if (rv != 0) {
+        return rv;
+    }
+    uv_buf_t out = uv_buf_init((char *)d->out, (unsigned)len);
     d->proof_req.data = d;
     return uv_write(&d->proof_req, (uv_stream_t *)d->tcp, &out, 1, proof_written) == 0 ? 0
                                                                                        : CD_EIO;
@@ -173,10 +195,12 @@ static void connected(uv_connect_t *req, int status)
     }
 }
 
-/* The HELLO to member to, and where it listens. */
-static int dial_prepare(struct guard_dial *d, const char *address, struct sockaddr_storage *sa)
+int cluster__dial_hello(struct cluster__transport *t,
+                        const char *address,
+                        uint8_t hello[CLUSTER__HELLO_LEN],
+                        char member[ENGINE_NAME_MAX],
+                        struct sockaddr_storage *sa)
 {
-    struct cluster__transport *t = d->t;
     struct cluster_member m;
     struct cluster__hello h;
     int rv;
@@ -189,7 +213,8 @@ static int dial_prepare(struct guard_dial *d, const char *address, struct sockad
     if ((rv = cluster__random(h.nonce, sizeof(h.nonce))) != 0) {
         return rv;
     }
-    return cluster__hello_encode(&t->opt.key, &h, d->hello);
+    memcpy(member, m.id, ENGINE_NAME_MAX);
+    return cluster__hello_encode(&t->opt.key, &h, hello);
 }
 
 static void stray_closed(uv_handle_t *h)
@@ -205,7 +230,15 @@ int cluster__dial(struct raft_uv_transport *outer,
 {
     struct cluster__transport *t = outer->impl;
     struct sockaddr_storage sa;
+    char member[ENGINE_NAME_MAX];
     (void)id; /* the member's name, in its address, is what our handshake names */
+    if (t->opt.client_tls != NULL) {
+        int rv = cluster__link_dial(t, req, address, cb);
+        if (rv != 0) {
+            snprintf(outer->errmsg, sizeof(outer->errmsg), "cannot reach '%s'", address);
+        }
+        return rv;
+    }
     struct guard_dial *d = calloc(1, sizeof(*d));
     if (d == NULL) {
         return RAFT_NOMEM;
@@ -213,7 +246,8 @@ int cluster__dial(struct raft_uv_transport *outer,
     d->t = t;
     d->req = req;
     d->cb = cb;
-    if (dial_prepare(d, address, &sa) != 0 || (d->tcp = raft_malloc(sizeof(*d->tcp))) == NULL) {
+    if (cluster__dial_hello(t, address, d->hello, member, &sa) != 0 ||
+        (d->tcp = raft_malloc(sizeof(*d->tcp))) == NULL) {
         snprintf(outer->errmsg, sizeof(outer->errmsg), "cannot reach '%s'", address);
         free(d);
         return RAFT_NOCONNECTION;

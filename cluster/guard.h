@@ -1,6 +1,11 @@
 /* The guard in front of Raft's port. Private to cluster/.
  *
- * Every Raft connection starts with a handshake of ours, before raft sees a byte of it:
+ * With TLS contexts (cluster__guard_options), every Raft connection is mutual TLS first:
+ * the accepting side demands a certificate from the cluster's CA, the connecting side checks
+ * that the other's names the member called, and what follows runs inside TLS. Then, TLS or
+ * not, every Raft connection goes on with a handshake of ours, before raft sees a byte of
+ * it (under TLS the accepting side also checks that the client certificate names the
+ * HELLO's `from`; the key may be empty, the certificates proving membership):
  *
  *   connecting side                           accepting side
  *   HELLO: magic, version, its member id,  ─►  checks the MAC, that `to` is itself and that
@@ -41,6 +46,7 @@
 
 #include "config/config.h"
 #include "engine/engine.h"
+#include "net/net.h"
 
 /* ---- Handshake codec (guard.c) -------------------------------------------------------- */
 
@@ -184,6 +190,14 @@ struct cluster__guard_options
     const char *name;        /* this member's id; borrowed for the transport's life */
     struct cluster__key key; /* borrowed likewise */
     struct cluster__guard_limits limits;
+    /* Mutual TLS (net/net.h), borrowed likewise. server_tls: accepted connections run TLS
+     * with it (it must demand client certificates from the cluster's CA), and the HELLO's
+     * `from` must be a name of the client's certificate; NULL: plain TCP. client_tls:
+     * connections made run TLS with it, the other side's certificate naming the member
+     * called, and raft writes to them through a socketpair (link.c); NULL: plain TCP,
+     * handed to raft as it is. */
+    struct net_tls *server_tls;
+    struct net_tls *client_tls;
     /* Whether name is a member that may connect (this node excepted). */
     bool (*is_member)(void *data, const char *name);
     void *data;
@@ -191,12 +205,17 @@ struct cluster__guard_options
 
 struct guard_conn;
 struct guard_dial;
+struct guard_link;
 
 /* What guarded connections this transport refused, since it started. */
 struct cluster__guard_stats
 {
-    uint64_t accepted;   /* through both handshakes */
-    uint64_t refused;    /* closed during the handshake: malformed, wrong MAC, not a member */
+    uint64_t accepted; /* through both handshakes */
+    /* closed during the handshake: malformed, wrong MAC, not a member; a TLS handshake that
+     * failed, a certificate that does not name the member the HELLO claims to come from; on
+     * the connecting side, a CHALLENGE or certificate that does not answer for the member
+     * called */
+    uint64_t refused;
     uint64_t timed_out;  /* not through the handshakes by the deadline */
     uint64_t over_cap;   /* closed at accept, or evicted, to respect the caps */
     uint64_t bad_frames; /* closed after the handshake for a malformed or oversized message */
@@ -220,8 +239,15 @@ struct cluster__transport
     unsigned open; /* listener, timer, connections and dials not yet closed */
     struct guard_conn *pending, *live;
     unsigned n_pending, n_live;
-    struct guard_dial *dials;
+    struct guard_dial *dials; /* plain connections being made */
+    struct guard_link *links; /* TLS connections made or being made (link.c) */
     struct cluster__guard_stats stats;
+    /* The pumps' backpressure, since start: how often a pump stopped reading because what
+     * it had read was not yet taken (accepting side: by raft; connecting side: by the
+     * kernel, through TLS). */
+    uint64_t accept_pauses, link_pauses;
+    uint64_t warned_at; /* uv_now() of the last refusal logged (refusals are rate-limited) */
+    uint64_t unwarned;  /* refusals not logged since */
 };
 
 /* Sets up t (no handle is opened before raft_uv calls t->outer.init). opt is copied; the
@@ -230,9 +256,21 @@ int cluster__transport_init(struct cluster__transport *t,
                             uv_loop_t *loop,
                             const struct cluster__guard_options *opt);
 
-/* transport.c, for dial.c */
+/* transport.c, for dial.c and link.c */
 void cluster__guard_arm(struct cluster__transport *t);
 void cluster__guard_object_closed(struct cluster__transport *t);
+/* A socketpair for raft: ours is initialised on loop whatever happens (its owner closes
+ * it), and open on success; raft's end (allocated with raft_malloc(), which raft frees) in
+ * *theirs. Returns 0, CD_ENOMEM or CD_EIO. */
+int cluster__guard_socketpair(uv_loop_t *loop, uv_pipe_t *ours, uv_pipe_t **theirs);
+/* Counts a refusal (stats.refused). With why (what failed), also logs it, at most once
+ * every 10 s with the number not logged since: the refusals that say a member's TLS is
+ * misconfigured (or its key stolen) rather than a stranger knocking. dir: "from" (the
+ * accepting side) or "to" (the connecting side); peer: the member, or "" when unknown. */
+void cluster__guard_refused(struct cluster__transport *t,
+                            const char *dir,
+                            const char *peer,
+                            const char *why);
 /* "host:port" or "[v6]:port", an IP address, as a socket address. Returns 0 or CD_EINVAL. */
 int cluster__guard_sockaddr(const char *address, struct sockaddr_storage *out);
 
@@ -244,5 +282,33 @@ int cluster__dial(struct raft_uv_transport *transport,
                   raft_uv_connect_cb cb);
 /* Closes the dials whose handshake is late (now past their deadline), or all of them. */
 void cluster__dial_expire(struct cluster__transport *t, uint64_t now, bool all);
+/* What both kinds of dial need: the HELLO to the member at address ("raft|api|peer|id"),
+ * its id (its certificate's name) and where it listens. Returns 0 or a CD code. */
+int cluster__dial_hello(struct cluster__transport *t,
+                        const char *address,
+                        uint8_t hello[CLUSTER__HELLO_LEN],
+                        char member[ENGINE_NAME_MAX],
+                        struct sockaddr_storage *sa);
+/* Checks the CHALLENGE answering hello and writes what follows it (the PROOF and raft's
+ * handshake) into out (cap bytes); its length in *len. Returns 0 or a CD code. */
+int cluster__dial_answer(struct cluster__transport *t,
+                         const uint8_t hello[CLUSTER__HELLO_LEN],
+                         const uint8_t challenge[CLUSTER__CHALLENGE_LEN],
+                         uint8_t *out,
+                         size_t cap,
+                         size_t *len);
+/* The room cluster__dial_answer() needs. */
+#define CLUSTER__ANSWER_MAX \
+    (CLUSTER__PROOF_LEN + CLUSTER__RAFT_PREAMBLE_LEN + CLUSTER__RAFT_ADDRESS_MAX)
+
+/* link.c: a connection to a member over TLS. As cluster__dial(), for t->opt.client_tls. */
+int cluster__link_dial(struct cluster__transport *t,
+                       struct raft_uv_connect *req,
+                       const char *address,
+                       raft_uv_connect_cb cb);
+/* As cluster__dial_expire(), for the links: those still in their handshake fail, and those
+ * flushing before they close are closed, once past their deadline; all: every link. Returns
+ * whether a link still has a deadline (the sweep must go on). */
+bool cluster__link_expire(struct cluster__transport *t, uint64_t now, bool all);
 
 #endif

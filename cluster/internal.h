@@ -153,6 +153,8 @@ struct cluster__watch
     uv_timer_t timer;        /* our turn to stand */
     uint64_t losses;         /* leaders found gone, since this process began */
     uint64_t elections;      /* elections started early because of it */
+    uint64_t tls_failures;   /* connections whose TLS failed (never a sign of death) */
+    uint64_t warned_at;      /* uv_now() when one was last logged; 0: never */
 };
 
 /* lost.c: members the leader has not heard from. */
@@ -178,6 +180,8 @@ struct cluster
     struct config_node node;
     struct cluster_forward_ops forward;
     struct cluster_effect_ops effects;
+    struct net_tls *member_server; /* cluster_options', borrowed; NULL: plain TCP */
+    struct net_tls *member_client;
     cluster_fatal_cb fatal;
     void *fatal_data;
     bool failed;
@@ -293,7 +297,8 @@ void cluster__member_name(const struct cluster *c, raft_id id, char *out, size_t
 raft_id cluster__raft_id(const char *name);
 
 /* proof.c: the guard's view of the cluster, and proofs for the peer channel. */
-/* Sets up c->transport for c->node (its id, secret and storage size). Returns 0. */
+/* Sets up c->transport for c->node (its id, secret and storage size) and the members' TLS
+ * contexts. Returns 0. */
 int cluster__guard_init(struct cluster *c);
 /* A configured peer, or a server of Raft's configuration, named name. */
 bool cluster__is_member(const struct cluster *c, const char *name);

@@ -299,8 +299,14 @@ static int create(uv_loop_t *loop,
                   char *errmsg,
                   size_t errlen)
 {
-    struct cluster *c = calloc(1, sizeof(*c));
+    struct cluster *c;
     int rv;
+    if ((opt->member_server == NULL) != (opt->member_client == NULL)) {
+        snprintf(errmsg, errlen,
+                 "members' TLS needs both a server and a client context, or neither");
+        return CD_EINVAL;
+    }
+    c = calloc(1, sizeof(*c));
     if (c == NULL) {
         snprintf(errmsg, errlen, "out of memory");
         return CD_ENOMEM;
@@ -309,6 +315,8 @@ static int create(uv_loop_t *loop,
     c->node = *opt->node;
     c->forward = opt->forward;
     c->effects = opt->effects;
+    c->member_server = opt->member_server;
+    c->member_client = opt->member_client;
     c->nonce = make_nonce();
     cluster__aio_start(); /* before raft_uv opens its first segment (aio.c) */
     c->last_role = RAFT_UNAVAILABLE;

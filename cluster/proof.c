@@ -29,6 +29,8 @@ static bool is_member(void *data, const char *name)
     return cluster__is_member(data, name);
 }
 
+/* With TLS between members the secret is optional: without one the key is empty, as on an
+ * insecure node, and the certificates say who a member is. */
 static struct cluster__key key_of(const struct cluster *c)
 {
     return (struct cluster__key){c->node.cluster_secret, c->node.cluster_secret_len};
@@ -42,6 +44,8 @@ int cluster__guard_init(struct cluster *c)
         .limits = CLUSTER__GUARD_LIMITS_DEFAULT,
         .is_member = is_member,
         .data = c,
+        .server_tls = c->member_server,
+        .client_tls = c->member_client,
     };
     /* A snapshot holds the state, which the state store holds: no message needs more
      * room than the store has (and 64 MiB at least, for a small store). */

@@ -6,11 +6,13 @@
  * forward to, where clients reach a member, and who a member is, from the replicated
  * configuration alone.
  *
- * This file is the accepting side. A connection is accepted here, goes through our
- * handshake and raft_uv_tcp's (read and checked here, never by raft), and only then is raft
- * given a stream: one end of a socketpair, whose other end we feed with what arrives on the
- * TCP connection once cluster__frames has checked it. Raft only reads on the connections it
- * accepts, so the pump runs one way. The connecting side is dial.c. */
+ * This file is the accepting side. A connection is accepted here as a net stream (TLS with
+ * the member's client certificate when the node has a server context, else plain TCP), goes
+ * through our handshake and raft_uv_tcp's (read and checked here, never by raft), and only
+ * then is raft given a stream: one end of a socketpair, whose other end we feed with the
+ * plaintext that arrives once cluster__frames has checked it. Raft only reads on the
+ * connections it accepts, so the pump runs one way. The connecting side is dial.c (plain)
+ * and link.c (TLS). */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,10 +21,15 @@
 
 #include "cluster/internal.h"
 #include "common/error.h"
+#include "common/log.h"
 
-#define CHUNK_SIZE (64u << 10)
 /* Above this many bytes waiting to reach raft, we stop reading the member's connection. */
 #define PUMP_HIGH (1u << 20)
+/* Refusals logged: at most one in this long. */
+#define WARN_EVERY_MS 10000
+/* What the handshake returns for a certificate that does not name the caller (the CD codes
+ * are negative). */
+#define NOT_ITS_CERTIFICATE 1
 
 enum conn_phase {
     PHASE_HELLO,
@@ -36,11 +43,10 @@ struct guard_conn
 {
     struct cluster__transport *t;
     struct guard_conn *prev, *next; /* in t->pending, then in t->live */
-    uv_tcp_t tcp;
-    uv_pipe_t pipe; /* our end of the socketpair raft reads, once live */
-    uv_write_t challenge_req;
+    struct net_stream stream;       /* the member's connection */
+    uv_pipe_t pipe;                 /* our end of the socketpair raft reads, once live */
     uv_shutdown_t shutdown_req;
-    unsigned handles; /* open handles of ours */
+    unsigned handles; /* open handles of ours: the stream, and the pipe once live */
     enum conn_phase phase;
     bool closing, finishing, paused, pipe_open;
     uint64_t deadline; /* loop time by which the handshakes must be through */
@@ -104,9 +110,8 @@ void cluster__guard_object_closed(struct cluster__transport *t)
 
 /* ---- Closing a connection ---------------------------------------------------------------- */
 
-static void conn_handle_closed(uv_handle_t *h)
+static void conn_release(struct guard_conn *c)
 {
-    struct guard_conn *c = h->data;
     if (--c->handles > 0) {
         return;
     }
@@ -114,6 +119,16 @@ static void conn_handle_closed(uv_handle_t *h)
     cluster__frames_close(&c->frames);
     free(c);
     cluster__guard_object_closed(t);
+}
+
+static void conn_pipe_closed(uv_handle_t *h)
+{
+    conn_release(h->data);
+}
+
+static void conn_stream_closed(struct net_stream *s)
+{
+    conn_release(s->data);
 }
 
 static void conn_close(struct guard_conn *c)
@@ -130,36 +145,43 @@ static void conn_close(struct guard_conn *c)
         list_del(&t->pending, c);
         t->n_pending--;
     }
-    uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
+    net_stream_close(&c->stream, conn_stream_closed);
     if (c->pipe_open) {
-        uv_close((uv_handle_t *)&c->pipe, conn_handle_closed);
+        uv_close((uv_handle_t *)&c->pipe, conn_pipe_closed);
     }
 }
 
-static void conn_refuse(struct guard_conn *c)
+void cluster__guard_refused(struct cluster__transport *t,
+                            const char *dir,
+                            const char *peer,
+                            const char *why)
 {
-    c->t->stats.refused++;
+    uint64_t now = uv_now(t->loop);
+    t->stats.refused++;
+    if (why == NULL) {
+        return;
+    }
+    if (t->warned_at != 0 && now - t->warned_at < WARN_EVERY_MS) {
+        t->unwarned++;
+        return;
+    }
+    char unwarned[24];
+    snprintf(unwarned, sizeof(unwarned), "%llu", (unsigned long long)t->unwarned);
+    cd_log(CD_LOG_WARN, "raft_refused", dir, peer, "msg", why, "not_logged_since", unwarned,
+           NULL);
+    t->warned_at = now != 0 ? now : 1;
+    t->unwarned = 0;
+}
+
+static void conn_refuse(struct guard_conn *c, const char *why)
+{
+    cluster__guard_refused(c->t, "from", c->member, why);
     conn_close(c);
 }
 
 /* ---- The pump: member to raft ------------------------------------------------------------ */
 
-static void chunk_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-    (void)h;
-    (void)suggested;
-    struct guard_chunk *k = malloc(sizeof(*k) + CHUNK_SIZE);
-    *buf = k != NULL ? uv_buf_init((char *)k->data, CHUNK_SIZE) : uv_buf_init(NULL, 0);
-}
-
-static struct guard_chunk *chunk_of(const uv_buf_t *buf)
-{
-    return buf->base != NULL
-               ? (struct guard_chunk *)(buf->base - offsetof(struct guard_chunk, data))
-               : NULL;
-}
-
-static void pump_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+static void conn_read(struct net_stream *s, ssize_t nread, const char *data);
 
 static void chunk_written(uv_write_t *req, int status)
 {
@@ -174,7 +196,9 @@ static void chunk_written(uv_write_t *req, int status)
         conn_close(c);
     } else if (c->paused && !c->finishing && c->queued < PUMP_HIGH / 2) {
         c->paused = false;
-        uv_read_start((uv_stream_t *)&c->tcp, chunk_alloc, pump_read);
+        if (net_stream_read_start(&c->stream, conn_read) != 0) {
+            conn_close(c);
+        }
     }
 }
 
@@ -188,43 +212,61 @@ static void finished(uv_shutdown_t *req, int status)
 static void conn_finish(struct guard_conn *c)
 {
     c->finishing = true;
-    uv_read_stop((uv_stream_t *)&c->tcp);
+    net_stream_read_stop(&c->stream);
     c->shutdown_req.data = c;
     if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->pipe, finished) != 0) {
         conn_close(c);
     }
 }
 
-static void pump_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+/* Checked bytes go to raft: what the pipe takes at once without a copy, the rest queued. */
+static int pump_write(struct guard_conn *c, const uint8_t *p, size_t n)
 {
-    struct guard_conn *c = s->data;
-    struct guard_chunk *k = chunk_of(buf);
-    if (nread <= 0) {
-        free(k);
-        if (nread < 0) {
-            conn_finish(c);
+    if (c->queued == 0) {
+        uv_buf_t now = uv_buf_init((char *)p, (unsigned)n);
+        int wrote = uv_try_write((uv_stream_t *)&c->pipe, &now, 1);
+        if (wrote > 0) {
+            p += wrote;
+            n -= (size_t)wrote;
+        } else if (wrote != UV_EAGAIN) {
+            return CD_EIO;
         }
-        return;
     }
-    if (cluster__frames_feed(&c->frames, k->data, (size_t)nread) != 0) {
+    if (n == 0) {
+        return 0;
+    }
+    struct guard_chunk *k = malloc(sizeof(*k) + n);
+    if (k == NULL) {
+        return CD_ENOMEM;
+    }
+    memcpy(k->data, p, n);
+    k->req.data = k;
+    k->conn = c;
+    k->len = n;
+    uv_buf_t out = uv_buf_init((char *)k->data, (unsigned)n);
+    if (uv_write(&k->req, (uv_stream_t *)&c->pipe, &out, 1, chunk_written) != 0) {
         free(k);
+        return CD_EIO;
+    }
+    c->queued += n;
+    return 0;
+}
+
+static void pump(struct guard_conn *c, const uint8_t *p, size_t n)
+{
+    if (cluster__frames_feed(&c->frames, p, n) != 0) {
         c->t->stats.bad_frames++;
         conn_close(c);
         return;
     }
-    k->req.data = k;
-    k->conn = c;
-    k->len = (size_t)nread;
-    uv_buf_t out = uv_buf_init((char *)k->data, (unsigned)nread);
-    if (uv_write(&k->req, (uv_stream_t *)&c->pipe, &out, 1, chunk_written) != 0) {
-        free(k);
+    if (pump_write(c, p, n) != 0) {
         conn_close(c);
         return;
     }
-    c->queued += k->len;
     if (c->queued > PUMP_HIGH) {
         c->paused = true;
-        uv_read_stop(s);
+        c->t->accept_pauses++;
+        net_stream_read_stop(&c->stream);
     }
 }
 
@@ -246,29 +288,22 @@ static void drain_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
 /* ---- The handshakes ---------------------------------------------------------------------- */
 
-static void handshake_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
-
-static void handshake_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-    (void)suggested;
-    struct guard_conn *c = h->data;
-    *buf = uv_buf_init((char *)c->in + c->got, (unsigned)(c->need - c->got));
-}
-
-static void challenge_written(uv_write_t *req, int status)
-{
-    struct guard_conn *c = req->data;
-    if (status < 0 && !c->closing) {
-        conn_close(c);
-    }
-}
-
 static int expect(struct guard_conn *c, enum conn_phase phase, size_t need)
 {
     c->phase = phase;
     c->need = need;
     c->got = 0;
     return 0;
+}
+
+/* Who the HELLO says is calling must be whom the certificate names (TLS). */
+static int check_certificate(struct guard_conn *c, const char *member)
+{
+    if (!net_stream_secure(&c->stream) || net_stream_peer_is(&c->stream, member)) {
+        return 0;
+    }
+    snprintf(c->member, sizeof(c->member), "%s", member);
+    return NOT_ITS_CERTIFICATE;
 }
 
 static int on_hello(struct guard_conn *c)
@@ -284,6 +319,9 @@ static int on_hello(struct guard_conn *c)
         !t->opt.is_member(t->opt.data, h.from)) {
         return CD_EINVAL;
     }
+    if ((rv = check_certificate(c, h.from)) != 0) {
+        return rv;
+    }
     memcpy(c->hello, c->in, sizeof(c->hello));
     memcpy(c->member, h.from, sizeof(c->member));
     c->id = cluster__raft_id(h.from);
@@ -291,9 +329,9 @@ static int on_hello(struct guard_conn *c)
         (rv = cluster__challenge_encode(&t->opt.key, c->hello, nonce, c->challenge)) != 0) {
         return rv;
     }
-    uv_buf_t out = uv_buf_init((char *)c->challenge, sizeof(c->challenge));
-    c->challenge_req.data = c;
-    if (uv_write(&c->challenge_req, (uv_stream_t *)&c->tcp, &out, 1, challenge_written) != 0) {
+    /* A write that fails shows as the end of the stream, or as the deadline. */
+    if (net_stream_write(&c->stream, (const char *)c->challenge, sizeof(c->challenge), NULL,
+                         NULL) != 0) {
         return CD_EIO;
     }
     return expect(c, PHASE_PROOF, CLUSTER__PROOF_LEN);
@@ -326,11 +364,10 @@ static void raft_pipe_closed(uv_handle_t *h)
     raft_free(h);
 }
 
-/* A socketpair: ours becomes c->pipe, raft's end is returned in *theirs. */
-static int open_pipes(struct guard_conn *c, uv_pipe_t **theirs)
+int cluster__guard_socketpair(uv_loop_t *loop, uv_pipe_t *ours, uv_pipe_t **theirs)
 {
-    uv_loop_t *loop = c->t->loop;
     uv_os_sock_t fds[2];
+    uv_pipe_init(loop, ours, 0);
     uv_pipe_t *p = raft_malloc(sizeof(*p));
     if (p == NULL) {
         return CD_ENOMEM;
@@ -339,12 +376,8 @@ static int open_pipes(struct guard_conn *c, uv_pipe_t **theirs)
         raft_free(p);
         return CD_EIO;
     }
-    uv_pipe_init(loop, &c->pipe, 0);
     uv_pipe_init(loop, p, 0);
-    c->pipe.data = c;
-    c->pipe_open = true;
-    c->handles++;
-    int rv = uv_pipe_open(&c->pipe, fds[0]);
+    int rv = uv_pipe_open(ours, fds[0]);
     if (rv != 0) {
         close(fds[0]);
     }
@@ -368,7 +401,10 @@ static int go_live(struct guard_conn *c)
         return CD_ECORRUPT;
     }
     make_room(t, c->member);
-    int rv = open_pipes(c, &theirs);
+    c->pipe.data = c;
+    c->pipe_open = true;
+    c->handles++;
+    int rv = cluster__guard_socketpair(t->loop, &c->pipe, &theirs);
     if (rv != 0) {
         return rv;
     }
@@ -379,9 +415,7 @@ static int go_live(struct guard_conn *c)
     t->stats.accepted++;
     c->phase = PHASE_LIVE;
     cluster__frames_init(&c->frames, t->opt.limits.message_max);
-    uv_read_stop((uv_stream_t *)&c->tcp);
     uv_read_start((uv_stream_t *)&c->pipe, drain_alloc, drain_read);
-    uv_read_start((uv_stream_t *)&c->tcp, chunk_alloc, pump_read);
     t->accept(&t->outer, c->id, (const char *)c->in, (uv_stream_t *)theirs);
     return 0;
 }
@@ -407,17 +441,56 @@ static int handshake_step(struct guard_conn *c)
     }
 }
 
-static void handshake_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+/* Takes the handshakes' bytes as they come; what follows them goes to the pump. */
+static void handshake_input(struct guard_conn *c, const uint8_t *p, size_t n)
+{
+    while (n > 0 && c->phase != PHASE_LIVE) {
+        size_t take = c->need - c->got < n ? c->need - c->got : n;
+        memcpy(c->in + c->got, p, take);
+        c->got += take;
+        p += take;
+        n -= take;
+        int rv = c->got == c->need ? handshake_step(c) : 0;
+        if (rv != 0) {
+            conn_refuse(c, rv == NOT_ITS_CERTIFICATE
+                               ? "the client certificate does not name the member the "
+                                 "handshake says is calling"
+                               : NULL);
+            return;
+        }
+    }
+    if (n > 0 && !c->closing) {
+        pump(c, p, n);
+    }
+}
+
+/* The end of the member's stream, or its failure. */
+static void conn_ended(struct guard_conn *c, ssize_t status)
+{
+    if (c->phase == PHASE_LIVE) {
+        conn_finish(c);
+    } else if (status == UV_EPROTO) {
+        char why[200];
+        snprintf(why, sizeof(why), "TLS: %s", net_stream_error(&c->stream));
+        conn_refuse(c, why);
+    } else {
+        c->t->stats.timed_out += status == UV_ETIMEDOUT;
+        conn_close(c);
+    }
+}
+
+static void conn_read(struct net_stream *s, ssize_t nread, const char *data)
 {
     struct guard_conn *c = s->data;
-    (void)buf;
-    if (nread < 0) {
-        conn_close(c);
+    if (c->closing || c->finishing) {
         return;
     }
-    c->got += (size_t)nread;
-    if (c->got == c->need && handshake_step(c) != 0) {
-        conn_refuse(c);
+    if (nread < 0) {
+        conn_ended(c, nread);
+    } else if (c->phase == PHASE_LIVE) {
+        pump(c, (const uint8_t *)data, (size_t)nread);
+    } else {
+        handshake_input(c, (const uint8_t *)data, (size_t)nread);
     }
 }
 
@@ -433,12 +506,15 @@ static void on_connection(uv_stream_t *listener, int status)
     if (c == NULL) {
         return;
     }
+    if (net_stream_init(t->loop, &c->stream, t->opt.server_tls) != 0) {
+        free(c);
+        return;
+    }
     c->t = t;
-    uv_tcp_init(t->loop, &c->tcp);
-    c->tcp.data = c;
+    c->stream.data = c;
     c->handles = 1;
     t->open++;
-    if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
+    if (uv_accept(listener, (uv_stream_t *)&c->stream.tcp) != 0) {
         conn_close(c);
         return;
     }
@@ -451,8 +527,11 @@ static void on_connection(uv_stream_t *listener, int status)
     list_add(&t->pending, c);
     t->n_pending++;
     expect(c, PHASE_HELLO, CLUSTER__HELLO_LEN);
-    uv_tcp_nodelay(&c->tcp, 1);
-    uv_read_start((uv_stream_t *)&c->tcp, handshake_alloc, handshake_read);
+    if (net_stream_start(&c->stream, NULL, t->opt.limits.handshake_ms) != 0 ||
+        net_stream_read_start(&c->stream, conn_read) != 0) {
+        conn_close(c);
+        return;
+    }
     cluster__guard_arm(t);
 }
 
@@ -469,7 +548,8 @@ static void sweep(uv_timer_t *timer)
         }
     }
     cluster__dial_expire(t, now, false);
-    if (t->pending == NULL && t->dials == NULL) {
+    bool links_waiting = cluster__link_expire(t, now, false);
+    if (t->pending == NULL && t->dials == NULL && !links_waiting) {
         uv_timer_stop(timer);
     }
 }
@@ -585,6 +665,7 @@ static void guard_close(struct raft_uv_transport *outer, raft_uv_transport_close
         conn_close(t->live);
     }
     cluster__dial_expire(t, 0, true);
+    cluster__link_expire(t, 0, true);
     /* raft_uv calls init first, so the timer is always there to close: cb fires from a
      * close callback, never from in here. */
 }

@@ -8,6 +8,14 @@
  * closed for idleness is simply made again; a machine that vanished without closing
  * anything is noticed by Raft's election timeout, as before.)
  *
+ * With TLS between members the peer channel speaks TLS and demands a member's certificate,
+ * so the connection is a TLS one (the leader's certificate must name it) that completes
+ * its handshake and then idles. Only a refused TCP connect says the leader died: a TLS
+ * failure (a certificate that does not name the leader, ours refused, a handshake that
+ * never completes) comes after the connect succeeded, so it is never taken for a death. It
+ * is logged, and the watch tries again only after TLS_RETRY_MS; meanwhile a dead leader is
+ * noticed by the election timeout, as without the watch.
+ *
  * Raft 0.15 has no call that starts an election, so the follower moves its own Raft clock
  * forward past the election timeout and ticks Raft, which converts to candidate. Two
  * survivors that did so at the same moment would each pre-vote for the other and split
@@ -19,23 +27,28 @@
  * nothing: a pre-vote does not raise the term, and a leader that is still alive keeps
  * its followers with its next heartbeat. Without pre-vote this stays off. */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cluster/internal.h"
+#include "common/log.h"
 
-#define RETRY_MS 1000 /* least time between two connections that the server dropped */
-#define TURN_MS 20    /* least time between one survivor's turn and the next */
-#define YOUNG_MS 100  /* a connection closed sooner than this was refused, not dropped */
+#define RETRY_MS 1000       /* least time between two connections that the server dropped */
+#define TURN_MS 20          /* least time between one survivor's turn and the next */
+#define YOUNG_MS 100        /* a connection closed sooner than this was refused, not dropped */
+#define TLS_RETRY_MS 5000   /* after a TLS failure, before the next connection */
+#define HANDSHAKE_MS 3000   /* a TLS handshake not through by then is a TLS failure */
+#define WARN_EVERY_MS 60000 /* TLS failures logged: at most one in this long */
 
 struct watch_conn
 {
-    uv_tcp_t tcp;
+    struct net_stream stream;
     uv_connect_t connect;
-    struct cluster *c; /* NULL once detached: the handle is closing */
+    struct cluster *c; /* NULL once detached: the stream is closing */
     raft_id target;
-    uint64_t opened_at; /* uv_now() when the connection was made */
-    char buf[64];
+    uint64_t opened_at;         /* uv_now() when the connection was made */
+    char name[ENGINE_NAME_MAX]; /* the leader's id: its certificate names it */
 };
 
 static struct cluster *cluster_of(struct raft_io *io)
@@ -73,9 +86,9 @@ static raft_id current_leader(struct cluster *c)
     return raft_state(&c->raft) == RAFT_FOLLOWER && id != c->id ? id : 0;
 }
 
-static void conn_closed(uv_handle_t *h)
+static void conn_closed(struct net_stream *s)
 {
-    free(h->data);
+    free(s->data);
 }
 
 static void detach(struct cluster *c)
@@ -83,7 +96,7 @@ static void detach(struct cluster *c)
     struct watch_conn *w = c->watch.conn;
     if (w != NULL) {
         w->c = NULL;
-        uv_close((uv_handle_t *)&w->tcp, conn_closed);
+        net_stream_close(&w->stream, conn_closed);
         c->watch.conn = NULL;
     }
 }
@@ -128,20 +141,33 @@ static void leader_lost(struct cluster *c, raft_id lost)
     uv_timer_start(&c->watch.timer, turn_fired, (uint64_t)rank * step, 0);
 }
 
-static void watch_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+/* The connection's TLS failed: a configuration to fix (or a stranger on the leader's
+ * address), not a death. Logged, and tried again later. */
+static void tls_failed(struct cluster *c, struct watch_conn *w)
 {
-    struct watch_conn *w = h->data;
-    (void)suggested;
-    *buf = uv_buf_init(w->buf, sizeof(w->buf));
+    uint64_t now = uv_now(c->loop);
+    c->watch.tls_failures++;
+    if (c->watch.warned_at == 0 || now - c->watch.warned_at >= WARN_EVERY_MS) {
+        c->watch.warned_at = now != 0 ? now : 1;
+        cd_log(CD_LOG_WARN, "watch_refused", "leader", w->name, "msg",
+               net_stream_error(&w->stream), NULL);
+    }
+    c->watch.reconnect = false;
+    c->watch.retry_at = now + TLS_RETRY_MS;
+    detach(c);
 }
 
-static void watch_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+static void watch_read(struct net_stream *s, ssize_t nread, const char *data)
 {
     struct watch_conn *w = s->data;
     struct cluster *c = w->c;
-    (void)buf;
+    (void)data;
     if (nread >= 0 || c == NULL) {
         return; /* the server sends nothing unasked; ignore whatever comes */
+    }
+    if (net_stream_secure(s) && (nread == UV_EPROTO || nread == UV_ETIMEDOUT)) {
+        tls_failed(c, w);
+        return;
     }
     /* Closed: connecting again at once tells a dead process from an idle timeout. A
      * connection closed as soon as it was made is retried at once only once a second, so
@@ -166,8 +192,10 @@ static void watch_connected(uv_connect_t *req, int status)
     }
     if (status == 0) {
         w->opened_at = uv_now(c->loop);
-        uv_read_start((uv_stream_t *)&w->tcp, watch_alloc, watch_read);
-        return;
+        if (net_stream_start(&w->stream, w->name, HANDSHAKE_MS) == 0 &&
+            net_stream_read_start(&w->stream, watch_read) == 0) {
+            return;
+        }
     }
     raft_id target = w->target;
     detach(c);
@@ -196,20 +224,23 @@ static int parse_addr(char *text, struct sockaddr_storage *sa)
 
 static void watch_start(struct cluster *c, raft_id target)
 {
-    char peer[CONFIG_HOST_MAX + 8];
+    struct cluster_member m;
     struct sockaddr_storage sa;
-    struct watch_conn *w;
-    if (cluster__member_peer(c, target, peer, sizeof(peer)) == NULL ||
-        parse_addr(peer, &sa) != 0 || (w = calloc(1, sizeof(*w))) == NULL) {
+    struct watch_conn *w = NULL;
+    if (!cluster__member_of(c, target, &m) || parse_addr(m.peer, &sa) != 0 ||
+        (w = calloc(1, sizeof(*w))) == NULL ||
+        net_stream_init(c->loop, &w->stream, c->member_client) != 0) {
+        free(w);
         c->watch.retry_at = uv_now(c->loop) + RETRY_MS; /* a name, not an address: later */
         return;
     }
     w->c = c;
     w->target = target;
-    w->tcp.data = w->connect.data = w;
-    uv_tcp_init(c->loop, &w->tcp);
+    snprintf(w->name, sizeof(w->name), "%s", m.id);
+    w->stream.data = w->connect.data = w;
     c->watch.conn = w;
-    if (uv_tcp_connect(&w->connect, &w->tcp, (struct sockaddr *)&sa, watch_connected) != 0) {
+    if (uv_tcp_connect(&w->connect, &w->stream.tcp, (struct sockaddr *)&sa, watch_connected) !=
+        0) {
         detach(c);
         c->watch.retry_at = uv_now(c->loop) + RETRY_MS;
     }

@@ -2,8 +2,14 @@
  * MACs, raft_uv_tcp's handshake and message framing checks, then the transport itself on a
  * real loop: two members connect; a wrong secret, a stranger, a replayed proof, a silent
  * connection, a malformed message and too many connections are each closed, and raft is
- * never given them. */
+ * never given them. Then the same over mutual TLS, with certificates made by
+ * ops/make-certs: members connect and raft's messages go through the connecting side's
+ * socketpair pump; a certificate that names another member than the HELLO says, one from
+ * another CA, a server whose certificate does not name the member called and a dialler
+ * without TLS are refused; closing goes both ways; and both pumps stop reading while what
+ * they read is not taken, and lose nothing. */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,13 +21,15 @@
 
 #include "cluster/internal.h"
 #include "common/error.h"
+#include "tests/unit/tls_fixture.h"
 
 static const uint8_t KEY[] = "0123456789abcdef0123456789abcdef";
 static const uint8_t OTHER_KEY[] = "fedcba9876543210fedcba9876543210";
 
+/* NULL: no secret (an insecure node, or members that rely on their certificates). */
 static struct cluster__key key_of(const uint8_t *bytes)
 {
-    return (struct cluster__key){bytes, 32};
+    return (struct cluster__key){bytes, bytes != NULL ? 32 : 0};
 }
 
 static void put_le64(uint8_t *p, uint64_t v)
@@ -383,6 +391,7 @@ static void frames_refused(void **state)
 struct side
 {
     struct cluster__transport t;
+    struct net_tls *server_tls, *client_tls; /* NULL: plain TCP */
     const char *name;
     char address[96];
     bool stranger_ok; /* is_member says yes to anyone */
@@ -396,6 +405,7 @@ struct side
 struct fixture
 {
     uv_loop_t loop;
+    uv_timer_t tick;  /* wakes the loop, so that RUN_UNTIL gives up on a stall */
     struct side a, b; /* a dials b */
     struct cluster__guard_limits limits;
     struct raft_uv_connect req;
@@ -431,6 +441,8 @@ static void side_init(struct fixture *f, struct side *s, const char *name, const
         .limits = f->limits,
         .is_member = member_of,
         .data = s,
+        .server_tls = s->server_tls,
+        .client_tls = s->client_tls,
     };
     s->name = name;
     assert_int_equal(cluster__transport_init(&s->t, &f->loop, &opt), 0);
@@ -460,6 +472,7 @@ static int setup(void **state)
     struct fixture *f = calloc(1, sizeof(*f));
     assert_non_null(f);
     assert_int_equal(uv_loop_init(&f->loop), 0);
+    uv_timer_init(&f->loop, &f->tick);
     f->limits = CLUSTER__GUARD_LIMITS_DEFAULT;
     f->limits.handshake_ms = 100;
     f->limits.message_max = MAX_MESSAGE;
@@ -489,21 +502,35 @@ static int teardown(void **state)
     }
     f->a.t.outer.close(&f->a.t.outer, transport_closed);
     f->b.t.outer.close(&f->b.t.outer, transport_closed);
+    uv_close((uv_handle_t *)&f->tick, NULL);
     uv_run(&f->loop, UV_RUN_DEFAULT);
     assert_true(f->a.closed && f->b.closed);
     assert_int_equal(uv_loop_close(&f->loop), 0);
+    struct side *sides[] = {&f->a, &f->b};
+    for (size_t i = 0; i < 2; i++) {
+        net_tls_free(sides[i]->server_tls);
+        net_tls_free(sides[i]->client_tls);
+    }
     free(f);
     return 0;
 }
 
 #define F struct fixture *f = *state
-/* Turns the loop until cond holds; a guard that never gets there hangs the test, which
- * ctest's timeout then fails. */
-#define RUN_UNTIL(cond)                    \
-    do {                                   \
-        while (!(cond)) {                  \
-            uv_run(&f->loop, UV_RUN_ONCE); \
-        }                                  \
+static void tick(uv_timer_t *t)
+{
+    (void)t;
+}
+
+/* Turns the loop until cond holds, or fails the test after 20 s. */
+#define RUN_UNTIL(cond)                                 \
+    do {                                                \
+        uint64_t until_ = uv_hrtime() + 20000000000ull; \
+        uv_timer_start(&f->tick, tick, 10, 10);         \
+        while (!(cond)) {                               \
+            assert_true(uv_hrtime() < until_);          \
+            uv_run(&f->loop, UV_RUN_ONCE);              \
+        }                                               \
+        uv_timer_stop(&f->tick);                        \
     } while (0)
 
 static void connected(struct raft_uv_connect *req, uv_stream_t *stream, int status)
@@ -815,6 +842,261 @@ static void member_capped(void **state)
     uv_close((uv_handle_t *)first_dialed, stream_closed);
 }
 
+/* ---- The transport over mutual TLS --------------------------------------------------------
+ */
+
+static struct test_certs certs;
+
+/* s presents the certificate named cert_name in dir and trusts the CA of certs.dir. */
+static void side_tls(struct side *s, const char *dir, const char *cert_name)
+{
+    char cert[PATH_MAX], key[PATH_MAX], ca[PATH_MAX], err[512];
+    struct net_tls_options so = {
+        .cert = test_cert_path(cert, sizeof(cert), dir, cert_name, "crt"),
+        .key = test_cert_path(key, sizeof(key), dir, cert_name, "key"),
+        .ca = test_cert_path(ca, sizeof(ca), certs.dir, "ca", "crt"),
+        .server = true,
+        .require_client_cert = true,
+    };
+    if (net_tls_new(&so, &s->server_tls, err, sizeof(err)) != 0) {
+        fail_msg("server context: %s", err);
+    }
+    so.server = false;
+    so.require_client_cert = false;
+    if (net_tls_new(&so, &s->client_tls, err, sizeof(err)) != 0) {
+        fail_msg("client context: %s", err);
+    }
+}
+
+/* A dials B, both with their own certificates and no cluster secret. */
+static void tls_connect(struct fixture *f)
+{
+    side_tls(&f->a, certs.dir, "n1");
+    side_tls(&f->b, certs.dir, "n2");
+    sides_init(f, NULL, NULL);
+    dial(f);
+    RUN_UNTIL(f->connect_done && f->b.accepted == 1);
+    assert_int_equal(f->connect_status, 0);
+    assert_int_equal(f->b.t.stats.accepted, 1);
+    assert_int_equal(f->b.accepted_id, cluster__raft_id("n1"));
+    assert_string_equal(f->b.accepted_address, f->a.address);
+}
+
+static void tls_members_connect(void **state)
+{
+    F;
+    struct sink sink = {0};
+    struct message m;
+    uv_write_t w[2];
+    tls_connect(f);
+    /* Raft cannot write TLS: it writes to a socketpair, and the link pumps. */
+    assert_int_equal(f->connected->type, UV_NAMED_PIPE);
+    assert_non_null(f->a.t.links);
+    f->b.stream->data = &sink;
+    uv_read_start(f->b.stream, sink_alloc, sink_read);
+    msg_begin(&m, 3, 40);
+    write_message(f->connected, &w[0], &m);
+    RUN_UNTIL(sink.got == m.len);
+    assert_memory_equal(sink.in, m.bytes, m.len);
+    /* Raft writes once more and closes its end at once: the message still arrives, then
+     * the end of the stream. */
+    write_message(f->connected, &w[1], &m);
+    uv_close((uv_handle_t *)f->connected, stream_closed);
+    f->connected = NULL;
+    RUN_UNTIL(sink.eof && f->b.t.n_live == 0 && f->a.t.links == NULL);
+    assert_int_equal(sink.got, 2 * m.len);
+    assert_int_equal(f->b.t.stats.refused + f->a.t.stats.refused, 0);
+}
+
+struct write_result
+{
+    bool done;
+    int status;
+};
+
+static void write_done(uv_write_t *req, int status)
+{
+    struct write_result *r = req->data;
+    r->done = true;
+    r->status = status;
+}
+
+/* The member's side goes away: the link closes its end of the socketpair, and raft's next
+ * write fails, as it would on a broken socket (raft then connects again). */
+static void tls_member_end_reaches_raft(void **state)
+{
+    F;
+    struct message m;
+    uv_write_t w;
+    struct write_result r = {0};
+    tls_connect(f);
+    uv_close((uv_handle_t *)f->b.stream, stream_closed);
+    f->b.stream = NULL;
+    RUN_UNTIL(f->b.t.n_live == 0 && f->a.t.links == NULL);
+    msg_begin(&m, 3, 40);
+    uv_buf_t b = uv_buf_init((char *)m.bytes, (unsigned)m.len);
+    w.data = &r;
+    if (uv_write(&w, f->connected, &b, 1, write_done) != 0) {
+        r.done = true;
+        r.status = UV_EPIPE;
+    }
+    RUN_UNTIL(r.done);
+    assert_true(r.status < 0);
+}
+
+/* n1 presents n3's certificate (from the cluster's CA): the HELLO says n1, the certificate
+ * does not, and the connection is refused before raft sees it. */
+static void tls_certificate_of_another_member_refused(void **state)
+{
+    F;
+    side_tls(&f->a, certs.dir, "n3");
+    side_tls(&f->b, certs.dir, "n2");
+    sides_init(f, NULL, NULL);
+    dial(f);
+    RUN_UNTIL(f->connect_done && f->b.t.stats.refused == 1);
+    assert_int_equal(f->connect_status, RAFT_NOCONNECTION);
+    assert_null(f->connected);
+    assert_int_equal(f->b.accepted, 0);
+    assert_null(f->a.t.links);
+}
+
+/* A certificate of another CA, even for the right name. */
+static void tls_certificate_of_another_ca_refused(void **state)
+{
+    F;
+    side_tls(&f->a, certs.other, "n1");
+    side_tls(&f->b, certs.dir, "n2");
+    sides_init(f, NULL, NULL);
+    dial(f);
+    RUN_UNTIL(f->connect_done && f->b.t.stats.refused == 1);
+    assert_int_equal(f->connect_status, RAFT_NOCONNECTION);
+    assert_int_equal(f->b.accepted, 0);
+}
+
+/* The member called presents a certificate that does not name it: the caller gives up
+ * before its HELLO is answered. */
+static void tls_server_of_another_name_refused(void **state)
+{
+    F;
+    side_tls(&f->a, certs.dir, "n1");
+    side_tls(&f->b, certs.dir, "n3");
+    sides_init(f, NULL, NULL);
+    dial(f);
+    RUN_UNTIL(f->connect_done && f->a.t.stats.refused == 1);
+    assert_int_equal(f->connect_status, RAFT_NOCONNECTION);
+    assert_int_equal(f->b.accepted, 0);
+}
+
+/* A member without TLS calls one with TLS: its HELLO is no TLS handshake. */
+static void tls_plain_dialler_refused(void **state)
+{
+    F;
+    side_tls(&f->b, certs.dir, "n2");
+    sides_init(f, NULL, NULL);
+    dial(f);
+    RUN_UNTIL(f->connect_done && f->b.t.stats.refused == 1);
+    assert_int_equal(f->connect_status, RAFT_NOCONNECTION);
+    assert_int_equal(f->b.accepted, 0);
+}
+
+/* What raft reads, counted and hashed rather than kept. */
+struct tally
+{
+    char buf[64 << 10];
+    uint64_t got, hash;
+};
+
+static void hash_bytes(uint64_t *h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++) {
+        *h = (*h ^ b[i]) * 1099511628211ull;
+    }
+}
+
+static void tally_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    struct tally *t = h->data;
+    *buf = uv_buf_init(t->buf, sizeof(t->buf));
+}
+
+static void tally_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct tally *t = s->data;
+    if (nread > 0) {
+        hash_bytes(&t->hash, buf->base, (size_t)nread);
+        t->got += (uint64_t)nread;
+    }
+}
+
+#define BIG_ENTRY (1u << 20)
+#define BIG_MESSAGES 64
+
+/* Raft on A writes far more than the kernels hold while raft on B reads nothing: B's pump
+ * stops reading the TLS stream, TCP backs up, and A's link stops reading raft's
+ * socketpair. Once B's raft reads, every byte arrives, in order. */
+static void tls_backpressure(void **state)
+{
+    F;
+    static uv_write_t w[BIG_MESSAGES];
+    struct write_result r[BIG_MESSAGES];
+    struct tally *tally = calloc(1, sizeof(*tally));
+    size_t header = 16 + 64;
+    size_t len = header + BIG_ENTRY;
+    uint8_t *msg = calloc(1, len);
+    uint64_t want = 14695981039346656037ull;
+    assert_non_null(tally);
+    assert_non_null(msg);
+    f->limits.message_max = 2 * BIG_ENTRY;
+    tls_connect(f);
+    /* AppendEntries carrying one entry of BIG_ENTRY bytes. */
+    put_le64(msg, 1);
+    put_le64(msg + 8, 64);
+    put_le64(msg + 16 + 32, 1);
+    put_le64(msg + 16 + 40, 3);
+    msg[16 + 40 + 8] = RAFT_COMMAND;
+    put_le64(msg + 16 + 40 + 12, BIG_ENTRY);
+    for (size_t i = header; i < len; i++) {
+        msg[i] = (uint8_t)(i * 7);
+    }
+    for (int i = 0; i < BIG_MESSAGES; i++) {
+        uv_buf_t b = uv_buf_init((char *)msg, (unsigned)len);
+        r[i].done = false;
+        w[i].data = &r[i];
+        assert_int_equal(uv_write(&w[i], f->connected, &b, 1, write_done), 0);
+        hash_bytes(&want, msg, len);
+    }
+    RUN_UNTIL(f->a.t.link_pauses > 0 && f->b.t.accept_pauses > 0);
+    tally->hash = 14695981039346656037ull;
+    f->b.stream->data = tally;
+    uv_read_start(f->b.stream, tally_alloc, tally_read);
+    RUN_UNTIL(tally->got == (uint64_t)BIG_MESSAGES * len);
+    assert_true(tally->hash == want);
+    for (int i = 0; i < BIG_MESSAGES; i++) {
+        RUN_UNTIL(r[i].done);
+        assert_int_equal(r[i].status, 0);
+    }
+    assert_int_equal(f->b.t.stats.bad_frames, 0);
+    uv_read_stop(f->b.stream);
+    free(msg);
+    free(tally);
+}
+
+static int certs_setup(void **state)
+{
+    (void)state;
+    signal(SIGPIPE, SIG_IGN); /* a write to a socket whose other end closed fails instead */
+    return test_certs_make(&certs, "guard");
+}
+
+static int certs_teardown(void **state)
+{
+    (void)state;
+    test_certs_remove(&certs);
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -835,6 +1117,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(bad_frame_closes, setup, teardown),
         cmocka_unit_test_setup_teardown(pending_capped, setup, teardown),
         cmocka_unit_test_setup_teardown(member_capped, setup, teardown),
+        cmocka_unit_test_setup_teardown(tls_members_connect, setup, teardown),
+        cmocka_unit_test_setup_teardown(tls_member_end_reaches_raft, setup, teardown),
+        cmocka_unit_test_setup_teardown(tls_certificate_of_another_member_refused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(tls_certificate_of_another_ca_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(tls_server_of_another_name_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(tls_plain_dialler_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(tls_backpressure, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, certs_setup, certs_teardown);
 }
