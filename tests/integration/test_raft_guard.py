@@ -1,14 +1,17 @@
 """The guard in front of the Raft port (cluster/README.md) against a corpus of hostile
-messages sent from raw sockets to a running 3-node cluster: raft_uv_tcp's handshake without
+messages sent to a running 3-node cluster over TLS connections that present a member's own
+certificate (what a member whose key was stolen could send): raft_uv_tcp's handshake without
 ours, a crafted AppendEntries in the leader's term, a forged entry for a follower, a
 RequestVote with a huge term, a handshake announcing a 4 GiB address, a handshake made with
 another secret, a replayed handshake, 2000 connections at once. Each one is closed by the
 node before raft sees it; after each, the leader is the same in the same term, every node is
 alive, the state digests are equal and writes (forwarded from a follower) still work. The
 peer channel (listen.peer) answers 403 to anyone without a member's proof and serves a
-member's; the public API has no /v1/internal endpoints at all (404). A second cluster,
-with 'insecure: true' and no secret, elects and replicates through the same guard (its key
-is empty) and still refuses the 4 GiB handshake.
+member's; the public API has no /v1/internal endpoints at all (404). In front of all that,
+mutual TLS: a plain TCP connection, a certificate from another CA, none at all, or a member's
+certificate used to speak as another member are refused on the Raft port and on the peer
+channel. A second cluster, with 'insecure: true' (no TLS, no secret), elects and replicates
+through the same guard (its key is empty) and still refuses the 4 GiB handshake.
 
 Without the guard (raft_uv_tcp listening directly), the AppendEntries killed the leader, the
 forged entry changed the follower's digest for good, the RequestVote deposed the leader, the
@@ -27,7 +30,9 @@ import re
 import resource
 import selectors
 import socket
+import ssl
 import struct
+import subprocess
 import time
 
 from harness import Cluster, Failure, log, run, wait
@@ -158,8 +163,20 @@ def check(cond, what):
         raise Failure(what)
 
 
-def connect(node):
-    return socket.create_connection(("127.0.0.1", node.raft_port), timeout=10)
+def connect(node, member=None, tls=None, port=None):
+    """A connection to node's Raft port (or port): over TLS presenting member's certificate
+    (checking that node's names node), over TLS with the context tls, or, on an insecure
+    cluster, plain TCP."""
+    s = socket.create_connection(("127.0.0.1", port or node.raft_port), timeout=10)
+    if tls is None and member is not None and not node.cluster.insecure:
+        tls = node.cluster.member_tls(member)
+    if tls is None:
+        return s
+    try:
+        return tls.wrap_socket(s, server_hostname=node.name)
+    except (ssl.SSLError, OSError):
+        s.close()
+        raise
 
 
 def read_until_closed(s, limit=1 << 16):
@@ -169,7 +186,7 @@ def read_until_closed(s, limit=1 << 16):
     while len(got) < limit:
         try:
             data = s.recv(4096)
-        except ConnectionResetError:
+        except (ConnectionResetError, ssl.SSLError):
             break
         except socket.timeout:
             raise Failure("the node kept a hostile connection open")
@@ -179,9 +196,10 @@ def read_until_closed(s, limit=1 << 16):
     return got
 
 
-def send_hostile(node, data):
-    """Sends data to node's Raft port; returns what the node answered before closing."""
-    s = connect(node)
+def send_hostile(node, data, member):
+    """Sends data to node's Raft port as member; returns what the node answered before
+    closing."""
+    s = connect(node, member)
     try:
         try:
             s.sendall(data)
@@ -235,7 +253,7 @@ def raw_raft(g):
     """raft_uv_tcp's handshake, as a follower, without ours; then a heartbeat."""
     f = g.followers[0]
     data = raft_handshake(f.name, member_address(f)) + append_entries(g.term, 0, 0, 0)
-    check(send_hostile(g.leader, data) == b"", "the node answered a raw raft handshake")
+    check(send_hostile(g.leader, data, f.name) == b"", "the node answered a raw raft handshake")
     g.unharmed("raw raft handshake")
 
 
@@ -246,7 +264,7 @@ def append_in_leaders_term(g):
     st = g.leader.status()
     data = (raft_handshake(f.name, member_address(f)) +
             append_entries(g.term, st["last_index"], g.term, st["commit_index"]))
-    check(send_hostile(g.leader, data) == b"", "the node answered")
+    check(send_hostile(g.leader, data, f.name) == b"", "the node answered")
     g.unharmed("AppendEntries in the leader's term")
 
 
@@ -259,7 +277,7 @@ def forged_entry(g):
     data = (raft_handshake(g.leader.name, member_address(g.leader)) +
             append_entries(g.term, st["last_index"], g.term, st["last_index"] + 1,
                            [(g.term, entry)]))
-    check(send_hostile(f, data) == b"", "the node answered")
+    check(send_hostile(f, data, g.leader.name) == b"", "the node answered")
     g.unharmed("forged entry to a follower")
 
 
@@ -268,7 +286,7 @@ def huge_term_vote(g):
     f = g.followers[0]
     data = (raft_handshake(f.name, member_address(f)) +
             request_vote(g.term + 10**9, f.name, 10**12, g.term + 10**9 - 1))
-    check(send_hostile(g.leader, data) == b"", "the node answered")
+    check(send_hostile(g.leader, data, f.name) == b"", "the node answered")
     g.unharmed("RequestVote with a huge term")
 
 
@@ -277,7 +295,7 @@ def huge_address(g):
     f = g.followers[0]
     before = vm_peak_kb(g.leader)
     data = raft_handshake(f.name, member_address(f), address_len=4 << 30) + b"x" * 512
-    check(send_hostile(g.leader, data) == b"", "the node answered")
+    check(send_hostile(g.leader, data, f.name) == b"", "the node answered")
     grown = vm_peak_kb(g.leader) - before
     check(grown < 1 << 20, f"the node's address space grew by {grown} KiB")
     g.unharmed("4 GiB address")
@@ -289,7 +307,7 @@ def wrong_secret(g):
     data = (guard_hello(os.urandom(32).hex().encode(), f.name, g.leader.name) +
             raft_handshake(f.name, member_address(f)) +
             request_vote(g.term + 10**9, f.name, 10**12, g.term))
-    check(send_hostile(g.leader, data) == b"", "the node sent a challenge to a stranger")
+    check(send_hostile(g.leader, data, f.name) == b"", "the node sent a challenge to a stranger")
     g.unharmed("handshake with another secret")
 
 
@@ -298,7 +316,7 @@ def replayed(g):
     makes the old PROOF worthless."""
     key, f = g.c.secret, g.followers[0]
     hello = guard_hello(key, f.name, g.leader.name)
-    s = connect(g.leader)
+    s = connect(g.leader, f.name)
     s.sendall(hello)
     first = b""
     while len(first) < 72:
@@ -309,7 +327,7 @@ def replayed(g):
     proof = guard_proof(key, hello, first)
     s.sendall(proof)
     s.close()  # the recorded session ends before raft's handshake
-    s = connect(g.leader)
+    s = connect(g.leader, f.name)
     try:
         s.sendall(hello)
         second = b""
@@ -389,9 +407,12 @@ def flood(g, n=2000):
     g.unharmed(f"{n} connections")
 
 
-def peer_post(node, target, body, method="POST"):
-    """One request to node's peer channel; (status, body bytes)."""
-    conn = http.client.HTTPConnection("127.0.0.1", node.peer_port, timeout=10)
+def peer_post(node, target, body, method="POST", member=None):
+    """One request to node's peer channel over TLS with member's certificate (by default
+    the first member other than node); (status, body bytes)."""
+    member = member or next(n.name for n in node.cluster.nodes if n is not node)
+    conn = http.client.HTTPSConnection("127.0.0.1", node.peer_port, timeout=10,
+                                       context=node.cluster.member_tls(member))
     try:
         conn.request(method, target, body=body)
         res = conn.getresponse()
@@ -453,13 +474,65 @@ def peer_channel(g):
     rpath = "/v1/internal/forward/read-index"
     code, answer = peer_post(leader, f"{rpath}?member={m}&proof={proof(m, rpath, b'')}", b"")
     check(code == 200 and answer, f"a member's read-index answered {code} {answer[:200]!r}")
+    other = g.followers[1].name
+    code, answer = peer_post(leader, f"{rpath}?member={m}&proof={proof(m, rpath, b'')}", b"",
+                             member=other)
+    check(code == 403 and error_code(answer) == "FORBIDDEN",
+          f"{m}'s genuine proof over {other}'s certificate: {code} {answer[:200]!r}")
+    try:
+        conn = http.client.HTTPSConnection("127.0.0.1", leader.peer_port, timeout=10,
+                                           context=ssl.create_default_context(
+                                               cafile=g.c.ca_file))
+        conn.request("POST", f"{rpath}?member={m}&proof={proof(m, rpath, b'')}", body=b"")
+        res = conn.getresponse()
+        raise Failure(f"the peer channel answered a client without a certificate: "
+                      f"{res.status}")
+    except (ssl.SSLError, OSError, http.client.HTTPException):
+        pass
     code, answer = peer_post(leader, f"{path}?member={m}&proof={proof(m, path, body)}", body)
     check(code == 200 and answer, f"a member's command answered {code} {answer[:200]!r}")
     wait(lambda: leader.status()["applied_index"] > before["applied_index"], 10,
          "the member's TICK applied")
     log(f"peer channel: /v1/internal/forward/* is 404 on the public API; {len(cases)} requests "
-        f"without a member's proof got 403; a member's read-index and command got 200")
+        f"without a member's proof and one over another member's certificate got 403; none "
+        f"without a certificate was answered; a member's read-index and command got 200")
     g.unharmed("peer channel")
+
+
+def tls_refusals(g):
+    """Mutual TLS in front of the guard: a plain TCP connection, a certificate from another
+    CA, no certificate, and a member's certificate used to speak as another member are all
+    refused before our handshake answers (no CHALLENGE comes back)."""
+    c, f, other = g.c, g.followers[0], g.followers[1]
+    hello = guard_hello(c.secret, f.name, g.leader.name)
+    stranger_dir = os.path.join(c.root, "stranger")
+    subprocess.run([os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "ops",
+                                 "make-certs"), stranger_dir, f.name], check=True)
+    stranger = ssl.create_default_context(cafile=c.ca_file)
+    stranger.load_cert_chain(os.path.join(stranger_dir, f"{f.name}.crt"),
+                             os.path.join(stranger_dir, f"{f.name}.key"))
+    cases = [
+        ("plain TCP", dict(tls=None)),
+        ("a certificate from another CA", dict(tls=stranger)),
+        ("no certificate", dict(tls=ssl.create_default_context(cafile=c.ca_file))),
+        (f"{other.name}'s certificate speaking as {f.name}", dict(member=other.name)),
+    ]
+    for what, how in cases:
+        try:
+            s = connect(g.leader, **how)
+        except (ssl.SSLError, OSError):
+            continue  # refused in the TLS handshake itself
+        try:
+            try:
+                s.sendall(hello + raft_handshake(f.name, member_address(f)) +
+                          request_vote(g.term + 10**9, f.name, 10**12, g.term))
+            except (ssl.SSLError, OSError):
+                pass
+            got = read_until_closed(s)
+            check(not got.startswith(b"CDRG"), f"{what}: the node answered our HELLO")
+        finally:
+            s.close()
+    g.unharmed("plain TCP, strangers' and wrong members' certificates")
 
 
 def insecure(c):
@@ -471,23 +544,12 @@ def insecure(c):
     huge_address(g)
 
 
-def without_secret(c):
-    for node in c.nodes:
-        with open(node.config) as f:
-            text = f.read()
-        line = f"cluster_secret_file: {c.secret_file}\n"
-        check(line in text, f"{node.name}'s node file names no secret file")
-        with open(node.config, "w") as f:
-            f.write(text.replace(line, "insecure: true\n"))
-    return c
-
-
 def corpus(c):
     c.start()
     c.install_model()
     g = Guarded(c)
     for step in (raw_raft, append_in_leaders_term, forged_entry, huge_term_vote,
-                 huge_address, wrong_secret, replayed, peer_channel, flood):
+                 huge_address, wrong_secret, replayed, tls_refusals, peer_channel, flood):
         step(g)
     port_metrics(g)
 
@@ -495,7 +557,7 @@ def corpus(c):
 def port_metrics(g):
     """The leader's /metrics counts what its guard did: the members' connections accepted,
     the hostile handshakes refused, the flood over the cap and timed out."""
-    conn = http.client.HTTPConnection("127.0.0.1", g.leader.api_port, timeout=10)
+    conn = g.leader.client().connect(10)
     try:
         conn.request("GET", "/metrics")
         res = conn.getresponse()
@@ -512,13 +574,17 @@ def port_metrics(g):
     check(set(seen) == {"accepted", "refused", "timed_out", "over_cap", "bad_frame"},
           f"outcomes in /metrics: {sorted(seen)}")
     check(seen["accepted"] >= 2, "the followers' connections were not counted")
-    # the raw raft handshake, another secret and the replayed proof: closed in our handshake
-    check(seen["refused"] >= 3, f"{seen['refused']} handshakes refused")
-    check(seen["over_cap"] + seen["timed_out"] >= 2000 - 32,
-          f"of the flood's 2000: {seen['over_cap']} over the cap, {seen['timed_out']} timed out")
+    # the raw raft handshake, another secret and the replayed proof: closed in our handshake;
+    # the four of tls_refusals in TLS or right after the HELLO
+    check(seen["refused"] >= 7, f"{seen['refused']} handshakes refused")
+    # the flood's plain bytes fail TLS at once, or wait out the deadline, or are over the cap
+    flood = seen["over_cap"] + seen["timed_out"] + seen["refused"] - 7
+    check(flood >= 2000 - 32,
+          f"of the flood's 2000: {seen['over_cap']} over the cap, {seen['timed_out']} timed "
+          f"out, {seen['refused']} refused in all")
 
 
 if __name__ == "__main__":
     # A long election timeout: a busy machine must not change the leader by itself.
-    run(Cluster(3, election_ms=3000), corpus)
-    run(without_secret(Cluster(3, election_ms=3000)), insecure)
+    run(Cluster(3, election_ms=3000, secret=True), corpus)
+    run(Cluster(3, election_ms=3000, insecure=True), insecure)
