@@ -1,5 +1,7 @@
 """The cluster benchmark: contactd 3-node against etcd 3-member on the same machine, in one
-run, with the physical floors beside them. See README.md for what each figure means.
+run, with the physical floors beside them, both systems as production runs them: TLS on the
+client API (server certificate only) and mutual TLS between members. See README.md for what
+each figure means.
 
 Everything listens on 127.0.0.1; every load is bounded in time. The last line printed is:
 RESULT commit_p50_us=N floor_p50_us=N etcd_put_p50_us=N tput=N etcd_tput=N
@@ -12,6 +14,7 @@ import json
 import os
 import shutil
 import signal
+import ssl
 import statistics
 import subprocess
 import sys
@@ -23,7 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
 
-from harness import Cluster, Failure, free_ports, log, wait  # noqa: E402
+from harness import Cluster, Failure, free_ports, log, make_certs, wait  # noqa: E402
 
 LUA = os.path.join(HERE, "load.lua")
 MODEL = os.path.join(HERE, "model.yaml")
@@ -34,6 +37,13 @@ def steal_ticks():
     with open("/proc/stat") as f:
         fields = f.readline().split()
     return int(fields[8]) if len(fields) > 8 else 0
+
+
+def connection(host, port, timeout, tls):
+    """One HTTP connection, HTTPS checked against the context tls when it is not None."""
+    if tls is None:
+        return http.client.HTTPConnection(host, port, timeout=timeout)
+    return http.client.HTTPSConnection(host, port, timeout=timeout, context=tls)
 
 
 def percentile(values, p):
@@ -56,7 +66,8 @@ def floors(floor_bin, root):
 # ---- wrk ------------------------------------------------------------------------------------
 
 class Wrk:
-    """Runs wrk with load.lua against one URL and reads its WRK line."""
+    """Runs wrk with load.lua against one URL and reads its WRK line. An https:// URL makes
+    wrk speak TLS; it does not check the server's certificate (wrk has no option to)."""
     runs = 0
 
     def __init__(self, seconds):
@@ -86,8 +97,12 @@ class Contactd:
     name = "contactd"
     mode = "contactd"
 
-    def __init__(self, binary, election_ms, fast_failover=True):
-        self.cluster = Cluster(3, binary=binary, election_ms=election_ms)
+    def __init__(self, binary, election_ms, fast_failover=True, tls=True):
+        """tls: the nodes' own TLS (HTTPS API, mutual TLS on Raft and the peer channel);
+        False: `insecure: true`, plain TCP everywhere."""
+        self.cluster = Cluster(3, binary=binary, election_ms=election_ms, insecure=not tls)
+        self.tls = self.cluster.tls  # the client's ssl context, None without TLS
+        self.headers = {"Content-Type": "application/json"}  # every write the prober sends
         if not fast_failover:
             self.name = "contactd (fast failover off)"
             for node in self.cluster.nodes:
@@ -109,13 +124,15 @@ class Contactd:
         return self.cluster.nodes.index(node)
 
     def url(self, i):
-        return f"http://127.0.0.1:{self.cluster.nodes[i].api_port}"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.cluster.nodes[i].api_port}"
 
-    @staticmethod
-    def write(conn, key):
+    def connect(self, host, port, timeout):
+        return connection(host, port, timeout, self.tls)
+
+    def write(self, conn, key):
         body = json.dumps({"key": key, "channel": "chat"})
-        conn.request("POST", "/v1/contacts", body=body,
-                     headers={"Content-Type": "application/json"})
+        conn.request("POST", "/v1/contacts", body=body, headers=self.headers)
         res = conn.getresponse()
         res.read()
         return res.status in (200, 201)
@@ -137,29 +154,54 @@ class Etcd:
     name = "etcd"
     mode = "etcd"
 
-    def __init__(self, root, election_ms):
+    def __init__(self, root, election_ms, tls=False):
+        """tls: as contactd runs, HTTPS for clients (a server certificate, no client
+        certificates) and mutual TLS between members, certificates from ops/make-certs."""
         self.root = root
         os.makedirs(root, exist_ok=True)
         self.election_ms = election_ms
+        self.headers = {"Content-Type": "application/json"}  # every write the prober sends
         ports = free_ports(6)
         self.members = [{"name": f"e{i + 1}", "client": ports[2 * i], "peer": ports[2 * i + 1],
                          "proc": None} for i in range(3)]
+        self.tls = None
+        self.scheme = "http"
+        if tls:
+            # Each certificate names its member and carries IP 127.0.0.1, where all listen.
+            self.tls_dir = os.path.join(root, "tls")
+            make_certs(self.tls_dir, *(m["name"] for m in self.members))
+            self.ca_file = os.path.join(self.tls_dir, "ca.crt")
+            self.tls = ssl.create_default_context(cafile=self.ca_file)
+            self.scheme = "https"
+
+    def tls_flags(self, m):
+        if self.tls is None:
+            return []
+        cert = os.path.join(self.tls_dir, m["name"] + ".crt")
+        key = os.path.join(self.tls_dir, m["name"] + ".key")
+        # Clients: the server's certificate only. No --trusted-ca-file there: in etcd 3.4 it
+        # makes the client port demand a client certificate, which contactd's API does not.
+        # Members: mutual TLS, each checking the other's certificate against the CA.
+        return ["--cert-file", cert, "--key-file", key,
+                "--peer-cert-file", cert, "--peer-key-file", key,
+                "--peer-trusted-ca-file", self.ca_file, "--peer-client-cert-auth"]
 
     def start_member(self, m):
-        initial = ",".join(f"{x['name']}=http://127.0.0.1:{x['peer']}" for x in self.members)
-        client, peer = f"http://127.0.0.1:{m['client']}", f"http://127.0.0.1:{m['peer']}"
+        s = self.scheme
+        initial = ",".join(f"{x['name']}={s}://127.0.0.1:{x['peer']}" for x in self.members)
+        client, peer = f"{s}://127.0.0.1:{m['client']}", f"{s}://127.0.0.1:{m['peer']}"
         cmd = ["etcd", "--name", m["name"], "--data-dir", os.path.join(self.root, m["name"]),
                "--listen-client-urls", client, "--advertise-client-urls", client,
                "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
                "--initial-cluster", initial, "--initial-cluster-state", "new",
                "--heartbeat-interval", str(max(10, self.election_ms // 10)),
                "--election-timeout", str(self.election_ms), "--pre-vote",
-               "--log-level", "error"]
+               "--log-level", "error"] + self.tls_flags(m)
         logf = open(os.path.join(self.root, m["name"] + ".log"), "ab")
         m["proc"] = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT)
 
     def status(self, m):
-        conn = http.client.HTTPConnection("127.0.0.1", m["client"], timeout=2)
+        conn = self.connect("127.0.0.1", m["client"], 2)
         try:
             conn.request("POST", "/v3/maintenance/status", body="{}")
             return json.loads(conn.getresponse().read())
@@ -189,15 +231,16 @@ class Etcd:
         return wait(self.agreed_leader, 60, "an etcd leader") - 1
 
     def url(self, i):
-        return f"http://127.0.0.1:{self.members[i]['client']}"
+        return f"{self.scheme}://127.0.0.1:{self.members[i]['client']}"
 
-    @staticmethod
-    def write(conn, key):
+    def connect(self, host, port, timeout):
+        return connection(host, port, timeout, self.tls)
+
+    def write(self, conn, key):
         import base64
         body = json.dumps({"key": base64.b64encode(key.encode()).decode(),
                            "value": base64.b64encode(b'{"channel":"chat"}').decode()})
-        conn.request("POST", "/v3/kv/put", body=body,
-                     headers={"Content-Type": "application/json"})
+        conn.request("POST", "/v3/kv/put", body=body, headers=self.headers)
         res = conn.getresponse()
         doc = res.read()
         return res.status == 200 and b'"error"' not in doc
@@ -225,7 +268,8 @@ class Prober:
     to the next endpoint in turn, whatever became of the earlier ones. A write that hangs
     on a node that lost its leader (until the client's timeout) then holds up no later
     write, so the figure measures when the service takes writes again, not the timeout of
-    one client. Records when each acknowledged write was sent and answered."""
+    one client. Records when each acknowledged write was sent and answered. With TLS each
+    write's connection makes a full handshake (no session resumed), as a new client would."""
 
     def __init__(self, system, every, timeout, tag):
         self.system = system
@@ -243,7 +287,7 @@ class Prober:
 
     def one(self, i, key):
         host, port = self.endpoints[i]
-        conn = http.client.HTTPConnection(host, port, timeout=self.timeout)
+        conn = self.system.connect(host, port, self.timeout)
         sent = time.monotonic()
         try:
             ok = self.system.write(conn, key)
@@ -335,6 +379,7 @@ def table(fl, c, e, election_ms):
           f"{floor_p50:.0f} us")
     print(f"election timeout {election_ms} ms, heartbeat {max(10, election_ms // 10)} ms, "
           "pre-vote on, for both systems")
+    print("TLS on both: HTTPS to the API (server certificate), mutual TLS between members")
     print()
     row("figure", "contactd", "etcd")
     print(f"|{'-' * 52}|{'-' * 16}|{'-' * 16}|")
@@ -384,7 +429,7 @@ def main():
         log(f"floors, measured in {root}")
         fl = floors(args.floor, root)
         wrk = Wrk(args.seconds)
-        etcd = Etcd(os.path.join(root, "etcd"), args.election_ms)
+        etcd = Etcd(os.path.join(root, "etcd"), args.election_ms, tls=True)
         e = measure(etcd, wrk, args.trials, args.every_ms / 1000, args.timeout)
         contactd = Contactd(args.contactd, args.election_ms)
         c = measure(contactd, wrk, args.trials, args.every_ms / 1000, args.timeout)

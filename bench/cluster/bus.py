@@ -9,6 +9,9 @@ then 64) against three 3-node clusters in turn, several rounds, medians reported
            receiver an HTTP server in this process that checks each signature and counts
            the events (without parsing them: it shares the machine with the nodes)
 
+All three run in plain TCP (`insecure: true`): the baseline has no TLS (tls.py measures
+what TLS costs).
+
 Prints a table and a line `RESULT ...`. bench/cluster/README.md has the figures."""
 import argparse
 import hashlib
@@ -87,7 +90,7 @@ def _drop_peer_field(line):
 
 
 def measure(name, binary, election_ms, wrk, baseline, webhook):
-    system = Contactd(binary, election_ms)
+    system = Contactd(binary, election_ms, tls=False)  # the baseline has no TLS
     if baseline:
         strip_peer(system.cluster)
     receiver = None

@@ -4,6 +4,7 @@
 -- At the end it prints one line the benchmark reads:
 --   WRK requests=N failed=N errors=N seconds=S p50_us=N p99_us=N
 -- (failed: answers with a status of 400 or more; errors: connect, read, write, timeout)
+-- The URL may be https://: wrk then speaks TLS (without checking the certificate).
 local count = 0
 
 function setup(thread)
@@ -31,23 +32,25 @@ local function base64(s)
   return table.concat(out)
 end
 
-local mode, prefix, seq, value
+local mode, prefix, seq, value, headers
 
 function init(args)
   mode = args[1] or "contactd"
   prefix = (args[2] or "w") .. "-" .. tid
   seq = 0
   value = base64('{"channel":"chat","priority":0}')
+  -- Every request's headers (wrk adds Host and Content-Length).
+  headers = { ["Content-Type"] = "application/json" }
 end
 
 function request()
   seq = seq + 1
   local key = prefix .. "-" .. seq
   if mode == "etcd" then
-    return wrk.format("POST", "/v3/kv/put", { ["Content-Type"] = "application/json" },
+    return wrk.format("POST", "/v3/kv/put", headers,
       '{"key":"' .. base64(key) .. '","value":"' .. value .. '"}')
   end
-  return wrk.format("POST", "/v1/contacts", { ["Content-Type"] = "application/json" },
+  return wrk.format("POST", "/v1/contacts", headers,
     '{"key":"' .. key .. '","channel":"chat"}')
 end
 
