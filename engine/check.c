@@ -236,6 +236,10 @@ static bool check_heaps(struct checker *k, const uint32_t *live)
 int engine_check(const struct engine *e, char *err, size_t errlen)
 {
     struct checker k = {e, err, errlen, 0};
+    int rv = engine__principals_check(e, err, errlen);
+    if (rv != 0) {
+        return rv;
+    }
     uint32_t *waiting = cd_calloc(e->n_queues + 1, sizeof(*waiting));
     uint32_t *in_class = cd_calloc(e->n_classes + 1, sizeof(*in_class));
     size_t live = 0;
