@@ -83,6 +83,11 @@ static bool check_placed(struct checker *k, const struct contact *c, uint32_t sl
         return fail(k, "contact %llu: offer %llu not indexed", (unsigned long long)c->id,
                     (unsigned long long)c->offer);
     }
+    if (c->offer >= e->next_offer) {
+        return fail(k, "contact %llu: offer %llu not below the next offer id %llu",
+                    (unsigned long long)c->id, (unsigned long long)c->offer,
+                    (unsigned long long)e->next_offer);
+    }
     if (c->ring != NULL && !offered) {
         return fail(k, "contact %llu rings while %s", (unsigned long long)c->id,
                     engine_contact_state_name(c->state));

@@ -228,8 +228,9 @@ static int get_contact(struct engine *e, struct cd_reader *r, uint64_t *prev)
     get_reqs(r, &c->reqs, e->n_skills);
     int rv = get_attrs_ring(e, r, c);
     bool offered = c->state == ENGINE_CONTACT_OFFERED;
-    if (c->id <= *prev || c->id >= e->next_contact || c->channel >= ENGINE_CH_COUNT ||
-        c->state > ENGINE_CONTACT_WRAPUP || c->queue == NONE16 || offered != (c->offer != 0) ||
+    if (c->id <= *prev || c->id >= e->next_contact || c->offer >= e->next_offer ||
+        c->channel >= ENGINE_CH_COUNT || c->state > ENGINE_CONTACT_WRAPUP ||
+        c->queue == NONE16 || offered != (c->offer != 0) ||
         (c->state != ENGINE_CONTACT_QUEUED && c->agent == NONE32 && c->ring == NULL) ||
         engine__contact(e, c->id) != NULL) {
         BAD(r);
@@ -362,6 +363,9 @@ static int decode_into(struct engine *e, struct cd_reader *r)
     e->clock = cd_rd_svar(r);
     e->next_contact = cd_rd_uvar(r);
     e->next_offer = cd_rd_uvar(r);
+    if (e->next_contact == 0 || e->next_offer == 0) {
+        return CD_ECORRUPT; /* 0 names no contact and no offer: the next would be id 0 */
+    }
     e->version = rd_u32(r);
     e->has_model = cd_rd_bool(r);
     int rv = e->has_model ? get_model(e, r) : 0;
