@@ -143,16 +143,26 @@ static void get_agent(struct engine *e, struct cd_reader *r, struct agent *a)
         memcpy(a->active, p + 2 * ENGINE_CH_COUNT, ENGINE_CH_COUNT);
         memcpy(a->allowance, p + 3 * ENGINE_CH_COUNT, ENGINE_CH_COUNT);
     }
+    /* Skills sorted by id and queues listed once each, as the engine keeps them: an agent
+     * listing a queue twice would be a member of its classes twice. */
     a->n_skills = rd_count(r, ENGINE_AGENT_SKILLS);
     for (uint8_t i = 0; i < a->n_skills; i++) {
         a->skills[i].skill = (uint16_t)rd_index(r, e->n_skills);
         a->skills[i].level = cd_rd_u8(r);
+        if (i > 0 && a->skills[i].skill <= a->skills[i - 1].skill) {
+            BAD(r);
+        }
     }
     a->skill_bits = engine__skill_bits(a->skills, a->n_skills);
     a->n_queues = rd_count(r, ENGINE_AGENT_QUEUES);
     for (uint8_t i = 0; i < a->n_queues; i++) {
         a->queues[i].queue = (uint16_t)rd_index(r, e->n_queues);
         a->queues[i].rr = cd_rd_uvar(r);
+        for (uint8_t j = 0; j < i; j++) {
+            if (a->queues[j].queue == a->queues[i].queue) {
+                BAD(r);
+            }
+        }
     }
     a->last_idle = cd_rd_svar(r);
     a->login_at = cd_rd_svar(r);
