@@ -225,6 +225,11 @@ static int upsert_cmd(struct engine *e,
         if (q < 0 || e->queues[q].retired) {
             return FAIL(res, CD_ENOTFOUND, "queue '%s' not found", s->queues[i]);
         }
+        for (uint8_t j = 0; j < i; j++) {
+            if (queues[j] == q) {
+                return FAIL(res, CD_EINVAL, "queue '%s' given twice", s->queues[i]);
+            }
+        }
         queues[i] = (uint16_t)q;
     }
     uint32_t ai = 0;

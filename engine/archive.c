@@ -50,7 +50,7 @@ int engine__archive_add(struct engine *e, const struct engine_command *cmd)
         .version = cmd->u.install.version,
         .rollback_of = cmd->u.install.rollback_of,
         .at = e->clock,
-        .actor = copy(cmd->u.install.actor),
+        .actor = copy(cmd->actor),
         .comment = copy(cmd->u.install.comment),
         .diff = copy(cmd->u.install.diff),
         .source = copy(cmd->u.install.source),

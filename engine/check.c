@@ -83,6 +83,11 @@ static bool check_placed(struct checker *k, const struct contact *c, uint32_t sl
         return fail(k, "contact %llu: offer %llu not indexed", (unsigned long long)c->id,
                     (unsigned long long)c->offer);
     }
+    if (c->offer >= e->next_offer) {
+        return fail(k, "contact %llu: offer %llu not below the next offer id %llu",
+                    (unsigned long long)c->id, (unsigned long long)c->offer,
+                    (unsigned long long)e->next_offer);
+    }
     if (c->ring != NULL && !offered) {
         return fail(k, "contact %llu rings while %s", (unsigned long long)c->id,
                     engine_contact_state_name(c->state));
@@ -236,6 +241,10 @@ static bool check_heaps(struct checker *k, const uint32_t *live)
 int engine_check(const struct engine *e, char *err, size_t errlen)
 {
     struct checker k = {e, err, errlen, 0};
+    int rv = engine__principals_check(e, err, errlen);
+    if (rv != 0) {
+        return rv;
+    }
     uint32_t *waiting = cd_calloc(e->n_queues + 1, sizeof(*waiting));
     uint32_t *in_class = cd_calloc(e->n_classes + 1, sizeof(*in_class));
     size_t live = 0;

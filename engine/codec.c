@@ -1,8 +1,8 @@
 /* Binary form of commands: what cluster/ puts in the Raft log.
  *
- * Layout: u8 format (2), u8 kind, then the fields of that kind in the order of their
- * struct in engine.h (integers as varints, signed ones zigzag; strings as a varint length,
- * the bytes and a NUL; arrays as a count and the elements):
+ * Layout: u8 format (3), u8 kind, the actor (every kind), then the fields of that kind in
+ * the order of their struct in engine.h (integers as varints, signed ones zigzag; strings
+ * as a varint length, the bytes and a NUL; arrays as a count and the elements):
  *
  *   TICK                                  (nothing)
  *   CONTACT_CREATE                        key, channel, queue, priority, skills[], attrs[],
@@ -16,18 +16,23 @@
  *   AGENT_SKILLS                          name, skills[]
  *   AGENT_UPSERT                          name, site, 4 x capacity, skills[], queues[]
  *   MODEL_INSTALL                         version, model (engine_model_encode()), source,
- *                                         actor, comment, diff, rollback_of
+ *                                         comment, diff, rollback_of
  *   QUEUE_PAUSE, QUEUE_RESUME             name
  *   SESSION_MOVE, SESSION_END             id, home, session
  *   NODE_LOST                             name
  *   WEBHOOK_*                             id, url, secret, kinds, from_index, from_n,
  *                                         to_index, to_n, count, status, text
+ *   TOKEN_CREATE                          name, kind, role, agent, user, expires_at, hash
+ *                                         (ENGINE_TOKEN_HASH_LEN bytes as they are)
+ *   TOKEN_REVOKE                          id, name
+ *   USER_SET, USER_DELETE                 name, role, agent, verifier
  *
  *   skills[] = n, n x (skill, level)      attrs[] = n, n x (key, value)
  *
  * A NULL string is written as "" and so decodes as "": the engine treats both alike. The
  * decoder is strict (minimal varints, values within their fields, nothing left over), so
- * encode(decode(x)) == x. Format 1 (before contacts had a home) is refused as CD_EVERSION. */
+ * encode(decode(x)) == x. Formats 1 (before contacts had a home) and 2 (before commands
+ * carried their actor) are refused as CD_EVERSION. */
 #include <string.h>
 
 #include "common/alloc.h"
@@ -35,7 +40,7 @@
 #include "engine/engine.h"
 #include "common/buf.h"
 
-#define CMD_FORMAT 2
+#define CMD_FORMAT 3
 #define STORE_BLOCKS (sizeof(((struct engine_cmd_store *)0)->blocks) / sizeof(void *))
 
 struct enc
@@ -110,7 +115,6 @@ static void put_install(struct enc *w, const struct engine_command *cmd)
         w->err = rv;
     }
     cd_buf_str(w->b, cmd->u.install.source);
-    cd_buf_str(w->b, cmd->u.install.actor);
     cd_buf_str(w->b, cmd->u.install.comment);
     cd_buf_str(w->b, cmd->u.install.diff);
     cd_buf_uvar(w->b, cmd->u.install.rollback_of);
@@ -129,6 +133,30 @@ static void put_webhook(struct enc *w, const struct engine_command *cmd)
     cd_buf_uvar(w->b, cmd->u.webhook.count);
     cd_buf_uvar(w->b, cmd->u.webhook.status);
     cd_buf_str(w->b, cmd->u.webhook.text);
+}
+
+static void put_token(struct enc *w, const struct engine_command *cmd)
+{
+    if (cmd->kind == ENGINE_CMD_TOKEN_REVOKE) {
+        cd_buf_uvar(w->b, cmd->u.token.id);
+        cd_buf_str(w->b, cmd->u.token.name);
+        return;
+    }
+    cd_buf_str(w->b, cmd->u.token.name);
+    cd_buf_uvar(w->b, cmd->u.token.kind);
+    cd_buf_uvar(w->b, cmd->u.token.role);
+    cd_buf_str(w->b, cmd->u.token.agent);
+    cd_buf_str(w->b, cmd->u.token.user);
+    cd_buf_svar(w->b, cmd->u.token.expires_at);
+    cd_buf_put(w->b, cmd->u.token.hash, ENGINE_TOKEN_HASH_LEN);
+}
+
+static void put_user(struct enc *w, const struct engine_command *cmd)
+{
+    cd_buf_str(w->b, cmd->u.user.name);
+    cd_buf_uvar(w->b, cmd->u.user.role);
+    cd_buf_str(w->b, cmd->u.user.agent);
+    cd_buf_str(w->b, cmd->u.user.verifier);
 }
 
 static void put_body(struct enc *w, const struct engine_command *cmd)
@@ -191,6 +219,14 @@ static void put_body(struct enc *w, const struct engine_command *cmd)
         case ENGINE_CMD_WEBHOOK_FAILED:
             put_webhook(w, cmd);
             break;
+        case ENGINE_CMD_TOKEN_CREATE:
+        case ENGINE_CMD_TOKEN_REVOKE:
+            put_token(w, cmd);
+            break;
+        case ENGINE_CMD_USER_SET:
+        case ENGINE_CMD_USER_DELETE:
+            put_user(w, cmd);
+            break;
         default: /* ABANDON, END, CALLBACK, WRAPUP_DONE */
             cd_buf_uvar(w->b, cmd->u.contact.id);
             break;
@@ -209,6 +245,7 @@ int engine_command_encode(const struct engine_command *cmd, struct cd_buf *out)
     size_t start = out->len;
     cd_buf_u8(out, CMD_FORMAT);
     cd_buf_u8(out, cmd->kind);
+    cd_buf_str(out, cmd->actor);
     put_body(&w, cmd);
     if (out->err != 0) {
         return out->err;
@@ -329,7 +366,6 @@ static void get_install(struct dec *d, struct engine_command *cmd)
         return;
     }
     cmd->u.install.source = get_str(d);
-    cmd->u.install.actor = get_str(d);
     cmd->u.install.comment = get_str(d);
     cmd->u.install.diff = get_str(d);
     cmd->u.install.rollback_of = (uint32_t)cd_rd_uint(&d->r, UINT32_MAX);
@@ -355,6 +391,33 @@ static void get_webhook(struct dec *d, struct engine_command *cmd)
     cmd->u.webhook.count = (uint32_t)cd_rd_uint(&d->r, UINT32_MAX);
     cmd->u.webhook.status = (uint16_t)cd_rd_uint(&d->r, UINT16_MAX);
     cmd->u.webhook.text = get_str(d);
+}
+
+static void get_token(struct dec *d, struct engine_command *cmd)
+{
+    if (cmd->kind == ENGINE_CMD_TOKEN_REVOKE) {
+        cmd->u.token.id = (uint32_t)cd_rd_uint(&d->r, UINT32_MAX);
+        cmd->u.token.name = get_str(d);
+        return;
+    }
+    cmd->u.token.name = get_str(d);
+    cmd->u.token.kind = (uint8_t)cd_rd_uint(&d->r, UINT8_MAX);
+    cmd->u.token.role = (uint8_t)cd_rd_uint(&d->r, UINT8_MAX);
+    cmd->u.token.agent = get_str(d);
+    cmd->u.token.user = get_str(d);
+    cmd->u.token.expires_at = cd_rd_svar(&d->r);
+    const uint8_t *hash = cd_rd_bytes(&d->r, ENGINE_TOKEN_HASH_LEN);
+    if (hash != NULL) {
+        memcpy(cmd->u.token.hash, hash, ENGINE_TOKEN_HASH_LEN);
+    }
+}
+
+static void get_user(struct dec *d, struct engine_command *cmd)
+{
+    cmd->u.user.name = get_str(d);
+    cmd->u.user.role = (uint8_t)cd_rd_uint(&d->r, UINT8_MAX);
+    cmd->u.user.agent = get_str(d);
+    cmd->u.user.verifier = get_str(d);
 }
 
 static void get_body(struct dec *d, struct engine_command *cmd)
@@ -415,6 +478,14 @@ static void get_body(struct dec *d, struct engine_command *cmd)
         case ENGINE_CMD_WEBHOOK_FAILED:
             get_webhook(d, cmd);
             break;
+        case ENGINE_CMD_TOKEN_CREATE:
+        case ENGINE_CMD_TOKEN_REVOKE:
+            get_token(d, cmd);
+            break;
+        case ENGINE_CMD_USER_SET:
+        case ENGINE_CMD_USER_DELETE:
+            get_user(d, cmd);
+            break;
         case ENGINE_CMD_CONTACT_ABANDON:
         case ENGINE_CMD_CONTACT_END:
         case ENGINE_CMD_CONTACT_CALLBACK:
@@ -443,6 +514,7 @@ int engine_command_decode(const void *data,
         return CD_EVERSION;
     }
     cmd->kind = cd_rd_u8(&d.r);
+    cmd->actor = get_str(&d);
     get_body(&d, cmd);
     int rv = d.rv;
     if (rv == 0 && (d.r.err != 0 || cd_rd_left(&d.r) != 0)) {

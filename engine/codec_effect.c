@@ -3,9 +3,10 @@
  * later, byte for byte.
  *
  * Layout: kind, channel, state, step (u8 each), contact, offer (varints), agent, queue, text,
- * at, ewt_ms, home, session, old_home, then a u8 saying whether a history follows and, if
- * so, its fields in the order of struct engine_history. Strings as in codec.c (a NUL
- * string as ""). */
+ * at, ewt_ms, home, session, old_home, object, then a u8 saying whether a history follows
+ * and, if so, its fields in the order of struct engine_history. Strings as in codec.c (a
+ * NULL string as ""). object came with the AUDIT kind: effects kept before it do not
+ * decode. */
 #include "common/error.h"
 #include "engine/engine.h"
 
@@ -41,6 +42,7 @@ int engine_effect_encode(const struct engine_effect *fx, struct cd_buf *out)
     cd_buf_str(out, fx->home);
     cd_buf_str(out, fx->session);
     cd_buf_str(out, fx->old_home);
+    cd_buf_str(out, fx->object);
     cd_buf_u8(out, fx->history != NULL);
     if (fx->history != NULL) {
         put_history(out, fx->history);
@@ -86,6 +88,7 @@ int engine_effect_decode(struct cd_reader *r,
     fx->home = cd_rd_str(r, NULL);
     fx->session = cd_rd_str(r, NULL);
     fx->old_home = cd_rd_str(r, NULL);
+    fx->object = cd_rd_str(r, NULL);
     if (cd_rd_bool(r)) {
         get_history(r, h);
         fx->history = h;

@@ -10,7 +10,7 @@ static int install(struct engine *e,
                    struct engine_result *res)
 {
     int rv = engine__install(e, cmd->u.install.version, cmd->u.install.model,
-                             cmd->u.install.actor, res);
+                             cmd->actor != NULL ? cmd->actor : "", res);
     if (rv == 0 && engine__archive_add(e, cmd) != 0) {
         e->oom = CD_ENOMEM; /* installed but not archived: the state must be rebuilt */
         return FAIL(res, CD_ENOMEM, "out of memory");
@@ -67,9 +67,25 @@ static int dispatch(struct engine *e,
         case ENGINE_CMD_WEBHOOK_DELIVERED:
         case ENGINE_CMD_WEBHOOK_FAILED:
             return engine__cmd_webhook(e, cmd, res);
+        case ENGINE_CMD_TOKEN_CREATE:
+        case ENGINE_CMD_TOKEN_REVOKE:
+            return engine__cmd_token(e, cmd, res);
+        case ENGINE_CMD_USER_SET:
+        case ENGINE_CMD_USER_DELETE:
+            return engine__cmd_user(e, cmd, res);
         default:
             return FAIL(res, CD_EINVAL, "unknown command kind %u", cmd->kind);
     }
+}
+
+/* The actor, common to every kind, is checked before the command itself. */
+static int run(struct engine *e, const struct engine_command *cmd, struct engine_result *res)
+{
+    e->revoked[0] = 0;
+    if (cmd->actor != NULL && strnlen(cmd->actor, ENGINE_ACTOR_MAX) == ENGINE_ACTOR_MAX) {
+        return FAIL(res, CD_EINVAL, "actor: at most %d bytes", ENGINE_ACTOR_MAX - 1);
+    }
+    return dispatch(e, cmd, res);
 }
 
 int engine_apply(struct engine *e,
@@ -89,8 +105,11 @@ int engine_apply(struct engine *e,
     e->sink = sink;
     int64_t clock = e->clock;
     engine__advance(e, now_ms);
-    int rv = dispatch(e, cmd, res);
+    int rv = run(e, cmd, res);
     engine__flush(e);
+    if (rv == 0 && !e->oom) {
+        engine__audit(e, cmd, res); /* after everything else the command did */
+    }
     /* Time is max(clock, now): it never runs backwards, and nothing but advance moves it. */
     CD_ASSERT(e->clock == (now_ms > clock ? now_ms : clock));
     /* Whatever ran out, the command may have been half applied: the state is done for. */

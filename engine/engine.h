@@ -48,6 +48,8 @@
 #define ENGINE_SET_MAX 8       /* attributes one SET action assigns */
 #define ENGINE_RING_ALL_MAX 32 /* agents one ring-all offer rings at once */
 #define ENGINE_PROFICIENCY_MAX 10
+#define ENGINE_ACTOR_MAX 128     /* who gave a command: "user:alice" (with NUL) */
+#define ENGINE_TOKEN_HASH_LEN 32 /* SHA-256 of a token's secret */
 
 /* ---- Enumerations ------------------------------------------------------------------- */
 
@@ -99,6 +101,23 @@ enum engine_agent_state {
     ENGINE_AGENT_BUSY,   /* at least one contact offered or connected */
     ENGINE_AGENT_WRAPUP, /* only wrap-up work in hand */
     ENGINE_AGENT_AWAY,
+};
+
+/* What a principal (an API token, a user, a user's browser session) may do. The engine
+ * stores the role; the API decides what each role may call. */
+enum engine_role {
+    ENGINE_ROLE_ADMIN = 0,
+    ENGINE_ROLE_SUPERVISOR,
+    ENGINE_ROLE_AGENT, /* bound to one agent, and acts as that agent only */
+    ENGINE_ROLE_REPORTER,
+    ENGINE_ROLE_INTEGRATION,
+    ENGINE_ROLE_COUNT
+};
+
+enum engine_token_kind {
+    ENGINE_TOKEN_API = 0, /* made by an operator for a program or a person */
+    ENGINE_TOKEN_SESSION, /* made by a user's sign-in; revoked with the user */
+    ENGINE_TOKEN_KIND_COUNT
 };
 
 /* ---- Routing model ------------------------------------------------------------------ */
@@ -357,6 +376,10 @@ enum engine_cmd_kind {
     ENGINE_CMD_WEBHOOK_DELETE,
     ENGINE_CMD_WEBHOOK_DELIVERED, /* the receiver took events (from, to]: the cursor moves */
     ENGINE_CMD_WEBHOOK_FAILED,    /* an attempt failed: retry after a backoff */
+    ENGINE_CMD_TOKEN_CREATE,      /* an API token or a browser session (engine/tokens.c) */
+    ENGINE_CMD_TOKEN_REVOKE,
+    ENGINE_CMD_USER_SET,    /* create or replace a user who signs in with a password */
+    ENGINE_CMD_USER_DELETE, /* and revoke every session of that user */
     ENGINE_CMD_KIND_COUNT
 };
 
@@ -404,6 +427,12 @@ struct engine_agent_spec
 struct engine_command
 {
     uint8_t kind; /* enum engine_cmd_kind */
+    /* Who gave the command: the authenticated principal as the edge names it
+     * ("token:ops-admin", "user:alice"); NULL or "" = the node itself (a TICK, a NODE_LOST).
+     * At most ENGINE_ACTOR_MAX - 1 bytes, else the command is CD_EINVAL. It is in every
+     * command's binary form, goes into the audit effect of the commands that have one, the
+     * model archive (MODEL_INSTALL) and the tokens made (TOKEN_CREATE: created_by). */
+    const char *actor;
     union {
         struct engine_contact_create create;
         struct
@@ -445,11 +474,10 @@ struct engine_command
         {
             uint32_t version; /* must exceed the installed version */
             const struct engine_model *model;
-            /* For the archive and the audit (NULL reads as ""): the model's text as it was
-             * given, who installed it, why, what changed against the version before it,
-             * and the version it restores (0 when it is not a rollback). */
+            /* For the archive (NULL reads as ""): the model's text as it was given, why,
+             * what changed against the version before it, and the version it restores (0
+             * when it is not a rollback). Who installed it is the command's actor. */
             const char *source;
-            const char *actor;
             const char *comment;
             const char *diff;
             uint32_t rollback_of;
@@ -484,6 +512,24 @@ struct engine_command
             uint16_t status;  /* DELIVERED, FAILED: the receiver's HTTP status; 0 = none */
             const char *text; /* DELIVERED: the receiver's id for it; FAILED: what failed */
         } webhook;
+        struct
+        {
+            uint32_t id;        /* REVOKE: the token; 0 = the one named `name` */
+            const char *name;   /* CREATE: unique among the tokens; REVOKE when id is 0 */
+            uint8_t kind;       /* CREATE: enum engine_token_kind */
+            uint8_t role;       /* CREATE: enum engine_role */
+            const char *agent;  /* CREATE: role AGENT: the agent it acts as; else "" */
+            const char *user;   /* CREATE, SESSION: the user signed in; else "" */
+            int64_t expires_at; /* CREATE: ms since the epoch; 0 = never (not for a SESSION) */
+            uint8_t hash[ENGINE_TOKEN_HASH_LEN]; /* CREATE: SHA-256 of the secret */
+        } token;                                 /* TOKEN_CREATE, TOKEN_REVOKE */
+        struct
+        {
+            const char *name;
+            uint8_t role;         /* SET: enum engine_role */
+            const char *agent;    /* SET: role AGENT: the agent the user is; else "" */
+            const char *verifier; /* SET: the edge's password verifier, opaque */
+        } user;                   /* USER_SET, USER_DELETE */
     } u;
 };
 
@@ -493,7 +539,8 @@ struct engine_result
 {
     int code;
     uint64_t contact; /* CONTACT_CREATE: the new (or, for a repeated key, existing) id;
-                         WEBHOOK_ADD: the new webhook's id */
+                         WEBHOOK_ADD: the new webhook's id; TOKEN_CREATE: the new token's
+                         id; TOKEN_REVOKE: the id of the token revoked */
     bool existing;    /* CONTACT_CREATE: the key was seen before; nothing was created */
     char message[128];
 };
@@ -514,6 +561,7 @@ enum engine_effect_kind {
     ENGINE_FX_SESSION_MOVED,  /* home/session: where it is now; old_home: where it was */
     ENGINE_FX_SESSION_ENDED,  /* old_home: the member that held it */
     ENGINE_FX_SESSION_LOST,   /* NODE_LOST: old_home was lost; text = what became of it */
+    ENGINE_FX_AUDIT,          /* a change was made: see "Audit" below */
     ENGINE_FX_KIND_COUNT
 };
 
@@ -542,7 +590,8 @@ struct engine_effect
 {
     uint8_t kind; /* enum engine_effect_kind */
     uint8_t channel;
-    uint8_t state; /* AGENT_STATE: enum engine_agent_state; OFFER_CANCEL: contact's new state */
+    uint8_t state; /* AGENT_STATE: enum engine_agent_state; OFFER_CANCEL: contact's new state;
+                      AUDIT: the command's enum engine_cmd_kind */
     uint8_t step;
     uint64_t contact;
     uint64_t offer;
@@ -557,7 +606,27 @@ struct engine_effect
     const char *home;
     const char *session;
     const char *old_home; /* SESSION_MOVED, _ENDED, _LOST: the member that held it */
+    const char *object;   /* AUDIT: what the command acted on; "" for every other kind */
 };
+
+/* Audit: after every successful command that changes configuration, principals or a
+ * contact by hand (MODEL_INSTALL, AGENT_UPSERT, AGENT_DELETE, AGENT_SKILLS, QUEUE_PAUSE,
+ * QUEUE_RESUME, CONTACT_TRANSFER, CONTACT_SET_ATTRS, TOKEN_CREATE, TOKEN_REVOKE, USER_SET,
+ * USER_DELETE, WEBHOOK_ADD, WEBHOOK_DELETE), one AUDIT effect follows the command's other
+ * effects:
+ *
+ *   text    the command's actor ("" = the node itself)
+ *   state   the command's kind (enum engine_cmd_kind; engine_cmd_name() spells it)
+ *   object  what it acted on, as text: the queue, agent, token or user name, the contact
+ *           id, the webhook id, or the model version (decimal)
+ *   agent   AGENT_*: the agent; queue: QUEUE_*: the queue; contact: CONTACT_*: the
+ *           contact (so that feeds filtered by agent or contact show them); else ""/0
+ *   at      the command's time (the state's clock)
+ *
+ * It carries no home or session: no adapter acts on it. A failed command has none; nor do
+ * the sessions a USER_DELETE or USER_SET revokes with it, or the oldest session of a user
+ * that a new one replaces (the command that did it is audited). Never a secret: no token
+ * hash, no password verifier, no webhook secret. */
 
 /* Where effects go: an ops table, so a test can collect them and a node can act on them. */
 typedef void (*engine_emit_cb)(void *data, const struct engine_effect *fx);
@@ -759,6 +828,87 @@ int engine_webhook_get(const struct engine *e, uint32_t id, struct engine_webhoo
 /* How long an attempt waits after `attempts` failures in a row: 1 s doubling to 5 min. */
 int64_t engine_webhook_backoff_ms(uint32_t attempts);
 
+/* ---- Principals: API tokens and users (tokens.c, users.c) ---------------------------- */
+
+/* Tokens and users are replicated state, so that every node authenticates a request the
+ * same way. The engine stores and looks up bytes only: the edge (the API) draws a token's
+ * secret, hashes it (SHA-256) and hands the engine the hash; it computes a user's password
+ * verifier and later checks a password against it. Neither a hash nor a verifier is ever
+ * in an effect.
+ *
+ * TOKEN_CREATE (name, kind, role, agent, user, expires_at, hash):
+ *   - name: 1..ENGINE_NAME_MAX-1 characters of engine_name_valid(), unique among the tokens
+ *     (CD_EEXISTS); hash: not all zero, unique among the tokens (CD_EEXISTS);
+ *   - role AGENT needs an agent, which must be defined now (not deleted), else
+ *     CD_ENOTFOUND; any other role with an agent is CD_EINVAL. A token whose agent is
+ *     deleted later stays, and acts as an agent that is not there;
+ *   - expires_at: 0 (never) or later than the command's time, else CD_EINVAL. Expiry is
+ *     the edge's to judge against its clock: an expired token is kept until revoked;
+ *   - kind API: user must be ""; at most ENGINE_TOKENS_MAX (CD_ETOOBIG);
+ *   - kind SESSION (a sign-in): user must name a user (CD_ENOTFOUND), the role and agent
+ *     must be the user's own (CD_ESTATE: the user changed since the password was checked)
+ *     and expires_at is required. A user holds at most ENGINE_USER_SESSIONS_MAX sessions:
+ *     a new one revokes that user's oldest (lowest id) first;
+ *   - the result's `contact` is the new token's id (1, 2, 3, ...; never reused);
+ *     created_at is the command's time and created_by its actor.
+ * TOKEN_REVOKE (id, or name when id is 0): the token is gone from that log index on;
+ *   unknown: CD_ENOTFOUND. The result's `contact` is its id.
+ * USER_SET (name, role, agent, verifier): creates the user or replaces its role, agent and
+ *   verifier. name as a token's; role and agent as for a token; verifier: 1..
+ *   ENGINE_VERIFIER_MAX-1 visible ASCII bytes (engine_visible_valid()), opaque to the
+ *   engine. At most ENGINE_USERS_MAX users (CD_ETOOBIG). Replacing the role, the agent or
+ *   the verifier revokes every session of the user (a demotion or a new password signs
+ *   the user out everywhere); setting the same values again keeps them.
+ * USER_DELETE (name): the user and every session of it are gone; unknown: CD_ENOTFOUND. */
+#define ENGINE_TOKENS_MAX 4096     /* API tokens */
+#define ENGINE_USERS_MAX 8192      /* users */
+#define ENGINE_USER_SESSIONS_MAX 8 /* session tokens of one user */
+#define ENGINE_VERIFIER_MAX 256    /* a password verifier (with NUL) */
+
+/* A token as GET /v1/tokens shows it: everything but its hash. */
+struct engine_token_info
+{
+    uint32_t id;
+    uint8_t kind; /* enum engine_token_kind */
+    uint8_t role; /* enum engine_role */
+    const char *name;
+    const char *agent;      /* "" = none */
+    const char *user;       /* SESSION: the user; "" for an API token */
+    const char *created_by; /* the actor of its TOKEN_CREATE; "" = the node */
+    int64_t created_at;
+    int64_t expires_at; /* 0 = never; the edge refuses the token from then on */
+};
+
+struct engine_user_info
+{
+    const char *name;
+    uint8_t role;
+    const char *agent;    /* "" = none */
+    const char *verifier; /* for the edge's password check only: never shown */
+    const char *updated_by;
+    int64_t created_at;
+    int64_t updated_at;
+    uint32_t sessions; /* session tokens held now */
+};
+
+/* Every token, API and session alike, in ascending id order: by position (0..count-1) and
+ * by id. Returns 0 or CD_ENOTFOUND; strings are borrowed until the next command. */
+size_t engine_token_count(const struct engine *e);
+int engine_token_at(const struct engine *e, size_t i, struct engine_token_info *out);
+int engine_token_get(const struct engine *e, uint32_t id, struct engine_token_info *out);
+/* The token whose hash is hash (ENGINE_TOKEN_HASH_LEN bytes): what the edge calls on every
+ * request, with the SHA-256 of the secret presented. O(1). Returns 0 or CD_ENOTFOUND. An
+ * expired token is still found: compare expires_at with the clock. */
+int engine_token_find(const struct engine *e,
+                      const uint8_t *hash,
+                      struct engine_token_info *out);
+
+/* Users in ascending order of name (strcmp): by position (0..count-1) and by name. Returns
+ * 0 or CD_ENOTFOUND; strings are borrowed until the next command. */
+size_t engine_user_count(const struct engine *e);
+int engine_user_at(const struct engine *e, size_t i, struct engine_user_info *out);
+int engine_user_find(const struct engine *e, const char *name, struct engine_user_info *out);
+
 /* ---- Codec of commands -------------------------------------------------------------- */
 
 /* Appends the versioned binary form of cmd to out. Returns 0, CD_EINVAL (malformed
@@ -807,6 +957,10 @@ const char *engine_contact_state_name(int s);
 const char *engine_agent_state_name(int s);
 const char *engine_presence_name(int p);
 const char *engine_cmd_name(int kind);
+const char *engine_role_name(int role); /* "admin", "supervisor", "agent", ... */
+int engine_role_parse(const char *s);
+const char *engine_token_kind_name(int kind); /* "api", "session" */
+int engine_token_kind_parse(const char *s);
 /* Effect kinds as the event feed, webhooks and subscriptions spell them ("offer", ...). */
 const char *engine_effect_name(int kind);
 int engine_effect_parse(const char *s);

@@ -18,8 +18,9 @@
 /* The first byte of a snapshot (snapshot.c writes it, snapshot_decode.c checks it).
  * 2: idempotency keys carry the fingerprint of their create.
  * 3: contacts carry their home, session key and session_lost mark; webhooks follow the
- *    archive. */
-#define SNAPSHOT_FORMAT 3
+ *    archive.
+ * 4: users and tokens follow the webhooks. */
+#define SNAPSHOT_FORMAT 4
 #define DEFAULT_RING_S 20
 #define DEFAULT_AHT_MS 180000
 
@@ -297,6 +298,29 @@ struct engine__webhook
     struct engine__delivery log[ENGINE_WEBHOOK_LOG]; /* newest first */
 };
 
+/* tokens.c, users.c */
+struct engine__token
+{
+    uint32_t id;
+    uint8_t kind, role;
+    uint8_t hash[ENGINE_TOKEN_HASH_LEN];
+    int64_t created_at, expires_at;
+    char name[ENGINE_NAME_MAX];
+    char agent[ENGINE_NAME_MAX];
+    char user[ENGINE_NAME_MAX];
+    char created_by[ENGINE_ACTOR_MAX];
+};
+struct engine__user
+{
+    uint8_t role;
+    uint32_t sessions; /* derived: its session tokens */
+    int64_t created_at, updated_at;
+    char *verifier; /* owned */
+    char name[ENGINE_NAME_MAX];
+    char agent[ENGINE_NAME_MAX];
+    char updated_by[ENGINE_ACTOR_MAX];
+};
+
 struct engine
 {
     int64_t clock;
@@ -309,7 +333,15 @@ struct engine
     uint32_t n_archive;
     struct engine__webhook *webhooks; /* ascending ids */
     uint32_t n_webhooks, cap_webhooks;
-    uint32_t next_webhook; /* the last id handed out */
+    uint32_t next_webhook;      /* the last id handed out */
+    struct engine__user *users; /* ascending names */
+    uint32_t n_users, cap_users;
+    struct engine__token *tokens; /* ascending ids */
+    uint32_t n_tokens, cap_tokens;
+    uint32_t n_api_tokens; /* derived: tokens of kind API */
+    uint32_t next_token;   /* the last id handed out */
+    struct map by_hash;    /* derived: first 8 bytes of a token's hash -> its id */
+    struct map by_token;   /* derived: hash of a token's name -> its id */
     uint16_t *mq_map;      /* model queue index -> queue id */
     uint16_t *ms_map;      /* model skill index -> skill id */
 
@@ -353,7 +385,8 @@ struct engine
     uint32_t n_dirty, cap_dirty;
 
     /* per apply */
-    bool routing_paused; /* inside a model install, until every contact is placed */
+    bool routing_paused;           /* inside a model install, until every contact is placed */
+    char revoked[ENGINE_NAME_MAX]; /* TOKEN_REVOKE: the name, for the audit effect */
     const struct engine_sink *sink;
     int oom; /* set by any failed allocation inside apply */
 };
@@ -493,6 +526,35 @@ void engine__webhook_release(struct engine__webhook *w);
 void engine__webhooks_encode(const struct engine *e, struct cd_buf *b);
 int engine__webhooks_decode(struct engine *e, struct cd_reader *r);
 void engine__webhooks_free(struct engine *e);
+
+/* ---- tokens.c, users.c, audit.c ----------------------------------------------------- */
+int engine__cmd_token(struct engine *e,
+                      const struct engine_command *cmd,
+                      struct engine_result *res);
+int engine__cmd_user(struct engine *e,
+                     const struct engine_command *cmd,
+                     struct engine_result *res);
+/* Checks a role and its agent binding as TOKEN_CREATE and USER_SET do. */
+int engine__role_check(const struct engine *e,
+                       uint8_t role,
+                       const char *agent,
+                       struct engine_result *res);
+/* Index of a user, or -1. */
+int engine__user_index(const struct engine *e, const char *name);
+/* Removes every session token of the user (allocates nothing). */
+void engine__sessions_revoke(struct engine *e, const char *user);
+void engine__users_encode(const struct engine *e, struct cd_buf *b);
+int engine__users_decode(struct engine *e, struct cd_reader *r);
+void engine__users_free(struct engine *e);
+void engine__tokens_encode(const struct engine *e, struct cd_buf *b);
+/* After the users: a session's user must be one of them. */
+int engine__tokens_decode(struct engine *e, struct cd_reader *r);
+void engine__tokens_free(struct engine *e);
+int engine__principals_check(const struct engine *e, char *err, size_t errlen);
+/* The AUDIT effect of a command that succeeded (nothing for kinds that have none). */
+void engine__audit(struct engine *e,
+                   const struct engine_command *cmd,
+                   const struct engine_result *res);
 
 /* ---- rules.c ------------------------------------------------------------------------ */
 void engine__run_rules(struct engine *e, struct contact *c, struct engine_result *res);

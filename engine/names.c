@@ -44,7 +44,16 @@ static const char *const commands[ENGINE_CMD_KIND_COUNT] = {
     [ENGINE_CMD_WEBHOOK_DELETE] = "webhook_delete",
     [ENGINE_CMD_WEBHOOK_DELIVERED] = "webhook_delivered",
     [ENGINE_CMD_WEBHOOK_FAILED] = "webhook_failed",
+    [ENGINE_CMD_TOKEN_CREATE] = "token_create",
+    [ENGINE_CMD_TOKEN_REVOKE] = "token_revoke",
+    [ENGINE_CMD_USER_SET] = "user_set",
+    [ENGINE_CMD_USER_DELETE] = "user_delete",
 };
+
+static const char *const roles[ENGINE_ROLE_COUNT] = {"admin", "supervisor", "agent", "reporter",
+                                                     "integration"};
+
+static const char *const token_kinds[ENGINE_TOKEN_KIND_COUNT] = {"api", "session"};
 
 /* Indexed by enum engine_effect_kind; kind 0 is not an effect. */
 static const char *const effects[ENGINE_FX_KIND_COUNT] = {
@@ -61,6 +70,7 @@ static const char *const effects[ENGINE_FX_KIND_COUNT] = {
     [ENGINE_FX_SESSION_MOVED] = "session_moved",
     [ENGINE_FX_SESSION_ENDED] = "session_ended",
     [ENGINE_FX_SESSION_LOST] = "session_lost",
+    [ENGINE_FX_AUDIT] = "audit",
 };
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -118,6 +128,26 @@ const char *engine_presence_name(int p)
 const char *engine_cmd_name(int kind)
 {
     return name_of(commands, COUNT(commands), kind);
+}
+
+const char *engine_role_name(int role)
+{
+    return name_of(roles, COUNT(roles), role);
+}
+
+int engine_role_parse(const char *s)
+{
+    return parse(roles, COUNT(roles), s);
+}
+
+const char *engine_token_kind_name(int kind)
+{
+    return name_of(token_kinds, COUNT(token_kinds), kind);
+}
+
+int engine_token_kind_parse(const char *s)
+{
+    return parse(token_kinds, COUNT(token_kinds), s);
 }
 
 const char *engine_effect_name(int kind)

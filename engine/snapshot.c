@@ -208,6 +208,8 @@ int engine_encode(const struct engine *e, struct cd_buf *b)
     }
     engine__archive_encode(e, b);
     engine__webhooks_encode(e, b);
+    engine__users_encode(e, b);
+    engine__tokens_encode(e, b);
     return b->err;
 }
 

@@ -143,16 +143,26 @@ static void get_agent(struct engine *e, struct cd_reader *r, struct agent *a)
         memcpy(a->active, p + 2 * ENGINE_CH_COUNT, ENGINE_CH_COUNT);
         memcpy(a->allowance, p + 3 * ENGINE_CH_COUNT, ENGINE_CH_COUNT);
     }
+    /* Skills sorted by id and queues listed once each, as the engine keeps them: an agent
+     * listing a queue twice would be a member of its classes twice. */
     a->n_skills = rd_count(r, ENGINE_AGENT_SKILLS);
     for (uint8_t i = 0; i < a->n_skills; i++) {
         a->skills[i].skill = (uint16_t)rd_index(r, e->n_skills);
         a->skills[i].level = cd_rd_u8(r);
+        if (i > 0 && a->skills[i].skill <= a->skills[i - 1].skill) {
+            BAD(r);
+        }
     }
     a->skill_bits = engine__skill_bits(a->skills, a->n_skills);
     a->n_queues = rd_count(r, ENGINE_AGENT_QUEUES);
     for (uint8_t i = 0; i < a->n_queues; i++) {
         a->queues[i].queue = (uint16_t)rd_index(r, e->n_queues);
         a->queues[i].rr = cd_rd_uvar(r);
+        for (uint8_t j = 0; j < i; j++) {
+            if (a->queues[j].queue == a->queues[i].queue) {
+                BAD(r);
+            }
+        }
     }
     a->last_idle = cd_rd_svar(r);
     a->login_at = cd_rd_svar(r);
@@ -228,8 +238,9 @@ static int get_contact(struct engine *e, struct cd_reader *r, uint64_t *prev)
     get_reqs(r, &c->reqs, e->n_skills);
     int rv = get_attrs_ring(e, r, c);
     bool offered = c->state == ENGINE_CONTACT_OFFERED;
-    if (c->id <= *prev || c->id >= e->next_contact || c->channel >= ENGINE_CH_COUNT ||
-        c->state > ENGINE_CONTACT_WRAPUP || c->queue == NONE16 || offered != (c->offer != 0) ||
+    if (c->id <= *prev || c->id >= e->next_contact || c->offer >= e->next_offer ||
+        c->channel >= ENGINE_CH_COUNT || c->state > ENGINE_CONTACT_WRAPUP ||
+        c->queue == NONE16 || offered != (c->offer != 0) ||
         (c->state != ENGINE_CONTACT_QUEUED && c->agent == NONE32 && c->ring == NULL) ||
         engine__contact(e, c->id) != NULL) {
         BAD(r);
@@ -362,6 +373,9 @@ static int decode_into(struct engine *e, struct cd_reader *r)
     e->clock = cd_rd_svar(r);
     e->next_contact = cd_rd_uvar(r);
     e->next_offer = cd_rd_uvar(r);
+    if (e->next_contact == 0 || e->next_offer == 0) {
+        return CD_ECORRUPT; /* 0 names no contact and no offer: the next would be id 0 */
+    }
     e->version = rd_u32(r);
     e->has_model = cd_rd_bool(r);
     int rv = e->has_model ? get_model(e, r) : 0;
@@ -380,6 +394,12 @@ static int decode_into(struct engine *e, struct cd_reader *r)
     }
     if (rv == 0) {
         rv = engine__webhooks_decode(e, r);
+    }
+    if (rv == 0) {
+        rv = engine__users_decode(e, r);
+    }
+    if (rv == 0) {
+        rv = engine__tokens_decode(e, r);
     }
     if (rv == 0 && (r->err || cd_rd_left(r) != 0 || !maps_valid(e))) {
         rv = CD_ECORRUPT;

@@ -36,6 +36,9 @@ static void emit_where(struct engine *e,
     if (out.old_home == NULL) {
         out.old_home = "";
     }
+    if (out.object == NULL) {
+        out.object = "";
+    }
     e->sink->emit(e->sink->data, &out);
 }
 
@@ -387,5 +390,7 @@ void engine_free(struct engine *e)
     engine__free_tables(e);
     engine__archive_free(e);
     engine__webhooks_free(e);
+    engine__tokens_free(e);
+    engine__users_free(e);
     cd_free(e);
 }

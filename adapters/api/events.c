@@ -1,5 +1,5 @@
 /* GET /v1/events: the effects of applied entries (offers, connections, endings, agent
- * states, model installs) as a long-poll feed that survives a failover.
+ * states, model installs, audit records) as a long-poll feed that survives a failover.
  *
  * Every node applies the same log and so sees the same effects in the same order; an
  * event's id is "INDEX.N", effect N of the entry at INDEX, the same on every node. A client
@@ -115,10 +115,33 @@ static size_t first_after(struct api__events *ev, struct event_id id)
     return lo;
 }
 
+/* Who changed what: {"id", "kind": "audit", "actor", "action", "object", "at"}, and the
+ * agent, queue or contact it was about (which the feed's filters read). */
+static json_t *audit_json(const char *id, const struct engine_effect *fx)
+{
+    const char *action = engine_cmd_name(fx->state);
+    json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "id", id, "kind", "audit", "actor",
+                          fx->text ? fx->text : "", "action", action ? action : "?", "object",
+                          fx->object ? fx->object : "", "at", (json_int_t)fx->at);
+    if (fx->agent != NULL && fx->agent[0] != 0) {
+        json_object_set_new(j, "agent", json_string(fx->agent));
+    }
+    if (fx->queue != NULL && fx->queue[0] != 0) {
+        json_object_set_new(j, "queue", json_string(fx->queue));
+    }
+    if (fx->contact != 0) {
+        json_object_set_new(j, "contact", json_integer((json_int_t)fx->contact));
+    }
+    return j;
+}
+
 json_t *api__event_json(uint64_t index, uint32_t n, const struct engine_effect *fx)
 {
     char text[48];
     id_text((struct event_id){index, n}, text, sizeof(text));
+    if (fx->kind == ENGINE_FX_AUDIT) {
+        return audit_json(text, fx);
+    }
     const char *kind = engine_effect_name(fx->kind);
     json_t *j = json_pack("{s:s,s:s}", "id", text, "kind", kind != NULL ? kind : "?");
     if (fx->contact != 0) {

@@ -274,11 +274,10 @@ static void propose(struct api__model_job *j)
         api__fail(j->x, CD_ENOMEM, NULL);
         return;
     }
-    struct engine_command cmd = {.kind = ENGINE_CMD_MODEL_INSTALL};
+    struct engine_command cmd = {.kind = ENGINE_CMD_MODEL_INSTALL, .actor = j->actor};
     cmd.u.install.version = j->from_version + 1;
     cmd.u.install.model = &j->model.model;
     cmd.u.install.source = j->text;
-    cmd.u.install.actor = j->actor;
     cmd.u.install.comment = j->comment;
     cmd.u.install.diff = j->diff;
     cmd.u.install.rollback_of = j->rollback_of;

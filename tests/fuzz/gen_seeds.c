@@ -225,6 +225,68 @@ static void sample_seeds(void)
     cd_buf_close(&h.buf);
 }
 
+/* Users, tokens and a session, each command as its actor gives it; then what revokes them. */
+static void principal_seeds(struct engine *e)
+{
+    static const struct
+    {
+        const char *name;
+        struct engine_command cmd;
+    } cmds[] = {
+        {"user-set",
+         {.kind = ENGINE_CMD_USER_SET,
+          .actor = "token:bootstrap",
+          .u.user = {.name = "alice",
+                     .role = ENGINE_ROLE_AGENT,
+                     .agent = "a01",
+                     .verifier = "scrypt$16384$8$1$c2FsdA$aGFzaA"}}},
+        {"token-create",
+         {.kind = ENGINE_CMD_TOKEN_CREATE,
+          .actor = "user:alice",
+          .u.token = {.name = "ops-admin",
+                      .role = ENGINE_ROLE_ADMIN,
+                      .hash = {0x9f, 0x86, 0xd0, 0x81, 0x88, 0x4c, 0x7d, 0x65, 0x9a, 0x2f, 0xea,
+                               0xa0, 0xc5, 0x5a, 0xd0, 0x15, 0xa3, 0xbf, 0x4f, 0x1b, 0x2b, 0x0b,
+                               0x82, 0x2c, 0xd1, 0x5d, 0x6c, 0x15, 0xb0, 0xf0, 0x0a, 0x08}}}},
+        {"token-session",
+         {.kind = ENGINE_CMD_TOKEN_CREATE,
+          .actor = "user:alice",
+          .u.token = {.name = "alice-1",
+                      .kind = ENGINE_TOKEN_SESSION,
+                      .role = ENGINE_ROLE_AGENT,
+                      .agent = "a01",
+                      .user = "alice",
+                      .expires_at = FUZZ_SAMPLE_T0 + 8 * 3600000,
+                      .hash = {0x60, 0x30, 0x3a, 0xe2, 0x2b, 0x99, 0x88, 0x61, 0xbc, 0xe3, 0xb2,
+                               0x8f, 0x33, 0xee, 0xc1, 0xbe, 0x75, 0x8a, 0x21, 0x3c, 0x86, 0xc9,
+                               0x3c, 0x07, 0x6d, 0xbe, 0x9f, 0x55, 0x8c, 0x11, 0xc7, 0x52}}}},
+        {"token-revoke",
+         {.kind = ENGINE_CMD_TOKEN_REVOKE, .actor = "user:alice", .u.token = {.id = 1}}},
+        {"user-delete",
+         {.kind = ENGINE_CMD_USER_DELETE,
+          .actor = "token:ops-admin",
+          .u.user = {.name = "alice"}}},
+    };
+    struct cd_buf b;
+    cd_buf_init(&b);
+    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+        cd_buf_reset(&b);
+        if (engine_command_encode(&cmds[i].cmd, &b) != 0) {
+            FUZZ_DIE("encode %s", cmds[i].name);
+        }
+        write_seed("engine_command", cmds[i].name, b.data, b.len);
+        struct engine_result res;
+        if (engine_apply(e, &cmds[i].cmd, FUZZ_SAMPLE_T0 + 4000 + (int64_t)i, &res, NULL) !=
+            0) {
+            FUZZ_DIE("%s: %s", cmds[i].name, res.message);
+        }
+        if (i == 2) {
+            snapshot_seed(e, "small-principals");
+        }
+    }
+    cd_buf_close(&b);
+}
+
 /* The integration tests' small model installed, one agent on a chat. */
 static void small_seeds(void)
 {
@@ -240,7 +302,7 @@ static void small_seeds(void)
     struct engine_command c = {.kind = ENGINE_CMD_MODEL_INSTALL};
     c.u.install.version = 1;
     c.u.install.model = &cm.model;
-    c.u.install.actor = "it";
+    c.actor = "it";
     cd_buf_init(&b);
     engine_command_encode(&c, &b);
     write_seed("engine_command", "small-model-install", b.data, b.len);
@@ -296,6 +358,7 @@ static void small_seeds(void)
         engine_apply(e, &more[i].cmd, FUZZ_SAMPLE_T0 + 3000 + (int64_t)i, NULL, NULL);
     }
     snapshot_seed(e, "small-sessions-webhooks");
+    principal_seeds(e);
     engine_free(e);
     config_model_close(&cm);
     cd_buf_close(&b);

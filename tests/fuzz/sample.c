@@ -1,5 +1,6 @@
 /* The sample state of the fuzz targets (fuzz.h): the project's sample model and a script
- * of commands that puts contacts and agents in every state a command can meet. */
+ * of commands that puts contacts and agents in every state a command can meet, and users,
+ * tokens and a session for the commands about principals to meet. */
 #include <errno.h>
 #include <string.h>
 
@@ -124,7 +125,7 @@ static void install(struct script *s)
     c.u.install.version = 1;
     c.u.install.model = &cm.model;
     c.u.install.source = text;
-    c.u.install.actor = "ops";
+    c.actor = "ops";
     c.u.install.comment = "first model";
     run(s, &c);
     config_model_close(&cm);
@@ -207,6 +208,46 @@ static void traffic(struct script *s)
     run(s, &c);
 }
 
+static void token(struct script *s,
+                  const char *actor,
+                  const char *name,
+                  uint8_t role,
+                  const char *agent,
+                  const char *user,
+                  int64_t ttl_ms)
+{
+    struct engine_command c = {.kind = ENGINE_CMD_TOKEN_CREATE, .actor = actor};
+    c.u.token.name = name;
+    c.u.token.kind = user != NULL ? ENGINE_TOKEN_SESSION : ENGINE_TOKEN_API;
+    c.u.token.role = role;
+    c.u.token.agent = agent;
+    c.u.token.user = user;
+    c.u.token.expires_at = ttl_ms != 0 ? s->now + ttl_ms : 0;
+    for (size_t i = 0; i < ENGINE_TOKEN_HASH_LEN; i++) {
+        c.u.token.hash[i] = (uint8_t)(name[i % strlen(name)] + i);
+    }
+    run(s, &c);
+}
+
+/* Who may sign in and call the API: a supervisor and an agent with passwords, an API token
+ * for programs, one for an agent's desk, and the supervisor signed in. */
+static void principals(struct script *s)
+{
+    struct engine_command c = {.kind = ENGINE_CMD_USER_SET, .actor = "token:bootstrap"};
+    c.u.user.name = "sam";
+    c.u.user.role = ENGINE_ROLE_SUPERVISOR;
+    c.u.user.verifier = "scrypt$16384$8$1$c2FsdC1zYW0$aGFzaC1zYW0";
+    run(s, &c);
+    c.u.user.name = "lena";
+    c.u.user.role = ENGINE_ROLE_AGENT;
+    c.u.user.agent = "ls001";
+    c.u.user.verifier = "scrypt$16384$8$1$c2FsdC1sZW5h$aGFzaC1sZW5h";
+    run(s, &c);
+    token(s, "user:sam", "ops", ENGINE_ROLE_ADMIN, NULL, NULL, 0);
+    token(s, "user:sam", "desk-ls001", ENGINE_ROLE_AGENT, "ls001", NULL, 86400000);
+    token(s, "user:sam", "sam-1", ENGINE_ROLE_SUPERVISOR, NULL, "sam", 8 * 3600000);
+}
+
 struct engine *fuzz_sample_state(fuzz_script_cb cb, void *data, const struct engine_sink *sink)
 {
     struct script s = {.now = FUZZ_SAMPLE_T0, .cb = cb, .data = data, .sink = sink};
@@ -217,6 +258,7 @@ struct engine *fuzz_sample_state(fuzz_script_cb cb, void *data, const struct eng
     staff(&s);
     redefine(&s);
     traffic(&s);
+    principals(&s);
     return s.e;
 }
 

@@ -28,7 +28,7 @@ static int install(struct fixture *f,
     c.u.install.version = version;
     c.u.install.model = &f->m;
     c.u.install.source = source;
-    c.u.install.actor = "alice";
+    c.actor = "alice";
     c.u.install.comment = "more staff";
     c.u.install.diff = "~ queues.q.max_size: 10 -> 20";
     c.u.install.rollback_of = rollback_of;
@@ -115,7 +115,7 @@ TEST(install_metadata_round_trips_through_the_codec)
     c.u.install.version = 9;
     c.u.install.model = &f->m;
     c.u.install.source = "queues: {}\n";
-    c.u.install.actor = "bob";
+    c.actor = "bob";
     c.u.install.comment = "";
     c.u.install.diff = "- agents[a2]";
     c.u.install.rollback_of = 5;
@@ -123,7 +123,7 @@ TEST(install_metadata_round_trips_through_the_codec)
     assert_int_equal(engine_command_decode(b.data, b.len, &out, &store), 0);
     assert_int_equal(out.u.install.version, 9);
     assert_string_equal(out.u.install.source, "queues: {}\n");
-    assert_string_equal(out.u.install.actor, "bob");
+    assert_string_equal(out.actor, "bob");
     assert_string_equal(out.u.install.comment, "");
     assert_string_equal(out.u.install.diff, "- agents[a2]");
     assert_int_equal(out.u.install.rollback_of, 5);

@@ -253,6 +253,25 @@ TEST(derived_agent_states)
     ASSERT_AGENT("a1", AVAILABLE);
 }
 
+/* An agent listed a queue twice was a member of its classes twice: a ring-all offer rang it
+ * twice and counted the contact twice in its load. Found by fuzz_engine_snapshot, through a
+ * snapshot holding such an agent; AGENT_UPSERT made one too. */
+TEST(a_queue_given_twice_is_refused)
+{
+    MODEL_INSTALL;
+    static const char *const twice[] = {"mix", "mix"};
+    struct engine_command c = {.kind = ENGINE_CMD_AGENT_UPSERT};
+    c.u.upsert.name = "a3";
+    c.u.upsert.capacity[ENGINE_CH_CHAT] = 3;
+    c.u.upsert.n_queues = 2;
+    c.u.upsert.queues = twice;
+    uint64_t before = DIGEST;
+    assert_int_equal(fx_apply(f, &c), CD_EINVAL);
+    assert_int_equal(DIGEST, before);
+    c.u.upsert.n_queues = 1;
+    EXPECT_OK(fx_apply(f, &c));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -266,6 +285,7 @@ int main(void)
         FX_TEST(away_withdraws_offer_with_reason),
         FX_TEST(capacity_cut_below_load_keeps_work),
         FX_TEST(derived_agent_states),
+        FX_TEST(a_queue_given_twice_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /* Binary forms of commands and models: every command kind round-trips field by field and
  * byte for byte; a rich model inside MODEL_INSTALL round-trips; every truncation and
  * thousands of seeded random corruptions are rejected cleanly or decode to something that
- * re-encodes to the same bytes; versions, trailing bytes and limits are enforced. */
+ * re-encodes to the same bytes; versions, trailing bytes and limits are enforced. Every
+ * command carries its actor. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -253,7 +254,7 @@ static void sample_agent_cmds(struct fixture *f, struct engine_command *c)
             c->u.install.version = 300;
             c->u.install.model = &f->m;
             c->u.install.source = "version: 300\n";
-            c->u.install.actor = "ann";
+            c->actor = "user:ann";
             c->u.install.comment = "more staff";
             c->u.install.diff = "+ queues.mail";
             c->u.install.rollback_of = 12;
@@ -287,6 +288,26 @@ static void sample_agent_cmds(struct fixture *f, struct engine_command *c)
             c->u.webhook.status = 503;
             c->u.webhook.text = "upstream busy";
             break;
+        case ENGINE_CMD_TOKEN_CREATE:
+        case ENGINE_CMD_TOKEN_REVOKE:
+            c->u.token.id = 4000000000u;
+            c->u.token.name = "ops-admin";
+            c->u.token.kind = ENGINE_TOKEN_SESSION;
+            c->u.token.role = ENGINE_ROLE_AGENT;
+            c->u.token.agent = "ann";
+            c->u.token.user = "ann";
+            c->u.token.expires_at = -(INT64_C(1) << 50);
+            for (int i = 0; i < ENGINE_TOKEN_HASH_LEN; i++) {
+                c->u.token.hash[i] = (uint8_t)(0xff - 7 * i);
+            }
+            break;
+        case ENGINE_CMD_USER_SET:
+        case ENGINE_CMD_USER_DELETE:
+            c->u.user.name = "ann";
+            c->u.user.role = ENGINE_ROLE_AGENT;
+            c->u.user.agent = "ann";
+            c->u.user.verifier = "scrypt$16384$8$1$c2FsdA$aGFzaA";
+            break;
         default: /* LOGIN, LOGOUT, STATE, DELETE */
             c->u.agent.name = "ann";
             c->u.agent.presence = ENGINE_PRESENCE_AWAY;
@@ -299,6 +320,7 @@ static void sample(struct fixture *f, int kind, struct engine_command *c)
 {
     memset(c, 0, sizeof(*c));
     c->kind = (uint8_t)kind;
+    c->actor = "token:ops-admin";
     switch (kind) {
         case ENGINE_CMD_TICK:
             break;
@@ -408,7 +430,6 @@ static void assert_agent_cmd_equal(const struct engine_command *a,
             assert_int_equal(a->u.install.version, b->u.install.version);
             assert_model_equal(a->u.install.model, b->u.install.model);
             assert_str_as_sent(a->u.install.source, b->u.install.source);
-            assert_str_as_sent(a->u.install.actor, b->u.install.actor);
             assert_str_as_sent(a->u.install.comment, b->u.install.comment);
             assert_str_as_sent(a->u.install.diff, b->u.install.diff);
             assert_int_equal(a->u.install.rollback_of, b->u.install.rollback_of);
@@ -442,6 +463,26 @@ static void assert_agent_cmd_equal(const struct engine_command *a,
             assert_int_equal(a->u.webhook.status, b->u.webhook.status);
             assert_str_as_sent(a->u.webhook.text, b->u.webhook.text);
             break;
+        case ENGINE_CMD_TOKEN_CREATE:
+            assert_str_as_sent(a->u.token.name, b->u.token.name);
+            assert_int_equal(a->u.token.kind, b->u.token.kind);
+            assert_int_equal(a->u.token.role, b->u.token.role);
+            assert_str_as_sent(a->u.token.agent, b->u.token.agent);
+            assert_str_as_sent(a->u.token.user, b->u.token.user);
+            assert_int_equal(a->u.token.expires_at, b->u.token.expires_at);
+            assert_memory_equal(a->u.token.hash, b->u.token.hash, ENGINE_TOKEN_HASH_LEN);
+            break;
+        case ENGINE_CMD_TOKEN_REVOKE:
+            assert_int_equal(a->u.token.id, b->u.token.id);
+            assert_str_as_sent(a->u.token.name, b->u.token.name);
+            break;
+        case ENGINE_CMD_USER_SET:
+        case ENGINE_CMD_USER_DELETE:
+            assert_str_as_sent(a->u.user.name, b->u.user.name);
+            assert_int_equal(a->u.user.role, b->u.user.role);
+            assert_str_as_sent(a->u.user.agent, b->u.user.agent);
+            assert_str_as_sent(a->u.user.verifier, b->u.user.verifier);
+            break;
         default:
             assert_str_as_sent(a->u.agent.name, b->u.agent.name);
             assert_int_equal(a->u.agent.presence, b->u.agent.presence);
@@ -453,6 +494,7 @@ static void assert_agent_cmd_equal(const struct engine_command *a,
 static void assert_cmd_equal(const struct engine_command *a, const struct engine_command *b)
 {
     assert_int_equal(a->kind, b->kind);
+    assert_str_as_sent(a->actor, b->actor);
     switch (a->kind) {
         case ENGINE_CMD_TICK:
             break;
@@ -524,8 +566,9 @@ static void assert_cmd_equal(const struct engine_command *a, const struct engine
         assert_int_equal(f->enc.len, 1);                                     \
     } while (0)
 
-/* The format byte commands are written with. */
-#define F 2
+/* The format byte commands are written with, and an empty actor after the kind. */
+#define F 3
+#define NO_ACTOR 0, 0
 
 /* ---- Round trips -------------------------------------------------------------------- */
 
@@ -566,6 +609,32 @@ TEST(null_strings_travel_as_empty)
     f->in.u.agent.reason = NULL;
     ROUND_TRIP;
     assert_string_equal(f->out.u.agent.reason, "");
+    f->in.actor = NULL; /* the node itself */
+    ROUND_TRIP;
+    assert_string_equal(f->out.actor, "");
+}
+
+TEST(the_actor_follows_the_kind)
+{
+    sample(f, ENGINE_CMD_CONTACT_END, &f->in);
+    ENCODE_OK;
+    const uint8_t want[] = {F,   ENGINE_CMD_CONTACT_END,
+                            15,  't',
+                            'o', 'k',
+                            'e', 'n',
+                            ':', 'o',
+                            'p', 's',
+                            '-', 'a',
+                            'd', 'm',
+                            'i', 'n',
+                            0,   0x84,
+                            0x20};
+    assert_int_equal(f->enc.len, sizeof(want));
+    assert_memory_equal(f->enc.data, want, sizeof(want));
+    const char *lo = (const char *)f->enc.data, *hi = lo + f->enc.len;
+    assert_int_equal(DECODE(f->enc.data, f->enc.len), 0);
+    assert_true(f->out.actor > lo && f->out.actor < hi);
+    assert_string_equal(f->out.actor, "token:ops-admin");
 }
 
 TEST(arrays_at_their_limits_round_trip)
@@ -730,6 +799,8 @@ TEST(unknown_format_version)
     ENCODE_OK;
     f->enc.data[0] = F + 1;
     assert_rejected(f, f->enc.data, f->enc.len, CD_EVERSION);
+    f->enc.data[0] = 2; /* before commands carried their actor */
+    assert_rejected(f, f->enc.data, f->enc.len, CD_EVERSION);
     f->enc.data[0] = 1; /* before contacts had a home */
     assert_rejected(f, f->enc.data, f->enc.len, CD_EVERSION);
     f->enc.data[0] = 0;
@@ -737,9 +808,10 @@ TEST(unknown_format_version)
     assert_rejected(f, f->enc.data, 1, CD_EVERSION);
     /* The model inside MODEL_INSTALL carries its own format byte. */
     sample(f, ENGINE_CMD_MODEL_INSTALL, &f->in);
+    f->in.actor = NULL;
     ENCODE_OK;
-    assert_int_equal(f->enc.data[4], 1); /* 1, kind, version 300 as two bytes, model */
-    f->enc.data[4] = 7;
+    assert_int_equal(f->enc.data[6], 1); /* F, kind, no actor, version 300 as two bytes */
+    f->enc.data[6] = 7;
     assert_rejected(f, f->enc.data, f->enc.len, CD_EVERSION);
 }
 
@@ -755,9 +827,9 @@ TEST(trailing_bytes_are_rejected)
 
 TEST(unknown_kinds_are_rejected)
 {
-    const uint8_t zero[] = {F, 0};
-    const uint8_t past[] = {F, ENGINE_CMD_KIND_COUNT};
-    const uint8_t high[] = {F, 0xff};
+    const uint8_t zero[] = {F, 0, NO_ACTOR};
+    const uint8_t past[] = {F, ENGINE_CMD_KIND_COUNT, NO_ACTOR};
+    const uint8_t high[] = {F, 0xff, NO_ACTOR};
     assert_rejected(f, zero, sizeof(zero), CD_ECORRUPT);
     assert_rejected(f, past, sizeof(past), CD_ECORRUPT);
     assert_rejected(f, high, sizeof(high), CD_ECORRUPT);
@@ -765,14 +837,25 @@ TEST(unknown_kinds_are_rejected)
 
 TEST(only_minimal_varints_are_accepted)
 {
-    const uint8_t end_ok[] = {F, ENGINE_CMD_CONTACT_END, 0x05};
-    const uint8_t end_padded[] = {F, ENGINE_CMD_CONTACT_END, 0x85, 0x00};
-    const uint8_t accept_ok[] = {F, ENGINE_CMD_OFFER_ACCEPT, 0x01, 0x01, 'a', 0};
-    const uint8_t accept_padded[] = {F, ENGINE_CMD_OFFER_ACCEPT, 0x01, 0x81, 0x00, 'a', 0};
-    const uint8_t too_long[] = {
-        F, ENGINE_CMD_CONTACT_END, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02};
-    const uint8_t max_id[] = {
-        F, ENGINE_CMD_CONTACT_END, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+    const uint8_t end_ok[] = {F, ENGINE_CMD_CONTACT_END, NO_ACTOR, 0x05};
+    const uint8_t end_padded[] = {F, ENGINE_CMD_CONTACT_END, NO_ACTOR, 0x85, 0x00};
+    const uint8_t accept_ok[] = {F, ENGINE_CMD_OFFER_ACCEPT, NO_ACTOR, 0x01, 0x01, 'a', 0};
+    const uint8_t accept_padded[] = {
+        F, ENGINE_CMD_OFFER_ACCEPT, NO_ACTOR, 0x01, 0x81, 0x00, 'a', 0};
+    const uint8_t too_long[] = {F,        ENGINE_CMD_CONTACT_END,
+                                NO_ACTOR, 0xff,
+                                0xff,     0xff,
+                                0xff,     0xff,
+                                0xff,     0xff,
+                                0xff,     0xff,
+                                0x02};
+    const uint8_t max_id[] = {F,        ENGINE_CMD_CONTACT_END,
+                              NO_ACTOR, 0xff,
+                              0xff,     0xff,
+                              0xff,     0xff,
+                              0xff,     0xff,
+                              0xff,     0xff,
+                              0x01};
     assert_int_equal(DECODE(end_ok, sizeof(end_ok)), 0);
     assert_int_equal(f->out.u.contact.id, 5);
     assert_int_equal(DECODE(accept_ok, sizeof(accept_ok)), 0);
@@ -789,10 +872,12 @@ TEST(values_outside_their_fields_are_rejected)
     /* channel 256 does not fit a uint8_t; a string with a NUL inside; a count past the
      * limit of its array. */
     const uint8_t channel[] = {
-        F, ENGINE_CMD_CONTACT_CREATE, 0, 0, 0x80, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0};
-    const uint8_t nul[] = {F, ENGINE_CMD_OFFER_ACCEPT, 1, 2, 'a', 0, 0};
-    const uint8_t attrs[] = {F, ENGINE_CMD_CONTACT_SET_ATTRS, 1, ENGINE_ATTRS_MAX + 1};
-    const uint8_t ok[] = {F, ENGINE_CMD_CONTACT_CREATE, 0, 0, 0x7f, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+        F, ENGINE_CMD_CONTACT_CREATE, NO_ACTOR, 0, 0, 0x80, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    const uint8_t nul[] = {F, ENGINE_CMD_OFFER_ACCEPT, NO_ACTOR, 1, 2, 'a', 0, 0};
+    const uint8_t attrs[] = {F, ENGINE_CMD_CONTACT_SET_ATTRS, NO_ACTOR, 1,
+                             ENGINE_ATTRS_MAX + 1};
+    const uint8_t ok[] = {
+        F, ENGINE_CMD_CONTACT_CREATE, NO_ACTOR, 0, 0, 0x7f, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     assert_int_equal(DECODE(ok, sizeof(ok)), 0);
     assert_int_equal(f->out.u.create.channel, 0x7f);
     assert_rejected(f, channel, sizeof(channel), CD_ECORRUPT);
@@ -803,11 +888,12 @@ TEST(values_outside_their_fields_are_rejected)
 TEST(forged_model_counts_allocate_nothing_absurd)
 {
     /* 65535 skills announced in a handful of bytes; then more zones than 32 bits hold. */
-    const uint8_t skills[] = {F, ENGINE_CMD_MODEL_INSTALL, 1, 1, 0xff, 0xff, 0x03, 0, 0};
-    const uint8_t zones[] = {F,   ENGINE_CMD_MODEL_INSTALL, 1, 1, 0, 0x80, 0x80, 0x80, 0x80,
-                             0x10};
-    const uint8_t rules[] = {F,   ENGINE_CMD_MODEL_INSTALL, 1, 1, 0, 0, 0, 0, 0, 0xff, 0xff,
-                             0x03};
+    const uint8_t skills[] = {F, ENGINE_CMD_MODEL_INSTALL, NO_ACTOR, 1, 1, 0xff, 0xff, 0x03, 0,
+                              0};
+    const uint8_t zones[] = {
+        F, ENGINE_CMD_MODEL_INSTALL, NO_ACTOR, 1, 1, 0, 0x80, 0x80, 0x80, 0x80, 0x10};
+    const uint8_t rules[] = {
+        F, ENGINE_CMD_MODEL_INSTALL, NO_ACTOR, 1, 1, 0, 0, 0, 0, 0, 0xff, 0xff, 0x03};
     assert_rejected(f, skills, sizeof(skills), CD_ECORRUPT);
     assert_rejected(f, zones, sizeof(zones), CD_ECORRUPT);
     assert_rejected(f, rules, sizeof(rules), CD_ECORRUPT);
@@ -883,6 +969,7 @@ int main(void)
         FX_TEST(every_kind_round_trips),
         FX_TEST(strings_point_into_input_and_arrays_into_store),
         FX_TEST(null_strings_travel_as_empty),
+        FX_TEST(the_actor_follows_the_kind),
         FX_TEST(arrays_at_their_limits_round_trip),
         FX_TEST(model_install_round_trips_a_rich_model),
         FX_TEST(empty_model_round_trips),

@@ -309,6 +309,61 @@ TEST(decode_rejects_truncated_and_garbage)
     cd_buf_close(&b);
 }
 
+static int max_offer(void *data, const struct engine_contact_info *c)
+{
+    uint64_t *max = data;
+    *max = c->offer > *max ? c->offer : *max;
+    return 0;
+}
+
+/* The snapshot of b with its id counters replaced (the fields after format and clock);
+ * KEEP keeps one. */
+#define KEEP UINT64_MAX
+static int decode_with_counters(const struct cd_buf *b,
+                                uint64_t next_contact,
+                                uint64_t next_offer)
+{
+    struct cd_reader r;
+    struct cd_buf patched;
+    struct engine *copy = NULL;
+    cd_reader_init(&r, b->data, b->len);
+    cd_rd_u8(&r);
+    cd_rd_svar(&r);
+    size_t head = b->len - cd_rd_left(&r);
+    uint64_t was_contact = cd_rd_uvar(&r), was_offer = cd_rd_uvar(&r);
+    next_contact = next_contact == KEEP ? was_contact : next_contact;
+    next_offer = next_offer == KEEP ? was_offer : next_offer;
+    cd_buf_init(&patched);
+    cd_buf_put(&patched, b->data, head);
+    cd_buf_uvar(&patched, next_contact);
+    cd_buf_uvar(&patched, next_offer);
+    cd_buf_put(&patched, r.p, cd_rd_left(&r));
+    int rc = engine_decode(patched.data, patched.len, &copy);
+    engine_free(copy);
+    cd_buf_close(&patched);
+    return rc;
+}
+
+/* A snapshot whose next offer id was 0, or not above an open offer, decoded; the next offer
+ * then took id 0 (which names none) or one in use. Found by tests/fuzz/fuzz_engine_snapshot
+ * (corpus/engine_snapshot/regress-next-offer-0). */
+TEST(decode_refuses_id_counters_behind_the_state)
+{
+    script_part1(f);
+    uint64_t offer = 0;
+    assert_int_equal(engine_contacts_foreach(f->e, max_offer, &offer), 0);
+    assert_true(offer > 0);
+    struct cd_buf b;
+    cd_buf_init(&b);
+    assert_int_equal(engine_encode(f->e, &b), 0);
+    assert_int_equal(decode_with_counters(&b, KEEP, KEEP), 0);
+    assert_int_equal(decode_with_counters(&b, KEEP, offer + 1), 0);
+    assert_int_equal(decode_with_counters(&b, KEEP, offer), CD_ECORRUPT);
+    assert_int_equal(decode_with_counters(&b, KEEP, 0), CD_ECORRUPT);
+    assert_int_equal(decode_with_counters(&b, 0, KEEP), CD_ECORRUPT);
+    cd_buf_close(&b);
+}
+
 /* Whatever decodes re-encodes to the same bytes: a decoder that took a flag byte of 2 as
  * true, or a counter past its 32 bits cut down to them, gave one state two encodings (and
  * two digests). Every byte of a snapshot is changed in turn, a few ways. Found by
@@ -461,6 +516,7 @@ int main(void)
         FX_TEST(snapshot_of_snapshot_is_identical),
         FX_TEST(decode_rejects_truncated_and_garbage),
         FX_TEST(decode_takes_only_what_encode_writes),
+        FX_TEST(decode_refuses_id_counters_behind_the_state),
         FX_TEST(model_install_with_live_contacts),
         FX_TEST(model_install_drops_agent_from_queue),
         FX_TEST(explain_names_rule_queue_step_and_agent),

@@ -1,5 +1,6 @@
-/* Running out of memory in the engine: every allocation of every command of two scripts (a
- * contact's whole life; a state that grows past every table's first size) fails in turn,
+/* Running out of memory in the engine: every allocation of every command of three scripts
+ * (a contact's whole life; a state that grows past every table's first size; users and
+ * tokens) fails in turn,
  * once and from there on, and so does every allocation of the snapshot, model and command
  * codecs, the model copy and the queries.
  *
@@ -58,7 +59,7 @@ static bool same_effect(const struct fx_effect *a, const struct fx_effect *b)
         a->step != b->step || a->contact != b->contact || a->offer != b->offer ||
         a->at != b->at || a->ewt_ms != b->ewt_ms || a->has_history != b->has_history ||
         strcmp(a->agent, b->agent) != 0 || strcmp(a->queue, b->queue) != 0 ||
-        strcmp(a->text, b->text) != 0) {
+        strcmp(a->text, b->text) != 0 || strcmp(a->object, b->object) != 0) {
         return false;
     }
     if (!a->has_history) {
@@ -511,16 +512,72 @@ static void bulk_script(struct fixture *f)
     struct engine_command v2 = {.kind = ENGINE_CMD_MODEL_INSTALL};
     v2.u.install.version = ++f->version;
     v2.u.install.model = f->user;
-    v2.u.install.actor = "ops";
+    v2.actor = "ops";
     v2.u.install.comment = "retire half the queues";
     EXPECT_OK(fx_apply(f, &v2));
     AFTER(90 * FX_SEC);
     TICK;
 }
 
+static void token(struct fixture *f, const char *name, const char *user, unsigned seed)
+{
+    struct engine_command c = {.kind = ENGINE_CMD_TOKEN_CREATE, .actor = "user:root"};
+    c.u.token.name = name;
+    c.u.token.kind = user != NULL ? ENGINE_TOKEN_SESSION : ENGINE_TOKEN_API;
+    c.u.token.user = user;
+    c.u.token.expires_at = f->now + 3600 * FX_SEC;
+    for (unsigned i = 0; i < ENGINE_TOKEN_HASH_LEN; i++) {
+        c.u.token.hash[i] = (uint8_t)(seed + 3 * i + 1);
+    }
+    EXPECT_OK(fx_apply(f, &c));
+}
+
+static void user_set(struct fixture *f, const char *name, const char *verifier)
+{
+    struct engine_command c = {.kind = ENGINE_CMD_USER_SET, .actor = "user:root"};
+    c.u.user.name = name;
+    c.u.user.verifier = verifier;
+    EXPECT_OK(fx_apply(f, &c));
+}
+
+/* Users and tokens past the first size of their tables and maps, a user's sessions past
+ * their bound, sessions revoked by a new password and by a deletion, a token revoked. */
+static void principals_script(struct fixture *f)
+{
+    char name[ENGINE_NAME_MAX];
+    MODEL_INSTALL;
+    for (unsigned i = 0; i < 6; i++) {
+        snprintf(name, sizeof(name), "user-%u", 5 - i);
+        user_set(f, name, "v1");
+    }
+    for (unsigned i = 0; i < 20; i++) {
+        snprintf(name, sizeof(name), "ci-%u", i);
+        token(f, name, NULL, i);
+    }
+    for (unsigned i = 0; i < ENGINE_USER_SESSIONS_MAX + 2; i++) {
+        snprintf(name, sizeof(name), "s-%u", i);
+        token(f, name, "user-1", 100 + i);
+    }
+    token(f, "s-other", "user-2", 200);
+    user_set(f, "user-1", "v2");
+    user_set(f, "user-3", "v1");
+    struct engine_command c = {.kind = ENGINE_CMD_TOKEN_REVOKE, .actor = "user:root"};
+    c.u.token.name = "ci-7";
+    EXPECT_OK(fx_apply(f, &c));
+    c = (struct engine_command){.kind = ENGINE_CMD_USER_DELETE, .actor = "user:root"};
+    c.u.user.name = "user-2";
+    EXPECT_OK(fx_apply(f, &c));
+    token(f, "s-again", "user-1", 201);
+}
+
 TEST(every_allocation_of_every_command_fails_in_turn)
 {
     run_all(f, contacts_script);
+}
+
+TEST(every_allocation_of_every_principal_command_fails_in_turn)
+{
+    run_all(f, principals_script);
 }
 
 TEST(every_allocation_of_a_growing_state_fails_in_turn)
@@ -630,6 +687,13 @@ TEST(snapshots_of_a_small_state)
 {
     assert_int_equal(engine_new(&f->e), 0);
     contacts_script(f);
+    snapshot_attempts(f);
+}
+
+TEST(snapshots_of_a_state_with_principals)
+{
+    assert_int_equal(engine_new(&f->e), 0);
+    principals_script(f);
     snapshot_attempts(f);
 }
 
@@ -797,7 +861,7 @@ TEST(command_codec)
     c.u.install.version = 7;
     c.u.install.model = &m;
     c.u.install.source = "queues: ...";
-    c.u.install.actor = "ops";
+    c.actor = "ops";
     command_attempts(&c);
     engine_model_close(&m);
 
@@ -822,9 +886,11 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         FX_TEST(every_allocation_of_every_command_fails_in_turn),
+        FX_TEST(every_allocation_of_every_principal_command_fails_in_turn),
         cmocka_unit_test_setup_teardown(every_allocation_of_a_growing_state_fails_in_turn,
                                         setup_bulk, teardown_bulk),
         FX_TEST(snapshots_of_a_small_state),
+        FX_TEST(snapshots_of_a_state_with_principals),
         cmocka_unit_test_setup_teardown(snapshots_of_a_grown_state, setup_bulk, teardown_bulk),
         cmocka_unit_test_setup_teardown(queries_and_checks, setup_bulk, teardown_bulk),
         FX_TEST(model_copy_and_codec),

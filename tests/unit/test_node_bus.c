@@ -231,7 +231,7 @@ static void install(struct fixture *f)
     struct engine_command cmd = {.kind = ENGINE_CMD_MODEL_INSTALL};
     cmd.u.install.version = 1;
     cmd.u.install.model = &m;
-    cmd.u.install.actor = "test";
+    cmd.actor = "test";
     run(f, &cmd);
     engine_model_close(&m);
 }

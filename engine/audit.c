@@ -1,0 +1,92 @@
+/* The AUDIT effect: who changed what. One follows every successful command that changes
+ * the configuration (model, agents, queues, webhooks), the principals (tokens, users) or
+ * a contact by hand (transfer, attributes), after the command's other effects. Its fields
+ * are listed in engine.h; storing and querying the records is the node's business. The
+ * effect never carries a secret: a token is named, never its hash, and a user's verifier
+ * stays in the state. */
+#include <stdio.h>
+
+#include "engine/internal.h"
+
+static const char *str(const char *s)
+{
+    return s != NULL ? s : "";
+}
+
+/* The object when it is a name (and the agent or queue a feed filters by); NULL when it is
+ * a number, or the kind has no audit effect. */
+static const char *object_name(const struct engine *e,
+                               const struct engine_command *cmd,
+                               struct engine_effect *fx)
+{
+    switch (cmd->kind) {
+        case ENGINE_CMD_AGENT_UPSERT:
+            return fx->agent = str(cmd->u.upsert.name);
+        case ENGINE_CMD_AGENT_DELETE:
+            return fx->agent = str(cmd->u.agent.name);
+        case ENGINE_CMD_AGENT_SKILLS:
+            return fx->agent = str(cmd->u.skills.name);
+        case ENGINE_CMD_QUEUE_PAUSE:
+        case ENGINE_CMD_QUEUE_RESUME:
+            return fx->queue = str(cmd->u.queue.name);
+        case ENGINE_CMD_TOKEN_CREATE:
+            return str(cmd->u.token.name);
+        case ENGINE_CMD_TOKEN_REVOKE:
+            return e->revoked;
+        case ENGINE_CMD_USER_SET:
+        case ENGINE_CMD_USER_DELETE:
+            return str(cmd->u.user.name);
+        default:
+            return NULL;
+    }
+}
+
+/* The object when it is a number (and the contact a feed filters by): true for the kinds
+ * that have one. */
+static bool object_number(const struct engine_command *cmd,
+                          const struct engine_result *res,
+                          struct engine_effect *fx,
+                          unsigned long long *n)
+{
+    switch (cmd->kind) {
+        case ENGINE_CMD_MODEL_INSTALL:
+            *n = cmd->u.install.version;
+            return true;
+        case ENGINE_CMD_CONTACT_TRANSFER:
+            *n = fx->contact = cmd->u.transfer.id;
+            return true;
+        case ENGINE_CMD_CONTACT_SET_ATTRS:
+            *n = fx->contact = cmd->u.set_attrs.id;
+            return true;
+        case ENGINE_CMD_WEBHOOK_ADD:
+            *n = res->contact;
+            return true;
+        case ENGINE_CMD_WEBHOOK_DELETE:
+            *n = cmd->u.webhook.id;
+            return true;
+        default:
+            return false;
+    }
+}
+
+void engine__audit(struct engine *e,
+                   const struct engine_command *cmd,
+                   const struct engine_result *res)
+{
+    char number[24];
+    unsigned long long n = 0;
+    struct engine_effect fx = {.kind = ENGINE_FX_AUDIT,
+                               .state = cmd->kind,
+                               .agent = "",
+                               .queue = "",
+                               .text = str(cmd->actor),
+                               .at = e->clock};
+    fx.object = object_name(e, cmd, &fx);
+    if (fx.object == NULL && object_number(cmd, res, &fx, &n)) {
+        snprintf(number, sizeof(number), "%llu", n);
+        fx.object = number;
+    }
+    if (fx.object != NULL) {
+        engine__emit(e, &fx);
+    }
+}
