@@ -41,7 +41,11 @@ static int api_start(void *self, struct node *n, char *err, size_t errlen)
         return rv;
     }
     api_set_server(a->api, a->http);
-    return 0;
+    rv = api_set_data_dir(a->api, cfg->data_dir);
+    if (rv != 0) {
+        snprintf(err, errlen, "data_dir '%s' is too long", cfg->data_dir);
+    }
+    return rv;
 }
 
 /* The event feed: every effect, and after a restart the latest kept ones again, so that a

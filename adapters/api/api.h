@@ -21,6 +21,10 @@ int api_new(uv_loop_t *loop, struct api **out);
 void api_set_cluster(struct api *a, struct cluster *c);
 /* The server that serves this API, whose own figures /metrics shows (borrowed). */
 void api_set_server(struct api *a, struct http_server *s);
+/* The node's data directory, where the leader writes the first admin token when the
+ * cluster holds none (adapters/api/tokens.c); the check runs every second from now on.
+ * Returns 0, or CD_EINVAL when the path is too long. */
+int api_set_data_dir(struct api *a, const char *dir);
 /* Stops taking work that outlives a request's handler: model documents are read in libuv's
  * thread pool, and a model install proposes to the cluster once its document is read. The
  * requests still waiting are answered 503; cb fires once the document being read (if any)
@@ -28,7 +32,8 @@ void api_set_server(struct api *a, struct http_server *s);
  * and before closing the cluster, then api_free() from cb or later. */
 void api_close(struct api *a, void (*cb)(void *data), void *data);
 /* Frees the API. With model work possibly in progress, call api_close() first and wait for
- * its callback. */
+ * its callback; with a command possibly in flight (the first admin token), only once the
+ * cluster has closed (its callbacks have fired). */
 void api_free(struct api *a);
 
 /* The options of the node's HTTP server (the server's defaults otherwise): a routing model

@@ -16,6 +16,7 @@ struct api
     struct http_server *server; /* for its own figures in /metrics; may be NULL */
     struct api__events *events;
     struct api__webhooks *webhooks;
+    struct api__tokens *tokens;
     /* model.c: model documents read in the thread pool, one at a time, the rest waiting. */
     struct api__model_job *job_running, *jobs_head, *jobs_tail;
     unsigned jobs_waiting;
@@ -29,6 +30,19 @@ struct api
  * {version} are ids (api__u64_parse, from 1), also in ids[]; {agent}, {queue} and {member}
  * are names (engine_name_valid). */
 #define API__ARGS_MAX 2
+
+/* Who made a request (auth.c): the token or browser session it presented. */
+struct api__principal
+{
+    bool known;   /* authenticated; false on the public routes */
+    bool session; /* a user's browser session, not an API token */
+    uint8_t role; /* enum engine_role */
+    uint32_t token_id;
+    char name[ENGINE_NAME_MAX];   /* the token's name, or the user's */
+    char agent[ENGINE_NAME_MAX];  /* the agent it acts as; "" = none */
+    char actor[ENGINE_ACTOR_MAX]; /* "token:NAME" or "user:NAME": every command's actor */
+};
+
 struct api__call
 {
     struct api *api;
@@ -36,7 +50,30 @@ struct api__call
     const struct http_request *req;
     char args[API__ARGS_MAX][128];
     uint64_t ids[API__ARGS_MAX];
+    struct api__principal who;
 };
+
+/* auth.c */
+/* A token's text: "cdt_" and 43 base64url characters, with NUL. */
+#define API__TOKEN_MAX 64
+/* Finds the principal of the request's token or session cookie into call->who: OK. Answers
+ * 401 UNAUTHENTICATED when there is none, it is expired, or (when final) this node's state
+ * does not know it (never made, or revoked at an index this node has applied): REFUSED.
+ * Not final, an unknown token is UNKNOWN, unanswered: a token made a moment ago may not have
+ * reached this node yet. */
+enum api__auth {
+    API__AUTH_OK,
+    API__AUTH_REFUSED,
+    API__AUTH_UNKNOWN,
+};
+enum api__auth api__authenticate(struct api__call *call, bool final);
+/* A new token from the system's random generator into out, and its SHA-256. Returns 0 or
+ * CD_EIO. */
+int api__token_new(char out[API__TOKEN_MAX], uint8_t hash[ENGINE_TOKEN_HASH_LEN]);
+void api__token_hash(const char *token, uint8_t out[ENGINE_TOKEN_HASH_LEN]);
+/* "admin", ...; and back (-1: none). */
+const char *api__role_name(int role);
+int api__role_parse(const char *s);
 
 /* A query parameter a route takes. Names, text and booleans are checked before the handler
  * runs (names and text at most cap - 1 bytes); the handler checks the others (numbers,
@@ -182,6 +219,15 @@ void api__webhook_add(struct api__call *call);
 void api__webhook_list(struct api__call *call);
 void api__webhook_get(struct api__call *call);
 void api__webhook_delete(struct api__call *call);
+/* tokens.c: API tokens, and the first admin token the leader makes. */
+struct api__tokens;
+int api__tokens_new(struct api *a);
+void api__tokens_stop(struct api__tokens *t);
+void api__tokens_free(struct api__tokens *t);
+void api__token_create(struct api__call *call);
+void api__token_list(struct api__call *call);
+void api__token_revoke(struct api__call *call);
+void api__whoami(struct api__call *call);
 void api__member_add(struct api__call *call);
 void api__member_remove(struct api__call *call);
 void api__leader_transfer(struct api__call *call);

@@ -23,7 +23,7 @@
 #include "common/error.h"
 #include "config/config.h"
 
-#define ACTOR_MAX 64
+#define ACTOR_MAX ENGINE_ACTOR_MAX
 #define COMMENT_MAX 512
 #define JOBS_WAITING_MAX 8
 
@@ -152,7 +152,8 @@ static struct api__model_job *job_new(struct api__call *call, enum job_kind kind
     j->x = call->x;
     j->kind = kind;
     j->work.data = j;
-    snprintf(j->actor, sizeof(j->actor), "api");
+    /* Who installs it: the principal who authenticated. */
+    snprintf(j->actor, sizeof(j->actor), "%s", call->who.actor);
     config_model_init(&j->model);
     return j;
 }
@@ -359,14 +360,12 @@ static struct api__model_job *body_job(struct api__call *call, enum job_kind kin
 
 void api__model_install(struct api__call *call)
 {
-    char actor[ACTOR_MAX] = "api", comment[COMMENT_MAX] = "";
-    if (!query_text(call, "actor", actor, sizeof(actor)) ||
-        !query_text(call, "comment", comment, sizeof(comment))) {
+    char comment[COMMENT_MAX] = "";
+    if (!query_text(call, "comment", comment, sizeof(comment))) {
         return;
     }
     struct api__model_job *j = body_job(call, JOB_INSTALL);
     if (j != NULL) {
-        memcpy(j->actor, actor, sizeof(actor));
         memcpy(j->comment, comment, sizeof(comment));
         job_submit(j);
     }
@@ -424,10 +423,9 @@ static bool rollback_body(struct api__call *call, uint32_t *target, char *commen
 void api__model_rollback(struct api__call *call)
 {
     struct engine_archived v;
-    char actor[ACTOR_MAX] = "api", comment[COMMENT_MAX];
+    char comment[COMMENT_MAX];
     uint32_t target;
-    if (!query_text(call, "actor", actor, sizeof(actor)) ||
-        !rollback_body(call, &target, comment)) {
+    if (!rollback_body(call, &target, comment)) {
         return;
     }
     const struct engine *e = cluster_engine(call->api->cluster);
@@ -451,7 +449,6 @@ void api__model_rollback(struct api__call *call)
     j->running = strdup(running_source(call->api));
     j->from_version = engine_model_version(e);
     j->rollback_of = target;
-    memcpy(j->actor, actor, sizeof(actor));
     memcpy(j->comment, comment, sizeof(comment));
     if (j->text == NULL || j->running == NULL) {
         job_free(j);

@@ -9,6 +9,26 @@
 
 typedef void (*route_fn)(struct api__call *call, int arg);
 
+/* Who may call a route: a bit per enum engine_role; PUBLIC needs no token at all. The role
+ * table in docs/api.md is this table, and test_roles walks it against a live node. */
+#define ADMIN (1u << ENGINE_ROLE_ADMIN)
+#define SUPER (1u << ENGINE_ROLE_SUPERVISOR)
+#define AGENT (1u << ENGINE_ROLE_AGENT)
+#define REPORT (1u << ENGINE_ROLE_REPORTER)
+#define INTEG (1u << ENGINE_ROLE_INTEGRATION)
+#define STAFF (ADMIN | SUPER)
+#define PUBLIC 0u
+
+/* What an agent token (bound to one agent) may touch on a route it may call: */
+enum own {
+    OWN_ANY,      /* everything the route shows */
+    OWN_AGENT,    /* the route's {agent} must be its agent */
+    OWN_CONTACT,  /* the route's {contact} must be offered to or connected with its agent */
+    OWN_FILTER,   /* a listing: its query must say agent=ITS_AGENT */
+    OWN_ANSWERER, /* an offer: the body's "agent" must be its agent (the engine checks the
+                   * offer was made to that agent) */
+};
+
 struct route
 {
     enum http_method method;
@@ -16,6 +36,8 @@ struct route
     route_fn fn;
     int arg;
     const struct api__param *query; /* what it takes; NULL: nothing */
+    unsigned roles;
+    enum own own;
 };
 
 #define ROUTE0(name, call_expr)                       \
@@ -46,6 +68,10 @@ ROUTE0(r_webhook_add, api__webhook_add(call))
 ROUTE0(r_webhook_list, api__webhook_list(call))
 ROUTE0(r_webhook_get, api__webhook_get(call))
 ROUTE0(r_webhook_delete, api__webhook_delete(call))
+ROUTE0(r_token_create, api__token_create(call))
+ROUTE0(r_token_list, api__token_list(call))
+ROUTE0(r_token_revoke, api__token_revoke(call))
+ROUTE0(r_whoami, api__whoami(call))
 
 static void r_read(struct api__call *call, int arg)
 {
@@ -113,66 +139,90 @@ static const struct api__param q_events[] = {
     {"kind", API__Q_HANDLER, 0},
     {.name = NULL},
 };
-/* Who installs a model version and why (model.c reads them). A rollback's comment is in
- * its body; contactctl sends one in the query too, which is accepted. */
+/* Why a model version is installed (model.c reads it; who installs it is the principal who
+ * authenticated). A rollback's comment is in its body; contactctl sends one in the query
+ * too, which is accepted. */
 static const struct api__param q_model[] = {
-    {"actor", API__Q_NAME, ENGINE_NAME_MAX},
     {"comment", API__Q_TEXT, 512},
     {.name = NULL},
 };
 
 static const struct route routes[] = {
-    {HTTP_M_GET, "/healthz", r_healthz, 0, NULL},
-    {HTTP_M_GET, "/readyz", r_readyz, 0, NULL},
-    {HTTP_M_GET, "/metrics", r_metrics, 0, NULL},
-    {HTTP_M_GET, "/v1/cluster", r_status, 0, NULL},
-    {HTTP_M_GET, "/v1/cluster/check", r_read, API__READ_CHECK, q_read},
-    {HTTP_M_POST, "/v1/cluster/members", r_member_add, 0, NULL},
-    {HTTP_M_DELETE, "/v1/cluster/members/{member}", r_member_remove, 0, NULL},
-    {HTTP_M_POST, "/v1/cluster/leader/transfer", r_transfer, 0, NULL},
-    {HTTP_M_POST, "/v1/contacts", r_create, 0, NULL},
-    {HTTP_M_GET, "/v1/contacts", r_read, API__READ_CONTACTS, q_contacts},
-    {HTTP_M_GET, "/v1/contacts/{contact}", r_read, API__READ_CONTACT, q_read},
+    {HTTP_M_GET, "/healthz", r_healthz, 0, NULL, PUBLIC, OWN_ANY},
+    {HTTP_M_GET, "/readyz", r_readyz, 0, NULL, PUBLIC, OWN_ANY},
+    {HTTP_M_GET, "/metrics", r_metrics, 0, NULL, STAFF | REPORT, OWN_ANY},
+    {HTTP_M_GET, "/v1/whoami", r_whoami, 0, NULL, STAFF | AGENT | REPORT | INTEG, OWN_ANY},
+    {HTTP_M_GET, "/v1/cluster", r_status, 0, NULL, STAFF | REPORT, OWN_ANY},
+    {HTTP_M_GET, "/v1/cluster/check", r_read, API__READ_CHECK, q_read, STAFF, OWN_ANY},
+    {HTTP_M_POST, "/v1/cluster/members", r_member_add, 0, NULL, ADMIN, OWN_ANY},
+    {HTTP_M_DELETE, "/v1/cluster/members/{member}", r_member_remove, 0, NULL, ADMIN, OWN_ANY},
+    {HTTP_M_POST, "/v1/cluster/leader/transfer", r_transfer, 0, NULL, ADMIN, OWN_ANY},
+    {HTTP_M_POST, "/v1/contacts", r_create, 0, NULL, STAFF | INTEG, OWN_ANY},
+    {HTTP_M_GET, "/v1/contacts", r_read, API__READ_CONTACTS, q_contacts, STAFF | AGENT,
+     OWN_FILTER},
+    {HTTP_M_GET, "/v1/contacts/{contact}", r_read, API__READ_CONTACT, q_read, STAFF | AGENT,
+     OWN_CONTACT},
     {HTTP_M_POST, "/v1/contacts/{contact}/abandon", r_contact, ENGINE_CMD_CONTACT_ABANDON,
-     NULL},
-    {HTTP_M_POST, "/v1/contacts/{contact}/end", r_contact, ENGINE_CMD_CONTACT_END, NULL},
+     NULL, STAFF, OWN_ANY},
+    {HTTP_M_POST, "/v1/contacts/{contact}/end", r_contact, ENGINE_CMD_CONTACT_END, NULL,
+     STAFF | AGENT, OWN_CONTACT},
     {HTTP_M_POST, "/v1/contacts/{contact}/callback", r_contact, ENGINE_CMD_CONTACT_CALLBACK,
-     NULL},
-    {HTTP_M_POST, "/v1/contacts/{contact}/wrapup-done", r_contact, ENGINE_CMD_WRAPUP_DONE,
-     NULL},
-    {HTTP_M_POST, "/v1/contacts/{contact}/transfer", r_transfer_contact, 0, NULL},
-    {HTTP_M_PUT, "/v1/contacts/{contact}/attributes", r_attributes, 0, NULL},
-    {HTTP_M_PUT, "/v1/contacts/{contact}/session", r_session, ENGINE_CMD_SESSION_MOVE, NULL},
-    {HTTP_M_DELETE, "/v1/contacts/{contact}/session", r_session, ENGINE_CMD_SESSION_END, NULL},
-    {HTTP_M_GET, "/v1/contacts/{contact}/explain", r_read, API__READ_EXPLAIN, q_read},
-    {HTTP_M_POST, "/v1/offers/{offer}/accept", r_offer, ENGINE_CMD_OFFER_ACCEPT, NULL},
-    {HTTP_M_POST, "/v1/offers/{offer}/reject", r_offer, ENGINE_CMD_OFFER_REJECT, NULL},
-    {HTTP_M_GET, "/v1/agents", r_read, API__READ_AGENTS, q_list},
-    {HTTP_M_GET, "/v1/agents/{agent}", r_read, API__READ_AGENT, q_read},
-    {HTTP_M_PUT, "/v1/agents/{agent}", r_agent_put, 0, NULL},
-    {HTTP_M_DELETE, "/v1/agents/{agent}", r_agent_delete, 0, NULL},
-    {HTTP_M_PUT, "/v1/agents/{agent}/skills", r_agent_skills, 0, NULL},
-    {HTTP_M_POST, "/v1/agents/{agent}/login", r_agent, ENGINE_CMD_AGENT_LOGIN, NULL},
-    {HTTP_M_POST, "/v1/agents/{agent}/logout", r_agent, ENGINE_CMD_AGENT_LOGOUT, NULL},
-    {HTTP_M_POST, "/v1/agents/{agent}/state", r_agent, ENGINE_CMD_AGENT_STATE, NULL},
-    {HTTP_M_GET, "/v1/queues", r_read, API__READ_QUEUES, q_list},
-    {HTTP_M_GET, "/v1/queues/{queue}", r_read, API__READ_QUEUE, q_read},
-    {HTTP_M_POST, "/v1/queues/{queue}/pause", r_queue, ENGINE_CMD_QUEUE_PAUSE, NULL},
-    {HTTP_M_POST, "/v1/queues/{queue}/resume", r_queue, ENGINE_CMD_QUEUE_RESUME, NULL},
-    {HTTP_M_GET, "/v1/history", r_read, API__READ_HISTORY, q_history},
-    {HTTP_M_GET, "/v1/events", r_events, 0, q_events},
-    {HTTP_M_POST, "/v1/webhooks", r_webhook_add, 0, NULL},
-    {HTTP_M_GET, "/v1/webhooks", r_webhook_list, 0, NULL},
-    {HTTP_M_GET, "/v1/webhooks/{webhook}", r_webhook_get, 0, NULL},
-    {HTTP_M_DELETE, "/v1/webhooks/{webhook}", r_webhook_delete, 0, NULL},
-    {HTTP_M_POST, "/v1/model", r_model, 0, q_model},
-    {HTTP_M_GET, "/v1/model", r_model_read, API__MODEL_RUNNING, q_read},
-    {HTTP_M_POST, "/v1/model/validate", r_model_validate, 0, NULL},
-    {HTTP_M_POST, "/v1/model/diff", r_model_diff, 0, NULL},
-    {HTTP_M_POST, "/v1/model/rollback", r_model_rollback, 0, q_model},
-    {HTTP_M_GET, "/v1/model/versions", r_model_read, API__MODEL_VERSIONS, q_read},
-    {HTTP_M_GET, "/v1/model/versions/{version}", r_model_read, API__MODEL_VERSION, q_read},
-    {HTTP_M_GET, "/v1/audit", r_model_read, API__MODEL_AUDIT, q_read},
+     NULL, STAFF, OWN_ANY},
+    {HTTP_M_POST, "/v1/contacts/{contact}/wrapup-done", r_contact, ENGINE_CMD_WRAPUP_DONE, NULL,
+     STAFF | AGENT, OWN_CONTACT},
+    {HTTP_M_POST, "/v1/contacts/{contact}/transfer", r_transfer_contact, 0, NULL,
+     STAFF | AGENT, OWN_CONTACT},
+    {HTTP_M_PUT, "/v1/contacts/{contact}/attributes", r_attributes, 0, NULL, STAFF | AGENT,
+     OWN_CONTACT},
+    {HTTP_M_PUT, "/v1/contacts/{contact}/session", r_session, ENGINE_CMD_SESSION_MOVE, NULL,
+     STAFF, OWN_ANY},
+    {HTTP_M_DELETE, "/v1/contacts/{contact}/session", r_session, ENGINE_CMD_SESSION_END, NULL,
+     STAFF, OWN_ANY},
+    {HTTP_M_GET, "/v1/contacts/{contact}/explain", r_read, API__READ_EXPLAIN, q_read, STAFF,
+     OWN_ANY},
+    {HTTP_M_POST, "/v1/offers/{offer}/accept", r_offer, ENGINE_CMD_OFFER_ACCEPT, NULL,
+     STAFF | AGENT, OWN_ANSWERER},
+    {HTTP_M_POST, "/v1/offers/{offer}/reject", r_offer, ENGINE_CMD_OFFER_REJECT, NULL,
+     STAFF | AGENT, OWN_ANSWERER},
+    {HTTP_M_GET, "/v1/agents", r_read, API__READ_AGENTS, q_list, STAFF | REPORT, OWN_ANY},
+    {HTTP_M_GET, "/v1/agents/{agent}", r_read, API__READ_AGENT, q_read, STAFF | AGENT | REPORT,
+     OWN_AGENT},
+    {HTTP_M_PUT, "/v1/agents/{agent}", r_agent_put, 0, NULL, STAFF, OWN_ANY},
+    {HTTP_M_DELETE, "/v1/agents/{agent}", r_agent_delete, 0, NULL, STAFF, OWN_ANY},
+    {HTTP_M_PUT, "/v1/agents/{agent}/skills", r_agent_skills, 0, NULL, STAFF, OWN_ANY},
+    {HTTP_M_POST, "/v1/agents/{agent}/login", r_agent, ENGINE_CMD_AGENT_LOGIN, NULL,
+     STAFF | AGENT, OWN_AGENT},
+    {HTTP_M_POST, "/v1/agents/{agent}/logout", r_agent, ENGINE_CMD_AGENT_LOGOUT, NULL,
+     STAFF | AGENT, OWN_AGENT},
+    {HTTP_M_POST, "/v1/agents/{agent}/state", r_agent, ENGINE_CMD_AGENT_STATE, NULL,
+     STAFF | AGENT, OWN_AGENT},
+    {HTTP_M_GET, "/v1/queues", r_read, API__READ_QUEUES, q_list, STAFF | AGENT | REPORT,
+     OWN_ANY},
+    {HTTP_M_GET, "/v1/queues/{queue}", r_read, API__READ_QUEUE, q_read, STAFF | AGENT | REPORT,
+     OWN_ANY},
+    {HTTP_M_POST, "/v1/queues/{queue}/pause", r_queue, ENGINE_CMD_QUEUE_PAUSE, NULL, STAFF,
+     OWN_ANY},
+    {HTTP_M_POST, "/v1/queues/{queue}/resume", r_queue, ENGINE_CMD_QUEUE_RESUME, NULL, STAFF,
+     OWN_ANY},
+    {HTTP_M_GET, "/v1/history", r_read, API__READ_HISTORY, q_history, STAFF | REPORT, OWN_ANY},
+    {HTTP_M_GET, "/v1/events", r_events, 0, q_events, STAFF | AGENT, OWN_FILTER},
+    {HTTP_M_POST, "/v1/webhooks", r_webhook_add, 0, NULL, ADMIN, OWN_ANY},
+    {HTTP_M_GET, "/v1/webhooks", r_webhook_list, 0, NULL, ADMIN, OWN_ANY},
+    {HTTP_M_GET, "/v1/webhooks/{webhook}", r_webhook_get, 0, NULL, ADMIN, OWN_ANY},
+    {HTTP_M_DELETE, "/v1/webhooks/{webhook}", r_webhook_delete, 0, NULL, ADMIN, OWN_ANY},
+    {HTTP_M_POST, "/v1/tokens", r_token_create, 0, NULL, ADMIN, OWN_ANY},
+    {HTTP_M_GET, "/v1/tokens", r_token_list, 0, NULL, ADMIN, OWN_ANY},
+    {HTTP_M_DELETE, "/v1/tokens/{token}", r_token_revoke, 0, NULL, ADMIN, OWN_ANY},
+    {HTTP_M_POST, "/v1/model", r_model, 0, q_model, ADMIN, OWN_ANY},
+    {HTTP_M_GET, "/v1/model", r_model_read, API__MODEL_RUNNING, q_read, STAFF, OWN_ANY},
+    {HTTP_M_POST, "/v1/model/validate", r_model_validate, 0, NULL, STAFF, OWN_ANY},
+    {HTTP_M_POST, "/v1/model/diff", r_model_diff, 0, NULL, STAFF, OWN_ANY},
+    {HTTP_M_POST, "/v1/model/rollback", r_model_rollback, 0, q_model, ADMIN, OWN_ANY},
+    {HTTP_M_GET, "/v1/model/versions", r_model_read, API__MODEL_VERSIONS, q_read, STAFF,
+     OWN_ANY},
+    {HTTP_M_GET, "/v1/model/versions/{version}", r_model_read, API__MODEL_VERSION, q_read,
+     STAFF, OWN_ANY},
+    {HTTP_M_GET, "/v1/audit", r_model_read, API__MODEL_AUDIT, q_read, STAFF, OWN_ANY},
 };
 
 /* Matches path against pattern, capturing "{kind}" segments. A segment too long for args
@@ -204,7 +254,8 @@ static bool check_segments(const char *pattern, struct api__call *call)
         snprintf(kind, sizeof(kind), "%.*s", (int)strcspn(pattern + 1, "}"), pattern + 1);
         pattern++;
         bool is_id = strcmp(kind, "contact") == 0 || strcmp(kind, "offer") == 0 ||
-                     strcmp(kind, "version") == 0 || strcmp(kind, "webhook") == 0;
+                     strcmp(kind, "version") == 0 || strcmp(kind, "webhook") == 0 ||
+                     strcmp(kind, "token") == 0;
         if (is_id && (api__u64_parse(call->args[n], &call->ids[n]) != 0 || call->ids[n] == 0)) {
             http_reply_error(call->x, 400, "INVAL",
                              "'%s' is not a %s id (a decimal number from 1, without sign, "
@@ -229,9 +280,112 @@ void api_http_options(struct http_server_options *out)
     out->body_limits = limits;
 }
 
+/* The agent's own contact: offered to it or connected with it (the engine's view here). */
+static bool own_contact(struct api__call *call)
+{
+    struct engine_contact_info c;
+    const struct engine *e = cluster_engine(call->api->cluster);
+    return engine_contact_get(e, call->ids[0], &c) == 0 && strcmp(c.agent, call->who.agent) == 0;
+}
+
+/* Whether an agent token may do what the route does to what the request names. */
+static bool agent_owns(struct api__call *call, const struct route *r)
+{
+    char agent[ENGINE_NAME_MAX];
+    switch (r->own) {
+        case OWN_AGENT:
+            return strcmp(call->args[0], call->who.agent) == 0;
+        case OWN_CONTACT:
+            return own_contact(call);
+        case OWN_FILTER:
+            return http_query_get(call->req, "agent", agent, sizeof(agent)) >= 0 &&
+                   strcmp(agent, call->who.agent) == 0;
+        case OWN_ANSWERER: /* the handler holds the body: api__offer_action() checks */
+        case OWN_ANY:
+        default:
+            return true;
+    }
+}
+
+static void dispatch(struct api__call *call, bool fenced);
+
+/* A request whose token this follower does not know, waiting for it to catch up with the
+ * leader before the token is looked up again. */
+struct fenced
+{
+    struct api *api;
+    struct http_exchange *x;
+    const struct http_request *req; /* the exchange's: valid until it is answered */
+};
+
+static void caught_up(void *data, int status)
+{
+    struct fenced *f = data;
+    struct api__call call = {.api = f->api, .x = f->x, .req = f->req};
+    (void)status; /* no leader: the token is looked up in what this node has */
+    free(f);
+    dispatch(&call, true);
+}
+
+/* Authenticates the call and checks its role may call the route; answers 401 or 403 and
+ * returns false when it may not go on. Before anything else is looked at: a caller without
+ * a token learns nothing about the request it made. A token unknown to a follower is looked
+ * up again once the follower has applied what the leader had committed (a token made a
+ * moment ago, through another node); the request is then answered from there. */
+static bool role_allowed(struct api__call *call, const struct route *r, bool fenced)
+{
+    if (r->roles == PUBLIC) {
+        return true;
+    }
+    bool final = fenced || cluster_is_leader(call->api->cluster);
+    enum api__auth auth = api__authenticate(call, final);
+    if (auth == API__AUTH_UNKNOWN) {
+        struct fenced *f = malloc(sizeof(*f));
+        if (f != NULL) {
+            *f = (struct fenced){.api = call->api, .x = call->x, .req = call->req};
+            if (cluster_read_barrier(call->api->cluster, caught_up, f) == 0) {
+                return false;
+            }
+            free(f);
+        }
+        auth = api__authenticate(call, true);
+    }
+    if (auth != API__AUTH_OK) {
+        return false;
+    }
+    if ((r->roles & (1u << call->who.role)) == 0) {
+        http_reply_error(call->x, 403, "FORBIDDEN", "the role '%s' may not call %s %s",
+                         api__role_name(call->who.role), call->req->method_name, r->pattern);
+        return false;
+    }
+    return true;
+}
+
+/* An agent token acts for its agent only; answers 403 when the request names another. */
+static bool owner_allowed(struct api__call *call, const struct route *r)
+{
+    if (call->who.known && call->who.role == ENGINE_ROLE_AGENT && !agent_owns(call, r)) {
+        http_reply_error(call->x, 403, "FORBIDDEN",
+                         "an agent token acts for agent '%s' only: %s %s names another's%s",
+                         call->who.agent, call->req->method_name, r->pattern,
+                         r->own == OWN_FILTER ? " (add agent=YOUR_AGENT to the query)" : "");
+        return false;
+    }
+    return true;
+}
+
 void api_handle(void *data, struct http_exchange *x, const struct http_request *req)
 {
     struct api__call call = {.api = data, .x = x, .req = req};
+    dispatch(&call, false);
+}
+
+/* Finds the route and runs it; fenced: the token was looked up after a read barrier. */
+static void dispatch(struct api__call *call_in, bool fenced)
+{
+    struct api__call call = *call_in;
+    struct http_exchange *x = call.x;
+    const struct http_request *req = call.req;
     bool path_known = false;
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         const struct route *r = &routes[i];
@@ -241,7 +395,8 @@ void api_handle(void *data, struct http_exchange *x, const struct http_request *
         path_known = true;
         if (r->method == req->method ||
             (req->method == HTTP_M_HEAD && r->method == HTTP_M_GET)) {
-            if (check_segments(r->pattern, &call) && api__query_check(&call, r->query)) {
+            if (role_allowed(&call, r, fenced) && check_segments(r->pattern, &call) &&
+                api__query_check(&call, r->query) && owner_allowed(&call, r)) {
                 r->fn(&call, r->arg);
             }
             return;
@@ -271,6 +426,12 @@ int api_new(uv_loop_t *loop, struct api **out)
         free(a);
         return CD_ENOMEM;
     }
+    if (api__tokens_new(a) != 0) {
+        api__webhooks_free(a->webhooks);
+        api__events_free(a->events);
+        free(a);
+        return CD_ENOMEM;
+    }
     *out = a;
     return 0;
 }
@@ -288,6 +449,7 @@ void api_set_server(struct api *a, struct http_server *s)
 void api_close(struct api *a, void (*cb)(void *data), void *data)
 {
     api__webhooks_stop(a->webhooks);
+    api__tokens_stop(a->tokens);
     api__model_close(a, cb, data);
 }
 
@@ -299,5 +461,6 @@ void api_free(struct api *a)
     assert(a->job_running == NULL && a->jobs_head == NULL);
     api__events_free(a->events);
     api__webhooks_free(a->webhooks);
+    api__tokens_free(a->tokens);
     free(a);
 }

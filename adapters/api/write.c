@@ -37,10 +37,13 @@ static void submitted(void *data, const struct engine_result *res)
 void api__submit(struct api__call *call, const struct engine_command *cmd, int ok_status)
 {
     struct pending *p = malloc(sizeof(*p));
+    struct engine_command as = *cmd;
     int rv = p == NULL ? CD_ENOMEM : 0;
+    /* The audit's actor is the principal who authenticated, never a name from the request. */
+    as.actor = call->who.actor;
     if (rv == 0) {
         *p = (struct pending){.x = call->x, .ok_status = ok_status, .kind = cmd->kind};
-        rv = cluster_submit(call->api->cluster, cmd, submitted, p);
+        rv = cluster_submit(call->api->cluster, &as, submitted, p);
     }
     if (rv != 0) {
         free(p);
@@ -271,6 +274,11 @@ void api__offer_action(struct api__call *call, int kind)
     cmd.u.offer.agent = api__opt_name(call, body, "agent", ENGINE_NAME_MAX, &bad);
     if (!bad && cmd.u.offer.agent == NULL) {
         http_reply_error(call->x, 400, "INVAL", "agent: required");
+    } else if (!bad && call->who.role == ENGINE_ROLE_AGENT &&
+               strcmp(cmd.u.offer.agent, call->who.agent) != 0) {
+        /* The engine then checks that the offer was made to this agent. */
+        http_reply_error(call->x, 403, "FORBIDDEN",
+                         "an agent token answers offers as agent '%s' only", call->who.agent);
     } else if (!bad) {
         api__submit(call, &cmd, 200);
     }

@@ -27,15 +27,12 @@ static void print_changes(const json_t *changes)
     }
 }
 
-/* "?actor=..&comment=.." from the options. */
+/* "?comment=.." from the options. Who installs it is the token's principal: the node
+ * records that, never a name the request gives. */
 static const char *who_and_why(char *buf, size_t len, int argc, char **argv)
 {
-    const char *actor = ctl_opt(argc, argv, "actor");
     const char *comment = ctl_opt(argc, argv, "comment");
-    char user[64];
-    snprintf(user, sizeof(user), "%s", getenv("USER") ? getenv("USER") : "contactctl");
-    return ctl_path(buf, len, "?actor=%s&comment=%s", actor ? actor : user,
-                    comment ? comment : "");
+    return ctl_path(buf, len, "?comment=%s", comment ? comment : "");
 }
 
 static int with_file(struct ctl *c, const char *verb, const char *file, int argc, char **argv)

@@ -3,7 +3,9 @@
 A Cluster writes one node file per member into a scratch directory, starts each node as
 its own process, talks to it over the HTTPS API, and kills it with SIGKILL when a test says
 so. Nodes run TLS as production does: the cluster makes a throwaway CA and a certificate per
-member with ops/make-certs (`insecure=True` makes a plain test bed instead). Every wait polls a condition with a deadline; nothing sleeps a fixed time to let
+member with ops/make-certs (`insecure=True` makes a plain test bed instead), and every
+request carries the admin token the first leader wrote to its data directory
+(DATA_DIR/admin.token; adapters/api/tokens.c). Every wait polls a condition with a deadline; nothing sleeps a fixed time to let
 something happen.
 """
 import contextlib
@@ -125,11 +127,12 @@ def wait(cond, timeout, what, interval=0.05):
 class Client:
     """One keep-alive connection to one node."""
 
-    def __init__(self, port, timeout=10.0, host="127.0.0.1", tls=None):
+    def __init__(self, port, timeout=10.0, host="127.0.0.1", tls=None, token=None):
         self.port = port
         self.host = host
         self.timeout = timeout
         self.tls = tls  # an ssl.SSLContext: HTTPS; None: plain HTTP
+        self.token = token  # a bearer token, or a function giving one (or None): sent if any
         self.conn = None
 
     def connect(self, timeout):
@@ -149,6 +152,9 @@ class Client:
             self.conn.sock.settimeout(wait)
         data = raw if raw is not None else (json.dumps(body) if body is not None else None)
         headers = {"Content-Type": "application/json"} if data is not None else {}
+        token = self.token() if callable(self.token) else self.token
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         try:
             self.conn.request(method, path, body=data, headers=headers)
             res = self.conn.getresponse()
@@ -254,9 +260,11 @@ class Node:
     def client(self):
         return self.cluster.client_for(self)
 
-    def new_client(self, timeout=10.0):
-        """A connection of the caller's own (not shared with the thread's others)."""
-        return Client(self.api_port, timeout=timeout, host=self.host, tls=self.cluster.tls)
+    def new_client(self, timeout=10.0, token=None):
+        """A connection of the caller's own (not shared with the thread's others), with the
+        admin token or the token given ("" for none)."""
+        return Client(self.api_port, timeout=timeout, host=self.host, tls=self.cluster.tls,
+                      token=self.cluster.find_token if token is None else token)
 
     def request(self, method, path, body=None, **kw):
         return self.client().request(method, path, body, **kw)
@@ -291,6 +299,8 @@ class Cluster:
         self.insecure = insecure  # True: no TLS, no secret (a test bed)
         self.use_secret = secret  # True: a cluster secret besides TLS
         self.secret_file, self.secret = write_secret(self.root)
+        self.token = None  # the first admin token, once a leader has written it
+        self.token_file = None
         self.tls_dir = os.path.join(self.root, "tls")
         self.ca_file = os.path.join(self.tls_dir, "ca.crt")
         self.tls = None
@@ -337,11 +347,42 @@ class Cluster:
             lines.append(f"cluster_secret_file: {self.secret_file}")
         return lines
 
+    def find_token(self):
+        """The first admin token, which the first leader writes to DATA_DIR/admin.token;
+        None until one has."""
+        if self.token is None:
+            for node in self.nodes:
+                path = os.path.join(node.data_dir, "admin.token")
+                try:
+                    with open(path) as f:
+                        text = f.read().strip()
+                except OSError:
+                    continue
+                if text:
+                    self.token, self.token_file = text, path
+                    break
+        return self.token
+
+    def make_token(self, name, role, agent=None, **fields):
+        """A new API token (POST /v1/tokens as the admin); returns its secret."""
+        body = {"name": name, "role": role, **fields}
+        if agent is not None:
+            body["agent"] = agent
+        code, doc = self.wait_leader().request("POST", "/v1/tokens", body)
+        if code != 201:
+            raise Failure(f"token {name}: {code} {doc}")
+        return doc["token"]
+
+    def wait_token(self, timeout=30):
+        return wait(self.find_token, timeout, "the first admin token in a data directory")
+
     def ctl_env(self):
-        """The environment contactctl needs to reach these nodes."""
+        """The environment contactctl needs to reach these nodes as their admin."""
         env = dict(os.environ)
         if not self.insecure:
             env["CONTACTD_CACERT"] = self.ca_file
+        self.wait_token()
+        env["CONTACTD_TOKEN_FILE"] = self.token_file
         return env
 
     def new_node(self):
@@ -359,7 +400,8 @@ class Cluster:
             if client is None or client.generation != node.generation:
                 if client is not None:
                     client.close()
-                client = Client(node.api_port, host=node.host, tls=self.tls)
+                client = Client(node.api_port, host=node.host, tls=self.tls,
+                                token=self.find_token)
                 client.generation = node.generation
                 self.clients[key] = client
         return client
@@ -391,7 +433,11 @@ class Cluster:
         return next((n for n in self.nodes if n.name == name and n.alive()), None)
 
     def wait_leader(self, timeout=30):
-        return wait(self.leader, timeout, "a leader every live node agrees on")
+        """The leader every live node agrees on; its status needs a token, which the first
+        leader writes within a second or so of its election."""
+        def agreed():
+            return self.find_token() and self.leader()
+        return wait(agreed, timeout, "a leader every live node agrees on, and a token")
 
     def wait_own_leader(self, nodes, timeout=30):
         """The node of nodes that says it leads, asking only those (others may be paused)."""

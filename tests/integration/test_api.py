@@ -190,9 +190,9 @@ def bad_names(c, node):
         ("GET", "/v1/contacts?queue=%FF", None, 400, "INVAL"),
         ("GET", "/v1/contacts?agent=a%0A", None, 400, "INVAL"),
         ("GET", "/v1/events?agent=%22", None, 400, "INVAL"),
-        ("POST", "/v1/model?actor=a%0Ab", None, 400, "INVAL", "queues: {}"),
-        ("POST", "/v1/model?actor=%FF", None, 400, "INVAL", "queues: {}"),
-        ("POST", "/v1/model?actor=ok&comment=%FF%FE", None, 400, "INVAL", "queues: {}"),
+        ("POST", "/v1/model?actor=ok", None, 400, "INVAL", "queues: {}"),
+        ("POST", "/v1/model?comment=a%0Ab", None, 400, "INVAL", "queues: {}"),
+        ("POST", "/v1/model?comment=%FF%FE", None, 400, "INVAL", "queues: {}"),
         # Bodies: jansson takes only UTF-8, and no NUL.
         ("POST", "/v1/contacts", None, 400, "PARSE", b'{"channel": "chat", "key": "\xff\xfe"}'),
         ("POST", "/v1/contacts", None, 400, "PARSE", '{"channel": "chat", "key": "a\\u0000"}'),

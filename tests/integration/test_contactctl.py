@@ -45,7 +45,7 @@ def cluster_and_model(c, ctl):
         g.write(f.read().replace("max_size: 100000", "max_size: lots", 1))
     out = ctl.run("model", "validate", bad, rc=1)
     check("model:" in out and "max_size" in out, f"invalid model: {out}")
-    ctl.run("model", "apply", MODEL, "--comment", "first", "--actor", "ops")
+    ctl.run("model", "apply", MODEL, "--comment", "first")
     v2 = os.path.join(c.root, "v2.yaml")
     with open(MODEL) as f, open(v2, "w") as g:
         g.write(f.read().replace("skills: { sales: 5, support: 5 }",

@@ -1,9 +1,11 @@
 """The routing model as versioned, replicated configuration, on a 3-node cluster: validate
 (changes nothing), diff against the running version, install on a follower (every node
 switches at the same log index), list versions, roll back (through another follower), and
-the audit of who changed what, when and why. An invalid model is refused with
-file:line:column and the running version stays as it was; so is an actor or comment that is
-not UTF-8 text, or a body that is not UTF-8."""
+the audit of who changed what, when and why: the actor is the token that authenticated,
+and a name the request gives (?actor=) is refused rather than recorded. An invalid model is
+refused with file:line:column and the running version stays as it was; so is a comment that
+is not UTF-8 text, or a body that is not UTF-8. A supervisor's token may validate and diff,
+but not install or roll back."""
 from harness import MODEL, Cluster, Failure, log, run, wait
 
 
@@ -35,9 +37,12 @@ def body(c):
     c.wait_ready()
     with open(MODEL) as f:
         v1 = f.read()
-    code, doc = post_yaml(leader, "/v1/model?actor=setup&comment=first", v1)
+    code, doc = post_yaml(leader, "/v1/model?comment=first", v1)
     check(code == 200 and doc["version"] == 1, f"install v1: {code} {doc}")
     f1, f2 = [n for n in c.live() if n is not leader]
+    alice = c.make_token("alice", "admin")
+    bob = c.make_token("bob", "admin")
+    sup = f1.new_client(token=c.make_token("sue", "supervisor"))
     check(running(f1)["source"] == v1, "the running model's text is the installed one")
 
     # Validate and diff change nothing.
@@ -64,14 +69,24 @@ def body(c):
     log("validate and diff: errors with positions, changes listed, nothing installed")
 
     # Install on a follower: every node switches at the same index.
-    code, doc = post_yaml(f1, "/v1/model?actor=alice&comment=more%20support", v2)
+    for path in ("/v1/model?comment=x", "/v1/model/rollback"):
+        code, doc = sup.request("POST", path, raw=v2 if "rollback" not in path else '{"version": 1}')
+        check(code == 403 and doc["error"]["code"] == "FORBIDDEN",
+              f"a supervisor on {path}: {code} {doc}")
+    code, doc = sup.request("POST", "/v1/model/diff", raw=v2)
+    check(code == 200, f"a supervisor's diff: {code} {doc}")
+    code, doc = f1.new_client(token=alice).request("POST", "/v1/model?actor=mallory", raw=v2)
+    check(code == 400 and "actor" in doc["error"]["message"],
+          f"a name for the audit from the request: {code} {doc}")
+    code, doc = f1.new_client(token=alice).request(
+        "POST", "/v1/model?comment=more%20support", raw=v2)
     check(code == 200 and doc["version"] == 2, f"install v2: {code} {doc}")
     c.wait_converged()
     ids = {n.name: switch_index(n, 2) for n in c.live()}
     check(len(set(ids.values())) == 1, f"version 2 took effect at different entries: {ids}")
     for n in c.live():
         m = running(n, stale=True)
-        check(m["version"] == 2 and m["actor"] == "alice", f"{n.name}: {m}")
+        check(m["version"] == 2 and m["actor"] == "token:alice", f"{n.name}: {m}")
     code, a01 = leader.request("GET", "/v1/agents/a01")
     check({"skill": "support", "level": 7} in a01["skills"], f"a01 after v2: {a01['skills']}")
     log(f"version 2 installed through {f1.name}; every node switched at entry {ids[f1.name]}")
@@ -87,8 +102,8 @@ def body(c):
                              ({"version": "1"}, 400), ({"version": 1, "x": 1}, 400)):
         code, doc = f2.request("POST", "/v1/model/rollback", bad_body)
         check(code == status, f"rollback {bad_body}: {code} {doc}")
-    code, doc = f2.request("POST", "/v1/model/rollback?actor=bob",
-                           {"version": 1, "comment": "support levels were wrong"})
+    code, doc = f2.new_client(token=bob).request(
+        "POST", "/v1/model/rollback", {"version": 1, "comment": "support levels were wrong"})
     check(code == 200 and doc["version"] == 3 and
           "~ agents[a01].skills.support: 7 -> 5" in doc["changes"], f"rollback: {code} {doc}")
     c.wait_converged()
@@ -101,7 +116,8 @@ def body(c):
     code, doc = f1.request("GET", "/v1/audit")
     items = doc["items"]
     check(code == 200 and [(i["version"], i["action"], i["actor"]) for i in items] ==
-          [(3, "rollback", "bob"), (2, "install", "alice"), (1, "install", "setup")],
+          [(3, "rollback", "token:bob"), (2, "install", "token:alice"),
+           (1, "install", "token:bootstrap-admin")],
           f"audit: {code} {doc}")
     check(items[0]["comment"] == "support levels were wrong" and items[1]["changes"] and
           items[2]["installed_at"] <= items[1]["installed_at"] <= items[0]["installed_at"],
@@ -110,8 +126,7 @@ def body(c):
 
     # Who and why must be UTF-8 text, or the version would vanish from the audit (JSON).
     v4 = v1.replace("ring_timeout: 5s", "ring_timeout: 6s")
-    for query in ("actor=%FF", "comment=caf%C3", "comment=a%01b", "actor=" + "x" * 64,
-                  "comment=" + "%C3%A9" * 256):
+    for query in ("comment=caf%C3", "comment=a%01b", "comment=" + "%C3%A9" * 256):
         code, doc = post_yaml(f1, "/v1/model?" + query, v4)
         check(code == 400 and doc["error"]["code"] == "INVAL" and
               doc["error"]["message"].startswith(query.split("=")[0] + ":"),
@@ -124,14 +139,16 @@ def body(c):
     check(code == 400 and doc["error"]["message"] ==
           "model:1:1: syntax error: invalid leading UTF-8 octet", f"UTF-16 body: {code} {doc}")
     check(running(leader)["version"] == 3, "refused installs left version 3 running")
-    code, doc = post_yaml(f1, "/v1/model?actor=jose&comment=caf%C3%A9%20%E2%9C%93", v4)
+    code, doc = f1.new_client(token=c.make_token("jose", "admin")).request(
+        "POST", "/v1/model?comment=caf%C3%A9%20%E2%9C%93", raw=v4)
     check(code == 200 and doc["version"] == 4, f"install v4: {code} {doc}")
     code, doc = f2.request("GET", "/v1/audit")
     check(code == 200 and [(i["version"], i["actor"]) for i in doc["items"]] ==
-          [(4, "jose"), (3, "bob"), (2, "alice"), (1, "setup")] and
+          [(4, "token:jose"), (3, "token:bob"), (2, "token:alice"),
+           (1, "token:bootstrap-admin")] and
           doc["items"][0]["comment"] == "caf\u00e9 \u2713", f"audit: {code} {doc}")
-    log("actor and comment: bad UTF-8, control characters and overlong text refused; "
-        "UTF-8 kept")
+    log("comment: bad UTF-8, control characters and overlong text refused; UTF-8 kept; the "
+        "actor is always the token")
 
 
 if __name__ == "__main__":

@@ -120,7 +120,7 @@ def body(c):
               str(MODEL_MAX) in doc["error"]["message"], f"over the limit: {code} {doc}")
         # Through a follower: the install is forwarded to the leader as one command.
         follower = next(n for n in c.live() if n is not leader)
-        code, doc = follower.request("POST", "/v1/model?actor=bulk&comment=large", raw=text,
+        code, doc = follower.request("POST", "/v1/model?comment=large", raw=text,
                                      timeout=120)
         check(code == 200 and doc["version"] == 1, f"install: {code} {doc}")
         code, doc = leader.request("POST", "/v1/model/diff", raw=edited, timeout=120)
