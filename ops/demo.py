@@ -40,7 +40,7 @@ def https(port, tls, timeout):
 
 
 def get(port, tls, path, timeout=2):
-    conn = https(port, tls, timeout)
+    conn = https(port, tls, timeout)  # the public routes only: no token
     try:
         conn.request("GET", path)
         res = conn.getresponse()
@@ -62,6 +62,7 @@ class Demo:
         self.tls_dir = os.path.join(self.root, "tls")
         self.ca = os.path.join(self.tls_dir, "ca.crt")
         self.tls = None  # the clients' context, once the CA exists
+        self.token_file = None  # the first admin token, once the leader has written it
 
     def write_nodes(self):
         shutil.rmtree(self.root, ignore_errors=True)
@@ -108,11 +109,26 @@ class Demo:
             time.sleep(0.1)
         return False
 
-    def install_model(self):
+    def wait_token(self, timeout=30):
+        """The first admin token, which the cluster's first leader writes to its data
+        directory (adapters/api/tokens.c)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not self.stopping:
+            for n in self.names:
+                path = os.path.join(self.root, n, "admin.token")
+                if os.path.exists(path) and os.path.getsize(path) > 0:
+                    self.token_file = path
+                    with open(path) as f:
+                        return f.read().strip()
+            time.sleep(0.1)
+        raise SystemExit("demo: no admin token appeared in the nodes' data directories")
+
+    def install_model(self, token):
         with open(self.args.model, "rb") as f:
             text = f.read()
         conn = https(self.api[0], self.tls, 10)
-        conn.request("POST", "/v1/model?actor=demo&comment=sample%20model", body=text)
+        conn.request("POST", "/v1/model?comment=sample%20model", body=text,
+                     headers={"Authorization": f"Bearer {token}"})
         res = conn.getresponse()
         doc = res.read().decode()
         if res.status != 200:
@@ -132,12 +148,21 @@ class Demo:
 
     def banner(self):
         endpoints = ",".join(f"https://127.0.0.1:{p}" for p in self.api)
-        ctl = f"{self.args.contactctl} --cacert {self.ca} --endpoints {endpoints}"
+        ctl = f"{self.args.contactctl}"
         print(f"""
 contactd demo: 3 nodes on 127.0.0.1, the sample model ({self.args.model}), traffic on
 voice, chat, email and SMS. Node files, data and logs: {self.root}
 
 endpoints={endpoints}
+
+Every connection runs TLS with the demo's own CA, and every request needs a token. The
+cluster's first leader wrote an admin token to {self.token_file}; contactctl reads it
+from $CONTACTD_TOKEN_FILE:
+  export CONTACTD_ENDPOINTS={endpoints}
+  export CONTACTD_CACERT={self.ca}
+  export CONTACTD_TOKEN_FILE={self.token_file}
+  {ctl} token create wallboard --role reporter     # a token of another role, shown once
+  {ctl} whoami
 
 Watch it:
   {ctl} status
@@ -146,9 +171,9 @@ Watch it:
   {ctl} contact list --state queued
   {ctl} events --follow
   {ctl} model history
-  curl -s --cacert {self.ca} https://127.0.0.1:{self.api[0]}/metrics
-Every connection runs TLS: the API is HTTPS with certificates from the demo's own CA
-  ({self.ca}); the members authenticate each other with theirs (mutual TLS).
+  curl -s --cacert {self.ca} -H "Authorization: Bearer $(cat {self.token_file})" \\
+    https://127.0.0.1:{self.api[0]}/metrics
+The members authenticate each other with their certificates (mutual TLS).
 Fail over: kill -9 the leader's process (pids {' '.join(str(p.pid) for p in self.procs)};
   'status' names the leader); the traffic goes on through the other two nodes.
 Ctrl-C stops the traffic and the three nodes.
@@ -197,9 +222,11 @@ def main():
                 return 0
             raise SystemExit("demo: the cluster did not become ready within 60 s; logs in "
                              + demo.root)
-        demo.install_model()
+        token = demo.wait_token()
+        demo.install_model(token)
         endpoints = demo.banner()
-        run_traffic = traffic.Traffic(traffic.Api(endpoints.split(","), cafile=demo.ca),
+        run_traffic = traffic.Traffic(traffic.Api(endpoints.split(","), cafile=demo.ca,
+                                                  token=token),
                                       args.scale,
                                       int(time.time()) % 1000000)
         if not stop["now"]:

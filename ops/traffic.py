@@ -50,9 +50,10 @@ class Api:
     """JSON over HTTP or HTTPS to any of the endpoints (https:// ones checked against the CA
     in cafile); one keep-alive connection per endpoint and thread."""
 
-    def __init__(self, endpoints, timeout=5.0, cafile=None):
+    def __init__(self, endpoints, timeout=5.0, cafile=None, token=None):
         self.endpoints = [urllib.parse.urlsplit(e) for e in endpoints]
         self.timeout = timeout
+        self.token = token  # sent as a bearer token on every request
         self.tls = ssl.create_default_context(cafile=cafile)
         self.local = threading.local()
         self.turn = itertools.count()
@@ -80,6 +81,8 @@ class Api:
         tries = tries or 2 * len(self.endpoints)
         data = json.dumps(body) if body is not None else None
         headers = {"Content-Type": "application/json"} if data is not None else {}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
         for _ in range(tries):
             i = next(self.turn) % len(self.endpoints)
             try:
@@ -264,6 +267,9 @@ def main(argv=None):
     ap.add_argument("--cacert", default=os.environ.get("CONTACTD_CACERT"),
                     help="the CA to check https:// endpoints against (default "
                     "$CONTACTD_CACERT, else the system's)")
+    ap.add_argument("--token-file", default=os.environ.get("CONTACTD_TOKEN_FILE"),
+                    help="a file holding the token to send (default $CONTACTD_TOKEN_FILE); "
+                    "it needs the supervisor role")
     ap.add_argument("--scale", type=float, default=1.0, help="arrival rate multiplier")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--for", dest="seconds", type=float, default=0,
@@ -273,7 +279,12 @@ def main(argv=None):
     if args.scale <= 0:
         ap.error("--scale must be above 0")
     seed = args.seed if args.seed is not None else int(time.time()) % 1000000
-    traffic = Traffic(Api(args.endpoints.split(","), cafile=args.cacert), args.scale, seed)
+    token = None
+    if args.token_file:
+        with open(args.token_file) as f:
+            token = f.read().strip()
+    traffic = Traffic(Api(args.endpoints.split(","), cafile=args.cacert, token=token),
+                      args.scale, seed)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: traffic.stop.set())
     try:

@@ -162,16 +162,16 @@ static const struct route routes[] = {
      OWN_FILTER},
     {HTTP_M_GET, "/v1/contacts/{contact}", r_read, API__READ_CONTACT, q_read, STAFF | AGENT,
      OWN_CONTACT},
-    {HTTP_M_POST, "/v1/contacts/{contact}/abandon", r_contact, ENGINE_CMD_CONTACT_ABANDON,
-     NULL, STAFF, OWN_ANY},
+    {HTTP_M_POST, "/v1/contacts/{contact}/abandon", r_contact, ENGINE_CMD_CONTACT_ABANDON, NULL,
+     STAFF, OWN_ANY},
     {HTTP_M_POST, "/v1/contacts/{contact}/end", r_contact, ENGINE_CMD_CONTACT_END, NULL,
      STAFF | AGENT, OWN_CONTACT},
     {HTTP_M_POST, "/v1/contacts/{contact}/callback", r_contact, ENGINE_CMD_CONTACT_CALLBACK,
      NULL, STAFF, OWN_ANY},
     {HTTP_M_POST, "/v1/contacts/{contact}/wrapup-done", r_contact, ENGINE_CMD_WRAPUP_DONE, NULL,
      STAFF | AGENT, OWN_CONTACT},
-    {HTTP_M_POST, "/v1/contacts/{contact}/transfer", r_transfer_contact, 0, NULL,
-     STAFF | AGENT, OWN_CONTACT},
+    {HTTP_M_POST, "/v1/contacts/{contact}/transfer", r_transfer_contact, 0, NULL, STAFF | AGENT,
+     OWN_CONTACT},
     {HTTP_M_PUT, "/v1/contacts/{contact}/attributes", r_attributes, 0, NULL, STAFF | AGENT,
      OWN_CONTACT},
     {HTTP_M_PUT, "/v1/contacts/{contact}/session", r_session, ENGINE_CMD_SESSION_MOVE, NULL,
@@ -285,7 +285,8 @@ static bool own_contact(struct api__call *call)
 {
     struct engine_contact_info c;
     const struct engine *e = cluster_engine(call->api->cluster);
-    return engine_contact_get(e, call->ids[0], &c) == 0 && strcmp(c.agent, call->who.agent) == 0;
+    return engine_contact_get(e, call->ids[0], &c) == 0 &&
+           strcmp(c.agent, call->who.agent) == 0;
 }
 
 /* Whether an agent token may do what the route does to what the request names. */

@@ -56,10 +56,10 @@ static void created(void *data, const struct engine_result *res)
     if (res->code != 0) {
         api__fail_result(m->x, res);
     } else {
-        http_reply_json(m->x, 201,
-                        json_pack("{s:I,s:s,s:s}", "id", (json_int_t)res->contact, "token",
-                                  m->token, "note",
-                                  "shown once: keep it now; the cluster keeps only its hash"));
+        http_reply_json(
+            m->x, 201,
+            json_pack("{s:I,s:s,s:s}", "id", (json_int_t)res->contact, "token", m->token,
+                      "note", "shown once: keep it now; the cluster keeps only its hash"));
     }
     OPENSSL_cleanse(m->token, sizeof(m->token));
     free(m);
@@ -134,9 +134,9 @@ static json_t *token_json(const struct engine_token_info *t)
 {
     return json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I}", "id", (json_int_t)t->id, "name",
                      t->name, "kind", engine_token_kind_name(t->kind), "role",
-                     api__role_name(t->role), "agent", t->agent, "user", t->user,
-                     "created_by", t->created_by, "created_at", (json_int_t)t->created_at,
-                     "expires_at", (json_int_t)t->expires_at);
+                     api__role_name(t->role), "agent", t->agent, "user", t->user, "created_by",
+                     t->created_by, "created_at", (json_int_t)t->created_at, "expires_at",
+                     (json_int_t)t->expires_at);
 }
 
 void api__token_list(struct api__call *call)
@@ -150,7 +150,8 @@ void api__token_list(struct api__call *call)
             json_array_append_new(items, token_json(&t));
         }
     }
-    http_reply_json(call->x, 200, json_pack("{s:o,s:I}", "items", items, "total", (json_int_t)n));
+    http_reply_json(call->x, 200,
+                    json_pack("{s:o,s:I}", "items", items, "total", (json_int_t)n));
 }
 
 void api__token_revoke(struct api__call *call)
@@ -197,8 +198,8 @@ static int write_pending(const char *path, const char *token)
         return CD_EIO;
     }
     size_t len = strlen(token);
-    bool ok = write(fd, token, len) == (ssize_t)len && write(fd, "\n", 1) == 1 &&
-              fsync(fd) == 0;
+    bool ok =
+        write(fd, token, len) == (ssize_t)len && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
     close(fd);
     return ok ? 0 : CD_EIO;
 }

@@ -114,6 +114,8 @@ int ctl_cmd_offer(struct ctl *c, int argc, char **argv);
 int ctl_cmd_events(struct ctl *c, int argc, char **argv);
 int ctl_cmd_history(struct ctl *c, int argc, char **argv);
 int ctl_cmd_webhook(struct ctl *c, int argc, char **argv);
+int ctl_cmd_token(struct ctl *c, int argc, char **argv);
+int ctl_cmd_whoami(struct ctl *c, int argc, char **argv);
 
 /* Options after a command's words: "--name value"; returns the value or NULL. Marks the
  * options it consumed so that ctl_extra() can report the ones nobody asked for. */

@@ -162,6 +162,8 @@ class Client:
         except (OSError, http.client.HTTPException):
             self.close()
             raise OSError(f"node on port {self.port} did not answer {method} {path}")
+        if res.getheader("Content-Type", "").startswith("text/plain"):
+            return res.status, text.decode()  # /metrics
         doc = json.loads(text) if text else None
         return res.status, doc
 

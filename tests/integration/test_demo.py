@@ -1,7 +1,7 @@
 """ops/demo as an operator runs it (its Python part, on the binary under test): three nodes
 come up on 127.0.0.1, the sample model goes in, the line endpoints=URL,URL,URL names three
-APIs that answer, traffic gets contacts answered by agents, and SIGTERM stops everything
-the demo started."""
+HTTPS APIs that answer only with the admin token whose file the banner names, traffic gets
+contacts answered by agents, and SIGTERM stops everything the demo started."""
 import os
 import random
 import re
@@ -64,15 +64,25 @@ def main():
             code, _ = Client(p, tls=tls).request("GET", "/readyz")
             if code != 200:
                 raise Failure(f"endpoint on port {p} answered /readyz with {code}")
-        code, doc = Client(ports[1], tls=tls).request("GET", "/v1/agents")
+        token_line = next((l for l in lines if "CONTACTD_TOKEN_FILE=" in l), None)
+        if token_line is None:
+            raise Failure("the demo does not say where its admin token is")
+        with open(token_line.strip().split("=", 1)[1]) as f:
+            token = f.read().strip()
+        code, _ = Client(ports[1], tls=tls).request("GET", "/v1/agents")
+        if code != 401:
+            raise Failure(f"the demo's API answered without a token: {code}")
+        code, doc = Client(ports[1], tls=tls, token=token).request("GET", "/v1/agents")
         if code != 200 or len(doc["items"]) != 56:
             raise Failure(f"the sample model's 56 agents are not there: {code}")
         check_https(urls, ports, root)
         log(f"demo up on {urls}")
 
         def answered():
-            code, doc = Client(ports[2], tls=tls).request("GET", "/v1/history?limit=1000")
-            live = Client(ports[0], tls=tls).request("GET", "/v1/contacts?state=connected")[1]
+            code, doc = Client(ports[2], tls=tls, token=token).request(
+                "GET", "/v1/history?limit=1000")
+            live = Client(ports[0], tls=tls, token=token).request(
+                "GET", "/v1/contacts?state=connected")[1]
             return code == 200 and (live["total"] > 0 or any(h["answered"] for h in doc["items"]))
         wait(answered, 60, "a contact answered by an agent of the demo's traffic")
         log("traffic flows: contacts are being answered")
