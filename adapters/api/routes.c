@@ -323,8 +323,15 @@ static void caught_up(void *data, int status)
 {
     struct fenced *f = data;
     struct api__call call = {.api = f->api, .x = f->x, .req = f->req};
-    (void)status; /* no leader: the token is looked up in what this node has */
     free(f);
+    if (status != 0) {
+        /* Unknown here, and no leader to ask (a node that just started, or cut off): it may
+         * be a token this node has not heard of yet. */
+        http_reply_error(call.x, 503, "UNAVAIL",
+                         "cannot check the token now: this node does not know it and reaches "
+                         "no leader to catch up with; try again or another node");
+        return;
+    }
     dispatch(&call, true);
 }
 
@@ -332,7 +339,8 @@ static void caught_up(void *data, int status)
  * returns false when it may not go on. Before anything else is looked at: a caller without
  * a token learns nothing about the request it made. A token unknown to a follower is looked
  * up again once the follower has applied what the leader had committed (a token made a
- * moment ago, through another node); the request is then answered from there. */
+ * moment ago, through another node); the request is then answered from there, or 503 when
+ * there is no leader to catch up with. */
 static bool role_allowed(struct api__call *call, const struct route *r, bool fenced)
 {
     if (r->roles == PUBLIC) {

@@ -5,7 +5,8 @@
  *
  * Input: a first line "METHOD TARGET" (POST, PUT, PATCH or DELETE on /v1/contacts,
  * /v1/offers, /v1/agents or /v1/queues: the routes that need no cluster to answer), then
- * the body.
+ * the body. Every request carries an admin token, which the state the API authenticates
+ * against (cluster_engine() is wrapped too) holds, so that requests reach the handlers.
  *
  * Properties, for any input:
  *   - every request gets exactly one answer;
@@ -25,6 +26,9 @@
 #include "tests/fuzz/fuzz.h"
 
 static struct api *api;
+/* The sample state with the admin token FUZZ_TOKEN in it: what the API reads. */
+static struct engine *state;
+#define FUZZ_TOKEN "cdt_fuzz"
 
 /* What the wrapped functions saw during one request. */
 struct seen
@@ -139,13 +143,36 @@ int __wrap_cluster_submit(struct cluster *c,
     return 0;
 }
 
+const struct engine *__wrap_cluster_engine(const struct cluster *c);
+bool __wrap_cluster_is_leader(const struct cluster *c);
+
+const struct engine *__wrap_cluster_engine(const struct cluster *c)
+{
+    (void)c;
+    return state;
+}
+
+bool __wrap_cluster_is_leader(const struct cluster *c)
+{
+    (void)c;
+    return true;
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+    struct engine_command cmd = {.kind = ENGINE_CMD_TOKEN_CREATE};
+    struct engine_result res;
     (void)argc;
     (void)argv;
-    engine_free(fuzz_sample_copy());
-    if (api_new(uv_default_loop(), &api) != 0) {
-        FUZZ_DIE("api_new");
+    state = fuzz_sample_copy();
+    cmd.u.token.name = "fuzz";
+    cmd.u.token.role = ENGINE_ROLE_ADMIN;
+    cmd.u.token.agent = "";
+    cmd.u.token.user = "";
+    api__token_hash(FUZZ_TOKEN, cmd.u.token.hash);
+    fuzz_apply_checked(state, &cmd, engine_now(state) + 1, &res);
+    if (res.code != 0 || api_new(uv_default_loop(), &api) != 0) {
+        FUZZ_DIE("the fuzz token or api_new");
     }
     return 0;
 }
@@ -230,6 +257,8 @@ static struct http_exchange *exchange_new(const char *line,
         .query = plen < tlen ? head + plen + 1 : "",
         .body = copy,
         .body_len = len,
+        .n_headers = 1,
+        .headers = {{"Authorization", "Bearer " FUZZ_TOKEN}},
     };
     return x;
 }

@@ -50,7 +50,7 @@ def parse(text):
 
 def scrape(node):
     c = node.client().connect(5)
-    c.request("GET", "/metrics")
+    c.request("GET", "/metrics", headers={"Authorization": f"Bearer {node.cluster.find_token()}"})
     res = c.getresponse()
     body = res.read().decode()
     c.close()
