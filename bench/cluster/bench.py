@@ -73,12 +73,12 @@ class Wrk:
     def __init__(self, seconds):
         self.seconds = seconds
 
-    def run(self, url, mode, threads, conns):
+    def run(self, url, mode, threads, conns, token=None):
         Wrk.runs += 1
         prefix = f"r{os.getpid()}x{Wrk.runs}"
         steal = steal_ticks()
         cmd = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{self.seconds}s", "--timeout", "5s",
-               "-s", LUA, url, "--", mode, prefix]
+               "-s", LUA, url, "--", mode, prefix] + ([token] if token else [])
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=self.seconds + 60)
         line = next((l for l in res.stdout.splitlines() if l.startswith("WRK ")), None)
         if res.returncode != 0 or line is None:
@@ -115,6 +115,9 @@ class Contactd:
         self.cluster.start()
         self.cluster.wait_ready()
         self.cluster.install_model(MODEL)
+        # Every request carries the admin token the first leader wrote.
+        self.token = self.cluster.find_token()
+        self.headers["Authorization"] = f"Bearer {self.token}"
 
     def endpoints(self):
         return [("127.0.0.1", n.api_port) for n in self.cluster.nodes]
@@ -357,9 +360,11 @@ def measure(system, wrk, trials, every, timeout):
         if wrk is not None:
             url = system.url(system.leader())
             log(f"{system.name}: one client, sequential writes ({wrk.seconds} s)")
-            res["seq"] = wrk.run(url, system.mode, 1, 1)
+            res["seq"] = wrk.run(url, system.mode, 1, 1,
+                                 getattr(system, "token", None))
             log(f"{system.name}: 64 clients ({wrk.seconds} s)")
-            res["par"] = wrk.run(system.url(system.leader()), system.mode, 2, 64)
+            res["par"] = wrk.run(system.url(system.leader()), system.mode, 2, 64,
+                                 getattr(system, "token", None))
         log(f"{system.name}: {trials} failovers")
         res["failover"] = failover(system, trials, every, timeout)
     finally:

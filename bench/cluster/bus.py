@@ -106,9 +106,11 @@ def measure(name, binary, election_ms, wrk, baseline, webhook):
                 raise Failure(f"subscribe: {code} {doc}")
         url = system.url(system.leader())
         log(f"{name}: one client ({wrk.seconds} s)")
-        seq = wrk.run(url, "contactd", 1, 1)
+        seq = wrk.run(url, "contactd", 1, 1,
+                      getattr(system, "token", None))
         log(f"{name}: 64 clients ({wrk.seconds} s)")
-        par = wrk.run(system.url(system.leader()), "contactd", 2, 64)
+        par = wrk.run(system.url(system.leader()), "contactd", 2, 64,
+                      getattr(system, "token", None))
         res = {"p50": seq["p50_us"], "p99": seq["p99_us"], "tput": par["rate"],
                "par_p50": par["p50_us"]}
         if receiver is not None:

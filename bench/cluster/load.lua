@@ -1,5 +1,5 @@
 -- wrk script for bench/cluster: one write per request, every request a new key.
---   wrk ... -s load.lua URL -- contactd PREFIX   POST /v1/contacts {"key", "channel"}
+--   wrk ... -s load.lua URL -- contactd PREFIX [TOKEN]   POST /v1/contacts {"key", "channel"}
 --   wrk ... -s load.lua URL -- etcd PREFIX       POST /v3/kv/put {"key", "value"} (base64)
 -- At the end it prints one line the benchmark reads:
 --   WRK requests=N failed=N errors=N seconds=S p50_us=N p99_us=N
@@ -39,8 +39,11 @@ function init(args)
   prefix = (args[2] or "w") .. "-" .. tid
   seq = 0
   value = base64('{"channel":"chat","priority":0}')
-  -- Every request's headers (wrk adds Host and Content-Length).
+  -- Every request's headers (wrk adds Host and Content-Length); a bearer token when given.
   headers = { ["Content-Type"] = "application/json" }
+  if args[3] and args[3] ~= "" then
+    headers["Authorization"] = "Bearer " .. args[3]
+  end
 end
 
 function request()

@@ -40,9 +40,11 @@ def measure(name, system, wrk):
         log(f"{name}: starting 3 members")
         system.start()
         log(f"{name}: one client ({wrk.seconds} s)")
-        seq = wrk.run(system.url(system.leader()), system.mode, 1, 1)
+        seq = wrk.run(system.url(system.leader()), system.mode, 1, 1,
+                      getattr(system, "token", None))
         log(f"{name}: 64 clients ({wrk.seconds} s)")
-        par = wrk.run(system.url(system.leader()), system.mode, 2, 64)
+        par = wrk.run(system.url(system.leader()), system.mode, 2, 64,
+                      getattr(system, "token", None))
     finally:
         system.close()
         if isinstance(system, Etcd):  # its WAL files are preallocated, 64 MB each member

@@ -559,7 +559,8 @@ def port_metrics(g):
     the hostile handshakes refused, the flood over the cap and timed out."""
     conn = g.leader.client().connect(10)
     try:
-        conn.request("GET", "/metrics")
+        conn.request("GET", "/metrics",
+                     headers={"Authorization": f"Bearer {g.c.find_token()}"})
         res = conn.getresponse()
         text = res.read().decode()
     finally:
