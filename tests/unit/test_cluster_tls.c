@@ -30,7 +30,7 @@
 #define HEARTBEAT_MS 100
 #define WAIT_MS 20000 /* the most any wait below may take */
 
-static struct test_certs certs;
+TLS_CERTS_GROUP
 
 struct fx;
 
@@ -94,9 +94,9 @@ static struct net_tls *context(const char *cert_name, bool server)
     char cert[PATH_MAX], key[PATH_MAX], ca[PATH_MAX], err[512];
     struct net_tls *tls;
     struct net_tls_options so = {
-        .cert = test_cert_path(cert, sizeof(cert), certs.dir, cert_name, "crt"),
-        .key = test_cert_path(key, sizeof(key), certs.dir, cert_name, "key"),
-        .ca = test_cert_path(ca, sizeof(ca), certs.dir, "ca", "crt"),
+        .cert = test_cert_path(cert, sizeof(cert), tls_certs.dir, cert_name, "crt"),
+        .key = test_cert_path(key, sizeof(key), tls_certs.dir, cert_name, "key"),
+        .ca = test_cert_path(ca, sizeof(ca), tls_certs.dir, "ca", "crt"),
         .server = server,
         .require_client_cert = server,
     };
@@ -540,14 +540,7 @@ static int group_setup(void **state)
     (void)state;
     signal(SIGPIPE, SIG_IGN); /* a write to a socket whose other end closed fails instead */
     cd_log_set_level(CD_LOG_WARN);
-    return test_certs_make(&certs, "cluster-tls");
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    test_certs_remove(&certs);
-    return 0;
+    return tls_certs_setup(state);
 }
 
 int main(void)
@@ -558,5 +551,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(watch_over_tls_finds_a_killed_leader, setup, teardown),
         cmocka_unit_test_setup_teardown(watch_tls_failure_is_no_death, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, tls_certs_teardown);
 }

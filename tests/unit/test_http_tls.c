@@ -1,5 +1,5 @@
 /* adapters/http over TLS: the server and the client on net/'s TLS streams, with
- * certificates made by ops/make-certs. Keep-alive requests are answered on one connection,
+ * certificates made by ops/make-tls_certs. Keep-alive requests are answered on one connection,
  * the handler learns which member the client's certificate names, a connection refused at
  * admission still gets its 503 through TLS, a client that speaks plain HTTP to the TLS port
  * is counted and closed, and a client that expects another name fails without sending. */
@@ -38,7 +38,7 @@ struct fixture
 
 #include "tests/unit/http_fixture.h"
 
-static struct test_certs certs;
+TLS_CERTS_GROUP
 
 /* Answers who the client's certificate says it is. */
 static void handler(void *data, struct http_exchange *x, const struct http_request *req)
@@ -57,18 +57,8 @@ static void handler(void *data, struct http_exchange *x, const struct http_reque
 
 static struct net_tls *tls_for(const char *name, bool server, bool mutual)
 {
-    char crt[PATH_MAX], key[PATH_MAX], ca[PATH_MAX], err[256];
-    struct net_tls_options o = {
-        .cert = name ? test_cert_path(crt, sizeof(crt), certs.dir, name, "crt") : NULL,
-        .key = name ? test_cert_path(key, sizeof(key), certs.dir, name, "key") : NULL,
-        .ca = test_cert_path(ca, sizeof(ca), certs.dir, "ca", "crt"),
-        .server = server,
-        .require_client_cert = mutual,
-    };
-    struct net_tls *t = NULL;
-    if (net_tls_new(&o, &t, err, sizeof(err)) != 0) {
-        fail_msg("net_tls_new: %s", err);
-    }
+    struct net_tls *t = test_tls(tls_certs.dir, name, server, mutual);
+    assert_non_null(t);
     return t;
 }
 
@@ -202,19 +192,6 @@ static void test_client_expecting_another_name_fails(void **state)
     assert_int_equal(st.answers[2], 0);
 }
 
-static int group_setup(void **state)
-{
-    (void)state;
-    return test_certs_make(&certs, "httptls");
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    test_certs_remove(&certs);
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -226,5 +203,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_client_expecting_another_name_fails, setup,
                                         teardown),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, tls_certs_setup, tls_certs_teardown);
 }

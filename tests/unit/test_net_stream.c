@@ -17,7 +17,7 @@
 #include "net/net.h"
 #include "tests/unit/tls_fixture.h"
 
-static struct test_certs certs;
+TLS_CERTS_GROUP
 
 /* One end of a connection and what it received. */
 struct end
@@ -187,19 +187,8 @@ static int teardown(void **state)
 
 static struct net_tls *tls_for(const char *dir, const char *name, bool server, bool mutual)
 {
-    char crt[PATH_MAX], key[PATH_MAX], ca[PATH_MAX], err[256];
-    struct net_tls_options o = {
-        .cert = name != NULL ? test_cert_path(crt, sizeof(crt), dir, name, "crt") : NULL,
-        .key = name != NULL ? test_cert_path(key, sizeof(key), dir, name, "key") : NULL,
-        .ca = test_cert_path(ca, sizeof(ca), dir, "ca", "crt"),
-        .server = server,
-        .require_client_cert = mutual,
-    };
-    struct net_tls *t = NULL;
-    int rv = net_tls_new(&o, &t, err, sizeof(err));
-    if (rv != 0) {
-        fail_msg("net_tls_new: %s", err);
-    }
+    struct net_tls *t = test_tls(dir, name, server, mutual);
+    assert_non_null(t);
     return t;
 }
 
@@ -263,8 +252,8 @@ static void test_plain_roundtrip(void **state)
 static void test_tls_roundtrip_mutual(void **state)
 {
     struct fixture *f = *state;
-    struct net_tls *client_tls = tls_for(certs.dir, "n2", false, false);
-    f->server_tls = tls_for(certs.dir, "n1", true, true);
+    struct net_tls *client_tls = tls_for(tls_certs.dir, "n2", false, false);
+    f->server_tls = tls_for(tls_certs.dir, "n1", true, true);
     size_t big = 1u << 20;
     char *data = malloc(big);
     for (size_t i = 0; i < big; i++) {
@@ -300,8 +289,8 @@ static void test_tls_roundtrip_mutual(void **state)
 static void test_client_without_certificate_refused(void **state)
 {
     struct fixture *f = *state;
-    struct net_tls *client_tls = tls_for(certs.dir, NULL, false, false);
-    f->server_tls = tls_for(certs.dir, "n1", true, true);
+    struct net_tls *client_tls = tls_for(tls_certs.dir, NULL, false, false);
+    f->server_tls = tls_for(tls_certs.dir, "n1", true, true);
 
     client_connect(f, client_tls, "n1");
     write_text(&f->client, "let me in");
@@ -316,8 +305,8 @@ static void test_client_without_certificate_refused(void **state)
 static void test_wrong_name_refused(void **state)
 {
     struct fixture *f = *state;
-    struct net_tls *client_tls = tls_for(certs.dir, "n2", false, false);
-    f->server_tls = tls_for(certs.dir, "n1", true, true);
+    struct net_tls *client_tls = tls_for(tls_certs.dir, "n2", false, false);
+    f->server_tls = tls_for(tls_certs.dir, "n1", true, true);
 
     client_connect(f, client_tls, "n3");
     write_text(&f->client, "secret");
@@ -334,8 +323,8 @@ static void test_other_ca_refused(void **state)
 {
     struct fixture *f = *state;
     /* An n1 from another CA, presenting itself to a member of ours. */
-    struct net_tls *client_tls = tls_for(certs.other, "n1", false, false);
-    f->server_tls = tls_for(certs.dir, "n1", true, true);
+    struct net_tls *client_tls = tls_for(tls_certs.other, "n1", false, false);
+    f->server_tls = tls_for(tls_certs.dir, "n1", true, true);
 
     client_connect(f, client_tls, "n1");
     RUN_UNTIL(f, f->client.status != 0);
@@ -348,8 +337,8 @@ static void test_other_ca_refused(void **state)
 static void test_session_resumed(void **state)
 {
     struct fixture *f = *state;
-    struct net_tls *client_tls = tls_for(certs.dir, "n2", false, false);
-    f->server_tls = tls_for(certs.dir, "n1", true, true);
+    struct net_tls *client_tls = tls_for(tls_certs.dir, "n2", false, false);
+    f->server_tls = tls_for(tls_certs.dir, "n1", true, true);
 
     for (int round = 0; round < 2; round++) {
         client_connect(f, client_tls, "n1");
@@ -385,7 +374,7 @@ static void raw_connect(struct fixture *f)
 static void test_handshake_times_out(void **state)
 {
     struct fixture *f = *state;
-    f->server_tls = tls_for(certs.dir, "n1", true, false);
+    f->server_tls = tls_for(tls_certs.dir, "n1", true, false);
     f->handshake_ms = 50;
 
     raw_connect(f);
@@ -399,7 +388,7 @@ static void test_plaintext_to_tls_fails(void **state)
     struct fixture *f = *state;
     static const char get[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
     uv_buf_t buf = uv_buf_init((char *)get, sizeof(get) - 1);
-    f->server_tls = tls_for(certs.dir, "n1", true, false);
+    f->server_tls = tls_for(tls_certs.dir, "n1", true, false);
 
     raw_connect(f);
     assert_true(uv_try_write((uv_stream_t *)&f->raw, &buf, 1) > 0);
@@ -412,8 +401,8 @@ static void test_plaintext_to_tls_fails(void **state)
 static void test_close_cancels_queued(void **state)
 {
     struct fixture *f = *state;
-    struct net_tls *client_tls = tls_for(certs.dir, "n2", false, false);
-    f->server_tls = tls_for(certs.dir, "n1", true, true);
+    struct net_tls *client_tls = tls_for(tls_certs.dir, "n2", false, false);
+    f->server_tls = tls_for(tls_certs.dir, "n1", true, true);
 
     client_connect(f, client_tls, "n1");
     write_text(&f->client, "never sent");
@@ -436,19 +425,19 @@ static void test_context_errors_and_reload(void **state)
     struct net_tls *t = NULL;
     struct net_tls_options o = {
         .cert = "/nonexistent/n1.crt",
-        .key = test_cert_path(key, sizeof(key), certs.dir, "n1", "key"),
-        .ca = test_cert_path(ca, sizeof(ca), certs.dir, "ca", "crt"),
+        .key = test_cert_path(key, sizeof(key), tls_certs.dir, "n1", "key"),
+        .ca = test_cert_path(ca, sizeof(ca), tls_certs.dir, "ca", "crt"),
         .server = true,
     };
     assert_int_equal(net_tls_new(&o, &t, err, sizeof(err)), CD_EINVAL);
     assert_string_equal(
         err, "read TLS certificate '/nonexistent/n1.crt': No such file or directory");
 
-    o.cert = test_cert_path(crt, sizeof(crt), certs.dir, "n2", "crt");
+    o.cert = test_cert_path(crt, sizeof(crt), tls_certs.dir, "n2", "crt");
     assert_int_equal(net_tls_new(&o, &t, err, sizeof(err)), CD_EINVAL);
     assert_non_null(strstr(err, "does not match the certificate"));
 
-    o.cert = test_cert_path(crt, sizeof(crt), certs.dir, "n1", "crt");
+    o.cert = test_cert_path(crt, sizeof(crt), tls_certs.dir, "n1", "crt");
     assert_int_equal(net_tls_new(&o, &t, err, sizeof(err)), 0);
     f->server_tls = t;
 
@@ -457,7 +446,7 @@ static void test_context_errors_and_reload(void **state)
     snprintf(moved, sizeof(moved), "%s.keep", crt);
     assert_int_equal(rename(crt, moved), 0);
     char n2crt[PATH_MAX];
-    test_cert_path(n2crt, sizeof(n2crt), certs.dir, "n2", "crt");
+    test_cert_path(n2crt, sizeof(n2crt), tls_certs.dir, "n2", "crt");
     char cmd[3 * PATH_MAX];
     snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", n2crt, crt);
     assert_int_equal(system(cmd), 0);
@@ -465,7 +454,7 @@ static void test_context_errors_and_reload(void **state)
     assert_non_null(strstr(err, "does not match"));
     assert_int_equal(rename(moved, crt), 0);
 
-    struct net_tls *client_tls = tls_for(certs.dir, "n2", false, false);
+    struct net_tls *client_tls = tls_for(tls_certs.dir, "n2", false, false);
     client_connect(f, client_tls, "n1");
     write_text(&f->client, "after");
     RUN_UNTIL(f, f->accepted->len == 5);
@@ -478,19 +467,6 @@ static void test_context_errors_and_reload(void **state)
     RUN_UNTIL(f, f->accepted->len == 5);
     client_reset(f);
     net_tls_free(client_tls);
-}
-
-static int group_setup(void **state)
-{
-    (void)state;
-    return test_certs_make(&certs, "net");
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    test_certs_remove(&certs);
-    return 0;
 }
 
 int main(void)
@@ -508,5 +484,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_close_cancels_queued, setup, teardown),
         cmocka_unit_test_setup_teardown(test_context_errors_and_reload, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, tls_certs_setup, tls_certs_teardown);
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "net/net.h"
 #include "tests/unit/tmpdir.h"
 
 struct test_certs
@@ -50,5 +51,44 @@ static inline const char *test_cert_path(char *out,
     }
     return out;
 }
+
+/* A TLS context from dir: name's certificate and key (NULL: none, a client without one) and
+ * dir's CA; NULL, with the reason on stderr, when it does not load. */
+static inline struct net_tls *test_tls(const char *dir,
+                                       const char *name,
+                                       bool server,
+                                       bool mutual)
+{
+    char crt[PATH_MAX], key[PATH_MAX], ca[PATH_MAX], err[256];
+    struct net_tls_options o = {
+        .cert = name != NULL ? test_cert_path(crt, sizeof(crt), dir, name, "crt") : NULL,
+        .key = name != NULL ? test_cert_path(key, sizeof(key), dir, name, "key") : NULL,
+        .ca = test_cert_path(ca, sizeof(ca), dir, "ca", "crt"),
+        .server = server,
+        .require_client_cert = mutual,
+    };
+    struct net_tls *t = NULL;
+    if (net_tls_new(&o, &t, err, sizeof(err)) != 0) {
+        fprintf(stderr, "net_tls_new: %s\n", err);
+        return NULL;
+    }
+    return t;
+}
+
+/* Defines `tls_certs` and cmocka group setup and teardown functions that make and remove
+ * them, for a test program whose every test uses the same certificates. */
+#define TLS_CERTS_GROUP                             \
+    static struct test_certs tls_certs;             \
+    static int tls_certs_setup(void **state)        \
+    {                                               \
+        (void)state;                                \
+        return test_certs_make(&tls_certs, "unit"); \
+    }                                               \
+    static int tls_certs_teardown(void **state)     \
+    {                                               \
+        (void)state;                                \
+        test_certs_remove(&tls_certs);              \
+        return 0;                                   \
+    }
 
 #endif
