@@ -261,6 +261,9 @@ static int check_steps(struct vctx *v, const char *who, const struct engine_queu
             return fail(v, "%s: step %u: after_s %u not after the step before", who, i,
                         s->after_s);
         }
+        if (s->after_s == 0) { /* due as it arrives: a deadline that is already past */
+            return fail(v, "%s: step 0: after_s 0 (at least 1)", who);
+        }
         if (s->relax > ENGINE_PROFICIENCY_MAX) {
             return fail(v, "%s: step %u: relax %u out of range", who, i, s->relax);
         }

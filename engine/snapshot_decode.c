@@ -89,6 +89,9 @@ static void get_def(struct cd_reader *r,
     for (uint8_t s = 0; s < d->n_steps; s++) {
         struct engine_escalation *st = &d->steps[s];
         st->after_s = rd_u32(r);
+        if (st->after_s <= (s > 0 ? d->steps[s - 1].after_s : 0)) {
+            BAD(r); /* as the model's validation requires */
+        }
         st->relax = cd_rd_u8(r);
         st->priority_boost = rd_i16(r);
         st->n_drop = rd_count(r, ENGINE_REQ_SKILLS);

@@ -181,6 +181,9 @@ TEST(rejects_bad_queue_skills_and_steps)
     REJECTS(Q(Q_SALES)->n_skills = 9, "queue 'sales': 9 skills (max 8)");
     REJECTS(Q(Q_SALES)->steps[1].after_s = 30,
             "queue 'sales': step 1: after_s 30 not after the step before");
+    /* A step due as a contact arrives gave it a deadline already past (found by
+     * fuzz_engine_command: engine_check() saw the overdue deadline after the install). */
+    REJECTS(Q(Q_SALES)->steps[0].after_s = 0, "queue 'sales': step 0: after_s 0 (at least 1)");
     REJECTS(Q(Q_SALES)->steps[0].drop[0] = 7,
             "queue 'sales': step 0: drop skill 7 out of range");
     REJECTS(Q(Q_SALES)->steps[0].n_drop = 9, "queue 'sales': step 0: 9 skills dropped (max 8)");
