@@ -25,11 +25,12 @@ void api_set_server(struct api *a, struct http_server *s);
  * cluster holds none (adapters/api/tokens.c); the check runs every second from now on.
  * Returns 0, or CD_EINVAL when the path is too long. */
 int api_set_data_dir(struct api *a, const char *dir);
-/* Stops taking work that outlives a request's handler: model documents are read in libuv's
- * thread pool, and a model install proposes to the cluster once its document is read. The
- * requests still waiting are answered 503; cb fires once the document being read (if any)
- * has come back, from inside this call when none is. Call it after closing the HTTP server
- * and before closing the cluster, then api_free() from cb or later. */
+/* Stops taking work that outlives a request's handler: model documents are read and
+ * password hashes made in libuv's thread pool, and a model install, a user's change or a
+ * sign-in proposes to the cluster once that is done. The requests still waiting are
+ * answered 503; cb fires once the work in the pool (if any) has come back, from inside
+ * this call when none is there. Call it after closing the HTTP server and before closing
+ * the cluster, then api_free() from cb or later. */
 void api_close(struct api *a, void (*cb)(void *data), void *data);
 /* Frees the API. With model work possibly in progress, call api_close() first and wait for
  * its callback; with a command possibly in flight (the first admin token), only once the

@@ -3,6 +3,15 @@
  * node's state. A token revoked at some log index is refused here from the moment this node
  * has applied that index; an expired one from its expiry by this node's clock.
  *
+ * Cross-site requests. A browser sends the session cookie with whatever request any page
+ * makes to the node, a page of another site included (a form posted there, an image). So a
+ * request authenticated by the cookie that changes something (POST, PUT, PATCH, DELETE)
+ * must also carry "X-Requested-With: contactd": a form cannot add a header, and a script
+ * of another origin that adds one needs a CORS preflight this server never grants. A bearer
+ * token is never sent by the browser on its own, so requests that carry one need nothing
+ * more. (SameSite=Strict on the cookie already keeps it off cross-site requests in current
+ * browsers; the header does not depend on that.)
+ *
  * A token is "cdt_" and 43 characters of base64url: 32 bytes from the system's random
  * generator. Only its hash ever leaves this file. */
 #include <openssl/crypto.h>
@@ -17,7 +26,7 @@
 
 #define TOKEN_PREFIX "cdt_"
 #define TOKEN_RANDOM 32
-#define SESSION_COOKIE "cd_session"
+#define SESSION_COOKIE API__SESSION_COOKIE
 
 static const char *const role_names[ENGINE_ROLE_COUNT] = {
     [ENGINE_ROLE_ADMIN] = "admin",
@@ -73,11 +82,16 @@ int api__token_new(char out[API__TOKEN_MAX], uint8_t hash[ENGINE_TOKEN_HASH_LEN]
     return 0;
 }
 
-/* The credential the request presents: the bearer token, else the session cookie's value;
- * NULL when there is none. A malformed Authorization header is "none" too. */
-static const char *credential(const struct http_request *req, char *buf, size_t cap)
+/* The credential the request presents: the bearer token, else the session cookie's value
+ * (then *from_cookie is set); NULL when there is none. A malformed Authorization header is
+ * "none" too. */
+static const char *credential(const struct http_request *req,
+                              char *buf,
+                              size_t cap,
+                              bool *from_cookie)
 {
     const char *auth = http_header_get(req, "Authorization");
+    *from_cookie = false;
     if (auth != NULL) {
         if (strncasecmp(auth, "Bearer ", 7) != 0) {
             return NULL;
@@ -98,6 +112,7 @@ static const char *credential(const struct http_request *req, char *buf, size_t 
         if (len > name + 1 && strncmp(p, SESSION_COOKIE "=", name + 1) == 0 &&
             len - name - 1 < cap) {
             snprintf(buf, cap, "%.*s", (int)(len - name - 1), p + name + 1);
+            *from_cookie = true;
             return buf;
         }
         p += len;
@@ -115,12 +130,28 @@ static void principal_from(struct api__principal *p, const struct engine_token_i
     snprintf(p->agent, sizeof(p->agent), "%s", t->agent);
     snprintf(p->name, sizeof(p->name), "%s", p->session ? t->user : t->name);
     snprintf(p->actor, sizeof(p->actor), "%s:%s", p->session ? "user" : "token", p->name);
+    p->expires_at = t->expires_at;
+}
+
+bool api__csrf_header(const struct http_request *req)
+{
+    const char *v = http_header_get(req, API__CSRF_HEADER);
+    return v != NULL && strcmp(v, API__CSRF_VALUE) == 0;
+}
+
+/* A request a page of another site could have made the browser send (the top of this
+ * file). */
+static bool changes_by_cookie(const struct http_request *req, bool cookie)
+{
+    bool safe = req->method == HTTP_M_GET || req->method == HTTP_M_HEAD;
+    return cookie && !safe && !api__csrf_header(req);
 }
 
 enum api__auth api__authenticate(struct api__call *call, bool final)
 {
     char buf[API__TOKEN_MAX + 1];
-    const char *secret = credential(call->req, buf, sizeof(buf));
+    bool cookie;
+    const char *secret = credential(call->req, buf, sizeof(buf), &cookie);
     struct engine_token_info t;
     uint8_t hash[ENGINE_TOKEN_HASH_LEN];
 
@@ -143,6 +174,13 @@ enum api__auth api__authenticate(struct api__call *call, bool final)
     if (t.expires_at != 0 && cluster_wall_ms() >= t.expires_at) {
         http_reply_error(call->x, 401, "UNAUTHENTICATED", "the token '%s' expired",
                          t.kind == ENGINE_TOKEN_SESSION ? t.user : t.name);
+        return API__AUTH_REFUSED;
+    }
+    if (changes_by_cookie(call->req, cookie)) {
+        http_reply_error(call->x, 403, "FORBIDDEN",
+                         "a request that changes something with the session cookie must carry "
+                         "the header '%s: %s'",
+                         API__CSRF_HEADER, API__CSRF_VALUE);
         return API__AUTH_REFUSED;
     }
     principal_from(&call->who, &t);

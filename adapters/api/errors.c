@@ -1,4 +1,5 @@
 /* Error answers and request-body helpers. */
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -127,6 +128,15 @@ const char *api__opt_text(struct api__call *call, json_t *obj, const char *key, 
         return NULL;
     }
     return s;
+}
+
+void api__body_wipe(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    if (json_is_string(v)) {
+        OPENSSL_cleanse((char *)json_string_value(v), json_string_length(v));
+    }
+    json_decref(obj);
 }
 
 /* ?stale=true reads this node's applied state without a barrier (the route has checked

@@ -8,6 +8,39 @@
 #include "engine/engine.h"
 
 struct api__model_job;
+struct api__kdf_job;
+
+/* throttle.c: failed sign-ins of one user name, or from one client address, on this node.
+ * A window opens at the first failure; once `limit` attempts (API__SIGNIN_USER_FAILURES a
+ * name, API__SIGNIN_ADDR_FAILURES an address) have failed in it, that name or address is
+ * refused until the window has passed. An attempt counts from its start (so that many at
+ * once cannot slip through together); one that succeeds is taken back. A table holds at
+ * most API__STRIKES_MAX entries; when full, the entry whose window began first makes
+ * room. */
+#define API__STRIKES_MAX 4096
+#define API__STRIKE_WINDOW_MS (15 * 60 * 1000)
+#define API__SIGNIN_USER_FAILURES 5
+#define API__SIGNIN_ADDR_FAILURES 20
+struct api__strike
+{
+    char key[ENGINE_NAME_MAX]; /* a user name, or an address as text */
+    uint64_t since_ms;         /* loop time the window began */
+    uint32_t count;            /* attempts that failed (or are still being checked) */
+};
+struct api__strikes
+{
+    struct api__strike e[API__STRIKES_MAX];
+    size_t n;
+};
+/* How long (ms) key must wait before it may try again: 0 when it may now. */
+uint64_t api__strikes_wait(struct api__strikes *t,
+                           const char *key,
+                           uint32_t limit,
+                           uint64_t now);
+/* Counts an attempt of key; takes one back; forgets key. */
+void api__strikes_charge(struct api__strikes *t, const char *key, uint64_t now);
+void api__strikes_refund(struct api__strikes *t, const char *key);
+void api__strikes_clear(struct api__strikes *t, const char *key);
 
 struct api
 {
@@ -20,6 +53,11 @@ struct api
     /* model.c: model documents read in the thread pool, one at a time, the rest waiting. */
     struct api__model_job *job_running, *jobs_head, *jobs_tail;
     unsigned jobs_waiting;
+    /* kdf.c: password hashes in the thread pool, a few at a time, the rest waiting. */
+    struct api__kdf_job *kdf_head, *kdf_tail;
+    unsigned kdf_running, kdf_waiting;
+    /* signin.c: failed sign-ins by user name and by client address. */
+    struct api__strikes strikes_user, strikes_addr;
     bool closing;
     void (*close_cb)(void *data);
     void *close_data;
@@ -41,6 +79,7 @@ struct api__principal
     char name[ENGINE_NAME_MAX];   /* the token's name, or the user's */
     char agent[ENGINE_NAME_MAX];  /* the agent it acts as; "" = none */
     char actor[ENGINE_ACTOR_MAX]; /* "token:NAME" or "user:NAME": every command's actor */
+    int64_t expires_at;           /* the token's; 0 = never */
 };
 
 struct api__call
@@ -58,7 +97,9 @@ struct api__call
 #define API__TOKEN_MAX 64
 /* Finds the principal of the request's token or session cookie into call->who: OK. Answers
  * 401 UNAUTHENTICATED when there is none, it is expired, or (when final) this node's state
- * does not know it (never made, or revoked at an index this node has applied): REFUSED.
+ * does not know it (never made, or revoked at an index this node has applied), and 403
+ * FORBIDDEN for a session cookie on a request that changes something without the header
+ * API__CSRF_HEADER: API__CSRF_VALUE (which a page of another site cannot send): REFUSED.
  * Not final, an unknown token is UNKNOWN, unanswered: a token made a moment ago may not have
  * reached this node yet. */
 enum api__auth {
@@ -67,6 +108,11 @@ enum api__auth {
     API__AUTH_UNKNOWN,
 };
 enum api__auth api__authenticate(struct api__call *call, bool final);
+#define API__CSRF_HEADER "X-Requested-With"
+#define API__CSRF_VALUE "contactd"
+/* Whether the request carries API__CSRF_HEADER: API__CSRF_VALUE. */
+bool api__csrf_header(const struct http_request *req);
+#define API__SESSION_COOKIE "cd_session"
 /* A new token from the system's random generator into out, and its SHA-256. Returns 0 or
  * CD_EIO. */
 int api__token_new(char out[API__TOKEN_MAX], uint8_t hash[ENGINE_TOKEN_HASH_LEN]);
@@ -134,6 +180,9 @@ const char *api__opt_name(struct api__call *call,
                           size_t cap,
                           bool *bad);
 const char *api__opt_text(struct api__call *call, json_t *obj, const char *key, bool *bad);
+/* Overwrites the string member key of obj (a password) before releasing obj (may be
+ * NULL): the parsed body's copy must not linger in freed memory. */
+void api__body_wipe(json_t *obj, const char *key);
 bool api__stale_ok(const struct http_request *req);
 
 /* json.c */
@@ -167,9 +216,11 @@ void api__model_validate(struct api__call *call);
 void api__model_diff(struct api__call *call);
 void api__model_rollback(struct api__call *call);
 void api__model_read(struct api__call *call, int kind);
-/* Answers the waiting model requests 503 and refuses new ones; cb fires once the job in the
- * thread pool (if any) has come back, from inside this call when none is running. */
-void api__model_close(struct api *a, void (*cb)(void *data), void *data);
+/* Answers the waiting model requests 503 (a->closing refuses new ones). */
+void api__model_close(struct api *a);
+/* routes.c: once the API is closing and none of its work is in the thread pool (a model
+ * document, a password hash), fires api_close()'s callback (once). */
+void api__close_settle(struct api *a);
 
 /* manage.c: agents' definitions, transfers, attributes. */
 void api__agent_put(struct api__call *call);
@@ -219,6 +270,70 @@ void api__webhook_add(struct api__call *call);
 void api__webhook_list(struct api__call *call);
 void api__webhook_get(struct api__call *call);
 void api__webhook_delete(struct api__call *call);
+/* verifier.c: password verifiers (scrypt), what USER_SET keeps of a password. */
+#define API__PASSWORD_MIN 12   /* characters */
+#define API__PASSWORD_MAX 1024 /* bytes */
+struct api__scrypt
+{
+    unsigned log2n; /* cost: N = 2^log2n */
+    unsigned r;     /* block size */
+    unsigned p;     /* parallelism */
+};
+/* What new verifiers use: N = 2^15, r = 8, p = 1 (32 MiB and about 0.1 s a hash). */
+extern const struct api__scrypt API__SCRYPT;
+/* A verifier "scrypt$LOG2N$R$P$SALT$HASH" for password (len bytes) into out, with salt (16
+ * bytes; NULL: drawn from the system's random generator). Returns 0, CD_EINVAL (parameters
+ * out of bounds), CD_EIO (no random bytes) or CD_ENOMEM (scrypt failed). */
+int api__verifier_make(const char *password,
+                       size_t len,
+                       const struct api__scrypt *s,
+                       const uint8_t *salt,
+                       char out[ENGINE_VERIFIER_MAX]);
+/* Whether password is the one verifier was made from: false too when verifier is not one
+ * (malformed, or parameters past the bounds: log2n <= 20, r <= 16, p <= 4, 256 MiB).
+ * Compares in constant time. */
+bool api__verifier_matches(const char *password, size_t len, const char *verifier);
+bool api__verifier_valid(const char *verifier);
+/* A well-formed verifier of API__SCRYPT's cost that no known password matches. */
+const char *api__verifier_dummy(void);
+/* What is wrong with a new password: NULL when nothing; else the message of a 400. At
+ * least API__PASSWORD_MIN characters, at most API__PASSWORD_MAX bytes, UTF-8 text without
+ * control characters (no NUL). */
+const char *api__password_problem(const char *password, size_t len);
+
+/* kdf.c: a password's slow hash (verifier.c), made or checked in libuv's thread pool, off
+ * the loop: at most API__KDF_RUNNING at once, so that the pool keeps threads for the other
+ * work there, and API__KDF_WAITING more waiting in order. */
+#define API__KDF_RUNNING 2
+#define API__KDF_WAITING 32
+struct api__kdf_job
+{
+    uv_work_t work;
+    struct api *api;
+    void (*run)(struct api__kdf_job *j); /* on a pool thread: touches the job only */
+    /* On the loop, once, last: answers and frees the job. stopped: the node is shutting
+     * down (run may not have run); answer 503. */
+    void (*done)(struct api__kdf_job *j, bool stopped);
+    struct api__kdf_job *next; /* while waiting */
+};
+/* Takes j (api, run and done set): runs it now, or after those waiting. Returns 0, or
+ * CD_EUNAVAIL when API__KDF_WAITING wait already or the API is closing: j is then left to
+ * the caller. */
+int api__kdf_submit(struct api__kdf_job *j);
+/* The waiting jobs' done(j, true), now. */
+void api__kdf_close(struct api *a);
+
+/* users.c: users who sign in with a password (admin). */
+void api__user_put(struct api__call *call);
+void api__user_list(struct api__call *call);
+void api__user_get(struct api__call *call);
+void api__user_delete(struct api__call *call);
+
+/* signin.c: browser sessions: sign in, who is signed in, sign out. */
+void api__signin(struct api__call *call);
+void api__session_get(struct api__call *call);
+void api__signout(struct api__call *call);
+
 /* tokens.c: API tokens, and the first admin token the leader makes. */
 struct api__tokens;
 int api__tokens_new(struct api *a);

@@ -204,10 +204,8 @@ static void job_next(struct api *a)
         a->jobs_tail = a->jobs_head != NULL ? a->jobs_tail : NULL;
         a->jobs_waiting--;
         job_start(a, j);
-    } else if (a->closing && a->close_cb != NULL) {
-        void (*cb)(void *) = a->close_cb;
-        a->close_cb = NULL;
-        cb(a->close_data);
+    } else {
+        api__close_settle(a);
     }
 }
 
@@ -232,12 +230,9 @@ static void job_submit(struct api__model_job *j)
     }
 }
 
-void api__model_close(struct api *a, void (*cb)(void *data), void *data)
+void api__model_close(struct api *a)
 {
     struct api__model_job *j;
-    a->closing = true;
-    a->close_cb = cb;
-    a->close_data = data;
     while ((j = a->jobs_head) != NULL) {
         a->jobs_head = j->next;
         shutting_down(j->x);

@@ -72,6 +72,13 @@ ROUTE0(r_token_create, api__token_create(call))
 ROUTE0(r_token_list, api__token_list(call))
 ROUTE0(r_token_revoke, api__token_revoke(call))
 ROUTE0(r_whoami, api__whoami(call))
+ROUTE0(r_user_put, api__user_put(call))
+ROUTE0(r_user_list, api__user_list(call))
+ROUTE0(r_user_get, api__user_get(call))
+ROUTE0(r_user_delete, api__user_delete(call))
+ROUTE0(r_signin, api__signin(call))
+ROUTE0(r_session_get, api__session_get(call))
+ROUTE0(r_signout, api__signout(call))
 
 static void r_read(struct api__call *call, int arg)
 {
@@ -213,6 +220,14 @@ static const struct route routes[] = {
     {HTTP_M_POST, "/v1/tokens", r_token_create, 0, NULL, ADMIN, OWN_ANY},
     {HTTP_M_GET, "/v1/tokens", r_token_list, 0, NULL, ADMIN, OWN_ANY},
     {HTTP_M_DELETE, "/v1/tokens/{token}", r_token_revoke, 0, NULL, ADMIN, OWN_ANY},
+    {HTTP_M_PUT, "/v1/users/{user}", r_user_put, 0, NULL, ADMIN, OWN_ANY},
+    {HTTP_M_GET, "/v1/users", r_user_list, 0, q_read, ADMIN, OWN_ANY},
+    {HTTP_M_GET, "/v1/users/{user}", r_user_get, 0, q_read, ADMIN, OWN_ANY},
+    {HTTP_M_DELETE, "/v1/users/{user}", r_user_delete, 0, NULL, ADMIN, OWN_ANY},
+    {HTTP_M_POST, "/v1/session", r_signin, 0, NULL, PUBLIC, OWN_ANY},
+    {HTTP_M_GET, "/v1/session", r_session_get, 0, NULL, STAFF | AGENT | REPORT | INTEG,
+     OWN_ANY},
+    {HTTP_M_DELETE, "/v1/session", r_signout, 0, NULL, STAFF | AGENT | REPORT | INTEG, OWN_ANY},
     {HTTP_M_POST, "/v1/model", r_model, 0, q_model, ADMIN, OWN_ANY},
     {HTTP_M_GET, "/v1/model", r_model_read, API__MODEL_RUNNING, q_read, STAFF, OWN_ANY},
     {HTTP_M_POST, "/v1/model/validate", r_model_validate, 0, NULL, STAFF, OWN_ANY},
@@ -459,7 +474,20 @@ void api_close(struct api *a, void (*cb)(void *data), void *data)
 {
     api__webhooks_stop(a->webhooks);
     api__tokens_stop(a->tokens);
-    api__model_close(a, cb, data);
+    a->closing = true;
+    a->close_cb = cb;
+    a->close_data = data;
+    api__kdf_close(a);
+    api__model_close(a);
+}
+
+void api__close_settle(struct api *a)
+{
+    if (a->closing && a->close_cb != NULL && a->job_running == NULL && a->kdf_running == 0) {
+        void (*cb)(void *) = a->close_cb;
+        a->close_cb = NULL;
+        cb(a->close_data);
+    }
 }
 
 void api_free(struct api *a)
@@ -468,6 +496,7 @@ void api_free(struct api *a)
         return;
     }
     assert(a->job_running == NULL && a->jobs_head == NULL);
+    assert(a->kdf_running == 0 && a->kdf_head == NULL);
     api__events_free(a->events);
     api__webhooks_free(a->webhooks);
     api__tokens_free(a->tokens);

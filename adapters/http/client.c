@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "adapters/http/client_internal.h"
+#include "adapters/http/lines.h"
 #include "common/error.h"
 
 void http__client_finish(struct http__creq *req, const struct http_response *res)
@@ -218,21 +219,14 @@ int http_client_new(uv_loop_t *loop,
     return 0;
 }
 
-/* tchar of RFC 9110, 5.6.2. */
-static bool is_token_char(unsigned char ch)
-{
-    bool alnum =
-        (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
-    return alnum || (ch != 0 && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
-}
-
+/* A token of RFC 9110, 5.6.2. */
 static bool is_token(const char *s)
 {
     if (*s == '\0') {
         return false;
     }
     for (; *s != '\0'; s++) {
-        if (!is_token_char((unsigned char)*s)) {
+        if (!http__token_char((unsigned char)*s)) {
             return false;
         }
     }
@@ -257,30 +251,6 @@ static bool method_has_body(const char *method)
 {
     return strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
            strcmp(method, "PATCH") == 0;
-}
-
-/* Extra header lines: each "Name: value\r\n", the name a token, the value text. */
-static bool headers_ok(const char *h)
-{
-    while (*h != '\0') {
-        const char *colon = strchr(h, ':'), *end = strstr(h, "\r\n");
-        if (colon == NULL || end == NULL || colon > end || colon == h) {
-            return false;
-        }
-        for (const char *p = h; p < colon; p++) {
-            if (!is_token_char((unsigned char)*p)) {
-                return false;
-            }
-        }
-        for (const char *p = colon + 1; p < end; p++) {
-            unsigned char ch = (unsigned char)*p;
-            if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
-                return false;
-            }
-        }
-        h = end + 2;
-    }
-    return true;
 }
 
 #define WIRE_HEAD "%s %s HTTP/1.1\r\nHost: %s\r\n%s%s%s%s%s\r\n"
@@ -348,7 +318,7 @@ int http_client_request_headers(struct http_client *c,
     }
     if (!is_token(method) || *target == '\0' || !is_text(target, false) ||
         (content_type != NULL && !is_text(content_type, true)) ||
-        (headers != NULL && !headers_ok(headers))) {
+        (headers != NULL && !http__lines_valid(headers))) {
         return CD_EINVAL;
     }
     struct http__creq *req = calloc(1, sizeof(*req));

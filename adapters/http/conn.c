@@ -276,6 +276,8 @@ static void conn_dispatch(struct http_conn *conn)
 
     conn->parse.ready = NULL;
     x->conn = conn;
+    x->peer = conn->addr;
+    x->peer_known = conn->addr_known;
     x->started_ns = uv_hrtime();
     conn->pending = x;
     s->handler(s->data, x, &x->req);

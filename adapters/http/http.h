@@ -212,6 +212,26 @@ void http_reply(struct http_exchange *x,
  * Any JSON value is accepted; one that cannot be encoded becomes a 500 INTERNAL error. */
 void http_reply_json(struct http_exchange *x, int status, json_t *json);
 
+/* As http_reply() and http_reply_json(), with more header lines after the server's own
+ * (Set-Cookie, Retry-After, ...): headers (may be NULL) is a sequence of "Name: value\r\n"
+ * lines, each name a token and each value text without line breaks or other control
+ * characters (tabs allowed), as http_client_request_headers() takes them: a CR or LF in a
+ * value, which would let text from a request forge a header or a second answer, is
+ * refused. So is a line naming Content-Length, Content-Type, Connection or
+ * Transfer-Encoding, which the server writes itself. Returns 0 (x is gone, as after
+ * http_reply()), or CD_EINVAL: nothing was sent and x still waits for its answer.
+ * http_reply_json_headers() takes the reference to json either way. */
+int http_reply_headers(struct http_exchange *x,
+                       int status,
+                       const char *content_type,
+                       const char *headers,
+                       const void *body,
+                       size_t len);
+int http_reply_json_headers(struct http_exchange *x,
+                            int status,
+                            const char *headers,
+                            json_t *json);
+
 /* Answers {"error":{"code":code,"message":<formatted>}} with the status. The message is
  * cut at 511 bytes; bytes that are not UTF-8 become '?'. */
 void http_reply_error(struct http_exchange *x,
@@ -226,6 +246,16 @@ void http_exchange_drop(struct http_exchange *x);
 /* Whether the client of x presented a certificate from the server's CA naming name
  * (net_stream_peer_is()); false on a plain connection, or once the client has gone. */
 bool http_exchange_peer_is(const struct http_exchange *x, const char *name);
+
+/* Room for an address as http_exchange_peer_address() writes it (INET6_ADDRSTRLEN). */
+#define HTTP_ADDRESS_MAX 46
+
+/* The IP address of x's client (the TCP peer, not what any header claims) into buf, which
+ * holds len >= HTTP_ADDRESS_MAX bytes: "127.0.0.1" (an IPv4-mapped IPv6 address too),
+ * "::1". Known from the connection's accept on, after the client has gone too. Returns 0,
+ * or CD_EINVAL when len is too small or the address is not known (the client left before
+ * it was accepted, or is not on IP). */
+int http_exchange_peer_address(const struct http_exchange *x, char *buf, size_t len);
 
 /* Case-insensitive header lookup; NULL when absent. */
 const char *http_header_get(const struct http_request *req, const char *name);

@@ -1,4 +1,5 @@
 /* adapters/http: connections per client address (see peers.h). */
+#include <arpa/inet.h>
 #include <assert.h>
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -29,6 +30,18 @@ int http__peer_addr_from(const struct sockaddr *sa, struct http__peer_addr *out)
         return 0;
     }
     return CD_EINVAL;
+}
+
+void http__peer_addr_text(const struct http__peer_addr *addr, char *buf, size_t cap)
+{
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    bool v4 = memcmp(addr->bytes, mapped, sizeof(mapped)) == 0;
+
+    if (inet_ntop(v4 ? AF_INET : AF_INET6, v4 ? addr->bytes + 12 : addr->bytes, buf,
+                  (socklen_t)cap) == NULL &&
+        cap > 0) {
+        buf[0] = '\0';
+    }
 }
 
 /* FNV-1a: addresses are chosen by clients, but a client chooses only its own, and probing

@@ -27,6 +27,10 @@ struct http__peers
  * family. */
 int http__peer_addr_from(const struct sockaddr *sa, struct http__peer_addr *out);
 
+/* addr as text into buf (cap bytes, at least HTTP_ADDRESS_MAX): an IPv4-mapped address as
+ * IPv4 ("127.0.0.1"), any other as IPv6 ("::1"). */
+void http__peer_addr_text(const struct http__peer_addr *addr, char *buf, size_t cap);
+
 /* Connections counted for addr (0 when it holds none). */
 unsigned http__peers_count(const struct http__peers *t, const struct http__peer_addr *addr);
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adapters/http/lines.h"
 #include "adapters/http/server_internal.h"
 #include "common/error.h"
 #include "common/log.h"
@@ -63,11 +64,13 @@ static bool status_has_body(int status)
     return status >= 200 && status != 204 && status != 304;
 }
 
-#define RESPONSE_HEAD "HTTP/1.1 %d %s\r\n%s%s%s%sConnection: %s\r\n\r\n"
+#define RESPONSE_HEAD "HTTP/1.1 %d %s\r\n%s%s%s%s%sConnection: %s\r\n\r\n"
 
+/* extra: header lines the handler adds ("" for none), checked by http_reply_headers(). */
 static int send_response(struct http_conn *conn,
                          int status,
                          const char *content_type,
+                         const char *extra,
                          const void *body,
                          size_t len,
                          bool keep_alive,
@@ -84,8 +87,8 @@ static int send_response(struct http_conn *conn,
     const char *ct_end = content_type ? "\r\n" : "";
     const char *connection = keep_alive ? "keep-alive" : "close";
     const char *reason = http_status_text(status);
-    int head_len = snprintf(NULL, 0, RESPONSE_HEAD, status, reason, ct_name, ct, ct_end, length,
-                            connection);
+    int head_len = snprintf(NULL, 0, RESPONSE_HEAD, status, reason, ct_name, ct, ct_end, extra,
+                            length, connection);
     size_t body_len = has_body && !head_only ? len : 0;
     char *out = malloc((size_t)head_len + 1 + body_len);
     if (out == NULL) {
@@ -93,7 +96,7 @@ static int send_response(struct http_conn *conn,
         return CD_ENOMEM;
     }
     snprintf(out, (size_t)head_len + 1, RESPONSE_HEAD, status, reason, ct_name, ct, ct_end,
-             length, connection);
+             extra, length, connection);
     if (body_len > 0) {
         memcpy(out + head_len, body, body_len);
     }
@@ -105,11 +108,13 @@ static int send_response(struct http_conn *conn,
     return rc;
 }
 
-void http_reply(struct http_exchange *x,
-                int status,
-                const char *content_type,
-                const void *body,
-                size_t len)
+/* Answers x with extra header lines (already checked). */
+static void reply_with(struct http_exchange *x,
+                       int status,
+                       const char *content_type,
+                       const char *extra,
+                       const void *body,
+                       size_t len)
 {
     struct http_conn *conn = x->conn;
 
@@ -125,32 +130,87 @@ void http_reply(struct http_exchange *x,
     conn->pending = NULL;
     cd_hist_add(&conn->server->stats.latency, (uv_hrtime() - x->started_ns) / 1000);
     /* The answer is copied before the exchange goes: body may point into its request. */
-    int rc = send_response(conn, status, content_type, body, len, keep_alive, x->head_only);
+    int rc =
+        send_response(conn, status, content_type, extra, body, len, keep_alive, x->head_only);
     http__exchange_free(x);
     if (rc == 0) {
         http__conn_answered(conn, keep_alive);
     }
 }
 
-void http_reply_json(struct http_exchange *x, int status, json_t *json)
+void http_reply(struct http_exchange *x,
+                int status,
+                const char *content_type,
+                const void *body,
+                size_t len)
+{
+    reply_with(x, status, content_type, "", body, len);
+}
+
+/* The fields the server writes itself: a handler's copy would contradict them (two
+ * lengths are a smuggling vector behind a proxy). */
+static bool lines_ok(const char *headers)
+{
+    static const char *const framing[] = {"Content-Length", "Content-Type", "Connection",
+                                          "Transfer-Encoding"};
+    if (!http__lines_valid(headers)) {
+        return false;
+    }
+    for (size_t i = 0; i < sizeof(framing) / sizeof(framing[0]); i++) {
+        if (http__lines_name(headers, framing[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+int http_reply_headers(struct http_exchange *x,
+                       int status,
+                       const char *content_type,
+                       const char *headers,
+                       const void *body,
+                       size_t len)
+{
+    if (headers != NULL && !lines_ok(headers)) {
+        return CD_EINVAL;
+    }
+    reply_with(x, status, content_type, headers != NULL ? headers : "", body, len);
+    return 0;
+}
+
+int http_reply_json_headers(struct http_exchange *x,
+                            int status,
+                            const char *headers,
+                            json_t *json)
 {
     char *text = NULL;
 
+    if (headers != NULL && !lines_ok(headers)) {
+        json_decref(json);
+        return CD_EINVAL;
+    }
     if (x->conn == NULL) {
         json_decref(json);
         http__exchange_free(x);
-        return;
+        return 0;
     }
     if (json != NULL) {
         text = json_dumps(json, JSON_COMPACT | JSON_ENCODE_ANY);
         json_decref(json);
         if (text == NULL) {
             http_reply_error(x, 500, "INTERNAL", "the answer could not be encoded as JSON");
-            return;
+            return 0;
         }
     }
-    http_reply(x, status, "application/json", text, text ? strlen(text) : 0);
+    reply_with(x, status, "application/json", headers != NULL ? headers : "", text,
+               text ? strlen(text) : 0);
     free(text);
+    return 0;
+}
+
+void http_reply_json(struct http_exchange *x, int status, json_t *json)
+{
+    http_reply_json_headers(x, status, NULL, json);
 }
 
 /* A JSON string for msg; bytes that are not UTF-8 become '?' rather than losing the
@@ -222,7 +282,7 @@ void http__conn_reject(struct http_conn *conn, int status, const char *code, con
     char *text = error_json(code, msg);
     const char *body = text ? text : no_memory_json;
 
-    if (send_response(conn, status, "application/json", body, strlen(body), false, false) ==
+    if (send_response(conn, status, "application/json", "", body, strlen(body), false, false) ==
         0) {
         http__conn_finish(conn);
     }
@@ -243,4 +303,13 @@ void http_exchange_drop(struct http_exchange *x)
 bool http_exchange_peer_is(const struct http_exchange *x, const char *name)
 {
     return x->conn != NULL && net_stream_peer_is(&x->conn->stream, name);
+}
+
+int http_exchange_peer_address(const struct http_exchange *x, char *buf, size_t len)
+{
+    if (!x->peer_known || len < HTTP_ADDRESS_MAX) {
+        return CD_EINVAL;
+    }
+    http__peer_addr_text(&x->peer, buf, len);
+    return 0;
 }

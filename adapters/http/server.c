@@ -125,11 +125,14 @@ static bool admit_address(struct http_server *s, struct http_conn *conn)
     struct sockaddr_storage peer;
     int len = sizeof(peer);
 
+    /* Handlers see the address too (http_exchange_peer_address()). */
+    conn->addr_known =
+        uv_tcp_getpeername(&conn->stream.tcp, (struct sockaddr *)&peer, &len) == 0 &&
+        http__peer_addr_from((struct sockaddr *)&peer, &conn->addr) == 0;
     if (s->opt.max_per_address == HTTP_NO_LIMIT) {
         return true;
     }
-    if (uv_tcp_getpeername(&conn->stream.tcp, (struct sockaddr *)&peer, &len) != 0 ||
-        http__peer_addr_from((struct sockaddr *)&peer, &conn->addr) != 0) {
+    if (!conn->addr_known) {
         /* The client is gone already, or is not on IP. */
         http__conn_close(conn);
         return false;

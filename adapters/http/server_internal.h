@@ -30,7 +30,9 @@ struct http_exchange
     char *head; /* target, header names and values, decoded path */
     char *body;
     bool keep_alive;
-    bool head_only;      /* HEAD: the answer carries headers only */
+    bool head_only;  /* HEAD: the answer carries headers only */
+    bool peer_known; /* peer holds the client's address */
+    struct http__peer_addr peer;
     uint64_t started_ns; /* uv_hrtime() when the handler got it */
 };
 
@@ -77,7 +79,7 @@ struct http_conn
     struct http__parse parse;
     struct http__text backlog; /* received but not parsed: waits behind an exchange */
     struct http_exchange *pending;
-    struct http__peer_addr addr; /* valid when counted */
+    struct http__peer_addr addr; /* valid when addr_known (always when counted) */
     uint64_t active_ms;          /* loop time of the last read or answer */
     uint64_t request_deadline;   /* loop time the request being received is due; 0: none */
     uint64_t output_deadline;    /* while output_paused: loop time to drain by */
@@ -93,6 +95,7 @@ struct http_conn
     bool shut_done;
     bool refusing; /* refused at accept: a 503 leaves, nothing is read */
     bool counted;  /* holds a place in the server's per-address count */
+    bool addr_known;
     bool closing;
 };
 

@@ -72,6 +72,11 @@ int ctl_usage(void)
         "        [--agent A] [--expires-at MS]   prints the new token, once\n"
         "  token list | revoke ID               revoked on every node at one log index\n"
         "  whoami                              the principal of the token in use\n"
+        "users (admin): people who sign in to the node's pages\n"
+        "  user set NAME --role ROLE [--agent A]   make or change a user; the password\n"
+        "        from the terminal (asked twice, not shown), or the first line of stdin;\n"
+        "        signs the user out everywhere\n"
+        "  user list | show NAME | delete NAME\n"
         "\n"
         "Exit status: 0 done, 1 the cluster refused (the error is printed, as for a 401\n"
         "or 403), 2 bad command line (or an unreadable CA or token file), 3 no node\n"
@@ -174,7 +179,7 @@ static const struct group groups[] = {
     {"model", ctl_cmd_model},   {"audit", ctl_cmd_audit},     {"queue", ctl_cmd_queue},
     {"agent", ctl_cmd_agent},   {"contact", ctl_cmd_contact}, {"offer", ctl_cmd_offer},
     {"events", ctl_cmd_events}, {"history", ctl_cmd_history}, {"webhook", ctl_cmd_webhook},
-    {"token", ctl_cmd_token},   {"whoami", ctl_cmd_whoami},
+    {"token", ctl_cmd_token},   {"whoami", ctl_cmd_whoami},   {"user", ctl_cmd_user},
 };
 
 /* The value of option name at argv[*i] (moving *i past it), or NULL when argv[*i] is another

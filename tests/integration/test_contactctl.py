@@ -22,10 +22,10 @@ class Ctl:
         self.endpoints = ",".join([f"127.0.0.1:{dead}"] + [n.api_addr for n in c.nodes])
         self.env = c.ctl_env()  # the cluster's CA, so that contactctl speaks HTTPS
 
-    def run(self, *args, rc=0, json_out=False):
+    def run(self, *args, rc=0, json_out=False, stdin=""):
         cmd = [CTL, "--endpoints", self.endpoints] + (["--output", "json"] if json_out else [])
         res = subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=60,
-                             env=self.env)
+                             env=self.env, input=stdin)
         check(res.returncode == rc, f"contactctl {' '.join(args)}: exit {res.returncode}, "
               f"expected {rc}\nstdout: {res.stdout}\nstderr: {res.stderr}")
         return json.loads(res.stdout) if json_out and rc == 0 else res.stdout + res.stderr
@@ -139,6 +139,40 @@ def sessions_and_webhooks(ctl):
     log("contact session/session-end, webhook add/list/show/delete")
 
 
+def users(c, ctl):
+    """user set/list/show/delete; the password from standard input, never the command
+    line; then it signs in."""
+    out = ctl.run("user", "set", "ops-sup", "--role", "supervisor",
+                  stdin="a long enough password\n")
+    check("user ops-sup set" in out, f"user set: {out}")
+    ctl.run("user", "set", "ops-agent", "--role", "agent", "--agent", "a01",
+            stdin="another long password")  # no line end: the first line all the same
+    out = ctl.run("user", "set", "ops-x", "--role", "supervisor", stdin="too short\n", rc=1)
+    check("shorter than 12 characters" in out, f"a short password: {out}")
+    ctl.run("user", "set", "ops-x", "--role", "supervisor", rc=2)  # nothing on stdin
+    ctl.run("user", "set", "ops-x", stdin="a long enough password\n", rc=2)  # no role
+    listed = ctl.run("user", "list", json_out=True)["items"]
+    check([(u["name"], u["role"], u["agent"]) for u in listed] ==
+          [("ops-agent", "agent", "a01"), ("ops-sup", "supervisor", "")], f"list: {listed}")
+    check("ops-agent" in ctl.run("user", "list"), "the table")
+    check("supervisor" in ctl.run("user", "show", "ops-sup"), "user show")
+    node = c.wait_leader()
+    client = node.new_client(token="")
+    conn = client.connect(30)
+    conn.request("POST", "/v1/session",
+                 body=json.dumps({"user": "ops-sup", "password": "a long enough password"}),
+                 headers={"Content-Type": "application/json", "X-Requested-With": "contactd"})
+    res = conn.getresponse()
+    res.read()
+    conn.close()
+    check(res.status == 200 and res.getheader("Set-Cookie", "").startswith("cd_session="),
+          f"signing in with the password given on stdin: {res.status}")
+    ctl.run("user", "delete", "ops-sup")
+    ctl.run("user", "delete", "ops-sup", rc=1)
+    ctl.run("user", "show", "ops-sup", rc=1)
+    log("user set (password on stdin) / list / show / delete; the user signed in")
+
+
 def failures(c, ctl):
     ctl.run("contact", "frob", "1", rc=2)
     ctl.run("--bogus", rc=2)
@@ -164,6 +198,7 @@ def body(c):
     agents_and_queues(ctl)
     contacts(ctl)
     sessions_and_webhooks(ctl)
+    users(c, ctl)
     failures(c, ctl)
 
 

@@ -120,6 +120,43 @@ static inline void reply_big(struct http_exchange *x, const struct http_request 
     free(body);
 }
 
+/* /headers?lines=N: answers with the extra header lines of case N (http_reply_headers());
+ * one it refuses is answered 409 REFUSED instead. /peer: the client's address as text. */
+static inline void reply_headers(struct http_exchange *x, const struct http_request *req)
+{
+    static const char *const cases[] = {
+        "Set-Cookie: s=1; Path=/; Secure; HttpOnly; SameSite=Strict\r\nRetry-After: 7\r\n",
+        "X-Forged: a\r\nSet-Cookie: s=2\r\n\r\nHTTP/1.1 200 OK\r\n", /* a second answer */
+        "X-Split: a\nSet-Cookie: s=3\r\n",                           /* a bare LF */
+        "X-Split: a\rSet-Cookie: s=4\r\n",                           /* a bare CR */
+        "X-No-End: a",                                               /* no CRLF */
+        "Bad Name: a\r\n",                                           /* not a token */
+        "content-length: 0\r\n",                                     /* the server's */
+        "Connection: close\r\n",
+        "Transfer-Encoding: chunked\r\n",
+        "Content-Type: text/html\r\n",
+        "",
+        ": a\r\n",
+    };
+    char n[8], addr[HTTP_ADDRESS_MAX];
+    size_t i = http_query_get(req, "lines", n, sizeof(n)) > 0 ? strtoul(n, NULL, 10) : 0;
+    if (strcmp(req->path, "/peer") == 0) {
+        assert_int_equal(http_exchange_peer_address(x, addr, sizeof(addr) - 1), CD_EINVAL);
+        assert_int_equal(http_exchange_peer_address(x, addr, sizeof(addr)), 0);
+        http_reply(x, 200, "text/plain", addr, strlen(addr));
+        return;
+    }
+    assert_true(i < sizeof(cases) / sizeof(cases[0]));
+    if (strcmp(req->path, "/headers-json") == 0) {
+        if (http_reply_json_headers(x, 201, cases[i], json_pack("{s:i}", "case", (int)i)) !=
+            0) {
+            http_reply_error(x, 409, "REFUSED", "case %zu", i);
+        }
+    } else if (http_reply_headers(x, 200, "text/plain", cases[i], "ok", 2) != 0) {
+        http_reply_error(x, 409, "REFUSED", "case %zu", i);
+    }
+}
+
 static inline void handler(void *data, struct http_exchange *x, const struct http_request *req)
 {
     struct fixture *f = data;
@@ -139,6 +176,8 @@ static inline void handler(void *data, struct http_exchange *x, const struct htt
         reply_big(x, req);
     } else if (strcmp(req->path, "/none") == 0) {
         http_reply(x, 204, NULL, NULL, 0);
+    } else if (strncmp(req->path, "/headers", 8) == 0 || strcmp(req->path, "/peer") == 0) {
+        reply_headers(x, req);
     } else if (strcmp(req->path, "/error") == 0) {
         http_reply_error(x, 404, "NOT_FOUND", "no route '%s'", req->path);
     } else {
