@@ -50,6 +50,7 @@
 #define ENGINE_PROFICIENCY_MAX 10
 #define ENGINE_ACTOR_MAX 128     /* who gave a command: "user:alice" (with NUL) */
 #define ENGINE_TOKEN_HASH_LEN 32 /* SHA-256 of a token's secret */
+#define ENGINE_PERSONAL_MAX 16   /* attribute keys the model marks as personal data */
 
 /* ---- Enumerations ------------------------------------------------------------------- */
 
@@ -326,6 +327,12 @@ struct engine_model
     uint8_t blocks[ENGINE_CH_COUNT];
     char rna_reason[ENGINE_VALUE_MAX]; /* away reason after ring-no-answer; "" =
                                           "ring_no_answer" */
+    /* Attribute keys whose values are personal data (a phone number, an email address, a
+     * name, free text): the API masks them for roles without the right to see them. Valid
+     * attribute keys (engine_name_valid, ENGINE_KEY_MAX), none twice. The engine routes on
+     * them like any other key; the list only says what they are. */
+    uint8_t n_personal;
+    char personal[ENGINE_PERSONAL_MAX][ENGINE_KEY_MAX];
 };
 
 void engine_model_init(struct engine_model *m);
@@ -339,6 +346,8 @@ int engine_model_validate(const struct engine_model *m, char *err, size_t errlen
 /* Index of a named object, or -1. */
 int engine_model_skill(const struct engine_model *m, const char *name);
 int engine_model_queue(const struct engine_model *m, const char *name);
+/* True when the model (may be NULL) marks attribute key as personal. */
+bool engine_model_personal(const struct engine_model *m, const char *key);
 /* Binary form of a model (inside MODEL_INSTALL commands and state snapshots). encode
  * returns 0, CD_ENOMEM, or CD_EINVAL for a count above its array or a name without a NUL
  * (then nothing is appended). decode fills an initialised, empty model and checks
