@@ -153,6 +153,9 @@ bool api__may_see_personal(const struct api__call *call);
 void api__mask_personal(json_t *attrs, const struct engine_model *m);
 /* The same for a contact as api__contact_json() made it, with the running model. */
 void api__mask_contact(const struct api *a, json_t *contact);
+/* POST /v1/privacy/erase {"attr", "value"} and GET /v1/privacy/export?attr=&value=. */
+void api__privacy_erase(struct api__call *call);
+void api__privacy_export(struct api__call *call);
 
 /* write.c: commands. */
 void api__submit(struct api__call *call, const struct engine_command *cmd, int ok_status);
