@@ -312,6 +312,10 @@ static void sample_agent_cmds(struct fixture *f, struct engine_command *c)
             c->u.user.agent = "ann";
             c->u.user.verifier = "scrypt$16384$8$1$c2FsdA$aGFzaA";
             break;
+        case ENGINE_CMD_PRIVACY_ERASE:
+            c->u.erase.key = "phone";
+            c->u.erase.value = "+44 20 7946 0000";
+            break;
         default: /* LOGIN, LOGOUT, STATE, DELETE */
             c->u.agent.name = "ann";
             c->u.agent.presence = ENGINE_PRESENCE_AWAY;
@@ -486,6 +490,10 @@ static void assert_agent_cmd_equal(const struct engine_command *a,
             assert_int_equal(a->u.user.role, b->u.user.role);
             assert_str_as_sent(a->u.user.agent, b->u.user.agent);
             assert_str_as_sent(a->u.user.verifier, b->u.user.verifier);
+            break;
+        case ENGINE_CMD_PRIVACY_ERASE:
+            assert_str_as_sent(a->u.erase.key, b->u.erase.key);
+            assert_str_as_sent(a->u.erase.value, b->u.erase.value);
             break;
         default:
             assert_str_as_sent(a->u.agent.name, b->u.agent.name);
