@@ -202,6 +202,28 @@ static int read_skills(struct model_builder *b, const struct ynode *n)
     return 0;
 }
 
+/* personal: [phone, email, ...]: attribute keys whose values are personal data. */
+static int read_personal(struct model_builder *b, const struct ynode *n)
+{
+    if (cfg_expect_seq(&b->c, n) != 0) {
+        return CD_EPARSE;
+    }
+    if (n->n > ENGINE_PERSONAL_MAX) {
+        return cfg_fail(&b->c, n, "personal: more than %d keys", ENGINE_PERSONAL_MAX);
+    }
+    for (const struct ynode *i = n->child; i != NULL; i = i->next) {
+        char *key = b->m->personal[b->m->n_personal];
+        if (cfg_name(&b->c, i, key, ENGINE_KEY_MAX) != 0) {
+            return CD_EPARSE;
+        }
+        if (engine_model_personal(b->m, key)) {
+            return cfg_fail(&b->c, i, "personal: key '%s' is listed twice", key);
+        }
+        b->m->n_personal++;
+    }
+    return 0;
+}
+
 static int read_blocks(struct model_builder *b, const struct ynode *n)
 {
     static const char *const keys[] = {"voice", "email", "sms", "chat", NULL};
@@ -283,8 +305,8 @@ static int refuse_runbooks(struct model_builder *b, const struct ynode *n)
 /* Sections in dependency order: what a section refers to is read before it. */
 static int read_sections(struct model_builder *b, const struct ynode *root)
 {
-    static const char *const keys[] = {"version", "skills", "defaults", "hours", "queues",
-                                       "agents",  "rules",  "runbooks", NULL};
+    static const char *const keys[] = {"version", "skills", "defaults", "hours",    "queues",
+                                       "agents",  "rules",  "runbooks", "personal", NULL};
     const struct ynode *e, *queues;
     int rv;
     if (cfg_keys(&b->c, root, keys) != 0 || read_version(b, root) != 0 ||
@@ -297,7 +319,8 @@ static int read_sections(struct model_builder *b, const struct ynode *root)
         (rv = model_read_queues(b, queues)) || (rv = model_check_overflow_loops(b, queues)) ||
         ((e = ynode_get(root, "agents")) && (rv = model_read_agents(b, e))) ||
         ((e = ynode_get(root, "rules")) && (rv = model_read_rules(b, e))) ||
-        ((e = ynode_get(root, "runbooks")) && (rv = refuse_runbooks(b, e)))) {
+        ((e = ynode_get(root, "runbooks")) && (rv = refuse_runbooks(b, e))) ||
+        ((e = ynode_get(root, "personal")) && (rv = read_personal(b, e)))) {
         return rv;
     }
     return 0;

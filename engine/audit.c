@@ -81,7 +81,13 @@ void engine__audit(struct engine *e,
                                .queue = "",
                                .text = str(cmd->actor),
                                .at = e->clock};
+    char attr[ENGINE_KEY_MAX + 8];
     fx.object = object_name(e, cmd, &fx);
+    if (cmd->kind == ENGINE_CMD_PRIVACY_ERASE) {
+        /* The key only: the value erased must not live on in the audit trail. */
+        snprintf(attr, sizeof(attr), "attr:%s", str(cmd->u.erase.key));
+        fx.object = attr;
+    }
     if (fx.object == NULL && object_number(cmd, res, &fx, &n)) {
         snprintf(number, sizeof(number), "%llu", n);
         fx.object = number;

@@ -26,6 +26,7 @@
  *                                         (ENGINE_TOKEN_HASH_LEN bytes as they are)
  *   TOKEN_REVOKE                          id, name
  *   USER_SET, USER_DELETE                 name, role, agent, verifier
+ *   PRIVACY_ERASE                         key, value
  *
  *   skills[] = n, n x (skill, level)      attrs[] = n, n x (key, value)
  *
@@ -222,6 +223,10 @@ static void put_body(struct enc *w, const struct engine_command *cmd)
         case ENGINE_CMD_TOKEN_CREATE:
         case ENGINE_CMD_TOKEN_REVOKE:
             put_token(w, cmd);
+            break;
+        case ENGINE_CMD_PRIVACY_ERASE:
+            cd_buf_str(w->b, cmd->u.erase.key);
+            cd_buf_str(w->b, cmd->u.erase.value);
             break;
         case ENGINE_CMD_USER_SET:
         case ENGINE_CMD_USER_DELETE:
@@ -481,6 +486,10 @@ static void get_body(struct dec *d, struct engine_command *cmd)
         case ENGINE_CMD_TOKEN_CREATE:
         case ENGINE_CMD_TOKEN_REVOKE:
             get_token(d, cmd);
+            break;
+        case ENGINE_CMD_PRIVACY_ERASE:
+            cmd->u.erase.key = get_str(d);
+            cmd->u.erase.value = get_str(d);
             break;
         case ENGINE_CMD_USER_SET:
         case ENGINE_CMD_USER_DELETE:

@@ -17,6 +17,9 @@
  *              action = kind, has_priority, priority, queue, target, reason,
  *                       skills[] (skill, level), set[] (key, value)
  *   4 x blocks, rna_reason
+ *   format 2 only: personal[] key  (a model without personal keys is written as format 1,
+ *                                   so models and snapshots made before the list read
+ *                                   back and encode to the same bytes)
  *
  * Only the used part of a fixed array is written, so the form is canonical: the decoder
  * accepts one byte string per model (minimal varints, every value within its field's
@@ -30,6 +33,7 @@
 #include "common/buf.h"
 
 #define MODEL_FORMAT 1
+#define MODEL_FORMAT_PERSONAL 2
 
 /* Fewest bytes one element of each array encodes to: a count is accepted only if that
  * many elements could fit in the bytes left, so a forged count cannot make us allocate
@@ -220,7 +224,7 @@ int engine_model_encode(const struct engine_model *m, struct cd_buf *out)
 {
     struct enc w = {out, 0};
     size_t start = out->len;
-    cd_buf_u8(out, MODEL_FORMAT);
+    cd_buf_u8(out, m->n_personal > 0 ? MODEL_FORMAT_PERSONAL : MODEL_FORMAT);
     PUT_ARRAY(&w, m->n_skills, m->skills, put_skill);
     PUT_ARRAY(&w, m->n_zones, m->zones, put_zone);
     PUT_ARRAY(&w, m->n_hours, m->hours, put_hours);
@@ -231,6 +235,14 @@ int engine_model_encode(const struct engine_model *m, struct cd_buf *out)
         cd_buf_uvar(out, m->blocks[c]);
     }
     put_str(&w, m->rna_reason, sizeof(m->rna_reason));
+    if (m->n_personal > ENGINE_PERSONAL_MAX) {
+        w.err = CD_EINVAL;
+    } else if (m->n_personal > 0) {
+        cd_buf_uvar(out, m->n_personal);
+        for (uint32_t i = 0; i < m->n_personal; i++) {
+            put_str(&w, m->personal[i], sizeof(m->personal[i]));
+        }
+    }
     int rv = out->err != 0 ? out->err : w.err;
     if (rv != 0 && out->err == 0) {
         out->len = start;
@@ -456,7 +468,21 @@ static int get_skill(struct cd_reader *r, struct engine_name *s)
         }                                                                                   \
     } while (0)
 
-static int get_model(struct cd_reader *r, struct engine_model *m)
+/* Format 2: at least one key (none is written as format 1, keeping the form canonical). */
+static void get_personal(struct cd_reader *r, struct engine_model *m)
+{
+    uint64_t n = cd_rd_uvar(r);
+    if (r->err != 0 || n == 0 || n > ENGINE_PERSONAL_MAX) {
+        cd_rd_fail(r);
+        return;
+    }
+    m->n_personal = (uint8_t)n;
+    for (uint32_t i = 0; i < m->n_personal; i++) {
+        cd_rd_strcpy(r, m->personal[i], sizeof(m->personal[i]));
+    }
+}
+
+static int get_model(struct cd_reader *r, struct engine_model *m, uint8_t format)
 {
     GET_ARRAY(r, UINT16_MAX, MIN_SKILL, m->n_skills, m->skills, get_skill);
     GET_ARRAY(r, UINT32_MAX, MIN_ZONE, m->n_zones, m->zones, get_zone);
@@ -468,6 +494,9 @@ static int get_model(struct cd_reader *r, struct engine_model *m)
         m->blocks[c] = get_u8(r);
     }
     cd_rd_strcpy(r, m->rna_reason, sizeof(m->rna_reason));
+    if (format == MODEL_FORMAT_PERSONAL) {
+        get_personal(r, m);
+    }
     return r->err != 0 ? CD_ECORRUPT : 0;
 }
 
@@ -478,11 +507,11 @@ int engine_model_decode(struct cd_reader *r, struct engine_model *m)
     if (r->err != 0) {
         return CD_ECORRUPT;
     }
-    if (format != MODEL_FORMAT) {
+    if (format != MODEL_FORMAT && format != MODEL_FORMAT_PERSONAL) {
         cd_rd_fail(r);
         return CD_EVERSION;
     }
-    int rv = get_model(r, m);
+    int rv = get_model(r, m, format);
     if (rv != 0) {
         cd_rd_fail(r);
         engine_model_close(m);

@@ -19,6 +19,11 @@ int engine__cmd_set_attrs(struct engine *e,
                           const struct engine_attr *attrs,
                           uint8_t n,
                           struct engine_result *res);
+/* PRIVACY_ERASE (privacy.c). */
+int engine__cmd_erase(struct engine *e,
+                      const char *key,
+                      const char *value,
+                      struct engine_result *res);
 int engine__cmd_transfer(struct engine *e,
                          const struct engine_command *cmd,
                          struct engine_result *res);

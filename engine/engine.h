@@ -50,6 +50,7 @@
 #define ENGINE_PROFICIENCY_MAX 10
 #define ENGINE_ACTOR_MAX 128     /* who gave a command: "user:alice" (with NUL) */
 #define ENGINE_TOKEN_HASH_LEN 32 /* SHA-256 of a token's secret */
+#define ENGINE_PERSONAL_MAX 16   /* attribute keys the model marks as personal data */
 
 /* ---- Enumerations ------------------------------------------------------------------- */
 
@@ -326,6 +327,12 @@ struct engine_model
     uint8_t blocks[ENGINE_CH_COUNT];
     char rna_reason[ENGINE_VALUE_MAX]; /* away reason after ring-no-answer; "" =
                                           "ring_no_answer" */
+    /* Attribute keys whose values are personal data (a phone number, an email address, a
+     * name, free text): the API masks them for roles without the right to see them. Valid
+     * attribute keys (engine_name_valid, ENGINE_KEY_MAX), none twice. The engine routes on
+     * them like any other key; the list only says what they are. */
+    uint8_t n_personal;
+    char personal[ENGINE_PERSONAL_MAX][ENGINE_KEY_MAX];
 };
 
 void engine_model_init(struct engine_model *m);
@@ -339,6 +346,8 @@ int engine_model_validate(const struct engine_model *m, char *err, size_t errlen
 /* Index of a named object, or -1. */
 int engine_model_skill(const struct engine_model *m, const char *name);
 int engine_model_queue(const struct engine_model *m, const char *name);
+/* True when the model (may be NULL) marks attribute key as personal. */
+bool engine_model_personal(const struct engine_model *m, const char *key);
 /* Binary form of a model (inside MODEL_INSTALL commands and state snapshots). encode
  * returns 0, CD_ENOMEM, or CD_EINVAL for a count above its array or a name without a NUL
  * (then nothing is appended). decode fills an initialised, empty model and checks
@@ -378,8 +387,9 @@ enum engine_cmd_kind {
     ENGINE_CMD_WEBHOOK_FAILED,    /* an attempt failed: retry after a backoff */
     ENGINE_CMD_TOKEN_CREATE,      /* an API token or a browser session (engine/tokens.c) */
     ENGINE_CMD_TOKEN_REVOKE,
-    ENGINE_CMD_USER_SET,    /* create or replace a user who signs in with a password */
-    ENGINE_CMD_USER_DELETE, /* and revoke every session of that user */
+    ENGINE_CMD_USER_SET,      /* create or replace a user who signs in with a password */
+    ENGINE_CMD_USER_DELETE,   /* and revoke every session of that user */
+    ENGINE_CMD_PRIVACY_ERASE, /* remove one attribute value from every live contact */
     ENGINE_CMD_KIND_COUNT
 };
 
@@ -530,6 +540,17 @@ struct engine_command
             const char *agent;    /* SET: role AGENT: the agent the user is; else "" */
             const char *verifier; /* SET: the edge's password verifier, opaque */
         } user;                   /* USER_SET, USER_DELETE */
+        /* PRIVACY_ERASE: every live contact whose attribute `key` is exactly `value` loses
+         * that attribute (as a SET_ATTRS with value "" would remove it). key: an attribute
+         * key (engine_name_valid, ENGINE_KEY_MAX); value: 1..ENGINE_VALUE_MAX-1 bytes; else
+         * CD_EINVAL. Finding none is not an error. The result's `contact` is the number of
+         * contacts changed. Routing decisions already made stay; later rules see the
+         * attribute absent. The AUDIT effect's object is "attr:KEY": never the value. */
+        struct
+        {
+            const char *key;
+            const char *value;
+        } erase;
     } u;
 };
 
@@ -540,7 +561,8 @@ struct engine_result
     int code;
     uint64_t contact; /* CONTACT_CREATE: the new (or, for a repeated key, existing) id;
                          WEBHOOK_ADD: the new webhook's id; TOKEN_CREATE: the new token's
-                         id; TOKEN_REVOKE: the id of the token revoked */
+                         id; TOKEN_REVOKE: the id of the token revoked;
+                         PRIVACY_ERASE: the number of contacts changed */
     bool existing;    /* CONTACT_CREATE: the key was seen before; nothing was created */
     char message[128];
 };
@@ -612,13 +634,14 @@ struct engine_effect
 /* Audit: after every successful command that changes configuration, principals or a
  * contact by hand (MODEL_INSTALL, AGENT_UPSERT, AGENT_DELETE, AGENT_SKILLS, QUEUE_PAUSE,
  * QUEUE_RESUME, CONTACT_TRANSFER, CONTACT_SET_ATTRS, TOKEN_CREATE, TOKEN_REVOKE, USER_SET,
- * USER_DELETE, WEBHOOK_ADD, WEBHOOK_DELETE), one AUDIT effect follows the command's other
- * effects:
+ * USER_DELETE, WEBHOOK_ADD, WEBHOOK_DELETE, PRIVACY_ERASE), one AUDIT effect follows the
+ * command's other effects:
  *
  *   text    the command's actor ("" = the node itself)
  *   state   the command's kind (enum engine_cmd_kind; engine_cmd_name() spells it)
  *   object  what it acted on, as text: the queue, agent, token or user name, the contact
- *           id, the webhook id, or the model version (decimal)
+ *           id, the webhook id, the model version (decimal), or "attr:KEY" for a
+ *           PRIVACY_ERASE (the erased value is never in an effect)
  *   agent   AGENT_*: the agent; queue: QUEUE_*: the queue; contact: CONTACT_*: the
  *           contact (so that feeds filtered by agent or contact show them); else ""/0
  *   at      the command's time (the state's clock)

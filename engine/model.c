@@ -146,3 +146,13 @@ int engine_model_queue(const struct engine_model *m, const char *name)
     }
     return -1;
 }
+
+bool engine_model_personal(const struct engine_model *m, const char *key)
+{
+    for (uint32_t i = 0; m != NULL && i < m->n_personal; i++) {
+        if (strcmp(m->personal[i], key) == 0) {
+            return true;
+        }
+    }
+    return false;
+}

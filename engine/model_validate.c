@@ -523,6 +523,26 @@ static int check_rule(struct vctx *v, const struct engine_rule *r)
 
 /* ---- The whole model ---------------------------------------------------------------- */
 
+static int check_personal(struct vctx *v)
+{
+    if (v->m->n_personal > ENGINE_PERSONAL_MAX) {
+        return fail(v, "model: %u personal keys, at most %d", v->m->n_personal,
+                    ENGINE_PERSONAL_MAX);
+    }
+    for (uint32_t i = 0; i < v->m->n_personal; i++) {
+        const char *k = v->m->personal[i];
+        if (!terminated(k, ENGINE_KEY_MAX) || !engine_name_valid(k, ENGINE_KEY_MAX)) {
+            return fail(v, "model: personal key %u invalid", i);
+        }
+        for (uint32_t j = 0; j < i; j++) {
+            if (strcmp(v->m->personal[j], k) == 0) {
+                return fail(v, "model: personal key '%s' listed twice", k);
+            }
+        }
+    }
+    return 0;
+}
+
 static int check_globals(struct vctx *v)
 {
     for (int c = 0; c < ENGINE_CH_COUNT; c++) {
@@ -534,7 +554,7 @@ static int check_globals(struct vctx *v)
     if (!terminated(v->m->rna_reason, sizeof(v->m->rna_reason))) {
         return fail(v, "model: rna_reason not terminated");
     }
-    return 0;
+    return check_personal(v);
 }
 
 int engine_model_validate(const struct engine_model *m, char *err, size_t errlen)

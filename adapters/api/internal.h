@@ -192,6 +192,20 @@ json_t *api__queue_json(const struct engine_queue_info *q);
 struct storage_history;
 json_t *api__history_json(const struct storage_history *h);
 
+/* privacy.c: personal data (the attribute keys the model marks personal). */
+#define API__MASKED "***"
+/* True when the caller may see personal values: admin, supervisor, agent (which the routes
+ * limit to its own contacts); false for reporter and integration. */
+bool api__may_see_personal(const struct api__call *call);
+/* Replaces the value of every personal key of attrs (a JSON object; anything else is left
+ * alone) with API__MASKED, keeping the key. m may be NULL (no model: nothing is personal). */
+void api__mask_personal(json_t *attrs, const struct engine_model *m);
+/* The same for a contact as api__contact_json() made it, with the running model. */
+void api__mask_contact(const struct api *a, json_t *contact);
+/* POST /v1/privacy/erase {"attr", "value"} and GET /v1/privacy/export?attr=&value=. */
+void api__privacy_erase(struct api__call *call);
+void api__privacy_export(struct api__call *call);
+
 /* write.c: commands. */
 void api__submit(struct api__call *call, const struct engine_command *cmd, int ok_status);
 void api__contact_create(struct api__call *call);

@@ -480,6 +480,17 @@ static json_t *version_json(const struct engine_archived *v, uint32_t running, i
     return j;
 }
 
+/* The running model's personal attribute keys (GET /v1/model). */
+static json_t *personal_json(const struct engine *e)
+{
+    const struct engine_model *m = engine_model(e);
+    json_t *arr = json_array();
+    for (uint32_t i = 0; m != NULL && i < m->n_personal; i++) {
+        json_array_append_new(arr, json_string(m->personal[i]));
+    }
+    return arr;
+}
+
 static void model_answer(void *data, int status)
 {
     struct model_reading *r = data;
@@ -503,7 +514,11 @@ static void model_answer(void *data, int status)
                         json_pack("{s:o,s:I}", "items", items, "running", (json_int_t)running));
     } else if (engine_archive_find(e, r->kind == API__MODEL_RUNNING ? running : r->version,
                                    &v) == 0) {
-        http_reply_json(r->x, 200, version_json(&v, running, 2));
+        json_t *j = version_json(&v, running, 2);
+        if (r->kind == API__MODEL_RUNNING) {
+            json_object_set_new(j, "personal", personal_json(e));
+        }
+        http_reply_json(r->x, 200, j);
     } else if (r->kind == API__MODEL_RUNNING) {
         http_reply_error(r->x, 404, "NOTFOUND", "no routing model is installed");
     } else {

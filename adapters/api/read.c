@@ -25,6 +25,7 @@ struct reading
     uint64_t min_age_ms;
     uint64_t limit;
     uint64_t from, to;
+    bool personal; /* the caller may see personal values (api__may_see_personal) */
 };
 
 struct listing
@@ -35,6 +36,15 @@ struct listing
     size_t matched;
     int64_t arrived_before; /* from min_age_ms */
 };
+
+static json_t *contact_json(const struct reading *r, const struct engine_contact_info *c)
+{
+    json_t *j = api__contact_json(c);
+    if (!r->personal) {
+        api__mask_contact(r->api, j);
+    }
+    return j;
+}
 
 static int list_contact(void *data, const struct engine_contact_info *c)
 {
@@ -49,7 +59,7 @@ static int list_contact(void *data, const struct engine_contact_info *c)
     }
     l->matched++;
     if (l->left > 0) {
-        json_array_append_new(l->items, api__contact_json(c));
+        json_array_append_new(l->items, contact_json(r, c));
         l->left--;
     }
     return 0; /* on to the end: total counts every match */
@@ -75,7 +85,7 @@ static void read_contact(struct reading *r, const struct engine *e)
     struct engine_contact_info info;
     struct storage_history h;
     if (engine_contact_get(e, r->id, &info) == 0) {
-        http_reply_json(r->x, 200, api__contact_json(&info));
+        http_reply_json(r->x, 200, contact_json(r, &info));
     } else if (storage_get_history(cluster_storage(r->api->cluster), r->id, &h) == 0) {
         http_reply_json(r->x, 200, api__history_json(&h));
     } else if (history_pending(r->api->cluster)) {
@@ -241,6 +251,7 @@ void api__read(struct api__call *call, enum api__read_kind kind)
     r->x = call->x;
     r->kind = kind;
     r->id = call->ids[0];
+    r->personal = api__may_see_personal(call);
     snprintf(r->arg, sizeof(r->arg), "%s", call->args[0]);
     if (!read_filters(call, r)) {
         free(r);

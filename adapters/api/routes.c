@@ -56,6 +56,8 @@ ROUTE0(r_create, api__contact_create(call))
 ROUTE0(r_model, api__model_install(call))
 ROUTE0(r_metrics, api__metrics(call))
 ROUTE0(r_events, api__events(call))
+ROUTE0(r_privacy_erase, api__privacy_erase(call))
+ROUTE0(r_privacy_export, api__privacy_export(call))
 ROUTE0(r_model_validate, api__model_validate(call))
 ROUTE0(r_model_diff, api__model_diff(call))
 ROUTE0(r_model_rollback, api__model_rollback(call))
@@ -137,6 +139,11 @@ static const struct api__param q_history[] = {
     {"limit", API__Q_HANDLER, 0},
     {.name = NULL},
 };
+static const struct api__param q_privacy[] = {
+    {"attr", API__Q_NAME, ENGINE_KEY_MAX},
+    {"value", API__Q_TEXT, ENGINE_VALUE_MAX},
+    {.name = NULL},
+};
 static const struct api__param q_events[] = {
     {"after", API__Q_HANDLER, 0},
     {"wait_ms", API__Q_HANDLER, 0},
@@ -213,6 +220,8 @@ static const struct route routes[] = {
      OWN_ANY},
     {HTTP_M_GET, "/v1/history", r_read, API__READ_HISTORY, q_history, STAFF | REPORT, OWN_ANY},
     {HTTP_M_GET, "/v1/events", r_events, 0, q_events, STAFF | AGENT, OWN_FILTER},
+    {HTTP_M_POST, "/v1/privacy/erase", r_privacy_erase, 0, NULL, ADMIN, OWN_ANY},
+    {HTTP_M_GET, "/v1/privacy/export", r_privacy_export, 0, q_privacy, ADMIN, OWN_ANY},
     {HTTP_M_POST, "/v1/webhooks", r_webhook_add, 0, NULL, ADMIN, OWN_ANY},
     {HTTP_M_GET, "/v1/webhooks", r_webhook_list, 0, NULL, ADMIN, OWN_ANY},
     {HTTP_M_GET, "/v1/webhooks/{webhook}", r_webhook_get, 0, NULL, ADMIN, OWN_ANY},

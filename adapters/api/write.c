@@ -26,6 +26,11 @@ static void submitted(void *data, const struct engine_result *res)
         http_reply_json(
             p->x, res->existing ? 200 : p->ok_status,
             json_pack("{s:I,s:b}", "id", (json_int_t)res->contact, "existing", res->existing));
+    } else if (p->kind == ENGINE_CMD_PRIVACY_ERASE) {
+        /* History rows hold no attribute values: there are none to rewrite. */
+        http_reply_json(
+            p->x, p->ok_status,
+            json_pack("{s:I,s:i}", "contacts", (json_int_t)res->contact, "history", 0));
     } else if (p->kind == ENGINE_CMD_WEBHOOK_ADD) {
         http_reply_json(p->x, p->ok_status, json_pack("{s:I}", "id", (json_int_t)res->contact));
     } else {

@@ -98,7 +98,7 @@ static void reset(struct fixture *f)
         assert_string_equal(f->err,                                              \
                             "model.yaml:1:1: unknown key 'x' (expected one of: " \
                             "version, skills, defaults, hours, queues, agents, " \
-                            "rules, runbooks)");                                 \
+                            "rules, runbooks, personal)");                       \
     } while (0)
 
 #define BASE                    \

@@ -398,6 +398,25 @@ static void runbooks_are_refused(void **state)
                  "later version; remove this section)");
 }
 
+static void personal_keys(void **state)
+{
+    F;
+    EXPECT_ERROR(BASE "personal: [phone, phone]\n",
+                 "model.yaml:6:19: personal: key 'phone' is listed twice");
+    EXPECT_ERROR(BASE "personal: phone\n",
+                 "model.yaml:6:11: personal: expected a list, got 'phone'");
+    EXPECT_ERROR(BASE "personal: [a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p, q]\n",
+                 "model.yaml:6:11: personal: more than 16 keys");
+    EXPECT_ERROR(BASE "personal: [\"e mail\"]\n",
+                 "model.yaml:6:12: 'e mail' is not a valid name (use letters, digits and - _ . "
+                 "/ + : @)");
+    PARSE(BASE "personal: [phone, email, name]\n");
+    ASSERT_OK;
+    assert_int_equal(f->m->n_personal, 3);
+    assert_string_equal(f->m->personal[0], "phone");
+    assert_string_equal(f->m->personal[2], "name");
+}
+
 static void time_condition_without_zone_is_utc(void **state)
 {
     F;
@@ -482,7 +501,7 @@ static void error_unknown_key(void **state)
                  "hours, overflow, skills, escalation)");
     EXPECT_ERROR(BASE "colour: blue\n",
                  "model.yaml:6:1: unknown key 'colour' (expected one of: version, skills, "
-                 "defaults, hours, queues, agents, rules, runbooks)");
+                 "defaults, hours, queues, agents, rules, runbooks, personal)");
 }
 
 static void error_wrong_type(void **state)
@@ -725,6 +744,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(queue_conditions, setup, teardown),
         cmocka_unit_test_setup_teardown(time_and_location_conditions, setup, teardown),
         cmocka_unit_test_setup_teardown(runbooks_are_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(personal_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(time_condition_without_zone_is_utc, setup, teardown),
         cmocka_unit_test_setup_teardown(anchors_and_aliases, setup, teardown),
         cmocka_unit_test_setup_teardown(sample_model_loads, setup, teardown),

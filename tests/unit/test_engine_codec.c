@@ -178,6 +178,10 @@ static void assert_model_equal(const struct engine_model *a, const struct engine
     }
     assert_memory_equal(a->blocks, b->blocks, sizeof(a->blocks));
     assert_string_equal(a->rna_reason, b->rna_reason);
+    assert_int_equal(a->n_personal, b->n_personal);
+    for (uint32_t i = 0; i < a->n_personal; i++) {
+        assert_string_equal(a->personal[i], b->personal[i]);
+    }
 }
 
 static void assert_model_empty(const struct engine_model *m)
@@ -307,6 +311,10 @@ static void sample_agent_cmds(struct fixture *f, struct engine_command *c)
             c->u.user.role = ENGINE_ROLE_AGENT;
             c->u.user.agent = "ann";
             c->u.user.verifier = "scrypt$16384$8$1$c2FsdA$aGFzaA";
+            break;
+        case ENGINE_CMD_PRIVACY_ERASE:
+            c->u.erase.key = "phone";
+            c->u.erase.value = "+44 20 7946 0000";
             break;
         default: /* LOGIN, LOGOUT, STATE, DELETE */
             c->u.agent.name = "ann";
@@ -482,6 +490,10 @@ static void assert_agent_cmd_equal(const struct engine_command *a,
             assert_int_equal(a->u.user.role, b->u.user.role);
             assert_str_as_sent(a->u.user.agent, b->u.user.agent);
             assert_str_as_sent(a->u.user.verifier, b->u.user.verifier);
+            break;
+        case ENGINE_CMD_PRIVACY_ERASE:
+            assert_str_as_sent(a->u.erase.key, b->u.erase.key);
+            assert_str_as_sent(a->u.erase.value, b->u.erase.value);
             break;
         default:
             assert_str_as_sent(a->u.agent.name, b->u.agent.name);
@@ -681,6 +693,41 @@ TEST(model_install_round_trips_a_rich_model)
     assert_model_equal(&f->m, &m);
     assert_int_equal(cd_rd_left(&r), 1);
     engine_model_close(&m);
+}
+
+/* Personal keys make the model format 2; a model without them stays format 1, byte for
+ * byte what it was before the list existed. A format-2 model without keys is not canonical. */
+TEST(model_personal_keys_round_trip)
+{
+    struct engine_model m;
+    struct cd_reader r;
+    char err[256];
+    assert_int_equal(engine_model_encode(&f->m, &f->enc), 0);
+    assert_int_equal(f->enc.data[0], 1);
+    SET_STR(f->m.personal[0], "phone");
+    SET_STR(f->m.personal[1], "email");
+    f->m.n_personal = 2;
+    assert_int_equal(engine_model_validate(&f->m, err, sizeof(err)), 0);
+    assert_true(engine_model_personal(&f->m, "email"));
+    assert_false(engine_model_personal(&f->m, "tier"));
+    cd_buf_reset(&f->enc);
+    assert_int_equal(engine_model_encode(&f->m, &f->enc), 0);
+    assert_int_equal(f->enc.data[0], 2);
+    cd_reader_init(&r, f->enc.data, f->enc.len);
+    assert_int_equal(engine_model_decode(&r, &m), 0);
+    assert_model_equal(&f->m, &m);
+    assert_int_equal(cd_rd_left(&r), 0);
+    engine_model_close(&m);
+    /* The same bytes with a count of 0 where the keys begin. */
+    size_t keys_at = f->enc.len - (1 + 2 * 1 + strlen("phone") + strlen("email") + 2);
+    f->enc.data[keys_at] = 0;
+    cd_reader_init(&r, f->enc.data, keys_at + 1);
+    assert_int_equal(engine_model_decode(&r, &m), CD_ECORRUPT);
+    /* Twice the same key, or a key that is no name, is invalid. */
+    SET_STR(f->m.personal[1], "phone");
+    assert_int_equal(engine_model_validate(&f->m, err, sizeof(err)), CD_EINVAL);
+    SET_STR(f->m.personal[1], "e mail");
+    assert_int_equal(engine_model_validate(&f->m, err, sizeof(err)), CD_EINVAL);
 }
 
 TEST(empty_model_round_trips)
@@ -972,6 +1019,7 @@ int main(void)
         FX_TEST(the_actor_follows_the_kind),
         FX_TEST(arrays_at_their_limits_round_trip),
         FX_TEST(model_install_round_trips_a_rich_model),
+        FX_TEST(model_personal_keys_round_trip),
         FX_TEST(empty_model_round_trips),
         FX_TEST(store_is_reused),
         FX_TEST(every_truncation_is_rejected),
