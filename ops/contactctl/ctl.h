@@ -116,6 +116,7 @@ int ctl_cmd_history(struct ctl *c, int argc, char **argv);
 int ctl_cmd_webhook(struct ctl *c, int argc, char **argv);
 int ctl_cmd_token(struct ctl *c, int argc, char **argv);
 int ctl_cmd_whoami(struct ctl *c, int argc, char **argv);
+int ctl_cmd_privacy(struct ctl *c, int argc, char **argv);
 int ctl_cmd_user(struct ctl *c, int argc, char **argv);
 
 /* Options after a command's words: "--name value"; returns the value or NULL. Marks the

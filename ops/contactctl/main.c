@@ -72,6 +72,9 @@ int ctl_usage(void)
         "        [--agent A] [--expires-at MS]   prints the new token, once\n"
         "  token list | revoke ID               revoked on every node at one log index\n"
         "  whoami                              the principal of the token in use\n"
+        "personal data (admin):\n"
+        "  privacy export --attr KEY=VALUE     what is held about one customer\n"
+        "  privacy erase --attr KEY=VALUE      erased from every live contact, on every node\n"
         "users (admin): people who sign in to the node's pages\n"
         "  user set NAME --role ROLE [--agent A]   make or change a user; the password\n"
         "        from the terminal (asked twice, not shown), or the first line of stdin;\n"
@@ -179,7 +182,8 @@ static const struct group groups[] = {
     {"model", ctl_cmd_model},   {"audit", ctl_cmd_audit},     {"queue", ctl_cmd_queue},
     {"agent", ctl_cmd_agent},   {"contact", ctl_cmd_contact}, {"offer", ctl_cmd_offer},
     {"events", ctl_cmd_events}, {"history", ctl_cmd_history}, {"webhook", ctl_cmd_webhook},
-    {"token", ctl_cmd_token},   {"whoami", ctl_cmd_whoami},   {"user", ctl_cmd_user},
+    {"token", ctl_cmd_token},   {"whoami", ctl_cmd_whoami},   {"privacy", ctl_cmd_privacy},
+    {"user", ctl_cmd_user},
 };
 
 /* The value of option name at argv[*i] (moving *i past it), or NULL when argv[*i] is another

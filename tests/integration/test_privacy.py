@@ -11,6 +11,7 @@ bytes nowhere in any node's LMDB file (data.mdb)."""
 import http.server
 import json
 import os
+import subprocess
 import threading
 import urllib.parse
 
@@ -138,6 +139,12 @@ def body(c):
               all(x["attributes"]["phone"] == PHONE for x in doc["contacts"]) and
               doc["history"] == [], f"the export before: {doc}")
         log(f"export before the erase: {len(doc['contacts'])} contacts")
+        out = subprocess.run([os.environ["CONTACTCTL"], "--endpoints", follower.api_addr,
+                              "privacy", "export", "--attr", f"phone={PHONE}"],
+                             capture_output=True, text=True, timeout=60, env=c.ctl_env())
+        check(out.returncode == 0 and
+              sorted(x["id"] for x in json.loads(out.stdout)["contacts"]) == sorted(live),
+              f"contactctl privacy export: {out.returncode} {out.stdout} {out.stderr}")
 
         code, doc = follower.request("POST", "/v1/privacy/erase",
                                      {"attr": "phone", "value": PHONE})
