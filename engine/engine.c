@@ -73,6 +73,8 @@ static int dispatch(struct engine *e,
         case ENGINE_CMD_USER_SET:
         case ENGINE_CMD_USER_DELETE:
             return engine__cmd_user(e, cmd, res);
+        case ENGINE_CMD_AUDIT_NOTE:
+            return engine__cmd_audit_note(e, cmd, res);
         default:
             return FAIL(res, CD_EINVAL, "unknown command kind %u", cmd->kind);
     }

@@ -308,6 +308,10 @@ static void sample_agent_cmds(struct fixture *f, struct engine_command *c)
             c->u.user.agent = "ann";
             c->u.user.verifier = "scrypt$16384$8$1$c2FsdA$aGFzaA";
             break;
+        case ENGINE_CMD_AUDIT_NOTE:
+            c->u.note.action = "member_add";
+            c->u.note.object = "n4";
+            break;
         default: /* LOGIN, LOGOUT, STATE, DELETE */
             c->u.agent.name = "ann";
             c->u.agent.presence = ENGINE_PRESENCE_AWAY;
@@ -482,6 +486,10 @@ static void assert_agent_cmd_equal(const struct engine_command *a,
             assert_int_equal(a->u.user.role, b->u.user.role);
             assert_str_as_sent(a->u.user.agent, b->u.user.agent);
             assert_str_as_sent(a->u.user.verifier, b->u.user.verifier);
+            break;
+        case ENGINE_CMD_AUDIT_NOTE:
+            assert_str_as_sent(a->u.note.action, b->u.note.action);
+            assert_str_as_sent(a->u.note.object, b->u.note.object);
             break;
         default:
             assert_str_as_sent(a->u.agent.name, b->u.agent.name);
