@@ -72,6 +72,7 @@ ROUTE0(r_token_create, api__token_create(call))
 ROUTE0(r_token_list, api__token_list(call))
 ROUTE0(r_token_revoke, api__token_revoke(call))
 ROUTE0(r_whoami, api__whoami(call))
+ROUTE0(r_audit, api__audit(call))
 
 static void r_read(struct api__call *call, int arg)
 {
@@ -144,6 +145,18 @@ static const struct api__param q_events[] = {
  * too, which is accepted. */
 static const struct api__param q_model[] = {
     {"comment", API__Q_TEXT, 512},
+    {.name = NULL},
+};
+
+static const struct api__param q_audit[] = {
+    {"stale", API__Q_BOOL, 8},
+    {"actor", API__Q_NAME, ENGINE_ACTOR_MAX},
+    {"action", API__Q_NAME, ENGINE_NAME_MAX},
+    {"object", API__Q_TEXT, ENGINE_TARGET_MAX},
+    {"from", API__Q_HANDLER, 0},
+    {"to", API__Q_HANDLER, 0},
+    {"limit", API__Q_HANDLER, 0},
+    {"before", API__Q_HANDLER, 0},
     {.name = NULL},
 };
 
@@ -222,7 +235,7 @@ static const struct route routes[] = {
      OWN_ANY},
     {HTTP_M_GET, "/v1/model/versions/{version}", r_model_read, API__MODEL_VERSION, q_read,
      STAFF, OWN_ANY},
-    {HTTP_M_GET, "/v1/audit", r_model_read, API__MODEL_AUDIT, q_read, STAFF, OWN_ANY},
+    {HTTP_M_GET, "/v1/audit", r_audit, 0, q_audit, STAFF, OWN_ANY},
 };
 
 /* Matches path against pattern, capturing "{kind}" segments. A segment too long for args
@@ -459,6 +472,8 @@ void api_close(struct api *a, void (*cb)(void *data), void *data)
 {
     api__webhooks_stop(a->webhooks);
     api__tokens_stop(a->tokens);
+    a->closing = true; /* first: no note starts again */
+    api__notes_stop(a);
     api__model_close(a, cb, data);
 }
 
