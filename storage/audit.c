@@ -111,6 +111,9 @@ int storage__audit_decode(const void *key,
     }
     cd_rd_strcpy(&r, out->actor, sizeof(out->actor));
     cd_rd_strcpy(&r, out->action, sizeof(out->action));
+    if (out->action[0] == 0) {
+        cd_rd_fail(&r); /* never written: a row names its action */
+    }
     cd_rd_strcpy(&r, out->object, sizeof(out->object));
     cd_rd_strcpy(&r, out->agent, sizeof(out->agent));
     cd_rd_strcpy(&r, out->queue, sizeof(out->queue));
