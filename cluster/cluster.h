@@ -35,8 +35,9 @@ enum cluster_forward_kind {
     CLUSTER_FWD_COMMIT_INDEX, /* body: empty; reply: the leader's commit index (varint) as
                                  it knows it now, without a barrier (readiness probes) */
     CLUSTER_FWD_HISTORY,      /* body and reply: history pages (cluster/history.c) */
+    CLUSTER_FWD_AUDIT,        /* body and reply: audit pages of a gap (cluster/history.c) */
 };
-#define CLUSTER_FWD_KINDS 4
+#define CLUSTER_FWD_KINDS 5
 
 /* The kind's name in the path of the peer channel's endpoint ("command", "read-index", ...);
  * NULL for a kind out of range. */

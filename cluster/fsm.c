@@ -117,8 +117,8 @@ struct apply_ctx
     int storage_err;
 };
 
-/* Effects are kept (the bus's outbox) only with a batch: an entry applied again after a
- * restart had its effects kept by its first batch. */
+/* Effects are kept (the bus's outbox), and history and audit rows written, only with a
+ * batch: an entry applied again after a restart had them written by its first batch. */
 static void on_effect(void *data, const struct engine_effect *fx)
 {
     struct apply_ctx *a = data;
@@ -130,6 +130,10 @@ static void on_effect(void *data, const struct engine_effect *fx)
     }
     if (fx->kind == ENGINE_FX_ENDED && fx->history != NULL) {
         a->storage_err = storage_put_history(a->batch, fx->history);
+    }
+    if (fx->kind == ENGINE_FX_AUDIT && a->storage_err == 0) {
+        /* Effect n of the entry: the audit row's id is the event id INDEX.N. */
+        a->storage_err = storage_put_audit(a->batch, c->fx_count, fx);
     }
     if (c->fx_count == 0) {
         cd_buf_reset(&c->fx);

@@ -1,14 +1,17 @@
-/* Filling history gaps from a peer. History is node-local (rows written as each entry
- * applies, not part of a Raft snapshot, which would otherwise carry months of rows); a
- * node that catches up by installing a snapshot therefore lacks the rows of the entries it
- * skipped. storage records each such gap as pending; this file copies the rows from
- * another member, page by page, until none is pending, so that every node answers the same
- * for every contact and the history digests agree.
+/* Filling history gaps from a peer. History and the audit are node-local (rows written as
+ * each entry applies, not part of a Raft snapshot, which would otherwise carry months of
+ * rows); a node that catches up by installing a snapshot therefore lacks the rows of the
+ * entries it skipped. storage records each such gap as pending; this file copies the rows
+ * from another member, page by page, until none is pending, so that every node answers the
+ * same for every contact and every audit query, and the digests agree.
  *
- * A request names the gap's last index (the member asked must have applied it), its time
- * range and a cursor; the answer is a page (storage_history_export). A member whose own
- * history has a pending gap over that time range refuses, and the next member is asked.
- * Pages are imported one write transaction each, between entries. */
+ * A gap's audit rows come first (CLUSTER_FWD_AUDIT: the gap's index range and a cursor;
+ * storage_audit_export), then its history rows (CLUSTER_FWD_HISTORY: the gap's last index,
+ * its time range and a cursor; storage_history_export), whose last page ends the gap. The
+ * member asked must have applied the gap's last index; one whose own gap overlaps what is
+ * asked refuses, and the next member is asked. Pages are imported one write transaction
+ * each, between entries. A restart in the middle starts the gap's audit rows again, which
+ * the import takes once. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,14 +47,23 @@ static void page_done(struct cluster *c, void *owner, int status, const void *re
         bf->busy = false;
         return;
     }
-    if (status != 0 || storage_history_import(c->storage, &bf->gap, reply, len, &bf->cursor,
-                                              &done, err, sizeof(err)) != 0) {
+    int rv = status;
+    if (rv == 0 && !bf->audit_done) {
+        rv = storage_audit_import(c->storage, &bf->gap, reply, len, &bf->audit_cursor, &done,
+                                  err, sizeof(err));
+    } else if (rv == 0) {
+        rv = storage_history_import(c->storage, &bf->gap, reply, len, &bf->cursor, &done, err,
+                                    sizeof(err));
+    }
+    if (rv != 0) {
         bf->failures++;
         retry_later(c);
         return;
     }
     bf->pages++;
-    if (done) {
+    if (done && !bf->audit_done) {
+        bf->audit_done = true; /* on to the history rows */
+    } else if (done) {
         bf->busy = false;
         bf->filled++;
         cluster__wake(c); /* the next gap, if any, on the next turn */
@@ -85,16 +97,23 @@ static void send_page(struct cluster *c)
         return;
     }
     cd_buf_init(&b);
-    cd_buf_uvar(&b, bf->gap.last);
-    cd_buf_svar(&b, bf->gap.from_ms);
-    cd_buf_svar(&b, bf->gap.to_ms);
-    cd_buf_u8(&b, bf->cursor.set);
-    if (bf->cursor.set) {
-        cd_buf_put(&b, bf->cursor.key, sizeof(bf->cursor.key));
+    if (!bf->audit_done) {
+        cd_buf_uvar(&b, bf->gap.first);
+        cd_buf_uvar(&b, bf->gap.last);
+        cd_buf_uvar(&b, bf->audit_cursor.index);
+        cd_buf_uvar(&b, bf->audit_cursor.n);
+    } else {
+        cd_buf_uvar(&b, bf->gap.last);
+        cd_buf_svar(&b, bf->gap.from_ms);
+        cd_buf_svar(&b, bf->gap.to_ms);
+        cd_buf_u8(&b, bf->cursor.set);
+        if (bf->cursor.set) {
+            cd_buf_put(&b, bf->cursor.key, sizeof(bf->cursor.key));
+        }
     }
     bf->busy = true;
-    if (b.err != 0 ||
-        cluster__peer_send(c, to, peer, CLUSTER_FWD_HISTORY, b.data, b.len, page_done, NULL)) {
+    enum cluster_forward_kind kind = bf->audit_done ? CLUSTER_FWD_HISTORY : CLUSTER_FWD_AUDIT;
+    if (b.err != 0 || cluster__peer_send(c, to, peer, kind, b.data, b.len, page_done, NULL)) {
         retry_later(c);
     }
     cd_buf_close(&b);
@@ -111,6 +130,8 @@ void cluster__backfill_run(struct cluster *c)
     }
     if (gap.first != bf->gap.first || gap.last != bf->gap.last) {
         bf->gap = gap;
+        bf->audit_done = false;
+        bf->audit_cursor = (struct storage_audit_id){0, 0};
         bf->cursor = (struct storage_history_cursor){.set = false};
     }
     send_page(c);
@@ -152,4 +173,35 @@ int cluster__history_serve(struct cluster *c, const void *body, size_t len, stru
         return CD_EUNAVAIL;
     }
     return storage_history_export(c->storage, from, to, &after, PAGE_BYTES, out);
+}
+
+/* Whether this node's own audit may lack rows of entries (first, last]. */
+static bool audit_incomplete(struct cluster *c, uint64_t first, uint64_t last)
+{
+    struct storage_gap gaps[STORAGE_GAPS_PENDING_MAX];
+    size_t n = storage_gaps_pending(c->storage, gaps, STORAGE_GAPS_PENDING_MAX);
+    for (size_t i = 0; i < n && i < STORAGE_GAPS_PENDING_MAX; i++) {
+        if (gaps[i].first < last && first < gaps[i].last) {
+            return true;
+        }
+    }
+    return false;
+}
+
+int cluster__audit_serve(struct cluster *c, const void *body, size_t len, struct cd_buf *out)
+{
+    struct cd_reader r;
+    struct storage_audit_id after;
+    cd_reader_init(&r, body, len);
+    uint64_t first = cd_rd_uvar(&r);
+    uint64_t last = cd_rd_uvar(&r);
+    after.index = cd_rd_uvar(&r);
+    after.n = (uint32_t)cd_rd_uint(&r, UINT32_MAX);
+    if (r.err != 0 || cd_rd_left(&r) != 0 || first >= last) {
+        return CD_EINVAL;
+    }
+    if (raft_last_applied(&c->raft) < last || audit_incomplete(c, first, last)) {
+        return CD_EUNAVAIL;
+    }
+    return storage_audit_export(c->storage, first, last, &after, PAGE_BYTES, out);
 }

@@ -99,11 +99,14 @@ struct cluster__snap
     uint64_t taken_entries;
 };
 
-/* history.c: filling this node's history gaps from a peer. */
+/* history.c: filling this node's history gaps from a peer: a gap's audit rows first, then
+ * its history rows (whose last page ends the gap). */
 struct cluster__backfill
 {
     bool busy; /* a page request is in flight */
     struct storage_gap gap;
+    bool audit_done; /* the gap's audit rows are in; its history rows come next */
+    struct storage_audit_id audit_cursor;
     struct storage_history_cursor cursor;
     unsigned turn;    /* which member to ask; moves on after a failure */
     uv_timer_t timer; /* the pause after a failure */
@@ -367,6 +370,8 @@ void cluster__backfill_run(struct cluster *c);
 /* Answers a member's CLUSTER_FWD_HISTORY request body with a page in out: 0, CD_EINVAL
  * (malformed), CD_EUNAVAIL (this node lacks what was asked) or a storage error. */
 int cluster__history_serve(struct cluster *c, const void *body, size_t len, struct cd_buf *out);
+/* The same for a CLUSTER_FWD_AUDIT request. */
+int cluster__audit_serve(struct cluster *c, const void *body, size_t len, struct cd_buf *out);
 
 /* ready.c */
 void cluster__ready_start(struct cluster *c);

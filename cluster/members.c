@@ -424,8 +424,8 @@ static void served_commit_index(struct served *s)
 
 const char *cluster_forward_kind_name(int kind)
 {
-    static const char *const names[CLUSTER_FWD_KINDS + 1] = {NULL, "command", "read-index",
-                                                             "commit-index", "history"};
+    static const char *const names[CLUSTER_FWD_KINDS + 1] = {
+        NULL, "command", "read-index", "commit-index", "history", "audit"};
     return kind >= 1 && kind <= CLUSTER_FWD_KINDS ? names[kind] : NULL;
 }
 
@@ -436,10 +436,12 @@ void cluster_serve_forward(struct cluster *c,
                            cluster_reply_cb reply,
                            void *data)
 {
-    if (kind == CLUSTER_FWD_HISTORY) { /* any member with the rows serves it, leader or not */
+    if (kind == CLUSTER_FWD_HISTORY || kind == CLUSTER_FWD_AUDIT) {
+        /* any member with the rows serves them, leader or not */
         struct cd_buf b;
         cd_buf_init(&b);
-        int rv = cluster__history_serve(c, body, len, &b);
+        int rv = kind == CLUSTER_FWD_HISTORY ? cluster__history_serve(c, body, len, &b)
+                                             : cluster__audit_serve(c, body, len, &b);
         reply(data, rv, b.data, b.len);
         cd_buf_close(&b);
         return;

@@ -158,6 +158,7 @@ static int open_storage(struct cluster *c, const char *boot_id, char *errmsg, si
         .dir = dir,
         .map_size = (uint64_t)c->node.storage_map_mb << 20,
         .history_keep_ms = (int64_t)c->node.history_days * 86400000,
+        .audit_keep_ms = (int64_t)c->node.audit_days * 86400000,
         .boot_id = boot_id,
     };
     int rv = storage_open(&so, &c->storage, &info, errmsg, errlen);

@@ -120,6 +120,7 @@ struct config_node
      * that, whichever is more. */
     uint32_t lost_after_ms;
     uint32_t history_days;   /* contact history retention; default 90 */
+    uint32_t audit_days;     /* audit records' retention; default 365 */
     uint32_t storage_map_mb; /* LMDB map size; default 4096 */
     /* TLS is required (has_tls) unless the node file says "insecure: true" (a test bed:
      * plain TCP everywhere, no proof of membership). With TLS, members' certificates from

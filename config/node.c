@@ -318,10 +318,27 @@ static int read_sessions(struct cfg_ctx *c, const struct ynode *n, struct config
     return 0;
 }
 
-/* join, raft, sessions, history and storage: all optional. */
+/* history.retention_days and audit.retention_days. */
+static int read_retention(struct cfg_ctx *c, const struct ynode *root, struct config_node *nd)
+{
+    static const char *const keys[] = {"retention_days", NULL};
+    const struct ynode *n;
+    if ((n = ynode_get(root, "history")) != NULL &&
+        (cfg_expect_map(c, n) != 0 || cfg_keys(c, n, keys) != 0 ||
+         read_uint(c, n, "retention_days", 1, 3650, &nd->history_days) != 0)) {
+        return CD_EPARSE;
+    }
+    if ((n = ynode_get(root, "audit")) != NULL &&
+        (cfg_expect_map(c, n) != 0 || cfg_keys(c, n, keys) != 0 ||
+         read_uint(c, n, "retention_days", 1, 36500, &nd->audit_days) != 0)) {
+        return CD_EPARSE;
+    }
+    return 0;
+}
+
+/* join, raft, sessions, history, audit and storage: all optional. */
 static int read_tuning(struct cfg_ctx *c, const struct ynode *root, struct config_node *nd)
 {
-    static const char *const history_keys[] = {"retention_days", NULL};
     static const char *const storage_keys[] = {"map_size_mb", NULL};
     const struct ynode *n;
     if ((n = ynode_get(root, "join")) != NULL && cfg_bool(c, n, &nd->join) != 0) {
@@ -342,9 +359,7 @@ static int read_tuning(struct cfg_ctx *c, const struct ynode *root, struct confi
                         "lost member",
                         nd->lost_after_ms, nd->raft.election_timeout_ms);
     }
-    if ((n = ynode_get(root, "history")) != NULL &&
-        (cfg_expect_map(c, n) != 0 || cfg_keys(c, n, history_keys) != 0 ||
-         read_uint(c, n, "retention_days", 1, 3650, &nd->history_days) != 0)) {
+    if (read_retention(c, root, nd) != 0) {
         return CD_EPARSE;
     }
     if ((n = ynode_get(root, "storage")) != NULL &&
@@ -459,9 +474,9 @@ static int read_security(struct cfg_ctx *c, const struct ynode *root, struct con
 static int read_node(struct cfg_ctx *c, const struct ynode *root, struct config_node *nd)
 {
     static const char *const keys[] = {
-        "id",       "listen", "data_dir", "peers",   "tls",     "log_level",
-        "join",     "raft",   "sessions", "history", "storage", "cluster_secret_file",
-        "insecure", NULL};
+        "id",   "listen",   "data_dir", "peers", "tls",     "log_level",           "join",
+        "raft", "sessions", "history",  "audit", "storage", "cluster_secret_file", "insecure",
+        NULL};
     const struct ynode *id, *listen, *dir, *peers, *tls, *level;
     if (cfg_keys(c, root, keys) != 0 || (id = cfg_require(c, root, "id")) == NULL ||
         (listen = cfg_require(c, root, "listen")) == NULL ||
@@ -518,6 +533,7 @@ int config_node_parse(const char *name_for_errors,
                                     .snapshot_growth = true};
     nd->lost_after_ms = 5000;
     nd->history_days = 90;
+    nd->audit_days = 365;
     nd->storage_map_mb = 4096;
     if (doc.root == NULL) {
         rv = cfg_fail_file(&c, "empty document");

@@ -1,11 +1,14 @@
 /* The AUDIT effect: who changed what. One follows every successful command that changes
  * the configuration (model, agents, queues, webhooks), the principals (tokens, users) or
- * a contact by hand (transfer, attributes), after the command's other effects. Its fields
- * are listed in engine.h; storing and querying the records is the node's business. The
- * effect never carries a secret: a token is named, never its hash, and a user's verifier
- * stays in the state. */
+ * a contact by hand (transfer, attributes), after the command's other effects; and one is
+ * all an AUDIT_NOTE does, for a change made outside the engine (cluster membership). Its
+ * fields are listed in engine.h; storing and querying the records is the node's business.
+ * The effect never carries a secret: a token is named, never its hash, and a user's
+ * verifier stays in the state. */
 #include <stdio.h>
+#include <string.h>
 
+#include "common/error.h"
 #include "engine/internal.h"
 
 static const char *str(const char *s)
@@ -36,6 +39,8 @@ static const char *object_name(const struct engine *e,
         case ENGINE_CMD_USER_SET:
         case ENGINE_CMD_USER_DELETE:
             return str(cmd->u.user.name);
+        case ENGINE_CMD_AUDIT_NOTE:
+            return str(cmd->u.note.object);
         default:
             return NULL;
     }
@@ -80,8 +85,12 @@ void engine__audit(struct engine *e,
                                .agent = "",
                                .queue = "",
                                .text = str(cmd->actor),
+                               .action = str(engine_cmd_name(cmd->kind)),
                                .at = e->clock};
     char attr[ENGINE_KEY_MAX + 8];
+    if (cmd->kind == ENGINE_CMD_AUDIT_NOTE) {
+        fx.action = str(cmd->u.note.action);
+    }
     fx.object = object_name(e, cmd, &fx);
     if (cmd->kind == ENGINE_CMD_PRIVACY_ERASE) {
         /* The key only: the value erased must not live on in the audit trail. */
@@ -95,4 +104,36 @@ void engine__audit(struct engine *e,
     if (fx.object != NULL) {
         engine__emit(e, &fx);
     }
+}
+
+/* A note must not read as a command the engine ran: its action names no command kind. */
+static bool command_name(const char *action)
+{
+    for (int k = ENGINE_CMD_TICK; k < ENGINE_CMD_KIND_COUNT; k++) {
+        const char *name = engine_cmd_name(k);
+        if (name != NULL && strcmp(name, action) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+int engine__cmd_audit_note(struct engine *e,
+                           const struct engine_command *cmd,
+                           struct engine_result *res)
+{
+    const char *action = str(cmd->u.note.action);
+    (void)e;
+    if (!engine_name_valid(action, ENGINE_NAME_MAX)) {
+        return FAIL(res, CD_EINVAL, "action: expected a name of 1..%d characters (%s)",
+                    ENGINE_NAME_MAX - 1, ENGINE_NAME_CHARSET);
+    }
+    if (command_name(action)) {
+        return FAIL(res, CD_EINVAL, "action: '%s' is a command's name", action);
+    }
+    if (!engine_visible_valid(str(cmd->u.note.object), ENGINE_TARGET_MAX)) {
+        return FAIL(res, CD_EINVAL, "object: expected 1..%d visible ASCII characters",
+                    ENGINE_TARGET_MAX - 1);
+    }
+    return 0;
 }

@@ -27,6 +27,7 @@
  *   TOKEN_REVOKE                          id, name
  *   USER_SET, USER_DELETE                 name, role, agent, verifier
  *   PRIVACY_ERASE                         key, value
+ *   AUDIT_NOTE                            action, object
  *
  *   skills[] = n, n x (skill, level)      attrs[] = n, n x (key, value)
  *
@@ -231,6 +232,10 @@ static void put_body(struct enc *w, const struct engine_command *cmd)
         case ENGINE_CMD_USER_SET:
         case ENGINE_CMD_USER_DELETE:
             put_user(w, cmd);
+            break;
+        case ENGINE_CMD_AUDIT_NOTE:
+            cd_buf_str(w->b, cmd->u.note.action);
+            cd_buf_str(w->b, cmd->u.note.object);
             break;
         default: /* ABANDON, END, CALLBACK, WRAPUP_DONE */
             cd_buf_uvar(w->b, cmd->u.contact.id);
@@ -494,6 +499,10 @@ static void get_body(struct dec *d, struct engine_command *cmd)
         case ENGINE_CMD_USER_SET:
         case ENGINE_CMD_USER_DELETE:
             get_user(d, cmd);
+            break;
+        case ENGINE_CMD_AUDIT_NOTE:
+            cmd->u.note.action = get_str(d);
+            cmd->u.note.object = get_str(d);
             break;
         case ENGINE_CMD_CONTACT_ABANDON:
         case ENGINE_CMD_CONTACT_END:

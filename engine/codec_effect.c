@@ -3,12 +3,20 @@
  * later, byte for byte.
  *
  * Layout: kind, channel, state, step (u8 each), contact, offer (varints), agent, queue, text,
- * at, ewt_ms, home, session, old_home, object, then a u8 saying whether a history follows
- * and, if so, its fields in the order of struct engine_history. Strings as in codec.c (a
- * NULL string as ""). object came with the AUDIT kind: effects kept before it do not
- * decode. */
+ * at, ewt_ms, home, session, old_home, object, then, for the AUDIT of an AUDIT_NOTE only,
+ * its action; then a u8 saying whether a history follows and, if so, its fields in the
+ * order of struct engine_history. Strings as in codec.c (a NULL string as ""). object came
+ * with the AUDIT kind: effects kept before it do not decode. The action of every other
+ * AUDIT is its command's name, so it is not written: effects kept before notes existed
+ * decode as they did, to the same action. */
 #include "common/error.h"
 #include "engine/engine.h"
+
+/* Whether the effect's action is its own, not its command's name. */
+static bool own_action(const struct engine_effect *fx)
+{
+    return fx->kind == ENGINE_FX_AUDIT && fx->state == ENGINE_CMD_AUDIT_NOTE;
+}
 
 static void put_history(struct cd_buf *b, const struct engine_history *h)
 {
@@ -43,6 +51,9 @@ int engine_effect_encode(const struct engine_effect *fx, struct cd_buf *out)
     cd_buf_str(out, fx->session);
     cd_buf_str(out, fx->old_home);
     cd_buf_str(out, fx->object);
+    if (own_action(fx)) {
+        cd_buf_str(out, fx->action);
+    }
     cd_buf_u8(out, fx->history != NULL);
     if (fx->history != NULL) {
         put_history(out, fx->history);
@@ -89,6 +100,12 @@ int engine_effect_decode(struct cd_reader *r,
     fx->session = cd_rd_str(r, NULL);
     fx->old_home = cd_rd_str(r, NULL);
     fx->object = cd_rd_str(r, NULL);
+    if (own_action(fx)) {
+        fx->action = cd_rd_str(r, NULL);
+    } else {
+        const char *name = fx->kind == ENGINE_FX_AUDIT ? engine_cmd_name(fx->state) : NULL;
+        fx->action = name != NULL ? name : "";
+    }
     if (cd_rd_bool(r)) {
         get_history(r, h);
         fx->history = h;

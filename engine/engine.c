@@ -75,6 +75,8 @@ static int dispatch(struct engine *e,
             return engine__cmd_user(e, cmd, res);
         case ENGINE_CMD_PRIVACY_ERASE:
             return engine__cmd_erase(e, cmd->u.erase.key, cmd->u.erase.value, res);
+        case ENGINE_CMD_AUDIT_NOTE:
+            return engine__cmd_audit_note(e, cmd, res);
         default:
             return FAIL(res, CD_EINVAL, "unknown command kind %u", cmd->kind);
     }

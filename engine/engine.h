@@ -390,6 +390,7 @@ enum engine_cmd_kind {
     ENGINE_CMD_USER_SET,      /* create or replace a user who signs in with a password */
     ENGINE_CMD_USER_DELETE,   /* and revoke every session of that user */
     ENGINE_CMD_PRIVACY_ERASE, /* remove one attribute value from every live contact */
+    ENGINE_CMD_AUDIT_NOTE,    /* a change made outside the engine, for the audit (below) */
     ENGINE_CMD_KIND_COUNT
 };
 
@@ -551,6 +552,11 @@ struct engine_command
             const char *key;
             const char *value;
         } erase;
+        struct
+        {
+            const char *action; /* a name, and not a command's (engine_cmd_name()) */
+            const char *object; /* 1..ENGINE_TARGET_MAX-1 visible ASCII characters */
+        } note;                 /* AUDIT_NOTE */
     } u;
 };
 
@@ -629,19 +635,22 @@ struct engine_effect
     const char *session;
     const char *old_home; /* SESSION_MOVED, _ENDED, _LOST: the member that held it */
     const char *object;   /* AUDIT: what the command acted on; "" for every other kind */
+    const char *action;   /* AUDIT: what was done; "" for every other kind */
 };
 
 /* Audit: after every successful command that changes configuration, principals or a
  * contact by hand (MODEL_INSTALL, AGENT_UPSERT, AGENT_DELETE, AGENT_SKILLS, QUEUE_PAUSE,
  * QUEUE_RESUME, CONTACT_TRANSFER, CONTACT_SET_ATTRS, TOKEN_CREATE, TOKEN_REVOKE, USER_SET,
- * USER_DELETE, WEBHOOK_ADD, WEBHOOK_DELETE, PRIVACY_ERASE), one AUDIT effect follows the
- * command's other effects:
+ * USER_DELETE, WEBHOOK_ADD, WEBHOOK_DELETE, PRIVACY_ERASE), and after every AUDIT_NOTE,
+ * one AUDIT effect follows the command's other effects:
  *
  *   text    the command's actor ("" = the node itself)
  *   state   the command's kind (enum engine_cmd_kind; engine_cmd_name() spells it)
+ *   action  what was done: engine_cmd_name(state), or an AUDIT_NOTE's own action
  *   object  what it acted on, as text: the queue, agent, token or user name, the contact
- *           id, the webhook id, the model version (decimal), or "attr:KEY" for a
- *           PRIVACY_ERASE (the erased value is never in an effect)
+ *           id, the webhook id, the model version (decimal), "attr:KEY" for a
+ *           PRIVACY_ERASE (the erased value is never in an effect), or an AUDIT_NOTE's
+ *           object
  *   agent   AGENT_*: the agent; queue: QUEUE_*: the queue; contact: CONTACT_*: the
  *           contact (so that feeds filtered by agent or contact show them); else ""/0
  *   at      the command's time (the state's clock)
@@ -649,7 +658,14 @@ struct engine_effect
  * It carries no home or session: no adapter acts on it. A failed command has none; nor do
  * the sessions a USER_DELETE or USER_SET revokes with it, or the oldest session of a user
  * that a new one replaces (the command that did it is audited). Never a secret: no token
- * hash, no password verifier, no webhook secret. */
+ * hash, no password verifier, no webhook secret.
+ *
+ * AUDIT_NOTE (action, object) records a change the engine does not make itself (a cluster
+ * member added or removed, a leadership transfer: Raft configuration, not engine state). It
+ * changes nothing but the clock, and emits only its AUDIT effect. action must be a name
+ * (engine_name_valid(), at most ENGINE_NAME_MAX - 1 bytes) that no command kind has (a note
+ * cannot pass for a command); object 1..ENGINE_TARGET_MAX - 1 visible ASCII characters
+ * (engine_visible_valid()); else CD_EINVAL. */
 
 /* Where effects go: an ops table, so a test can collect them and a node can act on them. */
 typedef void (*engine_emit_cb)(void *data, const struct engine_effect *fx);

@@ -551,6 +551,10 @@ void engine__tokens_encode(const struct engine *e, struct cd_buf *b);
 int engine__tokens_decode(struct engine *e, struct cd_reader *r);
 void engine__tokens_free(struct engine *e);
 int engine__principals_check(const struct engine *e, char *err, size_t errlen);
+/* AUDIT_NOTE: checks the note; the AUDIT effect that follows is all it does. */
+int engine__cmd_audit_note(struct engine *e,
+                           const struct engine_command *cmd,
+                           struct engine_result *res);
 /* The AUDIT effect of a command that succeeded (nothing for kinds that have none). */
 void engine__audit(struct engine *e,
                    const struct engine_command *cmd,

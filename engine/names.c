@@ -49,6 +49,7 @@ static const char *const commands[ENGINE_CMD_KIND_COUNT] = {
     [ENGINE_CMD_USER_SET] = "user_set",
     [ENGINE_CMD_USER_DELETE] = "user_delete",
     [ENGINE_CMD_PRIVACY_ERASE] = "privacy_erase",
+    [ENGINE_CMD_AUDIT_NOTE] = "audit_note",
 };
 
 static const char *const roles[ENGINE_ROLE_COUNT] = {"admin", "supervisor", "agent", "reporter",

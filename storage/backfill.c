@@ -159,7 +159,7 @@ static int merge_row(struct storage *s,
     return rc != 0 ? storage__write_code(rc) : 0;
 }
 
-static int pending_at(const struct storage *s, const struct storage_gap *gap)
+int storage__gap_pending_at(const struct storage *s, const struct storage_gap *gap)
 {
     for (uint32_t i = 0; i < s->gaps.n_pending; i++) {
         if (memcmp(&s->gaps.pending[i], gap, sizeof(*gap)) == 0) {
@@ -213,7 +213,7 @@ int storage_history_import(struct storage *s,
     struct storage_history_cursor cursor = *next;
     MDB_txn *txn;
     bool more = false;
-    int at = pending_at(s, gap);
+    int at = storage__gap_pending_at(s, gap);
     if (s->batch_open || at < 0) {
         storage__errf(errmsg, errlen, "fill history gap (%llu, %llu] in '%s': %s",
                       (unsigned long long)gap->first, (unsigned long long)gap->last, s->dir,

@@ -31,6 +31,7 @@ int storage_batch_begin(struct storage *s,
     b->s = s;
     b->index = index;
     b->hsum = s->hsum;
+    b->asum = s->asum;
     int rc = mdb_txn_begin(s->env, NULL, 0, &b->txn);
     if (rc != 0) {
         storage__errf(errmsg, errlen, "begin batch at index %llu in '%s': %s",
@@ -176,11 +177,30 @@ static int trim_expired(struct storage_batch *b)
     return 0;
 }
 
+/* The audit's retention, the same way: from the newest audit row of this batch. */
+static int trim_expired_audit(struct storage_batch *b)
+{
+    int64_t keep = b->s->audit_keep_ms;
+    if (!b->has_audit || keep == INT64_MAX || b->newest_audit < INT64_MIN + keep) {
+        return 0;
+    }
+    int rc = storage__audit_trim(b->s, b->txn, &b->asum, b->newest_audit - keep,
+                                 STORAGE_TRIM_PER_BATCH);
+    if (rc != 0) {
+        return storage__batch_fail(b, storage__write_code(rc), "trim audit: %s",
+                                   mdb_strerror(rc));
+    }
+    return 0;
+}
+
 static int finish(struct storage_batch *b)
 {
     int rc = storage__meta_put_applied(b->s, b->txn, b->index);
     if (rc == 0 && b->has_history) {
         rc = storage__meta_put_hsum(b->s, b->txn, &b->hsum);
+    }
+    if (rc == 0 && memcmp(&b->asum, &b->s->asum, sizeof(b->asum)) != 0) {
+        rc = storage__meta_put_asum(b->s, b->txn, &b->asum);
     }
     if (rc != 0) {
         return storage__batch_fail(b, storage__write_code(rc), "put applied index: %s",
@@ -199,6 +219,7 @@ int storage_batch_commit(struct storage_batch *b, char *errmsg, size_t errlen)
     struct storage *s = b->s;
     int rc = storage__batch_usable(b);
     rc = rc ? rc : trim_expired(b);
+    rc = rc ? rc : trim_expired_audit(b);
     rc = rc ? rc : finish(b);
     if (rc != 0) {
         if (b->txn != NULL) {
@@ -208,6 +229,7 @@ int storage_batch_commit(struct storage_batch *b, char *errmsg, size_t errlen)
     } else {
         s->applied = b->index;
         s->hsum = b->hsum;
+        s->asum = b->asum;
     }
     b->txn = NULL;
     s->batch_open = false;

@@ -1,5 +1,5 @@
 /* The LMDB environment: opening it, its named databases and the meta records (format
- * version, applied index, history gaps). */
+ * version, applied index, history gaps, the digests of history and audit). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,6 +13,7 @@
 #define META_APPLIED "applied"
 #define META_GAPS "gaps"
 #define META_HSUM "hsum"
+#define META_ASUM "asum"
 
 void storage__errf(char *errmsg, size_t errlen, const char *fmt, ...)
 {
@@ -113,40 +114,62 @@ int storage__meta_put_gaps(struct storage *s, MDB_txn *txn, const struct storage
     return meta_put(s, txn, META_GAPS);
 }
 
-int storage__meta_put_hsum(struct storage *s, MDB_txn *txn, const struct storage__hsum *hs)
+static int sum_put(struct storage *s,
+                   MDB_txn *txn,
+                   const char *key,
+                   const struct storage__hsum *d)
 {
     cd_buf_reset(&s->buf);
     cd_buf_u8(&s->buf, STORAGE_RECORD_V1);
-    cd_buf_uvar(&s->buf, hs->rows);
-    cd_buf_u64(&s->buf, hs->sum);
-    return meta_put(s, txn, META_HSUM);
+    cd_buf_uvar(&s->buf, d->rows);
+    cd_buf_u64(&s->buf, d->sum);
+    return meta_put(s, txn, key);
 }
 
-/* Environments written before the digest existed have none: it is computed once. */
-static int hsum_compute(struct storage *s, MDB_txn *txn, struct storage__hsum *hs)
+int storage__meta_put_hsum(struct storage *s, MDB_txn *txn, const struct storage__hsum *hs)
+{
+    return sum_put(s, txn, META_HSUM, hs);
+}
+
+int storage__meta_put_asum(struct storage *s, MDB_txn *txn, const struct storage__hsum *as)
+{
+    return sum_put(s, txn, META_ASUM, as);
+}
+
+/* Environments written before a digest existed have none: it is computed once. */
+static int sum_compute(struct storage *s,
+                       MDB_txn *txn,
+                       MDB_dbi dbi,
+                       const char *key,
+                       struct storage__hsum *d)
 {
     MDB_cursor *cur;
     MDB_val k, v;
-    *hs = (struct storage__hsum){0, 0};
-    int rc = mdb_cursor_open(txn, s->history, &cur);
+    *d = (struct storage__hsum){0, 0};
+    int rc = mdb_cursor_open(txn, dbi, &cur);
     if (rc != 0) {
         return rc;
     }
     while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
-        storage__hsum_add(hs, &k, &v);
+        storage__hsum_add(d, &k, &v);
     }
     mdb_cursor_close(cur);
     rc = rc == MDB_NOTFOUND ? 0 : rc;
-    return rc ? rc : storage__meta_put_hsum(s, txn, hs);
+    return rc ? rc : sum_put(s, txn, key, d);
 }
 
-static int hsum_load(struct storage *s, MDB_txn *txn)
+/* Meta key (a digest of the rows of dbi) into *d. */
+static int sum_load(struct storage *s,
+                    MDB_txn *txn,
+                    MDB_dbi dbi,
+                    const char *key,
+                    struct storage__hsum *d)
 {
-    MDB_val k = val_of(META_HSUM, strlen(META_HSUM)), v;
+    MDB_val k = val_of(key, strlen(key)), v;
     struct cd_reader r;
     int rc = mdb_get(txn, s->meta, &k, &v);
     if (rc == MDB_NOTFOUND) {
-        return hsum_compute(s, txn, &s->hsum);
+        return sum_compute(s, txn, dbi, key, d);
     }
     if (rc != 0) {
         return rc;
@@ -155,8 +178,8 @@ static int hsum_load(struct storage *s, MDB_txn *txn)
     if (cd_rd_u8(&r) != STORAGE_RECORD_V1) {
         return MDB_CORRUPTED;
     }
-    s->hsum.rows = cd_rd_uvar(&r);
-    s->hsum.sum = cd_rd_u64(&r);
+    d->rows = cd_rd_uvar(&r);
+    d->sum = cd_rd_u64(&r);
     return r.err != 0 || cd_rd_left(&r) != 0 ? MDB_CORRUPTED : 0;
 }
 
@@ -217,10 +240,11 @@ static int meta_load(struct storage *s, MDB_txn *txn, char *errmsg, size_t errle
                       s->dir);
         return CD_ECORRUPT;
     }
-    rc = hsum_load(s, txn);
+    rc = sum_load(s, txn, s->history, META_HSUM, &s->hsum);
+    rc = rc ? rc : sum_load(s, txn, s->audit, META_ASUM, &s->asum);
     if (rc != 0) {
-        storage__errf(errmsg, errlen, "open environment '%s/data.mdb': history digest: %s",
-                      s->dir, mdb_strerror(rc));
+        storage__errf(errmsg, errlen, "open environment '%s/data.mdb': digest: %s", s->dir,
+                      mdb_strerror(rc));
         return rc == MDB_CORRUPTED ? CD_ECORRUPT : storage__read_code(rc);
     }
     return 0;
@@ -231,9 +255,11 @@ static int meta_create(struct storage *s, MDB_txn *txn)
     memset(&s->gaps, 0, sizeof(s->gaps));
     s->applied = 0;
     s->hsum = (struct storage__hsum){0, 0};
+    s->asum = (struct storage__hsum){0, 0};
     int rc = meta_put_format(s, txn);
     rc = rc ? rc : storage__meta_put_applied(s, txn, 0);
     rc = rc ? rc : storage__meta_put_hsum(s, txn, &s->hsum);
+    rc = rc ? rc : storage__meta_put_asum(s, txn, &s->asum);
     return rc ? rc : storage__meta_put_gaps(s, txn, &s->gaps);
 }
 
@@ -268,9 +294,12 @@ static int open_records(struct storage *s, MDB_txn *txn, bool created)
     rc = rc ? rc : mdb_dbi_open(txn, "agents", flags, &s->agents);
     rc = rc ? rc : mdb_dbi_open(txn, "history", flags, &s->history);
     rc = rc ? rc : mdb_dbi_open(txn, "history_by_contact", flags, &s->history_by_contact);
-    /* The bus's databases came later: an environment made before them gets them now. */
+    /* The bus's databases and the audit's came later: an environment made before them gets
+     * them now. */
     rc = rc ? rc : mdb_dbi_open(txn, "effects", MDB_CREATE, &s->effects);
-    return rc ? rc : mdb_dbi_open(txn, "cursors", MDB_CREATE, &s->cursors);
+    rc = rc ? rc : mdb_dbi_open(txn, "cursors", MDB_CREATE, &s->cursors);
+    rc = rc ? rc : mdb_dbi_open(txn, "audit", MDB_CREATE, &s->audit);
+    return rc ? rc : mdb_dbi_open(txn, "audit_by_id", MDB_CREATE, &s->audit_by_id);
 }
 
 static int open_dbs(struct storage *s, MDB_txn *txn, bool *created, char *errmsg, size_t errlen)

@@ -18,17 +18,20 @@
 #include "engine/engine.h"
 #include "storage/storage.h"
 
-#define STORAGE_FORMAT 1       /* layout of the whole environment, meta "format" */
-#define STORAGE_RECORD_V1 1    /* first byte of every record value */
-#define STORAGE_HISTORY_V2 2   /* history rows that name their index; gaps with pending ones */
-#define STORAGE_ID_KEY 8       /* contact ids: 8 bytes big-endian */
-#define STORAGE_HISTORY_KEY 16 /* completed time (offset binary) + contact id, big-endian */
+#define STORAGE_FORMAT 1        /* layout of the whole environment, meta "format" */
+#define STORAGE_RECORD_V1 1     /* first byte of every record value */
+#define STORAGE_HISTORY_V2 2    /* history rows that name their index; gaps with pending ones */
+#define STORAGE_ID_KEY 8        /* contact ids: 8 bytes big-endian */
+#define STORAGE_HISTORY_KEY 16  /* completed time (offset binary) + contact id, big-endian */
+#define STORAGE_AUDIT_ID_KEY 12 /* entry index + effect n, big-endian */
+#define STORAGE_AUDIT_KEY 20    /* time (offset binary) + the id key */
 #define STORAGE_ERRMSG 256
 #define STORAGE_BOOT_ID_MAX 128
 /* Rows the automatic retention deletes in one batch, so that a batch after a long pause
  * does not turn into one huge transaction; the rest goes in the next batches. */
 #define STORAGE_TRIM_PER_BATCH 1024
 #define STORAGE_KEEP_DEFAULT_MS ((int64_t)90 * 24 * 3600 * 1000)
+#define STORAGE_AUDIT_KEEP_DEFAULT_MS ((int64_t)365 * 24 * 3600 * 1000)
 #define STORAGE_MAP_DEFAULT ((uint64_t)4 << 30)
 
 struct storage__gaps
@@ -40,8 +43,9 @@ struct storage__gaps
     struct storage_gap pending[STORAGE_GAPS_PENDING_MAX];
 };
 
-/* The history digest: how many rows, and the sum of a hash of each (key, value), so that a
- * row's put and delete each cost O(1) and the order of writes does not matter. */
+/* A digest of a table's rows (history, audit): how many rows, and the sum of a hash of each
+ * (key, value), so that a row's put and delete each cost O(1) and the order of writes does
+ * not matter. */
 struct storage__hsum
 {
     uint64_t rows;
@@ -58,6 +62,9 @@ struct storage_batch
     bool has_history;
     int64_t newest_completed;  /* of the rows put in this batch, for retention */
     struct storage__hsum hsum; /* the digest as this batch leaves it */
+    bool has_audit;
+    int64_t newest_audit;      /* of the audit rows put in this batch, for retention */
+    struct storage__hsum asum; /* the audit digest as this batch leaves it */
 };
 
 struct storage
@@ -71,14 +78,18 @@ struct storage
     MDB_dbi history_by_contact;
     MDB_dbi effects; /* effects.c */
     MDB_dbi cursors;
+    MDB_dbi audit; /* audit.c */
+    MDB_dbi audit_by_id;
     char *dir; /* owned copy of the data directory */
     int lock_fd;
     bool marker_present; /* storage.open is on disk: unsynced writes may be pending */
     bool sync_each_batch;
     int64_t history_keep_ms;
+    int64_t audit_keep_ms;
     uint64_t applied;
     struct storage__gaps gaps;
     struct storage__hsum hsum;
+    struct storage__hsum asum;
     bool batch_open;
     struct storage_batch batch; /* at most one batch at a time, so it lives here */
     struct cd_buf buf;          /* encoding scratch, reused by every write */
@@ -210,8 +221,40 @@ int storage__history_put_raw(MDB_txn *txn,
 uint64_t storage__row_hash(const MDB_val *key, const MDB_val *val);
 void storage__hsum_add(struct storage__hsum *hs, const MDB_val *key, const MDB_val *val);
 void storage__hsum_sub(struct storage__hsum *hs, const MDB_val *key, const MDB_val *val);
-/* meta "hsum" (LMDB code); storage__meta_load_hsum computes it from the rows when an
- * environment written before it existed has none. */
+/* meta "hsum" / "asum" (LMDB code); an environment written before one existed has it
+ * computed from the rows at open. */
 int storage__meta_put_hsum(struct storage *s, MDB_txn *txn, const struct storage__hsum *hs);
+int storage__meta_put_asum(struct storage *s, MDB_txn *txn, const struct storage__hsum *as);
+/* Index of gap among the pending ones, or -1. */
+int storage__gap_pending_at(const struct storage *s, const struct storage_gap *gap);
+
+/* ---- audit.c ------------------------------------------------------------------------- */
+
+void storage__audit_key(uint8_t key[STORAGE_AUDIT_KEY], int64_t at, struct storage_audit_id id);
+void storage__audit_key_read(const uint8_t key[STORAGE_AUDIT_KEY],
+                             int64_t *at,
+                             struct storage_audit_id *id);
+/* An audit row's value, as storage__history_encode (CD_EINVAL with *why) / decode (0 or
+ * CD_ECORRUPT; the key supplies at and the id). */
+int storage__audit_encode(const struct engine_effect *fx, struct cd_buf *b, const char **why);
+int storage__audit_decode(const void *key,
+                          size_t klen,
+                          const void *val,
+                          size_t vlen,
+                          struct storage_audit *out);
+/* Puts a row under its key and its id, unless a row with that key is here already (keep:
+ * the import) or replacing it (the batch), keeping as (LMDB code). */
+int storage__audit_put_raw(MDB_txn *txn,
+                           struct storage *s,
+                           struct storage__hsum *as,
+                           const uint8_t key[STORAGE_AUDIT_KEY],
+                           const MDB_val *row,
+                           bool keep);
+/* Deletes up to limit audit rows older than before_ms, with their ids (LMDB code). */
+int storage__audit_trim(struct storage *s,
+                        MDB_txn *txn,
+                        struct storage__hsum *as,
+                        int64_t before_ms,
+                        size_t limit);
 
 #endif

@@ -13,9 +13,9 @@ static int check_options(const struct storage_options *opt, char *errmsg, size_t
         storage__errf(errmsg, errlen, "open storage: no data dir given");
         return CD_EINVAL;
     }
-    if (opt->history_keep_ms < 0) {
-        storage__errf(errmsg, errlen, "open storage in '%s': negative history retention",
-                      opt->dir);
+    if (opt->history_keep_ms < 0 || opt->audit_keep_ms < 0) {
+        storage__errf(errmsg, errlen, "open storage in '%s': negative %s retention", opt->dir,
+                      opt->history_keep_ms < 0 ? "history" : "audit");
         return CD_EINVAL;
     }
     return 0;
@@ -35,6 +35,7 @@ static struct storage *storage_alloc(const struct storage_options *opt)
     s->lock_fd = -1;
     s->sync_each_batch = opt->sync_each_batch;
     s->history_keep_ms = opt->history_keep_ms ? opt->history_keep_ms : STORAGE_KEEP_DEFAULT_MS;
+    s->audit_keep_ms = opt->audit_keep_ms ? opt->audit_keep_ms : STORAGE_AUDIT_KEEP_DEFAULT_MS;
     cd_buf_init(&s->buf);
     return s;
 }

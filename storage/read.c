@@ -136,10 +136,11 @@ int storage_foreach_agent(struct storage *s,
 
 static int count_pages(struct storage *s, MDB_txn *txn, struct storage_stats *out)
 {
-    const MDB_dbi dbis[] = {FREE_PAGES_DBI,       s->main,   s->meta,
-                            s->contacts,          s->agents, s->history,
-                            s->history_by_contact};
-    uint64_t *entries[] = {NULL, NULL, NULL, &out->contacts, &out->agents, &out->history, NULL};
+    const MDB_dbi dbis[] = {FREE_PAGES_DBI,        s->main,   s->meta,
+                            s->contacts,           s->agents, s->history,
+                            s->history_by_contact, s->audit,  s->audit_by_id};
+    uint64_t *entries[] = {NULL, NULL,        NULL, &out->contacts, &out->agents, &out->history,
+                           NULL, &out->audit, NULL};
     uint64_t pages = META_PAGES, psize = 0;
     for (size_t i = 0; i < sizeof(dbis) / sizeof(dbis[0]); i++) {
         MDB_stat st;
@@ -177,5 +178,6 @@ int storage_stats(struct storage *s, struct storage_stats *out)
     out->gap_last = s->gaps.last;
     out->gaps_pending = s->gaps.n_pending;
     out->history_digest = s->hsum.sum ^ cd_mix64(s->hsum.rows);
+    out->audit_digest = s->asum.sum ^ cd_mix64(s->asum.rows);
     return 0;
 }

@@ -8,8 +8,10 @@
  *     restart is idempotent (a batch at or below the applied index is skipped);
  *   - contact history: one row per finished contact (completed, abandoned, overflowed, ...)
  *     with its timestamps, queue, agent and outcome, kept for a retention period;
- *   - history gaps: index ranges whose history this node never saw (it caught up by
- *     installing a snapshot), so a report can say it is incomplete;
+ *   - the audit: one row per AUDIT effect (who changed what, when), in time order, kept
+ *     for its own retention period;
+ *   - history gaps: index ranges whose history and audit rows this node never saw (it
+ *     caught up by installing a snapshot), so a report can say it is incomplete;
  *   - the effect bus's outbox (the effects of each applied entry, written in that entry's
  *     batch) and its subscribers' cursors.
  *
@@ -55,6 +57,8 @@ struct storage_options
                                 commit that adds history deletes (up to 1024) rows completed
                                 this long before the newest row of the batch: the rows' own
                                 times, no clock */
+    int64_t audit_keep_ms;   /* audit retention; 0 = 365 days, INT64_MAX = forever; trimmed
+                                as history is, from the newest audit row of a batch */
     const char *boot_id;     /* NULL = read /proc/sys/kernel/random/boot_id (tests set it) */
     bool sync_each_batch;    /* fdatasync on every batch commit (off by default, see above);
                                 then an OS crash does not reset the records */
@@ -124,6 +128,13 @@ int storage_del_agent(struct storage_batch *b, const char *name);
 int storage_put_history(struct storage_batch *b, const struct engine_history *h);
 /* Deletes history rows whose completed time is before before_ms (retention). */
 int storage_trim_history(struct storage_batch *b, int64_t before_ms);
+/* Adds the audit row of the AUDIT effect fx, effect n of the batch's entry (so its id is
+ * "INDEX.N", the event id the feed gives the same effect). The same id again replaces the
+ * row. CD_EINVAL for an effect that is not an AUDIT, a kind out of range, or a string longer
+ * than its storage_audit array. */
+int storage_put_audit(struct storage_batch *b, uint32_t n, const struct engine_effect *fx);
+/* Deletes audit rows whose time is before before_ms (retention). */
+int storage_trim_audit(struct storage_batch *b, int64_t before_ms);
 
 /* Writes the applied index and commits. Returns 0, or the batch's first error (CD_EIO,
  * CD_ENOMEM, CD_EINVAL) with its message in errmsg ("write batch at index 42 in '/data':
@@ -167,9 +178,9 @@ int storage_put_cursor(struct storage *s,
 
 /* Replaces every state record with those of engine state e at Raft index, in one write
  * transaction, and records a history gap (storage_applied(), index] when index is above
- * the applied index + 1 (history is not part of a snapshot), pending until filled: its rows
- * completed between the newest row held here (or the beginning of time) and engine_now(e).
- * History rows are kept. index
+ * the applied index + 1 (history and the audit are not part of a snapshot), pending until
+ * filled: its rows completed between the newest row held here (or the beginning of time)
+ * and engine_now(e); its audit rows are the entries'. History and audit rows are kept. index
  * may also be at or below the applied index (a restart restoring an older snapshot before
  * replaying the log): the records then go back to that index and no gap is recorded.
  * e is borrowed during the call. Returns 0, CD_ESTATE (a batch is open), CD_EIO,
@@ -251,6 +262,53 @@ int storage_foreach_history(struct storage *s,
                             int (*cb)(void *data, const struct storage_history *h),
                             void *data);
 
+/* ---- The audit (audit.c) ----------------------------------------------------------------- */
+
+/* An audit row's id: the entry's index and the effect's position in it ("INDEX.N"). */
+struct storage_audit_id
+{
+    uint64_t index; /* 0: none */
+    uint32_t n;
+};
+
+/* An audit row: an AUDIT effect as an entry emitted it. Strings live in the struct. */
+struct storage_audit
+{
+    struct storage_audit_id id;
+    int64_t at;   /* the entry's time (the replicated clock) */
+    uint8_t kind; /* the command's kind (enum engine_cmd_kind) */
+    char actor[ENGINE_ACTOR_MAX];
+    char action[ENGINE_NAME_MAX]; /* the command's name, or an AUDIT_NOTE's action */
+    char object[ENGINE_TARGET_MAX];
+    char agent[ENGINE_NAME_MAX]; /* "" = none */
+    char queue[ENGINE_NAME_MAX]; /* "" = none */
+    uint64_t contact;            /* 0 = none */
+};
+
+/* Which rows a scan gives, newest first. */
+struct storage_audit_query
+{
+    int64_t from_ms, to_ms;         /* rows whose at is in [from_ms, to_ms] */
+    struct storage_audit_id before; /* index 0: from the newest; else only rows before it */
+    const char *actor;              /* NULL or "": any; else rows with exactly this */
+    const char *action;
+    const char *object;
+    size_t limit;    /* rows given at most; 0 = no bound */
+    size_t scan_max; /* rows looked at, matching or not, at most; 0 = no bound */
+};
+
+/* Calls cb for each row q selects, newest first (the struct is valid during the call only),
+ * in one read transaction; stops early when cb returns non-zero and returns that value.
+ * Rows are in time order, and so in id order too (the replicated clock never runs
+ * backwards). *next is where the next page starts (pass it as q->before): the last row
+ * looked at when the scan stopped at limit or scan_max with rows left in the time range;
+ * index 0 when there are none. Returns 0, the callback's value, CD_EIO or CD_ECORRUPT. */
+int storage_audit_scan(struct storage *s,
+                       const struct storage_audit_query *q,
+                       int (*cb)(void *data, const struct storage_audit *row),
+                       void *data,
+                       struct storage_audit_id *next);
+
 /* ---- Filling history gaps from a peer ------------------------------------------------- */
 
 /* The last entry of the latest gap (entries this node never applied: it caught up by a
@@ -294,6 +352,33 @@ int storage_history_import(struct storage *s,
                            char *errmsg,
                            size_t errlen);
 
+/* The audit rows of a gap travel the same way, by entry index (audit_backfill.c). Serving
+ * a peer: replaces out's contents with a page of the rows written by entries first <
+ * index <= last, in id order, after *after (index 0: from the first), of about max_bytes at
+ * most (at least one row). Returns 0, CD_ENOMEM, CD_EIO or CD_ECORRUPT. */
+int storage_audit_export(struct storage *s,
+                         uint64_t first,
+                         uint64_t last,
+                         const struct storage_audit_id *after,
+                         size_t max_bytes,
+                         struct cd_buf *out);
+
+/* Filling gap (a pending one) with such a page exported for (gap->first, gap->last]: in
+ * one write transaction, puts each row not here yet. *next is where the next page starts;
+ * *done is set when the page was the last. The gap stays pending: its history rows follow
+ * (storage_history_import's last page ends it), so a cluster copies a gap's audit rows
+ * first. Returns 0, CD_ECORRUPT (a malformed page, a row from an entry outside the gap or
+ * later than the gap's time: nothing written), CD_ESTATE (a batch is open, or the gap is
+ * not pending), CD_EIO or CD_ENOMEM, with a message. */
+int storage_audit_import(struct storage *s,
+                         const struct storage_gap *gap,
+                         const void *page,
+                         size_t len,
+                         struct storage_audit_id *next,
+                         bool *done,
+                         char *errmsg,
+                         size_t errlen);
+
 struct storage_stats
 {
     uint64_t applied;
@@ -305,6 +390,8 @@ struct storage_stats
     uint64_t gap_last;
     uint32_t gaps_pending;   /* not yet filled from a peer: history may lack rows */
     uint64_t history_digest; /* same on every node at one applied index, history complete */
+    uint64_t audit;          /* audit rows */
+    uint64_t audit_digest;   /* as history_digest, of the audit rows */
     uint64_t bytes_in_use;   /* pages in use × page size */
 };
 int storage_stats(struct storage *s, struct storage_stats *out);

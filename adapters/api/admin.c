@@ -23,24 +23,31 @@ void api__readyz(struct api__call *call)
                   (json_int_t)st.commit_index, "applied_index", (json_int_t)st.applied_index));
 }
 
-/* This node's history: its rows, their digest (equal on every node at one applied index
- * once no gap is pending) and the gaps not yet filled from a peer. */
-static json_t *history_json(struct cluster *c)
+/* This node's history and audit: their rows, their digests (equal on every node at one
+ * applied index once no gap is pending) and the gaps not yet filled from a peer. */
+static json_t *history_json(const struct storage_stats *st)
 {
-    struct storage_stats st;
     char digest[24];
-    if (storage_stats(cluster_storage(c), &st) != 0) {
-        return json_null();
-    }
-    snprintf(digest, sizeof(digest), "%016llx", (unsigned long long)st.history_digest);
-    return json_pack("{s:I,s:s,s:I,s:I,s:b}", "rows", (json_int_t)st.history, "digest", digest,
-                     "gaps", (json_int_t)st.gaps, "gaps_pending", (json_int_t)st.gaps_pending,
-                     "complete", st.gaps_pending == 0);
+    snprintf(digest, sizeof(digest), "%016llx", (unsigned long long)st->history_digest);
+    return json_pack("{s:I,s:s,s:I,s:I,s:b}", "rows", (json_int_t)st->history, "digest", digest,
+                     "gaps", (json_int_t)st->gaps, "gaps_pending", (json_int_t)st->gaps_pending,
+                     "complete", st->gaps_pending == 0);
 }
 
-static void reply_with_history(struct http_exchange *x, json_t *doc, json_t *history)
+static json_t *audit_json(const struct storage_stats *st)
 {
-    json_object_set_new(doc, "history", history);
+    char digest[24];
+    snprintf(digest, sizeof(digest), "%016llx", (unsigned long long)st->audit_digest);
+    return json_pack("{s:I,s:s,s:b}", "rows", (json_int_t)st->audit, "digest", digest,
+                     "complete", st->gaps_pending == 0);
+}
+
+static void reply_with_history(struct http_exchange *x, json_t *doc, struct cluster *c)
+{
+    struct storage_stats st;
+    bool ok = storage_stats(cluster_storage(c), &st) == 0;
+    json_object_set_new(doc, "history", ok ? history_json(&st) : json_null());
+    json_object_set_new(doc, "audit", ok ? audit_json(&st) : json_null());
     http_reply_json(x, 200, doc);
 }
 
@@ -79,19 +86,51 @@ void api__cluster_status(struct api__call *call)
                   "entries_applied", (json_int_t)st.entries_applied, "commands_applied",
                   (json_int_t)st.commands_applied, "leaders_lost", (json_int_t)st.leaders_lost,
                   "early_elections", (json_int_t)st.early_elections),
-        history_json(call->api->cluster));
+        call->api->cluster);
 }
 
-/* ---- Changes: answered when Raft is done -------------------------------------------- */
+/* ---- Changes: answered when Raft is done and the audit has them ----------------------- */
 
+/* A membership change in flight: who asked, and what to record once it is done. */
+struct change
+{
+    struct api *api;
+    struct http_exchange *x;
+    char actor[ENGINE_ACTOR_MAX];
+    const char *action; /* static */
+    char object[ENGINE_NAME_MAX];
+};
+
+static struct change *change_new(struct api__call *call, const char *action, const char *object)
+{
+    struct change *ch = calloc(1, sizeof(*ch));
+    if (ch == NULL) {
+        api__fail(call->x, CD_ENOMEM, NULL);
+        return NULL;
+    }
+    *ch = (struct change){.api = call->api, .x = call->x, .action = action};
+    snprintf(ch->actor, sizeof(ch->actor), "%s", call->who.actor);
+    snprintf(ch->object, sizeof(ch->object), "%s", object != NULL ? object : "");
+    return ch;
+}
+
+/* Raft configuration is not engine state: the change goes into the audit as a note, with
+ * the caller as its actor; a leadership transfer names the member that leads now. */
 static void changed(void *data, int status, const char *message)
 {
-    struct http_exchange *x = data;
+    struct change *ch = data;
+    struct cluster_status st;
     if (status != 0) {
-        api__fail(x, status, message);
-    } else {
-        http_reply_json(x, 200, json_pack("{s:b,s:s}", "ok", 1, "message", message));
+        api__fail(ch->x, status, message);
+        free(ch);
+        return;
     }
+    if (ch->object[0] == 0) {
+        cluster_status(ch->api->cluster, &st);
+        snprintf(ch->object, sizeof(ch->object), "%s", st.leader[0] ? st.leader : "unknown");
+    }
+    api__audit_note(ch->api, ch->x, ch->actor, ch->action, ch->object, message);
+    free(ch);
 }
 
 /* A change must be made on the leader: tell the client where it is. */
@@ -128,8 +167,12 @@ void api__member_add(struct api__call *call)
     } else if (!bad && cluster_member_check(id, raft, api, peer, err, sizeof(err)) != 0) {
         http_reply_error(call->x, 400, "INVAL", "%s", err);
     } else if (!bad) {
-        int rv = cluster_member_add(call->api->cluster, id, raft, api, peer, changed, call->x);
+        struct change *ch = change_new(call, "member_add", id);
+        int rv = ch != NULL
+                     ? cluster_member_add(call->api->cluster, id, raft, api, peer, changed, ch)
+                     : 0;
         if (rv != 0) {
+            free(ch);
             change_refused(call, rv);
         }
     }
@@ -144,8 +187,13 @@ void api__member_remove(struct api__call *call)
         return;
     }
     json_decref(body);
-    int rv = cluster_member_remove(call->api->cluster, call->args[0], changed, call->x);
+    struct change *ch = change_new(call, "member_remove", call->args[0]);
+    if (ch == NULL) {
+        return;
+    }
+    int rv = cluster_member_remove(call->api->cluster, call->args[0], changed, ch);
     if (rv != 0) {
+        free(ch);
         change_refused(call, rv);
     }
 }
@@ -163,9 +211,11 @@ void api__leader_transfer(struct api__call *call)
     if (!bad && id != NULL && id[0] != 0 && !api__name_ok(call, "id", id, ENGINE_NAME_MAX)) {
         bad = true;
     }
-    if (!bad) {
-        int rv = cluster_leader_transfer(call->api->cluster, id, changed, call->x);
+    struct change *ch = bad ? NULL : change_new(call, "leader_transfer", NULL);
+    if (ch != NULL) {
+        int rv = cluster_leader_transfer(call->api->cluster, id, changed, ch);
         if (rv != 0) {
+            free(ch);
             change_refused(call, rv);
         }
     }

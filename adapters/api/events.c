@@ -119,7 +119,8 @@ static size_t first_after(struct api__events *ev, struct event_id id)
  * agent, queue or contact it was about (which the feed's filters read). */
 static json_t *audit_json(const char *id, const struct engine_effect *fx)
 {
-    const char *action = engine_cmd_name(fx->state);
+    const char *action =
+        fx->action != NULL && fx->action[0] != 0 ? fx->action : engine_cmd_name(fx->state);
     json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "id", id, "kind", "audit", "actor",
                           fx->text ? fx->text : "", "action", action ? action : "?", "object",
                           fx->object ? fx->object : "", "at", (json_int_t)fx->at);

@@ -41,6 +41,7 @@ uint64_t api__strikes_wait(struct api__strikes *t,
 void api__strikes_charge(struct api__strikes *t, const char *key, uint64_t now);
 void api__strikes_refund(struct api__strikes *t, const char *key);
 void api__strikes_clear(struct api__strikes *t, const char *key);
+struct api__note;
 
 struct api
 {
@@ -58,6 +59,7 @@ struct api
     unsigned kdf_running, kdf_waiting;
     /* signin.c: failed sign-ins by user name and by client address. */
     struct api__strikes strikes_user, strikes_addr;
+    struct api__note *notes; /* audit.c: membership changes whose note is on its way */
     bool closing;
     void (*close_cb)(void *data);
     void *close_data;
@@ -136,7 +138,7 @@ struct api__param
     enum api__param_kind kind;
     size_t cap;
 };
-#define API__PARAMS_MAX 8 /* parameters of one route */
+#define API__PARAMS_MAX 12 /* parameters of one route */
 
 /* input.c */
 /* A decimal number: digits only, no sign, spaces or leading zero ("0" itself is one), at
@@ -218,12 +220,11 @@ void api__offer_action(struct api__call *call, int kind);
 void api__agent_action(struct api__call *call, int kind);
 void api__queue_action(struct api__call *call, int kind);
 
-/* model.c: the routing model's versions, diff, rollback and audit. */
+/* model.c: the routing model's versions, diff and rollback. */
 enum api__model_read {
     API__MODEL_RUNNING,
     API__MODEL_VERSIONS,
     API__MODEL_VERSION,
-    API__MODEL_AUDIT,
 };
 void api__model_install(struct api__call *call);
 void api__model_validate(struct api__call *call);
@@ -360,5 +361,20 @@ void api__whoami(struct api__call *call);
 void api__member_add(struct api__call *call);
 void api__member_remove(struct api__call *call);
 void api__leader_transfer(struct api__call *call);
+
+/* audit.c: GET /v1/audit, and the notes of changes made outside the engine. */
+void api__audit(struct api__call *call);
+/* A change outside the engine (action, on object, by actor) has succeeded: proposes its
+ * AUDIT_NOTE, retrying for a few seconds while no leader takes it, then answers x 200
+ * {"ok": true, "message": message, "audited": true|false}. Copies the strings. */
+void api__audit_note(struct api *a,
+                     struct http_exchange *x,
+                     const char *actor,
+                     const char *action,
+                     const char *object,
+                     const char *message);
+/* At close (a->closing set): answers the notes waiting to try again; those in flight are
+ * answered when the cluster answers them. */
+void api__notes_stop(struct api *a);
 
 #endif

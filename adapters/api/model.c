@@ -5,8 +5,8 @@
  *   POST /v1/model/diff                 what the YAML body would change
  *   POST /v1/model/rollback?actor=      {"version": V, "comment"}: install V's text again
  *   GET  /v1/model                      the running version, with its text
- *   GET  /v1/model/versions[/{v}]       the archive (newest first), or one version's text
- *   GET  /v1/audit                      every model change: who, when, what, why
+ *   GET  /v1/model/versions[/{v}]       the archive (newest first: who, when, what, why),
+ *                                       or one version with its text
  *
  * An install or a rollback is one MODEL_INSTALL command through the log, so every node
  * switches at the same index; it carries the text, who, why and the diff against the
@@ -499,15 +499,13 @@ static void model_answer(void *data, int status)
     struct engine_archived v;
     if (status != 0) {
         api__fail(r->x, status, "read barrier failed: no leader or it did not answer");
-    } else if (r->kind == API__MODEL_VERSIONS || r->kind == API__MODEL_AUDIT) {
+    } else if (r->kind == API__MODEL_VERSIONS) {
         json_t *items = json_array();
         for (size_t i = engine_archive_count(e); i-- > 0;) {
             engine_archive_get(e, i, &v);
-            json_t *j = version_json(&v, running, r->kind == API__MODEL_AUDIT);
-            if (r->kind == API__MODEL_AUDIT) {
-                json_object_set_new(j, "action",
-                                    json_string(v.rollback_of ? "rollback" : "install"));
-            }
+            json_t *j = version_json(&v, running, 1);
+            json_object_set_new(j, "action",
+                                json_string(v.rollback_of ? "rollback" : "install"));
             json_array_append_new(items, j);
         }
         http_reply_json(r->x, 200,

@@ -81,6 +81,7 @@ ROUTE0(r_user_delete, api__user_delete(call))
 ROUTE0(r_signin, api__signin(call))
 ROUTE0(r_session_get, api__session_get(call))
 ROUTE0(r_signout, api__signout(call))
+ROUTE0(r_audit, api__audit(call))
 
 static void r_read(struct api__call *call, int arg)
 {
@@ -158,6 +159,18 @@ static const struct api__param q_events[] = {
  * too, which is accepted. */
 static const struct api__param q_model[] = {
     {"comment", API__Q_TEXT, 512},
+    {.name = NULL},
+};
+
+static const struct api__param q_audit[] = {
+    {"stale", API__Q_BOOL, 8},
+    {"actor", API__Q_NAME, ENGINE_ACTOR_MAX},
+    {"action", API__Q_NAME, ENGINE_NAME_MAX},
+    {"object", API__Q_TEXT, ENGINE_TARGET_MAX},
+    {"from", API__Q_HANDLER, 0},
+    {"to", API__Q_HANDLER, 0},
+    {"limit", API__Q_HANDLER, 0},
+    {"before", API__Q_HANDLER, 0},
     {.name = NULL},
 };
 
@@ -246,7 +259,7 @@ static const struct route routes[] = {
      OWN_ANY},
     {HTTP_M_GET, "/v1/model/versions/{version}", r_model_read, API__MODEL_VERSION, q_read,
      STAFF, OWN_ANY},
-    {HTTP_M_GET, "/v1/audit", r_model_read, API__MODEL_AUDIT, q_read, STAFF, OWN_ANY},
+    {HTTP_M_GET, "/v1/audit", r_audit, 0, q_audit, STAFF, OWN_ANY},
 };
 
 /* Matches path against pattern, capturing "{kind}" segments. A segment too long for args
@@ -483,7 +496,8 @@ void api_close(struct api *a, void (*cb)(void *data), void *data)
 {
     api__webhooks_stop(a->webhooks);
     api__tokens_stop(a->tokens);
-    a->closing = true;
+    a->closing = true; /* first: no note starts again */
+    api__notes_stop(a);
     a->close_cb = cb;
     a->close_data = data;
     api__kdf_close(a);

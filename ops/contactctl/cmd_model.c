@@ -1,4 +1,5 @@
-/* contactctl model, audit: the routing model as versioned configuration. */
+/* contactctl model, audit: the routing model as versioned configuration, and the audit of
+ * every change. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,34 +154,34 @@ int ctl_cmd_model(struct ctl *c, int argc, char **argv)
     return CTL_USAGE;
 }
 
+/* contactctl audit [--actor A] [--action X] [--object O] [--from MS] [--to MS] [--limit N]
+ * [--before ID]: who changed what and when, newest first. */
 int ctl_cmd_audit(struct ctl *c, int argc, char **argv)
 {
-    json_t *doc, *item;
-    size_t i;
-    (void)argv;
-    if (argc != 0) {
+    static const struct ctl_column records[] = {
+        {"ID", "id", false},         {"AT", "at", true},          {"ACTOR", "actor", false},
+        {"ACTION", "action", false}, {"OBJECT", "object", false},
+    };
+    static const char *const filters[][2] = {
+        {"actor", "actor"}, {"action", "action"}, {"object", "object"}, {"from", "from"},
+        {"to", "to"},       {"limit", "limit"},   {"before", "before"}};
+    char path[1200] = "/v1/audit?";
+    json_t *doc;
+    ctl_query(path, sizeof(path), argc, argv, filters, sizeof(filters) / sizeof(filters[0]));
+    if (ctl_extra(argc, argv, 0, "audit")) {
         return CTL_USAGE;
     }
-    int rv = ctl_call(c, "GET", "/v1/audit", NULL, &doc);
+    int rv = ctl_call(c, "GET", path, NULL, &doc);
     if (rv != CTL_OK) {
         return rv;
     }
-    if (c->json) {
-        ctl_print_json(doc);
-    } else {
-        json_array_foreach(json_object_get(doc, "items"), i, item)
-        {
-            char when[32];
-            printf("version %lld  %s by %s at %s%s%s\n",
-                   json_integer_value(json_object_get(item, "version")),
-                   json_string_value(json_object_get(item, "action")),
-                   json_string_value(json_object_get(item, "actor")),
-                   ctl_time(json_integer_value(json_object_get(item, "installed_at")), when,
-                            sizeof(when)),
-                   *json_string_value(json_object_get(item, "comment")) ? ": " : "",
-                   json_string_value(json_object_get(item, "comment")));
-            print_changes(json_object_get(item, "changes"));
-        }
+    ctl_show(c, doc, CTL_COLS(records), true);
+    const char *next = json_string_value(json_object_get(doc, "next"));
+    if (!c->json && next != NULL) {
+        printf("(more: --before %s)\n", next);
+    }
+    if (!c->json && !json_is_true(json_object_get(doc, "complete"))) {
+        printf("(this node is still copying records it missed from another member)\n");
     }
     json_decref(doc);
     return CTL_OK;

@@ -1,9 +1,11 @@
 /* storage's record decoders (storage/internal.h), as the rows of a data directory reach
- * them: contacts, agents and history rows, the applied index and the history gaps.
+ * them: contacts, agents and history rows, the applied index, the history gaps and audit
+ * rows.
  *
- * Input: one byte naming the record (its value modulo 5: contact, agent, history, applied,
- * gaps); for an agent one byte of key length; the key (8 bytes for a contact, 16 for a
- * history row, that length for an agent, none for the meta records); then the value.
+ * Input: one byte naming the record (its value modulo 6: contact, agent, history, applied,
+ * gaps, audit); for an agent one byte of key length; the key (8 bytes for a contact, 16 for
+ * a history row, 20 for an audit row, that length for an agent, none for the meta records);
+ * then the value.
  *
  * Properties: a decoder answers 0 or CD_ECORRUPT; what it accepts encodes back to exactly
  * the value it read (the codecs of common/buf.h accept one encoding per value), except for
@@ -15,7 +17,7 @@
 #include "storage/internal.h"
 #include "tests/fuzz/fuzz.h"
 
-enum record { CONTACT, AGENT, HISTORY, APPLIED, GAPS, N_RECORDS };
+enum record { CONTACT, AGENT, HISTORY, APPLIED, GAPS, AUDIT, N_RECORDS };
 
 struct input
 {
@@ -154,6 +156,33 @@ static void gaps(const struct input *in, struct cd_buf *b)
     FUZZ_CHECK(memcmp(&g, &again, sizeof(g)) == 0, "gaps changed in a round trip");
 }
 
+static void audit(const struct input *in, struct cd_buf *b)
+{
+    struct storage_audit a;
+    int64_t at;
+    struct storage_audit_id id;
+    const char *why;
+    if (storage__audit_decode(in->key, in->klen, in->val, in->vlen, &a) != 0) {
+        return;
+    }
+    storage__audit_key_read(in->key, &at, &id);
+    FUZZ_CHECK(a.at == at && a.id.index == id.index && a.id.n == id.n,
+               "audit row's time and id not from its key");
+    struct engine_effect fx = {
+        .kind = ENGINE_FX_AUDIT,
+        .state = a.kind,
+        .text = a.actor,
+        .action = a.action,
+        .object = a.object,
+        .agent = a.agent,
+        .queue = a.queue,
+        .contact = a.contact,
+        .at = a.at,
+    };
+    FUZZ_CHECK(storage__audit_encode(&fx, b, &why) == 0, "audit: %s", why);
+    check_same_bytes(b, in, "audit row");
+}
+
 /* Splits the input as the comment at the top says; false when it is too short. */
 static bool split(const uint8_t *data, size_t size, enum record *kind, struct input *in)
 {
@@ -164,6 +193,7 @@ static bool split(const uint8_t *data, size_t size, enum record *kind, struct in
     data++, size--;
     size_t klen = *kind == CONTACT   ? STORAGE_ID_KEY
                   : *kind == HISTORY ? STORAGE_HISTORY_KEY
+                  : *kind == AUDIT   ? STORAGE_AUDIT_KEY
                                      : 0;
     if (*kind == AGENT) {
         if (size < 1) {
@@ -182,7 +212,7 @@ static bool split(const uint8_t *data, size_t size, enum record *kind, struct in
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static void (*const decoders[N_RECORDS])(const struct input *, struct cd_buf *) = {
-        contact, agent, history, applied, gaps};
+        contact, agent, history, applied, gaps, audit};
     enum record kind;
     struct input in;
     struct cd_buf b;

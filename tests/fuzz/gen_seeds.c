@@ -141,6 +141,35 @@ static int contact_record(void *data, const struct engine_contact_info *c)
     return 0;
 }
 
+/* Audit rows as a batch writes them: a command's, with its agent, and a note's. */
+static void audit_records(struct cd_buf *b)
+{
+    const struct engine_effect rows[] = {
+        {.kind = ENGINE_FX_AUDIT,
+         .state = ENGINE_CMD_AGENT_UPSERT,
+         .text = "token:ops-admin",
+         .object = "a01",
+         .agent = "a01",
+         .at = FUZZ_SAMPLE_T0 + 5000},
+        {.kind = ENGINE_FX_AUDIT,
+         .state = ENGINE_CMD_AUDIT_NOTE,
+         .text = "user:alice",
+         .action = "member_add",
+         .object = "n4",
+         .at = FUZZ_SAMPLE_T0 + 6000},
+    };
+    const char *names[] = {"audit-agent-upsert", "audit-note"};
+    uint8_t key[STORAGE_AUDIT_KEY];
+    const char *why;
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        if (storage__audit_encode(&rows[i], b, &why) != 0) {
+            FUZZ_DIE("audit: %s", why);
+        }
+        storage__audit_key(key, rows[i].at, (struct storage_audit_id){40 + i, (uint32_t)i});
+        record_seed(names[i], 5, key, sizeof(key), b);
+    }
+}
+
 static void state_records(const struct engine *e)
 {
     struct cd_buf b;
@@ -168,6 +197,7 @@ static void state_records(const struct engine *e)
     cd_buf_u8(&b, STORAGE_RECORD_V1);
     cd_buf_uvar(&b, 1), cd_buf_uvar(&b, 7), cd_buf_uvar(&b, 9);
     record_seed("gaps-v1", 4, NULL, 0, &b);
+    audit_records(&b);
     cd_buf_close(&b);
 }
 
@@ -266,6 +296,10 @@ static void principal_seeds(struct engine *e)
          {.kind = ENGINE_CMD_USER_DELETE,
           .actor = "token:ops-admin",
           .u.user = {.name = "alice"}}},
+        {"audit-note",
+         {.kind = ENGINE_CMD_AUDIT_NOTE,
+          .actor = "token:ops-admin",
+          .u.note = {.action = "leader_transfer", .object = "n2"}}},
     };
     struct cd_buf b;
     cd_buf_init(&b);

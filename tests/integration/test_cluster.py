@@ -1,7 +1,8 @@
 """A 3-node cluster end to end: bootstrap and elect; install the routing model; route
 contacts through the API of every node (writes on followers are forwarded); idempotent
-create; clear errors for bad input; add a 4th node and remove one; transfer leadership;
-restart every node in turn. After each step every node holds the same state."""
+create; clear errors for bad input; add a 4th node and remove one (both in the audit);
+transfer leadership; restart every node in turn. After each step every node holds the same
+state."""
 import os
 import re
 
@@ -105,6 +106,12 @@ def membership(c):
     sts = c.wait_converged()
     check(len(sts[0]["members"]) == 3, f"members after remove: {sts[0]['members']}")
     log(f"{gone.name} removed; 3 members remain")
+    # Both changes are in the audit, on every node, with the principal that asked.
+    for node in c.live():
+        code, doc = node.request("GET", "/v1/audit?actor=token:bootstrap-admin&limit=2")
+        check(code == 200 and [(i["action"], i["object"]) for i in doc["items"]] ==
+              [("member_remove", gone.name), ("member_add", n4.name)],
+              f"{node.name}: the audit of the membership changes: {code} {doc}")
 
 
 def transfer(c):

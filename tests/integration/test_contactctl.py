@@ -58,8 +58,20 @@ def cluster_and_model(c, ctl):
     out = ctl.run("model", "rollback", "1", "--comment", "undo")
     check("installed again as version 3" in out, f"rollback: {out}")
     check(ctl.run("model", "show").startswith("# Routing model"), "show: the running text")
-    out = ctl.run("audit")
-    check("version 3  rollback" in out and "a01 trained" in out, f"audit: {out}")
+    hist = ctl.run("model", "history")
+    check("a01 trained" in hist and "undo" in hist, f"model history: {hist}")
+    out = ctl.run("audit", "--action", "model_install")
+    rows = [l.split() for l in out.splitlines()[1:] if l.strip()]
+    check([r[-1] for r in rows] == ["3", "2", "1"] and
+          all("model_install" in r for r in rows), f"audit: {out}")
+    doc = ctl.run("audit", "--object", "2", "--action", "model_install", json_out=True)
+    check([i["object"] for i in doc["items"]] == ["2"] and doc["next"] is None, f"audit: {doc}")
+    doc = ctl.run("audit", "--limit", "1", json_out=True)
+    check(len(doc["items"]) == 1 and doc["next"], f"audit --limit 1: {doc}")
+    older = ctl.run("audit", "--limit", "1", "--before", doc["next"], json_out=True)
+    key = lambda i: tuple(int(p) for p in i["id"].split("."))
+    check(len(older["items"]) == 1 and key(older["items"][0]) < key(doc["items"][0]),
+          f"audit --before: {doc} then {older}")
     log("status, members, model validate/diff/apply/history/rollback/show, audit")
 
 

@@ -1,7 +1,8 @@
 """The routing model as versioned, replicated configuration, on a 3-node cluster: validate
 (changes nothing), diff against the running version, install on a follower (every node
 switches at the same log index), list versions, roll back (through another follower), and
-the audit of who changed what, when and why: the actor is the token that authenticated,
+the record of who changed what, when and why (the versions, and GET /v1/audit): the actor
+is the token that authenticated,
 and a name the request gives (?actor=) is refused rather than recorded. An invalid model is
 refused with file:line:column and the running version stays as it was; so is a comment that
 is not UTF-8 text, or a body that is not UTF-8. A supervisor's token may validate and diff,
@@ -113,16 +114,20 @@ def body(c):
     check({"skill": "support", "level": 5} in a01["skills"], f"a01 after: {a01['skills']}")
     log("rolled back to version 1 as version 3 through another follower")
 
-    code, doc = f1.request("GET", "/v1/audit")
+    code, doc = f1.request("GET", "/v1/model/versions")
     items = doc["items"]
     check(code == 200 and [(i["version"], i["action"], i["actor"]) for i in items] ==
           [(3, "rollback", "token:bob"), (2, "install", "token:alice"),
            (1, "install", "token:bootstrap-admin")],
-          f"audit: {code} {doc}")
+          f"versions: {code} {doc}")
     check(items[0]["comment"] == "support levels were wrong" and items[1]["changes"] and
           items[2]["installed_at"] <= items[1]["installed_at"] <= items[0]["installed_at"],
-          f"audit details: {items}")
-    log("audit: three changes with who, when, why and what")
+          f"version details: {items}")
+    code, doc = f2.request("GET", "/v1/audit?action=model_install")
+    check(code == 200 and [(i["object"], i["actor"]) for i in doc["items"]] ==
+          [("3", "token:bob"), ("2", "token:alice"), ("1", "token:bootstrap-admin")],
+          f"audit: {code} {doc}")
+    log("versions and audit: three changes with who, when, why and what")
 
     # Who and why must be UTF-8 text, or the version would vanish from the audit (JSON).
     v4 = v1.replace("ring_timeout: 5s", "ring_timeout: 6s")
@@ -142,11 +147,11 @@ def body(c):
     code, doc = f1.new_client(token=c.make_token("jose", "admin")).request(
         "POST", "/v1/model?comment=caf%C3%A9%20%E2%9C%93", raw=v4)
     check(code == 200 and doc["version"] == 4, f"install v4: {code} {doc}")
-    code, doc = f2.request("GET", "/v1/audit")
+    code, doc = f2.request("GET", "/v1/model/versions")
     check(code == 200 and [(i["version"], i["actor"]) for i in doc["items"]] ==
           [(4, "token:jose"), (3, "token:bob"), (2, "token:alice"),
            (1, "token:bootstrap-admin")] and
-          doc["items"][0]["comment"] == "caf\u00e9 \u2713", f"audit: {code} {doc}")
+          doc["items"][0]["comment"] == "caf\u00e9 \u2713", f"versions: {code} {doc}")
     log("comment: bad UTF-8, control characters and overlong text refused; UTF-8 kept; the "
         "actor is always the token")
 

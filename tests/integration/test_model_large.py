@@ -143,8 +143,8 @@ def body(c):
         code, m = n.request("GET", "/v1/model?stale=true")
         check(code == 200 and m["version"] == 1 and len(m["source"]) == len(text),
               f"{n.name}: running model {code} {m.get('version')}")
-    code, doc = leader.request("GET", "/v1/audit")
-    check(code == 200 and [i["version"] for i in doc["items"]] == [1], f"audit: {code} {doc}")
+    code, doc = leader.request("GET", "/v1/model/versions")
+    check(code == 200 and [i["version"] for i in doc["items"]] == [1], f"versions: {code} {doc}")
     log(f"every node runs the large model; term and leader unchanged: {after}")
 
     # A node stopped while documents are being read (and more wait) answers or drops them

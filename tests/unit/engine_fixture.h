@@ -62,7 +62,8 @@ struct fx_effect
     char home[ENGINE_NAME_MAX];
     char session[ENGINE_SESSION_MAX];
     char old_home[ENGINE_NAME_MAX];
-    char object[ENGINE_NAME_MAX];
+    char object[ENGINE_TARGET_MAX];
+    char action[ENGINE_NAME_MAX];
 };
 
 struct fixture
@@ -109,6 +110,7 @@ static inline void fx_emit(void *data, const struct engine_effect *x)
     fx_copy_str(y->session, sizeof(y->session), x->session);
     fx_copy_str(y->old_home, sizeof(y->old_home), x->old_home);
     fx_copy_str(y->object, sizeof(y->object), x->object);
+    fx_copy_str(y->action, sizeof(y->action), x->action);
     if (x->history != NULL) {
         y->has_history = true;
         y->h = *x->history;

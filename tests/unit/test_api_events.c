@@ -59,6 +59,20 @@ static void an_audit_about_a_contact_names_it(void **state)
     json_decref(j);
 }
 
+static void a_notes_action_is_its_own(void **state)
+{
+    (void)state;
+    struct engine_effect fx = {.kind = ENGINE_FX_AUDIT,
+                               .state = ENGINE_CMD_AUDIT_NOTE,
+                               .text = "token:ops-admin",
+                               .action = "leader_transfer",
+                               .object = "n2"};
+    json_t *j = api__event_json(9, 0, &fx);
+    assert_string_equal(text_of(j, "action"), "leader_transfer");
+    assert_string_equal(text_of(j, "object"), "n2");
+    json_decref(j);
+}
+
 static void a_model_event_keeps_its_shape(void **state)
 {
     (void)state;
@@ -75,6 +89,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(an_audit_names_actor_action_and_object),
         cmocka_unit_test(an_audit_about_a_contact_names_it),
+        cmocka_unit_test(a_notes_action_is_its_own),
         cmocka_unit_test(a_model_event_keeps_its_shape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

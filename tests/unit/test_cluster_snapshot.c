@@ -1,7 +1,8 @@
 /* cluster: a node that fell behind the leader's log catches up by installing a snapshot,
  * driven by raft's in-memory fixture (cluster_fixture.h). Its state then equals the
- * others'; the history rows of the entries it skipped are a recorded gap, pending until
- * history.c has copied them from a member, after which the history digests agree too. */
+ * others'; the history and audit rows of the entries it skipped are a recorded gap, pending
+ * until history.c has copied them from a member (the audit rows first), after which the
+ * history and audit digests agree too. */
 #include "cluster_fixture.h"
 
 static int setup(void **state)
@@ -18,7 +19,7 @@ static int teardown(void **state)
 }
 
 /* n contacts created and abandoned through the leader, one entry each: every one leaves
- * a history row. */
+ * a history row; and as many queue pauses and resumes, each an audit row. */
 static void create_and_abandon(struct cf *f, unsigned n)
 {
     char key[32];
@@ -30,6 +31,11 @@ static void create_and_abandon(struct cf *f, unsigned n)
         struct engine_command abandon = {.kind = ENGINE_CMD_CONTACT_ABANDON};
         abandon.u.contact.id = res.contact;
         assert_int_equal(cf_run(f, 0, &abandon, NULL), 0);
+        struct engine_command pause = {
+            .kind = k % 2 == 0 ? ENGINE_CMD_QUEUE_PAUSE : ENGINE_CMD_QUEUE_RESUME,
+            .actor = "token:ops"};
+        pause.u.queue.name = "sales";
+        assert_int_equal(cf_run(f, 0, &pause, NULL), 0);
     }
 }
 
@@ -78,6 +84,11 @@ TEST(snapshot_install_on_a_lagging_node)
     assert_int_equal(lag.contacts, full.contacts);
     assert_int_equal(lag.agents, full.agents);
     assert_true(cf_pending(f, CLUSTER_FWD_HISTORY) >= 1); /* it asked a member */
+    /* The gap's audit rows came first, and are in: only its history is still pending. */
+    assert_true(f->served[CLUSTER_FWD_AUDIT] >= 1);
+    assert_true(full.audit >= 20);
+    assert_int_equal(lag.audit, full.audit);
+    assert_int_equal(lag.audit_digest, full.audit_digest);
 
     /* A member answers: the gap is filled and every history agrees. */
     f->hold_kind[CLUSTER_FWD_HISTORY] = false;
@@ -91,6 +102,7 @@ TEST(snapshot_install_on_a_lagging_node)
         assert_int_equal(st.applied, full.applied);
         assert_int_equal(st.history, full.history);
         assert_int_equal(st.history_digest, full.history_digest);
+        assert_int_equal(st.audit_digest, full.audit_digest);
         assert_int_equal(cf_digest(f, i), cf_digest(f, 0));
     }
     assert_true(f->served[CLUSTER_FWD_HISTORY] >= 1);

@@ -229,7 +229,7 @@ static void unknown_key(void **state)
     PARSE(HEAD PEERS "log_levle: info\n");
     ASSERT_ERROR(
         "node.yaml:10:1: unknown key 'log_levle' (expected one of: id, listen, "
-        "data_dir, peers, tls, log_level, join, raft, sessions, history, storage, "
+        "data_dir, peers, tls, log_level, join, raft, sessions, history, audit, storage, "
         "cluster_secret_file, insecure)");
 }
 
@@ -402,6 +402,7 @@ static void cluster_defaults(void **state)
     assert_true(f->node.raft.fast_failover);
     assert_true(f->node.raft.snapshot_growth);
     assert_int_equal(f->node.history_days, 90);
+    assert_int_equal(f->node.audit_days, 365);
     assert_int_equal(f->node.storage_map_mb, 4096);
     assert_int_equal(f->node.lost_after_ms, 5000);
 }
@@ -416,6 +417,7 @@ static void cluster_tuning(void **state)
           " snapshot_growth: false }\n"
           "sessions: { lost_after_ms: 900 }\n"
           "history: { retention_days: 7 }\n"
+          "audit: { retention_days: 3000 }\n"
           "storage: { map_size_mb: 256 }\n" INSECURE);
     ASSERT_OK;
     assert_true(f->node.join);
@@ -427,6 +429,7 @@ static void cluster_tuning(void **state)
     assert_false(f->node.raft.fast_failover);
     assert_false(f->node.raft.snapshot_growth);
     assert_int_equal(f->node.history_days, 7);
+    assert_int_equal(f->node.audit_days, 3000);
     assert_int_equal(f->node.storage_map_mb, 256);
     assert_int_equal(f->node.lost_after_ms, 900);
 }
@@ -467,6 +470,25 @@ static void unknown_raft_key(void **state)
     assert_int_equal(f->rv, CD_EPARSE);
     assert_non_null(strstr(f->err, "node.yaml:10:"));
     assert_non_null(strstr(f->err, "election_ms"));
+}
+
+/* The audit's retention: days from 1, a map with that one key. */
+static void audit_retention_checked(void **state)
+{
+    F;
+    PARSE(HEAD PEERS "audit: { retention_days: 0 }\n" INSECURE);
+    assert_int_equal(f->rv, CD_EPARSE);
+    assert_non_null(strstr(f->err, "node.yaml:10:"));
+    assert_non_null(strstr(f->err, "retention_days"));
+    PARSE(HEAD PEERS "audit: { keep: 30 }\n" INSECURE);
+    assert_int_equal(f->rv, CD_EPARSE);
+    assert_non_null(strstr(f->err, "keep"));
+    PARSE(HEAD PEERS "audit: 30\n" INSECURE);
+    assert_int_equal(f->rv, CD_EPARSE);
+    PARSE(HEAD PEERS "audit: { retention_days: 36500 }\n" INSECURE);
+    ASSERT_OK;
+    assert_int_equal(f->node.audit_days, 36500);
+    assert_int_equal(f->node.history_days, 90);
 }
 
 static void bad_log_level(void **state)
@@ -671,6 +693,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(self_peer_address_mismatch, setup, teardown),
         cmocka_unit_test_setup_teardown(too_many_peers, setup, teardown),
         cmocka_unit_test_setup_teardown(tls_incomplete, setup, teardown),
+        cmocka_unit_test_setup_teardown(audit_retention_checked, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_log_level, setup, teardown),
         cmocka_unit_test_setup_teardown(syntax_error, setup, teardown),
         cmocka_unit_test_setup_teardown(empty_document, setup, teardown),

@@ -316,6 +316,10 @@ static void sample_agent_cmds(struct fixture *f, struct engine_command *c)
             c->u.erase.key = "phone";
             c->u.erase.value = "+44 20 7946 0000";
             break;
+        case ENGINE_CMD_AUDIT_NOTE:
+            c->u.note.action = "member_add";
+            c->u.note.object = "n4";
+            break;
         default: /* LOGIN, LOGOUT, STATE, DELETE */
             c->u.agent.name = "ann";
             c->u.agent.presence = ENGINE_PRESENCE_AWAY;
@@ -494,6 +498,10 @@ static void assert_agent_cmd_equal(const struct engine_command *a,
         case ENGINE_CMD_PRIVACY_ERASE:
             assert_str_as_sent(a->u.erase.key, b->u.erase.key);
             assert_str_as_sent(a->u.erase.value, b->u.erase.value);
+            break;
+        case ENGINE_CMD_AUDIT_NOTE:
+            assert_str_as_sent(a->u.note.action, b->u.note.action);
+            assert_str_as_sent(a->u.note.object, b->u.note.object);
             break;
         default:
             assert_str_as_sent(a->u.agent.name, b->u.agent.name);

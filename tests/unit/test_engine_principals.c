@@ -490,6 +490,9 @@ static const struct fx_effect *audit(struct fixture *f, uint8_t kind, const char
     assert_int_equal(x->at, NOW);
     assert_string_equal(x->home, "");
     assert_string_equal(x->session, "");
+    if (kind != ENGINE_CMD_AUDIT_NOTE) {
+        assert_string_equal(x->action, engine_cmd_name(kind));
+    }
     return x;
 }
 
@@ -580,6 +583,57 @@ TEST(audit_effects_carry_the_actor)
     assert_int_equal(engine_effect_parse("audit"), ENGINE_FX_AUDIT);
 }
 
+static int note(struct fixture *f, const char *action, const char *object)
+{
+    struct engine_command c = {.kind = ENGINE_CMD_AUDIT_NOTE, .actor = ACTOR};
+    c.u.note.action = action;
+    c.u.note.object = object;
+    return fx_apply(f, &c);
+}
+
+TEST(an_audit_note_records_a_change_the_engine_does_not_make)
+{
+    char long_name[ENGINE_NAME_MAX + 1], long_object[ENGINE_TARGET_MAX + 1];
+    memset(long_name, 'x', ENGINE_NAME_MAX);
+    long_name[ENGINE_NAME_MAX] = 0;
+    memset(long_object, 'x', ENGINE_TARGET_MAX);
+    long_object[ENGINE_TARGET_MAX] = 0;
+    uint64_t before = DIGEST;
+    EXPECT_OK(note(f, "member_add", "n4"));
+    assert_int_equal(f->n_fx, f->mark + 1); /* its audit, and nothing else */
+    const struct fx_effect *x = ASSERT_AUDIT(AUDIT_NOTE, "n4");
+    assert_string_equal(x->action, "member_add");
+    assert_string_equal(x->agent, "");
+    assert_string_equal(x->queue, "");
+    assert_int_equal(x->contact, 0);
+    EXPECT_OK(note(f, "leader_transfer", "n2@10.0.0.2:7001"));
+    assert_string_equal(ASSERT_AUDIT(AUDIT_NOTE, "n2@10.0.0.2:7001")->action,
+                        "leader_transfer");
+    assert_int_equal(DIGEST, before); /* no state but the clock, which stood still */
+    long_object[ENGINE_TARGET_MAX - 1] = 0;
+    EXPECT_OK(note(f, "member_remove", long_object));
+    long_object[ENGINE_TARGET_MAX - 1] = 'x';
+
+    const char *refused[][2] = {
+        {"", "n4"},
+        {"member add", "n4"},
+        {long_name, "n4"},
+        {"queue_pause", "n4"}, /* a command's name: a note never passes for a command */
+        {"audit_note", "n4"},
+        {"member_add", ""},
+        {"member_add", "n 4"},
+        {"member_add", long_object},
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        if (note(f, refused[i][0], refused[i][1]) != CD_EINVAL) {
+            fail_msg("case %zu: %s", i, f->res.message);
+        }
+        assert_int_equal(f->n_fx, f->mark);
+    }
+    assert_int_equal(DIGEST, before);
+    assert_string_equal(engine_cmd_name(ENGINE_CMD_AUDIT_NOTE), "audit_note");
+}
+
 /* ---- Codecs -------------------------------------------------------------------------------
  */
 
@@ -636,6 +690,14 @@ TEST(the_new_commands_round_trip_with_their_actor)
     c.u.user.name = "alice";
     round_trip_and_apply(f, &c);
     assert_int_equal(engine_user_count(f->e), 0);
+    c = (struct engine_command){.kind = ENGINE_CMD_AUDIT_NOTE, .actor = "user:alice"};
+    c.u.note.action = "member_remove";
+    c.u.note.object = "n3";
+    round_trip_and_apply(f, &c);
+    const struct fx_effect *x = &f->fx[f->n_fx - 1];
+    assert_int_equal(x->kind, ENGINE_FX_AUDIT);
+    assert_string_equal(x->text, "user:alice");
+    assert_string_equal(x->action, "member_remove");
 }
 
 TEST(an_audit_effect_round_trips_through_the_effect_codec)
@@ -659,7 +721,33 @@ TEST(an_audit_effect_round_trips_through_the_effect_codec)
     assert_int_equal(out.state, ENGINE_CMD_USER_SET);
     assert_string_equal(out.text, ACTOR);
     assert_string_equal(out.object, "alice");
+    assert_string_equal(out.action, "user_set"); /* a command's audit: its name */
     assert_int_equal(out.at, f->now);
+    /* Its action is not written: the bytes are those of an effect without one, as effects
+     * kept before actions existed are. */
+    struct cd_buf without;
+    cd_buf_init(&without);
+    fx.action = "user_set";
+    assert_int_equal(engine_effect_encode(&fx, &without), 0);
+    assert_int_equal(without.len, b.len);
+    assert_memory_equal(without.data, b.data, b.len);
+    /* A note's action is its own, and travels. */
+    fx.state = ENGINE_CMD_AUDIT_NOTE;
+    fx.action = "member_add";
+    fx.object = "n4";
+    cd_buf_reset(&b);
+    assert_int_equal(engine_effect_encode(&fx, &b), 0);
+    assert_true(b.len > without.len);
+    cd_reader_init(&r, b.data, b.len);
+    assert_int_equal(engine_effect_decode(&r, &out, &h), 0);
+    assert_int_equal(cd_rd_left(&r), 0);
+    assert_string_equal(out.action, "member_add");
+    assert_string_equal(out.object, "n4");
+    for (size_t len = 0; len < b.len; len++) {
+        cd_reader_init(&r, b.data, len);
+        assert_int_equal(engine_effect_decode(&r, &out, &h), CD_ECORRUPT);
+    }
+    cd_buf_close(&without);
     cd_buf_close(&b);
 }
 
@@ -678,6 +766,7 @@ int main(void)
         FX_TEST(principals_survive_a_snapshot),
         FX_TEST(every_truncation_of_a_snapshot_with_principals_is_refused),
         FX_TEST(audit_effects_carry_the_actor),
+        FX_TEST(an_audit_note_records_a_change_the_engine_does_not_make),
         FX_TEST(the_new_commands_round_trip_with_their_actor),
         FX_TEST(an_audit_effect_round_trips_through_the_effect_codec),
     };

@@ -213,13 +213,28 @@ TEST(open)
     SOME_FAILED;
 }
 
+#define BATCH_WRITES 5
+
 struct batch_result
 {
-    int writes[4];
+    int writes[BATCH_WRITES];
     int commit;
 };
 
-/* One batch at index 1: a contact, an agent, a history row, a delete. */
+/* An audit row of the longest strings. */
+static struct engine_effect audit_record(int64_t when)
+{
+    return (struct engine_effect){.kind = ENGINE_FX_AUDIT,
+                                  .state = ENGINE_CMD_AGENT_UPSERT,
+                                  .text = long_key,
+                                  .action = "agent_upsert",
+                                  .object = long_key,
+                                  .agent = long_name,
+                                  .queue = "",
+                                  .at = when};
+}
+
+/* One batch at index 1: a contact, an agent, a history row, an audit row, a delete. */
 static void write_batch(struct store *st, struct batch_result *r)
 {
     struct storage_batch *b = NULL;
@@ -227,10 +242,12 @@ static void write_batch(struct store *st, struct batch_result *r)
     struct engine_contact_info c = contact_record(7);
     struct engine_agent_info a = agent_record();
     struct engine_history h = history_record(8);
+    struct engine_effect fx = audit_record(h.completed);
     r->writes[0] = storage_put_contact(b, &c);
     r->writes[1] = storage_put_agent(b, &a);
     r->writes[2] = storage_put_history(b, &h);
-    r->writes[3] = storage_del_contact(b, 9);
+    r->writes[3] = storage_put_audit(b, 0, &fx);
+    r->writes[4] = storage_del_contact(b, 9);
     r->commit = storage_batch_commit(b, st->err, sizeof(st->err));
 }
 
@@ -239,7 +256,7 @@ static void write_batch(struct store *st, struct batch_result *r)
 static void check_batch(struct store *st, const struct batch_result *r, bool failed)
 {
     int first = 0;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < BATCH_WRITES; i++) {
         if (first != 0 && r->writes[i] != first) {
             AT_FAIL("write %d after a failure answered %s", i, cd_errname(r->writes[i]));
         }
@@ -255,11 +272,13 @@ static void check_batch(struct store *st, const struct batch_result *r, bool fai
     struct storage_contact c;
     struct storage_agent a;
     struct storage_history h;
+    struct storage_stats stats;
     int want = failed ? CD_ENOTFOUND : 0;
     if (storage_applied(st->s) != (failed ? 0 : 1) ||
         storage_get_contact(st->s, 7, &c) != want ||
         storage_get_agent(st->s, long_name, &a) != want ||
-        storage_get_history(st->s, 8, &h) != want) {
+        storage_get_history(st->s, 8, &h) != want || storage_stats(st->s, &stats) != 0 ||
+        stats.audit != (failed ? 0 : 1)) {
         AT_FAIL("%s", failed ? "a failed batch kept something" : "a batch lost something");
     }
 }
@@ -365,13 +384,47 @@ TEST(history_export)
     cd_buf_close(&ref);
 }
 
+/* Serving a peer a gap's audit rows: a page, or CD_ENOMEM. */
+TEST(audit_export)
+{
+    struct store *st = STORE;
+    long_strings();
+    fresh_dir(st);
+    store_open(st);
+    struct storage_batch *b = NULL;
+    assert_int_equal(storage_batch_begin(st->s, 1, &b, st->err, sizeof(st->err)), 0);
+    for (uint32_t n = 0; n < 40; n++) {
+        struct engine_effect fx = audit_record(1767603600000 + n);
+        assert_int_equal(storage_put_audit(b, n, &fx), 0);
+    }
+    assert_int_equal(storage_batch_commit(b, st->err, sizeof(st->err)), 0);
+    struct storage_audit_id from = {0, 0};
+    struct cd_buf ref;
+    cd_buf_init(&ref);
+    assert_int_equal(storage_audit_export(st->s, 0, 1, &from, 1 << 20, &ref), 0);
+    EACH_ATTEMPT
+    {
+        struct cd_buf page;
+        cd_buf_init(&page);
+        fault_on();
+        int rc = storage_audit_export(st->s, 0, 1, &from, 1 << 20, &page);
+        bool failed = fault_off();
+        if (failed ? rc != CD_ENOMEM
+                   : rc != 0 || page.len != ref.len || memcmp(page.data, ref.data, ref.len)) {
+            AT_FAIL("storage_audit_export answered %s", cd_errname(rc));
+        }
+        cd_buf_close(&page);
+        attempt_end();
+    }
+    SOME_FAILED;
+    cd_buf_close(&ref);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        FX_TEST(open),
-        FX_TEST(batch),
-        FX_TEST(reset),
-        FX_TEST(history_export),
+        FX_TEST(open),           FX_TEST(batch),        FX_TEST(reset),
+        FX_TEST(history_export), FX_TEST(audit_export),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
