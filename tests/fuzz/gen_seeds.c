@@ -1,7 +1,8 @@
 /* Writes the seed corpora of the fuzz targets (tests/fuzz/corpus/<target>/) from the
  * project's own data: the sample model and node file, the integration tests' model, the
- * sample state's commands, snapshots and storage records, and requests shaped like those
- * docs/api.md describes. Usage: fuzz_seeds DIR (ops/fuzz --seeds runs it).
+ * sample state's commands, snapshots and storage records, requests shaped like those
+ * docs/api.md describes, and the TLS records a client starts a handshake with. Usage:
+ * fuzz_seeds DIR (ops/fuzz --seeds runs it).
  *
  * The output is deterministic, so regenerating the corpus changes nothing unless the
  * formats or the samples did. Regression inputs (crashes a fuzzer found, once fixed) live
@@ -496,16 +497,214 @@ static const char *const api_requests[][2] = {
     {"webhook-delete", "DELETE /v1/webhooks/1\n"},
 };
 
+/* HTTP inside TLS: flags (0x01, and 0x02 for TLS 1.2, 0x04 to resume a session, 0x08 to
+ * send the bytes many times over, 0x10 to end without close_notify, 0x20 for key updates),
+ * then an http_parse input, whose first byte seeds the records the bytes are cut into. */
+static void tls_http_seed(const char *name, uint8_t flags, const char *request)
+{
+    char text[2048];
+    int n = snprintf(text, sizeof(text), "%c%s", flags, request);
+    char seed_name[64];
+    snprintf(seed_name, sizeof(seed_name), "http-%s", name);
+    write_seed("tls_http", seed_name, text, (size_t)n);
+}
+
 static void request_seeds(void)
 {
     for (size_t i = 0; i < sizeof(http_requests) / sizeof(http_requests[0]); i++) {
         write_seed("http_parse", http_requests[i][0], http_requests[i][1],
                    strlen(http_requests[i][1]));
+        uint8_t flags =
+            (uint8_t)(0x01 | (i % 4) << 1 | (i % 3 == 2 ? 0x10 : 0) | (i % 4 == 2 ? 0x20 : 0));
+        tls_http_seed(http_requests[i][0], flags, http_requests[i][1]);
     }
+    /* Answered on a later loop turn, with the next requests waiting behind. */
+    tls_http_seed("later-pipelined", 0x05,
+                  "\x0aPOST /later HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello"
+                  "GET /later?again HTTP/1.1\r\n\r\nDELETE /v1/agents/x HTTP/1.1\r\n\r\n"
+                  "GET /v1/cluster HTTP/1.1\r\nHost: n1\r\n\r\nGET / HTTP/1.1\r\n");
+    /* Sent 128 times over (flag 0x08): 140 KiB behind a request answered later. */
+    char repeated[1200];
+    snprintf(repeated, sizeof(repeated),
+             "\x2cPOST /later HTTP/1.1\r\nContent-Length: 1024\r\n\r\n%01024d"
+             "GET /v1/queues HTTP/1.1\r\n\r\n",
+             0);
+    tls_http_seed("later-repeated", 0x09, repeated);
+    /* Refused for obs-fold when a record ends after the space, else for the bare CR. */
+    tls_http_seed("obs-fold-or-bare-cr", 0x01, "\x15GET / HTTP/1.1\r\nA: b\r\n c\rd\r\n\r\n");
     for (size_t i = 0; i < sizeof(api_requests) / sizeof(api_requests[0]); i++) {
         write_seed("api_body", api_requests[i][0], api_requests[i][1],
                    strlen(api_requests[i][1]));
     }
+}
+
+/* ---- TLS records ---------------------------------------------------------------------- */
+
+/* Big-endian integers and length prefixes, as TLS writes them. */
+static void tls_int(struct cd_buf *b, uint32_t v, size_t width)
+{
+    for (size_t i = width; i-- > 0;) {
+        cd_buf_u8(b, (uint8_t)(v >> (8 * i)));
+    }
+}
+
+/* Opens a length prefix of width bytes; tls_close() fills it in once the contents are
+ * written. */
+static size_t tls_open(struct cd_buf *b, size_t width)
+{
+    size_t at = b->len;
+    tls_int(b, 0, width);
+    return at;
+}
+
+static void tls_close(struct cd_buf *b, size_t at, size_t width)
+{
+    size_t n = b->len - at - width;
+    for (size_t i = 0; i < width; i++) {
+        b->data[at + i] = (uint8_t)(n >> (8 * (width - 1 - i)));
+    }
+}
+
+static void tls_extension(struct cd_buf *b, uint16_t type, const void *data, size_t len)
+{
+    tls_int(b, type, 2);
+    tls_int(b, (uint32_t)len, 2);
+    cd_buf_put(b, data, len);
+}
+
+/* A ClientHello handshake message (type, 24-bit length, body) for n1 with fixed random,
+ * session id and key share, so that the seeds are the same on every run: TLS 1.3 and 1.2
+ * (X25519 key share, supported_versions) or TLS 1.2 only. */
+static void client_hello(struct cd_buf *b, bool tls13)
+{
+    static const uint8_t suites13[] = {0x13, 0x01, 0x13, 0x02, 0x13, 0x03, 0xc0,
+                                       0x2b, 0xc0, 0x2f, 0xc0, 0x2c, 0xc0, 0x30};
+    static const uint8_t sni[] = {0x00, 0x05, 0x00, 0x00, 0x02, 'n', '1'};
+    static const uint8_t groups[] = {0x00, 0x04, 0x00, 0x1d, 0x00, 0x17};
+    static const uint8_t points[] = {0x01, 0x00};
+    static const uint8_t sigalgs[] = {0x00, 0x06, 0x04, 0x03, 0x08, 0x04, 0x04, 0x01};
+    static const uint8_t versions[] = {0x04, 0x03, 0x04, 0x03, 0x03};
+    static const uint8_t psk_modes[] = {0x01, 0x01};
+    static const uint8_t reneg[] = {0x00};
+    uint8_t fixed[32];
+    cd_buf_u8(b, 1); /* client_hello */
+    size_t body = tls_open(b, 3);
+    tls_int(b, 0x0303, 2);
+    for (int i = 0; i < 32; i++) {
+        fixed[i] = (uint8_t)i;
+    }
+    cd_buf_put(b, fixed, sizeof(fixed)); /* random */
+    cd_buf_u8(b, 32);
+    cd_buf_put(b, fixed, sizeof(fixed)); /* a session id, as middleboxes expect */
+    size_t skip = tls13 ? 0 : 6;
+    tls_int(b, (uint32_t)(sizeof(suites13) - skip), 2);
+    cd_buf_put(b, suites13 + skip, sizeof(suites13) - skip);
+    cd_buf_put(b, points, sizeof(points)); /* compression: null only */
+    size_t ext = tls_open(b, 2);
+    tls_extension(b, 0x0000, sni, sizeof(sni));
+    tls_extension(b, 0x000a, groups, sizeof(groups));
+    tls_extension(b, 0x000b, points, sizeof(points));
+    tls_extension(b, 0x000d, sigalgs, sizeof(sigalgs));
+    tls_extension(b, 0x0017, NULL, 0); /* extended master secret */
+    tls_extension(b, 0x0023, NULL, 0); /* an empty session ticket */
+    tls_extension(b, 0xff01, reneg, sizeof(reneg));
+    if (tls13) {
+        tls_extension(b, 0x002b, versions, sizeof(versions));
+        tls_extension(b, 0x002d, psk_modes, sizeof(psk_modes));
+        tls_int(b, 0x0033, 2);
+        size_t shares = tls_open(b, 2);
+        size_t list = tls_open(b, 2);
+        tls_int(b, 0x001d, 2);
+        tls_int(b, 32, 2);
+        for (int i = 0; i < 32; i++) {
+            cd_buf_u8(b, (uint8_t)(0x40 + i)); /* any 32 bytes are an X25519 key */
+        }
+        tls_close(b, list, 2);
+        tls_close(b, shares, 2);
+    }
+    tls_close(b, ext, 2);
+    tls_close(b, body, 3);
+}
+
+/* A record of type type holding data[0..len). */
+static void tls_record(struct cd_buf *b, uint8_t type, const void *data, size_t len)
+{
+    cd_buf_u8(b, type);
+    tls_int(b, type == 22 ? 0x0301 : 0x0303, 2);
+    tls_int(b, (uint32_t)len, 2);
+    cd_buf_put(b, data, len);
+}
+
+/* A tls_http input of the records mode: flags, then the bytes. */
+static void records_seed(const char *name, uint8_t flags, const struct cd_buf *bytes)
+{
+    struct cd_buf seed;
+    cd_buf_init(&seed);
+    cd_buf_u8(&seed, flags);
+    cd_buf_put(&seed, bytes->data, bytes->len);
+    write_seed("tls_http", name, seed.data, seed.len);
+    cd_buf_close(&seed);
+}
+
+static void record_seeds(void)
+{
+    static const uint8_t empty_certificate[] = {0x0b, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00};
+    static const uint8_t fatal_alert[] = {0x02, 0x28}; /* handshake_failure */
+    static const uint8_t ccs[] = {0x01};
+    static const char http[] = "GET /healthz HTTP/1.1\r\nHost: n1\r\n\r\n";
+    /* An SSLv2-style ClientHello: two ECDHE suites, no session id, a 16-byte challenge. */
+    static const uint8_t sslv2[] = {0x80, 0x1f, 0x01, 0x03, 0x03, 0x00, 0x06, 0x00, 0x00,
+                                    0x00, 0x10, 0x00, 0xc0, 0x2b, 0x00, 0xc0, 0x2f, 1,
+                                    2,    3,    4,    5,    6,    7,    8,    9,    10,
+                                    11,   12,   13,   14,   15,   16};
+    struct cd_buf hello13, hello12, b;
+    cd_buf_init(&hello13);
+    cd_buf_init(&hello12);
+    cd_buf_init(&b);
+    client_hello(&hello13, true);
+    client_hello(&hello12, false);
+
+    tls_record(&b, 22, hello13.data, hello13.len);
+    records_seed("hello13", 0x00, &b);
+    records_seed("hello13-hold", 0x02, &b);
+    records_seed("hello13-mutual-hold", 0x06, &b);
+    b.len = b.len / 2;
+    records_seed("hello13-cut", 0x00, &b);
+    cd_buf_reset(&b);
+    /* One ClientHello over two records, then a record that claims more than TLS allows. */
+    tls_record(&b, 22, hello13.data, 40);
+    tls_record(&b, 22, hello13.data + 40, hello13.len - 40);
+    cd_buf_put(&b, "\x16\x03\x03\xff\xff", 5);
+    cd_buf_put(&b, hello13.data, 64);
+    records_seed("hello13-split-oversized", 0x00, &b);
+    cd_buf_reset(&b);
+    /* TLS 1.2, then a client certificate (an empty list) before the server asked. */
+    tls_record(&b, 22, hello12.data, hello12.len);
+    records_seed("hello12-mutual-hold", 0x06, &b);
+    tls_record(&b, 22, empty_certificate, sizeof(empty_certificate));
+    records_seed("hello12-empty-certificate", 0x04, &b);
+    cd_buf_reset(&b);
+    tls_record(&b, 20, ccs, sizeof(ccs));
+    tls_record(&b, 22, hello13.data, hello13.len);
+    records_seed("ccs-then-hello", 0x00, &b);
+    cd_buf_reset(&b);
+    tls_record(&b, 21, fatal_alert, sizeof(fatal_alert));
+    records_seed("alert", 0x00, &b);
+    cd_buf_reset(&b);
+    tls_record(&b, 23, http, sizeof(http) - 1);
+    records_seed("application-data-first", 0x02, &b);
+    cd_buf_reset(&b);
+    cd_buf_put(&b, http, sizeof(http) - 1);
+    records_seed("plain-http", 0x00, &b);
+    cd_buf_reset(&b);
+    cd_buf_put(&b, sslv2, sizeof(sslv2));
+    records_seed("sslv2-hello", 0x00, &b);
+    cd_buf_reset(&b);
+    records_seed("nothing", 0x00, &b);
+    records_seed("nothing-hold", 0x02, &b);
+    cd_buf_close(&hello13);
+    cd_buf_close(&hello12);
+    cd_buf_close(&b);
 }
 
 int main(int argc, char **argv)
@@ -519,5 +718,6 @@ int main(int argc, char **argv)
     small_seeds();
     document_seeds();
     request_seeds();
+    record_seeds();
     return 0;
 }
