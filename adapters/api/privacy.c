@@ -110,11 +110,13 @@ static int export_contact(void *data, const struct engine_contact_info *c)
     return 0;
 }
 
-static void export_answer(void *data, int status)
+/* The export's audit note committed (and this node applied it: what it reads is at least
+ * as new as that); or it did not, and nothing is exported unaudited. */
+static void export_answer(void *data, const struct engine_result *res)
 {
     struct export *ex = data;
-    if (status != 0) {
-        api__fail(ex->x, status, "read barrier failed: no leader or it did not answer");
+    if (res->code != 0) {
+        api__fail_result(ex->x, res);
     } else {
         ex->contacts = json_array();
         int rv = engine_contacts_foreach(cluster_engine(ex->api->cluster), export_contact, ex);
@@ -132,7 +134,9 @@ static void export_answer(void *data, int status)
 }
 
 /* GET /v1/privacy/export?attr=KEY&value=VALUE: what is held about one customer (subject
- * access), after a read barrier. Logged with the principal and the key, never the value. */
+ * access). First an AUDIT_NOTE (action privacy_export, object attr:KEY, never the value) is
+ * committed with the caller as its actor; once it is, the node reads its state, which holds
+ * everything committed before the note: the note is the export's read barrier too. */
 void api__privacy_export(struct api__call *call)
 {
     struct export *ex = calloc(1, sizeof(*ex));
@@ -148,9 +152,15 @@ void api__privacy_export(struct api__call *call)
         free(ex);
         return;
     }
+    char object[ENGINE_KEY_MAX + 8];
+    struct engine_command cmd = {.kind = ENGINE_CMD_AUDIT_NOTE, .actor = call->who.actor};
+    snprintf(object, sizeof(object), "attr:%s", ex->key);
+    cmd.u.note.action = "privacy_export";
+    cmd.u.note.object = object;
     cd_log(CD_LOG_INFO, "privacy_export", "actor", call->who.actor, "attr", ex->key, NULL);
-    if (cluster_read_barrier(call->api->cluster, export_answer, ex) != 0) {
+    int rv = cluster_submit(call->api->cluster, &cmd, export_answer, ex);
+    if (rv != 0) {
         free(ex);
-        api__fail(call->x, CD_ENOMEM, NULL);
+        api__fail(call->x, rv, NULL);
     }
 }

@@ -174,6 +174,11 @@ def body(c):
             check(len(audits) == 1 and audits[0].get("object") == "attr:phone",
                   f"{node.name}: the erase is audited under attr:phone: {audits}")
             check(export(node)["contacts"] == [], f"{node.name}: the export after is empty")
+        code, doc = follower.request("GET", "/v1/audit?action=privacy_export")
+        check(code == 200 and len(doc["items"]) >= 2 and
+              all(i["object"] == "attr:phone" and i["actor"].startswith("token:") and
+                  PHONE not in str(i) for i in doc["items"]),
+              f"the exports are audited, without the value: {code} {doc}")
 
         wait(lambda: any(b"privacy_erase" in b for b in receiver.bodies), 30,
              "the webhook delivers the erase's audit event")
