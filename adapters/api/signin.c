@@ -288,9 +288,11 @@ void api__signin(struct api__call *call)
     static const char *const keys[] = {"user", "password", NULL};
     char addr[HTTP_ADDRESS_MAX] = "unknown";
     const char *user = "";
-    json_t *password, *body = api__body_with(call, keys);
+    json_t *password, *body;
     struct signin *s;
+    /* Before the body is read: a body that is refused answers (and frees) the exchange. */
     http_exchange_peer_address(call->x, addr, sizeof(addr));
+    body = api__body_with(call, keys);
     if (body == NULL) {
         note(CD_LOG_WARN, "", addr, "invalid", NULL);
     } else if (!signin_body(call, body, addr, &user, &password)) {
