@@ -57,6 +57,12 @@ int net_tls_new(const struct net_tls_options *opt,
  * err says why, as for net_tls_new(). */
 int net_tls_reload(struct net_tls *tls, char *err, size_t errlen);
 
+/* Moves from's certificate, key and CA into tls, as a reload would (new connections use
+ * them, open ones keep theirs), and frees from: for a caller that checks a whole set of new
+ * contexts before any takes effect. Both must play the same side (server or client, client
+ * certificates required or not). */
+void net_tls_take(struct net_tls *tls, struct net_tls *from);
+
 /* Whether the context's own certificate names name (one of its DNS names, or its subject's
  * common name when it has none): a member's must name its id. */
 bool net_tls_cert_names(const struct net_tls *tls, const char *name);

@@ -1,5 +1,6 @@
 /* net: TLS contexts. A context is an SSL_CTX built from PEM files, rebuilt whole on reload,
  * and a small cache of the last session a client had with each peer name. */
+#include <assert.h>
 #include <errno.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -197,17 +198,31 @@ int net_tls_new(const struct net_tls_options *opt,
     return 0;
 }
 
+/* Open connections hold their own reference to the old context; sessions of the old one
+ * are not offered again. */
+static void swap_ctx(struct net_tls *t, SSL_CTX *ctx)
+{
+    SSL_CTX_free(t->ctx);
+    t->ctx = ctx;
+    cache_clear(t);
+}
+
 int net_tls_reload(struct net_tls *t, char *err, size_t errlen)
 {
     SSL_CTX *ctx = ctx_build(t, err, errlen);
     if (ctx == NULL) {
         return CD_EINVAL;
     }
-    /* Open connections hold their own reference to the old context. */
-    SSL_CTX_free(t->ctx);
-    t->ctx = ctx;
-    cache_clear(t);
+    swap_ctx(t, ctx);
     return 0;
+}
+
+void net_tls_take(struct net_tls *t, struct net_tls *from)
+{
+    assert(t->server == from->server && t->require_client_cert == from->require_client_cert);
+    swap_ctx(t, from->ctx);
+    from->ctx = NULL;
+    net_tls_free(from);
 }
 
 bool net_tls_cert_names(const struct net_tls *t, const char *name)

@@ -31,41 +31,55 @@ static int tls_make(const struct config_tls *cfg,
     return rv;
 }
 
+static void free_set(struct net_tls *set[NODE_TLS_KINDS])
+{
+    for (int k = 0; k < NODE_TLS_KINDS; k++) {
+        net_tls_free(set[k]);
+        set[k] = NULL;
+    }
+}
+
+/* All three contexts from the files, or none: a file that does not load, or a certificate
+ * that does not name this node, leaves set empty and says why. */
+static int make_set(const struct config_node *cfg,
+                    struct net_tls *set[NODE_TLS_KINDS],
+                    char *err,
+                    size_t errlen)
+{
+    for (int k = 0; k < NODE_TLS_KINDS; k++) {
+        int rv = tls_make(&cfg->tls, (enum node_tls_kind)k, &set[k], err, errlen);
+        if (rv != 0) {
+            free_set(set);
+            return rv;
+        }
+    }
+    if (!net_tls_cert_names(set[NODE_TLS_API], cfg->id)) {
+        snprintf(err, errlen,
+                 "tls: the certificate '%s' does not name this node's id '%s' (a DNS name "
+                 "of the certificate must be the id: members check each other's "
+                 "certificates against their ids)",
+                 cfg->tls.cert, cfg->id);
+        free_set(set);
+        return CD_EINVAL;
+    }
+    return 0;
+}
+
 int node__tls_open(struct node *n, char *err, size_t errlen)
 {
-    const struct config_node *cfg = &n->config;
-    if (!cfg->has_tls) {
+    if (!n->config.has_tls) {
         cd_log(CD_LOG_WARN, "start", "msg",
                "insecure: true: no TLS anywhere, and anyone who reaches the Raft port or the "
                "peer channel can act as a member; for a test bed only",
                NULL);
         return 0;
     }
-    for (int k = 0; k < NODE_TLS_KINDS; k++) {
-        int rv = tls_make(&cfg->tls, (enum node_tls_kind)k, &n->tls[k], err, errlen);
-        if (rv != 0) {
-            node__tls_free(n);
-            return rv;
-        }
-    }
-    if (!net_tls_cert_names(n->tls[NODE_TLS_API], cfg->id)) {
-        snprintf(err, errlen,
-                 "tls: the certificate '%s' does not name this node's id '%s' (a DNS name "
-                 "of the certificate must be the id: members check each other's "
-                 "certificates against their ids)",
-                 cfg->tls.cert, cfg->id);
-        node__tls_free(n);
-        return CD_EINVAL;
-    }
-    return 0;
+    return make_set(&n->config, n->tls, err, errlen);
 }
 
 void node__tls_free(struct node *n)
 {
-    for (int k = 0; k < NODE_TLS_KINDS; k++) {
-        net_tls_free(n->tls[k]);
-        n->tls[k] = NULL;
-    }
+    free_set(n->tls);
 }
 
 struct net_tls *node_tls(const struct node *n, enum node_tls_kind kind)
@@ -75,31 +89,15 @@ struct net_tls *node_tls(const struct node *n, enum node_tls_kind kind)
 
 int node_reload_tls(struct node *n, char *err, size_t errlen)
 {
+    struct net_tls *fresh[NODE_TLS_KINDS] = {NULL};
     if (n->tls[0] == NULL) {
         return 0;
     }
-    /* Made whole first, so that a bad file changes none of them. */
-    struct net_tls *fresh[NODE_TLS_KINDS] = {NULL};
-    int rv = 0;
-    for (int k = 0; k < NODE_TLS_KINDS && rv == 0; k++) {
-        rv = tls_make(&n->config.tls, (enum node_tls_kind)k, &fresh[k], err, errlen);
+    /* Made whole and checked first, so that a bad file changes none of them; the contexts
+     * the servers and the cluster hold then take the new ones over. */
+    int rv = make_set(&n->config, fresh, err, errlen);
+    for (int k = 0; rv == 0 && k < NODE_TLS_KINDS; k++) {
+        net_tls_take(n->tls[k], fresh[k]);
     }
-    if (rv == 0 && !net_tls_cert_names(fresh[NODE_TLS_API], n->config.id)) {
-        snprintf(err, errlen, "tls: the new certificate '%s' does not name this node's id '%s'",
-                 n->config.tls.cert, n->config.id);
-        rv = CD_EINVAL;
-    }
-    for (int k = 0; k < NODE_TLS_KINDS; k++) {
-        net_tls_free(fresh[k]);
-    }
-    if (rv != 0) {
-        return rv;
-    }
-    for (int k = 0; k < NODE_TLS_KINDS; k++) {
-        rv = net_tls_reload(n->tls[k], err, errlen);
-        if (rv != 0) {
-            return rv; /* the files changed between the two reads */
-        }
-    }
-    return 0;
+    return rv;
 }

@@ -123,34 +123,6 @@ int storage__audit_decode(const void *key,
 
 /* ---- writes -------------------------------------------------------------------------- */
 
-/* Removes the row an id names (LMDB code). */
-static int unlink_id(MDB_txn *txn,
-                     struct storage *s,
-                     struct storage__hsum *as,
-                     const uint8_t ikey[STORAGE_AUDIT_ID_KEY])
-{
-    uint8_t old[STORAGE_AUDIT_KEY];
-    MDB_val k = {STORAGE_AUDIT_ID_KEY, (void *)ikey}, v, row;
-    int rc = mdb_get(txn, s->audit_by_id, &k, &v);
-    if (rc != 0) {
-        return rc == MDB_NOTFOUND ? 0 : rc;
-    }
-    if (v.mv_size != STORAGE_AUDIT_KEY) {
-        return MDB_CORRUPTED;
-    }
-    memcpy(old, v.mv_data, sizeof(old)); /* v points into a page about to change */
-    MDB_val ok = {sizeof(old), old};
-    rc = mdb_get(txn, s->audit, &ok, &row);
-    if (rc == MDB_NOTFOUND) {
-        return 0;
-    }
-    if (rc == 0) {
-        storage__hsum_sub(as, &ok, &row);
-        rc = mdb_del(txn, s->audit, &ok, NULL);
-    }
-    return rc;
-}
-
 int storage__audit_put_raw(MDB_txn *txn,
                            struct storage *s,
                            struct storage__hsum *as,
@@ -164,7 +136,9 @@ int storage__audit_put_raw(MDB_txn *txn,
     if (rc == 0 && keep) {
         return 0;
     }
-    rc = rc == 0 || rc == MDB_NOTFOUND ? unlink_id(txn, s, as, key + STORAGE_ID_KEY) : rc;
+    rc = rc == 0 || rc == MDB_NOTFOUND ? storage__unlink_indexed(txn, s->audit_by_id, s->audit,
+                                                                 as, &ik, STORAGE_AUDIT_KEY)
+                                       : rc;
     rc = rc ? rc : mdb_put(txn, s->audit, &k, (MDB_val *)row, 0);
     rc = rc ? rc : mdb_put(txn, s->audit_by_id, &ik, &k, 0);
     if (rc == 0) {

@@ -25,32 +25,32 @@ void storage__hsum_sub(struct storage__hsum *hs, const MDB_val *key, const MDB_v
     hs->sum -= storage__row_hash(key, val);
 }
 
-/* Removes the contact's earlier row, wherever it sits (LMDB code). */
-static int unlink_previous(MDB_txn *txn,
-                           struct storage *s,
-                           struct storage__hsum *hs,
-                           const uint8_t ckey[STORAGE_ID_KEY])
+int storage__unlink_indexed(MDB_txn *txn,
+                            MDB_dbi index,
+                            MDB_dbi rows,
+                            struct storage__hsum *sum,
+                            const MDB_val *id,
+                            size_t key_len)
 {
-    uint8_t old[STORAGE_HISTORY_KEY];
-    MDB_val k = {STORAGE_ID_KEY, (void *)ckey};
+    uint8_t old[32];
     MDB_val v, row;
-    int rc = mdb_get(txn, s->history_by_contact, &k, &v);
+    int rc = mdb_get(txn, index, (MDB_val *)id, &v);
     if (rc != 0) {
         return rc == MDB_NOTFOUND ? 0 : rc;
     }
-    if (v.mv_size != STORAGE_HISTORY_KEY) {
+    if (v.mv_size != key_len || key_len > sizeof(old)) {
         return MDB_CORRUPTED;
     }
     /* v points into a page this transaction is about to change. */
-    memcpy(old, v.mv_data, sizeof(old));
-    MDB_val ok = {sizeof(old), old};
-    rc = mdb_get(txn, s->history, &ok, &row);
+    memcpy(old, v.mv_data, key_len);
+    MDB_val ok = {key_len, old};
+    rc = mdb_get(txn, rows, &ok, &row);
     if (rc == MDB_NOTFOUND) {
         return 0;
     }
     if (rc == 0) {
-        storage__hsum_sub(hs, &ok, &row);
-        rc = mdb_del(txn, s->history, &ok, NULL);
+        storage__hsum_sub(sum, &ok, &row);
+        rc = mdb_del(txn, rows, &ok, NULL);
     }
     return rc;
 }
@@ -64,7 +64,9 @@ int storage__history_put_raw(MDB_txn *txn,
 {
     MDB_val ck = {STORAGE_ID_KEY, (void *)(hkey + STORAGE_ID_KEY)};
     MDB_val hk = {STORAGE_HISTORY_KEY, (void *)hkey};
-    int rc = unlink_previous(txn, s, hs, hkey + STORAGE_ID_KEY);
+    /* The contact's earlier row, wherever it sits. */
+    int rc = storage__unlink_indexed(txn, s->history_by_contact, s->history, hs, &ck,
+                                     STORAGE_HISTORY_KEY);
     rc = rc ? rc : mdb_put(txn, s->history, &hk, (MDB_val *)row, 0);
     rc = rc ? rc : mdb_put(txn, s->history_by_contact, &ck, &hk, 0);
     if (rc == 0) {

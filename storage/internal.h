@@ -221,6 +221,16 @@ int storage__history_put_raw(MDB_txn *txn,
 uint64_t storage__row_hash(const MDB_val *key, const MDB_val *val);
 void storage__hsum_add(struct storage__hsum *hs, const MDB_val *key, const MDB_val *val);
 void storage__hsum_sub(struct storage__hsum *hs, const MDB_val *key, const MDB_val *val);
+/* A table of rows with an index from an id to the row's key (history by contact, the
+ * audit by id): removes the row id names, if any, and takes it out of sum. key_len is the
+ * rows' key length (at most 32). Returns an LMDB code; MDB_CORRUPTED for an index entry of
+ * another length. */
+int storage__unlink_indexed(MDB_txn *txn,
+                            MDB_dbi index,
+                            MDB_dbi rows,
+                            struct storage__hsum *sum,
+                            const MDB_val *id,
+                            size_t key_len);
 /* meta "hsum" / "asum" (LMDB code); an environment written before one existed has it
  * computed from the rows at open. */
 int storage__meta_put_hsum(struct storage *s, MDB_txn *txn, const struct storage__hsum *hs);

@@ -163,12 +163,7 @@ void api__audit(struct api__call *call)
         free(r);
         return;
     }
-    if (api__stale_ok(call->req)) {
-        answer(r, 0);
-    } else if (cluster_read_barrier(call->api->cluster, answer, r) != 0) {
-        free(r);
-        api__fail(call->x, CD_ENOMEM, NULL);
-    }
+    api__read_fenced(call, answer, r);
 }
 
 /* ---- Notes: changes made outside the engine ------------------------------------------ */

@@ -1,6 +1,7 @@
 /* Error answers and request-body helpers. */
 #include <openssl/crypto.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "adapters/api/internal.h"
@@ -145,4 +146,14 @@ bool api__stale_ok(const struct http_request *req)
 {
     char v[8];
     return http_query_get(req, "stale", v, sizeof(v)) >= 0 && strcmp(v, "true") == 0;
+}
+
+void api__read_fenced(struct api__call *call, void (*cb)(void *data, int status), void *data)
+{
+    if (api__stale_ok(call->req)) {
+        cb(data, 0);
+    } else if (cluster_read_barrier(call->api->cluster, cb, data) != 0) {
+        free(data);
+        api__fail(call->x, CD_ENOMEM, NULL);
+    }
 }

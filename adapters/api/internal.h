@@ -186,6 +186,10 @@ const char *api__opt_text(struct api__call *call, json_t *obj, const char *key, 
  * NULL): the parsed body's copy must not linger in freed memory. */
 void api__body_wipe(json_t *obj, const char *key);
 bool api__stale_ok(const struct http_request *req);
+/* Runs cb(data, status) for a read: at once with status 0 when the query says
+ * ?stale=true, else once a read barrier has passed (or failed: its status). When the
+ * barrier cannot be started, frees data (malloc'd) and answers 503 instead. */
+void api__read_fenced(struct api__call *call, void (*cb)(void *data, int status), void *data);
 
 /* json.c */
 json_t *api__contact_json(const struct engine_contact_info *c);

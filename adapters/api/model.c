@@ -544,10 +544,5 @@ void api__model_read(struct api__call *call, int kind)
         }
         r->version = (uint32_t)v;
     }
-    if (api__stale_ok(call->req)) {
-        model_answer(r, 0);
-    } else if (cluster_read_barrier(call->api->cluster, model_answer, r) != 0) {
-        free(r);
-        api__fail(call->x, CD_ENOMEM, NULL);
-    }
+    api__read_fenced(call, model_answer, r);
 }

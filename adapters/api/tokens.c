@@ -269,16 +269,17 @@ static void check(uv_timer_t *timer)
         return;
     }
     const struct engine *e = cluster_engine(c);
+    bool none = without_tokens(e);
     if (read_pending(t->pending, token)) {
         api__token_hash(token, hash);
         if (engine_token_find(e, hash, &info) == 0) {
             settle(t);
-        } else if (cluster_is_leader(c) && without_tokens(e)) {
-            propose(t, token);
-        } else if (!without_tokens(e)) {
+        } else if (!none) {
             unlink(t->pending); /* another member's first token won */
+        } else if (cluster_is_leader(c)) {
+            propose(t, token);
         }
-    } else if (cluster_is_leader(c) && without_tokens(e) && api__token_new(token, hash) == 0) {
+    } else if (none && cluster_is_leader(c) && api__token_new(token, hash) == 0) {
         if (write_pending(t->pending, token) == 0) {
             propose(t, token);
         } else {

@@ -213,12 +213,7 @@ static void users_read(struct api__call *call, const char *name)
     r->api = call->api;
     r->x = call->x;
     snprintf(r->name, sizeof(r->name), "%.*s", (int)sizeof(r->name) - 1, name);
-    if (api__stale_ok(call->req)) {
-        users_answer(r, 0);
-    } else if (cluster_read_barrier(call->api->cluster, users_answer, r) != 0) {
-        free(r);
-        api__fail(call->x, CD_ENOMEM, NULL);
-    }
+    api__read_fenced(call, users_answer, r);
 }
 
 void api__user_list(struct api__call *call)
