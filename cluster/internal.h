@@ -176,6 +176,8 @@ struct cluster__lost
     uint64_t declared; /* members declared lost while this node led */
 };
 void cluster__lost_check(struct cluster *c);
+/* Whether the leader heard from member id within the last election timeout. */
+bool cluster__lost_heard(const struct cluster *c, raft_id id, bool recent_recv);
 
 struct cluster
 {

@@ -54,6 +54,24 @@ static void declare(struct cluster *c, raft_id id, uint64_t unseen_ms)
     cluster_submit(c, &cmd, proposed, NULL);
 }
 
+bool cluster__lost_heard(const struct cluster *c, raft_id id, bool recent_recv)
+{
+    if (recent_recv) {
+        return true;
+    }
+    /* Raft clears recent_recv at the start of every election timeout and sets it again
+     * on the next reply, so the flag alone reads false for a heartbeat or so of every
+     * period: the last time it was seen set says more. */
+    const struct cluster__lost *l = &c->lost;
+    uint64_t now = uv_now(c->loop);
+    for (unsigned i = 0; l->leading && i < l->n; i++) {
+        if (l->m[i].id == id) {
+            return now - l->m[i].seen < c->node.raft.election_timeout_ms;
+        }
+    }
+    return l->leading; /* not sampled yet since this node's election, when all count as heard */
+}
+
 void cluster__lost_check(struct cluster *c)
 {
     struct cluster__lost *l = &c->lost;

@@ -77,7 +77,8 @@ void cluster_status(const struct cluster *c, struct cluster_status *out)
         if (raft_state(r) == RAFT_LEADER && r->leader_state.progress != NULL) {
             m->match_index =
                 s->id == r->id ? raft_last_index(r) : r->leader_state.progress[i].match_index;
-            m->recent = s->id == r->id || r->leader_state.progress[i].recent_recv;
+            m->recent = s->id == r->id ||
+                        cluster__lost_heard(c, s->id, r->leader_state.progress[i].recent_recv);
         }
         out->n_members++;
     }

@@ -187,6 +187,7 @@ class Node:
         self.join = False
         self.generation = 0  # bumped at each kill or stop: connections are made afresh
         self.prefix = []  # command prefix, e.g. nsenter into a mount namespace
+        self.fs_root = ""  # where this test sees the node's root, e.g. /proc/PID/root
         self.host = "127.0.0.1"  # or an address in a network namespace the test made
         self.log = None
 
@@ -354,7 +355,7 @@ class Cluster:
         None until one has."""
         if self.token is None:
             for node in self.nodes:
-                path = os.path.join(node.data_dir, "admin.token")
+                path = node.fs_root + os.path.join(node.data_dir, "admin.token")
                 try:
                     with open(path) as f:
                         text = f.read().strip()

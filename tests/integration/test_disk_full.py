@@ -37,6 +37,7 @@ def main():
     victim = c.nodes[2]
     holder = private_tmpfs(victim.data_dir, "128m")
     victim.prefix = nsenter(holder)
+    victim.fs_root = f"/proc/{holder.pid}/root"  # its data directory, the test's way in
     ok = False
     try:
         c.start()
