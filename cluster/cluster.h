@@ -36,8 +36,9 @@ enum cluster_forward_kind {
                                  it knows it now, without a barrier (readiness probes) */
     CLUSTER_FWD_HISTORY,      /* body and reply: history pages (cluster/history.c) */
     CLUSTER_FWD_AUDIT,        /* body and reply: audit pages of a gap (cluster/history.c) */
+    CLUSTER_FWD_SIGNAL,       /* body: a signal (cluster_signal_broadcast()); reply: empty */
 };
-#define CLUSTER_FWD_KINDS 5
+#define CLUSTER_FWD_KINDS 6
 
 /* The kind's name in the path of the peer channel's endpoint ("command", "read-index", ...);
  * NULL for a kind out of range. */
@@ -173,6 +174,23 @@ void cluster_serve_forward(struct cluster *c,
                            cluster_reply_cb reply,
                            void *data);
 
+/* ---- Signals between members ----------------------------------------------------------- */
+
+/* A signal is a few bytes one node hands every other member at once, outside the log: what
+ * is worth nothing a moment later (a customer typing, a page having shown a message). It
+ * is not replicated, not stored and not retried: a member that is down or slow misses it.
+ * The node gives each one to its handler as it arrives; the order between two senders is
+ * not defined. */
+#define CLUSTER_SIGNAL_MAX 4096 /* bytes of one signal */
+
+typedef void (*cluster_signal_cb)(void *data, const void *body, size_t len);
+/* The handler of signals from other members (none until set: they are dropped). */
+void cluster_set_signal_handler(struct cluster *c, cluster_signal_cb cb, void *data);
+/* Sends body to every other member over the peer channel. Returns 0, CD_ETOOBIG (over
+ * CLUSTER_SIGNAL_MAX), CD_ENOMEM, or CD_EUNAVAIL while the cluster closes; a member that
+ * cannot be reached is counted (cluster_status' signals_failed), not reported. */
+int cluster_signal_broadcast(struct cluster *c, const void *body, size_t len);
+
 /* ---- Proof of membership for the peer channel ---------------------------------------- */
 
 #define CLUSTER_PROOF_HEX 64 /* hex digits of a proof's MAC */
@@ -260,6 +278,9 @@ struct cluster_status
      * and elections it started early because of it (cluster/README.md). */
     uint64_t leaders_lost;
     uint64_t members_declared_lost; /* NODE_LOST declarations while this node led */
+    uint64_t signals_sent;          /* to one member each */
+    uint64_t signals_failed;        /* of those, not taken by the member */
+    uint64_t signals_received;
     uint64_t early_elections;
     uint64_t leader_changes; /* leaders this node has followed or been, since start */
     /* Connections to this node's Raft port, since start, by what the guard made of them

@@ -160,6 +160,15 @@ struct cluster__watch
     uint64_t warned_at;      /* uv_now() when one was last logged; 0: never */
 };
 
+/* signal.c: signals between members, outside the log. */
+struct cluster__signals
+{
+    cluster_signal_cb cb;
+    void *data;
+    uint64_t sent, failed, received;
+};
+void cluster__signal_serve(struct cluster *c, const void *body, size_t len);
+
 /* lost.c: members the leader has not heard from. */
 struct cluster__lost_member
 {
@@ -247,6 +256,7 @@ struct cluster
     raft_index logged_config_index;      /* the configuration the log last named */
     raft_id peer_leader;                 /* the leader peer requests were last meant for */
     struct cluster__peer_req *peer_reqs; /* in flight, see peer.c */
+    struct cluster__signals signals;
     struct cluster__ready ready;
     uv_timer_t ready_timer;
     struct cluster__backfill backfill;

@@ -59,6 +59,9 @@ void cluster_status(const struct cluster *c, struct cluster_status *out)
     out->commands_applied = c->commands_applied;
     out->leaders_lost = c->watch.losses;
     out->members_declared_lost = c->lost.declared;
+    out->signals_sent = c->signals.sent;
+    out->signals_failed = c->signals.failed;
+    out->signals_received = c->signals.received;
     out->early_elections = c->watch.elections;
     out->leader_changes = c->leader_changes;
     const struct cluster__guard_stats *g = &c->transport.stats;
@@ -426,7 +429,7 @@ static void served_commit_index(struct served *s)
 const char *cluster_forward_kind_name(int kind)
 {
     static const char *const names[CLUSTER_FWD_KINDS + 1] = {
-        NULL, "command", "read-index", "commit-index", "history", "audit"};
+        NULL, "command", "read-index", "commit-index", "history", "audit", "signal"};
     return kind >= 1 && kind <= CLUSTER_FWD_KINDS ? names[kind] : NULL;
 }
 
@@ -445,6 +448,11 @@ void cluster_serve_forward(struct cluster *c,
                                              : cluster__audit_serve(c, body, len, &b);
         reply(data, rv, b.data, b.len);
         cd_buf_close(&b);
+        return;
+    }
+    if (kind == CLUSTER_FWD_SIGNAL) {
+        cluster__signal_serve(c, body, len); /* any member, at once */
+        reply(data, len > CLUSTER_SIGNAL_MAX ? CD_ETOOBIG : 0, NULL, 0);
         return;
     }
     struct served *s = calloc(1, sizeof(*s));

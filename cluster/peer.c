@@ -65,7 +65,8 @@ int cluster__peer_send(struct cluster *c,
     }
     p->c = c;
     p->to = to;
-    p->leader_bound = kind != CLUSTER_FWD_HISTORY && kind != CLUSTER_FWD_AUDIT;
+    p->leader_bound =
+        kind != CLUSTER_FWD_HISTORY && kind != CLUSTER_FWD_AUDIT && kind != CLUSTER_FWD_SIGNAL;
     p->done = done;
     p->owner = owner;
     char member[ENGINE_NAME_MAX];

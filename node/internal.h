@@ -5,6 +5,13 @@
 #include "node/node.h"
 
 #define NODE__ADAPTERS_MAX 16
+#define NODE__SIGNAL_LISTENERS 4
+
+struct node__signal_listener
+{
+    node_signal_cb cb;
+    void *data;
+};
 
 /* An adapter's place on the bus: it has acted on (or passed over) every effect up to and
  * including effect n of the entry at index. */
@@ -54,7 +61,12 @@ struct node
     void *done_data;
     struct node__bus bus;
     struct net_tls *tls[NODE_TLS_KINDS]; /* all NULL on an insecure node */
+    struct node__signal_listener signal_listeners[NODE__SIGNAL_LISTENERS];
+    unsigned n_signal_listeners;
 };
+
+/* signal.c: takes the signals other members send (once the cluster exists). */
+void node__signal_start(struct node *n);
 
 /* tls.c: the node's TLS contexts from the node file (none when it is insecure; an insecure
  * node logs a warning instead). Returns 0 or CD_EINVAL / CD_ENOMEM with a message naming

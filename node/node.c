@@ -92,6 +92,7 @@ int node_start(struct node *n, char *err, size_t errlen)
         return rv;
     }
     cluster_on_fatal(n->cluster, on_fatal, n);
+    node__signal_start(n);
     for (unsigned k = 0; k < n->n_adapters; k++) {
         struct node__adapter *a = &n->adapters[k];
         char why[512];

@@ -142,6 +142,20 @@ int node__add_builtin(struct node *n, char *err, size_t errlen);
 /* node/peer.c: registers the peer channel and sets the node's forwarding ops. */
 int node__add_peer(struct node *n, char *err, size_t errlen);
 
+/* Signals (signal.c): what the pages showing one contact tell each other that is worth
+ * nothing a moment later and so is not replicated: a customer or an agent typing, a page
+ * having shown a message. A published signal reaches every listener on this node at once
+ * and every listener on the other members through the peer channel, best effort: no order
+ * between publishers, no retry, no replay (cluster_signal_broadcast()). json is the
+ * signal's text, at most about CLUSTER_SIGNAL_MAX bytes; listeners pick the contacts they
+ * show. */
+typedef void (*node_signal_cb)(void *data, uint64_t contact, const char *json, size_t len);
+/* From an adapter's start(): at most 4 listeners. Returns 0 or CD_ENOMEM. */
+int node_signal_listen(struct node *n, node_signal_cb cb, void *data);
+/* Returns 0, CD_EINVAL (contact 0 or an empty text), CD_ETOOBIG, CD_ENOMEM, or CD_EUNAVAIL
+ * while the node is not running. */
+int node_signal_publish(struct node *n, uint64_t contact, const char *json, size_t len);
+
 /* Figures of the bus for /metrics and tests. */
 struct node_bus_stats
 {
