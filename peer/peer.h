@@ -2,10 +2,10 @@
  * probes and history pages to other members over it, and the fast-failover watch
  * (cluster/watch.c) keeps a connection to the leader's. It listens on its own address
  * (the node file's listen.peer), apart from the public API, and serves only
- * POST /v1/internal/forward/{command,read-index,commit-index,history,audit,signal}; each request carries
- * the sender's proof of membership (cluster_proof_make()) as ?member=ID&proof=HEX, and one
- * without a proof that holds is answered 403 FORBIDDEN. Anything else is 404 (405 for
- * another method on a known path). docs/api.md has the wire format.
+ * POST /v1/internal/forward/{command,read-index,commit-index,history,audit,signal}; each
+ * request carries the sender's proof of membership (cluster_proof_make()) as
+ * ?member=ID&proof=HEX, and one without a proof that holds is answered 403 FORBIDDEN. Anything
+ * else is 404 (405 for another method on a known path). docs/api.md has the wire format.
  *
  * The channel is HTTP/1.1 (adapters/http), over mutual TLS between members when the node
  * has TLS (peer_channel_set_tls()). Everything runs on the loop's thread. */
