@@ -99,6 +99,9 @@ void cluster_effects_floor(struct cluster *c, uint64_t below);
 int64_t cluster_wall_ms(void);
 /* This node leads now (cheap: for each delivery). */
 bool cluster_is_leader(const struct cluster *c);
+/* What /readyz says: a leader is known and this node has caught up with it (cluster_status'
+ * ready), without the rest of the status. */
+bool cluster_ready(const struct cluster *c);
 
 struct cluster_options
 {

@@ -91,3 +91,9 @@ bool cluster__ready(const struct cluster *c, uint64_t applied, uint64_t commit)
     return r->leader == leader && r->caught_up &&
            uv_now(c->loop) - r->caught_up_at <= READY_LAG_MS;
 }
+
+bool cluster_ready(const struct cluster *c)
+{
+    return c->raft_started &&
+           cluster__ready(c, raft_last_applied(&c->raft), c->raft.commit_index);
+}
