@@ -67,8 +67,15 @@ class EchoServer:
             return
         key = headers["sec-websocket-key"]
         accept = "wrong" if path == "/bad-accept" else wsclient.accept_key(key)
+        chosen = ""  # /proto picks the first subprotocol offered, /other-proto one not offered
+        if path == "/proto":
+            chosen = headers["sec-websocket-protocol"].split(",")[0].strip()
+        elif path == "/other-proto":
+            chosen = "other.v9"
+        proto = f"Sec-WebSocket-Protocol: {chosen}\r\n" if chosen else ""
         conn.sendall(f"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                     f"Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n".encode())
+                     f"Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n{proto}\r\n"
+                     .encode())
         if path == "/goodbye":
             send(conn, OP_CLOSE, struct.pack("!H", 4001) + b"bye")
             read_frame(rfile)  # the client's answer
@@ -239,6 +246,11 @@ def refusals(url, server):
           f"the request's path and headers: {path} {headers}")
     raises(lambda: wsclient.connect(url + "/bad-accept"), wsclient.HandshakeError,
            "Sec-WebSocket-Accept 'wrong'")
+    ws = wsclient.connect(url + "/proto", subprotocols=["contactd.v1", "contactd.v0"])
+    check(ws.subprotocol == "contactd.v1", f"the subprotocol chosen: {ws.subprotocol!r}")
+    ws.close()
+    raises(lambda: wsclient.connect(url + "/other-proto", subprotocols=["contactd.v1"]),
+           wsclient.HandshakeError, "subprotocol 'other.v9', which was not offered")
 
 
 def raw_frames(url):
@@ -301,7 +313,7 @@ def body():
         log("the server's close and a dropped connection")
         refusals(url, server)
         log("refusals carry status and body; Origin, headers and Host sent; a wrong "
-            "Sec-WebSocket-Accept refused")
+            "Sec-WebSocket-Accept or an unoffered subprotocol refused")
         raw_frames(url)
         log("raw frames the server must refuse: unmasked, reserved bits, a lying length")
         tls_case(tmp)
