@@ -300,7 +300,7 @@ class Browser:
     def memory(self):
         """Chromium's processes now: {"processes": n, "rss_mib": sum of RSS, "pss_mib":
         sum of PSS (shared pages divided among their users: the honest total)}."""
-        pids = group_pids(self.proc.pid) if self.proc else []
+        pids = group_pids(self.proc.pid, live=True) if self.proc else []
         rss = pss = 0
         for pid in pids:
             try:
@@ -460,8 +460,8 @@ class Page:
 
     def wait(self, js, timeout=10.0, what=None, interval=0.05):
         """Polls the expression js until its value is truthy and returns it. A throw counts
-        as not yet, and so does a page between two documents (navigating). On timeout raises WaitTimeout naming `what` (else js) and the last
-        value or exception."""
+        as not yet, and so does a page between two documents (navigating). On timeout
+        raises WaitTimeout naming `what` (else js) and the last value or exception."""
         deadline = time.monotonic() + timeout
         last = None
         while True:

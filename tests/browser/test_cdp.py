@@ -2,8 +2,8 @@
 events, clicking, keyboard-only use (Tab, arrows, Enter, Escape), eval and wait and their
 failures, a screenshot whose pixels are checked, markup typed by a user shown as text (and
 the same check catching a page that renders it as HTML), two browser contexts that share no
-cookie, page errors reported, and HTTPS with a throwaway CA trusted through NSS (refused by a
-browser that does not trust it, accepted by an insecure one)."""
+cookie, page errors and a crashed page reported, and HTTPS with a throwaway CA trusted
+through NSS (refused by a browser that does not trust it, accepted by an insecure one)."""
 import http.server
 import os
 import shutil
@@ -320,6 +320,14 @@ def page_errors(b, base):
     log("console messages, uncaught exceptions and rejections are reported")
 
 
+def crash(b, base):
+    p = b.new_page(base)
+    raises(lambda: p.call("Page.crash"), cdp.BrowserError, "Page.crash", "crashed")
+    raises(lambda: p.eval("1"), cdp.BrowserError, "Runtime.evaluate", base, "crashed")
+    check(b.new_page(base).text("h1") == "Typed lines", "other pages go on after a crash")
+    log("a crashed page is reported at once, not after a timeout")
+
+
 def https(tmp):
     make_certs(tmp, "web")
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -357,6 +365,7 @@ def body():
             markup_as_text(b, base)
             contexts(b, base)
             page_errors(b, base)
+            crash(b, base)
             m = b.memory()
             log(f"Chromium: {m['processes']} processes, PSS {m['pss_mib']:.0f} MiB, "
                 f"RSS sum {m['rss_mib']:.0f} MiB")
