@@ -8,10 +8,10 @@
         agent = b.new_context().new_page(url)   # a second, cookie-isolated session
 
 Chromium (/usr/bin/chromium, or $CHROMIUM) runs with a profile and a HOME of its own in a
-fresh temporary directory, removed by close(). One DevTools WebSocket (wsclient) carries every
-page's commands in flat sessions. Nothing runs in the background: events (console messages,
-page errors, loads) are read while a command waits for its answer, and whenever p.console is
-read.
+fresh temporary directory, removed by close(); chromium.py handles the process. One DevTools
+WebSocket (wsclient) carries every page's commands in flat sessions. Nothing runs in the
+background: events (console messages, page errors, loads) are read while a command waits for
+its answer, and whenever p.console is read.
 
 Certificates: the CA given as ca_file is trusted the way Chromium on Linux trusts a local CA,
 through the NSS database in $HOME/.pki/nssdb (made with certutil, Debian's libnss3-tools), so
@@ -28,29 +28,14 @@ import atexit
 import base64
 import json
 import os
-import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 
+from chromium import BrowserError, Chromium
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import wsclient  # noqa: E402  (tests/lib)
-
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CA_NICKNAME = "contactd test CA"
-ROOT_PREFIX = "contactd-chromium-"  # + the test's pid: a temporary directory per Browser
-
-# Flags beyond the obvious ones keep a test run quiet and lean: no first-run UI, no network
-# of Chromium's own (updates, sync, safe browsing lists), no crash handler outliving it.
-CHROMIUM_FLAGS = [
-    "--no-first-run", "--no-default-browser-check", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-default-apps",
-    "--disable-extensions", "--disable-breakpad", "--disable-crash-reporter",
-    "--mute-audio", "--password-store=basic", "--disable-features=Translate,MediaRouter",
-    "--remote-debugging-port=0",
-]
 
 # press(): name -> (code, windowsVirtualKeyCode, text typed or None)
 KEYS = {
@@ -76,10 +61,6 @@ DESCRIBE_JS = """(e) => {
   const t = (label || '').trim().replace(/\\s+/g, ' ');
   return t ? `${d} "${t.slice(0, 40)}"` : d;
 }"""
-
-
-class BrowserError(Exception):
-    """Chromium or a page did not do what was asked."""
 
 
 class PageError(BrowserError):
@@ -135,81 +116,21 @@ class Browser:
 
     def __init__(self, ca_file=None, insecure=False, width=1280, height=800,
                  start_timeout=30.0, extra_args=()):
-        if ca_file and insecure:
-            raise ValueError("Browser: give ca_file or insecure, not both")
-        if not os.access(CHROMIUM, os.X_OK):
-            raise BrowserError(f"'{CHROMIUM}' is not there (ops/install-deps installs "
-                               "chromium; $CHROMIUM names another)")
         self.width, self.height = width, height
         self.pages = {}  # session id -> Page
-        self.proc = None
         self.ws = None
         self._next_id = 0
-        remove_stale_roots()
-        self.root = tempfile.mkdtemp(prefix=f"{ROOT_PREFIX}{os.getpid()}-")
-        _live_browsers.add(self)
         started = time.monotonic()
+        self.chromium = Chromium(ca_file, insecure, width, height, start_timeout, extra_args)
+        _live_browsers.add(self)
+        self.devtools_url = self.chromium.devtools_url
         try:
-            home = os.path.join(self.root, "home")
-            os.makedirs(home)
-            if ca_file:
-                trust_ca(home, ca_file)
-            self._launch(home, insecure, extra_args, start_timeout)
+            self.ws = wsclient.connect(self.devtools_url, timeout=start_timeout,
+                                       max_message=256 * 1024 * 1024)  # screenshots are big
         except BaseException:
             self.close()
             raise
         self.start_seconds = time.monotonic() - started  # launch to DevTools connected
-
-    def _launch(self, home, insecure, extra_args, timeout):
-        profile = os.path.join(self.root, "profile")
-        args = [CHROMIUM, f"--user-data-dir={profile}", f"--window-size={self.width},{self.height}",
-                *CHROMIUM_FLAGS, *extra_args]
-        if not (os.environ.get("CD_HEADFUL") and os.environ.get("DISPLAY")):
-            args.append("--headless=new")
-        if os.geteuid() == 0:
-            args.append("--no-sandbox")  # Chromium's sandbox refuses to run as root
-        if insecure:
-            args.append("--ignore-certificate-errors")
-        env = dict(os.environ, HOME=home, XDG_CONFIG_HOME=os.path.join(home, ".config"),
-                   XDG_CACHE_HOME=os.path.join(home, ".cache"))
-        self.stderr_path = os.path.join(self.root, "chromium.stderr")
-        with open(self.stderr_path, "wb") as err:
-            # A process group of its own, so that close() kills every helper process with
-            # it; SIGKILL from the kernel if this process dies without closing it.
-            self.proc = subprocess.Popen(
-                ["setpriv", "--pdeathsig", "SIGKILL", *args, "about:blank"],
-                stdin=subprocess.DEVNULL, stdout=err, stderr=err, env=env,
-                start_new_session=True)
-        self.devtools_url = self._devtools_url(profile, timeout)  # the browser's endpoint
-        self.ws = wsclient.connect(self.devtools_url, timeout=timeout,
-                                   max_message=256 * 1024 * 1024)  # screenshots are big
-
-    def _devtools_url(self, profile, timeout):
-        """Chromium writes the port it listens on and the browser's path to
-        DevToolsActivePort in the profile once DevTools is up."""
-        path = os.path.join(profile, "DevToolsActivePort")
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise BrowserError(f"Chromium exited with status {self.proc.returncode} "
-                                   f"at start: {self.stderr_tail()}")
-            try:
-                with open(path) as f:
-                    lines = f.read().split("\n")
-                if len(lines) >= 2 and lines[0].isdigit() and lines[1]:
-                    return f"ws://127.0.0.1:{lines[0]}{lines[1]}"
-            except FileNotFoundError:
-                pass
-            time.sleep(0.02)
-        raise BrowserError(f"Chromium did not open DevTools within {timeout} s: "
-                           f"{self.stderr_tail()}")
-
-    def stderr_tail(self, n=15):
-        try:
-            with open(self.stderr_path, errors="replace") as f:
-                return "".join(f.readlines()[-n:]).strip() or "(no output)"
-        except OSError:
-            return "(no output)"
 
     # ---- the DevTools connection ---------------------------------------------------------
 
@@ -225,7 +146,7 @@ class Browser:
             self.ws.send_json(msg)
         except OSError as e:
             raise BrowserError(f"{method}: the DevTools connection is gone ({e}): "
-                               f"{self.stderr_tail()}")
+                               f"{self.chromium.exit_note()}")
         return self._next_id
 
     def call(self, method, params=None, session=None, timeout=30.0):
@@ -261,20 +182,17 @@ class Browser:
         except wsclient.Timeout:
             return None
         except (wsclient.WebSocketError, OSError) as e:
-            raise BrowserError(f"DevTools connection failed ({e}): {self._exit_note()}")
+            raise BrowserError(f"DevTools connection failed ({e}): "
+                               f"{self.chromium.exit_note()}")
         if m.kind == "close":
-            raise BrowserError(f"Chromium closed the DevTools connection: {self._exit_note()}")
+            raise BrowserError("Chromium closed the DevTools connection: "
+                               f"{self.chromium.exit_note()}")
         msg = m.json()
         if "method" in msg:
             page = self.pages.get(msg.get("sessionId"))
             if page is not None:
                 page._event(msg["method"], msg.get("params", {}))
         return msg
-
-    def _exit_note(self):
-        code = self.proc.poll() if self.proc else None
-        state = "still running" if code is None else f"exited with status {code}"
-        return f"Chromium {state}; {self.stderr_tail(5)}"
 
     # ---- pages and contexts --------------------------------------------------------------
 
@@ -298,37 +216,21 @@ class Browser:
         return page
 
     def memory(self):
-        """Chromium's processes now: {"processes": n, "rss_mib": sum of RSS, "pss_mib":
-        sum of PSS (shared pages divided among their users: the honest total)}."""
-        pids = group_pids(self.proc.pid, live=True) if self.proc else []
-        rss = pss = 0
-        for pid in pids:
-            try:
-                with open(f"/proc/{pid}/smaps_rollup") as f:
-                    for line in f:
-                        if line.startswith("Rss:"):
-                            rss += int(line.split()[1])
-                        elif line.startswith("Pss:"):
-                            pss += int(line.split()[1])
-            except OSError:
-                continue
-        return {"processes": len(pids), "rss_mib": rss / 1024, "pss_mib": pss / 1024}
+        """Chromium's processes now (see Chromium.memory)."""
+        return self.chromium.memory()
 
     def close(self):
         """Kills Chromium and every process it started, removes its directory. Idempotent."""
         _live_browsers.discard(self)
         if self.ws is not None:
-            try:  # Chromium closing itself reaps its helpers; SIGKILL does the rest
+            try:  # Chromium closing itself reaps its helpers; kill() does the rest
                 self.send("Browser.close")
-                self.proc.wait(5)
-            except (BrowserError, subprocess.TimeoutExpired):
+                self.chromium.wait(5)
+            except BrowserError:
                 pass
             self.ws.sock.close()
             self.ws = None
-        if self.proc is not None:
-            kill_group(self.proc)
-            self.proc = None
-        shutil.rmtree(self.root, ignore_errors=True)
+        self.chromium.kill()
 
     def save_failure(self):
         """A screenshot of each open page and its console, printed: what a failed test
@@ -631,65 +533,3 @@ def key_code(ch):
     if ch.isascii() and ch.isalnum():
         return ord(ch.upper())
     return {" ": 32}.get(ch, 0)
-
-
-def trust_ca(home, ca_file):
-    """Makes home/.pki/nssdb, the NSS database Chromium on Linux reads, trusting ca_file
-    to identify web sites."""
-    db = os.path.join(home, ".pki", "nssdb")
-    os.makedirs(db)
-    for cmd in (["certutil", "-N", "-d", f"sql:{db}", "--empty-password"],
-                ["certutil", "-A", "-d", f"sql:{db}", "-n", CA_NICKNAME, "-t", "C,,",
-                 "-i", ca_file]):
-        try:
-            r = subprocess.run(cmd, capture_output=True, text=True)
-        except FileNotFoundError:
-            raise BrowserError("certutil is not there (ops/install-deps installs "
-                               "libnss3-tools)")
-        if r.returncode != 0:
-            raise BrowserError(f"{' '.join(cmd)}: {r.stderr.strip() or r.stdout.strip()}")
-
-
-def remove_stale_roots():
-    """Removes the directories of Browsers whose test process died without closing them
-    (killed by a timeout: Chromium died with it, its profile stayed)."""
-    tmp = tempfile.gettempdir()
-    for name in os.listdir(tmp):
-        pid = name[len(ROOT_PREFIX):].split("-")[0]
-        if name.startswith(ROOT_PREFIX) and pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
-            shutil.rmtree(os.path.join(tmp, name), ignore_errors=True)
-
-
-def group_pids(pgid, live=False):
-    """The processes of process group pgid, read from /proc; live=True leaves out zombies
-    (killed processes that init has not reaped yet)."""
-    pids = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat") as f:
-                state, _, pgrp = f.read().rsplit(")", 1)[1].split()[:3]
-        except (OSError, ValueError):
-            continue
-        if int(pgrp) == pgid and not (live and state == "Z"):
-            pids.append(int(name))
-    return pids
-
-
-def kill_group(proc, timeout=10.0):
-    """SIGKILL to proc's process group, then waits until no live process is left in it.
-    Chromium's helpers outlive their parent as zombies until init reaps them; they hold
-    nothing, so they are not waited for."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    proc.wait()
-    deadline = time.monotonic() + timeout
-    while group_pids(proc.pid, live=True) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    left = group_pids(proc.pid, live=True)
-    if left:
-        print(f"cdp: Chromium processes {left} outlived SIGKILL for {timeout} s",
-              file=sys.stderr, flush=True)

@@ -19,6 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 from harness import Failure, log, main, make_certs  # noqa: E402
 import cdp  # noqa: E402
+import chromium  # noqa: E402
 
 WIDTH, HEIGHT = 800, 600
 
@@ -369,8 +370,8 @@ def body():
             m = b.memory()
             log(f"Chromium: {m['processes']} processes, PSS {m['pss_mib']:.0f} MiB, "
                 f"RSS sum {m['rss_mib']:.0f} MiB")
-            pgid = b.proc.pid
-        check(cdp.group_pids(pgid, live=True) == [], "no Chromium process is left")
+            pgid = b.chromium.proc.pid
+        check(chromium.group_pids(pgid, live=True) == [], "no Chromium process is left")
         https(tmp)
     finally:
         server.shutdown()
