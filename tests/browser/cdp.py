@@ -437,6 +437,11 @@ class Page:
         if not self.has_focus(selector):
             raise BrowserError(f"type: clicking {selector!r} focused {self.focused()} "
                                "instead")
+        self.keys(text)
+
+    def keys(self, text):
+        """Types text into whatever has the focus, as type() does: reached with Tab, the
+        way a keyboard-only user fills a form."""
         for ch in text:
             if ch == "\n":
                 self.press("Enter")

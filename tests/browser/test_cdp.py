@@ -228,6 +228,10 @@ def keyboard_only(p):
     check(p.text("#chosen") == "Two", "Enter chose the focused item")
     p.press("Shift+Tab")
     check(p.has_focus("#add"), f"Shift+Tab goes back to the button ({p.focused()})")
+    p.press("Shift+Tab")
+    p.keys("no mouse\n")  # into the entry, reached without a click
+    items = p.eval("[...document.querySelectorAll('#typed li')].map(e => e.textContent)")
+    check(items == ["by keyboard", "no mouse"], f"keys() typed into the focused entry: {items}")
     raises(lambda: p.press("Hyper+x"), cdp.BrowserError, "unknown modifier 'Hyper'")
     log("keyboard-only use: Tab, Shift+Tab, arrows, Enter, Escape")
 
