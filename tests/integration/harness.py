@@ -23,6 +23,9 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# The test tools: tests/lib (wsclient, a WebSocket client) and tests/browser (cdp, the
+# Chromium driver), importable by every test that imports the harness.
+sys.path[1:1] = [os.path.join(HERE, "..", "lib"), os.path.join(HERE, "..", "browser")]
 MODEL = os.path.join(HERE, "data", "model.yaml")
 MAKE_CERTS = os.path.join(HERE, "..", "..", "ops", "make-certs")
 
