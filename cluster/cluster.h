@@ -101,7 +101,7 @@ int64_t cluster_wall_ms(void);
 bool cluster_is_leader(const struct cluster *c);
 /* What /readyz says: a leader is known and this node has caught up with it (cluster_status'
  * ready), without the rest of the status. */
-bool cluster_ready(const struct cluster *c);
+bool cluster_ready(struct cluster *c);
 
 struct cluster_options
 {

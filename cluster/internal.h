@@ -173,8 +173,9 @@ void cluster__signal_serve(struct cluster *c, const void *body, size_t len);
 struct cluster__lost_member
 {
     raft_id id;
-    uint64_t seen; /* uv_now() when last heard (or when this node began to lead) */
-    bool declared; /* lost, in this absence */
+    uint64_t seen;  /* uv_now() when last heard (or when this node began to lead) */
+    uint64_t heard; /* uv_now() when last heard; 0: not since this node began to lead */
+    bool declared;  /* lost, in this absence */
 };
 struct cluster__lost
 {

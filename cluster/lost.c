@@ -66,10 +66,10 @@ bool cluster__lost_heard(const struct cluster *c, raft_id id, bool recent_recv)
     uint64_t now = uv_now(c->loop);
     for (unsigned i = 0; l->leading && i < l->n; i++) {
         if (l->m[i].id == id) {
-            return now - l->m[i].seen < c->node.raft.election_timeout_ms;
+            return l->m[i].heard != 0 && now - l->m[i].heard < c->node.raft.election_timeout_ms;
         }
     }
-    return l->leading; /* not sampled yet since this node's election, when all count as heard */
+    return false;
 }
 
 void cluster__lost_check(struct cluster *c)
@@ -97,7 +97,7 @@ void cluster__lost_check(struct cluster *c)
             continue;
         }
         if (r->leader_state.progress[i].recent_recv) {
-            m->seen = now;
+            m->seen = m->heard = now;
             m->declared = false;
         } else if (!m->declared && now - m->seen >= c->node.lost_after_ms) {
             m->declared = true;

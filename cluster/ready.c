@@ -92,7 +92,7 @@ bool cluster__ready(const struct cluster *c, uint64_t applied, uint64_t commit)
            uv_now(c->loop) - r->caught_up_at <= READY_LAG_MS;
 }
 
-bool cluster_ready(const struct cluster *c)
+bool cluster_ready(struct cluster *c)
 {
     return c->raft_started &&
            cluster__ready(c, raft_last_applied(&c->raft), c->raft.commit_index);
