@@ -354,6 +354,14 @@ static void conn_pump(struct ws_conn *c)
         conn_close_tcp(c);
         return;
     }
+    if (wslay_event_get_close_sent(c->ctx) && !c->closing) {
+        /* wslay closed by itself: a close frame whose code the wire may not carry. */
+        c->closing = true;
+        c->input_done = true;
+        c->server->stats.forced++;
+        conn_set_code(c, wslay_event_get_status_code_sent(c->ctx), "protocol error", 14);
+        arm(c, TIMER_CLOSE, lim_of(c)->close_timeout_ms);
+    }
     if (!c->closing && ws_unsent(c) > lim_of(c)->output_limit) {
         ws__conn_fail(c, 1008, "too slow");
         return;
