@@ -827,6 +827,26 @@ static void a_continuation_without_a_message_closes_1002(void **state)
     forced_close(f, 0, 1002, "protocol error: a continuation frame without a message");
 }
 
+/* A close frame whose code the wire may not carry (1005) is answered by wslay itself with
+ * 1002; on_close hears the code that was sent. */
+static void a_close_with_a_reserved_code_closes_1002(void **state)
+{
+    F;
+
+    START(false, 0);
+    client_upgrade(f, 0);
+    send_close(f, 0, 1005, "");
+    struct wsframe *fr = NEXT_FRAME(0);
+    assert_int_equal(fr->op, OP_CLOSE);
+    assert_int_equal(((uint8_t)fr->payload[0] << 8) | (uint8_t)fr->payload[1], 1002);
+    RUN_UNTIL(f->cl[0].ended);
+    client_close(f, 0);
+    RUN_UNTIL(f->n_closed == 1);
+    assert_int_equal(f->close_code, 1002);
+    assert_string_equal(f->close_reason, "protocol error");
+    assert_int_equal(stats_of(f).forced, 1);
+}
+
 /* ---- Closing ---------------------------------------------------------------------------- */
 
 static void the_client_closes_and_the_server_answers(void **state)
@@ -965,6 +985,7 @@ int main(void)
         T(a_binary_message_closes_1003),
         T(an_unmasked_frame_closes_1002),
         T(a_continuation_without_a_message_closes_1002),
+        T(a_close_with_a_reserved_code_closes_1002),
         T(the_client_closes_and_the_server_answers),
         T(the_server_closes_and_the_client_answers),
         T(a_client_that_never_answers_the_close_is_cut_off),
