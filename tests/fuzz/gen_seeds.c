@@ -750,7 +750,10 @@ static void ws_seeds(void)
 
     cd_buf_init(&b);
     ws_frame(&b, true, 0x1, "hello", 5);
-    ws_frame(&b, true, 0x8, "\x03\xe8" "bye", 5);
+    ws_frame(&b, true, 0x8,
+             "\x03\xe8"
+             "bye",
+             5);
     ws_seed("text-then-close", 0, &b);
     ws_seed("text-then-close-bytewise", 1, &b);
     cd_buf_reset(&b);
