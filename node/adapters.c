@@ -3,8 +3,8 @@
  *
  * The peer channel (node/peer.c) comes first: members forward to each other over it.
  *
- * The HTTP API (adapters/api, adapters/http): the JSON API, /metrics and the event feed on
- * the node's API address. */
+ * The HTTP API (adapters/api, adapters/http): the JSON API, /metrics and the event feed,
+ * mounted on the node's HTTP listener (node/http.c). */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -16,32 +16,33 @@
 struct api_adapter
 {
     struct api *api;
-    struct http_server *http;
     void (*done)(void *arg);
     void *arg;
 };
+
+/* What the API serves on the node's HTTP listener. */
+static const char *const API_MOUNTS[] = {"/v1/", "/healthz", "/readyz", "/metrics"};
+
+void node__http_options(const struct node *n, struct http_server_options *out)
+{
+    (void)n;
+    api_http_options(out);
+}
 
 static int api_start(void *self, struct node *n, char *err, size_t errlen)
 {
     struct api_adapter *a = self;
     const struct config_node *cfg = node_config(n);
-    struct http_server_options opt;
     api_set_cluster(a->api, node_cluster(n));
-    api_http_options(&opt);
-    opt.tls = node_tls(n, NODE_TLS_API);
-    if (http_server_new(node_loop(n), &opt, api_handle, a->api, &a->http) != 0) {
-        snprintf(err, errlen, "out of memory");
-        return CD_ENOMEM;
+    for (size_t i = 0; i < sizeof(API_MOUNTS) / sizeof(API_MOUNTS[0]); i++) {
+        int rv = node_http_mount(n, API_MOUNTS[i], api_handle, a->api);
+        if (rv != 0) {
+            snprintf(err, errlen, "cannot mount '%s': %s", API_MOUNTS[i], cd_strerror(rv));
+            return rv;
+        }
     }
-    int rv =
-        http_server_listen(a->http, cfg->api_listen.host, cfg->api_listen.port, err, errlen);
-    if (rv != 0) {
-        http_server_close(a->http, NULL, NULL);
-        a->http = NULL;
-        return rv;
-    }
-    api_set_server(a->api, a->http);
-    rv = api_set_data_dir(a->api, cfg->data_dir);
+    api_set_server(a->api, node_http_server(n));
+    int rv = api_set_data_dir(a->api, cfg->data_dir);
     if (rv != 0) {
         snprintf(err, errlen, "data_dir '%s' is too long", cfg->data_dir);
     }
@@ -71,22 +72,15 @@ static void api_closed(void *data)
     a->done(a->arg);
 }
 
-/* A model install whose document is still being read proposes to the cluster once it is
- * read: the adapter is closed only once the API has nothing left in flight. */
-static void http_closed(void *data)
-{
-    struct api_adapter *a = data;
-    api_close(a->api, api_closed, a);
-}
-
+/* The node has closed the HTTP listener already; a model install whose document is still
+ * being read proposes to the cluster once it is read: the adapter is closed only once the
+ * API has nothing left in flight. */
 static void api_close_adapter(void *self, void (*done)(void *arg), void *arg)
 {
     struct api_adapter *a = self;
-    struct http_server *s = a->http;
     a->done = done;
     a->arg = arg;
-    a->http = NULL;
-    http_server_close(s, http_closed, a);
+    api_close(a->api, api_closed, a);
 }
 
 /* After the cluster: its forwarded requests still waiting were failed by cluster_close(). */

@@ -13,6 +13,16 @@ struct node__signal_listener
     void *data;
 };
 
+#define NODE__MOUNTS_MAX 32
+
+/* A path prefix of the HTTP listener and the handler it leads to (node/http.c). */
+struct node__mount
+{
+    char prefix[NODE_HTTP_PREFIX_MAX];
+    http_handler_cb cb;
+    void *data;
+};
+
 /* An adapter's place on the bus: it has acted on (or passed over) every effect up to and
  * including effect n of the entry at index. */
 struct node__sub
@@ -63,6 +73,11 @@ struct node
     struct net_tls *tls[NODE_TLS_KINDS]; /* all NULL on an insecure node */
     struct node__signal_listener signal_listeners[NODE__SIGNAL_LISTENERS];
     unsigned n_signal_listeners;
+    struct http_server *http; /* on api_listen, once something is mounted */
+    bool http_listening;
+    void (*http_close_cb)(void *data);
+    struct node__mount mounts[NODE__MOUNTS_MAX];
+    unsigned n_mounts;
 };
 
 /* signal.c: takes the signals other members send (once the cluster exists). */
@@ -73,6 +88,14 @@ void node__signal_start(struct node *n);
  * the file at fault. */
 int node__tls_open(struct node *n, char *err, size_t errlen);
 void node__tls_free(struct node *n);
+
+/* http.c: listens on api_listen once every adapter has started (nothing when nothing is
+ * mounted); returns 0 or CD_EINVAL / CD_EIO with a message. close: closes the listener and
+ * every connection, then cb(n) (from inside when there is none). */
+int node__http_listen(struct node *n, char *err, size_t errlen);
+void node__http_close(struct node *n, void (*cb)(void *data));
+/* adapters.c: the options of the HTTP listener (the API's body limits). */
+void node__http_options(const struct node *n, struct http_server_options *out);
 
 /* bus.c: positions every started subscriber and gives each what it has not acted on yet
  * (after the adapters started, before Raft starts). Returns 0 or an error with a message. */

@@ -103,6 +103,10 @@ int node_start(struct node *n, char *err, size_t errlen)
         }
         a->started = true;
     }
+    rv = node__http_listen(n, err, errlen);
+    if (rv != 0) {
+        return rv;
+    }
     rv = node__bus_start(n, err, errlen);
     return rv != 0 ? rv : cluster_start(n->cluster, err, errlen);
 }
@@ -150,10 +154,17 @@ static void close_next(void *data)
     }
 }
 
-static void close_all(struct node *n)
+static void http_closed(void *data)
 {
+    struct node *n = data;
     n->closing = n->n_adapters;
     close_next(n);
+}
+
+/* The HTTP listener first: no handler of an adapter is entered once adapters close. */
+static void close_all(struct node *n)
+{
+    node__http_close(n, http_closed);
 }
 
 static void handed_over(void *data, int status, const char *message)

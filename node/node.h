@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "adapters/http/http.h"
 #include "cluster/cluster.h"
 #include "config/config.h"
 
@@ -136,6 +137,27 @@ struct net_tls *node_tls(const struct node *n, enum node_tls_kind kind);
  * ones keep theirs. On failure nothing changes and err says why. 0 with nothing done on an
  * insecure node. */
 int node_reload_tls(struct node *n, char *err, size_t errlen);
+
+/* ---- The HTTP listener ------------------------------------------------------------ */
+
+/* The node's HTTP server on the node file's api_listen (HTTPS unless the node is
+ * insecure) is shared: adapters mount handlers on path prefixes from their start(), and
+ * the node routes each request to the handler of the longest prefix that matches its
+ * (percent-decoded) path. A prefix ending in '/' matches every path under it ("/v1/"
+ * matches "/v1/contacts", not "/v1"); one that does not matches that path exactly. A path
+ * no prefix matches is answered 404 NOTFOUND in the API's error shape. The listener opens
+ * once every adapter has started (a failure to listen fails node_start()), and closes,
+ * every connection with it, before the first adapter is closed. */
+#define NODE_HTTP_PREFIX_MAX 128
+
+/* Mounts cb (data is handed to it) on prefix, which starts with '/', holds no spaces,
+ * controls, '?' or '#', and is shorter than NODE_HTTP_PREFIX_MAX; copied. Returns 0,
+ * CD_EINVAL (a prefix not so, or mounted already), CD_ESTATE (not from an adapter's
+ * start()) or CD_ENOMEM. */
+int node_http_mount(struct node *n, const char *prefix, http_handler_cb cb, void *data);
+/* The listener's server (its figures, for /metrics), borrowed until node_stop()'s close of
+ * it; NULL when nothing is mounted or before node_start(). */
+struct http_server *node_http_server(const struct node *n);
 
 /* node/adapters.c: registers the built-in adapters (the peer channel, the HTTP API). */
 int node__add_builtin(struct node *n, char *err, size_t errlen);

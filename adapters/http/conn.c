@@ -328,7 +328,16 @@ static size_t conn_feed(struct http_conn *conn, const char *data, size_t len)
         if (r == HTTP__REJECT) {
             http__conn_reject(conn, p->reject_status, p->reject_code, p->reject_msg);
         } else if (r == HTTP__READY) {
+            conn->feed_rest = data + off;
+            conn->feed_rest_len = len - off;
             conn_dispatch(conn);
+            conn->feed_rest = NULL;
+            conn->feed_rest_len = 0;
+            if (conn->upgraded) {
+                /* The rest went to the connection's new owner. */
+                conn->feeding = false;
+                return len;
+            }
         }
     }
     conn->feeding = false;

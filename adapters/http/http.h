@@ -64,6 +64,13 @@ struct http_request
     const char *query;       /* raw query after '?', "" when none */
     const char *body;        /* NUL-terminated for convenience; may hold NULs */
     size_t body_len;
+    unsigned version_major; /* 1 */
+    unsigned version_minor; /* 0 or 1 */
+    /* The request asks to switch protocols: it carries an Upgrade header and names
+     * "upgrade" in Connection (as llhttp reads them). The server reads nothing after it on
+     * the connection unless the handler hands the connection over
+     * (http_exchange_upgrade()); answered otherwise, the connection closes. */
+    bool upgrade;
     size_t n_headers;
     struct http_header headers[HTTP_HEADERS_MAX];
 };
@@ -243,12 +250,61 @@ void http_reply_error(struct http_exchange *x,
 /* Releases the exchange without answering and closes its connection. */
 void http_exchange_drop(struct http_exchange *x);
 
+/* Room for an address as http_exchange_peer_address() writes it (INET6_ADDRSTRLEN). */
+#define HTTP_ADDRESS_MAX 46
+
+/* ---- Switching protocols ------------------------------------------------------------ */
+
+/* A connection the HTTP server has handed over (http_exchange_upgrade()). The server holds
+ * nothing of it any more: it no longer counts it (max_connections, max_per_address,
+ * http_server_connections()), times it out, evicts it, parses it, or closes it, in
+ * http_server_close() or otherwise; the new owner does all of that.
+ *
+ * Ownership. The stream's memory stays where it was (libuv handles cannot move), inside
+ * this object; the owner has it until it frees the object:
+ * - stream: the client's connection, plain or TLS, open, not reading. The owner sets
+ *   stream->data, calls net_stream_read_start() with its own callback and writes as it
+ *   likes; answers the server queued before the upgrade (the 101 last) leave first. The
+ *   owner ends it with net_stream_close(), and then, from the close callback or later,
+ *   calls http_upgraded_free(u) exactly once. Never free() it or the stream.
+ * - early[0..early_len): what the client sent after the request and the server read
+ *   already (a client may send its first bytes in the new protocol right behind the
+ *   request); the owner handles them before anything it reads. Valid until
+ *   http_upgraded_free().
+ * - address: the client's IP address as http_exchange_peer_address() writes it, "" when it
+ *   is not known. */
+struct http_upgraded
+{
+    struct net_stream *stream;
+    const char *early;
+    size_t early_len;
+    char address[HTTP_ADDRESS_MAX];
+};
+
+/* Answers the request with "101 Switching Protocols", the given header lines after the
+ * status line (each name a token, each value text without line breaks or control
+ * characters; the server adds nothing else), and hands the connection over: *out (owned
+ * by the caller, see struct http_upgraded). x is gone after a successful call. The answer
+ * counts in the server's stats (1xx) like any other.
+ *
+ * Returns 0, or, with nothing written and x still waiting for its answer:
+ * CD_EINVAL  a header is malformed, or n is larger than HTTP_HEADERS_MAX;
+ * CD_ESTATE  the client has gone or the server is closing (x is detached), the connection
+ *            is closing already, or the request is not the only one pending on it: the
+ *            client has sent bytes after a request that did not ask to switch protocols
+ *            (req->upgrade), which would be another HTTP request;
+ * CD_ENOMEM  out of memory. */
+int http_exchange_upgrade(struct http_exchange *x,
+                          const struct http_header *headers,
+                          size_t n,
+                          struct http_upgraded **out);
+
+/* Frees an upgraded connection whose stream has closed (see struct http_upgraded). */
+void http_upgraded_free(struct http_upgraded *u);
+
 /* Whether the client of x presented a certificate from the server's CA naming name
  * (net_stream_peer_is()); false on a plain connection, or once the client has gone. */
 bool http_exchange_peer_is(const struct http_exchange *x, const char *name);
-
-/* Room for an address as http_exchange_peer_address() writes it (INET6_ADDRSTRLEN). */
-#define HTTP_ADDRESS_MAX 46
 
 /* The IP address of x's client (the TCP peer, not what any header claims) into buf, which
  * holds len >= HTTP_ADDRESS_MAX bytes: "127.0.0.1" (an IPv4-mapped IPv6 address too),

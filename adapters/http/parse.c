@@ -237,6 +237,9 @@ static void fill_request(struct http__parse *p, struct http_exchange *x, size_t 
     req->query = query ? query + 1 : "";
     req->body = p->body.data ? p->body.data : "";
     req->body_len = p->body.len;
+    req->version_major = p->parser.http_major;
+    req->version_minor = p->parser.http_minor;
+    req->upgrade = p->parser.upgrade != 0;
     req->n_headers = p->n_headers;
     for (size_t i = 0; i < p->n_headers; i++) {
         req->headers[i].name = head + p->field_off[i];

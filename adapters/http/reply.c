@@ -10,12 +10,14 @@
 #include "common/error.h"
 #include "common/log.h"
 
+/* arg, not stream->data, names the connection: once it is handed over (upgrade.c), the
+ * stream's data is the new owner's, and the connection lives until that owner frees it. */
 static void write_done(struct net_stream *stream, int status, void *arg)
 {
-    struct http_conn *conn = stream->data;
+    struct http_conn *conn = arg;
 
-    (void)arg;
-    if (status == UV_ECANCELED) {
+    (void)stream;
+    if (status == UV_ECANCELED || conn->upgraded) {
         return;
     }
     if (status < 0) {
@@ -39,7 +41,7 @@ static int conn_write_out(struct http_conn *conn, char *out, size_t len)
         http__conn_close(conn);
         return CD_ETOOBIG;
     }
-    if (net_stream_write_take(&conn->stream, out, len, write_done, NULL) != 0) {
+    if (net_stream_write_take(&conn->stream, out, len, write_done, conn) != 0) {
         http__conn_close(conn);
         return CD_EIO;
     }

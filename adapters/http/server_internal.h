@@ -97,6 +97,14 @@ struct http_conn
     bool counted;  /* holds a place in the server's per-address count */
     bool addr_known;
     bool closing;
+    /* Handed over to another protocol (upgrade.c): closing is set too, so that nothing of
+     * the HTTP server's touches it again; what is left of it lives on for up's owner. */
+    bool upgraded;
+    /* While the handler runs from inside the parse loop: the bytes after its request. */
+    const char *feed_rest;
+    size_t feed_rest_len;
+    struct http_upgraded up;
+    char *early; /* owned; behind up.early */
 };
 
 struct http_server

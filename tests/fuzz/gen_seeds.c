@@ -707,6 +707,83 @@ static void record_seeds(void)
     cd_buf_close(&b);
 }
 
+/* ---- ws: a client's frames after the opening handshake -------------------------------- */
+
+/* One masked client frame appended to b. */
+static void ws_frame(struct cd_buf *b, bool fin, uint8_t op, const char *p, size_t n)
+{
+    static const uint8_t key[4] = {0x11, 0x22, 0x33, 0x44};
+    uint8_t head[14];
+    size_t h = 0;
+
+    head[h++] = (uint8_t)((fin ? 0x80 : 0) | op);
+    if (n < 126) {
+        head[h++] = (uint8_t)(0x80 | n);
+    } else {
+        head[h++] = 0x80 | 126;
+        head[h++] = (uint8_t)(n >> 8);
+        head[h++] = (uint8_t)n;
+    }
+    memcpy(head + h, key, 4);
+    cd_buf_put(b, head, h + 4);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = (uint8_t)p[i] ^ key[i & 3];
+        cd_buf_put(b, &c, 1);
+    }
+}
+
+/* A ws input: the byte that cuts the writes, then the frames. */
+static void ws_seed(const char *name, uint8_t chunk, const struct cd_buf *frames)
+{
+    struct cd_buf seed;
+    cd_buf_init(&seed);
+    cd_buf_put(&seed, &chunk, 1);
+    cd_buf_put(&seed, frames->data, frames->len);
+    write_seed("ws", name, seed.data, seed.len);
+    cd_buf_close(&seed);
+}
+
+static void ws_seeds(void)
+{
+    struct cd_buf b;
+    char big[1100];
+
+    cd_buf_init(&b);
+    ws_frame(&b, true, 0x1, "hello", 5);
+    ws_frame(&b, true, 0x8,
+             "\x03\xe8"
+             "bye",
+             5);
+    ws_seed("text-then-close", 0, &b);
+    ws_seed("text-then-close-bytewise", 1, &b);
+    cd_buf_reset(&b);
+    ws_frame(&b, false, 0x1, "caf", 3);
+    ws_frame(&b, true, 0x9, "ping", 4);
+    ws_frame(&b, false, 0x0, "\xc3", 1);
+    ws_frame(&b, true, 0x0, "\xa9", 1);
+    ws_seed("fragments-and-ping", 3, &b);
+    cd_buf_reset(&b);
+    ws_frame(&b, true, 0x1, "bad \xc3\x28", 6);
+    ws_seed("invalid-utf8", 0, &b);
+    cd_buf_reset(&b);
+    ws_frame(&b, true, 0x2, "\x01\x02", 2);
+    ws_seed("binary", 0, &b);
+    cd_buf_reset(&b);
+    memset(big, 'a', sizeof(big));
+    ws_frame(&b, true, 0x1, big, sizeof(big));
+    ws_seed("frame-too-large", 0, &b);
+    cd_buf_reset(&b);
+    ws_frame(&b, true, 0x0, "x", 1);
+    ws_seed("continuation-alone", 0, &b);
+    cd_buf_reset(&b);
+    ws_frame(&b, true, 0x8, "\x03\xed", 2); /* 1005 may not be sent */
+    ws_seed("close-reserved-code", 0, &b);
+    cd_buf_reset(&b);
+    ws_frame(&b, true, 0xa, "", 0);
+    ws_seed("pong-then-end", 0, &b);
+    cd_buf_close(&b);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -719,5 +796,6 @@ int main(int argc, char **argv)
     document_seeds();
     request_seeds();
     record_seeds();
+    ws_seeds();
     return 0;
 }

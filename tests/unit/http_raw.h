@@ -70,6 +70,11 @@ struct fixture
     char client_body[1024];
     bool client_done;
     bool timer_fired;
+    /* When set, sees every request first; true when it took the exchange. */
+    bool (*on_request)(struct fixture *f,
+                       struct http_exchange *x,
+                       const struct http_request *req);
+    void *test; /* the test's own */
 };
 
 /* One response cut out of a raw client's bytes. */
@@ -163,6 +168,9 @@ static inline void handler(void *data, struct http_exchange *x, const struct htt
 
     f->calls++;
     f->conns_at_call = http_server_connections(f->server);
+    if (f->on_request != NULL && f->on_request(f, x, req)) {
+        return;
+    }
     if (strcmp(req->path, "/hold") == 0) {
         assert_true(f->n_held < HELD_MAX);
         f->held[f->n_held++] = x;
