@@ -4,7 +4,9 @@
  * The peer channel (node/peer.c) comes first: members forward to each other over it.
  *
  * The HTTP API (adapters/api, adapters/http): the JSON API, /metrics and the event feed,
- * mounted on the node's HTTP listener (node/http.c). */
+ * mounted on the node's HTTP listener (node/http.c).
+ *
+ * Web chat (adapters/chat, node/chat.c): the customers' WebSockets on the same listener. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -29,6 +31,16 @@ void node__http_options(const struct node *n, struct http_server_options *out)
     api_http_options(out);
 }
 
+static int api_publish(void *data, uint64_t contact, const char *json, size_t len)
+{
+    return node_signal_publish(data, contact, json, len);
+}
+
+static void api_on_signal(void *data, uint64_t contact, const char *json, size_t len)
+{
+    api_signal(data, contact, json, len);
+}
+
 static int api_start(void *self, struct node *n, char *err, size_t errlen)
 {
     struct api_adapter *a = self;
@@ -42,6 +54,12 @@ static int api_start(void *self, struct node *n, char *err, size_t errlen)
         }
     }
     api_set_server(a->api, node_http_server(n));
+    api_set_signals(a->api, api_publish, n);
+    int signals = node_signal_listen(n, api_on_signal, a->api);
+    if (signals != 0) {
+        snprintf(err, errlen, "cannot take signals: %s", cd_strerror(signals));
+        return signals;
+    }
     int rv = api_set_data_dir(a->api, cfg->data_dir);
     if (rv != 0) {
         snprintf(err, errlen, "data_dir '%s' is too long", cfg->data_dir);
@@ -189,5 +207,6 @@ static int add_api(struct node *n, char *err, size_t errlen)
 int node__add_builtin(struct node *n, char *err, size_t errlen)
 {
     int rv = node__add_peer(n, err, errlen);
-    return rv != 0 ? rv : add_api(n, err, errlen);
+    rv = rv != 0 ? rv : add_api(n, err, errlen);
+    return rv != 0 ? rv : node__add_chat(n, err, errlen);
 }

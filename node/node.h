@@ -161,6 +161,8 @@ struct http_server *node_http_server(const struct node *n);
 
 /* node/adapters.c: registers the built-in adapters (the peer channel, the HTTP API). */
 int node__add_builtin(struct node *n, char *err, size_t errlen);
+/* node/chat.c: registers web chat. */
+int node__add_chat(struct node *n, char *err, size_t errlen);
 /* node/peer.c: registers the peer channel and sets the node's forwarding ops. */
 int node__add_peer(struct node *n, char *err, size_t errlen);
 

@@ -54,6 +54,13 @@ void api_events_effect(struct api *a,
                        const struct engine_effect *fx);
 void api_events_restored(struct api *a, uint64_t index);
 
+/* Signals (node_signal_*): api_signal() hands the event feed's WebSockets a signal about
+ * contact from any member (a customer typing); a desk's own go out through publish. */
+void api_signal(struct api *a, uint64_t contact, const char *json, size_t len);
+void api_set_signals(struct api *a,
+                     int (*publish)(void *data, uint64_t contact, const char *json, size_t len),
+                     void *data);
+
 /* Webhooks (webhooks.c): an effect was committed (deliveries may be due); and the lowest
  * entry whose effects a subscription still owes its receiver (for the bus's outbox), 0 when
  * none. api_webhooks_stop() stops delivering (before the cluster closes). */

@@ -13,19 +13,32 @@
  *   -> {"events":[...], "last_id":"I.N"}   (next time: after=last_id)
  *
  * With nothing to return, the request waits up to wait_ms for a matching event; it is then
- * answered with what matched, or with none and last_id moved past what did not match. */
+ * answered with what matched, or with none and last_id moved past what did not match.
+ *
+ * The same request with a WebSocket upgrade (the agent desk's) follows the feed instead: the
+ * node sends each matching event as a text message as it comes, from after=ID on (wait_ms
+ * and limit do not apply), and the signals of the contacts the feed shows (a customer
+ * typing, a customer's page having shown messages: {"kind": "signal", "contact", "t",
+ * "side": "customer", ...}). When the events after the feed's place are no longer all kept
+ * here, it closes with 4410. The client may send signals of its own about a contact its
+ * principal's agent holds: {"t": "typing", "contact", "on"} and {"t": "seen", "contact",
+ * "seq"}; anything else is answered {"kind": "error", ...}. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "adapters/api/internal.h"
+#include "adapters/ws/ws.h"
 #include "common/error.h"
 
 #define EVENTS_KEPT 65536
 #define WAIT_MAX_MS 60000
 #define LIMIT_DEFAULT 1000
 #define LIMIT_MAX 10000
+#define FEED_BATCH 512            /* events one feed is sent in one turn */
+#define FEED_BACKLOG (256u << 10) /* unsent bytes past which a feed waits */
+#define FEED_RETRY_MS 20
 
 struct event_id
 {
@@ -54,6 +67,21 @@ struct waiter
     char agent[ENGINE_NAME_MAX];
 };
 
+/* A WebSocket following the feed. */
+struct feed
+{
+    struct feed *next;
+    struct api__events *ev;
+    struct ws_conn *ws;
+    struct event_id after; /* the last event sent or passed over */
+    uint64_t contact;
+    uint32_t kinds;
+    char agent[ENGINE_NAME_MAX];
+    uint8_t role;                    /* the principal's */
+    char who_agent[ENGINE_NAME_MAX]; /* the principal's agent; "" = none */
+    bool closing;
+};
+
 struct api__events
 {
     uv_timer_t timer; /* first member: the close callback frees the whole struct */
@@ -62,6 +90,9 @@ struct api__events
     size_t head, len; /* oldest at ring[head] */
     struct event_id horizon;
     struct waiter *waiters;
+    struct ws_server *ws; /* the feeds' */
+    struct feed *feeds;
+    bool ws_closed;
 };
 
 static int id_cmp(struct event_id a, struct event_id b)
@@ -189,12 +220,22 @@ json_t *api__event_json(uint64_t index, uint32_t n, const struct engine_effect *
     return j;
 }
 
+static bool filter_matches(uint32_t kinds,
+                           uint64_t contact,
+                           const char *agent,
+                           const struct event *e)
+{
+    return (kinds == 0 || (kinds & (1u << e->kind))) &&
+           (contact == 0 || contact == e->contact) &&
+           (agent[0] == 0 || strcmp(agent, e->agent) == 0);
+}
+
 static bool matches(const struct waiter *w, const struct event *e)
 {
-    return (w->kinds == 0 || (w->kinds & (1u << e->kind))) &&
-           (w->contact == 0 || w->contact == e->contact) &&
-           (w->agent[0] == 0 || strcmp(w->agent, e->agent) == 0);
+    return filter_matches(w->kinds, w->contact, w->agent, e);
 }
+
+static void feeds_flush(struct api__events *ev);
 
 /* Answers 410 when the events after w->after are no longer all kept here: the node let
  * them go, or replaced its state by a snapshot (even while w was waiting). */
@@ -246,6 +287,7 @@ static void serve_waiters(uv_timer_t *t)
 {
     struct api__events *ev = t->data;
     uint64_t now = uv_now(ev->api->loop), next = UINT64_MAX;
+    feeds_flush(ev);
     struct waiter **p = &ev->waiters;
     while (*p != NULL) {
         struct waiter *w = *p;
@@ -303,7 +345,7 @@ void api_events_effect(struct api *a,
     struct event *e = at(ev, ev->len++);
     *e = (struct event){.id = id, .kind = fx->kind, .contact = fx->contact, .json = text};
     snprintf(e->agent, sizeof(e->agent), "%s", fx->agent ? fx->agent : "");
-    if (ev->waiters != NULL) {
+    if (ev->waiters != NULL || ev->feeds != NULL) {
         uv_timer_start(&ev->timer, serve_waiters, 0, 0);
     }
 }
@@ -321,7 +363,7 @@ void api_events_restored(struct api *a, uint64_t index)
     struct api__events *ev = a->events;
     clear(ev);
     ev->horizon = (struct event_id){index, UINT32_MAX};
-    if (ev->waiters != NULL) {
+    if (ev->waiters != NULL || ev->feeds != NULL) {
         uv_timer_start(&ev->timer, serve_waiters, 0, 0); /* they now fall below the horizon */
     }
 }
@@ -330,6 +372,13 @@ int api__events_new(struct api *a)
 {
     struct api__events *ev = calloc(1, sizeof(*ev));
     if (ev == NULL || (ev->ring = calloc(EVENTS_KEPT, sizeof(*ev->ring))) == NULL) {
+        free(ev);
+        return CD_ENOMEM;
+    }
+    /* a desk per agent: many from one office's address */
+    struct ws_limits lim = {.max_per_address = 4096, .max_connections = 65536};
+    if (ws_server_new(a->loop, &lim, &ev->ws) != 0) {
+        free(ev->ring);
         free(ev);
         return CD_ENOMEM;
     }
@@ -350,6 +399,9 @@ static void events_closed(uv_handle_t *h)
 
 void api__events_free(struct api__events *ev)
 {
+    if (ev->ws != NULL) {
+        ws_server_close(ev->ws, NULL, NULL); /* never closed: nothing of it was opened */
+    }
     struct waiter *w;
     while ((w = ev->waiters) != NULL) {
         ev->waiters = w->next;
@@ -414,6 +466,8 @@ static bool read_query(struct api__call *call,
     return true;
 }
 
+static void feed_open(struct api__call *call, struct waiter *w);
+
 void api__events(struct api__call *call)
 {
     struct api__events *ev = call->api->events;
@@ -428,6 +482,11 @@ void api__events(struct api__call *call)
         free(w);
         return;
     }
+    if (call->req->upgrade) {
+        feed_open(call, w);
+        free(w);
+        return;
+    }
     if (answer(ev, w, wait_ms == 0)) {
         free(w);
         return;
@@ -438,4 +497,212 @@ void api__events(struct api__call *call)
     if (!uv_is_active((uv_handle_t *)&ev->timer) || uv_timer_get_due_in(&ev->timer) > wait_ms) {
         uv_timer_start(&ev->timer, serve_waiters, wait_ms, 0);
     }
+}
+
+/* ---- The feed over a WebSocket -------------------------------------------------------- */
+
+static void feed_close(struct feed *f, uint16_t code, const char *reason)
+{
+    if (!f->closing) {
+        f->closing = true;
+        ws_close(f->ws, code, reason);
+    }
+}
+
+/* Sends f what it has not had, a batch at a time while the client keeps up. Returns true
+ * when more is left for a later turn. */
+static bool feed_flush(struct api__events *ev, struct feed *f)
+{
+    if (f->closing) {
+        return false;
+    }
+    if (id_cmp(f->after, ev->horizon) < 0) {
+        char kept[48];
+        id_text(ev->horizon, kept, sizeof(kept));
+        char why[96];
+        snprintf(why, sizeof(why), "events are kept here after %s only: read the state afresh",
+                 kept);
+        feed_close(f, 4410, why);
+        return false;
+    }
+    size_t i = first_after(ev, f->after);
+    unsigned sent = 0;
+    for (; i < ev->len && sent < FEED_BATCH; i++) {
+        if (ws_unsent(f->ws) > FEED_BACKLOG) {
+            return true;
+        }
+        struct event *e = at(ev, i);
+        if (filter_matches(f->kinds, f->contact, f->agent, e)) {
+            if (ws_send_text(f->ws, e->json, strlen(e->json)) != 0) {
+                return false; /* closing: too slow, or gone */
+            }
+            sent++;
+        }
+        f->after = e->id;
+    }
+    return i < ev->len;
+}
+
+static void feeds_flush(struct api__events *ev)
+{
+    bool more = false;
+    for (struct feed *f = ev->feeds; f != NULL; f = f->next) {
+        more |= feed_flush(ev, f);
+    }
+    if (more) {
+        uv_timer_start(&ev->timer, serve_waiters, FEED_RETRY_MS, 0);
+    }
+}
+
+static void feed_error(struct feed *f, const char *message)
+{
+    json_t *j = json_pack("{s:s,s:s}", "kind", "error", "message", message);
+    char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+    if (text != NULL) {
+        ws_send_text(f->ws, text, strlen(text));
+    }
+    free(text);
+    json_decref(j);
+}
+
+/* A signal from the desk about a contact its principal's agent holds: to the customer's
+ * page, wherever that is connected. */
+static void feed_text(void *data, struct ws_conn *ws, const char *msg, size_t len)
+{
+    struct feed *f = data;
+    struct api *a = f->ev->api;
+    (void)ws;
+    json_t *j = json_loadb(msg, len, JSON_REJECT_DUPLICATES, NULL);
+    const char *t = json_string_value(json_object_get(j, "t"));
+    json_t *cj = json_object_get(j, "contact");
+    json_t *s = NULL;
+    struct engine_contact_info info;
+    if (t == NULL || !json_is_integer(cj) || json_integer_value(cj) <= 0) {
+        feed_error(f, "expected {\"t\": \"typing\"|\"seen\", \"contact\": ID, ...}");
+    } else if (f->role != ENGINE_ROLE_AGENT ||
+               engine_contact_get(cluster_engine(a->cluster), (uint64_t)json_integer_value(cj),
+                                  &info) != 0 ||
+               strcmp(info.agent, f->who_agent) != 0) {
+        feed_error(f, "only the agent a contact is with signals about it");
+    } else if (strcmp(t, "typing") == 0 && json_is_boolean(json_object_get(j, "on"))) {
+        s = json_pack("{s:s,s:s,s:b}", "t", "typing", "side", "agent", "on",
+                      json_is_true(json_object_get(j, "on")));
+    } else if (strcmp(t, "seen") == 0 && json_is_integer(json_object_get(j, "seq")) &&
+               json_integer_value(json_object_get(j, "seq")) > 0) {
+        s = json_pack("{s:s,s:s,s:I}", "t", "seen", "side", "agent", "seq",
+                      json_integer_value(json_object_get(j, "seq")));
+    } else {
+        feed_error(f, "typing takes on (true|false), seen a seq");
+    }
+    char *text = s != NULL ? json_dumps(s, JSON_COMPACT) : NULL;
+    if (text != NULL && a->publish != NULL) {
+        a->publish(a->publish_data, info.id, text, strlen(text));
+    }
+    free(text);
+    json_decref(s);
+    json_decref(j);
+}
+
+static void feed_closed(void *data, struct ws_conn *ws, uint16_t code, const char *reason)
+{
+    struct feed *f = data;
+    (void)ws;
+    (void)code;
+    (void)reason;
+    for (struct feed **p = &f->ev->feeds; *p != NULL; p = &(*p)->next) {
+        if (*p == f) {
+            *p = f->next;
+            break;
+        }
+    }
+    free(f);
+}
+
+static const struct ws_handler FEED = {.on_text = feed_text, .on_close = feed_closed};
+
+static void feed_open(struct api__call *call, struct waiter *w)
+{
+    struct api__events *ev = call->api->events;
+    if (ev->ws == NULL || call->api->closing) {
+        http_reply_error(call->x, 503, "UNAVAILABLE", "this node is stopping");
+        return;
+    }
+    struct feed *f = calloc(1, sizeof(*f));
+    if (f == NULL) {
+        http_reply_error(call->x, 503, "UNAVAILABLE", "out of memory");
+        return;
+    }
+    *f = (struct feed){.ev = ev,
+                       .after = w->after,
+                       .contact = w->contact,
+                       .kinds = w->kinds,
+                       .role = call->who.role};
+    snprintf(f->agent, sizeof(f->agent), "%s", w->agent);
+    snprintf(f->who_agent, sizeof(f->who_agent), "%s", call->who.agent);
+    if (ws_accept(ev->ws, call->x, call->req, &FEED, f, &f->ws) != 0) {
+        free(f);
+        return;
+    }
+    f->next = ev->feeds;
+    ev->feeds = f;
+    feeds_flush(ev);
+}
+
+/* Whether f shows contact: it follows that contact, or the agent the contact is with. */
+static bool feed_shows(const struct feed *f, uint64_t contact, const char *agent)
+{
+    if (f->contact != 0) {
+        return f->contact == contact;
+    }
+    return f->agent[0] == 0 || strcmp(f->agent, agent) == 0;
+}
+
+void api_signal(struct api *a, uint64_t contact, const char *json, size_t len)
+{
+    struct api__events *ev = a->events;
+    struct engine_contact_info info;
+    if (ev->feeds == NULL ||
+        engine_contact_get(cluster_engine(a->cluster), contact, &info) != 0) {
+        return;
+    }
+    json_t *j = json_loadb(json, len, 0, NULL);
+    const char *side = json_string_value(json_object_get(j, "side"));
+    if (!json_is_object(j) || side == NULL || strcmp(side, "customer") != 0) {
+        json_decref(j); /* the desk's own signals are for the customer's page */
+        return;
+    }
+    json_object_set_new(j, "kind", json_string("signal"));
+    json_object_set_new(j, "contact", json_integer((json_int_t)contact));
+    char *text = json_dumps(j, JSON_COMPACT);
+    for (struct feed *f = ev->feeds; text != NULL && f != NULL; f = f->next) {
+        if (!f->closing && feed_shows(f, contact, info.agent)) {
+            ws_send_text(f->ws, text, strlen(text));
+        }
+    }
+    free(text);
+    json_decref(j);
+}
+
+static void feeds_closed(void *data)
+{
+    struct api *a = data;
+    a->events->ws_closed = true;
+    api__close_settle(a);
+}
+
+void api__events_close(struct api *a)
+{
+    struct api__events *ev = a->events;
+    struct ws_server *ws = ev->ws;
+    ev->ws = NULL;
+    if (ws != NULL) {
+        ws_server_close(ws, feeds_closed, a);
+    } else {
+        ev->ws_closed = true;
+    }
+}
+
+bool api__events_closed(const struct api *a)
+{
+    return a->events->ws_closed;
 }

@@ -63,6 +63,9 @@ struct api
     bool closing;
     void (*close_cb)(void *data);
     void *close_data;
+    /* api_set_signals(): how a desk's signals reach the customer's page. */
+    int (*publish)(void *data, uint64_t contact, const char *json, size_t len);
+    void *publish_data;
 };
 
 /* A route: method, path pattern with "{kind}" for one segment, handler with the segments.
@@ -273,6 +276,9 @@ struct api__events;
 int api__events_new(struct api *a);
 void api__events_free(struct api__events *ev);
 void api__events(struct api__call *call);
+/* Closes the feeds' WebSockets; api__events_closed() once they all are. */
+void api__events_close(struct api *a);
+bool api__events_closed(const struct api *a);
 /* An effect as the feed and webhooks show it: {"id": "INDEX.N", "kind", ...}. */
 json_t *api__event_json(uint64_t index, uint32_t n, const struct engine_effect *fx);
 /* The feed's text of event INDEX.N while it keeps it (borrowed until the next effect), or

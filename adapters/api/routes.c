@@ -487,6 +487,14 @@ void api_set_cluster(struct api *a, struct cluster *c)
     a->cluster = c;
 }
 
+void api_set_signals(struct api *a,
+                     int (*publish)(void *data, uint64_t contact, const char *json, size_t len),
+                     void *data)
+{
+    a->publish = publish;
+    a->publish_data = data;
+}
+
 void api_set_server(struct api *a, struct http_server *s)
 {
     a->server = s;
@@ -502,11 +510,13 @@ void api_close(struct api *a, void (*cb)(void *data), void *data)
     a->close_data = data;
     api__kdf_close(a);
     api__model_close(a);
+    api__events_close(a);
 }
 
 void api__close_settle(struct api *a)
 {
-    if (a->closing && a->close_cb != NULL && a->job_running == NULL && a->kdf_running == 0) {
+    if (a->closing && a->close_cb != NULL && a->job_running == NULL && a->kdf_running == 0 &&
+        api__events_closed(a)) {
         void (*cb)(void *) = a->close_cb;
         a->close_cb = NULL;
         cb(a->close_data);

@@ -310,12 +310,12 @@ static const char *ended_reason(const struct engine_effect *fx)
         return "customer_gone";
     }
     switch (h->outcome) {
-    case ENGINE_CONTACT_COMPLETED:
-        return "agent";
-    case ENGINE_CONTACT_ABANDONED:
-        return "customer";
-    default:
-        return engine_contact_state_name(h->outcome);
+        case ENGINE_CONTACT_COMPLETED:
+            return "agent";
+        case ENGINE_CONTACT_ABANDONED:
+            return "customer";
+        default:
+            return engine_contact_state_name(h->outcome);
     }
 }
 
@@ -330,40 +330,40 @@ void chat_effect(struct chat *c, const struct engine_effect *fx)
     }
     struct engine_contact_info info;
     switch (fx->kind) {
-    case ENGINE_FX_MESSAGE: {
-        /* the transcript holds it (and any before it the page has not had) */
-        chat__send_transcript(p);
-        break;
-    }
-    case ENGINE_FX_SESSION_MOVED:
-        if (strcmp(fx->home, c->member) != 0 || strcmp(fx->session, p->key) != 0) {
-            chat__unbind(c, p);
-            p->phase = CHAT__DONE;
-            if (p->ws != NULL) {
-                ws_close(p->ws, 4409, "the chat continues on another connection");
+        case ENGINE_FX_MESSAGE: {
+            /* the transcript holds it (and any before it the page has not had) */
+            chat__send_transcript(p);
+            break;
+        }
+        case ENGINE_FX_SESSION_MOVED:
+            if (strcmp(fx->home, c->member) != 0 || strcmp(fx->session, p->key) != 0) {
+                chat__unbind(c, p);
+                p->phase = CHAT__DONE;
+                if (p->ws != NULL) {
+                    ws_close(p->ws, 4409, "the chat continues on another connection");
+                }
             }
-        }
-        break;
-    case ENGINE_FX_CALLBACK_OFFER:
-        chat__send_json(p, json_pack("{s:s,s:s}", "t", "offer", "kind", "callback"));
-        break;
-    case ENGINE_FX_WRAPUP:
-        chat__end_page(p, p->ended ? "customer" : "agent");
-        break;
-    case ENGINE_FX_ENDED:
-        chat__end_page(p, p->ended ? "customer" : ended_reason(fx));
-        break;
-    case ENGINE_FX_QUEUED:
-    case ENGINE_FX_OFFER:
-    case ENGINE_FX_OFFER_CANCEL:
-    case ENGINE_FX_CONNECTED:
-    case ENGINE_FX_ESCALATED:
-        if (engine_contact_get(cluster_engine(c->cluster), fx->contact, &info) == 0) {
-            chat__send_state(p, &info, false);
-        }
-        break;
-    default:
-        break;
+            break;
+        case ENGINE_FX_CALLBACK_OFFER:
+            chat__send_json(p, json_pack("{s:s,s:s}", "t", "offer", "kind", "callback"));
+            break;
+        case ENGINE_FX_WRAPUP:
+            chat__end_page(p, p->ended ? "customer" : "agent");
+            break;
+        case ENGINE_FX_ENDED:
+            chat__end_page(p, p->ended ? "customer" : ended_reason(fx));
+            break;
+        case ENGINE_FX_QUEUED:
+        case ENGINE_FX_OFFER:
+        case ENGINE_FX_OFFER_CANCEL:
+        case ENGINE_FX_CONNECTED:
+        case ENGINE_FX_ESCALATED:
+            if (engine_contact_get(cluster_engine(c->cluster), fx->contact, &info) == 0) {
+                chat__send_state(p, &info, false);
+            }
+            break;
+        default:
+            break;
     }
 }
 
@@ -474,9 +474,10 @@ static json_t *entry_json(const struct engine_model *m, const struct engine_chat
     json_t *fields = json_array();
     for (unsigned i = 0; i < en->n_fields; i++) {
         const struct engine_chat_field *f = &en->fields[i];
-        json_t *jf = json_pack("{s:s,s:s,s:s,s:b,s:i}", "key", f->key, "label", f->label,
-                               "type", f->type < ENGINE_FIELD_TYPE_COUNT ? types[f->type] : "text",
-                               "required", f->required, "max", f->max);
+        json_t *jf =
+            json_pack("{s:s,s:s,s:s,s:b,s:i}", "key", f->key, "label", f->label, "type",
+                      f->type < ENGINE_FIELD_TYPE_COUNT ? types[f->type] : "text", "required",
+                      f->required, "max", f->max);
         if (f->n_options > 0) {
             json_t *opts = json_array();
             for (unsigned k = 0; k < f->n_options; k++) {

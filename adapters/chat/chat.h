@@ -29,9 +29,9 @@ struct chat_options
 {
     uv_loop_t *loop;
     struct cluster *cluster;
-    const char *member;           /* this node's id: the home of the chats it holds (copied) */
-    const struct ws_limits *ws;   /* NULL: the defaults of docs/chat.md */
-    bool tls;                     /* members' API addresses are https (else http) */
+    const char *member;         /* this node's id: the home of the chats it holds (copied) */
+    const struct ws_limits *ws; /* NULL: the defaults of docs/chat.md */
+    bool tls;                   /* members' API addresses are https (else http) */
     /* Where a page may reconnect: these (a load balancer's address), or, none given, every
      * member's API address. Copied. */
     unsigned n_public_urls;

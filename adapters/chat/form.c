@@ -53,8 +53,12 @@ static const struct engine_chat_field *field_of(const struct engine_chat_entry *
     return NULL;
 }
 
-static int refuse(const char **field, const char *key, char *message, size_t len,
-                  const char *why, const char *label)
+static int refuse(const char **field,
+                  const char *key,
+                  char *message,
+                  size_t len,
+                  const char *why,
+                  const char *label)
 {
     *field = key;
     snprintf(message, len, why, label);

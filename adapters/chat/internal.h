@@ -24,17 +24,17 @@ enum chat__phase {
 struct chat__page
 {
     struct chat *chat;
-    struct ws_conn *ws; /* NULL once closed */
+    struct ws_conn *ws;      /* NULL once closed */
     struct chat__page *next; /* in its bucket of chat->pages, while LIVE */
     unsigned refs;
     enum chat__phase phase;
     uint64_t contact;
     uint32_t seq; /* the last message seq sent to the page */
     char key[CHAT__KEY_LEN + 1];
-    uint8_t state;          /* the contact's state as last told, ENGINE_CONTACT_STATE_COUNT: none */
-    uint32_t position;      /* as last told */
-    int64_t ewt_s;          /* as last told */
-    bool ended;             /* the customer said bye, or the chat is over */
+    uint8_t state;     /* the contact's state as last told, ENGINE_CONTACT_STATE_COUNT: none */
+    uint32_t position; /* as last told */
+    int64_t ewt_s;     /* as last told */
+    bool ended;        /* the customer said bye, or the chat is over */
 };
 
 struct chat
@@ -72,8 +72,11 @@ void chat__unbind(struct chat *c, struct chat__page *p);
 void chat__page_put(struct chat__page *p);
 void chat__maybe_done(struct chat *c);
 int chat__send_json(struct chat__page *p, json_t *j); /* takes j */
-void chat__send_error(struct chat__page *p, const char *code, const char *message,
-                      const char *id, const char *field);
+void chat__send_error(struct chat__page *p,
+                      const char *code,
+                      const char *message,
+                      const char *id,
+                      const char *field);
 /* The contact's state to the page when it changed (and its place in line). */
 void chat__send_state(struct chat__page *p, const struct engine_contact_info *info, bool force);
 /* Messages of the contact's transcript after p->seq. */

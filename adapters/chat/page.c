@@ -179,18 +179,18 @@ static void take_over(struct chat__page *p, bool resumed)
 static const char *code_name(int code)
 {
     switch (code) {
-    case CD_EINVAL:
-        return "INVAL";
-    case CD_ENOTFOUND:
-        return "NOTFOUND";
-    case CD_ESTATE:
-        return "STATE";
-    case CD_EEXISTS:
-        return "EXISTS";
-    case CD_ETOOBIG:
-        return "TOO_LARGE";
-    default:
-        return "UNAVAILABLE";
+        case CD_EINVAL:
+            return "INVAL";
+        case CD_ENOTFOUND:
+            return "NOTFOUND";
+        case CD_ESTATE:
+            return "STATE";
+        case CD_EEXISTS:
+            return "EXISTS";
+        case CD_ETOOBIG:
+            return "TOO_LARGE";
+        default:
+            return "UNAVAILABLE";
     }
 }
 
@@ -223,7 +223,8 @@ static void answered(void *data, const struct engine_result *res)
     if (gone) {
         /* The page went away meanwhile. A session this node took for it (a chat made, or
          * moved here) ends like any other the customer left without a goodbye. */
-        bool took = op->kind == ENGINE_CMD_CONTACT_CREATE || op->kind == ENGINE_CMD_SESSION_MOVE;
+        bool took =
+            op->kind == ENGINE_CMD_CONTACT_CREATE || op->kind == ENGINE_CMD_SESSION_MOVE;
         if (took && res->code == 0 && !c->closing) {
             p->contact = op->kind == ENGINE_CMD_CONTACT_CREATE ? res->contact : p->contact;
             end_session(p);
@@ -238,36 +239,36 @@ static void answered(void *data, const struct engine_result *res)
         }
     } else {
         switch (op->kind) {
-        case ENGINE_CMD_CONTACT_CREATE:
-            p->contact = res->contact;
-            take_over(p, res->existing);
-            break;
-        case ENGINE_CMD_SESSION_MOVE:
-            welcome(p, op->resumed);
-            break;
-        case ENGINE_CMD_CHAT_MESSAGE:
-            c->stats.messages_in += !res->existing;
-            chat__send_json(p, json_pack("{s:s,s:s,s:I}", "t", "sent", "id", op->msg_id, "seq",
-                                         (json_int_t)res->contact));
-            break;
-        case ENGINE_CMD_CONTACT_SET_ATTRS: {
-            struct engine_command cmd = {.kind = ENGINE_CMD_CONTACT_CALLBACK};
-            cmd.u.contact.id = p->contact;
-            submit(p, &cmd, op_new(p, cmd.kind));
-            break;
-        }
-        case ENGINE_CMD_CONTACT_CALLBACK:
-            /* the customer waits no more: the contact keeps its place as a callback */
-            p->ended = true;
-            end_session(p);
-            chat__end_page(p, "callback");
-            break;
-        case ENGINE_CMD_CONTACT_ABANDON:
-        case ENGINE_CMD_CONTACT_END:
-            chat__end_page(p, "customer");
-            break;
-        default:
-            break;
+            case ENGINE_CMD_CONTACT_CREATE:
+                p->contact = res->contact;
+                take_over(p, res->existing);
+                break;
+            case ENGINE_CMD_SESSION_MOVE:
+                welcome(p, op->resumed);
+                break;
+            case ENGINE_CMD_CHAT_MESSAGE:
+                c->stats.messages_in += !res->existing;
+                chat__send_json(p, json_pack("{s:s,s:s,s:I}", "t", "sent", "id", op->msg_id,
+                                             "seq", (json_int_t)res->contact));
+                break;
+            case ENGINE_CMD_CONTACT_SET_ATTRS: {
+                struct engine_command cmd = {.kind = ENGINE_CMD_CONTACT_CALLBACK};
+                cmd.u.contact.id = p->contact;
+                submit(p, &cmd, op_new(p, cmd.kind));
+                break;
+            }
+            case ENGINE_CMD_CONTACT_CALLBACK:
+                /* the customer waits no more: the contact keeps its place as a callback */
+                p->ended = true;
+                end_session(p);
+                chat__end_page(p, "callback");
+                break;
+            case ENGINE_CMD_CONTACT_ABANDON:
+            case ENGINE_CMD_CONTACT_END:
+                chat__end_page(p, "customer");
+                break;
+            default:
+                break;
         }
     }
     free(op);
@@ -277,7 +278,8 @@ static void answered(void *data, const struct engine_result *res)
 
 /* ---- the page's requests --------------------------------------------------------------- */
 
-static const struct engine_chat_entry *find_entry(const struct engine_model *m, const char *name)
+static const struct engine_chat_entry *find_entry(const struct engine_model *m,
+                                                  const char *name)
 {
     for (uint32_t i = 0; m != NULL && i < m->n_chat_entries; i++) {
         if (name == NULL || name[0] == 0 || strcmp(m->chat_entries[i].name, name) == 0) {
@@ -298,10 +300,10 @@ static void on_hello(struct chat__page *p, json_t *j)
     }
     const struct engine_chat_entry *entry = find_entry(m, name);
     if (entry == NULL) {
-        chat__send_error(p, "NOTFOUND",
-                         name != NULL && name[0] != 0 ? "no such chat entry"
-                                                      : "chat is not offered here",
-                         NULL, "entry");
+        chat__send_error(
+            p, "NOTFOUND",
+            name != NULL && name[0] != 0 ? "no such chat entry" : "chat is not offered here",
+            NULL, "entry");
         return;
     }
     if (!key_of(json_string_value(json_object_get(j, "secret")), p->key)) {
@@ -321,9 +323,9 @@ static void on_hello(struct chat__page *p, json_t *j)
     struct engine_command cmd = {.kind = ENGINE_CMD_CONTACT_CREATE};
     cmd.u.create.key = p->key;
     cmd.u.create.channel = ENGINE_CH_CHAT;
-    cmd.u.create.queue =
-        entry->queue >= 0 && (uint32_t)entry->queue < m->n_queues ? m->queues[entry->queue].name
-                                                                  : NULL;
+    cmd.u.create.queue = entry->queue >= 0 && (uint32_t)entry->queue < m->n_queues
+                             ? m->queues[entry->queue].name
+                             : NULL;
     cmd.u.create.n_attrs = n_attrs;
     cmd.u.create.attrs = attrs;
     cmd.u.create.home = p->chat->member;
@@ -495,8 +497,9 @@ static void on_text(void *data, struct ws_conn *ws, const char *msg, size_t len)
                strcmp(t, "typing") == 0 || strcmp(t, "seen") == 0 ||
                strcmp(t, "callback") == 0 || strcmp(t, "bye") == 0) {
         chat__send_error(p, "STATE",
-                         fresh ? "say hello or resume first"
-                               : live ? "the chat has started already" : "not now",
+                         fresh  ? "say hello or resume first"
+                         : live ? "the chat has started already"
+                                : "not now",
                          NULL, NULL);
     } else {
         ws_close(p->ws, 1008, "unknown message type");
