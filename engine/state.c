@@ -349,6 +349,7 @@ void engine__free_tables(struct engine *e)
         cd_free(e->contacts[i].attrs);
         cd_free(e->contacts[i].ring);
         cd_free(e->contacts[i].where);
+        engine__transcript_free(&e->contacts[i]);
     }
     for (uint32_t i = 0; i < e->n_keyrecs; i++) {
         cd_free(e->keyrecs[i].key);
