@@ -66,13 +66,23 @@ json_t *api__queue_json(const struct engine_queue_info *q)
 
 json_t *api__history_json(const struct storage_history *h)
 {
-    return json_pack("{s:I,s:s,s:s,s:b,s:i,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:i,s:i,s:b}", "id",
-                     (json_int_t)h->contact, "channel", engine_channel_name(h->channel),
-                     "state", engine_contact_state_name(h->outcome), "finished", 1, "priority",
-                     (int)h->priority, "queue", h->queue, "agent", h->agent, "reason",
-                     h->reason, "arrived", (json_int_t)h->arrived, "offered",
-                     (json_int_t)h->offered, "answered", (json_int_t)h->answered, "ended",
-                     (json_int_t)h->ended, "completed", (json_int_t)h->completed, "offers",
-                     (int)h->offers, "transfers", (int)h->transfers, "callback",
-                     (int)h->callback);
+    json_t *attrs = json_object();
+    for (unsigned i = 0; i < h->n_attrs; i++) {
+        json_object_set_new(attrs, h->attrs[i].key, json_string(h->attrs[i].value));
+    }
+    json_t *j =
+        json_pack("{s:I,s:s,s:s,s:b,s:i,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:i,s:i,s:b}", "id",
+                  (json_int_t)h->contact, "channel", engine_channel_name(h->channel), "state",
+                  engine_contact_state_name(h->outcome), "finished", 1, "priority",
+                  (int)h->priority, "queue", h->queue, "agent", h->agent, "reason", h->reason,
+                  "arrived", (json_int_t)h->arrived, "offered", (json_int_t)h->offered,
+                  "answered", (json_int_t)h->answered, "ended", (json_int_t)h->ended,
+                  "completed", (json_int_t)h->completed, "offers", (int)h->offers, "transfers",
+                  (int)h->transfers, "callback", (int)h->callback);
+    json_object_set_new(j, "key", json_string(h->key));
+    json_object_set_new(j, "attributes", attrs);
+    json_object_set_new(j, "disposition", json_string(h->disposition));
+    json_object_set_new(j, "notes", json_string(h->notes));
+    json_object_set_new(j, "message_count", json_integer(h->n_messages));
+    return j;
 }
