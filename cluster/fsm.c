@@ -115,7 +115,29 @@ struct apply_ctx
     uint64_t index;
     struct storage_batch *batch; /* NULL when storage already holds this index */
     int storage_err;
+    struct engine_history lean; /* outbox_form()'s */
+    struct engine_effect lean_fx;
 };
+
+/* What the outbox keeps of an effect. An ENDED effect's history goes without the contact's
+ * attributes, notes and transcript: those are personal data, which a PRIVACY_ERASE takes out
+ * of the history row, but could not take out of an outbox that keeps effects until every
+ * subscriber has passed them. Whoever needs them reads the history (GET /v1/history/{id}). */
+static const struct engine_effect *outbox_form(const struct engine_effect *fx,
+                                               struct engine_history *lean,
+                                               struct engine_effect *lean_fx)
+{
+    if (fx->kind != ENGINE_FX_ENDED || fx->history == NULL) {
+        return fx;
+    }
+    *lean = *fx->history;
+    lean->n_attrs = 0;
+    lean->notes = "";
+    lean->transcript = (struct engine_transcript){0};
+    *lean_fx = *fx;
+    lean_fx->history = lean;
+    return lean_fx;
+}
 
 /* Effects are kept (the bus's outbox), and history and audit rows written, only with a
  * batch: an entry applied again after a restart had them written by its first batch. */
@@ -140,7 +162,7 @@ static void on_effect(void *data, const struct engine_effect *fx)
         cd_buf_u32(&c->fx, 0); /* the count, written when the entry is done */
     }
     c->fx_count++;
-    if (engine_effect_encode(fx, &c->fx) != 0) {
+    if (engine_effect_encode(outbox_form(fx, &a->lean, &a->lean_fx), &c->fx) != 0) {
         a->storage_err = CD_ENOMEM;
     }
 }
@@ -205,6 +227,19 @@ static int write_touched(struct cluster *c, struct storage_batch *b)
     return rv;
 }
 
+/* A PRIVACY_ERASE reaches the history rows too, in the entry's batch. */
+static void erase_history(struct apply_ctx *a,
+                          const struct engine_command *cmd,
+                          const struct engine_result *res)
+{
+    uint64_t rows = 0;
+    if (cmd->kind == ENGINE_CMD_PRIVACY_ERASE && res->code == 0 && a->batch != NULL &&
+        a->storage_err == 0) {
+        a->storage_err =
+            storage_erase_history(a->batch, cmd->u.erase.key, cmd->u.erase.value, &rows);
+    }
+}
+
 static void apply_commands(struct cluster *c,
                            struct cluster__entry *entry,
                            struct cluster__batch *mine,
@@ -234,6 +269,7 @@ static void apply_commands(struct cluster *c,
             snprintf(res.message, sizeof(res.message), "command could not be decoded");
         } else {
             touch_command(&c->touched, &cmd, &res);
+            erase_history(a, &cmd, &res);
         }
         c->commands_applied++;
         if (waiting != NULL) {

@@ -116,7 +116,7 @@ void cd_buf_str(struct cd_buf *b, const char *s)
 void cd_reader_init(struct cd_reader *r, const void *data, size_t len)
 {
     r->p = data;
-    r->end = r->p + len;
+    r->end = len > 0 ? r->p + len : r->p; /* no offset on a NULL pointer, even a zero one */
     r->err = 0;
 }
 

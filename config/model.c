@@ -305,8 +305,9 @@ static int refuse_runbooks(struct model_builder *b, const struct ynode *n)
 /* Sections in dependency order: what a section refers to is read before it. */
 static int read_sections(struct model_builder *b, const struct ynode *root)
 {
-    static const char *const keys[] = {"version", "skills", "defaults", "hours",    "queues",
-                                       "agents",  "rules",  "runbooks", "personal", NULL};
+    static const char *const keys[] = {
+        "version",  "skills",   "defaults",     "hours",        "queues", "agents", "rules",
+        "runbooks", "personal", "away_reasons", "dispositions", "chat",   NULL};
     const struct ynode *e, *queues;
     int rv;
     if (cfg_keys(&b->c, root, keys) != 0 || read_version(b, root) != 0 ||
@@ -320,7 +321,11 @@ static int read_sections(struct model_builder *b, const struct ynode *root)
         ((e = ynode_get(root, "agents")) && (rv = model_read_agents(b, e))) ||
         ((e = ynode_get(root, "rules")) && (rv = model_read_rules(b, e))) ||
         ((e = ynode_get(root, "runbooks")) && (rv = refuse_runbooks(b, e))) ||
-        ((e = ynode_get(root, "personal")) && (rv = read_personal(b, e)))) {
+        ((e = ynode_get(root, "personal")) && (rv = read_personal(b, e))) ||
+        ((e = ynode_get(root, "away_reasons")) && (rv = model_read_away(b, e))) ||
+        ((e = ynode_get(root, "dispositions")) && (rv = model_read_dispositions(b, e))) ||
+        (rv = model_check_dispositions(b, queues)) ||
+        ((e = ynode_get(root, "chat")) && (rv = model_read_chat(b, e)))) {
         return rv;
     }
     return 0;

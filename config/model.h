@@ -64,5 +64,10 @@ int model_read_agents(struct model_builder *b, const struct ynode *n);
  * that look at a queue default to the queue of r's action, which must be read first. */
 int model_read_when(struct model_builder *b, struct engine_rule *r, const struct ynode *n);
 int model_read_rules(struct model_builder *b, const struct ynode *n);
+/* away_reasons, dispositions and chat (model_chat.c); chat refers to queues. */
+int model_read_away(struct model_builder *b, const struct ynode *n);
+int model_read_dispositions(struct model_builder *b, const struct ynode *n);
+int model_check_dispositions(struct model_builder *b, const struct ynode *queues);
+int model_read_chat(struct model_builder *b, const struct ynode *n);
 
 #endif

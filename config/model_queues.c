@@ -166,9 +166,11 @@ static int read_refs(struct model_builder *b, const struct ynode *n, struct engi
 
 static int read_queue(struct model_builder *b, const struct ynode *n, struct engine_queue *q)
 {
-    static const char *const keys[] = {"channels", "strategy",     "service_level", "max_size",
-                                       "max_wait", "ring_timeout", "wrapup",        "hours",
-                                       "overflow", "skills",       "escalation",    NULL};
+    static const char *const keys[] = {"channels", "strategy",   "service_level",
+                                       "max_size", "max_wait",   "ring_timeout",
+                                       "wrapup",   "hours",      "overflow",
+                                       "skills",   "escalation", "disposition_required",
+                                       NULL};
     const struct ynode *e;
     cfg_subject(&b->c, "queue '%s'", n->key);
     if (cfg_keys(&b->c, n, keys) != 0 || (e = cfg_require(&b->c, n, "channels")) == NULL ||
@@ -184,7 +186,9 @@ static int read_queue(struct model_builder *b, const struct ynode *n, struct eng
                         "strategy: ring-all needs channels: [voice] and nothing else");
     }
     if (((e = ynode_get(n, "service_level")) != NULL && read_service_level(b, e, q) != 0) ||
-        read_limits(b, n, q) != 0 || read_refs(b, n, q) != 0) {
+        read_limits(b, n, q) != 0 || read_refs(b, n, q) != 0 ||
+        ((e = ynode_get(n, "disposition_required")) != NULL &&
+         cfg_bool(&b->c, e, &q->disposition_required) != 0)) {
         return CD_EPARSE;
     }
     if (q->overflow_queue == (int32_t)(q - b->m->queues)) {

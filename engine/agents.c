@@ -90,6 +90,28 @@ void engine__agent_away(struct engine *e, uint32_t ai, const char *reason)
     set_presence(e, ai, ENGINE_PRESENCE_AWAY, reason);
 }
 
+/* With away reasons listed in the model, going away takes one of them, or the model's
+ * ring-no-answer reason (the system's own, which a supervisor may set too). */
+static int away_reason_check(const struct engine *e,
+                             const char *reason,
+                             struct engine_result *res)
+{
+    const struct engine_model *m = &e->model;
+    const char *rna = m->rna_reason[0] ? m->rna_reason : "ring_no_answer";
+    if (m->n_away == 0 || engine_model_away(m, reason) >= 0 ||
+        (reason != NULL && strcmp(reason, rna) == 0)) {
+        return 0;
+    }
+    char list[256];
+    size_t at = 0;
+    for (uint32_t i = 0; i < m->n_away && at < sizeof(list); i++) {
+        int n = snprintf(list + at, sizeof(list) - at, "%s%s", i ? ", " : "", m->away[i]);
+        at += n > 0 ? (size_t)n : 0;
+    }
+    return FAIL(res, CD_EINVAL, "reason '%.63s' is not an away reason of the model (%s)",
+                reason ? reason : "", list);
+}
+
 static int presence_cmd(struct engine *e,
                         const struct engine_command *cmd,
                         struct engine_result *res)
@@ -109,6 +131,9 @@ static int presence_cmd(struct engine *e,
     }
     if (reason != NULL && strlen(reason) >= ENGINE_VALUE_MAX) {
         return FAIL(res, CD_EINVAL, "reason longer than %d bytes", ENGINE_VALUE_MAX - 1);
+    }
+    if (p == ENGINE_PRESENCE_AWAY && (rv = away_reason_check(e, reason, res)) != 0) {
+        return rv;
     }
     bool online = a->presence != ENGINE_PRESENCE_OFFLINE;
     if (cmd->kind == ENGINE_CMD_AGENT_LOGIN && online) {

@@ -95,6 +95,33 @@ static bool check_placed(struct checker *k, const struct contact *c, uint32_t sl
     return true;
 }
 
+/* The two deadlines, the customer_gone mark and the transcript. */
+static bool check_chat(struct checker *k, const struct contact *c)
+{
+    struct engine_transcript t;
+    unsigned long long id = (unsigned long long)c->id;
+    if (c->deadline != (c->timer < c->reconnect_by ? c->timer : c->reconnect_by)) {
+        return fail(k, "contact %llu: deadline is not the earlier of its two", id);
+    }
+    if (c->reconnect_by != NEVER && (c->channel != ENGINE_CH_CHAT ||
+                                     c->state == ENGINE_CONTACT_WRAPUP || c->where != NULL)) {
+        return fail(k, "contact %llu: a reconnect deadline while %s, %s, %s", id,
+                    engine_channel_name(c->channel), engine_contact_state_name(c->state),
+                    c->where != NULL ? "with a home" : "without a home");
+    }
+    if (c->gone && c->state != ENGINE_CONTACT_WRAPUP) {
+        return fail(k, "contact %llu: customer gone while %s", id,
+                    engine_contact_state_name(c->state));
+    }
+    if ((c->n_msgs > 0 && c->channel != ENGINE_CH_CHAT) ||
+        engine_transcript_parse(c->transcript.data, c->transcript.len, &t) != 0 ||
+        t.n != c->n_msgs || t.bytes != c->msg_bytes) {
+        return fail(k, "contact %llu: transcript of %u messages does not hold together", id,
+                    c->n_msgs);
+    }
+    return true;
+}
+
 static bool check_contact(struct checker *k,
                           uint32_t slot,
                           uint32_t *waiting,
@@ -115,6 +142,9 @@ static bool check_contact(struct checker *k,
          (engine__session(c)[0] != 0 && !engine_session_valid(engine__session(c))))) {
         return fail(k, "contact %llu has a malformed home or session",
                     (unsigned long long)c->id);
+    }
+    if (!check_chat(k, c)) {
+        return false;
     }
     bool timed = c->deadline != NEVER;
     if (timed != (c->dpos != NONE32) ||

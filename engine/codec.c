@@ -1,14 +1,14 @@
 /* Binary form of commands: what cluster/ puts in the Raft log.
  *
- * Layout: u8 format (3), u8 kind, the actor (every kind), then the fields of that kind in
+ * Layout: u8 format (4), u8 kind, the actor (every kind), then the fields of that kind in
  * the order of their struct in engine.h (integers as varints, signed ones zigzag; strings
  * as a varint length, the bytes and a NUL; arrays as a count and the elements):
  *
  *   TICK                                  (nothing)
  *   CONTACT_CREATE                        key, channel, queue, priority, skills[], attrs[],
  *                                         home, session
- *   CONTACT_ABANDON, _END, _CALLBACK,
- *   WRAPUP_DONE                           id
+ *   CONTACT_ABANDON, _END, _CALLBACK      id
+ *   WRAPUP_DONE                           id, disposition, notes
  *   CONTACT_TRANSFER                      id, queue, agent, target
  *   CONTACT_SET_ATTRS                     id, attrs[]
  *   OFFER_ACCEPT, OFFER_REJECT            id, agent
@@ -28,13 +28,15 @@
  *   USER_SET, USER_DELETE                 name, role, agent, verifier
  *   PRIVACY_ERASE                         key, value
  *   AUDIT_NOTE                            action, object
+ *   CHAT_MESSAGE                          id, from, agent, msg_id, text
  *
  *   skills[] = n, n x (skill, level)      attrs[] = n, n x (key, value)
  *
  * A NULL string is written as "" and so decodes as "": the engine treats both alike. The
  * decoder is strict (minimal varints, values within their fields, nothing left over), so
  * encode(decode(x)) == x. Formats 1 (before contacts had a home) and 2 (before commands
- * carried their actor) are refused as CD_EVERSION. */
+ * carried their actor) and 3 (before chat messages and wrap-up dispositions) are refused as
+ * CD_EVERSION. */
 #include <string.h>
 
 #include "common/alloc.h"
@@ -42,7 +44,7 @@
 #include "engine/engine.h"
 #include "common/buf.h"
 
-#define CMD_FORMAT 3
+#define CMD_FORMAT 4
 #define STORE_BLOCKS (sizeof(((struct engine_cmd_store *)0)->blocks) / sizeof(void *))
 
 struct enc
@@ -237,7 +239,19 @@ static void put_body(struct enc *w, const struct engine_command *cmd)
             cd_buf_str(w->b, cmd->u.note.action);
             cd_buf_str(w->b, cmd->u.note.object);
             break;
-        default: /* ABANDON, END, CALLBACK, WRAPUP_DONE */
+        case ENGINE_CMD_WRAPUP_DONE:
+            cd_buf_uvar(w->b, cmd->u.wrapup.id);
+            cd_buf_str(w->b, cmd->u.wrapup.disposition);
+            cd_buf_str(w->b, cmd->u.wrapup.notes);
+            break;
+        case ENGINE_CMD_CHAT_MESSAGE:
+            cd_buf_uvar(w->b, cmd->u.message.id);
+            cd_buf_uvar(w->b, cmd->u.message.from);
+            cd_buf_str(w->b, cmd->u.message.agent);
+            cd_buf_str(w->b, cmd->u.message.msg_id);
+            cd_buf_str(w->b, cmd->u.message.text);
+            break;
+        default: /* ABANDON, END, CALLBACK */
             cd_buf_uvar(w->b, cmd->u.contact.id);
             break;
     }
@@ -507,8 +521,19 @@ static void get_body(struct dec *d, struct engine_command *cmd)
         case ENGINE_CMD_CONTACT_ABANDON:
         case ENGINE_CMD_CONTACT_END:
         case ENGINE_CMD_CONTACT_CALLBACK:
-        case ENGINE_CMD_WRAPUP_DONE:
             cmd->u.contact.id = cd_rd_uint(&d->r, UINT64_MAX);
+            break;
+        case ENGINE_CMD_WRAPUP_DONE:
+            cmd->u.wrapup.id = cd_rd_uint(&d->r, UINT64_MAX);
+            cmd->u.wrapup.disposition = get_str(d);
+            cmd->u.wrapup.notes = get_str(d);
+            break;
+        case ENGINE_CMD_CHAT_MESSAGE:
+            cmd->u.message.id = cd_rd_uint(&d->r, UINT64_MAX);
+            cmd->u.message.from = (uint8_t)cd_rd_uint(&d->r, UINT8_MAX);
+            cmd->u.message.agent = get_str(d);
+            cmd->u.message.msg_id = get_str(d);
+            cmd->u.message.text = get_str(d);
             break;
         default:
             cd_rd_fail(&d->r);

@@ -20,6 +20,11 @@
  *   format 2 only: personal[] key  (a model without personal keys is written as format 1,
  *                                   so models and snapshots made before the list read
  *                                   back and encode to the same bytes)
+ *   format 3 only: personal[] key (may be empty), away[] name, dispositions[] name,
+ *              required[] queue index (the queues with disposition_required, ascending),
+ *              chat_reconnect_s, entries[] (name, queue, fields[] (key, label, type,
+ *              required, max, options[] value))
+ *              (written only for a model that has any of these, for the same reason)
  *
  * Only the used part of a fixed array is written, so the form is canonical: the decoder
  * accepts one byte string per model (minimal varints, every value within its field's
@@ -34,6 +39,7 @@
 
 #define MODEL_FORMAT 1
 #define MODEL_FORMAT_PERSONAL 2
+#define MODEL_FORMAT_CHAT 3
 
 /* Fewest bytes one element of each array encodes to: a count is accepted only if that
  * many elements could fit in the bytes left, so a forged count cannot make us allocate
@@ -47,6 +53,7 @@
 #define MIN_AGENT 10
 #define MIN_RULE 13
 #define MIN_COND 12
+#define MIN_ENTRY 3
 
 struct enc
 {
@@ -220,11 +227,83 @@ static void put_skill(struct enc *w, const struct engine_name *s)
     put_str(w, s->s, sizeof(s->s));
 }
 
+static bool any_required(const struct engine_model *m)
+{
+    for (uint32_t i = 0; m->queues != NULL && i < m->n_queues; i++) {
+        if (m->queues[i].disposition_required) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Whether the model needs format 3. */
+static bool has_chat_part(const struct engine_model *m)
+{
+    return m->n_away > 0 || m->n_dispositions > 0 || m->chat_reconnect_s != 0 ||
+           m->n_chat_entries > 0 || any_required(m);
+}
+
+static void put_names(struct enc *w,
+                      const char (*list)[ENGINE_VALUE_MAX],
+                      uint32_t n,
+                      uint32_t max)
+{
+    put_count(w, n, max);
+    for (uint32_t i = 0; i < n && i < max; i++) {
+        put_str(w, list[i], ENGINE_VALUE_MAX);
+    }
+}
+
+static void put_field(struct enc *w, const struct engine_chat_field *f)
+{
+    put_str(w, f->key, sizeof(f->key));
+    put_str(w, f->label, sizeof(f->label));
+    cd_buf_uvar(w->b, f->type);
+    cd_buf_uvar(w->b, f->required ? 1 : 0);
+    cd_buf_uvar(w->b, f->max);
+    put_count(w, f->n_options, ENGINE_CHAT_OPTIONS_MAX);
+    for (uint8_t i = 0; i < f->n_options && i < ENGINE_CHAT_OPTIONS_MAX; i++) {
+        put_str(w, f->options[i], sizeof(f->options[i]));
+    }
+}
+
+static void put_entry(struct enc *w, const struct engine_chat_entry *ce)
+{
+    put_str(w, ce->name, sizeof(ce->name));
+    cd_buf_svar(w->b, ce->queue);
+    put_count(w, ce->n_fields, ENGINE_CHAT_FIELDS_MAX);
+    for (uint8_t i = 0; i < ce->n_fields && i < ENGINE_CHAT_FIELDS_MAX; i++) {
+        put_field(w, &ce->fields[i]);
+    }
+}
+
+static void put_chat_part(struct enc *w, const struct engine_model *m)
+{
+    uint32_t n_required = 0;
+    for (uint32_t i = 0; m->queues != NULL && i < m->n_queues; i++) {
+        n_required += m->queues[i].disposition_required;
+    }
+    put_names(w, m->away, m->n_away, ENGINE_REASONS_MAX);
+    put_names(w, m->dispositions, m->n_dispositions, ENGINE_DISPOSITIONS_MAX);
+    cd_buf_uvar(w->b, n_required);
+    for (uint32_t i = 0; m->queues != NULL && i < m->n_queues; i++) {
+        if (m->queues[i].disposition_required) {
+            cd_buf_uvar(w->b, i);
+        }
+    }
+    cd_buf_uvar(w->b, m->chat_reconnect_s);
+    PUT_ARRAY(w, m->n_chat_entries, m->chat_entries, put_entry);
+}
+
 int engine_model_encode(const struct engine_model *m, struct cd_buf *out)
 {
     struct enc w = {out, 0};
     size_t start = out->len;
-    cd_buf_u8(out, m->n_personal > 0 ? MODEL_FORMAT_PERSONAL : MODEL_FORMAT);
+    bool chat = has_chat_part(m);
+    cd_buf_u8(out, chat                ? MODEL_FORMAT_CHAT
+                   : m->n_personal > 0 ? MODEL_FORMAT_PERSONAL
+                                       : MODEL_FORMAT);
     PUT_ARRAY(&w, m->n_skills, m->skills, put_skill);
     PUT_ARRAY(&w, m->n_zones, m->zones, put_zone);
     PUT_ARRAY(&w, m->n_hours, m->hours, put_hours);
@@ -237,11 +316,14 @@ int engine_model_encode(const struct engine_model *m, struct cd_buf *out)
     put_str(&w, m->rna_reason, sizeof(m->rna_reason));
     if (m->n_personal > ENGINE_PERSONAL_MAX) {
         w.err = CD_EINVAL;
-    } else if (m->n_personal > 0) {
+    } else if (m->n_personal > 0 || chat) {
         cd_buf_uvar(out, m->n_personal);
         for (uint32_t i = 0; i < m->n_personal; i++) {
             put_str(&w, m->personal[i], sizeof(m->personal[i]));
         }
+    }
+    if (chat) {
+        put_chat_part(&w, m);
     }
     int rv = out->err != 0 ? out->err : w.err;
     if (rv != 0 && out->err == 0) {
@@ -482,6 +564,82 @@ static void get_personal(struct cd_reader *r, struct engine_model *m)
     }
 }
 
+/* Format 3: the personal keys (maybe none), then the lists and the chat section. */
+static void get_names(struct cd_reader *r,
+                      char (*list)[ENGINE_VALUE_MAX],
+                      uint8_t *n,
+                      uint8_t max)
+{
+    *n = get_count8(r, max);
+    for (uint8_t i = 0; i < *n; i++) {
+        cd_rd_strcpy(r, list[i], ENGINE_VALUE_MAX);
+    }
+}
+
+static void get_field(struct cd_reader *r, struct engine_chat_field *f)
+{
+    cd_rd_strcpy(r, f->key, sizeof(f->key));
+    cd_rd_strcpy(r, f->label, sizeof(f->label));
+    f->type = get_u8(r);
+    f->required = cd_rd_bool(r);
+    f->max = get_u8(r);
+    f->n_options = get_count8(r, ENGINE_CHAT_OPTIONS_MAX);
+    for (uint8_t i = 0; i < f->n_options; i++) {
+        cd_rd_strcpy(r, f->options[i], sizeof(f->options[i]));
+    }
+}
+
+static int get_entry(struct cd_reader *r, struct engine_chat_entry *ce)
+{
+    cd_rd_strcpy(r, ce->name, sizeof(ce->name));
+    ce->queue = get_s32(r);
+    ce->n_fields = get_count8(r, ENGINE_CHAT_FIELDS_MAX);
+    for (uint8_t i = 0; i < ce->n_fields; i++) {
+        get_field(r, &ce->fields[i]);
+    }
+    return r->err;
+}
+
+/* Queue indices ascending and in range: one encoding per set of queues. */
+static void get_required(struct cd_reader *r, struct engine_model *m)
+{
+    uint64_t n = cd_rd_uint(r, m->n_queues);
+    int64_t prev = -1;
+    for (uint64_t i = 0; i < n && r->err == 0; i++) {
+        uint64_t q = cd_rd_uint(r, m->n_queues > 0 ? m->n_queues - 1 : 0);
+        if (m->n_queues == 0 || (int64_t)q <= prev) {
+            cd_rd_fail(r);
+            return;
+        }
+        m->queues[q].disposition_required = true;
+        prev = (int64_t)q;
+    }
+}
+
+static int get_chat_part(struct cd_reader *r, struct engine_model *m)
+{
+    uint64_t n = cd_rd_uint(r, ENGINE_PERSONAL_MAX);
+    m->n_personal = (uint8_t)n;
+    for (uint32_t i = 0; i < m->n_personal; i++) {
+        cd_rd_strcpy(r, m->personal[i], sizeof(m->personal[i]));
+    }
+    get_names(r, m->away, &m->n_away, ENGINE_REASONS_MAX);
+    get_names(r, m->dispositions, &m->n_dispositions, ENGINE_DISPOSITIONS_MAX);
+    get_required(r, m);
+    m->chat_reconnect_s = get_u32(r);
+    if (r->err != 0) {
+        return CD_ECORRUPT;
+    }
+    GET_ARRAY(r, ENGINE_CHAT_ENTRIES_MAX, MIN_ENTRY, m->n_chat_entries, m->chat_entries,
+              get_entry);
+    /* Written only when something in it is set. */
+    if (m->n_away == 0 && m->n_dispositions == 0 && m->chat_reconnect_s == 0 &&
+        m->n_chat_entries == 0 && !any_required(m)) {
+        cd_rd_fail(r);
+    }
+    return r->err != 0 ? CD_ECORRUPT : 0;
+}
+
 static int get_model(struct cd_reader *r, struct engine_model *m, uint8_t format)
 {
     GET_ARRAY(r, UINT16_MAX, MIN_SKILL, m->n_skills, m->skills, get_skill);
@@ -496,6 +654,8 @@ static int get_model(struct cd_reader *r, struct engine_model *m, uint8_t format
     cd_rd_strcpy(r, m->rna_reason, sizeof(m->rna_reason));
     if (format == MODEL_FORMAT_PERSONAL) {
         get_personal(r, m);
+    } else if (format == MODEL_FORMAT_CHAT && r->err == 0) {
+        return get_chat_part(r, m);
     }
     return r->err != 0 ? CD_ECORRUPT : 0;
 }
@@ -507,7 +667,8 @@ int engine_model_decode(struct cd_reader *r, struct engine_model *m)
     if (r->err != 0) {
         return CD_ECORRUPT;
     }
-    if (format != MODEL_FORMAT && format != MODEL_FORMAT_PERSONAL) {
+    if (format != MODEL_FORMAT && format != MODEL_FORMAT_PERSONAL &&
+        format != MODEL_FORMAT_CHAT) {
         cd_rd_fail(r);
         return CD_EVERSION;
     }

@@ -12,7 +12,11 @@ int engine__cmd_abandon(struct engine *e, uint64_t id, struct engine_result *res
 int engine__cmd_end(struct engine *e, uint64_t id, struct engine_result *res);
 /* A connected contact's talk is over: to wrap-up, or completed when its queue has none. */
 void engine__end_talk(struct engine *e, struct contact *c);
-int engine__cmd_wrapup_done(struct engine *e, uint64_t id, struct engine_result *res);
+int engine__cmd_wrapup_done(struct engine *e,
+                            uint64_t id,
+                            const char *disposition,
+                            const char *notes,
+                            struct engine_result *res);
 int engine__cmd_callback(struct engine *e, uint64_t id, struct engine_result *res);
 int engine__cmd_set_attrs(struct engine *e,
                           uint64_t id,

@@ -193,8 +193,9 @@ int engine__cmd_abandon(struct engine *e, uint64_t id, struct engine_result *res
 void engine__end_talk(struct engine *e, struct contact *c)
 {
     const struct queue *q = &e->queues[c->queue];
+    engine__set_reconnect(e, c, NEVER); /* in wrap-up the customer is no longer waited for */
     if (q->def.wrapup_s == 0) {
-        engine__finish(e, c, ENGINE_CONTACT_COMPLETED, "");
+        engine__finish(e, c, engine__done_outcome(c), engine__done_reason(c));
         return;
     }
     struct agent *a = &e->agents[c->agent];
@@ -207,7 +208,7 @@ void engine__end_talk(struct engine *e, struct contact *c)
                                .contact = c->id,
                                .agent = a->name,
                                .queue = q->name,
-                               .at = c->deadline};
+                               .at = c->timer};
     engine__emit_contact(e, c, &fx);
     engine__agent_update(e, c->agent);
     engine__agent_state_fx(e, c->agent);
@@ -227,7 +228,34 @@ int engine__cmd_end(struct engine *e, uint64_t id, struct engine_result *res)
     return 0;
 }
 
-int engine__cmd_wrapup_done(struct engine *e, uint64_t id, struct engine_result *res)
+/* The disposition and notes a WRAPUP_DONE gives, checked against the model and the
+ * contact's queue. */
+static int check_wrapup(struct engine *e,
+                        const struct contact *c,
+                        const char *disposition,
+                        const char *notes,
+                        struct engine_result *res)
+{
+    const struct queue *q = &e->queues[c->queue];
+    if (disposition != NULL && disposition[0] != 0 &&
+        engine_model_disposition(&e->model, disposition) < 0) {
+        return FAIL(res, CD_EINVAL, "disposition '%.63s' is not one the model lists",
+                    disposition);
+    }
+    if ((disposition == NULL || disposition[0] == 0) && q->def.disposition_required) {
+        return FAIL(res, CD_EINVAL, "queue '%s' requires a disposition", q->name);
+    }
+    if (notes != NULL && strnlen(notes, ENGINE_NOTES_MAX) == ENGINE_NOTES_MAX) {
+        return FAIL(res, CD_EINVAL, "notes: at most %d bytes", ENGINE_NOTES_MAX - 1);
+    }
+    return 0;
+}
+
+int engine__cmd_wrapup_done(struct engine *e,
+                            uint64_t id,
+                            const char *disposition,
+                            const char *notes,
+                            struct engine_result *res)
 {
     struct contact *c = NULL;
     int rv = live_contact(e, id, &c, res);
@@ -237,7 +265,12 @@ int engine__cmd_wrapup_done(struct engine *e, uint64_t id, struct engine_result 
     if (c->state != ENGINE_CONTACT_WRAPUP) {
         return bad_state(res, c, "finish wrap-up");
     }
-    engine__finish(e, c, ENGINE_CONTACT_COMPLETED, "");
+    rv = check_wrapup(e, c, disposition, notes, res);
+    if (rv != 0) {
+        return rv;
+    }
+    engine__finish_with(e, c, engine__done_outcome(c), engine__done_reason(c), disposition,
+                        notes);
     return 0;
 }
 

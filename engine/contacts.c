@@ -6,7 +6,7 @@
 
 #include "common/assert.h"
 #include "common/error.h"
-#include "engine/internal.h"
+#include "engine/commands.h"
 
 #define OVERFLOW_HOPS 8
 
@@ -15,6 +15,7 @@ static void detach(struct engine *e, struct contact *c, uint32_t *freed)
 {
     *freed = NONE32;
     engine__set_deadline(e, c, NEVER);
+    engine__set_reconnect(e, c, NEVER);
     switch (c->state) {
         case ENGINE_CONTACT_QUEUED:
             engine__dequeue(e, c);
@@ -41,6 +42,12 @@ static void count_outcome(struct engine *e, struct contact *c, uint8_t outcome)
     engine__stats_touch(e, q);
     switch (outcome) {
         case ENGINE_CONTACT_ABANDONED:
+            if (c->answered != 0) {
+                /* Answered, then the customer went away (customer_gone): it was handled,
+                 * and its handle time counts like a completed one's. */
+                engine__stats_complete(e, q, c);
+                break;
+            }
             q->stats.abandoned++;
             if (e->clock - c->entered > (int64_t)q->def.sl_target_s * 1000) {
                 q->stats.abandoned_after_sl++;
@@ -61,6 +68,16 @@ static void count_outcome(struct engine *e, struct contact *c, uint8_t outcome)
 }
 
 void engine__finish(struct engine *e, struct contact *c, uint8_t outcome, const char *reason)
+{
+    engine__finish_with(e, c, outcome, reason, "", "");
+}
+
+void engine__finish_with(struct engine *e,
+                         struct contact *c,
+                         uint8_t outcome,
+                         const char *reason,
+                         const char *disposition,
+                         const char *notes)
 {
     uint32_t freed;
     uint32_t agent = c->agent;
@@ -85,7 +102,12 @@ void engine__finish(struct engine *e, struct contact *c, uint8_t outcome, const 
                                .completed = e->clock,
                                .offers = c->offers,
                                .transfers = c->transfers,
-                               .callback = c->callback};
+                               .callback = c->callback,
+                               .key = c->keyrec == NONE32 ? "" : e->keyrecs[c->keyrec].key,
+                               .disposition = disposition ? disposition : "",
+                               .notes = notes ? notes : ""};
+    h.n_attrs = engine__attrs_list(c, h.attrs);
+    engine__transcript(c, &h.transcript);
     struct engine_effect fx = {.kind = ENGINE_FX_ENDED,
                                .channel = c->channel,
                                .contact = c->id,

@@ -43,7 +43,8 @@ static int dispatch(struct engine *e,
         case ENGINE_CMD_OFFER_REJECT:
             return engine__cmd_reject(e, cmd->u.offer.id, cmd->u.offer.agent, res);
         case ENGINE_CMD_WRAPUP_DONE:
-            return engine__cmd_wrapup_done(e, cmd->u.contact.id, res);
+            return engine__cmd_wrapup_done(e, cmd->u.wrapup.id, cmd->u.wrapup.disposition,
+                                           cmd->u.wrapup.notes, res);
         case ENGINE_CMD_AGENT_LOGIN:
         case ENGINE_CMD_AGENT_LOGOUT:
         case ENGINE_CMD_AGENT_STATE:
@@ -77,6 +78,8 @@ static int dispatch(struct engine *e,
             return engine__cmd_erase(e, cmd->u.erase.key, cmd->u.erase.value, res);
         case ENGINE_CMD_AUDIT_NOTE:
             return engine__cmd_audit_note(e, cmd, res);
+        case ENGINE_CMD_CHAT_MESSAGE:
+            return engine__cmd_message(e, cmd, res);
         default:
             return FAIL(res, CD_EINVAL, "unknown command kind %u", cmd->kind);
     }

@@ -48,9 +48,16 @@
 #define ENGINE_SET_MAX 8       /* attributes one SET action assigns */
 #define ENGINE_RING_ALL_MAX 32 /* agents one ring-all offer rings at once */
 #define ENGINE_PROFICIENCY_MAX 10
-#define ENGINE_ACTOR_MAX 128     /* who gave a command: "user:alice" (with NUL) */
-#define ENGINE_TOKEN_HASH_LEN 32 /* SHA-256 of a token's secret */
-#define ENGINE_PERSONAL_MAX 16   /* attribute keys the model marks as personal data */
+#define ENGINE_ACTOR_MAX 128       /* who gave a command: "user:alice" (with NUL) */
+#define ENGINE_TOKEN_HASH_LEN 32   /* SHA-256 of a token's secret */
+#define ENGINE_PERSONAL_MAX 16     /* attribute keys the model marks as personal data */
+#define ENGINE_REASONS_MAX 32      /* away reasons one model lists */
+#define ENGINE_DISPOSITIONS_MAX 64 /* wrap-up dispositions one model lists */
+#define ENGINE_NOTES_MAX 1025      /* wrap-up notes (with NUL) */
+#define ENGINE_MESSAGE_MAX 4096    /* the text of one chat message (with NUL) */
+#define ENGINE_MSG_ID_MAX 65       /* a chat message's id, chosen by its sender (with NUL) */
+#define ENGINE_TRANSCRIPT_MAX 1000 /* messages one contact's transcript holds */
+#define ENGINE_TRANSCRIPT_BYTES (256 * 1024) /* text one transcript holds, in all */
 
 /* ---- Enumerations ------------------------------------------------------------------- */
 
@@ -103,6 +110,9 @@ enum engine_agent_state {
     ENGINE_AGENT_WRAPUP, /* only wrap-up work in hand */
     ENGINE_AGENT_AWAY,
 };
+
+/* Who wrote a chat message. */
+enum engine_side { ENGINE_SIDE_CUSTOMER = 0, ENGINE_SIDE_AGENT, ENGINE_SIDE_COUNT };
 
 /* What a principal (an API token, a user, a user's browser session) may do. The engine
  * stores the role; the API decides what each role may call. */
@@ -212,6 +222,9 @@ struct engine_queue
     struct engine_skill_level skills[ENGINE_REQ_SKILLS];
     uint8_t n_steps;
     struct engine_escalation steps[ENGINE_STEPS_MAX];
+    /* WRAPUP_DONE of a contact last in this queue must give a disposition (the model must
+     * list some); the automatic end of wrap-up records none all the same. */
+    bool disposition_required;
 };
 
 struct engine_agent_def
@@ -300,6 +313,46 @@ struct engine_action
     struct engine_kv set[ENGINE_SET_MAX];
 };
 
+/* Web chat entries: the pre-chat forms a customer fills in before a chat starts. The engine
+ * stores them for the adapters (engine_model()) and does not act on them: the chat adapter
+ * shows a form, checks the answers and creates the contact with them as attributes. */
+#define ENGINE_CHAT_ENTRIES_MAX 16
+#define ENGINE_CHAT_FIELDS_MAX 12  /* fields of one entry's form */
+#define ENGINE_CHAT_OPTIONS_MAX 16 /* choices of one select field */
+#define ENGINE_LABEL_MAX 65        /* a field's label: UTF-8 display text (with NUL) */
+#define ENGINE_CHAT_RECONNECT_DEFAULT 120
+#define ENGINE_CHAT_RECONNECT_MIN 10
+#define ENGINE_CHAT_RECONNECT_MAX 3600
+
+enum engine_field_type {
+    ENGINE_FIELD_TEXT = 0,
+    ENGINE_FIELD_EMAIL,
+    ENGINE_FIELD_PHONE,
+    ENGINE_FIELD_SELECT, /* one of options */
+    ENGINE_FIELD_TEXTAREA,
+    ENGINE_FIELD_TYPE_COUNT
+};
+
+struct engine_chat_field
+{
+    char key[ENGINE_KEY_MAX];     /* the attribute it fills (a personal one is usual) */
+    char label[ENGINE_LABEL_MAX]; /* 1..64 bytes without control characters */
+    uint8_t type;                 /* enum engine_field_type */
+    bool required;
+    uint8_t max;       /* longest answer in bytes: 1..ENGINE_VALUE_MAX-1 */
+    uint8_t n_options; /* SELECT: 1..ENGINE_CHAT_OPTIONS_MAX; every other type: 0 */
+    char options[ENGINE_CHAT_OPTIONS_MAX][ENGINE_VALUE_MAX]; /* values without control
+                                                                characters, none twice */
+};
+
+struct engine_chat_entry
+{
+    char name[ENGINE_NAME_MAX]; /* unique among the entries */
+    int32_t queue;              /* straight to this queue; -1 = the routing rules decide */
+    uint8_t n_fields;           /* keys unique within the entry */
+    struct engine_chat_field fields[ENGINE_CHAT_FIELDS_MAX];
+};
+
 struct engine_rule
 {
     char name[ENGINE_NAME_MAX];
@@ -333,6 +386,20 @@ struct engine_model
      * them like any other key; the list only says what they are. */
     uint8_t n_personal;
     char personal[ENGINE_PERSONAL_MAX][ENGINE_KEY_MAX];
+    /* Away reasons an agent may give (AGENT_LOGIN, AGENT_STATE going away): names
+     * (engine_name_valid, ENGINE_VALUE_MAX), none twice. None listed: any valid name. The
+     * ring-no-answer reason (rna_reason) is the system's and always allowed. */
+    uint8_t n_away;
+    char away[ENGINE_REASONS_MAX][ENGINE_VALUE_MAX];
+    /* Wrap-up dispositions (WRAPUP_DONE): names as for away reasons, none twice. */
+    uint8_t n_dispositions;
+    char dispositions[ENGINE_DISPOSITIONS_MAX][ENGINE_VALUE_MAX];
+    /* Web chat (below): how long a chat whose customer's connection ended waits for the
+     * customer to come back, in seconds (ENGINE_CHAT_RECONNECT_MIN..MAX; 0 = the default),
+     * and the pre-chat forms. */
+    uint32_t chat_reconnect_s;
+    uint32_t n_chat_entries;
+    struct engine_chat_entry *chat_entries; /* owned */
 };
 
 void engine_model_init(struct engine_model *m);
@@ -348,6 +415,13 @@ int engine_model_skill(const struct engine_model *m, const char *name);
 int engine_model_queue(const struct engine_model *m, const char *name);
 /* True when the model (may be NULL) marks attribute key as personal. */
 bool engine_model_personal(const struct engine_model *m, const char *key);
+/* Index of a listed disposition / away reason / chat entry, or -1. */
+int engine_model_disposition(const struct engine_model *m, const char *name);
+int engine_model_away(const struct engine_model *m, const char *name);
+int engine_model_chat_entry(const struct engine_model *m, const char *name);
+/* How long a chat waits for its customer to come back, in ms (the model's, or the
+ * default's when it gives none). */
+int64_t engine_model_reconnect_ms(const struct engine_model *m);
 /* Binary form of a model (inside MODEL_INSTALL commands and state snapshots). encode
  * returns 0, CD_ENOMEM, or CD_EINVAL for a count above its array or a name without a NUL
  * (then nothing is appended). decode fills an initialised, empty model and checks
@@ -391,6 +465,7 @@ enum engine_cmd_kind {
     ENGINE_CMD_USER_DELETE,   /* and revoke every session of that user */
     ENGINE_CMD_PRIVACY_ERASE, /* remove one attribute value from every live contact */
     ENGINE_CMD_AUDIT_NOTE,    /* a change made outside the engine, for the audit (below) */
+    ENGINE_CMD_CHAT_MESSAGE,  /* a chat message from the customer or the agent (below) */
     ENGINE_CMD_KIND_COUNT
 };
 
@@ -449,7 +524,27 @@ struct engine_command
         struct
         {
             uint64_t id;
-        } contact; /* ABANDON, END, CALLBACK, WRAPUP_DONE */
+        } contact; /* ABANDON, END, CALLBACK */
+        /* WRAPUP_DONE: the agent finished wrap-up. disposition: NULL or "" (none), or one
+         * the model lists (else CD_EINVAL); none while the contact's queue has
+         * disposition_required is CD_EINVAL. notes: NULL, or 0..ENGINE_NOTES_MAX-1 bytes
+         * of text (no NUL inside: its length is what it is). Both go into the history. */
+        struct
+        {
+            uint64_t id;
+            const char *disposition;
+            const char *notes;
+        } wrapup;
+        /* CHAT_MESSAGE: see "Chat" below. */
+        struct
+        {
+            uint64_t id;
+            uint8_t from;       /* enum engine_side */
+            const char *agent;  /* from AGENT: the contact's connected agent; else NULL/"" */
+            const char *msg_id; /* chosen by the sender: 1..ENGINE_MSG_ID_MAX-1 visible ASCII
+                                   characters (engine_visible_valid) */
+            const char *text;   /* 1..ENGINE_MESSAGE_MAX-1 bytes */
+        } message;
         struct
         {
             uint64_t id;
@@ -560,6 +655,38 @@ struct engine_command
     } u;
 };
 
+/* Chat. A chat contact (channel CHAT) keeps its transcript in the replicated state, so that
+ * any member can serve it after a failover.
+ *
+ * CHAT_MESSAGE (id, from, agent, msg_id, text): the contact must be live (else
+ * CD_ENOTFOUND) and a chat (else CD_EINVAL); a customer may write while it is queued,
+ * offered or connected, an agent only while connected, and then only the agent it is
+ * connected with (another is CD_EINVAL); any other state is CD_ESTATE. Malformed fields are
+ * CD_EINVAL: a side out of range, a msg_id that is not 1..ENGINE_MSG_ID_MAX-1 visible ASCII
+ * characters, a text that is empty or ENGINE_MESSAGE_MAX bytes or longer, an agent given for
+ * a customer's message.
+ *   - Each message taken gets the contact's next seq (1, 2, 3, ...), which the result's
+ *     `contact` carries, and is kept with its seq, side, agent ("" for the customer), msg_id,
+ *     time (the command's, the state's clock) and text. A MESSAGE effect follows.
+ *   - The same msg_id from the same side on the same contact again is a retry (after a
+ *     failover, say): with the same text (and agent) it is not applied again: code 0,
+ *     existing = true, `contact` = the first one's seq, no effect. With another text it is
+ *     CD_EEXISTS: an id names one message.
+ *   - A transcript holds at most ENGINE_TRANSCRIPT_MAX messages and ENGINE_TRANSCRIPT_BYTES
+ *     bytes of text; a message past either is CD_ETOOBIG.
+ *   - The whole transcript goes into the contact's history when it ends.
+ *
+ * Reconnecting: a chat contact whose customer's session ends (SESSION_END) or whose home is
+ * lost (NODE_LOST) while it is queued, offered or connected gets a reconnect deadline: the
+ * command's time + engine_model_reconnect_ms(). SESSION_MOVE (the customer came back
+ * through some member) clears it. When it passes, the contact ends with the customer gone:
+ * queued or offered, it is abandoned with reason "customer_gone" (an offer is withdrawn);
+ * connected, its talk ends as by CONTACT_END (the agent wraps up as usual) and its history
+ * outcome is ABANDONED with reason "customer_gone", whenever it finishes. A contact that
+ * reaches wrap-up keeps no reconnect deadline. The deadline is a contact's second one beside
+ * its state's own (ring, escalation, queue timeout): engine_next_deadline() is the earlier
+ * of all; both are in snapshots. */
+
 /* Outcome of one command. code is 0 or a CD_E* error; an error changes nothing (but time
  * still advances and due deadlines still fire, since those belong to `now`). */
 struct engine_result
@@ -568,8 +695,10 @@ struct engine_result
     uint64_t contact; /* CONTACT_CREATE: the new (or, for a repeated key, existing) id;
                          WEBHOOK_ADD: the new webhook's id; TOKEN_CREATE: the new token's
                          id; TOKEN_REVOKE: the id of the token revoked;
-                         PRIVACY_ERASE: the number of contacts changed */
-    bool existing;    /* CONTACT_CREATE: the key was seen before; nothing was created */
+                         PRIVACY_ERASE: the number of contacts changed;
+                         CHAT_MESSAGE: the message's seq in its transcript */
+    bool existing;    /* CONTACT_CREATE: the key was seen before; nothing was created;
+                         CHAT_MESSAGE: the message id was seen before; contact is its seq */
     char message[128];
 };
 
@@ -590,7 +719,31 @@ enum engine_effect_kind {
     ENGINE_FX_SESSION_ENDED,  /* old_home: the member that held it */
     ENGINE_FX_SESSION_LOST,   /* NODE_LOST: old_home was lost; text = what became of it */
     ENGINE_FX_AUDIT,          /* a change was made: see "Audit" below */
+    ENGINE_FX_MESSAGE,        /* a chat message was taken: text, seq, side, msg_id, at */
     ENGINE_FX_KIND_COUNT
+};
+
+/* A chat transcript in its binary form: what the engine keeps in a live contact and hands
+ * out in a history, and what storage keeps in a history row, byte for byte. Each message:
+ * seq (uvar, 1, 2, 3, ... in order), side (u8), at (svar), agent, msg_id, text (strings as
+ * in common/buf.h). Read it with engine_transcript_read(). */
+struct engine_transcript
+{
+    const void *data; /* borrowed (see where it came from); NULL when len is 0 */
+    size_t len;
+    uint32_t n;     /* messages */
+    uint32_t bytes; /* of text, in all */
+};
+
+/* One message of a transcript; the strings point into the transcript's bytes. */
+struct engine_message
+{
+    uint32_t seq;
+    uint8_t side; /* enum engine_side */
+    int64_t at;
+    const char *agent; /* who wrote it for the agent's side; "" for the customer */
+    const char *msg_id;
+    const char *text;
 };
 
 /* Everything a report needs about a finished contact. Times are ms since the epoch; 0 =
@@ -612,6 +765,16 @@ struct engine_history
     uint32_t offers;   /* offers made, ring-no-answers included */
     uint32_t transfers;
     uint8_t callback;
+    /* What the contact was about. key: its idempotency key ("" = none); its attributes
+     * as they were at the end; the disposition and notes of its WRAPUP_DONE ("" = none);
+     * a chat's transcript (n 0 for every other contact). Attribute values the model marks
+     * personal, notes and message texts are personal data. */
+    const char *key;
+    uint8_t n_attrs;
+    struct engine_attr attrs[ENGINE_ATTRS_MAX];
+    const char *disposition;
+    const char *notes;
+    struct engine_transcript transcript;
 };
 
 struct engine_effect
@@ -636,6 +799,10 @@ struct engine_effect
     const char *old_home; /* SESSION_MOVED, _ENDED, _LOST: the member that held it */
     const char *object;   /* AUDIT: what the command acted on; "" for every other kind */
     const char *action;   /* AUDIT: what was done; "" for every other kind */
+    /* MESSAGE: the message (text is in `text`, its time in `at`); 0/""/0 for other kinds. */
+    uint32_t seq;
+    const char *msg_id;
+    uint8_t side; /* enum engine_side */
 };
 
 /* Audit: after every successful command that changes configuration, principals or a
@@ -761,9 +928,11 @@ struct engine_contact_info
     struct engine_attr attrs[ENGINE_ATTRS_MAX];
     uint8_t n_skills; /* effective requirements now */
     struct engine_skill_ref skills[ENGINE_REQ_SKILLS];
-    const char *home;    /* "" = none */
-    const char *session; /* "" = none */
-    bool session_lost;   /* its home was declared lost (NODE_LOST) */
+    const char *home;     /* "" = none */
+    const char *session;  /* "" = none */
+    bool session_lost;    /* its home was declared lost (NODE_LOST) */
+    int64_t reconnect_by; /* chat: ends unless the customer comes back by then; 0 = none */
+    uint32_t messages;    /* chat: messages in its transcript */
 };
 
 struct engine_agent_info
@@ -818,6 +987,24 @@ const char *engine_queue_name(const struct engine *e, size_t i);
  * escalation step, and why its agent was chosen. Writes a NUL-terminated text of at most
  * len bytes. Returns 0 or CD_ENOTFOUND. */
 int engine_explain(const struct engine *e, uint64_t id, char *buf, size_t len);
+
+/* The transcript of a live contact (every contact has one; only a chat's holds messages):
+ * its bytes are borrowed until the next command or engine_free(). Returns 0 or
+ * CD_ENOTFOUND. */
+int engine_transcript_get(const struct engine *e, uint64_t id, struct engine_transcript *out);
+/* Calls cb for each message of t whose seq is above after, in seq order, at most limit of
+ * them (0: all); stops early when cb returns non-zero and returns that value. The message
+ * passed to cb points into t's bytes. Returns 0, cb's value, or CD_ECORRUPT for bytes that
+ * are not a transcript (cb may have been called for the messages before the damage). */
+int engine_transcript_read(const struct engine_transcript *t,
+                           uint32_t after,
+                           uint32_t limit,
+                           int (*cb)(void *data, const struct engine_message *m),
+                           void *data);
+/* Checks that data is a well-formed transcript within the limits above (seqs 1..n in
+ * order, sides in range, msg_ids and texts as CHAT_MESSAGE takes them) and fills *out
+ * (pointing at data). Returns 0 or CD_ECORRUPT (*out then zeroed). */
+int engine_transcript_parse(const void *data, size_t len, struct engine_transcript *out);
 
 /* ---- Webhook subscriptions (webhooks.c) -------------------------------------------- */
 
@@ -1000,6 +1187,10 @@ const char *engine_role_name(int role); /* "admin", "supervisor", "agent", ... *
 int engine_role_parse(const char *s);
 const char *engine_token_kind_name(int kind); /* "api", "session" */
 int engine_token_kind_parse(const char *s);
+const char *engine_side_name(int side); /* "customer", "agent" */
+int engine_side_parse(const char *s);
+const char *engine_field_type_name(int type); /* "text", "email", "phone", "select", ... */
+int engine_field_type_parse(const char *s);
 /* Effect kinds as the event feed, webhooks and subscriptions spell them ("offer", ...). */
 const char *engine_effect_name(int kind);
 int engine_effect_parse(const char *s);

@@ -19,8 +19,10 @@
  * 2: idempotency keys carry the fingerprint of their create.
  * 3: contacts carry their home, session key and session_lost mark; webhooks follow the
  *    archive.
- * 4: users and tokens follow the webhooks. */
-#define SNAPSHOT_FORMAT 4
+ * 4: users and tokens follow the webhooks.
+ * 5: contacts carry their state's timer and their reconnect deadline in place of the one
+ *    deadline, the customer_gone mark and their transcript; models may be format 3. */
+#define SNAPSHOT_FORMAT 5
 #define DEFAULT_RING_S 20
 #define DEFAULT_AHT_MS 180000
 
@@ -202,8 +204,10 @@ struct contact
     int64_t offered;
     int64_t answered;
     int64_t ended;
-    int64_t deadline;
-    uint32_t agent; /* offered to / connected with; NONE32 */
+    int64_t deadline;     /* the earlier of timer and reconnect_by: its key in the deadlines */
+    int64_t timer;        /* its state's own: ring, escalation or timeout, wrap-up end; NEVER */
+    int64_t reconnect_by; /* chat: the customer's reconnect deadline (sessions.c); NEVER */
+    uint32_t agent;       /* offered to / connected with; NONE32 */
     uint32_t keyrec;
     uint16_t queue;
     uint16_t rule; /* matched rule + 1; 0 = sent straight to a queue */
@@ -222,12 +226,24 @@ struct contact
     char *attrs;    /* "k\0v\0k\0v\0...", owned */
     uint32_t *ring; /* ring-all: agents rung, owned */
     uint8_t n_ring;
-    uint8_t session_lost; /* its home was declared lost (NODE_LOST) */
-    char *where;          /* "home\0session\0", owned; NULL = no home (sessions.c) */
+    uint8_t session_lost;     /* its home was declared lost (NODE_LOST) */
+    char *where;              /* "home\0session\0", owned; NULL = no home (sessions.c) */
+    uint8_t gone;             /* the customer did not come back: it ends as customer_gone */
+    uint32_t n_msgs;          /* messages in the transcript (chat.c) */
+    uint32_t msg_bytes;       /* their text */
+    struct cd_buf transcript; /* owned: the messages as struct engine_transcript says */
+    struct msg_ref *msgs;     /* derived: one per message, for retries and reads by seq */
     /* derived */
     uint32_t cls;
     uint32_t qgen; /* generation of its waitline entry */
     uint32_t dpos;
+};
+
+/* Where a message sits in its contact's transcript, and a hash of its side and id. */
+struct msg_ref
+{
+    uint64_t hash;
+    uint32_t off;
 };
 
 /* A requirement class: contacts of one queue and channel with equal effective
@@ -494,6 +510,13 @@ uint8_t engine__agent_state(const struct agent *a);
 
 /* ---- contacts.c --------------------------------------------------------------------- */
 void engine__finish(struct engine *e, struct contact *c, uint8_t outcome, const char *reason);
+/* As engine__finish(), with the disposition and notes of a WRAPUP_DONE for the history. */
+void engine__finish_with(struct engine *e,
+                         struct contact *c,
+                         uint8_t outcome,
+                         const char *reason,
+                         const char *disposition,
+                         const char *notes);
 void engine__arrive(struct engine *e, struct contact *c, uint16_t q);
 void engine__to_queue(struct engine *e, struct contact *c, uint16_t q);
 void engine__overflow(struct engine *e,
@@ -517,6 +540,25 @@ int engine__cmd_session(struct engine *e,
                         const struct engine_command *cmd,
                         struct engine_result *res);
 int engine__cmd_node_lost(struct engine *e, const char *node, struct engine_result *res);
+
+/* ---- chat.c ------------------------------------------------------------------------- */
+int engine__cmd_message(struct engine *e,
+                        const struct engine_command *cmd,
+                        struct engine_result *res);
+/* The contact's transcript as the public struct (borrowed from the contact). */
+void engine__transcript(const struct contact *c, struct engine_transcript *out);
+/* Replaces the contact's (empty) transcript with a copy of t, checked by the caller, and
+ * indexes it. Returns 0 or CD_ENOMEM. */
+int engine__transcript_set(struct contact *c, const struct engine_transcript *t);
+void engine__transcript_free(struct contact *c);
+/* Sets or (NEVER) clears a chat's reconnect deadline. */
+void engine__set_reconnect(struct engine *e, struct contact *c, int64_t at);
+/* The reconnect deadline passed: the customer is gone. */
+void engine__customer_gone(struct engine *e, struct contact *c);
+/* The outcome and reason of a contact whose work is done: completed, or abandoned as
+ * customer_gone when its customer did not come back. */
+uint8_t engine__done_outcome(const struct contact *c);
+const char *engine__done_reason(const struct contact *c);
 
 /* ---- webhooks.c --------------------------------------------------------------------- */
 int engine__cmd_webhook(struct engine *e,

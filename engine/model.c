@@ -28,6 +28,7 @@ void engine_model_close(struct engine_model *m)
     cd_free(m->queues);
     cd_free(m->agents);
     cd_free(m->rules);
+    cd_free(m->chat_entries);
     engine_model_init(m);
 }
 
@@ -90,10 +91,13 @@ int engine_model_copy(struct engine_model *dst, const struct engine_model *src)
     dst->queues = NULL;
     dst->agents = NULL;
     dst->rules = NULL;
+    dst->chat_entries = NULL;
     int rv = 0;
     if (dup_array((void **)&dst->skills, src->skills, src->n_skills, sizeof(*src->skills)) ||
         dup_array((void **)&dst->queues, src->queues, src->n_queues, sizeof(*src->queues)) ||
-        dup_array((void **)&dst->agents, src->agents, src->n_agents, sizeof(*src->agents))) {
+        dup_array((void **)&dst->agents, src->agents, src->n_agents, sizeof(*src->agents)) ||
+        dup_array((void **)&dst->chat_entries, src->chat_entries, src->n_chat_entries,
+                  sizeof(*src->chat_entries))) {
         rv = CD_ENOMEM;
         goto err_close_dst;
     }
@@ -155,4 +159,42 @@ bool engine_model_personal(const struct engine_model *m, const char *key)
         }
     }
     return false;
+}
+
+/* Index of name in a fixed list of names, or -1. */
+static int listed(const char (*list)[ENGINE_VALUE_MAX], uint32_t n, const char *name)
+{
+    for (uint32_t i = 0; name != NULL && i < n; i++) {
+        if (strncmp(list[i], name, ENGINE_VALUE_MAX) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+int engine_model_disposition(const struct engine_model *m, const char *name)
+{
+    return listed(m->dispositions, m->n_dispositions, name);
+}
+
+int engine_model_away(const struct engine_model *m, const char *name)
+{
+    return listed(m->away, m->n_away, name);
+}
+
+int engine_model_chat_entry(const struct engine_model *m, const char *name)
+{
+    for (uint32_t i = 0; name != NULL && i < m->n_chat_entries; i++) {
+        if (strncmp(m->chat_entries[i].name, name, ENGINE_NAME_MAX) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+int64_t engine_model_reconnect_ms(const struct engine_model *m)
+{
+    uint32_t s = m != NULL && m->chat_reconnect_s != 0 ? m->chat_reconnect_s
+                                                       : ENGINE_CHAT_RECONNECT_DEFAULT;
+    return (int64_t)s * 1000;
 }

@@ -543,6 +543,149 @@ static int check_personal(struct vctx *v)
     return 0;
 }
 
+/* A list of names (away reasons, dispositions): valid, none twice. */
+static int check_names_list(struct vctx *v,
+                            const char *what,
+                            const char (*list)[ENGINE_VALUE_MAX],
+                            uint32_t n,
+                            uint32_t max)
+{
+    if (n > max) {
+        return fail(v, "model: %u %s, at most %u", n, what, max);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (!terminated(list[i], ENGINE_VALUE_MAX) ||
+            !engine_name_valid(list[i], ENGINE_VALUE_MAX)) {
+            return fail(v, "model: %s %u invalid", what, i);
+        }
+        for (uint32_t j = 0; j < i; j++) {
+            if (strcmp(list[j], list[i]) == 0) {
+                return fail(v, "model: %s '%s' listed twice", what, list[i]);
+            }
+        }
+    }
+    return 0;
+}
+
+/* Display text and values: terminated, within cap, no control characters; empty only when
+ * allowed. */
+static bool text_ok(const char *s, size_t cap, bool may_be_empty)
+{
+    if (!terminated(s, cap) || (!may_be_empty && s[0] == 0)) {
+        return false;
+    }
+    for (const unsigned char *p = (const unsigned char *)s; *p != 0; p++) {
+        if (*p < 0x20 || *p == 0x7f) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static int check_field(struct vctx *v,
+                       const struct engine_chat_entry *ce,
+                       uint32_t fi,
+                       const struct engine_chat_field *f)
+{
+    const char *who = ce->name;
+    if (!terminated(f->key, ENGINE_KEY_MAX) || !engine_name_valid(f->key, ENGINE_KEY_MAX)) {
+        return fail(v, "chat entry '%s': field %u: key invalid", who, fi);
+    }
+    for (uint32_t j = 0; j < fi; j++) {
+        if (strcmp(ce->fields[j].key, f->key) == 0) {
+            return fail(v, "chat entry '%s': field '%s' given twice", who, f->key);
+        }
+    }
+    if (!text_ok(f->label, ENGINE_LABEL_MAX, false)) {
+        return fail(v, "chat entry '%s': field '%s': label invalid", who, f->key);
+    }
+    if (f->type >= ENGINE_FIELD_TYPE_COUNT || f->max == 0 || f->max >= ENGINE_VALUE_MAX) {
+        return fail(v, "chat entry '%s': field '%s': type %u or max %u out of range", who,
+                    f->key, f->type, f->max);
+    }
+    bool select = f->type == ENGINE_FIELD_SELECT;
+    if (f->n_options > ENGINE_CHAT_OPTIONS_MAX || select != (f->n_options > 0)) {
+        return fail(v,
+                    "chat entry '%s': field '%s': %u options (a select needs 1-%d, other "
+                    "types none)",
+                    who, f->key, f->n_options, ENGINE_CHAT_OPTIONS_MAX);
+    }
+    for (uint32_t i = 0; i < f->n_options; i++) {
+        if (!text_ok(f->options[i], ENGINE_VALUE_MAX, false) ||
+            strlen(f->options[i]) > f->max) {
+            return fail(v, "chat entry '%s': field '%s': option %u invalid", who, f->key, i);
+        }
+        for (uint32_t j = 0; j < i; j++) {
+            if (strcmp(f->options[j], f->options[i]) == 0) {
+                return fail(v, "chat entry '%s': field '%s': option '%s' listed twice", who,
+                            f->key, f->options[i]);
+            }
+        }
+    }
+    return 0;
+}
+
+static int check_chat(struct vctx *v)
+{
+    const struct engine_model *m = v->m;
+    if (m->chat_reconnect_s != 0 && (m->chat_reconnect_s < ENGINE_CHAT_RECONNECT_MIN ||
+                                     m->chat_reconnect_s > ENGINE_CHAT_RECONNECT_MAX)) {
+        return fail(v, "model: chat reconnect %u s out of range %d-%d", m->chat_reconnect_s,
+                    ENGINE_CHAT_RECONNECT_MIN, ENGINE_CHAT_RECONNECT_MAX);
+    }
+    if (m->n_chat_entries > ENGINE_CHAT_ENTRIES_MAX ||
+        (m->n_chat_entries > 0 && m->chat_entries == NULL)) {
+        return fail(v, "model: %u chat entries, at most %d", m->n_chat_entries,
+                    ENGINE_CHAT_ENTRIES_MAX);
+    }
+    for (uint32_t i = 0; i < m->n_chat_entries; i++) {
+        const struct engine_chat_entry *ce = &m->chat_entries[i];
+        if (!terminated(ce->name, ENGINE_NAME_MAX) ||
+            !engine_name_valid(ce->name, ENGINE_NAME_MAX)) {
+            return fail(v, "model: chat entry %u: name invalid", i);
+        }
+        if (engine_model_chat_entry(m, ce->name) != (int)i) {
+            return fail(v, "model: chat entry '%s' given twice", ce->name);
+        }
+        if (ce->queue != -1 &&
+            (!index_ok(ce->queue, m->n_queues) ||
+             !(m->queues[ce->queue].channels & ENGINE_CH_BIT(ENGINE_CH_CHAT)))) {
+            return fail(v, "chat entry '%s': queue %d is not a chat queue", ce->name,
+                        ce->queue);
+        }
+        if (ce->n_fields > ENGINE_CHAT_FIELDS_MAX) {
+            return fail(v, "chat entry '%s': %u fields, at most %d", ce->name, ce->n_fields,
+                        ENGINE_CHAT_FIELDS_MAX);
+        }
+        for (uint32_t f = 0; f < ce->n_fields; f++) {
+            int rv = check_field(v, ce, f, &ce->fields[f]);
+            if (rv != 0) {
+                return rv;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Away reasons, dispositions and the chat section. */
+static int check_wrapup_lists(struct vctx *v)
+{
+    const struct engine_model *m = v->m;
+    int rv = check_names_list(v, "away reason", m->away, m->n_away, ENGINE_REASONS_MAX);
+    rv = rv ? rv
+            : check_names_list(v, "disposition", m->dispositions, m->n_dispositions,
+                               ENGINE_DISPOSITIONS_MAX);
+    for (uint32_t i = 0; rv == 0 && i < m->n_queues; i++) {
+        if (m->queues[i].disposition_required && m->n_dispositions == 0) {
+            rv = fail(v,
+                      "queue '%s': disposition_required, but the model lists no "
+                      "dispositions",
+                      m->queues[i].name);
+        }
+    }
+    return rv ? rv : check_chat(v);
+}
+
 static int check_globals(struct vctx *v)
 {
     for (int c = 0; c < ENGINE_CH_COUNT; c++) {
@@ -554,7 +697,8 @@ static int check_globals(struct vctx *v)
     if (!terminated(v->m->rna_reason, sizeof(v->m->rna_reason))) {
         return fail(v, "model: rna_reason not terminated");
     }
-    return check_personal(v);
+    int rv = check_personal(v);
+    return rv ? rv : check_wrapup_lists(v);
 }
 
 int engine_model_validate(const struct engine_model *m, char *err, size_t errlen)

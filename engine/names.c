@@ -50,6 +50,7 @@ static const char *const commands[ENGINE_CMD_KIND_COUNT] = {
     [ENGINE_CMD_USER_DELETE] = "user_delete",
     [ENGINE_CMD_PRIVACY_ERASE] = "privacy_erase",
     [ENGINE_CMD_AUDIT_NOTE] = "audit_note",
+    [ENGINE_CMD_CHAT_MESSAGE] = "chat_message",
 };
 
 static const char *const roles[ENGINE_ROLE_COUNT] = {"admin", "supervisor", "agent", "reporter",
@@ -73,7 +74,13 @@ static const char *const effects[ENGINE_FX_KIND_COUNT] = {
     [ENGINE_FX_SESSION_ENDED] = "session_ended",
     [ENGINE_FX_SESSION_LOST] = "session_lost",
     [ENGINE_FX_AUDIT] = "audit",
+    [ENGINE_FX_MESSAGE] = "message",
 };
+
+static const char *const sides[ENGINE_SIDE_COUNT] = {"customer", "agent"};
+
+static const char *const field_types[ENGINE_FIELD_TYPE_COUNT] = {"text", "email", "phone",
+                                                                 "select", "textarea"};
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -160,6 +167,26 @@ const char *engine_effect_name(int kind)
 int engine_effect_parse(const char *s)
 {
     return parse(effects, COUNT(effects), s);
+}
+
+const char *engine_side_name(int side)
+{
+    return name_of(sides, COUNT(sides), side);
+}
+
+int engine_side_parse(const char *s)
+{
+    return parse(sides, COUNT(sides), s);
+}
+
+const char *engine_field_type_name(int type)
+{
+    return name_of(field_types, COUNT(field_types), type);
+}
+
+int engine_field_type_parse(const char *s)
+{
+    return parse(field_types, COUNT(field_types), s);
 }
 
 bool engine_visible_valid(const char *s, size_t cap)

@@ -34,6 +34,8 @@ static void fill_contact(const struct engine *e,
     out->home = engine__home(c);
     out->session = engine__session(c);
     out->session_lost = c->session_lost != 0;
+    out->reconnect_by = c->reconnect_by == NEVER ? 0 : c->reconnect_by;
+    out->messages = c->n_msgs;
     struct reqs r = c->reqs;
     if (c->queue != NONE16) {
         engine__effective_reqs(e, c, &r);

@@ -41,9 +41,12 @@ static void deadline_pos(struct engine *e, uint32_t item, uint32_t pos)
 const struct heap_ops engine__ready_heap = {ready_less, ready_pos};
 const struct heap_ops engine__deadline_heap = {deadline_less, deadline_pos};
 
-void engine__set_deadline(struct engine *e, struct contact *c, int64_t at)
+/* The contact's key in the deadlines is the earlier of its two: its state's timer and a
+ * chat's reconnect deadline. */
+static void index_deadline(struct engine *e, struct contact *c)
 {
     uint32_t slot = engine__slot(e, c);
+    int64_t at = c->timer < c->reconnect_by ? c->timer : c->reconnect_by;
     if (c->dpos != NONE32) {
         if (at == NEVER) {
             engine__heap_remove(e, &e->deadlines, &engine__deadline_heap, c->dpos);
@@ -58,6 +61,18 @@ void engine__set_deadline(struct engine *e, struct contact *c, int64_t at)
     if (at != NEVER && engine__heap_push(e, &e->deadlines, &engine__deadline_heap, slot) != 0) {
         e->oom = CD_ENOMEM;
     }
+}
+
+void engine__set_deadline(struct engine *e, struct contact *c, int64_t at)
+{
+    c->timer = at;
+    index_deadline(e, c);
+}
+
+void engine__set_reconnect(struct engine *e, struct contact *c, int64_t at)
+{
+    c->reconnect_by = at;
+    index_deadline(e, c);
 }
 
 static void head_refresh(struct engine *e, uint32_t ki)
@@ -237,7 +252,7 @@ static void offer_fx(struct engine *e, const struct contact *c, uint32_t ai)
                                .offer = c->offer,
                                .agent = e->agents[ai].name,
                                .queue = e->queues[c->queue].name,
-                               .at = c->deadline};
+                               .at = c->timer};
     engine__emit_contact(e, c, &fx);
 }
 

@@ -12,11 +12,20 @@
  *           ("callback"); connected: the call's leg was on the lost member, so the talk
  *           ends and wrap-up starts ("ended"); wrap-up: nothing more ("kept")
  *   chat    every state: stays where it is, waiting for the customer to reconnect through
- *           another member (SESSION_MOVE clears the mark) ("waits")
+ *           another member (SESSION_MOVE clears the mark) ("waits"), but not for ever:
+ *           see "Reconnect deadline" below
  *   email, sms: have no home when made by their adapters; one given through the API is
- *           treated like chat ("kept")
+ *           treated like chat, without a deadline ("kept")
  *
- * The channel adapters refine this as they come (a chat's reconnect timeout). */
+ * Reconnect deadline. A chat contact that loses its customer's connection while queued,
+ * offered or connected, by SESSION_END (the connection closed without a goodbye) or by
+ * NODE_LOST (its home was lost), gets reconnect_by = the command's time + the model's
+ * chat reconnect time (engine_model_reconnect_ms()). SESSION_MOVE (the customer came back
+ * through any member) clears it. When it passes (timers.c), the customer is gone (chat.c):
+ * a queued or offered contact is abandoned with reason "customer_gone", its offer
+ * withdrawn; a connected one's talk ends as by CONTACT_END and it finishes as abandoned,
+ * "customer_gone", once its agent has wrapped up. A contact in wrap-up gets none: its
+ * customer has nothing left to come back to. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,7 +113,9 @@ static int session_move(struct engine *e,
     }
     if (c->where != NULL && strcmp(engine__home(c), home) == 0 &&
         strcmp(engine__session(c), session) == 0) {
-        return 0; /* already there: a retried move changes nothing */
+        /* Already there: a retried move changes nothing (a contact with a home has no
+         * reconnect deadline). */
+        return 0;
     }
     /* session may point into c->where, which the set replaces. */
     char key[ENGINE_SESSION_MAX];
@@ -116,8 +127,17 @@ static int session_move(struct engine *e,
         return FAIL(res, CD_ENOMEM, "out of memory");
     }
     c->session_lost = 0;
+    engine__set_reconnect(e, c, NEVER);
     session_fx(e, c, ENGINE_FX_SESSION_MOVED, old, "");
     return 0;
+}
+
+/* A chat whose customer's connection is gone waits for the customer, for a while. */
+static void await_customer(struct engine *e, struct contact *c)
+{
+    if (c->channel == ENGINE_CH_CHAT && c->state != ENGINE_CONTACT_WRAPUP) {
+        engine__set_reconnect(e, c, e->clock + engine_model_reconnect_ms(&e->model));
+    }
 }
 
 int engine__cmd_session(struct engine *e,
@@ -142,6 +162,7 @@ int engine__cmd_session(struct engine *e,
     strncpy(old, engine__home(c), sizeof(old) - 1);
     old[sizeof(old) - 1] = 0;
     engine__where_set(c, "", ""); /* clearing allocates nothing */
+    await_customer(e, c);
     session_fx(e, c, ENGINE_FX_SESSION_ENDED, old, "");
     return 0;
 }
@@ -187,6 +208,7 @@ static void lose(struct engine *e, struct contact *c, const char *node)
     }
     engine__where_set(c, "", "");
     c->session_lost = 1;
+    await_customer(e, c);
     session_fx(e, c, ENGINE_FX_SESSION_LOST, node, outcome);
     if (c->channel != ENGINE_CH_VOICE) {
         return;

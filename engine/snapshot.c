@@ -102,7 +102,7 @@ static void put_agent(struct cd_buf *b, const struct agent *a)
 static void put_contact(const struct engine *e, struct cd_buf *b, const struct contact *c)
 {
     int64_t times[] = {c->arrived,  c->enqueued, c->entered, c->offered,
-                       c->answered, c->ended,    c->deadline};
+                       c->answered, c->ended,    c->timer,   c->reconnect_by};
     cd_buf_uvar(b, c->id);
     cd_buf_uvar(b, c->offer);
     for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
@@ -137,6 +137,11 @@ static void put_contact(const struct engine *e, struct cd_buf *b, const struct c
     cd_buf_str(b, engine__home(c));
     cd_buf_str(b, engine__session(c));
     cd_buf_u8(b, c->session_lost);
+    cd_buf_u8(b, c->gone);
+    cd_buf_uvar(b, c->transcript.len);
+    if (c->transcript.len > 0) {
+        cd_buf_put(b, c->transcript.data, c->transcript.len);
+    }
 }
 
 static int put_contacts(const struct engine *e, struct cd_buf *b)

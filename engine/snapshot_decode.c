@@ -176,6 +176,21 @@ static void get_agent(struct engine *e, struct cd_reader *r, struct agent *a)
     }
 }
 
+/* The customer_gone mark and the transcript, checked as a transcript. */
+static int get_chat(struct cd_reader *r, struct contact *c)
+{
+    struct engine_transcript t;
+    c->gone = rd_count(r, 1);
+    uint64_t len = cd_rd_uvar(r);
+    const uint8_t *bytes = len <= cd_rd_left(r) ? cd_rd_bytes(r, (size_t)len) : NULL;
+    if (r->err != 0 || (len > 0 && bytes == NULL) ||
+        engine_transcript_parse(bytes, (size_t)len, &t) != 0) {
+        BAD(r);
+        return 0;
+    }
+    return engine__transcript_set(c, &t);
+}
+
 static int get_attrs_ring(struct engine *e, struct cd_reader *r, struct contact *c)
 {
     struct engine_attr attrs[ENGINE_ATTRS_MAX];
@@ -206,10 +221,15 @@ static int get_attrs_ring(struct engine *e, struct cd_reader *r, struct contact 
     if (r->err == 0 && engine__where_set(c, home, session) != 0) {
         return CD_ENOMEM;
     }
-    return 0;
+    return get_chat(r, c);
 }
 
 /* prev: the id of the contact before, 0 for the first; the encoder writes them ascending. */
+static void set_deadline_key(struct contact *c)
+{
+    c->deadline = c->timer < c->reconnect_by ? c->timer : c->reconnect_by;
+}
+
 static int get_contact(struct engine *e, struct cd_reader *r, uint64_t *prev)
 {
     struct contact *c = engine__contact_new(e);
@@ -219,7 +239,7 @@ static int get_contact(struct engine *e, struct cd_reader *r, uint64_t *prev)
     c->id = cd_rd_uvar(r);
     c->offer = cd_rd_uvar(r);
     int64_t *times[] = {&c->arrived,  &c->enqueued, &c->entered, &c->offered,
-                        &c->answered, &c->ended,    &c->deadline};
+                        &c->answered, &c->ended,    &c->timer,   &c->reconnect_by};
     for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
         *times[i] = cd_rd_svar(r);
     }
@@ -241,11 +261,13 @@ static int get_contact(struct engine *e, struct cd_reader *r, uint64_t *prev)
     get_reqs(r, &c->reqs, e->n_skills);
     int rv = get_attrs_ring(e, r, c);
     bool offered = c->state == ENGINE_CONTACT_OFFERED;
+    set_deadline_key(c);
     if (c->id <= *prev || c->id >= e->next_contact || c->offer >= e->next_offer ||
         c->channel >= ENGINE_CH_COUNT || c->state > ENGINE_CONTACT_WRAPUP ||
         c->queue == NONE16 || offered != (c->offer != 0) ||
         (c->state != ENGINE_CONTACT_QUEUED && c->agent == NONE32 && c->ring == NULL) ||
-        engine__contact(e, c->id) != NULL) {
+        (c->reconnect_by != NEVER && c->channel != ENGINE_CH_CHAT) ||
+        (c->n_msgs > 0 && c->channel != ENGINE_CH_CHAT) || engine__contact(e, c->id) != NULL) {
         BAD(r);
     }
     if (rv != 0 || r->err != 0) {

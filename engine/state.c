@@ -215,6 +215,9 @@ struct contact *engine__contact_new(struct engine *e)
     c->cls = NONE32;
     c->dpos = NONE32;
     c->deadline = NEVER;
+    c->timer = NEVER;
+    c->reconnect_by = NEVER;
+    cd_buf_init(&c->transcript);
     return c;
 }
 
@@ -228,6 +231,7 @@ void engine__contact_release(struct engine *e, struct contact *c)
     cd_free(c->attrs);
     cd_free(c->ring);
     cd_free(c->where);
+    engine__transcript_free(c);
     memset(c, 0, sizeof(*c));
     CD_ASSERT(e->n_free < e->cap_free); /* sized with the slots by engine__contact_new() */
     e->free_slots[e->n_free++] = slot;
@@ -345,6 +349,7 @@ void engine__free_tables(struct engine *e)
         cd_free(e->contacts[i].attrs);
         cd_free(e->contacts[i].ring);
         cd_free(e->contacts[i].where);
+        engine__transcript_free(&e->contacts[i]);
     }
     for (uint32_t i = 0; i < e->n_keyrecs; i++) {
         cd_free(e->keyrecs[i].key);

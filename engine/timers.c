@@ -1,6 +1,7 @@
-/* Deadlines: one per contact at most (ring-no-answer while offered, escalation or queue
- * timeout while queued, automatic end while in wrap-up). They fire when a command brings
- * time past them, in order of (deadline, contact id). */
+/* Deadlines: one timer per contact at most (ring-no-answer while offered, escalation or
+ * queue timeout while queued, automatic end while in wrap-up), and a chat's reconnect
+ * deadline beside it (sessions.c). They fire when a command brings time past them, in order
+ * of (deadline, contact id); a contact due for both is gone first. */
 
 #include "engine/commands.h"
 
@@ -9,7 +10,7 @@ int64_t engine__contact_deadline(const struct engine *e, const struct contact *c
     const struct queue *q = &e->queues[c->queue];
     int64_t at = NEVER;
     if (c->state != ENGINE_CONTACT_QUEUED) {
-        return c->deadline;
+        return c->timer;
     }
     if (c->step < q->def.n_steps) {
         at = c->entered + (int64_t)q->def.steps[c->step].after_s * 1000;
@@ -74,6 +75,10 @@ static void offer_due(struct engine *e, struct contact *c)
 
 static void fire(struct engine *e, struct contact *c)
 {
+    if (c->reconnect_by <= e->clock) {
+        engine__customer_gone(e, c);
+        return;
+    }
     switch (c->state) {
         case ENGINE_CONTACT_QUEUED:
             queued_due(e, c);
@@ -83,7 +88,7 @@ static void fire(struct engine *e, struct contact *c)
             break;
         case ENGINE_CONTACT_WRAPUP:
             engine__set_deadline(e, c, NEVER);
-            engine__finish(e, c, ENGINE_CONTACT_COMPLETED, "");
+            engine__finish(e, c, engine__done_outcome(c), engine__done_reason(c));
             break;
         default:
             engine__set_deadline(e, c, NEVER);

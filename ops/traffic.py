@@ -113,6 +113,8 @@ class Traffic:
         self.handled = set()  # offer ids already acted on
         self.counts = {"created": 0, "accepted": 0, "ended": 0, "missed": 0, "errors": 0}
         self.agents = []
+        self.dispositions = []  # the model's, for wrap-up (some queues require one)
+        self.away_reasons = []
         self.tag = f"{seed}-{int(time.time())}"
 
     def count(self, what, n=1):
@@ -130,6 +132,10 @@ class Traffic:
         if code != 200:
             raise OSError(f"listing agents answered {code}: {doc}")
         self.agents = [a["name"] for a in doc["items"]]
+        code, model = self.api.call("GET", "/v1/model")
+        if code == 200:
+            self.dispositions = model.get("dispositions", [])
+            self.away_reasons = model.get("away_reasons", [])
         for name in self.agents:
             self.api.call("POST", f"/v1/agents/{name}/login", {"presence": "available"})
 
@@ -168,10 +174,12 @@ class Traffic:
             self.later(self.rnd.uniform(2, 10), self.wrapup, contact, agent)
 
     def wrapup(self, contact, agent):
-        self.api.call("POST", f"/v1/contacts/{contact}/wrapup-done")
+        body = {"disposition": self.rnd.choice(self.dispositions)} if self.dispositions else {}
+        self.api.call("POST", f"/v1/contacts/{contact}/wrapup-done", body)
         if self.rnd.random() < 0.05:
+            reason = self.rnd.choice(self.away_reasons) if self.away_reasons else "break"
             self.api.call("POST", f"/v1/agents/{agent}/state",
-                          {"presence": "away", "reason": "break"})
+                          {"presence": "away", "reason": reason})
             self.later(self.rnd.uniform(20, 60), self.back, agent)
 
     def back(self, agent):

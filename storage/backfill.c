@@ -1,16 +1,20 @@
 /* Filling a history gap from a member that has the rows: one side exports pages of rows
  * in a time range, the other imports those that the gap's entries wrote.
  *
- * A page: u8 version (1), uvar n, n × (16-byte history key, uvar length, row value), u8
+ * A page: u8 version (2), uvar n, n × (16-byte history key, uvar length, row value), u8
  * more (1 when rows remain after the last one). The row values are the stored ones, byte
  * for byte, so the digest (storage_stats().history_digest) comes out the same as on the
- * member that wrote them. */
+ * member that wrote them. Version 2 pages may hold rows of format 3 (with the contact's key,
+ * attributes, wrap-up and transcript), which a member that reads only version 1 pages could
+ * not decode: it refuses the page as a whole rather than a row in the middle of it. Pages of
+ * version 1 are still imported. */
 #include <string.h>
 
 #include "common/error.h"
 #include "storage/internal.h"
 
 #define PAGE_V1 1
+#define PAGE_V2 2
 
 size_t storage_gaps_pending(struct storage *s, struct storage_gap *out, size_t max)
 {
@@ -85,7 +89,7 @@ int storage_history_export(struct storage *s,
         return rc;
     }
     cd_buf_reset(out);
-    cd_buf_u8(out, PAGE_V1);
+    cd_buf_u8(out, PAGE_V2);
     cd_buf_uvar(out, ex.n);
     cd_buf_put(out, rows.data, rows.len);
     cd_buf_u8(out, ex.more);
@@ -221,7 +225,8 @@ int storage_history_import(struct storage *s,
         return CD_ESTATE;
     }
     cd_reader_init(&r, page, len);
-    int rc = cd_rd_u8(&r) == PAGE_V1 ? 0 : CD_ECORRUPT;
+    uint8_t version = cd_rd_u8(&r);
+    int rc = version == PAGE_V1 || version == PAGE_V2 ? 0 : CD_ECORRUPT;
     int lrc = rc == 0 ? mdb_txn_begin(s->env, NULL, 0, &txn) : 0;
     if (lrc != 0) {
         rc = storage__write_code(lrc);

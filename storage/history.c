@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "common/hash.h"
 #include "storage/internal.h"
@@ -249,6 +250,164 @@ int storage_get_history(struct storage *s, uint64_t contact, struct storage_hist
         return storage__read_code(rc);
     }
     int code = find_history(s, txn, contact, out);
+    out->transcript = NULL; /* it pointed into the transaction's pages */
     mdb_txn_abort(txn);
     return code;
+}
+
+int storage_get_transcript(struct storage *s, uint64_t contact, struct cd_buf *out)
+{
+    MDB_txn *txn;
+    struct storage_history *row = cd_malloc(sizeof(*row));
+    cd_buf_reset(out);
+    if (row == NULL) {
+        return CD_ENOMEM;
+    }
+    int rc = storage__read_begin(s, &txn);
+    if (rc != 0) {
+        cd_free(row);
+        return storage__read_code(rc);
+    }
+    int code = find_history(s, txn, contact, row);
+    if (code == 0 && row->transcript_len > 0) {
+        cd_buf_put(out, row->transcript, row->transcript_len);
+        code = out->err;
+    }
+    mdb_txn_abort(txn);
+    cd_free(row);
+    return code;
+}
+
+/* ---- scans, newest first ------------------------------------------------------------- */
+
+struct back_scan
+{
+    const struct storage_history_query *q;
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    struct storage_history row;
+};
+
+static bool same(const char *want, const char *have)
+{
+    return want == NULL || want[0] == 0 || strcmp(want, have) == 0;
+}
+
+static bool selected(const struct storage_history_query *q, const struct storage_history *h)
+{
+    if (!same(q->key, h->key)) {
+        return false;
+    }
+    if (q->attr_key == NULL || q->attr_key[0] == 0) {
+        return true;
+    }
+    for (uint8_t i = 0; i < h->n_attrs; i++) {
+        if (strcmp(h->attrs[i].key, q->attr_key) == 0) {
+            return same(q->attr_value, h->attrs[i].value);
+        }
+    }
+    return false;
+}
+
+/* The cursor on the newest row below bound (exclusive); LMDB code. */
+static int seek_below(struct back_scan *bs, const uint8_t bound[STORAGE_HISTORY_KEY])
+{
+    bs->k = (MDB_val){STORAGE_HISTORY_KEY, (void *)bound};
+    int rc = mdb_cursor_get(bs->cur, &bs->k, &bs->v, MDB_SET_RANGE);
+    if (rc == MDB_NOTFOUND) {
+        return mdb_cursor_get(bs->cur, &bs->k, &bs->v, MDB_LAST);
+    }
+    return rc != 0 ? rc : mdb_cursor_get(bs->cur, &bs->k, &bs->v, MDB_PREV);
+}
+
+static int position(struct back_scan *bs)
+{
+    const struct storage_history_query *q = bs->q;
+    uint8_t bound[STORAGE_HISTORY_KEY], mark[STORAGE_HISTORY_KEY];
+    bool open_top = q->to_ms == INT64_MAX;
+    if (!open_top) {
+        storage__history_key(bound, q->to_ms + 1, 0);
+    }
+    if (q->before.contact != 0) {
+        storage__history_key(mark, q->before.completed, q->before.contact);
+        if (open_top || memcmp(mark, bound, sizeof(mark)) < 0) {
+            memcpy(bound, mark, sizeof(bound));
+            open_top = false;
+        }
+    }
+    if (open_top) {
+        return mdb_cursor_get(bs->cur, &bs->k, &bs->v, MDB_LAST);
+    }
+    return seek_below(bs, bound);
+}
+
+/* The row under the cursor: 0, 1 when it is older than the range, or CD_ECORRUPT. */
+static int current(struct back_scan *bs)
+{
+    if (storage__history_decode(bs->k.mv_data, bs->k.mv_size, bs->v.mv_data, bs->v.mv_size,
+                                &bs->row) != 0) {
+        return CD_ECORRUPT;
+    }
+    return bs->row.completed < bs->q->from_ms ? 1 : 0;
+}
+
+static int walk_back(struct back_scan *bs,
+                     int (*cb)(void *data, const struct storage_history *h),
+                     void *data,
+                     struct storage_history_mark *next)
+{
+    const struct storage_history_query *q = bs->q;
+    size_t given = 0, looked = 0;
+    int rc = position(bs);
+    while (rc == 0) {
+        int code = current(bs);
+        if (code != 0) {
+            return code < 0 ? code : 0;
+        }
+        looked++;
+        if (selected(q, &bs->row)) {
+            given++;
+            code = cb != NULL ? cb(data, &bs->row) : 0;
+            if (code != 0) {
+                return code;
+            }
+        }
+        if ((q->limit > 0 && given == q->limit) || (q->scan_max > 0 && looked == q->scan_max)) {
+            struct storage_history_mark last = {bs->row.completed, bs->row.contact};
+            rc = mdb_cursor_get(bs->cur, &bs->k, &bs->v, MDB_PREV);
+            if (rc == 0 && current(bs) == 0) {
+                *next = last;
+            }
+            break;
+        }
+        rc = mdb_cursor_get(bs->cur, &bs->k, &bs->v, MDB_PREV);
+    }
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : storage__read_code(rc);
+}
+
+int storage_history_scan(struct storage *s,
+                         const struct storage_history_query *q,
+                         int (*cb)(void *data, const struct storage_history *h),
+                         void *data,
+                         struct storage_history_mark *next)
+{
+    struct back_scan *bs = cd_calloc(1, sizeof(*bs));
+    *next = (struct storage_history_mark){0, 0};
+    if (bs == NULL) {
+        return CD_ENOMEM;
+    }
+    bs->q = q;
+    int code = 0;
+    int rc = q->from_ms > q->to_ms ? MDB_NOTFOUND : storage__read_begin(s, &bs->txn);
+    if (rc == 0) {
+        rc = mdb_cursor_open(bs->txn, s->history, &bs->cur);
+        if (rc == 0) {
+            code = walk_back(bs, cb, data, next);
+            mdb_cursor_close(bs->cur);
+        }
+        mdb_txn_abort(bs->txn);
+    }
+    cd_free(bs);
+    return rc == MDB_NOTFOUND ? 0 : rc != 0 ? storage__read_code(rc) : code;
 }

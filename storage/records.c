@@ -230,7 +230,57 @@ static const char *history_invalid(const struct engine_history *h)
     if (!fits(h->reason, ENGINE_TARGET_MAX)) {
         return "reason too long";
     }
+    if (!fits(h->key, ENGINE_VALUE_MAX * 2) || !fits(h->disposition, ENGINE_VALUE_MAX) ||
+        !fits(h->notes, ENGINE_NOTES_MAX) || h->n_attrs > ENGINE_ATTRS_MAX) {
+        return "key, disposition, notes or attributes too long";
+    }
+    for (uint8_t i = 0; i < h->n_attrs; i++) {
+        if (!fits(h->attrs[i].key, ENGINE_KEY_MAX) ||
+            !fits(h->attrs[i].value, ENGINE_VALUE_MAX)) {
+            return "attribute too long";
+        }
+    }
     return NULL;
+}
+
+/* Format 3: what the contact was about. */
+static void put_about(struct cd_buf *b, const struct engine_history *h)
+{
+    cd_buf_str(b, h->key);
+    cd_buf_uvar(b, h->n_attrs);
+    for (uint8_t i = 0; i < h->n_attrs; i++) {
+        cd_buf_str(b, h->attrs[i].key);
+        cd_buf_str(b, h->attrs[i].value);
+    }
+    cd_buf_str(b, h->disposition);
+    cd_buf_str(b, h->notes);
+    cd_buf_uvar(b, h->transcript.len);
+    if (h->transcript.len > 0) {
+        cd_buf_put(b, h->transcript.data, h->transcript.len);
+    }
+}
+
+static void read_about(struct cd_reader *r, struct storage_history *out)
+{
+    struct engine_transcript t;
+    cd_rd_strcpy(r, out->key, sizeof(out->key));
+    out->n_attrs = (uint8_t)cd_rd_uint(r, ENGINE_ATTRS_MAX);
+    for (uint8_t i = 0; i < out->n_attrs; i++) {
+        cd_rd_strcpy(r, out->attrs[i].key, sizeof(out->attrs[i].key));
+        cd_rd_strcpy(r, out->attrs[i].value, sizeof(out->attrs[i].value));
+    }
+    cd_rd_strcpy(r, out->disposition, sizeof(out->disposition));
+    cd_rd_strcpy(r, out->notes, sizeof(out->notes));
+    uint64_t len = cd_rd_uvar(r);
+    const uint8_t *bytes = len <= cd_rd_left(r) ? cd_rd_bytes(r, (size_t)len) : NULL;
+    if (r->err != 0 || (len > 0 && bytes == NULL) ||
+        engine_transcript_parse(bytes, (size_t)len, &t) != 0) {
+        cd_rd_fail(r);
+        return;
+    }
+    out->n_messages = t.n;
+    out->transcript = len > 0 ? bytes : NULL;
+    out->transcript_len = (size_t)len;
 }
 
 static void put_times(struct cd_buf *b, const struct engine_history *h)
@@ -260,7 +310,7 @@ int storage__history_encode(const struct engine_history *h,
         return CD_EINVAL;
     }
     cd_buf_reset(b);
-    cd_buf_u8(b, STORAGE_HISTORY_V2);
+    cd_buf_u8(b, STORAGE_HISTORY_V3);
     cd_buf_uvar(b, h->channel);
     cd_buf_uvar(b, h->outcome);
     cd_buf_svar(b, h->priority);
@@ -272,6 +322,7 @@ int storage__history_encode(const struct engine_history *h,
     cd_buf_uvar(b, h->transfers);
     cd_buf_uvar(b, h->callback);
     cd_buf_uvar(b, index);
+    put_about(b, h);
     *why = b->err != 0 ? "out of memory" : NULL;
     return b->err;
 }
@@ -313,7 +364,8 @@ int storage__history_decode(const void *key,
     storage__history_key_read(key, &out->completed, &out->contact);
     cd_reader_init(&r, val, vlen);
     uint8_t format = cd_rd_u8(&r);
-    if (format != STORAGE_RECORD_V1 && format != STORAGE_HISTORY_V2) {
+    if (format != STORAGE_RECORD_V1 && format != STORAGE_HISTORY_V2 &&
+        format != STORAGE_HISTORY_V3) {
         return CD_ECORRUPT;
     }
     out->channel = (uint8_t)cd_rd_uint(&r, ENGINE_CH_COUNT - 1);
@@ -329,7 +381,10 @@ int storage__history_decode(const void *key,
     out->offers = (uint32_t)cd_rd_uint(&r, UINT32_MAX);
     out->transfers = (uint32_t)cd_rd_uint(&r, UINT32_MAX);
     out->callback = (uint8_t)cd_rd_uint(&r, UINT8_MAX);
-    out->index = format == STORAGE_HISTORY_V2 ? cd_rd_uvar(&r) : 0;
+    out->index = format >= STORAGE_HISTORY_V2 ? cd_rd_uvar(&r) : 0;
+    if (format == STORAGE_HISTORY_V3) {
+        read_about(&r, out);
+    }
     return finish_read(&r);
 }
 

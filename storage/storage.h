@@ -126,6 +126,13 @@ int storage_put_agent(struct storage_batch *b, const struct engine_agent_info *a
 int storage_del_agent(struct storage_batch *b, const char *name);
 /* Adds (or, when the same contact's row exists, replaces) a history row. */
 int storage_put_history(struct storage_batch *b, const struct engine_history *h);
+/* PRIVACY_ERASE in the history: every row whose attribute key is exactly value loses that
+ * attribute, its notes and its transcript (storage/erase.c); *changed counts the rows.
+ * Returns 0, CD_ENOMEM, CD_EIO or CD_ECORRUPT (the batch then failed). */
+int storage_erase_history(struct storage_batch *b,
+                          const char *key,
+                          const char *value,
+                          uint64_t *changed);
 /* Deletes history rows whose completed time is before before_ms (retention). */
 int storage_trim_history(struct storage_batch *b, int64_t before_ms);
 /* Adds the audit row of the AUDIT effect fx, effect n of the batch's entry (so its id is
@@ -224,7 +231,10 @@ struct storage_agent
     int64_t last_idle;
 };
 
-/* A history row. Strings live in the struct. */
+/* A history row. Strings live in the struct; the transcript (a chat's messages, as
+ * struct engine_transcript describes them) does not: transcript points into the row, and is
+ * valid during a storage_foreach_history() or storage_history_scan() callback only (NULL in
+ * what storage_get_history() fills: storage_get_transcript() copies it out). */
 struct storage_history
 {
     uint64_t contact;
@@ -238,6 +248,20 @@ struct storage_history
     uint32_t offers, transfers;
     uint8_t callback;
     uint64_t index; /* of the entry that wrote the row (0: written before rows named it) */
+    /* Format 3 on ("" / 0 in older rows): the contact's idempotency key, its attributes at
+     * the end, the disposition and notes of its wrap-up, and its transcript. */
+    char key[ENGINE_VALUE_MAX * 2];
+    uint8_t n_attrs;
+    struct
+    {
+        char key[ENGINE_KEY_MAX];
+        char value[ENGINE_VALUE_MAX];
+    } attrs[ENGINE_ATTRS_MAX];
+    char disposition[ENGINE_VALUE_MAX];
+    char notes[ENGINE_NOTES_MAX];
+    uint32_t n_messages;
+    const uint8_t *transcript; /* see above */
+    size_t transcript_len;
 };
 
 /* Returns 0 or CD_ENOTFOUND (or CD_EIO / CD_ECORRUPT / CD_ENOMEM). storage_get_history
@@ -261,6 +285,43 @@ int storage_foreach_history(struct storage *s,
                             int64_t to_ms,
                             int (*cb)(void *data, const struct storage_history *h),
                             void *data);
+
+/* The transcript of the contact's history row, copied into *out (reset first; empty for a
+ * contact that has none). Returns 0, CD_ENOTFOUND (no row), CD_ENOMEM (out->err set),
+ * CD_EIO or CD_ECORRUPT. */
+int storage_get_transcript(struct storage *s, uint64_t contact, struct cd_buf *out);
+
+/* Where a history scan goes on from: the last row it looked at. */
+struct storage_history_mark
+{
+    int64_t completed;
+    uint64_t contact; /* 0: none (from the newest) */
+};
+
+/* Which rows a history scan gives, newest first: completed in [from_ms, to_ms], before the
+ * mark when it is set, matching every filter given (NULL or "": any). key: the contact's
+ * idempotency key exactly; attr_key and attr_value: an attribute with exactly that value. */
+struct storage_history_query
+{
+    int64_t from_ms, to_ms;
+    struct storage_history_mark before;
+    const char *key;
+    const char *attr_key;
+    const char *attr_value;
+    size_t limit;    /* rows given at most; 0 = no bound */
+    size_t scan_max; /* rows looked at, matching or not, at most; 0 = no bound */
+};
+
+/* Calls cb for each row q selects, newest first, in one read transaction (the row is valid
+ * during the call only); stops early when cb returns non-zero and returns that value. *next
+ * is where the next page starts (pass it as q->before): the last row looked at when the scan
+ * stopped at limit or scan_max with rows of the range left; contact 0 when none are.
+ * Returns 0, the callback's value, CD_EIO or CD_ECORRUPT. */
+int storage_history_scan(struct storage *s,
+                         const struct storage_history_query *q,
+                         int (*cb)(void *data, const struct storage_history *h),
+                         void *data,
+                         struct storage_history_mark *next);
 
 /* ---- The audit (audit.c) ----------------------------------------------------------------- */
 

@@ -216,6 +216,13 @@ json_t *api__event_json(uint64_t index, uint32_t n, const struct engine_effect *
     } else if (fx->kind == ENGINE_FX_ENDED && fx->history != NULL) {
         json_object_set_new(j, "state",
                             json_string(engine_contact_state_name(fx->history->outcome)));
+        if (fx->history->disposition != NULL && fx->history->disposition[0] != 0) {
+            json_object_set_new(j, "disposition", json_string(fx->history->disposition));
+        }
+    } else if (fx->kind == ENGINE_FX_MESSAGE) {
+        json_object_set_new(j, "seq", json_integer(fx->seq));
+        json_object_set_new(j, "from", json_string(engine_side_name(fx->side)));
+        json_object_set_new(j, "msg_id", json_string(fx->msg_id ? fx->msg_id : ""));
     }
     return j;
 }

@@ -211,6 +211,9 @@ bool api__may_see_personal(const struct api__call *call);
 void api__mask_personal(json_t *attrs, const struct engine_model *m);
 /* The same for a contact as api__contact_json() made it, with the running model. */
 void api__mask_contact(const struct api *a, json_t *contact);
+/* The same for a history row as api__history_json() made it, and its notes (free text).
+ * Message texts are masked where they are shown (chat.c). */
+void api__mask_history(const struct api *a, json_t *row);
 /* POST /v1/privacy/erase {"attr", "value"} and GET /v1/privacy/export?attr=&value=. */
 void api__privacy_erase(struct api__call *call);
 void api__privacy_export(struct api__call *call);
@@ -250,6 +253,16 @@ void api__agent_skills(struct api__call *call);
 void api__agent_delete(struct api__call *call);
 void api__contact_transfer(struct api__call *call);
 void api__contact_attributes(struct api__call *call);
+
+/* chat.c: chat messages, transcripts, wrap-up, one history row, the model's chat part and
+ * the public pre-chat forms. */
+void api__message_post(struct api__call *call);
+void api__messages_get(struct api__call *call);
+void api__wrapup_done(struct api__call *call);
+void api__history_get(struct api__call *call);
+/* Adds away_reasons, dispositions, disposition_required and chat to a model's JSON. */
+void api__model_chat_json(const struct engine_model *m, json_t *j);
+void api__chat_entries(struct api__call *call, int one);
 
 /* read.c: barrier-fenced reads. */
 enum api__read_kind {

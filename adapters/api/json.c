@@ -27,17 +27,20 @@ json_t *api__contact_json(const struct engine_contact_info *c)
     for (unsigned i = 0; i < c->n_attrs; i++) {
         json_object_set_new(attrs, c->attrs[i].key, json_string(c->attrs[i].value));
     }
-    json_t *session = json_pack("{s:s,s:s,s:b}", "home", c->home ? c->home : "", "key",
-                                c->session ? c->session : "", "lost", c->session_lost);
-    return json_pack("{s:I,s:s,s:s,s:i,s:i,s:b,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:o,s:o,s:o}", "id",
-                     (json_int_t)c->id, "channel", engine_channel_name(c->channel), "state",
-                     engine_contact_state_name(c->state), "priority", (int)c->priority, "step",
-                     (int)c->step, "callback", c->callback, "key", c->key ? c->key : "",
-                     "queue", c->queue ? c->queue : "", "agent", c->agent ? c->agent : "",
-                     "offer", (json_int_t)c->offer, "arrived", (json_int_t)c->arrived,
-                     "enqueued", (json_int_t)c->enqueued, "answered", (json_int_t)c->answered,
-                     "attributes", attrs, "skills", skills_json(c->skills, c->n_skills),
-                     "session", session);
+    json_t *session = json_pack("{s:s,s:s,s:b,s:I}", "home", c->home ? c->home : "", "key",
+                                c->session ? c->session : "", "lost", c->session_lost,
+                                "reconnect_by", (json_int_t)c->reconnect_by);
+    json_t *j =
+        json_pack("{s:I,s:s,s:s,s:i,s:i,s:b,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:o,s:o,s:o}", "id",
+                  (json_int_t)c->id, "channel", engine_channel_name(c->channel), "state",
+                  engine_contact_state_name(c->state), "priority", (int)c->priority, "step",
+                  (int)c->step, "callback", c->callback, "key", c->key ? c->key : "", "queue",
+                  c->queue ? c->queue : "", "agent", c->agent ? c->agent : "", "offer",
+                  (json_int_t)c->offer, "arrived", (json_int_t)c->arrived, "enqueued",
+                  (json_int_t)c->enqueued, "answered", (json_int_t)c->answered, "attributes",
+                  attrs, "skills", skills_json(c->skills, c->n_skills), "session", session);
+    json_object_set_new(j, "message_count", json_integer(c->messages));
+    return j;
 }
 
 json_t *api__agent_json(const struct engine_agent_info *a)
@@ -66,13 +69,23 @@ json_t *api__queue_json(const struct engine_queue_info *q)
 
 json_t *api__history_json(const struct storage_history *h)
 {
-    return json_pack("{s:I,s:s,s:s,s:b,s:i,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:i,s:i,s:b}", "id",
-                     (json_int_t)h->contact, "channel", engine_channel_name(h->channel),
-                     "state", engine_contact_state_name(h->outcome), "finished", 1, "priority",
-                     (int)h->priority, "queue", h->queue, "agent", h->agent, "reason",
-                     h->reason, "arrived", (json_int_t)h->arrived, "offered",
-                     (json_int_t)h->offered, "answered", (json_int_t)h->answered, "ended",
-                     (json_int_t)h->ended, "completed", (json_int_t)h->completed, "offers",
-                     (int)h->offers, "transfers", (int)h->transfers, "callback",
-                     (int)h->callback);
+    json_t *attrs = json_object();
+    for (unsigned i = 0; i < h->n_attrs; i++) {
+        json_object_set_new(attrs, h->attrs[i].key, json_string(h->attrs[i].value));
+    }
+    json_t *j =
+        json_pack("{s:I,s:s,s:s,s:b,s:i,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:i,s:i,s:b}", "id",
+                  (json_int_t)h->contact, "channel", engine_channel_name(h->channel), "state",
+                  engine_contact_state_name(h->outcome), "finished", 1, "priority",
+                  (int)h->priority, "queue", h->queue, "agent", h->agent, "reason", h->reason,
+                  "arrived", (json_int_t)h->arrived, "offered", (json_int_t)h->offered,
+                  "answered", (json_int_t)h->answered, "ended", (json_int_t)h->ended,
+                  "completed", (json_int_t)h->completed, "offers", (int)h->offers, "transfers",
+                  (int)h->transfers, "callback", (int)h->callback);
+    json_object_set_new(j, "key", json_string(h->key));
+    json_object_set_new(j, "attributes", attrs);
+    json_object_set_new(j, "disposition", json_string(h->disposition));
+    json_object_set_new(j, "notes", json_string(h->notes));
+    json_object_set_new(j, "message_count", json_integer(h->n_messages));
+    return j;
 }

@@ -515,6 +515,7 @@ static void model_answer(void *data, int status)
         json_t *j = version_json(&v, running, 2);
         if (r->kind == API__MODEL_RUNNING) {
             json_object_set_new(j, "personal", personal_json(e));
+            api__model_chat_json(engine_model(e), j);
         }
         http_reply_json(r->x, 200, j);
     } else if (r->kind == API__MODEL_RUNNING) {

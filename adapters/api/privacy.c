@@ -8,6 +8,9 @@
 #include "cluster/cluster.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "storage/storage.h"
+
+#define EXPORT_HISTORY_MAX 10000
 
 /* Admins and supervisors run the centre and see everything; an agent sees the contacts it
  * handles (the routes already limit an agent to its own), and needs the customer's name
@@ -44,6 +47,15 @@ void api__mask_contact(const struct api *a, json_t *contact)
 {
     api__mask_personal(json_object_get(contact, "attributes"),
                        engine_model(cluster_engine(a->cluster)));
+}
+
+void api__mask_history(const struct api *a, json_t *row)
+{
+    api__mask_contact(a, row);
+    const char *notes = json_string_value(json_object_get(row, "notes"));
+    if (notes != NULL && notes[0] != 0) {
+        json_object_set_new(row, "notes", json_string(API__MASKED));
+    }
 }
 
 /* ---- Erasure and export of one customer's data -------------------------------------- */
@@ -110,6 +122,26 @@ static int export_contact(void *data, const struct engine_contact_info *c)
     return 0;
 }
 
+static int export_row(void *data, const struct storage_history *h)
+{
+    json_array_append_new(data, api__history_json(h));
+    return 0;
+}
+
+/* The history rows holding the value, newest first, at most EXPORT_HISTORY_MAX. */
+static json_t *export_history(struct export *ex, int *rv)
+{
+    json_t *rows = json_array();
+    struct storage_history_mark next;
+    struct storage_history_query q = {.from_ms = INT64_MIN,
+                                      .to_ms = INT64_MAX,
+                                      .attr_key = ex->key,
+                                      .attr_value = ex->value,
+                                      .limit = EXPORT_HISTORY_MAX};
+    *rv = storage_history_scan(cluster_storage(ex->api->cluster), &q, export_row, rows, &next);
+    return rows;
+}
+
 /* The export's audit note committed (and this node applied it: what it reads is at least
  * as new as that); or it did not, and nothing is exported unaudited. */
 static void export_answer(void *data, const struct engine_result *res)
@@ -120,14 +152,15 @@ static void export_answer(void *data, const struct engine_result *res)
     } else {
         ex->contacts = json_array();
         int rv = engine_contacts_foreach(cluster_engine(ex->api->cluster), export_contact, ex);
+        json_t *history = rv == 0 ? export_history(ex, &rv) : NULL;
         if (rv != 0) {
             json_decref(ex->contacts);
+            json_decref(history);
             api__fail(ex->x, rv, NULL);
         } else {
-            /* History rows hold no attribute values: none can be about this customer. */
             http_reply_json(ex->x, 200,
-                            json_pack("{s:s,s:o,s:[]}", "attr", ex->key, "contacts",
-                                      ex->contacts, "history"));
+                            json_pack("{s:s,s:o,s:o}", "attr", ex->key, "contacts",
+                                      ex->contacts, "history", history));
         }
     }
     free(ex);

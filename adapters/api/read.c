@@ -11,6 +11,7 @@
 
 #define LIST_DEFAULT 1000
 #define LIST_MAX 1000000
+#define HISTORY_SCAN_MAX 100000 /* rows a filtered history list looks at, at most */
 
 struct reading
 {
@@ -26,6 +27,12 @@ struct reading
     uint64_t limit;
     uint64_t from, to;
     bool personal; /* the caller may see personal values (api__may_see_personal) */
+    /* A filtered history list (?key=, ?attr=KEY=VALUE): newest first, from ?before= on. */
+    bool filtered;
+    char key[ENGINE_VALUE_MAX * 2];
+    char attr[ENGINE_KEY_MAX + ENGINE_VALUE_MAX];
+    char *attr_value; /* into attr, after the '=' */
+    struct storage_history_mark before;
 };
 
 struct listing
@@ -65,11 +72,57 @@ static int list_contact(void *data, const struct engine_contact_info *c)
     return 0; /* on to the end: total counts every match */
 }
 
+static json_t *history_json(const struct reading *r, const struct storage_history *h)
+{
+    json_t *j = api__history_json(h);
+    if (!r->personal) {
+        api__mask_history(r->api, j);
+    }
+    return j;
+}
+
 static int list_history(void *data, const struct storage_history *h)
 {
     struct listing *l = data;
-    json_array_append_new(l->items, api__history_json(h));
+    json_array_append_new(l->items, history_json(l->r, h));
     return --l->left == 0;
+}
+
+static int list_found(void *data, const struct storage_history *h)
+{
+    struct listing *l = data;
+    json_array_append_new(l->items, history_json(l->r, h));
+    l->matched++;
+    return 0;
+}
+
+/* ?key= or ?attr=KEY=VALUE: a customer's contacts, newest first, a page at a time. */
+static void read_found(struct reading *r)
+{
+    struct listing l = {.r = r, .items = json_array()};
+    struct storage_history_mark next;
+    struct storage_history_query q = {.from_ms = (int64_t)r->from,
+                                      .to_ms = (int64_t)r->to,
+                                      .before = r->before,
+                                      .key = r->key,
+                                      .attr_key = r->attr,
+                                      .attr_value = r->attr_value,
+                                      .limit = r->limit,
+                                      .scan_max = HISTORY_SCAN_MAX};
+    int rv = storage_history_scan(cluster_storage(r->api->cluster), &q, list_found, &l, &next);
+    if (rv != 0) {
+        json_decref(l.items);
+        api__fail(r->x, rv, NULL);
+        return;
+    }
+    char mark[48] = "";
+    if (next.contact != 0) {
+        snprintf(mark, sizeof(mark), "%lld.%llu", (long long)next.completed,
+                 (unsigned long long)next.contact);
+    }
+    http_reply_json(r->x, 200,
+                    json_pack("{s:o,s:I,s:s}", "items", l.items, "total", (json_int_t)l.matched,
+                              "next", mark));
 }
 
 /* A contact that ended in an entry this node skipped (it caught up by a snapshot) has no
@@ -87,7 +140,7 @@ static void read_contact(struct reading *r, const struct engine *e)
     if (engine_contact_get(e, r->id, &info) == 0) {
         http_reply_json(r->x, 200, contact_json(r, &info));
     } else if (storage_get_history(cluster_storage(r->api->cluster), r->id, &h) == 0) {
-        http_reply_json(r->x, 200, api__history_json(&h));
+        http_reply_json(r->x, 200, history_json(r, &h));
     } else if (history_pending(r->api->cluster)) {
         http_reply_error(r->x, 503, "UNAVAIL",
                          "contact %s is not here, and this node is still copying history it "
@@ -106,6 +159,10 @@ static void read_list(struct reading *r, const struct engine *e)
         l.arrived_before = engine_now(e) - (int64_t)r->min_age_ms;
         engine_contacts_foreach(e, list_contact, &l);
         total = l.matched;
+    } else if (r->kind == API__READ_HISTORY && r->filtered) {
+        json_decref(l.items);
+        read_found(r);
+        return;
     } else if (r->kind == API__READ_HISTORY) {
         storage_foreach_history(cluster_storage(r->api->cluster), (int64_t)r->from,
                                 (int64_t)r->to, list_history, &l);
@@ -221,6 +278,51 @@ static bool read_contact_filters(struct api__call *call, struct reading *r)
     return api__query_u64(call, "min_age_ms", 0, INT64_MAX, &r->min_age_ms);
 }
 
+/* ?before=COMPLETED.CONTACT: where the page before ended (its "next"). */
+static bool read_before(struct api__call *call, struct reading *r)
+{
+    char v[48], *dot;
+    long long completed;
+    if (http_query_get(call->req, "before", v, sizeof(v)) == -1) {
+        return true;
+    }
+    dot = strchr(v, '.');
+    if (dot == NULL || sscanf(v, "%lld", &completed) != 1 ||
+        api__u64_parse(dot + 1, &r->before.contact) != 0 || r->before.contact == 0) {
+        http_reply_error(call->x, 400, "INVAL",
+                         "before: expected the \"next\" of the page before (COMPLETED.ID)");
+        return false;
+    }
+    r->before.completed = completed;
+    return true;
+}
+
+/* The history filters: ?key=KEY and ?attr=KEY=VALUE (checked as text with the route). */
+static bool read_history_filters(struct api__call *call, struct reading *r)
+{
+    bool has_key = http_query_get(call->req, "key", r->key, sizeof(r->key)) >= 0;
+    bool has_attr = http_query_get(call->req, "attr", r->attr, sizeof(r->attr)) >= 0;
+    if (has_attr) {
+        char *eq = strchr(r->attr, '=');
+        if (eq == NULL) {
+            http_reply_error(call->x, 400, "INVAL", "attr: expected KEY=VALUE");
+            return false;
+        }
+        *eq = 0;
+        r->attr_value = eq + 1;
+        if (!api__name_ok(call, "attr", r->attr, ENGINE_KEY_MAX)) {
+            return false;
+        }
+    }
+    r->filtered = has_key || has_attr;
+    if (!r->filtered && http_query_get(call->req, "before", r->key, sizeof(r->key)) >= 0) {
+        r->key[0] = 0;
+        http_reply_error(call->x, 400, "INVAL", "before: pages only a list with key or attr");
+        return false;
+    }
+    return r->filtered ? read_before(call, r) : true;
+}
+
 static bool read_filters(struct api__call *call, struct reading *r)
 {
     r->state = -1;
@@ -237,7 +339,7 @@ static bool read_filters(struct api__call *call, struct reading *r)
         http_reply_error(call->x, 400, "INVAL", "from: after to");
         return false;
     }
-    return true;
+    return r->kind != API__READ_HISTORY || read_history_filters(call, r);
 }
 
 void api__read(struct api__call *call, enum api__read_kind kind)

@@ -82,6 +82,10 @@ ROUTE0(r_signin, api__signin(call))
 ROUTE0(r_session_get, api__session_get(call))
 ROUTE0(r_signout, api__signout(call))
 ROUTE0(r_audit, api__audit(call))
+ROUTE0(r_message_post, api__message_post(call))
+ROUTE0(r_messages_get, api__messages_get(call))
+ROUTE0(r_wrapup_done, api__wrapup_done(call))
+ROUTE0(r_history_get, api__history_get(call))
 
 static void r_read(struct api__call *call, int arg)
 {
@@ -111,6 +115,10 @@ static void r_queue(struct api__call *call, int arg)
 {
     api__queue_action(call, arg);
 }
+static void r_chat_entries(struct api__call *call, int arg)
+{
+    api__chat_entries(call, arg);
+}
 
 /* Query parameters, by route: names and booleans are checked before the handler runs;
  * numbers and enumerations by the handler, which knows their ranges. */
@@ -137,6 +145,15 @@ static const struct api__param q_history[] = {
     {"stale", API__Q_BOOL, 8},
     {"from", API__Q_HANDLER, 0},
     {"to", API__Q_HANDLER, 0},
+    {"limit", API__Q_HANDLER, 0},
+    {"key", API__Q_TEXT, ENGINE_VALUE_MAX * 2},
+    {"attr", API__Q_TEXT, ENGINE_KEY_MAX + ENGINE_VALUE_MAX},
+    {"before", API__Q_HANDLER, 0},
+    {.name = NULL},
+};
+static const struct api__param q_messages[] = {
+    {"stale", API__Q_BOOL, 8},
+    {"after", API__Q_HANDLER, 0},
     {"limit", API__Q_HANDLER, 0},
     {.name = NULL},
 };
@@ -195,8 +212,12 @@ static const struct route routes[] = {
      STAFF | AGENT, OWN_CONTACT},
     {HTTP_M_POST, "/v1/contacts/{contact}/callback", r_contact, ENGINE_CMD_CONTACT_CALLBACK,
      NULL, STAFF, OWN_ANY},
-    {HTTP_M_POST, "/v1/contacts/{contact}/wrapup-done", r_contact, ENGINE_CMD_WRAPUP_DONE, NULL,
-     STAFF | AGENT, OWN_CONTACT},
+    {HTTP_M_POST, "/v1/contacts/{contact}/wrapup-done", r_wrapup_done, 0, NULL, STAFF | AGENT,
+     OWN_CONTACT},
+    {HTTP_M_POST, "/v1/contacts/{contact}/messages", r_message_post, 0, NULL, AGENT,
+     OWN_CONTACT},
+    {HTTP_M_GET, "/v1/contacts/{contact}/messages", r_messages_get, 0, q_messages,
+     STAFF | AGENT | REPORT, OWN_CONTACT},
     {HTTP_M_POST, "/v1/contacts/{contact}/transfer", r_transfer_contact, 0, NULL, STAFF | AGENT,
      OWN_CONTACT},
     {HTTP_M_PUT, "/v1/contacts/{contact}/attributes", r_attributes, 0, NULL, STAFF | AGENT,
@@ -232,6 +253,9 @@ static const struct route routes[] = {
     {HTTP_M_POST, "/v1/queues/{queue}/resume", r_queue, ENGINE_CMD_QUEUE_RESUME, NULL, STAFF,
      OWN_ANY},
     {HTTP_M_GET, "/v1/history", r_read, API__READ_HISTORY, q_history, STAFF | REPORT, OWN_ANY},
+    {HTTP_M_GET, "/v1/history/{contact}", r_history_get, 0, q_read, STAFF | REPORT, OWN_ANY},
+    {HTTP_M_GET, "/v1/chat/entries", r_chat_entries, 0, NULL, PUBLIC, OWN_ANY},
+    {HTTP_M_GET, "/v1/chat/entries/{entry}", r_chat_entries, 1, NULL, PUBLIC, OWN_ANY},
     {HTTP_M_GET, "/v1/events", r_events, 0, q_events, STAFF | AGENT, OWN_FILTER},
     {HTTP_M_POST, "/v1/privacy/erase", r_privacy_erase, 0, NULL, ADMIN, OWN_ANY},
     {HTTP_M_GET, "/v1/privacy/export", r_privacy_export, 0, q_privacy, ADMIN, OWN_ANY},

@@ -27,10 +27,15 @@ static void submitted(void *data, const struct engine_result *res)
             p->x, res->existing ? 200 : p->ok_status,
             json_pack("{s:I,s:b}", "id", (json_int_t)res->contact, "existing", res->existing));
     } else if (p->kind == ENGINE_CMD_PRIVACY_ERASE) {
-        /* History rows hold no attribute values: there are none to rewrite. */
+        /* The history rows holding the value are rewritten at the same index, on every node
+         * (storage_erase_history): the engine counts only the live contacts. */
+        http_reply_json(p->x, p->ok_status,
+                        json_pack("{s:I}", "contacts", (json_int_t)res->contact));
+    } else if (p->kind == ENGINE_CMD_CHAT_MESSAGE) {
+        /* A repeated message id answers with the message it named, once more. */
         http_reply_json(
-            p->x, p->ok_status,
-            json_pack("{s:I,s:i}", "contacts", (json_int_t)res->contact, "history", 0));
+            p->x, res->existing ? 200 : p->ok_status,
+            json_pack("{s:I,s:b}", "seq", (json_int_t)res->contact, "existing", res->existing));
     } else if (p->kind == ENGINE_CMD_WEBHOOK_ADD) {
         http_reply_json(p->x, p->ok_status, json_pack("{s:I}", "id", (json_int_t)res->contact));
     } else {

@@ -348,7 +348,25 @@ static void small_seeds(void)
     engine_apply(e, &c, FUZZ_SAMPLE_T0 + 1000, NULL, NULL);
     c = (struct engine_command){.kind = ENGINE_CMD_CONTACT_CREATE};
     c.u.create.channel = ENGINE_CH_CHAT;
+    c.u.create.home = "n1";
+    c.u.create.session = "chat-tok-1";
     engine_apply(e, &c, FUZZ_SAMPLE_T0 + 2000, NULL, NULL);
+    /* A message in its transcript, and its customer's connection gone: a reconnect
+     * deadline beside the ring timer. */
+    c = (struct engine_command){.kind = ENGINE_CMD_CHAT_MESSAGE};
+    c.u.message.id = 1;
+    c.u.message.msg_id = "c-1";
+    c.u.message.text = "Hello?\nAnyone?";
+    cd_buf_reset(&b);
+    engine_command_encode(&c, &b);
+    write_seed("engine_command", "chat-message", b.data, b.len);
+    engine_apply(e, &c, FUZZ_SAMPLE_T0 + 2500, NULL, NULL);
+    c = (struct engine_command){.kind = ENGINE_CMD_SESSION_END};
+    c.u.session.id = 1;
+    cd_buf_reset(&b);
+    engine_command_encode(&c, &b);
+    write_seed("engine_command", "session-end", b.data, b.len);
+    engine_apply(e, &c, FUZZ_SAMPLE_T0 + 2600, NULL, NULL);
     snapshot_seed(e, "small-offered");
     /* Sessions, node loss and a webhook: a homed contact, a move, a loss, a subscription
      * with one delivery and one failure. */

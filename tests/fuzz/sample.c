@@ -111,6 +111,26 @@ static void contact(struct script *s, int kind, uint64_t id)
     run(s, &c);
 }
 
+/* A chat message from the customer, or from the agent the chat is connected with. */
+static void say(struct script *s,
+                uint64_t id,
+                bool from_agent,
+                const char *msg_id,
+                const char *text)
+{
+    struct engine_contact_info ci;
+    struct engine_command c = {.kind = ENGINE_CMD_CHAT_MESSAGE};
+    if (engine_contact_get(s->e, id, &ci) != 0) {
+        FUZZ_DIE("sample script: chat %llu is gone", (unsigned long long)id);
+    }
+    c.u.message.id = id;
+    c.u.message.from = from_agent ? ENGINE_SIDE_AGENT : ENGINE_SIDE_CUSTOMER;
+    c.u.message.agent = from_agent ? ci.agent : NULL;
+    c.u.message.msg_id = msg_id;
+    c.u.message.text = text;
+    run(s, &c);
+}
+
 static void install(struct script *s)
 {
     struct config_model cm;
@@ -181,7 +201,9 @@ static void traffic(struct script *s)
     uint64_t call = create(s, ENGINE_CH_VOICE, NULL, "call-1", sales, 2);
     offer(s, ENGINE_CMD_OFFER_ACCEPT, call, NULL);
     uint64_t chat = create(s, ENGINE_CH_CHAT, NULL, NULL, web, 1);
+    say(s, chat, false, "c-1", "Hello, is anyone there?");
     offer(s, ENGINE_CMD_OFFER_ACCEPT, chat, NULL);
+    say(s, chat, true, "a-1", "Hi! How can I help?\nI can see your order.");
     create(s, ENGINE_CH_EMAIL, NULL, "mail-1", NULL, 0);
     create(s, ENGINE_CH_SMS, NULL, NULL, gb, 1);
     uint64_t v = create(s, ENGINE_CH_VOICE, NULL, NULL, vip, 1);
@@ -202,7 +224,11 @@ static void traffic(struct script *s)
     contact(s, ENGINE_CMD_CONTACT_CALLBACK,
             create(s, ENGINE_CH_VOICE, "sales-backup", NULL, NULL, 0));
     contact(s, ENGINE_CMD_CONTACT_END, chat);
-    contact(s, ENGINE_CMD_WRAPUP_DONE, chat);
+    c = (struct engine_command){.kind = ENGINE_CMD_WRAPUP_DONE}; /* support-chat needs one */
+    c.u.wrapup.id = chat;
+    c.u.wrapup.disposition = "resolved";
+    c.u.wrapup.notes = "Refund sent.";
+    run(s, &c);
     c = (struct engine_command){.kind = ENGINE_CMD_TICK};
     s->now += 40 * 1000; /* the call's wrap-up ends by itself */
     run(s, &c);

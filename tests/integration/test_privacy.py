@@ -1,13 +1,16 @@
 """Personal data on a running 3-node cluster (docs/security.md, "Personal data").
 
 The model marks phone, email, name and note personal. Contacts carry a distinctive phone
-number; one of them is abandoned, so it has a history row. A reporter reads history without
-the number; the admin reads it on the contacts; a webhook receiver and the events feed never
-see it. The export finds the live contacts holding it. One erase (POST /v1/privacy/erase,
-through a follower) takes it out of every node's state at the same index: afterwards no node
-shows it in /v1/contacts, /v1/history or /v1/events, the export finds nothing, the erase is
-audited under attr:phone without the value, and the test's own reader finds the number's
-bytes nowhere in any node's LMDB file (data.mdb)."""
+number; one of them is abandoned, so it has a history row, which keeps its attributes. A
+reporter reads history without the number; the admin reads it on the contacts and the
+history row; a webhook receiver and the events feed never see it. The export finds the live
+contacts and the history row holding it. One erase (POST /v1/privacy/erase, through a
+follower) takes it out of every node's state and history at the same index: afterwards no
+node shows it in /v1/contacts, /v1/history or /v1/events, the export finds nothing, and the
+erase is audited under attr:phone without the value. The test's own reader looks for the
+number's bytes in each node's LMDB file (data.mdb): contact records never held it; the
+rewritten history row's old page may still hold it until LMDB reuses the page, which the
+test reports (docs/security.md, "Erasure")."""
 import http.server
 import json
 import os
@@ -134,10 +137,16 @@ def body(c):
         for tok, who in ((reporter, "reporter"), (integration, "integration")):
             code, doc, raw = text(follower, f"/v1/contacts/{live[0]}", token=tok)
             check(code == 403, f"{who} reads no contact: {code}")
+        code, doc, raw = text(follower, f"/v1/history/{gone}")
+        check(code == 200 and doc["attributes"]["phone"] == PHONE,
+              f"the admin reads the number in the history row: {code} {doc}")
+        code, doc, raw = text(follower, f"/v1/history/{gone}", token=reporter)
+        check(code == 200 and doc["attributes"]["phone"] == "***" and PHONE not in raw,
+              f"the reporter reads the history row masked: {code} {raw[:300]}")
         doc = export(follower)
         check(sorted(x["id"] for x in doc["contacts"]) == sorted(live) and
               all(x["attributes"]["phone"] == PHONE for x in doc["contacts"]) and
-              doc["history"] == [], f"the export before: {doc}")
+              [x["id"] for x in doc["history"]] == [gone], f"the export before: {doc}")
         log(f"export before the erase: {len(doc['contacts'])} contacts")
         out = subprocess.run([os.environ["CONTACTCTL"], "--endpoints", follower.api_addr,
                               "privacy", "export", "--attr", f"phone={PHONE}"],
@@ -148,7 +157,7 @@ def body(c):
 
         code, doc = follower.request("POST", "/v1/privacy/erase",
                                      {"attr": "phone", "value": PHONE})
-        check(code == 200 and doc == {"contacts": 2, "history": 0}, f"erase: {code} {doc}")
+        check(code == 200 and doc == {"contacts": 2}, f"erase: {code} {doc}")
         code, doc = follower.request("POST", "/v1/privacy/erase", {"attr": "phone"})
         check(code == 400, f"erase without a value: {code} {doc}")
         cl = follower.new_client(token=reporter)
@@ -173,7 +182,12 @@ def body(c):
                       e.get("action") == "privacy_erase"]
             check(len(audits) == 1 and audits[0].get("object") == "attr:phone",
                   f"{node.name}: the erase is audited under attr:phone: {audits}")
-            check(export(node)["contacts"] == [], f"{node.name}: the export after is empty")
+            doc = export(node)
+            check(doc["contacts"] == [] and doc["history"] == [],
+                  f"{node.name}: the export after is empty: {doc}")
+            code, doc, raw = text(node, f"/v1/history/{gone}")
+            check(code == 200 and "phone" not in doc["attributes"] and
+                  doc["attributes"]["tier"] == "gold", f"{node.name}: the row lost phone only")
         code, doc = follower.request("GET", "/v1/audit?action=privacy_export")
         check(code == 200 and len(doc["items"]) >= 2 and
               all(i["object"] == "attr:phone" and i["actor"].startswith("token:") and
@@ -191,8 +205,8 @@ def body(c):
     c.stop_all()
     for node in c.nodes:
         check(lmdb_holds(node, QUEUE), f"{node.name}: the reader finds a queue name in data.mdb")
-        check(not lmdb_holds(node, PHONE), f"{node.name}: the number is in data.mdb")
-        log(f"{node.name}: data.mdb holds no copy of the number; the Raft files holding it: "
+        lingers = "a freed page still holds" if lmdb_holds(node, PHONE) else "no copy of"
+        log(f"{node.name}: data.mdb: {lingers} the number; the Raft files holding it: "
             f"{raft_holds(node, PHONE) or 'none'}")
 
 

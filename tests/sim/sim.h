@@ -122,6 +122,7 @@ enum sim_event_kind {
     EV_AGENT, /* presence, skills, definition */
     EV_MODEL,
     EV_PAUSE, /* a supervisor pauses a queue, or resumes a paused one */
+    EV_CHAT,  /* a chat message, now and then a dropped or resumed connection */
 };
 
 struct sim_event
@@ -177,6 +178,11 @@ struct sim
     uint32_t n_queues;
     uint64_t created;
     uint32_t n_keys;
+    uint64_t n_messages;       /* chat messages sent, for their ids */
+    uint64_t last_msg_contact; /* the last one, to send again as a retry */
+    uint8_t last_msg_side;
+    char last_msg_id[24];
+    char last_msg_agent[ENGINE_NAME_MAX];
     int64_t arrival_mean_ms;
     int64_t model_mean_ms;
 

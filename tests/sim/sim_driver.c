@@ -172,14 +172,139 @@ static void contact_command(struct sim *s, uint8_t kind, uint64_t id, uint32_t s
     }
 }
 
-/* ---- Arrivals ------------------------------------------------------------------------ */
-
 static const char *pick(struct sim *s, const char *const *v, uint32_t n)
 {
     return v[rng_below(&s->rng, n)];
 }
 
 #define PICK(s, arr) pick((s), (arr), sizeof(arr) / sizeof((arr)[0]))
+
+/* The end of wrap-up, with a disposition where the contact's queue requires one and now and
+ * then where it does not, and notes now and then. */
+static void wrapup_done(struct sim *s, uint64_t id)
+{
+    static const char *const dispositions[] = {"resolved", "sale", "follow-up"};
+    struct engine_contact_info info;
+    struct engine_command cmd = {.kind = ENGINE_CMD_WRAPUP_DONE};
+    cmd.u.wrapup.id = id;
+    const struct engine_model *m = engine_model(s->e);
+    bool required = false;
+    if (engine_contact_get(s->e, id, &info) == 0) {
+        int qi = engine_model_queue(m, info.queue);
+        required = qi >= 0 && m->queues[qi].disposition_required;
+    }
+    if (required || rng_permille(&s->rng, 500)) {
+        cmd.u.wrapup.disposition = PICK(s, dispositions);
+    }
+    if (rng_permille(&s->rng, 300)) {
+        cmd.u.wrapup.notes = "Customer satisfied.\nNothing more to do.";
+    }
+    int want = contact_error(sim_contact(s, id), ENGINE_CMD_WRAPUP_DONE);
+    if (want == 0) {
+        sim_apply_ok(s, &cmd, NULL);
+    } else if (rng_permille(&s->rng, 300)) {
+        sim_apply_expect_error(s, &cmd, want);
+    }
+}
+
+/* ---- Chat: messages, and customers' connections dropping and coming back --------------- */
+
+static void chat_message(struct sim *s, uint64_t id, const struct engine_contact_info *c)
+{
+    struct engine_command cmd = {.kind = ENGINE_CMD_CHAT_MESSAGE};
+    char msg_id[24];
+    bool agent = c->state == ENGINE_CONTACT_CONNECTED && rng_permille(&s->rng, 500);
+    snprintf(msg_id, sizeof(msg_id), "m-%llu", (unsigned long long)++s->n_messages);
+    cmd.u.message.id = id;
+    cmd.u.message.from = agent ? ENGINE_SIDE_AGENT : ENGINE_SIDE_CUSTOMER;
+    cmd.u.message.agent = agent ? c->agent : NULL;
+    cmd.u.message.msg_id = msg_id;
+    cmd.u.message.text = agent ? "How can I help?" : "Hello, my order has not arrived.";
+    if (c->state == ENGINE_CONTACT_WRAPUP) {
+        sim_apply_expect_error(s, &cmd, CD_ESTATE);
+        return;
+    }
+    struct engine_result res;
+    sim_apply_ok(s, &cmd, &res);
+    if (res.existing || res.contact != c->messages + 1) {
+        sim_fail(s, "message %s to contact %llu got seq %llu (existing %d), expected %u",
+                 msg_id, (unsigned long long)id, (unsigned long long)res.contact, res.existing,
+                 c->messages + 1);
+    }
+    s->last_msg_contact = id;
+    s->last_msg_side = cmd.u.message.from;
+    snprintf(s->last_msg_id, sizeof(s->last_msg_id), "%s", msg_id);
+    snprintf(s->last_msg_agent, sizeof(s->last_msg_agent), "%s", agent ? c->agent : "");
+}
+
+/* The last message sent again, as a client retries after a failover: taken once. */
+static void chat_retry(struct sim *s)
+{
+    struct engine_contact_info c;
+    if (s->last_msg_contact == 0 || engine_contact_get(s->e, s->last_msg_contact, &c) != 0) {
+        return;
+    }
+    struct engine_command cmd = {.kind = ENGINE_CMD_CHAT_MESSAGE};
+    bool agent = s->last_msg_side == ENGINE_SIDE_AGENT;
+    cmd.u.message.id = s->last_msg_contact;
+    cmd.u.message.from = s->last_msg_side;
+    cmd.u.message.agent = agent ? s->last_msg_agent : NULL;
+    cmd.u.message.msg_id = s->last_msg_id;
+    cmd.u.message.text = agent ? "How can I help?" : "Hello, my order has not arrived.";
+    bool writable =
+        agent ? c.state == ENGINE_CONTACT_CONNECTED && strcmp(c.agent, s->last_msg_agent) == 0
+              : c.state != ENGINE_CONTACT_WRAPUP;
+    if (!writable) {
+        return; /* its state or agent changed since: the engine refuses it before looking */
+    }
+    struct engine_result res;
+    sim_apply_ok(s, &cmd, &res);
+    if (!res.existing) {
+        sim_fail(s, "message %s sent again to contact %llu was taken again", s->last_msg_id,
+                 (unsigned long long)s->last_msg_contact);
+    }
+}
+
+static void chat_event(struct sim *s)
+{
+    struct engine_contact_info c;
+    if (s->n_live == 0) {
+        return;
+    }
+    uint64_t id = s->live[rng_below(&s->rng, (uint32_t)s->n_live)];
+    if (engine_contact_get(s->e, id, &c) != 0 || c.channel != ENGINE_CH_CHAT) {
+        return;
+    }
+    uint32_t r = rng_below(&s->rng, 100);
+    struct engine_command cmd = {.kind = ENGINE_CMD_SESSION_END};
+    cmd.u.session.id = id;
+    if (r < 70) {
+        chat_message(s, id, &c);
+    } else if (r < 80) {
+        chat_retry(s);
+    } else if (c.home[0] != 0) {
+        sim_apply_ok(s, &cmd, NULL);      /* the customer's connection drops */
+        if (rng_permille(&s->rng, 600)) { /* most come back, some too late */
+            sim_schedule(s, s->now + rng_range(&s->rng, 2000, 80000), EV_CHAT, id, 0, 0);
+        }
+    }
+}
+
+/* The customer of a chat whose connection dropped comes back through some member. */
+static void chat_back(struct sim *s, uint64_t id)
+{
+    struct engine_contact_info c;
+    if (engine_contact_get(s->e, id, &c) != 0 || c.home[0] != 0) {
+        return; /* ended meanwhile (gone, abandoned, ...), or back already */
+    }
+    struct engine_command cmd = {.kind = ENGINE_CMD_SESSION_MOVE};
+    cmd.u.session.id = id;
+    cmd.u.session.home = PICK(s, ((const char *const[]){"n1", "n2", "n3"}));
+    cmd.u.session.session = "tok-back";
+    sim_apply_ok(s, &cmd, NULL);
+}
+
+/* ---- Arrivals ------------------------------------------------------------------------ */
 
 struct arrival
 {
@@ -284,6 +409,12 @@ static void arrival(struct sim *s)
         cr->n_skills = 1;
     }
     arrival_key(s, &a, cr, &repeat);
+    char session[32];
+    if (cr->channel == ENGINE_CH_CHAT && rng_permille(&s->rng, 700)) {
+        snprintf(session, sizeof(session), "tok-%llu", (unsigned long long)s->created);
+        cr->home = PICK(s, ((const char *const[]){"n1", "n2", "n3"}));
+        cr->session = session;
+    }
     if (repeat) {
         sim_apply_expect_error(s, &cmd, CD_EEXISTS);
         return;
@@ -472,7 +603,15 @@ static void handle(struct sim *s, const struct sim_event *ev)
             talk_end(s, ev);
             break;
         case EV_WRAPUP_DONE:
-            contact_command(s, ENGINE_CMD_WRAPUP_DONE, ev->contact, 300);
+            wrapup_done(s, ev->contact);
+            break;
+        case EV_CHAT:
+            if (ev->contact != 0) {
+                chat_back(s, ev->contact);
+                break;
+            }
+            chat_event(s);
+            sim_schedule(s, s->now + rng_exp_ms(&s->rng, 4000), EV_CHAT, 0, 0, 0);
             break;
         case EV_ABANDON:
             contact_command(s, ENGINE_CMD_CONTACT_ABANDON, ev->contact, 100);
@@ -512,6 +651,7 @@ void sim_driver_start(struct sim *s)
     sim_schedule(s, s->now + 1000, EV_ARRIVAL, 0, 0, 0);
     sim_schedule(s, s->now + 5000, EV_SET_ATTRS, 0, 0, 0);
     sim_schedule(s, s->now + 600000, EV_PAUSE, 0, 0, 0);
+    sim_schedule(s, s->now + 3000, EV_CHAT, 0, 0, 0);
     sim_schedule_model(s);
 }
 

@@ -1,7 +1,8 @@
 /* Deliberately wrong commands: stale and unknown offer ids, the wrong agent, unknown
  * contacts, agents, queues and skills, commands in the wrong state, malformed requests
- * and an old model version. Each must fail with the error the contract names, emit
- * nothing and leave the digest unchanged (sim_apply_expect_error). */
+ * an old model version, and chat messages and dispositions that cannot be taken. Each must fail
+ * with the error the contract names, emit nothing and leave the digest unchanged
+ * (sim_apply_expect_error). */
 #include <stdio.h>
 #include <string.h>
 
@@ -208,9 +209,47 @@ static void bad_definition(struct sim *s, uint32_t variant)
     sim_apply_expect_error(s, &cmd, CD_ENOTFOUND);
 }
 
+/* Chat messages that cannot be taken: malformed, to a contact that is gone or no chat, from
+ * an agent not connected with it; and a wrap-up with a disposition the model does not list. */
+static void bad_message(struct sim *s, uint32_t variant)
+{
+    struct engine_command cmd = {.kind = ENGINE_CMD_CHAT_MESSAGE};
+    uint64_t id = live_in(s, variant == 3 ? SC_CONNECTED : SC_QUEUED);
+    const struct sim_contact *c = sim_contact(s, id);
+    cmd.u.message.id = id;
+    cmd.u.message.from = ENGINE_SIDE_CUSTOMER;
+    cmd.u.message.msg_id = "bad-1";
+    cmd.u.message.text = "hello";
+    if (variant == 0 || c == NULL) {
+        cmd.u.message.id = s->created + 1 + rng_below(&s->rng, 1000);
+        sim_apply_expect_error(s, &cmd, CD_ENOTFOUND);
+    } else if (variant == 1) {
+        cmd.u.message.msg_id = "two words";
+        sim_apply_expect_error(s, &cmd, CD_EINVAL);
+    } else if (variant == 2 && c->channel != ENGINE_CH_CHAT) {
+        sim_apply_expect_error(s, &cmd, CD_EINVAL); /* not a chat */
+    } else if (variant == 3 && c->channel == ENGINE_CH_CHAT) {
+        cmd.u.message.from = ENGINE_SIDE_AGENT;
+        cmd.u.message.agent = "nobody-connected";
+        sim_apply_expect_error(s, &cmd, CD_EINVAL);
+    } else if (variant == 4) {
+        uint64_t w = live_in(s, SC_WRAPUP);
+        struct engine_command wd = {.kind = ENGINE_CMD_WRAPUP_DONE};
+        wd.u.wrapup.id = w;
+        wd.u.wrapup.disposition = "not-a-disposition";
+        if (w != 0) {
+            sim_apply_expect_error(s, &wd, CD_EINVAL);
+        }
+    }
+}
+
 void sim_invalid_command(struct sim *s)
 {
-    uint32_t r = rng_below(&s->rng, 26);
+    uint32_t r = rng_below(&s->rng, 31);
+    if (r >= 26) {
+        bad_message(s, r - 26);
+        return;
+    }
     if (r < 5) {
         bad_offer(s, r);
     } else if (r < 13) {

@@ -153,6 +153,11 @@ static void summary(struct sim *s, double secs)
     for (int o = ENGINE_CONTACT_COMPLETED; o < ENGINE_CONTACT_STATE_COUNT; o++) {
         printf(" %s=%llu", engine_contact_state_name(o), (unsigned long long)st->outcomes[o]);
     }
+    printf("\nchat: messages=%llu session_end=%llu session_move=%llu wrapup_done=%llu",
+           (unsigned long long)st->by_kind[ENGINE_CMD_CHAT_MESSAGE],
+           (unsigned long long)st->by_kind[ENGINE_CMD_SESSION_END],
+           (unsigned long long)st->by_kind[ENGINE_CMD_SESSION_MOVE],
+           (unsigned long long)st->by_kind[ENGINE_CMD_WRAPUP_DONE]);
     printf(
         "\nchecks: full=%llu replica_digests=%llu snapshots=%llu (avg %llu bytes) "
         "order_checks=%llu compared=%llu error_digests=%llu\n",

@@ -480,6 +480,23 @@ void sim_agent_def_random(struct engine_agent_def *a,
     }
 }
 
+/* Dispositions (required in the main chat queue on even versions), away reasons on odd
+ * ones (the reasons the simulated agents give, so that they are always taken), and the
+ * chat reconnect time. */
+static void build_wrapup_lists(struct engine_model *m, uint32_t version)
+{
+    static const char *const dispositions[] = {"resolved", "sale", "follow-up"};
+    static const char *const away[] = {"break", "lunch", "meeting", "coaching", "training"};
+    for (size_t i = 0; i < sizeof(dispositions) / sizeof(dispositions[0]); i++) {
+        snprintf(m->dispositions[m->n_dispositions++], ENGINE_VALUE_MAX, "%s", dispositions[i]);
+    }
+    for (size_t i = 0; version % 2 && i < sizeof(away) / sizeof(away[0]); i++) {
+        snprintf(m->away[m->n_away++], ENGINE_VALUE_MAX, "%s", away[i]);
+    }
+    m->queues[Q_CHAT_MAIN].disposition_required = version % 2 == 0;
+    m->chat_reconnect_s = 30 + 30 * (version % 2);
+}
+
 void sim_model_build(struct sim *s, uint32_t version, struct engine_model *m)
 {
     struct sim_rng r = {s->seed * 1000003u + 17};
@@ -498,6 +515,7 @@ void sim_model_build(struct sim *s, uint32_t version, struct engine_model *m)
     uint8_t others = ENGINE_CH_ALL & (uint8_t)~ENGINE_CH_BIT(ENGINE_CH_VOICE);
     m->blocks[ENGINE_CH_VOICE] = others;
     snprintf(m->rna_reason, sizeof(m->rna_reason), "%s", version % 2 ? "" : "missed_call");
+    build_wrapup_lists(m, version);
     m->n_agents = s->n_model_agents;
     m->agents = zalloc(m->n_agents, sizeof(*m->agents));
     for (uint32_t i = 0; i < m->n_agents; i++) {

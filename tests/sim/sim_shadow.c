@@ -386,6 +386,20 @@ void sim_shadow_effect(struct sim *s, const struct engine_effect *fx)
             break;
         case ENGINE_FX_AUDIT:
             break; /* who did it: nothing the shadow model follows */
+        case ENGINE_FX_SESSION_MOVED:
+        case ENGINE_FX_SESSION_ENDED:
+        case ENGINE_FX_SESSION_LOST:
+            fx_contact(s, fx); /* where the customer is: not followed here */
+            break;
+        case ENGINE_FX_MESSAGE: {
+            const struct sim_contact *c = fx_contact(s, fx);
+            if (fx->channel != ENGINE_CH_CHAT || fx->seq == 0 ||
+                (c->state != SC_QUEUED && c->state != SC_OFFERED && c->state != SC_CONNECTED)) {
+                sim_fail(s, "message %u for contact %llu in state %u", fx->seq,
+                         (unsigned long long)fx->contact, c->state);
+            }
+            break;
+        }
         default:
             sim_fail(s, "unknown effect kind %u", fx->kind);
     }

@@ -64,6 +64,14 @@ struct fx_effect
     char old_home[ENGINE_NAME_MAX];
     char object[ENGINE_TARGET_MAX];
     char action[ENGINE_NAME_MAX];
+    uint32_t seq; /* MESSAGE */
+    uint8_t side;
+    char msg_id[ENGINE_MSG_ID_MAX];
+    char h_key[ENGINE_VALUE_MAX * 2];
+    char h_disposition[ENGINE_VALUE_MAX];
+    char h_notes[ENGINE_NOTES_MAX];
+    char h_attrs[ENGINE_ATTRS_MAX][2][ENGINE_VALUE_MAX];
+    uint8_t *h_transcript; /* malloc'd copy of the history's transcript, or NULL */
 };
 
 struct fixture
@@ -89,11 +97,42 @@ static inline void fx_copy_str(char *dst, size_t n, const char *src)
     snprintf(dst, n, "%s", src != NULL ? src : "");
 }
 
+/* The parts of a history that point into the engine: copied like the rest. */
+static inline void fx_copy_history(struct fx_effect *y, const struct engine_history *h)
+{
+    fx_copy_str(y->h_key, sizeof(y->h_key), h->key);
+    fx_copy_str(y->h_disposition, sizeof(y->h_disposition), h->disposition);
+    fx_copy_str(y->h_notes, sizeof(y->h_notes), h->notes);
+    for (uint8_t i = 0; i < h->n_attrs; i++) {
+        fx_copy_str(y->h_attrs[i][0], ENGINE_VALUE_MAX, h->attrs[i].key);
+        fx_copy_str(y->h_attrs[i][1], ENGINE_VALUE_MAX, h->attrs[i].value);
+    }
+    if (h->transcript.len > 0) {
+        y->h_transcript = malloc(h->transcript.len);
+        assert_non_null(y->h_transcript);
+        memcpy(y->h_transcript, h->transcript.data, h->transcript.len);
+    }
+}
+
+/* Points a copied history's strings at the effect's own copies. */
+static inline void fx_fix_history(struct fx_effect *y)
+{
+    y->h.key = y->h_key;
+    y->h.disposition = y->h_disposition;
+    y->h.notes = y->h_notes;
+    for (uint8_t i = 0; i < y->h.n_attrs; i++) {
+        y->h.attrs[i].key = y->h_attrs[i][0];
+        y->h.attrs[i].value = y->h_attrs[i][1];
+    }
+    y->h.transcript.data = y->h_transcript;
+}
+
 static inline void fx_emit(void *data, const struct engine_effect *x)
 {
     struct fixture *f = data;
     assert_true(f->n_fx < FX_EFFECTS_MAX);
     struct fx_effect *y = &f->fx[f->n_fx++];
+    free(y->h_transcript); /* left by an effect this slot held before the test reset it */
     memset(y, 0, sizeof(*y));
     y->kind = x->kind;
     y->channel = x->channel;
@@ -111,6 +150,12 @@ static inline void fx_emit(void *data, const struct engine_effect *x)
     fx_copy_str(y->old_home, sizeof(y->old_home), x->old_home);
     fx_copy_str(y->object, sizeof(y->object), x->object);
     fx_copy_str(y->action, sizeof(y->action), x->action);
+    y->seq = x->seq;
+    y->side = x->side;
+    fx_copy_str(y->msg_id, sizeof(y->msg_id), x->msg_id);
+    if (x->history != NULL) {
+        fx_copy_history(y, x->history);
+    }
     if (x->history != NULL) {
         y->has_history = true;
         y->h = *x->history;
@@ -120,6 +165,7 @@ static inline void fx_emit(void *data, const struct engine_effect *x)
         y->h.queue = y->h_queue;
         y->h.agent = y->h_agent;
         y->h.reason = y->h_reason;
+        fx_fix_history(y);
     }
 }
 
@@ -144,6 +190,9 @@ static inline int fx_teardown(void **state)
     struct fixture *f = *state;
     engine_free(f->e);
     engine_model_close(&f->m);
+    for (size_t i = 0; i < FX_EFFECTS_MAX; i++) {
+        free(f->fx[i].h_transcript);
+    }
     free(f->fx);
     free(f);
     return 0;

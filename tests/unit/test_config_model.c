@@ -498,10 +498,11 @@ static void error_unknown_key(void **state)
     EXPECT_ERROR(BASE "    stratgy: longest-idle\n",
                  "model.yaml:6:5: queue 'sales': unknown key 'stratgy' (expected one of: "
                  "channels, strategy, service_level, max_size, max_wait, ring_timeout, wrapup, "
-                 "hours, overflow, skills, escalation)");
+                 "hours, overflow, skills, escalation, disposition_required)");
     EXPECT_ERROR(BASE "colour: blue\n",
                  "model.yaml:6:1: unknown key 'colour' (expected one of: version, skills, "
-                 "defaults, hours, queues, agents, rules, runbooks, personal)");
+                 "defaults, hours, queues, agents, rules, runbooks, personal, away_reasons, "
+                 "dispositions, chat)");
 }
 
 static void error_wrong_type(void **state)

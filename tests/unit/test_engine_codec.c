@@ -359,8 +359,21 @@ static void sample(struct fixture *f, int kind, struct engine_command *c)
         case ENGINE_CMD_CONTACT_ABANDON:
         case ENGINE_CMD_CONTACT_END:
         case ENGINE_CMD_CONTACT_CALLBACK:
-        case ENGINE_CMD_WRAPUP_DONE:
             c->u.contact.id = 4096 + (uint64_t)kind;
+            break;
+        case ENGINE_CMD_WRAPUP_DONE:
+            c->u.wrapup.id = 4096 + (uint64_t)kind;
+            c->u.wrapup.disposition = "follow-up";
+            c->u.wrapup.notes =
+                "Customer will call back on Monday.\nRefund: \xc2\xa3"
+                "12";
+            break;
+        case ENGINE_CMD_CHAT_MESSAGE:
+            c->u.message.id = 1ULL << 33;
+            c->u.message.from = ENGINE_SIDE_AGENT;
+            c->u.message.agent = "ann";
+            c->u.message.msg_id = "m-7f3a/2";
+            c->u.message.text = "Hello! How can I help?\n\xe2\x9c\x93";
             break;
         default:
             sample_agent_cmds(f, c);
@@ -541,8 +554,19 @@ static void assert_cmd_equal(const struct engine_command *a, const struct engine
         case ENGINE_CMD_CONTACT_ABANDON:
         case ENGINE_CMD_CONTACT_END:
         case ENGINE_CMD_CONTACT_CALLBACK:
-        case ENGINE_CMD_WRAPUP_DONE:
             assert_int_equal(a->u.contact.id, b->u.contact.id);
+            break;
+        case ENGINE_CMD_WRAPUP_DONE:
+            assert_int_equal(a->u.wrapup.id, b->u.wrapup.id);
+            assert_str_as_sent(a->u.wrapup.disposition, b->u.wrapup.disposition);
+            assert_str_as_sent(a->u.wrapup.notes, b->u.wrapup.notes);
+            break;
+        case ENGINE_CMD_CHAT_MESSAGE:
+            assert_int_equal(a->u.message.id, b->u.message.id);
+            assert_int_equal(a->u.message.from, b->u.message.from);
+            assert_str_as_sent(a->u.message.agent, b->u.message.agent);
+            assert_str_as_sent(a->u.message.msg_id, b->u.message.msg_id);
+            assert_str_as_sent(a->u.message.text, b->u.message.text);
             break;
         default:
             assert_agent_cmd_equal(a, b);
@@ -587,7 +611,7 @@ static void assert_cmd_equal(const struct engine_command *a, const struct engine
     } while (0)
 
 /* The format byte commands are written with, and an empty actor after the kind. */
-#define F 3
+#define F 4
 #define NO_ACTOR 0, 0
 
 /* ---- Round trips -------------------------------------------------------------------- */
@@ -853,6 +877,8 @@ TEST(unknown_format_version)
     sample(f, ENGINE_CMD_CONTACT_END, &f->in);
     ENCODE_OK;
     f->enc.data[0] = F + 1;
+    assert_rejected(f, f->enc.data, f->enc.len, CD_EVERSION);
+    f->enc.data[0] = 3; /* before chat messages and dispositions */
     assert_rejected(f, f->enc.data, f->enc.len, CD_EVERSION);
     f->enc.data[0] = 2; /* before commands carried their actor */
     assert_rejected(f, f->enc.data, f->enc.len, CD_EVERSION);

@@ -329,6 +329,16 @@ static void set_attrs(struct fixture *f, uint64_t id)
     EXPECT_OK(fx_apply(f, &c));
 }
 
+static void say(struct fixture *f, uint64_t id, const char *msg_id, const char *text)
+{
+    struct engine_command c = {.kind = ENGINE_CMD_CHAT_MESSAGE};
+    c.u.message.id = id;
+    c.u.message.from = ENGINE_SIDE_CUSTOMER;
+    c.u.message.msg_id = msg_id;
+    c.u.message.text = text;
+    EXPECT_OK(fx_apply(f, &c));
+}
+
 static void queue_cmd(struct fixture *f, uint8_t kind, const char *queue)
 {
     struct engine_command c = {.kind = kind};
@@ -338,8 +348,9 @@ static void queue_cmd(struct fixture *f, uint8_t kind, const char *queue)
 
 /* Contacts through their lives: creates (with keys, attributes, skills, by rules and
  * straight to a queue), offers, accepts, a reject, ring-all, wrap-up, transfers,
- * callbacks, attributes, deadlines (ring-no-answer, escalation, timeout), and agents
- * logging in, changing skills, being redefined, paused queues and logging out. */
+ * callbacks, attributes, chat messages (kept until the chat's history), deadlines
+ * (ring-no-answer, escalation, timeout), and agents logging in, changing skills, being
+ * redefined, paused queues and logging out. */
 static void contacts_script(struct fixture *f)
 {
     MODEL_INSTALL;
@@ -358,6 +369,10 @@ static void contacts_script(struct fixture *f)
                         (struct engine_attr[]){{"lang", "en"}, {"a", "yes"}}));
     assert_true(f->res.existing);
     set_attrs(f, c2);
+    say(f, c2, "m-1", "hello");
+    say(f, c2, "m-2", "anyone there?");
+    say(f, c2, "m-3", "third: the transcript's index grows");
+    say(f, c2, "m-1", "hello"); /* a retry */
     END(c1);
     AFTER(5 * FX_SEC);
     uint64_t c5 = create_full(f, "key-5", "sales", ENGINE_CH_CHAT, "c");

@@ -79,6 +79,12 @@ static struct engine_history row(uint64_t contact, int64_t completed)
     h.reason = "";
     h.arrived = completed - MINUTE;
     h.completed = completed;
+    /* What a contact was about travels with its row. */
+    h.key = "mail-key";
+    h.n_attrs = 1;
+    h.attrs[0] = (struct engine_attr){"email", "ada@example.com"};
+    h.disposition = "resolved";
+    h.notes = "sent the invoice again";
     return h;
 }
 
@@ -172,6 +178,10 @@ static void gap_is_filled_exactly(void **state)
     assert_int_equal(h.completed, T0 + 3 * MINUTE); /* the gap's row replaced the older */
     assert_int_equal(h.index, 4);
     assert_int_equal(storage_get_history(f->lag.s, 4, &h), 0);
+    assert_string_equal(h.key, "mail-key");
+    assert_string_equal(h.attrs[0].value, "ada@example.com");
+    assert_string_equal(h.disposition, "resolved");
+    assert_string_equal(h.notes, "sent the invoice again");
 }
 
 static void later_local_row_is_kept(void **state)
@@ -205,6 +215,13 @@ static void bad_pages_change_nothing(void **state)
     assert_int_equal(storage_history_import(f->lag.s, &gap, page.data, page.len - 3, &cur,
                                             &done, f->err, sizeof(f->err)),
                      CD_ECORRUPT);
+    /* Of a version after this one's (2). */
+    assert_int_equal(page.data[0], 2);
+    page.data[0] = 3;
+    assert_int_equal(storage_history_import(f->lag.s, &gap, page.data, page.len, &cur, &done,
+                                            f->err, sizeof(f->err)),
+                     CD_ECORRUPT);
+    page.data[0] = 2;
     /* Rows outside the gap's times. */
     wide.from_ms = T0 + MINUTE;
     struct cd_buf narrow;

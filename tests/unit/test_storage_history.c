@@ -439,6 +439,212 @@ static void retention_catches_up_over_batches(void **state)
     assert_int_equal(history_count(f), 2);
 }
 
+/* A two-message transcript, as the engine writes one. */
+static void transcript(struct cd_buf *b)
+{
+    cd_buf_uvar(b, 1);
+    cd_buf_u8(b, ENGINE_SIDE_CUSTOMER);
+    cd_buf_svar(b, T0);
+    cd_buf_str(b, "");
+    cd_buf_str(b, "c-1");
+    cd_buf_str(b, "My bill is wrong");
+    cd_buf_uvar(b, 2);
+    cd_buf_u8(b, ENGINE_SIDE_AGENT);
+    cd_buf_svar(b, T0 + 5000);
+    cd_buf_str(b, "ann");
+    cd_buf_str(b, "a-1");
+    cd_buf_str(b, "Let me look");
+}
+
+static int keep_transcript(void *data, const struct storage_history *h)
+{
+    struct cd_buf *b = data;
+    assert_non_null(h->transcript);
+    cd_buf_put(b, h->transcript, h->transcript_len);
+    return 0;
+}
+
+static void the_contacts_key_attributes_wrapup_and_transcript_are_kept(void **state)
+{
+    F;
+    struct cd_buf t, got, seen;
+    cd_buf_init(&t);
+    cd_buf_init(&got);
+    cd_buf_init(&seen);
+    transcript(&t);
+    struct engine_history h = row(7, T0 + MINUTE);
+    h.channel = ENGINE_CH_CHAT;
+    h.key = "web-7";
+    h.n_attrs = 2;
+    h.attrs[0] = (struct engine_attr){"email", "ada@example.com"};
+    h.attrs[1] = (struct engine_attr){"topic", "billing"};
+    h.disposition = "follow-up";
+    h.notes = "Refund promised.\nCall back Monday.";
+    assert_int_equal(engine_transcript_parse(t.data, t.len, &h.transcript), 0);
+    BEGIN;
+    PUT(&h);
+    COMMIT;
+    REOPEN;
+    struct storage_history out;
+    assert_int_equal(storage_get_history(f->s, 7, &out), 0);
+    assert_string_equal(out.key, "web-7");
+    assert_int_equal(out.n_attrs, 2);
+    assert_string_equal(out.attrs[1].key, "topic");
+    assert_string_equal(out.attrs[0].value, "ada@example.com");
+    assert_string_equal(out.disposition, "follow-up");
+    assert_string_equal(out.notes, "Refund promised.\nCall back Monday.");
+    assert_int_equal(out.n_messages, 2);
+    assert_null(out.transcript);
+    assert_int_equal(storage_get_transcript(f->s, 7, &got), 0);
+    assert_int_equal(got.len, t.len);
+    assert_memory_equal(got.data, t.data, t.len);
+    assert_int_equal(storage_foreach_history(f->s, T0, T0 + 2 * MINUTE, keep_transcript, &seen),
+                     0);
+    assert_int_equal(seen.len, t.len);
+    assert_int_equal(storage_get_transcript(f->s, 8, &got), CD_ENOTFOUND);
+    /* A row without any of it reads back empty. */
+    struct engine_history plain = row(9, T0 + MINUTE);
+    BEGIN;
+    PUT(&plain);
+    COMMIT;
+    assert_int_equal(storage_get_history(f->s, 9, &out), 0);
+    assert_string_equal(out.key, "");
+    assert_int_equal(out.n_attrs, 0);
+    assert_int_equal(out.n_messages, 0);
+    assert_int_equal(storage_get_transcript(f->s, 9, &got), 0);
+    assert_int_equal(got.len, 0);
+    cd_buf_close(&t);
+    cd_buf_close(&got);
+    cd_buf_close(&seen);
+}
+
+struct ids
+{
+    size_t n;
+    uint64_t id[16];
+};
+
+static int keep_id(void *data, const struct storage_history *h)
+{
+    struct ids *ids = data;
+    assert_true(ids->n < 16);
+    ids->id[ids->n++] = h->contact;
+    return 0;
+}
+
+/* Contacts 1..10 completed a minute apart; the even ones are Ada's, the odd ones Bob's;
+ * contact 4 has the key "web-4". */
+static void ten_customers(struct fixture *f)
+{
+    BEGIN;
+    for (uint64_t c = 1; c <= 10; c++) {
+        struct engine_history h = row(c, T0 + (int64_t)c * MINUTE);
+        h.n_attrs = 1;
+        h.attrs[0] =
+            (struct engine_attr){"email", c % 2 ? "bob@example.com" : "ada@example.com"};
+        h.key = c == 4 ? "web-4" : "";
+        PUT(&h);
+    }
+    COMMIT;
+}
+
+static void a_scan_finds_a_customers_contacts_newest_first(void **state)
+{
+    F;
+    ten_customers(f);
+    struct ids ids = {0};
+    struct storage_history_mark next;
+    struct storage_history_query q = {.from_ms = 0,
+                                      .to_ms = INT64_MAX,
+                                      .attr_key = "email",
+                                      .attr_value = "ada@example.com",
+                                      .limit = 3};
+    assert_int_equal(storage_history_scan(f->s, &q, keep_id, &ids, &next), 0);
+    assert_int_equal(ids.n, 3);
+    assert_int_equal(ids.id[0], 10);
+    assert_int_equal(ids.id[1], 8);
+    assert_int_equal(ids.id[2], 6);
+    assert_int_equal(next.contact, 6);
+    /* The next page, from the mark. */
+    q.before = next;
+    ids.n = 0;
+    assert_int_equal(storage_history_scan(f->s, &q, keep_id, &ids, &next), 0);
+    assert_int_equal(ids.n, 2);
+    assert_int_equal(ids.id[0], 4);
+    assert_int_equal(ids.id[1], 2);
+    assert_int_equal(next.contact, 0); /* none left */
+    /* By key; within a time range; bounded by rows looked at. */
+    struct storage_history_query k = {.from_ms = 0, .to_ms = INT64_MAX, .key = "web-4"};
+    ids.n = 0;
+    assert_int_equal(storage_history_scan(f->s, &k, keep_id, &ids, &next), 0);
+    assert_int_equal(ids.n, 1);
+    assert_int_equal(ids.id[0], 4);
+    struct storage_history_query r = {.from_ms = T0 + 3 * MINUTE,
+                                      .to_ms = T0 + 6 * MINUTE,
+                                      .attr_key = "email",
+                                      .attr_value = "bob@example.com"};
+    ids.n = 0;
+    assert_int_equal(storage_history_scan(f->s, &r, keep_id, &ids, &next), 0);
+    assert_int_equal(ids.n, 2);
+    assert_int_equal(ids.id[0], 5);
+    assert_int_equal(ids.id[1], 3);
+    r.scan_max = 2; /* looks at 6 and 5 */
+    ids.n = 0;
+    assert_int_equal(storage_history_scan(f->s, &r, keep_id, &ids, &next), 0);
+    assert_int_equal(ids.n, 1);
+    assert_int_equal(next.contact, 5);
+    struct storage_history_query none = {.from_ms = 0, .to_ms = INT64_MAX, .attr_key = "phone"};
+    ids.n = 0;
+    assert_int_equal(storage_history_scan(f->s, &none, keep_id, &ids, &next), 0);
+    assert_int_equal(ids.n, 0);
+}
+
+static void an_erase_takes_the_customers_data_out_of_the_history(void **state)
+{
+    F;
+    ten_customers(f);
+    struct cd_buf t, got;
+    cd_buf_init(&t);
+    cd_buf_init(&got);
+    transcript(&t);
+    struct engine_history h = row(11, T0 + 11 * MINUTE);
+    h.n_attrs = 2;
+    h.attrs[0] = (struct engine_attr){"email", "ada@example.com"};
+    h.attrs[1] = (struct engine_attr){"topic", "billing"};
+    h.notes = "Ada's address changed";
+    h.disposition = "resolved";
+    assert_int_equal(engine_transcript_parse(t.data, t.len, &h.transcript), 0);
+    BEGIN;
+    PUT(&h);
+    COMMIT;
+    uint64_t changed = 0;
+    BEGIN;
+    assert_int_equal(storage_erase_history(f->b, "email", "ada@example.com", &changed), 0);
+    COMMIT;
+    assert_int_equal(changed, 6); /* 2, 4, 6, 8, 10 and 11 */
+    struct storage_history out;
+    assert_int_equal(storage_get_history(f->s, 11, &out), 0);
+    assert_int_equal(out.n_attrs, 1);
+    assert_string_equal(out.attrs[0].key, "topic");
+    assert_string_equal(out.notes, "");
+    assert_string_equal(out.disposition, "resolved");
+    assert_int_equal(out.n_messages, 0);
+    assert_int_equal(storage_get_transcript(f->s, 11, &got), 0);
+    assert_int_equal(got.len, 0);
+    assert_int_equal(out.completed, T0 + 11 * MINUTE);
+    assert_int_equal(storage_get_history(f->s, 3, &out), 0);
+    assert_string_equal(out.attrs[0].value, "bob@example.com");
+    /* Nothing is left to find. */
+    struct ids ids = {0};
+    struct storage_history_mark next;
+    struct storage_history_query q = {
+        .from_ms = 0, .to_ms = INT64_MAX, .attr_key = "email", .attr_value = "ada@example.com"};
+    assert_int_equal(storage_history_scan(f->s, &q, keep_id, &ids, &next), 0);
+    assert_int_equal(ids.n, 0);
+    cd_buf_close(&t);
+    cd_buf_close(&got);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -451,6 +657,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(retention_trims_at_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(default_retention_is_ninety_days, setup, teardown),
         cmocka_unit_test_setup_teardown(retention_catches_up_over_batches, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            the_contacts_key_attributes_wrapup_and_transcript_are_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_scan_finds_a_customers_contacts_newest_first, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(an_erase_takes_the_customers_data_out_of_the_history,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
