@@ -281,8 +281,10 @@ int engine__cmd_callback(struct engine *e, uint64_t id, struct engine_result *re
     if (rv != 0) {
         return rv;
     }
-    if (c->state != ENGINE_CONTACT_QUEUED || c->channel != ENGINE_CH_VOICE) {
-        return FAIL(res, CD_ESTATE, "contact %llu: a callback needs a queued voice contact",
+    if (c->state != ENGINE_CONTACT_QUEUED ||
+        (c->channel != ENGINE_CH_VOICE && c->channel != ENGINE_CH_CHAT)) {
+        return FAIL(res, CD_ESTATE,
+                    "contact %llu: a callback needs a queued voice or chat contact",
                     (unsigned long long)c->id);
     }
     /* The place in line is the order key (priority, enqueued, id): it does not change. */

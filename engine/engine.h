@@ -438,7 +438,8 @@ enum engine_cmd_kind {
     ENGINE_CMD_CONTACT_ABANDON,  /* customer left while queued or offered */
     ENGINE_CMD_CONTACT_END,      /* talk over: to wrap-up, or completed */
     ENGINE_CMD_CONTACT_TRANSFER, /* to a queue, an agent, or an external target */
-    ENGINE_CMD_CONTACT_CALLBACK, /* customer took the callback offer and hung up */
+    ENGINE_CMD_CONTACT_CALLBACK, /* customer took the callback offer and hung up (voice) or
+                                    left the chat (chat): queued, it keeps its place */
     ENGINE_CMD_CONTACT_SET_ATTRS,
     ENGINE_CMD_OFFER_ACCEPT,
     ENGINE_CMD_OFFER_REJECT,
@@ -595,9 +596,12 @@ struct engine_command
         struct
         {
             uint64_t id;
-            const char *home;    /* SESSION_MOVE: the member that holds it now (not "") */
-            const char *session; /* SESSION_MOVE: its key there; "" keeps the key */
-        } session;               /* SESSION_MOVE, SESSION_END */
+            /* SESSION_MOVE: the member that holds it now (not "") and its key there ("" keeps
+             * the key). SESSION_END: the session to end, "" for any: one given that is not
+             * the contact's any more (the customer moved on) is CD_ESTATE. */
+            const char *home;
+            const char *session;
+        } session; /* SESSION_MOVE, SESSION_END */
         struct
         {
             const char *name; /* the member's id */

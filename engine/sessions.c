@@ -25,7 +25,12 @@
  * a queued or offered contact is abandoned with reason "customer_gone", its offer
  * withdrawn; a connected one's talk ends as by CONTACT_END and it finishes as abandoned,
  * "customer_gone", once its agent has wrapped up. A contact in wrap-up gets none: its
- * customer has nothing left to come back to. */
+ * customer has nothing left to come back to; nor does a callback (the customer took the
+ * offer: the centre calls back, nobody waits for a page).
+ *
+ * SESSION_END(id, home, session): a home or session given must be the contact's own (else
+ * CD_ESTATE, nothing changes), so that the end of a connection a customer left behind does
+ * not cut the session it has since opened through another member; "" ends whatever it is. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,7 +140,7 @@ static int session_move(struct engine *e,
 /* A chat whose customer's connection is gone waits for the customer, for a while. */
 static void await_customer(struct engine *e, struct contact *c)
 {
-    if (c->channel == ENGINE_CH_CHAT && c->state != ENGINE_CONTACT_WRAPUP) {
+    if (c->channel == ENGINE_CH_CHAT && c->state != ENGINE_CONTACT_WRAPUP && !c->callback) {
         engine__set_reconnect(e, c, e->clock + engine_model_reconnect_ms(&e->model));
     }
 }
@@ -156,6 +161,14 @@ int engine__cmd_session(struct engine *e,
     }
     if (c->where == NULL) {
         return FAIL(res, CD_ESTATE, "contact %llu has no live session",
+                    (unsigned long long)c->id);
+    }
+    /* Fenced: the member that ends a session names it, so that an end that comes after the
+     * customer has moved on to another member changes nothing. */
+    const char *home = cmd->u.session.home, *session = cmd->u.session.session;
+    if ((home != NULL && home[0] != 0 && strcmp(home, engine__home(c)) != 0) ||
+        (session != NULL && session[0] != 0 && strcmp(session, engine__session(c)) != 0)) {
+        return FAIL(res, CD_ESTATE, "contact %llu's session is not that one any more",
                     (unsigned long long)c->id);
     }
     char old[ENGINE_NAME_MAX];

@@ -526,7 +526,7 @@ static bool feed_flush(struct api__events *ev, struct feed *f)
     if (id_cmp(f->after, ev->horizon) < 0) {
         char kept[48];
         id_text(ev->horizon, kept, sizeof(kept));
-        char why[96];
+        char why[128];
         snprintf(why, sizeof(why), "events are kept here after %s only: read the state afresh",
                  kept);
         feed_close(f, 4410, why);

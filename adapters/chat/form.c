@@ -53,15 +53,20 @@ static const struct engine_chat_field *field_of(const struct engine_chat_entry *
     return NULL;
 }
 
+/* The refusal of field key: "LABEL: WHY" (or WHY alone when label is NULL). */
 static int refuse(const char **field,
                   const char *key,
                   char *message,
                   size_t len,
-                  const char *why,
-                  const char *label)
+                  const char *label,
+                  const char *why)
 {
     *field = key;
-    snprintf(message, len, why, label);
+    if (label != NULL) {
+        snprintf(message, len, "%s: %s", label, why);
+    } else {
+        snprintf(message, len, "%s", why);
+    }
     return CD_EINVAL;
 }
 
@@ -85,11 +90,13 @@ int chat__form(const struct engine_chat_entry *entry,
     {
         const struct engine_chat_field *f = field_of(entry, key);
         if (f == NULL) {
-            return refuse(field, key, message, len, "'%s' is not a field of this form", key);
+            *field = key;
+            snprintf(message, len, "'%s' is not a field of this form", key);
+            return CD_EINVAL;
         }
         const char *s = json_string_value(value);
         if (s == NULL) {
-            return refuse(field, f->key, message, len, "%s: expected text", f->label);
+            return refuse(field, f->key, message, len, f->label, "expected text");
         }
         if (s[0] == 0) {
             continue; /* left empty: as if not given */
@@ -100,10 +107,10 @@ int chat__form(const struct engine_chat_entry *entry,
             return CD_EINVAL;
         }
         if (f->type == ENGINE_FIELD_EMAIL && !email_ok(s)) {
-            return refuse(field, f->key, message, len, "%s: not an email address", f->label);
+            return refuse(field, f->key, message, len, f->label, "not an email address");
         }
         if (f->type == ENGINE_FIELD_PHONE && !phone_ok(s)) {
-            return refuse(field, f->key, message, len, "%s: not a phone number", f->label);
+            return refuse(field, f->key, message, len, f->label, "not a phone number");
         }
         if (f->type == ENGINE_FIELD_SELECT) {
             bool found = false;
@@ -111,8 +118,7 @@ int chat__form(const struct engine_chat_entry *entry,
                 found = strcmp(f->options[k], s) == 0;
             }
             if (!found) {
-                return refuse(field, f->key, message, len, "%s: not one of the choices",
-                              f->label);
+                return refuse(field, f->key, message, len, f->label, "not one of the choices");
             }
         }
         attrs[(*n_attrs)++] = (struct engine_attr){f->key, s};
@@ -127,7 +133,9 @@ int chat__form(const struct engine_chat_entry *entry,
             given = strcmp(attrs[k].key, f->key) == 0;
         }
         if (!given) {
-            return refuse(field, f->key, message, len, "%s is required", f->label);
+            *field = f->key;
+            snprintf(message, len, "%s is required", f->label);
+            return CD_EINVAL;
         }
     }
     return 0;

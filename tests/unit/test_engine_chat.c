@@ -409,6 +409,43 @@ TEST(a_queued_chat_whose_customer_does_not_come_back_is_abandoned)
     assert_int_equal(engine_next_deadline(f->e), INT64_MAX);
 }
 
+/* The end of a connection the customer left behind does not cut the session the customer
+ * has since opened through another member. */
+TEST(a_session_end_names_the_session_it_ends)
+{
+    MODEL_INSTALL;
+    uint64_t id = chat_in(f, "chat", "n1"); /* session tok-1 at n1 */
+    SESSION_MOVE(id, "n2");                 /* tok-2 at n2 */
+    struct engine_command end = {.kind = ENGINE_CMD_SESSION_END};
+    end.u.session.id = id;
+    end.u.session.home = "n1";
+    end.u.session.session = "tok-1";
+    assert_int_equal(fx_apply(f, &end), CD_ESTATE);
+    assert_string_equal(fx_contact(f, id).home, "n2");
+    assert_int_equal(fx_contact(f, id).reconnect_by, 0);
+    end.u.session.home = "n2";
+    end.u.session.session = "tok-1"; /* the right member, an old key */
+    assert_int_equal(fx_apply(f, &end), CD_ESTATE);
+    end.u.session.session = "tok-2";
+    EXPECT_OK(fx_apply(f, &end));
+    assert_string_equal(fx_contact(f, id).home, "");
+    assert_true(fx_contact(f, id).reconnect_by > 0);
+}
+
+/* A customer who took the callback offer is not waited for. */
+TEST(a_callback_gets_no_reconnect_deadline)
+{
+    MODEL_INSTALL;
+    uint64_t id = chat_in(f, "chat", "n1");
+    struct engine_command cb = {.kind = ENGINE_CMD_CONTACT_CALLBACK};
+    cb.u.contact.id = id;
+    EXPECT_OK(fx_apply(f, &cb));
+    SESSION_END(id);
+    assert_int_equal(fx_contact(f, id).reconnect_by, 0);
+    assert_int_equal(engine_next_deadline(f->e), INT64_MAX);
+    ASSERT_STATE(id, QUEUED);
+}
+
 TEST(an_offered_chat_is_withdrawn_then_abandoned)
 {
     f->m.chat_reconnect_s = 10; /* before the 20 s ring */
@@ -946,6 +983,8 @@ int main(void)
         FX_TEST(damaged_transcripts_are_refused),
         FX_TEST(a_snapshot_keeps_transcripts_and_deadlines),
         FX_TEST(a_queued_chat_whose_customer_does_not_come_back_is_abandoned),
+        FX_TEST(a_session_end_names_the_session_it_ends),
+        FX_TEST(a_callback_gets_no_reconnect_deadline),
         FX_TEST(an_offered_chat_is_withdrawn_then_abandoned),
         FX_TEST(a_connected_chat_ends_in_wrapup_as_customer_gone),
         FX_TEST(without_wrapup_a_gone_customer_ends_the_chat_at_once),
