@@ -63,6 +63,7 @@ struct api
     bool closing;
     void (*close_cb)(void *data);
     void *close_data;
+    bool secure; /* api_set_secure(): members' API addresses are https */
     /* api_set_signals(): how a desk's signals reach the customer's page. */
     int (*publish)(void *data, uint64_t contact, const char *json, size_t len);
     void *publish_data;
@@ -289,6 +290,9 @@ struct api__events;
 int api__events_new(struct api *a);
 void api__events_free(struct api__events *ev);
 void api__events(struct api__call *call);
+/* desk.c: GET /v1/desk, GET /v1/contacts/{id}/earlier. */
+void api__desk(struct api__call *call);
+void api__earlier(struct api__call *call);
 /* Closes the feeds' WebSockets; api__events_closed() once they all are. */
 void api__events_close(struct api *a);
 bool api__events_closed(const struct api *a);

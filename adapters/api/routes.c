@@ -82,6 +82,8 @@ ROUTE0(r_signin, api__signin(call))
 ROUTE0(r_session_get, api__session_get(call))
 ROUTE0(r_signout, api__signout(call))
 ROUTE0(r_audit, api__audit(call))
+ROUTE0(r_desk, api__desk(call))
+ROUTE0(r_earlier, api__earlier(call))
 ROUTE0(r_message_post, api__message_post(call))
 ROUTE0(r_messages_get, api__messages_get(call))
 ROUTE0(r_wrapup_done, api__wrapup_done(call))
@@ -226,8 +228,11 @@ static const struct route routes[] = {
      STAFF, OWN_ANY},
     {HTTP_M_DELETE, "/v1/contacts/{contact}/session", r_session, ENGINE_CMD_SESSION_END, NULL,
      STAFF, OWN_ANY},
-    {HTTP_M_GET, "/v1/contacts/{contact}/explain", r_read, API__READ_EXPLAIN, q_read, STAFF,
-     OWN_ANY},
+    {HTTP_M_GET, "/v1/contacts/{contact}/explain", r_read, API__READ_EXPLAIN, q_read,
+     STAFF | AGENT, OWN_CONTACT},
+    {HTTP_M_GET, "/v1/contacts/{contact}/earlier", r_earlier, 0, q_read, STAFF | AGENT,
+     OWN_CONTACT},
+    {HTTP_M_GET, "/v1/desk", r_desk, 0, q_read, STAFF | AGENT, OWN_ANY},
     {HTTP_M_POST, "/v1/offers/{offer}/accept", r_offer, ENGINE_CMD_OFFER_ACCEPT, NULL,
      STAFF | AGENT, OWN_ANSWERER},
     {HTTP_M_POST, "/v1/offers/{offer}/reject", r_offer, ENGINE_CMD_OFFER_REJECT, NULL,

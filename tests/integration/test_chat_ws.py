@@ -284,7 +284,7 @@ def failover(c, p):
     p.until(lambda m: m["t"] == "sent" and m["id"] == "m3", "sent m3")
     code, doc = n2.request("GET", f"/v1/contacts/{cid}/messages")
     check(code == 200, f"transcript: {code} {doc}")
-    replicated = [(m["seq"], m["from"], m["id"], m["text"]) for m in doc["messages"]]
+    replicated = [(m["seq"], m["from"], m["id"], m["text"]) for m in doc["items"]]
     seen = [(m["seq"], m["from"], m["id"], m["text"]) for m in p.messages()]
     check(replicated == seen, f"the page's transcript {seen} != the replicated {replicated}")
     check([s for s, *_ in replicated] == list(range(1, len(replicated) + 1)),
@@ -313,7 +313,7 @@ def bye_and_wrapup(c, p):
     h = wait(lambda: (lambda r: r[1] if r[0] == 200 else None)(
         n3.request("GET", f"/v1/history/{cid}")), 15, "history on n3")
     check(h["disposition"] == "resolved" and h["notes"] == "billing question", f"history {h}")
-    check(len(h["transcript"]) == 6, f"history transcript {h['transcript']}")
+    check(len(h["messages"]) == 6, f"history transcript {h['messages']}")
     log("bye ended the talk; wrap-up needed its disposition; the history on n3 has it and "
         "the transcript")
 
@@ -327,7 +327,7 @@ def customer_gone(c):
     p.ws.sock.close()  # the page is gone without a goodbye
     h = wait(lambda: (lambda r: r[1] if r[0] == 200 else None)(
         n2.request("GET", f"/v1/history/{cid}")), 40, "the abandoned chat in history")
-    check(h["outcome"] == "abandoned" and h["reason"] == "customer_gone", f"gone: {h}")
+    check(h["state"] == "abandoned" and h["reason"] == "customer_gone", f"gone: {h}")
     log("a page gone without a goodbye: abandoned as customer_gone after reconnect_s")
 
 

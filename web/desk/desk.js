@@ -474,7 +474,7 @@
     if (k.channel !== 'chat') return;
     try {
       const doc = await api('GET', '/v1/contacts/' + k.id + '/messages?after=' + k.seq);
-      for (const m of doc.messages || []) addMessage(k, m);
+      for (const m of doc.items || []) addMessage(k, m);
     } catch (e) {
       noteIn(k, 'The conversation could not be read: ' + e.message);
     }
