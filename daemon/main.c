@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <uv.h>
 
 #include "config/config.h"
@@ -70,6 +71,20 @@ static void on_signal(uv_signal_t *s, int signum)
     node_stop(d->node, stopped, d);
 }
 
+/* Every chat page and agent desk holds a connection: a node serving thousands of them needs
+ * as many descriptors, and the soft limit is often 1024. It is raised to the hard limit,
+ * which the service manager sets (ops/systemd: LimitNOFILE). */
+static void raise_file_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            cd_log(CD_LOG_WARN, "start", "msg", "cannot raise the open files limit", NULL);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     const char *config_path = NULL;
@@ -95,6 +110,7 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    raise_file_limit();
     struct node_options opt = {.config = &d.config, .builtin = true};
     if (node_new(d.loop, &opt, &d.node, err, sizeof(err)) != 0) {
         cd_log(CD_LOG_ERROR, "start", "msg", err, NULL);
