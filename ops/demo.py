@@ -1,5 +1,6 @@
 """The demonstration cluster: three contactd nodes on 127.0.0.1, the sample routing model,
-and traffic on all four channels, until Ctrl-C (SIGINT) or SIGTERM stops everything it
+and traffic on all four channels (chats through the chat page's WebSocket), with the
+chat page and the agent desk to watch in a browser, until Ctrl-C (SIGINT) or SIGTERM stops everything it
 started. ops/demo builds and then runs this; see README.md.
 
     python3 ops/demo.py --contactd build/daemon/contactd --contactctl build/.../contactctl
@@ -134,6 +135,25 @@ class Demo:
         if res.status != 200:
             raise SystemExit(f"demo: the model was refused ({res.status}): {doc}")
 
+    HUMAN = "lt001"  # the agent left to a person on the desk
+    USERS = {"agent": ("agent", "lt001", "demo-agent-pw"),
+             "super": ("supervisor", None, "demo-super-pw")}
+
+    def add_users(self, token):
+        """Users who sign in on the agent desk: one agent, one supervisor."""
+        for name, (role, agent, password) in self.USERS.items():
+            body = {"role": role, "password": password}
+            if agent:
+                body["agent"] = agent
+            conn = https(self.api[0], self.tls, 10)
+            conn.request("PUT", f"/v1/users/{name}", body=json.dumps(body),
+                         headers={"Authorization": f"Bearer {token}",
+                                  "Content-Type": "application/json"})
+            res = conn.getresponse()
+            doc = res.read().decode()
+            if res.status != 200:
+                raise SystemExit(f"demo: user {name} was refused ({res.status}): {doc}")
+
     def stop(self):
         for p in self.procs:
             if p.poll() is None:
@@ -163,6 +183,15 @@ from $CONTACTD_TOKEN_FILE:
   export CONTACTD_TOKEN_FILE={self.token_file}
   {ctl} token create wallboard --role reporter     # a token of another role, shown once
   {ctl} whoami
+
+Web chat and the agent desk (the browser must trust the demo's CA, {self.ca},
+or be told to go on past its warning):
+  customer chat page:  https://127.0.0.1:{self.api[0]}/chat/   (any node: /chat/ on each)
+  agent desk:          https://127.0.0.1:{self.api[1]}/desk/
+    sign in as "agent" / "{self.USERS['agent'][2]}": agent {self.HUMAN}, whom the traffic leaves to you;
+    set yourself Available and chat with the customers the chat page brings
+  watch a simulated agent's chats read-only: sign in as "super" / "{self.USERS['super'][2]}"
+    and open https://127.0.0.1:{self.api[1]}/desk/?agent=lt002
 
 Watch it:
   {ctl} status
@@ -224,11 +253,13 @@ def main():
                              + demo.root)
         token = demo.wait_token()
         demo.install_model(token)
+        demo.add_users(token)
         endpoints = demo.banner()
         run_traffic = traffic.Traffic(traffic.Api(endpoints.split(","), cafile=demo.ca,
                                                   token=token),
                                       args.scale,
                                       int(time.time()) % 1000000)
+        run_traffic.human = demo.HUMAN
         if not stop["now"]:
             run_traffic.run(args.seconds, 10.0)
             run_traffic.report()

@@ -13,6 +13,12 @@ the contact and finishes wrap-up, and takes a short break now and then.
 Every request goes to the next endpoint in turn and moves on to the next one when a node
 does not answer or has no leader, so the traffic carries on while nodes are killed and
 restarted. Standard library only; stops on SIGINT or SIGTERM, or after --for seconds.
+
+Chats come through the chat page's WebSocket (docs/chat.md) like a person's browser: a
+customer fills the model's pre-chat form, writes now and then, resumes on another node when
+its node goes away, and says goodbye or is left by the agent. The agents answer in the chat
+with agent tokens of their own (made when the traffic's token may: an admin's). --human
+AGENT leaves one agent to a person on the agent desk (ops/demo does).
 """
 import argparse
 import heapq
@@ -27,6 +33,13 @@ import sys
 import threading
 import time
 import urllib.parse
+import uuid
+import base64
+
+# The project's WebSocket client (standard library only), shared with the tests.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
+                                "lib"))
+import wsclient  # noqa: E402
 
 # Mean arrivals per second at scale 1, and mean handling time (seconds) per channel.
 RATES = {"voice": 1.2, "chat": 0.8, "email": 0.4, "sms": 0.3}
@@ -34,6 +47,15 @@ TALK = {"voice": 40.0, "chat": 60.0, "email": 25.0, "sms": 20.0}
 LANGUAGES = [("en", 70), ("pt", 10), ("fr", 8), ("de", 6), ("es", 6)]
 LOCATIONS = {"en": ["GB", "GB", "GB", "IE"], "pt": ["PT", "BR"], "fr": ["FR"], "de": ["DE"],
              "es": ["ES"]}
+NAMES = ["Ana", "Ben", "Chloe", "Dev", "Eva", "Finn", "Grace", "Hugo", "Ines", "Jon", "Kai",
+         "Lena", "Milo", "Nora", "Omar", "Pia", "Raj", "Sara", "Tom", "Uma", "Vic", "Zoe"]
+SAYS = ["Hello, I have a question about my order.", "It has not arrived yet.",
+        "The number is 4711.", "Can you check when it ships?", "Thanks, that helps.",
+        "One more thing: can I change the address?", "Great, thank you!"]
+REPLIES = ["Hello! Let me look at that for you.", "One moment please.",
+           "I can see it here: it leaves the warehouse tomorrow.",
+           "Yes, I have changed it for you.", "Is there anything else I can do?"]
+CHATS_MAX = 40  # chat customers at once (each a thread)
 
 
 def pick(rnd, weighted):
@@ -100,6 +122,12 @@ class Api:
             return res.status, (json.loads(text) if text else None)
         raise OSError(f"no node answered {method} {path}")
 
+    def with_token(self, token):
+        """The same endpoints with another token."""
+        other = Api([u.geturl() for u in self.endpoints], self.timeout, None, token)
+        other.tls = self.tls
+        return other
+
 
 class Traffic:
     def __init__(self, api, scale, seed):
@@ -111,11 +139,16 @@ class Traffic:
         self.agenda = []  # (when, seq, action, args): the agents' next moves
         self.seq = itertools.count()
         self.handled = set()  # offer ids already acted on
-        self.counts = {"created": 0, "accepted": 0, "ended": 0, "missed": 0, "errors": 0}
+        self.counts = {"created": 0, "accepted": 0, "ended": 0, "missed": 0, "errors": 0,
+                       "chats": 0, "messages": 0}
         self.agents = []
         self.dispositions = []  # the model's, for wrap-up (some queues require one)
         self.away_reasons = []
         self.tag = f"{seed}-{int(time.time())}"
+        self.human = None  # an agent left to a person
+        self.agent_api = {}  # agent -> Api with that agent's token (chat replies)
+        self.entries = []  # the model's pre-chat forms
+        self.chats = 0  # chat customers connected now
 
     def count(self, what, n=1):
         with self.lock:
@@ -131,13 +164,20 @@ class Traffic:
         code, doc = self.api.call("GET", "/v1/agents")
         if code != 200:
             raise OSError(f"listing agents answered {code}: {doc}")
-        self.agents = [a["name"] for a in doc["items"]]
+        self.agents = [a["name"] for a in doc["items"] if a["name"] != self.human]
         code, model = self.api.call("GET", "/v1/model")
         if code == 200:
             self.dispositions = model.get("dispositions", [])
             self.away_reasons = model.get("away_reasons", [])
         for name in self.agents:
             self.api.call("POST", f"/v1/agents/{name}/login", {"presence": "available"})
+            code, doc = self.api.call("POST", "/v1/tokens", {
+                "name": f"traffic-{name}-{self.tag}", "role": "agent", "agent": name})
+            if code == 201:
+                self.agent_api[name] = self.api.with_token(doc["token"])
+        code, doc = self.api.call("GET", "/chat/config")
+        if code == 200:
+            self.entries = doc["entries"]
 
     def poll_offers(self):
         code, doc = self.api.call("GET", "/v1/contacts?state=offered&limit=1000")
@@ -163,6 +203,19 @@ class Traffic:
             self.count("accepted")
             talk = min(self.rnd.expovariate(1 / TALK[channel]), 6 * TALK[channel])
             self.later(talk, self.end, contact, agent)
+            if channel == "chat":
+                self.later(self.rnd.uniform(1, 3), self.reply, contact, agent, 0)
+
+    def reply(self, contact, agent, n):
+        """The agent writes in the chat (its n-th line), as long as it has the chat."""
+        api = self.agent_api.get(agent)
+        if api is None or n >= len(REPLIES):
+            return
+        code, _ = api.call("POST", f"/v1/contacts/{contact}/messages",
+                           {"id": f"t-{contact}-{n}", "text": REPLIES[n]})
+        if code in (200, 201):
+            self.count("messages")
+            self.later(self.rnd.uniform(6, 15), self.reply, contact, agent, n + 1)
 
     def reject(self, offer, agent):
         self.api.call("POST", f"/v1/offers/{offer}/reject", {"agent": agent})
@@ -219,13 +272,96 @@ class Traffic:
             body["priority"] = 5
         return body
 
+    def chat(self, n):
+        """One customer on the chat page: the form, a few lines while it lasts, goodbye."""
+        entry = self.entries[0] if self.entries else None
+        if entry is None:
+            return
+        rnd = random.Random(f"{self.tag}-{n}")
+        form = {}
+        for f in entry["fields"]:
+            if f["type"] == "select":
+                form[f["key"]] = rnd.choice(f["options"])
+            elif f["type"] == "email":
+                form[f["key"]] = f"customer{n}@example.com"
+            elif f["type"] == "phone":
+                form[f["key"]] = f"+44 20 7946 {n % 10000:04d}"
+            elif f["key"] == "name":
+                form[f["key"]] = rnd.choice(NAMES)
+            elif f.get("required"):
+                form[f["key"]] = "demo"
+        secret = base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+        contact, seq, said = 0, 0, 0
+        turn = rnd.randrange(len(self.api.endpoints))
+        deadline = time.monotonic() + 6 * TALK["chat"]
+        while not self.stop.is_set() and time.monotonic() < deadline:
+            u = self.api.endpoints[turn % len(self.api.endpoints)]
+            turn += 1
+            try:
+                ws = wsclient.connect(f"wss://{u.hostname}:{u.port}/chat/ws",
+                                      ssl_context=self.api.tls, timeout=5)
+                if contact:
+                    ws.send_json({"t": "resume", "secret": secret, "contact": contact,
+                                  "after": seq})
+                else:
+                    ws.send_json({"t": "hello", "entry": entry["name"], "secret": secret,
+                                  "form": form})
+                next_say = time.monotonic() + rnd.uniform(2, 6)
+                while not self.stop.is_set() and time.monotonic() < deadline:
+                    try:
+                        m = ws.recv_json(timeout=0.5)
+                    except wsclient.Timeout:
+                        m = None
+                    if m is not None:
+                        t = m.get("t")
+                        if t == "welcome":
+                            contact = m["contact"]
+                        elif t == "msg":
+                            seq = max(seq, m["seq"])
+                        elif t == "ended" or t == "error" and not contact:
+                            ws.close()
+                            return
+                    if contact and time.monotonic() >= next_say:
+                        if said < len(SAYS):
+                            ws.send_json({"t": "msg", "id": f"c-{said}", "text": SAYS[said]})
+                            said += 1
+                            self.count("messages")
+                        elif rnd.random() < 0.5:
+                            ws.send_json({"t": "bye"})
+                        next_say = time.monotonic() + rnd.uniform(5, 15)
+            except (OSError, wsclient.WebSocketError):
+                time.sleep(0.5)  # the node went away: resume through the next one
+        if contact:
+            try:
+                ws.send_json({"t": "bye"})
+                ws.close()
+            except (OSError, wsclient.WebSocketError):
+                pass
+
+    def chat_thread(self, n):
+        try:
+            self.chat(n)
+        finally:
+            with self.lock:
+                self.chats -= 1
+
     def arrivals(self):
         rate = sum(RATES.values()) * self.scale
         channels = [(c, r) for c, r in RATES.items()]
         for n in itertools.count():
             if self.stop.wait(self.rnd.expovariate(rate)):
                 return
-            body = self.contact(pick(self.rnd, channels), n)
+            channel = pick(self.rnd, channels)
+            if channel == "chat" and self.entries:
+                with self.lock:
+                    room = self.chats < CHATS_MAX
+                    self.chats += room
+                if room:
+                    self.count("created")
+                    self.count("chats")
+                    threading.Thread(target=self.chat_thread, args=(n,), daemon=True).start()
+                continue
+            body = self.contact(channel, n)
             try:
                 code, doc = self.api.call("POST", "/v1/contacts", body)
             except OSError:
@@ -264,7 +400,8 @@ class Traffic:
             pass
         with self.lock:
             c = dict(self.counts)
-        print(f"traffic: {c['created']} contacts created, {c['accepted']} answered, "
+        print(f"traffic: {c['created']} contacts created ({c['chats']} chats through the chat "
+              f"page, {c['messages']} chat messages), {c['accepted']} answered, "
               f"{c['ended']} ended, {waiting} waiting now, {c['missed']} left to ring out; "
               f"leader {leader}; {c['errors']} failed requests", flush=True)
 
@@ -283,6 +420,8 @@ def main(argv=None):
     ap.add_argument("--for", dest="seconds", type=float, default=0,
                     help="stop after this many seconds (default: until a signal)")
     ap.add_argument("--report-every", type=float, default=10.0)
+    ap.add_argument("--human", default=None,
+                    help="an agent the traffic leaves alone, for a person on the desk")
     args = ap.parse_args(argv)
     if args.scale <= 0:
         ap.error("--scale must be above 0")
@@ -293,6 +432,7 @@ def main(argv=None):
             token = f.read().strip()
     traffic = Traffic(Api(args.endpoints.split(","), cafile=args.cacert, token=token),
                       args.scale, seed)
+    traffic.human = args.human
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: traffic.stop.set())
     try:
