@@ -179,6 +179,17 @@ static const char *state_name(uint8_t state)
     return state == ENGINE_CONTACT_STATE_COUNT ? "" : engine_contact_state_name(state);
 }
 
+/* The estimated wait of the contact at position in q: the queue's estimate is for one
+ * arriving now, behind every waiting contact, so this one's is that share of it. */
+static int64_t ewt_at(const struct engine_queue_info *q, uint32_t position)
+{
+    int64_t ewt = q->ewt_ms;
+    if (q->waiting > 0) {
+        ewt = q->ewt_ms * (int64_t)position / (int64_t)(q->waiting + 1);
+    }
+    return (ewt + 999) / 1000;
+}
+
 /* The place in line of one contact: contacts of its queue served before it (priority,
  * then time in the queue, then id: the engine's own order), plus one. */
 struct line_count
@@ -217,22 +228,38 @@ static void place_in_line(struct chat *c,
     }
     *position = lc.ahead + 1;
     if (engine_queue_get(e, info->queue, &q) == 0) {
-        /* the queue's estimate is for one arriving now, behind every waiting contact: this
-         * contact has `position` of them ahead of it (itself included) */
-        int64_t ewt = q.ewt_ms;
-        if (q.waiting > 0) {
-            ewt = q.ewt_ms * (int64_t)*position / (int64_t)(q.waiting + 1);
-        }
-        *ewt_s = (ewt + 999) / 1000;
+        *ewt_s = ewt_at(&q, *position);
     }
 }
 
+static void send_state_at(struct chat__page *p,
+                          const struct engine_contact_info *info,
+                          uint32_t position,
+                          int64_t ewt_s,
+                          bool force);
+
+/* At a welcome the place in line is worked out for this one contact (a pass over the live
+ * contacts); after an effect the last one told stands until the periodic pass (on_timer)
+ * tells them all. */
 void chat__send_state(struct chat__page *p, const struct engine_contact_info *info, bool force)
 {
-    uint32_t position = 0;
-    int64_t ewt_s = -1;
-    if (info->state == ENGINE_CONTACT_QUEUED) {
+    uint32_t position = p->position;
+    int64_t ewt_s = p->ewt_s;
+    if (info->state == ENGINE_CONTACT_QUEUED && (force || p->state != ENGINE_CONTACT_QUEUED)) {
         place_in_line(p->chat, info, &position, &ewt_s);
+    }
+    send_state_at(p, info, position, ewt_s, force);
+}
+
+static void send_state_at(struct chat__page *p,
+                          const struct engine_contact_info *info,
+                          uint32_t position,
+                          int64_t ewt_s,
+                          bool force)
+{
+    if (info->state != ENGINE_CONTACT_QUEUED) {
+        position = 0;
+        ewt_s = -1;
     }
     if (!force && info->state == p->state && position == p->position && ewt_s == p->ewt_s) {
         return;
@@ -390,16 +417,30 @@ void chat_signal(void *data, uint64_t contact, const char *json, size_t len)
     json_decref(j);
 }
 
-/* Chats homed here that no page holds: this node stopped (or restarted) while their pages
- * were connected, or a page went away in a way that left no goodbye. Seen so at two sweeps
- * in a row (a page that reconnects at once has had its chance), their sessions end, so that
- * their reconnect deadlines run and a customer who never comes back does not hold a chat
- * for ever. */
-struct sweep
+/* Every few seconds, in one pass over the live contacts:
+ * - the places in line of the chats waiting here: the queued contacts sorted as the engine
+ *   serves them (priority, then time in the queue, then id), counted per queue;
+ * - chats homed here that no page holds: this node stopped (or restarted) while their pages
+ *   were connected, or a page went away in a way that left no goodbye. Seen so at two passes
+ *   in a row (a page that reconnects at once has had its chance), their sessions end, so
+ *   that their reconnect deadlines run and a customer who never comes back does not hold a
+ *   chat for ever. */
+struct waiting
+{
+    const char *queue; /* borrowed from the engine until the next command: used at once */
+    int16_t priority;
+    int64_t enqueued;
+    uint64_t id;
+};
+
+struct pass
 {
     struct chat *c;
-    uint64_t *now;
-    size_t n, cap;
+    bool sweep;
+    uint64_t *orphans;
+    size_t n_orphans, cap_orphans;
+    struct waiting *queued;
+    size_t n_queued, cap_queued;
 };
 
 static int by_id(const void *a, const void *b)
@@ -408,61 +449,101 @@ static int by_id(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static int sweep_one(void *data, const struct engine_contact_info *info)
+static int in_line(const void *a, const void *b)
 {
-    struct sweep *sw = data;
-    struct chat *c = sw->c;
-    if (info->channel != ENGINE_CH_CHAT || strcmp(info->home, c->member) != 0 ||
+    const struct waiting *x = a, *y = b;
+    int q = strcmp(x->queue, y->queue);
+    if (q != 0) {
+        return q;
+    }
+    if (x->priority != y->priority) {
+        return x->priority > y->priority ? -1 : 1;
+    }
+    if (x->enqueued != y->enqueued) {
+        return x->enqueued < y->enqueued ? -1 : 1;
+    }
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static bool push(void **v, size_t *n, size_t *cap, size_t size)
+{
+    if (*n == *cap) {
+        size_t more = *cap ? 2 * *cap : 256;
+        void *w = realloc(*v, more * size);
+        if (w == NULL) {
+            return false;
+        }
+        *v = w;
+        *cap = more;
+    }
+    return true;
+}
+
+static int pass_one(void *data, const struct engine_contact_info *info)
+{
+    struct pass *ps = data;
+    struct chat *c = ps->c;
+    if (info->state == ENGINE_CONTACT_QUEUED && c->n_pages > 0) {
+        if (!push((void **)&ps->queued, &ps->n_queued, &ps->cap_queued, sizeof(*ps->queued))) {
+            return CD_ENOMEM;
+        }
+        ps->queued[ps->n_queued++] =
+            (struct waiting){info->queue, info->priority, info->enqueued, info->id};
+    }
+    if (!ps->sweep || info->channel != ENGINE_CH_CHAT || strcmp(info->home, c->member) != 0 ||
         chat__find(c, info->id) != NULL) {
         return 0;
     }
-    if (sw->n == sw->cap) {
-        size_t cap = sw->cap ? 2 * sw->cap : 64;
-        uint64_t *v = realloc(sw->now, cap * sizeof(*v));
-        if (v == NULL) {
-            return CD_ENOMEM;
-        }
-        sw->now = v;
-        sw->cap = cap;
+    if (!push((void **)&ps->orphans, &ps->n_orphans, &ps->cap_orphans, sizeof(uint64_t))) {
+        return CD_ENOMEM;
     }
-    sw->now[sw->n++] = info->id;
+    ps->orphans[ps->n_orphans++] = info->id;
     if (bsearch(&info->id, c->orphans, c->n_orphans, sizeof(uint64_t), by_id) != NULL) {
         chat__end_orphan(c, info->id, info->session);
     }
     return 0;
 }
 
-static void sweep(struct chat *c)
+/* Tells each waiting page here its place in line and estimated wait, when changed. */
+static void tell_places(struct chat *c, struct waiting *v, size_t n)
 {
-    struct sweep sw = {.c = c};
-    if (engine_contacts_foreach(cluster_engine(c->cluster), sweep_one, &sw) != 0) {
-        free(sw.now);
-        return;
+    const struct engine *e = cluster_engine(c->cluster);
+    struct engine_queue_info q = {.name = NULL};
+    struct engine_contact_info info;
+    qsort(v, n, sizeof(*v), in_line);
+    uint32_t position = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i == 0 || strcmp(v[i].queue, v[i - 1].queue) != 0) {
+            position = 0;
+            if (engine_queue_get(e, v[i].queue, &q) != 0) {
+                q = (struct engine_queue_info){.name = NULL};
+            }
+        }
+        position++;
+        struct chat__page *p = chat__find(c, v[i].id);
+        if (p != NULL && p->phase == CHAT__LIVE && engine_contact_get(e, v[i].id, &info) == 0) {
+            send_state_at(p, &info, position, q.name != NULL ? ewt_at(&q, position) : -1,
+                          false);
+        }
     }
-    /* ids come in ascending order */
-    free(c->orphans);
-    c->orphans = sw.now;
-    c->n_orphans = sw.n;
 }
 
-/* Every few seconds: each waiting chat's place in line and estimated wait, when changed;
- * and the sweep of chats homed here without a page. */
 static void on_timer(uv_timer_t *t)
 {
     struct chat *c = t->data;
-    const struct engine *e = cluster_engine(c->cluster);
-    struct engine_contact_info info;
-    if (!c->closing && cluster_ready(c->cluster)) {
-        sweep(c);
-    }
-    for (size_t i = 0; i < c->n_buckets; i++) {
-        for (struct chat__page *p = c->buckets[i]; p != NULL; p = p->next) {
-            if (p->state == ENGINE_CONTACT_QUEUED &&
-                engine_contact_get(e, p->contact, &info) == 0) {
-                chat__send_state(p, &info, false);
-            }
+    struct pass ps = {.c = c, .sweep = !c->closing && cluster_ready(c->cluster)};
+    if (engine_contacts_foreach(cluster_engine(c->cluster), pass_one, &ps) == 0) {
+        tell_places(c, ps.queued, ps.n_queued);
+        if (ps.sweep) {
+            /* ids come in ascending order */
+            free(c->orphans);
+            c->orphans = ps.orphans;
+            c->n_orphans = ps.n_orphans;
+            ps.orphans = NULL;
         }
     }
+    free(ps.orphans);
+    free(ps.queued);
 }
 
 /* ---- /chat/config ---------------------------------------------------------------------- */

@@ -318,6 +318,24 @@ def bye_and_wrapup(c, p):
         "the transcript")
 
 
+def places_in_line(c):
+    n1, n2, n3 = c.nodes
+    code, doc = c.wait_leader().request("POST", "/v1/agents/a01/logout", {})
+    check(code == 200, f"logout a01: {code} {doc}")
+    first, second = Page(c, n1), Page(c, n3)
+    for p, name in ((first, "Di"), (second, "Ed")):
+        check(p.hello({"name": name}, entry="sales")["t"] == "welcome", f"welcome {name}")
+    m = second.until(lambda m: m["t"] == "state" and m["state"] == "queued", "queued")
+    check(m["position"] == 2 and m["queue"] == "web-sales", f"second in line: {m}")
+    first.send(t="bye")
+    first.until(lambda m: m["t"] == "ended", "the first left")
+    m = second.until(lambda m: m["t"] == "state" and m.get("position") == 1, "moved up",
+                     timeout=15)
+    check(m["state"] == "queued", f"first in line now: {m}")
+    second.send(t="bye")
+    log("places in line: second, then first once the one ahead left")
+
+
 def customer_gone(c):
     n2 = c.nodes[1]
     p = Page(c, n2)
@@ -376,6 +394,7 @@ def body(c):
     resume_and_takeover(c, p)
     failover(c, p)
     bye_and_wrapup(c, p)
+    places_in_line(c)
     customer_gone(c)
     limits(c)
 
