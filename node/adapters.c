@@ -6,7 +6,10 @@
  * The HTTP API (adapters/api, adapters/http): the JSON API, /metrics and the event feed,
  * mounted on the node's HTTP listener (node/http.c).
  *
- * Web chat (adapters/chat, node/chat.c): the customers' WebSockets on the same listener. */
+ * Web chat (adapters/chat, node/chat.c): the customers' WebSockets on the same listener.
+ *
+ * The pages (node/web.c, adapters/web) beside them on the same listener: mounted last, so
+ * that a page directory named like a path another adapter serves fails the start. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -209,5 +212,6 @@ int node__add_builtin(struct node *n, char *err, size_t errlen)
 {
     int rv = node__add_peer(n, err, errlen);
     rv = rv != 0 ? rv : add_api(n, err, errlen);
-    return rv != 0 ? rv : node__add_chat(n, err, errlen);
+    rv = rv != 0 ? rv : node__add_chat(n, err, errlen);
+    return rv != 0 ? rv : node__add_web(n, err, errlen);
 }
