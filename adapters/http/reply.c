@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "adapters/http/lines.h"
 #include "adapters/http/server_internal.h"
@@ -66,7 +67,28 @@ static bool status_has_body(int status)
     return status >= 200 && status != 204 && status != 304;
 }
 
-#define RESPONSE_HEAD "HTTP/1.1 %d %s\r\n%s%s%s%s%s%sConnection: %s\r\n\r\n"
+#define RESPONSE_HEAD "HTTP/1.1 %d %s\r\nDate: %s\r\n%s%s%s%s%s%sConnection: %s\r\n\r\n"
+
+/* Now as an HTTP date (RFC 9110, 5.6.7), "Sun, 06 Nov 1994 08:49:37 GMT": every answer
+ * carries one, which a page on another node reads through CORS to tell its clock's skew.
+ * Names written out: never the C library's locale. */
+static void http_date(char *out, size_t len)
+{
+    static const char days[][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char months[][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    time_t now = time(NULL);
+    struct tm tm;
+
+    if (gmtime_r(&now, &tm) == NULL) {
+        memset(&tm, 0, sizeof(tm));
+        tm.tm_year = 70;
+        tm.tm_mday = 1;
+        tm.tm_wday = 4;
+    }
+    snprintf(out, len, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7], tm.tm_mday,
+             months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
 
 /* extra: header lines the handler adds to this answer, then those it set on the exchange
  * for every answer ("" for none), checked by http_reply_headers() and
@@ -81,7 +103,7 @@ static int send_response(struct http_conn *conn,
                          bool keep_alive,
                          bool head_only)
 {
-    char length[48] = "";
+    char length[48] = "", date[96];
     bool has_body = status_has_body(status);
 
     if (has_body) {
@@ -92,16 +114,17 @@ static int send_response(struct http_conn *conn,
     const char *ct_end = content_type ? "\r\n" : "";
     const char *connection = keep_alive ? "keep-alive" : "close";
     const char *reason = http_status_text(status);
-    int head_len = snprintf(NULL, 0, RESPONSE_HEAD, status, reason, ct_name, ct, ct_end, extra,
-                            every, length, connection);
+    http_date(date, sizeof(date));
+    int head_len = snprintf(NULL, 0, RESPONSE_HEAD, status, reason, date, ct_name, ct, ct_end,
+                            extra, every, length, connection);
     size_t body_len = has_body && !head_only ? len : 0;
     char *out = malloc((size_t)head_len + 1 + body_len);
     if (out == NULL) {
         http__conn_close(conn);
         return CD_ENOMEM;
     }
-    snprintf(out, (size_t)head_len + 1, RESPONSE_HEAD, status, reason, ct_name, ct, ct_end,
-             extra, every, length, connection);
+    snprintf(out, (size_t)head_len + 1, RESPONSE_HEAD, status, reason, date, ct_name, ct,
+             ct_end, extra, every, length, connection);
     if (body_len > 0) {
         memcpy(out + head_len, body, body_len);
     }

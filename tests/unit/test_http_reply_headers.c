@@ -172,6 +172,11 @@ static void lines_set_on_the_exchange_ride_on_every_answer(void **state)
         assert_string_equal(resp_header(&r[i], "Vary", v, sizeof(v)), "Origin");
         assert_string_equal(resp_header(&r[i], "X-First", v, sizeof(v)), "");
         assert_string_equal(resp_header(&r[i], "X-Forged", v, sizeof(v)), "");
+        /* Every answer is dated: "Sun, 06 Nov 1994 08:49:37 GMT". */
+        resp_header(&r[i], "Date", v, sizeof(v));
+        assert_int_equal(strlen(v), 29);
+        assert_memory_equal(v + 3, ", ", 2);
+        assert_string_equal(v + 25, " GMT");
     }
     assert_error_body(&r[0], "NOTFOUND");
     assert_string_equal(resp_header(&r[1], "X-Own", v, sizeof(v)), "1");
