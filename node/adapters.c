@@ -49,6 +49,7 @@ static int api_start(void *self, struct node *n, char *err, size_t errlen)
     struct api_adapter *a = self;
     const struct config_node *cfg = node_config(n);
     api_set_cluster(a->api, node_cluster(n));
+    api_set_origins(a->api, cfg);
     for (size_t i = 0; i < sizeof(API_MOUNTS) / sizeof(API_MOUNTS[0]); i++) {
         int rv = node_http_mount(n, API_MOUNTS[i], api_handle, a->api);
         if (rv != 0) {
