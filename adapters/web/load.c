@@ -86,7 +86,7 @@ static void etag_of(struct web__file *f)
     unsigned int md_len = 0;
     char *p = f->etag;
     if (EVP_Digest(f->body, f->len, md, &md_len, EVP_sha256(), NULL) != 1) {
-        md_len = 0; /* no digest: the length alone still tells most changes apart */
+        /* No digest: the length alone still tells most changes apart. */
         snprintf(f->etag, sizeof(f->etag), "\"len-%zx\"", f->len);
         return;
     }
@@ -260,11 +260,17 @@ static int walk_root(struct walk *k)
     int rv = 0;
     struct dirent *de;
     while (rv == 0 && (de = readdir(d)) != NULL) {
-        char fs[PATH_MAX], url[WEB_NAME_MAX + 1];
+        char fs[PATH_MAX], url[sizeof(de->d_name) + 1];
         struct stat st;
         if (de->d_name[0] == '.' ||
             snprintf(fs, sizeof(fs), "%s/%s", k->root, de->d_name) >= (int)sizeof(fs) ||
-            lstat(fs, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            lstat(fs, &st) != 0) {
+            continue;
+        }
+        if (S_ISLNK(st.st_mode)) {
+            skipped(fs, "a symbolic link directly under web_root");
+        }
+        if (!S_ISDIR(st.st_mode)) {
             continue;
         }
         if (!mount_name_ok(de->d_name)) {

@@ -12,9 +12,9 @@
  * is /chat/, web/desk /desk/, web/lib /lib/); the files below it, at any depth, are its
  * paths. Files directly under the root are not served. Names beginning with '.' are
  * skipped, so are fifos, sockets and devices, and so are symbolic links unless they name a
- * regular file inside the root (a link to a directory, or leaving the tree, is skipped
- * with a warning in the log). The files are read once, by web_new(): a page changed on
- * disk is served after the node restarts.
+ * regular file inside the root below a mount (a link to a directory, one leaving the tree,
+ * and one directly under the root are skipped with a warning in the log). The files are read
+ * once, by web_new(): a page changed on disk is served after the node restarts.
  *
  * How a request is answered (web_handle(), for GET and HEAD):
  *   /NAME                 301 to /NAME/ (the query kept); also a directory without its '/'

@@ -73,6 +73,7 @@ static void make_tree(void)
     link_to("../../outside.txt", "web/lib/out.txt");
     link_to("../desk/index.html", "web/lib/in.html");
     link_to("../desk", "web/lib/deskdir");
+    link_to("chat", "web/talk"); /* not a mount */
 }
 
 static bool serve(struct fixture *f, struct http_exchange *x, const struct http_request *req)
