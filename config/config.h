@@ -98,6 +98,24 @@ struct config_raft
     bool snapshot_growth;         /* default true: more entries while the state is large */
 };
 
+#define CONFIG_WEB_ORIGINS_MAX 16
+
+/* A web origin (RFC 6454) as a browser's Origin header names it: scheme, host, port. */
+struct config_origin
+{
+    bool https;                 /* else http */
+    char host[CONFIG_HOST_MAX]; /* lower case; an IPv6 literal without its brackets */
+    uint16_t port;              /* the scheme's default (443, 80) when the text names none */
+};
+
+/* Reads "https://HOST[:PORT]" or "http://HOST[:PORT]" into *out: HOST a DNS name, an IPv4
+ * literal or a bracketed IPv6 literal, scheme and host without regard to case; no user,
+ * path (a trailing '/' is one), query or fragment. Returns true, or false with out
+ * unchanged. */
+bool config_origin_parse(const char *text, struct config_origin *out);
+/* Whether a and b are the same origin. */
+bool config_origin_equal(const struct config_origin *a, const struct config_origin *b);
+
 /* Plain data: no pointers, nothing to free. */
 struct config_node
 {
@@ -130,6 +148,14 @@ struct config_node
      * space, CONFIG_SECRET_MIN to CONFIG_SECRET_MAX of them; the file must not be readable
      * by every user. cluster_secret_len 0: none. */
     bool insecure;
+    /* web_root: the directory of the pages this node serves (adapters/web/web.h); "" when
+     * the file names none: the node serves the installed pages, or the source tree's when
+     * those are absent (docs/config.md). */
+    char web_root[CONFIG_PATH_MAX];
+    /* web_origins: origins whose pages may call this node's API from a browser (CORS,
+     * docs/api.md), besides the members' own API addresses; each listed once. */
+    uint32_t n_web_origins;
+    struct config_origin web_origins[CONFIG_WEB_ORIGINS_MAX];
     char cluster_secret_file[CONFIG_PATH_MAX];
     uint32_t cluster_secret_len;
     uint8_t cluster_secret[CONFIG_SECRET_MAX];

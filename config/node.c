@@ -117,6 +117,53 @@ static int read_listen(struct cfg_ctx *c, const struct ynode *n, struct config_n
     return 0;
 }
 
+/* web_origins: a list of origins (config_origin_parse()), each once. */
+static int read_web_origins(struct cfg_ctx *c, const struct ynode *n, struct config_node *nd)
+{
+    if (cfg_expect_seq(c, n) != 0) {
+        return CD_EPARSE;
+    }
+    if (n->n > CONFIG_WEB_ORIGINS_MAX) {
+        return cfg_fail(c, n, "web_origins: expected at most %d origins, got %u",
+                        CONFIG_WEB_ORIGINS_MAX, n->n);
+    }
+    for (const struct ynode *i = n->child; i != NULL; i = i->next) {
+        struct config_origin *o = &nd->web_origins[nd->n_web_origins];
+        if (i->kind != YNODE_SCALAR || !config_origin_parse(i->value, o)) {
+            return cfg_fail(c, i,
+                            "web_origins: expected an origin such as https://desk.example.com "
+                            "(https:// or http://, a host, an optional :PORT, no path), got "
+                            "'%s'",
+                            i->kind == YNODE_SCALAR ? i->value : "a collection");
+        }
+        for (uint32_t k = 0; k < nd->n_web_origins; k++) {
+            if (config_origin_equal(&nd->web_origins[k], o)) {
+                return cfg_fail(c, i, "web_origins: '%s' is listed twice", i->value);
+            }
+        }
+        nd->n_web_origins++;
+    }
+    return 0;
+}
+
+/* web_root and web_origins: both optional. */
+static int read_web(struct cfg_ctx *c, const struct ynode *root, struct config_node *nd)
+{
+    const struct ynode *n;
+    c->subject[0] = 0;
+    if ((n = ynode_get(root, "web_root")) != NULL &&
+        cfg_string(c, n, nd->web_root, sizeof(nd->web_root)) != 0) {
+        return CD_EPARSE;
+    }
+    if (n != NULL && nd->web_root[0] == '\0') {
+        return cfg_fail(c, n, "web_root: expected a directory, got an empty string");
+    }
+    if ((n = ynode_get(root, "web_origins")) != NULL && read_web_origins(c, n, nd) != 0) {
+        return CD_EPARSE;
+    }
+    return 0;
+}
+
 /* Whether any of p's addresses is one of q's (or, with q == p, two of p's are one). */
 static bool shares_addr(const struct config_peer *p, const struct config_peer *q)
 {
@@ -473,10 +520,23 @@ static int read_security(struct cfg_ctx *c, const struct ynode *root, struct con
 
 static int read_node(struct cfg_ctx *c, const struct ynode *root, struct config_node *nd)
 {
-    static const char *const keys[] = {
-        "id",   "listen",   "data_dir", "peers", "tls",     "log_level",           "join",
-        "raft", "sessions", "history",  "audit", "storage", "cluster_secret_file", "insecure",
-        NULL};
+    static const char *const keys[] = {"id",
+                                       "listen",
+                                       "data_dir",
+                                       "peers",
+                                       "tls",
+                                       "log_level",
+                                       "join",
+                                       "raft",
+                                       "sessions",
+                                       "history",
+                                       "audit",
+                                       "storage",
+                                       "cluster_secret_file",
+                                       "insecure",
+                                       "web_root",
+                                       "web_origins",
+                                       NULL};
     const struct ynode *id, *listen, *dir, *peers, *tls, *level;
     if (cfg_keys(c, root, keys) != 0 || (id = cfg_require(c, root, "id")) == NULL ||
         (listen = cfg_require(c, root, "listen")) == NULL ||
@@ -497,7 +557,8 @@ static int read_node(struct cfg_ctx *c, const struct ynode *root, struct config_
         read_log_level(c, level, &nd->log_level)) {
         return CD_EPARSE;
     }
-    if (read_tuning(c, root, nd) != 0 || check_self(c, root, nd) != 0) {
+    if (read_tuning(c, root, nd) != 0 || read_web(c, root, nd) != 0 ||
+        check_self(c, root, nd) != 0) {
         return CD_EPARSE;
     }
     return read_security(c, root, nd);

@@ -6,7 +6,10 @@
  * The HTTP API (adapters/api, adapters/http): the JSON API, /metrics and the event feed,
  * mounted on the node's HTTP listener (node/http.c).
  *
- * Web chat (adapters/chat, node/chat.c): the customers' WebSockets on the same listener. */
+ * Web chat (adapters/chat, node/chat.c): the customers' WebSockets on the same listener.
+ *
+ * The pages (node/web.c, adapters/web) beside them on the same listener: mounted last, so
+ * that a page directory named like a path another adapter serves fails the start. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -46,6 +49,7 @@ static int api_start(void *self, struct node *n, char *err, size_t errlen)
     struct api_adapter *a = self;
     const struct config_node *cfg = node_config(n);
     api_set_cluster(a->api, node_cluster(n));
+    api_set_origins(a->api, cfg);
     for (size_t i = 0; i < sizeof(API_MOUNTS) / sizeof(API_MOUNTS[0]); i++) {
         int rv = node_http_mount(n, API_MOUNTS[i], api_handle, a->api);
         if (rv != 0) {
@@ -209,5 +213,6 @@ int node__add_builtin(struct node *n, char *err, size_t errlen)
 {
     int rv = node__add_peer(n, err, errlen);
     rv = rv != 0 ? rv : add_api(n, err, errlen);
-    return rv != 0 ? rv : node__add_chat(n, err, errlen);
+    rv = rv != 0 ? rv : node__add_chat(n, err, errlen);
+    return rv != 0 ? rv : node__add_web(n, err, errlen);
 }

@@ -165,6 +165,8 @@ int node__add_builtin(struct node *n, char *err, size_t errlen);
 int node__add_chat(struct node *n, char *err, size_t errlen);
 /* node/peer.c: registers the peer channel and sets the node's forwarding ops. */
 int node__add_peer(struct node *n, char *err, size_t errlen);
+/* node/web.c: registers the pages (adapters/web), served on the HTTP listener. */
+int node__add_web(struct node *n, char *err, size_t errlen);
 
 /* Signals (signal.c): what the pages showing one contact tell each other that is worth
  * nothing a moment later and so is not replicated: a customer or an agent typing, a page

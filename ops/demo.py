@@ -19,6 +19,8 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# The pages the nodes serve: the repository's (docs/config.md, web_root).
+WEB_ROOT = os.path.abspath(os.path.join(HERE, "..", "web"))
 sys.path.insert(0, HERE)
 
 import traffic  # noqa: E402
@@ -83,6 +85,7 @@ class Demo:
                         f"id: {n}\nlisten:\n  api: 127.0.0.1:{a}\n  raft: 127.0.0.1:{r}\n"
                         f"  peer: 127.0.0.1:{p}\n"
                         f"data_dir: {self.root}/{n}\n"
+                        f"web_root: {WEB_ROOT}\n"
                         f"tls:\n  cert: {self.tls_dir}/{n}.crt\n  key: {self.tls_dir}/{n}.key\n"
                         f"  ca: {self.ca}\n"
                         f"peers:\n{peers}\n"

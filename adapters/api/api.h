@@ -25,6 +25,15 @@ void api_set_server(struct api *a, struct http_server *s);
  * cluster holds none (adapters/api/tokens.c); the check runs every second from now on.
  * Returns 0, or CD_EINVAL when the path is too long. */
 int api_set_data_dir(struct api *a, const char *dir);
+/* CORS (docs/api.md): copies the node file's web_origins, and whether it is insecure (the
+ * members' APIs are then plain HTTP). Call before the node's HTTP listener opens. */
+void api_set_origins(struct api *a, const struct config_node *cfg);
+/* Whether a page at origin (a request's Origin header, borrowed during the call) may call
+ * this node's API, and open its WebSockets: true when origin is NULL (no Origin header: not
+ * a browser's cross-origin request), or when it is one of web_origins or the origin of a
+ * member's API address (https://HOST:PORT as the cluster's configuration has it, http://
+ * on an insecure node; cluster_status()); false for anything else, "null" included. */
+bool api_origin_allowed(struct api *a, const char *origin);
 /* Stops taking work that outlives a request's handler: model documents are read and
  * password hashes made in libuv's thread pool, and a model install, a user's change or a
  * sign-in proposes to the cluster once that is done. The requests still waiting are

@@ -60,6 +60,10 @@ struct api
     /* signin.c: failed sign-ins by user name and by client address. */
     struct api__strikes strikes_user, strikes_addr;
     struct api__note *notes; /* audit.c: membership changes whose note is on its way */
+    /* cors.c: the node file's web_origins, and whether members' APIs are plain HTTP. */
+    struct config_origin origins[CONFIG_WEB_ORIGINS_MAX];
+    uint32_t n_origins;
+    bool insecure;
     bool closing;
     void (*close_cb)(void *data);
     void *close_data;
@@ -201,6 +205,12 @@ json_t *api__agent_json(const struct engine_agent_info *a);
 json_t *api__queue_json(const struct engine_queue_info *q);
 struct storage_history;
 json_t *api__history_json(const struct storage_history *h);
+
+/* cors.c: for a request under /v1/ from an allowed Origin, sets the CORS headers every
+ * answer of it carries, or answers its preflight (OPTIONS with
+ * Access-Control-Request-Method) 204; a preflight from another origin is answered 403
+ * FORBIDDEN. Returns false when it answered. */
+bool api__cors(struct api__call *call);
 
 /* privacy.c: personal data (the attribute keys the model marks personal). */
 #define API__MASKED "***"

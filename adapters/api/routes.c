@@ -452,7 +452,9 @@ static bool owner_allowed(struct api__call *call, const struct route *r)
 void api_handle(void *data, struct http_exchange *x, const struct http_request *req)
 {
     struct api__call call = {.api = data, .x = x, .req = req};
-    dispatch(&call, false);
+    if (api__cors(&call)) {
+        dispatch(&call, false);
+    }
 }
 
 /* Finds the route and runs it; fenced: the token was looked up after a read barrier. */

@@ -43,6 +43,7 @@ enum http_method {
     HTTP_M_PUT,
     HTTP_M_PATCH,
     HTTP_M_DELETE,
+    HTTP_M_OPTIONS,
 };
 
 #define HTTP_HEADERS_MAX 32
@@ -238,6 +239,15 @@ int http_reply_json_headers(struct http_exchange *x,
                             int status,
                             const char *headers,
                             json_t *json);
+
+/* Header lines (as http_reply_headers() takes them, with the same checks) that whatever
+ * answers x carries after the handler's own lines: http_reply(), http_reply_json(),
+ * http_reply_error() and the _headers variants alike, so that a dispatcher can mark every
+ * answer of the routes below it (CORS) without each route knowing. headers is copied; a
+ * second call replaces the lines of the first, and NULL or "" sets none. The 101 of
+ * http_exchange_upgrade() does not carry them. Returns 0, CD_EINVAL (nothing changed) or
+ * CD_ENOMEM (nothing changed). */
+int http_exchange_set_headers(struct http_exchange *x, const char *headers);
 
 /* Answers {"error":{"code":code,"message":<formatted>}} with the status. The message is
  * cut at 511 bytes; bytes that are not UTF-8 become '?'. */

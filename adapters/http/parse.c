@@ -201,6 +201,8 @@ static enum http_method method_of(uint8_t method)
             return HTTP_M_PATCH;
         case HTTP_DELETE:
             return HTTP_M_DELETE;
+        case HTTP_OPTIONS:
+            return HTTP_M_OPTIONS;
         default:
             return HTTP_M_OTHER;
     }
@@ -310,6 +312,7 @@ void http__exchange_free(struct http_exchange *x)
 {
     free(x->head);
     free(x->body);
+    free(x->every);
     free(x);
 }
 

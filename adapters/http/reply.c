@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "adapters/http/lines.h"
 #include "adapters/http/server_internal.h"
@@ -66,19 +67,43 @@ static bool status_has_body(int status)
     return status >= 200 && status != 204 && status != 304;
 }
 
-#define RESPONSE_HEAD "HTTP/1.1 %d %s\r\n%s%s%s%s%sConnection: %s\r\n\r\n"
+#define RESPONSE_HEAD "HTTP/1.1 %d %s\r\nDate: %s\r\n%s%s%s%s%s%sConnection: %s\r\n\r\n"
 
-/* extra: header lines the handler adds ("" for none), checked by http_reply_headers(). */
+/* Now as an HTTP date (RFC 9110, 5.6.7), "Sun, 06 Nov 1994 08:49:37 GMT": every answer
+ * carries one, which a page on another node reads through CORS to tell its clock's skew.
+ * Names written out: never the C library's locale. */
+static void http_date(char *out, size_t len)
+{
+    static const char days[][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char months[][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    time_t now = time(NULL);
+    struct tm tm;
+
+    if (gmtime_r(&now, &tm) == NULL) {
+        memset(&tm, 0, sizeof(tm));
+        tm.tm_year = 70;
+        tm.tm_mday = 1;
+        tm.tm_wday = 4;
+    }
+    snprintf(out, len, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7], tm.tm_mday,
+             months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* extra: header lines the handler adds to this answer, then those it set on the exchange
+ * for every answer ("" for none), checked by http_reply_headers() and
+ * http_exchange_set_headers(). */
 static int send_response(struct http_conn *conn,
                          int status,
                          const char *content_type,
                          const char *extra,
+                         const char *every,
                          const void *body,
                          size_t len,
                          bool keep_alive,
                          bool head_only)
 {
-    char length[48] = "";
+    char length[48] = "", date[96];
     bool has_body = status_has_body(status);
 
     if (has_body) {
@@ -89,16 +114,17 @@ static int send_response(struct http_conn *conn,
     const char *ct_end = content_type ? "\r\n" : "";
     const char *connection = keep_alive ? "keep-alive" : "close";
     const char *reason = http_status_text(status);
-    int head_len = snprintf(NULL, 0, RESPONSE_HEAD, status, reason, ct_name, ct, ct_end, extra,
-                            length, connection);
+    http_date(date, sizeof(date));
+    int head_len = snprintf(NULL, 0, RESPONSE_HEAD, status, reason, date, ct_name, ct, ct_end,
+                            extra, every, length, connection);
     size_t body_len = has_body && !head_only ? len : 0;
     char *out = malloc((size_t)head_len + 1 + body_len);
     if (out == NULL) {
         http__conn_close(conn);
         return CD_ENOMEM;
     }
-    snprintf(out, (size_t)head_len + 1, RESPONSE_HEAD, status, reason, ct_name, ct, ct_end,
-             extra, length, connection);
+    snprintf(out, (size_t)head_len + 1, RESPONSE_HEAD, status, reason, date, ct_name, ct,
+             ct_end, extra, every, length, connection);
     if (body_len > 0) {
         memcpy(out + head_len, body, body_len);
     }
@@ -132,8 +158,9 @@ static void reply_with(struct http_exchange *x,
     conn->pending = NULL;
     cd_hist_add(&conn->server->stats.latency, (uv_hrtime() - x->started_ns) / 1000);
     /* The answer is copied before the exchange goes: body may point into its request. */
-    int rc =
-        send_response(conn, status, content_type, extra, body, len, keep_alive, x->head_only);
+    const char *every = x->every != NULL ? x->every : "";
+    int rc = send_response(conn, status, content_type, extra, every, body, len, keep_alive,
+                           x->head_only);
     http__exchange_free(x);
     if (rc == 0) {
         http__conn_answered(conn, keep_alive);
@@ -177,6 +204,21 @@ int http_reply_headers(struct http_exchange *x,
         return CD_EINVAL;
     }
     reply_with(x, status, content_type, headers != NULL ? headers : "", body, len);
+    return 0;
+}
+
+int http_exchange_set_headers(struct http_exchange *x, const char *headers)
+{
+    char *copy = NULL;
+
+    if (headers != NULL && !lines_ok(headers)) {
+        return CD_EINVAL;
+    }
+    if (headers != NULL && headers[0] != '\0' && (copy = strdup(headers)) == NULL) {
+        return CD_ENOMEM;
+    }
+    free(x->every);
+    x->every = copy;
     return 0;
 }
 
@@ -284,8 +326,8 @@ void http__conn_reject(struct http_conn *conn, int status, const char *code, con
     char *text = error_json(code, msg);
     const char *body = text ? text : no_memory_json;
 
-    if (send_response(conn, status, "application/json", "", body, strlen(body), false, false) ==
-        0) {
+    if (send_response(conn, status, "application/json", "", "", body, strlen(body), false,
+                      false) == 0) {
         http__conn_finish(conn);
     }
     free(text);

@@ -29,6 +29,7 @@ struct http_exchange
     struct http_request req;
     char *head; /* target, header names and values, decoded path */
     char *body;
+    char *every; /* http_exchange_set_headers(): lines every answer carries; NULL: none */
     bool keep_alive;
     bool head_only;  /* HEAD: the answer carries headers only */
     bool peer_known; /* peer holds the client's address */

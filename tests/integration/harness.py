@@ -28,6 +28,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[1:1] = [os.path.join(HERE, "..", "lib"), os.path.join(HERE, "..", "browser")]
 MODEL = os.path.join(HERE, "data", "model.yaml")
 MAKE_CERTS = os.path.join(HERE, "..", "..", "ops", "make-certs")
+# The pages every node serves: the repository's, whatever is installed on the machine.
+WEB_ROOT = os.path.abspath(os.path.join(HERE, "..", "..", "web"))
 
 
 def make_certs(directory, *names):
@@ -216,6 +218,7 @@ class Node:
             f"  raft: {self.raft_addr}",
             f"  peer: {self.peer_addr}",
             f"data_dir: {self.data_dir}",
+            f"web_root: {WEB_ROOT}",
         ]
         lines += c.security_lines(self)
         lines.append("peers:")

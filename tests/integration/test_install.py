@@ -12,6 +12,7 @@ import harness
 from harness import Failure, log
 
 BUILD = os.environ["CD_BUILD_DIR"]
+WEB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "web")
 
 
 def check(cond, what):
@@ -40,6 +41,12 @@ def main():
                     "lib/sysusers.d/contactd.conf", "share/doc/contactd/README.md",
                     "share/doc/contactd/api.md", "share/doc/contactd/config.md",
                     "share/doc/contactd/metrics.md"]
+        # The pages, every file of the repository's web/ (adapters/web serves them).
+        pages = [os.path.join("share/contactd/web", os.path.relpath(os.path.join(d, f), WEB))
+                 for d, _, fs in os.walk(WEB) for f in fs]
+        check(len(pages) > 0 and "share/contactd/web/chat/index.html" in pages,
+              f"the repository's pages: {pages}")
+        expected = sorted(expected + pages)
         check(files == expected, f"installed files: {files}")
         unit = open(os.path.join(prefix, "lib/systemd/system/contactd.service")).read()
         check(f"ExecStart={prefix}/bin/contactd --config {prefix}/etc/contactd/node.yaml" in unit,

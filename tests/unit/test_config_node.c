@@ -230,7 +230,7 @@ static void unknown_key(void **state)
     ASSERT_ERROR(
         "node.yaml:10:1: unknown key 'log_levle' (expected one of: id, listen, "
         "data_dir, peers, tls, log_level, join, raft, sessions, history, audit, storage, "
-        "cluster_secret_file, insecure)");
+        "cluster_secret_file, insecure, web_root, web_origins)");
 }
 
 static void missing_key(void **state)
@@ -665,9 +665,98 @@ static void secret_is_a_directory(void **state)
     ASSERT_ERROR(want);
 }
 
+static void web_defaults(void **state)
+{
+    F;
+    PARSE(HEAD PEERS INSECURE);
+    ASSERT_OK;
+    assert_string_equal(f->node.web_root, "");
+    assert_int_equal(f->node.n_web_origins, 0);
+}
+
+static void web_root_and_origins(void **state)
+{
+    F;
+    PARSE(HEAD PEERS INSECURE
+          "web_root: /srv/contactd/web\n"
+          "web_origins:\n"
+          "  - https://Desk.Example.com\n"
+          "  - http://10.0.0.9:8080\n"
+          "  - \"https://[2001:DB8::1]:8443\"\n"
+          "  - https://desk.example.com:444\n");
+    ASSERT_OK;
+    assert_string_equal(f->node.web_root, "/srv/contactd/web");
+    assert_int_equal(f->node.n_web_origins, 4);
+    assert_true(f->node.web_origins[0].https);
+    assert_string_equal(f->node.web_origins[0].host, "desk.example.com");
+    assert_int_equal(f->node.web_origins[0].port, 443);
+    assert_false(f->node.web_origins[1].https);
+    assert_string_equal(f->node.web_origins[1].host, "10.0.0.9");
+    assert_int_equal(f->node.web_origins[1].port, 8080);
+    assert_string_equal(f->node.web_origins[2].host, "2001:db8::1");
+    assert_int_equal(f->node.web_origins[2].port, 8443);
+    assert_int_equal(f->node.web_origins[3].port, 444);
+}
+
+static void web_origin_with_a_path(void **state)
+{
+    F;
+    PARSE(HEAD PEERS INSECURE
+          "web_origins:\n  - https://a.example.com\n  - https://b.example.com/\n");
+    ASSERT_ERROR(
+        "node.yaml:13:5: web_origins: expected an origin such as https://desk.example.com "
+        "(https:// or http://, a host, an optional :PORT, no path), got "
+        "'https://b.example.com/'");
+}
+
+static void web_origins_refused(void **state)
+{
+    F;
+    static const char *const bad[] = {
+        "ftp://a.example.com",     "https://",
+        "https://a.example.com:0", "https://a.example.com:65536",
+        "https://a.example.com:",  "https://user@a.example.com",
+        "https://a.example.com?x", "https://[::1",
+        "desk.example.com",        "https://a b.example.com",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(f->text, sizeof(f->text), HEAD PEERS INSECURE "web_origins: [\"%s\"]\n",
+                 bad[i]);
+        PARSE(f->text);
+        assert_int_equal(f->rv, CD_EPARSE);
+        assert_non_null(strstr(f->err, "node.yaml:11:15: web_origins: expected an origin"));
+    }
+    PARSE(HEAD PEERS INSECURE "web_origins: https://a.example.com\n");
+    assert_int_equal(f->rv, CD_EPARSE);
+}
+
+/* The same origin twice, however it is spelt. */
+static void web_origin_listed_twice(void **state)
+{
+    F;
+    PARSE(HEAD PEERS INSECURE
+          "web_origins: [https://A.example.com, https://a.example.com:443]\n");
+    ASSERT_ERROR("node.yaml:11:38: web_origins: 'https://a.example.com:443' is listed twice");
+}
+
+static void web_root_empty(void **state)
+{
+    F;
+    PARSE(HEAD PEERS INSECURE "web_root: \"\"\n");
+    ASSERT_ERROR("node.yaml:11:11: web_root: expected a directory, got an empty string");
+    PARSE(HEAD PEERS INSECURE "web_root:\n");
+    ASSERT_ERROR("node.yaml:11:10: web_root: expected a non-empty string");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(web_defaults, setup, teardown),
+        cmocka_unit_test_setup_teardown(web_root_and_origins, setup, teardown),
+        cmocka_unit_test_setup_teardown(web_origin_with_a_path, setup, teardown),
+        cmocka_unit_test_setup_teardown(web_origins_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(web_origin_listed_twice, setup, teardown),
+        cmocka_unit_test_setup_teardown(web_root_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(minimal_file, setup, teardown),
         cmocka_unit_test_setup_teardown(lost_after_follows_the_election_timeout, setup,
                                         teardown),

@@ -119,6 +119,88 @@ static void text_of_an_address(void **state)
     assert_string_equal(text, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
 }
 
+/* /every?to=error|lines|json|head: lines set on the exchange, then answered so; a set
+ * refused leaves the exchange's lines as they were. */
+static bool answer_with_every(struct fixture *f,
+                              struct http_exchange *x,
+                              const struct http_request *req)
+{
+    char to[16] = "";
+    (void)f;
+    if (strcmp(req->path, "/every") != 0) {
+        return false;
+    }
+    assert_int_equal(http_exchange_set_headers(x, "X-First: 1\r\n"), 0);
+    assert_int_equal(http_exchange_set_headers(x, "Vary: Origin\r\nX-Every: yes\r\n"), 0);
+    assert_int_equal(http_exchange_set_headers(x, "X-Bad: a\nX-Forged: b\r\n"), CD_EINVAL);
+    assert_int_equal(http_exchange_set_headers(x, "Content-Length: 0\r\n"), CD_EINVAL);
+    http_query_get(req, "to", to, sizeof(to));
+    if (strcmp(to, "error") == 0) {
+        http_reply_error(x, 404, "NOTFOUND", "nothing here");
+    } else if (strcmp(to, "lines") == 0) {
+        assert_int_equal(http_reply_headers(x, 200, "text/plain", "X-Own: 1\r\n", "ok", 2), 0);
+    } else if (strcmp(to, "json") == 0) {
+        http_reply_json(x, 201, json_pack("{s:b}", "ok", 1));
+    } else {
+        http_reply(x, 204, NULL, NULL, 0);
+    }
+    return true;
+}
+
+/* Lines set on the exchange ride on whatever answers it, after the answer's own. */
+static void lines_set_on_the_exchange_ride_on_every_answer(void **state)
+{
+    F;
+    struct resp r[RESP_MAX];
+    char v[128];
+    int asked = 0;
+    const char *const paths[] = {"/every?to=error", "/every?to=lines", "/every?to=json",
+                                 "/every"};
+    const int statuses[] = {404, 200, 201, 204};
+
+    START(0);
+    f->on_request = answer_with_every;
+    raw_open(f, 0);
+    for (int i = 0; i < 4; i++) {
+        char req[128];
+        snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: t\r\n\r\n", paths[i]);
+        SEND(0, req);
+        asked++;
+        RUN_UNTIL(RESPONSES(0, r, 0) == asked);
+        assert_int_equal(r[i].status, statuses[i]);
+        assert_string_equal(resp_header(&r[i], "X-Every", v, sizeof(v)), "yes");
+        assert_string_equal(resp_header(&r[i], "Vary", v, sizeof(v)), "Origin");
+        assert_string_equal(resp_header(&r[i], "X-First", v, sizeof(v)), "");
+        assert_string_equal(resp_header(&r[i], "X-Forged", v, sizeof(v)), "");
+        /* Every answer is dated: "Sun, 06 Nov 1994 08:49:37 GMT". */
+        resp_header(&r[i], "Date", v, sizeof(v));
+        assert_int_equal(strlen(v), 29);
+        assert_memory_equal(v + 3, ", ", 2);
+        assert_string_equal(v + 25, " GMT");
+    }
+    assert_error_body(&r[0], "NOTFOUND");
+    assert_string_equal(resp_header(&r[1], "X-Own", v, sizeof(v)), "1");
+    assert_true(find(r[1].head, r[1].head_len, "X-Own: 1\r\n") <
+                find(r[1].head, r[1].head_len, "X-Every: yes\r\n"));
+    assert_false(f->raw[0].eof);
+}
+
+/* A CORS preflight reaches the handler as OPTIONS, not as some other method. */
+static void options_is_a_method_of_its_own(void **state)
+{
+    F;
+    struct resp r[RESP_MAX];
+
+    START(0);
+    raw_open(f, 0);
+    SEND(0, "OPTIONS /v1/x HTTP/1.1\r\nHost: t\r\n\r\n");
+    RUN_UNTIL(RESPONSES(0, r, 0) == 1);
+    json_t *j = resp_json(&r[0]);
+    assert_int_equal(json_integer_value(json_object_get(j, "method_enum")), HTTP_M_OPTIONS);
+    assert_string_equal(jstr(j, "method"), "OPTIONS");
+    json_decref(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -127,6 +209,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(the_client_s_address_is_its_tcp_peer, setup, teardown),
         cmocka_unit_test(text_of_an_address),
+        cmocka_unit_test_setup_teardown(lines_set_on_the_exchange_ride_on_every_answer, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(options_is_a_method_of_its_own, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
