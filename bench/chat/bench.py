@@ -13,6 +13,7 @@ RESULT sessions=N msgs_per_s=N ack_p99_ms=N agent_p99_ms=N kb_per_session=N
 (the largest point whose every step met its rate, p99 under 50 ms and lost nothing)
 """
 import argparse
+import datetime
 import json
 import math
 import os
@@ -94,7 +95,7 @@ class Perf:
 
 def run_point(args, sessions, rates, last):
     n_agents = math.ceil(sessions / args.capacity)
-    cluster = Cluster(3, binary=args.contactd, election_ms=args.election_ms)
+    cluster = Cluster(3, binary=args.contactd, election_ms=args.election_ms, keep=args.keep)
     perf = None
     try:
         cluster.start()
@@ -122,10 +123,17 @@ def run_point(args, sessions, rates, last):
                                 text=True)
         if args.perf and last:
             perf = Perf(os.path.join(args.out, "perf.data"), pids + [proc.pid])
-        watcher = threading.Thread(target=follow, args=(proc, perf, len(rates)), daemon=True)
+        begun = []
+        watcher = threading.Thread(target=follow, args=(proc, perf, len(rates), begun),
+                                   daemon=True)
         watcher.start()
         limit = sessions / args.ramp + len(rates) * (args.seconds + 10) + 200
-        out, _ = proc.communicate(timeout=limit)
+        try:
+            out = proc.stdout.read()  # the summary; the watcher reads stderr
+            proc.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise Failure(f"chatload ran over {limit:.0f} s")
         watcher.join(5)
         if perf is not None:
             perf.stop()
@@ -133,6 +141,8 @@ def run_point(args, sessions, rates, last):
             raise Failure(f"chatload exited {proc.returncode}")
         res = json.loads(out)
         res["leader"] = cluster.wait_leader().name
+        res["step_began"] = begun
+        res["snapshots"] = snapshots(cluster)
         res["capacity"] = args.capacity
         if perf is not None:
             names = {p: n.name for p, n in zip(pids, cluster.nodes)}
@@ -145,10 +155,28 @@ def run_point(args, sessions, rates, last):
         cluster.close()
 
 
-def follow(proc, perf, steps):
-    """chatload's progress lines, logged; perf records the message steps."""
+def snapshots(cluster):
+    """The snapshots each node logged: (node, wall time s, index, ms)."""
+    out = []
+    for node in cluster.nodes:
+        with open(os.path.join(node.dir, "contactd.log"), errors="replace") as f:
+            for line in f:
+                if "event=snapshot " not in line:
+                    continue
+                kv = dict(x.split("=", 1) for x in line.split() if "=" in x)
+                ts = datetime.datetime.strptime(kv["ts"], "%Y-%m-%dT%H:%M:%S.%fZ")
+                ts = ts.replace(tzinfo=datetime.timezone.utc).timestamp()
+                out.append((node.name, ts, int(kv["index"]), int(kv["ms"])))
+    return out
+
+
+def follow(proc, perf, steps, begun):
+    """chatload's progress lines, logged; when each step began (wall clock) into begun;
+    perf records the message steps."""
     for line in proc.stderr:
         log(line.rstrip())
+        if line.startswith("chatload: step ") and " begins" in line:
+            begun.append(time.time())
         if perf is not None and line.startswith("chatload: step 0 begins"):
             perf.start()
         if perf is not None and line.startswith(f"chatload: step {steps - 1} ("):
@@ -198,6 +226,16 @@ def table(results):
               f"{r['rss_kb']['end']}; anon kB/session {r['anon_per_session_kb']:.1f}; "
               f"errors {r['errors'] or 'none'}; ramp closes {ramp['closes'] or 'none'}; "
               f"step closes {[s['closes'] for s in r['steps']]}")
+    for r in results:
+        for k, (s, began) in enumerate(zip(r["steps"], r["step_began"])):
+            snaps = [f"{n} +{t - began:.1f} s ({ms} ms)" for n, t, _, ms in r["snapshots"]
+                     if began <= t <= began + s["seconds"] + 1]
+            worst = max(range(len(s["ack_max_ms_by_second"])),
+                        key=lambda i: s["ack_max_ms_by_second"][i], default=None)
+            if worst is not None:
+                print(f"{r['sessions_target']:,} sessions at {s['rate_target']:.0f}/s: slowest "
+                      f"ack {s['ack_max_ms_by_second'][worst]:.0f} ms for a message sent at "
+                      f"+{worst} s; snapshots in the step: {', '.join(snaps) or 'none'}")
     best = None
     for r in results:
         for s in r["steps"]:
@@ -239,6 +277,7 @@ def main():
     ap.add_argument("--perf", action="store_true", help="profile the last point's steps")
     ap.add_argument("--out", default=None, help="where results.json (and perf's files) go")
     ap.add_argument("--dir", default=None, help="where the data directories go")
+    ap.add_argument("--keep", action="store_true", help="keep the nodes' files and logs")
     args = ap.parse_args()
     if args.seconds < 1 or args.ramp < 1 or not 1 <= args.capacity <= 255:
         ap.error("--seconds and --ramp must be at least 1, --capacity 1..255")
@@ -259,7 +298,7 @@ def main():
         if any("profile" in r for r in results):
             print(f"\nprofile: {results[-1]['profile']}")
     finally:
-        if args.out != root:
+        if args.out != root and not args.keep:
             shutil.rmtree(root, ignore_errors=True)
 
 

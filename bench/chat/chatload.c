@@ -383,6 +383,11 @@ static json_t *step_json(const struct step *s)
                           "ms", ms_json(&s->agent), "lag_ms", ms_json(&s->lag), "cpu_pct",
                           cpu_json(s), "closes", tally_json(&s->closes));
     json_object_set_new(j, "ack_ms_by_node", by_node_json(s));
+    json_t *secs_max = json_array();
+    for (unsigned k = 0; k < LOAD_SECONDS_MAX && k < (unsigned)(secs + 0.5); k++) {
+        json_array_append_new(secs_max, json_real(s->max_us_by_second[k] / 1000.0));
+    }
+    json_object_set_new(j, "ack_max_ms_by_second", secs_max);
     return j;
 }
 
@@ -560,9 +565,10 @@ static int parse(struct load *l, struct files *f, int argc, char **argv)
             return -1;
         }
     }
-    bool ok = argc % 2 == 1 && l->n_nodes > 0 && f->ca != NULL && f->agents != NULL &&
-              l->n_sessions > 0 && l->ramp_rate > 0 && l->inflight_max > 0 &&
-              l->per_address > 0 && l->per_address <= 32 && l->seconds > 0;
+    bool ok = argc % 2 == 1 && l->n_nodes > 0 && l->seconds < LOAD_SECONDS_MAX &&
+              f->ca != NULL && f->agents != NULL && l->n_sessions > 0 && l->ramp_rate > 0 &&
+              l->inflight_max > 0 && l->per_address > 0 && l->per_address <= 32 &&
+              l->seconds > 0;
     for (unsigned k = 0; k < l->steps_n; k++) {
         ok = ok && l->rates[k] > 0;
     }

@@ -19,6 +19,7 @@
 #define LOAD_STEPS_MAX 8
 #define LOAD_NAME_MAX 64
 #define LOAD_TALLY_MAX 48
+#define LOAD_SECONDS_MAX 300
 
 enum customer_state {
     C_IDLE,       /* not started */
@@ -70,10 +71,12 @@ struct step
     uint64_t refused;                         /* error answers to messages */
     struct lhist ack;                         /* send -> "sent", µs */
     struct lhist ack_by_node[LOAD_NODES_MAX]; /* the same by the customer's node */
-    struct lhist agent;                       /* send -> the agent's feed, µs */
-    struct lhist lag;                         /* when sent -> when due (open loop), µs */
-    uint64_t cpu_ticks[LOAD_NODES_MAX + 1];   /* each node's, then the generator's */
-    struct tally closes;                      /* connections ended during the step */
+    uint32_t max_us_by_second[LOAD_SECONDS_MAX]; /* the slowest ack of messages sent in each
+                                                    second */
+    struct lhist agent;                          /* send -> the agent's feed, µs */
+    struct lhist lag;                            /* when sent -> when due (open loop), µs */
+    uint64_t cpu_ticks[LOAD_NODES_MAX + 1];      /* each node's, then the generator's */
+    struct tally closes;                         /* connections ended during the step */
 };
 
 struct load

@@ -93,6 +93,9 @@ static void on_sent(const struct customer *c, json_t *j, uint64_t now)
     s->acked_in_window += s->t_end == 0 || now <= s->t_end ? 1 : 0;
     lhist_add(&s->ack, (now - t) / 1000);
     lhist_add(&s->ack_by_node[c->node], (now - t) / 1000);
+    uint64_t second = t > s->t_start ? (t - s->t_start) / 1000000000u : 0;
+    uint32_t *max = &s->max_us_by_second[second < LOAD_SECONDS_MAX ? second : 0];
+    *max = (now - t) / 1000 > *max ? (uint32_t)((now - t) / 1000) : *max;
 }
 
 static void on_error(json_t *j)
@@ -101,6 +104,11 @@ static void on_error(json_t *j)
     const char *code = json_string_value(json_object_get(j, "code"));
     snprintf(name, sizeof(name), "chat_error_%s", code != NULL ? code : "?");
     tally_add(&LOAD->errors, name);
+    static unsigned shown;
+    if (shown++ < 5) { /* the first few, for the log: what the node said */
+        const char *m = json_string_value(json_object_get(j, "message"));
+        fprintf(stderr, "chatload: error %s: %s\n", name, m != NULL ? m : "");
+    }
     int step = -1;
     if (load_id_time(json_string_value(json_object_get(j, "id")), &step) != 0 && step >= 0 &&
         step < (int)LOAD->steps_n) {
