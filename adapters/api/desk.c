@@ -127,7 +127,8 @@ static void earlier_answer(void *data, int status)
     int rv = 0;
     if (value != NULL) {
         struct storage_history_mark next;
-        struct storage_history_query q = {.attr_key = by,
+        struct storage_history_query q = {.to_ms = INT64_MAX,
+                                          .attr_key = by,
                                           .attr_value = value,
                                           .limit = EARLIER_MAX + 1,
                                           .scan_max = EARLIER_SCAN_MAX};

@@ -26,6 +26,7 @@ import cdp  # noqa: E402
 
 MODEL = os.path.join(HERE, "..", "integration", "data", "chat-model.yaml")
 PAYLOAD = "<img src=x onerror=\"window.__xss=1\"><script>window.__xss=2</script> & \"q\""
+NAME = "Ann <img src=x onerror=window.__xss=3>"  # within the form's 40 characters
 PASSWORD = "correct horse battery staple"
 
 
@@ -42,6 +43,14 @@ def js(s):
     return json.dumps(s)
 
 
+def page(opener, url):
+    """A page that stays focused and visible however many others are open, as each would
+    on a person's screen: the pages mark messages as seen only when they are visible."""
+    p = opener.new_page(url)
+    p.call("Emulation.setFocusEmulationEnabled", {"enabled": True})
+    return p
+
+
 def add_user(c, name, role, agent=None):
     body = {"role": role, "password": PASSWORD}
     if agent:
@@ -51,7 +60,7 @@ def add_user(c, name, role, agent=None):
 
 
 def sign_in(page, user):
-    page.wait("document.querySelector('#signin-view') && "
+    page.wait("!!document.querySelector('#signin-view') && "
               "!document.querySelector('#signin-view').hidden", 15, "the sign-in form")
     page.type("#user", user)
     page.type("#password", PASSWORD)
@@ -60,6 +69,7 @@ def sign_in(page, user):
 
 
 def set_state(page, value):
+    page.wait("window.contactdDesk.state().ready", 15, "the desk has read its state")
     page.eval(f"document.querySelector('#state-select').value = {js(value)}")
     page.click("#state-apply")
 
@@ -94,8 +104,17 @@ def customer_start(page, name, topic="billing"):
 
 
 def offer_on(desk, cid, timeout=15):
-    return desk.wait(f"document.querySelector('.offer[data-contact=\"{cid}\"]')", timeout,
+    return desk.wait(f"!!document.querySelector('.offer[data-contact=\"{cid}\"]')", timeout,
                      f"the offer of contact {cid} on the desk")
+
+
+def accept(desk, cid):
+    """Clicks the offer's Accept once its facts are in (they come a moment after the offer
+    and move the button)."""
+    offer_on(desk, cid)
+    desk.wait(f"!!document.querySelector('.offer[data-contact=\"{cid}\"] dd')", 10,
+              "the offer's facts")
+    desk.click(f".offer[data-contact='{cid}'] button")
 
 
 def desk_send(desk, cid, text):
@@ -110,7 +129,7 @@ def customer_send(page, text):
 
 def first_chat(c, b, customer, alice):
     """The customer on n1, the agent on n2."""
-    cid = customer_start(customer, "Ann " + PAYLOAD)
+    cid = customer_start(customer, NAME)
     offer_on(alice, cid)
     count = alice.text(f".offer[data-contact='{cid}'] .countdown")
     check(count.endswith(" s"), f"a ring countdown: {count!r}")
@@ -119,8 +138,8 @@ def first_chat(c, b, customer, alice):
     alice.press("Enter")  # accepted with the keyboard
     customer.wait("document.querySelector('#title').textContent.includes('a01')", 15,
                   "the customer sees the agent")
-    alice.wait(f"document.querySelector('#tab-{cid}')", 10, "the chat's tab")
-    check(PAYLOAD in alice.text(f"#panel-{cid} .facts"),
+    alice.wait(f"!!document.querySelector('#tab-{cid}')", 10, "the chat's tab")
+    check(NAME in alice.text(f"#panel-{cid} .facts"),
           "the customer's name (a payload) is shown as text among the facts")
     customer_send(customer, PAYLOAD)
     alice.wait(f"Array.from(document.querySelectorAll('#panel-{cid} .transcript .text'))"
@@ -128,7 +147,7 @@ def first_chat(c, b, customer, alice):
     check(alice.eval(f"document.querySelectorAll('#panel-{cid} .transcript img, "
                      f"#panel-{cid} .transcript script').length") == 0,
           "the payload made elements on the desk")
-    customer.wait("document.querySelector('#transcript li.mine[data-mark=\"delivered\"]')", 10,
+    customer.wait("!!document.querySelector('#transcript li.mine[data-mark=\"delivered\"]')", 10,
                   "the customer's message marked delivered once the desk showed it")
     customer.type("#text", "still typ")
     alice.wait(f"document.querySelector('#panel-{cid} .typing').textContent.includes('typing')",
@@ -138,7 +157,7 @@ def first_chat(c, b, customer, alice):
     customer.wait(f"Array.from(document.querySelectorAll('#transcript li:not(.mine) .text'))"
                   f".some(t => t.textContent === {js('Hello! ' + PAYLOAD)})", 10,
                   "the agent's payload on the chat page")
-    alice.wait(f"document.querySelector('#panel-{cid} li.mine[data-mark=\"delivered\"]')", 10,
+    alice.wait(f"!!document.querySelector('#panel-{cid} li.mine[data-mark=\"delivered\"]')", 10,
                "the agent's message marked delivered once the page showed it")
     no_xss(customer, alice)
     log(f"chat {cid}: customer on n1, agent on n2; offer taken with the keyboard, payloads "
@@ -185,23 +204,25 @@ def failovers(c, customer, alice, cid):
 
 def ring_no_answer_and_capacity(c, b, alice, bob):
     n1, n2, n3 = c.nodes
-    second = b.new_context().new_page(base(n3) + "/chat/?entry=help")
+    second = page(b.new_context(), base(n3) + "/chat/?entry=help")
     cid2 = customer_start(second, "Bo")
     # bob has nothing in hand, so the longest-idle strategy offers to him first
     offer_on(bob, cid2)
-    bob.wait(f"document.querySelector('.offer[data-contact=\"{cid2}\"] .countdown')"
-             ".textContent === 'time is up' || !document.querySelector("
-             f"'.offer[data-contact=\"{cid2}\"]')", 20, "the countdown ran out")
+    seen = bob.wait(f"!document.querySelector('.offer[data-contact=\"{cid2}\"]') ? 'gone' : "
+                    f"(document.querySelector('.offer[data-contact=\"{cid2}\"] .countdown')"
+                    ".textContent.match(/^[0-3] s$|time is up/) || [''])[0]", 20,
+                    "the countdown running out")
+    check(seen != "gone", "the countdown was not seen near its end")
     offer_on(alice, cid2, timeout=20)
     bob.wait(f"!document.querySelector('.offer[data-contact=\"{cid2}\"]')", 10,
              "the offer left bob's desk")
     bob.wait("document.querySelector('#state-now').textContent.includes('ring_no_answer')", 10,
              "bob is away for not answering")
-    alice.click(f".offer[data-contact='{cid2}'] button")
+    accept(alice, cid2)
     second.wait("document.querySelector('#title').textContent.includes('a01')", 15,
                 "the second customer sees a01")
     log(f"chat {cid2}: bob's ring ran out, the offer went to alice")
-    third = b.new_context().new_page(base(n2) + "/chat/?entry=help")
+    third = page(b.new_context(), base(n2) + "/chat/?entry=help")
     cid3 = customer_start(third, "Cy")
     time.sleep(6)  # longer than the ring: any offer would have come by now
     check(not alice.exists(f".offer[data-contact='{cid3}']"),
@@ -216,6 +237,7 @@ def ring_no_answer_and_capacity(c, b, alice, bob):
 
 def wrap_up(c, alice, cid):
     n1, n2, n3 = c.nodes
+    alice.click(f"#tab-{cid}")
     alice.click(f"#panel-{cid} .end")
     alice.wait(f"!document.querySelector('#panel-{cid} .wrapup').hidden", 15, "wrap-up")
     alice.click(f"#panel-{cid} .wrapup button")
@@ -234,15 +256,42 @@ def wrap_up(c, alice, cid):
 
 def supervisor_view(c, b, cid):
     n3 = c.nodes[2]
-    sup = b.new_context().new_page(base(n3) + "/desk/?agent=a01")
+    sup = page(b.new_context(), base(n3) + "/desk/?agent=a01")
     sign_in(sup, "sue")
-    sup.wait(f"document.querySelector('#tab-{cid}')", 15, "a01's chat on the supervisor's view")
+    sup.wait(f"!!document.querySelector('#tab-{cid}')", 15, "a01's chat on the supervisor's view")
     check(sup.eval(f"document.querySelector('#text-{cid}').disabled") is True,
           "the supervisor's view is read-only")
     check(sup.eval("document.querySelector('#state-select').disabled") is True,
           "the supervisor cannot set the agent's state")
     log("a supervisor sees a01's desk read-only")
     return sup
+
+
+def pictures(alice, third, cid):
+    """The pictures of docs/ and the README: an ordinary conversation on both pages."""
+    accept(alice, cid)
+    third.wait("document.querySelector('#title').textContent.includes('a01')", 15,
+               "the third customer connected")
+    for side, text in (("customer", "Hi! My parcel has not arrived yet."),
+                       ("agent", "Hello Cy, sorry to hear that. Could you give me the "
+                                 "order number?"),
+                       ("customer", "It is 4711."),
+                       ("agent", "Thanks. It left the warehouse this morning and arrives "
+                                 "tomorrow before noon.")):
+        if side == "customer":
+            customer_send(third, text)
+            alice.wait(f"Array.from(document.querySelectorAll('#panel-{cid} .text'))"
+                       f".some(t => t.textContent === {js(text)})", 10, "the customer's line")
+        else:
+            desk_send(alice, cid, text)
+            third.wait(f"Array.from(document.querySelectorAll('#transcript .text'))"
+                       f".some(t => t.textContent === {js(text)})", 10, "the agent's line")
+    third.type("#text", "Great, thank")
+    alice.wait(f"document.querySelector('#panel-{cid} .typing').textContent !== ''", 10,
+               "typing")
+    alice.click(f"#tab-{cid}")
+    third.screenshot("chat.png")
+    alice.screenshot("desk.png")
 
 
 UNLABELLED = """Array.from(document.querySelectorAll('input, select, textarea, button'))
@@ -261,33 +310,39 @@ def body(c):
     add_user(c, "sue", "supervisor")
     n1, n2, n3 = c.nodes
     with cdp.Browser(ca_file=c.ca_file, width=1280, height=860) as b:
-        alice = b.new_context().new_page(base(n2) + "/desk/")
+        alice = page(b.new_context(), base(n2) + "/desk/")
         sign_in(alice, "alice")
         set_state(alice, "available")
         alice.wait("document.querySelector('#state-now').dataset.state === 'available'", 10,
                    "alice available")
         check(alice.eval(UNLABELLED) == [], f"unlabelled desk controls: {alice.eval(UNLABELLED)}")
-        customer = b.new_page(base(n1) + "/chat/?entry=help")
+        customer = page(b, base(n1) + "/chat/?entry=help")
         check(customer.eval(UNLABELLED) == [],
               f"unlabelled chat controls: {customer.eval(UNLABELLED)}")
         cid = first_chat(c, b, customer, alice)
-        customer.screenshot("chat.png")
         failovers(c, customer, alice, cid)
-        bob = b.new_context().new_page(base(n3) + "/desk/")
+        bob = page(b.new_context(), base(n3) + "/desk/")
         sign_in(bob, "bob")
         set_state(bob, "available")
         bob.wait("document.querySelector('#state-now').dataset.state === 'available'", 10,
                  "bob available")
         second, third, cid2, cid3 = ring_no_answer_and_capacity(c, b, alice, bob)
-        alice.click(f"#tab-{cid}")
-        alice.screenshot("desk.png")
         supervisor_view(c, b, cid)
         wrap_up(c, alice, cid)
         offer_on(alice, cid3, timeout=20)
         log(f"with a chat wrapped up, alice is offered the waiting chat {cid3}")
+        pictures(alice, third, cid3)
+        code, doc = n2.request("GET", f"/v1/contacts/{cid3}/earlier")
+        check(code == 200 and doc["by"] == "email" and
+              [h["id"] for h in doc["items"]] == [cid], f"earlier contacts of {cid3}: {doc}")
+        alice.wait(f"document.querySelector('#panel-{cid3} .earlier').textContent"
+                   ".includes('resolved')", 10, "the earlier chat on the desk")
         no_xss(customer, alice, second, third)
         for name, p in (("customer", customer), ("alice", alice), ("bob", bob)):
-            bad = [e for e in p.errors() if "WebSocket" not in str(e) and "net::" not in str(e)]
+            # refused requests (401 before signing in, the 400 the test asked for, nodes
+            # killed) are the network's; exceptions and rejections are the page's own
+            bad = [e for e in p.errors() if "Failed to load resource" not in str(e)
+                   and "WebSocket connection" not in str(e)]
             check(not bad, f"{name}'s page reported errors: {bad}")
 
 

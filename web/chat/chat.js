@@ -216,9 +216,10 @@
         markSent(m.id, m.seq);
         break;
       case 'seen':
-        for (const msg of chat.messages) {
-          if (msg.from === 'customer' && msg.seq && msg.seq <= m.seq) msg.mark = 'delivered';
-        }
+        /* the agent's page has shown up to m.seq; a message whose seq this page learns
+         * later (its `sent` may come after) is marked then */
+        chat.agentSeen = Math.max(chat.agentSeen || 0, m.seq);
+        markDelivered();
         save();
         renderTranscript();
         break;
@@ -311,6 +312,7 @@
       chat.messages.push({seq: m.seq, from: m.from, id: m.id, text: m.text, at: m.at,
         agent: m.agent, mark: mine ? 'sent' : ''});
     }
+    markDelivered();
     if (!mine) {
       showTyping(false);
       if (document.visibilityState === 'visible') {
@@ -322,6 +324,14 @@
     renderTranscript();
   }
 
+  function markDelivered() {
+    for (const msg of chat.messages) {
+      if (msg.from === 'customer' && msg.seq && msg.seq <= (chat.agentSeen || 0)) {
+        msg.mark = 'delivered';
+      }
+    }
+  }
+
   function markSent(id, seq) {
     const msg = chat.messages.find((x) => x.id === id && x.from === 'customer');
     if (msg) {
@@ -329,6 +339,7 @@
       if (msg.mark !== 'delivered') msg.mark = 'sent';
     }
     chat.pending = chat.pending.filter((x) => x.id !== id);
+    markDelivered();
     save();
     renderTranscript();
   }

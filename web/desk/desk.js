@@ -190,7 +190,7 @@
     renderAgent();
     const list = await api('GET', '/v1/contacts?agent=' + encodeURIComponent(desk.agent));
     const live = new Set();
-    for (const c of list.contacts || []) {
+    for (const c of list.items || []) {
       live.add(c.id);
       if (c.state === 'offered') {
         if (c.offer && !desk.offers.has(c.offer)) {
@@ -234,6 +234,7 @@
     sock.onopen = () => {
       if (desk.ws !== sock) return;
       desk.failures = 0;
+      desk.ready = true;
       linkStatus('Connected to ' + new URL(endpoints.current()).host);
     };
     sock.onmessage = (ev) => {
@@ -354,6 +355,12 @@
       select.value = 'away:' + info.reason;
     } else {
       select.value = 'offline';
+    }
+    if (select.value === '' && info.reason) {
+      /* a reason of the system's (ring-no-answer), not one to choose */
+      select.appendChild(el('option', {value: 'away:' + info.reason, disabled: true},
+        'Away: ' + info.reason));
+      select.value = 'away:' + info.reason;
     }
   }
 
@@ -492,6 +499,7 @@
       k.messages.push({seq: m.seq, from: m.from, id: m.id, text: m.text, at: m.at,
         mark: m.from === 'agent' ? 'sent' : ''});
     }
+    markDelivered(k);
     if (m.from === 'customer') {
       showTyping(k, false);
       if (desk.selected === k.id && document.visibilityState === 'visible') markSeen(k);
@@ -520,10 +528,19 @@
     if (!k || m.side !== 'customer') return;
     if (m.t === 'typing') showTyping(k, m.on);
     if (m.t === 'seen') {
-      for (const msg of k.messages) {
-        if (msg.from === 'agent' && msg.seq && msg.seq <= m.seq) msg.mark = 'delivered';
-      }
+      /* the customer's page has shown up to m.seq; a message whose seq the desk learns
+       * later is marked then */
+      k.customerSeen = Math.max(k.customerSeen || 0, m.seq);
+      markDelivered(k);
       renderTranscript(k);
+    }
+  }
+
+  function markDelivered(k) {
+    for (const msg of k.messages) {
+      if (msg.from === 'agent' && msg.seq && msg.seq <= (k.customerSeen || 0)) {
+        msg.mark = 'delivered';
+      }
     }
   }
 
@@ -706,9 +723,9 @@
     try {
       const doc = await api('GET', '/v1/contacts/' + k.id + '/earlier');
       clear(ul);
-      for (const h of doc.contacts || []) {
+      for (const h of doc.items || []) {
         ul.appendChild(el('li', {}, clock(h.arrived) + ' ' + new Date(h.arrived).toLocaleDateString() +
-          ' · ' + h.channel + ' · ' + h.queue + ' · ' + h.outcome +
+          ' · ' + h.channel + ' · ' + h.queue + ' · ' + h.state +
           (h.disposition ? ' · ' + h.disposition : '')));
       }
       if (!ul.firstChild) ul.appendChild(el('li', {class: 'muted'}, 'None.'));
@@ -737,6 +754,7 @@
         if (doc.seq > k.seq) k.seq = doc.seq;
         local.seq = doc.seq;
         local.mark = 'sent';
+        markDelivered(k);
       }
     } catch (e) {
       local.mark = 'failed';
