@@ -99,6 +99,7 @@ struct config_raft
 };
 
 #define CONFIG_WEB_ORIGINS_MAX 16
+#define CONFIG_PUBLIC_URLS_MAX 8
 
 /* A web origin (RFC 6454) as a browser's Origin header names it: scheme, host, port. */
 struct config_origin
@@ -115,6 +116,9 @@ struct config_origin
 bool config_origin_parse(const char *text, struct config_origin *out);
 /* Whether a and b are the same origin. */
 bool config_origin_equal(const struct config_origin *a, const struct config_origin *b);
+/* The origin as text, "https://HOST[:PORT]" (the port left out when it is the scheme's
+ * default; an IPv6 host in brackets), into buf of len bytes. */
+void config_origin_text(const struct config_origin *o, char *buf, size_t len);
 
 /* Plain data: no pointers, nothing to free. */
 struct config_node
@@ -156,6 +160,13 @@ struct config_node
      * docs/api.md), besides the members' own API addresses; each listed once. */
     uint32_t n_web_origins;
     struct config_origin web_origins[CONFIG_WEB_ORIGINS_MAX];
+    /* public_urls: where browsers reach the cluster (a load balancer's address), which the
+     * chat page and the agent desk reconnect to; none: every member's API address. */
+    uint32_t n_public_urls;
+    struct config_origin public_urls[CONFIG_PUBLIC_URLS_MAX];
+    /* chat.max_per_address: chat connections one client address may hold; 0 = no cap.
+     * Default 256; behind a load balancer (every connection from its address) 0. */
+    uint32_t chat_max_per_address;
     char cluster_secret_file[CONFIG_PATH_MAX];
     uint32_t cluster_secret_len;
     uint8_t cluster_secret[CONFIG_SECRET_MAX];

@@ -117,36 +117,41 @@ static int read_listen(struct cfg_ctx *c, const struct ynode *n, struct config_n
     return 0;
 }
 
-/* web_origins: a list of origins (config_origin_parse()), each once. */
-static int read_web_origins(struct cfg_ctx *c, const struct ynode *n, struct config_node *nd)
+/* web_origins, public_urls: a list of origins (config_origin_parse()), each once, at most
+ * max of them, into out[] and *n. */
+static int read_origins(struct cfg_ctx *c,
+                        const struct ynode *n,
+                        const char *key,
+                        struct config_origin *out,
+                        uint32_t max,
+                        uint32_t *count)
 {
     if (cfg_expect_seq(c, n) != 0) {
         return CD_EPARSE;
     }
-    if (n->n > CONFIG_WEB_ORIGINS_MAX) {
-        return cfg_fail(c, n, "web_origins: expected at most %d origins, got %u",
-                        CONFIG_WEB_ORIGINS_MAX, n->n);
+    if (n->n > max) {
+        return cfg_fail(c, n, "%s: expected at most %u origins, got %u", key, max, n->n);
     }
     for (const struct ynode *i = n->child; i != NULL; i = i->next) {
-        struct config_origin *o = &nd->web_origins[nd->n_web_origins];
+        struct config_origin *o = &out[*count];
         if (i->kind != YNODE_SCALAR || !config_origin_parse(i->value, o)) {
             return cfg_fail(c, i,
-                            "web_origins: expected an origin such as https://desk.example.com "
+                            "%s: expected an origin such as https://desk.example.com "
                             "(https:// or http://, a host, an optional :PORT, no path), got "
                             "'%s'",
-                            i->kind == YNODE_SCALAR ? i->value : "a collection");
+                            key, i->kind == YNODE_SCALAR ? i->value : "a collection");
         }
-        for (uint32_t k = 0; k < nd->n_web_origins; k++) {
-            if (config_origin_equal(&nd->web_origins[k], o)) {
-                return cfg_fail(c, i, "web_origins: '%s' is listed twice", i->value);
+        for (uint32_t k = 0; k < *count; k++) {
+            if (config_origin_equal(&out[k], o)) {
+                return cfg_fail(c, i, "%s: '%s' is listed twice", key, i->value);
             }
         }
-        nd->n_web_origins++;
+        (*count)++;
     }
     return 0;
 }
 
-/* web_root and web_origins: both optional. */
+/* web_root, web_origins and public_urls: all optional. */
 static int read_web(struct cfg_ctx *c, const struct ynode *root, struct config_node *nd)
 {
     const struct ynode *n;
@@ -158,7 +163,14 @@ static int read_web(struct cfg_ctx *c, const struct ynode *root, struct config_n
     if (n != NULL && nd->web_root[0] == '\0') {
         return cfg_fail(c, n, "web_root: expected a directory, got an empty string");
     }
-    if ((n = ynode_get(root, "web_origins")) != NULL && read_web_origins(c, n, nd) != 0) {
+    if ((n = ynode_get(root, "web_origins")) != NULL &&
+        read_origins(c, n, "web_origins", nd->web_origins, CONFIG_WEB_ORIGINS_MAX,
+                     &nd->n_web_origins) != 0) {
+        return CD_EPARSE;
+    }
+    if ((n = ynode_get(root, "public_urls")) != NULL &&
+        read_origins(c, n, "public_urls", nd->public_urls, CONFIG_PUBLIC_URLS_MAX,
+                     &nd->n_public_urls) != 0) {
         return CD_EPARSE;
     }
     return 0;
@@ -414,6 +426,12 @@ static int read_tuning(struct cfg_ctx *c, const struct ynode *root, struct confi
          read_uint(c, n, "map_size_mb", 1, 1048576, &nd->storage_map_mb) != 0)) {
         return CD_EPARSE;
     }
+    static const char *const chat_keys[] = {"max_per_address", NULL};
+    if ((n = ynode_get(root, "chat")) != NULL &&
+        (cfg_expect_map(c, n) != 0 || cfg_keys(c, n, chat_keys) != 0 ||
+         read_uint(c, n, "max_per_address", 0, 1000000, &nd->chat_max_per_address) != 0)) {
+        return CD_EPARSE;
+    }
     return 0;
 }
 
@@ -536,6 +554,8 @@ static int read_node(struct cfg_ctx *c, const struct ynode *root, struct config_
                                        "insecure",
                                        "web_root",
                                        "web_origins",
+                                       "public_urls",
+                                       "chat",
                                        NULL};
     const struct ynode *id, *listen, *dir, *peers, *tls, *level;
     if (cfg_keys(c, root, keys) != 0 || (id = cfg_require(c, root, "id")) == NULL ||
@@ -596,6 +616,7 @@ int config_node_parse(const char *name_for_errors,
     nd->history_days = 90;
     nd->audit_days = 365;
     nd->storage_map_mb = 4096;
+    nd->chat_max_per_address = 256;
     if (doc.root == NULL) {
         rv = cfg_fail_file(&c, "empty document");
     } else {

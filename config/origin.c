@@ -83,3 +83,15 @@ bool config_origin_equal(const struct config_origin *a, const struct config_orig
 {
     return a->https == b->https && a->port == b->port && strcmp(a->host, b->host) == 0;
 }
+
+void config_origin_text(const struct config_origin *o, char *buf, size_t len)
+{
+    bool v6 = strchr(o->host, ':') != NULL;
+    bool usual = o->port == (o->https ? 443 : 80);
+    char port[8] = "";
+    if (!usual) {
+        snprintf(port, sizeof(port), ":%u", (unsigned)o->port);
+    }
+    snprintf(buf, len, "%s://%s%s%s%s", o->https ? "https" : "http", v6 ? "[" : "", o->host,
+             v6 ? "]" : "", port);
+}

@@ -59,7 +59,6 @@ static int api_start(void *self, struct node *n, char *err, size_t errlen)
     }
     api_set_server(a->api, node_http_server(n));
     api_set_signals(a->api, api_publish, n);
-    api_set_secure(a->api, cfg->has_tls);
     int signals = node_signal_listen(n, api_on_signal, a->api);
     if (signals != 0) {
         snprintf(err, errlen, "cannot take signals: %s", cd_strerror(signals));

@@ -60,6 +60,17 @@ static int chat_start(void *self, struct node *n, char *err, size_t errlen)
         .publish = publish,
         .publish_data = n,
     };
+    char urls[CONFIG_PUBLIC_URLS_MAX][CONFIG_HOST_MAX + 24];
+    const char *list[CONFIG_PUBLIC_URLS_MAX];
+    for (uint32_t i = 0; i < cfg->n_public_urls && i < CONFIG_PUBLIC_URLS_MAX; i++) {
+        config_origin_text(&cfg->public_urls[i], urls[i], sizeof(urls[i]));
+        list[i] = urls[i];
+    }
+    opt.n_public_urls = cfg->n_public_urls;
+    struct ws_limits lim = chat_limits();
+    lim.max_per_address = cfg->chat_max_per_address ? cfg->chat_max_per_address : WS_NO_LIMIT;
+    opt.ws = &lim;
+    opt.public_urls = list;
     a->node = n;
     if (chat_new(&opt, &a->chat) != 0) {
         snprintf(err, errlen, "out of memory");

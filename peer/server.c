@@ -131,7 +131,11 @@ int peer_channel_listen(struct peer_channel *p,
                         char *err,
                         size_t errlen)
 {
-    struct http_server_options opt = {.max_body = PEER_BODY_MAX, .tls = p->server_tls};
+    /* No cap per address: every member's forwarding pool may hold 128 connections to this
+     * one, and members that share a host (a test bed, the demo) share an address; the
+     * server's cap on connections in all, with idle ones evicted first, still bounds them. */
+    struct http_server_options opt = {
+        .max_body = PEER_BODY_MAX, .max_per_address = HTTP_NO_LIMIT, .tls = p->server_tls};
     struct http_server *s;
     if (p->server != NULL) {
         snprintf(err, errlen, "the peer channel listens already");

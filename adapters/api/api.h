@@ -66,8 +66,6 @@ void api_events_restored(struct api *a, uint64_t index);
 /* Signals (node_signal_*): api_signal() hands the event feed's WebSockets a signal about
  * contact from any member (a customer typing); a desk's own go out through publish. */
 void api_signal(struct api *a, uint64_t contact, const char *json, size_t len);
-/* Whether members' API addresses are spoken to over https (GET /v1/desk's endpoints). */
-void api_set_secure(struct api *a, bool secure);
 void api_set_signals(struct api *a,
                      int (*publish)(void *data, uint64_t contact, const char *json, size_t len),
                      void *data);

@@ -17,6 +17,8 @@ void api_set_origins(struct api *a, const struct config_node *cfg)
     a->n_origins = cfg->n_web_origins;
     memcpy(a->origins, cfg->web_origins, cfg->n_web_origins * sizeof(a->origins[0]));
     a->insecure = cfg->insecure;
+    a->n_public_urls = cfg->n_public_urls;
+    memcpy(a->public_urls, cfg->public_urls, cfg->n_public_urls * sizeof(a->public_urls[0]));
 }
 
 /* Whether o is the origin of a member's API address (as Raft's configuration has it). */

@@ -1,8 +1,9 @@
 /* What the agent desk reads besides the rest of the API (docs/desk.md):
  *
  *   GET /v1/desk                      the model's away reasons and dispositions, the queues
- *                                     (to transfer to), and the members' API addresses the
- *                                     page moves to when its node goes away
+ *                                     (to transfer to), and where the page moves to when its
+ *                                     node goes away: the node file's public_urls (a load
+ *                                     balancer), else every member's API address
  *   GET /v1/contacts/{id}/earlier     the same customer's earlier contacts: history rows
  *                                     with the contact's email address, or else its phone
  *                                     number, newest first (at most 10) */
@@ -16,11 +17,6 @@
 
 #define EARLIER_MAX 10
 #define EARLIER_SCAN_MAX 100000 /* history rows looked at, at most */
-
-void api_set_secure(struct api *a, bool secure)
-{
-    a->secure = secure;
-}
 
 static void desk_answer(void *data, int status)
 {
@@ -43,12 +39,17 @@ static void desk_answer(void *data, int status)
     for (uint32_t i = 0; m != NULL && i < m->n_queues; i++) {
         json_array_append_new(queues, json_string(m->queues[i].name));
     }
-    struct cluster_status *st = malloc(sizeof(*st));
+    for (uint32_t i = 0; i < call->api->n_public_urls; i++) {
+        char url[CONFIG_HOST_MAX + 24];
+        config_origin_text(&call->api->public_urls[i], url, sizeof(url));
+        json_array_append_new(endpoints, json_string(url));
+    }
+    struct cluster_status *st = call->api->n_public_urls == 0 ? malloc(sizeof(*st)) : NULL;
     if (st != NULL) {
         cluster_status(call->api->cluster, st);
         for (uint32_t i = 0; i < st->n_members; i++) {
             char url[CONFIG_HOST_MAX + 24];
-            snprintf(url, sizeof(url), "%s://%s", call->api->secure ? "https" : "http",
+            snprintf(url, sizeof(url), "%s://%s", call->api->insecure ? "http" : "https",
                      st->members[i].api);
             json_array_append_new(endpoints, json_string(url));
         }

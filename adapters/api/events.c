@@ -535,11 +535,11 @@ static bool feed_flush(struct api__events *ev, struct feed *f)
     size_t i = first_after(ev, f->after);
     unsigned sent = 0;
     for (; i < ev->len && sent < FEED_BATCH; i++) {
-        if (ws_unsent(f->ws) > FEED_BACKLOG) {
-            return true;
-        }
         struct event *e = at(ev, i);
         if (filter_matches(f->kinds, f->contact, f->agent, e)) {
+            if (ws_unsent(f->ws) > FEED_BACKLOG) {
+                return true; /* the client is behind: the rest later */
+            }
             if (ws_send_text(f->ws, e->json, strlen(e->json)) != 0) {
                 return false; /* closing: too slow, or gone */
             }

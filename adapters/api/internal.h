@@ -63,11 +63,13 @@ struct api
     /* cors.c: the node file's web_origins, and whether members' APIs are plain HTTP. */
     struct config_origin origins[CONFIG_WEB_ORIGINS_MAX];
     uint32_t n_origins;
+    /* and its public_urls, which GET /v1/desk hands the desk */
+    struct config_origin public_urls[CONFIG_PUBLIC_URLS_MAX];
+    uint32_t n_public_urls;
     bool insecure;
     bool closing;
     void (*close_cb)(void *data);
     void *close_data;
-    bool secure; /* api_set_secure(): members' API addresses are https */
     /* api_set_signals(): how a desk's signals reach the customer's page. */
     int (*publish)(void *data, uint64_t contact, const char *json, size_t len);
     void *publish_data;

@@ -19,8 +19,13 @@ static const struct ws_limits CHAT_LIMITS = {
     .max_message = 16 * 1024,
     .msgs_per_s = 5,
     .burst = 20,
-    .max_per_address = 32,
+    .max_per_address = 256,
 };
+
+struct ws_limits chat_limits(void)
+{
+    return CHAT_LIMITS;
+}
 
 static void on_timer(uv_timer_t *t);
 

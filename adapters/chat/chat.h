@@ -42,6 +42,9 @@ struct chat_options
     unsigned wait_update_ms; /* how often a waiting page hears its place in line; 0 = 5000 */
 };
 
+/* The limits of docs/chat.md: a caller changes what it must and passes them as ws. */
+struct ws_limits chat_limits(void);
+
 /* Returns 0 or CD_ENOMEM. */
 int chat_new(const struct chat_options *opt, struct chat **out);
 

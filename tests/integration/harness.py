@@ -237,6 +237,7 @@ class Node:
         ]
         if c.lost_after_ms is not None:
             lines += ["sessions:", f"  lost_after_ms: {c.lost_after_ms}"]
+        lines += c.extra
         with open(self.config, "w") as f:
             f.write("\n".join(lines) + "\n")
 
@@ -295,7 +296,7 @@ class Node:
 class Cluster:
     def __init__(self, n, binary=None, election_ms=1000, snapshot_threshold=4096,
                  snapshot_trailing=2048, snapshot_growth=True, log_level="info", keep=False,
-                 lost_after_ms=None, write=True, insecure=False, secret=False):
+                 lost_after_ms=None, write=True, insecure=False, secret=False, extra=()):
         self.binary = os.path.abspath(binary or os.environ["CONTACTD"])
         self.root = tempfile.mkdtemp(prefix="contactd-it-")
         self.election_ms = election_ms
@@ -307,6 +308,7 @@ class Cluster:
         self.keep = keep
         self.insecure = insecure  # True: no TLS, no secret (a test bed)
         self.use_secret = secret  # True: a cluster secret besides TLS
+        self.extra = list(extra)  # more lines of every node file
         self.secret_file, self.secret = write_secret(self.root)
         self.token = None  # the first admin token, once a leader has written it
         self.token_file = None

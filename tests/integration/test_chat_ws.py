@@ -400,4 +400,4 @@ def body(c):
 
 
 if __name__ == "__main__":
-    run(Cluster(3), body)
+    run(Cluster(3, extra=["chat:", "  max_per_address: 32"]), body)

@@ -230,7 +230,7 @@ static void unknown_key(void **state)
     ASSERT_ERROR(
         "node.yaml:10:1: unknown key 'log_levle' (expected one of: id, listen, "
         "data_dir, peers, tls, log_level, join, raft, sessions, history, audit, storage, "
-        "cluster_secret_file, insecure, web_root, web_origins)");
+        "cluster_secret_file, insecure, web_root, web_origins, public_urls)");
 }
 
 static void missing_key(void **state)
@@ -698,6 +698,27 @@ static void web_root_and_origins(void **state)
     assert_int_equal(f->node.web_origins[3].port, 444);
 }
 
+/* public_urls: origins like web_origins, written back as they were meant. */
+static void public_urls_of_a_load_balancer(void **state)
+{
+    F;
+    PARSE(HEAD PEERS INSECURE
+          "public_urls:\n  - https://Chat.Example.com\n"
+          "  - \"https://[2001:db8::7]:8443\"\n  - http://10.1.1.1:80\n");
+    ASSERT_OK;
+    assert_int_equal(f->node.n_public_urls, 3);
+    char text[128];
+    config_origin_text(&f->node.public_urls[0], text, sizeof(text));
+    assert_string_equal(text, "https://chat.example.com");
+    config_origin_text(&f->node.public_urls[1], text, sizeof(text));
+    assert_string_equal(text, "https://[2001:db8::7]:8443");
+    config_origin_text(&f->node.public_urls[2], text, sizeof(text));
+    assert_string_equal(text, "http://10.1.1.1");
+    PARSE(HEAD PEERS INSECURE
+          "public_urls: [https://a.example.com, https://A.example.com:443]\n");
+    ASSERT_ERROR("node.yaml:11:38: public_urls: 'https://A.example.com:443' is listed twice");
+}
+
 static void web_origin_with_a_path(void **state)
 {
     F;
@@ -755,6 +776,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(web_root_and_origins, setup, teardown),
         cmocka_unit_test_setup_teardown(web_origin_with_a_path, setup, teardown),
         cmocka_unit_test_setup_teardown(web_origins_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(public_urls_of_a_load_balancer, setup, teardown),
         cmocka_unit_test_setup_teardown(web_origin_listed_twice, setup, teardown),
         cmocka_unit_test_setup_teardown(web_root_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(minimal_file, setup, teardown),
