@@ -287,7 +287,8 @@ struct engine_condition
 enum engine_action_kind {
     ENGINE_ACTION_ROUTE = 0, /* queue, optional priority, extra skills */
     ENGINE_ACTION_OVERFLOW,  /* to queue, or to external target when queue < 0 */
-    ENGINE_ACTION_CALLBACK,  /* route to queue and offer the customer a callback */
+    ENGINE_ACTION_CALLBACK,  /* route to queue and, when a voice or chat contact waits there,
+                                offer the customer a callback */
     ENGINE_ACTION_REJECT,    /* with reason */
     ENGINE_ACTION_SET,       /* set attributes, then go on with the next rule */
     ENGINE_ACTION_KIND_COUNT

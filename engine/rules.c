@@ -202,9 +202,10 @@ static void act(struct engine *e, struct contact *c, const struct engine_action 
             break;
         case ENGINE_ACTION_CALLBACK:
             route_to(e, c, a);
-            /* Still waiting (not offered at once, not overflowed): ask the customer. */
+            /* Still waiting (not offered at once, not overflowed): ask the customer, on the
+             * channels a customer waits on live (a caller, a chat page). */
             if (engine__contact(e, id) == c && c->state == ENGINE_CONTACT_QUEUED &&
-                c->channel == ENGINE_CH_VOICE) {
+                (c->channel == ENGINE_CH_VOICE || c->channel == ENGINE_CH_CHAT)) {
                 callback_offer(e, c);
             }
             break;

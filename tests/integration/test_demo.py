@@ -1,7 +1,11 @@
 """ops/demo as an operator runs it (its Python part, on the binary under test): three nodes
 come up on 127.0.0.1, the sample model goes in, the line endpoints=URL,URL,URL names three
 HTTPS APIs that answer only with the admin token whose file the banner names, traffic gets
-contacts answered by agents, and SIGTERM stops everything the demo started."""
+contacts answered by agents, chats come through the chat page's WebSocket with messages from
+both sides, the banner names the chat page and the desk (whose user signs in), and SIGTERM
+stops everything the demo started."""
+import http.client
+import json
 import os
 import random
 import re
@@ -86,6 +90,45 @@ def main():
             return code == 200 and (live["total"] > 0 or any(h["answered"] for h in doc["items"]))
         wait(answered, 60, "a contact answered by an agent of the demo's traffic")
         log("traffic flows: contacts are being answered")
+
+        for page in (f"https://127.0.0.1:{ports[0]}/chat/", f"https://127.0.0.1:{ports[1]}/desk/"):
+            if not any(page in l for l in lines):
+                raise Failure(f"the banner does not name {page}")
+            conn = http.client.HTTPSConnection("127.0.0.1", int(page.split(":")[2].split("/")[0]),
+                                               timeout=5, context=tls)
+            conn.request("GET", "/" + page.split("/", 3)[3])
+            res = conn.getresponse()
+            body = res.read()
+            conn.close()
+            if res.status != 200 or b"<html" not in body:
+                raise Failure(f"{page} answered {res.status}")
+        user = re.search(r'sign in as "agent" / "([^"]+)"', "".join(lines))
+        if user is None:
+            raise Failure("the banner names no desk user")
+        conn = http.client.HTTPSConnection("127.0.0.1", ports[1], timeout=10, context=tls)
+        conn.request("POST", "/v1/session",
+                     body=json.dumps({"user": "agent", "password": user.group(1)}),
+                     headers={"Content-Type": "application/json",
+                              "X-Requested-With": "contactd"})
+        res = conn.getresponse()
+        doc = json.loads(res.read() or b"{}")
+        conn.close()
+        if res.status != 200 or doc.get("agent") != demo.Demo.HUMAN:
+            raise Failure(f"the desk user cannot sign in: {res.status} {doc}")
+
+        def chatted():
+            code, doc = Client(ports[0], tls=tls, token=token).request(
+                "GET", "/v1/contacts?channel=chat&limit=1000")
+            for c in doc["items"] if code == 200 else []:
+                if c["session"]["key"].startswith("chat-") and c["message_count"] >= 2:
+                    code, t = Client(ports[1], tls=tls, token=token).request(
+                        "GET", f"/v1/contacts/{c['id']}/messages")
+                    sides = {m["from"] for m in t["items"]} if code == 200 else set()
+                    if sides == {"customer", "agent"}:
+                        return c["id"]
+            return None
+        cid = wait(chatted, 60, "a chat through the chat page with messages from both sides")
+        log(f"chats come through the chat page: contact {cid} has lines from both sides")
 
         pids = [int(p) for p in re.findall(r"\d+", next(
             l for l in lines if l.startswith("Fail over:")).split("pids", 1)[1])]

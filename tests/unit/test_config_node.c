@@ -230,7 +230,7 @@ static void unknown_key(void **state)
     ASSERT_ERROR(
         "node.yaml:10:1: unknown key 'log_levle' (expected one of: id, listen, "
         "data_dir, peers, tls, log_level, join, raft, sessions, history, audit, storage, "
-        "cluster_secret_file, insecure, web_root, web_origins, public_urls)");
+        "cluster_secret_file, insecure, web_root, web_origins, public_urls, chat)");
 }
 
 static void missing_key(void **state)
@@ -719,6 +719,22 @@ static void public_urls_of_a_load_balancer(void **state)
     ASSERT_ERROR("node.yaml:11:38: public_urls: 'https://A.example.com:443' is listed twice");
 }
 
+/* chat.max_per_address: 256 unless said; 0 takes the cap away (behind a load balancer). */
+static void chat_connections_per_address(void **state)
+{
+    F;
+    PARSE(HEAD PEERS INSECURE);
+    ASSERT_OK;
+    assert_int_equal(f->node.chat_max_per_address, 256);
+    PARSE(HEAD PEERS INSECURE "chat:\n  max_per_address: 0\n");
+    ASSERT_OK;
+    assert_int_equal(f->node.chat_max_per_address, 0);
+    PARSE(HEAD PEERS INSECURE "chat:\n  max_per_adress: 10\n");
+    ASSERT_ERROR(
+        "node.yaml:12:3: unknown key 'max_per_adress' (expected one of: "
+        "max_per_address)");
+}
+
 static void web_origin_with_a_path(void **state)
 {
     F;
@@ -777,6 +793,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(web_origin_with_a_path, setup, teardown),
         cmocka_unit_test_setup_teardown(web_origins_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(public_urls_of_a_load_balancer, setup, teardown),
+        cmocka_unit_test_setup_teardown(chat_connections_per_address, setup, teardown),
         cmocka_unit_test_setup_teardown(web_origin_listed_twice, setup, teardown),
         cmocka_unit_test_setup_teardown(web_root_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(minimal_file, setup, teardown),

@@ -2,8 +2,9 @@
  * installed in an engine with every agent logged in, and contacts on all four channels are
  * routed at chosen local times. Each assertion is a decision an operator reading the YAML
  * would expect: VIP calls ring the VIP group, sales calls outside the sales hours (Sunday,
- * Christmas Day, Christmas Eve afternoon) overflow to the night site, overnight chats are
- * refused, SMS from outside the UK and Ireland is refused, urgent email is prioritised. */
+ * Christmas Day, Christmas Eve afternoon) overflow to the night site, web support chat is
+ * answered around the clock while an overnight sales chat is offered a call back, SMS from
+ * outside the UK and Ireland is refused, urgent email is prioritised. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -263,12 +264,19 @@ static void christmas_eve_closes_at_one(void **state)
     close_centre(f);
 }
 
-static void overnight_chat_is_refused(void **state)
+static void overnight_chat_is_answered_sales_offered_a_callback(void **state)
 {
     struct fixture *f = *state;
     open_centre(f, TUE_2330);
-    uint64_t id = arrive(f, ENGINE_CH_CHAT, 0, "source=web-help", NULL, NULL);
-    assert_ended(f, id, ENGINE_CONTACT_REJECTED, "closed");
+    uint64_t help = arrive(f, ENGINE_CH_CHAT, 0, "source=web-help", NULL, NULL);
+    assert_offered(f, help, "support-chat", "support", 2);
+    /* the sales chat team starts at 07:00: support takes it (the customer would be offered a
+     * call back from sales if it had to wait) */
+    uint64_t sales = arrive(f, ENGINE_CH_CHAT, 0, "topic=sales", NULL, NULL);
+    assert_offered(f, sales, "support-chat", "support", 2);
+    char why[1024];
+    assert_int_equal(engine_explain(f->e, sales, why, sizeof(why)), 0);
+    assert_non_null(strstr(why, "sales-chat-overnight"));
     close_centre(f);
 }
 
@@ -323,7 +331,7 @@ int main(void)
         cmocka_unit_test(sales_call_on_sunday_overflows_to_night_site),
         cmocka_unit_test(christmas_day_is_closed_for_sales),
         cmocka_unit_test(christmas_eve_closes_at_one),
-        cmocka_unit_test(overnight_chat_is_refused),
+        cmocka_unit_test(overnight_chat_is_answered_sales_offered_a_callback),
         cmocka_unit_test(daytime_web_chat_is_tagged_and_routed),
         cmocka_unit_test(sms_from_outside_uk_is_refused),
         cmocka_unit_test(urgent_email_is_prioritised),

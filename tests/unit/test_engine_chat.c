@@ -433,6 +433,23 @@ TEST(a_session_end_names_the_session_it_ends)
 }
 
 /* A customer who took the callback offer is not waited for. */
+/* A chat that waits is offered a callback by a CALLBACK rule, and may take it. */
+TEST(a_waiting_chat_is_offered_a_callback)
+{
+    uint32_t r = fx_rule(f, "cb", ENGINE_ACTION_CALLBACK, "chat");
+    fx_cond(f, r, ENGINE_COND_CHANNEL)->channels = ENGINE_CH_BIT(ENGINE_CH_CHAT);
+    MODEL_INSTALL;
+    uint64_t id = chat_in(f, NULL, "n1");
+    ASSERT_QUEUED(id, "chat");
+    const struct fx_effect *cb = FX(CALLBACK_OFFER, id, NULL);
+    assert_string_equal(cb->home, "n1"); /* to the node holding the chat page */
+    struct engine_command take = {.kind = ENGINE_CMD_CONTACT_CALLBACK};
+    take.u.contact.id = id;
+    EXPECT_OK(fx_apply(f, &take));
+    assert_true(fx_contact(f, id).callback);
+    ASSERT_QUEUED(id, "chat");
+}
+
 TEST(a_callback_gets_no_reconnect_deadline)
 {
     MODEL_INSTALL;
@@ -984,6 +1001,7 @@ int main(void)
         FX_TEST(a_snapshot_keeps_transcripts_and_deadlines),
         FX_TEST(a_queued_chat_whose_customer_does_not_come_back_is_abandoned),
         FX_TEST(a_session_end_names_the_session_it_ends),
+        FX_TEST(a_waiting_chat_is_offered_a_callback),
         FX_TEST(a_callback_gets_no_reconnect_deadline),
         FX_TEST(an_offered_chat_is_withdrawn_then_abandoned),
         FX_TEST(a_connected_chat_ends_in_wrapup_as_customer_gone),
