@@ -130,7 +130,8 @@ def sessions_and_webhooks(ctl):
     cid = out.split()[1]
     ctl.run("contact", "session", cid, "--home", "n2", "--key", "tok-9")
     got = ctl.run("contact", "show", cid, json_out=True)
-    check(got["session"] == {"home": "n2", "key": "tok-9", "lost": False}, f"session: {got}")
+    check(got["session"] == {"home": "n2", "key": "tok-9", "lost": False, "reconnect_by": 0},
+          f"session: {got}")
     check("tok-9" in ctl.run("contact", "show", cid), "the session in the fields")
     ctl.run("contact", "session", cid, "--key", "x", rc=2)  # --home is required
     ctl.run("contact", "session-end", cid)

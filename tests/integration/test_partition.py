@@ -74,7 +74,7 @@ def body(c):
     other = contact(n1, "elsewhere", "voice", "n1")
     c.wait_converged()
     check(session_of(n3, voice[0])["session"] == {"home": "n3", "key": "v0-session",
-                                                   "lost": False},
+                                                   "lost": False, "reconnect_by": 0},
           f"a contact's session as created: {session_of(n3, voice[0])}")
     code, doc = n3.request("GET", "/v1/events?after=now&wait_ms=0")
     n3_after = doc["last_id"]
@@ -96,7 +96,8 @@ def body(c):
         d = session_of(leader, cid)
         check(not d["callback"] and d["state"] == "queued", f"a chat waits: {d}")
     d = session_of(leader, other)
-    check(d["session"] == {"home": "n1", "key": "elsewhere-session", "lost": False} and
+    check(d["session"] == {"home": "n1", "key": "elsewhere-session", "lost": False,
+                           "reconnect_by": 0} and
           not d["callback"], f"a contact homed elsewhere is untouched: {d}")
     check("event=node_lost member=n3" in leader.log_tail(300),
           "the leader logs the lost member")
