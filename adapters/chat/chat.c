@@ -269,7 +269,9 @@ static void send_state_at(struct chat__page *p,
     if (!force && info->state == p->state && position == p->position && ewt_s == p->ewt_s) {
         return;
     }
-    bool left = p->state == ENGINE_CONTACT_CONNECTED && info->state == ENGINE_CONTACT_QUEUED;
+    /* connected, then waiting again (a transfer to a queue or an agent): the agent left */
+    bool left = p->state == ENGINE_CONTACT_CONNECTED &&
+                (info->state == ENGINE_CONTACT_QUEUED || info->state == ENGINE_CONTACT_OFFERED);
     p->state = info->state;
     p->position = position;
     p->ewt_s = ewt_s;

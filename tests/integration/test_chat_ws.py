@@ -318,6 +318,26 @@ def bye_and_wrapup(c, p):
         "the transcript")
 
 
+def transfer(c):
+    """The agent transfers the chat to another queue: the page hears the agent left and
+    waits in line again."""
+    n1, n2, n3 = c.nodes
+    p = Page(c, n2)
+    check(p.hello({"name": "Flo"})["t"] == "welcome", "welcome Flo")
+    accept_offer(c, n1, p.contact, "a01")
+    p.until(lambda m: m["t"] == "state" and m["state"] == "connected", "Flo connected")
+    code, doc = agent_client(c, n3, "a01").request(
+        "POST", f"/v1/contacts/{p.contact}/transfer", {"queue": "web-sales"})
+    check(code == 200, f"transfer: {code} {doc}")
+    p.until(lambda m: m["t"] == "left", "the agent left")
+    m = p.until(lambda m: m["t"] == "state" and m["state"] in ("queued", "offered"),
+                "back in line")
+    check(m["queue"] == "web-sales", f"in the queue it was sent to: {m}")
+    p.send(t="bye")
+    p.until(lambda m: m["t"] == "ended", "Flo left")
+    log("a transfer to another queue: the page hears the agent left and waits there")
+
+
 def places_in_line(c):
     n1, n2, n3 = c.nodes
     code, doc = c.wait_leader().request("POST", "/v1/agents/a01/logout", {})
@@ -394,6 +414,7 @@ def body(c):
     resume_and_takeover(c, p)
     failover(c, p)
     bye_and_wrapup(c, p)
+    transfer(c)
     places_in_line(c)
     customer_gone(c)
     limits(c)
