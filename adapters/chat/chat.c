@@ -505,7 +505,8 @@ static int pass_one(void *data, const struct engine_contact_info *info)
         return CD_ENOMEM;
     }
     ps->orphans[ps->n_orphans++] = info->id;
-    if (bsearch(&info->id, c->orphans, c->n_orphans, sizeof(uint64_t), by_id) != NULL) {
+    if (c->n_orphans > 0 &&
+        bsearch(&info->id, c->orphans, c->n_orphans, sizeof(uint64_t), by_id) != NULL) {
         chat__end_orphan(c, info->id, info->session);
     }
     return 0;
@@ -517,6 +518,9 @@ static void tell_places(struct chat *c, struct waiting *v, size_t n)
     const struct engine *e = cluster_engine(c->cluster);
     struct engine_queue_info q = {.name = NULL};
     struct engine_contact_info info;
+    if (n == 0) {
+        return;
+    }
     qsort(v, n, sizeof(*v), in_line);
     uint32_t position = 0;
     for (size_t i = 0; i < n; i++) {
