@@ -19,8 +19,8 @@
  *
  * Reconnect deadline. A chat contact that loses its customer's connection while queued,
  * offered or connected, by SESSION_END (the connection closed without a goodbye) or by
- * NODE_LOST (its home was lost), gets reconnect_by = the command's time + the model's
- * chat reconnect time (engine_model_reconnect_ms()). SESSION_MOVE (the customer came back
+ * NODE_LOST (its home was lost), gets reconnect_by = the command's stamp plus the model's
+ * chat reconnect wait, engine_model_reconnect_ms(). SESSION_MOVE (the customer came back
  * through any member) clears it. When it passes (timers.c), the customer is gone (chat.c):
  * a queued or offered contact is abandoned with reason "customer_gone", its offer
  * withdrawn; a connected one's talk ends as by CONTACT_END and it finishes as abandoned,
