@@ -42,14 +42,22 @@ def log(*args):
     print(time.strftime("%H:%M:%S"), *args, flush=True)
 
 
+_ports_given = set()  # handed out by free_ports() in this process: never twice
+
+
 def free_ports(n):
-    """n distinct ports the kernel says are free now."""
+    """n distinct ports the kernel says are free now, none handed out before by this process
+    (the kernel may hand a port just closed to the next caller: two nodes of one cluster
+    must not get the same one)."""
     socks, ports = [], []
-    for _ in range(n):
+    while len(ports) < n:
         s = socket.socket()
         s.bind(("127.0.0.1", 0))
         socks.append(s)
-        ports.append(s.getsockname()[1])
+        port = s.getsockname()[1]
+        if port not in _ports_given:
+            _ports_given.add(port)
+            ports.append(port)
     for s in socks:
         s.close()
     return ports
