@@ -8,7 +8,7 @@ static int64_t floor_div(int64_t a, int64_t b)
     return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
 
-static int32_t zone_offset(const struct engine_zone *z, int64_t t)
+int32_t engine_zone_offset(const struct engine_zone *z, int64_t t)
 {
     uint32_t lo = 0, hi = z->n_transitions;
     /* The last transition at or before t decides; before the first, base_offset. */
@@ -30,7 +30,7 @@ void engine__local_time(const struct engine_model *m,
 {
     int64_t t = floor_div(now_ms, 1000);
     if (zone >= 0 && (uint32_t)zone < m->n_zones) {
-        t += zone_offset(&m->zones[zone], t);
+        t += engine_zone_offset(&m->zones[zone], t);
     }
     int64_t days = floor_div(t, 86400);
     lt->date = (int32_t)days;

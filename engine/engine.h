@@ -162,6 +162,10 @@ struct engine_zone
     struct engine_tz_transition *transitions; /* owned; sorted by at */
 };
 
+/* The zone's offset from UTC, in seconds, at the instant utc_s (seconds since 1970): that
+ * of the last transition at or before it, or base_offset before the first. */
+int32_t engine_zone_offset(const struct engine_zone *z, int64_t utc_s);
+
 /* [from_min, to_min) in minutes of the local day; to_min may be 1440 (midnight). */
 struct engine_interval
 {
