@@ -108,6 +108,7 @@ void engine__finish_with(struct engine *e,
                                .notes = notes ? notes : ""};
     h.n_attrs = engine__attrs_list(c, h.attrs);
     engine__transcript(c, &h.transcript);
+    engine__path_get(c, &h.path);
     struct engine_effect fx = {.kind = ENGINE_FX_ENDED,
                                .channel = c->channel,
                                .contact = c->id,
@@ -162,6 +163,7 @@ static void overflow_hop(struct engine *e,
             engine__stats_touch(e, &e->queues[c->queue]);
             e->queues[c->queue].stats.overflowed++;
         }
+        e->path_via = ENGINE_VIA_OVERFLOW;
         arrive_at(e, c, (uint16_t)from->def.overflow_queue, hops + 1);
     } else if (from->def.overflow_target[0] != 0) {
         engine__finish(e, c, ENGINE_CONTACT_OVERFLOWED, from->def.overflow_target);
@@ -189,6 +191,9 @@ static void arrive_at(struct engine *e, struct contact *c, uint16_t qi, int hops
         engine__to_queue(e, c, qi);
         return;
     }
+    engine__path_add(e, c,
+                     &(struct engine_path_step){
+                         .kind = ENGINE_PATH_REFUSED, .at = e->clock, .queue = q->name, .text = why});
     if (c->state != ENGINE_CONTACT_QUEUED || c->cls == NONE32) {
         /* Not yet anywhere: report against the queue it was aimed at. */
         c->queue = qi;

@@ -110,6 +110,8 @@ int engine_apply(struct engine *e,
         return FAIL(res, CD_ENOMEM, "state is unusable after running out of memory");
     }
     e->sink = sink;
+    e->path_via = ENGINE_VIA_ARRIVAL;
+    e->offer_end = (struct engine__offer_end){.agent = NONE32};
     int64_t clock = e->clock;
     engine__advance(e, now_ms);
     int rv = run(e, cmd, res);

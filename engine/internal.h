@@ -21,8 +21,9 @@
  *    archive.
  * 4: users and tokens follow the webhooks.
  * 5: contacts carry their state's timer and their reconnect deadline in place of the one
- *    deadline, the customer_gone mark and their transcript; models may be format 3. */
-#define SNAPSHOT_FORMAT 5
+ *    deadline, the customer_gone mark and their transcript; models may be format 3.
+ * 6: contacts carry their path. */
+#define SNAPSHOT_FORMAT 6
 #define DEFAULT_RING_S 20
 #define DEFAULT_AHT_MS 180000
 
@@ -233,6 +234,8 @@ struct contact
     uint32_t msg_bytes;       /* their text */
     struct cd_buf transcript; /* owned: the messages as struct engine_transcript says */
     struct msg_ref *msgs;     /* derived: one per message, for retries and reads by seq */
+    struct cd_buf path;       /* owned: what happened to it (engine.h, path.c) */
+    uint8_t path_full;        /* the path holds its TRUNCATED mark: nothing more is kept */
     /* derived */
     uint32_t cls;
     uint32_t qgen; /* generation of its waitline entry */
@@ -405,6 +408,16 @@ struct engine
     char revoked[ENGINE_NAME_MAX]; /* TOKEN_REVOKE: the name, for the audit effect */
     const struct engine_sink *sink;
     int oom; /* set by any failed allocation inside apply */
+    /* What the path of a contact needs from the command in progress (path.c): how the
+     * next contact to enter a queue came there, and how an offer being withdrawn ended
+     * (agent NONE32: for every agent it rang). Reset before every command. */
+    uint8_t path_via;
+    struct engine__offer_end
+    {
+        uint64_t offer;
+        uint32_t agent;
+        uint8_t end;
+    } offer_end;
 };
 
 extern const struct heap_ops engine__ready_heap;
@@ -435,9 +448,7 @@ int engine__keyrec_find(const struct engine *e, const char *key, uint32_t *out);
 /* An effect about no contact (agent state, model), and one about c: it carries c's home and
  * session as they are now. */
 void engine__emit(struct engine *e, const struct engine_effect *fx);
-void engine__emit_contact(struct engine *e,
-                          const struct contact *c,
-                          const struct engine_effect *fx);
+void engine__emit_contact(struct engine *e, struct contact *c, const struct engine_effect *fx);
 void engine__clear_derived(struct engine *e);
 void engine__free_tables(struct engine *e);
 
@@ -449,6 +460,18 @@ struct id_slot
 };
 /* qsort() comparator for arrays of uint64_t ids or of struct id_slot, by id. */
 int engine__by_id(const void *a, const void *b);
+
+/* ---- path.c ------------------------------------------------------------------------- */
+/* Appends a step to c's path (a TRUNCATED mark instead once it is full). */
+void engine__path_add(struct engine *e, struct contact *c, const struct engine_path_step *s);
+/* The step an effect about c stands for, if any (called for every one emitted). */
+void engine__path_note(struct engine *e, struct contact *c, const struct engine_effect *fx);
+/* A transfer to a queue or agent (the contact's next QUEUED comes by transfer), or out. */
+void engine__path_to(struct engine *e, struct contact *c, uint8_t to, const char *target);
+void engine__path_get(const struct contact *c, struct engine_path *out);
+/* Replaces c's path with a checked copy of data. Returns 0, CD_ECORRUPT or CD_ENOMEM. */
+int engine__path_set(struct contact *c, const void *data, size_t len);
+void engine__path_free(struct contact *c);
 
 /* ---- clock.c ------------------------------------------------------------------------ */
 struct local_time

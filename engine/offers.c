@@ -89,6 +89,7 @@ int engine__cmd_accept(struct engine *e,
     c->ring = NULL;
     c->n_ring = 0;
     engine__map_del(&e->by_offer, c->offer, engine__slot(e, c));
+    uint64_t accepted = c->offer;
     c->offer = 0;
     c->agent = ai;
     c->state = ENGINE_CONTACT_CONNECTED;
@@ -102,6 +103,7 @@ int engine__cmd_accept(struct engine *e,
     struct engine_effect fx = {.kind = ENGINE_FX_CONNECTED,
                                .channel = c->channel,
                                .contact = c->id,
+                               .offer = accepted,
                                .agent = e->agents[ai].name,
                                .queue = e->queues[c->queue].name};
     engine__emit_contact(e, c, &fx);
@@ -130,7 +132,9 @@ int engine__cmd_reject(struct engine *e,
     struct agent *a = &e->agents[ai];
     a->hold = true;
     engine__agent_update(e, ai);
+    e->offer_end = (struct engine__offer_end){c->offer, ai, ENGINE_OFFER_REJECTED};
     engine__withdraw_offer(e, c, true);
+    e->offer_end = (struct engine__offer_end){.agent = NONE32};
     a->hold = false;
     engine__agent_update(e, ai);
     engine__route_agent(e, ai);
@@ -217,15 +221,20 @@ int engine__cmd_transfer(struct engine *e,
     }
     const char *ext = cmd->u.transfer.target;
     if (ext && ext[0]) {
+        engine__path_to(e, c, ENGINE_TRANSFER_OUT, ext);
         engine__finish(e, c, ENGINE_CONTACT_TRANSFERRED, ext);
         return 0;
     }
     uint32_t freed = lift(e, c);
     if (cmd->u.transfer.queue && cmd->u.transfer.queue[0]) {
+        engine__path_to(e, c, ENGINE_TRANSFER_QUEUE, cmd->u.transfer.queue);
         engine__arrive(e, c, (uint16_t)target);
     } else if (e->agents[target].ready_mask & ENGINE_CH_BIT(c->channel)) {
+        engine__path_to(e, c, ENGINE_TRANSFER_AGENT, cmd->u.transfer.agent);
+        e->path_via = ENGINE_VIA_ARRIVAL; /* no QUEUED follows: the offer does */
         engine__offer(e, c, (uint32_t)target, 1);
     } else {
+        engine__path_to(e, c, ENGINE_TRANSFER_AGENT, cmd->u.transfer.agent);
         /* Lifting the contact freed a ring-all group that took the target's last slot. */
         engine__arrive(e, c, c->queue);
     }

@@ -244,7 +244,7 @@ static void open_offer(struct engine *e, struct contact *c, uint32_t eligible)
     engine__set_deadline(e, c, e->clock + (int64_t)ring * 1000);
 }
 
-static void offer_fx(struct engine *e, const struct contact *c, uint32_t ai)
+static void offer_fx(struct engine *e, struct contact *c, uint32_t ai)
 {
     struct engine_effect fx = {.kind = ENGINE_FX_OFFER,
                                .channel = c->channel,

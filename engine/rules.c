@@ -228,6 +228,9 @@ void engine__run_rules(struct engine *e, struct contact *c, struct engine_result
             continue;
         }
         c->rule = (uint16_t)(i + 1);
+        engine__path_add(e, c,
+                         &(struct engine_path_step){
+                             .kind = ENGINE_PATH_RULE, .at = e->clock, .text = r->name});
         act(e, c, &r->action);
         return;
     }

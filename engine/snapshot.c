@@ -142,6 +142,10 @@ static void put_contact(const struct engine *e, struct cd_buf *b, const struct c
     if (c->transcript.len > 0) {
         cd_buf_put(b, c->transcript.data, c->transcript.len);
     }
+    cd_buf_uvar(b, c->path.len);
+    if (c->path.len > 0) {
+        cd_buf_put(b, c->path.data, c->path.len);
+    }
 }
 
 static int put_contacts(const struct engine *e, struct cd_buf *b)

@@ -176,7 +176,8 @@ static void get_agent(struct engine *e, struct cd_reader *r, struct agent *a)
     }
 }
 
-/* The customer_gone mark and the transcript, checked as a transcript. */
+/* The customer_gone mark, the transcript (checked as a transcript) and the path (checked as
+ * a path). */
 static int get_chat(struct cd_reader *r, struct contact *c)
 {
     struct engine_transcript t;
@@ -188,7 +189,22 @@ static int get_chat(struct cd_reader *r, struct contact *c)
         BAD(r);
         return 0;
     }
-    return engine__transcript_set(c, &t);
+    int rv = engine__transcript_set(c, &t);
+    if (rv != 0) {
+        return rv;
+    }
+    len = cd_rd_uvar(r);
+    bytes = len <= cd_rd_left(r) ? cd_rd_bytes(r, (size_t)len) : NULL;
+    if (r->err != 0 || (len > 0 && bytes == NULL)) {
+        BAD(r);
+        return 0;
+    }
+    rv = engine__path_set(c, bytes, (size_t)len);
+    if (rv == CD_ECORRUPT) {
+        BAD(r);
+        return 0;
+    }
+    return rv;
 }
 
 static int get_attrs_ring(struct engine *e, struct cd_reader *r, struct contact *c)

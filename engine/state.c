@@ -47,10 +47,9 @@ void engine__emit(struct engine *e, const struct engine_effect *fx)
     emit_where(e, fx, "", "");
 }
 
-void engine__emit_contact(struct engine *e,
-                          const struct contact *c,
-                          const struct engine_effect *fx)
+void engine__emit_contact(struct engine *e, struct contact *c, const struct engine_effect *fx)
 {
+    engine__path_note(e, c, fx);
     emit_where(e, fx, engine__home(c), engine__session(c));
 }
 
@@ -218,6 +217,7 @@ struct contact *engine__contact_new(struct engine *e)
     c->timer = NEVER;
     c->reconnect_by = NEVER;
     cd_buf_init(&c->transcript);
+    cd_buf_init(&c->path);
     return c;
 }
 
@@ -232,6 +232,7 @@ void engine__contact_release(struct engine *e, struct contact *c)
     cd_free(c->ring);
     cd_free(c->where);
     engine__transcript_free(c);
+    engine__path_free(c);
     memset(c, 0, sizeof(*c));
     CD_ASSERT(e->n_free < e->cap_free); /* sized with the slots by engine__contact_new() */
     e->free_slots[e->n_free++] = slot;
@@ -350,6 +351,7 @@ void engine__free_tables(struct engine *e)
         cd_free(e->contacts[i].ring);
         cd_free(e->contacts[i].where);
         engine__transcript_free(&e->contacts[i]);
+        engine__path_free(&e->contacts[i]);
     }
     for (uint32_t i = 0; i < e->n_keyrecs; i++) {
         cd_free(e->keyrecs[i].key);

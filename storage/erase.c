@@ -41,7 +41,8 @@ static void erased(const struct storage_history *row, const char *key, struct en
                                  .callback = row->callback,
                                  .key = row->key,
                                  .disposition = row->disposition,
-                                 .notes = ""};
+                                 .notes = "",
+                                 .path = {row->path, row->path_len}};
     for (uint8_t i = 0; i < row->n_attrs; i++) {
         if (strcmp(row->attrs[i].key, key) != 0) {
             h->attrs[h->n_attrs].key = row->attrs[i].key;

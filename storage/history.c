@@ -255,7 +255,8 @@ int storage_get_history(struct storage *s, uint64_t contact, struct storage_hist
     return code;
 }
 
-int storage_get_transcript(struct storage *s, uint64_t contact, struct cd_buf *out)
+/* The transcript (or the path) of the contact's row, copied out. */
+static int copy_part(struct storage *s, uint64_t contact, struct cd_buf *out, bool path)
 {
     MDB_txn *txn;
     struct storage_history *row = cd_malloc(sizeof(*row));
@@ -269,13 +270,25 @@ int storage_get_transcript(struct storage *s, uint64_t contact, struct cd_buf *o
         return storage__read_code(rc);
     }
     int code = find_history(s, txn, contact, row);
-    if (code == 0 && row->transcript_len > 0) {
-        cd_buf_put(out, row->transcript, row->transcript_len);
+    const uint8_t *bytes = path ? row->path : row->transcript;
+    size_t len = path ? row->path_len : row->transcript_len;
+    if (code == 0 && len > 0) {
+        cd_buf_put(out, bytes, len);
         code = out->err;
     }
     mdb_txn_abort(txn);
     cd_free(row);
     return code;
+}
+
+int storage_get_transcript(struct storage *s, uint64_t contact, struct cd_buf *out)
+{
+    return copy_part(s, contact, out, false);
+}
+
+int storage_get_path(struct storage *s, uint64_t contact, struct cd_buf *out)
+{
+    return copy_part(s, contact, out, true);
 }
 
 /* ---- scans, newest first ------------------------------------------------------------- */

@@ -22,6 +22,7 @@
 #define STORAGE_RECORD_V1 1     /* first byte of every record value */
 #define STORAGE_HISTORY_V2 2    /* history rows that name their index; gaps with pending ones */
 #define STORAGE_HISTORY_V3 3    /* history rows with key, attributes, wrap-up and transcript */
+#define STORAGE_HISTORY_V4 4    /* history rows with the contact's path */
 #define STORAGE_ID_KEY 8        /* contact ids: 8 bytes big-endian */
 #define STORAGE_HISTORY_KEY 16  /* completed time (offset binary) + contact id, big-endian */
 #define STORAGE_AUDIT_ID_KEY 12 /* entry index + effect n, big-endian */

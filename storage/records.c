@@ -230,6 +230,9 @@ static const char *history_invalid(const struct engine_history *h)
     if (!fits(h->reason, ENGINE_TARGET_MAX)) {
         return "reason too long";
     }
+    if (engine_path_check(h->path.data, h->path.len) != 0) {
+        return "malformed path";
+    }
     if (!fits(h->key, ENGINE_VALUE_MAX * 2) || !fits(h->disposition, ENGINE_VALUE_MAX) ||
         !fits(h->notes, ENGINE_NOTES_MAX) || h->n_attrs > ENGINE_ATTRS_MAX) {
         return "key, disposition, notes or attributes too long";
@@ -283,6 +286,19 @@ static void read_about(struct cd_reader *r, struct storage_history *out)
     out->transcript_len = (size_t)len;
 }
 
+/* Format 4: the contact's path. */
+static void read_path(struct cd_reader *r, struct storage_history *out)
+{
+    uint64_t len = cd_rd_uvar(r);
+    const uint8_t *bytes = len <= cd_rd_left(r) ? cd_rd_bytes(r, (size_t)len) : NULL;
+    if (r->err != 0 || (len > 0 && bytes == NULL) || engine_path_check(bytes, (size_t)len)) {
+        cd_rd_fail(r);
+        return;
+    }
+    out->path = len > 0 ? bytes : NULL;
+    out->path_len = (size_t)len;
+}
+
 static void put_times(struct cd_buf *b, const struct engine_history *h)
 {
     unsigned has = (h->offered != 0 ? HAS_OFFERED : 0) | (h->answered != 0 ? HAS_ANSWERED : 0) |
@@ -310,7 +326,7 @@ int storage__history_encode(const struct engine_history *h,
         return CD_EINVAL;
     }
     cd_buf_reset(b);
-    cd_buf_u8(b, STORAGE_HISTORY_V3);
+    cd_buf_u8(b, STORAGE_HISTORY_V4);
     cd_buf_uvar(b, h->channel);
     cd_buf_uvar(b, h->outcome);
     cd_buf_svar(b, h->priority);
@@ -323,6 +339,10 @@ int storage__history_encode(const struct engine_history *h,
     cd_buf_uvar(b, h->callback);
     cd_buf_uvar(b, index);
     put_about(b, h);
+    cd_buf_uvar(b, h->path.len);
+    if (h->path.len > 0) {
+        cd_buf_put(b, h->path.data, h->path.len);
+    }
     *why = b->err != 0 ? "out of memory" : NULL;
     return b->err;
 }
@@ -365,7 +385,7 @@ int storage__history_decode(const void *key,
     cd_reader_init(&r, val, vlen);
     uint8_t format = cd_rd_u8(&r);
     if (format != STORAGE_RECORD_V1 && format != STORAGE_HISTORY_V2 &&
-        format != STORAGE_HISTORY_V3) {
+        format != STORAGE_HISTORY_V3 && format != STORAGE_HISTORY_V4) {
         return CD_ECORRUPT;
     }
     out->channel = (uint8_t)cd_rd_uint(&r, ENGINE_CH_COUNT - 1);
@@ -382,8 +402,11 @@ int storage__history_decode(const void *key,
     out->transfers = (uint32_t)cd_rd_uint(&r, UINT32_MAX);
     out->callback = (uint8_t)cd_rd_uint(&r, UINT8_MAX);
     out->index = format >= STORAGE_HISTORY_V2 ? cd_rd_uvar(&r) : 0;
-    if (format == STORAGE_HISTORY_V3) {
+    if (format >= STORAGE_HISTORY_V3) {
         read_about(&r, out);
+    }
+    if (format >= STORAGE_HISTORY_V4) {
+        read_path(&r, out);
     }
     return finish_read(&r);
 }

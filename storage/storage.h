@@ -262,6 +262,10 @@ struct storage_history
     uint32_t n_messages;
     const uint8_t *transcript; /* see above */
     size_t transcript_len;
+    /* Format 4 on (empty in older rows): the contact's path (engine.h), pointing into the
+     * row as the transcript does. */
+    const uint8_t *path;
+    size_t path_len;
 };
 
 /* Returns 0 or CD_ENOTFOUND (or CD_EIO / CD_ECORRUPT / CD_ENOMEM). storage_get_history
@@ -290,6 +294,8 @@ int storage_foreach_history(struct storage *s,
  * contact that has none). Returns 0, CD_ENOTFOUND (no row), CD_ENOMEM (out->err set),
  * CD_EIO or CD_ECORRUPT. */
 int storage_get_transcript(struct storage *s, uint64_t contact, struct cd_buf *out);
+/* The same for the row's path (engine.h, "A contact's path"). */
+int storage_get_path(struct storage *s, uint64_t contact, struct cd_buf *out);
 
 /* Where a history scan goes on from: the last row it looked at. */
 struct storage_history_mark

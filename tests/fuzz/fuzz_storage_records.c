@@ -137,6 +137,7 @@ static void history(const struct input *in, struct cd_buf *b)
         .n_attrs = h.n_attrs,
         .disposition = h.disposition,
         .notes = h.notes,
+        .path = {h.path, h.path_len},
     };
     for (uint8_t i = 0; i < h.n_attrs && i < ENGINE_ATTRS_MAX; i++) {
         eh.attrs[i] = (struct engine_attr){h.attrs[i].key, h.attrs[i].value};
@@ -148,7 +149,7 @@ static void history(const struct input *in, struct cd_buf *b)
     FUZZ_CHECK(storage__history_encode(&eh, h.index, b, &why) == 0, "history: %s", why);
     /* rows of the current format re-encode to their own bytes; older ones are read into
      * it (with what they did not have empty) */
-    if (in->val[0] == STORAGE_HISTORY_V3) {
+    if (in->val[0] == STORAGE_HISTORY_V4) {
         check_same_bytes(b, in, "history row");
     }
     FUZZ_CHECK(storage__history_decode(in->key, in->klen, b->data, b->len, &again) == 0,

@@ -72,6 +72,7 @@ struct fx_effect
     char h_notes[ENGINE_NOTES_MAX];
     char h_attrs[ENGINE_ATTRS_MAX][2][ENGINE_VALUE_MAX];
     uint8_t *h_transcript; /* malloc'd copy of the history's transcript, or NULL */
+    uint8_t *h_path;       /* malloc'd copy of the history's path, or NULL */
 };
 
 struct fixture
@@ -112,6 +113,11 @@ static inline void fx_copy_history(struct fx_effect *y, const struct engine_hist
         assert_non_null(y->h_transcript);
         memcpy(y->h_transcript, h->transcript.data, h->transcript.len);
     }
+    if (h->path.len > 0) {
+        y->h_path = malloc(h->path.len);
+        assert_non_null(y->h_path);
+        memcpy(y->h_path, h->path.data, h->path.len);
+    }
 }
 
 /* Points a copied history's strings at the effect's own copies. */
@@ -125,6 +131,7 @@ static inline void fx_fix_history(struct fx_effect *y)
         y->h.attrs[i].value = y->h_attrs[i][1];
     }
     y->h.transcript.data = y->h_transcript;
+    y->h.path.data = y->h_path;
 }
 
 static inline void fx_emit(void *data, const struct engine_effect *x)
@@ -133,6 +140,7 @@ static inline void fx_emit(void *data, const struct engine_effect *x)
     assert_true(f->n_fx < FX_EFFECTS_MAX);
     struct fx_effect *y = &f->fx[f->n_fx++];
     free(y->h_transcript); /* left by an effect this slot held before the test reset it */
+    free(y->h_path);
     memset(y, 0, sizeof(*y));
     y->kind = x->kind;
     y->channel = x->channel;
@@ -192,6 +200,7 @@ static inline int fx_teardown(void **state)
     engine_model_close(&f->m);
     for (size_t i = 0; i < FX_EFFECTS_MAX; i++) {
         free(f->fx[i].h_transcript);
+        free(f->fx[i].h_path);
     }
     free(f->fx);
     free(f);

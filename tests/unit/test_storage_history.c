@@ -464,7 +464,7 @@ static int keep_transcript(void *data, const struct storage_history *h)
     return 0;
 }
 
-static void the_contacts_key_attributes_wrapup_and_transcript_are_kept(void **state)
+static void the_contacts_key_attributes_wrapup_transcript_and_path_are_kept(void **state)
 {
     F;
     struct cd_buf t, got, seen;
@@ -481,6 +481,17 @@ static void the_contacts_key_attributes_wrapup_and_transcript_are_kept(void **st
     h.disposition = "follow-up";
     h.notes = "Refund promised.\nCall back Monday.";
     assert_int_equal(engine_transcript_parse(t.data, t.len, &h.transcript), 0);
+    struct cd_buf path;
+    cd_buf_init(&path);
+    uint8_t head[] = {ENGINE_PATH_QUEUED, ENGINE_VIA_ARRIVAL};
+    cd_buf_put(&path, head, sizeof(head));
+    cd_buf_svar(&path, T0);
+    cd_buf_uvar(&path, 0);
+    cd_buf_svar(&path, 4000);
+    cd_buf_str(&path, "support");
+    cd_buf_str(&path, "");
+    cd_buf_str(&path, "");
+    h.path = (struct engine_path){path.data, path.len};
     BEGIN;
     PUT(&h);
     COMMIT;
@@ -502,6 +513,19 @@ static void the_contacts_key_attributes_wrapup_and_transcript_are_kept(void **st
                      0);
     assert_int_equal(seen.len, t.len);
     assert_int_equal(storage_get_transcript(f->s, 8, &got), CD_ENOTFOUND);
+    /* the path too */
+    assert_int_equal(storage_get_path(f->s, 7, &got), 0);
+    assert_int_equal(got.len, path.len);
+    assert_memory_equal(got.data, path.data, path.len);
+    assert_int_equal(storage_get_path(f->s, 8, &got), CD_ENOTFOUND);
+    /* a malformed path is not written */
+    path.data[0] = 0;
+    h.contact = 77;
+    BEGIN;
+    assert_int_equal(storage_put_history(f->b, &h), CD_EINVAL);
+    storage_batch_abort(f->b);
+    f->b = NULL;
+    cd_buf_close(&path);
     /* A row without any of it reads back empty. */
     struct engine_history plain = row(9, T0 + MINUTE);
     BEGIN;
@@ -658,7 +682,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(default_retention_is_ninety_days, setup, teardown),
         cmocka_unit_test_setup_teardown(retention_catches_up_over_batches, setup, teardown),
         cmocka_unit_test_setup_teardown(
-            the_contacts_key_attributes_wrapup_and_transcript_are_kept, setup, teardown),
+            the_contacts_key_attributes_wrapup_transcript_and_path_are_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(a_scan_finds_a_customers_contacts_newest_first, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(an_erase_takes_the_customers_data_out_of_the_history,
