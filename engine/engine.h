@@ -1071,6 +1071,9 @@ int engine_explain(const struct engine *e, uint64_t id, char *buf, size_t len);
  * its bytes are borrowed until the next command or engine_free(). Returns 0 or
  * CD_ENOTFOUND. */
 int engine_transcript_get(const struct engine *e, uint64_t id, struct engine_transcript *out);
+/* The path of a live contact, borrowed until the next command or engine_free(). Returns 0
+ * or CD_ENOTFOUND. */
+int engine_path_get(const struct engine *e, uint64_t id, struct engine_path *out);
 /* Calls cb for each message of t whose seq is above after, in seq order, at most limit of
  * them (0: all); stops early when cb returns non-zero and returns that value. The message
  * passed to cb points into t's bytes. Returns 0, cb's value, or CD_ECORRUPT for bytes that

@@ -187,6 +187,16 @@ void engine__path_note(struct engine *e, struct contact *c, const struct engine_
     engine__path_add(e, c, &s);
 }
 
+int engine_path_get(const struct engine *e, uint64_t id, struct engine_path *out)
+{
+    const struct contact *c = engine__contact(e, id);
+    if (c == NULL) {
+        return CD_ENOTFOUND;
+    }
+    engine__path_get(c, out);
+    return 0;
+}
+
 void engine__path_free(struct contact *c)
 {
     cd_buf_close(&c->path);

@@ -193,11 +193,12 @@ static void history_answer(void *data, int status)
     struct storage_history *h = malloc(sizeof(*h));
     struct transcript_reading tr = {.personal = r->personal};
     struct engine_transcript t;
-    struct cd_buf buf;
+    struct cd_buf buf, path;
     cd_buf_init(&buf);
+    cd_buf_init(&path);
     int rv = h == NULL ? CD_ENOMEM : status;
     if (rv == 0) {
-        rv = storage_get_history(cluster_storage(r->api->cluster), r->id, h);
+        rv = api__history_with_path(r->api, r->id, h, &path);
     }
     if (rv == 0) {
         rv = storage_get_transcript(cluster_storage(r->api->cluster), r->id, &buf);
@@ -227,6 +228,7 @@ static void history_answer(void *data, int status)
         http_reply_json(r->x, 200, j);
     }
     cd_buf_close(&buf);
+    cd_buf_close(&path);
     free(h);
     free(r);
 }

@@ -207,6 +207,21 @@ json_t *api__agent_json(const struct engine_agent_info *a);
 json_t *api__queue_json(const struct engine_queue_info *q);
 struct storage_history;
 json_t *api__history_json(const struct storage_history *h);
+/* A contact's path (engine.h) as a JSON array of steps; the rule it names ("" = none); and
+ * the explanation of a finished contact told from its history row and path (path.c). */
+json_t *api__path_json(const void *data, size_t len);
+const char *api__path_rule(const void *data, size_t len);
+void api__path_explain(const struct storage_history *h,
+                       const void *data,
+                       size_t len,
+                       char *buf,
+                       size_t buflen);
+/* The history row of a finished contact with its path (h->path pointing into path, which
+ * is reset first). Returns 0, CD_ENOTFOUND, CD_ENOMEM, CD_EIO or CD_ECORRUPT. */
+int api__history_with_path(struct api *a,
+                           uint64_t id,
+                           struct storage_history *h,
+                           struct cd_buf *path);
 
 /* cors.c: for a request under /v1/ from an allowed Origin, sets the CORS headers every
  * answer of it carries, or answers its preflight (OPTIONS with

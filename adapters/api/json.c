@@ -87,5 +87,7 @@ json_t *api__history_json(const struct storage_history *h)
     json_object_set_new(j, "disposition", json_string(h->disposition));
     json_object_set_new(j, "notes", json_string(h->notes));
     json_object_set_new(j, "message_count", json_integer(h->n_messages));
+    json_object_set_new(j, "rule", json_string(api__path_rule(h->path, h->path_len)));
+    json_object_set_new(j, "path", api__path_json(h->path, h->path_len));
     return j;
 }

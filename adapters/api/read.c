@@ -137,9 +137,16 @@ static void read_contact(struct reading *r, const struct engine *e)
 {
     struct engine_contact_info info;
     struct storage_history h;
+    struct cd_buf path;
+    cd_buf_init(&path);
     if (engine_contact_get(e, r->id, &info) == 0) {
-        http_reply_json(r->x, 200, contact_json(r, &info));
-    } else if (storage_get_history(cluster_storage(r->api->cluster), r->id, &h) == 0) {
+        json_t *j = contact_json(r, &info);
+        struct engine_path p;
+        if (engine_path_get(e, r->id, &p) == 0) {
+            json_object_set_new(j, "path", api__path_json(p.data, p.len));
+        }
+        http_reply_json(r->x, 200, j);
+    } else if (api__history_with_path(r->api, r->id, &h, &path) == 0) {
         http_reply_json(r->x, 200, history_json(r, &h));
     } else if (history_pending(r->api->cluster)) {
         http_reply_error(r->x, 503, "UNAVAIL",
@@ -149,6 +156,7 @@ static void read_contact(struct reading *r, const struct engine *e)
     } else {
         http_reply_error(r->x, 404, "NOTFOUND", "contact %s not found", r->arg);
     }
+    cd_buf_close(&path);
 }
 
 static void read_list(struct reading *r, const struct engine *e)
@@ -219,18 +227,41 @@ static void read_check(struct reading *r, const struct engine *e)
                               "contacts", (json_int_t)engine_contact_count(e)));
 }
 
+/* A live contact: why it is where it is (the engine says), and its path so far. A finished
+ * one: its path, told. */
 static void read_explain(struct reading *r, const struct engine *e)
 {
-    char text[4096];
-    if (engine_explain(e, r->id, text, sizeof(text)) != 0) {
-        http_reply_error(r->x, 404, "NOTFOUND",
-                         "contact %s is not live (explanations are "
-                         "kept for live contacts; /v1/contacts/%s has the history)",
-                         r->arg, r->arg);
-    } else {
+    char text[8192];
+    struct engine_path p;
+    struct storage_history *h;
+    struct cd_buf path;
+    if (engine_explain(e, r->id, text, sizeof(text)) == 0 && engine_path_get(e, r->id, &p) == 0) {
         http_reply_json(r->x, 200,
-                        json_pack("{s:I,s:s}", "id", (json_int_t)r->id, "explanation", text));
+                        json_pack("{s:I,s:b,s:s,s:o}", "id", (json_int_t)r->id, "finished", 0,
+                                  "explanation", text, "path", api__path_json(p.data, p.len)));
+        return;
     }
+    cd_buf_init(&path);
+    h = malloc(sizeof(*h));
+    int rv = h == NULL ? CD_ENOMEM : api__history_with_path(r->api, r->id, h, &path);
+    if (rv == 0) {
+        api__path_explain(h, h->path, h->path_len, text, sizeof(text));
+        http_reply_json(r->x, 200,
+                        json_pack("{s:I,s:b,s:s,s:o}", "id", (json_int_t)r->id, "finished", 1,
+                                  "explanation", text, "path",
+                                  api__path_json(h->path, h->path_len)));
+    } else if (rv == CD_ENOTFOUND && history_pending(r->api->cluster)) {
+        http_reply_error(r->x, 503, "UNAVAIL",
+                         "contact %s is not here, and this node is still copying history it "
+                         "missed from a peer: ask another node",
+                         r->arg);
+    } else if (rv == CD_ENOTFOUND) {
+        http_reply_error(r->x, 404, "NOTFOUND", "contact %s not found", r->arg);
+    } else {
+        api__fail(r->x, rv, NULL);
+    }
+    free(h);
+    cd_buf_close(&path);
 }
 
 static void answer(void *data, int status)
