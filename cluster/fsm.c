@@ -153,6 +153,9 @@ static void on_effect(void *data, const struct engine_effect *fx)
     if (fx->kind == ENGINE_FX_ENDED && fx->history != NULL) {
         a->storage_err = storage_put_history(a->batch, fx->history);
     }
+    if (fx->kind == ENGINE_FX_AGENT_STATE && a->storage_err == 0) {
+        a->storage_err = storage_put_span(a->batch, c->fx_count, fx);
+    }
     if (fx->kind == ENGINE_FX_AUDIT && a->storage_err == 0) {
         /* Effect n of the entry: the audit row's id is the event id INDEX.N. */
         a->storage_err = storage_put_audit(a->batch, c->fx_count, fx);

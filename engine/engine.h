@@ -722,7 +722,7 @@ enum engine_effect_kind {
     ENGINE_FX_CALLBACK_OFFER, /* ask the customer whether they want a callback */
     ENGINE_FX_ENDED,          /* terminal; history says how */
     ENGINE_FX_WRAPUP,         /* talk ended; at = automatic wrap-up end */
-    ENGINE_FX_AGENT_STATE,    /* agent's derived state changed; text = reason */
+    ENGINE_FX_AGENT_STATE,    /* derived state (or away reason) changed; text = reason */
     ENGINE_FX_MODEL,          /* a model version was installed: at = version, text = actor */
     ENGINE_FX_SESSION_MOVED,  /* home/session: where it is now; old_home: where it was */
     ENGINE_FX_SESSION_ENDED,  /* old_home: the member that held it */
@@ -882,6 +882,13 @@ struct engine_effect
     uint32_t seq;
     const char *msg_id;
     uint8_t side; /* enum engine_side */
+    /* AGENT_STATE: the span it ends: the state shown before (prev_state, with prev_reason
+     * when away) since `since`, and the agent's site. Not kept in the outbox (the codec
+     * leaves them out): storage writes the span (a history row) as the entry applies. */
+    uint8_t prev_state;
+    int64_t since;
+    const char *prev_reason;
+    const char *site;
 };
 
 /* Audit: after every successful command that changes configuration, principals or a
@@ -1024,6 +1031,7 @@ struct engine_agent_info
     uint8_t capacity[ENGINE_CH_COUNT];
     uint8_t load[ENGINE_CH_COUNT]; /* contacts in hand per channel (offered..wrap-up) */
     int64_t last_idle;
+    int64_t state_since; /* when its state (and, away, its reason) began */
     uint32_t occupancy_permille; /* busy time / logged-in time since login */
     uint8_t n_skills;
     struct engine_skill_ref skills[ENGINE_AGENT_SKILLS];

@@ -22,7 +22,7 @@
  * 4: users and tokens follow the webhooks.
  * 5: contacts carry their state's timer and their reconnect deadline in place of the one
  *    deadline, the customer_gone mark and their transcript; models may be format 3.
- * 6: contacts carry their path. */
+ * 6: contacts carry their path; agents when their shown state began, and its reason. */
 #define SNAPSHOT_FORMAT 6
 #define DEFAULT_RING_S 20
 #define DEFAULT_AHT_MS 180000
@@ -187,6 +187,8 @@ struct agent
     int64_t login_at;
     int64_t busy_since; /* 0 when nothing is in hand */
     int64_t busy_ms;    /* since login, up to busy_since */
+    int64_t shown_since; /* when shown_state (and shown_reason) began */
+    char shown_reason[ENGINE_VALUE_MAX]; /* the away reason shown with it ("" unless away) */
     /* Cold: definition and names. */
     struct agent_queue queues[ENGINE_AGENT_QUEUES];
     struct engine_skill_level skills[ENGINE_AGENT_SKILLS]; /* sorted by skill id */

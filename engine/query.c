@@ -73,6 +73,7 @@ int engine_agent_get(const struct engine *e, const char *name, struct engine_age
     memcpy(out->capacity, a->capacity, sizeof(out->capacity));
     memcpy(out->load, a->load, sizeof(out->load));
     out->last_idle = a->last_idle;
+    out->state_since = a->shown_since;
     int64_t busy = a->busy_ms + (a->busy_since ? e->clock - a->busy_since : 0);
     int64_t logged = e->clock - a->login_at;
     if (a->presence != ENGINE_PRESENCE_OFFLINE && logged > 0) {

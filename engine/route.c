@@ -142,16 +142,32 @@ uint8_t engine__agent_state(const struct agent *a)
     }
 }
 
+/* A change of the derived state, or of the reason while away, is announced with the span
+ * it ends (prev_state, prev_reason, since). */
 void engine__agent_state_fx(struct engine *e, uint32_t ai)
 {
     struct agent *a = &e->agents[ai];
     uint8_t s = engine__agent_state(a);
-    if (s == a->shown_state) {
+    const char *reason = s == ENGINE_AGENT_AWAY ? a->reason : "";
+    if (s == a->shown_state && strcmp(reason, a->shown_reason) == 0) {
         return;
     }
+    char prev_reason[ENGINE_VALUE_MAX];
+    memcpy(prev_reason, a->shown_reason, sizeof(prev_reason));
+    struct engine_effect fx = {.kind = ENGINE_FX_AGENT_STATE,
+                               .state = s,
+                               .agent = a->name,
+                               .text = a->reason,
+                               .at = e->clock,
+                               .prev_state = a->shown_state,
+                               .since = a->shown_since,
+                               .prev_reason = prev_reason,
+                               .site = a->site};
     a->shown_state = s;
-    struct engine_effect fx = {
-        .kind = ENGINE_FX_AGENT_STATE, .state = s, .agent = a->name, .text = a->reason};
+    a->shown_since = e->clock;
+    size_t n = strnlen(reason, sizeof(a->shown_reason) - 1);
+    memcpy(a->shown_reason, reason, n);
+    a->shown_reason[n] = 0;
     engine__emit(e, &fx);
 }
 

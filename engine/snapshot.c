@@ -97,6 +97,8 @@ static void put_agent(struct cd_buf *b, const struct agent *a)
     cd_buf_svar(b, a->login_at);
     cd_buf_svar(b, a->busy_since);
     cd_buf_svar(b, a->busy_ms);
+    cd_buf_svar(b, a->shown_since);
+    cd_buf_str(b, a->shown_reason);
 }
 
 static void put_contact(const struct engine *e, struct cd_buf *b, const struct contact *c)

@@ -171,6 +171,8 @@ static void get_agent(struct engine *e, struct cd_reader *r, struct agent *a)
     a->login_at = cd_rd_svar(r);
     a->busy_since = cd_rd_svar(r);
     a->busy_ms = cd_rd_svar(r);
+    a->shown_since = cd_rd_svar(r);
+    cd_rd_strcpy(r, a->shown_reason, sizeof(a->shown_reason));
     if (a->presence > ENGINE_PRESENCE_AWAY || a->shown_state > ENGINE_AGENT_AWAY) {
         BAD(r);
     }

@@ -116,7 +116,7 @@ static int next_row(struct cd_reader *r, const struct storage_gap *gap, struct p
         return CD_ECORRUPT;
     }
     out->val = (MDB_val){(size_t)len, (void *)val};
-    if (storage__history_decode(out->key, STORAGE_HISTORY_KEY, val, (size_t)len, &out->row)) {
+    if (storage__history_decode(out->key, STORAGE_HISTORY_KEY, val, (size_t)len, &out->row) < 0) {
         return CD_ECORRUPT;
     }
     if (out->row.completed < gap->from_ms || out->row.completed > gap->to_ms) {
@@ -139,7 +139,7 @@ static int local_index(struct storage *s, MDB_txn *txn, uint64_t contact, uint64
         rc = mdb_get(txn, s->history, &k, &v);
     }
     if (rc == 0 &&
-        storage__history_decode(k.mv_data, k.mv_size, v.mv_data, v.mv_size, &row) == 0) {
+        storage__history_decode(k.mv_data, k.mv_size, v.mv_data, v.mv_size, &row) >= 0) {
         *index = row.index;
     }
     return rc == MDB_NOTFOUND ? 0 : rc;

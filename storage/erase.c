@@ -86,11 +86,12 @@ static int walk(struct storage_batch *b, const char *key, const char *value, uin
     int rc = mdb_cursor_open(b->txn, b->s->history, &cur);
     for (rc = rc ? rc : mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (storage__history_decode(k.mv_data, k.mv_size, v.mv_data, v.mv_size, row) != 0) {
+        int code = storage__history_decode(k.mv_data, k.mv_size, v.mv_data, v.mv_size, row);
+        if (code < 0) {
             rc = MDB_CORRUPTED;
             break;
         }
-        if (holds(row, key, value)) {
+        if (code == 0 && holds(row, key, value)) {
             /* The key is copied: k points into a page the put may change. */
             uint8_t hkey[STORAGE_HISTORY_KEY];
             memcpy(hkey, k.mv_data, sizeof(hkey));

@@ -188,12 +188,16 @@ struct history_scan
 static int history_row(void *ctx, const MDB_val *k, const MDB_val *v)
 {
     struct history_scan *hs = ctx;
-    if (storage__history_decode(k->mv_data, k->mv_size, v->mv_data, v->mv_size, hs->row) != 0) {
+    int rc = storage__history_decode(k->mv_data, k->mv_size, v->mv_data, v->mv_size, hs->row);
+    if (rc < 0) {
         return CD_ECORRUPT;
     }
     if (hs->row->completed >= hs->to_ms) {
         hs->past_end = true;
         return 1;
+    }
+    if (rc == 1) {
+        return 0; /* an agent's span, not a contact */
     }
     return hs->cb != NULL ? hs->cb(hs->data, hs->row) : 0;
 }
@@ -239,7 +243,8 @@ static int find_history(struct storage *s,
     if (rc != 0) {
         return rc == MDB_NOTFOUND ? CD_ECORRUPT : storage__read_code(rc);
     }
-    return storage__history_decode(k.mv_data, k.mv_size, v.mv_data, v.mv_size, out);
+    rc = storage__history_decode(k.mv_data, k.mv_size, v.mv_data, v.mv_size, out);
+    return rc == 1 ? CD_ENOTFOUND : rc; /* a span's id names no contact */
 }
 
 int storage_get_history(struct storage *s, uint64_t contact, struct storage_history *out)
@@ -300,6 +305,7 @@ struct back_scan
     MDB_cursor *cur;
     MDB_val k, v;
     struct storage_history row;
+    bool span; /* the row under the cursor is an agent's span */
 };
 
 static bool same(const char *want, const char *have)
@@ -358,10 +364,12 @@ static int position(struct back_scan *bs)
 /* The row under the cursor: 0, 1 when it is older than the range, or CD_ECORRUPT. */
 static int current(struct back_scan *bs)
 {
-    if (storage__history_decode(bs->k.mv_data, bs->k.mv_size, bs->v.mv_data, bs->v.mv_size,
-                                &bs->row) != 0) {
+    int rc = storage__history_decode(bs->k.mv_data, bs->k.mv_size, bs->v.mv_data,
+                                     bs->v.mv_size, &bs->row);
+    if (rc < 0) {
         return CD_ECORRUPT;
     }
+    bs->span = rc == 1;
     return bs->row.completed < bs->q->from_ms ? 1 : 0;
 }
 
@@ -379,7 +387,7 @@ static int walk_back(struct back_scan *bs,
             return code < 0 ? code : 0;
         }
         looked++;
-        if (selected(q, &bs->row)) {
+        if (!bs->span && selected(q, &bs->row)) {
             given++;
             code = cb != NULL ? cb(data, &bs->row) : 0;
             if (code != 0) {

@@ -23,6 +23,7 @@
 #define STORAGE_HISTORY_V2 2    /* history rows that name their index; gaps with pending ones */
 #define STORAGE_HISTORY_V3 3    /* history rows with key, attributes, wrap-up and transcript */
 #define STORAGE_HISTORY_V4 4    /* history rows with the contact's path */
+#define STORAGE_SPAN_V1 0x40    /* agents' state spans, rows of the history table */
 #define STORAGE_ID_KEY 8        /* contact ids: 8 bytes big-endian */
 #define STORAGE_HISTORY_KEY 16  /* completed time (offset binary) + contact id, big-endian */
 #define STORAGE_AUDIT_ID_KEY 12 /* entry index + effect n, big-endian */
@@ -165,11 +166,19 @@ int storage__agent_decode(const void *key,
                           const void *val,
                           size_t vlen,
                           struct storage_agent *out);
+/* Returns 0 (a contact's row), 1 (an agent's span: only out's contact, completed and index
+ * are set) or CD_ECORRUPT. */
 int storage__history_decode(const void *key,
                             size_t klen,
                             const void *val,
                             size_t vlen,
                             struct storage_history *out);
+/* An agent's span, a row of the history table (spans.c). Returns 0 or CD_ECORRUPT. */
+int storage__span_decode(const void *key,
+                         size_t klen,
+                         const void *val,
+                         size_t vlen,
+                         struct storage_span *out);
 /* Agent names as keys: 1..ENGINE_NAME_MAX-1 bytes without the NUL. */
 bool storage__agent_key_ok(const char *name);
 

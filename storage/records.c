@@ -382,6 +382,14 @@ int storage__history_decode(const void *key,
         return CD_ECORRUPT;
     }
     storage__history_key_read(key, &out->completed, &out->contact);
+    if (vlen > 0 && ((const uint8_t *)val)[0] == STORAGE_SPAN_V1) {
+        struct storage_span span;
+        if (storage__span_decode(key, klen, val, vlen, &span) != 0) {
+            return CD_ECORRUPT;
+        }
+        out->index = span.index;
+        return 1;
+    }
     cd_reader_init(&r, val, vlen);
     uint8_t format = cd_rd_u8(&r);
     if (format != STORAGE_RECORD_V1 && format != STORAGE_HISTORY_V2 &&

@@ -329,6 +329,58 @@ int storage_history_scan(struct storage *s,
                          void *data,
                          struct storage_history_mark *next);
 
+/* ---- Agents' state spans, and the scan reports run (spans.c) ------------------------------ */
+
+/* An agent's stretch of time in one state (never offline), written as the AGENT_STATE
+ * effect that ended it applies. Spans are rows of the history table, kept, trimmed,
+ * digested and copied from a peer with the contacts' rows, under an id of their own that
+ * names no contact: STORAGE_SPAN_ID | entry index << 24 | the effect's position in the
+ * entry. The strings point into the row (valid during a scan's callback only). */
+#define STORAGE_SPAN_ID (UINT64_C(1) << 63)
+struct storage_span
+{
+    const char *agent;
+    const char *site;
+    uint8_t state;      /* enum engine_agent_state, never OFFLINE */
+    const char *reason; /* AWAY: the away reason ("" = none); else "" */
+    int64_t from, to;
+    uint64_t index; /* of the entry that wrote it */
+};
+
+/* Writes the span an AGENT_STATE effect ends, the n-th effect of the batch's entry; one
+ * that ends offline time, or lasted no time, is not written. Returns 0 or a CD_E* code
+ * (the batch failed, see storage_batch_commit). */
+int storage_put_span(struct storage_batch *b, uint32_t n, const struct engine_effect *fx);
+
+/* What a report reads of a contact's history row, without copying: strings and the path
+ * point into the row (valid during the callback only). */
+struct storage_row
+{
+    uint64_t contact;
+    uint8_t channel;
+    uint8_t outcome;
+    uint8_t callback;
+    const char *queue, *agent, *reason, *disposition;
+    int64_t arrived, offered, answered, ended, completed;
+    uint64_t index;
+    const uint8_t *path; /* engine.h, "A contact's path"; NULL in rows before format 4 */
+    size_t path_len;
+};
+
+/* Calls on_contact for each contact's row and on_span for each span that ended (completed,
+ * to) in [from_ms, to_ms], in key order, in one read transaction, leaving out rows written
+ * by entries after max_index (0: none left out), so that a report can add the live state at
+ * that index without counting anything twice. Either callback may be NULL; a non-zero
+ * return stops the scan and is returned. Safe from any thread (its own read transaction).
+ * Returns 0, the callback's value, CD_EIO or CD_ECORRUPT. */
+int storage_report_scan(struct storage *s,
+                        int64_t from_ms,
+                        int64_t to_ms,
+                        uint64_t max_index,
+                        int (*on_contact)(void *data, const struct storage_row *row),
+                        int (*on_span)(void *data, const struct storage_span *span),
+                        void *data);
+
 /* ---- The audit (audit.c) ----------------------------------------------------------------- */
 
 /* An audit row's id: the entry's index and the effect's position in it ("INDEX.N"). */

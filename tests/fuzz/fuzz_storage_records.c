@@ -115,7 +115,7 @@ static void history(const struct input *in, struct cd_buf *b)
     struct storage_history h, again;
     const char *why;
     if (storage__history_decode(in->key, in->klen, in->val, in->vlen, &h) != 0) {
-        return;
+        return; /* not a row, or an agent's span (span() checks those) */
     }
     struct engine_history eh = {
         .contact = h.contact,

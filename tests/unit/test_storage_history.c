@@ -669,10 +669,133 @@ static void an_erase_takes_the_customers_data_out_of_the_history(void **state)
     cd_buf_close(&got);
 }
 
+/* ---- agents' spans and the report scan ------------------------------------------------- */
+
+static struct engine_effect state_fx(const char *agent,
+                                     uint8_t prev,
+                                     const char *prev_reason,
+                                     int64_t since,
+                                     int64_t at)
+{
+    return (struct engine_effect){.kind = ENGINE_FX_AGENT_STATE,
+                                  .agent = agent,
+                                  .site = "leeds",
+                                  .state = ENGINE_AGENT_AVAILABLE,
+                                  .text = "",
+                                  .prev_state = prev,
+                                  .prev_reason = prev_reason,
+                                  .since = since,
+                                  .at = at};
+}
+
+struct seen
+{
+    size_t contacts, spans;
+    char line[8][160];
+};
+
+static int see_contact(void *data, const struct storage_row *r)
+{
+    struct seen *s = data;
+    assert_true(s->contacts + s->spans < 8);
+    snprintf(s->line[s->contacts + s->spans], sizeof(s->line[0]),
+             "contact %llu %s/%s arrived+%lld answered+%lld completed+%lld disp=%s path=%zu",
+             (unsigned long long)r->contact, r->queue, r->agent, (long long)(r->arrived - T0),
+             (long long)(r->answered ? r->answered - T0 : -1), (long long)(r->completed - T0),
+             r->disposition, r->path_len);
+    s->contacts++;
+    return 0;
+}
+
+static int see_span(void *data, const struct storage_span *sp)
+{
+    struct seen *s = data;
+    assert_true(s->contacts + s->spans < 8);
+    snprintf(s->line[s->contacts + s->spans], sizeof(s->line[0]),
+             "span %s@%s %d(%s) %lld..%lld #%llu", sp->agent, sp->site, sp->state, sp->reason,
+             (long long)(sp->from - T0), (long long)(sp->to - T0),
+             (unsigned long long)sp->index);
+    s->spans++;
+    return 0;
+}
+
+static int count_rows(void *data, const struct storage_history *h)
+{
+    (void)h;
+    (*(size_t *)data)++;
+    return 0;
+}
+
+static void spans_are_history_rows_that_name_no_contact(void **state)
+{
+    F;
+    struct engine_history h = row(5, T0 + 2 * MINUTE);
+    h.disposition = "sale";
+    struct engine_effect away = state_fx("ann", ENGINE_AGENT_AWAY, "lunch", T0, T0 + MINUTE);
+    struct engine_effect busy =
+        state_fx("bob", ENGINE_AGENT_BUSY, "", T0 + MINUTE, T0 + 3 * MINUTE);
+    struct engine_effect offline = state_fx("cy", ENGINE_AGENT_OFFLINE, "", T0, T0 + MINUTE);
+    struct engine_effect instant = state_fx("cy", ENGINE_AGENT_AVAILABLE, "", T0, T0);
+    BEGIN;
+    PUT(&h);
+    assert_int_equal(storage_put_span(f->b, 3, &away), 0);
+    assert_int_equal(storage_put_span(f->b, 4, &offline), 0); /* not written */
+    assert_int_equal(storage_put_span(f->b, 5, &instant), 0); /* not written */
+    COMMIT;
+    BEGIN;
+    assert_int_equal(storage_put_span(f->b, 0, &busy), 0);
+    COMMIT;
+    assert_int_equal(history_count(f), 3);
+
+    struct seen seen = {0};
+    assert_int_equal(
+        storage_report_scan(f->s, T0, T0 + 10 * MINUTE, 0, see_contact, see_span, &seen), 0);
+    assert_int_equal(seen.contacts, 1);
+    assert_int_equal(seen.spans, 2);
+    assert_string_equal(seen.line[0], "span ann@leeds 4(lunch) 0..60000 #1");
+    assert_string_equal(seen.line[1],
+                        "contact 5 sales/ann arrived+-60000 answered+-59000 "
+                        "completed+120000 disp=sale path=0");
+    assert_string_equal(seen.line[2], "span bob@leeds 2() 60000..180000 #2");
+    /* rows written after an index are left out; the range bounds by the end */
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(
+        storage_report_scan(f->s, T0, T0 + 10 * MINUTE, 1, see_contact, see_span, &seen), 0);
+    assert_int_equal(seen.spans, 1);
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(
+        storage_report_scan(f->s, T0 + 90000, T0 + 2 * MINUTE, 0, see_contact, see_span, &seen),
+        0);
+    assert_int_equal(seen.contacts, 1);
+    assert_int_equal(seen.spans, 0);
+
+    /* contacts' readers do not see spans */
+    size_t n = 0;
+    assert_int_equal(storage_foreach_history(f->s, T0, T0 + 10 * MINUTE, count_rows, &n), 0);
+    assert_int_equal(n, 1);
+    struct storage_history out;
+    uint64_t span_id = STORAGE_SPAN_ID | ((uint64_t)2 << 24);
+    assert_int_equal(storage_get_history(f->s, span_id, &out), CD_ENOTFOUND);
+    struct storage_history_query q = {.from_ms = T0, .to_ms = T0 + 10 * MINUTE};
+    struct storage_history_mark next;
+    n = 0;
+    assert_int_equal(storage_history_scan(f->s, &q, count_rows, &n, &next), 0);
+    assert_int_equal(n, 1);
+    /* a malformed span fails the batch */
+    struct engine_effect bad = busy;
+    bad.prev_state = ENGINE_AGENT_AWAY + 1;
+    BEGIN;
+    assert_int_equal(storage_put_span(f->b, 0, &bad), CD_EINVAL);
+    storage_batch_abort(f->b);
+    f->b = NULL;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(round_trips_every_field, setup, teardown),
+        cmocka_unit_test_setup_teardown(spans_are_history_rows_that_name_no_contact, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(live_outcome_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(later_row_replaces_the_contacts_row, setup, teardown),
         cmocka_unit_test_setup_teardown(aborted_history_is_not_kept, setup, teardown),
