@@ -289,7 +289,8 @@ int engine__cmd_callback(struct engine *e, uint64_t id, struct engine_result *re
     }
     /* The place in line is the order key (priority, enqueued, id): it does not change. */
     c->callback = 1;
-    engine__path_add(e, c, &(struct engine_path_step){.kind = ENGINE_PATH_CALLBACK, .at = e->clock});
+    engine__path_add(e, c,
+                     &(struct engine_path_step){.kind = ENGINE_PATH_CALLBACK, .at = e->clock});
     return 0;
 }
 

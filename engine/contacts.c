@@ -191,9 +191,10 @@ static void arrive_at(struct engine *e, struct contact *c, uint16_t qi, int hops
         engine__to_queue(e, c, qi);
         return;
     }
-    engine__path_add(e, c,
-                     &(struct engine_path_step){
-                         .kind = ENGINE_PATH_REFUSED, .at = e->clock, .queue = q->name, .text = why});
+    engine__path_add(
+        e, c,
+        &(struct engine_path_step){
+            .kind = ENGINE_PATH_REFUSED, .at = e->clock, .queue = q->name, .text = why});
     if (c->state != ENGINE_CONTACT_QUEUED || c->cls == NONE32) {
         /* Not yet anywhere: report against the queue it was aimed at. */
         c->queue = qi;

@@ -793,7 +793,11 @@ enum engine_offer_end {
     ENGINE_OFFER_NO_ANSWER,
     ENGINE_OFFER_CANCELLED, /* withdrawn: the customer left, another agent took it, ... */
 };
-enum engine_transfer_to { ENGINE_TRANSFER_QUEUE = 0, ENGINE_TRANSFER_AGENT, ENGINE_TRANSFER_OUT };
+enum engine_transfer_to {
+    ENGINE_TRANSFER_QUEUE = 0,
+    ENGINE_TRANSFER_AGENT,
+    ENGINE_TRANSFER_OUT
+};
 
 struct engine_path
 {
@@ -1031,7 +1035,7 @@ struct engine_agent_info
     uint8_t capacity[ENGINE_CH_COUNT];
     uint8_t load[ENGINE_CH_COUNT]; /* contacts in hand per channel (offered..wrap-up) */
     int64_t last_idle;
-    int64_t state_since; /* when its state (and, away, its reason) began */
+    int64_t state_since;         /* when its state (and, away, its reason) began */
     uint32_t occupancy_permille; /* busy time / logged-in time since login */
     uint8_t n_skills;
     struct engine_skill_ref skills[ENGINE_AGENT_SKILLS];

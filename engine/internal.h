@@ -185,9 +185,9 @@ struct agent
     uint32_t *member_cls; /* class of each membership, beside members[] */
     int64_t last_idle;
     int64_t login_at;
-    int64_t busy_since; /* 0 when nothing is in hand */
-    int64_t busy_ms;    /* since login, up to busy_since */
-    int64_t shown_since; /* when shown_state (and shown_reason) began */
+    int64_t busy_since;                  /* 0 when nothing is in hand */
+    int64_t busy_ms;                     /* since login, up to busy_since */
+    int64_t shown_since;                 /* when shown_state (and shown_reason) began */
     char shown_reason[ENGINE_VALUE_MAX]; /* the away reason shown with it ("" unless away) */
     /* Cold: definition and names. */
     struct agent_queue queues[ENGINE_AGENT_QUEUES];

@@ -228,12 +228,12 @@ static void lose(struct engine *e, struct contact *c, const char *node)
     }
     if (c->state == ENGINE_CONTACT_QUEUED) {
         c->callback = 1; /* its order key is unchanged: it keeps its place */
-        engine__path_add(e, c,
-                         &(struct engine_path_step){.kind = ENGINE_PATH_CALLBACK, .at = e->clock});
+        engine__path_add(
+            e, c, &(struct engine_path_step){.kind = ENGINE_PATH_CALLBACK, .at = e->clock});
     } else if (c->state == ENGINE_CONTACT_OFFERED) {
         c->callback = 1;
-        engine__path_add(e, c,
-                         &(struct engine_path_step){.kind = ENGINE_PATH_CALLBACK, .at = e->clock});
+        engine__path_add(
+            e, c, &(struct engine_path_step){.kind = ENGINE_PATH_CALLBACK, .at = e->clock});
         engine__withdraw_offer(e, c, true);
     } else if (c->state == ENGINE_CONTACT_CONNECTED) {
         engine__end_talk(e, c);

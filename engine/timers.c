@@ -65,8 +65,8 @@ static void queued_due(struct engine *e, struct contact *c)
  * hunt group does. */
 static void offer_due(struct engine *e, struct contact *c)
 {
-    e->offer_end = (struct engine__offer_end){
-        c->offer, c->ring == NULL ? c->agent : NONE32, ENGINE_OFFER_NO_ANSWER};
+    e->offer_end = (struct engine__offer_end){c->offer, c->ring == NULL ? c->agent : NONE32,
+                                              ENGINE_OFFER_NO_ANSWER};
     if (c->ring == NULL && c->agent != NONE32) {
         const char *why = e->model.rna_reason[0] ? e->model.rna_reason : "ring_no_answer";
         engine__agent_away(e, c->agent, why);

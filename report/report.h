@@ -65,8 +65,8 @@ enum report_offer_outcome {
 struct report_offer
 {
     const char *agent;
-    int64_t at;    /* made */
-    int64_t ended; /* answered, refused, timed out or withdrawn; the report's now when open */
+    int64_t at;      /* made */
+    int64_t ended;   /* answered, refused, timed out or withdrawn; the report's now when open */
     uint8_t outcome; /* enum report_offer_outcome */
 };
 
@@ -85,8 +85,8 @@ struct report_segment
      * passed so far and has handled false. */
     const char *agent;
     const char *site;
-    bool handled;          /* its handling is over (talk and wrap-up done) */
-    bool transferred_out;  /* answered, then transferred on */
+    bool handled;         /* its handling is over (talk and wrap-up done) */
+    bool transferred_out; /* answered, then transferred on */
     int64_t talk_ms;
     int64_t hold_ms;
     int64_t wrap_ms;
@@ -141,7 +141,7 @@ enum report_group {
 
 /* Service level variants (docs/reports.md, "Service level"). */
 enum report_sl {
-    REPORT_SL_OFFERED = 0,       /* in target ÷ offered */
+    REPORT_SL_OFFERED = 0,        /* in target ÷ offered */
     REPORT_SL_ANSWERED_ABANDONED, /* in target ÷ (answered + abandoned after target) */
     REPORT_SL_SHORT_EXCLUDED,     /* in target ÷ (offered − short abandons) */
     REPORT_SL_COUNT
@@ -150,9 +150,9 @@ enum report_sl {
 /* A queue's policy, from the model. */
 struct report_queue_policy
 {
-    int64_t target_ms;       /* service level target: answered within it */
-    uint8_t sl_percent;      /* the goal, 0..100 (for colour thresholds) */
-    uint8_t variant;         /* enum report_sl: the queue's chosen "service_level" */
+    int64_t target_ms;        /* service level target: answered within it */
+    uint8_t sl_percent;       /* the goal, 0..100 (for colour thresholds) */
+    uint8_t variant;          /* enum report_sl: the queue's chosen "service_level" */
     int64_t short_abandon_ms; /* abandons sooner than this are short */
 };
 
@@ -194,9 +194,9 @@ struct report_sums
     uint64_t transferred; /* transferred on, waiting or after an answer */
     uint64_t timed_out;
     uint64_t other;
-    uint64_t waiting;              /* live segments still waiting */
-    uint64_t waiting_past_target;  /* of those, waiting longer than the target */
-    uint64_t escalated;            /* segments that took at least one escalation step */
+    uint64_t waiting;             /* live segments still waiting */
+    uint64_t waiting_past_target; /* of those, waiting longer than the target */
+    uint64_t escalated;           /* segments that took at least one escalation step */
     uint64_t via[REPORT_VIA_COUNT];
     int64_t answer_wait_ms;  /* sum of waits of answered segments (ASA) */
     int64_t abandon_wait_ms; /* sum of waits of abandoned segments */
@@ -229,7 +229,7 @@ struct report_sums
 /* A figure: how it is called, shown and defined. */
 enum report_unit {
     REPORT_UNIT_COUNT = 0,
-    REPORT_UNIT_RATIO,    /* 0..1, shown as a percentage */
+    REPORT_UNIT_RATIO, /* 0..1, shown as a percentage */
     REPORT_UNIT_SECONDS,
     REPORT_UNIT_PER_HOUR,
 };
@@ -263,8 +263,8 @@ struct report;
 
 struct report_cell
 {
-    const char *group;       /* the group's value: a queue, agent, channel name, site,
-                                disposition ("" = none given), or "all" */
+    const char *group;        /* the group's value: a queue, agent, channel name, site,
+                                 disposition ("" = none given), or "all" */
     int64_t start_ms, end_ms; /* the interval, in UTC (clipped to the report's period) */
     char label[40];           /* the interval's local start: "2026-12-07T09:30+00:00",
                                  "2026-12-07", "2026-W50" or "2026-12"; "total" */

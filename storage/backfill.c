@@ -116,7 +116,8 @@ static int next_row(struct cd_reader *r, const struct storage_gap *gap, struct p
         return CD_ECORRUPT;
     }
     out->val = (MDB_val){(size_t)len, (void *)val};
-    if (storage__history_decode(out->key, STORAGE_HISTORY_KEY, val, (size_t)len, &out->row) < 0) {
+    if (storage__history_decode(out->key, STORAGE_HISTORY_KEY, val, (size_t)len, &out->row) <
+        0) {
         return CD_ECORRUPT;
     }
     if (out->row.completed < gap->from_ms || out->row.completed > gap->to_ms) {

@@ -364,8 +364,8 @@ static int position(struct back_scan *bs)
 /* The row under the cursor: 0, 1 when it is older than the range, or CD_ECORRUPT. */
 static int current(struct back_scan *bs)
 {
-    int rc = storage__history_decode(bs->k.mv_data, bs->k.mv_size, bs->v.mv_data,
-                                     bs->v.mv_size, &bs->row);
+    int rc = storage__history_decode(bs->k.mv_data, bs->k.mv_size, bs->v.mv_data, bs->v.mv_size,
+                                     &bs->row);
     if (rc < 0) {
         return CD_ECORRUPT;
     }

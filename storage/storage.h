@@ -329,7 +329,8 @@ int storage_history_scan(struct storage *s,
                          void *data,
                          struct storage_history_mark *next);
 
-/* ---- Agents' state spans, and the scan reports run (spans.c) ------------------------------ */
+/* ---- Agents' state spans, and the scan reports run (spans.c) ------------------------------
+ */
 
 /* An agent's stretch of time in one state (never offline), written as the AGENT_STATE
  * effect that ended it applies. Spans are rows of the history table, kept, trimmed,

@@ -134,8 +134,8 @@ void api__path_explain(const struct storage_history *h,
                     (double)s.ewt_ms / 1000.0);
                 break;
             case ENGINE_PATH_REFUSED:
-                say(&t, "; at +%.1f s queue '%s' refused it (%s)", secs(h->arrived, s.at), s.queue,
-                    s.text);
+                say(&t, "; at +%.1f s queue '%s' refused it (%s)", secs(h->arrived, s.at),
+                    s.queue, s.text);
                 break;
             case ENGINE_PATH_STEP:
                 say(&t, "; at +%.1f s escalation step %u", secs(h->arrived, s.at), s.n);

@@ -235,7 +235,8 @@ static void read_explain(struct reading *r, const struct engine *e)
     struct engine_path p;
     struct storage_history *h;
     struct cd_buf path;
-    if (engine_explain(e, r->id, text, sizeof(text)) == 0 && engine_path_get(e, r->id, &p) == 0) {
+    if (engine_explain(e, r->id, text, sizeof(text)) == 0 &&
+        engine_path_get(e, r->id, &p) == 0) {
         http_reply_json(r->x, 200,
                         json_pack("{s:I,s:b,s:s,s:o}", "id", (json_int_t)r->id, "finished", 0,
                                   "explanation", text, "path", api__path_json(p.data, p.len)));
@@ -246,10 +247,10 @@ static void read_explain(struct reading *r, const struct engine *e)
     int rv = h == NULL ? CD_ENOMEM : api__history_with_path(r->api, r->id, h, &path);
     if (rv == 0) {
         api__path_explain(h, h->path, h->path_len, text, sizeof(text));
-        http_reply_json(r->x, 200,
-                        json_pack("{s:I,s:b,s:s,s:o}", "id", (json_int_t)r->id, "finished", 1,
-                                  "explanation", text, "path",
-                                  api__path_json(h->path, h->path_len)));
+        http_reply_json(
+            r->x, 200,
+            json_pack("{s:I,s:b,s:s,s:o}", "id", (json_int_t)r->id, "finished", 1,
+                      "explanation", text, "path", api__path_json(h->path, h->path_len)));
     } else if (rv == CD_ENOTFOUND && history_pending(r->api->cluster)) {
         http_reply_error(r->x, 503, "UNAVAIL",
                          "contact %s is not here, and this node is still copying history it "
