@@ -310,4 +310,45 @@ bool report_counts(const struct report *r,
 int64_t report_interval_start(uint8_t interval, const struct engine_zone *zone, int64_t t);
 int64_t report_interval_next(uint8_t interval, const struct engine_zone *zone, int64_t start);
 
+/* ---- From history rows and live contacts --------------------------------------------------- */
+
+#define REPORT_SEGMENTS_MAX 64 /* segments of one contact a report counts */
+#define REPORT_OFFERS_MAX 256  /* offers of one contact a report counts */
+
+/* What is known of a contact besides its path: a history row's fields, or a live
+ * contact's (live set, now the report's now). */
+struct report_facts
+{
+    uint64_t id;
+    uint8_t channel;
+    uint8_t outcome; /* enum engine_contact_state */
+    bool callback;
+    bool live;
+    const char *disposition;
+    const char *queue, *agent; /* the last queue and agent (for rows without a path) */
+    int64_t arrived, answered, ended, completed;
+    int64_t now;
+};
+
+/* Where report_contact_build() puts a contact's segments and offers. */
+struct report_buf
+{
+    struct report_segment segments[REPORT_SEGMENTS_MAX];
+    struct report_offer offers[REPORT_OFFERS_MAX];
+    bool truncated; /* the contact had more than these: the rest is not counted */
+};
+
+/* Cuts a contact's path (engine.h, "A contact's path") into the segments and offers a
+ * report counts, into buf, and fills *out pointing at them (and at the path's strings:
+ * valid while path and buf are). site_of (may be NULL) names the site of an agent who
+ * answered. A row without a path (written before paths were kept) gives one segment from
+ * its fields. Returns 0 or CD_ECORRUPT (a malformed path). */
+int report_contact_build(const struct report_facts *f,
+                         const void *path,
+                         size_t len,
+                         const char *(*site_of)(void *data, const char *agent),
+                         void *site_data,
+                         struct report_buf *buf,
+                         struct report_contact *out);
+
 #endif

@@ -57,6 +57,7 @@ struct api
     /* kdf.c: password hashes in the thread pool, a few at a time, the rest waiting. */
     struct api__kdf_job *kdf_head, *kdf_tail;
     unsigned kdf_running, kdf_waiting;
+    unsigned reports_running; /* reports.c: reports being made in the thread pool */
     /* signin.c: failed sign-ins by user name and by client address. */
     struct api__strikes strikes_user, strikes_addr;
     struct api__note *notes; /* audit.c: membership changes whose note is on its way */
@@ -148,7 +149,7 @@ struct api__param
     enum api__param_kind kind;
     size_t cap;
 };
-#define API__PARAMS_MAX 12 /* parameters of one route */
+#define API__PARAMS_MAX 16 /* parameters of one route */
 
 /* input.c */
 /* A decimal number: digits only, no sign, spaces or leading zero ("0" itself is one), at
@@ -391,6 +392,10 @@ struct api__kdf_job
 int api__kdf_submit(struct api__kdf_job *j);
 /* The waiting jobs' done(j, true), now. */
 void api__kdf_close(struct api *a);
+
+/* reports.c: GET /v1/reports and GET /v1/reports/contacts (drill-down). */
+void api__report(struct api__call *call);
+void api__report_contacts(struct api__call *call);
 
 /* users.c: users who sign in with a password (admin). */
 void api__user_put(struct api__call *call);

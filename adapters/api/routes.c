@@ -88,6 +88,8 @@ ROUTE0(r_message_post, api__message_post(call))
 ROUTE0(r_messages_get, api__messages_get(call))
 ROUTE0(r_wrapup_done, api__wrapup_done(call))
 ROUTE0(r_history_get, api__history_get(call))
+ROUTE0(r_report, api__report(call))
+ROUTE0(r_report_contacts, api__report_contacts(call))
 
 static void r_read(struct api__call *call, int arg)
 {
@@ -151,6 +153,35 @@ static const struct api__param q_history[] = {
     {"key", API__Q_TEXT, ENGINE_VALUE_MAX * 2},
     {"attr", API__Q_TEXT, ENGINE_KEY_MAX + ENGINE_VALUE_MAX},
     {"before", API__Q_HANDLER, 0},
+    {.name = NULL},
+};
+static const struct api__param q_report[] = {
+    {"stale", API__Q_BOOL, 8},
+    {"period", API__Q_HANDLER, 0},
+    {"from", API__Q_HANDLER, 0},
+    {"to", API__Q_HANDLER, 0},
+    {"interval", API__Q_HANDLER, 0},
+    {"group", API__Q_HANDLER, 0},
+    {"queue", API__Q_NAME, ENGINE_NAME_MAX},
+    {"agent", API__Q_NAME, ENGINE_NAME_MAX},
+    {"channel", API__Q_HANDLER, 0},
+    {"figures", API__Q_HANDLER, 0},
+    {"format", API__Q_HANDLER, 0},
+    {.name = NULL},
+};
+static const struct api__param q_report_contacts[] = {
+    {"stale", API__Q_BOOL, 8},
+    {"period", API__Q_HANDLER, 0},
+    {"from", API__Q_HANDLER, 0},
+    {"to", API__Q_HANDLER, 0},
+    {"interval", API__Q_HANDLER, 0},
+    {"group", API__Q_HANDLER, 0},
+    {"queue", API__Q_NAME, ENGINE_NAME_MAX},
+    {"agent", API__Q_NAME, ENGINE_NAME_MAX},
+    {"channel", API__Q_HANDLER, 0},
+    {"value", API__Q_TEXT, ENGINE_VALUE_MAX},
+    {"start", API__Q_HANDLER, 0},
+    {"figure", API__Q_HANDLER, 0},
     {.name = NULL},
 };
 static const struct api__param q_messages[] = {
@@ -259,6 +290,9 @@ static const struct route routes[] = {
      OWN_ANY},
     {HTTP_M_GET, "/v1/history", r_read, API__READ_HISTORY, q_history, STAFF | REPORT, OWN_ANY},
     {HTTP_M_GET, "/v1/history/{contact}", r_history_get, 0, q_read, STAFF | REPORT, OWN_ANY},
+    {HTTP_M_GET, "/v1/reports", r_report, 0, q_report, STAFF | REPORT, OWN_ANY},
+    {HTTP_M_GET, "/v1/reports/contacts", r_report_contacts, 0, q_report_contacts,
+     STAFF | REPORT, OWN_ANY},
     {HTTP_M_GET, "/v1/chat/entries", r_chat_entries, 0, NULL, PUBLIC, OWN_ANY},
     {HTTP_M_GET, "/v1/chat/entries/{entry}", r_chat_entries, 1, NULL, PUBLIC, OWN_ANY},
     {HTTP_M_GET, "/v1/events", r_events, 0, q_events, STAFF | AGENT, OWN_FILTER},
@@ -547,6 +581,7 @@ void api_close(struct api *a, void (*cb)(void *data), void *data)
 void api__close_settle(struct api *a)
 {
     if (a->closing && a->close_cb != NULL && a->job_running == NULL && a->kdf_running == 0 &&
+        a->reports_running == 0 &&
         api__events_closed(a)) {
         void (*cb)(void *) = a->close_cb;
         a->close_cb = NULL;

@@ -210,10 +210,11 @@ int ctl_cmd_history(struct ctl *c, int argc, char **argv)
         {"ENDED", "ended", true},
         {"REASON", "reason", false},
     };
-    static const char *const filters[][2] = {
-        {"from", "from"}, {"to", "to"}, {"limit", "limit"}};
-    char path[600] = "/v1/history?";
-    ctl_query(path, sizeof(path), argc, argv, filters, 3);
+    static const char *const filters[][2] = {{"--from", "from"}, {"--to", "to"},
+                                             {"--limit", "limit"}, {"--key", "key"},
+                                             {"--attr", "attr"}};
+    char path[1200] = "/v1/history?";
+    ctl_query(path, sizeof(path), argc, argv, filters, 5);
     if (ctl_extra(argc, argv, 0, "history")) {
         return CTL_USAGE;
     }

@@ -47,11 +47,15 @@ static void leader_of(const struct ctl *c, const char *node, char *out, size_t l
     }
 }
 
-static int answered(const struct hb_answer *a, json_t **out)
+static int answered(const struct hb_answer *a, json_t **out, char **raw)
 {
     if (a->status >= 200 && a->status < 300) {
         if (out != NULL) {
             *out = json_loads(a->body, 0, NULL);
+        }
+        if (raw != NULL && (*raw = strdup(a->body)) == NULL) {
+            fprintf(stderr, "contactctl: out of memory\n");
+            return CTL_REFUSED;
         }
         return CTL_OK;
     }
@@ -82,16 +86,20 @@ static int attempt(const struct ctl *c,
     return sent == 0 ? 0 : -1;
 }
 
-int ctl_call(struct ctl *c,
-             const char *method,
-             const char *path,
-             const char *body,
-             json_t **out)
+static int call(struct ctl *c,
+                const char *method,
+                const char *path,
+                const char *body,
+                json_t **out,
+                char **raw)
 {
     char err[CTL_ADDR_MAX + 64] = "", node[CTL_ADDR_MAX];
     struct hb_answer a;
     if (out != NULL) {
         *out = NULL;
+    }
+    if (raw != NULL) {
+        *raw = NULL;
     }
     bool safe = strcmp(method, "GET") == 0 || c->replay_safe;
     for (int tried = 0; tried < c->n_endpoints; tried++) {
@@ -118,13 +126,27 @@ int ctl_call(struct ctl *c,
             continue;
         }
         c->current = i;
-        rv = answered(&a, out);
+        rv = answered(&a, out, raw);
         hb_answer_free(&a);
         return rv;
     }
     fprintf(stderr, "contactctl: no node answered (%s); tried %d endpoint%s\n", err,
             c->n_endpoints, c->n_endpoints == 1 ? "" : "s");
     return CTL_UNREACHABLE;
+}
+
+int ctl_call(struct ctl *c,
+             const char *method,
+             const char *path,
+             const char *body,
+             json_t **out)
+{
+    return call(c, method, path, body, out, NULL);
+}
+
+int ctl_call_raw(struct ctl *c, const char *path, char **out)
+{
+    return call(c, "GET", path, NULL, NULL, out);
 }
 
 const char *ctl_path(char *buf, size_t len, const char *fmt, ...)

@@ -50,6 +50,10 @@ int ctl_call(struct ctl *c,
              const char *body,
              json_t **out);
 
+/* GET path as ctl_call() does, keeping the answer's body as it came (CSV, say): *out is
+ * NUL-terminated, for free(), on CTL_OK. */
+int ctl_call_raw(struct ctl *c, const char *path, char **out);
+
 /* A path with printf-style arguments; each %s argument is percent-encoded. */
 const char *ctl_path(char *buf, size_t len, const char *fmt, ...);
 
@@ -118,6 +122,7 @@ int ctl_cmd_token(struct ctl *c, int argc, char **argv);
 int ctl_cmd_whoami(struct ctl *c, int argc, char **argv);
 int ctl_cmd_privacy(struct ctl *c, int argc, char **argv);
 int ctl_cmd_user(struct ctl *c, int argc, char **argv);
+int ctl_cmd_report(struct ctl *c, int argc, char **argv);
 
 /* Options after a command's words: "--name value"; returns the value or NULL. Marks the
  * options it consumed so that ctl_extra() can report the ones nobody asked for. */

@@ -65,7 +65,21 @@ int ctl_usage(void)
         "  contact session ID --home MEMBER [--key K]   the customer is now connected there\n"
         "  contact session-end ID              the customer's live connection ended\n"
         "  offer accept|reject OFFER AGENT\n"
-        "  history [--from MS] [--to MS] [--limit N]   finished contacts\n"
+        "  history [--from MS] [--to MS] [--limit N] [--key K] [--attr K=V]\n"
+        "                                      finished contacts (by key or attribute:\n"
+        "                                      newest first)\n"
+        "reports:\n"
+        "  report [--period P | --from T --to T] [--interval 15m|30m|60m|day|week|month|total]\n"
+        "         [--group queue|agent|channel|site|disposition|none] [--queue Q] [--agent A]\n"
+        "         [--channel CH] [--figures F,...] [--csv]\n"
+        "                                      figures (docs/reports.md); P: today, yesterday,\n"
+        "                                      this_week, last_week, this_month, last_month,\n"
+        "                                      last_5m, last_15m, last_60m, last_24h, last_7d,\n"
+        "                                      last_30d; T: ms, 2026-12-07T09:00:00Z or local\n"
+        "                                      2026-12-07[T09:00]\n"
+        "  report contacts --value GROUP [--start MS] [--figure F] (report options)\n"
+        "                                      the contacts one cell counts\n"
+        "  report live [--queue Q]             service level over the last 5, 15, 60 minutes\n"
         "  events [--after ID|now] [--follow] [--agent A] [--contact ID] [--kind K,...]\n"
         "webhooks:\n"
         "  webhook add URL --secret S --kinds K,K...   deliver those events to URL\n"
@@ -186,7 +200,7 @@ static const struct group groups[] = {
     {"agent", ctl_cmd_agent},   {"contact", ctl_cmd_contact}, {"offer", ctl_cmd_offer},
     {"events", ctl_cmd_events}, {"history", ctl_cmd_history}, {"webhook", ctl_cmd_webhook},
     {"token", ctl_cmd_token},   {"whoami", ctl_cmd_whoami},   {"privacy", ctl_cmd_privacy},
-    {"user", ctl_cmd_user},
+    {"user", ctl_cmd_user},     {"report", ctl_cmd_report},
 };
 
 /* The value of option name at argv[*i] (moving *i past it), or NULL when argv[*i] is another

@@ -1,0 +1,922 @@
+/* Reports: GET /v1/reports (figures by group and interval, as JSON or CSV) and
+ * GET /v1/reports/contacts (drill-down: the contacts one cell counts).
+ *
+ * A report is made in two halves. On the loop, after the read barrier: the live state (the
+ * contacts still in the engine, and each agent's current state so far) goes into the
+ * report, and with it the applied index; the model's policies, sites and zone are copied
+ * for the other half. In libuv's thread pool: the history rows (contacts' and agents'
+ * spans) written up to that index are read and counted, and the answer is written out. So
+ * the node's loop never waits on a scan, and nothing is counted twice or missed: a contact
+ * that finished after the index is live in the first half and left out of the second.
+ *
+ * A node still copying history it missed (it caught up by a snapshot) answers 503: its
+ * figures would be short. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adapters/api/internal.h"
+#include "common/error.h"
+#include "report/report.h"
+#include "storage/storage.h"
+
+#define REPORTS_RUNNING 2 /* reports made at once; more are refused (503) */
+#define REPORT_CELLS_MAX 20000
+#define DRILL_MAX 10000 /* contacts a drill-down lists at most */
+
+struct policy_entry
+{
+    char queue[ENGINE_NAME_MAX];
+    struct report_queue_policy p;
+};
+
+struct site_entry
+{
+    char agent[ENGINE_NAME_MAX];
+    char site[ENGINE_SITE_MAX];
+};
+
+enum report_format { FORMAT_JSON = 0, FORMAT_CSV };
+
+struct report_job
+{
+    uv_work_t work;
+    struct api *api;
+    struct http_exchange *x;
+    /* what was asked */
+    struct report_spec spec;
+    char queue[ENGINE_NAME_MAX], agent[ENGINE_NAME_MAX];
+    uint8_t format;
+    int figures[128];
+    size_t n_figures;
+    bool drill;
+    char drill_group[ENGINE_VALUE_MAX];
+    int64_t drill_start; /* INT64_MIN: any interval */
+    int drill_figure;    /* -1: any */
+    /* copies for the pool thread */
+    struct policy_entry *policies;
+    size_t n_policies;
+    struct site_entry *sites;
+    size_t n_sites;
+    struct engine_zone zone;
+    bool has_zone;
+    uint64_t max_index;
+    char node[ENGINE_NAME_MAX];
+    /* the work */
+    struct report *r;
+    struct report_buf buf;
+    json_t *drilled; /* drill-down: the contacts found */
+    size_t n_drilled;
+    bool drill_more;
+    int rc;
+    char err[160];
+    char *body; /* the answer, made in the pool */
+    size_t body_len;
+};
+
+/* ---- copies of the model ---------------------------------------------------------------- */
+
+static int by_queue(const void *a, const void *b)
+{
+    return strcmp(((const struct policy_entry *)a)->queue, ((const struct policy_entry *)b)->queue);
+}
+
+static int by_agent(const void *a, const void *b)
+{
+    return strcmp(((const struct site_entry *)a)->agent, ((const struct site_entry *)b)->agent);
+}
+
+static bool policy_of(void *data, const char *queue, struct report_queue_policy *out)
+{
+    struct report_job *j = data;
+    struct policy_entry key;
+    snprintf(key.queue, sizeof(key.queue), "%s", queue);
+    const struct policy_entry *p =
+        j->n_policies ? bsearch(&key, j->policies, j->n_policies, sizeof(key), by_queue) : NULL;
+    if (p != NULL) {
+        *out = p->p;
+    }
+    return p != NULL;
+}
+
+static const char *site_of(void *data, const char *agent)
+{
+    struct report_job *j = data;
+    struct site_entry key;
+    snprintf(key.agent, sizeof(key.agent), "%s", agent);
+    const struct site_entry *s =
+        j->n_sites ? bsearch(&key, j->sites, j->n_sites, sizeof(key), by_agent) : NULL;
+    return s != NULL ? s->site : "";
+}
+
+static struct report_queue_policy policy_from(const struct engine_queue *q)
+{
+    return (struct report_queue_policy){
+        .target_ms = (int64_t)q->sl_target_s * 1000,
+        .sl_percent = q->sl_percent,
+        .variant = REPORT_SL_ANSWERED_ABANDONED,
+        .short_abandon_ms = 5000,
+    };
+}
+
+/* The model's parts the pool thread reads: copied, since a model install may replace them
+ * while it runs. */
+static int copy_model(struct report_job *j, const struct engine *e)
+{
+    const struct engine_model *m = engine_model(e);
+    j->spec.fallback = (struct report_queue_policy){
+        .target_ms = 20000, .variant = REPORT_SL_ANSWERED_ABANDONED, .short_abandon_ms = 5000};
+    if (m == NULL) {
+        return 0;
+    }
+    j->policies = calloc(m->n_queues ? m->n_queues : 1, sizeof(*j->policies));
+    j->sites = calloc(m->n_agents ? m->n_agents : 1, sizeof(*j->sites));
+    if (j->policies == NULL || j->sites == NULL) {
+        return CD_ENOMEM;
+    }
+    for (uint32_t i = 0; i < m->n_queues; i++) {
+        snprintf(j->policies[i].queue, sizeof(j->policies[i].queue), "%s", m->queues[i].name);
+        j->policies[i].p = policy_from(&m->queues[i]);
+    }
+    j->n_policies = m->n_queues;
+    qsort(j->policies, j->n_policies, sizeof(*j->policies), by_queue);
+    for (uint32_t i = 0; i < m->n_agents; i++) {
+        snprintf(j->sites[i].agent, sizeof(j->sites[i].agent), "%s", m->agents[i].name);
+        snprintf(j->sites[i].site, sizeof(j->sites[i].site), "%s", m->agents[i].site);
+    }
+    j->n_sites = m->n_agents;
+    qsort(j->sites, j->n_sites, sizeof(*j->sites), by_agent);
+    int32_t zi = m->report_zone;
+    if (zi >= 0 && (uint32_t)zi < m->n_zones) {
+        const struct engine_zone *z = &m->zones[zi];
+        j->zone = *z;
+        j->zone.transitions = NULL;
+        if (z->n_transitions > 0) {
+            j->zone.transitions = malloc(z->n_transitions * sizeof(*z->transitions));
+            if (j->zone.transitions == NULL) {
+                return CD_ENOMEM;
+            }
+            memcpy(j->zone.transitions, z->transitions, z->n_transitions * sizeof(*z->transitions));
+        }
+        j->has_zone = true;
+    }
+    return 0;
+}
+
+static void job_free(struct report_job *j)
+{
+    if (j == NULL) {
+        return;
+    }
+    report_free(j->r);
+    free(j->policies);
+    free(j->sites);
+    free(j->zone.transitions);
+    json_decref(j->drilled);
+    free(j->body);
+    free(j);
+}
+
+/* ---- feeding ------------------------------------------------------------------------------ */
+
+/* Adds c to the report, or (drill-down) to the list when it counts in the cell asked. */
+static int take(struct report_job *j, const struct report_contact *c)
+{
+    if (!j->drill) {
+        return report_add_contact(j->r, c);
+    }
+    if (!report_counts(j->r, c, j->drill_group, j->drill_start, j->drill_figure)) {
+        return 0;
+    }
+    if (j->n_drilled == DRILL_MAX) {
+        j->drill_more = true;
+        return 1;
+    }
+    j->n_drilled++;
+    json_t *segs = json_array();
+    for (uint32_t i = 0; i < c->n_segments; i++) {
+        const struct report_segment *s = &c->segments[i];
+        json_array_append_new(
+            segs, json_pack("{s:s,s:I,s:I,s:s}", "queue", s->queue, "entered",
+                            (json_int_t)s->entered, "left", (json_int_t)s->left, "agent", s->agent));
+    }
+    json_array_append_new(j->drilled,
+                          json_pack("{s:I,s:s,s:s,s:b,s:o}", "id", (json_int_t)c->id, "channel",
+                                    engine_channel_name(c->channel), "state",
+                                    engine_contact_state_name(c->outcome), "live", c->live,
+                                    "segments", segs));
+    return 0;
+}
+
+struct live
+{
+    struct report_job *j;
+    const struct engine *e;
+    int rc;
+};
+
+static int live_contact(void *data, const struct engine_contact_info *ci)
+{
+    struct live *l = data;
+    struct report_job *j = l->j;
+    struct engine_path p;
+    struct report_contact c;
+    if (engine_path_get(l->e, ci->id, &p) != 0) {
+        return 0;
+    }
+    struct report_facts f = {.id = ci->id,
+                             .channel = ci->channel,
+                             .outcome = ci->state,
+                             .callback = ci->callback,
+                             .live = true,
+                             .disposition = "",
+                             .queue = ci->queue,
+                             .agent = ci->agent,
+                             .arrived = ci->arrived,
+                             .answered = ci->answered,
+                             .now = j->spec.now_ms};
+    if (report_contact_build(&f, p.data, p.len, site_of, j, &j->buf, &c) != 0) {
+        return 0;
+    }
+    int rc = take(j, &c);
+    l->rc = rc < 0 ? rc : 0;
+    return rc;
+}
+
+/* The live half, on the loop. */
+static int feed_live(struct report_job *j, const struct engine *e)
+{
+    struct live l = {j, e, 0};
+    engine_contacts_foreach(e, live_contact, &l);
+    if (l.rc != 0 || j->drill) {
+        return l.rc;
+    }
+    struct engine_agent_info a;
+    for (size_t i = 0; engine_agent_name(e, i) != NULL; i++) {
+        if (engine_agent_get(e, engine_agent_name(e, i), &a) != 0 ||
+            a.state == ENGINE_AGENT_OFFLINE || a.state_since <= 0 ||
+            a.state_since >= j->spec.now_ms) {
+            continue;
+        }
+        struct report_span s = {.agent = a.name,
+                                .site = a.site,
+                                .state = a.state,
+                                .reason = a.state == ENGINE_AGENT_AWAY ? a.reason : "",
+                                .from = a.state_since,
+                                .to = j->spec.now_ms};
+        int rc = report_add_span(j->r, &s);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static int row_contact(void *data, const struct storage_row *row)
+{
+    struct report_job *j = data;
+    struct report_contact c;
+    struct report_facts f = {.id = row->contact,
+                             .channel = row->channel,
+                             .outcome = row->outcome,
+                             .callback = row->callback != 0,
+                             .disposition = row->disposition,
+                             .queue = row->queue,
+                             .agent = row->agent,
+                             .arrived = row->arrived,
+                             .answered = row->answered,
+                             .ended = row->ended,
+                             .completed = row->completed};
+    if (report_contact_build(&f, row->path, row->path_len, site_of, j, &j->buf, &c) != 0) {
+        return CD_ECORRUPT;
+    }
+    return take(j, &c);
+}
+
+static int row_span(void *data, const struct storage_span *sp)
+{
+    struct report_job *j = data;
+    if (j->drill) {
+        return 0;
+    }
+    struct report_span s = {.agent = sp->agent,
+                            .site = sp->site,
+                            .state = sp->state,
+                            .reason = sp->reason,
+                            .from = sp->from,
+                            .to = sp->to};
+    return report_add_span(j->r, &s);
+}
+
+/* ---- writing the answer ----------------------------------------------------------------- */
+
+static json_t *value_json(const struct report_job *j, const struct report_cell *cell, int fig)
+{
+    struct report_queue_policy p;
+    double v;
+    report_cell_policy(j->r, cell, &p);
+    if (!report_value(&cell->sums, &p, fig, &v)) {
+        return json_null();
+    }
+    size_t n;
+    const struct report_figure *defs = report_figures(&n);
+    if (defs[fig].unit == REPORT_UNIT_COUNT) {
+        return json_integer((json_int_t)v);
+    }
+    return json_real(v);
+}
+
+static json_t *cell_json(const struct report_job *j, const struct report_cell *cell)
+{
+    json_t *values = json_object();
+    for (size_t i = 0; i < j->n_figures; i++) {
+        size_t n;
+        json_object_set_new(values, report_figures(&n)[j->figures[i]].name,
+                            value_json(j, cell, j->figures[i]));
+    }
+    return json_pack("{s:s,s:s,s:I,s:I,s:o}", "group", cell->group, "interval", cell->label,
+                     "start", (json_int_t)cell->start_ms, "end", (json_int_t)cell->end_ms,
+                     "values", values);
+}
+
+static const char *const interval_names[REPORT_IV_COUNT] = {"15m", "30m", "60m",  "day",
+                                                            "week", "month", "total"};
+static const char *const group_names[REPORT_BY_COUNT] = {"queue", "agent",       "channel",
+                                                         "site",  "disposition", "none"};
+static const char *const unit_names[] = {"count", "ratio", "seconds", "per_hour"};
+
+static json_t *glossary_json(const struct report_job *j)
+{
+    json_t *g = json_array();
+    size_t n;
+    const struct report_figure *defs = report_figures(&n);
+    for (size_t i = 0; i < j->n_figures; i++) {
+        const struct report_figure *d = &defs[j->figures[i]];
+        json_array_append_new(g, json_pack("{s:s,s:s,s:s,s:s}", "name", d->name, "title",
+                                           d->title, "unit", unit_names[d->unit], "definition",
+                                           d->definition));
+    }
+    return g;
+}
+
+static json_t *report_json(const struct report_job *j)
+{
+    const struct report_cell *cells;
+    size_t n = report_cells(j->r, &cells);
+    json_t *rows = json_array(), *totals = json_array(), *figs = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(rows, cell_json(j, &cells[i]));
+    }
+    n = report_group_totals(j->r, &cells);
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(totals, cell_json(j, &cells[i]));
+    }
+    size_t nf;
+    for (size_t i = 0; i < j->n_figures; i++) {
+        json_array_append_new(figs, json_string(report_figures(&nf)[j->figures[i]].name));
+    }
+    json_t *about = json_pack(
+        "{s:I,s:I,s:s,s:s,s:s,s:I,s:I,s:s}", "from", (json_int_t)j->spec.from_ms, "to",
+        (json_int_t)j->spec.to_ms, "zone", j->has_zone ? j->zone.name : "UTC", "interval",
+        interval_names[j->spec.interval], "group", group_names[j->spec.group], "as_of_index",
+        (json_int_t)j->max_index, "made_at", (json_int_t)j->spec.now_ms, "node", j->node);
+    json_t *filters = json_object();
+    if (j->queue[0]) {
+        json_object_set_new(filters, "queue", json_string(j->queue));
+    }
+    if (j->agent[0]) {
+        json_object_set_new(filters, "agent", json_string(j->agent));
+    }
+    if (j->spec.channel >= 0) {
+        json_object_set_new(filters, "channel", json_string(engine_channel_name(j->spec.channel)));
+    }
+    json_object_set_new(about, "filters", filters);
+    return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "report", about, "figures", figs, "rows",
+                     rows, "totals", totals, "total", cell_json(j, report_total(j->r)),
+                     "glossary", glossary_json(j));
+}
+
+/* ---- CSV ---------------------------------------------------------------------------------- */
+
+static void csv_field(struct cd_buf *b, const char *s)
+{
+    bool quote = strpbrk(s, ",\"\r\n") != NULL || (s[0] != 0 && strchr("=+-@", s[0]) != NULL);
+    if (!quote) {
+        cd_buf_put(b, s, strlen(s));
+        return;
+    }
+    /* quoted; a leading formula character is defused with an apostrophe */
+    cd_buf_put(b, "\"", 1);
+    if (strchr("=+-@", s[0]) != NULL && s[0] != 0) {
+        cd_buf_put(b, "'", 1);
+    }
+    for (const char *p = s; *p; p++) {
+        cd_buf_put(b, p, 1);
+        if (*p == '"') {
+            cd_buf_put(b, "\"", 1);
+        }
+    }
+    cd_buf_put(b, "\"", 1);
+}
+
+static void csv_cell(struct cd_buf *b, const struct report_job *j, const struct report_cell *cell)
+{
+    char num[64];
+    csv_field(b, cell->group);
+    cd_buf_put(b, ",", 1);
+    csv_field(b, cell->label);
+    snprintf(num, sizeof(num), ",%lld,%lld", (long long)cell->start_ms, (long long)cell->end_ms);
+    cd_buf_put(b, num, strlen(num));
+    size_t n;
+    const struct report_figure *defs = report_figures(&n);
+    for (size_t i = 0; i < j->n_figures; i++) {
+        struct report_queue_policy p;
+        double v;
+        report_cell_policy(j->r, cell, &p);
+        cd_buf_put(b, ",", 1);
+        if (!report_value(&cell->sums, &p, j->figures[i], &v)) {
+            continue; /* no data: an empty field */
+        }
+        uint8_t unit = defs[j->figures[i]].unit;
+        snprintf(num, sizeof(num),
+                 unit == REPORT_UNIT_COUNT   ? "%.0f"
+                 : unit == REPORT_UNIT_RATIO ? "%.4f"
+                                             : "%.1f",
+                 v);
+        cd_buf_put(b, num, strlen(num));
+    }
+    cd_buf_put(b, "\r\n", 2);
+}
+
+static void report_csv(const struct report_job *j, struct cd_buf *b)
+{
+    size_t n;
+    const struct report_figure *defs = report_figures(&n);
+    cd_buf_put(b, "group,interval,start,end", 24);
+    for (size_t i = 0; i < j->n_figures; i++) {
+        cd_buf_put(b, ",", 1);
+        csv_field(b, defs[j->figures[i]].name);
+    }
+    cd_buf_put(b, "\r\n", 2);
+    const struct report_cell *cells;
+    n = report_cells(j->r, &cells);
+    for (size_t i = 0; i < n; i++) {
+        csv_cell(b, j, &cells[i]);
+    }
+    n = report_group_totals(j->r, &cells);
+    for (size_t i = 0; i < n; i++) {
+        csv_cell(b, j, &cells[i]);
+    }
+    csv_cell(b, j, report_total(j->r));
+    /* the glossary, after an empty line: what each column means */
+    cd_buf_put(b, "\r\nfigure,title,unit,definition\r\n", 32);
+    for (size_t i = 0; i < j->n_figures; i++) {
+        const struct report_figure *d = &defs[j->figures[i]];
+        csv_field(b, d->name);
+        cd_buf_put(b, ",", 1);
+        csv_field(b, d->title);
+        cd_buf_put(b, ",", 1);
+        csv_field(b, unit_names[d->unit]);
+        cd_buf_put(b, ",", 1);
+        csv_field(b, d->definition);
+        cd_buf_put(b, "\r\n", 2);
+    }
+}
+
+/* ---- the pool half ------------------------------------------------------------------------ */
+
+static void work(uv_work_t *w)
+{
+    struct report_job *j = w->data;
+    struct storage *s = cluster_storage(j->api->cluster);
+    j->rc = storage_report_scan(s, j->spec.from_ms, INT64_MAX, j->max_index, row_contact,
+                                row_span, j);
+    if (j->rc == 1) {
+        j->rc = 0; /* a drill-down that found enough */
+    }
+    if (j->rc != 0) {
+        return;
+    }
+    if (j->drill) {
+        json_t *body = json_pack("{s:O,s:I,s:b}", "items", j->drilled, "total",
+                                 (json_int_t)j->n_drilled, "more", j->drill_more);
+        j->body = json_dumps(body, JSON_COMPACT);
+        json_decref(body);
+    } else if (j->format == FORMAT_CSV) {
+        struct cd_buf b;
+        cd_buf_init(&b);
+        report_csv(j, &b);
+        if (b.err == 0) {
+            j->body = malloc(b.len + 1);
+            if (j->body != NULL) {
+                memcpy(j->body, b.data, b.len);
+                j->body_len = b.len;
+            }
+        }
+        cd_buf_close(&b);
+    } else {
+        json_t *body = report_json(j);
+        j->body = json_dumps(body, JSON_COMPACT);
+        json_decref(body);
+    }
+    if (j->body == NULL) {
+        j->rc = CD_ENOMEM;
+    } else if (j->body_len == 0) {
+        j->body_len = strlen(j->body);
+    }
+}
+
+static void worked(uv_work_t *w, int status)
+{
+    struct report_job *j = w->data;
+    struct api *a = j->api;
+    a->reports_running--;
+    if (status != 0 || a->closing) {
+        http_reply_error(j->x, 503, "UNAVAIL", "the node is shutting down");
+    } else if (j->rc == CD_ECAPACITY) {
+        http_reply_error(j->x, 413, "TOOBIG",
+                         "the report would have more than %d cells: choose a longer interval, "
+                         "a shorter period or a narrower filter",
+                         REPORT_CELLS_MAX);
+    } else if (j->rc != 0) {
+        api__fail(j->x, j->rc, NULL);
+    } else {
+        http_reply(j->x, 200,
+                   j->format == FORMAT_CSV && !j->drill ? "text/csv; charset=utf-8"
+                                                        : "application/json",
+                   j->body, j->body_len);
+    }
+    job_free(j);
+    api__close_settle(a);
+}
+
+/* ---- the loop half ------------------------------------------------------------------------ */
+
+static void start(void *data, int status)
+{
+    struct report_job *j = data;
+    struct api *a = j->api;
+    struct cluster *c = a->cluster;
+    const struct engine *e = cluster_engine(c);
+    struct storage_gap gap;
+    char err[160];
+    if (status != 0) {
+        api__fail(j->x, status, "read barrier failed: no leader or it did not answer");
+        job_free(j);
+        return;
+    }
+    if (storage_gaps_pending(cluster_storage(c), &gap, 1) > 0) {
+        http_reply_error(j->x, 503, "UNAVAIL",
+                         "this node is still copying history it missed from a peer (entries "
+                         "%llu..%llu): its figures would be short; ask another node",
+                         (unsigned long long)gap.first + 1, (unsigned long long)gap.last);
+        job_free(j);
+        return;
+    }
+    if (a->closing || a->reports_running >= REPORTS_RUNNING) {
+        http_reply_error(j->x, 503, "UNAVAIL",
+                         "%d reports are being made on this node: try again shortly",
+                         REPORTS_RUNNING);
+        job_free(j);
+        return;
+    }
+    int rc = copy_model(j, e);
+    j->spec.zone = j->has_zone ? &j->zone : NULL;
+    j->spec.policy = policy_of;
+    j->spec.policy_data = j;
+    j->spec.queue = j->queue;
+    j->spec.agent = j->agent;
+    j->spec.max_cells = REPORT_CELLS_MAX;
+    if (rc == 0 && (j->r = report_new(&j->spec, err, sizeof(err))) == NULL) {
+        http_reply_error(j->x, 400, "INVAL", "%s", err[0] ? err : "out of memory");
+        job_free(j);
+        return;
+    }
+    struct cluster_status *st = malloc(sizeof(*st));
+    if (st == NULL) {
+        rc = rc ? rc : CD_ENOMEM;
+    } else {
+        cluster_status(c, st);
+        j->max_index = st->applied_index;
+        snprintf(j->node, sizeof(j->node), "%s", st->id);
+        free(st);
+    }
+    if (j->drill) {
+        j->drilled = json_array();
+    }
+    rc = rc ? rc : feed_live(j, e);
+    if (rc != 0) {
+        j->rc = rc;
+        a->reports_running++;
+        j->work.data = j;
+        worked(&j->work, 0);
+        return;
+    }
+    a->reports_running++;
+    j->work.data = j;
+    uv_queue_work(a->loop, &j->work, work, worked);
+}
+
+/* ---- parameters --------------------------------------------------------------------------- */
+
+static int name_index(const char *const *names, int n, const char *s)
+{
+    for (int i = 0; i < n; i++) {
+        if (strcmp(names[i], s) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* Local time (seconds since 1970 as the zone's clock reads) to UTC seconds: the offset in
+ * force then. In a gap (clocks forward) the later reading; in a repeat, the first. */
+static int64_t local_to_utc(const struct engine_zone *z, int64_t local)
+{
+    if (z == NULL) {
+        return local;
+    }
+    int64_t o1 = engine_zone_offset(z, local);
+    int64_t u = local - o1;
+    int64_t o2 = engine_zone_offset(z, u);
+    return o2 == o1 ? u : local - o2;
+}
+
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* A time: milliseconds since 1970; RFC 3339 with Z or an offset ("2026-12-07T09:00:00Z");
+ * or a local date or date and time in the centre's zone ("2026-12-07", "2026-12-07T09:30").
+ * Returns false when s is none of these. */
+static bool parse_time(const char *s, const struct engine_zone *z, int64_t *out)
+{
+    int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
+    char *end;
+    if (isdigit((unsigned char)s[0]) && strchr(s, '-') == NULL) {
+        unsigned long long v = strtoull(s, &end, 10);
+        if (*end != 0 || v > (unsigned long long)INT64_MAX / 2) {
+            return false;
+        }
+        *out = (int64_t)v;
+        return true;
+    }
+    if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10) {
+        return false;
+    }
+    const char *p = s + 10;
+    if (*p == 'T' || *p == ' ') {
+        int m = 0;
+        if (sscanf(p + 1, "%2d:%2d%n", &h, &mi, &m) != 2 || m != 5) {
+            return false;
+        }
+        p += 6;
+        if (*p == ':') {
+            if (sscanf(p + 1, "%2d%n", &sec, &m) != 1 || m != 2) {
+                return false;
+            }
+            p += 3;
+        }
+    }
+    if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+        sec > 60) {
+        return false;
+    }
+    int64_t t = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec;
+    if (*p == 0) {
+        *out = local_to_utc(z, t) * 1000;
+        return true;
+    }
+    if (*p == 'Z' && p[1] == 0) {
+        *out = t * 1000;
+        return true;
+    }
+    int oh, om, m = 0;
+    if ((*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d%n", &oh, &om, &m) == 2 && m == 5 &&
+        p[6] == 0 && oh < 24 && om < 60) {
+        int64_t off = (int64_t)(oh * 3600 + om * 60) * (*p == '+' ? 1 : -1);
+        *out = (t - off) * 1000;
+        return true;
+    }
+    return false;
+}
+
+static const char *const period_names[] = {
+    "today",    "yesterday", "this_week", "last_week", "this_month", "last_month",
+    "last_5m",  "last_15m",  "last_60m",  "last_24h",  "last_7d",    "last_30d",
+};
+
+/* A named period ending now or at the start of the current local day, week or month. */
+static void period(int which, const struct engine_zone *z, int64_t now, int64_t *from, int64_t *to)
+{
+    static const int64_t minutes[] = {5, 15, 60, 24 * 60, 7 * 24 * 60, 30 * 24 * 60};
+    if (which >= 6) {
+        *to = now;
+        *from = now - minutes[which - 6] * 60000;
+        return;
+    }
+    uint8_t iv = which < 2 ? REPORT_IV_DAY : which < 4 ? REPORT_IV_WEEK : REPORT_IV_MONTH;
+    int64_t cur = report_interval_start(iv, z, now);
+    if (which % 2 == 0) {
+        *from = cur;
+        *to = report_interval_next(iv, z, cur);
+    } else {
+        *from = report_interval_start(iv, z, cur - 1);
+        *to = cur;
+    }
+}
+
+static bool parse_figures(struct api__call *call, struct report_job *j, const char *list)
+{
+    char buf[2048];
+    snprintf(buf, sizeof(buf), "%s", list);
+    j->n_figures = 0;
+    for (char *save = NULL, *f = strtok_r(buf, ",", &save); f != NULL;
+         f = strtok_r(NULL, ",", &save)) {
+        int i = report_figure_find(f);
+        if (i < 0) {
+            http_reply_error(call->x, 400, "INVAL", "figures: no figure is called '%s'", f);
+            return false;
+        }
+        if (j->n_figures == sizeof(j->figures) / sizeof(j->figures[0])) {
+            http_reply_error(call->x, 400, "INVAL", "figures: too many");
+            return false;
+        }
+        j->figures[j->n_figures++] = i;
+    }
+    if (j->n_figures == 0) {
+        http_reply_error(call->x, 400, "INVAL", "figures: name at least one");
+        return false;
+    }
+    return true;
+}
+
+static const char *const queue_figures =
+    "offered,answered,answered_in_target,abandoned,abandoned_short,abandoned_after_target,"
+    "overflowed,transferred,timed_out,waiting,waiting_past_target,service_level,sl_offered,"
+    "sl_answered_abandoned,sl_short_excluded,answer_rate,abandon_rate,asa,average_wait,"
+    "longest_wait,aht,average_talk,average_hold,average_wrapup,callbacks_requested,"
+    "callbacks_made,contacts_per_hour,ewt_error,ewt_bias";
+static const char *const agent_figures =
+    "answered,handled,offers,offers_accepted,offers_rejected,offers_no_answer,aht,"
+    "average_talk,average_hold,average_wrapup,time_available,time_busy,time_wrapup,"
+    "time_away,time_staffed,occupancy,utilisation,contacts_per_hour";
+
+static bool parse_job(struct api__call *call, struct report_job *j)
+{
+    char v[2048];
+    const struct engine_model *m = engine_model(cluster_engine(call->api->cluster));
+    const struct engine_zone *z = NULL;
+    int32_t zi = m ? m->report_zone : -1;
+    if (m != NULL && zi >= 0 && (uint32_t)zi < m->n_zones) {
+        z = &m->zones[zi];
+    }
+    j->spec.now_ms = cluster_wall_ms();
+    j->spec.channel = -1;
+    j->spec.group = REPORT_BY_QUEUE;
+    j->spec.interval = REPORT_IV_60M;
+    j->drill_start = INT64_MIN;
+    j->drill_figure = -1;
+    if (http_query_get(call->req, "interval", v, sizeof(v)) != -1 &&
+        (j->spec.interval = (uint8_t)name_index(interval_names, REPORT_IV_COUNT, v)) >=
+            REPORT_IV_COUNT) {
+        http_reply_error(call->x, 400, "INVAL",
+                         "interval: '%s' is not one of 15m, 30m, 60m, day, week, month, total",
+                         v);
+        return false;
+    }
+    if (http_query_get(call->req, "group", v, sizeof(v)) != -1 &&
+        (j->spec.group = (uint8_t)name_index(group_names, REPORT_BY_COUNT, v)) >=
+            REPORT_BY_COUNT) {
+        http_reply_error(call->x, 400, "INVAL",
+                         "group: '%s' is not one of queue, agent, channel, site, disposition, "
+                         "none",
+                         v);
+        return false;
+    }
+    if (http_query_get(call->req, "channel", v, sizeof(v)) != -1) {
+        for (int c = 0; c < ENGINE_CH_COUNT; c++) {
+            if (strcmp(engine_channel_name(c), v) == 0) {
+                j->spec.channel = c;
+            }
+        }
+        if (j->spec.channel < 0) {
+            http_reply_error(call->x, 400, "INVAL", "channel: unknown channel '%s'", v);
+            return false;
+        }
+    }
+    http_query_get(call->req, "queue", j->queue, sizeof(j->queue));
+    http_query_get(call->req, "agent", j->agent, sizeof(j->agent));
+    if (http_query_get(call->req, "format", v, sizeof(v)) != -1) {
+        if (strcmp(v, "csv") == 0) {
+            j->format = FORMAT_CSV;
+        } else if (strcmp(v, "json") != 0) {
+            http_reply_error(call->x, 400, "INVAL", "format: '%s' is not one of json, csv", v);
+            return false;
+        }
+    }
+    bool has_period = http_query_get(call->req, "period", v, sizeof(v)) != -1;
+    int which = has_period ? name_index(period_names, 12, v) : -1;
+    if (has_period && which < 0) {
+        http_reply_error(call->x, 400, "INVAL",
+                         "period: '%s' is not one of today, yesterday, this_week, last_week, "
+                         "this_month, last_month, last_5m, last_15m, last_60m, last_24h, "
+                         "last_7d, last_30d",
+                         v);
+        return false;
+    }
+    if (has_period) {
+        period(which, z, j->spec.now_ms, &j->spec.from_ms, &j->spec.to_ms);
+    } else {
+        period(0, z, j->spec.now_ms, &j->spec.from_ms, &j->spec.to_ms); /* today */
+    }
+    static const char *const ends[] = {"from", "to"};
+    int64_t *at[] = {&j->spec.from_ms, &j->spec.to_ms};
+    for (int i = 0; i < 2; i++) {
+        if (http_query_get(call->req, ends[i], v, sizeof(v)) == -1) {
+            continue;
+        }
+        if (has_period) {
+            http_reply_error(call->x, 400, "INVAL", "%s: give a period or from and to, not both",
+                             ends[i]);
+            return false;
+        }
+        if (!parse_time(v, z, at[i])) {
+            http_reply_error(call->x, 400, "INVAL",
+                             "%s: '%s' is not a time (milliseconds since 1970, "
+                             "2026-12-07T09:00:00Z, 2026-12-07T09:00+01:00, or a local "
+                             "2026-12-07 or 2026-12-07T09:00 in the centre's zone)",
+                             ends[i], v);
+            return false;
+        }
+    }
+    if (j->spec.from_ms >= j->spec.to_ms) {
+        http_reply_error(call->x, 400, "INVAL", "from: not before to");
+        return false;
+    }
+    if (j->spec.to_ms - j->spec.from_ms > (int64_t)400 * 86400000) {
+        http_reply_error(call->x, 400, "INVAL", "from, to: a report covers 400 days at most");
+        return false;
+    }
+    bool by_agent = j->spec.group == REPORT_BY_AGENT || j->spec.group == REPORT_BY_SITE;
+    if (http_query_get(call->req, "figures", v, sizeof(v)) == -1) {
+        snprintf(v, sizeof(v), "%s", by_agent ? agent_figures : queue_figures);
+    }
+    return parse_figures(call, j, v);
+}
+
+static void run(struct api__call *call, bool drill)
+{
+    struct report_job *j = calloc(1, sizeof(*j));
+    char v[64];
+    if (j == NULL) {
+        api__fail(call->x, CD_ENOMEM, NULL);
+        return;
+    }
+    j->api = call->api;
+    j->x = call->x;
+    j->drill = drill;
+    if (!parse_job(call, j)) {
+        job_free(j);
+        return;
+    }
+    if (drill) {
+        if (http_query_get(call->req, "value", j->drill_group, sizeof(j->drill_group)) == -1) {
+            http_reply_error(call->x, 400, "INVAL",
+                             "value: name the cell's group (a queue, agent, channel, site, "
+                             "disposition, or \"all\")");
+            job_free(j);
+            return;
+        }
+        if (http_query_get(call->req, "start", v, sizeof(v)) != -1 &&
+            !parse_time(v, NULL, &j->drill_start)) {
+            http_reply_error(call->x, 400, "INVAL", "start: '%s' is not a time", v);
+            job_free(j);
+            return;
+        }
+        if (http_query_get(call->req, "figure", v, sizeof(v)) != -1 &&
+            (j->drill_figure = report_figure_find(v)) < 0) {
+            http_reply_error(call->x, 400, "INVAL", "figure: no figure is called '%s'", v);
+            job_free(j);
+            return;
+        }
+    }
+    api__read_fenced(call, start, j);
+}
+
+void api__report(struct api__call *call)
+{
+    run(call, false);
+}
+
+void api__report_contacts(struct api__call *call)
+{
+    run(call, true);
+}
