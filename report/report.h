@@ -65,8 +65,8 @@ enum report_offer_outcome {
 struct report_offer
 {
     const char *agent;
-    int64_t at;    /* made */
-    int64_t ended; /* answered, refused, timed out or withdrawn; the report's now when open */
+    int64_t at;      /* made */
+    int64_t ended;   /* answered, refused, timed out or withdrawn; the report's now when open */
     uint8_t outcome; /* enum report_offer_outcome */
 };
 
@@ -85,8 +85,8 @@ struct report_segment
      * passed so far and has handled false. */
     const char *agent;
     const char *site;
-    bool handled;          /* its handling is over (talk and wrap-up done) */
-    bool transferred_out;  /* answered, then transferred on */
+    bool handled;         /* its handling is over (talk and wrap-up done) */
+    bool transferred_out; /* answered, then transferred on */
     int64_t talk_ms;
     int64_t hold_ms;
     int64_t wrap_ms;
@@ -141,7 +141,7 @@ enum report_group {
 
 /* Service level variants (docs/reports.md, "Service level"). */
 enum report_sl {
-    REPORT_SL_OFFERED = 0,       /* in target ÷ offered */
+    REPORT_SL_OFFERED = 0,        /* in target ÷ offered */
     REPORT_SL_ANSWERED_ABANDONED, /* in target ÷ (answered + abandoned after target) */
     REPORT_SL_SHORT_EXCLUDED,     /* in target ÷ (offered − short abandons) */
     REPORT_SL_COUNT
@@ -150,9 +150,9 @@ enum report_sl {
 /* A queue's policy, from the model. */
 struct report_queue_policy
 {
-    int64_t target_ms;       /* service level target: answered within it */
-    uint8_t sl_percent;      /* the goal, 0..100 (for colour thresholds) */
-    uint8_t variant;         /* enum report_sl: the queue's chosen "service_level" */
+    int64_t target_ms;        /* service level target: answered within it */
+    uint8_t sl_percent;       /* the goal, 0..100 (for colour thresholds) */
+    uint8_t variant;          /* enum report_sl: the queue's chosen "service_level" */
     int64_t short_abandon_ms; /* abandons sooner than this are short */
 };
 
@@ -194,13 +194,13 @@ struct report_sums
     uint64_t transferred; /* transferred on, waiting or after an answer */
     uint64_t timed_out;
     uint64_t other;
-    uint64_t waiting;              /* live segments still waiting */
-    uint64_t waiting_past_target;  /* of those, waiting longer than the target */
-    uint64_t escalated;            /* segments that took at least one escalation step */
+    uint64_t waiting;             /* live segments still waiting */
+    uint64_t waiting_past_target; /* of those, waiting longer than the target */
+    uint64_t escalated;           /* segments that took at least one escalation step */
     uint64_t via[REPORT_VIA_COUNT];
     int64_t answer_wait_ms;  /* sum of waits of answered segments (ASA) */
     int64_t abandon_wait_ms; /* sum of waits of abandoned segments */
-    int64_t wait_ms;         /* sum of waits of every ended segment and live ones so far */
+    int64_t wait_ms;         /* sum of waits of every offered segment, live ones so far */
     uint64_t waits;          /* segments in wait_ms */
     int64_t longest_wait_ms; /* -1 = none */
     uint64_t handled;        /* answered segments whose handling is over */
@@ -220,16 +220,20 @@ struct report_sums
     {
         char reason[ENGINE_VALUE_MAX];
         int64_t ms;
-    } away[16]; /* time away by reason; the 16th and later reasons add to "other" */
+    } away[16]; /* time away by reason; the 17th and later add to away_other_ms */
     int64_t away_other_ms;
     /* the period this cell covers (for per-hour figures), in ms */
     int64_t period_ms;
+    /* enum report_group of the report the cell belongs to: in agent and site groups
+     * contacts_per_hour is handled per staffed hour; queue, channel and disposition groups
+     * have no agent time (their time figures have no data). */
+    uint8_t group_by;
 };
 
 /* A figure: how it is called, shown and defined. */
 enum report_unit {
     REPORT_UNIT_COUNT = 0,
-    REPORT_UNIT_RATIO,    /* 0..1, shown as a percentage */
+    REPORT_UNIT_RATIO, /* 0..1, shown as a percentage */
     REPORT_UNIT_SECONDS,
     REPORT_UNIT_PER_HOUR,
 };
@@ -263,8 +267,8 @@ struct report;
 
 struct report_cell
 {
-    const char *group;       /* the group's value: a queue, agent, channel name, site,
-                                disposition ("" = none given), or "all" */
+    const char *group;        /* the group's value: a queue, agent, channel name, site,
+                                 disposition ("" = none given), or "all" */
     int64_t start_ms, end_ms; /* the interval, in UTC (clipped to the report's period) */
     char label[40];           /* the interval's local start: "2026-12-07T09:30+00:00",
                                  "2026-12-07", "2026-W50" or "2026-12"; "total" */
@@ -273,19 +277,26 @@ struct report_cell
 
 /* Returns NULL when out of memory or when spec is not valid (errmsg says why: from not
  * before to, an unknown interval or group). */
+/* spec is copied, with its filter strings; spec->zone and spec->policy_data are borrowed
+ * until report_free(). spec->policy is called while feeding and by report_cell_policy() and
+ * report_counts(); it must answer the same for the same queue throughout. The period must lie
+ * within the years 1 to 9999. */
 struct report *report_new(const struct report_spec *spec, char *errmsg, size_t errlen);
 void report_free(struct report *r);
 
 /* Feeding. Each returns 0, CD_ENOMEM, or CD_ECAPACITY when the report would need more than
- * max_cells cells (the caller says: choose a longer interval or a narrower filter). Parts
- * outside the spec (period, filters) are ignored. A contact is fed once: finished ones
- * from the history, live ones from the engine. */
+ * max_cells cells (the caller says: choose a longer interval or a narrower filter); on
+ * error the report is unchanged. Parts outside the spec (period, filters) are ignored. A
+ * contact is fed once: finished ones from the history, live ones from the engine. Its
+ * segments come in the order they happened. The input's strings are borrowed for the call
+ * only (group values are copied). */
 int report_add_contact(struct report *r, const struct report_contact *c);
 int report_add_span(struct report *r, const struct report_span *s);
 
 /* The cells, sorted by group then interval; totals per group (interval "total" over the
- * whole period) and the grand total over every group. Valid until report_free(). A
- * group's cells are those with any input; intervals without input have no cell. */
+ * whole period) and the grand total over every group. Valid until report_free() or the
+ * next report_add_*(). A group's cells are those with any input; intervals without input
+ * have no cell. max_cells bounds report_cells() (never fewer cells than group totals). */
 size_t report_cells(const struct report *r, const struct report_cell **out);
 size_t report_group_totals(const struct report *r, const struct report_cell **out);
 const struct report_cell *report_total(const struct report *r);
@@ -295,10 +306,11 @@ void report_cell_policy(const struct report *r,
                         struct report_queue_policy *out);
 
 /* Drill-down: whether contact c counts in the cell of group (a group value as in
- * report_cell.group) and the interval starting at start_ms (INT64_MIN: any interval of the
- * period), and, when figure is not -1, in that figure's count (e.g. "abandoned": only
- * contacts with a segment abandoned there). Figures that are not counts of contacts or
- * offers (ratios, times) count the contacts whose segments went into them. */
+ * report_cell.group; NULL: any group, as in the grand total) and the interval starting at
+ * start_ms (INT64_MIN: any interval of the period), and, when figure is not -1, in that
+ * figure's count (e.g. "abandoned": only contacts with a segment abandoned there). Figures
+ * that are not counts of contacts or offers (ratios, times) count the contacts whose
+ * segments went into them. */
 bool report_counts(const struct report *r,
                    const struct report_contact *c,
                    const char *group,
@@ -306,7 +318,9 @@ bool report_counts(const struct report *r,
                    int figure);
 
 /* Interval arithmetic, for callers that label their own periods: the start of the local
- * interval holding t, and the start of the next one. */
+ * interval holding t, and the start of the next one (t within the years 1 to 9999). A change
+ * of the zone's offset always ends a 15m, 30m or 60m interval. REPORT_IV_TOTAL has one
+ * interval: INT64_MIN, then INT64_MAX. */
 int64_t report_interval_start(uint8_t interval, const struct engine_zone *zone, int64_t t);
 int64_t report_interval_next(uint8_t interval, const struct engine_zone *zone, int64_t start);
 
