@@ -200,7 +200,7 @@ struct report_sums
     uint64_t via[REPORT_VIA_COUNT];
     int64_t answer_wait_ms;  /* sum of waits of answered segments (ASA) */
     int64_t abandon_wait_ms; /* sum of waits of abandoned segments */
-    int64_t wait_ms;         /* sum of waits of every ended segment and live ones so far */
+    int64_t wait_ms;         /* sum of waits of every offered segment, live ones so far */
     uint64_t waits;          /* segments in wait_ms */
     int64_t longest_wait_ms; /* -1 = none */
     uint64_t handled;        /* answered segments whose handling is over */
@@ -220,10 +220,14 @@ struct report_sums
     {
         char reason[ENGINE_VALUE_MAX];
         int64_t ms;
-    } away[16]; /* time away by reason; the 16th and later reasons add to "other" */
+    } away[16]; /* time away by reason; the 17th and later add to away_other_ms */
     int64_t away_other_ms;
     /* the period this cell covers (for per-hour figures), in ms */
     int64_t period_ms;
+    /* enum report_group of the report the cell belongs to: in agent and site groups
+     * contacts_per_hour is handled per staffed hour; queue, channel and disposition groups
+     * have no agent time (their time figures have no data). */
+    uint8_t group_by;
 };
 
 /* A figure: how it is called, shown and defined. */
@@ -273,19 +277,26 @@ struct report_cell
 
 /* Returns NULL when out of memory or when spec is not valid (errmsg says why: from not
  * before to, an unknown interval or group). */
+/* spec is copied, with its filter strings; spec->zone and spec->policy_data are borrowed
+ * until report_free(). spec->policy is called while feeding and by report_cell_policy() and
+ * report_counts(); it must answer the same for the same queue throughout. The period must lie
+ * within the years 1 to 9999. */
 struct report *report_new(const struct report_spec *spec, char *errmsg, size_t errlen);
 void report_free(struct report *r);
 
 /* Feeding. Each returns 0, CD_ENOMEM, or CD_ECAPACITY when the report would need more than
- * max_cells cells (the caller says: choose a longer interval or a narrower filter). Parts
- * outside the spec (period, filters) are ignored. A contact is fed once: finished ones
- * from the history, live ones from the engine. */
+ * max_cells cells (the caller says: choose a longer interval or a narrower filter); on
+ * error the report is unchanged. Parts outside the spec (period, filters) are ignored. A
+ * contact is fed once: finished ones from the history, live ones from the engine. Its
+ * segments come in the order they happened. The input's strings are borrowed for the call
+ * only (group values are copied). */
 int report_add_contact(struct report *r, const struct report_contact *c);
 int report_add_span(struct report *r, const struct report_span *s);
 
 /* The cells, sorted by group then interval; totals per group (interval "total" over the
- * whole period) and the grand total over every group. Valid until report_free(). A
- * group's cells are those with any input; intervals without input have no cell. */
+ * whole period) and the grand total over every group. Valid until report_free() or the
+ * next report_add_*(). A group's cells are those with any input; intervals without input
+ * have no cell. max_cells bounds report_cells() (never fewer cells than group totals). */
 size_t report_cells(const struct report *r, const struct report_cell **out);
 size_t report_group_totals(const struct report *r, const struct report_cell **out);
 const struct report_cell *report_total(const struct report *r);
@@ -295,10 +306,11 @@ void report_cell_policy(const struct report *r,
                         struct report_queue_policy *out);
 
 /* Drill-down: whether contact c counts in the cell of group (a group value as in
- * report_cell.group) and the interval starting at start_ms (INT64_MIN: any interval of the
- * period), and, when figure is not -1, in that figure's count (e.g. "abandoned": only
- * contacts with a segment abandoned there). Figures that are not counts of contacts or
- * offers (ratios, times) count the contacts whose segments went into them. */
+ * report_cell.group; NULL: any group, as in the grand total) and the interval starting at
+ * start_ms (INT64_MIN: any interval of the period), and, when figure is not -1, in that
+ * figure's count (e.g. "abandoned": only contacts with a segment abandoned there). Figures
+ * that are not counts of contacts or offers (ratios, times) count the contacts whose
+ * segments went into them. */
 bool report_counts(const struct report *r,
                    const struct report_contact *c,
                    const char *group,
@@ -306,7 +318,9 @@ bool report_counts(const struct report *r,
                    int figure);
 
 /* Interval arithmetic, for callers that label their own periods: the start of the local
- * interval holding t, and the start of the next one. */
+ * interval holding t, and the start of the next one (t within the years 1 to 9999). A change
+ * of the zone's offset always ends a 15m, 30m or 60m interval. REPORT_IV_TOTAL has one
+ * interval: INT64_MIN, then INT64_MAX. */
 int64_t report_interval_start(uint8_t interval, const struct engine_zone *zone, int64_t t);
 int64_t report_interval_next(uint8_t interval, const struct engine_zone *zone, int64_t start);
 
