@@ -1,0 +1,345 @@
+"""Reports on a 3-node cluster, from known traffic: every figure is known before the test
+runs (a queue with a 3 s target and a 1 s short-abandon threshold; 10 contacts of which 4
+are answered within the target, 2 after it, 2 abandon short, 1 abandons after the target with
+a callback asked for, 1 overflows to a second queue, 1 is transferred there; one offer rings
+out). One follower is down for all of it and comes back by installing a snapshot, so it
+copies the history rows (contacts' and agents' spans) it missed from a member. Then every
+node gives the same report, as JSON and as CSV, by queue, agent, channel, site and
+disposition, in 15-minute intervals and in total; the figures equal the test's own
+reckoning from the contacts' paths; a cell drills down to the contacts it counts; contactctl
+prints the same; a contact still waiting past the target counts against the live service
+level."""
+import csv
+import io
+import os
+import subprocess
+import time
+
+from harness import HERE, Cluster, Failure, log, run, wait
+
+CTL = os.environ.get("CONTACTCTL")
+MODEL = os.path.join(HERE, "data", "reports-model.yaml")
+TARGET_MS = 3000
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+class Traffic:
+    def __init__(self, c):
+        self.c = c
+
+    def call(self, method, path, body=None, status=200):
+        code, doc = self.c.wait_leader().request(method, path, body)
+        check(code == status, f"{method} {path}: {code} {doc}")
+        return doc
+
+    def create(self):
+        return self.call("POST", "/v1/contacts", {"channel": "voice"}, status=201)["id"]
+
+    def offered(self, cid, agent, timeout=15):
+        def offer():
+            doc = self.call("GET", f"/v1/contacts/{cid}")
+            if doc.get("state") == "offered" and doc.get("agent") == agent:
+                return doc["offer"]
+            return None
+        return wait(offer, timeout, f"contact {cid} offered to {agent}")
+
+    def answer(self, cid, agent, disposition=None, talk=0.2, transfer=None):
+        offer = self.offered(cid, agent)
+        self.call("POST", f"/v1/offers/{offer}/accept", {"agent": agent})
+        time.sleep(talk)
+        if transfer:
+            self.call("POST", f"/v1/contacts/{cid}/transfer", {"queue": transfer})
+            return
+        self.call("POST", f"/v1/contacts/{cid}/end")
+        body = {"disposition": disposition} if disposition else {}
+        self.call("POST", f"/v1/contacts/{cid}/wrapup-done", body)
+
+    def state(self, agent, presence, reason=None):
+        body = {"presence": presence} | ({"reason": reason} if reason else {})
+        self.call("POST", f"/v1/agents/{agent}/state", body)
+
+
+def drive(t):
+    """The known traffic; returns the contacts by name."""
+    k = {}
+    t.call("POST", "/v1/agents/r1/login")
+    t.call("POST", "/v1/agents/r2/login")
+    for name in ("c1", "c2"):
+        k[name] = t.create()
+        t.answer(k[name], "r1", "sale")
+    k["c3"] = t.create()
+    t.answer(k["c3"], "r1", transfer="rq-spill")
+    t.answer(k["c3"], "r2", "sale")
+    log("3 answered within the target (one transferred on)")
+
+    t.state("r1", "away", "lunch")
+    k["c4"], k["c5"] = t.create(), t.create()
+    time.sleep(3.5)
+    t.state("r1", "available")
+    t.answer(k["c4"], "r1", "no-sale")
+    t.answer(k["c5"], "r1", "no-sale")
+    log("2 answered after the target")
+
+    t.state("r1", "away", "break")
+    k["c6"], k["c7"] = t.create(), t.create()
+    t.call("POST", f"/v1/contacts/{k['c6']}/abandon")
+    t.call("POST", f"/v1/contacts/{k['c7']}/abandon")
+    k["c8"] = t.create()
+    t.call("POST", f"/v1/contacts/{k['c8']}/callback")
+    time.sleep(3.5)
+    t.call("POST", f"/v1/contacts/{k['c8']}/abandon")
+    log("2 short abandons, 1 after the target (with a callback asked for)")
+
+    k["c9"] = t.create()
+    t.answer(k["c9"], "r2", None)  # overflows to rq-spill after 6 s
+    log("1 overflowed and answered there")
+
+    t.state("r1", "available")
+    k["c10"] = t.create()
+    t.offered(k["c10"], "r1")
+    wait(lambda: t.call("GET", "/v1/agents/r1")["state"] == "away", 10, "r1 away after no answer")
+    t.state("r1", "available")
+    t.answer(k["c10"], "r1", "sale")
+    log("1 answered after a ring-no-answer")
+    t.call("POST", "/v1/agents/r1/logout")
+    t.call("POST", "/v1/agents/r2/logout")
+    return k
+
+
+def segments(row):
+    """The test's own reading of a history row's path: (queue, entered, answered or None)."""
+    segs, cur = [], None
+    for step in row["path"]:
+        if step["step"] == "queued":
+            cur = [step["queue"], step["at"], None]
+            segs.append(cur)
+        elif step["step"] == "transfer" and step["to"] == "agent" and cur:
+            cur = [cur[0], step["at"], None]
+            segs.append(cur)
+        elif step["step"] == "offer_end" and step["outcome"] == "accepted" and cur:
+            cur[2] = step["at"]
+    return segs
+
+
+def reckon(t, k):
+    """ASA and the longest wait of each queue, from the contacts' history rows: a segment
+    waits until it is answered, moved on (the next segment begins) or the contact ends."""
+    waits, longest = {}, {}
+    for cid in k.values():
+        row = t.call("GET", f"/v1/history/{cid}")
+        segs = segments(row)
+        for i, (queue, entered, answered) in enumerate(segs):
+            if answered is not None:
+                left = answered
+                waits.setdefault(queue, []).append(answered - entered)
+            elif i + 1 < len(segs):
+                left = segs[i + 1][1]
+            else:
+                left = row["ended"] or row["completed"]
+            longest[queue] = max(longest.get(queue, 0), left - entered)
+    return ({q: sum(w) / len(w) / 1000 for q, w in waits.items()},
+            {q: v / 1000 for q, v in longest.items()})
+
+
+def report(node, query):
+    code, doc = node.request("GET", f"/v1/reports?{query}")
+    check(code == 200, f"{node.name}: report {query}: {code} {doc}")
+    return doc
+
+
+def values(doc, group):
+    for row in doc["totals"]:
+        if row["group"] == group:
+            return row["values"]
+    raise Failure(f"no group {group!r} in {doc['totals']}")
+
+
+def without_origin(doc):
+    doc = dict(doc)
+    doc["report"] = {k: v for k, v in doc["report"].items()
+                     if k not in ("node", "made_at", "as_of_index")}
+    return doc
+
+
+def near(a, b, what):
+    check(a is not None and abs(a - b) < 0.0015, f"{what}: {a} != {b}")
+
+
+def check_queue_figures(doc, asa, longest, where):
+    rq = values(doc, "rq")
+    want = {"offered": 10, "answered": 6, "answered_in_target": 4, "abandoned": 3,
+            "abandoned_short": 2, "abandoned_after_target": 1, "overflowed": 1,
+            "transferred": 1, "timed_out": 0, "waiting": 0, "callbacks_requested": 1,
+            "callbacks_made": 0}
+    for name, v in want.items():
+        check(rq[name] == v, f"{where}: rq {name} = {rq[name]}, expected {v}")
+    near(rq["sl_offered"], 4 / 10, f"{where}: rq sl_offered")
+    near(rq["sl_answered_abandoned"], 4 / 7, f"{where}: rq sl_answered_abandoned")
+    near(rq["sl_short_excluded"], 4 / 8, f"{where}: rq sl_short_excluded")
+    near(rq["service_level"], 4 / 10, f"{where}: rq service_level (formula offered)")
+    near(rq["asa"], asa["rq"], f"{where}: rq asa")
+    near(rq["longest_wait"], longest["rq"], f"{where}: rq longest_wait")
+    check(rq["ewt_error"] is not None, f"{where}: rq ewt_error has no data")
+    spill = values(doc, "rq-spill")
+    for name, v in {"offered": 2, "answered": 2, "abandoned": 0, "callbacks_requested": 0}.items():
+        check(spill[name] == v, f"{where}: rq-spill {name} = {spill[name]}, expected {v}")
+    near(spill["asa"], asa["rq-spill"], f"{where}: rq-spill asa")
+    check(spill["abandon_rate"] == 0, f"{where}: rq-spill abandon_rate {spill['abandon_rate']}")
+    total = doc["total"]["values"]
+    check(total["offered"] == 12 and total["answered"] == 8,
+          f"{where}: the total {total}")
+
+
+def check_other_groups(node, window, where):
+    agents = report(node, f"group=agent&interval=total&{window}")
+    r1, r2 = values(agents, "r1"), values(agents, "r2")
+    check(r1["answered"] == 6 and r1["offers"] == 7 and r1["offers_no_answer"] == 1 and
+          r1["offers_accepted"] == 6, f"{where}: r1 {r1}")
+    check(r2["answered"] == 2 and r2["offers"] == 2, f"{where}: r2 {r2}")
+    check(r1["time_away"] > 3.4 + 3.5 and r1["time_staffed"] > r1["time_away"] and
+          0 < r1["occupancy"] <= 1 and 0 < r1["utilisation"] < r1["occupancy"],
+          f"{where}: r1's time {r1}")
+    reasons = report(node, f"group=agent&interval=total&figures=time_away&{window}")
+    check(values(reasons, "r1")["time_away"] == r1["time_away"], f"{where}: time_away alone")
+    sites = report(node, f"group=site&interval=total&figures=answered,handled&{window}")
+    check(values(sites, "north")["answered"] == 6 and values(sites, "south")["answered"] == 2,
+          f"{where}: by site {sites['totals']}")
+    disp = report(node, f"group=disposition&interval=total&figures=offered,answered&{window}")
+    check(values(disp, "sale")["offered"] == 5 and values(disp, "no-sale")["offered"] == 2,
+          f"{where}: by disposition {disp['totals']}")
+    chan = report(node, f"group=channel&interval=total&figures=offered&{window}")
+    check(values(chan, "voice")["offered"] == 12, f"{where}: by channel {chan['totals']}")
+    quarter = report(node, f"interval=15m&figures=offered,answered&{window}")
+    rows = [r for r in quarter["rows"] if r["group"] == "rq"]
+    check(sum(r["values"]["offered"] for r in rows) == 10 and
+          all(r["interval"].endswith(("+00:00", "+01:00")) for r in rows),
+          f"{where}: 15-minute rows {rows}")
+
+
+def drill(node, window, figure, want, where):
+    code, doc = node.request(
+        "GET", f"/v1/reports/contacts?value=rq&interval=total&figure={figure}&{window}")
+    check(code == 200, f"{where}: drill {figure}: {code} {doc}")
+    got = {item["id"] for item in doc["items"]}
+    check(got == want, f"{where}: drill-down to {figure}: {sorted(got)} != {sorted(want)}")
+
+
+def ctl(c, *args):
+    endpoints = ",".join(n.api_addr for n in c.live())
+    res = subprocess.run([CTL, "--endpoints", endpoints] + list(args), capture_output=True,
+                         text=True, timeout=60, env=c.ctl_env())
+    check(res.returncode == 0, f"contactctl {' '.join(args)}: {res.returncode} {res.stderr}")
+    return res.stdout
+
+
+def body(c):
+    c.start()
+    c.wait_leader()
+    c.install_model(MODEL)
+    c.wait_converged()
+    lagger = next(n for n in c.nodes if n is not c.wait_leader())
+    lagger.kill()
+    log(f"{lagger.name} killed: it will miss all the traffic")
+    t = Traffic(c)
+    t0 = now_ms()
+    k = drive(t)
+    t1 = now_ms()
+    for i in range(40):  # more entries, so that the leader snapshots past the lagger
+        t.call("PUT", f"/v1/agents/pad{i}", {"skills": {"sales": 1}})
+    check(c.wait_leader().status()["snapshot_index"] > 0, "no snapshot was taken")
+    lagger.start()
+    c.wait_ready(timeout=60)
+
+    def complete():
+        sts = [n.status()["history"] for n in c.nodes]
+        return all(s["gaps_pending"] == 0 for s in sts) and \
+            len({s["digest"] for s in sts}) == 1 and sts
+    sts = wait(complete, 60, "every node with the whole history")
+    check(lagger.status()["history"]["gaps"] >= 1, f"{lagger.name} recorded no gap: {sts}")
+    log(f"{lagger.name} caught up by snapshot and copied what it missed: {sts[0]}")
+
+    asa, longest = reckon(t, k)
+    window = f"from={t0 - 1000}&to={t1 + 1000}"
+    docs, csvs = [], []
+    for node in c.nodes:
+        where = node.name
+        doc = report(node, f"interval=total&{window}")
+        check_queue_figures(doc, asa, longest, where)
+        check_other_groups(node, window, where)
+        drill(node, window, "abandoned", {k["c6"], k["c7"], k["c8"]}, where)
+        drill(node, window, "answered_in_target", {k[x] for x in ("c1", "c2", "c3", "c10")},
+              where)
+        code, text = node.request("GET", f"/v1/reports?interval=total&format=csv&{window}")
+        check(code == 200 and isinstance(text, str), f"{where}: CSV {code}")
+        docs.append(without_origin(doc))
+        csvs.append(text)
+    check(all(d == docs[0] for d in docs), "the nodes' reports differ")
+    check(all(x == csvs[0] for x in csvs), "the nodes' CSV reports differ")
+    log(f"every figure as reckoned, the same on {', '.join(n.name for n in c.nodes)}")
+
+    rows = list(csv.reader(io.StringIO(csvs[0])))
+    head = rows[0]
+    rq = next(r for r in rows[1:] if r and r[0] == "rq")
+    check(rq[head.index("offered")] == "10" and rq[head.index("service_level")] == "0.4000" and
+          rq[head.index("abandoned_short")] == "2", f"CSV row {rq}")
+    glossary = rows.index(["figure", "title", "unit", "definition"])
+    check(any(r and r[0] == "service_level" for r in rows[glossary:]), "CSV glossary")
+    spill = next(r for r in rows[1:] if r and r[0] == "rq-spill")
+    check(spill[head.index("abandoned_after_target")] == "0", f"CSV rq-spill {spill}")
+    no_data = report(c.nodes[0], f"interval=total&figures=asa,service_level&from={t0 - 7200000}"
+                                 f"&to={t0 - 3600000}")
+    check(no_data["rows"] == [] and no_data["total"]["values"]["asa"] is None and
+          no_data["total"]["values"]["service_level"] is None,
+          f"an hour without traffic is no data: {no_data['total']}")
+
+    out = ctl(c, "report", "--from", str(t0 - 1000), "--to", str(t1 + 1000), "--interval",
+              "total", "--csv")
+    check(out.replace("\r\n", "\n") == csvs[0].replace("\r\n", "\n"),
+          f"contactctl's CSV differs:\n{out}\n{csvs[0]}")
+    out = ctl(c, "report", "--from", str(t0 - 1000), "--to", str(t1 + 1000), "--interval",
+              "total", "--figures", "offered,service_level,asa")
+    check("rq" in out and "40.0%" in out, f"contactctl report:\n{out}")
+    out = ctl(c, "report", "contacts", "--from", str(t0 - 1000), "--to", str(t1 + 1000),
+              "--interval", "total", "--value", "rq", "--figure", "abandoned")
+    check(str(k["c8"]) in out, f"contactctl report contacts:\n{out}")
+    out = ctl(c, "contact", "explain", str(k["c9"]))
+    check("rq-spill" in out and "overflow" in out, f"explain of a finished contact:\n{out}")
+    out = ctl(c, "history", "--attr", "nope=x")
+    log("contactctl prints the same report, drills down and explains a finished contact")
+
+    # a contact waiting past the target counts against the live service level
+    t.call("POST", "/v1/agents/r1/login")
+    t.state("r1", "away", "lunch")
+    live = t.create()
+    time.sleep(TARGET_MS / 1000 + 0.5)
+    doc = report(c.wait_leader(), "period=last_5m&interval=total&"
+                                  "figures=waiting,waiting_past_target,offered,sl_offered")
+    rq = values(doc, "rq")
+    check(rq["waiting"] == 1 and rq["waiting_past_target"] == 1, f"live: {rq}")
+    out = ctl(c, "report", "live", "--queue", "rq")
+    check("rq" in out and "SL 5m" in out, f"contactctl report live:\n{out}")
+    t.call("POST", f"/v1/contacts/{live}/abandon")
+    log("a contact waiting past the target counts against the live service level")
+
+    code, doc = c.nodes[0].request("GET", "/v1/reports?from=yesterday")
+    check(code == 400 and doc["error"]["code"] == "INVAL", f"bad from: {code} {doc}")
+    code, doc = c.nodes[0].request("GET", f"/v1/reports?from={t1}&to={t0}")
+    check(code == 400, f"from after to: {code} {doc}")
+    code, doc = c.nodes[0].request("GET", "/v1/reports?interval=fortnight")
+    check(code == 400, f"a bad interval: {code} {doc}")
+    code, doc = c.nodes[0].request("GET", "/v1/reports?figures=offered,nonsense")
+    check(code == 400 and "nonsense" in doc["error"]["message"], f"a bad figure: {code} {doc}")
+
+
+if __name__ == "__main__":
+    if not CTL:
+        raise SystemExit("CONTACTCTL must name the contactctl binary")
+    run(Cluster(3, snapshot_threshold=64, snapshot_trailing=16, snapshot_growth=False), body)
