@@ -11,6 +11,7 @@
 #define DEFAULT_RING_S 20
 #define DEFAULT_SL_TARGET_S 20
 #define DEFAULT_SL_PERCENT 80
+#define DEFAULT_SHORT_ABANDON_S 5
 
 void config_model_init(struct config_model *m)
 {
@@ -243,32 +244,11 @@ static int read_blocks(struct model_builder *b, const struct ynode *n)
     return 0;
 }
 
-static int read_default_sl(struct model_builder *b, const struct ynode *n)
-{
-    static const char *const keys[] = {"target", "percent", NULL};
-    const struct ynode *e;
-    int64_t pct;
-    if (cfg_keys(&b->c, n, keys) != 0) {
-        return CD_EPARSE;
-    }
-    if ((e = ynode_get(n, "target")) != NULL &&
-        cfg_duration(&b->c, e, 1, 86400, &b->def.sl_target_s) != 0) {
-        return CD_EPARSE;
-    }
-    if ((e = ynode_get(n, "percent")) != NULL) {
-        if (cfg_int(&b->c, e, 1, 100, &pct) != 0) {
-            return CD_EPARSE;
-        }
-        b->def.sl_percent = (uint8_t)pct;
-    }
-    return 0;
-}
-
 static int read_defaults(struct model_builder *b, const struct ynode *n)
 {
-    static const char *const keys[] = {"ring_timeout",  "wrapup",     "max_wait",
-                                       "service_level", "capacity",   "blocks",
-                                       "zone",          "rna_reason", NULL};
+    static const char *const keys[] = {"ring_timeout", "wrapup",   "max_wait", "service_level",
+                                       "thresholds",   "capacity", "blocks",   "zone",
+                                       "rna_reason",   NULL};
     const struct ynode *e;
     cfg_subject(&b->c, "defaults");
     if (cfg_keys(&b->c, n, keys) != 0 ||
@@ -277,15 +257,16 @@ static int read_defaults(struct model_builder *b, const struct ynode *n)
         ((e = ynode_get(n, "wrapup")) && cfg_duration(&b->c, e, 0, 3600, &b->def.wrapup_s)) ||
         ((e = ynode_get(n, "max_wait")) &&
          cfg_duration(&b->c, e, 0, 30 * 86400, &b->def.max_wait_s)) ||
-        ((e = ynode_get(n, "service_level")) && read_default_sl(b, e)) ||
+        ((e = ynode_get(n, "service_level")) && model_read_service_level(b, e, &b->def.sl)) ||
+        ((e = ynode_get(n, "thresholds")) && model_read_thresholds(b, e, &b->def.thresholds)) ||
         ((e = ynode_get(n, "capacity")) && model_read_capacity(b, e, b->def.capacity)) ||
         ((e = ynode_get(n, "blocks")) && read_blocks(b, e)) ||
         ((e = ynode_get(n, "rna_reason")) &&
          cfg_string(&b->c, e, b->m->rna_reason, sizeof(b->m->rna_reason)))) {
         return CD_EPARSE;
     }
-    int32_t zone;
-    if ((e = ynode_get(n, "zone")) != NULL && model_zone(b, e, &zone) != 0) {
+    /* Reports cut days in this zone: it is loaded even when nothing else refers to it. */
+    if ((e = ynode_get(n, "zone")) != NULL && model_zone(b, e, &b->m->report_zone) != 0) {
         return CD_EPARSE;
     }
     b->def.zone = e;
@@ -343,8 +324,10 @@ static void builder_init(struct model_builder *b, struct config_model *out)
     names_init(&b->agents);
     names_init(&b->rules);
     b->def.ring_s = DEFAULT_RING_S;
-    b->def.sl_target_s = DEFAULT_SL_TARGET_S;
-    b->def.sl_percent = DEFAULT_SL_PERCENT;
+    b->def.sl.target_s = DEFAULT_SL_TARGET_S;
+    b->def.sl.percent = DEFAULT_SL_PERCENT;
+    b->def.sl.formula = ENGINE_SL_ANSWERED_ABANDONED;
+    b->def.sl.short_abandon_s = DEFAULT_SHORT_ABANDON_S;
     memset(b->def.capacity, 1, sizeof(b->def.capacity));
     /* While on a call, an agent is offered nothing else. */
     b->m->blocks[ENGINE_CH_VOICE] = ENGINE_CH_ALL & ~ENGINE_CH_BIT(ENGINE_CH_VOICE);

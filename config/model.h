@@ -11,13 +11,22 @@
 #include "config/names.h"
 #include "config/yaml_doc.h"
 
+/* A queue's service level as service_level: gives it. */
+struct model_sl
+{
+    uint32_t target_s;
+    uint8_t percent;
+    uint8_t formula; /* enum engine_sl_formula */
+    uint32_t short_abandon_s;
+};
+
 struct model_defaults
 {
     uint32_t ring_s;
     uint32_t wrapup_s;
     uint32_t max_wait_s;
-    uint32_t sl_target_s;
-    uint8_t sl_percent;
+    struct model_sl sl;
+    struct engine_thresholds thresholds;
     uint8_t capacity[ENGINE_CH_COUNT];
     const struct ynode *zone; /* default zone of time conditions; NULL = UTC */
 };
@@ -51,6 +60,17 @@ int model_overflow(struct model_builder *b,
                    int32_t *queue,
                    char *target,
                    size_t cap);
+
+/* service_level: {target, percent, formula, short_abandon}: each key given replaces that
+ * of *sl (model_reports.c). */
+int model_read_service_level(struct model_builder *b,
+                             const struct ynode *n,
+                             struct model_sl *sl);
+/* thresholds: {service_level, waiting, longest_wait}, each {warn, alarm}: each pair given
+ * replaces that of *t as a whole. */
+int model_read_thresholds(struct model_builder *b,
+                          const struct ynode *n,
+                          struct engine_thresholds *t);
 
 /* A mapping {channel: 0..255}; channels not named get 0. */
 int model_read_capacity(struct model_builder *b, const struct ynode *n, uint8_t *cap);

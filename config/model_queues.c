@@ -9,7 +9,6 @@
 #define QUEUE_WAIT_MAX (30u * 86400) /* an email may wait for days */
 #define RING_MAX 600
 #define WRAPUP_MAX 3600
-#define SL_TARGET_MAX 86400
 #define BOOST_MAX 1000
 
 static int read_strategy(struct model_builder *b, const struct ynode *n, uint8_t *out)
@@ -29,22 +28,14 @@ static int read_service_level(struct model_builder *b,
                               const struct ynode *n,
                               struct engine_queue *q)
 {
-    static const char *const keys[] = {"target", "percent", NULL};
-    const struct ynode *e;
-    int64_t pct;
-    if (cfg_keys(&b->c, n, keys) != 0) {
+    struct model_sl sl = {q->sl_target_s, q->sl_percent, q->sl_formula, q->short_abandon_s};
+    if (model_read_service_level(b, n, &sl) != 0) {
         return CD_EPARSE;
     }
-    if ((e = ynode_get(n, "target")) != NULL &&
-        cfg_duration(&b->c, e, 1, SL_TARGET_MAX, &q->sl_target_s) != 0) {
-        return CD_EPARSE;
-    }
-    if ((e = ynode_get(n, "percent")) != NULL) {
-        if (cfg_int(&b->c, e, 1, 100, &pct) != 0) {
-            return CD_EPARSE;
-        }
-        q->sl_percent = (uint8_t)pct;
-    }
+    q->sl_target_s = sl.target_s;
+    q->sl_percent = sl.percent;
+    q->sl_formula = sl.formula;
+    q->short_abandon_s = sl.short_abandon_s;
     return 0;
 }
 
@@ -166,10 +157,19 @@ static int read_refs(struct model_builder *b, const struct ynode *n, struct engi
 
 static int read_queue(struct model_builder *b, const struct ynode *n, struct engine_queue *q)
 {
-    static const char *const keys[] = {"channels", "strategy",   "service_level",
-                                       "max_size", "max_wait",   "ring_timeout",
-                                       "wrapup",   "hours",      "overflow",
-                                       "skills",   "escalation", "disposition_required",
+    static const char *const keys[] = {"channels",
+                                       "strategy",
+                                       "service_level",
+                                       "thresholds",
+                                       "max_size",
+                                       "max_wait",
+                                       "ring_timeout",
+                                       "wrapup",
+                                       "hours",
+                                       "overflow",
+                                       "skills",
+                                       "escalation",
+                                       "disposition_required",
                                        NULL};
     const struct ynode *e;
     cfg_subject(&b->c, "queue '%s'", n->key);
@@ -186,6 +186,8 @@ static int read_queue(struct model_builder *b, const struct ynode *n, struct eng
                         "strategy: ring-all needs channels: [voice] and nothing else");
     }
     if (((e = ynode_get(n, "service_level")) != NULL && read_service_level(b, e, q) != 0) ||
+        ((e = ynode_get(n, "thresholds")) != NULL &&
+         model_read_thresholds(b, e, &q->thresholds) != 0) ||
         read_limits(b, n, q) != 0 || read_refs(b, n, q) != 0 ||
         ((e = ynode_get(n, "disposition_required")) != NULL &&
          cfg_bool(&b->c, e, &q->disposition_required) != 0)) {
@@ -201,8 +203,11 @@ static int read_queue(struct model_builder *b, const struct ynode *n, struct eng
 static void queue_defaults(const struct model_defaults *d, struct engine_queue *q)
 {
     q->strategy = ENGINE_STRATEGY_LONGEST_IDLE;
-    q->sl_target_s = d->sl_target_s;
-    q->sl_percent = d->sl_percent;
+    q->sl_target_s = d->sl.target_s;
+    q->sl_percent = d->sl.percent;
+    q->sl_formula = d->sl.formula;
+    q->short_abandon_s = d->sl.short_abandon_s;
+    q->thresholds = d->thresholds;
     q->max_wait_s = d->max_wait_s;
     q->ring_s = d->ring_s;
     q->wrapup_s = d->wrapup_s;

@@ -3,7 +3,7 @@
  * Layout (every integer a varint, signed ones zigzag; every string a varint length, the
  * bytes and a NUL; an array is its count followed by its elements):
  *
- *   u8 format (1)
+ *   u8 format (1, 2, 3 or 4: the fewest of the parts below the model needs)
  *   skills[]   name
  *   zones[]    name, base_offset, transitions[] (at, offset)
  *   hours[]    name, zone, 7 x day, holidays[] (date, day)       day = n, n x (from, to)
@@ -20,11 +20,17 @@
  *   format 2 only: personal[] key  (a model without personal keys is written as format 1,
  *                                   so models and snapshots made before the list read
  *                                   back and encode to the same bytes)
- *   format 3 only: personal[] key (may be empty), away[] name, dispositions[] name,
+ *   format 3 and 4: personal[] key (may be empty), away[] name, dispositions[] name,
  *              required[] queue index (the queues with disposition_required, ascending),
  *              chat_reconnect_s, entries[] (name, queue, fields[] (key, label, type,
  *              required, max, options[] value))
- *              (written only for a model that has any of these, for the same reason)
+ *              (format 3 is written only for a model that has any of these, for the same
+ *              reason; format 4 writes this part even when all of it is empty)
+ *   format 4 only: the reports part: report_zone, then for each queue, in order and
+ *              without a count: sl_formula, short_abandon_s, sl_warn, sl_alarm,
+ *              waiting_warn, waiting_alarm, wait_warn_s, wait_alarm_s
+ *              (written only for a model with a report_zone other than -1 or a queue with
+ *              any of these other than 0, for the same reason)
  *
  * Only the used part of a fixed array is written, so the form is canonical: the decoder
  * accepts one byte string per model (minimal varints, every value within its field's
@@ -40,6 +46,7 @@
 #define MODEL_FORMAT 1
 #define MODEL_FORMAT_PERSONAL 2
 #define MODEL_FORMAT_CHAT 3
+#define MODEL_FORMAT_REPORTS 4
 
 /* Fewest bytes one element of each array encodes to: a count is accepted only if that
  * many elements could fit in the bytes left, so a forged count cannot make us allocate
@@ -296,14 +303,60 @@ static void put_chat_part(struct enc *w, const struct engine_model *m)
     PUT_ARRAY(w, m->n_chat_entries, m->chat_entries, put_entry);
 }
 
+static bool queue_reports_set(const struct engine_queue *q)
+{
+    const struct engine_thresholds *t = &q->thresholds;
+    return q->sl_formula != 0 || q->short_abandon_s != 0 || t->sl_warn != 0 ||
+           t->sl_alarm != 0 || t->waiting_warn != 0 || t->waiting_alarm != 0 ||
+           t->wait_warn_s != 0 || t->wait_alarm_s != 0;
+}
+
+/* Whether the model needs format 4. */
+static bool has_reports_part(const struct engine_model *m)
+{
+    for (uint32_t i = 0; m->queues != NULL && i < m->n_queues; i++) {
+        if (queue_reports_set(&m->queues[i])) {
+            return true;
+        }
+    }
+    return m->report_zone != -1;
+}
+
+static void put_reports_part(struct enc *w, const struct engine_model *m)
+{
+    cd_buf_svar(w->b, m->report_zone);
+    for (uint32_t i = 0; m->queues != NULL && i < m->n_queues; i++) {
+        const struct engine_queue *q = &m->queues[i];
+        const struct engine_thresholds *t = &q->thresholds;
+        cd_buf_uvar(w->b, q->sl_formula);
+        cd_buf_uvar(w->b, q->short_abandon_s);
+        cd_buf_uvar(w->b, t->sl_warn);
+        cd_buf_uvar(w->b, t->sl_alarm);
+        cd_buf_uvar(w->b, t->waiting_warn);
+        cd_buf_uvar(w->b, t->waiting_alarm);
+        cd_buf_uvar(w->b, t->wait_warn_s);
+        cd_buf_uvar(w->b, t->wait_alarm_s);
+    }
+}
+
+static uint8_t format_of(const struct engine_model *m)
+{
+    if (has_reports_part(m)) {
+        return MODEL_FORMAT_REPORTS;
+    }
+    if (has_chat_part(m)) {
+        return MODEL_FORMAT_CHAT;
+    }
+    return m->n_personal > 0 ? MODEL_FORMAT_PERSONAL : MODEL_FORMAT;
+}
+
 int engine_model_encode(const struct engine_model *m, struct cd_buf *out)
 {
     struct enc w = {out, 0};
     size_t start = out->len;
-    bool chat = has_chat_part(m);
-    cd_buf_u8(out, chat                ? MODEL_FORMAT_CHAT
-                   : m->n_personal > 0 ? MODEL_FORMAT_PERSONAL
-                                       : MODEL_FORMAT);
+    uint8_t format = format_of(m);
+    bool chat = format >= MODEL_FORMAT_CHAT;
+    cd_buf_u8(out, format);
     PUT_ARRAY(&w, m->n_skills, m->skills, put_skill);
     PUT_ARRAY(&w, m->n_zones, m->zones, put_zone);
     PUT_ARRAY(&w, m->n_hours, m->hours, put_hours);
@@ -324,6 +377,9 @@ int engine_model_encode(const struct engine_model *m, struct cd_buf *out)
     }
     if (chat) {
         put_chat_part(&w, m);
+    }
+    if (format == MODEL_FORMAT_REPORTS) {
+        put_reports_part(&w, m);
     }
     int rv = out->err != 0 ? out->err : w.err;
     if (rv != 0 && out->err == 0) {
@@ -616,7 +672,9 @@ static void get_required(struct cd_reader *r, struct engine_model *m)
     }
 }
 
-static int get_chat_part(struct cd_reader *r, struct engine_model *m)
+/* only_part: format 3, where this part is the last and so written only when something in
+ * it is set. */
+static int get_chat_part(struct cd_reader *r, struct engine_model *m, bool only_part)
 {
     uint64_t n = cd_rd_uint(r, ENGINE_PERSONAL_MAX);
     m->n_personal = (uint8_t)n;
@@ -632,9 +690,32 @@ static int get_chat_part(struct cd_reader *r, struct engine_model *m)
     }
     GET_ARRAY(r, ENGINE_CHAT_ENTRIES_MAX, MIN_ENTRY, m->n_chat_entries, m->chat_entries,
               get_entry);
-    /* Written only when something in it is set. */
-    if (m->n_away == 0 && m->n_dispositions == 0 && m->chat_reconnect_s == 0 &&
+    if (only_part && m->n_away == 0 && m->n_dispositions == 0 && m->chat_reconnect_s == 0 &&
         m->n_chat_entries == 0 && !any_required(m)) {
+        cd_rd_fail(r);
+    }
+    return r->err != 0 ? CD_ECORRUPT : 0;
+}
+
+/* Format 4: written only when something in it is set. */
+static int get_reports_part(struct cd_reader *r, struct engine_model *m)
+{
+    m->report_zone = get_s32(r);
+    bool set = m->report_zone != -1;
+    for (uint32_t i = 0; i < m->n_queues && r->err == 0; i++) {
+        struct engine_queue *q = &m->queues[i];
+        struct engine_thresholds *t = &q->thresholds;
+        q->sl_formula = get_u8(r);
+        q->short_abandon_s = get_u32(r);
+        t->sl_warn = get_u8(r);
+        t->sl_alarm = get_u8(r);
+        t->waiting_warn = get_u32(r);
+        t->waiting_alarm = get_u32(r);
+        t->wait_warn_s = get_u32(r);
+        t->wait_alarm_s = get_u32(r);
+        set = set || queue_reports_set(q);
+    }
+    if (!set) {
         cd_rd_fail(r);
     }
     return r->err != 0 ? CD_ECORRUPT : 0;
@@ -654,8 +735,12 @@ static int get_model(struct cd_reader *r, struct engine_model *m, uint8_t format
     cd_rd_strcpy(r, m->rna_reason, sizeof(m->rna_reason));
     if (format == MODEL_FORMAT_PERSONAL) {
         get_personal(r, m);
-    } else if (format == MODEL_FORMAT_CHAT && r->err == 0) {
-        return get_chat_part(r, m);
+    } else if (format >= MODEL_FORMAT_CHAT && r->err == 0) {
+        int rv = get_chat_part(r, m, format == MODEL_FORMAT_CHAT);
+        if (rv != 0 || format == MODEL_FORMAT_CHAT) {
+            return rv;
+        }
+        return get_reports_part(r, m);
     }
     return r->err != 0 ? CD_ECORRUPT : 0;
 }
@@ -667,8 +752,7 @@ int engine_model_decode(struct cd_reader *r, struct engine_model *m)
     if (r->err != 0) {
         return CD_ECORRUPT;
     }
-    if (format != MODEL_FORMAT && format != MODEL_FORMAT_PERSONAL &&
-        format != MODEL_FORMAT_CHAT) {
+    if (format < MODEL_FORMAT || format > MODEL_FORMAT_REPORTS) {
         cd_rd_fail(r);
         return CD_EVERSION;
     }

@@ -80,6 +80,16 @@ enum engine_strategy {
     ENGINE_STRATEGY_COUNT
 };
 
+/* How a queue's service level is figured in reports and on the wallboard: contacts
+ * answered within the target divided by ... */
+enum engine_sl_formula {
+    ENGINE_SL_ANSWERED_ABANDONED = 0, /* ... answered + abandoned after the target (the live
+                                         sl_permille) */
+    ENGINE_SL_OFFERED,                /* ... offered */
+    ENGINE_SL_SHORT_EXCLUDED,         /* ... offered - short abandons */
+    ENGINE_SL_FORMULA_COUNT
+};
+
 /* Live states of a contact, and the terminal outcomes reported in history. */
 enum engine_contact_state {
     ENGINE_CONTACT_QUEUED = 0,
@@ -208,6 +218,18 @@ struct engine_escalation
     uint16_t drop[ENGINE_REQ_SKILLS]; /* skill indices */
 };
 
+#define ENGINE_SHORT_ABANDON_MAX 600 /* seconds: the longest a short abandon may be */
+
+/* When the wallboard shows a queue's figure as a warning and as an alarm. 0 = not set;
+ * where both of a pair are set, the alarm is the worse one: a lower service level, more
+ * contacts waiting, a longer wait. */
+struct engine_thresholds
+{
+    uint8_t sl_warn, sl_alarm;            /* percent 0..100; sl_warn > sl_alarm */
+    uint32_t waiting_warn, waiting_alarm; /* contacts waiting; waiting_warn < waiting_alarm */
+    uint32_t wait_warn_s, wait_alarm_s;   /* longest wait; wait_warn_s < wait_alarm_s */
+};
+
 struct engine_queue
 {
     char name[ENGINE_NAME_MAX];
@@ -229,6 +251,11 @@ struct engine_queue
     /* WRAPUP_DONE of a contact last in this queue must give a disposition (the model must
      * list some); the automatic end of wrap-up records none all the same. */
     bool disposition_required;
+    /* Reporting only (the engine routes the same whatever they hold). */
+    uint8_t sl_formula;       /* enum engine_sl_formula */
+    uint32_t short_abandon_s; /* abandons sooner than this are short; 0 = none are;
+                                 at most ENGINE_SHORT_ABANDON_MAX */
+    struct engine_thresholds thresholds;
 };
 
 struct engine_agent_def
@@ -405,6 +432,9 @@ struct engine_model
     uint32_t chat_reconnect_s;
     uint32_t n_chat_entries;
     struct engine_chat_entry *chat_entries; /* owned */
+    /* Index into zones of the centre's time zone, in which reports cut days; -1 = UTC
+     * (engine_model_init() sets -1). */
+    int32_t report_zone;
 };
 
 void engine_model_init(struct engine_model *m);
@@ -1273,6 +1303,9 @@ const char *engine_channel_name(int c);
 int engine_channel_parse(const char *s);
 const char *engine_strategy_name(int s);
 int engine_strategy_parse(const char *s);
+/* "answered_abandoned", "offered", "short_excluded" */
+const char *engine_sl_formula_name(int f);
+int engine_sl_formula_parse(const char *s);
 const char *engine_contact_state_name(int s);
 const char *engine_agent_state_name(int s);
 const char *engine_presence_name(int p);

@@ -9,6 +9,7 @@
 void engine_model_init(struct engine_model *m)
 {
     memset(m, 0, sizeof(*m));
+    m->report_zone = -1;
 }
 
 void engine_model_close(struct engine_model *m)

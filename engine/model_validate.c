@@ -280,6 +280,44 @@ static int check_steps(struct vctx *v, const char *who, const struct engine_queu
     return 0;
 }
 
+/* A warning and an alarm, either of them not set (0), or the alarm the worse one: lower
+ * when lower_is_worse, higher otherwise. */
+static bool pair_ok(uint32_t warn, uint32_t alarm, bool lower_is_worse)
+{
+    if (warn == 0 || alarm == 0) {
+        return true;
+    }
+    return lower_is_worse ? alarm < warn : alarm > warn;
+}
+
+/* The engine routes the same whatever these hold; reports and the wallboard read them. */
+static int check_report_settings(struct vctx *v, const char *who, const struct engine_queue *q)
+{
+    const struct engine_thresholds *t = &q->thresholds;
+    if (q->sl_formula >= ENGINE_SL_FORMULA_COUNT) {
+        return fail(v, "%s: sl_formula %u unknown", who, q->sl_formula);
+    }
+    if (q->short_abandon_s > ENGINE_SHORT_ABANDON_MAX) {
+        return fail(v, "%s: short_abandon_s %u above %d", who, q->short_abandon_s,
+                    ENGINE_SHORT_ABANDON_MAX);
+    }
+    if (t->sl_warn > 100 || t->sl_alarm > 100) {
+        return fail(v, "%s: sl_warn %u or sl_alarm %u above 100", who, t->sl_warn, t->sl_alarm);
+    }
+    if (!pair_ok(t->sl_warn, t->sl_alarm, true)) {
+        return fail(v, "%s: sl_alarm %u not below sl_warn %u", who, t->sl_alarm, t->sl_warn);
+    }
+    if (!pair_ok(t->waiting_warn, t->waiting_alarm, false)) {
+        return fail(v, "%s: waiting_alarm %u not above waiting_warn %u", who, t->waiting_alarm,
+                    t->waiting_warn);
+    }
+    if (!pair_ok(t->wait_warn_s, t->wait_alarm_s, false)) {
+        return fail(v, "%s: wait_alarm_s %u not above wait_warn_s %u", who, t->wait_alarm_s,
+                    t->wait_warn_s);
+    }
+    return 0;
+}
+
 static int check_queue(struct vctx *v, uint32_t qi, const struct engine_queue *q)
 {
     char who[ENGINE_NAME_MAX + 16];
@@ -311,7 +349,8 @@ static int check_queue(struct vctx *v, uint32_t qi, const struct engine_queue *q
         return fail(v, "%s: overflow_target not terminated", who);
     }
     rv = check_levels(v, who, "skills", q->skills, q->n_skills, ENGINE_REQ_SKILLS);
-    return rv != 0 ? rv : check_steps(v, who, q);
+    rv = rv != 0 ? rv : check_steps(v, who, q);
+    return rv != 0 ? rv : check_report_settings(v, who, q);
 }
 
 static int check_agent_lists(struct vctx *v, const char *who, const struct engine_agent_def *a)
@@ -696,6 +735,9 @@ static int check_globals(struct vctx *v)
     }
     if (!terminated(v->m->rna_reason, sizeof(v->m->rna_reason))) {
         return fail(v, "model: rna_reason not terminated");
+    }
+    if (v->m->report_zone != -1 && !index_ok(v->m->report_zone, v->m->n_zones)) {
+        return fail(v, "model: report_zone %d out of range", v->m->report_zone);
     }
     int rv = check_personal(v);
     return rv ? rv : check_wrapup_lists(v);

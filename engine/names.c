@@ -8,6 +8,9 @@ static const char *const channels[ENGINE_CH_COUNT] = {"voice", "email", "sms", "
 static const char *const strategies[ENGINE_STRATEGY_COUNT] = {
     "longest-idle", "least-occupied", "best-skill", "round-robin", "ring-all"};
 
+static const char *const sl_formulas[ENGINE_SL_FORMULA_COUNT] = {"answered_abandoned",
+                                                                 "offered", "short_excluded"};
+
 static const char *const contact_states[ENGINE_CONTACT_STATE_COUNT] = {
     "queued",    "offered",     "connected",  "wrapup",    "completed",
     "abandoned", "transferred", "overflowed", "timed_out", "rejected"};
@@ -117,6 +120,16 @@ const char *engine_strategy_name(int s)
 int engine_strategy_parse(const char *s)
 {
     return parse(strategies, COUNT(strategies), s);
+}
+
+const char *engine_sl_formula_name(int f)
+{
+    return name_of(sl_formulas, COUNT(sl_formulas), f);
+}
+
+int engine_sl_formula_parse(const char *s)
+{
+    return parse(sl_formulas, COUNT(sl_formulas), s);
 }
 
 const char *engine_contact_state_name(int s)

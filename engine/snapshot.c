@@ -19,12 +19,25 @@ static void put_reqs(struct cd_buf *b, const struct reqs *r)
     }
 }
 
+static void put_thresholds(struct cd_buf *b, const struct engine_thresholds *t)
+{
+    cd_buf_u8(b, t->sl_warn);
+    cd_buf_u8(b, t->sl_alarm);
+    cd_buf_uvar(b, t->waiting_warn);
+    cd_buf_uvar(b, t->waiting_alarm);
+    cd_buf_uvar(b, t->wait_warn_s);
+    cd_buf_uvar(b, t->wait_alarm_s);
+}
+
 static void put_def(struct cd_buf *b, const struct engine_queue *d)
 {
     cd_buf_u8(b, d->channels);
     cd_buf_u8(b, d->strategy);
     cd_buf_uvar(b, d->sl_target_s);
     cd_buf_u8(b, d->sl_percent);
+    cd_buf_u8(b, d->sl_formula);
+    cd_buf_uvar(b, d->short_abandon_s);
+    put_thresholds(b, &d->thresholds);
     cd_buf_uvar(b, d->max_size);
     cd_buf_uvar(b, d->max_wait_s);
     cd_buf_uvar(b, d->ring_s);

@@ -60,6 +60,16 @@ static void get_reqs(struct cd_reader *r, struct reqs *q, uint32_t n_skills)
     }
 }
 
+static void get_thresholds(struct cd_reader *r, struct engine_thresholds *t)
+{
+    t->sl_warn = cd_rd_u8(r);
+    t->sl_alarm = cd_rd_u8(r);
+    t->waiting_warn = rd_u32(r);
+    t->waiting_alarm = rd_u32(r);
+    t->wait_warn_s = rd_u32(r);
+    t->wait_alarm_s = rd_u32(r);
+}
+
 static void get_def(struct cd_reader *r,
                     struct engine_queue *d,
                     uint32_t n_skills,
@@ -69,14 +79,17 @@ static void get_def(struct cd_reader *r,
     d->strategy = cd_rd_u8(r);
     d->sl_target_s = rd_u32(r);
     d->sl_percent = cd_rd_u8(r);
+    d->sl_formula = cd_rd_u8(r);
+    d->short_abandon_s = rd_u32(r);
+    get_thresholds(r, &d->thresholds);
     d->max_size = rd_u32(r);
     d->max_wait_s = rd_u32(r);
     d->ring_s = rd_u32(r);
     d->wrapup_s = rd_u32(r);
     d->hours = rd_i32(r);
     d->overflow_queue = rd_i32(r);
-    if (d->strategy >= ENGINE_STRATEGY_COUNT || d->overflow_queue < -1 ||
-        d->overflow_queue >= (int64_t)n_queues) {
+    if (d->strategy >= ENGINE_STRATEGY_COUNT || d->sl_formula >= ENGINE_SL_FORMULA_COUNT ||
+        d->overflow_queue < -1 || d->overflow_queue >= (int64_t)n_queues) {
         BAD(r);
     }
     cd_rd_strcpy(r, d->overflow_target, sizeof(d->overflow_target));

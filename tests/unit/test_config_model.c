@@ -458,6 +458,15 @@ static void sample_model_loads(void **state)
     assert_int_equal(channels, ENGINE_CH_ALL);
     assert_true(ring_all);
     assert_true(f->m->n_zones >= 2);
+    assert_string_equal(f->m->zones[f->m->report_zone].name, "Europe/London");
+    int vip = engine_model_queue(f->m, "vip-voice");
+    int sales = engine_model_queue(f->m, "sales-voice");
+    assert_true(vip >= 0 && sales >= 0);
+    assert_int_equal(f->m->queues[sales].sl_formula, ENGINE_SL_SHORT_EXCLUDED);
+    assert_int_equal(f->m->queues[sales].short_abandon_s, 5);
+    assert_int_equal(f->m->queues[sales].thresholds.sl_warn, 80);
+    assert_int_equal(f->m->queues[vip].thresholds.sl_warn, 90);
+    assert_int_equal(f->m->queues[vip].thresholds.wait_alarm_s, 300);
     assert_int_equal(engine_model_validate(f->m, f->err, sizeof(f->err)), 0);
 }
 
@@ -497,8 +506,9 @@ static void error_unknown_key(void **state)
     F;
     EXPECT_ERROR(BASE "    stratgy: longest-idle\n",
                  "model.yaml:6:5: queue 'sales': unknown key 'stratgy' (expected one of: "
-                 "channels, strategy, service_level, max_size, max_wait, ring_timeout, wrapup, "
-                 "hours, overflow, skills, escalation, disposition_required)");
+                 "channels, strategy, service_level, thresholds, max_size, max_wait, "
+                 "ring_timeout, wrapup, hours, overflow, skills, escalation, "
+                 "disposition_required)");
     EXPECT_ERROR(BASE "colour: blue\n",
                  "model.yaml:6:1: unknown key 'colour' (expected one of: version, skills, "
                  "defaults, hours, queues, agents, rules, runbooks, personal, away_reasons, "

@@ -95,6 +95,15 @@ static void assert_queue_equal(const struct engine_queue *a, const struct engine
     for (uint8_t i = 0; i < a->n_steps; i++) {
         assert_step_equal(&a->steps[i], &b->steps[i]);
     }
+    assert_int_equal(a->disposition_required, b->disposition_required);
+    assert_int_equal(a->sl_formula, b->sl_formula);
+    assert_int_equal(a->short_abandon_s, b->short_abandon_s);
+    assert_int_equal(a->thresholds.sl_warn, b->thresholds.sl_warn);
+    assert_int_equal(a->thresholds.sl_alarm, b->thresholds.sl_alarm);
+    assert_int_equal(a->thresholds.waiting_warn, b->thresholds.waiting_warn);
+    assert_int_equal(a->thresholds.waiting_alarm, b->thresholds.waiting_alarm);
+    assert_int_equal(a->thresholds.wait_warn_s, b->thresholds.wait_warn_s);
+    assert_int_equal(a->thresholds.wait_alarm_s, b->thresholds.wait_alarm_s);
 }
 
 static void assert_agent_equal(const struct engine_agent_def *a,
@@ -182,6 +191,7 @@ static void assert_model_equal(const struct engine_model *a, const struct engine
     for (uint32_t i = 0; i < a->n_personal; i++) {
         assert_string_equal(a->personal[i], b->personal[i]);
     }
+    assert_int_equal(a->report_zone, b->report_zone);
 }
 
 static void assert_model_empty(const struct engine_model *m)
@@ -727,6 +737,34 @@ TEST(model_install_round_trips_a_rich_model)
     engine_model_close(&m);
 }
 
+/* Report settings make the model format 4, inside MODEL_INSTALL as alone; every truncation
+ * of it is refused. */
+TEST(model_install_round_trips_report_settings)
+{
+    f->m.report_zone = Z_NEW_YORK;
+    f->m.queues[Q_SUPPORT].sl_formula = ENGINE_SL_SHORT_EXCLUDED;
+    f->m.queues[Q_SUPPORT].short_abandon_s = 5;
+    f->m.queues[Q_MAIL].thresholds = (struct engine_thresholds){90, 70, 5, 50, 300, 3600};
+    char err[256];
+    assert_int_equal(engine_model_validate(&f->m, err, sizeof(err)), 0);
+    sample(f, ENGINE_CMD_MODEL_INSTALL, &f->in);
+    ROUND_TRIP;
+    assert_int_equal(f->out.u.install.model->report_zone, Z_NEW_YORK);
+    cd_buf_reset(&f->enc);
+    assert_int_equal(engine_model_encode(&f->m, &f->enc), 0);
+    assert_int_equal(f->enc.data[0], 4);
+    for (size_t len = 0; len < f->enc.len; len++) {
+        uint8_t *cut = zalloc(len + 1, 1);
+        memcpy(cut, f->enc.data, len);
+        struct cd_reader r;
+        struct engine_model m;
+        cd_reader_init(&r, cut, len);
+        assert_int_equal(engine_model_decode(&r, &m), CD_ECORRUPT);
+        assert_model_empty(&m);
+        free(cut);
+    }
+}
+
 /* Personal keys make the model format 2; a model without them stays format 1, byte for
  * byte what it was before the list existed. A format-2 model without keys is not canonical. */
 TEST(model_personal_keys_round_trip)
@@ -1053,6 +1091,7 @@ int main(void)
         FX_TEST(the_actor_follows_the_kind),
         FX_TEST(arrays_at_their_limits_round_trip),
         FX_TEST(model_install_round_trips_a_rich_model),
+        FX_TEST(model_install_round_trips_report_settings),
         FX_TEST(model_personal_keys_round_trip),
         FX_TEST(empty_model_round_trips),
         FX_TEST(store_is_reused),
