@@ -79,8 +79,20 @@ struct report_job
 
 static int32_t report_zone_of(const struct engine_model *m)
 {
-    (void)m;
-    return -1; /* MERGE: m->report_zone */
+    return m->report_zone;
+}
+
+/* The model's formula as the report's variant. */
+static uint8_t variant_of(uint8_t formula)
+{
+    switch (formula) {
+        case ENGINE_SL_OFFERED:
+            return REPORT_SL_OFFERED;
+        case ENGINE_SL_SHORT_EXCLUDED:
+            return REPORT_SL_SHORT_EXCLUDED;
+        default:
+            return REPORT_SL_ANSWERED_ABANDONED;
+    }
 }
 
 static int by_queue(const void *a, const void *b)
@@ -122,8 +134,8 @@ static struct report_queue_policy policy_from(const struct engine_queue *q)
     return (struct report_queue_policy){
         .target_ms = (int64_t)q->sl_target_s * 1000,
         .sl_percent = q->sl_percent,
-        .variant = REPORT_SL_ANSWERED_ABANDONED,
-        .short_abandon_ms = 5000,
+        .variant = variant_of(q->sl_formula),
+        .short_abandon_ms = (int64_t)q->short_abandon_s * 1000,
     };
 }
 

@@ -210,9 +210,8 @@ int ctl_cmd_history(struct ctl *c, int argc, char **argv)
         {"ENDED", "ended", true},
         {"REASON", "reason", false},
     };
-    static const char *const filters[][2] = {{"--from", "from"}, {"--to", "to"},
-                                             {"--limit", "limit"}, {"--key", "key"},
-                                             {"--attr", "attr"}};
+    static const char *const filters[][2] = {
+        {"from", "from"}, {"to", "to"}, {"limit", "limit"}, {"key", "key"}, {"attr", "attr"}};
     char path[1200] = "/v1/history?";
     ctl_query(path, sizeof(path), argc, argv, filters, 5);
     if (ctl_extra(argc, argv, 0, "history")) {

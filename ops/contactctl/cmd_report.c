@@ -7,9 +7,9 @@
 #include "ctl.h"
 
 static const char *const report_opts[][2] = {
-    {"--period", "period"}, {"--from", "from"},       {"--to", "to"},
-    {"--interval", "interval"}, {"--group", "group"}, {"--queue", "queue"},
-    {"--agent", "agent"},   {"--channel", "channel"}, {"--figures", "figures"},
+    {"period", "period"},     {"from", "from"},       {"to", "to"},
+    {"interval", "interval"}, {"group", "group"},     {"queue", "queue"},
+    {"agent", "agent"},       {"channel", "channel"}, {"figures", "figures"},
 };
 #define N_REPORT_OPTS (sizeof(report_opts) / sizeof(report_opts[0]))
 
@@ -81,7 +81,8 @@ static void print_report(const json_t *doc)
     printf("%-20s %-24s", "GROUP", "INTERVAL");
     json_array_foreach(figs, i, f)
     {
-        int width = (int)strlen(json_string_value(f)) > 8 ? (int)strlen(json_string_value(f)) : 8;
+        int width =
+            (int)strlen(json_string_value(f)) > 8 ? (int)strlen(json_string_value(f)) : 8;
         printf(" %*s", width, json_string_value(f));
     }
     putchar('\n');
@@ -102,7 +103,7 @@ static int drill(struct ctl *c, int argc, char **argv)
     static const struct ctl_column cols[] = {
         {"ID", "id", false}, {"CHANNEL", "channel", false}, {"STATE", "state", false}};
     static const char *const more[][2] = {
-        {"--value", "value"}, {"--start", "start"}, {"--figure", "figure"}};
+        {"value", "value"}, {"start", "start"}, {"figure", "figure"}};
     char path[2048] = "/v1/reports/contacts?";
     ctl_query(path, sizeof(path), argc, argv, report_opts, N_REPORT_OPTS);
     ctl_query(path, sizeof(path), argc, argv, more, 3);
@@ -118,7 +119,7 @@ static int live(struct ctl *c, int argc, char **argv)
     static const char *const windows[] = {"last_5m", "last_15m", "last_60m"};
     json_t *docs[3] = {NULL, NULL, NULL};
     char path[512], buf[32];
-    const char *queue = ctl_opt(argc, argv, "--queue");
+    const char *queue = ctl_opt(argc, argv, "queue");
     if (ctl_extra(argc, argv, 1, "report live")) {
         return CTL_USAGE;
     }
@@ -183,7 +184,7 @@ int ctl_cmd_report(struct ctl *c, int argc, char **argv)
         return live(c, argc, argv);
     }
     char path[2048] = "/v1/reports?";
-    bool csv = ctl_flag(argc, argv, "--csv");
+    bool csv = ctl_flag(argc, argv, "csv");
     ctl_query(path, sizeof(path), argc, argv, report_opts, N_REPORT_OPTS);
     if (ctl_extra(argc, argv, 0, "report")) {
         return CTL_USAGE;
