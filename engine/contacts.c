@@ -48,16 +48,16 @@ static void count_outcome(struct engine *e, struct contact *c, uint8_t outcome)
                 engine__stats_complete(e, q, c);
                 break;
             }
-            q->stats.abandoned++;
+            STAT(q, abandoned);
             if (e->clock - c->entered > (int64_t)q->def.sl_target_s * 1000) {
-                q->stats.abandoned_after_sl++;
+                STAT(q, abandoned_after_sl);
             }
             break;
         case ENGINE_CONTACT_OVERFLOWED:
-            q->stats.overflowed++;
+            STAT(q, overflowed);
             break;
         case ENGINE_CONTACT_TIMED_OUT:
-            q->stats.timed_out++;
+            STAT(q, timed_out);
             break;
         case ENGINE_CONTACT_COMPLETED:
             engine__stats_complete(e, q, c);
@@ -135,7 +135,7 @@ void engine__to_queue(struct engine *e, struct contact *c, uint16_t qi)
     c->step = 0;
     c->priority = c->base_priority;
     engine__stats_touch(e, q);
-    q->stats.arrived++;
+    STAT(q, arrived);
     uint32_t ahead = q->waiting;
     if (engine__enqueue(e, c) != 0) {
         return;
@@ -161,7 +161,7 @@ static void overflow_hop(struct engine *e,
     if (from->def.overflow_queue >= 0 && hops < OVERFLOW_HOPS) {
         if (c->queue != NONE16) {
             engine__stats_touch(e, &e->queues[c->queue]);
-            e->queues[c->queue].stats.overflowed++;
+            STAT(&e->queues[c->queue], overflowed);
         }
         e->path_via = ENGINE_VIA_OVERFLOW;
         arrive_at(e, c, (uint16_t)from->def.overflow_queue, hops + 1);

@@ -1071,6 +1071,17 @@ struct engine_agent_info
     struct engine_skill_ref skills[ENGINE_AGENT_SKILLS];
 };
 
+/* A queue's counts since it was made, never reset (the day's counters fall back to 0 at
+ * local midnight): the same on every node at one applied index. */
+struct engine_queue_totals
+{
+    uint64_t arrived, answered, answered_in_sl, abandoned, abandoned_after_sl, overflowed,
+        timed_out, offered;
+    uint64_t handled;       /* answered contacts whose handling ended (completed) */
+    int64_t answer_wait_ms; /* waits of the answered, summed */
+    int64_t handle_ms;      /* answer to completion of the handled, summed */
+};
+
 struct engine_queue_info
 {
     const char *name;
@@ -1084,8 +1095,18 @@ struct engine_queue_info
     uint32_t available;      /* of those, ready for a new contact now */
     /* Counters since local midnight in the queue's zone. */
     uint32_t arrived, offered, answered, answered_in_sl, abandoned, overflowed, timed_out;
-    uint32_t sl_permille; /* answered_in_sl / (answered + abandoned after target) */
+    uint32_t abandoned_after_sl;
+    uint32_t sl_permille; /* answered_in_sl / (answered + abandoned after target);
+                             ENGINE_NO_DATA when nothing was answered or abandoned after
+                             the target today */
+    struct engine_queue_totals totals;
 };
+#define ENGINE_NO_DATA UINT32_MAX
+
+/* Per queue (by position, as engine_queue_name() names them; counts has
+ * engine_queue_count() places): the contacts waiting (queued or ringing) in it for longer
+ * than its service level target at now_ms. */
+void engine_queues_waiting_past(const struct engine *e, int64_t now_ms, uint32_t *counts);
 
 int engine_contact_get(const struct engine *e, uint64_t id, struct engine_contact_info *out);
 int engine_agent_get(const struct engine *e, const char *name, struct engine_agent_info *out);

@@ -22,7 +22,8 @@
  * 4: users and tokens follow the webhooks.
  * 5: contacts carry their state's timer and their reconnect deadline in place of the one
  *    deadline, the customer_gone mark and their transcript; models may be format 3.
- * 6: contacts carry their path; agents when their shown state began, and its reason. */
+ * 6: contacts carry their path; agents when their shown state began, and its reason;
+ *    queues their totals. */
 #define SNAPSHOT_FORMAT 6
 #define DEFAULT_RING_S 20
 #define DEFAULT_AHT_MS 180000
@@ -128,6 +129,9 @@ struct queue_stats
         timed_out, offered;
 };
 
+/* Counts bumped with both the day's counters and the totals that never reset. */
+#define STAT(q, field) ((q)->stats.field++, (q)->totals.field++)
+
 struct queue
 {
     /* Hot: counters touched on every decision. */
@@ -141,6 +145,7 @@ struct queue
     int64_t aht_ms;    /* EWMA of handle time (answer to completion) */
     uint64_t rr_clock; /* round-robin stamps */
     struct queue_stats stats;
+    struct engine_queue_totals totals; /* since the queue was made: never reset */
     /* derived */
     uint32_t *classes;
     uint32_t n_classes, cap_classes;

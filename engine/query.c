@@ -141,12 +141,31 @@ int engine_queue_get(const struct engine *e, const char *name, struct engine_que
         out->abandoned = s->abandoned;
         out->overflowed = s->overflowed;
         out->timed_out = s->timed_out;
+        out->abandoned_after_sl = s->abandoned_after_sl;
         uint32_t base = s->answered + s->abandoned_after_sl;
-        out->sl_permille = base ? (uint32_t)((uint64_t)s->answered_in_sl * 1000 / base) : 1000;
+        out->sl_permille =
+            base ? (uint32_t)((uint64_t)s->answered_in_sl * 1000 / base) : ENGINE_NO_DATA;
     } else {
-        out->sl_permille = 1000;
+        out->sl_permille = ENGINE_NO_DATA;
     }
+    out->totals = q->totals;
     return 0;
+}
+
+void engine_queues_waiting_past(const struct engine *e, int64_t now_ms, uint32_t *counts)
+{
+    memset(counts, 0, e->n_queues * sizeof(*counts));
+    for (uint32_t i = 0; i < e->n_slots; i++) {
+        const struct contact *c = &e->contacts[i];
+        if (c->id == 0 || c->queue == NONE16 ||
+            (c->state != ENGINE_CONTACT_QUEUED && c->state != ENGINE_CONTACT_OFFERED)) {
+            continue;
+        }
+        const struct queue *q = &e->queues[c->queue];
+        if (now_ms - c->entered > (int64_t)q->def.sl_target_s * 1000) {
+            counts[c->queue]++;
+        }
+    }
 }
 
 size_t engine_contact_count(const struct engine *e)

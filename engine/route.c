@@ -241,7 +241,7 @@ static void open_offer(struct engine *e, struct contact *c, uint32_t eligible)
     engine__dequeue(e, c);
     engine__stats_dequeue(e, q, c);
     engine__stats_touch(e, q);
-    q->stats.offered++;
+    STAT(q, offered);
     c->state = ENGINE_CONTACT_OFFERED;
     /* One open offer per contact, and an id no open offer has: accepts are fenced by it. */
     CD_ASSERT(c->offer == 0 &&

@@ -82,6 +82,15 @@ static void put_queue(struct cd_buf *b, const struct queue *q)
     cd_buf_uvar(b, q->waits_seen);
     cd_buf_svar(b, q->aht_ms);
     cd_buf_uvar(b, q->rr_clock);
+    const struct engine_queue_totals *t = &q->totals;
+    uint64_t totals[] = {
+        t->arrived,    t->answered,  t->answered_in_sl, t->abandoned, t->abandoned_after_sl,
+        t->overflowed, t->timed_out, t->offered,        t->handled};
+    for (size_t i = 0; i < sizeof(totals) / sizeof(totals[0]); i++) {
+        cd_buf_uvar(b, totals[i]);
+    }
+    cd_buf_svar(b, t->answer_wait_ms);
+    cd_buf_svar(b, t->handle_ms);
 }
 
 static void put_agent(struct cd_buf *b, const struct agent *a)

@@ -139,6 +139,21 @@ static void get_queue(struct engine *e, struct cd_reader *r, struct queue *q)
     q->waits_seen = rd_u32(r);
     q->aht_ms = cd_rd_svar(r);
     q->rr_clock = cd_rd_uvar(r);
+    struct engine_queue_totals *t = &q->totals;
+    uint64_t *totals[] = {&t->arrived,
+                          &t->answered,
+                          &t->answered_in_sl,
+                          &t->abandoned,
+                          &t->abandoned_after_sl,
+                          &t->overflowed,
+                          &t->timed_out,
+                          &t->offered,
+                          &t->handled};
+    for (size_t i = 0; i < sizeof(totals) / sizeof(totals[0]); i++) {
+        *totals[i] = cd_rd_uvar(r);
+    }
+    t->answer_wait_ms = cd_rd_svar(r);
+    t->handle_ms = cd_rd_svar(r);
     q->reqs.n = 0;
     for (uint8_t i = 0; i < q->def.n_skills; i++) {
         engine__reqs_add(&q->reqs, q->def.skills[i].skill, q->def.skills[i].level);

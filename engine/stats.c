@@ -32,9 +32,10 @@ void engine__stats_dequeue(struct engine *e, struct queue *q, const struct conta
 void engine__stats_answer(struct engine *e, struct queue *q, const struct contact *c)
 {
     engine__stats_touch(e, q);
-    q->stats.answered++;
+    STAT(q, answered);
+    q->totals.answer_wait_ms += e->clock - c->entered;
     if (e->clock - c->entered <= (int64_t)q->def.sl_target_s * 1000) {
-        q->stats.answered_in_sl++;
+        STAT(q, answered_in_sl);
     }
 }
 
@@ -42,6 +43,8 @@ void engine__stats_complete(struct engine *e, struct queue *q, const struct cont
 {
     if (c->answered > 0) {
         q->aht_ms = ewma(q->aht_ms, e->clock - c->answered);
+        q->totals.handled++;
+        q->totals.handle_ms += e->clock - c->answered;
     }
 }
 

@@ -205,7 +205,12 @@ void api__read_fenced(struct api__call *call, void (*cb)(void *data, int status)
 /* json.c */
 json_t *api__contact_json(const struct engine_contact_info *c);
 json_t *api__agent_json(const struct engine_agent_info *a);
-json_t *api__queue_json(const struct engine_queue_info *q);
+/* A queue, with waiting_past (its contacts waiting longer than the target now) counted
+ * against its live service level. */
+json_t *api__queue_json(const struct engine_queue_info *q, uint32_t waiting_past);
+/* engine_queues_waiting_past() at the node's clock, into a new array (NULL when out of
+ * memory: then counted as none), by queue position. */
+uint32_t *api__waiting_past(const struct engine *e);
 struct storage_history;
 json_t *api__history_json(const struct storage_history *h);
 /* A contact's path (engine.h) as a JSON array of steps; the rule it names ("" = none); and

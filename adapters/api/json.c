@@ -1,4 +1,6 @@
 /* Engine and storage records as JSON. Times are milliseconds since the epoch; 0 = never. */
+#include <stdlib.h>
+
 #include "adapters/api/internal.h"
 #include "storage/storage.h"
 
@@ -54,17 +56,51 @@ json_t *api__agent_json(const struct engine_agent_info *a)
                      skills_json(a->skills, a->n_skills));
 }
 
-json_t *api__queue_json(const struct engine_queue_info *q)
+/* Today's service level, counting the contacts waiting past the target now against it
+ * (as abandoned after the target would be); null when there is nothing to divide by. */
+static json_t *live_sl(const struct engine_queue_info *q, uint32_t waiting_past)
 {
-    return json_pack(
-        "{s:s,s:b,s:b,s:b,s:i,s:I,s:I,s:i,s:i,s:{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i}}", "name",
+    uint64_t base = (uint64_t)q->answered + q->abandoned_after_sl + waiting_past;
+    if (base == 0) {
+        return json_null();
+    }
+    return json_integer((json_int_t)((uint64_t)q->answered_in_sl * 1000 / base));
+}
+
+json_t *api__queue_json(const struct engine_queue_info *q, uint32_t waiting_past)
+{
+    const struct engine_queue_totals *t = &q->totals;
+    json_t *j = json_pack(
+        "{s:s,s:b,s:b,s:b,s:i,s:I,s:I,s:i,s:i,s:{s:i,s:i,s:i,s:i,s:i,s:i,s:i}}", "name",
         q->name, "open", q->open, "paused", q->paused, "retired", q->retired, "waiting",
         (int)q->waiting, "oldest_enqueued", (json_int_t)q->oldest_enqueued, "ewt_ms",
         (json_int_t)q->ewt_ms, "staffed", (int)q->staffed, "available", (int)q->available,
         "today", "arrived", (int)q->arrived, "offered", (int)q->offered, "answered",
         (int)q->answered, "answered_in_sl", (int)q->answered_in_sl, "abandoned",
-        (int)q->abandoned, "overflowed", (int)q->overflowed, "timed_out", (int)q->timed_out,
-        "sl_permille", (int)q->sl_permille);
+        (int)q->abandoned, "overflowed", (int)q->overflowed, "timed_out", (int)q->timed_out);
+    json_object_set_new(j, "waiting_past_target", json_integer(waiting_past));
+    json_object_set_new(json_object_get(j, "today"), "sl_permille", live_sl(q, waiting_past));
+    json_object_set_new(
+        j, "totals",
+        json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "arrived",
+                  (json_int_t)t->arrived, "offered", (json_int_t)t->offered, "answered",
+                  (json_int_t)t->answered, "answered_in_sl", (json_int_t)t->answered_in_sl,
+                  "abandoned", (json_int_t)t->abandoned, "abandoned_after_sl",
+                  (json_int_t)t->abandoned_after_sl, "overflowed", (json_int_t)t->overflowed,
+                  "timed_out", (json_int_t)t->timed_out, "handled", (json_int_t)t->handled,
+                  "answer_wait_ms", (json_int_t)t->answer_wait_ms, "handle_ms",
+                  (json_int_t)t->handle_ms));
+    return j;
+}
+
+uint32_t *api__waiting_past(const struct engine *e)
+{
+    size_t n = engine_queue_count(e);
+    uint32_t *counts = calloc(n ? n : 1, sizeof(*counts));
+    if (counts != NULL) {
+        engine_queues_waiting_past(e, cluster_wall_ms(), counts);
+    }
+    return counts;
 }
 
 json_t *api__history_json(const struct storage_history *h)

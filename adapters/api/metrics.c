@@ -113,6 +113,82 @@ static void raft_metrics(FILE *f, struct cluster *c)
               "From proposing an entry to having applied it, on the leader.", &apply);
 }
 
+/* A queue's figure: the value, or "no data" (the series is left out for that queue). */
+struct qvalue
+{
+    double v;
+    bool none;
+};
+
+static struct qvalue val(double v)
+{
+    return (struct qvalue){v, false};
+}
+
+static struct qvalue qfigure(const struct engine_queue_info *q,
+                             uint32_t past,
+                             int64_t now,
+                             size_t k)
+{
+    const struct engine_queue_totals *t = &q->totals;
+    uint64_t sl_base = (uint64_t)q->answered + q->abandoned_after_sl + past;
+    switch (k) {
+        case 0:
+            return val(q->open);
+        case 1:
+            return val(q->paused);
+        case 2:
+            return val(q->waiting);
+        case 3:
+            return val(q->oldest_enqueued ? (double)(now - q->oldest_enqueued) / 1000 : 0);
+        case 4:
+            return val((double)q->ewt_ms / 1000);
+        case 5:
+            return val(q->staffed);
+        case 6:
+            return val(q->available);
+        case 7:
+            return val(past);
+        case 8:
+            return (struct qvalue){sl_base ? (double)q->answered_in_sl / (double)sl_base : 0,
+                                   sl_base == 0};
+        case 9:
+            return val(q->arrived);
+        case 10:
+            return val(q->offered);
+        case 11:
+            return val(q->answered);
+        case 12:
+            return val(q->abandoned);
+        case 13:
+            return val(q->overflowed);
+        case 14:
+            return val(q->timed_out);
+        case 15:
+            return val((double)t->arrived);
+        case 16:
+            return val((double)t->offered);
+        case 17:
+            return val((double)t->answered);
+        case 18:
+            return val((double)t->answered_in_sl);
+        case 19:
+            return val((double)t->abandoned);
+        case 20:
+            return val((double)t->abandoned_after_sl);
+        case 21:
+            return val((double)t->overflowed);
+        case 22:
+            return val((double)t->timed_out);
+        case 23:
+            return val((double)t->handled);
+        case 24:
+            return val((double)t->answer_wait_ms / 1000);
+        default:
+            return val((double)t->handle_ms / 1000);
+    }
+}
+
 static void queue_metrics(FILE *f, const struct engine *e)
 {
     static const struct
@@ -126,18 +202,40 @@ static void queue_metrics(FILE *f, const struct engine *e)
         {"contactd_queue_ewt_seconds", "gauge", "Estimated wait for a contact arriving now."},
         {"contactd_queue_agents_staffed", "gauge", "Agents logged in, not away, serving it."},
         {"contactd_queue_agents_available", "gauge", "Of those, ready for a new contact."},
+        {"contactd_queue_waiting_past_target", "gauge",
+         "Contacts waiting longer than the service level target now."},
         {"contactd_queue_service_level_ratio", "gauge",
-         "Answered within target / (answered + abandoned after target), today."},
+         "Today: answered within target / (answered + abandoned after target + waiting past "
+         "target now); absent when there is nothing to divide by."},
         {"contactd_queue_arrived_today", "gauge", "Arrivals since local midnight."},
         {"contactd_queue_offered_today", "gauge", "Offers made since local midnight."},
         {"contactd_queue_answered_today", "gauge", "Answered since local midnight."},
         {"contactd_queue_abandoned_today", "gauge", "Abandoned since local midnight."},
         {"contactd_queue_overflowed_today", "gauge", "Overflowed since local midnight."},
         {"contactd_queue_timed_out_today", "gauge", "Timed out since local midnight."},
+        {"contactd_queue_arrived_total", "counter", "Arrivals in the queue."},
+        {"contactd_queue_offers_total", "counter", "Offers made to agents from the queue."},
+        {"contactd_queue_answered_total", "counter", "Contacts answered from the queue."},
+        {"contactd_queue_answered_in_target_total", "counter",
+         "Of those, answered within the service level target."},
+        {"contactd_queue_abandoned_total", "counter", "Contacts abandoned while waiting."},
+        {"contactd_queue_abandoned_after_target_total", "counter",
+         "Of those, abandoned after waiting longer than the target."},
+        {"contactd_queue_overflowed_total", "counter", "Contacts overflowed out of the queue."},
+        {"contactd_queue_timed_out_total", "counter", "Contacts whose maximum wait passed."},
+        {"contactd_queue_handled_total", "counter", "Answered contacts whose handling ended."},
+        {"contactd_queue_answer_wait_seconds_total", "counter",
+         "Waits of the answered contacts, summed: ASA over a window is its rate over the "
+         "answered's."},
+        {"contactd_queue_handle_seconds_total", "counter",
+         "Answer to completion of the handled contacts, summed (talk and wrap-up)."},
     };
     size_t n = engine_queue_count(e);
     struct engine_queue_info *qs = calloc(n ? n : 1, sizeof(*qs));
-    if (qs == NULL) {
+    uint32_t *past = api__waiting_past(e);
+    if (qs == NULL || past == NULL) {
+        free(qs);
+        free(past);
         return;
     }
     for (size_t i = 0; i < n; i++) {
@@ -147,27 +245,17 @@ static void queue_metrics(FILE *f, const struct engine *e)
     for (size_t k = 0; k < sizeof(m) / sizeof(m[0]); k++) {
         head(f, m[k].name, m[k].type, m[k].help);
         for (size_t i = 0; i < n; i++) {
-            const struct engine_queue_info *q = &qs[i];
-            double v[] = {q->open,
-                          q->paused,
-                          q->waiting,
-                          q->oldest_enqueued ? (double)(now - q->oldest_enqueued) / 1000 : 0,
-                          (double)q->ewt_ms / 1000,
-                          q->staffed,
-                          q->available,
-                          (double)q->sl_permille / 1000,
-                          q->arrived,
-                          q->offered,
-                          q->answered,
-                          q->abandoned,
-                          q->overflowed,
-                          q->timed_out};
+            struct qvalue v = qfigure(&qs[i], past[i], now, k);
+            if (v.none) {
+                continue;
+            }
             fprintf(f, "%s{queue=", m[k].name);
-            label(f, q->name);
-            fprintf(f, "} %.17g\n", v[k]);
+            label(f, qs[i].name);
+            fprintf(f, "} %.17g\n", v.v);
         }
     }
     free(qs);
+    free(past);
 }
 
 static int count_contact(void *data, const struct engine_contact_info *c)

@@ -184,11 +184,13 @@ static void read_list(struct reading *r, const struct engine *e)
         total = engine_agent_count(e);
     } else {
         struct engine_queue_info q;
+        uint32_t *past = api__waiting_past(e);
         for (size_t i = 0; engine_queue_name(e, i) != NULL && l.left > 0; i++, l.left--) {
             if (engine_queue_get(e, engine_queue_name(e, i), &q) == 0) {
-                json_array_append_new(l.items, api__queue_json(&q));
+                json_array_append_new(l.items, api__queue_json(&q, past ? past[i] : 0));
             }
         }
+        free(past);
         total = engine_queue_count(e);
     }
     http_reply_json(r->x, 200,
@@ -207,7 +209,13 @@ static void read_one(struct reading *r, const struct engine *e)
     } else {
         struct engine_queue_info q;
         if (engine_queue_get(e, r->arg, &q) == 0) {
-            http_reply_json(r->x, 200, api__queue_json(&q));
+            uint32_t *past = api__waiting_past(e);
+            uint32_t mine = 0;
+            for (size_t i = 0; past != NULL && engine_queue_name(e, i) != NULL; i++) {
+                mine = strcmp(engine_queue_name(e, i), r->arg) == 0 ? past[i] : mine;
+            }
+            free(past);
+            http_reply_json(r->x, 200, api__queue_json(&q, mine));
         } else {
             http_reply_error(r->x, 404, "NOTFOUND", "queue '%s' not found", r->arg);
         }

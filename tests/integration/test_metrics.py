@@ -106,6 +106,27 @@ def body(c):
               f"{node.name}: request latency observed")
     log(f"metrics of 3 nodes agree with the API ({queued_chat} chats queued)")
 
+    # Counters are _total counters of the replicated state: the same on every node, and
+    # kept across a restart (never reset at midnight); a service level with nothing to
+    # divide by is left out rather than read as 100 %.
+    follower = next(n for n in c.live() if n is not leader)
+    follower.stop()
+    follower.start()
+    c.wait_ready()
+    c.wait_converged()
+    for node in c.live():
+        m = scrape(node)
+        q = 'queue="support-chat"'
+        check(m[("contactd_queue_arrived_total", q)] == 7 and
+              m[("contactd_queue_offers_total", q)] == 4 and
+              m[("contactd_queue_answered_total", q)] == 0,
+              f"{node.name}: support-chat totals {[(k, v) for k, v in m.items() if q in k[1]]}")
+        check(("contactd_queue_service_level_ratio", q) not in m,
+              f"{node.name}: a service level with nothing answered is no data")
+        check(m[("contactd_queue_waiting_past_target", q)] == 0,
+              f"{node.name}: nothing waits past the 20 s target yet")
+    log("queue totals agree on every node, across a restart; no service level without data")
+
 
 if __name__ == "__main__":
     run(Cluster(3, election_ms=500), body)
