@@ -41,6 +41,9 @@ static const char *object_name(const struct engine *e,
             return str(cmd->u.user.name);
         case ENGINE_CMD_AUDIT_NOTE:
             return str(cmd->u.note.object);
+        case ENGINE_CMD_REPORT_PUT:
+        case ENGINE_CMD_REPORT_DELETE:
+            return str(cmd->u.report.name);
         default:
             return NULL;
     }

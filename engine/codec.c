@@ -244,6 +244,13 @@ static void put_body(struct enc *w, const struct engine_command *cmd)
             cd_buf_str(w->b, cmd->u.wrapup.disposition);
             cd_buf_str(w->b, cmd->u.wrapup.notes);
             break;
+        case ENGINE_CMD_REPORT_PUT:
+        case ENGINE_CMD_REPORT_DELETE:
+            cd_buf_str(w->b, cmd->u.report.name);
+            cd_buf_str(w->b, cmd->u.report.text);
+            cd_buf_str(w->b, cmd->u.report.comment);
+            cd_buf_uvar(w->b, cmd->u.report.expect);
+            break;
         case ENGINE_CMD_CHAT_MESSAGE:
             cd_buf_uvar(w->b, cmd->u.message.id);
             cd_buf_uvar(w->b, cmd->u.message.from);
@@ -527,6 +534,13 @@ static void get_body(struct dec *d, struct engine_command *cmd)
             cmd->u.wrapup.id = cd_rd_uint(&d->r, UINT64_MAX);
             cmd->u.wrapup.disposition = get_str(d);
             cmd->u.wrapup.notes = get_str(d);
+            break;
+        case ENGINE_CMD_REPORT_PUT:
+        case ENGINE_CMD_REPORT_DELETE:
+            cmd->u.report.name = get_str(d);
+            cmd->u.report.text = get_str(d);
+            cmd->u.report.comment = get_str(d);
+            cmd->u.report.expect = (uint32_t)cd_rd_uint(&d->r, UINT32_MAX);
             break;
         case ENGINE_CMD_CHAT_MESSAGE:
             cmd->u.message.id = cd_rd_uint(&d->r, UINT64_MAX);

@@ -80,6 +80,9 @@ static int dispatch(struct engine *e,
             return engine__cmd_audit_note(e, cmd, res);
         case ENGINE_CMD_CHAT_MESSAGE:
             return engine__cmd_message(e, cmd, res);
+        case ENGINE_CMD_REPORT_PUT:
+        case ENGINE_CMD_REPORT_DELETE:
+            return engine__cmd_report(e, cmd, res);
         default:
             return FAIL(res, CD_EINVAL, "unknown command kind %u", cmd->kind);
     }

@@ -502,6 +502,8 @@ enum engine_cmd_kind {
     ENGINE_CMD_PRIVACY_ERASE, /* remove one attribute value from every live contact */
     ENGINE_CMD_AUDIT_NOTE,    /* a change made outside the engine, for the audit (below) */
     ENGINE_CMD_CHAT_MESSAGE,  /* a chat message from the customer or the agent (below) */
+    ENGINE_CMD_REPORT_PUT,    /* a report definition, new or changed (below) */
+    ENGINE_CMD_REPORT_DELETE,
     ENGINE_CMD_KIND_COUNT
 };
 
@@ -657,6 +659,13 @@ struct engine_command
             uint16_t status;  /* DELIVERED, FAILED: the receiver's HTTP status; 0 = none */
             const char *text; /* DELIVERED: the receiver's id for it; FAILED: what failed */
         } webhook;
+        struct
+        {
+            const char *name;    /* a name (engine_name_valid), at most ENGINE_NAME_MAX - 1 */
+            const char *text;    /* PUT: the definition, 1..ENGINE_REPORT_TEXT_MAX - 1 bytes */
+            const char *comment; /* PUT: why (NULL reads as ""), < ENGINE_COMMENT_MAX bytes */
+            uint32_t expect;     /* PUT: the version it changes; 0 = whichever is current */
+        } report;                /* REPORT_PUT, REPORT_DELETE */
         struct
         {
             uint32_t id;        /* REVOKE: the token; 0 = the one named `name` */
@@ -1158,6 +1167,48 @@ int engine_transcript_parse(const void *data, size_t len, struct engine_transcri
  * fenced by the cursor it started from, so a failover neither repeats an acknowledged
  * delivery nor skips one. */
 #define ENGINE_WEBHOOKS_MAX 64
+
+/* ---- Report definitions (reportdefs.c) -------------------------------------------- */
+
+/* A report definition is a named text (the API's canonical JSON: which figures, grouping,
+ * filters, interval, period, thresholds, schedule and audience) that every node holds at
+ * the same log index, with its latest ENGINE_REPORT_VERSIONS versions: who changed it,
+ * when and why. The engine checks the text's size, not its meaning.
+ *
+ *   REPORT_PUT     makes version 1 of a new name, or the next version of one; with expect
+ *                  set, only while that is the current version (else CD_ESTATE: somebody
+ *                  changed it since). A text equal to the current one changes nothing:
+ *                  result.existing is set and result.contact is that version. Else
+ *                  result.contact is the new version. CD_ECAPACITY past ENGINE_REPORTS_MAX.
+ *   REPORT_DELETE  removes the name and its versions (CD_ENOTFOUND when there is none).
+ *
+ * Both are audited (object: the name). */
+#define ENGINE_REPORTS_MAX 256
+#define ENGINE_REPORT_VERSIONS 16
+#define ENGINE_REPORT_TEXT_MAX 16384
+#define ENGINE_COMMENT_MAX 512
+
+struct engine_report_def_info
+{
+    const char *name;
+    uint32_t version; /* of this text */
+    uint32_t current; /* the definition's current version */
+    uint32_t oldest;  /* the oldest version kept */
+    int64_t at;
+    const char *actor;
+    const char *comment;
+    const char *text;
+};
+
+size_t engine_report_def_count(const struct engine *e);
+/* Names in order (sorted), NULL past the end. */
+const char *engine_report_def_name(const struct engine *e, size_t i);
+/* The definition's version (0: the current one); strings borrowed until the next command.
+ * Returns 0 or CD_ENOTFOUND (no such name, or that version is not kept). */
+int engine_report_def_get(const struct engine *e,
+                          const char *name,
+                          uint32_t version,
+                          struct engine_report_def_info *out);
 #define ENGINE_URL_MAX 512    /* with NUL */
 #define ENGINE_SECRET_MAX 128 /* with NUL */
 #define ENGINE_SECRET_MIN 16

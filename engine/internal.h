@@ -23,7 +23,7 @@
  * 5: contacts carry their state's timer and their reconnect deadline in place of the one
  *    deadline, the customer_gone mark and their transcript; models may be format 3.
  * 6: contacts carry their path; agents when their shown state began, and its reason;
- *    queues their totals. */
+ *    queues their totals; report definitions follow the tokens. */
 #define SNAPSHOT_FORMAT 6
 #define DEFAULT_RING_S 20
 #define DEFAULT_AHT_MS 180000
@@ -415,6 +415,8 @@ struct engine
     char revoked[ENGINE_NAME_MAX]; /* TOKEN_REVOKE: the name, for the audit effect */
     const struct engine_sink *sink;
     int oom; /* set by any failed allocation inside apply */
+    struct engine__report_def *report_defs; /* sorted by name (reportdefs.c) */
+    uint32_t n_report_defs;
     /* What the path of a contact needs from the command in progress (path.c): how the
      * next contact to enter a queue came there, and how an offer being withdrawn ended
      * (agent NONE32: for every agent it rang). Reset before every command. */
@@ -467,6 +469,26 @@ struct id_slot
 };
 /* qsort() comparator for arrays of uint64_t ids or of struct id_slot, by id. */
 int engine__by_id(const void *a, const void *b);
+
+/* ---- reportdefs.c ------------------------------------------------------------------- */
+struct engine__report_version
+{
+    uint32_t version;
+    int64_t at;
+    char *actor, *comment, *text; /* owned */
+};
+struct engine__report_def
+{
+    char name[ENGINE_NAME_MAX];
+    uint32_t n_versions;
+    struct engine__report_version v[ENGINE_REPORT_VERSIONS]; /* oldest first */
+};
+int engine__cmd_report(struct engine *e,
+                       const struct engine_command *cmd,
+                       struct engine_result *res);
+void engine__report_defs_encode(const struct engine *e, struct cd_buf *b);
+int engine__report_defs_decode(struct engine *e, struct cd_reader *r);
+void engine__report_defs_free(struct engine *e);
 
 /* ---- path.c ------------------------------------------------------------------------- */
 /* Appends a step to c's path (a TRUNCATED mark instead once it is full). */

@@ -54,6 +54,8 @@ static const char *const commands[ENGINE_CMD_KIND_COUNT] = {
     [ENGINE_CMD_PRIVACY_ERASE] = "privacy_erase",
     [ENGINE_CMD_AUDIT_NOTE] = "audit_note",
     [ENGINE_CMD_CHAT_MESSAGE] = "chat_message",
+    [ENGINE_CMD_REPORT_PUT] = "report_put",
+    [ENGINE_CMD_REPORT_DELETE] = "report_delete",
 };
 
 static const char *const roles[ENGINE_ROLE_COUNT] = {"admin", "supervisor", "agent", "reporter",

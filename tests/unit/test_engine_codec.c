@@ -385,6 +385,13 @@ static void sample(struct fixture *f, int kind, struct engine_command *c)
             c->u.message.msg_id = "m-7f3a/2";
             c->u.message.text = "Hello! How can I help?\n\xe2\x9c\x93";
             break;
+        case ENGINE_CMD_REPORT_PUT:
+        case ENGINE_CMD_REPORT_DELETE:
+            c->u.report.name = "daily-sales";
+            c->u.report.text = "{\"figures\":[\"offered\",\"service_level\"]}";
+            c->u.report.comment = "for the sales director";
+            c->u.report.expect = 7;
+            break;
         default:
             sample_agent_cmds(f, c);
             break;
@@ -577,6 +584,13 @@ static void assert_cmd_equal(const struct engine_command *a, const struct engine
             assert_str_as_sent(a->u.message.agent, b->u.message.agent);
             assert_str_as_sent(a->u.message.msg_id, b->u.message.msg_id);
             assert_str_as_sent(a->u.message.text, b->u.message.text);
+            break;
+        case ENGINE_CMD_REPORT_PUT:
+        case ENGINE_CMD_REPORT_DELETE:
+            assert_str_as_sent(a->u.report.name, b->u.report.name);
+            assert_str_as_sent(a->u.report.text, b->u.report.text);
+            assert_str_as_sent(a->u.report.comment, b->u.report.comment);
+            assert_int_equal(a->u.report.expect, b->u.report.expect);
             break;
         default:
             assert_agent_cmd_equal(a, b);
