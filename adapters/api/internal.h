@@ -398,6 +398,45 @@ int api__kdf_submit(struct api__kdf_job *j);
 /* The waiting jobs' done(j, true), now. */
 void api__kdf_close(struct api *a);
 
+/* report_names.c: the words reports take. Each parse returns the index (the report
+ * module's enum for intervals and groups) or -1. api__report_names() lists a word's values
+ * for an error message. */
+#define API__PERIOD_COUNT 12
+#define API__FORMAT_COUNT 4 /* json, csv, html, pdf */
+int api__report_interval_parse(const char *s);
+int api__report_group_parse(const char *s);
+int api__report_period_parse(const char *s);
+int api__report_format_parse(const char *s);
+int api__channel_parse(const char *s);
+const char *api__report_interval_name(int i);
+const char *api__report_group_name(int i);
+const char *api__report_names(const char *what);
+/* When a scheduled report is due, in the centre's time zone. */
+enum api__schedule_kind { API__EVERY = 1, API__DAILY, API__WEEKLY, API__MONTHLY };
+struct api__schedule
+{
+    uint8_t kind;
+    uint16_t minutes; /* EVERY: 15, 30 or 60 */
+    uint16_t minute;  /* DAILY, WEEKLY, MONTHLY: of the day */
+    uint8_t day;      /* WEEKLY: 0 = Monday; MONTHLY: 1-28 */
+};
+/* "every 15m|30m|60m", "daily HH:MM", "weekly mon HH:MM", "monthly D HH:MM". 0 or -1. */
+int api__schedule_parse(const char *s, struct api__schedule *out);
+
+/* report_defs.c: report definitions (engine.h): reads, and the changes a supervisor makes. */
+enum api__defs_read { API__DEFS_LIST, API__DEFS_ONE, API__DEFS_VERSIONS, API__DEFS_DIFF };
+void api__report_def_read(struct api__call *call, int what);
+void api__report_def_put(struct api__call *call);
+void api__report_def_validate(struct api__call *call);
+void api__report_def_rollback(struct api__call *call);
+void api__report_def_delete(struct api__call *call);
+/* The definition's version (0: current) as JSON (json_decref() it). Returns 0,
+ * CD_ENOTFOUND or CD_ECORRUPT. */
+int api__report_def_text(const struct engine *e,
+                         const char *name,
+                         uint32_t version,
+                         json_t **out);
+
 /* reports.c: GET /v1/reports and GET /v1/reports/contacts (drill-down). */
 void api__report(struct api__call *call);
 void api__report_contacts(struct api__call *call);

@@ -90,6 +90,14 @@ ROUTE0(r_wrapup_done, api__wrapup_done(call))
 ROUTE0(r_history_get, api__history_get(call))
 ROUTE0(r_report, api__report(call))
 ROUTE0(r_report_contacts, api__report_contacts(call))
+ROUTE0(r_def_put, api__report_def_put(call))
+ROUTE0(r_def_validate, api__report_def_validate(call))
+ROUTE0(r_def_rollback, api__report_def_rollback(call))
+ROUTE0(r_def_delete, api__report_def_delete(call))
+static void r_def_read(struct api__call *call, int arg)
+{
+    api__report_def_read(call, arg);
+}
 
 static void r_read(struct api__call *call, int arg)
 {
@@ -182,6 +190,17 @@ static const struct api__param q_report_contacts[] = {
     {"value", API__Q_TEXT, ENGINE_VALUE_MAX},
     {"start", API__Q_HANDLER, 0},
     {"figure", API__Q_HANDLER, 0},
+    {.name = NULL},
+};
+static const struct api__param q_def[] = {
+    {"stale", API__Q_BOOL, 8},
+    {"version", API__Q_HANDLER, 0},
+    {.name = NULL},
+};
+static const struct api__param q_def_diff[] = {
+    {"stale", API__Q_BOOL, 8},
+    {"from", API__Q_HANDLER, 0},
+    {"to", API__Q_HANDLER, 0},
     {.name = NULL},
 };
 static const struct api__param q_messages[] = {
@@ -293,6 +312,20 @@ static const struct route routes[] = {
     {HTTP_M_GET, "/v1/reports", r_report, 0, q_report, STAFF | REPORT, OWN_ANY},
     {HTTP_M_GET, "/v1/reports/contacts", r_report_contacts, 0, q_report_contacts,
      STAFF | REPORT, OWN_ANY},
+    {HTTP_M_GET, "/v1/report-definitions", r_def_read, API__DEFS_LIST, q_read, STAFF | REPORT,
+     OWN_ANY},
+    {HTTP_M_POST, "/v1/report-definitions/validate", r_def_validate, 0, NULL, STAFF | REPORT,
+     OWN_ANY},
+    {HTTP_M_GET, "/v1/report-definitions/{report}", r_def_read, API__DEFS_ONE, q_def,
+     STAFF | REPORT, OWN_ANY},
+    {HTTP_M_GET, "/v1/report-definitions/{report}/versions", r_def_read, API__DEFS_VERSIONS,
+     q_read, STAFF | REPORT, OWN_ANY},
+    {HTTP_M_GET, "/v1/report-definitions/{report}/diff", r_def_read, API__DEFS_DIFF, q_def_diff,
+     STAFF | REPORT, OWN_ANY},
+    {HTTP_M_PUT, "/v1/report-definitions/{report}", r_def_put, 0, NULL, STAFF, OWN_ANY},
+    {HTTP_M_POST, "/v1/report-definitions/{report}/rollback", r_def_rollback, 0, NULL, STAFF,
+     OWN_ANY},
+    {HTTP_M_DELETE, "/v1/report-definitions/{report}", r_def_delete, 0, NULL, STAFF, OWN_ANY},
     {HTTP_M_GET, "/v1/chat/entries", r_chat_entries, 0, NULL, PUBLIC, OWN_ANY},
     {HTTP_M_GET, "/v1/chat/entries/{entry}", r_chat_entries, 1, NULL, PUBLIC, OWN_ANY},
     {HTTP_M_GET, "/v1/events", r_events, 0, q_events, STAFF | AGENT, OWN_FILTER},
@@ -581,8 +614,7 @@ void api_close(struct api *a, void (*cb)(void *data), void *data)
 void api__close_settle(struct api *a)
 {
     if (a->closing && a->close_cb != NULL && a->job_running == NULL && a->kdf_running == 0 &&
-        a->reports_running == 0 &&
-        api__events_closed(a)) {
+        a->reports_running == 0 && api__events_closed(a)) {
         void (*cb)(void *) = a->close_cb;
         a->close_cb = NULL;
         cb(a->close_data);

@@ -36,6 +36,10 @@ static void submitted(void *data, const struct engine_result *res)
         http_reply_json(
             p->x, res->existing ? 200 : p->ok_status,
             json_pack("{s:I,s:b}", "seq", (json_int_t)res->contact, "existing", res->existing));
+    } else if (p->kind == ENGINE_CMD_REPORT_PUT) {
+        http_reply_json(p->x, p->ok_status,
+                        json_pack("{s:I,s:b}", "version", (json_int_t)res->contact, "existing",
+                                  res->existing));
     } else if (p->kind == ENGINE_CMD_WEBHOOK_ADD) {
         http_reply_json(p->x, p->ok_status, json_pack("{s:I}", "id", (json_int_t)res->contact));
     } else {
