@@ -91,6 +91,9 @@ void engine__audit(struct engine *e,
                                .action = str(engine_cmd_name(cmd->kind)),
                                .at = e->clock};
     char attr[ENGINE_KEY_MAX + 8];
+    if (cmd->kind == ENGINE_CMD_REPORT_PUT && res->existing) {
+        return; /* the same text again: nothing changed */
+    }
     if (cmd->kind == ENGINE_CMD_AUDIT_NOTE) {
         fx.action = str(cmd->u.note.action);
     }

@@ -83,6 +83,11 @@ int ctl_usage(void)
         "  report contacts --value GROUP [--start MS] [--figure F] (report options)\n"
         "                                      the contacts one cell counts\n"
         "  report live [--queue Q]             service level over the last 5, 15, 60 minutes\n"
+        "  reportdef list | show NAME [--version N] | history NAME\n"
+        "  reportdef diff NAME [--from N] [--to M]   what changed between two versions\n"
+        "  reportdef validate FILE             check a definition (JSON, docs/api.md)\n"
+        "  reportdef put NAME FILE [--comment C] [--expect VERSION]\n"
+        "  reportdef rollback NAME VERSION [--comment C] | delete NAME\n"
         "  events [--after ID|now] [--follow] [--agent A] [--contact ID] [--kind K,...]\n"
         "webhooks:\n"
         "  webhook add URL --secret S --kinds K,K...   deliver those events to URL\n"
@@ -203,7 +208,7 @@ static const struct group groups[] = {
     {"agent", ctl_cmd_agent},   {"contact", ctl_cmd_contact}, {"offer", ctl_cmd_offer},
     {"events", ctl_cmd_events}, {"history", ctl_cmd_history}, {"webhook", ctl_cmd_webhook},
     {"token", ctl_cmd_token},   {"whoami", ctl_cmd_whoami},   {"privacy", ctl_cmd_privacy},
-    {"user", ctl_cmd_user},     {"report", ctl_cmd_report},
+    {"user", ctl_cmd_user},     {"report", ctl_cmd_report},   {"reportdef", ctl_cmd_reportdef},
 };
 
 /* The value of option name at argv[*i] (moving *i past it), or NULL when argv[*i] is another

@@ -232,6 +232,62 @@ def drill(node, window, figure, want, where):
     check(got == want, f"{where}: drill-down to {figure}: {sorted(got)} != {sorted(want)}")
 
 
+def definitions(c, t0, t1):
+    """A supervisor defines a report, changes it, is refused a change made against an old
+    version, rolls back; a reporter reads but cannot change; every node holds the same
+    versions; the audit names the supervisor."""
+    sup = c.wait_leader().new_client(token=c.make_token("floor-sue", "supervisor"))
+    rep = c.nodes[0].new_client(token=c.make_token("board-bob", "reporter"))
+    first = {"title": "Sales, yesterday", "figures": ["offered", "service_level", "asa"],
+             "group": "queue", "interval": "total", "period": "yesterday",
+             "filters": {"queue": "rq"}, "thresholds": [{"figure": "service_level",
+                                                        "warn": 0.8, "alarm": 0.6}],
+             "format": "html", "schedule": "daily 07:00",
+             "audience": [{"email": "director@example.com"}]}
+    code, doc = sup.request("PUT", "/v1/report-definitions/sales-daily",
+                            first | {"comment": "for the sales director"})
+    check(code == 200 and doc["version"] == 1, f"define: {code} {doc}")
+    second = dict(first, figures=["offered", "answered", "service_level", "asa"])
+    code, doc = sup.request("PUT", "/v1/report-definitions/sales-daily",
+                            second | {"version": 1, "comment": "answered too"})
+    check(code == 200 and doc["version"] == 2, f"change: {code} {doc}")
+    code, doc = sup.request("PUT", "/v1/report-definitions/sales-daily",
+                            first | {"version": 1})
+    check(code == 409 and doc["error"]["code"] == "STATE", f"a stale change: {code} {doc}")
+    code, doc = sup.request("PUT", "/v1/report-definitions/sales-daily", second)
+    check(code == 200 and doc["existing"] and doc["version"] == 2, f"the same again: {doc}")
+    for bad, what in ((dict(first, figures=["offered", "nonsense"]), "nonsense"),
+                      (dict(first, schedule="sometimes"), "schedule"),
+                      (dict(first, interval="fortnight"), "interval"),
+                      (dict(first, audience=[{"email": "not an address"}]), "email"),
+                      (dict(first, colour="red"), "colour")):
+        code, doc = sup.request("PUT", "/v1/report-definitions/sales-daily", bad)
+        check(code == 400 and what in doc["error"]["message"], f"bad {what}: {code} {doc}")
+    code, doc = rep.request("PUT", "/v1/report-definitions/sales-daily", second)
+    check(code == 403, f"a reporter changes a definition: {code} {doc}")
+    code, doc = rep.request("GET", "/v1/report-definitions/sales-daily/diff")
+    check(code == 200 and [ch["field"] for ch in doc["changes"]] == ["figures"],
+          f"diff: {code} {doc}")
+    code, doc = sup.request("POST", "/v1/report-definitions/sales-daily/rollback",
+                            {"version": 1})
+    check(code == 200 and doc["version"] == 3, f"rollback: {code} {doc}")
+    c.wait_converged()
+    seen = []
+    for node in c.nodes:
+        code, doc = node.request("GET", "/v1/report-definitions/sales-daily/versions")
+        check(code == 200 and [v["version"] for v in doc["items"]] == [3, 2, 1],
+              f"{node.name}: versions {code} {doc}")
+        check(doc["items"][0]["definition"] == first and
+              doc["items"][0]["comment"] == "back to version 1" and
+              doc["items"][1]["actor"] == "token:floor-sue", f"{node.name}: {doc['items']}")
+        seen.append(doc)
+    check(all(s == seen[0] for s in seen), "the nodes' definitions differ")
+    code, doc = c.nodes[1].request("GET", "/v1/audit?action=report_put&object=sales-daily")
+    check(code == 200 and len(doc["items"]) == 3 and
+          all(i["actor"] == "token:floor-sue" for i in doc["items"]), f"audit: {doc}")
+    return first
+
+
 def ctl(c, *args):
     endpoints = ",".join(n.api_addr for n in c.live())
     res = subprocess.run([CTL, "--endpoints", endpoints] + list(args), capture_output=True,
@@ -328,6 +384,13 @@ def body(c):
     check("rq" in out and "SL 5m" in out, f"contactctl report live:\n{out}")
     t.call("POST", f"/v1/contacts/{live}/abandon")
     log("a contact waiting past the target counts against the live service level")
+
+    definitions(c, t0, t1)
+    out = ctl(c, "reportdef", "list")
+    check("sales-daily" in out and "daily 07:00" in out, f"contactctl reportdef list:\n{out}")
+    out = ctl(c, "reportdef", "diff", "sales-daily", "--from", "1", "--to", "2")
+    check("figures" in out and "answered" in out, f"contactctl reportdef diff:\n{out}")
+    log("report definitions: versions, a stale change refused, diff, rollback, audit, roles")
 
     code, doc = c.nodes[0].request("GET", "/v1/reports?from=yesterday")
     check(code == 400 and doc["error"]["code"] == "INVAL", f"bad from: {code} {doc}")
