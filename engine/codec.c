@@ -251,6 +251,17 @@ static void put_body(struct enc *w, const struct engine_command *cmd)
             cd_buf_str(w->b, cmd->u.report.comment);
             cd_buf_uvar(w->b, cmd->u.report.expect);
             break;
+        case ENGINE_CMD_REPORT_SLOT:
+        case ENGINE_CMD_REPORT_SENT:
+            cd_buf_str(w->b, cmd->u.round.name);
+            cd_buf_svar(w->b, cmd->u.round.slot);
+            cd_buf_uvar(w->b, cmd->u.round.version);
+            cd_buf_uvar(w->b, cmd->u.round.targets);
+            cd_buf_uvar(w->b, cmd->u.round.target);
+            cd_buf_uvar(w->b, cmd->u.round.ok);
+            cd_buf_str(w->b, cmd->u.round.text);
+            cd_buf_svar(w->b, cmd->u.round.retry_at);
+            break;
         case ENGINE_CMD_CHAT_MESSAGE:
             cd_buf_uvar(w->b, cmd->u.message.id);
             cd_buf_uvar(w->b, cmd->u.message.from);
@@ -541,6 +552,17 @@ static void get_body(struct dec *d, struct engine_command *cmd)
             cmd->u.report.text = get_str(d);
             cmd->u.report.comment = get_str(d);
             cmd->u.report.expect = (uint32_t)cd_rd_uint(&d->r, UINT32_MAX);
+            break;
+        case ENGINE_CMD_REPORT_SLOT:
+        case ENGINE_CMD_REPORT_SENT:
+            cmd->u.round.name = get_str(d);
+            cmd->u.round.slot = cd_rd_svar(&d->r);
+            cmd->u.round.version = (uint32_t)cd_rd_uint(&d->r, UINT32_MAX);
+            cmd->u.round.targets = (uint8_t)cd_rd_uint(&d->r, UINT8_MAX);
+            cmd->u.round.target = (uint8_t)cd_rd_uint(&d->r, UINT8_MAX);
+            cmd->u.round.ok = cd_rd_uint(&d->r, 1) != 0;
+            cmd->u.round.text = get_str(d);
+            cmd->u.round.retry_at = cd_rd_svar(&d->r);
             break;
         case ENGINE_CMD_CHAT_MESSAGE:
             cmd->u.message.id = cd_rd_uint(&d->r, UINT64_MAX);

@@ -82,6 +82,8 @@ static int dispatch(struct engine *e,
             return engine__cmd_message(e, cmd, res);
         case ENGINE_CMD_REPORT_PUT:
         case ENGINE_CMD_REPORT_DELETE:
+        case ENGINE_CMD_REPORT_SLOT:
+        case ENGINE_CMD_REPORT_SENT:
             return engine__cmd_report(e, cmd, res);
         default:
             return FAIL(res, CD_EINVAL, "unknown command kind %u", cmd->kind);

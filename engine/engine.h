@@ -504,6 +504,8 @@ enum engine_cmd_kind {
     ENGINE_CMD_CHAT_MESSAGE,  /* a chat message from the customer or the agent (below) */
     ENGINE_CMD_REPORT_PUT,    /* a report definition, new or changed (below) */
     ENGINE_CMD_REPORT_DELETE,
+    ENGINE_CMD_REPORT_SLOT, /* the leader opens a scheduled report's delivery round (below) */
+    ENGINE_CMD_REPORT_SENT, /* the leader reports how one delivery of a round went */
     ENGINE_CMD_KIND_COUNT
 };
 
@@ -666,6 +668,17 @@ struct engine_command
             const char *comment; /* PUT: why (NULL reads as ""), < ENGINE_COMMENT_MAX bytes */
             uint32_t expect;     /* PUT: the version it changes; 0 = whichever is current */
         } report;                /* REPORT_PUT, REPORT_DELETE */
+        struct
+        {
+            const char *name; /* the definition */
+            int64_t slot;     /* the scheduled moment (ms), the round's name */
+            uint32_t version; /* SLOT: the definition's version the round runs */
+            uint8_t targets;  /* SLOT: its audience, 1..ENGINE_AUDIENCE_MAX deliveries */
+            uint8_t target;   /* SENT: which delivery of the round */
+            bool ok;          /* SENT: delivered (text: the receiver's id for it) or failed */
+            const char *text; /* SENT: receipt or what failed, < ENGINE_TARGET_MAX bytes */
+            int64_t retry_at; /* SENT, failed: when to try again */
+        } round;              /* REPORT_SLOT, REPORT_SENT */
         struct
         {
             uint32_t id;        /* REVOKE: the token; 0 = the one named `name` */
@@ -1187,6 +1200,49 @@ int engine_transcript_parse(const void *data, size_t len, struct engine_transcri
 #define ENGINE_REPORT_VERSIONS 16
 #define ENGINE_REPORT_TEXT_MAX 16384
 #define ENGINE_COMMENT_MAX 512
+
+/* Scheduled delivery: an obligation per scheduled moment ("slot"). The leader opens a
+ * round when a definition's slot is due (REPORT_SLOT: refused with CD_EEXISTS when that
+ * slot, or a later one, was opened already, so a new leader neither skips nor repeats a
+ * slot), makes the report, delivers it to each member of the audience with an idempotency
+ * key made of the name, slot and target, and reports each outcome (REPORT_SENT). A failed
+ * delivery waits until retry_at (the leader's backoff) and is tried again, by whichever
+ * node leads then, until ENGINE_DELIVERY_ATTEMPTS have failed: then it has failed for
+ * good. A SENT for a delivery already done or failed for good is CD_EEXISTS (a new leader
+ * repeating an outcome the old one reported). The latest ENGINE_ROUNDS_KEPT rounds of each
+ * definition are kept, for all to see. */
+#define ENGINE_AUDIENCE_MAX 16
+#define ENGINE_DELIVERY_ATTEMPTS 8
+#define ENGINE_ROUNDS_KEPT 32
+enum engine_delivery_state {
+    ENGINE_DELIVERY_PENDING = 0, /* not tried yet, or to be tried again at retry_at */
+    ENGINE_DELIVERY_DONE,
+    ENGINE_DELIVERY_FAILED, /* every attempt failed */
+};
+struct engine_delivery_info
+{
+    uint8_t state; /* enum engine_delivery_state */
+    uint8_t attempts;
+    int64_t retry_at; /* PENDING: not before; 0 = now */
+    int64_t at;       /* of the last outcome; 0 = none yet */
+    const char *text; /* receipt, or the last failure */
+};
+struct engine_round_info
+{
+    int64_t slot;
+    uint32_t version;
+    int64_t opened;
+    uint8_t n_targets;
+    struct engine_delivery_info targets[ENGINE_AUDIENCE_MAX];
+};
+/* The definition's i-th round kept (0 = the oldest); CD_ENOTFOUND past the end or for no
+ * such definition. Strings borrowed until the next command. */
+int engine_report_round(const struct engine *e,
+                        const char *name,
+                        size_t i,
+                        struct engine_round_info *out);
+/* The latest slot opened for the definition (0: none). */
+int64_t engine_report_last_slot(const struct engine *e, const char *name);
 
 struct engine_report_def_info
 {

@@ -414,7 +414,7 @@ struct engine
     bool routing_paused;           /* inside a model install, until every contact is placed */
     char revoked[ENGINE_NAME_MAX]; /* TOKEN_REVOKE: the name, for the audit effect */
     const struct engine_sink *sink;
-    int oom; /* set by any failed allocation inside apply */
+    int oom;                                /* set by any failed allocation inside apply */
     struct engine__report_def *report_defs; /* sorted by name (reportdefs.c) */
     uint32_t n_report_defs;
     /* What the path of a contact needs from the command in progress (path.c): how the
@@ -477,11 +477,28 @@ struct engine__report_version
     int64_t at;
     char *actor, *comment, *text; /* owned */
 };
+struct engine__report_delivery
+{
+    uint8_t state, attempts;
+    int64_t retry_at, at;
+    char *text; /* owned; NULL = "" */
+};
+struct engine__round
+{
+    int64_t slot;
+    uint32_t version;
+    int64_t opened;
+    uint8_t n_targets;
+    struct engine__report_delivery t[ENGINE_AUDIENCE_MAX];
+};
 struct engine__report_def
 {
     char name[ENGINE_NAME_MAX];
     uint32_t n_versions;
     struct engine__report_version v[ENGINE_REPORT_VERSIONS]; /* oldest first */
+    int64_t last_slot;            /* the latest slot a round was opened for */
+    uint32_t n_rounds;            /* kept, oldest first */
+    struct engine__round *rounds; /* owned, ENGINE_ROUNDS_KEPT places once any */
 };
 int engine__cmd_report(struct engine *e,
                        const struct engine_command *cmd,

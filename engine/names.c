@@ -56,6 +56,8 @@ static const char *const commands[ENGINE_CMD_KIND_COUNT] = {
     [ENGINE_CMD_CHAT_MESSAGE] = "chat_message",
     [ENGINE_CMD_REPORT_PUT] = "report_put",
     [ENGINE_CMD_REPORT_DELETE] = "report_delete",
+    [ENGINE_CMD_REPORT_SLOT] = "report_slot",
+    [ENGINE_CMD_REPORT_SENT] = "report_sent",
 };
 
 static const char *const roles[ENGINE_ROLE_COUNT] = {"admin", "supervisor", "agent", "reporter",

@@ -392,6 +392,17 @@ static void sample(struct fixture *f, int kind, struct engine_command *c)
             c->u.report.comment = "for the sales director";
             c->u.report.expect = 7;
             break;
+        case ENGINE_CMD_REPORT_SLOT:
+        case ENGINE_CMD_REPORT_SENT:
+            c->u.round.name = "daily-sales";
+            c->u.round.slot = -(1LL << 41) + kind; /* signed: any instant */
+            c->u.round.version = 3;
+            c->u.round.targets = 4;
+            c->u.round.target = 2;
+            c->u.round.ok = kind == ENGINE_CMD_REPORT_SENT;
+            c->u.round.text = "<r1.1796601600000.2@contactd>";
+            c->u.round.retry_at = 1LL << 42;
+            break;
         default:
             sample_agent_cmds(f, c);
             break;
@@ -591,6 +602,17 @@ static void assert_cmd_equal(const struct engine_command *a, const struct engine
             assert_str_as_sent(a->u.report.text, b->u.report.text);
             assert_str_as_sent(a->u.report.comment, b->u.report.comment);
             assert_int_equal(a->u.report.expect, b->u.report.expect);
+            break;
+        case ENGINE_CMD_REPORT_SLOT:
+        case ENGINE_CMD_REPORT_SENT:
+            assert_str_as_sent(a->u.round.name, b->u.round.name);
+            assert_int_equal(a->u.round.slot, b->u.round.slot);
+            assert_int_equal(a->u.round.version, b->u.round.version);
+            assert_int_equal(a->u.round.targets, b->u.round.targets);
+            assert_int_equal(a->u.round.target, b->u.round.target);
+            assert_int_equal(a->u.round.ok, b->u.round.ok);
+            assert_str_as_sent(a->u.round.text, b->u.round.text);
+            assert_int_equal(a->u.round.retry_at, b->u.round.retry_at);
             break;
         default:
             assert_agent_cmd_equal(a, b);

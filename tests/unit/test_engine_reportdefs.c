@@ -23,9 +23,8 @@ static int put(struct fixture *f, const char *name, const char *text, uint32_t e
 
 static int del(struct fixture *f, const char *name)
 {
-    struct engine_command c = {.kind = ENGINE_CMD_REPORT_DELETE,
-                               .actor = "user:sue",
-                               .u.report = {.name = name}};
+    struct engine_command c = {
+        .kind = ENGINE_CMD_REPORT_DELETE, .actor = "user:sue", .u.report = {.name = name}};
     return fx_apply(f, &c);
 }
 
@@ -136,6 +135,89 @@ TEST(definitions_survive_a_snapshot)
     cd_buf_close(&b);
 }
 
+static int slot(struct fixture *f, const char *name, int64_t at, uint32_t version, uint8_t n)
+{
+    struct engine_command c = {
+        .kind = ENGINE_CMD_REPORT_SLOT,
+        .u.round = {.name = name, .slot = at, .version = version, .targets = n}};
+    return fx_apply(f, &c);
+}
+
+static int sent(struct fixture *f,
+                const char *name,
+                int64_t at,
+                uint8_t target,
+                bool ok,
+                const char *text,
+                int64_t retry_at)
+{
+    struct engine_command c = {.kind = ENGINE_CMD_REPORT_SENT,
+                               .u.round = {.name = name,
+                                           .slot = at,
+                                           .target = target,
+                                           .ok = ok,
+                                           .text = text,
+                                           .retry_at = retry_at}};
+    return fx_apply(f, &c);
+}
+
+TEST(a_slot_opens_once_and_each_delivery_ends_once)
+{
+    struct engine_round_info r;
+    const int64_t s1 = FX_T0 - 2 * 3600000, s2 = FX_T0 - 3600000;
+    assert_int_equal(slot(f, "daily", s1, 1, 2), CD_ENOTFOUND);
+    assert_int_equal(put(f, "daily", "{}", 0), 0);
+    assert_int_equal(slot(f, "daily", s1, 2, 2), CD_ESTALE); /* no such version */
+    assert_int_equal(slot(f, "daily", s1, 1, 0), CD_EINVAL);
+    assert_int_equal(slot(f, "daily", s1, 1, ENGINE_AUDIENCE_MAX + 1), CD_EINVAL);
+    assert_int_equal(slot(f, "daily", s1, 1, 2), 0);
+    /* a new leader opening the same slot, or an older one, is refused */
+    assert_int_equal(slot(f, "daily", s1, 1, 2), CD_EEXISTS);
+    assert_int_equal(slot(f, "daily", s1 - 1, 1, 2), CD_EEXISTS);
+    assert_int_equal(engine_report_last_slot(f->e, "daily"), s1);
+    assert_int_equal(sent(f, "daily", s1, 0, true, "<m1@x>", 0), 0);
+    assert_int_equal(sent(f, "daily", s1, 0, true, "<m1@x>", 0), CD_EEXISTS);
+    assert_int_equal(sent(f, "daily", s1, 2, true, "", 0), CD_ENOTFOUND);
+    assert_int_equal(sent(f, "daily", s2, 0, true, "", 0), CD_ENOTFOUND);
+    /* failures wait for their retry, until the attempts run out */
+    for (int i = 1; i < ENGINE_DELIVERY_ATTEMPTS; i++) {
+        assert_int_equal(sent(f, "daily", s1, 1, false, "421 busy", FX_T0 + i * 60000), 0);
+        assert_int_equal(engine_report_round(f->e, "daily", 0, &r), 0);
+        assert_int_equal(r.targets[1].state, ENGINE_DELIVERY_PENDING);
+        assert_int_equal(r.targets[1].attempts, i);
+        assert_int_equal(r.targets[1].retry_at, FX_T0 + i * 60000);
+    }
+    assert_int_equal(sent(f, "daily", s1, 1, false, "550 no such user", 0), 0);
+    assert_int_equal(engine_report_round(f->e, "daily", 0, &r), 0);
+    assert_int_equal(r.slot, s1);
+    assert_int_equal(r.n_targets, 2);
+    assert_int_equal(r.targets[0].state, ENGINE_DELIVERY_DONE);
+    assert_string_equal(r.targets[0].text, "<m1@x>");
+    assert_int_equal(r.targets[1].state, ENGINE_DELIVERY_FAILED);
+    assert_string_equal(r.targets[1].text, "550 no such user");
+    assert_int_equal(sent(f, "daily", s1, 1, true, "", 0), CD_EEXISTS);
+    /* the rounds survive a snapshot */
+    assert_int_equal(slot(f, "daily", s2, 1, 1), 0);
+    struct cd_buf b;
+    cd_buf_init(&b);
+    assert_int_equal(engine_encode(f->e, &b), 0);
+    struct engine *copy = NULL;
+    assert_int_equal(engine_decode(b.data, b.len, &copy), 0);
+    assert_int_equal(engine_digest(copy), engine_digest(f->e));
+    assert_int_equal(engine_report_round(copy, "daily", 1, &r), 0);
+    assert_int_equal(r.slot, s2);
+    assert_int_equal(engine_report_round(copy, "daily", 2, &r), CD_ENOTFOUND);
+    engine_free(copy);
+    cd_buf_close(&b);
+    /* only the latest rounds are kept */
+    for (int i = 1; i <= ENGINE_ROUNDS_KEPT; i++) {
+        assert_int_equal(slot(f, "daily", s2 + i, 1, 1), 0);
+    }
+    assert_int_equal(engine_report_round(f->e, "daily", 0, &r), 0);
+    assert_int_equal(r.slot, s2 + 1);
+    assert_int_equal(engine_report_round(f->e, "daily", ENGINE_ROUNDS_KEPT, &r), CD_ENOTFOUND);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -143,6 +225,7 @@ int main(void)
         FX_TEST(names_sort_and_delete_removes),
         FX_TEST(malformed_definitions_are_refused),
         FX_TEST(definitions_survive_a_snapshot),
+        FX_TEST(a_slot_opens_once_and_each_delivery_ends_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
