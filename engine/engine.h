@@ -1069,6 +1069,8 @@ struct engine_agent_info
     uint32_t occupancy_permille; /* busy time / logged-in time since login */
     uint8_t n_skills;
     struct engine_skill_ref skills[ENGINE_AGENT_SKILLS];
+    uint8_t n_queues;
+    const char *queues[ENGINE_AGENT_QUEUES]; /* the queues it serves, as its definition says */
 };
 
 struct engine_queue_info
@@ -1085,6 +1087,13 @@ struct engine_queue_info
     /* Counters since local midnight in the queue's zone. */
     uint32_t arrived, offered, answered, answered_in_sl, abandoned, overflowed, timed_out;
     uint32_t sl_permille; /* answered_in_sl / (answered + abandoned after target) */
+    /* What the model says of it for reports and the wallboard (struct engine_queue): the
+     * service level goal, its formula (enum engine_sl_formula) and the thresholds, 0 where
+     * one is not set. A retired queue's are those of the definition it last had. */
+    uint32_t sl_target_s;
+    uint8_t sl_percent;
+    uint8_t sl_formula;
+    struct engine_thresholds thresholds;
 };
 
 int engine_contact_get(const struct engine *e, uint64_t id, struct engine_contact_info *out);
