@@ -1091,6 +1091,8 @@ struct engine_agent_info
     uint32_t occupancy_permille; /* busy time / logged-in time since login */
     uint8_t n_skills;
     struct engine_skill_ref skills[ENGINE_AGENT_SKILLS];
+    uint8_t n_queues;
+    const char *queues[ENGINE_AGENT_QUEUES]; /* the queues it serves, as its definition says */
 };
 
 /* A queue's counts since it was made, never reset (the day's counters fall back to 0 at
@@ -1122,6 +1124,13 @@ struct engine_queue_info
                              ENGINE_NO_DATA when nothing was answered or abandoned after
                              the target today */
     struct engine_queue_totals totals;
+    /* What the model says of it for reports and the wallboard (struct engine_queue): the
+     * service level goal, its formula (enum engine_sl_formula) and the thresholds, 0 where
+     * one is not set. A retired queue's are those of the definition it last had. */
+    uint32_t sl_target_s;
+    uint8_t sl_percent;
+    uint8_t sl_formula;
+    struct engine_thresholds thresholds;
 };
 #define ENGINE_NO_DATA UINT32_MAX
 

@@ -84,6 +84,10 @@ int engine_agent_get(const struct engine *e, const char *name, struct engine_age
         out->skills[i].skill = e->skills[a->skills[i].skill].name;
         out->skills[i].level = a->skills[i].level;
     }
+    out->n_queues = a->n_queues;
+    for (uint8_t i = 0; i < a->n_queues; i++) {
+        out->queues[i] = e->queues[a->queues[i].queue].name;
+    }
     return 0;
 }
 
@@ -149,6 +153,10 @@ int engine_queue_get(const struct engine *e, const char *name, struct engine_que
         out->sl_permille = ENGINE_NO_DATA;
     }
     out->totals = q->totals;
+    out->sl_target_s = q->def.sl_target_s;
+    out->sl_percent = q->def.sl_percent;
+    out->sl_formula = q->def.sl_formula;
+    out->thresholds = q->def.thresholds;
     return 0;
 }
 

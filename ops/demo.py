@@ -1,7 +1,7 @@
 """The demonstration cluster: three contactd nodes on 127.0.0.1, the sample routing model,
 and traffic on all four channels (chats through the chat page's WebSocket), with the
-chat page and the agent desk to watch in a browser, until Ctrl-C (SIGINT) or SIGTERM stops everything it
-started. ops/demo builds and then runs this; see README.md.
+chat page, the agent desk and the wallboard to watch in a browser, until Ctrl-C (SIGINT)
+or SIGTERM stops everything it started. ops/demo builds and then runs this; see README.md.
 
     python3 ops/demo.py --contactd build/daemon/contactd --contactctl build/.../contactctl
         [--dir DIR] [--base-port N] [--model FILE] [--scale X] [--for SECONDS]
@@ -195,6 +195,7 @@ or be told to go on past its warning):
     set yourself Available and chat with the customers the chat page brings
   watch a simulated agent's chats read-only: sign in as "super" / "{self.USERS['super'][2]}"
     and open https://127.0.0.1:{self.api[1]}/desk/?agent=lt002
+  wallboard:           https://127.0.0.1:{self.api[2]}/wall/   (sign in as "super" too)
 
 Watch it:
   {ctl} status

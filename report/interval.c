@@ -3,8 +3,8 @@
  * same instant alike.
  *
  * An interval is a maximal stretch of time over which the local unit (the quarter hour, the
- * day, the ISO week, the month) stays the same. For 15m, 30m and 60m the offset is part of
- * the unit, so a change of offset always ends one: the repeated hour of a fall-back change
+ * day, the ISO week, the month) stays the same. For 5m, 15m, 30m and 60m the offset is part
+ * of the unit, so a change of offset always ends one: the repeated hour of a fall-back change
  * holds its own intervals, and no such interval is ever longer than its length. A day, a
  * week or a month simply lasts as long as the local clock says. */
 #include <inttypes.h>
@@ -95,9 +95,17 @@ static int64_t change_after(const struct engine_zone *zone, int64_t t)
                                                     : transition_ms(zone->transitions[i].at);
 }
 
+/* REPORT_IV_TOTAL, and any value past the known ones: one interval, the whole period. */
+static bool whole_period(uint8_t interval)
+{
+    return interval == REPORT_IV_TOTAL || interval >= REPORT_IV_COUNT;
+}
+
 static int64_t sub_day_ms(uint8_t interval)
 {
     switch (interval) {
+        case REPORT_IV_5M:
+            return 5 * REPORT_MS_MINUTE;
         case REPORT_IV_15M:
             return 15 * REPORT_MS_MINUTE;
         case REPORT_IV_30M:
@@ -146,7 +154,7 @@ static bool same_interval(uint8_t interval,
 
 int64_t report_interval_start(uint8_t interval, const struct engine_zone *zone, int64_t t)
 {
-    if (interval >= REPORT_IV_TOTAL) {
+    if (whole_period(interval)) {
         return INT64_MIN;
     }
     int64_t at = t;
@@ -168,7 +176,7 @@ int64_t report_interval_start(uint8_t interval, const struct engine_zone *zone, 
 
 int64_t report_interval_next(uint8_t interval, const struct engine_zone *zone, int64_t start)
 {
-    if (interval >= REPORT_IV_TOTAL) {
+    if (whole_period(interval)) {
         return INT64_MAX;
     }
     int64_t at = start;
@@ -202,7 +210,7 @@ void report__label(uint8_t interval,
                    char *out,
                    size_t len)
 {
-    if (interval >= REPORT_IV_TOTAL) {
+    if (whole_period(interval)) {
         snprintf(out, len, "total");
         return;
     }

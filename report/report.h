@@ -126,6 +126,7 @@ enum report_interval {
     REPORT_IV_WEEK, /* from local Monday 00:00 */
     REPORT_IV_MONTH,
     REPORT_IV_TOTAL, /* one interval: the whole period */
+    REPORT_IV_5M,    /* appended, so that the values before it keep theirs */
     REPORT_IV_COUNT
 };
 
@@ -319,12 +320,12 @@ bool report_counts(const struct report *r,
 
 /* Interval arithmetic, for callers that label their own periods: the start of the local
  * interval holding t, and the start of the next one (t within the years 1 to 9999). A change
- * of the zone's offset always ends a 15m, 30m or 60m interval. REPORT_IV_TOTAL has one
+ * of the zone's offset always ends a 5m, 15m, 30m or 60m interval. REPORT_IV_TOTAL has one
  * interval: INT64_MIN, then INT64_MAX. */
 int64_t report_interval_start(uint8_t interval, const struct engine_zone *zone, int64_t t);
 int64_t report_interval_next(uint8_t interval, const struct engine_zone *zone, int64_t start);
 
-/* ---- From history rows and live contacts --------------------------------------------------- */
+/* ---- From history rows and live contacts ------------------------------------------------ */
 
 #define REPORT_SEGMENTS_MAX 64 /* segments of one contact a report counts */
 #define REPORT_OFFERS_MAX 256  /* offers of one contact a report counts */

@@ -47,13 +47,34 @@ json_t *api__contact_json(const struct engine_contact_info *c)
 
 json_t *api__agent_json(const struct engine_agent_info *a)
 {
-    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:I,s:i,s:o}", "name", a->name, "site",
-                     a->site ? a->site : "", "presence", engine_presence_name(a->presence),
-                     "state", engine_agent_state_name(a->state), "reason",
-                     a->reason ? a->reason : "", "capacity", per_channel(a->capacity), "load",
-                     per_channel(a->load), "last_idle", (json_int_t)a->last_idle,
-                     "occupancy_permille", (int)a->occupancy_permille, "skills",
-                     skills_json(a->skills, a->n_skills));
+    json_t *queues = json_array();
+    for (unsigned i = 0; i < a->n_queues; i++) {
+        json_array_append_new(queues, json_string(a->queues[i]));
+    }
+    json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:I,s:i,s:o}", "name", a->name, "site",
+                          a->site ? a->site : "", "presence", engine_presence_name(a->presence),
+                          "state", engine_agent_state_name(a->state), "reason",
+                          a->reason ? a->reason : "", "capacity", per_channel(a->capacity),
+                          "load", per_channel(a->load), "last_idle", (json_int_t)a->last_idle,
+                          "occupancy_permille", (int)a->occupancy_permille, "skills",
+                          skills_json(a->skills, a->n_skills));
+    json_object_set_new(j, "state_since", json_integer(a->state_since));
+    json_object_set_new(j, "queues", queues);
+    return j;
+}
+
+/* {"warn", "alarm"}, each null when not set (0). */
+static json_t *threshold_pair(uint32_t warn, uint32_t alarm)
+{
+    return json_pack("{s:o,s:o}", "warn", warn ? json_integer(warn) : json_null(), "alarm",
+                     alarm ? json_integer(alarm) : json_null());
+}
+
+static json_t *thresholds_json(const struct engine_thresholds *t)
+{
+    return json_pack("{s:o,s:o,s:o}", "service_level", threshold_pair(t->sl_warn, t->sl_alarm),
+                     "waiting", threshold_pair(t->waiting_warn, t->waiting_alarm),
+                     "longest_wait_s", threshold_pair(t->wait_warn_s, t->wait_alarm_s));
 }
 
 /* Today's service level, counting the contacts waiting past the target now against it
@@ -90,6 +111,12 @@ json_t *api__queue_json(const struct engine_queue_info *q, uint32_t waiting_past
                   "timed_out", (json_int_t)t->timed_out, "handled", (json_int_t)t->handled,
                   "answer_wait_ms", (json_int_t)t->answer_wait_ms, "handle_ms",
                   (json_int_t)t->handle_ms));
+    const char *formula = engine_sl_formula_name(q->sl_formula);
+    json_object_set_new(j, "service_level",
+                        json_pack("{s:I,s:i,s:s}", "target_s", (json_int_t)q->sl_target_s,
+                                  "percent", (int)q->sl_percent, "formula",
+                                  formula != NULL ? formula : "answered_abandoned"));
+    json_object_set_new(j, "thresholds", thresholds_json(&q->thresholds));
     return j;
 }
 

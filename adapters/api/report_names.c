@@ -9,7 +9,7 @@
 static const char *const intervals[REPORT_IV_COUNT] = {
     [REPORT_IV_15M] = "15m",     [REPORT_IV_30M] = "30m",   [REPORT_IV_60M] = "60m",
     [REPORT_IV_DAY] = "day",     [REPORT_IV_WEEK] = "week", [REPORT_IV_MONTH] = "month",
-    [REPORT_IV_TOTAL] = "total",
+    [REPORT_IV_TOTAL] = "total", [REPORT_IV_5M] = "5m",
 };
 static const char *const groups[REPORT_BY_COUNT] = {
     [REPORT_BY_QUEUE] = "queue",
@@ -79,7 +79,7 @@ const char *api__report_group_name(int i)
 const char *api__report_names(const char *what)
 {
     if (strcmp(what, "interval") == 0) {
-        return "15m, 30m, 60m, day, week, month, total";
+        return "5m, 15m, 30m, 60m, day, week, month, total";
     }
     if (strcmp(what, "group") == 0) {
         return "queue, agent, channel, site, disposition, none";

@@ -361,8 +361,9 @@ static json_t *cell_json(const struct report_job *j, const struct report_cell *c
                      "values", values);
 }
 
-static const char *const interval_names[REPORT_IV_COUNT] = {"15m",  "30m",   "60m",  "day",
-                                                            "week", "month", "total"};
+/* In enum report_interval's order. */
+static const char *const interval_names[REPORT_IV_COUNT] = {"15m",  "30m",   "60m",   "day",
+                                                            "week", "month", "total", "5m"};
 static const char *const group_names[REPORT_BY_COUNT] = {"queue", "agent",       "channel",
                                                          "site",  "disposition", "none"};
 static const char *const unit_names[] = {"count", "ratio", "seconds", "per_hour"};
@@ -821,9 +822,9 @@ static bool parse_job(struct api__call *call, struct report_job *j)
     if (http_query_get(call->req, "interval", v, sizeof(v)) != -1 &&
         (j->spec.interval = (uint8_t)name_index(interval_names, REPORT_IV_COUNT, v)) >=
             REPORT_IV_COUNT) {
-        http_reply_error(call->x, 400, "INVAL",
-                         "interval: '%s' is not one of 15m, 30m, 60m, day, week, month, total",
-                         v);
+        http_reply_error(
+            call->x, 400, "INVAL",
+            "interval: '%s' is not one of 5m, 15m, 30m, 60m, day, week, month, total", v);
         return false;
     }
     if (http_query_get(call->req, "group", v, sizeof(v)) != -1 &&

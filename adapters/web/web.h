@@ -1,6 +1,6 @@
 /* web: the pages a node serves to browsers (the repository's web/: the customer chat, the
- * agent desktop, their shared files), read into memory once at start and answered from
- * there over the node's HTTP listener.
+ * agent desktop, the wallboard, their shared files), read into memory once at start and
+ * answered from there over the node's HTTP listener.
  *
  * Why a module of its own under adapters/, registered by node/web.c: it speaks HTTP to
  * browsers and nothing else (no command, no effect, no cluster), as the other adapters
@@ -9,12 +9,12 @@
  * (tests/unit/test_web_serve.c).
  *
  * What is served. Each directory directly under the root is a mount, "/NAME/" (web/chat
- * is /chat/, web/desk /desk/, web/lib /lib/); the files below it, at any depth, are its
- * paths. Files directly under the root are not served. Names beginning with '.' are
- * skipped, so are fifos, sockets and devices, and so are symbolic links unless they name a
- * regular file inside the root below a mount (a link to a directory, one leaving the tree,
- * and one directly under the root are skipped with a warning in the log). The files are read
- * once, by web_new(): a page changed on disk is served after the node restarts.
+ * is /chat/, web/desk /desk/, web/wall /wall/, web/lib /lib/); the files below it, at any
+ * depth, are its paths. Files directly under the root are not served. Names beginning with
+ * '.' are skipped, so are fifos, sockets and devices, and so are symbolic links unless they
+ * name a regular file inside the root below a mount (a link to a directory, one leaving the
+ * tree, and one directly under the root are skipped with a warning in the log). The files
+ * are read once, by web_new(): a page changed on disk is served after the node restarts.
  *
  * How a request is answered (web_handle(), for GET and HEAD):
  *   /NAME                 301 to /NAME/ (the query kept); also a directory without its '/'

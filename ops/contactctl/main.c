@@ -70,7 +70,7 @@ int ctl_usage(void)
         "                                      newest first)\n"
         "reports:\n"
         "  report [--period P | --from T --to T] [--interval "
-        "15m|30m|60m|day|week|month|total]\n"
+        "5m|15m|30m|60m|day|week|month|total]\n"
         "         [--group queue|agent|channel|site|disposition|none] [--queue Q] [--agent A]\n"
         "         [--channel CH] [--figures F,...] [--csv]\n"
         "                                      figures (docs/reports.md); P: today, "

@@ -91,7 +91,8 @@ def main():
         wait(answered, 60, "a contact answered by an agent of the demo's traffic")
         log("traffic flows: contacts are being answered")
 
-        for page in (f"https://127.0.0.1:{ports[0]}/chat/", f"https://127.0.0.1:{ports[1]}/desk/"):
+        for page in (f"https://127.0.0.1:{ports[0]}/chat/", f"https://127.0.0.1:{ports[1]}/desk/",
+                     f"https://127.0.0.1:{ports[2]}/wall/"):
             if not any(page in l for l in lines):
                 raise Failure(f"the banner does not name {page}")
             conn = http.client.HTTPSConnection("127.0.0.1", int(page.split(":")[2].split("/")[0]),

@@ -8,7 +8,8 @@ node gives the same report, as JSON and as CSV, by queue, agent, channel, site a
 disposition, in 15-minute intervals and in total; the figures equal the test's own
 reckoning from the contacts' paths; a cell drills down to the contacts it counts; contactctl
 prints the same; a contact still waiting past the target counts against the live service
-level."""
+level. 5-minute intervals add up to the same; every node shows each queue's service level
+goal and wallboard thresholds."""
 import csv
 import io
 import os
@@ -296,6 +297,47 @@ def ctl(c, *args):
     return res.stdout
 
 
+def queue_json(c):
+    """Every node, the lagger (which had the model from a snapshot) included, shows each
+    queue's service level goal and wallboard thresholds, null where the model sets none."""
+    want = {
+        "rq": ({"target_s": 3, "percent": 80, "formula": "offered"},
+               {"service_level": {"warn": 80, "alarm": 60},
+                "waiting": {"warn": None, "alarm": 3},
+                "longest_wait_s": {"warn": 10, "alarm": 60}}),
+        "rq-spill": ({"target_s": 3, "percent": 80, "formula": "answered_abandoned"},
+                     {"service_level": {"warn": None, "alarm": None},
+                      "waiting": {"warn": None, "alarm": None},
+                      "longest_wait_s": {"warn": None, "alarm": None}}),
+    }
+    for node in c.nodes:
+        code, doc = node.request("GET", "/v1/queues")
+        check(code == 200, f"{node.name}: /v1/queues {code} {doc}")
+        got = {q["name"]: (q["service_level"], q["thresholds"]) for q in doc["items"]}
+        check(got == want, f"{node.name}: queues' service level and thresholds {got}")
+        code, doc = node.request("GET", "/v1/agents/r1")
+        check(code == 200 and doc["queues"] == ["rq"] and doc["state_since"] > 0,
+              f"{node.name}: agent r1 {doc}")
+    log("every node shows each queue's service level goal and thresholds, and each agent's "
+        "queues and state_since")
+
+
+def five_minutes(c, window):
+    """The same traffic in 5-minute intervals: cells no longer than that, labelled with
+    their local start, adding up to the period's total."""
+    doc = report(c.nodes[0], f"interval=5m&figures=offered&{window}")
+    check(doc["report"]["interval"] == "5m", f"interval {doc['report']}")
+    rq = [r for r in doc["rows"] if r["group"] == "rq"]
+    check(rq and all(0 < r["end"] - r["start"] <= 300000 for r in rq), f"5m cells {rq}")
+    check(all(r["interval"][14:16] in {f"{m:02d}" for m in range(0, 60, 5)} for r in rq),
+          f"5m labels {[r['interval'] for r in rq]}")
+    total = next(x for x in doc["totals"] if x["group"] == "rq")["values"]["offered"]
+    check(sum(r["values"]["offered"] for r in rq) == total == 10, f"5m offered {rq}")
+    code, err = c.nodes[1].request("GET", "/v1/reports?interval=7m")
+    check(code == 400 and "5m, 15m" in err["error"]["message"], f"interval=7m: {code} {err}")
+    log(f"in 5-minute intervals: {len(rq)} cells of rq adding up to its 10 offered")
+
+
 def body(c):
     c.start()
     c.wait_leader()
@@ -322,8 +364,10 @@ def body(c):
     check(lagger.status()["history"]["gaps"] >= 1, f"{lagger.name} recorded no gap: {sts}")
     log(f"{lagger.name} caught up by snapshot and copied what it missed: {sts[0]}")
 
+    queue_json(c)
     asa, longest = reckon(t, k)
     window = f"from={t0 - 1000}&to={t1 + 1000}"
+    five_minutes(c, window)
     docs, csvs = [], []
     for node in c.nodes:
         where = node.name

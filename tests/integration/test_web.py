@@ -1,5 +1,5 @@
 """The pages a node serves (adapters/web): a real node with TLS serves the repository's
-web/ (the harness names it as web_root): /chat/, /desk/ and /lib/dom.js byte for byte, with
+web/ (the harness names it as web_root): /chat/, /desk/, /wall/ and /lib/ byte for byte, with
 their types, validators and security headers (the chat page may be framed by any site,
 nothing else by any); /chat redirects to /chat/; only GET and HEAD; and no attempt to climb
 out of the tree (dot segments, plain or encoded, encoded slashes and backslashes) gets
@@ -64,9 +64,12 @@ def pages(c):
     check_page(node, "/chat/chat.css", "chat/chat.css", "text/css; charset=utf-8", True)
     check_page(node, "/desk/", "desk/index.html", "text/html; charset=utf-8", False)
     check_page(node, "/desk/desk.js", "desk/desk.js", "text/javascript; charset=utf-8", False)
+    check_page(node, "/wall/", "wall/index.html", "text/html; charset=utf-8", False)
+    check_page(node, "/wall/wall.js", "wall/wall.js", "text/javascript; charset=utf-8", False)
+    check_page(node, "/wall/wall.css", "wall/wall.css", "text/css; charset=utf-8", False)
     check_page(node, "/lib/dom.js", "lib/dom.js", "text/javascript; charset=utf-8", False)
     check_page(node, "/lib/base.css", "lib/base.css", "text/css; charset=utf-8", False)
-    log("/chat/, /desk/ and /lib/ serve web/ byte for byte, with types and headers")
+    log("/chat/, /desk/, /wall/ and /lib/ serve web/ byte for byte, with types and headers")
 
     # The ETag names the bytes: sent back, it gets 304 and no body.
     status, h, body = fetch(node, "GET", "/chat/", {"If-None-Match": etag})

@@ -3,7 +3,7 @@
  * rules out; the binary form writes them as format 4 only when one is set, so a model
  * without them encodes to the bytes it always did and a format-4 model whose reports part
  * says nothing is refused; a snapshot carries them in each queue's definition, retired
- * queues' too. */
+ * queues' too; the queue view (engine_queue_get) shows them to the wallboard. */
 #include "engine/internal.h"
 #include "engine_fixture.h"
 
@@ -343,6 +343,68 @@ TEST(snapshots_keep_them_in_each_queue_definition)
     engine_free(copy);
 }
 
+/* ---- What the API shows of them ------------------------------------------------------ */
+
+static struct engine_queue_info queue_info(struct fixture *f, const char *name)
+{
+    struct engine_queue_info q;
+    assert_int_equal(engine_queue_get(f->e, name, &q), 0);
+    return q;
+}
+
+static void assert_thresholds(const struct engine_thresholds *t, const uint32_t want[6])
+{
+    assert_int_equal(t->sl_warn, want[0]);
+    assert_int_equal(t->sl_alarm, want[1]);
+    assert_int_equal(t->waiting_warn, want[2]);
+    assert_int_equal(t->waiting_alarm, want[3]);
+    assert_int_equal(t->wait_warn_s, want[4]);
+    assert_int_equal(t->wait_alarm_s, want[5]);
+}
+
+/* The wallboard reads a queue's goal and thresholds, and each agent's queues and the time
+ * its state began, from engine_queue_get() and engine_agent_get(). */
+TEST(queue_and_agent_views_show_them)
+{
+    set_reports(f);
+    Q("sales")->sl_target_s = 15;
+    Q("sales")->sl_percent = 90;
+    AGENT("ann", "sales", "mail");
+    MODEL_INSTALL;
+    struct engine_queue_info q = queue_info(f, "sales");
+    assert_int_equal(q.sl_target_s, 15);
+    assert_int_equal(q.sl_percent, 90);
+    assert_int_equal(q.sl_formula, ENGINE_SL_OFFERED);
+    assert_thresholds(&q.thresholds, (const uint32_t[6]){80, 60, 10, 20, 60, 120});
+    q = queue_info(f, "chat");
+    assert_int_equal(q.sl_target_s, 20);
+    assert_int_equal(q.sl_percent, 80);
+    assert_int_equal(q.sl_formula, ENGINE_SL_SHORT_EXCLUDED);
+    assert_thresholds(&q.thresholds, (const uint32_t[6]){0, 0, 0, 0, 0, 0});
+    struct engine_agent_info a;
+    AFTER(5 * FX_SEC);
+    LOGIN("ann");
+    int64_t login = f->now;
+    AFTER(7 * FX_SEC);
+    assert_int_equal(engine_agent_get(f->e, "ann", &a), 0);
+    assert_int_equal(a.n_queues, 2);
+    assert_string_equal(a.queues[0], "sales");
+    assert_string_equal(a.queues[1], "mail");
+    assert_int_equal(a.state, ENGINE_AGENT_AVAILABLE);
+    assert_int_equal(a.state_since, login);
+    /* Version 2 leaves mail out: the retired queue shows the definition it had. */
+    A("ann")->n_queues = 1;
+    f->m.n_queues = 2;
+    MODEL_INSTALL;
+    q = queue_info(f, "mail");
+    assert_true(q.retired);
+    assert_thresholds(&q.thresholds, (const uint32_t[6]){0, 0, 0, 0, 0, 86400});
+    assert_int_equal(engine_agent_get(f->e, "ann", &a), 0);
+    assert_int_equal(a.n_queues, 1);
+    assert_string_equal(a.queues[0], "sales");
+    f->m.n_queues = 3;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -354,6 +416,7 @@ int main(void)
         FX_TEST(models_without_them_keep_their_bytes),
         FX_TEST(a_format_4_that_says_nothing_is_refused),
         FX_TEST(snapshots_keep_them_in_each_queue_definition),
+        FX_TEST(queue_and_agent_views_show_them),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,8 @@
 /* report/: local intervals and their labels, with zone tables built by hand: UTC, Europe/
  * London 2026 (both changes), a fixed +05:30 and -05:00, and Lord Howe Island, whose clocks
- * move by half an hour (so a change falls inside a local hour). A 15-minute interval is 15
- * real minutes, a day 23, 24 or 25 hours, the repeated hour of a fall-back change has
- * intervals of its own, and a report's cells follow the same cuts. */
+ * move by half an hour (so a change falls inside a local hour). A 5- or 15-minute interval
+ * is that many real minutes, a day 23, 24 or 25 hours, the repeated hour of a fall-back
+ * change has intervals of its own, and a report's cells follow the same cuts. */
 #include "report_fixture.h"
 
 #define Z(y, mo, d, h, mi) utc_ms(y, mo, d, h, mi, 0)
@@ -194,22 +194,75 @@ TEST(a_change_of_offset_ends_an_hour)
              Z(2026, 10, 4, 13, 0), "2026-10-04");
 }
 
+/* The length of a 5m, 15m, 30m or 60m interval; 0 for the others. */
+static int64_t sub_day(uint8_t iv)
+{
+    switch (iv) {
+        case REPORT_IV_5M:
+            return MINUTES(5);
+        case REPORT_IV_15M:
+            return MINUTES(15);
+        case REPORT_IV_30M:
+            return MINUTES(30);
+        case REPORT_IV_60M:
+            return MINUTES(60);
+        default:
+            return 0;
+    }
+}
+
+/* Five minutes, the wallboard's sparklines: cut like the quarter hour, by the local clock,
+ * with a change of offset ending one (the repeated hour, half-hour offsets, Lord Howe's
+ * changes by half an hour). */
+TEST(five_minute_intervals)
+{
+    INTERVAL(REPORT_IV_5M, NULL, utc_ms(2026, 12, 7, 9, 37, 30), Z(2026, 12, 7, 9, 35),
+             Z(2026, 12, 7, 9, 40), "2026-12-07T09:35+00:00");
+    INTERVAL(REPORT_IV_5M, NULL, Z(2026, 12, 7, 23, 59), Z(2026, 12, 7, 23, 55),
+             Z(2026, 12, 8, 0, 0), "2026-12-07T23:55+00:00");
+    INTERVAL(REPORT_IV_5M, &f->kolkata.z, Z(2026, 12, 7, 4, 2), Z(2026, 12, 7, 4, 0),
+             Z(2026, 12, 7, 4, 5), "2026-12-07T09:30+05:30");
+    INTERVAL(REPORT_IV_5M, &f->new_york.z, Z(2026, 12, 7, 9, 4), Z(2026, 12, 7, 9, 0),
+             Z(2026, 12, 7, 9, 5), "2026-12-07T04:00-05:00");
+    /* London: 00:55Z is 01:55 BST, the last of summer time; 01:00Z is 01:00 GMT again. */
+    INTERVAL(REPORT_IV_5M, LONDON, Z(2026, 10, 25, 0, 58), Z(2026, 10, 25, 0, 55),
+             Z(2026, 10, 25, 1, 0), "2026-10-25T01:55+01:00");
+    INTERVAL(REPORT_IV_5M, LONDON, Z(2026, 10, 25, 1, 2), Z(2026, 10, 25, 1, 0),
+             Z(2026, 10, 25, 1, 5), "2026-10-25T01:00+00:00");
+    INTERVAL(REPORT_IV_5M, LONDON, Z(2026, 3, 29, 0, 57), Z(2026, 3, 29, 0, 55),
+             Z(2026, 3, 29, 1, 0), "2026-03-29T00:55+00:00");
+    INTERVAL(REPORT_IV_5M, LONDON, Z(2026, 3, 29, 1, 0), Z(2026, 3, 29, 1, 0),
+             Z(2026, 3, 29, 1, 5), "2026-03-29T02:00+01:00");
+    /* Lord Howe: 02:00 (+11) becomes 01:30 (+10:30) at 15:00Z, 02:00 (+10:30) becomes
+     * 02:30 (+11) at 15:30Z. */
+    INTERVAL(REPORT_IV_5M, LORD_HOWE, Z(2026, 4, 4, 14, 58), Z(2026, 4, 4, 14, 55),
+             Z(2026, 4, 4, 15, 0), "2026-04-05T01:55+11:00");
+    INTERVAL(REPORT_IV_5M, LORD_HOWE, Z(2026, 4, 4, 15, 1), Z(2026, 4, 4, 15, 0),
+             Z(2026, 4, 4, 15, 5), "2026-04-05T01:30+10:30");
+    INTERVAL(REPORT_IV_5M, LORD_HOWE, Z(2026, 10, 3, 15, 29), Z(2026, 10, 3, 15, 25),
+             Z(2026, 10, 3, 15, 30), "2026-10-04T01:55+10:30");
+    INTERVAL(REPORT_IV_5M, LORD_HOWE, Z(2026, 10, 3, 15, 32), Z(2026, 10, 3, 15, 30),
+             Z(2026, 10, 3, 15, 35), "2026-10-04T02:30+11:00");
+}
+
 /* Walking every interval of 2026 in every zone: each starts where the last ended, holds
  * every instant up to the next, and is no longer than its unit allows. */
 TEST(intervals_tile_the_year)
 {
     const struct engine_zone *zones[] = {NULL, LONDON, &f->kolkata.z, &f->new_york.z,
                                          LORD_HOWE};
-    const int64_t sub_day[] = {MINUTES(15), MINUTES(30), MINUTES(60)};
     for (size_t z = 0; z < sizeof(zones) / sizeof(zones[0]); z++) {
-        for (uint8_t iv = 0; iv < REPORT_IV_TOTAL; iv++) {
+        for (uint8_t iv = 0; iv < REPORT_IV_COUNT; iv++) {
+            if (iv == REPORT_IV_TOTAL) {
+                continue;
+            }
             int64_t start = report_interval_start(iv, zones[z], Z(2026, 1, 1, 0, 0));
             uint64_t seed = 12345;
             while (start < Z(2027, 1, 1, 0, 0)) {
                 int64_t next = report_interval_next(iv, zones[z], start);
                 assert_true(next > start);
-                if (iv <= REPORT_IV_60M) {
-                    assert_true(next - start <= sub_day[iv]);
+                if (sub_day(iv) > 0) {
+                    assert_true(next - start <= sub_day(iv));
                 } else if (iv == REPORT_IV_DAY) {
                     assert_true(next - start >= HOURS(23) && next - start <= HOURS(25));
                 }
@@ -341,6 +394,41 @@ TEST(one_interval_for_the_whole_period)
     assert_int_equal(cells[0].sums.period_ms, HOURS(4));
 }
 
+/* The wallboard's last hour, made at 10:07: cells start at the period's start (09:07, in
+ * the 09:05 interval) and at each local five minutes after it, up to the report's now. */
+TEST(five_minute_cells_of_the_last_hour)
+{
+    struct report_spec spec = {.from_ms = Z(2026, 12, 7, 9, 7),
+                               .to_ms = Z(2026, 12, 7, 10, 7),
+                               .interval = REPORT_IV_5M,
+                               .group = REPORT_BY_NONE,
+                               .zone = LONDON,
+                               .channel = -1,
+                               .fallback = {20000, 80, REPORT_SL_OFFERED, 5000}};
+    f->r = report_new(&spec, NULL, 0);
+    assert_non_null(f->r);
+    contact_at(f->r, Z(2026, 12, 7, 9, 8));
+    contact_at(f->r, Z(2026, 12, 7, 9, 14));
+    contact_at(f->r, Z(2026, 12, 7, 9, 15));
+    contact_at(f->r, Z(2026, 12, 7, 10, 6));
+    const struct report_cell *cells;
+    assert_int_equal(report_cells(f->r, &cells), 4);
+    const int64_t start[] = {Z(2026, 12, 7, 9, 7), Z(2026, 12, 7, 9, 10), Z(2026, 12, 7, 9, 15),
+                             Z(2026, 12, 7, 10, 5)};
+    const int64_t end[] = {Z(2026, 12, 7, 9, 10), Z(2026, 12, 7, 9, 15), Z(2026, 12, 7, 9, 20),
+                           Z(2026, 12, 7, 10, 7)};
+    const char *labels[] = {"2026-12-07T09:05+00:00", "2026-12-07T09:10+00:00",
+                            "2026-12-07T09:15+00:00", "2026-12-07T10:05+00:00"};
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(cells[i].start_ms, start[i]);
+        assert_int_equal(cells[i].end_ms, end[i]);
+        assert_string_equal(cells[i].label, labels[i]);
+        assert_int_equal(cells[i].sums.offered, 1);
+        assert_int_equal(cells[i].sums.period_ms, end[i] - start[i]);
+    }
+    assert_int_equal(report_total(f->r)->sums.offered, 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -351,6 +439,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(offsets_of_half_hours_and_west_of_greenwich, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_change_of_offset_ends_an_hour, setup, teardown),
+        cmocka_unit_test_setup_teardown(five_minute_intervals, setup, teardown),
         cmocka_unit_test_setup_teardown(intervals_tile_the_year, setup, teardown),
         cmocka_unit_test_setup_teardown(the_repeated_hour_has_cells_of_its_own, setup,
                                         teardown),
@@ -358,6 +447,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(a_day_of_twenty_five_hours, setup, teardown),
         cmocka_unit_test_setup_teardown(one_interval_for_the_whole_period, setup, teardown),
+        cmocka_unit_test_setup_teardown(five_minute_cells_of_the_last_hour, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
