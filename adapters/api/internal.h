@@ -420,8 +420,18 @@ struct api__schedule
     uint16_t minute;  /* DAILY, WEEKLY, MONTHLY: of the day */
     uint8_t day;      /* WEEKLY: 0 = Monday; MONTHLY: 1-28 */
 };
-/* "every 15m|30m|60m", "daily HH:MM", "weekly mon HH:MM", "monthly D HH:MM". 0 or -1. */
+/* "every 15m|30m|60m", "daily HH:MM", "weekly mon HH:MM", "monthly D HH:MM". 0 or -1.
+ * (schedule.c) */
 int api__schedule_parse(const char *s, struct api__schedule *out);
+/* The latest slot of s at or before now (ms), in zone z (NULL: UTC): the scheduled moment
+ * that is due. A moment a clock change skips comes as late after the change as the clock
+ * was set forward (01:30 on a night clocks go from 01:00 to 02:00 is 02:30); one it repeats
+ * comes the second time. */
+int64_t api__schedule_slot(const struct api__schedule *s,
+                           const struct engine_zone *z,
+                           int64_t now);
+/* Local seconds (as the zone's clock reads) to UTC seconds. */
+int64_t api__local_to_utc(const struct engine_zone *z, int64_t local_s);
 
 /* report_defs.c: report definitions (engine.h): reads, and the changes a supervisor makes. */
 enum api__defs_read { API__DEFS_LIST, API__DEFS_ONE, API__DEFS_VERSIONS, API__DEFS_DIFF };

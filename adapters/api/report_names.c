@@ -24,7 +24,6 @@ static const char *const periods[API__PERIOD_COUNT] = {
     "last_5m", "last_15m",  "last_60m",  "last_24h",  "last_7d",    "last_30d",
 };
 static const char *const formats[API__FORMAT_COUNT] = {"json", "csv", "html", "pdf"};
-static const char *const weekdays[7] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
 
 static int find(const char *const *names, int n, const char *s)
 {
@@ -92,57 +91,4 @@ const char *api__report_names(const char *what)
         return "json, csv, html, pdf";
     }
     return "";
-}
-
-/* "HH:MM" into minutes of the day. */
-static bool clock_time(const char *s, uint16_t *out)
-{
-    int h, m, n = 0;
-    if (sscanf(s, "%2d:%2d%n", &h, &m, &n) != 2 || n != 5 || s[5] != 0 || h < 0 || h > 23 ||
-        m < 0 || m > 59 || s[0] < '0' || s[0] > '9' || s[3] < '0' || s[3] > '9') {
-        return false;
-    }
-    *out = (uint16_t)(h * 60 + m);
-    return true;
-}
-
-int api__schedule_parse(const char *s, struct api__schedule *out)
-{
-    char word[16], a[16], b[16];
-    int n = 0;
-    memset(out, 0, sizeof(*out));
-    if (sscanf(s, "%15s %15s%n", word, a, &n) == 2 && s[n] == 0) {
-        if (strcmp(word, "every") == 0) {
-            int iv = api__report_interval_parse(a);
-            if (iv != REPORT_IV_15M && iv != REPORT_IV_30M && iv != REPORT_IV_60M) {
-                return -1;
-            }
-            out->kind = API__EVERY;
-            out->minutes = iv == REPORT_IV_15M ? 15 : iv == REPORT_IV_30M ? 30 : 60;
-            return 0;
-        }
-        if (strcmp(word, "daily") == 0 && clock_time(a, &out->minute)) {
-            out->kind = API__DAILY;
-            return 0;
-        }
-        return -1;
-    }
-    n = 0;
-    if (sscanf(s, "%15s %15s %15s%n", word, a, b, &n) != 3 || s[n] != 0 ||
-        !clock_time(b, &out->minute)) {
-        return -1;
-    }
-    if (strcmp(word, "weekly") == 0 && (out->day = (uint8_t)(find(weekdays, 7, a) + 1)) > 0) {
-        out->kind = API__WEEKLY;
-        out->day--; /* 0 = Monday */
-        return 0;
-    }
-    int d = 0, m = 0;
-    if (strcmp(word, "monthly") == 0 && sscanf(a, "%2d%n", &d, &m) == 1 && a[m] == 0 &&
-        d >= 1 && d <= 28) {
-        out->kind = API__MONTHLY;
-        out->day = (uint8_t)d;
-        return 0;
-    }
-    return -1;
 }
