@@ -1,5 +1,5 @@
-/* Reports: GET /v1/reports (figures by group and interval, as JSON or CSV) and
- * GET /v1/reports/contacts (drill-down: the contacts one cell counts).
+/* Reports: GET /v1/reports (figures by group and interval, as JSON, CSV, an HTML page or a
+ * PDF of that page) and GET /v1/reports/contacts (drill-down: the contacts one cell counts).
  *
  * A report is made in two halves. On the loop, after the read barrier: the live state (the
  * contacts still in the engine, and each agent's current state so far) goes into the
@@ -10,11 +10,16 @@
  * that finished after the index is live in the first half and left out of the second.
  *
  * A node still copying history it missed (it caught up by a snapshot) answers 503: its
- * figures would be short. */
+ * figures would be short.
+ *
+ * The HTML page is made in the pool like CSV (report_html()); a PDF is that page printed by
+ * Chromium (pdf.c) once the pool is done, in one of a few places reserved before the report
+ * is made, so that a busy node refuses at once rather than after the work. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "adapters/api/internal.h"
 #include "common/error.h"
@@ -37,7 +42,7 @@ struct site_entry
     char site[ENGINE_SITE_MAX];
 };
 
-enum report_format { FORMAT_JSON = 0, FORMAT_CSV };
+enum report_format { FORMAT_JSON = 0, FORMAT_CSV, FORMAT_HTML, FORMAT_PDF };
 
 struct report_job
 {
@@ -73,6 +78,7 @@ struct report_job
     char err[160];
     char *body; /* the answer, made in the pool */
     size_t body_len;
+    bool pdf_place; /* holds a place to print (api__pdf_reserve()) */
 };
 
 /* ---- copies of the model ---------------------------------------------------------------- */
@@ -195,6 +201,9 @@ static void job_free(struct report_job *j)
     free(j->zone.transitions);
     json_decref(j->drilled);
     free(j->body);
+    if (j->pdf_place) {
+        api__pdf_release(j->api);
+    }
     free(j);
 }
 
@@ -510,6 +519,41 @@ static void report_csv(const struct report_job *j, struct cd_buf *b)
     }
 }
 
+/* ---- HTML ---------------------------------------------------------------------------------
+ */
+
+/* When the report was made, as the centre's clock read it: "2026-12-07 10:00:05 +00:00
+ * (Europe/London)". */
+static void made_at(const struct report_job *j, char *out, size_t len)
+{
+    int64_t s = j->spec.now_ms / 1000;
+    int32_t off = j->has_zone ? engine_zone_offset(&j->zone, s) : 0;
+    time_t local = (time_t)(s + off);
+    struct tm tm;
+    char when[32] = "?";
+    if (gmtime_r(&local, &tm) != NULL) {
+        strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+    }
+    int a = off < 0 ? -off : off;
+    snprintf(out, len, "%s %c%02d:%02d (%s)", when, off < 0 ? '-' : '+', a / 3600, a / 60 % 60,
+             j->has_zone ? j->zone.name : "UTC");
+}
+
+static void report_page(const struct report_job *j, struct cd_buf *b)
+{
+    char when[128];
+    made_at(j, when, sizeof(when));
+    struct report_page page = {.made_at = when,
+                               .node = j->node,
+                               .as_of_index = j->max_index,
+                               .figures = j->figures,
+                               .n_figures = j->n_figures};
+    int rc = report_html(j->r, &page, b);
+    if (rc != 0 && b->err == 0) {
+        b->err = rc;
+    }
+}
+
 /* ---- the pool half ------------------------------------------------------------------------
  */
 
@@ -530,10 +574,14 @@ static void work(uv_work_t *w)
                                  (json_int_t)j->n_drilled, "more", j->drill_more);
         j->body = json_dumps(body, JSON_COMPACT);
         json_decref(body);
-    } else if (j->format == FORMAT_CSV) {
+    } else if (j->format != FORMAT_JSON) {
         struct cd_buf b;
         cd_buf_init(&b);
-        report_csv(j, &b);
+        if (j->format == FORMAT_CSV) {
+            report_csv(j, &b);
+        } else {
+            report_page(j, &b);
+        }
         if (b.err == 0) {
             j->body = malloc(b.len + 1);
             if (j->body != NULL) {
@@ -554,11 +602,62 @@ static void work(uv_work_t *w)
     }
 }
 
+static const char *content_type(const struct report_job *j)
+{
+    switch (j->drill ? FORMAT_JSON : j->format) {
+        case FORMAT_CSV:
+            return "text/csv; charset=utf-8";
+        case FORMAT_HTML:
+            return "text/html; charset=utf-8";
+        default:
+            return "application/json";
+    }
+}
+
+/* A page of ours, which runs nothing and loads nothing, may not start to either. */
+#define PAGE_HEADERS                                                             \
+    "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'\r\n" \
+    "X-Content-Type-Options: nosniff\r\n"
+#define PDF_HEADERS "Content-Disposition: inline; filename=\"report.pdf\"\r\n"
+
+static void printed(void *data, int status, const char *why, char *pdf, size_t len)
+{
+    struct report_job *j = data;
+    if (status == 0) {
+        if (http_reply_headers(j->x, 200, "application/pdf", PDF_HEADERS, pdf, len) != 0) {
+            http_reply(j->x, 200, "application/pdf", pdf, len);
+        }
+    } else if (status == CD_ENOTFOUND) {
+        http_reply_error(j->x, 501, "UNSUPPORTED", "%s", why);
+    } else {
+        api__fail(j->x, status, why);
+    }
+    free(pdf);
+    job_free(j);
+}
+
+/* The page made, it goes to Chromium with the place the job holds. */
+static bool print(struct report_job *j)
+{
+    if (api__pdf_print(j->api, j->body, j->body_len, printed, j) != 0) {
+        return false;
+    }
+    j->body = NULL;
+    j->pdf_place = false;
+    return true;
+}
+
 static void worked(uv_work_t *w, int status)
 {
     struct report_job *j = w->data;
     struct api *a = j->api;
     a->reports_running--;
+    if (status == 0 && !a->closing && j->rc == 0 && j->format == FORMAT_PDF && !j->drill) {
+        if (print(j)) {
+            return;
+        }
+        j->rc = CD_ENOMEM;
+    }
     if (status != 0 || a->closing) {
         http_reply_error(j->x, 503, "UNAVAIL", "the node is shutting down");
     } else if (j->rc == CD_ECAPACITY) {
@@ -568,11 +667,13 @@ static void worked(uv_work_t *w, int status)
                          REPORT_CELLS_MAX);
     } else if (j->rc != 0) {
         api__fail(j->x, j->rc, NULL);
+    } else if (j->format == FORMAT_HTML && !j->drill) {
+        if (http_reply_headers(j->x, 200, content_type(j), PAGE_HEADERS, j->body,
+                               j->body_len) != 0) {
+            http_reply(j->x, 200, content_type(j), j->body, j->body_len);
+        }
     } else {
-        http_reply(j->x, 200,
-                   j->format == FORMAT_CSV && !j->drill ? "text/csv; charset=utf-8"
-                                                        : "application/json",
-                   j->body, j->body_len);
+        http_reply(j->x, 200, content_type(j), j->body, j->body_len);
     }
     job_free(j);
     api__close_settle(a);
@@ -606,6 +707,13 @@ static void start(void *data, int status)
         http_reply_error(j->x, 503, "UNAVAIL",
                          "%d reports are being made on this node: try again shortly",
                          REPORTS_RUNNING);
+        job_free(j);
+        return;
+    }
+    if (j->format == FORMAT_PDF && !j->drill && !(j->pdf_place = api__pdf_reserve(a))) {
+        http_reply_error(j->x, 503, "UNAVAIL",
+                         "%d PDF reports are being printed on this node: try again shortly",
+                         API__PDF_RUNNING);
         job_free(j);
         return;
     }
@@ -849,10 +957,16 @@ static bool parse_job(struct api__call *call, struct report_job *j)
     http_query_get(call->req, "queue", j->queue, sizeof(j->queue));
     http_query_get(call->req, "agent", j->agent, sizeof(j->agent));
     if (http_query_get(call->req, "format", v, sizeof(v)) != -1) {
-        if (strcmp(v, "csv") == 0) {
-            j->format = FORMAT_CSV;
-        } else if (strcmp(v, "json") != 0) {
-            http_reply_error(call->x, 400, "INVAL", "format: '%s' is not one of json, csv", v);
+        static const char *const formats[] = {"json", "csv", "html", "pdf"};
+        int f = name_index(formats, 4, v);
+        if (f < 0) {
+            http_reply_error(call->x, 400, "INVAL",
+                             "format: '%s' is not one of json, csv, html, pdf", v);
+            return false;
+        }
+        j->format = (uint8_t)f;
+        if (j->format == FORMAT_PDF && !api__pdf_ready(v, sizeof(v))) {
+            http_reply_error(call->x, 501, "UNSUPPORTED", "format=pdf: %s", v);
             return false;
         }
     }

@@ -574,6 +574,7 @@ void api_close(struct api *a, void (*cb)(void *data), void *data)
     a->close_cb = cb;
     a->close_data = data;
     api__kdf_close(a);
+    api__pdf_close(a);
     api__model_close(a);
     api__events_close(a);
 }
@@ -581,8 +582,7 @@ void api_close(struct api *a, void (*cb)(void *data), void *data)
 void api__close_settle(struct api *a)
 {
     if (a->closing && a->close_cb != NULL && a->job_running == NULL && a->kdf_running == 0 &&
-        a->reports_running == 0 &&
-        api__events_closed(a)) {
+        a->reports_running == 0 && a->pdfs == 0 && api__events_closed(a)) {
         void (*cb)(void *) = a->close_cb;
         a->close_cb = NULL;
         cb(a->close_data);
