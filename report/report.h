@@ -366,4 +366,50 @@ int report_contact_build(const struct report_facts *f,
                          struct report_buf *buf,
                          struct report_contact *out);
 
+/* ---- A report as a web page (html.c) --------------------------------------------------- */
+
+struct cd_buf;
+
+/* A colour threshold on one figure, as a report definition gives it. A value worse than
+ * warn is shown as a warning, worse than alarm as an alarm: worse means below when
+ * higher_is_better, above otherwise. warn and alarm are in the figure's unit as
+ * report_value() gives it (ratios 0..1, times in seconds). */
+struct report_threshold
+{
+    const char *figure; /* a figure's name, as report_figure_find() takes it */
+    double warn, alarm;
+    bool higher_is_better;
+};
+
+/* Without a threshold of its own, a service level (service_level, sl_*) below its policy's
+ * sl_percent is a warning, and this many points or more below it an alarm. */
+#define REPORT_HTML_SL_ALARM_POINTS 10
+
+/* What a page says besides the report's own spec (its period in its zone, interval, group
+ * and filters). Every pointer is borrowed for the call. */
+struct report_page
+{
+    const char *title;    /* NULL or "": "Report by queue" (by the report's group) */
+    const char *made_at;  /* when it was made, as the caller writes it: nothing here reads a
+                             clock; NULL: not shown */
+    const char *node;     /* the node that made it; NULL: not shown */
+    uint64_t as_of_index; /* the applied index it covers; 0: not shown */
+    const int *figures;   /* indices into report_figures(), in the order shown */
+    size_t n_figures;
+    const struct report_threshold *thresholds; /* may be NULL; for figures not shown: unused;
+                                                  the last one given for a figure wins */
+    size_t n_thresholds;
+};
+
+/* Appends report r to out as one self-contained HTML document (UTF-8; inline CSS and SVG,
+ * no script, nothing loaded from elsewhere; laid out for A4 landscape when printed): a
+ * header with the report's metadata, the grand total's key figures, a table of the group
+ * totals, per group its intervals as charts and a table (with one interval, the charts
+ * compare the groups instead), and a glossary of every figure shown. Every string from the
+ * input is escaped. The same input gives the same bytes. Reads cells as report_cells()
+ * does (sorting them). Returns 0; CD_EINVAL when a figure index is not one of
+ * report_figures(), there is none, or a threshold names no figure (nothing is appended); or
+ * CD_ENOMEM (out->err is set, out->len is as before the call). */
+int report_html(const struct report *r, const struct report_page *page, struct cd_buf *out);
+
 #endif

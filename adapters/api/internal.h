@@ -57,7 +57,9 @@ struct api
     /* kdf.c: password hashes in the thread pool, a few at a time, the rest waiting. */
     struct api__kdf_job *kdf_head, *kdf_tail;
     unsigned kdf_running, kdf_waiting;
-    unsigned reports_running; /* reports.c: reports being made in the thread pool */
+    unsigned reports_running;     /* reports.c: reports being made in the thread pool */
+    unsigned pdfs;                /* pdf.c: PDF prints reserved or under way */
+    struct api__pdf *pdf_running; /* pdf.c: those whose Chromium runs */
     /* signin.c: failed sign-ins by user name and by client address. */
     struct api__strikes strikes_user, strikes_addr;
     struct api__note *notes; /* audit.c: membership changes whose note is on its way */
@@ -446,6 +448,30 @@ int api__report_def_text(const struct engine *e,
                          const char *name,
                          uint32_t version,
                          json_t **out);
+
+/* pdf.c: an HTML page printed to PDF by headless Chromium (the program at
+ * $CONTACTD_CHROMIUM, or /usr/bin/chromium), at most API__PDF_RUNNING at once, each killed
+ * after API__PDF_TIMEOUT_MS. */
+#define API__PDF_RUNNING 2
+#define API__PDF_TIMEOUT_MS 60000
+struct api__pdf;
+/* Called once, on the loop: status 0 with the PDF (taken: free() it), or an error code with
+ * why (borrowed for the call): CD_ENOTFOUND (Chromium could not be started), CD_ETIMEDOUT,
+ * CD_EUNAVAIL (the API is closing), CD_EIO (Chromium failed, or a temporary file did). */
+typedef void (*api__pdf_cb)(void *data, int status, const char *why, char *pdf, size_t len);
+const char *api__pdf_chromium(void);
+/* Whether Chromium is there to run; when not, why says so, for an answer. */
+bool api__pdf_ready(char *why, size_t len);
+/* Takes one of the API__PDF_RUNNING places (false: all are taken, or the API is closing).
+ * The place goes with the print to api__pdf_print(), or back with api__pdf_release(). */
+bool api__pdf_reserve(struct api *a);
+void api__pdf_release(struct api *a);
+/* Prints html (len bytes; taken: the printer frees it) in a place reserved, calling cb
+ * later. Returns 0, or CD_ENOMEM (cb is never called; html and the place stay the
+ * caller's). */
+int api__pdf_print(struct api *a, char *html, size_t len, api__pdf_cb cb, void *data);
+/* At api_close(): kills every Chromium still printing; their callbacks follow. */
+void api__pdf_close(struct api *a);
 
 /* reports.c: GET /v1/reports and GET /v1/reports/contacts (drill-down). */
 void api__report(struct api__call *call);

@@ -1,5 +1,5 @@
-/* Reports: GET /v1/reports (figures by group and interval, as JSON or CSV) and
- * GET /v1/reports/contacts (drill-down: the contacts one cell counts).
+/* Reports: GET /v1/reports (figures by group and interval, as JSON, CSV, an HTML page or a
+ * PDF of that page) and GET /v1/reports/contacts (drill-down: the contacts one cell counts).
  *
  * A report is made in two halves. On the loop, after the read barrier: the live state (the
  * contacts still in the engine, and each agent's current state so far) goes into the
@@ -10,11 +10,16 @@
  * that finished after the index is live in the first half and left out of the second.
  *
  * A node still copying history it missed (it caught up by a snapshot) answers 503: its
- * figures would be short. */
+ * figures would be short.
+ *
+ * The HTML page is made in the pool like CSV (report_html()); a PDF is that page printed by
+ * Chromium (pdf.c) once the pool is done, in one of a few places reserved before the report
+ * is made, so that a busy node refuses at once rather than after the work. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "adapters/api/internal.h"
 #include "common/error.h"
@@ -37,7 +42,7 @@ struct site_entry
     char site[ENGINE_SITE_MAX];
 };
 
-enum report_format { FORMAT_JSON = 0, FORMAT_CSV };
+enum report_format { FORMAT_JSON = 0, FORMAT_CSV, FORMAT_HTML, FORMAT_PDF };
 
 struct report_job
 {
@@ -73,6 +78,12 @@ struct report_job
     char err[160];
     char *body; /* the answer, made in the pool */
     size_t body_len;
+    bool pdf_place; /* holds a place to print (api__pdf_reserve()) */
+    /* from a report definition (?definition=): the page's title and colour thresholds */
+    char title[256];
+    struct report_threshold thresholds[32];
+    char threshold_figures[32][64];
+    size_t n_thresholds;
 };
 
 /* ---- copies of the model ---------------------------------------------------------------- */
@@ -195,6 +206,9 @@ static void job_free(struct report_job *j)
     free(j->zone.transitions);
     json_decref(j->drilled);
     free(j->body);
+    if (j->pdf_place) {
+        api__pdf_release(j->api);
+    }
     free(j);
 }
 
@@ -361,11 +375,6 @@ static json_t *cell_json(const struct report_job *j, const struct report_cell *c
                      "values", values);
 }
 
-/* In enum report_interval's order. */
-static const char *const interval_names[REPORT_IV_COUNT] = {"15m",  "30m",   "60m",   "day",
-                                                            "week", "month", "total", "5m"};
-static const char *const group_names[REPORT_BY_COUNT] = {"queue", "agent",       "channel",
-                                                         "site",  "disposition", "none"};
 static const char *const unit_names[] = {"count", "ratio", "seconds", "per_hour"};
 
 static json_t *glossary_json(const struct report_job *j)
@@ -401,8 +410,9 @@ static json_t *report_json(const struct report_job *j)
     json_t *about = json_pack(
         "{s:I,s:I,s:s,s:s,s:s,s:I,s:I,s:s}", "from", (json_int_t)j->spec.from_ms, "to",
         (json_int_t)j->spec.to_ms, "zone", j->has_zone ? j->zone.name : "UTC", "interval",
-        interval_names[j->spec.interval], "group", group_names[j->spec.group], "as_of_index",
-        (json_int_t)j->max_index, "made_at", (json_int_t)j->spec.now_ms, "node", j->node);
+        api__report_interval_name(j->spec.interval), "group",
+        api__report_group_name(j->spec.group), "as_of_index", (json_int_t)j->max_index,
+        "made_at", (json_int_t)j->spec.now_ms, "node", j->node);
     json_t *filters = json_object();
     if (j->queue[0]) {
         json_object_set_new(filters, "queue", json_string(j->queue));
@@ -511,6 +521,44 @@ static void report_csv(const struct report_job *j, struct cd_buf *b)
     }
 }
 
+/* ---- HTML ---------------------------------------------------------------------------------
+ */
+
+/* When the report was made, as the centre's clock read it: "2026-12-07 10:00:05 +00:00
+ * (Europe/London)". */
+static void made_at(const struct report_job *j, char *out, size_t len)
+{
+    int64_t s = j->spec.now_ms / 1000;
+    int32_t off = j->has_zone ? engine_zone_offset(&j->zone, s) : 0;
+    time_t local = (time_t)(s + off);
+    struct tm tm;
+    char when[32] = "?";
+    if (gmtime_r(&local, &tm) != NULL) {
+        strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+    }
+    int a = off < 0 ? -off : off;
+    snprintf(out, len, "%s %c%02d:%02d (%s)", when, off < 0 ? '-' : '+', a / 3600, a / 60 % 60,
+             j->has_zone ? j->zone.name : "UTC");
+}
+
+static void report_page(const struct report_job *j, struct cd_buf *b)
+{
+    char when[128];
+    made_at(j, when, sizeof(when));
+    struct report_page page = {.title = j->title,
+                               .thresholds = j->thresholds,
+                               .n_thresholds = j->n_thresholds,
+                               .made_at = when,
+                               .node = j->node,
+                               .as_of_index = j->max_index,
+                               .figures = j->figures,
+                               .n_figures = j->n_figures};
+    int rc = report_html(j->r, &page, b);
+    if (rc != 0 && b->err == 0) {
+        b->err = rc;
+    }
+}
+
 /* ---- the pool half ------------------------------------------------------------------------
  */
 
@@ -531,10 +579,14 @@ static void work(uv_work_t *w)
                                  (json_int_t)j->n_drilled, "more", j->drill_more);
         j->body = json_dumps(body, JSON_COMPACT);
         json_decref(body);
-    } else if (j->format == FORMAT_CSV) {
+    } else if (j->format != FORMAT_JSON) {
         struct cd_buf b;
         cd_buf_init(&b);
-        report_csv(j, &b);
+        if (j->format == FORMAT_CSV) {
+            report_csv(j, &b);
+        } else {
+            report_page(j, &b);
+        }
         if (b.err == 0) {
             j->body = malloc(b.len + 1);
             if (j->body != NULL) {
@@ -555,11 +607,62 @@ static void work(uv_work_t *w)
     }
 }
 
+static const char *content_type(const struct report_job *j)
+{
+    switch (j->drill ? FORMAT_JSON : j->format) {
+        case FORMAT_CSV:
+            return "text/csv; charset=utf-8";
+        case FORMAT_HTML:
+            return "text/html; charset=utf-8";
+        default:
+            return "application/json";
+    }
+}
+
+/* A page of ours, which runs nothing and loads nothing, may not start to either. */
+#define PAGE_HEADERS                                                             \
+    "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'\r\n" \
+    "X-Content-Type-Options: nosniff\r\n"
+#define PDF_HEADERS "Content-Disposition: inline; filename=\"report.pdf\"\r\n"
+
+static void printed(void *data, int status, const char *why, char *pdf, size_t len)
+{
+    struct report_job *j = data;
+    if (status == 0) {
+        if (http_reply_headers(j->x, 200, "application/pdf", PDF_HEADERS, pdf, len) != 0) {
+            http_reply(j->x, 200, "application/pdf", pdf, len);
+        }
+    } else if (status == CD_ENOTFOUND) {
+        http_reply_error(j->x, 501, "UNSUPPORTED", "%s", why);
+    } else {
+        api__fail(j->x, status, why);
+    }
+    free(pdf);
+    job_free(j);
+}
+
+/* The page made, it goes to Chromium with the place the job holds. */
+static bool print(struct report_job *j)
+{
+    if (api__pdf_print(j->api, j->body, j->body_len, printed, j) != 0) {
+        return false;
+    }
+    j->body = NULL;
+    j->pdf_place = false;
+    return true;
+}
+
 static void worked(uv_work_t *w, int status)
 {
     struct report_job *j = w->data;
     struct api *a = j->api;
     a->reports_running--;
+    if (status == 0 && !a->closing && j->rc == 0 && j->format == FORMAT_PDF && !j->drill) {
+        if (print(j)) {
+            return;
+        }
+        j->rc = CD_ENOMEM;
+    }
     if (status != 0 || a->closing) {
         http_reply_error(j->x, 503, "UNAVAIL", "the node is shutting down");
     } else if (j->rc == CD_ECAPACITY) {
@@ -569,11 +672,13 @@ static void worked(uv_work_t *w, int status)
                          REPORT_CELLS_MAX);
     } else if (j->rc != 0) {
         api__fail(j->x, j->rc, NULL);
+    } else if (j->format == FORMAT_HTML && !j->drill) {
+        if (http_reply_headers(j->x, 200, content_type(j), PAGE_HEADERS, j->body,
+                               j->body_len) != 0) {
+            http_reply(j->x, 200, content_type(j), j->body, j->body_len);
+        }
     } else {
-        http_reply(j->x, 200,
-                   j->format == FORMAT_CSV && !j->drill ? "text/csv; charset=utf-8"
-                                                        : "application/json",
-                   j->body, j->body_len);
+        http_reply(j->x, 200, content_type(j), j->body, j->body_len);
     }
     job_free(j);
     api__close_settle(a);
@@ -607,6 +712,13 @@ static void start(void *data, int status)
         http_reply_error(j->x, 503, "UNAVAIL",
                          "%d reports are being made on this node: try again shortly",
                          REPORTS_RUNNING);
+        job_free(j);
+        return;
+    }
+    if (j->format == FORMAT_PDF && !j->drill && !(j->pdf_place = api__pdf_reserve(a))) {
+        http_reply_error(j->x, 503, "UNAVAIL",
+                         "%d PDF reports are being printed on this node: try again shortly",
+                         API__PDF_RUNNING);
         job_free(j);
         return;
     }
@@ -649,29 +761,6 @@ static void start(void *data, int status)
 
 /* ---- parameters ---------------------------------------------------------------------------
  */
-
-static int name_index(const char *const *names, int n, const char *s)
-{
-    for (int i = 0; i < n; i++) {
-        if (strcmp(names[i], s) == 0) {
-            return i;
-        }
-    }
-    return -1;
-}
-
-/* Local time (seconds since 1970 as the zone's clock reads) to UTC seconds: the offset in
- * force then. In a gap (clocks forward) the later reading; in a repeat, the first. */
-static int64_t local_to_utc(const struct engine_zone *z, int64_t local)
-{
-    if (z == NULL) {
-        return local;
-    }
-    int64_t o1 = engine_zone_offset(z, local);
-    int64_t u = local - o1;
-    int64_t o2 = engine_zone_offset(z, u);
-    return o2 == o1 ? u : local - o2;
-}
 
 static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 {
@@ -722,7 +811,7 @@ static bool parse_time(const char *s, const struct engine_zone *z, int64_t *out)
     int64_t t =
         days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec;
     if (*p == 0) {
-        *out = local_to_utc(z, t) * 1000;
+        *out = api__local_to_utc(z, t) * 1000;
         return true;
     }
     if (*p == 'Z' && p[1] == 0) {
@@ -738,11 +827,6 @@ static bool parse_time(const char *s, const struct engine_zone *z, int64_t *out)
     }
     return false;
 }
-
-static const char *const period_names[] = {
-    "today",   "yesterday", "this_week", "last_week", "this_month", "last_month",
-    "last_5m", "last_15m",  "last_60m",  "last_24h",  "last_7d",    "last_30d",
-};
 
 /* A named period ending now or at the start of the current local day, week or month. */
 static void period(int which,
@@ -804,12 +888,72 @@ static const char *const agent_figures =
     "average_talk,average_hold,average_wrapup,time_available,time_busy,time_wrapup,"
     "time_away,time_staffed,occupancy,utilisation,contacts_per_hour";
 
+/* A parameter: the query's, else the report definition's (NULL: none), else absent. A
+ * definition's filters are under "filters"; its figures a list, given back comma-joined. */
+static bool param(struct api__call *call, json_t *def, const char *key, char *v, size_t len)
+{
+    if (http_query_get(call->req, key, v, len) != -1) {
+        return true;
+    }
+    json_t *x = json_object_get(def, key);
+    if (x == NULL && def != NULL) {
+        x = json_object_get(json_object_get(def, "filters"), key);
+    }
+    if (json_is_string(x)) {
+        snprintf(v, len, "%s", json_string_value(x));
+        return true;
+    }
+    if (json_is_array(x)) {
+        size_t i, used = 0;
+        json_t *f;
+        v[0] = 0;
+        json_array_foreach(x, i, f)
+        {
+            used +=
+                (size_t)snprintf(v + used, used < len ? len - used : 0, "%s%s", i ? "," : "",
+                                 json_string_value(f) ? json_string_value(f) : "");
+        }
+        return used < len;
+    }
+    return false;
+}
+
+/* A definition's title and colour thresholds, for the HTML page. A threshold whose warn is
+ * above its alarm is one where higher is better (a service level). */
+static void take_definition(struct report_job *j, json_t *def)
+{
+    size_t i;
+    json_t *t;
+    const char *title = json_string_value(json_object_get(def, "title"));
+    snprintf(j->title, sizeof(j->title), "%s", title != NULL ? title : "");
+    json_array_foreach(json_object_get(def, "thresholds"), i, t)
+    {
+        if (j->n_thresholds == sizeof(j->thresholds) / sizeof(j->thresholds[0])) {
+            break;
+        }
+        json_t *warn = json_object_get(t, "warn"), *alarm = json_object_get(t, "alarm");
+        double w = json_number_value(warn), a = json_number_value(alarm);
+        const char *figure = json_string_value(json_object_get(t, "figure"));
+        size_t k = j->n_thresholds++;
+        snprintf(j->threshold_figures[k], sizeof(j->threshold_figures[0]), "%s",
+                 figure != NULL ? figure : "");
+        j->thresholds[k] =
+            (struct report_threshold){.figure = j->threshold_figures[k],
+                                      .warn = warn ? w : a,
+                                      .alarm = alarm ? a : w,
+                                      .higher_is_better = warn && alarm && w > a};
+    }
+}
+
 static bool parse_job(struct api__call *call, struct report_job *j)
 {
     char v[2048];
-    const struct engine_model *m = engine_model(cluster_engine(call->api->cluster));
+    const struct engine *e = cluster_engine(call->api->cluster);
+    const struct engine_model *m = engine_model(e);
     const struct engine_zone *z = NULL;
     int32_t zi = m ? report_zone_of(m) : -1;
+    json_t *def = NULL;
+    uint64_t version = 0;
     if (m != NULL && zi >= 0 && (uint32_t)zi < m->n_zones) {
         z = &m->zones[zi];
     }
@@ -819,59 +963,71 @@ static bool parse_job(struct api__call *call, struct report_job *j)
     j->spec.interval = REPORT_IV_60M;
     j->drill_start = INT64_MIN;
     j->drill_figure = -1;
-    if (http_query_get(call->req, "interval", v, sizeof(v)) != -1 &&
-        (j->spec.interval = (uint8_t)name_index(interval_names, REPORT_IV_COUNT, v)) >=
-            REPORT_IV_COUNT) {
-        http_reply_error(
-            call->x, 400, "INVAL",
-            "interval: '%s' is not one of 5m, 15m, 30m, 60m, day, week, month, total", v);
+    if (!api__query_u64(call, "version", 1, UINT32_MAX, &version)) {
         return false;
     }
-    if (http_query_get(call->req, "group", v, sizeof(v)) != -1 &&
-        (j->spec.group = (uint8_t)name_index(group_names, REPORT_BY_COUNT, v)) >=
-            REPORT_BY_COUNT) {
-        http_reply_error(call->x, 400, "INVAL",
-                         "group: '%s' is not one of queue, agent, channel, site, disposition, "
-                         "none",
-                         v);
-        return false;
-    }
-    if (http_query_get(call->req, "channel", v, sizeof(v)) != -1) {
-        for (int c = 0; c < ENGINE_CH_COUNT; c++) {
-            if (strcmp(engine_channel_name(c), v) == 0) {
-                j->spec.channel = c;
-            }
-        }
-        if (j->spec.channel < 0) {
-            http_reply_error(call->x, 400, "INVAL", "channel: unknown channel '%s'", v);
+    if (http_query_get(call->req, "definition", v, sizeof(v)) != -1) {
+        int rv = api__report_def_text(e, v, (uint32_t)version, &def);
+        if (rv != 0) {
+            http_reply_error(call->x, rv == CD_ENOTFOUND ? 404 : 500,
+                             rv == CD_ENOTFOUND ? "NOTFOUND" : "CORRUPT",
+                             "report definition '%s'%s not found", v,
+                             version ? " (that version)" : "");
             return false;
         }
+        take_definition(j, def);
     }
-    http_query_get(call->req, "queue", j->queue, sizeof(j->queue));
-    http_query_get(call->req, "agent", j->agent, sizeof(j->agent));
+    bool ok = false;
+    if (param(call, def, "interval", v, sizeof(v))) {
+        int n = api__report_interval_parse(v);
+        if (n < 0) {
+            http_reply_error(call->x, 400, "INVAL", "interval: '%s' is not one of %s", v,
+                             api__report_names("interval"));
+            goto out;
+        }
+        j->spec.interval = (uint8_t)n;
+    }
+    if (param(call, def, "group", v, sizeof(v))) {
+        int n = api__report_group_parse(v);
+        if (n < 0) {
+            http_reply_error(call->x, 400, "INVAL", "group: '%s' is not one of %s", v,
+                             api__report_names("group"));
+            goto out;
+        }
+        j->spec.group = (uint8_t)n;
+    }
+    if (param(call, def, "channel", v, sizeof(v)) &&
+        (j->spec.channel = api__channel_parse(v)) < 0) {
+        http_reply_error(call->x, 400, "INVAL", "channel: unknown channel '%s'", v);
+        goto out;
+    }
+    param(call, def, "queue", j->queue, sizeof(j->queue));
+    param(call, def, "agent", j->agent, sizeof(j->agent));
+    /* a definition's format is what a scheduled delivery sends; asked here, JSON */
     if (http_query_get(call->req, "format", v, sizeof(v)) != -1) {
-        if (strcmp(v, "csv") == 0) {
-            j->format = FORMAT_CSV;
-        } else if (strcmp(v, "json") != 0) {
-            http_reply_error(call->x, 400, "INVAL", "format: '%s' is not one of json, csv", v);
-            return false;
+        int f = api__report_format_parse(v);
+        if (f < 0) {
+            http_reply_error(call->x, 400, "INVAL", "format: '%s' is not one of %s", v,
+                             api__report_names("format"));
+            goto out;
+        }
+        j->format = (uint8_t)f;
+        if (j->format == FORMAT_PDF && !api__pdf_ready(v, sizeof(v))) {
+            http_reply_error(call->x, 501, "UNSUPPORTED", "format=pdf: %s", v);
+            goto out;
         }
     }
-    bool has_period = http_query_get(call->req, "period", v, sizeof(v)) != -1;
-    int which = has_period ? name_index(period_names, 12, v) : -1;
+    bool asked = http_query_get(call->req, "from", v, sizeof(v)) != -1 ||
+                 http_query_get(call->req, "to", v, sizeof(v)) != -1;
+    bool has_period = http_query_get(call->req, "period", v, sizeof(v)) != -1 ||
+                      (!asked && param(call, def, "period", v, sizeof(v)));
+    int which = has_period ? api__report_period_parse(v) : -1;
     if (has_period && which < 0) {
-        http_reply_error(call->x, 400, "INVAL",
-                         "period: '%s' is not one of today, yesterday, this_week, last_week, "
-                         "this_month, last_month, last_5m, last_15m, last_60m, last_24h, "
-                         "last_7d, last_30d",
-                         v);
-        return false;
+        http_reply_error(call->x, 400, "INVAL", "period: '%s' is not one of %s", v,
+                         api__report_names("period"));
+        goto out;
     }
-    if (has_period) {
-        period(which, z, j->spec.now_ms, &j->spec.from_ms, &j->spec.to_ms);
-    } else {
-        period(0, z, j->spec.now_ms, &j->spec.from_ms, &j->spec.to_ms); /* today */
-    }
+    period(has_period ? which : 0, z, j->spec.now_ms, &j->spec.from_ms, &j->spec.to_ms);
     static const char *const ends[] = {"from", "to"};
     int64_t *at[] = {&j->spec.from_ms, &j->spec.to_ms};
     for (int i = 0; i < 2; i++) {
@@ -881,7 +1037,7 @@ static bool parse_job(struct api__call *call, struct report_job *j)
         if (has_period) {
             http_reply_error(call->x, 400, "INVAL",
                              "%s: give a period or from and to, not both", ends[i]);
-            return false;
+            goto out;
         }
         if (!parse_time(v, z, at[i])) {
             http_reply_error(call->x, 400, "INVAL",
@@ -889,22 +1045,25 @@ static bool parse_job(struct api__call *call, struct report_job *j)
                              "2026-12-07T09:00:00Z, 2026-12-07T09:00+01:00, or a local "
                              "2026-12-07 or 2026-12-07T09:00 in the centre's zone)",
                              ends[i], v);
-            return false;
+            goto out;
         }
     }
     if (j->spec.from_ms >= j->spec.to_ms) {
         http_reply_error(call->x, 400, "INVAL", "from: not before to");
-        return false;
+        goto out;
     }
     if (j->spec.to_ms - j->spec.from_ms > (int64_t)400 * 86400000) {
         http_reply_error(call->x, 400, "INVAL", "from, to: a report covers 400 days at most");
-        return false;
+        goto out;
     }
     bool by_agent = j->spec.group == REPORT_BY_AGENT || j->spec.group == REPORT_BY_SITE;
-    if (http_query_get(call->req, "figures", v, sizeof(v)) == -1) {
+    if (!param(call, def, "figures", v, sizeof(v))) {
         snprintf(v, sizeof(v), "%s", by_agent ? agent_figures : queue_figures);
     }
-    return parse_figures(call, j, v);
+    ok = parse_figures(call, j, v);
+out:
+    json_decref(def);
+    return ok;
 }
 
 static void run(struct api__call *call, bool drill)

@@ -175,6 +175,8 @@ static const struct api__param q_report[] = {
     {"channel", API__Q_HANDLER, 0},
     {"figures", API__Q_HANDLER, 0},
     {"format", API__Q_HANDLER, 0},
+    {"definition", API__Q_NAME, ENGINE_NAME_MAX},
+    {"version", API__Q_HANDLER, 0},
     {.name = NULL},
 };
 static const struct api__param q_report_contacts[] = {
@@ -607,6 +609,7 @@ void api_close(struct api *a, void (*cb)(void *data), void *data)
     a->close_cb = cb;
     a->close_data = data;
     api__kdf_close(a);
+    api__pdf_close(a);
     api__model_close(a);
     api__events_close(a);
 }
@@ -614,7 +617,7 @@ void api_close(struct api *a, void (*cb)(void *data), void *data)
 void api__close_settle(struct api *a)
 {
     if (a->closing && a->close_cb != NULL && a->job_running == NULL && a->kdf_running == 0 &&
-        a->reports_running == 0 && api__events_closed(a)) {
+        a->reports_running == 0 && a->pdfs == 0 && api__events_closed(a)) {
         void (*cb)(void *) = a->close_cb;
         a->close_cb = NULL;
         cb(a->close_data);

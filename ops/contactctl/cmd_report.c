@@ -1,5 +1,6 @@
-/* contactctl report: figures by group and interval (GET /v1/reports), the contacts behind a
- * cell (GET /v1/reports/contacts), and live figures over the last 5, 15 and 60 minutes. */
+/* contactctl report: figures by group and interval (GET /v1/reports; as a table, JSON, CSV,
+ * an HTML page or a PDF), the contacts behind a cell (GET /v1/reports/contacts), and live
+ * figures over the last 5, 15 and 60 minutes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,6 +176,45 @@ static int live(struct ctl *c, int argc, char **argv)
     return rv;
 }
 
+/* The answer's body as it came (CSV, HTML), on stdout. */
+static int print_body(struct ctl *c, const char *path)
+{
+    char *body = NULL;
+    int rv = ctl_call_raw(c, path, &body);
+    if (rv == CTL_OK) {
+        fputs(body, stdout);
+    }
+    free(body);
+    return rv;
+}
+
+/* The PDF into file ("-": stdout). */
+static int save_pdf(struct ctl *c, const char *path, const char *file)
+{
+    char *pdf = NULL;
+    size_t len;
+    int rv = ctl_call_bytes(c, path, &pdf, &len);
+    if (rv != CTL_OK) {
+        return rv;
+    }
+    bool out = strcmp(file, "-") == 0;
+    FILE *f = out ? stdout : fopen(file, "wb");
+    bool ok = f != NULL && fwrite(pdf, 1, len, f) == len;
+    ok = (out ? fflush(f) == 0 : f != NULL && fclose(f) == 0) && ok;
+    free(pdf);
+    if (!ok) {
+        fprintf(stderr, "contactctl: cannot write '%s'\n", file);
+        if (!out) {
+            remove(file);
+        }
+        return CTL_REFUSED;
+    }
+    if (!out) {
+        printf("%s: %zu bytes\n", file, len);
+    }
+    return CTL_OK;
+}
+
 int ctl_cmd_report(struct ctl *c, int argc, char **argv)
 {
     if (argc >= 1 && strcmp(argv[0], "contacts") == 0) {
@@ -185,19 +225,23 @@ int ctl_cmd_report(struct ctl *c, int argc, char **argv)
     }
     char path[2048] = "/v1/reports?";
     bool csv = ctl_flag(argc, argv, "csv");
+    bool html = ctl_flag(argc, argv, "html");
+    const char *pdf = ctl_opt(argc, argv, "pdf");
     ctl_query(path, sizeof(path), argc, argv, report_opts, N_REPORT_OPTS);
     if (ctl_extra(argc, argv, 0, "report")) {
         return CTL_USAGE;
     }
-    if (csv) {
-        char *body = NULL;
-        strncat(path, "&format=csv", sizeof(path) - strlen(path) - 1);
-        int rv = ctl_call_raw(c, path, &body);
-        if (rv == CTL_OK) {
-            fputs(body, stdout);
-        }
-        free(body);
-        return rv;
+    if ((int)csv + (int)html + (pdf != NULL) > 1) {
+        fprintf(stderr, "contactctl: report: give one of --csv, --html and --pdf\n");
+        return CTL_USAGE;
+    }
+    if (csv || html || pdf != NULL) {
+        strncat(path,
+                csv    ? "&format=csv"
+                : html ? "&format=html"
+                       : "&format=pdf",
+                sizeof(path) - strlen(path) - 1);
+        return pdf != NULL ? save_pdf(c, path, pdf) : print_body(c, path);
     }
     json_t *doc;
     int rv = ctl_call(c, "GET", path, NULL, &doc);

@@ -47,17 +47,29 @@ static void leader_of(const struct ctl *c, const char *node, char *out, size_t l
     }
 }
 
-static int answered(const struct hb_answer *a, json_t **out, char **raw)
+/* The answer's body as it came: its bytes and a NUL after them. */
+static int keep_body(const struct hb_answer *a, char **raw, size_t *raw_len)
+{
+    *raw = malloc(a->len + 1);
+    if (*raw == NULL) {
+        fprintf(stderr, "contactctl: out of memory\n");
+        return CTL_REFUSED;
+    }
+    memcpy(*raw, a->body, a->len);
+    (*raw)[a->len] = '\0';
+    if (raw_len != NULL) {
+        *raw_len = a->len;
+    }
+    return CTL_OK;
+}
+
+static int answered(const struct hb_answer *a, json_t **out, char **raw, size_t *raw_len)
 {
     if (a->status >= 200 && a->status < 300) {
         if (out != NULL) {
             *out = json_loads(a->body, 0, NULL);
         }
-        if (raw != NULL && (*raw = strdup(a->body)) == NULL) {
-            fprintf(stderr, "contactctl: out of memory\n");
-            return CTL_REFUSED;
-        }
-        return CTL_OK;
+        return raw != NULL ? keep_body(a, raw, raw_len) : CTL_OK;
     }
     print_refusal(a);
     return a->status == 503 ? CTL_UNREACHABLE : CTL_REFUSED;
@@ -91,7 +103,8 @@ static int call(struct ctl *c,
                 const char *path,
                 const char *body,
                 json_t **out,
-                char **raw)
+                char **raw,
+                size_t *raw_len)
 {
     char err[CTL_ADDR_MAX + 64] = "", node[CTL_ADDR_MAX];
     struct hb_answer a;
@@ -126,7 +139,7 @@ static int call(struct ctl *c,
             continue;
         }
         c->current = i;
-        rv = answered(&a, out, raw);
+        rv = answered(&a, out, raw, raw_len);
         hb_answer_free(&a);
         return rv;
     }
@@ -141,12 +154,18 @@ int ctl_call(struct ctl *c,
              const char *body,
              json_t **out)
 {
-    return call(c, method, path, body, out, NULL);
+    return call(c, method, path, body, out, NULL, NULL);
 }
 
 int ctl_call_raw(struct ctl *c, const char *path, char **out)
 {
-    return call(c, "GET", path, NULL, NULL, out);
+    return call(c, "GET", path, NULL, NULL, out, NULL);
+}
+
+int ctl_call_bytes(struct ctl *c, const char *path, char **out, size_t *len)
+{
+    *len = 0;
+    return call(c, "GET", path, NULL, NULL, out, len);
 }
 
 const char *ctl_path(char *buf, size_t len, const char *fmt, ...)

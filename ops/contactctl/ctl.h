@@ -53,6 +53,9 @@ int ctl_call(struct ctl *c,
 /* GET path as ctl_call() does, keeping the answer's body as it came (CSV, say): *out is
  * NUL-terminated, for free(), on CTL_OK. */
 int ctl_call_raw(struct ctl *c, const char *path, char **out);
+/* The same for a body that may hold any byte (a PDF): *len is its length (the NUL after it
+ * is not counted). */
+int ctl_call_bytes(struct ctl *c, const char *path, char **out, size_t *len);
 
 /* A path with printf-style arguments; each %s argument is percent-encoded. */
 const char *ctl_path(char *buf, size_t len, const char *fmt, ...);

@@ -9,11 +9,16 @@ disposition, in 15-minute intervals and in total; the figures equal the test's o
 reckoning from the contacts' paths; a cell drills down to the contacts it counts; contactctl
 prints the same; a contact still waiting past the target counts against the live service
 level. 5-minute intervals add up to the same; every node shows each queue's service level
-goal and wallboard thresholds."""
+goal and wallboard thresholds. The same report as an HTML page shows the same figures, its
+charts and its glossary; as a PDF it is that page printed by Chromium, two at a time at most.
+A supervisor defines a named report, changes it and rolls it back."""
 import csv
+import html.parser
 import io
 import os
 import subprocess
+import tempfile
+import threading
 import time
 
 from harness import HERE, Cluster, Failure, log, run, wait
@@ -286,7 +291,139 @@ def definitions(c, t0, t1):
     code, doc = c.nodes[1].request("GET", "/v1/audit?action=report_put&object=sales-daily")
     check(code == 200 and len(doc["items"]) == 3 and
           all(i["actor"] == "token:floor-sue" for i in doc["items"]), f"audit: {doc}")
+    # the report it defines, over the traffic's window: its figures, its filter, its title
+    window = f"from={t0 - 1000}&to={t1 + 1000}"
+    code, doc = rep.request("GET", f"/v1/reports?definition=sales-daily&{window}")
+    check(code == 200 and doc["figures"] == first["figures"] and
+          [r["group"] for r in doc["totals"]] == ["rq"] and
+          doc["totals"][0]["values"]["offered"] == 10, f"a defined report: {code} {doc}")
+    code, doc = rep.request("GET", f"/v1/reports?definition=sales-daily&version=2&{window}")
+    check(code == 200 and doc["figures"] == second["figures"], f"version 2: {code} {doc}")
+    code, page = rep.request("GET", f"/v1/reports?definition=sales-daily&format=html&{window}")
+    check(code == 200 and "Sales, yesterday" in page, f"a defined report's page: {code}")
+    code, doc = rep.request("GET", "/v1/reports?definition=nosuch")
+    check(code == 404, f"an unknown definition: {code} {doc}")
     return first
+
+
+def shown(value, unit):
+    """A value as the HTML page shows it (report/html_write.c)."""
+    if value is None:
+        return "\u2014"
+    if unit == "ratio":
+        return f"{value * 100:.1f}%"
+    if unit == "per_hour":
+        return f"{value:.1f}/h"
+    if unit == "count":
+        return f"{int(value + 0.5):,}"
+    a, sign = abs(value), "-" if value < 0 else ""
+    if a == 0:
+        return "0s"
+    if a < 9.95:
+        return f"{sign}{a:.1f}s"
+    t = int(a + 0.5)
+    if t < 60:
+        return f"{sign}{t}s"
+    if t < 3600:
+        return f"{sign}{t // 60}m {t % 60:02d}s"
+    t = (t + 30) // 60
+    return f"{sign}{t // 60}h {t % 60:02d}m"
+
+
+class Page(html.parser.HTMLParser):
+    """The tables of a report page (header cells and rows of cell texts), the glossary's
+    definitions and the number of SVG charts."""
+
+    def __init__(self, text):
+        super().__init__()
+        self.tables, self.definitions, self.svgs = [], [], 0
+        self.cell = self.row = None
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.row = []
+        elif tag in ("td", "th", "dd"):
+            self.cell = ""
+        elif tag == "svg":
+            self.svgs += 1
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self.row is not None:
+            self.row.append(self.cell)
+        elif tag == "dd":
+            self.definitions.append(self.cell)
+        elif tag == "tr" and self.tables:
+            self.tables[-1].append(self.row)
+            self.row = None
+        if tag in ("td", "th", "dd"):
+            self.cell = None
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell += data
+
+    def values(self, group):
+        """{column title: text} of group's row, across the tables the figures are cut into."""
+        out = {}
+        for table in self.tables:
+            head = table[0]
+            for row in table[1:]:
+                if row[0] == group:
+                    out.update(zip(head[1:], row[1:]))
+        return out
+
+
+def check_page(node, window, doc):
+    """The HTML page of the report doc (JSON, the same query) shows its figures."""
+    code, text = node.request("GET", f"/v1/reports?interval=total&format=html&{window}")
+    check(code == 200 and isinstance(text, str) and text.startswith("<!DOCTYPE html>"),
+          f"HTML report: {code} {str(text)[:200]}")
+    page = Page(text)
+    units = {g["title"]: g["unit"] for g in doc["glossary"]}
+    titles = {g["name"]: g["title"] for g in doc["glossary"]}
+    for group in ("rq", "rq-spill"):
+        got = page.values(group)
+        want = values(doc, group)
+        for name, value in want.items():
+            title = titles[name]
+            check(got.get(title) == shown(value, units[title]),
+                  f"HTML {group} {name}: {got.get(title)!r}, JSON says {value}")
+    rq = page.values("rq")
+    check(rq["Service level"] == "40.0%" and rq["Offered"] == "10", f"HTML rq: {rq}")
+    check(page.svgs >= 2, f"HTML charts: {page.svgs} SVGs")
+    for g in doc["glossary"]:
+        check(g["definition"] in page.definitions, f"HTML glossary lacks {g['name']}")
+    check("<script" not in text and "src=" not in text, "HTML page runs or loads something")
+    return text
+
+
+def check_pdf(node, window):
+    """The same report printed by Chromium; two at once at most (a third is refused)."""
+    t = time.monotonic()
+    code, pdf = node.request("GET", f"/v1/reports?interval=total&format=pdf&{window}",
+                             timeout=90)
+    took = time.monotonic() - t
+    check(code == 200 and isinstance(pdf, bytes) and pdf.startswith(b"%PDF-"),
+          f"PDF report: {code} {str(pdf)[:200]}")
+    check(20_000 < len(pdf) < 5_000_000, f"PDF report of {len(pdf)} bytes")
+    check(b"Skia/PDF" in pdf, "the PDF was not printed by Chromium (no Skia/PDF producer)")
+    log(f"PDF report: {len(pdf)} bytes in {took:.2f} s")
+
+    codes = []
+
+    def one():
+        codes.append(node.request("GET", f"/v1/reports?interval=total&format=pdf&{window}",
+                                  timeout=90)[0])
+    threads = [threading.Thread(target=one) for _ in range(3)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    check(sorted(codes) == [200, 200, 503], f"three PDF reports at once: {codes}")
+    return pdf
 
 
 def ctl(c, *args):
@@ -385,6 +522,10 @@ def body(c):
     check(all(x == csvs[0] for x in csvs), "the nodes' CSV reports differ")
     log(f"every figure as reckoned, the same on {', '.join(n.name for n in c.nodes)}")
 
+    page = check_page(lagger, window, report(lagger, f"interval=total&{window}"))
+    pdf = check_pdf(lagger, window)
+    log("the HTML page shows the JSON's figures, charts and glossary; Chromium prints it")
+
     rows = list(csv.reader(io.StringIO(csvs[0])))
     head = rows[0]
     rq = next(r for r in rows[1:] if r and r[0] == "rq")
@@ -407,6 +548,18 @@ def body(c):
     out = ctl(c, "report", "--from", str(t0 - 1000), "--to", str(t1 + 1000), "--interval",
               "total", "--figures", "offered,service_level,asa")
     check("rq" in out and "40.0%" in out, f"contactctl report:\n{out}")
+    out = ctl(c, "report", "--from", str(t0 - 1000), "--to", str(t1 + 1000), "--interval",
+              "total", "--html")
+    check(out.startswith("<!DOCTYPE html>") and "<svg" in out and "40.0%" in out and
+          len(out) > len(page) // 2, f"contactctl report --html:\n{out[:500]}")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "report.pdf")
+        ctl(c, "report", "--from", str(t0 - 1000), "--to", str(t1 + 1000), "--interval",
+            "total", "--pdf", path)
+        with open(path, "rb") as f:
+            got = f.read()
+        check(got.startswith(b"%PDF-") and abs(len(got) - len(pdf)) < len(pdf) // 10,
+              f"contactctl report --pdf: {len(got)} bytes, {got[:20]!r}")
     out = ctl(c, "report", "contacts", "--from", str(t0 - 1000), "--to", str(t1 + 1000),
               "--interval", "total", "--value", "rq", "--figure", "abandoned")
     check(str(k["c8"]) in out, f"contactctl report contacts:\n{out}")
@@ -444,6 +597,8 @@ def body(c):
     check(code == 400, f"a bad interval: {code} {doc}")
     code, doc = c.nodes[0].request("GET", "/v1/reports?figures=offered,nonsense")
     check(code == 400 and "nonsense" in doc["error"]["message"], f"a bad figure: {code} {doc}")
+    code, doc = c.nodes[0].request("GET", "/v1/reports?format=docx")
+    check(code == 400 and "html, pdf" in doc["error"]["message"], f"a bad format: {code} {doc}")
 
 
 if __name__ == "__main__":
