@@ -106,9 +106,10 @@ static void step(struct build *b, const struct engine_path_step *st)
     struct report_segment *s = b->cur;
     switch (st->kind) {
         case ENGINE_PATH_QUEUED:
-            close_segment(b, st->n == ENGINE_VIA_TRANSFER ? REPORT_END_TRANSFERRED
-                                                          : REPORT_END_OVERFLOWED,
-                          st->at);
+            close_segment(
+                b,
+                st->n == ENGINE_VIA_TRANSFER ? REPORT_END_TRANSFERRED : REPORT_END_OVERFLOWED,
+                st->at);
             open_segment(b, st->queue, st->n, st->at, st->ewt_ms);
             break;
         case ENGINE_PATH_REFUSED:
