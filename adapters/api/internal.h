@@ -474,6 +474,25 @@ int api__pdf_print(struct api *a, char *html, size_t len, api__pdf_cb cb, void *
 void api__pdf_close(struct api *a);
 
 /* reports.c: GET /v1/reports and GET /v1/reports/contacts (drill-down). */
+/* A report made for the node itself: status 0 with the body (taken: free() it) and its
+ * content type, or a CD_E* code with why (borrowed for the call). Called once, on the loop,
+ * after api__report_make() returned 0. */
+typedef void (*api__report_done)(void *data,
+                                 int status,
+                                 const char *why,
+                                 const char *ctype,
+                                 char *body,
+                                 size_t len);
+/* Makes the report definition def (borrowed) defines, as of now (ms: its period is the one
+ * before now, as if asked then), in format (an api__report_format_parse() value). Returns
+ * 0 (done follows), CD_EINVAL (def is not a report) or CD_ENOMEM. Reads the node's state
+ * as it is (no read barrier): the leader calls it. */
+int api__report_make(struct api *a,
+                     json_t *def,
+                     int64_t now,
+                     int format,
+                     api__report_done done,
+                     void *data);
 void api__report(struct api__call *call);
 void api__report_contacts(struct api__call *call);
 

@@ -16,6 +16,7 @@
  * Chromium (pdf.c) once the pool is done, in one of a few places reserved before the report
  * is made, so that a busy node refuses at once rather than after the work. */
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,7 +85,35 @@ struct report_job
     struct report_threshold thresholds[32];
     char threshold_figures[32][64];
     size_t n_thresholds;
+    /* Made for the node itself (a scheduled delivery) rather than a request: the answer
+     * goes to done (x is NULL). */
+    api__report_done done;
+    void *done_data;
+    /* what parse_job() found wrong, for the answer */
+    int estatus;
+    char ecode[16];
+    char emsg[300];
 };
+
+__attribute__((format(printf, 4, 5))) static void job_error(struct report_job *j,
+                                                            int status,
+                                                            const char *code,
+                                                            const char *fmt,
+                                                            ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(j->emsg, sizeof(j->emsg), fmt, ap);
+    va_end(ap);
+    j->estatus = status;
+    snprintf(j->ecode, sizeof(j->ecode), "%s", code);
+}
+
+/* A query parameter, or none when the report is made for the node itself (req NULL). */
+static int query(const struct http_request *req, const char *key, char *v, size_t len)
+{
+    return req != NULL ? http_query_get(req, key, v, len) : -1;
+}
 
 /* ---- copies of the model ---------------------------------------------------------------- */
 
@@ -625,17 +654,63 @@ static const char *content_type(const struct report_job *j)
     "X-Content-Type-Options: nosniff\r\n"
 #define PDF_HEADERS "Content-Disposition: inline; filename=\"report.pdf\"\r\n"
 
+/* ---- answers: to the request, or to done ----------------------------------------------- */
+
+__attribute__((format(printf, 5, 6))) static void answer_error(struct report_job *j,
+                                                               int status,
+                                                               const char *code,
+                                                               int cd,
+                                                               const char *fmt,
+                                                               ...)
+{
+    char msg[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (j->done != NULL) {
+        j->done(j->done_data, cd, msg, NULL, NULL, 0);
+    } else {
+        http_reply_error(j->x, status, code, "%s", msg);
+    }
+}
+
+static void answer_fail(struct report_job *j, int rc, const char *why)
+{
+    if (j->done != NULL) {
+        j->done(j->done_data, rc, why != NULL ? why : cd_strerror(rc), NULL, NULL, 0);
+    } else {
+        api__fail(j->x, rc, why);
+    }
+}
+
+/* body is taken. */
+static void answer_body(struct report_job *j,
+                        const char *ctype,
+                        const char *headers,
+                        char *body,
+                        size_t len)
+{
+    if (j->done != NULL) {
+        j->done(j->done_data, 0, NULL, ctype, body, len);
+        return;
+    }
+    if (headers == NULL || http_reply_headers(j->x, 200, ctype, headers, body, len) != 0) {
+        http_reply(j->x, 200, ctype, body, len);
+    }
+    free(body);
+}
+
 static void printed(void *data, int status, const char *why, char *pdf, size_t len)
 {
     struct report_job *j = data;
     if (status == 0) {
-        if (http_reply_headers(j->x, 200, "application/pdf", PDF_HEADERS, pdf, len) != 0) {
-            http_reply(j->x, 200, "application/pdf", pdf, len);
-        }
+        answer_body(j, "application/pdf", PDF_HEADERS, pdf, len);
+        pdf = NULL;
     } else if (status == CD_ENOTFOUND) {
-        http_reply_error(j->x, 501, "UNSUPPORTED", "%s", why);
+        answer_error(j, 501, "UNSUPPORTED", status, "%s", why);
     } else {
-        api__fail(j->x, status, why);
+        answer_fail(j, status, why);
     }
     free(pdf);
     job_free(j);
@@ -664,21 +739,19 @@ static void worked(uv_work_t *w, int status)
         j->rc = CD_ENOMEM;
     }
     if (status != 0 || a->closing) {
-        http_reply_error(j->x, 503, "UNAVAIL", "the node is shutting down");
+        answer_error(j, 503, "UNAVAIL", CD_EUNAVAIL, "the node is shutting down");
     } else if (j->rc == CD_ECAPACITY) {
-        http_reply_error(j->x, 413, "TOOBIG",
-                         "the report would have more than %d cells: choose a longer interval, "
-                         "a shorter period or a narrower filter",
-                         REPORT_CELLS_MAX);
+        answer_error(j, 413, "TOOBIG", j->rc,
+                     "the report would have more than %d cells: choose a longer interval, "
+                     "a shorter period or a narrower filter",
+                     REPORT_CELLS_MAX);
     } else if (j->rc != 0) {
-        api__fail(j->x, j->rc, NULL);
-    } else if (j->format == FORMAT_HTML && !j->drill) {
-        if (http_reply_headers(j->x, 200, content_type(j), PAGE_HEADERS, j->body,
-                               j->body_len) != 0) {
-            http_reply(j->x, 200, content_type(j), j->body, j->body_len);
-        }
+        answer_fail(j, j->rc, NULL);
     } else {
-        http_reply(j->x, 200, content_type(j), j->body, j->body_len);
+        answer_body(j, content_type(j),
+                    j->format == FORMAT_HTML && !j->drill ? PAGE_HEADERS : NULL, j->body,
+                    j->body_len);
+        j->body = NULL;
     }
     job_free(j);
     api__close_settle(a);
@@ -696,29 +769,29 @@ static void start(void *data, int status)
     struct storage_gap gap;
     char err[160];
     if (status != 0) {
-        api__fail(j->x, status, "read barrier failed: no leader or it did not answer");
+        answer_fail(j, status, "read barrier failed: no leader or it did not answer");
         job_free(j);
         return;
     }
     if (storage_gaps_pending(cluster_storage(c), &gap, 1) > 0) {
-        http_reply_error(j->x, 503, "UNAVAIL",
-                         "this node is still copying history it missed from a peer (entries "
-                         "%llu..%llu): its figures would be short; ask another node",
-                         (unsigned long long)gap.first + 1, (unsigned long long)gap.last);
+        answer_error(j, 503, "UNAVAIL", CD_EUNAVAIL,
+                     "this node is still copying history it missed from a peer (entries "
+                     "%llu..%llu): its figures would be short; ask another node",
+                     (unsigned long long)gap.first + 1, (unsigned long long)gap.last);
         job_free(j);
         return;
     }
     if (a->closing || a->reports_running >= REPORTS_RUNNING) {
-        http_reply_error(j->x, 503, "UNAVAIL",
-                         "%d reports are being made on this node: try again shortly",
-                         REPORTS_RUNNING);
+        answer_error(j, 503, "UNAVAIL", CD_EUNAVAIL,
+                     "%d reports are being made on this node: try again shortly",
+                     REPORTS_RUNNING);
         job_free(j);
         return;
     }
     if (j->format == FORMAT_PDF && !j->drill && !(j->pdf_place = api__pdf_reserve(a))) {
-        http_reply_error(j->x, 503, "UNAVAIL",
-                         "%d PDF reports are being printed on this node: try again shortly",
-                         API__PDF_RUNNING);
+        answer_error(j, 503, "UNAVAIL", CD_EUNAVAIL,
+                     "%d PDF reports are being printed on this node: try again shortly",
+                     API__PDF_RUNNING);
         job_free(j);
         return;
     }
@@ -730,7 +803,8 @@ static void start(void *data, int status)
     j->spec.agent = j->agent;
     j->spec.max_cells = REPORT_CELLS_MAX;
     if (rc == 0 && (j->r = report_new(&j->spec, err, sizeof(err))) == NULL) {
-        http_reply_error(j->x, 400, "INVAL", "%s", err[0] ? err : "out of memory");
+        answer_error(j, 400, "INVAL", err[0] ? CD_EINVAL : CD_ENOMEM, "%s",
+                     err[0] ? err : "out of memory");
         job_free(j);
         return;
     }
@@ -852,7 +926,7 @@ static void period(int which,
     }
 }
 
-static bool parse_figures(struct api__call *call, struct report_job *j, const char *list)
+static bool parse_figures(struct report_job *j, const char *list)
 {
     char buf[2048];
     snprintf(buf, sizeof(buf), "%s", list);
@@ -861,17 +935,17 @@ static bool parse_figures(struct api__call *call, struct report_job *j, const ch
          f = strtok_r(NULL, ",", &save)) {
         int i = report_figure_find(f);
         if (i < 0) {
-            http_reply_error(call->x, 400, "INVAL", "figures: no figure is called '%s'", f);
+            job_error(j, 400, "INVAL", "figures: no figure is called '%s'", f);
             return false;
         }
         if (j->n_figures == sizeof(j->figures) / sizeof(j->figures[0])) {
-            http_reply_error(call->x, 400, "INVAL", "figures: too many");
+            job_error(j, 400, "INVAL", "figures: too many");
             return false;
         }
         j->figures[j->n_figures++] = i;
     }
     if (j->n_figures == 0) {
-        http_reply_error(call->x, 400, "INVAL", "figures: name at least one");
+        job_error(j, 400, "INVAL", "figures: name at least one");
         return false;
     }
     return true;
@@ -890,9 +964,13 @@ static const char *const agent_figures =
 
 /* A parameter: the query's, else the report definition's (NULL: none), else absent. A
  * definition's filters are under "filters"; its figures a list, given back comma-joined. */
-static bool param(struct api__call *call, json_t *def, const char *key, char *v, size_t len)
+static bool param(const struct http_request *req,
+                  json_t *def,
+                  const char *key,
+                  char *v,
+                  size_t len)
 {
-    if (http_query_get(call->req, key, v, len) != -1) {
+    if (query(req, key, v, len) != -1) {
         return true;
     }
     json_t *x = json_object_get(def, key);
@@ -945,124 +1023,113 @@ static void take_definition(struct report_job *j, json_t *def)
     }
 }
 
-static bool parse_job(struct api__call *call, struct report_job *j)
+/* What a report is to show, from the request's query (req; NULL for the node's own) and a
+ * report definition (def, borrowed; NULL: none), the query's words first. On false,
+ * j->estatus, ecode and emsg say what is wrong. */
+static bool parse_job(struct report_job *j, const struct http_request *req, json_t *def)
 {
     char v[2048];
-    const struct engine *e = cluster_engine(call->api->cluster);
+    const struct engine *e = cluster_engine(j->api->cluster);
     const struct engine_model *m = engine_model(e);
     const struct engine_zone *z = NULL;
     int32_t zi = m ? report_zone_of(m) : -1;
-    json_t *def = NULL;
-    uint64_t version = 0;
     if (m != NULL && zi >= 0 && (uint32_t)zi < m->n_zones) {
         z = &m->zones[zi];
     }
-    j->spec.now_ms = cluster_wall_ms();
+    if (j->spec.now_ms == 0) {
+        j->spec.now_ms = cluster_wall_ms();
+    }
     j->spec.channel = -1;
     j->spec.group = REPORT_BY_QUEUE;
     j->spec.interval = REPORT_IV_60M;
     j->drill_start = INT64_MIN;
     j->drill_figure = -1;
-    if (!api__query_u64(call, "version", 1, UINT32_MAX, &version)) {
-        return false;
-    }
-    if (http_query_get(call->req, "definition", v, sizeof(v)) != -1) {
-        int rv = api__report_def_text(e, v, (uint32_t)version, &def);
-        if (rv != 0) {
-            http_reply_error(call->x, rv == CD_ENOTFOUND ? 404 : 500,
-                             rv == CD_ENOTFOUND ? "NOTFOUND" : "CORRUPT",
-                             "report definition '%s'%s not found", v,
-                             version ? " (that version)" : "");
-            return false;
-        }
+    if (def != NULL) {
         take_definition(j, def);
     }
     bool ok = false;
-    if (param(call, def, "interval", v, sizeof(v))) {
+    if (param(req, def, "interval", v, sizeof(v))) {
         int n = api__report_interval_parse(v);
         if (n < 0) {
-            http_reply_error(call->x, 400, "INVAL", "interval: '%s' is not one of %s", v,
-                             api__report_names("interval"));
+            job_error(j, 400, "INVAL", "interval: '%s' is not one of %s", v,
+                      api__report_names("interval"));
             goto out;
         }
         j->spec.interval = (uint8_t)n;
     }
-    if (param(call, def, "group", v, sizeof(v))) {
+    if (param(req, def, "group", v, sizeof(v))) {
         int n = api__report_group_parse(v);
         if (n < 0) {
-            http_reply_error(call->x, 400, "INVAL", "group: '%s' is not one of %s", v,
-                             api__report_names("group"));
+            job_error(j, 400, "INVAL", "group: '%s' is not one of %s", v,
+                      api__report_names("group"));
             goto out;
         }
         j->spec.group = (uint8_t)n;
     }
-    if (param(call, def, "channel", v, sizeof(v)) &&
+    if (param(req, def, "channel", v, sizeof(v)) &&
         (j->spec.channel = api__channel_parse(v)) < 0) {
-        http_reply_error(call->x, 400, "INVAL", "channel: unknown channel '%s'", v);
+        job_error(j, 400, "INVAL", "channel: unknown channel '%s'", v);
         goto out;
     }
-    param(call, def, "queue", j->queue, sizeof(j->queue));
-    param(call, def, "agent", j->agent, sizeof(j->agent));
+    param(req, def, "queue", j->queue, sizeof(j->queue));
+    param(req, def, "agent", j->agent, sizeof(j->agent));
     /* a definition's format is what a scheduled delivery sends; asked here, JSON */
-    if (http_query_get(call->req, "format", v, sizeof(v)) != -1) {
+    if (query(req, "format", v, sizeof(v)) != -1) {
         int f = api__report_format_parse(v);
         if (f < 0) {
-            http_reply_error(call->x, 400, "INVAL", "format: '%s' is not one of %s", v,
-                             api__report_names("format"));
+            job_error(j, 400, "INVAL", "format: '%s' is not one of %s", v,
+                      api__report_names("format"));
             goto out;
         }
         j->format = (uint8_t)f;
         if (j->format == FORMAT_PDF && !api__pdf_ready(v, sizeof(v))) {
-            http_reply_error(call->x, 501, "UNSUPPORTED", "format=pdf: %s", v);
+            job_error(j, 501, "UNSUPPORTED", "format=pdf: %s", v);
             goto out;
         }
     }
-    bool asked = http_query_get(call->req, "from", v, sizeof(v)) != -1 ||
-                 http_query_get(call->req, "to", v, sizeof(v)) != -1;
-    bool has_period = http_query_get(call->req, "period", v, sizeof(v)) != -1 ||
-                      (!asked && param(call, def, "period", v, sizeof(v)));
+    bool asked = query(req, "from", v, sizeof(v)) != -1 || query(req, "to", v, sizeof(v)) != -1;
+    bool has_period = query(req, "period", v, sizeof(v)) != -1 ||
+                      (!asked && param(req, def, "period", v, sizeof(v)));
     int which = has_period ? api__report_period_parse(v) : -1;
     if (has_period && which < 0) {
-        http_reply_error(call->x, 400, "INVAL", "period: '%s' is not one of %s", v,
-                         api__report_names("period"));
+        job_error(j, 400, "INVAL", "period: '%s' is not one of %s", v,
+                  api__report_names("period"));
         goto out;
     }
     period(has_period ? which : 0, z, j->spec.now_ms, &j->spec.from_ms, &j->spec.to_ms);
     static const char *const ends[] = {"from", "to"};
     int64_t *at[] = {&j->spec.from_ms, &j->spec.to_ms};
     for (int i = 0; i < 2; i++) {
-        if (http_query_get(call->req, ends[i], v, sizeof(v)) == -1) {
+        if (query(req, ends[i], v, sizeof(v)) == -1) {
             continue;
         }
         if (has_period) {
-            http_reply_error(call->x, 400, "INVAL",
-                             "%s: give a period or from and to, not both", ends[i]);
+            job_error(j, 400, "INVAL", "%s: give a period or from and to, not both", ends[i]);
             goto out;
         }
         if (!parse_time(v, z, at[i])) {
-            http_reply_error(call->x, 400, "INVAL",
-                             "%s: '%s' is not a time (milliseconds since 1970, "
-                             "2026-12-07T09:00:00Z, 2026-12-07T09:00+01:00, or a local "
-                             "2026-12-07 or 2026-12-07T09:00 in the centre's zone)",
-                             ends[i], v);
+            job_error(j, 400, "INVAL",
+                      "%s: '%s' is not a time (milliseconds since 1970, "
+                      "2026-12-07T09:00:00Z, 2026-12-07T09:00+01:00, or a local "
+                      "2026-12-07 or 2026-12-07T09:00 in the centre's zone)",
+                      ends[i], v);
             goto out;
         }
     }
     if (j->spec.from_ms >= j->spec.to_ms) {
-        http_reply_error(call->x, 400, "INVAL", "from: not before to");
+        job_error(j, 400, "INVAL", "from: not before to");
         goto out;
     }
     if (j->spec.to_ms - j->spec.from_ms > (int64_t)400 * 86400000) {
-        http_reply_error(call->x, 400, "INVAL", "from, to: a report covers 400 days at most");
+        job_error(j, 400, "INVAL", "from, to: a report covers 400 days at most");
         goto out;
     }
     bool by_agent = j->spec.group == REPORT_BY_AGENT || j->spec.group == REPORT_BY_SITE;
-    if (!param(call, def, "figures", v, sizeof(v))) {
+    if (!param(req, def, "figures", v, sizeof(v))) {
         snprintf(v, sizeof(v), "%s", by_agent ? agent_figures : queue_figures);
     }
-    ok = parse_figures(call, j, v);
+    ok = parse_figures(j, v);
 out:
-    json_decref(def);
     return ok;
 }
 
@@ -1070,6 +1137,8 @@ static void run(struct api__call *call, bool drill)
 {
     struct report_job *j = calloc(1, sizeof(*j));
     char v[64];
+    uint64_t version = 0;
+    json_t *def = NULL;
     if (j == NULL) {
         api__fail(call->x, CD_ENOMEM, NULL);
         return;
@@ -1077,7 +1146,26 @@ static void run(struct api__call *call, bool drill)
     j->api = call->api;
     j->x = call->x;
     j->drill = drill;
-    if (!parse_job(call, j)) {
+    if (!api__query_u64(call, "version", 1, UINT32_MAX, &version)) {
+        job_free(j);
+        return;
+    }
+    if (http_query_get(call->req, "definition", v, sizeof(v)) != -1) {
+        int rv = api__report_def_text(cluster_engine(call->api->cluster), v, (uint32_t)version,
+                                      &def);
+        if (rv != 0) {
+            http_reply_error(call->x, rv == CD_ENOTFOUND ? 404 : 500,
+                             rv == CD_ENOTFOUND ? "NOTFOUND" : "CORRUPT",
+                             "report definition '%s'%s not found", v,
+                             version ? " (that version)" : "");
+            job_free(j);
+            return;
+        }
+    }
+    bool ok = parse_job(j, call->req, def);
+    json_decref(def);
+    if (!ok) {
+        http_reply_error(call->x, j->estatus, j->ecode, "%s", j->emsg);
         job_free(j);
         return;
     }
@@ -1103,6 +1191,30 @@ static void run(struct api__call *call, bool drill)
         }
     }
     api__read_fenced(call, start, j);
+}
+
+int api__report_make(struct api *a,
+                     json_t *def,
+                     int64_t now,
+                     int format,
+                     api__report_done done,
+                     void *data)
+{
+    struct report_job *j = calloc(1, sizeof(*j));
+    if (j == NULL) {
+        return CD_ENOMEM;
+    }
+    j->api = a;
+    j->done = done;
+    j->done_data = data;
+    j->spec.now_ms = now;
+    if (!parse_job(j, NULL, def)) {
+        job_free(j);
+        return CD_EINVAL;
+    }
+    j->format = (uint8_t)format;
+    start(j, 0);
+    return 0;
 }
 
 void api__report(struct api__call *call)
