@@ -167,6 +167,17 @@ struct config_node
     /* chat.max_per_address: chat connections one client address may hold; 0 = no cap.
      * Default 256; behind a load balancer (every connection from its address) 0. */
     uint32_t chat_max_per_address;
+    /* reports: where scheduled reports go from this node when it leads (docs/reports.md):
+     * directory, under which a definition's {"directory": NAME} audience is the
+     * subdirectory NAME ("" = none: such deliveries fail, saying so); smtp, the relay's URL
+     * (smtp://host:port or smtps://host:port; "" = none); mail_from, the sender's address;
+     * smtp_ca, the CA file the relay's certificate must chain to ("" = the system's);
+     * smtp_starttls, STARTTLS required on smtp://. */
+    char reports_directory[CONFIG_PATH_MAX];
+    char reports_smtp[CONFIG_PATH_MAX];
+    char reports_mail_from[256];
+    char reports_smtp_ca[CONFIG_PATH_MAX];
+    bool reports_smtp_starttls;
     char cluster_secret_file[CONFIG_PATH_MAX];
     uint32_t cluster_secret_len;
     uint8_t cluster_secret[CONFIG_SECRET_MAX];

@@ -395,6 +395,56 @@ static int read_retention(struct cfg_ctx *c, const struct ynode *root, struct co
     return 0;
 }
 
+/* reports: {directory, smtp, mail_from, smtp_ca, smtp_starttls}, each optional. */
+static int read_reports(struct cfg_ctx *c, const struct ynode *n, struct config_node *nd)
+{
+    static const char *const keys[] = {"directory", "smtp",          "mail_from",
+                                       "smtp_ca",   "smtp_starttls", NULL};
+    const struct ynode *e;
+    if (cfg_expect_map(c, n) != 0 || cfg_keys(c, n, keys) != 0) {
+        return CD_EPARSE;
+    }
+    if ((e = ynode_get(n, "directory")) != NULL) {
+        if (cfg_string(c, e, nd->reports_directory, sizeof(nd->reports_directory)) != 0) {
+            return CD_EPARSE;
+        }
+        if (nd->reports_directory[0] != '/') {
+            return cfg_fail(c, e, "reports.directory: expected an absolute path");
+        }
+    }
+    if ((e = ynode_get(n, "smtp")) != NULL) {
+        if (cfg_string(c, e, nd->reports_smtp, sizeof(nd->reports_smtp)) != 0) {
+            return CD_EPARSE;
+        }
+        if (strncmp(nd->reports_smtp, "smtp://", 7) != 0 &&
+            strncmp(nd->reports_smtp, "smtps://", 8) != 0) {
+            return cfg_fail(c, e,
+                            "reports.smtp: expected smtp://HOST:PORT or smtps://HOST:PORT");
+        }
+    }
+    if ((e = ynode_get(n, "mail_from")) != NULL) {
+        if (cfg_string(c, e, nd->reports_mail_from, sizeof(nd->reports_mail_from)) != 0) {
+            return CD_EPARSE;
+        }
+        if (strchr(nd->reports_mail_from, '@') == NULL ||
+            strpbrk(nd->reports_mail_from, " <>\r\n,;\"") != NULL) {
+            return cfg_fail(c, e, "reports.mail_from: expected an address");
+        }
+    }
+    if ((e = ynode_get(n, "smtp_ca")) != NULL &&
+        cfg_string(c, e, nd->reports_smtp_ca, sizeof(nd->reports_smtp_ca)) != 0) {
+        return CD_EPARSE;
+    }
+    if ((e = ynode_get(n, "smtp_starttls")) != NULL &&
+        cfg_bool(c, e, &nd->reports_smtp_starttls) != 0) {
+        return CD_EPARSE;
+    }
+    if (nd->reports_smtp[0] && !nd->reports_mail_from[0]) {
+        return cfg_fail(c, n, "reports: smtp needs mail_from, the sender's address");
+    }
+    return 0;
+}
+
 /* join, raft, sessions, history, audit and storage: all optional. */
 static int read_tuning(struct cfg_ctx *c, const struct ynode *root, struct config_node *nd)
 {
@@ -424,6 +474,9 @@ static int read_tuning(struct cfg_ctx *c, const struct ynode *root, struct confi
     if ((n = ynode_get(root, "storage")) != NULL &&
         (cfg_expect_map(c, n) != 0 || cfg_keys(c, n, storage_keys) != 0 ||
          read_uint(c, n, "map_size_mb", 1, 1048576, &nd->storage_map_mb) != 0)) {
+        return CD_EPARSE;
+    }
+    if ((n = ynode_get(root, "reports")) != NULL && read_reports(c, n, nd) != 0) {
         return CD_EPARSE;
     }
     static const char *const chat_keys[] = {"max_per_address", NULL};
@@ -556,6 +609,7 @@ static int read_node(struct cfg_ctx *c, const struct ynode *root, struct config_
                                        "web_origins",
                                        "public_urls",
                                        "chat",
+                                       "reports",
                                        NULL};
     const struct ynode *id, *listen, *dir, *peers, *tls, *level;
     if (cfg_keys(c, root, keys) != 0 || (id = cfg_require(c, root, "id")) == NULL ||

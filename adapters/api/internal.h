@@ -339,6 +339,13 @@ const char *api__event_text(const struct api *a, uint64_t index, uint32_t n);
 
 /* webhooks.c: the subscriptions' routes, and their delivery by the leader. */
 struct api__webhooks;
+/* "http://HOST[:PORT]/PATH" with HOST an IP literal ([v6] in brackets) into host, port and
+ * path (pointing into url). False when url is not one. */
+bool api__url_split(const char *url,
+                    char *host,
+                    size_t hostlen,
+                    uint16_t *port,
+                    const char **path);
 int api__webhooks_new(struct api *a);
 void api__webhooks_stop(struct api__webhooks *w);
 void api__webhooks_free(struct api__webhooks *w);
@@ -418,11 +425,11 @@ enum api__schedule_kind { API__EVERY = 1, API__DAILY, API__WEEKLY, API__MONTHLY 
 struct api__schedule
 {
     uint8_t kind;
-    uint16_t minutes; /* EVERY: 15, 30 or 60 */
+    uint16_t minutes; /* EVERY: 1, 5, 15, 30 or 60 */
     uint16_t minute;  /* DAILY, WEEKLY, MONTHLY: of the day */
     uint8_t day;      /* WEEKLY: 0 = Monday; MONTHLY: 1-28 */
 };
-/* "every 15m|30m|60m", "daily HH:MM", "weekly mon HH:MM", "monthly D HH:MM". 0 or -1.
+/* "every 1m|5m|15m|30m|60m", "daily HH:MM", "weekly mon HH:MM", "monthly D HH:MM". 0 or -1.
  * (schedule.c) */
 int api__schedule_parse(const char *s, struct api__schedule *out);
 /* The latest slot of s at or before now (ms), in zone z (NULL: UTC): the scheduled moment

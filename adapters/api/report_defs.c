@@ -171,7 +171,7 @@ static bool thresholds(struct check *c, json_t *def)
     return true;
 }
 
-/* "every 15m|30m|60m", "daily HH:MM", "weekly mon HH:MM", "monthly D HH:MM" (D 1-28). */
+/* "every 1m|5m|15m|30m|60m", "daily HH:MM", "weekly mon HH:MM", "monthly D HH:MM" (D 1-28). */
 static bool schedule(struct check *c, json_t *def)
 {
     json_t *v = json_object_get(def, "schedule");
@@ -181,7 +181,7 @@ static bool schedule(struct check *c, json_t *def)
     }
     if (!json_is_string(v) || api__schedule_parse(json_string_value(v), &s) != 0) {
         return bad(c,
-                   "schedule: expected \"every 15m\" (or 30m, 60m), \"daily 07:00\", "
+                   "schedule: expected \"every 15m\" (or 1m, 5m, 30m, 60m), \"daily 07:00\", "
                    "\"weekly mon 07:00\" or \"monthly 1 07:00\" (day 1-28), in the "
                    "centre's time zone");
     }
@@ -219,9 +219,15 @@ static bool audience(struct check *c, json_t *def)
             (strchr(s, '@') == NULL || strpbrk(s, " \t\r\n<>,;\"") != NULL)) {
             return bad(c, "audience[%zu].email: '%s' is not an address", i, s);
         }
-        if (strcmp(key, "webhook") == 0 && strncmp(s, "http://", 7) != 0 &&
-            strncmp(s, "https://", 8) != 0) {
-            return bad(c, "audience[%zu].webhook: expected an http:// or https:// URL", i);
+        char host[64];
+        uint16_t port;
+        const char *path;
+        if (strcmp(key, "webhook") == 0 &&
+            !api__url_split(s, host, sizeof(host), &port, &path)) {
+            return bad(c,
+                       "audience[%zu].webhook: expected http://ADDRESS[:PORT]/PATH with an IP "
+                       "address, as webhooks take",
+                       i);
         }
         if (strcmp(key, "directory") == 0 && !engine_name_valid(s, ENGINE_NAME_MAX)) {
             return bad(c,

@@ -36,13 +36,16 @@ int api__schedule_parse(const char *s, struct api__schedule *out)
     memset(out, 0, sizeof(*out));
     if (sscanf(s, "%15s %15s%n", word, a, &n) == 2 && s[n] == 0) {
         if (strcmp(word, "every") == 0) {
-            int iv = api__report_interval_parse(a);
-            if (iv != REPORT_IV_15M && iv != REPORT_IV_30M && iv != REPORT_IV_60M) {
-                return -1;
+            static const char *const every[] = {"1m", "5m", "15m", "30m", "60m"};
+            static const uint16_t minutes[] = {1, 5, 15, 30, 60};
+            for (int i = 0; i < 5; i++) {
+                if (strcmp(a, every[i]) == 0) {
+                    out->kind = API__EVERY;
+                    out->minutes = minutes[i];
+                    return 0;
+                }
             }
-            out->kind = API__EVERY;
-            out->minutes = iv == REPORT_IV_15M ? 15 : iv == REPORT_IV_30M ? 30 : 60;
-            return 0;
+            return -1;
         }
         if (strcmp(word, "daily") == 0 && clock_time(a, &out->minute)) {
             out->kind = API__DAILY;
@@ -93,10 +96,12 @@ int64_t api__schedule_slot(const struct api__schedule *s,
                            int64_t now)
 {
     if (s->kind == API__EVERY) {
-        uint8_t iv = s->minutes == 15   ? REPORT_IV_15M
-                     : s->minutes == 30 ? REPORT_IV_30M
-                                        : REPORT_IV_60M;
-        return report_interval_start(iv, z, now);
+        /* whole local minutes, N at a time (N divides the hour) */
+        int64_t t = now / 1000 - (now % 1000 < 0);
+        int64_t local = t + (z ? engine_zone_offset(z, t) : 0);
+        int64_t step = (int64_t)s->minutes * 60;
+        int64_t floor = local - ((local % step) + step) % step;
+        return (t - (local - floor)) * 1000;
     }
     uint8_t iv = s->kind == API__DAILY    ? REPORT_IV_DAY
                  : s->kind == API__WEEKLY ? REPORT_IV_WEEK

@@ -70,11 +70,11 @@ struct api__webhooks
 };
 
 /* "http://HOST[:PORT]/PATH" with HOST an IP literal ([v6] in brackets). */
-static bool url_split(const char *url,
-                      char *host,
-                      size_t hostlen,
-                      uint16_t *port,
-                      const char **path)
+bool api__url_split(const char *url,
+                    char *host,
+                    size_t hostlen,
+                    uint16_t *port,
+                    const char **path)
 {
     const char *p = url + 7, *end;
     if (strncmp(url, "http://", 7) != 0) {
@@ -250,7 +250,7 @@ static bool post(struct slot *s, const struct engine_webhook_info *info, struct 
     char host[INET6_ADDRSTRLEN], delivery[64], headers[512], hex[2 * EVP_MAX_MD_SIZE + 1] = "";
     const char *path;
     uint16_t port;
-    if (!url_split(info->url, host, sizeof(host), &port, &path)) {
+    if (!api__url_split(info->url, host, sizeof(host), &port, &path)) {
         return false;
     }
     char authority[sizeof(s->authority)];
@@ -518,7 +518,7 @@ void api__webhook_add(struct api__call *call)
         goto out;
     }
     if (url == NULL || strlen(url) >= ENGINE_URL_MAX ||
-        !url_split(url, host, sizeof(host), &port, &path)) {
+        !api__url_split(url, host, sizeof(host), &port, &path)) {
         http_reply_error(call->x, 400, "INVAL",
                          "url: expected http://ADDRESS[:PORT]/PATH with an IP address (names "
                          "and https come with TLS support)");

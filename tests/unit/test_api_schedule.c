@@ -41,9 +41,11 @@ static void parses_and_refuses(void **state)
     assert_int_equal(s.day, 4);
     assert_int_equal(s.minute, 17 * 60 + 30);
     assert_int_equal(api__schedule_parse("monthly 28 00:00", &s), 0);
+    assert_int_equal(api__schedule_parse("every 1m", &s), 0);
+    assert_int_equal(s.minutes, 1);
     const char *bad[] = {"",
                          "every",
-                         "every 5m",
+                         "every 2m",
                          "every day",
                          "daily 7:00",
                          "daily 24:00",
@@ -67,6 +69,8 @@ static void slots_in_winter(void **state)
     int64_t now = DEC7 + 9 * H + 7 * M + 30000; /* Monday 09:07:30 */
     assert_int_equal(slot("every 15m", &london, now), DEC7 + 9 * H);
     assert_int_equal(slot("every 60m", &london, now), DEC7 + 9 * H);
+    assert_int_equal(slot("every 1m", &london, now), DEC7 + 9 * H + 7 * M);
+    assert_int_equal(slot("every 5m", &london, now), DEC7 + 9 * H + 5 * M);
     assert_int_equal(slot("daily 07:00", &london, now), DEC7 + 7 * H);
     assert_int_equal(slot("daily 09:08", &london, now), DEC7 - 24 * H + 9 * H + 8 * M);
     assert_int_equal(slot("weekly mon 07:00", &london, now), DEC7 + 7 * H);
@@ -90,6 +94,9 @@ static void slots_across_clock_changes(void **state)
     /* the day clocks go back is 25 hours long: 07:00 GMT is 07:00Z; 01:30 comes twice */
     assert_int_equal(slot("daily 07:00", &london, OCT25 + 12 * H), OCT25 + 7 * H);
     assert_int_equal(slot("daily 01:30", &london, OCT25 + 12 * H), OCT25 + H + 30 * M);
+    /* in summer, local 15-minute slots */
+    assert_int_equal(slot("every 15m", &london, MAR29 + 12 * H + 20 * M),
+                     MAR29 + 12 * H + 15 * M);
     /* every 30 minutes through the repeated hour: each half hour its own slot */
     assert_int_equal(slot("every 30m", &london, OCT25 + 40 * M), OCT25 + 30 * M);
     assert_int_equal(slot("every 30m", &london, OCT25 + H + 10 * M), OCT25 + H);
