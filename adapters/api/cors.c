@@ -14,6 +14,7 @@
 
 void api_set_origins(struct api *a, const struct config_node *cfg)
 {
+    a->reports = cfg;
     a->n_origins = cfg->n_web_origins;
     memcpy(a->origins, cfg->web_origins, cfg->n_web_origins * sizeof(a->origins[0]));
     a->insecure = cfg->insecure;

@@ -50,6 +50,8 @@ struct api
     struct http_server *server; /* for its own figures in /metrics; may be NULL */
     struct api__events *events;
     struct api__webhooks *webhooks;
+    struct api__distrib *distrib;      /* distribute.c: scheduled reports, while leading */
+    const struct config_node *reports; /* the node file (its reports section); borrowed */
     struct api__tokens *tokens;
     /* model.c: model documents read in the thread pool, one at a time, the rest waiting. */
     struct api__model_job *job_running, *jobs_head, *jobs_tail;
@@ -339,6 +341,14 @@ const char *api__event_text(const struct api *a, uint64_t index, uint32_t n);
 
 /* webhooks.c: the subscriptions' routes, and their delivery by the leader. */
 struct api__webhooks;
+/* distribute.c: scheduled reports, delivered by the leader. */
+struct api__distrib;
+int api__distrib_new(struct api *a);
+/* Starts the leader's round (once the cluster is set). */
+void api__distrib_start(struct api__distrib *d);
+void api__distrib_stop(struct api__distrib *d);
+void api__distrib_free(struct api__distrib *d);
+void api__distrib_stats(const struct api__distrib *d, uint64_t *delivered, uint64_t *failed);
 /* "http://HOST[:PORT]/PATH" with HOST an IP literal ([v6] in brackets) into host, port and
  * path (pointing into url). False when url is not one. */
 bool api__url_split(const char *url,

@@ -572,7 +572,10 @@ int api_new(uv_loop_t *loop, struct api **out)
         free(a);
         return CD_ENOMEM;
     }
-    if (api__tokens_new(a) != 0) {
+    if (api__tokens_new(a) != 0 || api__distrib_new(a) != 0) {
+        if (a->tokens != NULL) {
+            api__tokens_free(a->tokens);
+        }
         api__webhooks_free(a->webhooks);
         api__events_free(a->events);
         free(a);
@@ -585,6 +588,9 @@ int api_new(uv_loop_t *loop, struct api **out)
 void api_set_cluster(struct api *a, struct cluster *c)
 {
     a->cluster = c;
+    if (c != NULL) {
+        api__distrib_start(a->distrib);
+    }
 }
 
 void api_set_signals(struct api *a,
@@ -603,6 +609,7 @@ void api_set_server(struct api *a, struct http_server *s)
 void api_close(struct api *a, void (*cb)(void *data), void *data)
 {
     api__webhooks_stop(a->webhooks);
+    api__distrib_stop(a->distrib);
     api__tokens_stop(a->tokens);
     a->closing = true; /* first: no note starts again */
     api__notes_stop(a);
@@ -633,6 +640,7 @@ void api_free(struct api *a)
     assert(a->kdf_running == 0 && a->kdf_head == NULL);
     api__events_free(a->events);
     api__webhooks_free(a->webhooks);
+    api__distrib_free(a->distrib);
     api__tokens_free(a->tokens);
     free(a);
 }

@@ -230,7 +230,7 @@ static void unknown_key(void **state)
     ASSERT_ERROR(
         "node.yaml:10:1: unknown key 'log_levle' (expected one of: id, listen, "
         "data_dir, peers, tls, log_level, join, raft, sessions, history, audit, storage, "
-        "cluster_secret_file, insecure, web_root, web_origins, public_urls, chat)");
+        "cluster_secret_file, insecure, web_root, web_origins, public_urls, chat, reports)");
 }
 
 static void missing_key(void **state)
@@ -735,6 +735,35 @@ static void chat_connections_per_address(void **state)
         "max_per_address)");
 }
 
+/* reports: where scheduled reports go from this node. */
+static void report_delivery(void **state)
+{
+    F;
+    PARSE(HEAD PEERS INSECURE);
+    ASSERT_OK;
+    assert_string_equal(f->node.reports_directory, "");
+    assert_string_equal(f->node.reports_smtp, "");
+    PARSE(HEAD PEERS INSECURE
+          "reports:\n  directory: /var/lib/contactd/reports\n"
+          "  smtp: smtp://127.0.0.1:2525\n"
+          "  mail_from: reports@centre.example\n"
+          "  smtp_starttls: true\n");
+    ASSERT_OK;
+    assert_string_equal(f->node.reports_directory, "/var/lib/contactd/reports");
+    assert_string_equal(f->node.reports_smtp, "smtp://127.0.0.1:2525");
+    assert_string_equal(f->node.reports_mail_from, "reports@centre.example");
+    assert_true(f->node.reports_smtp_starttls);
+    PARSE(HEAD PEERS INSECURE "reports:\n  directory: reports\n");
+    ASSERT_ERROR("node.yaml:12:14: reports.directory: expected an absolute path");
+    PARSE(HEAD PEERS INSECURE "reports:\n  smtp: mail.example.com\n");
+    ASSERT_ERROR(
+        "node.yaml:12:9: reports.smtp: expected smtp://HOST:PORT or smtps://HOST:PORT");
+    PARSE(HEAD PEERS INSECURE "reports:\n  smtp: smtp://127.0.0.1:25\n");
+    ASSERT_ERROR("node.yaml:12:3: reports: smtp needs mail_from, the sender's address");
+    PARSE(HEAD PEERS INSECURE "reports:\n  mail_from: <x@y>\n");
+    ASSERT_ERROR("node.yaml:12:14: reports.mail_from: expected an address");
+}
+
 static void web_origin_with_a_path(void **state)
 {
     F;
@@ -794,6 +823,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(web_origins_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(public_urls_of_a_load_balancer, setup, teardown),
         cmocka_unit_test_setup_teardown(chat_connections_per_address, setup, teardown),
+        cmocka_unit_test_setup_teardown(report_delivery, setup, teardown),
         cmocka_unit_test_setup_teardown(web_origin_listed_twice, setup, teardown),
         cmocka_unit_test_setup_teardown(web_root_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(minimal_file, setup, teardown),
