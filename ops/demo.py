@@ -197,6 +197,11 @@ or be told to go on past its warning):
     and open https://127.0.0.1:{self.api[1]}/desk/?agent=lt002
   wallboard:           https://127.0.0.1:{self.api[2]}/wall/   (sign in as "super" too)
 
+Reports (docs/reports.md):
+  {ctl} report --period today --group queue --interval 60m
+  {ctl} report live                                   # the last 5, 15 and 60 minutes
+  {ctl} report --period today --group agent --interval total --pdf today.pdf
+
 Watch it:
   {ctl} status
   {ctl} queue list

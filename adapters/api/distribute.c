@@ -268,7 +268,31 @@ static void start_delivery(struct api__distrib *d,
         outcome(x, false, "the definition's version has no such member of its audience");
         return;
     }
-    int rv = api__report_make(d->api, def, r->slot, x->format, made, x);
+    /* Without a period of its own, a scheduled report covers the time since the slot
+     * before: the last N minutes, yesterday, last week or last month. */
+    int64_t from = 0;
+    struct api__schedule s;
+    const char *when = json_string_value(json_object_get(def, "schedule"));
+    if (json_object_get(def, "period") == NULL && when != NULL &&
+        api__schedule_parse(when, &s) == 0) {
+        json_t *copy = json_deep_copy(def);
+        if (s.kind == API__EVERY) {
+            from = r->slot - (int64_t)s.minutes * 60000;
+        } else {
+            json_object_set_new(copy, "period",
+                                json_string(s.kind == API__DAILY    ? "yesterday"
+                                            : s.kind == API__WEEKLY ? "last_week"
+                                                                    : "last_month"));
+        }
+        int rv = api__report_make(d->api, copy, r->slot, from, x->format, made, x);
+        json_decref(copy);
+        if (rv != 0) {
+            outcome(x, false,
+                    rv == CD_EINVAL ? "the definition is not a report" : "out of memory");
+        }
+        return;
+    }
+    int rv = api__report_make(d->api, def, r->slot, 0, x->format, made, x);
     if (rv != 0) {
         outcome(x, false, rv == CD_EINVAL ? "the definition is not a report" : "out of memory");
     }

@@ -453,7 +453,13 @@ int64_t api__schedule_slot(const struct api__schedule *s,
 int64_t api__local_to_utc(const struct engine_zone *z, int64_t local_s);
 
 /* report_defs.c: report definitions (engine.h): reads, and the changes a supervisor makes. */
-enum api__defs_read { API__DEFS_LIST, API__DEFS_ONE, API__DEFS_VERSIONS, API__DEFS_DIFF };
+enum api__defs_read {
+    API__DEFS_LIST,
+    API__DEFS_ONE,
+    API__DEFS_VERSIONS,
+    API__DEFS_DIFF,
+    API__DEFS_DELIVERIES
+};
 void api__report_def_read(struct api__call *call, int what);
 void api__report_def_put(struct api__call *call);
 void api__report_def_validate(struct api__call *call);
@@ -501,12 +507,14 @@ typedef void (*api__report_done)(void *data,
                                  char *body,
                                  size_t len);
 /* Makes the report definition def (borrowed) defines, as of now (ms: its period is the one
- * before now, as if asked then), in format (an api__report_format_parse() value). Returns
+ * before now, as if asked then; or [from, now) when from is not 0), in format (an
+ * api__report_format_parse() value). Returns
  * 0 (done follows), CD_EINVAL (def is not a report) or CD_ENOMEM. Reads the node's state
  * as it is (no read barrier): the leader calls it. */
 int api__report_make(struct api *a,
                      json_t *def,
                      int64_t now,
+                     int64_t from,
                      int format,
                      api__report_done done,
                      void *data);

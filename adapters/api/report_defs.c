@@ -421,6 +421,38 @@ static json_t *diff(json_t *a, json_t *b)
     return changes;
 }
 
+static const char *const delivery_states[] = {"pending", "done", "failed"};
+
+/* The rounds kept, newest first, each delivery named by its member of the audience (as the
+ * current version lists it). */
+static json_t *deliveries(const struct engine *e,
+                          const char *name,
+                          const struct engine_report_def_info *d)
+{
+    struct engine_round_info r;
+    json_t *items = json_array(), *def = json_loads(d->text, 0, NULL);
+    json_t *audience = json_object_get(def, "audience");
+    for (size_t i = 0; engine_report_round(e, name, i, &r) == 0; i++) {
+        json_t *targets = json_array();
+        for (uint8_t t = 0; t < r.n_targets; t++) {
+            const struct engine_delivery_info *x = &r.targets[t];
+            json_t *member = json_array_get(audience, t);
+            json_array_append_new(
+                targets,
+                json_pack("{s:i,s:O?,s:s,s:i,s:I,s:I,s:s}", "target", (int)t, "to", member,
+                          "state", delivery_states[x->state], "attempts", (int)x->attempts,
+                          "retry_at", (json_int_t)x->retry_at, "at", (json_int_t)x->at,
+                          x->state == ENGINE_DELIVERY_DONE ? "receipt" : "error", x->text));
+        }
+        json_array_insert_new(
+            items, 0,
+            json_pack("{s:I,s:i,s:I,s:o}", "slot", (json_int_t)r.slot, "version",
+                      (int)r.version, "opened", (json_int_t)r.opened, "deliveries", targets));
+    }
+    json_decref(def);
+    return items;
+}
+
 static void def_answer(void *data, int status)
 {
     struct def_read *r = data;
@@ -455,6 +487,8 @@ static void def_answer(void *data, int status)
         } else {
             http_reply_json(r->x, 200, def_json(&d));
         }
+    } else if (r->what == API__DEFS_DELIVERIES) {
+        http_reply_json(r->x, 200, json_pack("{s:o}", "items", deliveries(e, r->name, &d)));
     } else if (r->what == API__DEFS_VERSIONS) {
         json_t *items = json_array();
         for (uint32_t v = d.current; v >= d.oldest && v > 0; v--) {

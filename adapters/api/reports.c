@@ -1196,6 +1196,7 @@ static void run(struct api__call *call, bool drill)
 int api__report_make(struct api *a,
                      json_t *def,
                      int64_t now,
+                     int64_t from,
                      int format,
                      api__report_done done,
                      void *data)
@@ -1211,6 +1212,10 @@ int api__report_make(struct api *a,
     if (!parse_job(j, NULL, def)) {
         job_free(j);
         return CD_EINVAL;
+    }
+    if (from != 0 && from < now) {
+        j->spec.from_ms = from;
+        j->spec.to_ms = now;
     }
     j->format = (uint8_t)format;
     start(j, 0);

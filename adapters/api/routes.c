@@ -324,6 +324,8 @@ static const struct route routes[] = {
      q_read, STAFF | REPORT, OWN_ANY},
     {HTTP_M_GET, "/v1/report-definitions/{report}/diff", r_def_read, API__DEFS_DIFF, q_def_diff,
      STAFF | REPORT, OWN_ANY},
+    {HTTP_M_GET, "/v1/report-definitions/{report}/deliveries", r_def_read, API__DEFS_DELIVERIES,
+     q_read, STAFF | REPORT, OWN_ANY},
     {HTTP_M_PUT, "/v1/report-definitions/{report}", r_def_put, 0, NULL, STAFF, OWN_ANY},
     {HTTP_M_POST, "/v1/report-definitions/{report}/rollback", r_def_rollback, 0, NULL, STAFF,
      OWN_ANY},

@@ -134,6 +134,37 @@ int ctl_cmd_reportdef(struct ctl *c, int argc, char **argv)
         ctl_path(path, sizeof(path), "/v1/report-definitions/%s/versions", argv[1]);
         return ctl_get_show(c, path, CTL_COLS(versions), true);
     }
+    if (strcmp(verb, "deliveries") == 0 && argc == 2) {
+        json_t *doc;
+        ctl_path(path, sizeof(path), "/v1/report-definitions/%s/deliveries", argv[1]);
+        int rv = ctl_call(c, "GET", path, NULL, &doc);
+        if (rv == CTL_OK && c->json) {
+            ctl_print_json(doc);
+        } else if (rv == CTL_OK) {
+            size_t i, k;
+            json_t *r, *t;
+            char at[40];
+            json_array_foreach(json_object_get(doc, "items"), i, r)
+            {
+                printf("slot %s (version %lld)\n",
+                       ctl_time(json_integer_value(json_object_get(r, "slot")), at, sizeof(at)),
+                       (long long)json_integer_value(json_object_get(r, "version")));
+                json_array_foreach(json_object_get(r, "deliveries"), k, t)
+                {
+                    char *to = json_dumps(json_object_get(t, "to"), JSON_COMPACT);
+                    const json_t *text = json_object_get(t, "receipt");
+                    printf("  %-8s attempts %lld  %s  %s\n",
+                           json_string_value(json_object_get(t, "state")),
+                           (long long)json_integer_value(json_object_get(t, "attempts")),
+                           to ? to : "",
+                           json_string_value(text ? text : json_object_get(t, "error")));
+                    free(to);
+                }
+            }
+        }
+        json_decref(doc);
+        return rv;
+    }
     if (strcmp(verb, "diff") == 0 && argc >= 2) {
         return diff(c, argc, argv);
     }

@@ -90,6 +90,7 @@ int ctl_usage(void)
         "  reportdef validate FILE             check a definition (JSON, docs/api.md)\n"
         "  reportdef put NAME FILE [--comment C] [--expect VERSION]\n"
         "  reportdef rollback NAME VERSION [--comment C] | delete NAME\n"
+        "  reportdef deliveries NAME           its scheduled deliveries and how each went\n"
         "  events [--after ID|now] [--follow] [--agent A] [--contact ID] [--kind K,...]\n"
         "webhooks:\n"
         "  webhook add URL --secret S --kinds K,K...   deliver those events to URL\n"
