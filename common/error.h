@@ -20,7 +20,8 @@
     X(PARSE, "parse error")                      \
     X(IO, "input/output error")                  \
     X(UNAVAIL, "no leader to take the request")  \
-    X(TIMEDOUT, "timed out")
+    X(TIMEDOUT, "timed out")                     \
+    X(CANCELED, "cancelled")
 
 enum {
     CD_OK = 0,
@@ -45,6 +46,7 @@ enum {
 #define CD_EIO CD__NEG(IO)
 #define CD_EUNAVAIL CD__NEG(UNAVAIL)
 #define CD_ETIMEDOUT CD__NEG(TIMEDOUT)
+#define CD_ECANCELED CD__NEG(CANCELED)
 
 /* Text for a CD_E* code (or 0); never NULL, static storage. */
 const char *cd_strerror(int code);
