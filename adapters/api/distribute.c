@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "adapters/api/internal.h"
+#include "adapters/mail/mail.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "config/config.h"
@@ -62,12 +63,12 @@ struct api__distrib
     struct delivery busy[BUSY_MAX];
     char opening[ENGINE_NAME_MAX * 4]; /* names whose REPORT_SLOT is on its way, space-ended */
     uint64_t delivered, failed;
+    struct mail_sender *mail; /* made at the first email, from the node file's reports */
 };
 
 static const char *const extensions[API__FORMAT_COUNT] = {"json", "csv", "html", "pdf"};
 
-/* ---- outcomes -----------------------------------------------------------------------------
- */
+/* ---- outcomes -------------------------------------------------------------------- */
 
 static void recorded(void *data, const struct engine_result *res)
 {
@@ -110,8 +111,7 @@ static void outcome(struct delivery *x, bool ok, const char *text)
     }
 }
 
-/* ---- to a directory ------------------------------------------------------------------------
- */
+/* ---- to a directory -------------------------------------------------------------- */
 
 /* dir/NAME-SLOT.EXT, SLOT as 20261207T070000Z: the same name for the same delivery. */
 static int write_file(struct delivery *x, char *why, size_t len)
@@ -159,8 +159,7 @@ static int write_file(struct delivery *x, char *why, size_t len)
     return 0;
 }
 
-/* ---- to a webhook --------------------------------------------------------------------------
- */
+/* ---- to a webhook ---------------------------------------------------------------- */
 
 static void posted(void *data, const struct http_response *res)
 {
@@ -204,8 +203,82 @@ static void post(struct delivery *x)
     }
 }
 
-/* ---- making the report, then sending it ----------------------------------------------------
- */
+/* ---- by email ------------------------------------------------------------------- */
+
+static void mailed(void *data, int code, const char *detail)
+{
+    struct delivery *x = data;
+    if (code == CD_ECANCELED) {
+        free(x->body); /* the node is stopping: the next leader sends it */
+        x->body = NULL;
+        x->busy = false;
+        return;
+    }
+    outcome(x, code == 0, detail);
+}
+
+static const char *const mime_types[API__FORMAT_COUNT] = {
+    "application/json", "text/csv; charset=utf-8", "text/html; charset=utf-8",
+    "application/pdf"};
+
+static void email(struct delivery *x)
+{
+    struct api__distrib *d = x->d;
+    const struct config_node *cfg = d->api->reports;
+    char subject[400], id[160], file[160], text[600], stamp[32];
+    if (cfg == NULL || cfg->reports_smtp[0] == 0) {
+        outcome(x, false, "this node has no reports.smtp relay in its node file");
+        return;
+    }
+    if (d->mail == NULL) {
+        struct mail_options opt = {
+            .url = cfg->reports_smtp,
+            .starttls = cfg->reports_smtp_starttls,
+            .ca_file = cfg->reports_smtp_ca[0] ? cfg->reports_smtp_ca : NULL,
+            .from = cfg->reports_mail_from};
+        if (mail_sender_new(d->api->loop, &opt, &d->mail) != 0) {
+            outcome(x, false, "the reports.smtp relay cannot be used");
+            return;
+        }
+    }
+    time_t t = (time_t)(x->slot / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+    snprintf(subject, sizeof(subject), "%s (%s)", x->title, stamp);
+    snprintf(id, sizeof(id), "%s.%lld.%u@contactd", x->name, (long long)x->slot, x->target);
+    snprintf(file, sizeof(file), "%s-%s.%s", x->name, stamp, extensions[x->format]);
+    snprintf(text, sizeof(text),
+             "%s\r\n\r\nThe report '%s' for the slot %s is attached (%s). Each figure is "
+             "defined in its glossary.\r\n",
+             x->title, x->name, stamp, extensions[x->format]);
+    const char *to[] = {x->address};
+    struct mail_headers h = {.from = cfg->reports_mail_from,
+                             .from_name = "contactd reports",
+                             .to = to,
+                             .n_to = 1,
+                             .subject = subject,
+                             .date_ms = cluster_wall_ms(),
+                             .message_id = id};
+    struct mail_attachment a = {.filename = file,
+                                .content_type = mime_types[x->format],
+                                .data = x->body,
+                                .len = x->len};
+    struct cd_buf msg;
+    cd_buf_init(&msg);
+    int rv = mail_message(&msg, &h, "text/plain; charset=utf-8", text, strlen(text), &a);
+    if (rv == 0) {
+        rv = mail_send(d->mail, to, 1, msg.data, msg.len, mailed, x);
+    }
+    cd_buf_close(&msg);
+    if (rv != 0) {
+        outcome(x, false,
+                rv == CD_EINVAL ? "the address or the message was refused before sending"
+                                : "the mail sender is busy");
+    }
+}
+
+/* ---- making the report, then sending it ------------------------------------------ */
 
 static void made(void *data,
                  int status,
@@ -230,7 +303,7 @@ static void made(void *data,
     } else if (strcmp(x->kind, "webhook") == 0) {
         post(x);
     } else {
-        outcome(x, false, "email: this node has no mail sender (reports.smtp)");
+        email(x);
     }
 }
 
@@ -309,8 +382,7 @@ static bool in_flight(const struct api__distrib *d, const char *name, int64_t sl
     return false;
 }
 
-/* ---- opening slots -------------------------------------------------------------------------
- */
+/* ---- opening slots --------------------------------------------------------------- */
 
 struct opening
 {
@@ -365,8 +437,7 @@ static void open_slot(struct api__distrib *d,
     strcat(d->opening, word);
 }
 
-/* ---- the leader's round
- * ---------------------------------------------------------------------- */
+/* ---- the leader's round --------------------------------------------------------- */
 
 static void one(struct api__distrib *d, const struct engine *e, const char *name, int64_t now)
 {
@@ -425,8 +496,7 @@ static void tick(uv_timer_t *t)
     }
 }
 
-/* ---- life -----------------------------------------------------------------------------------
- */
+/* ---- life ------------------------------------------------------------------------ */
 
 int api__distrib_new(struct api *a)
 {
@@ -454,6 +524,10 @@ void api__distrib_stop(struct api__distrib *d)
     uv_timer_stop(&d->timer);
     for (int i = 0; i < BUSY_MAX; i++) {
         client_closed_later(&d->busy[i]);
+    }
+    if (d->mail != NULL) {
+        mail_sender_close(d->mail, NULL, NULL);
+        d->mail = NULL;
     }
 }
 

@@ -1,11 +1,13 @@
 """Scheduled report delivery across a leader's death: a report definition scheduled every
-minute, with a webhook receiver and a directory (the cluster's shared reports directory) as
-its audience, is delivered once per slot, as of the slot, with the delivery's idempotency
+minute, with an SMTP sink (a relay run by the test), a webhook receiver and a directory (the
+cluster's shared reports directory) as its audience, is delivered once per slot, as of the slot, with the delivery's idempotency
 key; the leader is SIGKILLed between two slots and the next leader delivers the next slot,
 neither skipping nor repeating one; each delivery's outcome is replicated and visible on
 every node; a receiver that fails is tried again."""
+import email
 import json
 import os
+import socketserver
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -57,10 +59,73 @@ class Receiver:
             return [g for g in self.got if not g["failed"]]
 
 
+class SmtpSink:
+    """An SMTP relay on 127.0.0.1 that keeps every message it takes."""
+
+    def __init__(self):
+        self.messages = []
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def reply(self, line):
+                self.wfile.write(line.encode() + b"\r\n")
+                self.wfile.flush()
+
+            def handle(self):
+                self.reply("220 sink.test ESMTP")
+                rcpt = []
+                while True:
+                    line = self.rfile.readline()
+                    if not line:
+                        return
+                    verb = line.decode(errors="replace").strip().upper()
+                    if verb.startswith(("EHLO", "HELO")):
+                        self.wfile.write(b"250-sink.test\r\n250-8BITMIME\r\n250 SIZE 10485760\r\n")
+                        self.wfile.flush()
+                    elif verb.startswith("MAIL FROM"):
+                        rcpt = []
+                        self.reply("250 2.1.0 Ok")
+                    elif verb.startswith("RCPT TO"):
+                        rcpt.append(verb[8:].strip(" <>").lower())
+                        self.reply("250 2.1.5 Ok")
+                    elif verb == "DATA":
+                        self.reply("354 End data with <CR><LF>.<CR><LF>")
+                        data = []
+                        while True:
+                            dl = self.rfile.readline()
+                            if dl in (b".\r\n", b""):
+                                break
+                            data.append(dl[1:] if dl.startswith(b"..") else dl)
+                        with outer.lock:
+                            outer.messages.append((rcpt, b"".join(data)))
+                            n = len(outer.messages)
+                        self.reply(f"250 2.0.0 Ok: queued as Q{n}")
+                    elif verb == "QUIT":
+                        self.reply("221 2.0.0 Bye")
+                        return
+                    else:
+                        self.reply("250 2.0.0 Ok")
+
+        class Server(socketserver.ThreadingTCPServer):
+            allow_reuse_address = True
+            daemon_threads = True
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def ids(self):
+        with self.lock:
+            return [email.message_from_bytes(m)["Message-ID"] for _, m in self.messages]
+
+
 def rounds(node, name):
     code, doc = node.request("GET", f"/v1/report-definitions/{name}/deliveries")
     check(code == 200, f"{node.name}: deliveries {code} {doc}")
-    return doc["items"]
+    check([r["slot"] for r in doc["items"]] == sorted((r["slot"] for r in doc["items"]),
+                                                      reverse=True), f"not newest first: {doc}")
+    return doc["items"][::-1]  # oldest first
 
 
 def body(c):
@@ -68,13 +133,14 @@ def body(c):
     c.wait_leader()
     c.install_model(MODEL)
     hook = Receiver(fail=1)
+    sink = c.sink
     share = os.path.join(c.root, "reports")
     os.makedirs(share, exist_ok=True)
     definition = {"title": "Every minute", "figures": ["offered", "answered", "service_level"],
                   "group": "queue", "interval": "total", "format": "json",
                   "schedule": "every 1m",
                   "audience": [{"webhook": f"http://127.0.0.1:{hook.port}/reports"},
-                               {"directory": "board"}]}
+                               {"directory": "board"}, {"email": "director@example.com"}]}
     code, doc = c.wait_leader().request("PUT", "/v1/report-definitions/minutely", definition)
     check(code == 200 and doc["version"] == 1, f"define: {code} {doc}")
     made = int(time.time() * 1000)
@@ -116,15 +182,32 @@ def body(c):
         check(doc["report"]["to"] == int(g["slot"]) and
               doc["report"]["from"] == int(g["slot"]) - 60000 and g["type"] == "application/json",
               f"a delivery as of its slot: {doc['report']} {g['slot']}")
+    ids = sink.ids()
+    for s in slots[:2]:
+        want = f"<minutely.{s}.2@contactd>"
+        check(ids.count(want) == 1, f"slot {s} mailed {ids.count(want)} times: {ids}")
+    with sink.lock:
+        rcpt, raw = sink.messages[0]
+    msg = email.message_from_bytes(raw)
+    attached = [p for p in msg.walk() if p.get_filename()]
+    check(rcpt == ["director@example.com"] and msg["Subject"].startswith("Every minute") and
+          len(attached) == 1 and attached[0].get_filename().endswith(".json") and
+          json.loads(attached[0].get_payload(decode=True))["report"]["group"] == "queue",
+          f"the email: {rcpt} {msg['Subject']} {[p.get_filename() for p in attached]}")
+    r = rounds(c.wait_leader(), "minutely")[0]["deliveries"][2]
+    check(r["receipt"].startswith("250 2.0.0 Ok"), f"the relay's receipt: {r}")
     files = sorted(os.listdir(os.path.join(share, "board")))
     check(len([f for f in files if f.endswith(".json")]) >= 2 and
           not any(f.endswith(".new") for f in files), f"the directory: {files}")
-    log(f"slots {slots[:2]} each delivered once, to the webhook and to {len(files)} files")
+    log(f"slots {slots[:2]} each delivered once: mailed, to the webhook and to {len(files)} "
+        "files")
 
 
 if __name__ == "__main__":
     c = Cluster(3, write=False)
-    # a directory every member writes to, as a shared mount would be
-    c.extra = ["reports:", f"  directory: {os.path.join(c.root, 'reports')}"]
+    c.sink = SmtpSink()
+    # a directory every member writes to, as a shared mount would be; the test's relay
+    c.extra = ["reports:", f"  directory: {os.path.join(c.root, 'reports')}",
+               f"  smtp: smtp://127.0.0.1:{c.sink.port}", "  mail_from: reports@centre.test"]
     c.write_configs()
     run(c, body)
