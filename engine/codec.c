@@ -539,6 +539,8 @@ static void get_body(struct dec *d, struct engine_command *cmd)
         case ENGINE_CMD_CONTACT_ABANDON:
         case ENGINE_CMD_CONTACT_END:
         case ENGINE_CMD_CONTACT_CALLBACK:
+        case ENGINE_CMD_CONTACT_HOLD:
+        case ENGINE_CMD_CONTACT_RESUME:
             cmd->u.contact.id = cd_rd_uint(&d->r, UINT64_MAX);
             break;
         case ENGINE_CMD_WRAPUP_DONE:

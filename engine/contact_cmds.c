@@ -189,9 +189,53 @@ int engine__cmd_abandon(struct engine *e, uint64_t id, struct engine_result *res
     return 0;
 }
 
+static void hold_fx(struct engine *e, struct contact *c, bool on)
+{
+    struct engine_effect fx = {.kind = ENGINE_FX_HOLD,
+                               .channel = c->channel,
+                               .contact = c->id,
+                               .state = on,
+                               .agent = c->agent == NONE32 ? "" : e->agents[c->agent].name,
+                               .queue = c->queue == NONE16 ? "" : e->queues[c->queue].name,
+                               .at = e->clock};
+    engine__emit_contact(e, c, &fx);
+}
+
+void engine__hold_off(struct engine *e, struct contact *c)
+{
+    if (c->held_since != 0) {
+        c->held_since = 0;
+        hold_fx(e, c, false);
+    }
+}
+
+int engine__cmd_hold(struct engine *e, uint64_t id, bool on, struct engine_result *res)
+{
+    struct contact *c = NULL;
+    int rv = live_contact(e, id, &c, res);
+    if (rv != 0) {
+        return rv;
+    }
+    if (c->state != ENGINE_CONTACT_CONNECTED) {
+        return bad_state(res, c, on ? "hold" : "resume");
+    }
+    if (on == (c->held_since != 0)) {
+        return FAIL(res, CD_ESTATE, "contact %llu is %s on hold", (unsigned long long)c->id,
+                    on ? "already" : "not");
+    }
+    if (on) {
+        c->held_since = e->clock > 0 ? e->clock : 1;
+        hold_fx(e, c, true);
+    } else {
+        engine__hold_off(e, c);
+    }
+    return 0;
+}
+
 /* Talk is over: wrap-up holds the agent's slot until done or its deadline. */
 void engine__end_talk(struct engine *e, struct contact *c)
 {
+    engine__hold_off(e, c);
     const struct queue *q = &e->queues[c->queue];
     engine__set_reconnect(e, c, NEVER); /* in wrap-up the customer is no longer waited for */
     if (q->def.wrapup_s == 0) {

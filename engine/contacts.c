@@ -81,6 +81,7 @@ void engine__finish_with(struct engine *e,
 {
     uint32_t freed;
     uint32_t agent = c->agent;
+    engine__hold_off(e, c);
     detach(e, c, &freed);
     /* Out of every line, offer and deadline before it leaves the state. */
     CD_ASSERT(c->cls == NONE32 && c->offer == 0 && c->dpos == NONE32);

@@ -35,6 +35,10 @@ static int dispatch(struct engine *e,
             return engine__cmd_transfer(e, cmd, res);
         case ENGINE_CMD_CONTACT_CALLBACK:
             return engine__cmd_callback(e, cmd->u.contact.id, res);
+        case ENGINE_CMD_CONTACT_HOLD:
+        case ENGINE_CMD_CONTACT_RESUME:
+            return engine__cmd_hold(e, cmd->u.contact.id, cmd->kind == ENGINE_CMD_CONTACT_HOLD,
+                                    res);
         case ENGINE_CMD_CONTACT_SET_ATTRS:
             return engine__cmd_set_attrs(e, cmd->u.set_attrs.id, cmd->u.set_attrs.attrs,
                                          cmd->u.set_attrs.n_attrs, res);

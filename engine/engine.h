@@ -504,8 +504,10 @@ enum engine_cmd_kind {
     ENGINE_CMD_CHAT_MESSAGE,  /* a chat message from the customer or the agent (below) */
     ENGINE_CMD_REPORT_PUT,    /* a report definition, new or changed (below) */
     ENGINE_CMD_REPORT_DELETE,
-    ENGINE_CMD_REPORT_SLOT, /* the leader opens a scheduled report's delivery round (below) */
-    ENGINE_CMD_REPORT_SENT, /* the leader reports how one delivery of a round went */
+    ENGINE_CMD_REPORT_SLOT,  /* the leader opens a scheduled report's delivery round (below) */
+    ENGINE_CMD_REPORT_SENT,  /* the leader reports how one delivery of a round went */
+    ENGINE_CMD_CONTACT_HOLD, /* the agent put the connected customer on hold ... */
+    ENGINE_CMD_CONTACT_RESUME, /* ... and back (a talk's end or a transfer resumes it too) */
     ENGINE_CMD_KIND_COUNT
 };
 
@@ -781,6 +783,7 @@ enum engine_effect_kind {
     ENGINE_FX_SESSION_LOST,   /* NODE_LOST: old_home was lost; text = what became of it */
     ENGINE_FX_AUDIT,          /* a change was made: see "Audit" below */
     ENGINE_FX_MESSAGE,        /* a chat message was taken: text, seq, side, msg_id, at */
+    ENGINE_FX_HOLD,           /* state 1: the customer is on hold now; 0: no longer */
     ENGINE_FX_KIND_COUNT
 };
 
@@ -820,6 +823,8 @@ struct engine_message
  *   TALK_END   the talk ended (wrap-up follows)
  *   TRANSFER   n: to what (enum engine_transfer_to); text: the queue, agent or target
  *   CALLBACK   the customer took the offer of a callback
+ *   HOLD       the agent put the customer on hold (agent)
+ *   RESUME     the hold ended: the agent resumed, or the talk ended or was transferred
  *   TRUNCATED  the path reached ENGINE_PATH_BYTES: later steps are not kept
  *
  * Binary form, one step after another: kind (u8), n (u8), at (svar), offer (uvar), ewt_ms
@@ -835,6 +840,8 @@ enum engine_path_kind {
     ENGINE_PATH_TALK_END,
     ENGINE_PATH_TRANSFER,
     ENGINE_PATH_CALLBACK,
+    ENGINE_PATH_HOLD,
+    ENGINE_PATH_RESUME,
     ENGINE_PATH_TRUNCATED,
     ENGINE_PATH_KIND_COUNT
 };
@@ -1066,6 +1073,7 @@ struct engine_contact_info
     int64_t arrived;
     int64_t enqueued; /* arrival in the current queue */
     int64_t answered;
+    int64_t held_since; /* on hold since; 0 = not on hold */
     uint8_t n_attrs;
     struct engine_attr attrs[ENGINE_ATTRS_MAX];
     uint8_t n_skills; /* effective requirements now */

@@ -243,6 +243,7 @@ struct contact
     struct msg_ref *msgs;     /* derived: one per message, for retries and reads by seq */
     struct cd_buf path;       /* owned: what happened to it (engine.h, path.c) */
     uint8_t path_full;        /* the path holds its TRUNCATED mark: nothing more is kept */
+    int64_t held_since;       /* on hold since (CONTACT_HOLD); 0 = not on hold */
     /* derived */
     uint32_t cls;
     uint32_t qgen; /* generation of its waitline entry */
@@ -518,6 +519,10 @@ void engine__path_get(const struct contact *c, struct engine_path *out);
 /* Replaces c's path with a checked copy of data. Returns 0, CD_ECORRUPT or CD_ENOMEM. */
 int engine__path_set(struct contact *c, const void *data, size_t len);
 void engine__path_free(struct contact *c);
+/* contact_cmds.c: CONTACT_HOLD / _RESUME; and the end of a hold when the talk ends, the
+ * contact is transferred or finishes (a HOLD effect with state 0 when it was on hold). */
+int engine__cmd_hold(struct engine *e, uint64_t id, bool on, struct engine_result *res);
+void engine__hold_off(struct engine *e, struct contact *c);
 
 /* ---- clock.c ------------------------------------------------------------------------ */
 struct local_time

@@ -58,6 +58,8 @@ static const char *const commands[ENGINE_CMD_KIND_COUNT] = {
     [ENGINE_CMD_REPORT_DELETE] = "report_delete",
     [ENGINE_CMD_REPORT_SLOT] = "report_slot",
     [ENGINE_CMD_REPORT_SENT] = "report_sent",
+    [ENGINE_CMD_CONTACT_HOLD] = "contact_hold",
+    [ENGINE_CMD_CONTACT_RESUME] = "contact_resume",
 };
 
 static const char *const roles[ENGINE_ROLE_COUNT] = {"admin", "supervisor", "agent", "reporter",
@@ -82,6 +84,7 @@ static const char *const effects[ENGINE_FX_KIND_COUNT] = {
     [ENGINE_FX_SESSION_LOST] = "session_lost",
     [ENGINE_FX_AUDIT] = "audit",
     [ENGINE_FX_MESSAGE] = "message",
+    [ENGINE_FX_HOLD] = "hold",
 };
 
 static const char *const sides[ENGINE_SIDE_COUNT] = {"customer", "agent"};

@@ -146,6 +146,7 @@ int engine__cmd_reject(struct engine *e,
 static uint32_t lift(struct engine *e, struct contact *c)
 {
     uint32_t freed = NONE32;
+    engine__hold_off(e, c);
     engine__set_deadline(e, c, NEVER);
     if (c->state == ENGINE_CONTACT_QUEUED) {
         engine__dequeue(e, c);

@@ -13,6 +13,7 @@ static const char *const kind_names[ENGINE_PATH_KIND_COUNT] = {
     [ENGINE_PATH_OFFER] = "offer",       [ENGINE_PATH_OFFER_END] = "offer_end",
     [ENGINE_PATH_TALK_END] = "talk_end", [ENGINE_PATH_TRANSFER] = "transfer",
     [ENGINE_PATH_CALLBACK] = "callback", [ENGINE_PATH_TRUNCATED] = "truncated",
+    [ENGINE_PATH_HOLD] = "hold",         [ENGINE_PATH_RESUME] = "resume",
 };
 static const char *const via_names[] = {"arrival", "transfer", "overflow"};
 static const char *const end_names[] = {"accepted", "rejected", "no_answer", "cancelled"};
@@ -180,6 +181,10 @@ void engine__path_note(struct engine *e, struct contact *c, const struct engine_
         case ENGINE_FX_WRAPUP:
             s.kind = ENGINE_PATH_TALK_END;
             s.queue = s.agent = "";
+            break;
+        case ENGINE_FX_HOLD:
+            s.kind = fx->state ? ENGINE_PATH_HOLD : ENGINE_PATH_RESUME;
+            s.queue = "";
             break;
         default:
             return;

@@ -30,6 +30,7 @@ static void fill_contact(const struct engine *e,
     out->arrived = c->arrived;
     out->enqueued = c->entered;
     out->answered = c->answered;
+    out->held_since = c->held_since;
     out->n_attrs = engine__attrs_list(c, out->attrs);
     out->home = engine__home(c);
     out->session = engine__session(c);

@@ -170,6 +170,7 @@ static void put_contact(const struct engine *e, struct cd_buf *b, const struct c
     if (c->path.len > 0) {
         cd_buf_put(b, c->path.data, c->path.len);
     }
+    cd_buf_svar(b, c->held_since);
 }
 
 static int put_contacts(const struct engine *e, struct cd_buf *b)

@@ -234,6 +234,10 @@ static int get_chat(struct cd_reader *r, struct contact *c)
         BAD(r);
         return 0;
     }
+    c->held_since = cd_rd_svar(r);
+    if (c->held_since < 0 || (c->held_since != 0 && c->state != ENGINE_CONTACT_CONNECTED)) {
+        BAD(r);
+    }
     return rv;
 }
 

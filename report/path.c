@@ -12,6 +12,7 @@ struct build
     struct report_contact *out;
     struct report_segment *cur; /* the segment in progress, NULL = none */
     int64_t talk_end;           /* of the answered segment in progress; 0 = talking */
+    int64_t hold_start;         /* the customer on hold since; 0 = not */
     const char *(*site_of)(void *data, const char *agent);
     void *site_data;
 };
@@ -150,6 +151,17 @@ static void step(struct build *b, const struct engine_path_step *st)
         case ENGINE_PATH_CALLBACK:
             b->out->callback = true;
             break;
+        case ENGINE_PATH_HOLD:
+            if (s != NULL && s->end == REPORT_END_ANSWERED && b->hold_start == 0) {
+                b->hold_start = st->at;
+            }
+            break;
+        case ENGINE_PATH_RESUME:
+            if (s != NULL && b->hold_start != 0) {
+                s->hold_ms += st->at - b->hold_start;
+            }
+            b->hold_start = 0;
+            break;
         default:
             break;
     }
@@ -198,7 +210,8 @@ int report_contact_build(const struct report_facts *f,
                          struct report_buf *buf,
                          struct report_contact *out)
 {
-    struct build b = {f, buf, out, NULL, 0, site_of, site_data};
+    struct build b = {
+        .f = f, .buf = buf, .out = out, .site_of = site_of, .site_data = site_data};
     struct engine_path p = {path, len};
     struct engine_path_step st;
     size_t off = 0;
@@ -228,6 +241,9 @@ int report_contact_build(const struct report_facts *f,
             int64_t talk_end = b.talk_end ? b.talk_end : f->now;
             s->talk_ms = talk_end - s->left;
             s->wrap_ms = f->now - talk_end;
+            if (b.hold_start != 0) {
+                s->hold_ms += f->now - b.hold_start; /* on hold now */
+            }
         } else if (s != NULL) {
             s->left = f->now; /* still waiting */
         }

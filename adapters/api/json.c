@@ -42,6 +42,7 @@ json_t *api__contact_json(const struct engine_contact_info *c)
                   (json_int_t)c->enqueued, "answered", (json_int_t)c->answered, "attributes",
                   attrs, "skills", skills_json(c->skills, c->n_skills), "session", session);
     json_object_set_new(j, "message_count", json_integer(c->messages));
+    json_object_set_new(j, "held_since", json_integer(c->held_since));
     return j;
 }
 

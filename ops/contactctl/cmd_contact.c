@@ -154,7 +154,8 @@ int ctl_cmd_contact(struct ctl *c, int argc, char **argv)
         return explain(c, id);
     }
     if (argc == 2 && (strcmp(verb, "abandon") == 0 || strcmp(verb, "end") == 0 ||
-                      strcmp(verb, "wrapup-done") == 0 || strcmp(verb, "callback") == 0)) {
+                      strcmp(verb, "wrapup-done") == 0 || strcmp(verb, "callback") == 0 ||
+                      strcmp(verb, "hold") == 0 || strcmp(verb, "resume") == 0)) {
         snprintf(done, sizeof(done), "contact %s: %s", id, verb);
         return ctl_change(c, "POST",
                           ctl_path(path, sizeof(path), "/v1/contacts/%s/%s", id, verb), NULL,

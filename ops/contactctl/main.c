@@ -60,6 +60,7 @@ int ctl_usage(void)
         "               [--limit N]\n"
         "  contact show ID | explain ID | abandon ID | end ID | wrapup-done ID\n"
         "  contact callback ID                 the caller takes a callback and hangs up\n"
+        "  contact hold ID | resume ID         the agent puts the customer on hold and back\n"
         "  contact transfer ID --queue Q | --agent A | --target URI\n"
         "  contact attrs ID K=V...             (K= removes K)\n"
         "  contact session ID --home MEMBER [--key K]   the customer is now connected there\n"

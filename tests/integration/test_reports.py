@@ -57,9 +57,13 @@ class Traffic:
             return None
         return wait(offer, timeout, f"contact {cid} offered to {agent}")
 
-    def answer(self, cid, agent, disposition=None, talk=0.2, transfer=None):
+    def answer(self, cid, agent, disposition=None, talk=0.2, transfer=None, hold=0):
         offer = self.offered(cid, agent)
         self.call("POST", f"/v1/offers/{offer}/accept", {"agent": agent})
+        if hold:
+            self.call("POST", f"/v1/contacts/{cid}/hold")
+            time.sleep(hold)
+            self.call("POST", f"/v1/contacts/{cid}/resume")
         time.sleep(talk)
         if transfer:
             self.call("POST", f"/v1/contacts/{cid}/transfer", {"queue": transfer})
@@ -80,7 +84,7 @@ def drive(t):
     t.call("POST", "/v1/agents/r2/login")
     for name in ("c1", "c2"):
         k[name] = t.create()
-        t.answer(k[name], "r1", "sale")
+        t.answer(k[name], "r1", "sale", hold=0.3 if name == "c1" else 0)
     k["c3"] = t.create()
     t.answer(k["c3"], "r1", transfer="rq-spill")
     t.answer(k["c3"], "r2", "sale")
@@ -133,6 +137,21 @@ def segments(row):
         elif step["step"] == "offer_end" and step["outcome"] == "accepted" and cur:
             cur[2] = step["at"]
     return segs
+
+
+def held(t, k):
+    """Time on hold, from the paths (ms), and the segments of rq handled."""
+    total = 0
+    for cid in k.values():
+        row = t.call("GET", f"/v1/history/{cid}")
+        start = None
+        for step in row["path"]:
+            if step["step"] == "hold":
+                start = step["at"]
+            elif step["step"] == "resume" and start is not None:
+                total += step["at"] - start
+                start = None
+    return total
 
 
 def reckon(t, k):
@@ -503,6 +522,8 @@ def body(c):
 
     queue_json(c)
     asa, longest = reckon(t, k)
+    hold_ms = held(t, k)
+    check(hold_ms >= 300, f"c1 was on hold {hold_ms} ms")
     window = f"from={t0 - 1000}&to={t1 + 1000}"
     five_minutes(c, window)
     docs, csvs = [], []
@@ -510,6 +531,7 @@ def body(c):
         where = node.name
         doc = report(node, f"interval=total&{window}")
         check_queue_figures(doc, asa, longest, where)
+        near(values(doc, "rq")["average_hold"], hold_ms / 6 / 1000, f"{where}: rq average_hold")
         check_other_groups(node, window, where)
         drill(node, window, "abandoned", {k["c6"], k["c7"], k["c8"]}, where)
         drill(node, window, "answered_in_target", {k[x] for x in ("c1", "c2", "c3", "c10")},

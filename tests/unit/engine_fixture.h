@@ -594,6 +594,8 @@ static inline int fx_transfer(struct fixture *f,
 #define ABANDON(id) EXPECT_OK(fx_contact_cmd(f, ENGINE_CMD_CONTACT_ABANDON, (id)))
 #define WRAPUP_DONE(id) EXPECT_OK(fx_contact_cmd(f, ENGINE_CMD_WRAPUP_DONE, (id)))
 #define CALLBACK(id) EXPECT_OK(fx_contact_cmd(f, ENGINE_CMD_CONTACT_CALLBACK, (id)))
+#define HOLD(id) EXPECT_OK(fx_contact_cmd(f, ENGINE_CMD_CONTACT_HOLD, (id)))
+#define RESUME(id) EXPECT_OK(fx_contact_cmd(f, ENGINE_CMD_CONTACT_RESUME, (id)))
 
 /* ---- Looking at the state ----------------------------------------------------------- */
 

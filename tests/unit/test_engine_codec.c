@@ -369,6 +369,8 @@ static void sample(struct fixture *f, int kind, struct engine_command *c)
         case ENGINE_CMD_CONTACT_ABANDON:
         case ENGINE_CMD_CONTACT_END:
         case ENGINE_CMD_CONTACT_CALLBACK:
+        case ENGINE_CMD_CONTACT_HOLD:
+        case ENGINE_CMD_CONTACT_RESUME:
             c->u.contact.id = 4096 + (uint64_t)kind;
             break;
         case ENGINE_CMD_WRAPUP_DONE:
@@ -582,6 +584,8 @@ static void assert_cmd_equal(const struct engine_command *a, const struct engine
         case ENGINE_CMD_CONTACT_ABANDON:
         case ENGINE_CMD_CONTACT_END:
         case ENGINE_CMD_CONTACT_CALLBACK:
+        case ENGINE_CMD_CONTACT_HOLD:
+        case ENGINE_CMD_CONTACT_RESUME:
             assert_int_equal(a->u.contact.id, b->u.contact.id);
             break;
         case ENGINE_CMD_WRAPUP_DONE:

@@ -145,6 +145,43 @@ TEST(transfers_to_a_queue_an_agent_and_out)
                 "transfer@12=tel:+441234567890(target)");
 }
 
+TEST(holds_are_steps_of_the_path)
+{
+    MODEL_INSTALL;
+    LOGIN("a1");
+    uint64_t id = CREATE_IN("sales", ENGINE_CH_VOICE, 0);
+    assert_int_equal(fx_contact_cmd(f, ENGINE_CMD_CONTACT_HOLD, id), CD_ESTATE); /* ringing */
+    ACCEPT(OFFER_OF(id), "a1");
+    AT(FX_T0 + 2000);
+    HOLD(id);
+    assert_int_equal(FX(HOLD, id, "a1")->state, 1);
+    assert_int_equal(fx_contact(f, id).held_since, FX_T0 + 2000);
+    assert_int_equal(fx_contact_cmd(f, ENGINE_CMD_CONTACT_HOLD, id), CD_ESTATE); /* already */
+    /* on hold through a snapshot */
+    struct cd_buf b;
+    cd_buf_init(&b);
+    assert_int_equal(engine_encode(f->e, &b), 0);
+    struct engine *copy = NULL;
+    assert_int_equal(engine_decode(b.data, b.len, &copy), 0);
+    engine_free(f->e);
+    f->e = copy;
+    cd_buf_close(&b);
+    assert_int_equal(fx_contact(f, id).held_since, FX_T0 + 2000);
+    AT(FX_T0 + 5000);
+    RESUME(id);
+    assert_int_equal(FX(HOLD, id, "a1")->state, 0);
+    assert_int_equal(fx_contact_cmd(f, ENGINE_CMD_CONTACT_RESUME, id),
+                     CD_ESTATE); /* not held */
+    AT(FX_T0 + 6000);
+    HOLD(id);
+    AT(FX_T0 + 8000);
+    END(id); /* the end of the talk ends the hold */
+    WRAPUP_DONE(id);
+    ASSERT_PATH(id,
+                "queued@0:sales(arrival) offer@0:sales/a1 offer_end@0:sales/a1(accepted) "
+                "hold@2/a1 resume@5/a1 hold@6/a1 resume@8/a1 talk_end@8");
+}
+
 TEST(a_ring_all_offer_ends_for_each_agent_rung)
 {
     MODEL_INSTALL;
@@ -257,6 +294,7 @@ int main(void)
         FX_TEST(escalation_overflow_rule_and_callback),
         FX_TEST(transfers_to_a_queue_an_agent_and_out),
         FX_TEST(a_ring_all_offer_ends_for_each_agent_rung),
+        FX_TEST(holds_are_steps_of_the_path),
         FX_TEST(a_path_survives_a_snapshot),
         FX_TEST(malformed_paths_are_refused),
         FX_TEST(a_long_path_ends_in_a_mark),

@@ -71,6 +71,10 @@ TEST(answered_after_a_ring_no_answer)
     AT(SEC(13));
     AVAILABLE("a1");
     ACCEPT(OFFER_OF(id), "a1");
+    AT(SEC(20));
+    HOLD(id);
+    AT(SEC(32));
+    RESUME(id);
     AT(SEC(73));
     END(id);
     AT(SEC(80));
@@ -88,6 +92,7 @@ TEST(answered_after_a_ring_no_answer)
     assert_true(s->handled);
     assert_false(s->transferred_out);
     assert_int_equal(s->talk_ms, 60000);
+    assert_int_equal(s->hold_ms, 12000); /* a part of the talk */
     assert_int_equal(s->wrap_ms, 7000);
     assert_true(s->ewt_ms >= 0);
     assert_int_equal(c.n_offers, 2);
@@ -211,6 +216,13 @@ TEST(a_live_contact_is_waiting_or_talking_until_now)
     assert_int_equal(c.segments[0].end, REPORT_END_ANSWERED);
     assert_false(c.segments[0].handled);
     assert_int_equal(c.segments[0].talk_ms, 20000);
+    /* on hold now: the hold so far counts */
+    AT(SEC(60));
+    HOLD(id);
+    assert_int_equal(engine_path_get(f->e, id, &p), 0);
+    facts.now = SEC(75);
+    assert_int_equal(report_contact_build(&facts, p.data, p.len, NULL, NULL, buf, &c), 0);
+    assert_int_equal(c.segments[0].hold_ms, 15000);
     /* a row without a path: one segment from its fields */
     facts = (struct report_facts){.id = 9,
                                   .outcome = ENGINE_CONTACT_COMPLETED,
