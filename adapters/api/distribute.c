@@ -289,6 +289,10 @@ static void made(void *data,
 {
     struct delivery *x = data;
     char text[ENGINE_TARGET_MAX];
+    if (status == CD_EUNAVAIL) {
+        x->busy = false; /* the node is busy making other reports: not an attempt; next tick */
+        return;
+    }
     if (status != 0) {
         snprintf(text, sizeof(text), "the report could not be made: %s", why);
         outcome(x, false, text);
