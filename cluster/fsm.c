@@ -347,6 +347,7 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     if (mine != NULL) {
         mine->applied = true;
     }
+    c->last_fsm_index = index;
     c->entries_applied++;
     c->snap.log_bytes += buf->len;
     c->snap.log_entries++;
@@ -368,15 +369,21 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
     cd_reader_init(&r, buf->base, buf->len);
     uint32_t magic = cd_rd_u32(&r);
     uint64_t index = cd_rd_u64(&r);
-    if (r.err != 0 || magic != CLUSTER__SNAPSHOT_MAGIC) {
+    uint64_t last = magic == CLUSTER__SNAPSHOT_MAGIC2 ? cd_rd_u64(&r) : index;
+    if (r.err != 0 || (magic != CLUSTER__SNAPSHOT_MAGIC && magic != CLUSTER__SNAPSHOT_MAGIC2) ||
+        last > index) {
         return RAFT_CORRUPT;
     }
     if (engine_decode(r.p, cd_rd_left(&r), &e) != 0) {
         return RAFT_CORRUPT;
     }
     /* At start, a snapshot at or below what storage applied: the outbox has those entries'
-     * effects. Above it, this node skips entries: their effects are nowhere here. */
-    bool skipped = index > storage_applied(c->storage);
+     * effects. Above it, this node skips entries: their effects are nowhere here. Entries
+     * after the last the state machine applied (read barriers) change nothing: a snapshot
+     * whose last applied entry storage holds already skips nothing, and records no gap
+     * (else every member, restarted from its own snapshot, would hold a gap nobody can
+     * fill). */
+    bool skipped = last > storage_applied(c->storage);
     if (skipped && storage_reset(c->storage, index, e, err, sizeof(err)) != 0) {
         engine_free(e);
         cluster__fatal(c, "storage: %s", err);
@@ -385,6 +392,7 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
     engine_free(c->engine);
     c->engine = e;
     c->snapshot_index = index;
+    c->last_fsm_index = last;
     char at[24], size[24];
     snprintf(at, sizeof(at), "%llu", (unsigned long long)index);
     snprintf(size, sizeof(size), "%zu", buf->len);

@@ -84,7 +84,10 @@ struct cluster__change
 
 struct cluster__peer_req;
 
-#define CLUSTER__SNAPSHOT_MAGIC 0x31534443u /* "CDS1" */
+#define CLUSTER__SNAPSHOT_MAGIC 0x31534443u /* "CDS1": magic, index, engine */
+/* "CDS2": magic, index, the last index applied through the state machine (at or below the
+ * snapshot's: barriers are entries too, which never reach it), engine. */
+#define CLUSTER__SNAPSHOT_MAGIC2 0x32534443u
 
 /* snapshot.c: the child process encoding a snapshot, while one is being taken. */
 struct cluster__snap
@@ -219,6 +222,7 @@ struct cluster
     struct engine *engine;
     struct storage *storage;
     uint64_t snapshot_index;
+    uint64_t last_fsm_index; /* the last entry fsm_apply() applied (or a snapshot stood for) */
     uint64_t entries_applied, commands_applied;
     uint64_t applied_seen; /* raft_last_applied() as the pump last saw it */
 

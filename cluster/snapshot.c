@@ -43,11 +43,13 @@
 #include "common/error.h"
 #include "common/log.h"
 
-/* What the child writes: magic, the index the snapshot stands for, the engine's encoding. */
+/* What the child writes: magic, the index the snapshot stands for, the last entry the state
+ * machine applied, the engine's encoding. */
 static int encode(const struct cluster *c, uint64_t index, struct cd_buf *b)
 {
-    cd_buf_u32(b, CLUSTER__SNAPSHOT_MAGIC);
+    cd_buf_u32(b, CLUSTER__SNAPSHOT_MAGIC2);
     cd_buf_u64(b, index);
+    cd_buf_u64(b, c->last_fsm_index <= index ? c->last_fsm_index : index);
     return b->err != 0 ? b->err : engine_encode(c->engine, b);
 }
 
