@@ -12,16 +12,16 @@
 
 #define MIN_SLOTS 64
 
-static uint64_t cell_hash(const char *group, int64_t start)
+static uint64_t cell_hash(uint64_t group_hash, int64_t start)
 {
-    return cd_hash_str(group) ^ cd_mix64((uint64_t)start);
+    return group_hash ^ cd_mix64((uint64_t)start);
 }
 
 static void index_insert(struct report__cells *t, size_t pos)
 {
     const struct report_cell *c = &t->cells[pos];
     size_t mask = t->n_slots - 1;
-    size_t i = (size_t)cell_hash(c->group, c->start_ms) & mask;
+    size_t i = (size_t)cell_hash(cd_hash_str(c->group), c->start_ms) & mask;
     while (t->slots[i] != 0) {
         i = (i + 1) & mask;
     }
@@ -39,22 +39,31 @@ static void index_rebuild(struct report__cells *t)
     }
 }
 
-struct report_cell *report__cells_find(const struct report__cells *t,
-                                       const char *group,
-                                       int64_t start)
+struct report_cell *report__cells_find_hashed(const struct report__cells *t,
+                                              const char *group,
+                                              uint64_t group_hash,
+                                              int64_t start)
 {
     if (t->n == 0) {
         return NULL;
     }
     size_t mask = t->n_slots - 1;
-    size_t i = (size_t)cell_hash(group, start) & mask;
+    size_t i = (size_t)cell_hash(group_hash, start) & mask;
     for (; t->slots[i] != 0; i = (i + 1) & mask) {
         struct report_cell *c = &t->cells[t->slots[i] - 1];
-        if (c->start_ms == start && strcmp(c->group, group) == 0) {
+        /* Feeding passes the interned name: the same pointer as the cell's. */
+        if (c->start_ms == start && (c->group == group || strcmp(c->group, group) == 0)) {
             return c;
         }
     }
     return NULL;
+}
+
+struct report_cell *report__cells_find(const struct report__cells *t,
+                                       const char *group,
+                                       int64_t start)
+{
+    return report__cells_find_hashed(t, group, cd_hash_str(group), start);
 }
 
 /* Makes room for one more cell; on failure the table is unchanged. */
@@ -164,13 +173,13 @@ static int names_grow(struct report__names *t)
     return 0;
 }
 
-const char *report__intern(struct report__names *t, const char *s)
+const char *report__intern(struct report__names *t, const char *s, uint64_t hash)
 {
     if ((t->n + 1) * 2 > t->n_slots && names_grow(t) != 0) {
         return NULL;
     }
     size_t mask = t->n_slots - 1;
-    size_t i = (size_t)cd_hash_str(s) & mask;
+    size_t i = (size_t)hash & mask;
     for (; t->slots[i] != NULL; i = (i + 1) & mask) {
         if (strcmp(t->slots[i], s) == 0) {
             return t->slots[i];

@@ -113,6 +113,12 @@ struct report__names
 struct report_cell *report__cells_find(const struct report__cells *t,
                                        const char *group,
                                        int64_t start);
+/* The same with group's hash given (cd_hash_str(group)): feeding hashes a group once for
+ * its name and both its tables. */
+struct report_cell *report__cells_find_hashed(const struct report__cells *t,
+                                              const char *group,
+                                              uint64_t group_hash,
+                                              int64_t start);
 /* Appends a zeroed cell for (group, start): group must stay valid as long as the table (an
  * interned name). Returns 0 or CD_ENOMEM (the table unchanged). */
 int report__cells_append(struct report__cells *t,
@@ -124,8 +130,9 @@ void report__cells_truncate(struct report__cells *t, size_t n);
 void report__cells_sort(struct report__cells *t);
 void report__cells_close(struct report__cells *t);
 
-/* The report's own copy of s (one per distinct string), or NULL when out of memory. */
-const char *report__intern(struct report__names *t, const char *s);
+/* The report's own copy of s (one per distinct string), or NULL when out of memory. hash
+ * is cd_hash_str(s). */
+const char *report__intern(struct report__names *t, const char *s, uint64_t hash);
 void report__names_close(struct report__names *t);
 
 /* ---- What counts where (walk.c) ------------------------------------------------------ */
@@ -144,16 +151,43 @@ typedef int (*report__visit_fn)(const struct report *r,
                                 void *ctx,
                                 const struct report__item *it);
 
+/* What a walk gives each item: its group and interval only (it.one is not set: enough to
+ * make its cells), or its sums too. Both visit the same items in the same order. */
+enum report__walk_what { REPORT__WALK_CELLS = 0, REPORT__WALK_SUMS };
+
 int report__walk_contact(const struct report *r,
                          const struct report_contact *c,
+                         uint8_t what,
                          report__visit_fn visit,
                          void *ctx);
 int report__walk_span(const struct report *r,
                       const struct report_span *s,
+                      uint8_t what,
                       report__visit_fn visit,
                       void *ctx);
 /* The policy of queue: the spec's answer, or its fallback. */
 void report__policy(const struct report *r, const char *queue, struct report_queue_policy *out);
+
+/* Answers a walk asks for again and again while a report is fed (a million contacts ask
+ * the same few): the spec's policies by queue (its contract says they do not change), and
+ * the local interval last found (intervals do not overlap, so every instant of it has the
+ * same start). */
+#define REPORT__POLICY_MEMOS 16
+struct report__memo
+{
+    int64_t iv_start, iv_next; /* [iv_start, iv_next); empty at first */
+    struct
+    {
+        bool set;
+        char queue[ENGINE_NAME_MAX];
+        struct report_queue_policy policy;
+    } policies[REPORT__POLICY_MEMOS]; /* by the queue's hash */
+};
+
+/* The start of the local interval holding t (report_interval_start), and the start of the
+ * one after the interval starting at start (report_interval_next), through the memo. */
+int64_t report__interval_start(const struct report *r, int64_t t);
+int64_t report__interval_next(const struct report *r, int64_t start);
 
 /* ---- The report ---------------------------------------------------------------------- */
 
@@ -163,10 +197,16 @@ struct report
     char *queue;             /* filters: owned copies, NULL = any */
     char *agent;
     struct report__names names;
-    /* Behind pointers so that report_cells() can sort them through a const report. */
+    /* Behind pointers so that report_cells() can sort them and walks keep their memos
+     * through a const report. */
     struct report__cells *cells;
     struct report__cells *totals;
+    struct report__memo *memo;
     struct report_cell total;
+    /* Feeding: where each item of the contact or span being fed goes, as positions in
+     * cells and totals (two per item), found by the first walk for the second. */
+    uint32_t *places;
+    size_t n_places, cap_places;
 };
 
 #endif

@@ -2,9 +2,10 @@
  *
  * One walk over a contact (or a span, walk.c) finds every item that counts and hands each,
  * with its group value, its interval and the sums it adds, to a visitor. Feeding walks
- * twice: first to make every cell the items need (the only step that can fail; a failure
- * drops the cells it made, so the report is unchanged), then to add. Drill-down walks once
- * more with a visitor that only compares, so what it answers is what feeding counted. */
+ * twice: first to make every cell the items need and note where each item goes (the only
+ * step that can fail; a failure drops the cells it made, so the report is unchanged), then,
+ * with the sums, to add them there. Drill-down walks once more with a visitor that only
+ * compares, so what it answers is what feeding counted. */
 #include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "common/hash.h"
 #include "report/internal.h"
 
 /* ---- Feeding ------------------------------------------------------------------------- */
@@ -31,16 +33,23 @@ static int64_t cell_start(const struct report *r, const struct report__item *it)
     return max64(it->iv_start, r->spec.from_ms);
 }
 
-static int make_cell(struct report *r, const char *group, int64_t iv_start)
+/* The position of the cell of (group, iv_start) in r->cells, made if needed; group is
+ * interned, hash its cd_hash_str(). */
+static int make_cell(struct report *r,
+                     const char *group,
+                     uint64_t hash,
+                     int64_t iv_start,
+                     uint32_t *pos)
 {
     int64_t start = max64(iv_start, r->spec.from_ms);
-    if (report__cells_find(r->cells, group, start) != NULL) {
+    struct report_cell *c = report__cells_find_hashed(r->cells, group, hash, start);
+    if (c != NULL) {
+        *pos = (uint32_t)(c - r->cells->cells);
         return 0;
     }
     if (r->cells->n >= r->spec.max_cells) {
         return CD_ECAPACITY;
     }
-    struct report_cell *c;
     int rc = report__cells_append(r->cells, group, start, &c);
     if (rc != 0) {
         return rc;
@@ -49,15 +58,17 @@ static int make_cell(struct report *r, const char *group, int64_t iv_start)
     c->end_ms = min64(next, r->spec.to_ms);
     report__label(r->spec.interval, r->spec.zone, iv_start, c->label, sizeof(c->label));
     report__sums_init(&c->sums, r->spec.group, c->end_ms - c->start_ms);
+    *pos = (uint32_t)(c - r->cells->cells);
     return 0;
 }
 
-static int make_total(struct report *r, const char *group)
+static int make_total(struct report *r, const char *group, uint64_t hash, uint32_t *pos)
 {
-    if (report__cells_find(r->totals, group, r->spec.from_ms) != NULL) {
+    struct report_cell *c = report__cells_find_hashed(r->totals, group, hash, r->spec.from_ms);
+    if (c != NULL) {
+        *pos = (uint32_t)(c - r->totals->cells);
         return 0;
     }
-    struct report_cell *c;
     int rc = report__cells_append(r->totals, group, r->spec.from_ms, &c);
     if (rc != 0) {
         return rc;
@@ -65,27 +76,55 @@ static int make_total(struct report *r, const char *group)
     c->end_ms = r->spec.to_ms;
     snprintf(c->label, sizeof(c->label), "total");
     report__sums_init(&c->sums, r->spec.group, r->spec.to_ms - r->spec.from_ms);
+    *pos = (uint32_t)(c - r->totals->cells);
     return 0;
 }
 
+/* Room for the places of one more item. */
+static int places_reserve(struct report *r)
+{
+    if (r->n_places + 2 <= r->cap_places) {
+        return 0;
+    }
+    size_t cap = r->cap_places == 0 ? 64 : 2 * r->cap_places;
+    uint32_t *places = cd_realloc(r->places, cap * sizeof(*places));
+    if (places == NULL) {
+        return CD_ENOMEM;
+    }
+    r->places = places;
+    r->cap_places = cap;
+    return 0;
+}
+
+/* The first walk: makes the cell and the total of each item and notes their places. */
 static int make_cells(const struct report *cr, void *ctx, const struct report__item *it)
 {
     struct report *r = ctx;
     (void)cr;
-    const char *group = report__intern(&r->names, it->group);
-    if (group == NULL) {
+    uint64_t hash = cd_hash_str(it->group);
+    const char *group = report__intern(&r->names, it->group, hash);
+    if (group == NULL || places_reserve(r) != 0) {
         return CD_ENOMEM;
     }
-    int rc = make_cell(r, group, it->iv_start);
-    return rc != 0 ? rc : make_total(r, group);
+    uint32_t *at = &r->places[r->n_places];
+    int rc = make_cell(r, group, hash, it->iv_start, &at[0]);
+    rc = rc != 0 ? rc : make_total(r, group, hash, &at[1]);
+    r->n_places += rc == 0 ? 2 : 0;
+    return rc;
 }
 
+/* The second walk: adds each item's sums where the first walk placed it. */
 static int add_item(const struct report *cr, void *ctx, const struct report__item *it)
 {
     struct report *r = ctx;
-    struct report_cell *cell = report__cells_find(r->cells, it->group, cell_start(cr, it));
-    struct report_cell *total = report__cells_find(r->totals, it->group, r->spec.from_ms);
-    assert(cell != NULL && total != NULL);
+    (void)cr;
+    assert(r->n_places + 2 <= r->cap_places);
+    const uint32_t *at = &r->places[r->n_places];
+    struct report_cell *cell = &r->cells->cells[at[0]];
+    struct report_cell *total = &r->totals->cells[at[1]];
+    assert(cell->start_ms == cell_start(r, it) && strcmp(cell->group, it->group) == 0);
+    assert(strcmp(total->group, it->group) == 0);
+    r->n_places += 2;
     report__sums_add(&cell->sums, &it->one);
     report__sums_add(&total->sums, &it->one);
     report__sums_add(&r->total.sums, &it->one);
@@ -103,21 +142,25 @@ static int undo(struct report *r, size_t n_cells, size_t n_totals, int rc)
 int report_add_contact(struct report *r, const struct report_contact *c)
 {
     size_t n_cells = r->cells->n, n_totals = r->totals->n;
-    int rc = report__walk_contact(r, c, make_cells, r);
+    r->n_places = 0;
+    int rc = report__walk_contact(r, c, REPORT__WALK_CELLS, make_cells, r);
     if (rc != 0) {
         return undo(r, n_cells, n_totals, rc);
     }
-    return report__walk_contact(r, c, add_item, r);
+    r->n_places = 0;
+    return report__walk_contact(r, c, REPORT__WALK_SUMS, add_item, r);
 }
 
 int report_add_span(struct report *r, const struct report_span *s)
 {
     size_t n_cells = r->cells->n, n_totals = r->totals->n;
-    int rc = report__walk_span(r, s, make_cells, r);
+    r->n_places = 0;
+    int rc = report__walk_span(r, s, REPORT__WALK_CELLS, make_cells, r);
     if (rc != 0) {
         return undo(r, n_cells, n_totals, rc);
     }
-    return report__walk_span(r, s, add_item, r);
+    r->n_places = 0;
+    return report__walk_span(r, s, REPORT__WALK_SUMS, add_item, r);
 }
 
 /* ---- The report ---------------------------------------------------------------------- */
@@ -177,7 +220,8 @@ struct report *report_new(const struct report_spec *spec, char *errmsg, size_t e
     }
     r->cells = cd_calloc(1, sizeof(*r->cells));
     r->totals = cd_calloc(1, sizeof(*r->totals));
-    if (r->cells == NULL || r->totals == NULL) {
+    r->memo = cd_calloc(1, sizeof(*r->memo));
+    if (r->cells == NULL || r->totals == NULL || r->memo == NULL) {
         goto err_free_report;
     }
     r->total.group = REPORT_ALL;
@@ -208,6 +252,8 @@ void report_free(struct report *r)
         cd_free(r->totals);
     }
     report__names_close(&r->names);
+    cd_free(r->memo);
+    cd_free(r->places);
     cd_free(r->queue);
     cd_free(r->agent);
     cd_free(r);
@@ -305,5 +351,5 @@ bool report_counts(const struct report *r,
         }
         m.longest = cell->sums.longest_wait_ms;
     }
-    return report__walk_contact(r, c, match_item, &m) == 1;
+    return report__walk_contact(r, c, REPORT__WALK_SUMS, match_item, &m) == 1;
 }

@@ -1,8 +1,10 @@
 /* What each segment, offer and span adds to a report, and in which group and interval: the
  * one place that decides what counts where. Feeding and drill-down both walk through here,
  * so a drill-down finds exactly the contacts that feeding counted. */
+#include <assert.h>
 #include <string.h>
 
+#include "common/hash.h"
 #include "report/internal.h"
 
 static const char *str(const char *s)
@@ -30,11 +32,56 @@ static int64_t duration(int64_t a, int64_t b)
     return d;
 }
 
-void report__policy(const struct report *r, const char *queue, struct report_queue_policy *out)
+/* ---- Memos ----------------------------------------------------------------------------- */
+
+static void policy_lookup(const struct report *r,
+                          const char *queue,
+                          struct report_queue_policy *out)
 {
     if (r->spec.policy == NULL || !r->spec.policy(r->spec.policy_data, queue, out)) {
         *out = r->spec.fallback;
     }
+}
+
+void report__policy(const struct report *r, const char *queue, struct report_queue_policy *out)
+{
+    size_t len = strnlen(queue, ENGINE_NAME_MAX);
+    if (len == ENGINE_NAME_MAX) {
+        policy_lookup(r, queue, out); /* no queue has such a name: nothing worth keeping */
+        return;
+    }
+    struct report__memo *m = r->memo;
+    size_t i = (size_t)(cd_hash_str(queue) % REPORT__POLICY_MEMOS);
+    if (m->policies[i].set && strcmp(m->policies[i].queue, queue) == 0) {
+        *out = m->policies[i].policy;
+        return;
+    }
+    policy_lookup(r, queue, out);
+    memcpy(m->policies[i].queue, queue, len + 1);
+    m->policies[i].policy = *out;
+    m->policies[i].set = true;
+}
+
+int64_t report__interval_start(const struct report *r, int64_t t)
+{
+    struct report__memo *m = r->memo;
+    if (t >= m->iv_start && t < m->iv_next) {
+        assert(m->iv_start == report_interval_start(r->spec.interval, r->spec.zone, t));
+        return m->iv_start;
+    }
+    m->iv_start = report_interval_start(r->spec.interval, r->spec.zone, t);
+    m->iv_next = report_interval_next(r->spec.interval, r->spec.zone, m->iv_start);
+    return m->iv_start;
+}
+
+int64_t report__interval_next(const struct report *r, int64_t start)
+{
+    struct report__memo *m = r->memo;
+    if (start != m->iv_start || m->iv_start == m->iv_next) {
+        m->iv_start = start;
+        m->iv_next = report_interval_next(r->spec.interval, r->spec.zone, start);
+    }
+    return m->iv_next;
 }
 
 /* ---- What a segment, an offer and a span add ---------------------------------------- */
@@ -188,6 +235,7 @@ static bool offer_counts(const struct report *r,
 
 static int walk_segments(const struct report *r,
                          const struct report_contact *c,
+                         uint8_t what,
                          report__visit_fn visit,
                          void *ctx)
 {
@@ -197,17 +245,21 @@ static int walk_segments(const struct report *r,
         if (!segment_counts(r, g)) {
             continue;
         }
-        struct report__item it = {
-            .group = segment_group(r, c, g),
-            .iv_start = report_interval_start(r->spec.interval, r->spec.zone, g->entered)};
-        report__sums_init(&it.one, r->spec.group, 0);
-        segment_sums(r, g, &it.one);
-        if (first && c->callback) {
-            it.one.callbacks_requested = 1;
-            it.one.callbacks_made = contact_answered(c);
-        }
+        bool callback = first && c->callback;
         first = false;
-        int rc = it.group != NULL ? visit(r, ctx, &it) : 0;
+        struct report__item it; /* it.one is set only when the sums are asked for */
+        it.group = segment_group(r, c, g);
+        if (it.group == NULL) {
+            continue;
+        }
+        it.iv_start = report__interval_start(r, g->entered);
+        if (what == REPORT__WALK_SUMS) {
+            report__sums_init(&it.one, r->spec.group, 0);
+            segment_sums(r, g, &it.one);
+            it.one.callbacks_requested = callback;
+            it.one.callbacks_made = callback && contact_answered(c);
+        }
+        int rc = visit(r, ctx, &it);
         if (rc != 0) {
             return rc;
         }
@@ -217,6 +269,7 @@ static int walk_segments(const struct report *r,
 
 static int walk_offers(const struct report *r,
                        const struct report_contact *c,
+                       uint8_t what,
                        report__visit_fn visit,
                        void *ctx)
 {
@@ -228,13 +281,15 @@ static int walk_offers(const struct report *r,
         if (!offer_counts(r, c, o)) {
             continue;
         }
-        struct report__item it = {
-            .group = r->spec.group == REPORT_BY_AGENT ? str(o->agent) : REPORT_ALL,
-            .iv_start = report_interval_start(r->spec.interval, r->spec.zone, o->at)};
-        report__sums_init(&it.one, r->spec.group, 0);
-        it.one.offers = 1;
-        if (o->outcome < REPORT_OFFER_COUNT) {
-            it.one.offer_outcomes[o->outcome] = 1;
+        struct report__item it; /* it.one is set only when the sums are asked for */
+        it.group = r->spec.group == REPORT_BY_AGENT ? str(o->agent) : REPORT_ALL;
+        it.iv_start = report__interval_start(r, o->at);
+        if (what == REPORT__WALK_SUMS) {
+            report__sums_init(&it.one, r->spec.group, 0);
+            it.one.offers = 1;
+            if (o->outcome < REPORT_OFFER_COUNT) {
+                it.one.offer_outcomes[o->outcome] = 1;
+            }
         }
         int rc = visit(r, ctx, &it);
         if (rc != 0) {
@@ -246,14 +301,15 @@ static int walk_offers(const struct report *r,
 
 int report__walk_contact(const struct report *r,
                          const struct report_contact *c,
+                         uint8_t what,
                          report__visit_fn visit,
                          void *ctx)
 {
     if (r->spec.channel >= 0 && c->channel != r->spec.channel) {
         return 0;
     }
-    int rc = walk_segments(r, c, visit, ctx);
-    return rc != 0 ? rc : walk_offers(r, c, visit, ctx);
+    int rc = walk_segments(r, c, what, visit, ctx);
+    return rc != 0 ? rc : walk_offers(r, c, what, visit, ctx);
 }
 
 static const char *span_group(const struct report *r, const struct report_span *s)
@@ -285,6 +341,7 @@ static void span_part(const struct report_span *s, int64_t ms, struct report_sum
 
 int report__walk_span(const struct report *r,
                       const struct report_span *s,
+                      uint8_t what,
                       report__visit_fn visit,
                       void *ctx)
 {
@@ -299,12 +356,16 @@ int report__walk_span(const struct report *r,
     if (from >= to) {
         return 0;
     }
-    int64_t start = report_interval_start(r->spec.interval, r->spec.zone, from);
+    int64_t start = report__interval_start(r, from);
     for (;;) {
-        int64_t next = report_interval_next(r->spec.interval, r->spec.zone, start);
-        struct report__item it = {.group = group, .iv_start = start};
-        report__sums_init(&it.one, r->spec.group, 0);
-        span_part(s, min64(next, to) - max64(start, from), &it.one);
+        int64_t next = report__interval_next(r, start);
+        struct report__item it; /* it.one is set only when the sums are asked for */
+        it.group = group;
+        it.iv_start = start;
+        if (what == REPORT__WALK_SUMS) {
+            report__sums_init(&it.one, r->spec.group, 0);
+            span_part(s, min64(next, to) - max64(start, from), &it.one);
+        }
         int rc = visit(r, ctx, &it);
         if (rc != 0 || next >= to) {
             return rc;

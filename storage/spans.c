@@ -12,6 +12,114 @@
 
 #define SPAN_N_BITS 24 /* effects of one entry a span id tells apart */
 
+/* ---- A reader for the report scan ----------------------------------------------------- */
+
+/* The encoding of common/buf.h (cd_reader), read inline: a report reads every row of a
+ * month, a million or more, and a call per byte of every number was a good part of its
+ * time. The same checks: numbers in their one shortest form, strings with their NUL where
+ * their length says and none before it; a string the scan does not use is skipped by its
+ * length. After an error every read gives 0 or "", and err stays set. */
+struct lean
+{
+    const uint8_t *p, *end;
+    bool err;
+};
+
+static uint64_t lean_fail(struct lean *r)
+{
+    r->err = true;
+    r->p = r->end;
+    return 0;
+}
+
+static uint64_t lean_uvar_long(struct lean *r)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 64 && r->p < r->end; shift += 7) {
+        uint8_t byte = *r->p++;
+        if (shift == 63 && byte > 1) {
+            break;
+        }
+        v |= (uint64_t)(byte & 0x7f) << shift;
+        if ((byte & 0x80) == 0) {
+            return byte == 0 && shift > 0 ? lean_fail(r) : v;
+        }
+    }
+    return lean_fail(r);
+}
+
+static inline uint64_t lean_uvar(struct lean *r)
+{
+    if (r->p < r->end && *r->p < 0x80) {
+        return *r->p++;
+    }
+    return lean_uvar_long(r);
+}
+
+static inline int64_t lean_svar(struct lean *r)
+{
+    uint64_t u = lean_uvar(r);
+    return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+}
+
+static inline uint64_t lean_uint(struct lean *r, uint64_t max)
+{
+    uint64_t v = lean_uvar(r);
+    return v <= max ? v : lean_fail(r);
+}
+
+static inline uint8_t lean_u8(struct lean *r)
+{
+    return r->p < r->end ? *r->p++ : (uint8_t)lean_fail(r);
+}
+
+/* The n bytes at the reader, or NULL (err set) when fewer are left. */
+static inline const uint8_t *lean_bytes(struct lean *r, uint64_t n)
+{
+    if (n > (uint64_t)(r->end - r->p)) {
+        lean_fail(r);
+        return NULL;
+    }
+    const uint8_t *at = r->p;
+    r->p += n;
+    return at;
+}
+
+/* A string's bytes with their NUL, its length in *len; NULL (err set) when malformed. */
+static inline const uint8_t *lean_str_bytes(struct lean *r, size_t *len)
+{
+    uint64_t n = lean_uvar(r);
+    const uint8_t *at = n < (uint64_t)(r->end - r->p) ? lean_bytes(r, n + 1) : NULL;
+    if (at == NULL || at[n] != 0) {
+        lean_fail(r);
+        *len = 0;
+        return NULL;
+    }
+    *len = (size_t)n;
+    return at;
+}
+
+static inline const char *lean_str(struct lean *r, size_t *len)
+{
+    size_t n;
+    const uint8_t *at = lean_str_bytes(r, &n);
+    if (at == NULL || memchr(at, 0, n) != NULL) {
+        lean_fail(r);
+        n = 0;
+        at = NULL;
+    }
+    if (len != NULL) {
+        *len = n;
+    }
+    return at != NULL ? (const char *)at : "";
+}
+
+static inline void lean_skip_str(struct lean *r)
+{
+    size_t n;
+    (void)lean_str_bytes(r, &n);
+}
+
 static bool fits(const char *s, size_t size)
 {
     return s != NULL && strnlen(s, size) < size;
@@ -69,7 +177,7 @@ int storage__span_decode(const void *key,
                          size_t vlen,
                          struct storage_span *out)
 {
-    struct cd_reader r;
+    struct lean r = {val, (const uint8_t *)val + vlen, false};
     uint64_t id;
     size_t len;
     memset(out, 0, sizeof(*out));
@@ -77,20 +185,19 @@ int storage__span_decode(const void *key,
         return CD_ECORRUPT;
     }
     storage__history_key_read(key, &out->to, &id);
-    cd_reader_init(&r, val, vlen);
-    if (cd_rd_u8(&r) != STORAGE_SPAN_V1 || (id & STORAGE_SPAN_ID) == 0) {
+    if (lean_u8(&r) != STORAGE_SPAN_V1 || (id & STORAGE_SPAN_ID) == 0) {
         return CD_ECORRUPT;
     }
-    out->agent = cd_rd_str(&r, &len);
+    out->agent = lean_str(&r, &len);
     bool ok = len > 0 && len < ENGINE_NAME_MAX;
-    out->site = cd_rd_str(&r, &len);
+    out->site = lean_str(&r, &len);
     ok = ok && len < ENGINE_SITE_MAX;
-    out->state = cd_rd_u8(&r);
-    out->reason = cd_rd_str(&r, &len);
+    out->state = lean_u8(&r);
+    out->reason = lean_str(&r, &len);
     ok = ok && len < ENGINE_VALUE_MAX;
-    out->from = cd_rd_svar(&r);
-    out->index = cd_rd_uvar(&r);
-    if (r.err != 0 || r.p != r.end || !ok || out->state == ENGINE_AGENT_OFFLINE ||
+    out->from = lean_svar(&r);
+    out->index = lean_uvar(&r);
+    if (r.err || r.p != r.end || !ok || out->state == ENGINE_AGENT_OFFLINE ||
         out->state > ENGINE_AGENT_AWAY || out->from <= 0 || out->from >= out->to ||
         out->index != (id & ~STORAGE_SPAN_ID) >> SPAN_N_BITS) {
         return CD_ECORRUPT;
@@ -105,52 +212,44 @@ int storage__span_decode(const void *key,
  * format 3 no disposition. */
 static int lean_contact(const void *key, const void *val, size_t vlen, struct storage_row *out)
 {
-    struct cd_reader r;
+    struct lean r = {val, (const uint8_t *)val + vlen, false};
     memset(out, 0, sizeof(*out));
     out->disposition = "";
     storage__history_key_read(key, &out->completed, &out->contact);
-    cd_reader_init(&r, val, vlen);
-    uint8_t format = cd_rd_u8(&r);
-    out->channel = (uint8_t)cd_rd_uint(&r, ENGINE_CH_COUNT - 1);
-    out->outcome = (uint8_t)cd_rd_uint(&r, ENGINE_CONTACT_STATE_COUNT - 1);
-    (void)cd_rd_svar(&r); /* priority */
-    out->queue = cd_rd_str(&r, NULL);
-    out->agent = cd_rd_str(&r, NULL);
-    out->reason = cd_rd_str(&r, NULL);
-    out->arrived = cd_rd_svar(&r);
-    unsigned has = (unsigned)cd_rd_uint(&r, 7);
+    uint8_t format = lean_u8(&r);
+    out->channel = (uint8_t)lean_uint(&r, ENGINE_CH_COUNT - 1);
+    out->outcome = (uint8_t)lean_uint(&r, ENGINE_CONTACT_STATE_COUNT - 1);
+    (void)lean_svar(&r); /* priority */
+    out->queue = lean_str(&r, NULL);
+    out->agent = lean_str(&r, NULL);
+    out->reason = lean_str(&r, NULL);
+    out->arrived = lean_svar(&r);
+    unsigned has = (unsigned)lean_uint(&r, 7);
     int64_t *times[] = {&out->offered, &out->answered, &out->ended};
     for (unsigned i = 0; i < 3; i++) {
         *times[i] =
-            has & (1u << i) ? (int64_t)((uint64_t)out->arrived + (uint64_t)cd_rd_svar(&r)) : 0;
+            has & (1u << i) ? (int64_t)((uint64_t)out->arrived + (uint64_t)lean_svar(&r)) : 0;
     }
-    (void)cd_rd_uvar(&r); /* offers */
-    (void)cd_rd_uvar(&r); /* transfers */
-    out->callback = (uint8_t)cd_rd_uint(&r, UINT8_MAX);
-    out->index = format >= STORAGE_HISTORY_V2 ? cd_rd_uvar(&r) : 0;
+    (void)lean_uvar(&r); /* offers */
+    (void)lean_uvar(&r); /* transfers */
+    out->callback = (uint8_t)lean_uint(&r, UINT8_MAX);
+    out->index = format >= STORAGE_HISTORY_V2 ? lean_uvar(&r) : 0;
     if (format >= STORAGE_HISTORY_V3) {
-        (void)cd_rd_str(&r, NULL); /* key */
-        uint64_t n = cd_rd_uint(&r, ENGINE_ATTRS_MAX);
+        lean_skip_str(&r); /* key */
+        uint64_t n = lean_uint(&r, ENGINE_ATTRS_MAX);
         for (uint64_t i = 0; i < 2 * n; i++) {
-            (void)cd_rd_str(&r, NULL);
+            lean_skip_str(&r);
         }
-        out->disposition = cd_rd_str(&r, NULL);
-        (void)cd_rd_str(&r, NULL); /* notes */
-        uint64_t len = cd_rd_uvar(&r);
-        if (len > cd_rd_left(&r)) {
-            return CD_ECORRUPT;
-        }
-        (void)cd_rd_bytes(&r, (size_t)len); /* transcript */
+        out->disposition = lean_str(&r, NULL);
+        lean_skip_str(&r);                   /* notes */
+        (void)lean_bytes(&r, lean_uvar(&r)); /* transcript */
     }
     if (format >= STORAGE_HISTORY_V4) {
-        uint64_t len = cd_rd_uvar(&r);
-        if (len > cd_rd_left(&r)) {
-            return CD_ECORRUPT;
-        }
-        out->path = cd_rd_bytes(&r, (size_t)len);
-        out->path_len = (size_t)len;
+        uint64_t len = lean_uvar(&r);
+        out->path = lean_bytes(&r, len);
+        out->path_len = out->path != NULL ? (size_t)len : 0;
     }
-    return r.err != 0 ? CD_ECORRUPT : 0;
+    return r.err ? CD_ECORRUPT : 0;
 }
 
 struct report_scan

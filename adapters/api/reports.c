@@ -106,13 +106,23 @@ static int by_agent(const void *a, const void *b)
     return strcmp(((const struct site_entry *)a)->agent, ((const struct site_entry *)b)->agent);
 }
 
+/* bsearch() comparators of a name against an entry: called for every row of a report, so
+ * the name is not copied into a key first. */
+static int queue_vs(const void *name, const void *entry)
+{
+    return strcmp(name, ((const struct policy_entry *)entry)->queue);
+}
+
+static int agent_vs(const void *name, const void *entry)
+{
+    return strcmp(name, ((const struct site_entry *)entry)->agent);
+}
+
 static bool policy_of(void *data, const char *queue, struct report_queue_policy *out)
 {
     struct report_job *j = data;
-    struct policy_entry key;
-    snprintf(key.queue, sizeof(key.queue), "%s", queue);
     const struct policy_entry *p =
-        j->n_policies ? bsearch(&key, j->policies, j->n_policies, sizeof(key), by_queue) : NULL;
+        j->n_policies ? bsearch(queue, j->policies, j->n_policies, sizeof(*p), queue_vs) : NULL;
     if (p != NULL) {
         *out = p->p;
     }
@@ -122,10 +132,8 @@ static bool policy_of(void *data, const char *queue, struct report_queue_policy 
 static const char *site_of(void *data, const char *agent)
 {
     struct report_job *j = data;
-    struct site_entry key;
-    snprintf(key.agent, sizeof(key.agent), "%s", agent);
     const struct site_entry *s =
-        j->n_sites ? bsearch(&key, j->sites, j->n_sites, sizeof(key), by_agent) : NULL;
+        j->n_sites ? bsearch(agent, j->sites, j->n_sites, sizeof(*s), agent_vs) : NULL;
     return s != NULL ? s->site : "";
 }
 
