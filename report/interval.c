@@ -19,7 +19,7 @@ int64_t report__floor_div(int64_t a, int64_t b)
 }
 
 /* Days since 1970-01-01 of a civil date, and back (proleptic Gregorian calendar). */
-static int64_t days_from_civil(int64_t y, int m, int d)
+int64_t report_days_from_civil(int64_t y, int m, int d)
 {
     y -= m <= 2;
     int64_t era = report__floor_div(y, 400);
@@ -131,8 +131,9 @@ static int64_t unit_start(uint8_t interval, int64_t l, bool next)
         int64_t y;
         int m, d;
         civil_from_days(days, &y, &m, &d);
-        days = next ? (m == 12 ? days_from_civil(y + 1, 1, 1) : days_from_civil(y, m + 1, 1))
-                    : days_from_civil(y, m, 1);
+        days = next ? (m == 12 ? report_days_from_civil(y + 1, 1, 1)
+                               : report_days_from_civil(y, m + 1, 1))
+                    : report_days_from_civil(y, m, 1);
     } else {
         days += next;
     }
@@ -200,7 +201,7 @@ static void label_week(int64_t days, char *out, size_t len)
     int64_t thursday = days - weekday(days) + 3, y;
     int m, d;
     civil_from_days(thursday, &y, &m, &d);
-    int64_t week = (thursday - days_from_civil(y, 1, 1)) / 7 + 1;
+    int64_t week = (thursday - report_days_from_civil(y, 1, 1)) / 7 + 1;
     snprintf(out, len, "%04" PRId64 "-W%02" PRId64, y, week);
 }
 

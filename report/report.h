@@ -324,6 +324,8 @@ bool report_counts(const struct report *r,
  * interval: INT64_MIN, then INT64_MAX. */
 int64_t report_interval_start(uint8_t interval, const struct engine_zone *zone, int64_t t);
 int64_t report_interval_next(uint8_t interval, const struct engine_zone *zone, int64_t start);
+/* Days since 1970-01-01 of the civil date y-m-d (proleptic Gregorian). */
+int64_t report_days_from_civil(int64_t y, int m, int d);
 
 /* ---- From history rows and live contacts ------------------------------------------------ */
 

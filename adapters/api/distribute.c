@@ -456,12 +456,7 @@ static void one(struct api__distrib *d, const struct engine *e, const char *name
     const char *when = json_string_value(json_object_get(def, "schedule"));
     size_t audience = json_array_size(json_object_get(def, "audience"));
     if (when != NULL && audience > 0 && api__schedule_parse(when, &s) == 0) {
-        const struct engine_model *m = engine_model(e);
-        const struct engine_zone *z = NULL;
-        if (m != NULL && m->report_zone >= 0 && (uint32_t)m->report_zone < m->n_zones) {
-            z = &m->zones[m->report_zone];
-        }
-        int64_t slot = api__schedule_slot(&s, z, now);
+        int64_t slot = api__schedule_slot(&s, api__centre_zone(engine_model(e)), now);
         if (slot > engine_report_last_slot(e, name) && slot >= info.at) {
             open_slot(d, name, slot, info.version, audience);
         }

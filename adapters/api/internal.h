@@ -430,6 +430,17 @@ int api__channel_parse(const char *s);
 const char *api__report_interval_name(int i);
 const char *api__report_group_name(int i);
 const char *api__report_names(const char *what);
+/* The centre's time zone (the model's defaults.zone), or NULL: UTC. */
+const struct engine_zone *api__centre_zone(const struct engine_model *m);
+/* A time: milliseconds since 1970; RFC 3339 with Z or an offset; or a local date or date
+ * and time in zone z. False when s is none of these. */
+bool api__report_time_parse(const char *s, const struct engine_zone *z, int64_t *out);
+/* The period api__report_period_parse() named (which), as of now, in zone z. */
+void api__report_period_range(int which,
+                              const struct engine_zone *z,
+                              int64_t now,
+                              int64_t *from,
+                              int64_t *to);
 /* When a scheduled report is due, in the centre's time zone. */
 enum api__schedule_kind { API__EVERY = 1, API__DAILY, API__WEEKLY, API__MONTHLY };
 struct api__schedule

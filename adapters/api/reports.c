@@ -15,7 +15,6 @@
  * The HTML page is made in the pool like CSV (report_html()); a PDF is that page printed by
  * Chromium (pdf.c) once the pool is done, in one of a few places reserved before the report
  * is made, so that a busy node refuses at once rather than after the work. */
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,11 +116,6 @@ static int query(const struct http_request *req, const char *key, char *v, size_
 
 /* ---- copies of the model ---------------------------------------------------------------- */
 
-static int32_t report_zone_of(const struct engine_model *m)
-{
-    return m->report_zone;
-}
-
 /* The model's formula as the report's variant. */
 static uint8_t variant_of(uint8_t formula)
 {
@@ -214,9 +208,8 @@ static int copy_model(struct report_job *j, const struct engine *e)
     }
     j->n_sites = m->n_agents;
     qsort(j->sites, j->n_sites, sizeof(*j->sites), by_agent);
-    int32_t zi = report_zone_of(m);
-    if (zi >= 0 && (uint32_t)zi < m->n_zones) {
-        const struct engine_zone *z = &m->zones[zi];
+    const struct engine_zone *z = api__centre_zone(m);
+    if (z != NULL) {
         j->zone = *z;
         j->zone.transitions = NULL;
         if (z->n_transitions > 0) {
@@ -844,96 +837,6 @@ static void start(void *data, int status)
 /* ---- parameters ---------------------------------------------------------------------------
  */
 
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-/* A time: milliseconds since 1970; RFC 3339 with Z or an offset ("2026-12-07T09:00:00Z");
- * or a local date or date and time in the centre's zone ("2026-12-07", "2026-12-07T09:30").
- * Returns false when s is none of these. */
-static bool parse_time(const char *s, const struct engine_zone *z, int64_t *out)
-{
-    int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
-    char *end;
-    if (isdigit((unsigned char)s[0]) && strchr(s, '-') == NULL) {
-        unsigned long long v = strtoull(s, &end, 10);
-        if (*end != 0 || v > (unsigned long long)INT64_MAX / 2) {
-            return false;
-        }
-        *out = (int64_t)v;
-        return true;
-    }
-    if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10) {
-        return false;
-    }
-    const char *p = s + 10;
-    if (*p == 'T' || *p == ' ') {
-        int m = 0;
-        if (sscanf(p + 1, "%2d:%2d%n", &h, &mi, &m) != 2 || m != 5) {
-            return false;
-        }
-        p += 6;
-        if (*p == ':') {
-            if (sscanf(p + 1, "%2d%n", &sec, &m) != 1 || m != 2) {
-                return false;
-            }
-            p += 3;
-        }
-    }
-    if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-        sec > 60) {
-        return false;
-    }
-    int64_t t =
-        days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec;
-    if (*p == 0) {
-        *out = api__local_to_utc(z, t) * 1000;
-        return true;
-    }
-    if (*p == 'Z' && p[1] == 0) {
-        *out = t * 1000;
-        return true;
-    }
-    int oh, om, m = 0;
-    if ((*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d%n", &oh, &om, &m) == 2 && m == 5 &&
-        p[6] == 0 && oh < 24 && om < 60) {
-        int64_t off = (int64_t)(oh * 3600 + om * 60) * (*p == '+' ? 1 : -1);
-        *out = (t - off) * 1000;
-        return true;
-    }
-    return false;
-}
-
-/* A named period ending now or at the start of the current local day, week or month. */
-static void period(int which,
-                   const struct engine_zone *z,
-                   int64_t now,
-                   int64_t *from,
-                   int64_t *to)
-{
-    static const int64_t minutes[] = {5, 15, 60, 24 * 60, 7 * 24 * 60, 30 * 24 * 60};
-    if (which >= 6) {
-        *to = now;
-        *from = now - minutes[which - 6] * 60000;
-        return;
-    }
-    uint8_t iv = which < 2 ? REPORT_IV_DAY : which < 4 ? REPORT_IV_WEEK : REPORT_IV_MONTH;
-    int64_t cur = report_interval_start(iv, z, now);
-    if (which % 2 == 0) {
-        *from = cur;
-        *to = report_interval_next(iv, z, cur);
-    } else {
-        *from = report_interval_start(iv, z, cur - 1);
-        *to = cur;
-    }
-}
-
 static bool parse_figures(struct report_job *j, const char *list)
 {
     char buf[2048];
@@ -1039,11 +942,7 @@ static bool parse_job(struct report_job *j, const struct http_request *req, json
     char v[2048];
     const struct engine *e = cluster_engine(j->api->cluster);
     const struct engine_model *m = engine_model(e);
-    const struct engine_zone *z = NULL;
-    int32_t zi = m ? report_zone_of(m) : -1;
-    if (m != NULL && zi >= 0 && (uint32_t)zi < m->n_zones) {
-        z = &m->zones[zi];
-    }
+    const struct engine_zone *z = api__centre_zone(m);
     if (j->spec.now_ms == 0) {
         j->spec.now_ms = cluster_wall_ms();
     }
@@ -1104,7 +1003,8 @@ static bool parse_job(struct report_job *j, const struct http_request *req, json
                   api__report_names("period"));
         goto out;
     }
-    period(has_period ? which : 0, z, j->spec.now_ms, &j->spec.from_ms, &j->spec.to_ms);
+    api__report_period_range(has_period ? which : 0, z, j->spec.now_ms, &j->spec.from_ms,
+                             &j->spec.to_ms);
     static const char *const ends[] = {"from", "to"};
     int64_t *at[] = {&j->spec.from_ms, &j->spec.to_ms};
     for (int i = 0; i < 2; i++) {
@@ -1115,7 +1015,7 @@ static bool parse_job(struct report_job *j, const struct http_request *req, json
             job_error(j, 400, "INVAL", "%s: give a period or from and to, not both", ends[i]);
             goto out;
         }
-        if (!parse_time(v, z, at[i])) {
+        if (!api__report_time_parse(v, z, at[i])) {
             job_error(j, 400, "INVAL",
                       "%s: '%s' is not a time (milliseconds since 1970, "
                       "2026-12-07T09:00:00Z, 2026-12-07T09:00+01:00, or a local "
@@ -1186,7 +1086,7 @@ static void run(struct api__call *call, bool drill)
             return;
         }
         if (http_query_get(call->req, "start", v, sizeof(v)) != -1 &&
-            !parse_time(v, NULL, &j->drill_start)) {
+            !api__report_time_parse(v, NULL, &j->drill_start)) {
             http_reply_error(call->x, 400, "INVAL", "start: '%s' is not a time", v);
             job_free(j);
             return;
