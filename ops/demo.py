@@ -89,6 +89,9 @@ class Demo:
                         f"tls:\n  cert: {self.tls_dir}/{n}.crt\n  key: {self.tls_dir}/{n}.key\n"
                         f"  ca: {self.ca}\n"
                         f"peers:\n{peers}\n"
+                        # Scheduled reports with a directory audience land here: one
+                        # folder all three members share, as a shared mount would be.
+                        f"reports:\n  directory: {self.root}/reports\n"
                         "raft: { election_timeout_ms: 500, heartbeat_ms: 50 }\n")
 
     def start_nodes(self):
@@ -157,6 +160,24 @@ class Demo:
             if res.status != 200:
                 raise SystemExit(f"demo: user {name} was refused ({res.status}): {doc}")
 
+    # A report definition the demo installs: every 15 minutes the leader writes the
+    # queues' figures since the slot before to the shared reports directory, exactly once.
+    DEFINITION = {"title": "Queues, every 15 minutes", "group": "queue",
+                  "interval": "total", "format": "html", "schedule": "every 15m",
+                  "audience": [{"directory": "queues"}],
+                  "comment": "the demo's scheduled report"}
+
+    def add_report_definition(self, token):
+        conn = https(self.api[0], self.tls, 10)
+        conn.request("PUT", "/v1/report-definitions/queues-15m",
+                     body=json.dumps(self.DEFINITION),
+                     headers={"Authorization": f"Bearer {token}",
+                              "Content-Type": "application/json"})
+        res = conn.getresponse()
+        doc = res.read().decode()
+        if res.status != 200:
+            raise SystemExit(f"demo: the report definition was refused ({res.status}): {doc}")
+
     def stop(self):
         for p in self.procs:
             if p.poll() is None:
@@ -201,6 +222,8 @@ Reports (docs/reports.md):
   {ctl} report --period today --group queue --interval 60m
   {ctl} report live                                   # the last 5, 15 and 60 minutes
   {ctl} report --period today --group agent --interval total --pdf today.pdf
+  {ctl} reportdef show queues-15m                     # delivered every 15 minutes to
+  {ctl} reportdef deliveries queues-15m               #   {self.root}/reports/queues/
 
 Watch it:
   {ctl} status
@@ -263,6 +286,7 @@ def main():
         token = demo.wait_token()
         demo.install_model(token)
         demo.add_users(token)
+        demo.add_report_definition(token)
         endpoints = demo.banner()
         run_traffic = traffic.Traffic(traffic.Api(endpoints.split(","), cafile=demo.ca,
                                                   token=token),

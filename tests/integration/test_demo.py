@@ -103,6 +103,13 @@ def main():
             conn.close()
             if res.status != 200 or b"<html" not in body:
                 raise Failure(f"{page} answered {res.status}")
+        code, doc = Client(ports[2], tls=tls, token=token).request(
+            "GET", "/v1/report-definitions/queues-15m")
+        if code != 200 or doc["definition"].get("schedule") != "every 15m" or \
+                doc["definition"].get("audience") != [{"directory": "queues"}]:
+            raise Failure(f"the demo's scheduled report definition is not there: {code} {doc}")
+        if not any("reportdef deliveries queues-15m" in l for l in lines):
+            raise Failure("the banner does not show the scheduled report's deliveries")
         user = re.search(r'sign in as "agent" / "([^"]+)"', "".join(lines))
         if user is None:
             raise Failure("the banner names no desk user")
