@@ -72,6 +72,11 @@ static bool object_number(const struct engine_command *cmd,
         case ENGINE_CMD_WEBHOOK_DELETE:
             *n = cmd->u.webhook.id;
             return true;
+        case ENGINE_CMD_FAULT_ACK:
+        case ENGINE_CMD_FAULT_NOTE:
+        case ENGINE_CMD_FAULT_CLOSE:
+            *n = cmd->u.fault.id;
+            return true;
         default:
             return false;
     }
@@ -91,8 +96,9 @@ void engine__audit(struct engine *e,
                                .action = str(engine_cmd_name(cmd->kind)),
                                .at = e->clock};
     char attr[ENGINE_KEY_MAX + 8];
-    if (cmd->kind == ENGINE_CMD_REPORT_PUT && res->existing) {
-        return; /* the same text again: nothing changed */
+    if ((cmd->kind == ENGINE_CMD_REPORT_PUT || cmd->kind == ENGINE_CMD_FAULT_ACK) &&
+        res->existing) {
+        return; /* the same text again, acknowledged already: nothing changed */
     }
     if (cmd->kind == ENGINE_CMD_AUDIT_NOTE) {
         fx.action = str(cmd->u.note.action);

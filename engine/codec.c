@@ -29,6 +29,8 @@
  *   PRIVACY_ERASE                         key, value
  *   AUDIT_NOTE                            action, object
  *   CHAT_MESSAGE                          id, from, agent, msg_id, text
+ *   HEALTH                                n, n x (name, state, value, since)
+ *   FAULT_ACK, _NOTE, _CLOSE              id, text
  *
  *   skills[] = n, n x (skill, level)      attrs[] = n, n x (key, value)
  *
@@ -269,6 +271,22 @@ static void put_body(struct enc *w, const struct engine_command *cmd)
             cd_buf_str(w->b, cmd->u.message.msg_id);
             cd_buf_str(w->b, cmd->u.message.text);
             break;
+        case ENGINE_CMD_HEALTH:
+            put_count(w, cmd->u.health.n, cmd->u.health.signals, ENGINE_HEALTH_BATCH);
+            for (uint8_t i = 0; w->err == 0 && i < cmd->u.health.n; i++) {
+                const struct engine_signal_set *v = &cmd->u.health.signals[i];
+                cd_buf_str(w->b, v->name);
+                cd_buf_uvar(w->b, v->state);
+                cd_buf_svar(w->b, v->value);
+                cd_buf_svar(w->b, v->since);
+            }
+            break;
+        case ENGINE_CMD_FAULT_ACK:
+        case ENGINE_CMD_FAULT_NOTE:
+        case ENGINE_CMD_FAULT_CLOSE:
+            cd_buf_uvar(w->b, cmd->u.fault.id);
+            cd_buf_str(w->b, cmd->u.fault.text);
+            break;
         default: /* ABANDON, END, CALLBACK */
             cd_buf_uvar(w->b, cmd->u.contact.id);
             break;
@@ -462,6 +480,20 @@ static void get_user(struct dec *d, struct engine_command *cmd)
     cmd->u.user.verifier = get_str(d);
 }
 
+static void get_health(struct dec *d, struct engine_command *cmd)
+{
+    uint8_t n = (uint8_t)cd_rd_uint(&d->r, ENGINE_HEALTH_BATCH);
+    struct engine_signal_set *v = store_alloc(d->store, n, sizeof(*v), &d->rv);
+    for (uint8_t i = 0; v != NULL && i < n; i++) {
+        v[i].name = get_str(d);
+        v[i].state = (uint8_t)cd_rd_uint(&d->r, UINT8_MAX);
+        v[i].value = cd_rd_svar(&d->r);
+        v[i].since = cd_rd_svar(&d->r);
+    }
+    cmd->u.health.n = v != NULL ? n : 0;
+    cmd->u.health.signals = v;
+}
+
 static void get_body(struct dec *d, struct engine_command *cmd)
 {
     switch (cmd->kind) {
@@ -572,6 +604,15 @@ static void get_body(struct dec *d, struct engine_command *cmd)
             cmd->u.message.agent = get_str(d);
             cmd->u.message.msg_id = get_str(d);
             cmd->u.message.text = get_str(d);
+            break;
+        case ENGINE_CMD_HEALTH:
+            get_health(d, cmd);
+            break;
+        case ENGINE_CMD_FAULT_ACK:
+        case ENGINE_CMD_FAULT_NOTE:
+        case ENGINE_CMD_FAULT_CLOSE:
+            cmd->u.fault.id = (uint32_t)cd_rd_uint(&d->r, UINT32_MAX);
+            cmd->u.fault.text = get_str(d);
             break;
         default:
             cd_rd_fail(&d->r);

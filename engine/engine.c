@@ -89,6 +89,11 @@ static int dispatch(struct engine *e,
         case ENGINE_CMD_REPORT_SLOT:
         case ENGINE_CMD_REPORT_SENT:
             return engine__cmd_report(e, cmd, res);
+        case ENGINE_CMD_HEALTH:
+        case ENGINE_CMD_FAULT_ACK:
+        case ENGINE_CMD_FAULT_NOTE:
+        case ENGINE_CMD_FAULT_CLOSE:
+            return engine__cmd_health(e, cmd, res);
         default:
             return FAIL(res, CD_EINVAL, "unknown command kind %u", cmd->kind);
     }

@@ -508,6 +508,10 @@ enum engine_cmd_kind {
     ENGINE_CMD_REPORT_SENT,  /* the leader reports how one delivery of a round went */
     ENGINE_CMD_CONTACT_HOLD, /* the agent put the connected customer on hold ... */
     ENGINE_CMD_CONTACT_RESUME, /* ... and back (a talk's end or a transfer resumes it too) */
+    ENGINE_CMD_HEALTH,         /* the leader's word on health signals (engine/health.h) */
+    ENGINE_CMD_FAULT_ACK,      /* someone on call has seen a fault ... */
+    ENGINE_CMD_FAULT_NOTE,     /* ... writes what was done into its log ... */
+    ENGINE_CMD_FAULT_CLOSE,    /* ... or closes it by hand */
     ENGINE_CMD_KIND_COUNT
 };
 
@@ -539,6 +543,15 @@ struct engine_contact_create
      * against: a retry that reaches another node asks for the same contact. */
     const char *home;
     const char *session;
+};
+
+/* One health signal as HEALTH sets it (engine/health.h). */
+struct engine_signal_set
+{
+    const char *name; /* a name (engine_name_valid, ENGINE_NAME_MAX): "member.n2.reachable" */
+    uint8_t state;    /* enum engine_signal_state */
+    int64_t value;    /* what was measured (its unit is the signal's) */
+    int64_t since;    /* when it entered this state (ms); 0 = the command's time */
 };
 
 struct engine_agent_spec
@@ -715,6 +728,17 @@ struct engine_command
             const char *action; /* a name, and not a command's (engine_cmd_name()) */
             const char *object; /* 1..ENGINE_TARGET_MAX-1 visible ASCII characters */
         } note;                 /* AUDIT_NOTE */
+        struct
+        {
+            uint8_t n; /* 1..ENGINE_HEALTH_BATCH */
+            const struct engine_signal_set *signals;
+        } health; /* HEALTH */
+        struct
+        {
+            uint32_t id;
+            const char
+                *text; /* NOTE: 1..ENGINE_FAULT_TEXT_MAX-1 bytes; ACK, CLOSE: may be "" */
+        } fault;       /* FAULT_ACK, FAULT_NOTE, FAULT_CLOSE */
     } u;
 };
 
@@ -1480,5 +1504,7 @@ bool engine_name_valid(const char *s, size_t cap);
  * control characters. A session key is such a string of at most ENGINE_SESSION_MAX - 1. */
 bool engine_visible_valid(const char *s, size_t cap);
 bool engine_session_valid(const char *s);
+
+#include "engine/health.h"
 
 #endif

@@ -24,7 +24,7 @@
  *    deadline, the customer_gone mark and their transcript; models may be format 3.
  * 6: contacts carry their path; agents when their shown state began, and its reason;
  *    queues their totals; report definitions follow the tokens. */
-#define SNAPSHOT_FORMAT 6
+#define SNAPSHOT_FORMAT 7
 #define DEFAULT_RING_S 20
 #define DEFAULT_AHT_MS 180000
 
@@ -348,6 +348,38 @@ struct engine__user
     char updated_by[ENGINE_ACTOR_MAX];
 };
 
+/* Health (health.c). */
+struct engine__signal
+{
+    char name[ENGINE_NAME_MAX];
+    uint8_t state;
+    int64_t value, since;
+    uint32_t fault; /* its open fault; 0 none */
+    bool closed;    /* its fault was closed by hand: none opens until it has been ok */
+};
+
+struct engine__fault_line
+{
+    int64_t at;
+    char what[16];
+    char *actor; /* owned */
+    char *text;  /* owned */
+};
+
+struct engine__fault
+{
+    uint32_t id;
+    uint8_t severity;
+    char kind[ENGINE_NAME_MAX];
+    char component[ENGINE_NAME_MAX + 8];
+    char signal[ENGINE_NAME_MAX];
+    int64_t opened, closed, acked;
+    char acked_by[ENGINE_ACTOR_MAX];
+    char closed_by[ENGINE_ACTOR_MAX];
+    struct engine__fault_line *log; /* owned */
+    uint32_t n_log, cap_log;
+};
+
 struct engine
 {
     int64_t clock;
@@ -418,6 +450,11 @@ struct engine
     int oom;                                /* set by any failed allocation inside apply */
     struct engine__report_def *report_defs; /* sorted by name (reportdefs.c) */
     uint32_t n_report_defs;
+    struct engine__signal *signals; /* sorted by name (health.c) */
+    uint32_t n_signals, cap_signals;
+    struct engine__fault *faults; /* ascending ids */
+    uint32_t n_faults, cap_faults;
+    uint32_t next_fault; /* the last id handed out */
     /* What the path of a contact needs from the command in progress (path.c): how the
      * next contact to enter a queue came there, and how an offer being withdrawn ended
      * (agent NONE32: for every agent it rang). Reset before every command. */
@@ -507,6 +544,13 @@ int engine__cmd_report(struct engine *e,
 void engine__report_defs_encode(const struct engine *e, struct cd_buf *b);
 int engine__report_defs_decode(struct engine *e, struct cd_reader *r);
 void engine__report_defs_free(struct engine *e);
+/* HEALTH and FAULT_* (health.c). */
+int engine__cmd_health(struct engine *e,
+                       const struct engine_command *cmd,
+                       struct engine_result *res);
+void engine__health_encode(const struct engine *e, struct cd_buf *b);
+int engine__health_decode(struct engine *e, struct cd_reader *r);
+void engine__health_free(struct engine *e);
 
 /* ---- path.c ------------------------------------------------------------------------- */
 /* Appends a step to c's path (a TRUNCATED mark instead once it is full). */

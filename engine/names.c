@@ -58,6 +58,10 @@ static const char *const commands[ENGINE_CMD_KIND_COUNT] = {
     [ENGINE_CMD_REPORT_DELETE] = "report_delete",
     [ENGINE_CMD_REPORT_SLOT] = "report_slot",
     [ENGINE_CMD_REPORT_SENT] = "report_sent",
+    [ENGINE_CMD_HEALTH] = "health",
+    [ENGINE_CMD_FAULT_ACK] = "fault_ack",
+    [ENGINE_CMD_FAULT_NOTE] = "fault_note",
+    [ENGINE_CMD_FAULT_CLOSE] = "fault_close",
     [ENGINE_CMD_CONTACT_HOLD] = "contact_hold",
     [ENGINE_CMD_CONTACT_RESUME] = "contact_resume",
 };

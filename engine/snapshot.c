@@ -245,6 +245,7 @@ int engine_encode(const struct engine *e, struct cd_buf *b)
     engine__users_encode(e, b);
     engine__tokens_encode(e, b);
     engine__report_defs_encode(e, b);
+    engine__health_encode(e, b);
     return b->err;
 }
 

@@ -44,6 +44,16 @@ static void api_on_signal(void *data, uint64_t contact, const char *json, size_t
     api_signal(data, contact, json, len);
 }
 
+static size_t api_local_health(void *data, struct api_signal *out, size_t max)
+{
+    struct node_signal s[8];
+    size_t n = node_health_local(data, s, max < 8 ? max : 8);
+    for (size_t i = 0; i < n; i++) {
+        out[i] = (struct api_signal){s[i].name, s[i].state, s[i].value, s[i].since};
+    }
+    return n;
+}
+
 static int api_start(void *self, struct node *n, char *err, size_t errlen)
 {
     struct api_adapter *a = self;
@@ -59,6 +69,7 @@ static int api_start(void *self, struct node *n, char *err, size_t errlen)
     }
     api_set_server(a->api, node_http_server(n));
     api_set_signals(a->api, api_publish, n);
+    api_set_local_health(a->api, api_local_health, n);
     int signals = node_signal_listen(n, api_on_signal, a->api);
     if (signals != 0) {
         snprintf(err, errlen, "cannot take signals: %s", cd_strerror(signals));
@@ -211,6 +222,7 @@ static int add_api(struct node *n, char *err, size_t errlen)
 int node__add_builtin(struct node *n, char *err, size_t errlen)
 {
     int rv = node__add_peer(n, err, errlen);
+    rv = rv != 0 ? rv : node__add_health(n, err, errlen);
     rv = rv != 0 ? rv : add_api(n, err, errlen);
     rv = rv != 0 ? rv : node__add_chat(n, err, errlen);
     return rv != 0 ? rv : node__add_web(n, err, errlen);

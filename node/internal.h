@@ -78,7 +78,11 @@ struct node
     void (*http_close_cb)(void *data);
     struct node__mount mounts[NODE__MOUNTS_MAX];
     unsigned n_mounts;
+    struct node__health *health; /* health.c; NULL once freed */
 };
+
+/* health.c: a member's health report (a signal for contact 0). */
+void node__health_report(struct node *n, const void *body, size_t len);
 
 /* signal.c: takes the signals other members send (once the cluster exists). */
 void node__signal_start(struct node *n);

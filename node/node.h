@@ -163,6 +163,8 @@ struct http_server *node_http_server(const struct node *n);
 int node__add_builtin(struct node *n, char *err, size_t errlen);
 /* node/chat.c: registers web chat. */
 int node__add_chat(struct node *n, char *err, size_t errlen);
+/* node/health.c: registers the health monitor (an adapter with no subscription). */
+int node__add_health(struct node *n, char *err, size_t errlen);
 /* node/peer.c: registers the peer channel and sets the node's forwarding ops. */
 int node__add_peer(struct node *n, char *err, size_t errlen);
 /* node/web.c: registers the pages (adapters/web), served on the HTTP listener. */
@@ -181,6 +183,19 @@ int node_signal_listen(struct node *n, node_signal_cb cb, void *data);
 /* Returns 0, CD_EINVAL (contact 0 or an empty text), CD_ETOOBIG, CD_ENOMEM, or CD_EUNAVAIL
  * while the node is not running. */
 int node_signal_publish(struct node *n, uint64_t contact, const char *json, size_t len);
+
+/* Health (health.c): this node's own signals as it measures them now (not replicated;
+ * the replicated view is the engine's, engine/health.h): cluster.leader (bad while this
+ * node knows no leader, since when), node.ID.disk_free, node.ID.store_used. Fills at most
+ * max; returns how many. Names are borrowed until control returns to the loop. */
+struct node_signal
+{
+    const char *name;
+    uint8_t state; /* enum engine_signal_state */
+    int64_t value;
+    int64_t since; /* wall ms */
+};
+size_t node_health_local(const struct node *n, struct node_signal *out, size_t max);
 
 /* Figures of the bus for /metrics and tests. */
 struct node_bus_stats

@@ -1,7 +1,8 @@
 /* Signals about one contact between the pages that show it (node.h): a customer typing, an
  * agent's page having shown a message. A signal goes to this node's listeners at once and to
  * every other member through the cluster (cluster_signal_broadcast()), whose listeners get
- * it the same way. On the wire: the contact id as a varint, then the JSON text. */
+ * it the same way. On the wire: the contact id as a varint, then the JSON text. Contact id 0
+ * names no contact: such a body is a member's health report (health.c). */
 #include <string.h>
 
 #include "common/buf.h"
@@ -22,7 +23,11 @@ static void from_member(void *data, const void *body, size_t len)
     cd_reader_init(&r, body, len);
     uint64_t contact = cd_rd_uvar(&r);
     size_t left = cd_rd_left(&r);
-    if (r.err != 0 || contact == 0 || left == 0) {
+    if (r.err == 0 && contact == 0) {
+        node__health_report(n, r.p, left); /* no contact: a member's health report */
+        return;
+    }
+    if (r.err != 0 || left == 0) {
         return;
     }
     hand_out(n, contact, (const char *)r.p, left);

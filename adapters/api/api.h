@@ -70,6 +70,20 @@ void api_set_signals(struct api *a,
                      int (*publish)(void *data, uint64_t contact, const char *json, size_t len),
                      void *data);
 
+/* Health (health.c): GET /v1/health shows this node's own measurements beside the
+ * replicated signals; the node hands them over through this callback (fills at most max,
+ * returns how many; names borrowed until control returns to the loop). */
+struct api_signal
+{
+    const char *name;
+    uint8_t state; /* enum engine_signal_state */
+    int64_t value;
+    int64_t since;
+};
+void api_set_local_health(struct api *a,
+                          size_t (*local)(void *data, struct api_signal *out, size_t max),
+                          void *data);
+
 /* Webhooks (webhooks.c): an effect was committed (deliveries may be due); and the lowest
  * entry whose effects a subscription still owes its receiver (for the bus's outbox), 0 when
  * none. api_webhooks_stop() stops delivering (before the cluster closes). */

@@ -78,6 +78,9 @@ struct api
     /* api_set_signals(): how a desk's signals reach the customer's page. */
     int (*publish)(void *data, uint64_t contact, const char *json, size_t len);
     void *publish_data;
+    /* api_set_local_health(): this node's own health measurements. */
+    size_t (*local_health)(void *data, struct api_signal *out, size_t max);
+    void *local_health_data;
 };
 
 /* A route: method, path pattern with "{kind}" for one segment, handler with the segments.
@@ -321,6 +324,12 @@ void api__healthz(struct api__call *call);
 void api__readyz(struct api__call *call);
 void api__cluster_status(struct api__call *call);
 void api__metrics(struct api__call *call);
+
+/* health.c: GET /v1/health, the faults and what people on call do with them. */
+void api__health(struct api__call *call);
+void api__faults(struct api__call *call);
+void api__fault_get(struct api__call *call);
+void api__fault_action(struct api__call *call, int kind); /* FAULT_ACK, _NOTE, _CLOSE */
 
 /* events.c: the long-poll feed of effects. */
 struct api__events;

@@ -307,6 +307,31 @@ static void agent_metrics(FILE *f, const struct engine *e)
     }
 }
 
+/* The replicated health signals (0 ok, 1 warn, 2 bad) and the open faults; faults opened
+ * since the state began, as a counter (ids are handed out in order and never reused). */
+static void health_metrics(FILE *f, const struct engine *e)
+{
+    struct engine_signal_info s;
+    head(f, "contactd_health_signal", "gauge",
+         "Health signals as the cluster holds them: 0 ok, 1 warn, 2 bad.");
+    for (size_t i = 0; engine_signal_at(e, i, &s) == 0; i++) {
+        fputs("contactd_health_signal{signal=", f);
+        label(f, s.name);
+        fprintf(f, "} %d\n", s.state);
+    }
+    head(f, "contactd_faults_open", "gauge", "Open faults, by severity.");
+    for (int sev = ENGINE_SEVERITY_MINOR; sev <= ENGINE_SEVERITY_MAJOR; sev++) {
+        fprintf(f, "contactd_faults_open{severity=\"%s\"} %zu\n", engine_severity_name(sev),
+                engine_fault_open_count(e, sev));
+    }
+    struct engine_fault_info last;
+    size_t n = engine_fault_count(e);
+    head(f, "contactd_faults_opened_total", "counter",
+         "Faults opened since the cluster began.");
+    fprintf(f, "contactd_faults_opened_total %u\n",
+            n > 0 && engine_fault_at(e, n - 1, &last) == 0 ? last.id : 0);
+}
+
 /* What the server's connection policy refused and closed (adapters/http/http.h). */
 static void http_policy_metrics(FILE *f, const struct http_server_stats *st)
 {
@@ -374,6 +399,7 @@ void api__metrics(struct api__call *call)
     queue_metrics(f, e);
     contact_metrics(f, e);
     agent_metrics(f, e);
+    health_metrics(f, e);
     if (call->api->server != NULL) {
         http_metrics(f, call->api->server);
     }

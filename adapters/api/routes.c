@@ -94,6 +94,13 @@ ROUTE0(r_def_put, api__report_def_put(call))
 ROUTE0(r_def_validate, api__report_def_validate(call))
 ROUTE0(r_def_rollback, api__report_def_rollback(call))
 ROUTE0(r_def_delete, api__report_def_delete(call))
+ROUTE0(r_health, api__health(call))
+ROUTE0(r_faults, api__faults(call))
+ROUTE0(r_fault_get, api__fault_get(call))
+static void r_fault(struct api__call *call, int arg)
+{
+    api__fault_action(call, arg);
+}
 static void r_def_read(struct api__call *call, int arg)
 {
     api__report_def_read(call, arg);
@@ -192,6 +199,10 @@ static const struct api__param q_report_contacts[] = {
     {"value", API__Q_TEXT, ENGINE_VALUE_MAX},
     {"start", API__Q_HANDLER, 0},
     {"figure", API__Q_HANDLER, 0},
+    {.name = NULL},
+};
+static const struct api__param q_faults[] = {
+    {"state", API__Q_HANDLER, 0},
     {.name = NULL},
 };
 static const struct api__param q_def[] = {
@@ -364,6 +375,15 @@ static const struct route routes[] = {
     {HTTP_M_GET, "/v1/model/versions/{version}", r_model_read, API__MODEL_VERSION, q_read,
      STAFF, OWN_ANY},
     {HTTP_M_GET, "/v1/audit", r_audit, 0, q_audit, STAFF, OWN_ANY},
+    {HTTP_M_GET, "/v1/health", r_health, 0, NULL, STAFF | REPORT, OWN_ANY},
+    {HTTP_M_GET, "/v1/faults", r_faults, 0, q_faults, STAFF | REPORT, OWN_ANY},
+    {HTTP_M_GET, "/v1/faults/{fault}", r_fault_get, 0, NULL, STAFF | REPORT, OWN_ANY},
+    {HTTP_M_POST, "/v1/faults/{fault}/ack", r_fault, ENGINE_CMD_FAULT_ACK, NULL, STAFF,
+     OWN_ANY},
+    {HTTP_M_POST, "/v1/faults/{fault}/note", r_fault, ENGINE_CMD_FAULT_NOTE, NULL, STAFF,
+     OWN_ANY},
+    {HTTP_M_POST, "/v1/faults/{fault}/close", r_fault, ENGINE_CMD_FAULT_CLOSE, NULL, STAFF,
+     OWN_ANY},
 };
 
 /* Matches path against pattern, capturing "{kind}" segments. A segment too long for args
@@ -396,7 +416,7 @@ static bool check_segments(const char *pattern, struct api__call *call)
         pattern++;
         bool is_id = strcmp(kind, "contact") == 0 || strcmp(kind, "offer") == 0 ||
                      strcmp(kind, "version") == 0 || strcmp(kind, "webhook") == 0 ||
-                     strcmp(kind, "token") == 0;
+                     strcmp(kind, "token") == 0 || strcmp(kind, "fault") == 0;
         if (is_id && (api__u64_parse(call->args[n], &call->ids[n]) != 0 || call->ids[n] == 0)) {
             http_reply_error(call->x, 400, "INVAL",
                              "'%s' is not a %s id (a decimal number from 1, without sign, "
@@ -605,6 +625,14 @@ void api_set_signals(struct api *a,
 {
     a->publish = publish;
     a->publish_data = data;
+}
+
+void api_set_local_health(struct api *a,
+                          size_t (*local)(void *data, struct api_signal *out, size_t max),
+                          void *data)
+{
+    a->local_health = local;
+    a->local_health_data = data;
 }
 
 void api_set_server(struct api *a, struct http_server *s)

@@ -93,6 +93,13 @@ int ctl_usage(void)
         "  reportdef rollback NAME VERSION [--comment C] | delete NAME\n"
         "  reportdef deliveries NAME           its scheduled deliveries and how each went\n"
         "  events [--after ID|now] [--follow] [--agent A] [--contact ID] [--kind K,...]\n"
+        "health and faults (docs/continuity.md):\n"
+        "  health                              the cluster's signals, this node's own, the\n"
+        "                                      open faults (answers without a leader too)\n"
+        "  fault list [--state open|closed|all] | show ID   show: with its log\n"
+        "  fault ack ID [--note TEXT]          someone on call has it\n"
+        "  fault note ID TEXT                  what was done, into its log\n"
+        "  fault close ID [--note TEXT]        closed by hand\n"
         "webhooks:\n"
         "  webhook add URL --secret S --kinds K,K...   deliver those events to URL\n"
         "  webhook list | show ID | delete ID  show: with its latest delivery attempts\n"
@@ -213,6 +220,7 @@ static const struct group groups[] = {
     {"events", ctl_cmd_events}, {"history", ctl_cmd_history}, {"webhook", ctl_cmd_webhook},
     {"token", ctl_cmd_token},   {"whoami", ctl_cmd_whoami},   {"privacy", ctl_cmd_privacy},
     {"user", ctl_cmd_user},     {"report", ctl_cmd_report},   {"reportdef", ctl_cmd_reportdef},
+    {"health", ctl_cmd_health}, {"fault", ctl_cmd_fault},
 };
 
 /* The value of option name at argv[*i] (moving *i past it), or NULL when argv[*i] is another

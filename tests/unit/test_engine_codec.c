@@ -251,6 +251,10 @@ static const struct engine_attr ATTRS[] = {{"language", "en"},
                                            {"location", "GB-LND"},
                                            {"note", ""}};
 static const char *const QUEUES[] = {"sales", "support", "mail"};
+static const struct engine_signal_set SIGNALS[] = {
+    {"cluster.quorum", ENGINE_SIGNAL_BAD, -1, 1LL << 41},
+    {"member.n2.reachable", ENGINE_SIGNAL_OK, 0, 0},
+    {"node.n1.disk_free", ENGINE_SIGNAL_GONE, INT64_MAX, 7}};
 
 static void sample_agent_cmds(struct fixture *f, struct engine_command *c)
 {
@@ -404,6 +408,16 @@ static void sample(struct fixture *f, int kind, struct engine_command *c)
             c->u.round.ok = kind == ENGINE_CMD_REPORT_SENT;
             c->u.round.text = "<r1.1796601600000.2@contactd>";
             c->u.round.retry_at = 1LL << 42;
+            break;
+        case ENGINE_CMD_HEALTH:
+            c->u.health.n = 3;
+            c->u.health.signals = SIGNALS;
+            break;
+        case ENGINE_CMD_FAULT_ACK:
+        case ENGINE_CMD_FAULT_NOTE:
+        case ENGINE_CMD_FAULT_CLOSE:
+            c->u.fault.id = UINT32_MAX - (uint32_t)kind;
+            c->u.fault.text = "disk replaced; \xc3\xa9t\xc3\xa9";
             break;
         default:
             sample_agent_cmds(f, c);
@@ -617,6 +631,23 @@ static void assert_cmd_equal(const struct engine_command *a, const struct engine
             assert_int_equal(a->u.round.ok, b->u.round.ok);
             assert_str_as_sent(a->u.round.text, b->u.round.text);
             assert_int_equal(a->u.round.retry_at, b->u.round.retry_at);
+            break;
+        case ENGINE_CMD_HEALTH:
+            assert_int_equal(a->u.health.n, b->u.health.n);
+            for (uint8_t i = 0; i < a->u.health.n; i++) {
+                const struct engine_signal_set *x = &a->u.health.signals[i];
+                const struct engine_signal_set *y = &b->u.health.signals[i];
+                assert_string_equal(x->name, y->name);
+                assert_int_equal(x->state, y->state);
+                assert_int_equal(x->value, y->value);
+                assert_int_equal(x->since, y->since);
+            }
+            break;
+        case ENGINE_CMD_FAULT_ACK:
+        case ENGINE_CMD_FAULT_NOTE:
+        case ENGINE_CMD_FAULT_CLOSE:
+            assert_int_equal(a->u.fault.id, b->u.fault.id);
+            assert_str_as_sent(a->u.fault.text, b->u.fault.text);
             break;
         default:
             assert_agent_cmd_equal(a, b);

@@ -1,0 +1,129 @@
+/* Health and faults: part of the engine's public interface (engine.h includes it).
+ *
+ * Health signals. The cluster's view of its own health is replicated state: a table of
+ * signals, each a name ("cluster.quorum", "member.n2.reachable", "node.n1.disk_free"), a
+ * state (ok, warn, bad), the value measured when it was last set, and since when it has
+ * been in its state. The engine measures nothing: the leader measures (and gathers what the
+ * other members measure) and proposes HEALTH with the signals whose state changed, so
+ * every node holds the same view and decides the same faults at the same log index.
+ *
+ * HEALTH (signals[1..ENGINE_HEALTH_BATCH]): each entry sets its signal, in order; state GONE
+ * forgets it (a member removed). since: when the signal entered that state, 0 for the
+ * command's time, else at most the state's clock (a past outage reported once a leader is
+ * back: "quorum lost since T"). A signal set to the state it has keeps its since and takes
+ * the new value. Malformed entries (a name that is not a name, a state out of range, a
+ * since in the future or negative, a name twice) are CD_EINVAL, and a command that would
+ * hold more than ENGINE_SIGNALS_MAX signals CD_ETOOBIG; either changes nothing.
+ *
+ * Faults. A signal that enters a state the fault policy names opens a fault: id (1, 2,
+ * ... from a counter in the state), kind, component, severity, the signal, opened (the
+ * signal's since). The policy (engine_fault_policy(): the built-in rules; the model's
+ * continuity section will come before them) is an ordered list of (signal pattern, state,
+ * kind, severity); the first rule whose pattern and state match wins; a '*' segment matches
+ * any one segment. A signal holds at most one open fault: a change between warn and bad
+ * that changes the severity is logged in it; a return to ok (or GONE) closes it
+ * ("recovered", at the signal's since). The component is "cluster" for cluster.*,
+ * "node:ID" for member.ID.* and node.ID.*, else the signal's first segment.
+ *
+ * FAULT_ACK (id, text): someone on call has seen it (acked, acked_by = the actor; text,
+ * if any, goes into the log). Acknowledging one already acknowledged changes nothing
+ * (existing = true). FAULT_NOTE (id, text): a line in its log (1..ENGINE_FAULT_TEXT_MAX-1
+ * bytes; a log holds at most ENGINE_FAULT_LOG_MAX lines: CD_ETOOBIG past it). FAULT_CLOSE
+ * (id, text): closed by hand, by the actor; its signal keeps its state, and opens a new
+ * fault only after it has been ok again (a change between warn and bad opens none). ACK and
+ * CLOSE of a closed fault are CD_ESTATE; an unknown id CD_ENOTFOUND; a full log refuses
+ * only notes (an ACK or CLOSE still takes effect, without its line). Each of the three is
+ * audited (object: the fault's id).
+ *
+ * The state keeps every open fault and the ENGINE_FAULTS_KEPT closed last (ids are never
+ * reused). The signal limit counts names new to the state, whatever else the command
+ * forgets. Signals and faults are in snapshots and in the digest. */
+#ifndef CD_ENGINE_HEALTH_H
+#define CD_ENGINE_HEALTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct engine;
+
+#define ENGINE_SIGNALS_MAX 512    /* signals the state holds */
+#define ENGINE_HEALTH_BATCH 64    /* signals one HEALTH sets */
+#define ENGINE_FAULTS_KEPT 256    /* closed faults kept, the newest */
+#define ENGINE_FAULT_LOG_MAX 64   /* lines of one fault's log */
+#define ENGINE_FAULT_TEXT_MAX 256 /* one line's text (with NUL) */
+
+enum engine_signal_state {
+    ENGINE_SIGNAL_OK = 0,
+    ENGINE_SIGNAL_WARN,
+    ENGINE_SIGNAL_BAD,
+    ENGINE_SIGNAL_GONE, /* HEALTH only: forget the signal */
+};
+enum engine_severity { ENGINE_SEVERITY_MINOR = 1, ENGINE_SEVERITY_MAJOR };
+
+struct engine_signal_info
+{
+    const char *name;
+    uint8_t state; /* ok, warn or bad */
+    int64_t value;
+    int64_t since;
+    uint32_t fault; /* the open fault it holds; 0 none */
+};
+
+size_t engine_signal_count(const struct engine *e);
+/* In name order. Strings borrowed until the next command. Returns 0 or CD_ENOTFOUND. */
+int engine_signal_at(const struct engine *e, size_t i, struct engine_signal_info *out);
+int engine_signal_find(const struct engine *e,
+                       const char *name,
+                       struct engine_signal_info *out);
+
+struct engine_fault_info
+{
+    uint32_t id;
+    uint8_t severity; /* enum engine_severity */
+    const char *kind;
+    const char *component;
+    const char *signal; /* "" for none */
+    int64_t opened;
+    int64_t closed; /* 0 while open */
+    int64_t acked;  /* 0 until acknowledged */
+    const char *acked_by;
+    const char *closed_by; /* "" when it recovered, or is open */
+    uint32_t n_log;
+};
+
+struct engine_fault_line
+{
+    int64_t at;
+    const char *actor; /* "" for the node itself */
+    const char *what;  /* opened, severity, acked, note, recovered, closed */
+    const char *text;
+};
+
+size_t engine_fault_count(const struct engine *e); /* open and kept closed ones */
+size_t engine_fault_open_count(const struct engine *e, int severity); /* 0: any severity */
+/* In id order. Strings borrowed until the next command. Returns 0 or CD_ENOTFOUND. */
+int engine_fault_at(const struct engine *e, size_t i, struct engine_fault_info *out);
+int engine_fault_get(const struct engine *e, uint32_t id, struct engine_fault_info *out);
+int engine_fault_log(const struct engine *e,
+                     uint32_t id,
+                     uint32_t i,
+                     struct engine_fault_line *out);
+
+/* The fault policy: rules in order, the first match wins. */
+struct engine_fault_rule
+{
+    const char *signal; /* a pattern: segments separated by '.', '*' matches one */
+    uint8_t state;      /* WARN or BAD */
+    const char *kind;   /* NULL: the signal's name */
+    uint8_t severity;
+};
+size_t engine_fault_policy(const struct engine *e, const struct engine_fault_rule **rules);
+/* True when the pattern matches the signal's name. */
+bool engine_signal_match(const char *pattern, const char *name);
+
+const char *engine_signal_state_name(int state); /* "ok", "warn", "bad", "gone" */
+int engine_signal_state_parse(const char *s);
+const char *engine_severity_name(int severity); /* "minor", "major" */
+
+#endif
