@@ -135,6 +135,8 @@ struct config_node
     uint8_t log_level; /* enum config_log_level; default INFO */
     bool join;         /* joins a running cluster (contactctl member add) instead of
                         * bootstrapping one from peers */
+    bool drills;       /* an admin may have this node carry out a drill's fault on itself
+                        * (docs/continuity.md, "Drills"); default false */
     struct config_raft raft;
     /* sessions.lost_after_ms: a member unreachable from the leader this long is declared
      * lost (NODE_LOST) and the sessions it held get their outcome; at least twice the

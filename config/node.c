@@ -445,12 +445,15 @@ static int read_reports(struct cfg_ctx *c, const struct ynode *n, struct config_
     return 0;
 }
 
-/* join, raft, sessions, history, audit and storage: all optional. */
+/* join, drills, raft, sessions, history, audit and storage: all optional. */
 static int read_tuning(struct cfg_ctx *c, const struct ynode *root, struct config_node *nd)
 {
     static const char *const storage_keys[] = {"map_size_mb", NULL};
     const struct ynode *n;
     if ((n = ynode_get(root, "join")) != NULL && cfg_bool(c, n, &nd->join) != 0) {
+        return CD_EPARSE;
+    }
+    if ((n = ynode_get(root, "drills")) != NULL && cfg_bool(c, n, &nd->drills) != 0) {
         return CD_EPARSE;
     }
     if ((n = ynode_get(root, "raft")) != NULL && read_raft(c, n, &nd->raft) != 0) {
@@ -591,25 +594,16 @@ static int read_security(struct cfg_ctx *c, const struct ynode *root, struct con
 
 static int read_node(struct cfg_ctx *c, const struct ynode *root, struct config_node *nd)
 {
-    static const char *const keys[] = {"id",
-                                       "listen",
-                                       "data_dir",
-                                       "peers",
-                                       "tls",
-                                       "log_level",
-                                       "join",
-                                       "raft",
-                                       "sessions",
-                                       "history",
-                                       "audit",
-                                       "storage",
-                                       "cluster_secret_file",
-                                       "insecure",
-                                       "web_root",
-                                       "web_origins",
-                                       "public_urls",
-                                       "chat",
-                                       "reports",
+    static const char *const keys[] = {"id",          "listen",
+                                       "data_dir",    "peers",
+                                       "tls",         "log_level",
+                                       "join",        "drills",
+                                       "raft",        "sessions",
+                                       "history",     "audit",
+                                       "storage",     "cluster_secret_file",
+                                       "insecure",    "web_root",
+                                       "web_origins", "public_urls",
+                                       "chat",        "reports",
                                        NULL};
     const struct ynode *id, *listen, *dir, *peers, *tls, *level;
     if (cfg_keys(c, root, keys) != 0 || (id = cfg_require(c, root, "id")) == NULL ||

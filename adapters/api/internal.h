@@ -331,6 +331,9 @@ void api__faults(struct api__call *call);
 void api__fault_get(struct api__call *call);
 void api__fault_action(struct api__call *call, int kind); /* FAULT_ACK, _NOTE, _CLOSE */
 
+/* drill.c: POST /v1/drill, a fault this node carries out on itself. */
+void api__drill(struct api__call *call);
+
 /* events.c: the long-poll feed of effects. */
 struct api__events;
 int api__events_new(struct api *a);

@@ -25,6 +25,7 @@ struct hb_client
     SSL_CTX *tls;
     bool tls_by_default; /* a bare HOST:PORT endpoint speaks TLS */
     char token[HB_TOKEN_MAX + 1];
+    int timeout_ms; /* 0: TIMEOUT_S */
 };
 
 /* An endpoint as written, split. */
@@ -123,6 +124,11 @@ int hb_client_new(const char *cacert,
     return 0;
 }
 
+void hb_client_timeout(struct hb_client *client, int ms)
+{
+    client->timeout_ms = ms;
+}
+
 void hb_client_free(struct hb_client *client)
 {
     if (client != NULL) {
@@ -163,7 +169,11 @@ static int parse_endpoint(const struct hb_client *client,
     return 0;
 }
 
-static int dial(const struct endpoint *ep, const char *node, char *err, size_t errlen)
+static int dial(const struct endpoint *ep,
+                int timeout_ms,
+                const char *node,
+                char *err,
+                size_t errlen)
 {
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;
     int rv = getaddrinfo(ep->host, ep->port, &hints, &res);
@@ -173,6 +183,9 @@ static int dial(const struct endpoint *ep, const char *node, char *err, size_t e
     }
     int fd = socket(res->ai_family, res->ai_socktype, res->ai_protocol);
     struct timeval tv = {.tv_sec = TIMEOUT_S};
+    if (timeout_ms > 0) {
+        tv = (struct timeval){.tv_sec = timeout_ms / 1000, .tv_usec = timeout_ms % 1000 * 1000};
+    }
     if (fd >= 0) {
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -408,7 +421,7 @@ int hb_request(const struct hb_client *client,
                  node);
         return HB_NOT_SENT;
     }
-    if ((c.fd = dial(&ep, node, err, errlen)) < 0) {
+    if ((c.fd = dial(&ep, client != NULL ? client->timeout_ms : 0, node, err, errlen)) < 0) {
         return HB_NOT_SENT;
     }
     if (ep.tls && (c.tls = tls_start(client, &ep, c.fd, node, err, errlen)) == NULL) {

@@ -24,6 +24,8 @@ int hb_client_new(const char *cacert,
                   char *err,
                   size_t errlen);
 void hb_client_free(struct hb_client *client);
+/* How long a request may wait for the node (connect, each read and write); 0: 15 s. */
+void hb_client_timeout(struct hb_client *client, int ms);
 
 struct hb_answer
 {

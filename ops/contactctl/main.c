@@ -100,6 +100,12 @@ int ctl_usage(void)
         "  fault ack ID [--note TEXT]          someone on call has it\n"
         "  fault note ID TEXT                  what was done, into its log\n"
         "  fault close ID [--note TEXT]        closed by hand\n"
+        "  drill crash --node ID | pause --node ID --seconds N | kill-leader\n"
+        "        [--watch S] [--queue Q] [--channel C] [--probe-ms MS]\n"
+        "        [--max-unavailable-ms MS] [--report FILE] [--dry-run]\n"
+        "                                      a failure rehearsed on the live cluster (the\n"
+        "                                      node's file must say drills: true), probed\n"
+        "                                      like a client; prints the drill's report\n"
         "webhooks:\n"
         "  webhook add URL --secret S --kinds K,K...   deliver those events to URL\n"
         "  webhook list | show ID | delete ID  show: with its latest delivery attempts\n"
@@ -220,7 +226,7 @@ static const struct group groups[] = {
     {"events", ctl_cmd_events}, {"history", ctl_cmd_history}, {"webhook", ctl_cmd_webhook},
     {"token", ctl_cmd_token},   {"whoami", ctl_cmd_whoami},   {"privacy", ctl_cmd_privacy},
     {"user", ctl_cmd_user},     {"report", ctl_cmd_report},   {"reportdef", ctl_cmd_reportdef},
-    {"health", ctl_cmd_health}, {"fault", ctl_cmd_fault},
+    {"health", ctl_cmd_health}, {"fault", ctl_cmd_fault},     {"drill", ctl_cmd_drill},
 };
 
 /* The value of option name at argv[*i] (moving *i past it), or NULL when argv[*i] is another

@@ -84,7 +84,8 @@ class Fixture:
         subst = {"{contact}": str(self.mine if own else self.other), "{offer}": NOBODY,
                  "{agent}": agent, "{queue}": "support-chat", "{member}": "nosuch",
                  "{webhook}": NOBODY, "{token}": NOBODY, "{version}": "1",
-                 "{user}": "nosuch-user", "{entry}": "web", "{report}": "nosuch-report"}
+                 "{user}": "nosuch-user", "{entry}": "web", "{report}": "nosuch-report",
+                 "{fault}": NOBODY}
         for k, v in subst.items():
             path = path.replace(k, v)
         if path in ("/v1/contacts", "/v1/events") and method == "GET":

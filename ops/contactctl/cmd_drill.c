@@ -1,0 +1,449 @@
+/* contactctl drill: a failure rehearsed on the live cluster (docs/continuity.md, "Drills").
+ *
+ *   drill crash --node ID | pause --node ID --seconds N | kill-leader
+ *         [--watch S] [--queue Q] [--channel C] [--probe-ms MS] [--max-unavailable-ms MS]
+ *         [--report FILE] [--dry-run]
+ *
+ * The target node carries out the fault itself (POST /v1/drill; its node file must allow
+ * drills). Meanwhile contactctl probes the cluster as a client does: every probe-ms it
+ * creates a contact (with an idempotency key, so that a retry on another node is safe) and
+ * abandons it, through any node that answers, each request waiting at most PROBE_TIMEOUT_MS.
+ * At the end it checks that every contact the cluster accepted is still there (live or in
+ * the history), lists the faults opened during the drill, and says whether the drill passed:
+ * no contact lost, and writes unavailable no longer than --max-unavailable-ms. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ops/contactctl/ctl.h"
+#include "ops/contactctl/http_blocking.h"
+
+#define PROBE_TIMEOUT_MS 1000
+#define BASELINE_MS 2000
+#define ATTEMPTS_MAX 20000
+
+struct attempt
+{
+    long long start, end; /* ms since the epoch */
+    bool ok;
+    long long id; /* the contact, when ok */
+};
+
+struct drill
+{
+    const char *kind; /* crash, pause, kill-leader */
+    char target[128];
+    char target_api[CTL_ADDR_MAX];
+    char target_role[32];
+    int seconds;
+    int voters;
+    char queue[128];
+    const char *channel;
+    int probe_ms, watch_s;
+    long long max_unavailable_ms;
+    struct attempt *a;
+    size_t n;
+    int endpoint; /* the probe's current node */
+    long long t0, sent, accepted_at;
+    char sent_answer[256];
+};
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long long ms)
+{
+    if (ms > 0) {
+        struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static int ask(struct ctl *c,
+               int ep,
+               const char *method,
+               const char *path,
+               const char *body,
+               json_t **doc)
+{
+    struct hb_answer ans;
+    char err[256];
+    *doc = NULL;
+    if (hb_request(c->http, c->endpoints[ep], method, path, body, &ans, err, sizeof(err)) !=
+        0) {
+        return -1;
+    }
+    int status = ans.status;
+    *doc = json_loadb(ans.body, ans.len, 0, NULL);
+    hb_answer_free(&ans);
+    return status;
+}
+
+/* One probe: create (moving on to the next node while one does not answer), then abandon. */
+static void probe(struct ctl *c, struct drill *d)
+{
+    char body[512], path[128];
+    struct attempt *at = &d->a[d->n];
+    *at = (struct attempt){.start = now_ms()};
+    snprintf(body, sizeof(body),
+             "{\"key\":\"drill-%lld-%zu\",\"channel\":\"%s\",\"queue\":\"%s\"}", d->t0, d->n,
+             d->channel, d->queue);
+    for (int tries = 0; tries < c->n_endpoints && !at->ok; tries++) {
+        json_t *doc;
+        int status = ask(c, d->endpoint, "POST", "/v1/contacts", body, &doc);
+        if (status == 200 || status == 201) {
+            at->ok = true;
+            at->id = json_integer_value(json_object_get(doc, "id"));
+        } else if (status < 0 || status == 503) {
+            d->endpoint = (d->endpoint + 1) % c->n_endpoints;
+        } else {
+            tries = c->n_endpoints; /* refused: the cluster answered */
+        }
+        json_decref(doc);
+    }
+    at->end = now_ms();
+    d->n++;
+    if (at->ok) {
+        json_t *doc;
+        snprintf(path, sizeof(path), "/v1/contacts/%lld/abandon", at->id);
+        ask(c, d->endpoint, "POST", path, NULL, &doc);
+        json_decref(doc);
+    }
+}
+
+static void probe_until(struct ctl *c, struct drill *d, long long until)
+{
+    while (now_ms() < until && d->n < ATTEMPTS_MAX) {
+        long long next = now_ms() + d->probe_ms;
+        probe(c, d);
+        sleep_ms(next - now_ms());
+    }
+}
+
+/* The target and what the cluster looks like now. */
+static int plan(struct ctl *c, struct drill *d, const char *node)
+{
+    json_t *st;
+    int rv = ctl_call(c, "GET", "/v1/cluster", NULL, &st);
+    if (rv != CTL_OK) {
+        return rv;
+    }
+    const char *leader = json_string_value(json_object_get(st, "leader"));
+    const char *want = strcmp(d->kind, "kill-leader") == 0 ? leader : node;
+    size_t i;
+    json_t *m;
+    d->voters = 0;
+    json_array_foreach(json_object_get(st, "members"), i, m)
+    {
+        const char *id = json_string_value(json_object_get(m, "id"));
+        d->voters += strcmp(json_string_value(json_object_get(m, "role")), "voter") == 0;
+        if (want != NULL && strcmp(id, want) == 0) {
+            snprintf(d->target, sizeof(d->target), "%s", id);
+            hb_endpoint_like(c->endpoints[c->current],
+                             json_string_value(json_object_get(m, "api")), d->target_api,
+                             sizeof(d->target_api));
+            snprintf(d->target_role, sizeof(d->target_role), "%s",
+                     leader != NULL && strcmp(id, leader) == 0 ? "leader" : "follower");
+        }
+    }
+    json_decref(st);
+    if (d->target[0] == 0) {
+        fprintf(
+            stderr, "contactctl: drill: %s\n",
+            want == NULL || *want == 0 ? "the cluster has no leader now" : "no such member");
+        return CTL_REFUSED;
+    }
+    return CTL_OK;
+}
+
+static void print_plan(const struct drill *d)
+{
+    int left = d->voters - 1;
+    bool quorum = left > d->voters / 2;
+    printf("Drill: %s on %s (%s)\n", strcmp(d->kind, "pause") == 0 ? "pause" : "crash",
+           d->target, d->target_role);
+    if (strcmp(d->kind, "pause") == 0) {
+        printf("  %s stops its loop for %d s: no Raft, no API; it goes on by itself after.\n",
+               d->target, d->seconds);
+    } else {
+        printf(
+            "  %s exits at once, as with SIGKILL; it stays down until it is started again\n"
+            "  (it then catches up from the log).\n",
+            d->target);
+    }
+    printf("  %d of %d voters remain: %s.\n", left, d->voters,
+           quorum ? "the cluster keeps its quorum" : "the cluster LOSES its quorum");
+    if (strcmp(d->target_role, "leader") == 0) {
+        printf("  The followers elect a new leader; writes wait for it.\n");
+    }
+    printf("  Expected faults: %s.\n",
+           !quorum ? "quorum_lost (major), recorded once a leader is back"
+           : strcmp(d->kind, "pause") == 0 && d->seconds < 3
+               ? "none (a member unheard for less than 3 s is not down)"
+               : "member_down (minor) for the target");
+    printf(
+        "  Probe: a contact created and abandoned in queue %s every %d ms, through any "
+        "node; watched for %d s.\n",
+        d->queue, d->probe_ms, d->watch_s);
+}
+
+/* Unavailability: each run of failed probes, from the first failure's start to the end of
+ * the next probe that succeeded (or the last one). */
+static long long unavailable(const struct drill *d, long long *first_fail, long long *back)
+{
+    long long worst = 0;
+    *first_fail = *back = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        if (d->a[i].ok) {
+            continue;
+        }
+        size_t j = i;
+        while (j < d->n && !d->a[j].ok) {
+            j++;
+        }
+        long long end = j < d->n ? d->a[j].end : d->a[d->n - 1].end;
+        if (*first_fail == 0) {
+            *first_fail = d->a[i].start;
+        }
+        *back = end;
+        worst = end - d->a[i].start > worst ? end - d->a[i].start : worst;
+        i = j;
+    }
+    return worst;
+}
+
+/* How many accepted contacts the cluster no longer knows. */
+static int count_lost(struct ctl *c, const struct drill *d, int *accepted)
+{
+    char path[128];
+    int lost = 0;
+    *accepted = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        if (!d->a[i].ok) {
+            continue;
+        }
+        (*accepted)++;
+        json_t *doc;
+        bool found = false;
+        for (int k = 0; k < 2 && !found; k++) {
+            snprintf(path, sizeof(path), k == 0 ? "/v1/contacts/%lld" : "/v1/history/%lld",
+                     d->a[i].id);
+            int status = -1;
+            for (int e = 0; e < c->n_endpoints && status != 200 && status != 404; e++) {
+                status = ask(c, (d->endpoint + e) % c->n_endpoints, "GET", path, NULL, &doc);
+                json_decref(doc);
+            }
+            found = status == 200;
+        }
+        lost += !found;
+    }
+    return lost;
+}
+
+static json_t *faults_since(struct ctl *c, long long t0)
+{
+    json_t *doc, *out = json_array(), *f;
+    size_t i;
+    if (ctl_call(c, "GET", "/v1/faults", NULL, &doc) != CTL_OK) {
+        return out;
+    }
+    json_array_foreach(json_object_get(doc, "items"), i, f)
+    {
+        if (json_integer_value(json_object_get(f, "opened")) >= t0 - 1000) {
+            json_array_append(out, f);
+        }
+    }
+    json_decref(doc);
+    return out;
+}
+
+static json_t *report(struct ctl *c, struct drill *d)
+{
+    long long first_fail, back;
+    long long worst = unavailable(d, &first_fail, &back);
+    int accepted;
+    int lost = count_lost(c, d, &accepted);
+    json_t *faults = faults_since(c, d->t0);
+    bool pass = lost == 0 && worst <= d->max_unavailable_ms && d->accepted_at != 0;
+    json_t *timeline = json_array();
+    json_array_append_new(timeline,
+                          json_pack("{s:I,s:s}", "at", d->t0, "what", "probe started"));
+    json_array_append_new(
+        timeline, json_pack("{s:I,s:s}", "at", d->sent, "what",
+                            d->accepted_at ? "drill sent, accepted" : "drill sent, refused"));
+    if (first_fail != 0) {
+        json_array_append_new(
+            timeline, json_pack("{s:I,s:s}", "at", first_fail, "what", "first write failed"));
+        json_array_append_new(
+            timeline, json_pack("{s:I,s:s}", "at", back, "what", "writes succeed again"));
+    }
+    size_t i;
+    json_t *f;
+    json_array_foreach(faults, i, f)
+    {
+        char what[256];
+        snprintf(what, sizeof(what), "fault %lld opened: %s %s on %s",
+                 json_integer_value(json_object_get(f, "id")),
+                 json_string_value(json_object_get(f, "severity")),
+                 json_string_value(json_object_get(f, "kind")),
+                 json_string_value(json_object_get(f, "component")));
+        json_array_append_new(
+            timeline,
+            json_pack("{s:I,s:s}", "at", json_integer_value(json_object_get(f, "opened")),
+                      "what", what));
+    }
+    return json_pack(
+        "{s:s,s:s,s:s,s:i,s:I,s:I,s:o,s:{s:i,s:i,s:i,s:I,s:I},s:o,s:I,s:I,s:b,s:s}", "kind",
+        d->kind, "target", d->target, "target_role", d->target_role, "seconds", d->seconds,
+        "started", d->t0, "ended", now_ms(), "timeline", timeline, "probe", "attempts",
+        (int)d->n, "accepted", accepted, "lost", lost, "unavailable_ms", worst,
+        "max_unavailable_ms", d->max_unavailable_ms, "faults", faults, "recovered_ms",
+        first_fail != 0 ? back - d->sent : 0LL, "drill_answer_ms",
+        d->accepted_at ? d->accepted_at - d->sent : 0LL, "pass", pass, "answer",
+        d->sent_answer);
+}
+
+static void print_report(const json_t *r)
+{
+    const json_t *p = json_object_get(r, "probe");
+    char t[64];
+    printf("Drill %s on %s (%s): %s\n", json_string_value(json_object_get(r, "kind")),
+           json_string_value(json_object_get(r, "target")),
+           json_string_value(json_object_get(r, "target_role")),
+           json_is_true(json_object_get(r, "pass")) ? "PASS" : "FAIL");
+    printf("\nTimeline:\n");
+    size_t i;
+    json_t *e;
+    long long t0 = json_integer_value(json_object_get(r, "started"));
+    json_array_foreach(json_object_get(r, "timeline"), i, e)
+    {
+        long long at = json_integer_value(json_object_get(e, "at"));
+        printf("  %s  +%6.3f s  %s\n", ctl_time(at, t, sizeof(t)), (double)(at - t0) / 1000.0,
+               json_string_value(json_object_get(e, "what")));
+    }
+    printf("\nProbe: %lld writes tried, %lld contacts accepted, %lld lost\n",
+           json_integer_value(json_object_get(p, "attempts")),
+           json_integer_value(json_object_get(p, "accepted")),
+           json_integer_value(json_object_get(p, "lost")));
+    printf("Unavailability: %lld ms (at most %lld)\n",
+           json_integer_value(json_object_get(p, "unavailable_ms")),
+           json_integer_value(json_object_get(p, "max_unavailable_ms")));
+    printf("Recovered: %lld ms after the drill was sent\n",
+           json_integer_value(json_object_get(r, "recovered_ms")));
+    printf("Faults opened: %zu\n", json_array_size(json_object_get(r, "faults")));
+}
+
+int ctl_cmd_drill(struct ctl *c, int argc, char **argv)
+{
+    struct drill d = {.channel = "voice", .probe_ms = 200, .max_unavailable_ms = 1000};
+    const char *node = ctl_opt(argc, argv, "node"), *secs = ctl_opt(argc, argv, "seconds");
+    const char *watch = ctl_opt(argc, argv, "watch"), *queue = ctl_opt(argc, argv, "queue");
+    const char *chan = ctl_opt(argc, argv, "channel"), *pms = ctl_opt(argc, argv, "probe-ms");
+    const char *maxu = ctl_opt(argc, argv, "max-unavailable-ms");
+    const char *file = ctl_opt(argc, argv, "report");
+    bool dry = ctl_flag(argc, argv, "dry-run");
+    if (argc < 1 || ctl_extra(argc, argv, 1, "drill")) {
+        return CTL_USAGE;
+    }
+    d.kind = argv[0];
+    bool pause = strcmp(d.kind, "pause") == 0, crash = strcmp(d.kind, "crash") == 0;
+    if ((!pause && !crash && strcmp(d.kind, "kill-leader") != 0) ||
+        ((pause || crash) && node == NULL) || (pause != (secs != NULL)) ||
+        (!pause && !crash && node != NULL)) {
+        fprintf(stderr,
+                "contactctl: drill crash --node ID | pause --node ID --seconds N | "
+                "kill-leader (docs/continuity.md)\n");
+        return CTL_USAGE;
+    }
+    d.seconds = secs != NULL ? atoi(secs) : 0;
+    d.watch_s = watch != NULL ? atoi(watch) : d.seconds + 10;
+    d.probe_ms = pms != NULL ? atoi(pms) : d.probe_ms;
+    d.max_unavailable_ms = maxu != NULL ? atoll(maxu) : d.max_unavailable_ms;
+    d.channel = chan != NULL ? chan : d.channel;
+    if ((pause && (d.seconds < 1 || d.seconds > 60)) || d.watch_s < 1 || d.watch_s > 600 ||
+        d.probe_ms < 10 || d.probe_ms > 10000 || d.max_unavailable_ms < 0) {
+        fprintf(stderr,
+                "contactctl: drill: --seconds 1-60, --watch 1-600, --probe-ms "
+                "10-10000, --max-unavailable-ms from 0\n");
+        return CTL_USAGE;
+    }
+    int rv = plan(c, &d, node);
+    if (rv != CTL_OK) {
+        return rv;
+    }
+    if (queue != NULL) {
+        snprintf(d.queue, sizeof(d.queue), "%s", queue);
+    } else {
+        json_t *qs;
+        rv = ctl_call(c, "GET", "/v1/queues", NULL, &qs);
+        if (rv != CTL_OK) {
+            return rv;
+        }
+        const char *first = json_string_value(
+            json_object_get(json_array_get(json_object_get(qs, "items"), 0), "name"));
+        snprintf(d.queue, sizeof(d.queue), "%s", first != NULL ? first : "");
+        json_decref(qs);
+        if (d.queue[0] == 0) {
+            fprintf(stderr, "contactctl: drill: the model has no queue to probe (--queue)\n");
+            return CTL_REFUSED;
+        }
+    }
+    if (dry) {
+        print_plan(&d);
+        return CTL_OK;
+    }
+    d.a = calloc(ATTEMPTS_MAX, sizeof(*d.a));
+    if (d.a == NULL) {
+        return CTL_REFUSED;
+    }
+    hb_client_timeout(c->http, PROBE_TIMEOUT_MS);
+    d.endpoint = c->current;
+    d.t0 = now_ms();
+    probe_until(c, &d, d.t0 + BASELINE_MS);
+    char body[128];
+    if (pause) {
+        snprintf(body, sizeof(body), "{\"kind\":\"pause\",\"seconds\":%d}", d.seconds);
+    } else {
+        snprintf(body, sizeof(body), "{\"kind\":\"crash\"}");
+    }
+    struct hb_answer ans;
+    char err[256];
+    hb_client_timeout(c->http, 0);
+    d.sent = now_ms();
+    if (hb_request(c->http, d.target_api, "POST", "/v1/drill", body, &ans, err, sizeof(err)) ==
+        0) {
+        snprintf(d.sent_answer, sizeof(d.sent_answer), "%d %.200s", ans.status, ans.body);
+        d.accepted_at = ans.status == 202 ? now_ms() : 0;
+        hb_answer_free(&ans);
+    } else {
+        snprintf(d.sent_answer, sizeof(d.sent_answer), "%s", err);
+    }
+    hb_client_timeout(c->http, PROBE_TIMEOUT_MS);
+    if (d.accepted_at == 0) {
+        fprintf(stderr, "contactctl: drill: %s refused it: %s\n", d.target, d.sent_answer);
+    } else {
+        probe_until(c, &d, d.sent + (long long)d.watch_s * 1000);
+    }
+    hb_client_timeout(c->http, 0);
+    json_t *r = report(c, &d);
+    free(d.a);
+    if (file != NULL) {
+        if (json_dump_file(r, file, JSON_INDENT(2)) != 0) {
+            fprintf(stderr, "contactctl: drill: cannot write the report to '%s'\n", file);
+        }
+    }
+    if (c->json) {
+        ctl_print_json(r);
+    } else {
+        print_report(r);
+    }
+    bool pass = json_is_true(json_object_get(r, "pass"));
+    json_decref(r);
+    return pass ? CTL_OK : CTL_REFUSED;
+}
