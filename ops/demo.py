@@ -16,6 +16,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -92,6 +93,8 @@ class Demo:
                         # Scheduled reports with a directory audience land here: one
                         # folder all three members share, as a shared mount would be.
                         f"reports:\n  directory: {self.root}/reports\n"
+                        # An admin may rehearse failures here (contactctl drill).
+                        "drills: true\n"
                         "raft: { election_timeout_ms: 500, heartbeat_ms: 50 }\n")
 
     def start_nodes(self):
@@ -100,6 +103,29 @@ class Demo:
             self.procs.append(subprocess.Popen(
                 [self.args.contactd, "--config", os.path.join(self.root, f"{n}.yaml")],
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+
+    def supervise(self):
+        """Starts a node again a few seconds after it exits, as its service manager would
+        (the systemd unit restarts contactd on failure): a drill or a kill -9 costs the demo
+        a node for a moment, not for good."""
+        def loop():
+            down = {}
+            while not self.stopping:
+                for i, (n, p) in enumerate(zip(self.names, self.procs)):
+                    if p.poll() is None:
+                        continue
+                    since = down.setdefault(n, time.monotonic())
+                    if time.monotonic() - since >= 3 and not self.stopping:
+                        print(f"demo: node {n} exited ({p.returncode}); starting it again",
+                              flush=True)
+                        log = open(os.path.join(self.root, f"{n}.log"), "ab")
+                        self.procs[i] = subprocess.Popen(
+                            [self.args.contactd, "--config",
+                             os.path.join(self.root, f"{n}.yaml")],
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                        del down[n]
+                time.sleep(0.5)
+        threading.Thread(target=loop, daemon=True).start()
 
     def wait_ready(self, timeout=60):
         deadline = time.monotonic() + timeout
@@ -179,6 +205,7 @@ class Demo:
             raise SystemExit(f"demo: the report definition was refused ({res.status}): {doc}")
 
     def stop(self):
+        self.stopping = True  # the supervisor starts nothing again from here on
         for p in self.procs:
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
@@ -224,6 +251,15 @@ Reports (docs/reports.md):
   {ctl} report --period today --group agent --interval total --pdf today.pdf
   {ctl} reportdef show queues-15m                     # delivered every 15 minutes to
   {ctl} reportdef deliveries queues-15m               #   {self.root}/reports/queues/
+
+Health and failure drills (docs/continuity.md):
+  {ctl} health                                        # signals, open faults
+  {ctl} fault list
+  {ctl} drill kill-leader --dry-run                   # what would happen
+  {ctl} drill kill-leader                             # the leader exits at once; the report:
+                                                      #   contacts accepted, lost (0), faults
+  {ctl} drill pause --node n2 --seconds 5             # n2 stops for 5 s
+  (the demo starts a node that exited again after 3 s, as its service manager would)
 
 Watch it:
   {ctl} status
@@ -288,6 +324,7 @@ def main():
         demo.add_users(token)
         demo.add_report_definition(token)
         endpoints = demo.banner()
+        demo.supervise()
         run_traffic = traffic.Traffic(traffic.Api(endpoints.split(","), cafile=demo.ca,
                                                   token=token),
                                       args.scale,

@@ -138,6 +138,30 @@ def main():
         cid = wait(chatted, 60, "a chat through the chat page with messages from both sides")
         log(f"chats come through the chat page: contact {cid} has lines from both sides")
 
+        drill = next((l for l in lines if "drill kill-leader" in l and "dry-run" not in l), None)
+        if drill is None:
+            raise Failure("the banner shows no drill")
+        env = dict(os.environ)
+        for l in lines:
+            m = re.match(r"\s*export (CONTACTD_\w+)=(\S+)", l)
+            if m:
+                env[m.group(1)] = m.group(2)
+        out = subprocess.run([os.environ["CONTACTCTL"], "--output", "json", "drill",
+                              "kill-leader", "--watch", "4", "--max-unavailable-ms", "5000"],
+                             env=env, capture_output=True, text=True, timeout=60)
+        report = json.loads(out.stdout or "{}")
+        probe = report.get("probe", {})
+        if out.returncode != 0 or probe.get("lost") != 0 or probe.get("accepted", 0) < 10:
+            raise Failure(f"the drill on the demo: {out.returncode} {out.stderr} {report}")
+        wait(lambda: any(f"node {report['target']} exited" in l for l in lines), 30,
+             "the demo to start the drilled node again")
+
+        def all_ready():
+            return all(Client(p, tls=tls).request("GET", "/readyz")[0] == 200 for p in ports)
+        wait(all_ready, 60, "all three demo nodes ready after the drill")
+        log(f"drill kill-leader on the demo: {report['target']} killed, {probe['accepted']} "
+            f"contacts accepted, 0 lost; the demo started it again")
+
         pids = [int(p) for p in re.findall(r"\d+", next(
             l for l in lines if l.startswith("Fail over:")).split("pids", 1)[1])]
         proc.send_signal(signal.SIGTERM)
