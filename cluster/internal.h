@@ -239,6 +239,8 @@ struct cluster
     struct cluster__readers readers_done;
     struct raft_barrier barrier;
     bool barrier_inflight;
+    struct raft_barrier nudge; /* read.c: cluster__nudge() */
+    bool nudging;
     bool leader_barrier_pending; /* commit the earlier terms' entries after an election */
     struct raft_barrier leader_barrier;
 
@@ -353,6 +355,9 @@ void cluster__propose_pending(struct cluster *c);
 struct cluster__batch *cluster__batch_find(struct cluster *c, uint64_t seq);
 void cluster__fail_all(struct cluster *c, int code, const char *msg);
 void cluster__wake(struct cluster *c);
+/* read.c: on the leader, an empty barrier entry now (one at a time), so that followers learn
+ * the latest commit index at once rather than from the next heartbeat. */
+void cluster__nudge(struct cluster *c);
 void cluster__tick_rearm(struct cluster *c);
 int64_t cluster__wall_ms(void);
 bool cluster__is_leader(const struct cluster *c);

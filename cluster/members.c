@@ -402,6 +402,7 @@ static void served_command(void *data, const struct engine_result *res)
     int rv = cluster__result_encode(&b, res, raft_last_applied(&s->c->raft));
     s->reply(s->data, rv, b.data, b.len);
     cd_buf_close(&b);
+    cluster__nudge(s->c); /* the follower waits to apply it: tell it the commit now */
     free(s);
 }
 
@@ -413,6 +414,7 @@ static void served_read_index(void *data, int status)
     cd_buf_uvar(&b, raft_last_applied(&s->c->raft));
     s->reply(s->data, status != 0 ? status : b.err, b.data, b.len);
     cd_buf_close(&b);
+    cluster__nudge(s->c);
     free(s);
 }
 

@@ -72,7 +72,7 @@ def kill_leader(c):
     check(old.proc.returncode == -9, f"{old.name} exited {old.proc.returncode}, not by SIGKILL")
     check(r["target"] == old.name and r["target_role"] == "leader", f"target {r['target']}")
     p = r["probe"]
-    check(r["pass"] and p["lost"] == 0 and p["accepted"] > 20, f"probe: {p}")
+    check(r["pass"] and p["lost"] == 0 and p["accepted"] >= 10, f"probe: {p}")
     keys = history_keys(survivors[0], f"drill-{r['started']}-")
     check(len(keys) == p["accepted"], f"history holds {len(keys)} probe contacts, "
           f"the report says {p['accepted']} accepted")

@@ -229,7 +229,8 @@ static void unknown_key(void **state)
     PARSE(HEAD PEERS "log_levle: info\n");
     ASSERT_ERROR(
         "node.yaml:10:1: unknown key 'log_levle' (expected one of: id, listen, "
-        "data_dir, peers, tls, log_level, join, raft, sessions, history, audit, storage, "
+        "data_dir, peers, tls, log_level, join, drills, raft, sessions, history, audit, "
+        "storage, "
         "cluster_secret_file, insecure, web_root, web_origins, public_urls, chat, reports)");
 }
 
@@ -394,6 +395,7 @@ static void cluster_defaults(void **state)
     PARSE(HEAD PEERS INSECURE);
     ASSERT_OK;
     assert_false(f->node.join);
+    assert_false(f->node.drills);
     assert_int_equal(f->node.raft.election_timeout_ms, 1000);
     assert_int_equal(f->node.raft.heartbeat_ms, 100);
     assert_int_equal(f->node.raft.snapshot_threshold, 4096);
@@ -412,6 +414,7 @@ static void cluster_tuning(void **state)
     F;
     PARSE(HEAD PEERS
           "join: true\n"
+          "drills: true\n"
           "raft: { election_timeout_ms: 300, heartbeat_ms: 30, snapshot_threshold: 64,"
           " snapshot_trailing: 8, pre_vote: false, fast_failover: false,"
           " snapshot_growth: false }\n"
@@ -421,6 +424,7 @@ static void cluster_tuning(void **state)
           "storage: { map_size_mb: 256 }\n" INSECURE);
     ASSERT_OK;
     assert_true(f->node.join);
+    assert_true(f->node.drills);
     assert_int_equal(f->node.raft.election_timeout_ms, 300);
     assert_int_equal(f->node.raft.heartbeat_ms, 30);
     assert_int_equal(f->node.raft.snapshot_threshold, 64);
