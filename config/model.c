@@ -287,8 +287,8 @@ static int refuse_runbooks(struct model_builder *b, const struct ynode *n)
 static int read_sections(struct model_builder *b, const struct ynode *root)
 {
     static const char *const keys[] = {
-        "version",  "skills",   "defaults",     "hours",        "queues", "agents", "rules",
-        "runbooks", "personal", "away_reasons", "dispositions", "chat",   NULL};
+        "version",  "skills",   "defaults",     "hours",        "queues", "agents",     "rules",
+        "runbooks", "personal", "away_reasons", "dispositions", "chat",   "continuity", NULL};
     const struct ynode *e, *queues;
     int rv;
     if (cfg_keys(&b->c, root, keys) != 0 || read_version(b, root) != 0 ||
@@ -306,7 +306,8 @@ static int read_sections(struct model_builder *b, const struct ynode *root)
         ((e = ynode_get(root, "away_reasons")) && (rv = model_read_away(b, e))) ||
         ((e = ynode_get(root, "dispositions")) && (rv = model_read_dispositions(b, e))) ||
         (rv = model_check_dispositions(b, queues)) ||
-        ((e = ynode_get(root, "chat")) && (rv = model_read_chat(b, e)))) {
+        ((e = ynode_get(root, "chat")) && (rv = model_read_chat(b, e))) ||
+        ((e = ynode_get(root, "continuity")) && (rv = model_read_continuity(b, e)))) {
         return rv;
     }
     return 0;

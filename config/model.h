@@ -76,6 +76,8 @@ int model_read_thresholds(struct model_builder *b,
 int model_read_capacity(struct model_builder *b, const struct ynode *n, uint8_t *cap);
 
 int model_read_hours(struct model_builder *b, const struct ynode *n);
+/* continuity: {faults, escalation} (model_continuity.c). */
+int model_read_continuity(struct model_builder *b, const struct ynode *n);
 /* Registers every queue name (so that queues may refer to later ones), then reads them. */
 int model_read_queues(struct model_builder *b, const struct ynode *n);
 int model_check_overflow_loops(struct model_builder *b, const struct ynode *n);

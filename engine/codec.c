@@ -30,7 +30,7 @@
  *   AUDIT_NOTE                            action, object
  *   CHAT_MESSAGE                          id, from, agent, msg_id, text
  *   HEALTH                                n, n x (name, state, value, since)
- *   FAULT_ACK, _NOTE, _CLOSE              id, text
+ *   FAULT_*                               id, text, path, level, target, ok, retry_at
  *
  *   skills[] = n, n x (skill, level)      attrs[] = n, n x (key, value)
  *
@@ -284,8 +284,15 @@ static void put_body(struct enc *w, const struct engine_command *cmd)
         case ENGINE_CMD_FAULT_ACK:
         case ENGINE_CMD_FAULT_NOTE:
         case ENGINE_CMD_FAULT_CLOSE:
+        case ENGINE_CMD_FAULT_ESCALATE:
+        case ENGINE_CMD_FAULT_NOTIFIED:
             cd_buf_uvar(w->b, cmd->u.fault.id);
             cd_buf_str(w->b, cmd->u.fault.text);
+            cd_buf_str(w->b, cmd->u.fault.path);
+            cd_buf_uvar(w->b, cmd->u.fault.level);
+            cd_buf_uvar(w->b, cmd->u.fault.target);
+            cd_buf_uvar(w->b, cmd->u.fault.ok);
+            cd_buf_svar(w->b, cmd->u.fault.retry_at);
             break;
         default: /* ABANDON, END, CALLBACK */
             cd_buf_uvar(w->b, cmd->u.contact.id);
@@ -611,8 +618,15 @@ static void get_body(struct dec *d, struct engine_command *cmd)
         case ENGINE_CMD_FAULT_ACK:
         case ENGINE_CMD_FAULT_NOTE:
         case ENGINE_CMD_FAULT_CLOSE:
+        case ENGINE_CMD_FAULT_ESCALATE:
+        case ENGINE_CMD_FAULT_NOTIFIED:
             cmd->u.fault.id = (uint32_t)cd_rd_uint(&d->r, UINT32_MAX);
             cmd->u.fault.text = get_str(d);
+            cmd->u.fault.path = get_str(d);
+            cmd->u.fault.level = (uint8_t)cd_rd_uint(&d->r, UINT8_MAX);
+            cmd->u.fault.target = (uint8_t)cd_rd_uint(&d->r, UINT8_MAX);
+            cmd->u.fault.ok = cd_rd_uint(&d->r, 1) != 0;
+            cmd->u.fault.retry_at = cd_rd_svar(&d->r);
             break;
         default:
             cd_rd_fail(&d->r);

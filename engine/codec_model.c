@@ -3,7 +3,7 @@
  * Layout (every integer a varint, signed ones zigzag; every string a varint length, the
  * bytes and a NUL; an array is its count followed by its elements):
  *
- *   u8 format (1, 2, 3 or 4: the fewest of the parts below the model needs)
+ *   u8 format (1 to 5: the fewest of the parts below the model needs)
  *   skills[]   name
  *   zones[]    name, base_offset, transitions[] (at, offset)
  *   hours[]    name, zone, 7 x day, holidays[] (date, day)       day = n, n x (from, to)
@@ -26,11 +26,15 @@
  *              required, max, options[] value))
  *              (format 3 is written only for a model that has any of these, for the same
  *              reason; format 4 writes this part even when all of it is empty)
- *   format 4 only: the reports part: report_zone, then for each queue, in order and
+ *   format 4 and 5: the reports part: report_zone, then for each queue, in order and
  *              without a count: sl_formula, short_abandon_s, sl_warn, sl_alarm,
  *              waiting_warn, waiting_alarm, wait_warn_s, wait_alarm_s
- *              (written only for a model with a report_zone other than -1 or a queue with
- *              any of these other than 0, for the same reason)
+ *              (format 4 is written only for a model with a report_zone other than -1 or a
+ *              queue with any of these other than 0, for the same reason; format 5 writes
+ *              this part even when all of it is unset)
+ *   format 5 only: the continuity part: fault_rules[] (signal, state, kind, severity),
+ *              escalations[] (name, severities, components[], levels[] (after_s,
+ *              to[] (kind, address))) (written only for a model with a rule or a path)
  *
  * Only the used part of a fixed array is written, so the form is canonical: the decoder
  * accepts one byte string per model (minimal varints, every value within its field's
@@ -47,6 +51,7 @@
 #define MODEL_FORMAT_PERSONAL 2
 #define MODEL_FORMAT_CHAT 3
 #define MODEL_FORMAT_REPORTS 4
+#define MODEL_FORMAT_CONTINUITY 5
 
 /* Fewest bytes one element of each array encodes to: a count is accepted only if that
  * many elements could fit in the bytes left, so a forged count cannot make us allocate
@@ -339,8 +344,44 @@ static void put_reports_part(struct enc *w, const struct engine_model *m)
     }
 }
 
+static void put_fault_rule(struct enc *w, const struct engine_fault_rule_def *f)
+{
+    put_str(w, f->signal, sizeof(f->signal));
+    cd_buf_uvar(w->b, f->state);
+    put_str(w, f->kind, sizeof(f->kind));
+    cd_buf_uvar(w->b, f->severity);
+}
+
+static void put_escalation(struct enc *w, const struct engine_escalation_path *p)
+{
+    put_str(w, p->name, sizeof(p->name));
+    cd_buf_uvar(w->b, p->severities);
+    put_count(w, p->n_components, ENGINE_COMPONENTS_MAX);
+    for (uint32_t i = 0; i < p->n_components && i < ENGINE_COMPONENTS_MAX; i++) {
+        put_str(w, p->components[i], sizeof(p->components[i]));
+    }
+    put_count(w, p->n_levels, ENGINE_LEVELS_MAX);
+    for (uint32_t i = 0; i < p->n_levels && i < ENGINE_LEVELS_MAX; i++) {
+        const struct engine_escalation_level *l = &p->levels[i];
+        cd_buf_uvar(w->b, l->after_s);
+        put_count(w, l->n_to, ENGINE_NOTIFY_MAX);
+        for (uint32_t k = 0; k < l->n_to && k < ENGINE_NOTIFY_MAX; k++) {
+            cd_buf_uvar(w->b, l->to[k].kind);
+            put_str(w, l->to[k].address, sizeof(l->to[k].address));
+        }
+    }
+}
+
+static bool has_continuity_part(const struct engine_model *m)
+{
+    return m->n_fault_rules > 0 || m->n_escalations > 0;
+}
+
 static uint8_t format_of(const struct engine_model *m)
 {
+    if (has_continuity_part(m)) {
+        return MODEL_FORMAT_CONTINUITY;
+    }
     if (has_reports_part(m)) {
         return MODEL_FORMAT_REPORTS;
     }
@@ -378,8 +419,16 @@ int engine_model_encode(const struct engine_model *m, struct cd_buf *out)
     if (chat) {
         put_chat_part(&w, m);
     }
-    if (format == MODEL_FORMAT_REPORTS) {
+    if (format >= MODEL_FORMAT_REPORTS) {
         put_reports_part(&w, m);
+    }
+    if (format == MODEL_FORMAT_CONTINUITY) {
+        if (m->n_fault_rules > ENGINE_FAULT_RULES_MAX ||
+            m->n_escalations > ENGINE_ESCALATIONS_MAX) {
+            w.err = CD_EINVAL;
+        }
+        PUT_ARRAY(&w, m->n_fault_rules, m->fault_rules, put_fault_rule);
+        PUT_ARRAY(&w, m->n_escalations, m->escalations, put_escalation);
     }
     int rv = out->err != 0 ? out->err : w.err;
     if (rv != 0 && out->err == 0) {
@@ -697,8 +746,8 @@ static int get_chat_part(struct cd_reader *r, struct engine_model *m, bool only_
     return r->err != 0 ? CD_ECORRUPT : 0;
 }
 
-/* Format 4: written only when something in it is set. */
-static int get_reports_part(struct cd_reader *r, struct engine_model *m)
+/* Format 4: written only when something in it is set (only_part); format 5: always. */
+static int get_reports_part(struct cd_reader *r, struct engine_model *m, bool only_part)
 {
     m->report_zone = get_s32(r);
     bool set = m->report_zone != -1;
@@ -715,7 +764,48 @@ static int get_reports_part(struct cd_reader *r, struct engine_model *m)
         t->wait_alarm_s = get_u32(r);
         set = set || queue_reports_set(q);
     }
-    if (!set) {
+    if (!set && only_part) {
+        cd_rd_fail(r);
+    }
+    return r->err != 0 ? CD_ECORRUPT : 0;
+}
+
+static int get_fault_rule(struct cd_reader *r, struct engine_fault_rule_def *f)
+{
+    cd_rd_strcpy(r, f->signal, sizeof(f->signal));
+    f->state = get_u8(r);
+    cd_rd_strcpy(r, f->kind, sizeof(f->kind));
+    f->severity = get_u8(r);
+    return r->err != 0 ? CD_ECORRUPT : 0;
+}
+
+static int get_escalation(struct cd_reader *r, struct engine_escalation_path *p)
+{
+    cd_rd_strcpy(r, p->name, sizeof(p->name));
+    p->severities = get_u8(r);
+    p->n_components = get_count8(r, ENGINE_COMPONENTS_MAX);
+    for (uint32_t i = 0; i < p->n_components; i++) {
+        cd_rd_strcpy(r, p->components[i], sizeof(p->components[i]));
+    }
+    p->n_levels = get_count8(r, ENGINE_LEVELS_MAX);
+    for (uint32_t i = 0; i < p->n_levels && r->err == 0; i++) {
+        struct engine_escalation_level *l = &p->levels[i];
+        l->after_s = get_u32(r);
+        l->n_to = get_count8(r, ENGINE_NOTIFY_MAX);
+        for (uint32_t k = 0; k < l->n_to; k++) {
+            l->to[k].kind = get_u8(r);
+            cd_rd_strcpy(r, l->to[k].address, sizeof(l->to[k].address));
+        }
+    }
+    return r->err != 0 ? CD_ECORRUPT : 0;
+}
+
+/* Format 5: written only when something in it is set. */
+static int get_continuity_part(struct cd_reader *r, struct engine_model *m)
+{
+    GET_ARRAY(r, ENGINE_FAULT_RULES_MAX, 4, m->n_fault_rules, m->fault_rules, get_fault_rule);
+    GET_ARRAY(r, ENGINE_ESCALATIONS_MAX, 5, m->n_escalations, m->escalations, get_escalation);
+    if (!has_continuity_part(m)) {
         cd_rd_fail(r);
     }
     return r->err != 0 ? CD_ECORRUPT : 0;
@@ -740,7 +830,11 @@ static int get_model(struct cd_reader *r, struct engine_model *m, uint8_t format
         if (rv != 0 || format == MODEL_FORMAT_CHAT) {
             return rv;
         }
-        return get_reports_part(r, m);
+        rv = get_reports_part(r, m, format == MODEL_FORMAT_REPORTS);
+        if (rv != 0 || format == MODEL_FORMAT_REPORTS) {
+            return rv;
+        }
+        return get_continuity_part(r, m);
     }
     return r->err != 0 ? CD_ECORRUPT : 0;
 }
@@ -752,7 +846,7 @@ int engine_model_decode(struct cd_reader *r, struct engine_model *m)
     if (r->err != 0) {
         return CD_ECORRUPT;
     }
-    if (format < MODEL_FORMAT || format > MODEL_FORMAT_REPORTS) {
+    if (format < MODEL_FORMAT || format > MODEL_FORMAT_CONTINUITY) {
         cd_rd_fail(r);
         return CD_EVERSION;
     }

@@ -94,6 +94,9 @@ static int dispatch(struct engine *e,
         case ENGINE_CMD_FAULT_NOTE:
         case ENGINE_CMD_FAULT_CLOSE:
             return engine__cmd_health(e, cmd, res);
+        case ENGINE_CMD_FAULT_ESCALATE:
+        case ENGINE_CMD_FAULT_NOTIFIED:
+            return engine__cmd_escalation(e, cmd, res);
         default:
             return FAIL(res, CD_EINVAL, "unknown command kind %u", cmd->kind);
     }

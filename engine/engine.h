@@ -393,6 +393,55 @@ struct engine_rule
     struct engine_action action;
 };
 
+/* Continuity (docs/continuity.md): fault rules the model sets before the built-in policy
+ * (engine/health.h), and the escalation paths a fault's notifications follow. */
+#define ENGINE_FAULT_RULES_MAX 32
+#define ENGINE_ESCALATIONS_MAX 8
+#define ENGINE_LEVELS_MAX 4     /* levels of one path */
+#define ENGINE_NOTIFY_MAX 4     /* whom one level notifies */
+#define ENGINE_COMPONENTS_MAX 4 /* component patterns of one path */
+#define ENGINE_ADDRESS_MAX 256  /* a webhook's URL or an email address (with NUL) */
+
+enum engine_notify_kind {
+    ENGINE_NOTIFY_WEBHOOK = 0,
+    ENGINE_NOTIFY_EMAIL,
+    ENGINE_NOTIFY_KIND_COUNT
+};
+
+struct engine_fault_rule_def
+{
+    char signal[ENGINE_NAME_MAX]; /* a pattern: dotted segments, '*' for any one */
+    uint8_t state;                /* enum engine_signal_state: WARN or BAD */
+    char kind[ENGINE_NAME_MAX];   /* a name; "" = the signal's name */
+    uint8_t severity;             /* enum engine_severity */
+};
+
+struct engine_notify_to
+{
+    uint8_t kind;                     /* enum engine_notify_kind */
+    char address[ENGINE_ADDRESS_MAX]; /* http://IP:PORT/PATH, or an email address */
+};
+
+struct engine_escalation_level
+{
+    uint32_t after_s; /* after the fault opened, while nobody has acknowledged it */
+    uint8_t n_to;     /* 1..ENGINE_NOTIFY_MAX */
+    struct engine_notify_to to[ENGINE_NOTIFY_MAX];
+};
+
+/* A path: the faults it takes (their severities, and optionally their components by
+ * pattern: '*' matches any run of characters, "node:*"), and its levels, ascending in
+ * after_s. A vendor's support is a path with the components the vendor supports. */
+struct engine_escalation_path
+{
+    char name[ENGINE_NAME_MAX];
+    uint8_t severities; /* bit (1u << enum engine_severity) for each it takes; not 0 */
+    uint8_t n_components;
+    char components[ENGINE_COMPONENTS_MAX][ENGINE_NAME_MAX + 8];
+    uint8_t n_levels; /* 1..ENGINE_LEVELS_MAX */
+    struct engine_escalation_level levels[ENGINE_LEVELS_MAX];
+};
+
 /* At most 65535 skills, queues and rules each (ids are 16 bits in the state). */
 struct engine_model
 {
@@ -435,6 +484,12 @@ struct engine_model
     /* Index into zones of the centre's time zone, in which reports cut days; -1 = UTC
      * (engine_model_init() sets -1). */
     int32_t report_zone;
+    /* Continuity (above): at most ENGINE_FAULT_RULES_MAX rules, in order, and at most
+     * ENGINE_ESCALATIONS_MAX paths with names unique. */
+    uint32_t n_fault_rules;
+    struct engine_fault_rule_def *fault_rules; /* owned */
+    uint32_t n_escalations;
+    struct engine_escalation_path *escalations; /* owned */
 };
 
 void engine_model_init(struct engine_model *m);
@@ -512,6 +567,8 @@ enum engine_cmd_kind {
     ENGINE_CMD_FAULT_ACK,      /* someone on call has seen a fault ... */
     ENGINE_CMD_FAULT_NOTE,     /* ... writes what was done into its log ... */
     ENGINE_CMD_FAULT_CLOSE,    /* ... or closes it by hand */
+    ENGINE_CMD_FAULT_ESCALATE, /* the leader opens a level of an escalation path ... */
+    ENGINE_CMD_FAULT_NOTIFIED, /* ... and says how each of its notifications went */
     ENGINE_CMD_KIND_COUNT
 };
 
@@ -736,9 +793,15 @@ struct engine_command
         struct
         {
             uint32_t id;
-            const char
-                *text; /* NOTE: 1..ENGINE_FAULT_TEXT_MAX-1 bytes; ACK, CLOSE: may be "" */
-        } fault;       /* FAULT_ACK, FAULT_NOTE, FAULT_CLOSE */
+            /* NOTE: 1..ENGINE_FAULT_TEXT_MAX-1 bytes; ACK, CLOSE: may be ""; NOTIFIED: the
+             * receiver's receipt, or what failed */
+            const char *text;
+            const char *path; /* ESCALATE, NOTIFIED: the escalation path's name */
+            uint8_t level;    /* ESCALATE, NOTIFIED: from 0 */
+            uint8_t target;   /* NOTIFIED: which of the level's addresses, from 0 */
+            bool ok;          /* NOTIFIED: delivered */
+            int64_t retry_at; /* NOTIFIED, failed: when to try again */
+        } fault;              /* FAULT_* */
     } u;
 };
 

@@ -88,6 +88,10 @@ static void fault_free(struct engine__fault *f)
         cd_free(f->log[i].text);
     }
     cd_free(f->log);
+    for (uint32_t i = 0; i < f->n_notices; i++) {
+        cd_free(f->notices[i].text);
+    }
+    cd_free(f->notices);
     memset(f, 0, sizeof(*f));
 }
 
@@ -124,7 +128,7 @@ static bool find_signal(const struct engine *e, const char *name, uint32_t *at)
     return false;
 }
 
-static struct engine__fault *fault_by_id(const struct engine *e, uint32_t id)
+struct engine__fault *engine__fault_find(const struct engine *e, uint32_t id)
 {
     uint32_t lo = 0, hi = e->n_faults;
     while (lo < hi) {
@@ -143,12 +147,12 @@ static struct engine__fault *fault_by_id(const struct engine *e, uint32_t id)
 
 /* Appends a line to the fault's log; the node's own lines past the cap are dropped (the
  * fault keeps its state: only the story is shorter). */
-static int log_line(struct engine *e,
-                    struct engine__fault *f,
-                    int64_t at,
-                    const char *actor,
-                    const char *what,
-                    const char *text)
+int engine__fault_log(struct engine *e,
+                      struct engine__fault *f,
+                      int64_t at,
+                      const char *actor,
+                      const char *what,
+                      const char *text)
 {
     if (f->n_log == ENGINE_FAULT_LOG_MAX) {
         return CD_ETOOBIG;
@@ -187,10 +191,20 @@ static void component_of(const char *signal, char *out, size_t n)
     }
 }
 
+/* The model's rules first, then the built-in ones. */
 static const struct engine_fault_rule *rule_for(const struct engine *e,
                                                 const char *signal,
-                                                uint8_t state)
+                                                uint8_t state,
+                                                struct engine_fault_rule *scratch)
 {
+    for (uint32_t i = 0; e->has_model && i < e->model.n_fault_rules; i++) {
+        const struct engine_fault_rule_def *d = &e->model.fault_rules[i];
+        if (d->state == state && engine_signal_match(d->signal, signal)) {
+            *scratch = (struct engine_fault_rule){
+                d->signal, d->state, d->kind[0] != 0 ? d->kind : NULL, d->severity};
+            return scratch;
+        }
+    }
     const struct engine_fault_rule *rules;
     size_t n = engine_fault_policy(e, &rules);
     for (size_t i = 0; i < n; i++) {
@@ -245,7 +259,7 @@ static int open_fault(struct engine *e,
     char text[ENGINE_FAULT_TEXT_MAX];
     snprintf(text, sizeof(text), "%s %s (%lld): %s", s->name, state_names[s->state],
              (long long)s->value, engine_severity_name(f->severity));
-    return log_line(e, f, s->since, "", "opened", text);
+    return engine__fault_log(e, f, s->since, "", "opened", text);
 }
 
 static int close_fault(struct engine *e,
@@ -257,14 +271,14 @@ static int close_fault(struct engine *e,
 {
     f->closed = at > f->opened ? at : f->opened;
     snprintf(f->closed_by, sizeof(f->closed_by), "%s", str(actor));
-    int rv = log_line(e, f, f->closed, actor, what, text);
+    int rv = engine__fault_log(e, f, f->closed, actor, what, text);
     return rv == CD_ETOOBIG ? 0 : rv;
 }
 
 /* What a signal's new state means for its fault. */
 static int decide(struct engine *e, struct engine__signal *s)
 {
-    struct engine__fault *f = s->fault != 0 ? fault_by_id(e, s->fault) : NULL;
+    struct engine__fault *f = s->fault != 0 ? engine__fault_find(e, s->fault) : NULL;
     if (s->state == ENGINE_SIGNAL_OK || s->state == ENGINE_SIGNAL_GONE) {
         s->fault = 0;
         s->closed = false;
@@ -276,7 +290,8 @@ static int decide(struct engine *e, struct engine__signal *s)
                  s->state == ENGINE_SIGNAL_OK ? "ok" : "gone", (long long)s->value);
         return close_fault(e, f, s->since, "", "recovered", text);
     }
-    const struct engine_fault_rule *rule = rule_for(e, s->name, s->state);
+    struct engine_fault_rule scratch;
+    const struct engine_fault_rule *rule = rule_for(e, s->name, s->state, &scratch);
     if (f == NULL) {
         return rule != NULL && !s->closed ? open_fault(e, s, rule) : 0;
     }
@@ -286,7 +301,7 @@ static int decide(struct engine *e, struct engine__signal *s)
                  (long long)s->value, engine_severity_name(f->severity),
                  engine_severity_name(rule->severity));
         f->severity = rule->severity;
-        int rv = log_line(e, f, s->since, "", "severity", text);
+        int rv = engine__fault_log(e, f, s->since, "", "severity", text);
         return rv == CD_ETOOBIG ? 0 : rv;
     }
     return 0;
@@ -394,7 +409,7 @@ static int cmd_fault(struct engine *e,
 {
     uint32_t id = cmd->u.fault.id;
     const char *text = str(cmd->u.fault.text), *actor = str(cmd->actor);
-    struct engine__fault *f = fault_by_id(e, id);
+    struct engine__fault *f = engine__fault_find(e, id);
     if (f == NULL) {
         return FAIL(res, CD_ENOTFOUND, "fault %u not found", id);
     }
@@ -421,11 +436,11 @@ static int cmd_fault(struct engine *e,
         case ENGINE_CMD_FAULT_ACK:
             f->acked = e->clock;
             snprintf(f->acked_by, sizeof(f->acked_by), "%s", actor);
-            rv = log_line(e, f, e->clock, actor, "acked", text);
+            rv = engine__fault_log(e, f, e->clock, actor, "acked", text);
             rv = rv == CD_ETOOBIG ? 0 : rv; /* acknowledged all the same */
             break;
         case ENGINE_CMD_FAULT_NOTE:
-            rv = log_line(e, f, e->clock, actor, "note", text);
+            rv = engine__fault_log(e, f, e->clock, actor, "note", text);
             break;
         default:
             for (uint32_t i = 0; i < e->n_signals; i++) {
@@ -495,7 +510,8 @@ static void fault_info(const struct engine__fault *f, struct engine_fault_info *
                                       .acked = f->acked,
                                       .acked_by = f->acked_by,
                                       .closed_by = f->closed_by,
-                                      .n_log = f->n_log};
+                                      .n_log = f->n_log,
+                                      .n_notices = f->n_notices};
 }
 
 size_t engine_fault_count(const struct engine *e)
@@ -523,7 +539,7 @@ int engine_fault_at(const struct engine *e, size_t i, struct engine_fault_info *
 
 int engine_fault_get(const struct engine *e, uint32_t id, struct engine_fault_info *out)
 {
-    const struct engine__fault *f = fault_by_id(e, id);
+    const struct engine__fault *f = engine__fault_find(e, id);
     if (f == NULL) {
         return CD_ENOTFOUND;
     }
@@ -536,7 +552,7 @@ int engine_fault_log(const struct engine *e,
                      uint32_t i,
                      struct engine_fault_line *out)
 {
-    const struct engine__fault *f = fault_by_id(e, id);
+    const struct engine__fault *f = engine__fault_find(e, id);
     if (f == NULL || i >= f->n_log) {
         return CD_ENOTFOUND;
     }
@@ -581,7 +597,58 @@ void engine__health_encode(const struct engine *e, struct cd_buf *b)
             cd_buf_str(b, f->log[k].what);
             cd_buf_str(b, f->log[k].text);
         }
+        cd_buf_uvar(b, f->n_notices);
+        for (uint32_t k = 0; k < f->n_notices; k++) {
+            const struct engine__notice *n = &f->notices[k];
+            cd_buf_str(b, n->path);
+            cd_buf_uvar(b, n->level);
+            cd_buf_uvar(b, n->target);
+            cd_buf_uvar(b, n->kind);
+            cd_buf_uvar(b, n->state);
+            cd_buf_uvar(b, n->attempts);
+            cd_buf_str(b, n->address);
+            cd_buf_svar(b, n->opened);
+            cd_buf_svar(b, n->retry_at);
+            cd_buf_svar(b, n->at);
+            cd_buf_str(b, n->text != NULL ? n->text : "");
+        }
     }
+}
+
+static int get_notices(struct engine *e, struct engine__fault *f, struct cd_reader *r)
+{
+    uint32_t n = (uint32_t)cd_rd_uint(r, UINT32_MAX);
+    if (r->err != 0 || n > cd_rd_left(r)) {
+        return CD_ECORRUPT;
+    }
+    if (n > 0 && GROW(f->notices, f->cap_notices, n) != 0) {
+        e->oom = CD_ENOMEM;
+        return CD_ENOMEM;
+    }
+    for (uint32_t k = 0; k < n; k++) {
+        struct engine__notice *x = &f->notices[k];
+        memset(x, 0, sizeof(*x));
+        cd_rd_strcpy(r, x->path, sizeof(x->path));
+        x->level = (uint8_t)cd_rd_uint(r, ENGINE_LEVELS_MAX - 1);
+        x->target = (uint8_t)cd_rd_uint(r, ENGINE_NOTIFY_MAX - 1);
+        x->kind = (uint8_t)cd_rd_uint(r, ENGINE_NOTIFY_KIND_COUNT - 1);
+        x->state = (uint8_t)cd_rd_uint(r, ENGINE_NOTICE_GIVEN_UP);
+        x->attempts = (uint8_t)cd_rd_uint(r, UINT8_MAX);
+        cd_rd_strcpy(r, x->address, sizeof(x->address));
+        x->opened = cd_rd_svar(r);
+        x->retry_at = cd_rd_svar(r);
+        x->at = cd_rd_svar(r);
+        const char *text = cd_rd_str(r, NULL);
+        if (r->err != 0) {
+            return CD_ECORRUPT;
+        }
+        if (x->attempts > 0 && (x->text = cd_strdup(text)) == NULL) {
+            e->oom = CD_ENOMEM;
+            return CD_ENOMEM;
+        }
+        f->n_notices++;
+    }
+    return 0;
 }
 
 static int get_fault(struct engine *e,
@@ -611,11 +678,11 @@ static int get_fault(struct engine *e,
         if (r->err != 0) {
             return CD_ECORRUPT;
         }
-        if (log_line(e, f, line.at, actor, line.what, text) != 0) {
+        if (engine__fault_log(e, f, line.at, actor, line.what, text) != 0) {
             return CD_ENOMEM;
         }
     }
-    return 0;
+    return get_notices(e, f, r);
 }
 
 int engine__health_decode(struct engine *e, struct cd_reader *r)
@@ -657,7 +724,7 @@ int engine__health_decode(struct engine *e, struct cd_reader *r)
     }
     for (uint32_t i = 0; i < e->n_signals; i++) {
         uint32_t id = e->signals[i].fault;
-        const struct engine__fault *f = id != 0 ? fault_by_id(e, id) : NULL;
+        const struct engine__fault *f = id != 0 ? engine__fault_find(e, id) : NULL;
         if (id != 0 && (f == NULL || f->closed != 0)) {
             return CD_ECORRUPT;
         }

@@ -35,6 +35,19 @@
  * only notes (an ACK or CLOSE still takes effect, without its line). Each of the three is
  * audited (object: the fault's id).
  *
+ * Escalation (the model's continuity part, engine.h): while a fault is open and nobody has
+ * acknowledged it, the leader opens each level of each path that takes it once it is due
+ * (FAULT_ESCALATE: id, path, level; the fault's opened + the level's after_s has passed; a
+ * level opened already is CD_EEXISTS, an acknowledged or closed fault CD_ESTATE, a path
+ * the model does not have or that does not take the fault CD_EINVAL). That makes one
+ * pending notification per address of the level, with the address copied (a later model
+ * keeps it meaningful). The leader sends each pending one whose retry_at has passed, with
+ * an idempotency key made of the fault, path, level and target, and records the outcome
+ * (FAULT_NOTIFIED: id, path, level, target, ok, text, retry_at): sent; or failed, to try
+ * again at retry_at, until the tenth failure gives it up. A notification that is no longer
+ * pending is CD_ESTATE: a new leader that sends one again cannot record it twice. Sent and
+ * given-up notifications are logged in the fault.
+ *
  * The state keeps every open fault and the ENGINE_FAULTS_KEPT closed last (ids are never
  * reused). The signal limit counts names new to the state, whatever else the command
  * forgets. Signals and faults are in snapshots and in the digest. */
@@ -90,7 +103,39 @@ struct engine_fault_info
     const char *acked_by;
     const char *closed_by; /* "" when it recovered, or is open */
     uint32_t n_log;
+    uint32_t n_notices;
 };
+
+enum engine_notice_state {
+    ENGINE_NOTICE_PENDING = 0,
+    ENGINE_NOTICE_SENT,
+    ENGINE_NOTICE_GIVEN_UP,
+};
+
+struct engine_fault_notice
+{
+    const char *path;
+    uint8_t level, target;
+    uint8_t kind; /* enum engine_notify_kind */
+    const char *address;
+    uint8_t state; /* enum engine_notice_state */
+    uint8_t attempts;
+    int64_t opened, retry_at, at;
+    const char *text; /* the last attempt's receipt or failure; "" before the first */
+};
+/* The fault's notifications in the order their levels opened. Returns 0 or CD_ENOTFOUND. */
+int engine_fault_notice(const struct engine *e,
+                        uint32_t id,
+                        uint32_t i,
+                        struct engine_fault_notice *out);
+const char *engine_notice_state_name(int state); /* "pending", "sent", "given_up" */
+struct engine_escalation_path;
+/* True when the path takes the fault (its severity, and one of its component patterns,
+ * if it has any). */
+bool engine_escalation_takes(const struct engine_escalation_path *p,
+                             const struct engine_fault_info *f);
+/* Glob: '*' matches any run of characters. */
+bool engine_component_match(const char *pattern, const char *s);
 
 struct engine_fault_line
 {
@@ -110,7 +155,8 @@ int engine_fault_log(const struct engine *e,
                      uint32_t i,
                      struct engine_fault_line *out);
 
-/* The fault policy: rules in order, the first match wins. */
+/* The built-in fault policy: rules in order, the first match wins; the model's rules
+ * (engine.h, "Continuity") come before them. */
 struct engine_fault_rule
 {
     const char *signal; /* a pattern: segments separated by '.', '*' matches one */
@@ -119,6 +165,8 @@ struct engine_fault_rule
     uint8_t severity;
 };
 size_t engine_fault_policy(const struct engine *e, const struct engine_fault_rule **rules);
+/* True when p (NUL within ENGINE_NAME_MAX) is dotted segments, each a name or '*'. */
+bool engine_signal_pattern_valid(const char *p);
 /* True when the pattern matches the signal's name. */
 bool engine_signal_match(const char *pattern, const char *name);
 

@@ -366,6 +366,15 @@ struct engine__fault_line
     char *text;  /* owned */
 };
 
+struct engine__notice
+{
+    char path[ENGINE_NAME_MAX];
+    uint8_t level, target, kind, state, attempts;
+    char address[ENGINE_ADDRESS_MAX];
+    int64_t opened, retry_at, at;
+    char *text; /* owned; NULL until the first attempt */
+};
+
 struct engine__fault
 {
     uint32_t id;
@@ -378,6 +387,8 @@ struct engine__fault
     char closed_by[ENGINE_ACTOR_MAX];
     struct engine__fault_line *log; /* owned */
     uint32_t n_log, cap_log;
+    struct engine__notice *notices; /* owned: escalation (continuity.c) */
+    uint32_t n_notices, cap_notices;
 };
 
 struct engine
@@ -551,6 +562,19 @@ int engine__cmd_health(struct engine *e,
 void engine__health_encode(const struct engine *e, struct cd_buf *b);
 int engine__health_decode(struct engine *e, struct cd_reader *r);
 void engine__health_free(struct engine *e);
+struct engine__fault *engine__fault_find(const struct engine *e, uint32_t id);
+/* A line in the fault's log; CD_ETOOBIG when it is full, CD_ENOMEM. */
+int engine__fault_log(struct engine *e,
+                      struct engine__fault *f,
+                      int64_t at,
+                      const char *actor,
+                      const char *what,
+                      const char *text);
+/* continuity.c: the model's continuity part; FAULT_ESCALATE and FAULT_NOTIFIED. */
+int engine__continuity_check(const struct engine_model *m, char *err, size_t errlen);
+int engine__cmd_escalation(struct engine *e,
+                           const struct engine_command *cmd,
+                           struct engine_result *res);
 
 /* ---- path.c ------------------------------------------------------------------------- */
 /* Appends a step to c's path (a TRUNCATED mark instead once it is full). */

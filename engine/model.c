@@ -30,6 +30,8 @@ void engine_model_close(struct engine_model *m)
     cd_free(m->agents);
     cd_free(m->rules);
     cd_free(m->chat_entries);
+    cd_free(m->fault_rules);
+    cd_free(m->escalations);
     engine_model_init(m);
 }
 
@@ -93,8 +95,14 @@ int engine_model_copy(struct engine_model *dst, const struct engine_model *src)
     dst->agents = NULL;
     dst->rules = NULL;
     dst->chat_entries = NULL;
+    dst->fault_rules = NULL;
+    dst->escalations = NULL;
     int rv = 0;
-    if (dup_array((void **)&dst->skills, src->skills, src->n_skills, sizeof(*src->skills)) ||
+    if (dup_array((void **)&dst->fault_rules, src->fault_rules, src->n_fault_rules,
+                  sizeof(*src->fault_rules)) ||
+        dup_array((void **)&dst->escalations, src->escalations, src->n_escalations,
+                  sizeof(*src->escalations)) ||
+        dup_array((void **)&dst->skills, src->skills, src->n_skills, sizeof(*src->skills)) ||
         dup_array((void **)&dst->queues, src->queues, src->n_queues, sizeof(*src->queues)) ||
         dup_array((void **)&dst->agents, src->agents, src->n_agents, sizeof(*src->agents)) ||
         dup_array((void **)&dst->chat_entries, src->chat_entries, src->n_chat_entries,

@@ -9,7 +9,7 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
-#include "engine/engine.h"
+#include "engine/internal.h"
 
 #define DAY_MIN 1440
 #define INDEX_MAX 65535 /* skills, queues and rules are stored as 16-bit ids */
@@ -764,6 +764,9 @@ int engine_model_validate(const struct engine_model *m, char *err, size_t errlen
     }
     if (rv == 0) {
         rv = check_globals(&v);
+    }
+    if (rv == 0) {
+        rv = engine__continuity_check(m, err, errlen);
     }
     if (rv == 0 && err != NULL && errlen > 0) {
         err[0] = 0;

@@ -62,6 +62,8 @@ static const char *const commands[ENGINE_CMD_KIND_COUNT] = {
     [ENGINE_CMD_FAULT_ACK] = "fault_ack",
     [ENGINE_CMD_FAULT_NOTE] = "fault_note",
     [ENGINE_CMD_FAULT_CLOSE] = "fault_close",
+    [ENGINE_CMD_FAULT_ESCALATE] = "fault_escalate",
+    [ENGINE_CMD_FAULT_NOTIFIED] = "fault_notified",
     [ENGINE_CMD_CONTACT_HOLD] = "contact_hold",
     [ENGINE_CMD_CONTACT_RESUME] = "contact_resume",
 };

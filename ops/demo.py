@@ -8,6 +8,7 @@ or SIGTERM stops everything it started. ops/demo builds and then runs this; see 
 """
 import argparse
 import http.client
+import http.server
 import json
 import os
 import shutil
@@ -61,6 +62,7 @@ class Demo:
         self.api = [args.base_port + 1 + i for i in range(3)]
         self.raft = [args.base_port + 101 + i for i in range(3)]
         self.peer = [args.base_port + 201 + i for i in range(3)]
+        self.pager_port = args.base_port + 301
         self.procs = []
         self.stopping = False
         self.tls_dir = os.path.join(self.root, "tls")
@@ -105,7 +107,7 @@ class Demo:
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
 
     def supervise(self):
-        """Starts a node again a few seconds after it exits, as its service manager would
+        """Starts a node again 5 s after it exits, as its service manager would
         (the systemd unit restarts contactd on failure): a drill or a kill -9 costs the demo
         a node for a moment, not for good."""
         def loop():
@@ -115,7 +117,7 @@ class Demo:
                     if p.poll() is None:
                         continue
                     since = down.setdefault(n, time.monotonic())
-                    if time.monotonic() - since >= 3 and not self.stopping:
+                    if time.monotonic() - since >= 5 and not self.stopping:
                         print(f"demo: node {n} exited ({p.returncode}); starting it again",
                               flush=True)
                         log = open(os.path.join(self.root, f"{n}.log"), "ab")
@@ -156,9 +158,36 @@ class Demo:
             time.sleep(0.1)
         raise SystemExit("demo: no admin token appeared in the nodes' data directories")
 
+    def start_pager(self):
+        """The on-call pager of the sample model's escalation: prints each page it gets."""
+        outer = self
+
+        class Pager(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                try:
+                    page = json.loads(body)
+                    print(f"demo: PAGE {page['severity']} fault {page['fault']}: "
+                          f"{page['kind']} on {page['component']} ({page['path']}, level "
+                          f"{page['level']}); acknowledge it: contactctl fault ack "
+                          f"{page['fault']}", flush=True)
+                except (ValueError, KeyError):
+                    pass
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", outer.pager_port), Pager)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+
     def install_model(self, token):
         with open(self.args.model, "rb") as f:
             text = f.read()
+        # The sample model pages http://127.0.0.1:8099/page: this demo's pager.
+        text = text.replace(b"http://127.0.0.1:8099/", f"http://127.0.0.1:{self.pager_port}/".encode())
         conn = https(self.api[0], self.tls, 10)
         conn.request("POST", "/v1/model?comment=sample%20model", body=text,
                      headers={"Authorization": f"Bearer {token}"})
@@ -259,7 +288,8 @@ Health and failure drills (docs/continuity.md):
   {ctl} drill kill-leader                             # the leader exits at once; the report:
                                                       #   contacts accepted, lost (0), faults
   {ctl} drill pause --node n2 --seconds 5             # n2 stops for 5 s
-  (the demo starts a node that exited again after 3 s, as its service manager would)
+  (the demo starts a node that exited again after 5 s, as its service manager would;
+   a fault pages the sample model's on-call pager, which the demo prints here)
 
 Watch it:
   {ctl} status
@@ -295,7 +325,7 @@ def main():
     if not 1 <= args.base_port <= 65000:
         ap.error("--base-port must be 1..65000")
     demo = Demo(args)
-    busy = [p for p in demo.api + demo.raft + demo.peer if not port_free(p)]
+    busy = [p for p in demo.api + demo.raft + demo.peer + [demo.pager_port] if not port_free(p)]
     if busy:
         raise SystemExit(f"demo: ports {busy} are in use on 127.0.0.1 (another demo "
                          "running?); choose others with --base-port N")
@@ -320,6 +350,7 @@ def main():
             raise SystemExit("demo: the cluster did not become ready within 60 s; logs in "
                              + demo.root)
         token = demo.wait_token()
+        demo.start_pager()
         demo.install_model(token)
         demo.add_users(token)
         demo.add_report_definition(token)

@@ -43,6 +43,18 @@ static json_t *fault_json(const struct engine *e, const struct engine_fault_info
                                  "what", l.what, "text", l.text));
         }
         json_object_set_new(j, "log", lines);
+        json_t *notes = json_array();
+        struct engine_fault_notice n;
+        for (uint32_t i = 0; engine_fault_notice(e, f->id, i, &n) == 0; i++) {
+            json_array_append_new(
+                notes, json_pack("{s:s,s:i,s:s,s:s,s:s,s:i,s:I,s:I,s:s}", "path", n.path,
+                                 "level", n.level + 1, "kind",
+                                 n.kind == ENGINE_NOTIFY_EMAIL ? "email" : "webhook", "address",
+                                 n.address, "state", engine_notice_state_name(n.state),
+                                 "attempts", n.attempts, "opened", (json_int_t)n.opened, "at",
+                                 (json_int_t)n.at, "text", n.text));
+        }
+        json_object_set_new(j, "notifications", notes);
     }
     return j;
 }

@@ -51,6 +51,7 @@ struct api
     struct api__events *events;
     struct api__webhooks *webhooks;
     struct api__distrib *distrib;      /* distribute.c: scheduled reports, while leading */
+    struct api__escalate *escalate;    /* escalate.c: faults' notifications, while leading */
     const struct config_node *reports; /* the node file (its reports section); borrowed */
     struct api__tokens *tokens;
     /* model.c: model documents read in the thread pool, one at a time, the rest waiting. */
@@ -353,6 +354,13 @@ const char *api__event_text(const struct api *a, uint64_t index, uint32_t n);
 
 /* webhooks.c: the subscriptions' routes, and their delivery by the leader. */
 struct api__webhooks;
+/* escalate.c: faults' notifications along the model's escalation paths, by the leader. */
+struct api__escalate;
+int api__escalate_new(struct api *a);
+void api__escalate_start(struct api__escalate *s);
+void api__escalate_stop(struct api__escalate *s);
+void api__escalate_free(struct api__escalate *s);
+
 /* distribute.c: scheduled reports, delivered by the leader. */
 struct api__distrib;
 int api__distrib_new(struct api *a);

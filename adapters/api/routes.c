@@ -600,9 +600,13 @@ int api_new(uv_loop_t *loop, struct api **out)
         free(a);
         return CD_ENOMEM;
     }
-    if (api__tokens_new(a) != 0 || api__distrib_new(a) != 0) {
+    if (api__tokens_new(a) != 0 || api__distrib_new(a) != 0 || api__escalate_new(a) != 0) {
         if (a->tokens != NULL) {
             api__tokens_free(a->tokens);
+        }
+        if (a->distrib != NULL) {
+            api__distrib_free(a->distrib);
+            api__escalate_free(a->escalate);
         }
         api__webhooks_free(a->webhooks);
         api__events_free(a->events);
@@ -618,6 +622,7 @@ void api_set_cluster(struct api *a, struct cluster *c)
     a->cluster = c;
     if (c != NULL) {
         api__distrib_start(a->distrib);
+        api__escalate_start(a->escalate);
     }
 }
 
@@ -646,6 +651,7 @@ void api_close(struct api *a, void (*cb)(void *data), void *data)
 {
     api__webhooks_stop(a->webhooks);
     api__distrib_stop(a->distrib);
+    api__escalate_stop(a->escalate);
     api__tokens_stop(a->tokens);
     a->closing = true; /* first: no note starts again */
     api__notes_stop(a);
@@ -677,6 +683,7 @@ void api_free(struct api *a)
     api__events_free(a->events);
     api__webhooks_free(a->webhooks);
     api__distrib_free(a->distrib);
+    api__escalate_free(a->escalate);
     api__tokens_free(a->tokens);
     free(a);
 }

@@ -35,6 +35,13 @@ static const struct ctl_column fault_fields[] = {
     {"Closed by", "closed_by", false},
 };
 
+static const struct ctl_column notice_cols[] = {
+    {"PATH", "path", false},   {"LEVEL", "level", false},
+    {"KIND", "kind", false},   {"ADDRESS", "address", false},
+    {"STATE", "state", false}, {"TRIES", "attempts", false},
+    {"AT", "at", true},        {"RECEIPT", "text", false},
+};
+
 static const struct ctl_column log_cols[] = {
     {"AT", "at", true},
     {"WHAT", "what", false},
@@ -88,6 +95,10 @@ static int show(struct ctl *c, const char *id)
         ctl_fields(doc, CTL_COLS(fault_fields));
         printf("\nLog:\n");
         ctl_table(json_object_get(doc, "log"), CTL_COLS(log_cols));
+        if (json_array_size(json_object_get(doc, "notifications")) > 0) {
+            printf("\nNotifications:\n");
+            ctl_table(json_object_get(doc, "notifications"), CTL_COLS(notice_cols));
+        }
     }
     json_decref(doc);
     return CTL_OK;

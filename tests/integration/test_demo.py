@@ -29,7 +29,7 @@ import demo  # noqa: E402
 def free_base():
     for _ in range(50):
         base = random.randrange(20000, 40000, 10)
-        if all(demo.port_free(base + d) for d in (1, 2, 3, 101, 102, 103, 201, 202, 203)):
+        if all(demo.port_free(base + d) for d in (1, 2, 3, 101, 102, 103, 201, 202, 203, 301)):
             return base
     raise Failure("no free block of ports for the demo")
 
@@ -153,6 +153,10 @@ def main():
         probe = report.get("probe", {})
         if out.returncode != 0 or probe.get("lost") != 0 or probe.get("accepted", 0) < 10:
             raise Failure(f"the drill on the demo: {out.returncode} {out.stderr} {report}")
+        page = wait(lambda: next((l for l in lines if l.startswith("demo: PAGE")), None), 30,
+                    "the sample model's on-call page for the drilled node")
+        if f"on node:{report['target']}" not in page:
+            raise Failure(f"the page is not about {report['target']}: {page}")
         wait(lambda: any(f"node {report['target']} exited" in l for l in lines), 30,
              "the demo to start the drilled node again")
 
@@ -160,7 +164,7 @@ def main():
             return all(Client(p, tls=tls).request("GET", "/readyz")[0] == 200 for p in ports)
         wait(all_ready, 60, "all three demo nodes ready after the drill")
         log(f"drill kill-leader on the demo: {report['target']} killed, {probe['accepted']} "
-            f"contacts accepted, 0 lost; the demo started it again")
+            f"contacts accepted, 0 lost; paged: {page.strip()}; the demo started it again")
 
         pids = [int(p) for p in re.findall(r"\d+", next(
             l for l in lines if l.startswith("Fail over:")).split("pids", 1)[1])]

@@ -92,13 +92,14 @@ static void reset(struct fixture *f)
         assert_string_equal(f->err, (msg)); \
     } while (0)
 /* The reader took the document: what stops it is the schema (unknown key 'x'). */
-#define ASSERT_READ()                                                                        \
-    do {                                                                                     \
-        assert_int_equal(f->rv, CD_EPARSE);                                                  \
-        assert_string_equal(f->err,                                                          \
-                            "model.yaml:1:1: unknown key 'x' (expected one of: "             \
-                            "version, skills, defaults, hours, queues, agents, "             \
-                            "rules, runbooks, personal, away_reasons, dispositions, chat)"); \
+#define ASSERT_READ()                                                                    \
+    do {                                                                                 \
+        assert_int_equal(f->rv, CD_EPARSE);                                              \
+        assert_string_equal(                                                             \
+            f->err,                                                                      \
+            "model.yaml:1:1: unknown key 'x' (expected one of: "                         \
+            "version, skills, defaults, hours, queues, agents, "                         \
+            "rules, runbooks, personal, away_reasons, dispositions, chat, continuity)"); \
     } while (0)
 
 #define BASE                    \

@@ -512,7 +512,7 @@ static void error_unknown_key(void **state)
     EXPECT_ERROR(BASE "colour: blue\n",
                  "model.yaml:6:1: unknown key 'colour' (expected one of: version, skills, "
                  "defaults, hours, queues, agents, rules, runbooks, personal, away_reasons, "
-                 "dispositions, chat)");
+                 "dispositions, chat, continuity)");
 }
 
 static void error_wrong_type(void **state)

@@ -416,8 +416,15 @@ static void sample(struct fixture *f, int kind, struct engine_command *c)
         case ENGINE_CMD_FAULT_ACK:
         case ENGINE_CMD_FAULT_NOTE:
         case ENGINE_CMD_FAULT_CLOSE:
+        case ENGINE_CMD_FAULT_ESCALATE:
+        case ENGINE_CMD_FAULT_NOTIFIED:
             c->u.fault.id = UINT32_MAX - (uint32_t)kind;
             c->u.fault.text = "disk replaced; \xc3\xa9t\xc3\xa9";
+            c->u.fault.path = kind >= ENGINE_CMD_FAULT_ESCALATE ? "platform" : NULL;
+            c->u.fault.level = (uint8_t)(kind % 4);
+            c->u.fault.target = 3;
+            c->u.fault.ok = kind == ENGINE_CMD_FAULT_NOTIFIED;
+            c->u.fault.retry_at = -(1LL << 40) + kind;
             break;
         default:
             sample_agent_cmds(f, c);
@@ -646,8 +653,15 @@ static void assert_cmd_equal(const struct engine_command *a, const struct engine
         case ENGINE_CMD_FAULT_ACK:
         case ENGINE_CMD_FAULT_NOTE:
         case ENGINE_CMD_FAULT_CLOSE:
+        case ENGINE_CMD_FAULT_ESCALATE:
+        case ENGINE_CMD_FAULT_NOTIFIED:
             assert_int_equal(a->u.fault.id, b->u.fault.id);
             assert_str_as_sent(a->u.fault.text, b->u.fault.text);
+            assert_str_as_sent(a->u.fault.path, b->u.fault.path);
+            assert_int_equal(a->u.fault.level, b->u.fault.level);
+            assert_int_equal(a->u.fault.target, b->u.fault.target);
+            assert_int_equal(a->u.fault.ok, b->u.fault.ok);
+            assert_int_equal(a->u.fault.retry_at, b->u.fault.retry_at);
             break;
         default:
             assert_agent_cmd_equal(a, b);

@@ -305,9 +305,12 @@ TEST(a_format_4_that_says_nothing_is_refused)
     forge_format_4(f, &b, -1, UINT32_MAX);
     decode_canonical(&b, &back);
     engine_model_close(&back);
-    /* An unknown format after 4. */
+    /* Format 5 adds the continuity part after it: without it, the bytes are cut short. */
     forge_format_4(f, &b, 0, 0);
     b.data[0] = 5;
+    assert_int_equal(decode_status(&b), CD_ECORRUPT);
+    /* An unknown format after 5. */
+    b.data[0] = 6;
     assert_int_equal(decode_status(&b), CD_EVERSION);
     cd_buf_close(&b);
 }
