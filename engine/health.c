@@ -19,6 +19,10 @@ static const struct engine_fault_rule builtin[] = {
     {"node.*.store_used", ENGINE_SIGNAL_BAD, "store_filling", ENGINE_SEVERITY_MAJOR},
     {"cluster.elections", ENGINE_SIGNAL_WARN, "leader_unstable", ENGINE_SEVERITY_MINOR},
     {"cluster.elections", ENGINE_SIGNAL_BAD, "leader_unstable", ENGINE_SEVERITY_MAJOR},
+    {"queue.*.agents", ENGINE_SIGNAL_BAD, "no_agents", ENGINE_SEVERITY_MAJOR},
+    {"queue.*.service_level", ENGINE_SIGNAL_BAD, "service_level_low", ENGINE_SEVERITY_MINOR},
+    {"queue.*.waiting", ENGINE_SIGNAL_BAD, "queue_long", ENGINE_SEVERITY_MINOR},
+    {"queue.*.longest_wait", ENGINE_SIGNAL_BAD, "wait_long", ENGINE_SEVERITY_MINOR},
     {"*", ENGINE_SIGNAL_BAD, NULL, ENGINE_SEVERITY_MINOR},
 };
 
@@ -182,6 +186,10 @@ static void component_of(const char *signal, char *out, size_t n)
     size_t first = strcspn(signal, ".");
     if (strncmp(signal, "cluster.", 8) == 0) {
         snprintf(out, n, "cluster");
+    } else if (strncmp(signal, "queue.", 6) == 0 && signal[first] == '.') {
+        const char *q = signal + first + 1;
+        snprintf(out, n, "queue:%.*s",
+                 (int)(strrchr(q, '.') != NULL ? strrchr(q, '.') - q : (long)strlen(q)), q);
     } else if ((strncmp(signal, "member.", 7) == 0 || strncmp(signal, "node.", 5) == 0) &&
                signal[first] == '.') {
         const char *id = signal + first + 1;

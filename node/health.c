@@ -8,8 +8,10 @@
  * that starts with contact id 0). The leader adds what only it can see: each voter's
  * reachability (Raft's record of hearing from it, confirmed for REACH_CONFIRM_MS so that one
  * late heartbeat is not a fault), how far behind each reachable member is, and how often
- * the leadership changed in the last ELECTION_WINDOW_MS. It proposes the signals whose
- * state differs from the replicated one, one command at a time.
+ * the leadership changed in the last ELECTION_WINDOW_MS; and the business, per queue, from
+ * the replicated state (queue_view()). It proposes the signals whose state differs from the
+ * replicated one, one command at a time, and forgets the signals of queues and members that
+ * are gone.
  *
  * Quorum lost cannot be written while it lasts: nothing commits without a quorum. Each node
  * remembers its latest stretch without a leader that lasted OUTAGE_MIN_MS or more, and
@@ -18,6 +20,7 @@
  * fact: cluster.quorum bad since the stretch began, then ok since it ended. A member cut
  * off alone reports a stretch too, but the leader had a leader then, and passes over it. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
 
@@ -345,6 +348,93 @@ static bool outage_to_record(const struct node__health *h,
     return false;
 }
 
+/* The business, from the replicated state and graded by the model's thresholds (the same
+ * the wallboard colours by): per queue, its service level today with those waiting past the
+ * target counted against it, how many wait, the longest wait, and whether anyone who serves
+ * it is logged in while contacts wait. A queue without thresholds for a figure has no
+ * signal for it. */
+static void queue_view(const struct engine *e, int64_t now, struct view *v)
+{
+    size_t nq = engine_queue_count(e);
+    uint32_t *past = nq > 0 ? calloc(nq, sizeof(*past)) : NULL;
+    char name[2 * ENGINE_NAME_MAX];
+    if (nq > 0 && past == NULL) {
+        return;
+    }
+    if (nq > 0) {
+        engine_queues_waiting_past(e, now, past);
+    }
+    for (size_t i = 0; i < nq; i++) {
+        struct engine_queue_info q;
+        if (engine_queue_get(e, engine_queue_name(e, i), &q) != 0 || q.retired) {
+            continue;
+        }
+        const struct engine_thresholds *t = &q.thresholds;
+        uint64_t base = (uint64_t)q.answered + q.abandoned_after_sl + past[i];
+        if ((t->sl_warn != 0 || t->sl_alarm != 0) && base > 0) {
+            int64_t pct = (int64_t)((uint64_t)q.answered_in_sl * 100 / base);
+            uint8_t st = t->sl_alarm != 0 && pct < t->sl_alarm ? ENGINE_SIGNAL_BAD
+                         : t->sl_warn != 0 && pct < t->sl_warn ? ENGINE_SIGNAL_WARN
+                                                               : ENGINE_SIGNAL_OK;
+            snprintf(name, sizeof(name), "queue.%s.service_level", q.name);
+            want(v, e, name, st, pct, now, now);
+        }
+        if (t->waiting_warn != 0 || t->waiting_alarm != 0) {
+            uint8_t st =
+                t->waiting_alarm != 0 && q.waiting >= t->waiting_alarm ? ENGINE_SIGNAL_BAD
+                : t->waiting_warn != 0 && q.waiting >= t->waiting_warn ? ENGINE_SIGNAL_WARN
+                                                                       : ENGINE_SIGNAL_OK;
+            snprintf(name, sizeof(name), "queue.%s.waiting", q.name);
+            want(v, e, name, st, q.waiting, now, now);
+        }
+        if (t->wait_warn_s != 0 || t->wait_alarm_s != 0) {
+            int64_t wait_s = q.oldest_enqueued != 0 && now > q.oldest_enqueued
+                                 ? (now - q.oldest_enqueued) / 1000
+                                 : 0;
+            uint8_t st = t->wait_alarm_s != 0 && wait_s >= t->wait_alarm_s ? ENGINE_SIGNAL_BAD
+                         : t->wait_warn_s != 0 && wait_s >= t->wait_warn_s ? ENGINE_SIGNAL_WARN
+                                                                           : ENGINE_SIGNAL_OK;
+            snprintf(name, sizeof(name), "queue.%s.longest_wait", q.name);
+            want(v, e, name, st, wait_s, now, now);
+        }
+        bool nobody = q.open && !q.paused && q.waiting > 0 && q.staffed == 0;
+        snprintf(name, sizeof(name), "queue.%s.agents", q.name);
+        want(v, e, name, nobody ? ENGINE_SIGNAL_BAD : ENGINE_SIGNAL_OK, q.staffed, now, now);
+    }
+    free(past);
+}
+
+/* Signals of queues and members that are no longer there are forgotten. */
+static void forget_gone(const struct cluster_status *st,
+                        const struct engine *e,
+                        int64_t now,
+                        struct view *v)
+{
+    struct engine_signal_info s;
+    for (size_t i = 0; engine_signal_at(e, i, &s) == 0; i++) {
+        const char *dot = strchr(s.name, '.');
+        const char *last = strrchr(s.name, '.');
+        if (dot == NULL || last == dot) {
+            continue;
+        }
+        char id[ENGINE_NAME_MAX];
+        snprintf(id, sizeof(id), "%.*s", (int)(last - dot - 1), dot + 1);
+        bool there = true;
+        if (strncmp(s.name, "queue.", 6) == 0) {
+            struct engine_queue_info q;
+            there = engine_queue_get(e, id, &q) == 0 && !q.retired;
+        } else if (strncmp(s.name, "member.", 7) == 0 || strncmp(s.name, "node.", 5) == 0) {
+            there = false;
+            for (uint32_t k = 0; k < st->n_members && !there; k++) {
+                there = strcmp(st->members[k].id, id) == 0;
+            }
+        }
+        if (!there) {
+            want(v, e, s.name, ENGINE_SIGNAL_GONE, 0, now, now);
+        }
+    }
+}
+
 static void leader_view(struct node__health *h,
                         const struct cluster_status *st,
                         const struct engine *e,
@@ -416,6 +506,8 @@ static void leader_view(struct node__health *h,
             want(v, e, rep->s[i].name, rep->s[i].state, rep->s[i].value, rep->s[i].since, now);
         }
     }
+    queue_view(e, now, v);
+    forget_gone(st, e, now, v);
 }
 
 static void proposed(void *data, const struct engine_result *res)

@@ -9,6 +9,9 @@
 - Two of three killed: the survivor answers /v1/health without a leader (critical, its own
   cluster.leader bad); once they are back, a major quorum_lost fault is on record, opened
   and closed at the times the test saw the outage begin and end.
+- The business: a queue whose contacts pass the model's waiting thresholds while nobody who
+  serves it is logged in opens a minor queue_long and a major no_agents fault on
+  queue:NAME; both close once the contacts are gone.
 - Bad input changes nothing: unknown fault, empty note, bad state filter, ack of a closed
   fault."""
 import os
@@ -142,6 +145,48 @@ def recovered(c, follower, fid):
     log(f"{follower.name} back: fault {fid} recovered, the same record on all three")
 
 
+QUEUE_MODEL = """version: 1
+queues:
+  billing:
+    channels: [chat]
+    thresholds:
+      waiting: { warn: 2, alarm: 3 }
+agents:
+  - { id: b01, skills: {}, capacity: { chat: 1 }, queues: [billing] }
+"""
+
+
+def business(c):
+    leader = c.wait_leader()
+    code, doc = leader.request("POST", "/v1/model", raw=QUEUE_MODEL)
+    check(code == 200, f"model: {code} {doc}")
+    ids = []
+    for i in range(3):
+        code, doc = leader.request("POST", "/v1/contacts",
+                                   {"key": f"bill-{i}", "channel": "chat", "queue": "billing"})
+        check(code == 201, f"create: {code} {doc}")
+        ids.append(doc["id"])
+
+    def opened():
+        items = {f["kind"]: f for f in faults(c.nodes[0], "open")
+                 if f["component"] == "queue:billing"}
+        return len(items) == 2 and items
+    items = wait(opened, 20, "the queue's faults")
+    check(items["queue_long"]["severity"] == "minor" and
+          items["no_agents"]["severity"] == "major", f"{items}")
+    w = wait(lambda: signals(health(c.nodes[1])).get("queue.billing.waiting"), 10,
+             "the queue's signal on another node")
+    check(w["state"] == "bad" and w["value"] == 3, f"{w}")
+    check(health(c.nodes[2])["status"] == "critical", "a major fault open: critical")
+    for cid in ids:
+        code, doc = leader.request("POST", f"/v1/contacts/{cid}/abandon")
+        check(code == 200, f"abandon: {code} {doc}")
+    wait(lambda: all(fault(c.nodes[0], f["id"])["state"] == "closed" for f in items.values()),
+         20, "the queue's faults recovered")
+    log("queue billing: 3 waiting, nobody staffed: minor queue_long and major no_agents, "
+        "both recovered once they left")
+
+
 def bad_input(c, fid):
     n = c.nodes[0]
     before = fault(n, fid)
@@ -205,6 +250,7 @@ def body(c):
     survivors = [n for n in c.nodes if n is not follower]
     fid = member_down(c, leader, follower, survivors)
     recovered(c, follower, fid)
+    business(c)
     bad_input(c, fid)
     quorum_lost(c)
 
