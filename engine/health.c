@@ -114,22 +114,7 @@ void engine__health_free(struct engine *e)
 /* The signal's position, or where it would go (names sorted), in *at. */
 static bool find_signal(const struct engine *e, const char *name, uint32_t *at)
 {
-    uint32_t lo = 0, hi = e->n_signals;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(e->signals[mid].name, name);
-        if (c == 0) {
-            *at = mid;
-            return true;
-        }
-        if (c < 0) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    *at = lo;
-    return false;
+    return FIND_SORTED(e->signals, e->n_signals, name, name, at);
 }
 
 struct engine__fault *engine__fault_find(const struct engine *e, uint32_t id)

@@ -1,5 +1,6 @@
 /* Indexed binary heaps: each item knows its position (through ops->setpos), so removing
- * or re-keying any item is O(log n). */
+ * or re-keying any item is O(log n). Also the two array helpers every table uses: growing,
+ * and finding a name in an array sorted by it. */
 #include <string.h>
 
 #include "common/alloc.h"
@@ -25,6 +26,31 @@ int engine__grow(void **arr, uint32_t *cap, uint32_t need, size_t sz)
     *arr = p;
     *cap = (uint32_t)n;
     return 0;
+}
+
+bool engine__find_sorted(const void *base,
+                         uint32_t n,
+                         size_t size,
+                         size_t offset,
+                         const char *name,
+                         uint32_t *at)
+{
+    uint32_t lo = 0, hi = n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        int c = strcmp((const char *)base + (size_t)mid * size + offset, name);
+        if (c == 0) {
+            *at = mid;
+            return true;
+        }
+        if (c < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    *at = lo;
+    return false;
 }
 
 static void place(struct engine *e,

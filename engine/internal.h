@@ -484,6 +484,17 @@ extern const struct heap_ops engine__deadline_heap;
 /* Grows *arr (element size sz) to hold at least need elements. */
 int engine__grow(void **arr, uint32_t *cap, uint32_t need, size_t sz);
 #define GROW(arr, cap, need) engine__grow((void **)&(arr), &(cap), (need), sizeof(*(arr)))
+/* In an array of n elements of `size` bytes sorted by the name each holds at `offset`: the
+ * position of name, or where it would go, in *at; true when it is there. */
+bool engine__find_sorted(const void *base,
+                         uint32_t n,
+                         size_t size,
+                         size_t offset,
+                         const char *name,
+                         uint32_t *at);
+#define FIND_SORTED(arr, n, field, name, at)                                             \
+    engine__find_sorted((arr), (n), sizeof(*(arr)), offsetof(__typeof__(*(arr)), field), \
+                        (name), (at))
 
 /* ---- state.c ------------------------------------------------------------------------ */
 int engine__skill_id(const struct engine *e, const char *name);

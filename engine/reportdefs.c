@@ -50,22 +50,7 @@ void engine__report_defs_free(struct engine *e)
 /* The definition's position, or where it would go (names sorted), in *at. */
 static bool find(const struct engine *e, const char *name, uint32_t *at)
 {
-    uint32_t lo = 0, hi = e->n_report_defs;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(e->report_defs[mid].name, name);
-        if (c == 0) {
-            *at = mid;
-            return true;
-        }
-        if (c < 0) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    *at = lo;
-    return false;
+    return FIND_SORTED(e->report_defs, e->n_report_defs, name, name, at);
 }
 
 static bool text_ok(const char *s, size_t max)
