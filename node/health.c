@@ -265,6 +265,7 @@ struct view
     struct engine_signal_set set[ENGINE_HEALTH_BATCH];
     char names[ENGINE_HEALTH_BATCH][ENGINE_NAME_MAX];
     uint8_t n;
+    uint32_t added; /* names new to the state, which holds at most ENGINE_SIGNALS_MAX */
 };
 
 /* Adds the signal when its state differs from the replicated one (or it has none). */
@@ -282,9 +283,11 @@ static void want(struct view *v,
     }
     bool have = engine_signal_find(e, name, &cur) == 0;
     if ((have && cur.state == state) || (!have && state == ENGINE_SIGNAL_GONE) ||
-        v->n == ENGINE_HEALTH_BATCH) {
+        v->n == ENGINE_HEALTH_BATCH ||
+        (!have && engine_signal_count(e) + v->added >= ENGINE_SIGNALS_MAX)) {
         return;
     }
+    v->added += !have;
     snprintf(v->names[v->n], ENGINE_NAME_MAX, "%s", name);
     int64_t floor = have ? cur.since : 0;
     since = since > now ? now : since;
