@@ -191,6 +191,7 @@ int model_read_continuity(struct model_builder *b, const struct ynode *n)
 {
     static const char *const keys[] = {"faults", "escalation", NULL};
     const struct ynode *faults, *paths;
+    cfg_subject(&b->c, "%s", ""); /* the section before may have left its own */
     if (cfg_keys(&b->c, n, keys) != 0) {
         return CD_EPARSE;
     }
@@ -215,6 +216,7 @@ int model_read_continuity(struct model_builder *b, const struct ynode *n)
         }
     }
     if ((paths = ynode_get(n, "escalation")) != NULL) {
+        cfg_subject(&b->c, "%s", ""); /* the last fault rule's is done with */
         if (cfg_expect_seq(&b->c, paths) != 0) {
             return CD_EPARSE;
         }

@@ -91,7 +91,7 @@ static int check_path(const struct engine_model *m, uint32_t i, char *err, size_
 {
     const struct engine_escalation_path *p = &m->escalations[i];
     if (!terminated(p->name, ENGINE_NAME_MAX) || !engine_name_valid(p->name, ENGINE_NAME_MAX)) {
-        return fail(err, errlen, "continuity: escalation %u: name invalid", i);
+        return fail(err, errlen, "continuity: escalation %u: name invalid", i + 1);
     }
     for (uint32_t k = 0; k < i; k++) {
         if (strcmp(m->escalations[k].name, p->name) == 0) {
@@ -111,7 +111,7 @@ static int check_path(const struct engine_model *m, uint32_t i, char *err, size_
         if (!terminated(p->components[k], sizeof(p->components[k])) ||
             !engine_visible_valid(p->components[k], sizeof(p->components[k]))) {
             return fail(err, errlen, "escalation '%s': component pattern %u invalid", p->name,
-                        k);
+                        k + 1);
         }
     }
     for (uint32_t l = 0; l < p->n_levels; l++) {
