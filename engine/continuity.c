@@ -279,9 +279,15 @@ static int notified(struct engine *e,
     if (n == NULL) {
         return FAIL(res, CD_ENOTFOUND, "fault %u: no such notification", id);
     }
-    if (n->state != ENGINE_NOTICE_PENDING) {
+    /* A cancelled one may have been on its way when the fault was acknowledged or closed:
+     * that it went is recorded; that it failed changes nothing. */
+    bool cancelled = n->state == ENGINE_NOTICE_CANCELLED;
+    if (n->state != ENGINE_NOTICE_PENDING && !cancelled) {
         return FAIL(res, CD_ESTATE, "fault %u: that notification is %s already", id,
                     engine_notice_state_name(n->state));
+    }
+    if (cancelled && !cmd->u.fault.ok) {
+        return 0;
     }
     const char *text = cmd->u.fault.text != NULL ? cmd->u.fault.text : "";
     if (strnlen(text, ENGINE_FAULT_TEXT_MAX) == ENGINE_FAULT_TEXT_MAX) {
@@ -326,11 +332,11 @@ int engine__cmd_escalation(struct engine *e,
                                                   : notified(e, cmd, res);
 }
 
-static const char *const notice_states[] = {"pending", "sent", "given_up"};
+static const char *const notice_states[] = {"pending", "sent", "given_up", "cancelled"};
 
 const char *engine_notice_state_name(int state)
 {
-    return state >= 0 && state <= ENGINE_NOTICE_GIVEN_UP ? notice_states[state] : NULL;
+    return state >= 0 && state <= ENGINE_NOTICE_CANCELLED ? notice_states[state] : NULL;
 }
 
 int engine_fault_notice(const struct engine *e,

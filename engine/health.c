@@ -171,14 +171,13 @@ static void component_of(const char *signal, char *out, size_t n)
     size_t first = strcspn(signal, ".");
     if (strncmp(signal, "cluster.", 8) == 0) {
         snprintf(out, n, "cluster");
-    } else if (strncmp(signal, "queue.", 6) == 0 && signal[first] == '.') {
-        const char *q = signal + first + 1;
-        snprintf(out, n, "queue:%.*s",
-                 (int)(strrchr(q, '.') != NULL ? strrchr(q, '.') - q : (long)strlen(q)), q);
+    } else if (strncmp(signal, "queue.", 6) == 0 && strrchr(signal, '.') > signal + first) {
+        const char *q = signal + first + 1; /* to the last dot: a name may hold dots */
+        snprintf(out, n, "queue:%.*s", (int)(strrchr(signal, '.') - q), q);
     } else if ((strncmp(signal, "member.", 7) == 0 || strncmp(signal, "node.", 5) == 0) &&
-               signal[first] == '.') {
-        const char *id = signal + first + 1;
-        snprintf(out, n, "node:%.*s", (int)strcspn(id, "."), id);
+               signal[first] == '.' && strrchr(signal, '.') > signal + first) {
+        const char *id = signal + first + 1; /* to the last dot: an id may hold dots */
+        snprintf(out, n, "node:%.*s", (int)(strrchr(signal, '.') - id), id);
     } else {
         snprintf(out, n, "%.*s", (int)first, signal);
     }
@@ -255,6 +254,16 @@ static int open_fault(struct engine *e,
     return engine__fault_log(e, f, s->since, "", "opened", text);
 }
 
+/* Somebody has it, or it is over: what is not sent yet is not sent. */
+static void cancel_notices(struct engine__fault *f)
+{
+    for (uint32_t i = 0; i < f->n_notices; i++) {
+        if (f->notices[i].state == ENGINE_NOTICE_PENDING) {
+            f->notices[i].state = ENGINE_NOTICE_CANCELLED;
+        }
+    }
+}
+
 static int close_fault(struct engine *e,
                        struct engine__fault *f,
                        int64_t at,
@@ -263,6 +272,7 @@ static int close_fault(struct engine *e,
                        const char *text)
 {
     f->closed = at > f->opened ? at : f->opened;
+    cancel_notices(f);
     snprintf(f->closed_by, sizeof(f->closed_by), "%s", str(actor));
     int rv = engine__fault_log(e, f, f->closed, actor, what, text);
     return rv == CD_ETOOBIG ? 0 : rv;
@@ -429,6 +439,7 @@ static int cmd_fault(struct engine *e,
         case ENGINE_CMD_FAULT_ACK:
             f->acked = e->clock;
             snprintf(f->acked_by, sizeof(f->acked_by), "%s", actor);
+            cancel_notices(f);
             rv = engine__fault_log(e, f, e->clock, actor, "acked", text);
             rv = rv == CD_ETOOBIG ? 0 : rv; /* acknowledged all the same */
             break;
@@ -625,7 +636,7 @@ static int get_notices(struct engine *e, struct engine__fault *f, struct cd_read
         x->level = (uint8_t)cd_rd_uint(r, ENGINE_LEVELS_MAX - 1);
         x->target = (uint8_t)cd_rd_uint(r, ENGINE_NOTIFY_MAX - 1);
         x->kind = (uint8_t)cd_rd_uint(r, ENGINE_NOTIFY_KIND_COUNT - 1);
-        x->state = (uint8_t)cd_rd_uint(r, ENGINE_NOTICE_GIVEN_UP);
+        x->state = (uint8_t)cd_rd_uint(r, ENGINE_NOTICE_CANCELLED);
         x->attempts = (uint8_t)cd_rd_uint(r, UINT8_MAX);
         cd_rd_strcpy(r, x->address, sizeof(x->address));
         x->opened = cd_rd_svar(r);

@@ -44,9 +44,12 @@
  * keeps it meaningful). The leader sends each pending one whose retry_at has passed, with
  * an idempotency key made of the fault, path, level and target, and records the outcome
  * (FAULT_NOTIFIED: id, path, level, target, ok, text, retry_at): sent; or failed, to try
- * again at retry_at, until the tenth failure gives it up. A notification that is no longer
- * pending is CD_ESTATE: a new leader that sends one again cannot record it twice. Sent and
- * given-up notifications are logged in the fault.
+ * again at retry_at, until the tenth failure gives it up. Acknowledging or closing the fault
+ * (by hand, or by its signal's recovery) cancels the ones not sent yet: somebody has it, or
+ * there is nothing left to say (one already on its way is still recorded as sent if it went;
+ * a failure of a cancelled one changes nothing). A notification sent or given up is CD_ESTATE:
+ * a new leader that sends one again cannot record it twice. Sent and given-up notifications are
+ * logged in the fault.
  *
  * The state keeps every open fault and the ENGINE_FAULTS_KEPT closed last (ids are never
  * reused). The signal limit counts names new to the state, whatever else the command
@@ -110,6 +113,7 @@ enum engine_notice_state {
     ENGINE_NOTICE_PENDING = 0,
     ENGINE_NOTICE_SENT,
     ENGINE_NOTICE_GIVEN_UP,
+    ENGINE_NOTICE_CANCELLED, /* the fault was acknowledged or closed before it went */
 };
 
 struct engine_fault_notice
@@ -128,7 +132,8 @@ int engine_fault_notice(const struct engine *e,
                         uint32_t id,
                         uint32_t i,
                         struct engine_fault_notice *out);
-const char *engine_notice_state_name(int state); /* "pending", "sent", "given_up" */
+/* "pending", "sent", "given_up", "cancelled" */
+const char *engine_notice_state_name(int state);
 struct engine_escalation_path;
 /* True when the path takes the fault (its severity, and one of its component patterns,
  * if it has any). */

@@ -37,6 +37,7 @@
 #define OUTAGE_MIN_MS 3000        /* a stretch without a leader that counts as quorum lost */
 #define OUTAGE_SLACK_MS 2000      /* two nodes see a leader come and go this far apart */
 #define LOCAL_MAX 4
+#define QUEUE_RESERVE 64 /* signals queues may not take: members' and the cluster's */
 #define STRETCHES 8
 
 /* Thresholds (percent): the defaults an operator of a contact centre would set. */
@@ -166,11 +167,14 @@ static void track_leader(struct node__health *h, const struct cluster_status *st
     }
 }
 
-/* The latest ended stretch of OUTAGE_MIN_MS or more (0s: none). */
+/* The latest ended stretch of OUTAGE_MIN_MS or more (0s: none). The stretch this node spent
+ * starting (reading its log, finding its leader) is not an outage: it is only evidence for
+ * another member's stretch. */
 static struct stretch latest_outage(const struct node__health *h)
 {
     for (unsigned i = h->n_own; i-- > 0;) {
-        if (h->own[i].to != 0 && h->own[i].to - h->own[i].from >= OUTAGE_MIN_MS) {
+        if (h->own[i].to != 0 && h->own[i].to - h->own[i].from >= OUTAGE_MIN_MS &&
+            h->own[i].from != h->started) {
             return h->own[i];
         }
     }
@@ -266,6 +270,7 @@ struct view
     char names[ENGINE_HEALTH_BATCH][ENGINE_NAME_MAX];
     uint8_t n;
     uint32_t added; /* names new to the state, which holds at most ENGINE_SIGNALS_MAX */
+    uint32_t limit; /* of the state's signals, what new names may fill */
 };
 
 /* Adds the signal when its state differs from the replicated one (or it has none). */
@@ -281,10 +286,15 @@ static void want(struct view *v,
     if (strlen(name) >= ENGINE_NAME_MAX) {
         return; /* a member id too long to name a signal with */
     }
+    for (uint8_t i = 0; i < v->n; i++) {
+        if (strcmp(v->names[i], name) == 0) {
+            return; /* the first word on it in this batch stands */
+        }
+    }
     bool have = engine_signal_find(e, name, &cur) == 0;
     if ((have && cur.state == state) || (!have && state == ENGINE_SIGNAL_GONE) ||
         v->n == ENGINE_HEALTH_BATCH ||
-        (!have && engine_signal_count(e) + v->added >= ENGINE_SIGNALS_MAX)) {
+        (!have && engine_signal_count(e) + v->added >= v->limit)) {
         return;
     }
     v->added += !have;
@@ -294,6 +304,20 @@ static void want(struct view *v,
     since = since < floor ? floor : since;
     v->set[v->n] = (struct engine_signal_set){v->names[v->n], state, value, since};
     v->n++;
+}
+
+/* For a signal no longer measured: set it to state (ok: nothing to measure now; GONE: not
+ * measured any more) if the state holds it, else nothing. */
+static void settle(struct view *v,
+                   const struct engine *e,
+                   const char *name,
+                   uint8_t state,
+                   int64_t now)
+{
+    struct engine_signal_info cur;
+    if (strlen(name) < ENGINE_NAME_MAX && engine_signal_find(e, name, &cur) == 0) {
+        want(v, e, name, state, 0, now, now);
+    }
 }
 
 static struct reach *reach_of(struct node__health *h, const char *member)
@@ -312,9 +336,13 @@ static struct reach *reach_of(struct node__health *h, const char *member)
     return r;
 }
 
-/* True when this node had no leader for all of [from, to] it was running. */
+/* True when this node had no leader for all of [from, to] it was running (it must have been
+ * running by its end: otherwise it cannot vouch for it). */
 static bool leaderless_through(const struct node__health *h, int64_t from, int64_t to)
 {
+    if (to < h->started) {
+        return false;
+    }
     from = from < h->started ? h->started : from;
     for (unsigned i = 0; i < h->n_own; i++) {
         int64_t end = h->own[i].to != 0 ? h->own[i].to : INT64_MAX;
@@ -325,8 +353,10 @@ static bool leaderless_through(const struct node__health *h, int64_t from, int64
     return false;
 }
 
-/* A past quorum loss to record: the first ended stretch (this node's or a member's) that
- * this node also spent without a leader and the replicated state does not hold yet. */
+/* A past quorum loss to record: the stretches without a leader (this node's, and the ones
+ * members reported) that ended, began after the last one recorded, and that this node also
+ * spent without a leader, merged into one: from the earliest start to the latest end of
+ * those that overlap it (each node sees the same outage begin and end up to a tick apart). */
 static bool outage_to_record(const struct node__health *h,
                              const struct engine *e,
                              uint64_t now_loop,
@@ -334,21 +364,29 @@ static bool outage_to_record(const struct node__health *h,
 {
     struct engine_signal_info q;
     int64_t recorded = engine_signal_find(e, "cluster.quorum", &q) == 0 ? q.since : 0;
-    struct stretch mine = latest_outage(h);
-    for (unsigned i = 0; i <= h->n_reports; i++) {
-        struct stretch s = mine;
-        if (i < h->n_reports) {
-            if (now_loop - h->reports[i].at > REPORT_STALE_MS) {
+    struct stretch found = {0, 0};
+    for (int pass = 0; pass < 2; pass++) {
+        for (unsigned i = 0; i <= h->n_reports; i++) {
+            struct stretch s = latest_outage(h);
+            if (i < h->n_reports) {
+                if (now_loop - h->reports[i].at > REPORT_STALE_MS) {
+                    continue;
+                }
+                s = h->reports[i].outage;
+            }
+            if (s.to == 0 || s.from <= recorded || s.to < h->started ||
+                !leaderless_through(h, s.from, s.to)) {
                 continue;
             }
-            s = h->reports[i].outage;
-        }
-        if (s.to != 0 && s.to > recorded && leaderless_through(h, s.from, s.to)) {
-            *out = s;
-            return true;
+            if (pass == 0 && (found.to == 0 || s.from < found.from)) {
+                found = s; /* the earliest */
+            } else if (pass == 1 && s.from <= found.to && s.to > found.to) {
+                found.to = s.to; /* the same outage, seen ending later */
+            }
         }
     }
-    return false;
+    *out = found;
+    return found.to != 0;
 }
 
 /* The business, from the replicated state and graded by the model's thresholds (the same
@@ -374,22 +412,30 @@ static void queue_view(const struct engine *e, int64_t now, struct view *v)
         }
         const struct engine_thresholds *t = &q.thresholds;
         uint64_t base = (uint64_t)q.answered + q.abandoned_after_sl + past[i];
+        snprintf(name, sizeof(name), "queue.%s.service_level", q.name);
         if ((t->sl_warn != 0 || t->sl_alarm != 0) && base > 0) {
             int64_t pct = (int64_t)((uint64_t)q.answered_in_sl * 100 / base);
             uint8_t st = t->sl_alarm != 0 && pct < t->sl_alarm ? ENGINE_SIGNAL_BAD
                          : t->sl_warn != 0 && pct < t->sl_warn ? ENGINE_SIGNAL_WARN
                                                                : ENGINE_SIGNAL_OK;
-            snprintf(name, sizeof(name), "queue.%s.service_level", q.name);
             want(v, e, name, st, pct, now, now);
+        } else {
+            /* no data (a new day) is nothing wrong; no thresholds, nothing to watch */
+            settle(v, e, name,
+                   t->sl_warn != 0 || t->sl_alarm != 0 ? ENGINE_SIGNAL_OK : ENGINE_SIGNAL_GONE,
+                   now);
         }
+        snprintf(name, sizeof(name), "queue.%s.waiting", q.name);
         if (t->waiting_warn != 0 || t->waiting_alarm != 0) {
             uint8_t st =
                 t->waiting_alarm != 0 && q.waiting >= t->waiting_alarm ? ENGINE_SIGNAL_BAD
                 : t->waiting_warn != 0 && q.waiting >= t->waiting_warn ? ENGINE_SIGNAL_WARN
                                                                        : ENGINE_SIGNAL_OK;
-            snprintf(name, sizeof(name), "queue.%s.waiting", q.name);
             want(v, e, name, st, q.waiting, now, now);
+        } else {
+            settle(v, e, name, ENGINE_SIGNAL_GONE, now);
         }
+        snprintf(name, sizeof(name), "queue.%s.longest_wait", q.name);
         if (t->wait_warn_s != 0 || t->wait_alarm_s != 0) {
             int64_t wait_s = q.oldest_enqueued != 0 && now > q.oldest_enqueued
                                  ? (now - q.oldest_enqueued) / 1000
@@ -397,8 +443,9 @@ static void queue_view(const struct engine *e, int64_t now, struct view *v)
             uint8_t st = t->wait_alarm_s != 0 && wait_s >= t->wait_alarm_s ? ENGINE_SIGNAL_BAD
                          : t->wait_warn_s != 0 && wait_s >= t->wait_warn_s ? ENGINE_SIGNAL_WARN
                                                                            : ENGINE_SIGNAL_OK;
-            snprintf(name, sizeof(name), "queue.%s.longest_wait", q.name);
             want(v, e, name, st, wait_s, now, now);
+        } else {
+            settle(v, e, name, ENGINE_SIGNAL_GONE, now);
         }
         bool nobody = q.open && !q.paused && q.waiting > 0 && q.staffed == 0;
         snprintf(name, sizeof(name), "queue.%s.agents", q.name);
@@ -465,7 +512,15 @@ static void leader_view(struct node__health *h,
     }
     for (uint32_t i = 0; i < st->n_members; i++) {
         const struct cluster_member *m = &st->members[i];
-        if (strcmp(m->id, st->id) == 0 || m->role != CLUSTER_VOTER) {
+        if (strcmp(m->id, st->id) == 0) {
+            /* the leader itself: reachable and caught up, whatever an earlier leader said */
+            snprintf(name, sizeof(name), "member.%s.reachable", m->id);
+            want(v, e, name, ENGINE_SIGNAL_OK, 0, now, now);
+            snprintf(name, sizeof(name), "member.%s.lag", m->id);
+            want(v, e, name, ENGINE_SIGNAL_OK, 0, now, now);
+            continue;
+        }
+        if (m->role != CLUSTER_VOTER) {
             continue;
         }
         struct reach *r = reach_of(h, m->id);
@@ -482,7 +537,7 @@ static void leader_view(struct node__health *h,
         snprintf(name, sizeof(name), "member.%s.reachable", m->id);
         want(v, e, name, down ? ENGINE_SIGNAL_BAD : ENGINE_SIGNAL_OK, unheard,
              down ? now - unheard : now, now);
-        if (!down) {
+        if (!down && m->recent && m->match_index > 0) { /* a new leader knows no match yet */
             int64_t lag = st->last_index > m->match_index
                               ? (int64_t)(st->last_index - m->match_index)
                               : 0;
@@ -509,7 +564,9 @@ static void leader_view(struct node__health *h,
             want(v, e, rep->s[i].name, rep->s[i].state, rep->s[i].value, rep->s[i].since, now);
         }
     }
+    v->limit = ENGINE_SIGNALS_MAX - QUEUE_RESERVE; /* room for the cluster's own, always */
     queue_view(e, now, v);
+    v->limit = ENGINE_SIGNALS_MAX;
     forget_gone(st, e, now, v);
 }
 
@@ -521,6 +578,22 @@ static void proposed(void *data, const struct engine_result *res)
         h->failed++;
         if (res->code != CD_EUNAVAIL) {
             cd_logf(CD_LOG_WARN, "health", "not applied: %s", res->message);
+        }
+    }
+}
+
+/* Reports of ids that are no longer members are dropped (their signals are forgotten). */
+static void prune_reports(struct node__health *h, const struct cluster_status *st)
+{
+    for (unsigned i = 0; i < h->n_reports;) {
+        bool member = false;
+        for (uint32_t k = 0; k < st->n_members && !member; k++) {
+            member = strcmp(st->members[k].id, h->reports[i].member) == 0;
+        }
+        if (member) {
+            i++;
+        } else {
+            h->reports[i] = h->reports[--h->n_reports];
         }
     }
 }
@@ -537,10 +610,14 @@ static void tick(uv_timer_t *t)
     int64_t now = cluster_wall_ms();
     measure(h, &st, now);
     broadcast(h, &st);
+    prune_reports(h, &st);
+    if (st.role != CLUSTER_LEADER) {
+        h->n_reach = 0; /* a later leadership starts its own count */
+    }
     if (st.role != CLUSTER_LEADER || h->proposing || !st.ready) {
         return;
     }
-    struct view v = {.n = 0};
+    struct view v = {.n = 0, .limit = ENGINE_SIGNALS_MAX};
     leader_view(h, &st, cluster_engine(n->cluster), now, &v);
     if (v.n == 0) {
         return;

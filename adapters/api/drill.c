@@ -24,9 +24,11 @@
 
 enum kind { CRASH, PAUSE };
 
-struct drill
+struct api__drill
 {
     uv_timer_t timer; /* first: the close callback frees the whole struct */
+    struct api *api;
+    bool noting; /* its AUDIT_NOTE is on its way: noted() will clean up */
     struct http_exchange *x;
     enum kind kind;
     unsigned seconds;
@@ -38,9 +40,22 @@ static void closed(uv_handle_t *h)
     free(h);
 }
 
+/* Done with it: the API may take another. */
+static void finish(struct api__drill *d)
+{
+    if (d->api->drill == d) {
+        d->api->drill = NULL;
+    }
+    uv_close((uv_handle_t *)&d->timer, closed);
+}
+
 static void carry_out(uv_timer_t *t)
 {
-    struct drill *d = (struct drill *)t;
+    struct api__drill *d = (struct api__drill *)t;
+    if (d->api->closing) {
+        finish(d); /* the node is stopping: no fault on top of it */
+        return;
+    }
     if (d->kind == CRASH) {
         cd_log(CD_LOG_WARN, "drill", "kind", "crash", "msg", "exiting at once", NULL);
         raise(SIGKILL);
@@ -51,15 +66,20 @@ static void carry_out(uv_timer_t *t)
         left = rem;
     }
     cd_log(CD_LOG_WARN, "drill", "kind", "pause", "msg", "the loop goes on", NULL);
-    uv_close((uv_handle_t *)t, closed);
+    finish(d);
 }
 
 static void noted(void *data, const struct engine_result *res)
 {
-    struct drill *d = data;
-    if (res->code != 0) {
-        api__fail_result(d->x, res);
-        uv_close((uv_handle_t *)&d->timer, closed);
+    struct api__drill *d = data;
+    d->noting = false;
+    if (res->code != 0 || d->api->closing) {
+        if (res->code != 0) {
+            api__fail_result(d->x, res);
+        } else {
+            http_reply_error(d->x, 503, "UNAVAIL", "this node is stopping: no drill");
+        }
+        finish(d);
         return;
     }
     http_reply_json(d->x, 202,
@@ -91,13 +111,16 @@ void api__drill(struct api__call *call)
                          PAUSE_MAX_S);
     } else if (k == CRASH && secs != NULL) {
         http_reply_error(call->x, 400, "INVAL", "seconds: a crash has none");
+    } else if (a->drill != NULL) {
+        http_reply_error(call->x, 409, "STATE", "a drill is under way on this node");
     } else {
-        struct drill *d = calloc(1, sizeof(*d));
+        struct api__drill *d = calloc(1, sizeof(*d));
         struct cluster_status st;
         cluster_status(a->cluster, &st);
         if (d == NULL) {
             http_reply_error(call->x, 500, "NOMEM", "out of memory");
         } else {
+            d->api = a;
             d->x = call->x;
             d->kind = k;
             d->seconds = k == PAUSE ? (unsigned)json_integer_value(secs) : 0;
@@ -107,11 +130,23 @@ void api__drill(struct api__call *call)
                                          .actor = call->who.actor};
             cmd.u.note.action = k == CRASH ? "drill_crash" : "drill_pause";
             cmd.u.note.object = d->node;
-            if (cluster_submit(a->cluster, &cmd, noted, d) != 0) {
-                uv_close((uv_handle_t *)&d->timer, closed);
-                http_reply_error(call->x, 500, "NOMEM", "out of memory");
+            a->drill = d;
+            int rv = cluster_submit(a->cluster, &cmd, noted, d);
+            d->noting = rv == 0;
+            if (rv != 0) {
+                api__fail(call->x, rv, NULL);
+                finish(d);
             }
         }
     }
     json_decref(body);
+}
+
+void api__drill_close(struct api *a)
+{
+    struct api__drill *d = a->drill;
+    if (d != NULL && !d->noting) {
+        uv_timer_stop(&d->timer);
+        finish(d);
+    }
 }

@@ -361,6 +361,9 @@ void api__escalate_start(struct api__escalate *s)
 
 void api__escalate_stop(struct api__escalate *s)
 {
+    if (s == NULL) {
+        return; /* api_new() ran out of memory before making it */
+    }
     s->closing = true;
     uv_timer_stop(&s->timer);
     for (int i = 0; i < BUSY_MAX; i++) {
@@ -382,6 +385,9 @@ static void escalate_closed(uv_handle_t *h)
 
 void api__escalate_free(struct api__escalate *s)
 {
+    if (s == NULL) {
+        return;
+    }
     api__escalate_stop(s);
     uv_close((uv_handle_t *)&s->timer, escalate_closed);
 }

@@ -52,6 +52,7 @@ struct api
     struct api__webhooks *webhooks;
     struct api__distrib *distrib;      /* distribute.c: scheduled reports, while leading */
     struct api__escalate *escalate;    /* escalate.c: faults' notifications, while leading */
+    struct api__drill *drill;          /* drill.c: the drill under way; NULL none */
     const struct config_node *reports; /* the node file (its reports section); borrowed */
     struct api__tokens *tokens;
     /* model.c: model documents read in the thread pool, one at a time, the rest waiting. */
@@ -332,8 +333,11 @@ void api__faults(struct api__call *call);
 void api__fault_get(struct api__call *call);
 void api__fault_action(struct api__call *call, int kind); /* FAULT_ACK, _NOTE, _CLOSE */
 
-/* drill.c: POST /v1/drill, a fault this node carries out on itself. */
+/* drill.c: POST /v1/drill, a fault this node carries out on itself (one at a time);
+ * api__drill_close() drops one not carried out yet. */
+struct api__drill;
 void api__drill(struct api__call *call);
+void api__drill_close(struct api *a);
 
 /* events.c: the long-poll feed of effects. */
 struct api__events;

@@ -655,6 +655,7 @@ void api_close(struct api *a, void (*cb)(void *data), void *data)
     api__tokens_stop(a->tokens);
     a->closing = true; /* first: no note starts again */
     api__notes_stop(a);
+    api__drill_close(a);
     a->close_cb = cb;
     a->close_data = data;
     api__kdf_close(a);

@@ -216,7 +216,7 @@ TEST(unknown_signals_fault_only_when_bad)
     struct engine_fault_info fi = fault_of(f, 1);
     assert_int_equal(fi.severity, MINOR);
     assert_string_equal(fi.kind, "queue.sales.sl");
-    assert_string_equal(fi.component, "queue");
+    assert_string_equal(fi.component, "queue:sales"); /* a queue's signals name it */
     EXPECT_OK(set1(f, "mailer", S_BAD, 0, 0));
     fi = fault_of(f, 2);
     assert_string_equal(fi.kind, "mailer");
