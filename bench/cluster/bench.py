@@ -362,6 +362,10 @@ def measure(system, wrk, trials, every, timeout):
             log(f"{system.name}: one client, sequential writes ({wrk.seconds} s)")
             res["seq"] = wrk.run(url, system.mode, 1, 1,
                                  getattr(system, "token", None))
+            follower = (system.leader() + 1) % 3
+            log(f"{system.name}: one client through a follower ({wrk.seconds} s)")
+            res["seq_f"] = wrk.run(system.url(follower), system.mode, 1, 1,
+                                   getattr(system, "token", None))
             log(f"{system.name}: 64 clients ({wrk.seconds} s)")
             res["par"] = wrk.run(system.url(system.leader()), system.mode, 2, 64,
                                  getattr(system, "token", None))
@@ -393,6 +397,9 @@ def table(fl, c, e, election_ms):
     row("commit latency p99, 1 client (us)", f"{c['seq']['p99_us']:.0f}",
         f"{e['seq']['p99_us']:.0f}")
     row("writes/s, 1 client", f"{c['seq']['rate']:.0f}", f"{e['seq']['rate']:.0f}")
+    row("commit latency p50 / p99, 1 client via a follower (us)",
+        f"{c['seq_f']['p50_us']:.0f} / {c['seq_f']['p99_us']:.0f}",
+        f"{e['seq_f']['p50_us']:.0f} / {e['seq_f']['p99_us']:.0f}")
     row("writes/s, 64 clients", f"{c['par']['rate']:.0f}", f"{e['par']['rate']:.0f}")
     row("latency p50 / p99, 64 clients (ms)",
         f"{c['par']['p50_us'] / 1000:.1f} / {c['par']['p99_us'] / 1000:.1f}",
@@ -407,7 +414,9 @@ def table(fl, c, e, election_ms):
         f"{e['seq']['steal_ms'] + e['par']['steal_ms']:.0f}")
     print()
     print(f"RESULT commit_p50_us={c['seq']['p50_us']:.0f} floor_p50_us={floor_p50:.0f} "
-          f"etcd_put_p50_us={e['seq']['p50_us']:.0f} tput={c['par']['rate']:.0f} "
+          f"etcd_put_p50_us={e['seq']['p50_us']:.0f} "
+          f"follower_p50_us={c['seq_f']['p50_us']:.0f} "
+          f"etcd_follower_p50_us={e['seq_f']['p50_us']:.0f} tput={c['par']['rate']:.0f} "
           f"etcd_tput={e['par']['rate']:.0f} "
           f"failover_median_ms={statistics.median(c['failover']):.0f} "
           f"etcd_failover_median_ms={statistics.median(e['failover']):.0f}", flush=True)

@@ -9,6 +9,9 @@ real nodes with a webhook receiver and an SMTP relay run by the test.
   each with its idempotency key; the vendor's path (cluster faults only) sends nothing.
 - A fault acknowledged before its second level is due is not escalated further.
 - Each notification's outcome is replicated: every node shows the same record.
+- The leader killed just as a fault opens: the next leader carries the escalation on, each
+  level opened once (the log says so on every node), the page delivered under one key, the
+  second level's email sent once.
 - A continuity section with a mistake is refused at file:line:column."""
 import email
 import json
@@ -121,6 +124,66 @@ def acknowledged(c, hook, sink):
     c.wait_ready()
 
 
+FAILOVER_MODEL = """version: 1
+queues:
+  billing:
+    channels: [chat]
+    thresholds:
+      waiting: {{ warn: 1, alarm: 2 }}
+continuity:
+  escalation:
+    - name: platform
+      severities: [major]
+      levels:
+        - after: 0s
+          notify: [ {{ webhook: "http://127.0.0.1:{port}/page" }} ]
+        - after: 8s
+          notify: [ {{ email: "head-of-ops@centre.test" }} ]
+"""
+
+
+def across_a_failover(c, hook, sink):
+    leader = c.wait_leader()
+    code, doc = leader.request("POST", "/v1/model", raw=FAILOVER_MODEL.format(port=hook.port))
+    check(code == 200, f"model: {code} {doc}")
+    pages, mails = len(hook.got), len(sink.ids())
+    ids = []
+    for i in range(2):
+        code, doc = leader.request("POST", "/v1/contacts",
+                                   {"key": f"fo-{i}", "channel": "chat", "queue": "billing"})
+        check(code == 201, f"create: {code} {doc}")
+        ids.append(doc["id"])
+
+    def no_agents():
+        code, doc = leader.request("GET", "/v1/faults?state=open")
+        return next((f for f in doc["items"] if f["kind"] == "no_agents"), None)
+    f = wait(no_agents, 20, "the queue's major fault")
+    leader.kill()
+    live = [n for n in c.nodes if n is not leader]
+    c.wait_leader()
+    key = f"fault.{f['id']}.platform.1.1"
+    wait(lambda: any(g["key"] == key for g in hook.taken()), 20, "the page after the failover")
+    wait(lambda: len(sink.ids()) > mails, 30, "the second level's email after the failover")
+    time.sleep(2)
+    posts = [g for g in hook.got[pages:]]
+    check({g["key"] for g in posts} == {key}, f"pages: {[g['key'] for g in posts]}")
+    check(sink.ids()[mails:] == [f"<fault.{f['id']}.platform.2.1@contactd>"],
+          f"mails: {sink.ids()[mails:]}")
+    docs = [fault(n, f["id"]) for n in live]
+    for d in docs:
+        opened = [x["text"] for x in d["log"] if x["what"] == "escalated"]
+        check(opened == ["platform level 1: 1 to notify", "platform level 2: 1 to notify"],
+              f"levels opened: {opened}")
+        check([x["state"] for x in d["notifications"]] == ["sent", "sent"], str(d))
+    check(docs[0] == docs[1], "the survivors disagree")
+    log(f"leader {leader.name} killed as fault {f['id']} opened: each level opened once, "
+        f"{len(posts)} POST(s) under one key, one email")
+    leader.start()
+    c.wait_ready()
+    for cid in ids:
+        c.wait_leader().request("POST", f"/v1/contacts/{cid}/abandon")
+
+
 def refused(c, hook_port):
     bad = continuity(hook_port).replace("after: 8s", "after: 0s")
     with open(MODEL) as f:
@@ -142,6 +205,7 @@ def body(c):
     refused(c, c.hook.port)
     unacknowledged(c, c.hook, c.sink)
     acknowledged(c, c.hook, c.sink)
+    across_a_failover(c, c.hook, c.sink)
 
 
 if __name__ == "__main__":
