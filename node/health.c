@@ -390,31 +390,25 @@ static bool outage_to_record(const struct node__health *h,
 }
 
 /* The business, from the replicated state and graded by the model's thresholds (the same
- * the wallboard colours by): per queue, its service level today with those waiting past the
- * target counted against it, how many wait, the longest wait, and whether anyone who serves
- * it is logged in while contacts wait. A queue without thresholds for a figure has no
- * signal for it. */
+ * the wallboard colours by): per queue, its service level today (answered within the target
+ * against answered and abandoned after it), how many wait, the longest wait, and whether
+ * anyone who serves it is logged in while contacts wait. A queue without thresholds for a
+ * figure has no signal for it. All of it is O(queues): counting the contacts waiting past the
+ * target would walk every live contact each second (at 100,000 of them that held the loop
+ * 18 ms, and showed in the leader's p99), and the longest wait already speaks for them. */
 static void queue_view(const struct engine *e, int64_t now, struct view *v)
 {
     size_t nq = engine_queue_count(e);
-    uint32_t *past = nq > 0 ? calloc(nq, sizeof(*past)) : NULL;
     char name[2 * ENGINE_NAME_MAX];
-    if (nq > 0 && past == NULL) {
-        return;
-    }
-    if (nq > 0) {
-        engine_queues_waiting_past(e, now, past);
-    }
     for (size_t i = 0; i < nq; i++) {
         struct engine_queue_info q;
         if (engine_queue_get(e, engine_queue_name(e, i), &q) != 0 || q.retired) {
             continue;
         }
         const struct engine_thresholds *t = &q.thresholds;
-        uint64_t base = (uint64_t)q.answered + q.abandoned_after_sl + past[i];
         snprintf(name, sizeof(name), "queue.%s.service_level", q.name);
-        if ((t->sl_warn != 0 || t->sl_alarm != 0) && base > 0) {
-            int64_t pct = (int64_t)((uint64_t)q.answered_in_sl * 100 / base);
+        if ((t->sl_warn != 0 || t->sl_alarm != 0) && q.sl_permille != ENGINE_NO_DATA) {
+            int64_t pct = q.sl_permille / 10;
             uint8_t st = t->sl_alarm != 0 && pct < t->sl_alarm ? ENGINE_SIGNAL_BAD
                          : t->sl_warn != 0 && pct < t->sl_warn ? ENGINE_SIGNAL_WARN
                                                                : ENGINE_SIGNAL_OK;
@@ -451,7 +445,6 @@ static void queue_view(const struct engine *e, int64_t now, struct view *v)
         snprintf(name, sizeof(name), "queue.%s.agents", q.name);
         want(v, e, name, nobody ? ENGINE_SIGNAL_BAD : ENGINE_SIGNAL_OK, q.staffed, now, now);
     }
-    free(past);
 }
 
 /* Signals of queues and members that are no longer there are forgotten. */
