@@ -391,3 +391,9 @@ void api__escalate_free(struct api__escalate *s)
     api__escalate_stop(s);
     uv_close((uv_handle_t *)&s->timer, escalate_closed);
 }
+
+void api__escalate_stats(const struct api__escalate *s, uint64_t *sent, uint64_t *failed)
+{
+    *sent = s != NULL ? s->sent : 0;
+    *failed = s != NULL ? s->failed : 0;
+}

@@ -364,6 +364,8 @@ int api__escalate_new(struct api *a);
 void api__escalate_start(struct api__escalate *s);
 void api__escalate_stop(struct api__escalate *s);
 void api__escalate_free(struct api__escalate *s);
+/* Notifications this node attempted while leading, by outcome, since it started. */
+void api__escalate_stats(const struct api__escalate *s, uint64_t *sent, uint64_t *failed);
 
 /* distribute.c: scheduled reports, delivered by the leader. */
 struct api__distrib;

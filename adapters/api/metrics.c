@@ -396,6 +396,13 @@ void api__metrics(struct api__call *call)
             (unsigned long long)posted);
     fprintf(f, "contactd_webhook_attempts_total{outcome=\"failed\"} %llu\n",
             (unsigned long long)failed);
+    api__escalate_stats(call->api->escalate, &posted, &failed);
+    head(f, "contactd_fault_notifications_total", "counter",
+         "Fault notifications this node attempted while leading, by outcome.");
+    fprintf(f, "contactd_fault_notifications_total{outcome=\"sent\"} %llu\n",
+            (unsigned long long)posted);
+    fprintf(f, "contactd_fault_notifications_total{outcome=\"failed\"} %llu\n",
+            (unsigned long long)failed);
     queue_metrics(f, e);
     contact_metrics(f, e);
     agent_metrics(f, e);

@@ -97,6 +97,9 @@ def unacknowledged(c, hook, sink):
     check(docs[0] == docs[1], f"the nodes disagree: {docs}")
     check(sorted(x["what"] for x in docs[0]["log"]) ==
           ["escalated", "escalated", "notified", "notified", "opened"], str(docs[0]["log"]))
+    code, text = c.wait_leader().request("GET", "/metrics")
+    check(code == 200 and 'contactd_fault_notifications_total{outcome="sent"} 2' in text,
+          "metrics: the leader's two notifications sent")
     log(f"fault {f['id']} major member_lost: paged at once, mailed "
         f"{(mailed - f['opened']) / 1000:.1f} s after it opened, unacknowledged; once each; "
         "the vendor was not told")
