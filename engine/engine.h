@@ -59,6 +59,9 @@
 #define ENGINE_TRANSCRIPT_MAX 1000 /* messages one contact's transcript holds */
 #define ENGINE_TRANSCRIPT_BYTES (256 * 1024) /* text one transcript holds, in all */
 
+/* Health, faults and the model's continuity part: their own header, part of this one. */
+#include "engine/health.h"
+
 /* ---- Enumerations ------------------------------------------------------------------- */
 
 enum engine_channel {
@@ -393,55 +396,6 @@ struct engine_rule
     struct engine_action action;
 };
 
-/* Continuity (docs/continuity.md): fault rules the model sets before the built-in policy
- * (engine/health.h), and the escalation paths a fault's notifications follow. */
-#define ENGINE_FAULT_RULES_MAX 32
-#define ENGINE_ESCALATIONS_MAX 8
-#define ENGINE_LEVELS_MAX 4     /* levels of one path */
-#define ENGINE_NOTIFY_MAX 4     /* whom one level notifies */
-#define ENGINE_COMPONENTS_MAX 4 /* component patterns of one path */
-#define ENGINE_ADDRESS_MAX 256  /* a webhook's URL or an email address (with NUL) */
-
-enum engine_notify_kind {
-    ENGINE_NOTIFY_WEBHOOK = 0,
-    ENGINE_NOTIFY_EMAIL,
-    ENGINE_NOTIFY_KIND_COUNT
-};
-
-struct engine_fault_rule_def
-{
-    char signal[ENGINE_NAME_MAX]; /* a pattern: dotted segments, '*' for any one */
-    uint8_t state;                /* enum engine_signal_state: WARN or BAD */
-    char kind[ENGINE_NAME_MAX];   /* a name; "" = the signal's name */
-    uint8_t severity;             /* enum engine_severity */
-};
-
-struct engine_notify_to
-{
-    uint8_t kind;                     /* enum engine_notify_kind */
-    char address[ENGINE_ADDRESS_MAX]; /* http://IP:PORT/PATH, or an email address */
-};
-
-struct engine_escalation_level
-{
-    uint32_t after_s; /* after the fault opened, while nobody has acknowledged it */
-    uint8_t n_to;     /* 1..ENGINE_NOTIFY_MAX */
-    struct engine_notify_to to[ENGINE_NOTIFY_MAX];
-};
-
-/* A path: the faults it takes (their severities, and optionally their components by
- * pattern: '*' matches any run of characters, "node:*"), and its levels, ascending in
- * after_s. A vendor's support is a path with the components the vendor supports. */
-struct engine_escalation_path
-{
-    char name[ENGINE_NAME_MAX];
-    uint8_t severities; /* bit (1u << enum engine_severity) for each it takes; not 0 */
-    uint8_t n_components;
-    char components[ENGINE_COMPONENTS_MAX][ENGINE_NAME_MAX + 8];
-    uint8_t n_levels; /* 1..ENGINE_LEVELS_MAX */
-    struct engine_escalation_level levels[ENGINE_LEVELS_MAX];
-};
-
 /* At most 65535 skills, queues and rules each (ids are 16 bits in the state). */
 struct engine_model
 {
@@ -600,15 +554,6 @@ struct engine_contact_create
      * against: a retry that reaches another node asks for the same contact. */
     const char *home;
     const char *session;
-};
-
-/* One health signal as HEALTH sets it (engine/health.h). */
-struct engine_signal_set
-{
-    const char *name; /* a name (engine_name_valid, ENGINE_NAME_MAX): "member.n2.reachable" */
-    uint8_t state;    /* enum engine_signal_state */
-    int64_t value;    /* what was measured (its unit is the signal's) */
-    int64_t since;    /* when it entered this state (ms); 0 = the command's time */
 };
 
 struct engine_agent_spec
@@ -1567,7 +1512,5 @@ bool engine_name_valid(const char *s, size_t cap);
  * control characters. A session key is such a string of at most ENGINE_SESSION_MAX - 1. */
 bool engine_visible_valid(const char *s, size_t cap);
 bool engine_session_valid(const char *s);
-
-#include "engine/health.h"
 
 #endif

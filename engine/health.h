@@ -1,4 +1,5 @@
-/* Health and faults: part of the engine's public interface (engine.h includes it).
+/* Health, faults and the routing model's continuity part: part of the engine's public
+ * interface. engine.h includes it after its limits: include engine/engine.h, not this.
  *
  * Health signals. The cluster's view of its own health is replicated state: a table of
  * signals, each a name ("cluster.quorum", "member.n2.reachable", "node.n1.disk_free"), a
@@ -77,6 +78,64 @@ enum engine_signal_state {
 };
 enum engine_severity { ENGINE_SEVERITY_MINOR = 1, ENGINE_SEVERITY_MAJOR };
 
+/* One health signal as HEALTH sets it (above). */
+struct engine_signal_set
+{
+    const char *name; /* a name (engine_name_valid, ENGINE_NAME_MAX): "member.n2.reachable" */
+    uint8_t state;    /* enum engine_signal_state */
+    int64_t value;    /* what was measured (its unit is the signal's) */
+    int64_t since;    /* when it entered this state (ms); 0 = the command's time */
+};
+
+/* Continuity (docs/continuity.md): fault rules the model sets before the built-in policy
+ * (engine/health.h), and the escalation paths a fault's notifications follow. */
+#define ENGINE_FAULT_RULES_MAX 32
+#define ENGINE_ESCALATIONS_MAX 8
+#define ENGINE_LEVELS_MAX 4     /* levels of one path */
+#define ENGINE_NOTIFY_MAX 4     /* whom one level notifies */
+#define ENGINE_COMPONENTS_MAX 4 /* component patterns of one path */
+#define ENGINE_ADDRESS_MAX 256  /* a webhook's URL or an email address (with NUL) */
+
+enum engine_notify_kind {
+    ENGINE_NOTIFY_WEBHOOK = 0,
+    ENGINE_NOTIFY_EMAIL,
+    ENGINE_NOTIFY_KIND_COUNT
+};
+
+struct engine_fault_rule_def
+{
+    char signal[ENGINE_NAME_MAX]; /* a pattern: dotted segments, '*' for any one */
+    uint8_t state;                /* enum engine_signal_state: WARN or BAD */
+    char kind[ENGINE_NAME_MAX];   /* a name; "" = the signal's name */
+    uint8_t severity;             /* enum engine_severity */
+};
+
+struct engine_notify_to
+{
+    uint8_t kind;                     /* enum engine_notify_kind */
+    char address[ENGINE_ADDRESS_MAX]; /* http://IP:PORT/PATH, or an email address */
+};
+
+struct engine_escalation_level
+{
+    uint32_t after_s; /* after the fault opened, while nobody has acknowledged it */
+    uint8_t n_to;     /* 1..ENGINE_NOTIFY_MAX */
+    struct engine_notify_to to[ENGINE_NOTIFY_MAX];
+};
+
+/* A path: the faults it takes (their severities, and optionally their components by
+ * pattern: '*' matches any run of characters, "node:*"), and its levels, ascending in
+ * after_s. A vendor's support is a path with the components the vendor supports. */
+struct engine_escalation_path
+{
+    char name[ENGINE_NAME_MAX];
+    uint8_t severities; /* bit (1u << enum engine_severity) for each it takes; not 0 */
+    uint8_t n_components;
+    char components[ENGINE_COMPONENTS_MAX][ENGINE_NAME_MAX + 8];
+    uint8_t n_levels; /* 1..ENGINE_LEVELS_MAX */
+    struct engine_escalation_level levels[ENGINE_LEVELS_MAX];
+};
+
 struct engine_signal_info
 {
     const char *name;
@@ -134,7 +193,6 @@ int engine_fault_notice(const struct engine *e,
                         struct engine_fault_notice *out);
 /* "pending", "sent", "given_up", "cancelled" */
 const char *engine_notice_state_name(int state);
-struct engine_escalation_path;
 /* True when the path takes the fault (its severity, and one of its component patterns,
  * if it has any). */
 bool engine_escalation_takes(const struct engine_escalation_path *p,

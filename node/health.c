@@ -82,7 +82,6 @@ struct node__health
 {
     uv_timer_t timer; /* first: the close callback frees the whole struct */
     struct node *node;
-    bool running;
     int64_t started; /* wall ms */
     struct sig local[LOCAL_MAX];
     unsigned n_local;
@@ -97,7 +96,6 @@ struct node__health
     int64_t change_at[ELECTIONS_BAD + 1]; /* wall ms of the latest leader changes, a ring */
     unsigned change_head;
     bool proposing;
-    uint64_t proposed, failed;
     struct stretch recording; /* the outage being recorded (cluster.quorum bad) */
     void (*done)(void *arg);
     void *done_arg;
@@ -568,7 +566,6 @@ static void proposed(void *data, const struct engine_result *res)
     struct node__health *h = data;
     h->proposing = false;
     if (res->code != 0) {
-        h->failed++;
         if (res->code != CD_EUNAVAIL) {
             cd_logf(CD_LOG_WARN, "health", "not applied: %s", res->message);
         }
@@ -620,7 +617,6 @@ static void tick(uv_timer_t *t)
     cmd.u.health.signals = v.set;
     if (cluster_submit(n->cluster, &cmd, proposed, h) == 0) {
         h->proposing = true;
-        h->proposed++;
     }
 }
 
@@ -661,7 +657,6 @@ static int health_start(void *self, struct node *n, char *err, size_t errlen)
     h->own[0] = (struct stretch){.from = h->started}; /* a node starts knowing no leader */
     h->n_own = 1;
     uv_timer_init(n->loop, &h->timer);
-    h->running = true;
     uv_timer_start(&h->timer, tick, TICK_MS, TICK_MS);
     return 0;
 }
@@ -669,7 +664,6 @@ static int health_start(void *self, struct node *n, char *err, size_t errlen)
 static void timer_closed(uv_handle_t *handle)
 {
     struct node__health *h = (struct node__health *)handle;
-    h->running = false;
     h->done(h->done_arg);
 }
 

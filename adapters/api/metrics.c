@@ -377,6 +377,20 @@ static void http_metrics(FILE *f, const struct http_server *s)
     http_policy_metrics(f, &st);
 }
 
+/* A counter of attempts by outcome: the good one and the failed. */
+static void outcomes(FILE *f,
+                     const char *name,
+                     const char *help,
+                     const char *good,
+                     uint64_t n_good,
+                     const char *bad,
+                     uint64_t n_bad)
+{
+    head(f, name, "counter", help);
+    fprintf(f, "%s{outcome=\"%s\"} %llu\n", name, good, (unsigned long long)n_good);
+    fprintf(f, "%s{outcome=\"%s\"} %llu\n", name, bad, (unsigned long long)n_bad);
+}
+
 void api__metrics(struct api__call *call)
 {
     char *text = NULL;
@@ -390,19 +404,13 @@ void api__metrics(struct api__call *call)
     raft_metrics(f, call->api->cluster);
     uint64_t posted, failed;
     api__webhooks_stats(call->api->webhooks, &posted, &failed);
-    head(f, "contactd_webhook_attempts_total", "counter",
-         "Webhook deliveries this node attempted while leading, by outcome.");
-    fprintf(f, "contactd_webhook_attempts_total{outcome=\"ok\"} %llu\n",
-            (unsigned long long)posted);
-    fprintf(f, "contactd_webhook_attempts_total{outcome=\"failed\"} %llu\n",
-            (unsigned long long)failed);
+    outcomes(f, "contactd_webhook_attempts_total",
+             "Webhook deliveries this node attempted while leading, by outcome.", "ok", posted,
+             "failed", failed);
     api__escalate_stats(call->api->escalate, &posted, &failed);
-    head(f, "contactd_fault_notifications_total", "counter",
-         "Fault notifications this node attempted while leading, by outcome.");
-    fprintf(f, "contactd_fault_notifications_total{outcome=\"sent\"} %llu\n",
-            (unsigned long long)posted);
-    fprintf(f, "contactd_fault_notifications_total{outcome=\"failed\"} %llu\n",
-            (unsigned long long)failed);
+    outcomes(f, "contactd_fault_notifications_total",
+             "Fault notifications this node attempted while leading, by outcome.", "sent",
+             posted, "failed", failed);
     queue_metrics(f, e);
     contact_metrics(f, e);
     agent_metrics(f, e);
