@@ -100,6 +100,10 @@ static void touch_command(struct cluster__touched *t,
             touch_agent(t, cmd->u.upsert.name);
             break;
         case ENGINE_CMD_MODEL_INSTALL:
+        case ENGINE_CMD_RUNBOOK_RUN: /* their actions pause, resume, install */
+        case ENGINE_CMD_RUNBOOK_APPROVE:
+        case ENGINE_CMD_RUNBOOK_END:
+        case ENGINE_CMD_RUNBOOK_MODEL:
             t->everything = t->everything || res->code == 0;
             break;
         default:

@@ -274,15 +274,6 @@ static int read_defaults(struct model_builder *b, const struct ynode *n)
     return 0;
 }
 
-/* The continuity runbooks have no engine yet: a model that names them is refused, rather
- * than read and then ignored while an operator believes them armed. */
-static int refuse_runbooks(struct model_builder *b, const struct ynode *n)
-{
-    return cfg_fail(&b->c, n,
-                    "runbooks: not supported yet (continuity runbooks come in a later version; "
-                    "remove this section)");
-}
-
 /* Sections in dependency order: what a section refers to is read before it. */
 static int read_sections(struct model_builder *b, const struct ynode *root)
 {
@@ -301,7 +292,7 @@ static int read_sections(struct model_builder *b, const struct ynode *root)
         (rv = model_read_queues(b, queues)) || (rv = model_check_overflow_loops(b, queues)) ||
         ((e = ynode_get(root, "agents")) && (rv = model_read_agents(b, e))) ||
         ((e = ynode_get(root, "rules")) && (rv = model_read_rules(b, e))) ||
-        ((e = ynode_get(root, "runbooks")) && (rv = refuse_runbooks(b, e))) ||
+        ((e = ynode_get(root, "runbooks")) && (rv = model_read_runbooks(b, e))) ||
         ((e = ynode_get(root, "personal")) && (rv = read_personal(b, e))) ||
         ((e = ynode_get(root, "away_reasons")) && (rv = model_read_away(b, e))) ||
         ((e = ynode_get(root, "dispositions")) && (rv = model_read_dispositions(b, e))) ||

@@ -78,6 +78,7 @@ int model_read_capacity(struct model_builder *b, const struct ynode *n, uint8_t 
 int model_read_hours(struct model_builder *b, const struct ynode *n);
 /* continuity: {faults, escalation} (model_continuity.c). */
 int model_read_continuity(struct model_builder *b, const struct ynode *n);
+int model_read_runbooks(struct model_builder *b, const struct ynode *n);
 /* Registers every queue name (so that queues may refer to later ones), then reads them. */
 int model_read_queues(struct model_builder *b, const struct ynode *n);
 int model_check_overflow_loops(struct model_builder *b, const struct ynode *n);

@@ -44,6 +44,9 @@ static const char *object_name(const struct engine *e,
         case ENGINE_CMD_REPORT_PUT:
         case ENGINE_CMD_REPORT_DELETE:
             return str(cmd->u.report.name);
+        case ENGINE_CMD_MODEL_SAVE:
+        case ENGINE_CMD_MODEL_FORGET:
+            return str(cmd->u.runbook.name);
         default:
             return NULL;
     }
@@ -76,6 +79,14 @@ static bool object_number(const struct engine_command *cmd,
         case ENGINE_CMD_FAULT_NOTE:
         case ENGINE_CMD_FAULT_CLOSE:
             *n = cmd->u.fault.id;
+            return true;
+        case ENGINE_CMD_RUNBOOK_RUN: /* the run: its runbook and trigger are in it */
+            *n = res->contact;
+            return true;
+        case ENGINE_CMD_RUNBOOK_APPROVE:
+        case ENGINE_CMD_RUNBOOK_END:
+        case ENGINE_CMD_RUNBOOK_MODEL:
+            *n = cmd->u.runbook.run;
             return true;
         default:
             return false;

@@ -31,6 +31,8 @@
  *   CHAT_MESSAGE                          id, from, agent, msg_id, text
  *   HEALTH                                n, n x (name, state, value, since)
  *   FAULT_*                               id, text, path, level, target, ok, retry_at
+ *   MODEL_SAVE, MODEL_FORGET, RUNBOOK_*   name, signal, text, comment, run, version, ok,
+ *                                         then (ok only) the model (engine_model_encode())
  *
  *   skills[] = n, n x (skill, level)      attrs[] = n, n x (key, value)
  *
@@ -124,6 +126,25 @@ static void put_install(struct enc *w, const struct engine_command *cmd)
     cd_buf_str(w->b, cmd->u.install.comment);
     cd_buf_str(w->b, cmd->u.install.diff);
     cd_buf_uvar(w->b, cmd->u.install.rollback_of);
+}
+
+static void put_runbook(struct enc *w, const struct engine_command *cmd)
+{
+    cd_buf_str(w->b, cmd->u.runbook.name);
+    cd_buf_str(w->b, cmd->u.runbook.signal);
+    cd_buf_str(w->b, cmd->u.runbook.text);
+    cd_buf_str(w->b, cmd->u.runbook.comment);
+    cd_buf_uvar(w->b, cmd->u.runbook.run);
+    cd_buf_uvar(w->b, cmd->u.runbook.version);
+    cd_buf_uvar(w->b, cmd->u.runbook.ok);
+    if (cmd->u.runbook.ok && cmd->kind == ENGINE_CMD_RUNBOOK_MODEL) {
+        int rv = cmd->u.runbook.model != NULL
+                     ? engine_model_encode(cmd->u.runbook.model, w->b)
+                     : CD_EINVAL;
+        if (rv != 0) {
+            w->err = rv;
+        }
+    }
 }
 
 static void put_webhook(struct enc *w, const struct engine_command *cmd)
@@ -294,6 +315,14 @@ static void put_body(struct enc *w, const struct engine_command *cmd)
             cd_buf_uvar(w->b, cmd->u.fault.ok);
             cd_buf_svar(w->b, cmd->u.fault.retry_at);
             break;
+        case ENGINE_CMD_MODEL_SAVE:
+        case ENGINE_CMD_MODEL_FORGET:
+        case ENGINE_CMD_RUNBOOK_RUN:
+        case ENGINE_CMD_RUNBOOK_APPROVE:
+        case ENGINE_CMD_RUNBOOK_END:
+        case ENGINE_CMD_RUNBOOK_MODEL:
+            put_runbook(w, cmd);
+            break;
         default: /* ABANDON, END, CALLBACK */
             cd_buf_uvar(w->b, cmd->u.contact.id);
             break;
@@ -436,6 +465,21 @@ static void get_install(struct dec *d, struct engine_command *cmd)
     cmd->u.install.comment = get_str(d);
     cmd->u.install.diff = get_str(d);
     cmd->u.install.rollback_of = (uint32_t)cd_rd_uint(&d->r, UINT32_MAX);
+}
+
+static void get_runbook(struct dec *d, struct engine_command *cmd)
+{
+    cmd->u.runbook.name = get_str(d);
+    cmd->u.runbook.signal = get_str(d);
+    cmd->u.runbook.text = get_str(d);
+    cmd->u.runbook.comment = get_str(d);
+    cmd->u.runbook.run = (uint32_t)cd_rd_uint(&d->r, UINT32_MAX);
+    cmd->u.runbook.version = (uint32_t)cd_rd_uint(&d->r, UINT32_MAX);
+    cmd->u.runbook.ok = cd_rd_uint(&d->r, 1) != 0;
+    if (cmd->u.runbook.ok && cmd->kind == ENGINE_CMD_RUNBOOK_MODEL && d->r.err == 0) {
+        d->rv = engine_model_decode(&d->r, &d->store->model);
+        cmd->u.runbook.model = &d->store->model;
+    }
 }
 
 static void get_agent(struct dec *d, struct engine_command *cmd)
@@ -627,6 +671,14 @@ static void get_body(struct dec *d, struct engine_command *cmd)
             cmd->u.fault.target = (uint8_t)cd_rd_uint(&d->r, UINT8_MAX);
             cmd->u.fault.ok = cd_rd_uint(&d->r, 1) != 0;
             cmd->u.fault.retry_at = cd_rd_svar(&d->r);
+            break;
+        case ENGINE_CMD_MODEL_SAVE:
+        case ENGINE_CMD_MODEL_FORGET:
+        case ENGINE_CMD_RUNBOOK_RUN:
+        case ENGINE_CMD_RUNBOOK_APPROVE:
+        case ENGINE_CMD_RUNBOOK_END:
+        case ENGINE_CMD_RUNBOOK_MODEL:
+            get_runbook(d, cmd);
             break;
         default:
             cd_rd_fail(&d->r);

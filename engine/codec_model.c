@@ -35,6 +35,9 @@
  *   format 5 only: the continuity part: fault_rules[] (signal, state, kind, severity),
  *              escalations[] (name, severities, components[], levels[] (after_s,
  *              to[] (kind, address))) (written only for a model with a rule or a path)
+ *   format 6: the continuity part, then runbooks[] (engine__runbook_def_encode()) (format 6
+ *              is written only for a model with a runbook, so every other model keeps the
+ *              bytes it had)
  *
  * Only the used part of a fixed array is written, so the form is canonical: the decoder
  * accepts one byte string per model (minimal varints, every value within its field's
@@ -44,7 +47,7 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
-#include "engine/engine.h"
+#include "engine/internal.h"
 #include "common/buf.h"
 
 #define MODEL_FORMAT 1
@@ -52,6 +55,7 @@
 #define MODEL_FORMAT_CHAT 3
 #define MODEL_FORMAT_REPORTS 4
 #define MODEL_FORMAT_CONTINUITY 5
+#define MODEL_FORMAT_RUNBOOKS 6
 
 /* Fewest bytes one element of each array encodes to: a count is accepted only if that
  * many elements could fit in the bytes left, so a forged count cannot make us allocate
@@ -379,6 +383,9 @@ static bool has_continuity_part(const struct engine_model *m)
 
 static uint8_t format_of(const struct engine_model *m)
 {
+    if (m->n_runbooks > 0) {
+        return MODEL_FORMAT_RUNBOOKS;
+    }
     if (has_continuity_part(m)) {
         return MODEL_FORMAT_CONTINUITY;
     }
@@ -422,13 +429,22 @@ int engine_model_encode(const struct engine_model *m, struct cd_buf *out)
     if (format >= MODEL_FORMAT_REPORTS) {
         put_reports_part(&w, m);
     }
-    if (format == MODEL_FORMAT_CONTINUITY) {
+    if (format >= MODEL_FORMAT_CONTINUITY) {
         if (m->n_fault_rules > ENGINE_FAULT_RULES_MAX ||
             m->n_escalations > ENGINE_ESCALATIONS_MAX) {
             w.err = CD_EINVAL;
         }
         PUT_ARRAY(&w, m->n_fault_rules, m->fault_rules, put_fault_rule);
         PUT_ARRAY(&w, m->n_escalations, m->escalations, put_escalation);
+    }
+    if (format == MODEL_FORMAT_RUNBOOKS) {
+        if (m->n_runbooks > ENGINE_RUNBOOKS_MAX) {
+            w.err = CD_EINVAL;
+        }
+        cd_buf_uvar(out, m->n_runbooks);
+        for (uint32_t i = 0; i < m->n_runbooks && i < ENGINE_RUNBOOKS_MAX; i++) {
+            engine__runbook_def_encode(out, &m->runbooks[i]);
+        }
     }
     int rv = out->err != 0 ? out->err : w.err;
     if (rv != 0 && out->err == 0) {
@@ -800,13 +816,30 @@ static int get_escalation(struct cd_reader *r, struct engine_escalation_path *p)
     return r->err != 0 ? CD_ECORRUPT : 0;
 }
 
-/* Format 5: written only when something in it is set. */
-static int get_continuity_part(struct cd_reader *r, struct engine_model *m)
+/* Format 5: written only when something in it is set; format 6: runbooks after it. */
+static int get_continuity_part(struct cd_reader *r, struct engine_model *m, bool runbooks)
 {
     GET_ARRAY(r, ENGINE_FAULT_RULES_MAX, 4, m->n_fault_rules, m->fault_rules, get_fault_rule);
     GET_ARRAY(r, ENGINE_ESCALATIONS_MAX, 5, m->n_escalations, m->escalations, get_escalation);
-    if (!has_continuity_part(m)) {
+    if (!runbooks && !has_continuity_part(m)) {
         cd_rd_fail(r);
+    }
+    if (runbooks && r->err == 0) {
+        uint32_t n = (uint32_t)cd_rd_uint(r, ENGINE_RUNBOOKS_MAX);
+        if (n == 0 || r->err != 0) {
+            cd_rd_fail(r);
+            return CD_ECORRUPT;
+        }
+        m->runbooks = cd_calloc(n, sizeof(*m->runbooks));
+        if (m->runbooks == NULL) {
+            return CD_ENOMEM;
+        }
+        m->n_runbooks = n;
+        for (uint32_t i = 0; i < n; i++) {
+            if (engine__runbook_def_decode(r, &m->runbooks[i]) != 0) {
+                return CD_ECORRUPT;
+            }
+        }
     }
     return r->err != 0 ? CD_ECORRUPT : 0;
 }
@@ -834,7 +867,7 @@ static int get_model(struct cd_reader *r, struct engine_model *m, uint8_t format
         if (rv != 0 || format == MODEL_FORMAT_REPORTS) {
             return rv;
         }
-        return get_continuity_part(r, m);
+        return get_continuity_part(r, m, format == MODEL_FORMAT_RUNBOOKS);
     }
     return r->err != 0 ? CD_ECORRUPT : 0;
 }
@@ -846,7 +879,7 @@ int engine_model_decode(struct cd_reader *r, struct engine_model *m)
     if (r->err != 0) {
         return CD_ECORRUPT;
     }
-    if (format < MODEL_FORMAT || format > MODEL_FORMAT_CONTINUITY) {
+    if (format < MODEL_FORMAT || format > MODEL_FORMAT_RUNBOOKS) {
         cd_rd_fail(r);
         return CD_EVERSION;
     }

@@ -97,6 +97,13 @@ static int dispatch(struct engine *e,
         case ENGINE_CMD_FAULT_ESCALATE:
         case ENGINE_CMD_FAULT_NOTIFIED:
             return engine__cmd_escalation(e, cmd, res);
+        case ENGINE_CMD_MODEL_SAVE:
+        case ENGINE_CMD_MODEL_FORGET:
+        case ENGINE_CMD_RUNBOOK_RUN:
+        case ENGINE_CMD_RUNBOOK_APPROVE:
+        case ENGINE_CMD_RUNBOOK_END:
+        case ENGINE_CMD_RUNBOOK_MODEL:
+            return engine__cmd_runbook(e, cmd, res);
         default:
             return FAIL(res, CD_EINVAL, "unknown command kind %u", cmd->kind);
     }

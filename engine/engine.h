@@ -444,6 +444,9 @@ struct engine_model
     struct engine_fault_rule_def *fault_rules; /* owned */
     uint32_t n_escalations;
     struct engine_escalation_path *escalations; /* owned */
+    /* Runbooks (engine/health.h): at most ENGINE_RUNBOOKS_MAX, names unique. */
+    uint32_t n_runbooks;
+    struct engine_runbook_def *runbooks; /* owned */
 };
 
 void engine_model_init(struct engine_model *m);
@@ -523,6 +526,12 @@ enum engine_cmd_kind {
     ENGINE_CMD_FAULT_CLOSE,    /* ... or closes it by hand */
     ENGINE_CMD_FAULT_ESCALATE, /* the leader opens a level of an escalation path ... */
     ENGINE_CMD_FAULT_NOTIFIED, /* ... and says how each of its notifications went */
+    ENGINE_CMD_MODEL_SAVE,     /* keep a model's text by name, for runbooks to install */
+    ENGINE_CMD_MODEL_FORGET,
+    ENGINE_CMD_RUNBOOK_RUN,     /* the trigger holds (the leader), or someone runs it */
+    ENGINE_CMD_RUNBOOK_APPROVE, /* a supervisor lets an awaiting run act */
+    ENGINE_CMD_RUNBOOK_END,     /* the trigger has cleared, or someone ends the run */
+    ENGINE_CMD_RUNBOOK_MODEL,   /* the leader installs (or puts back) a run's model */
     ENGINE_CMD_KIND_COUNT
 };
 
@@ -747,6 +756,19 @@ struct engine_command
             bool ok;          /* NOTIFIED: delivered */
             int64_t retry_at; /* NOTIFIED, failed: when to try again */
         } fault;              /* FAULT_* */
+        /* Runbooks and saved models (engine/health.h, "Runbooks"). */
+        struct
+        {
+            const char *name;    /* RUN: the runbook; MODEL_SAVE, MODEL_FORGET: the model */
+            const char *signal;  /* RUN from the leader: the signal that holds the trigger */
+            const char *text;    /* MODEL_SAVE: the model's source, 1..ENGINE_SAVED_TEXT_MAX-1
+                                    bytes; END: why; RUNBOOK_MODEL not ok: what failed */
+            const char *comment; /* MODEL_SAVE: why (< ENGINE_COMMENT_MAX bytes) */
+            uint32_t run;        /* APPROVE, END, RUNBOOK_MODEL */
+            uint32_t version;    /* RUNBOOK_MODEL ok: above the installed version */
+            bool ok;             /* RUNBOOK_MODEL: model holds the model to install */
+            const struct engine_model *model;
+        } runbook;
     } u;
 };
 

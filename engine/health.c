@@ -254,6 +254,28 @@ static int open_fault(struct engine *e,
     return engine__fault_log(e, f, s->since, "", "opened", text);
 }
 
+int engine__fault_open(struct engine *e,
+                       const char *kind,
+                       const char *component,
+                       uint8_t severity,
+                       const char *text,
+                       uint32_t *id)
+{
+    if (GROW(e->faults, e->cap_faults, e->n_faults + 1) != 0) {
+        e->oom = CD_ENOMEM;
+        return CD_ENOMEM;
+    }
+    struct engine__fault *f = &e->faults[e->n_faults];
+    memset(f, 0, sizeof(*f));
+    f->id = *id = ++e->next_fault;
+    f->severity = severity;
+    snprintf(f->kind, sizeof(f->kind), "%s", kind);
+    snprintf(f->component, sizeof(f->component), "%s", component);
+    f->opened = e->clock;
+    e->n_faults++;
+    return engine__fault_log(e, f, e->clock, "", "opened", text);
+}
+
 /* Somebody has it, or it is over: what is not sent yet is not sent. */
 static void cancel_notices(struct engine__fault *f)
 {
@@ -276,6 +298,17 @@ static int close_fault(struct engine *e,
     snprintf(f->closed_by, sizeof(f->closed_by), "%s", str(actor));
     int rv = engine__fault_log(e, f, f->closed, actor, what, text);
     return rv == CD_ETOOBIG ? 0 : rv;
+}
+
+int engine__fault_end(struct engine *e, uint32_t id, const char *what, const char *text)
+{
+    struct engine__fault *f = engine__fault_find(e, id);
+    if (f == NULL || f->closed != 0) {
+        return 0;
+    }
+    int rv = close_fault(e, f, e->clock, "", what, text);
+    trim_closed(e);
+    return rv;
 }
 
 /* What a signal's new state means for its fault. */

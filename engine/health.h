@@ -237,4 +237,148 @@ const char *engine_signal_state_name(int state); /* "ok", "warn", "bad", "gone" 
 int engine_signal_state_parse(const char *s);
 const char *engine_severity_name(int severity); /* "minor", "major" */
 
+/* Runbooks (docs/continuity.md, "Runbooks"). A runbook in the model is a trigger and
+ * ordered actions. The trigger holds while a signal its pattern matches has been in the
+ * trigger's state or worse (warn: warn or bad; bad: bad) for at least for_s; it has cleared
+ * once every signal the pattern matches has been better than that state for at least
+ * clear_s (or none is left): the hysteresis that keeps a flapping signal from running it
+ * again and again.
+ *
+ * RUNBOOK_RUN (name, signal): a run of the runbook, with a copy of its definition (its
+ * recovery and reverts do not depend on the model that comes next: a contingency model
+ * need not hold the runbook that installed it). From the leader (no actor) the trigger must
+ * hold now on the signal it names; by hand (an actor) it runs whatever the signals say.
+ * Refused (CD_EEXISTS) while a run of the runbook is awaiting approval or active, and
+ * (CD_ECAPACITY) when max_per_hour runs of it started in the last hour. With approval it
+ * waits for RUNBOOK_APPROVE (a supervisor's); else its actions are carried out at once, in
+ * order, in this same command, so a failover cannot split them:
+ *   pause / resume QUEUE: the queue pauses or resumes (already so: skipped, and left alone
+ *     by the revert);
+ *   fault KIND SEVERITY: opens a fault of component "runbook:NAME"; the escalation paths
+ *     that take it notify the people on call (this is how a runbook notifies);
+ *   model SAVED: the saved model (MODEL_SAVE) is to be installed: the step is pending until
+ *     the leader, which parses its text, gives it with RUNBOOK_MODEL.
+ * RUNBOOK_END (run, text): the trigger has cleared (the leader: it must have), or someone
+ * ends it by hand. An awaiting run ends without acting; an active one that reverts undoes
+ * its steps in reverse order (resumes what it paused, pauses what it resumed, closes its
+ * fault; the model step becomes pending again, for the leader to put the version before
+ * back, unless a version other than the one it installed is running: an admin has changed
+ * the model since, and that stands). Without revert, the steps stand; its fault closes.
+ * RUNBOOK_MODEL (run, version, model, ok, text): the leader installs the model step's
+ * model (the saved one, or on revert the version before, as rollback_of) as `version`, or
+ * says why it could not (ok false: the step fails). A step not pending is CD_ESTATE: a new
+ * leader that gives it again cannot install it twice. The install is archived with the
+ * saved model's text (or the version's it restores) and actor "runbook:NAME".
+ * MODEL_SAVE (name, text, comment) keeps a model's text by name for runbooks to install
+ * (the edge has parsed and validated it; at most ENGINE_SAVED_MAX, CD_ECAPACITY past it);
+ * MODEL_FORGET (name) drops it (CD_ESTATE while the installed model's runbooks name it).
+ * Every one of these is audited. The state keeps every open run and the ENGINE_RUNS_KEPT
+ * ended last; runs and saved models are in snapshots and in the digest. */
+#define ENGINE_RUNBOOKS_MAX 16
+#define ENGINE_ACTIONS_MAX 8
+#define ENGINE_RUNS_KEPT 64
+#define ENGINE_SAVED_MAX 8
+#define ENGINE_SAVED_TEXT_MAX (1024 * 1024)
+#define ENGINE_STEP_NOTE_MAX 96
+
+enum engine_runbook_do {
+    ENGINE_DO_MODEL = 0,
+    ENGINE_DO_PAUSE,
+    ENGINE_DO_RESUME,
+    ENGINE_DO_FAULT,
+    ENGINE_DO_COUNT
+};
+
+struct engine_runbook_action
+{
+    uint8_t kind;               /* enum engine_runbook_do */
+    uint8_t severity;           /* FAULT: enum engine_severity */
+    char arg[ENGINE_NAME_MAX];  /* MODEL: a saved model; PAUSE, RESUME: a queue; FAULT: kind */
+};
+
+struct engine_runbook_def
+{
+    char name[ENGINE_NAME_MAX];
+    char signal[ENGINE_NAME_MAX]; /* a pattern (engine_signal_pattern_valid) */
+    uint8_t state;                /* WARN (warn or bad) or BAD */
+    uint32_t for_s, clear_s;
+    uint8_t max_per_hour; /* 1..60 */
+    bool approval, revert;
+    uint8_t n_actions; /* 1..ENGINE_ACTIONS_MAX */
+    struct engine_runbook_action actions[ENGINE_ACTIONS_MAX];
+};
+
+enum engine_run_state {
+    ENGINE_RUN_AWAITING = 0, /* approval */
+    ENGINE_RUN_ACTIVE,
+    ENGINE_RUN_ENDED,
+};
+
+enum engine_step_state {
+    ENGINE_STEP_WAITING = 0, /* not started: the run awaits approval */
+    ENGINE_STEP_PENDING,     /* model: the leader installs it */
+    ENGINE_STEP_DONE,
+    ENGINE_STEP_SKIPPED, /* nothing to do (the queue was so already) */
+    ENGINE_STEP_FAILED,
+    ENGINE_STEP_REVERTING, /* model: the leader puts the version before back */
+    ENGINE_STEP_REVERTED,
+    ENGINE_STEP_KEPT, /* not undone: the run does not revert, or the model changed since */
+    ENGINE_STEP_STATE_COUNT
+};
+
+struct engine_run_info
+{
+    uint32_t id;
+    uint8_t state; /* enum engine_run_state */
+    const char *runbook;
+    const char *signal;      /* what triggered it; "" when run by hand */
+    const char *actor;       /* who ran it by hand; "" for the leader */
+    const char *approved_by; /* "" without approval */
+    const char *ended_by;    /* "" for the leader (the trigger cleared) */
+    const char *why;         /* why it ended; "" */
+    int64_t triggered, started, ended; /* started: its actions ran (0 while awaiting) */
+    uint32_t model_before, model_installed, fault;
+    const struct engine_runbook_def *def; /* its copy */
+    uint8_t steps[ENGINE_ACTIONS_MAX];    /* enum engine_step_state */
+    const char *notes[ENGINE_ACTIONS_MAX];
+};
+
+size_t engine_run_count(const struct engine *e);
+/* In id order (ended ones kept first, then open); strings borrowed until the next command. */
+int engine_run_at(const struct engine *e, size_t i, struct engine_run_info *out);
+int engine_run_get(const struct engine *e, uint32_t id, struct engine_run_info *out);
+/* The runbook's run awaiting approval or active, 0 when none. */
+uint32_t engine_run_open(const struct engine *e, const char *runbook);
+/* Runs of the runbook started in the hour before now (ms). */
+uint32_t engine_runs_in_hour(const struct engine *e, const char *runbook, int64_t now);
+/* True when the trigger holds at now: *signal (may be NULL) is the first signal (in name
+ * order) that makes it hold. */
+bool engine_runbook_holds(const struct engine *e,
+                          const struct engine_runbook_def *d,
+                          int64_t now,
+                          const char **signal);
+bool engine_runbook_cleared(const struct engine *e,
+                            const struct engine_runbook_def *d,
+                            int64_t now);
+/* The trigger alone: would a signal of this name, in this state for held_ms, hold it?
+ * (contactctl runbook simulate) */
+bool engine_runbook_fires(const struct engine_runbook_def *d,
+                          const char *signal,
+                          int state,
+                          int64_t held_ms);
+const struct engine_runbook_def *engine_runbook_find(const struct engine *e, const char *name);
+const char *engine_runbook_do_name(int kind);     /* "model", "pause", "resume", "fault" */
+int engine_runbook_do_parse(const char *s);
+const char *engine_run_state_name(int state); /* "awaiting", "active", "ended" */
+const char *engine_step_state_name(int state);
+
+struct engine_saved_info
+{
+    const char *name, *source, *comment, *actor;
+    int64_t at;
+};
+size_t engine_saved_count(const struct engine *e);
+int engine_saved_at(const struct engine *e, size_t i, struct engine_saved_info *out);
+int engine_saved_find(const struct engine *e, const char *name, struct engine_saved_info *out);
+
 #endif

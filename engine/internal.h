@@ -24,7 +24,7 @@
  *    deadline, the customer_gone mark and their transcript; models may be format 3.
  * 6: contacts carry their path; agents when their shown state began, and its reason;
  *    queues their totals; report definitions follow the tokens. */
-#define SNAPSHOT_FORMAT 7
+#define SNAPSHOT_FORMAT 8
 #define DEFAULT_RING_S 20
 #define DEFAULT_AHT_MS 180000
 
@@ -391,6 +391,32 @@ struct engine__fault
     uint32_t n_notices, cap_notices;
 };
 
+/* Runbooks (runbooks.c). */
+struct engine__run
+{
+    uint32_t id;
+    uint8_t state;
+    char signal[ENGINE_NAME_MAX];
+    char actor[ENGINE_ACTOR_MAX];
+    char approved_by[ENGINE_ACTOR_MAX];
+    char ended_by[ENGINE_ACTOR_MAX];
+    char why[ENGINE_FAULT_TEXT_MAX];
+    int64_t triggered, started, ended;
+    uint32_t model_before, model_installed, fault;
+    struct engine_runbook_def def;
+    uint8_t steps[ENGINE_ACTIONS_MAX];
+    char notes[ENGINE_ACTIONS_MAX][ENGINE_STEP_NOTE_MAX];
+};
+
+struct engine__saved
+{
+    char name[ENGINE_NAME_MAX];
+    char actor[ENGINE_ACTOR_MAX];
+    int64_t at;
+    char *source;  /* owned */
+    char *comment; /* owned */
+};
+
 struct engine
 {
     int64_t clock;
@@ -466,6 +492,11 @@ struct engine
     struct engine__fault *faults; /* ascending ids */
     uint32_t n_faults, cap_faults;
     uint32_t next_fault; /* the last id handed out */
+    struct engine__run *runs; /* ascending ids (runbooks.c) */
+    uint32_t n_runs, cap_runs;
+    uint32_t next_run;
+    struct engine__saved *saved; /* ascending names */
+    uint32_t n_saved, cap_saved;
     /* What the path of a contact needs from the command in progress (path.c): how the
      * next contact to enter a queue came there, and how an offer being withdrawn ended
      * (agent NONE32: for every agent it rang). Reset before every command. */
@@ -581,6 +612,27 @@ int engine__fault_log(struct engine *e,
                       const char *actor,
                       const char *what,
                       const char *text);
+/* A fault no signal holds (a runbook's): opened now, its id in *id. CD_ENOMEM, or the
+ * log's CD_ETOOBIG (never for the first line). */
+int engine__fault_open(struct engine *e,
+                       const char *kind,
+                       const char *component,
+                       uint8_t severity,
+                       const char *text,
+                       uint32_t *id);
+/* Closes it now, if it is open (by the node: `what` is "recovered" or "closed"). */
+int engine__fault_end(struct engine *e, uint32_t id, const char *what, const char *text);
+/* runbooks.c: the model's runbooks, their runs, saved models. */
+int engine__runbooks_check(const struct engine_model *m, char *err, size_t errlen);
+int engine__cmd_runbook(struct engine *e,
+                        const struct engine_command *cmd,
+                        struct engine_result *res);
+void engine__runbooks_encode(const struct engine *e, struct cd_buf *b);
+int engine__runbooks_decode(struct engine *e, struct cd_reader *r);
+void engine__runbooks_free(struct engine *e);
+/* A runbook's definition in the model's and the snapshot's binary form. */
+void engine__runbook_def_encode(struct cd_buf *b, const struct engine_runbook_def *d);
+int engine__runbook_def_decode(struct cd_reader *r, struct engine_runbook_def *d);
 /* continuity.c: the model's continuity part; FAULT_ESCALATE and FAULT_NOTIFIED. */
 int engine__continuity_check(const struct engine_model *m, char *err, size_t errlen);
 int engine__cmd_escalation(struct engine *e,

@@ -32,6 +32,7 @@ void engine_model_close(struct engine_model *m)
     cd_free(m->chat_entries);
     cd_free(m->fault_rules);
     cd_free(m->escalations);
+    cd_free(m->runbooks);
     engine_model_init(m);
 }
 
@@ -97,11 +98,14 @@ int engine_model_copy(struct engine_model *dst, const struct engine_model *src)
     dst->chat_entries = NULL;
     dst->fault_rules = NULL;
     dst->escalations = NULL;
+    dst->runbooks = NULL;
     int rv = 0;
     if (dup_array((void **)&dst->fault_rules, src->fault_rules, src->n_fault_rules,
                   sizeof(*src->fault_rules)) ||
         dup_array((void **)&dst->escalations, src->escalations, src->n_escalations,
                   sizeof(*src->escalations)) ||
+        dup_array((void **)&dst->runbooks, src->runbooks, src->n_runbooks,
+                  sizeof(*src->runbooks)) ||
         dup_array((void **)&dst->skills, src->skills, src->n_skills, sizeof(*src->skills)) ||
         dup_array((void **)&dst->queues, src->queues, src->n_queues, sizeof(*src->queues)) ||
         dup_array((void **)&dst->agents, src->agents, src->n_agents, sizeof(*src->agents)) ||

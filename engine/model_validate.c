@@ -768,6 +768,9 @@ int engine_model_validate(const struct engine_model *m, char *err, size_t errlen
     if (rv == 0) {
         rv = engine__continuity_check(m, err, errlen);
     }
+    if (rv == 0) {
+        rv = engine__runbooks_check(m, err, errlen);
+    }
     if (rv == 0 && err != NULL && errlen > 0) {
         err[0] = 0;
     }

@@ -64,6 +64,12 @@ static const char *const commands[ENGINE_CMD_KIND_COUNT] = {
     [ENGINE_CMD_FAULT_CLOSE] = "fault_close",
     [ENGINE_CMD_FAULT_ESCALATE] = "fault_escalate",
     [ENGINE_CMD_FAULT_NOTIFIED] = "fault_notified",
+    [ENGINE_CMD_MODEL_SAVE] = "model_save",
+    [ENGINE_CMD_MODEL_FORGET] = "model_forget",
+    [ENGINE_CMD_RUNBOOK_RUN] = "runbook_run",
+    [ENGINE_CMD_RUNBOOK_APPROVE] = "runbook_approve",
+    [ENGINE_CMD_RUNBOOK_END] = "runbook_end",
+    [ENGINE_CMD_RUNBOOK_MODEL] = "runbook_model",
     [ENGINE_CMD_CONTACT_HOLD] = "contact_hold",
     [ENGINE_CMD_CONTACT_RESUME] = "contact_resume",
 };

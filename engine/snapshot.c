@@ -246,6 +246,7 @@ int engine_encode(const struct engine *e, struct cd_buf *b)
     engine__tokens_encode(e, b);
     engine__report_defs_encode(e, b);
     engine__health_encode(e, b);
+    engine__runbooks_encode(e, b);
     return b->err;
 }
 

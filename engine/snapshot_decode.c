@@ -482,6 +482,9 @@ static int decode_into(struct engine *e, struct cd_reader *r)
     if (rv == 0) {
         rv = engine__health_decode(e, r);
     }
+    if (rv == 0) {
+        rv = engine__runbooks_decode(e, r);
+    }
     if (rv == 0 && (r->err || cd_rd_left(r) != 0 || !maps_valid(e))) {
         rv = CD_ECORRUPT;
     }

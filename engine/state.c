@@ -399,6 +399,7 @@ void engine_free(struct engine *e)
     engine__webhooks_free(e);
     engine__report_defs_free(e);
     engine__health_free(e);
+    engine__runbooks_free(e);
     engine__tokens_free(e);
     engine__users_free(e);
     cd_free(e);

@@ -324,6 +324,7 @@ static void tick(uv_timer_t *t)
     }
     const struct engine *e = cluster_engine(c);
     int64_t now = cluster_wall_ms();
+    api__runbooks_tick(s->api);
     open_due(s, e, now);
     struct engine_fault_info f;
     for (size_t i = 0; engine_fault_at(e, i, &f) == 0; i++) {

@@ -53,6 +53,8 @@ struct api
     struct api__distrib *distrib;      /* distribute.c: scheduled reports, while leading */
     struct api__escalate *escalate;    /* escalate.c: faults' notifications, while leading */
     struct api__drill *drill;          /* drill.c: the drill under way; NULL none */
+    bool runbook_busy;    /* runbook.c: a runbook command is on its way */
+    bool runbook_parsing; /* runbook.c: a run's model is being read in the thread pool */
     const struct config_node *reports; /* the node file (its reports section); borrowed */
     struct api__tokens *tokens;
     /* model.c: model documents read in the thread pool, one at a time, the rest waiting. */
@@ -263,6 +265,12 @@ void api__privacy_export(struct api__call *call);
 
 /* write.c: commands. */
 void api__submit(struct api__call *call, const struct engine_command *cmd, int ok_status);
+/* The same for a request whose principal is not at hand any more (a job's). */
+void api__submit_as(struct api *a,
+                    struct http_exchange *x,
+                    const char *actor,
+                    const struct engine_command *cmd,
+                    int ok_status);
 void api__contact_create(struct api__call *call);
 /* An "attributes" object into out (at most ENGINE_ATTRS_MAX); answers 400 when bad. Strings
  * are borrowed from obj. */
@@ -332,6 +340,19 @@ void api__health(struct api__call *call);
 void api__faults(struct api__call *call);
 void api__fault_get(struct api__call *call);
 void api__fault_action(struct api__call *call, int kind); /* FAULT_ACK, _NOTE, _CLOSE */
+/* runbook.c: the runbooks' routes, and their runs carried out by the leader. */
+void api__runbooks(struct api__call *call);
+void api__runbook_runs(struct api__call *call);
+void api__runbook_run_get(struct api__call *call);
+void api__runbook_start(struct api__call *call);
+void api__runbook_action(struct api__call *call, int kind); /* RUNBOOK_APPROVE, _END */
+void api__runbook_simulate(struct api__call *call);
+/* The leader's round (each second, from escalate.c's). */
+void api__runbooks_tick(struct api *a);
+/* model.c: models saved by name for runbooks. one: GET /v1/model/saved/{saved}. */
+void api__model_save(struct api__call *call);
+void api__model_saved(struct api__call *call, int one);
+void api__model_forget(struct api__call *call);
 
 /* drill.c: POST /v1/drill, a fault this node carries out on itself (one at a time);
  * api__drill_close() drops one not carried out yet. */

@@ -7,6 +7,10 @@
  *   GET  /v1/model                      the running version, with its text
  *   GET  /v1/model/versions[/{v}]       the archive (newest first: who, when, what, why),
  *                                       or one version with its text
+ *   POST /v1/model/saved/{name}?comment= check the YAML body and keep it by name, for
+ *                                       runbooks to install (docs/continuity.md)
+ *   GET  /v1/model/saved[/{name}]       the saved models, or one with its text
+ *   DELETE /v1/model/saved/{name}       forget one (refused while a runbook names it)
  *
  * An install or a rollback is one MODEL_INSTALL command through the log, so every node
  * switches at the same index; it carries the text, who, why and the diff against the
@@ -35,6 +39,7 @@ enum job_kind {
     JOB_VALIDATE, /* parse */
     JOB_DIFF,     /* diff against the running text */
     JOB_INSTALL,  /* parse and diff, then propose */
+    JOB_SAVE,     /* parse, then keep the text by name for runbooks (MODEL_SAVE) */
 };
 
 struct api__model_job
@@ -48,6 +53,7 @@ struct api__model_job
     char *running;         /* owned: the running version's text when the request came */
     uint32_t from_version; /* ... and its number */
     uint32_t rollback_of;
+    char name[ENGINE_NAME_MAX]; /* JOB_SAVE */
     char actor[ACTOR_MAX];
     char comment[COMMENT_MAX];
     /* Written by the worker thread, read once it is done. */
@@ -174,7 +180,7 @@ static void job_work(uv_work_t *w)
     if (j->kind != JOB_DIFF) {
         j->rv = config_model_parse("model", j->text, j->len, &j->model, j->err, sizeof(j->err));
     }
-    if (j->rv == 0 && j->kind != JOB_VALIDATE) {
+    if (j->rv == 0 && j->kind != JOB_VALIDATE && j->kind != JOB_SAVE) {
         j->rv = config_model_diff(j->running, strlen(j->running), j->text, j->len, &j->diff,
                                   j->err, sizeof(j->err));
     }
@@ -300,6 +306,12 @@ static void answer(struct api__model_job *j)
             j->x, 200,
             json_pack("{s:b,s:i,s:i,s:i,s:i}", "valid", 1, "skills", (int)m->n_skills, "queues",
                       (int)m->n_queues, "agents", (int)m->n_agents, "rules", (int)m->n_rules));
+    } else if (j->kind == JOB_SAVE) {
+        struct engine_command cmd = {.kind = ENGINE_CMD_MODEL_SAVE,
+                                     .u.runbook = {.name = j->name,
+                                                   .text = j->text,
+                                                   .comment = j->comment}};
+        api__submit_as(j->api, j->x, j->actor, &cmd, 200);
     } else if (j->kind == JOB_DIFF) {
         http_reply_json(j->x, 200,
                         json_pack("{s:I,s:o}", "from_version", (json_int_t)j->from_version,
@@ -341,8 +353,9 @@ static struct api__model_job *body_job(struct api__call *call, enum job_kind kin
     j->text = malloc(j->len + 1);
     const struct engine *e = cluster_engine(call->api->cluster);
     j->from_version = engine_model_version(e);
-    j->running = kind != JOB_VALIDATE ? strdup(running_source(call->api)) : NULL;
-    if (j->text == NULL || (kind != JOB_VALIDATE && j->running == NULL)) {
+    bool diffs = kind != JOB_VALIDATE && kind != JOB_SAVE;
+    j->running = diffs ? strdup(running_source(call->api)) : NULL;
+    if (j->text == NULL || (diffs && j->running == NULL)) {
         job_free(j);
         api__fail(call->x, CD_ENOMEM, NULL);
         return NULL;
@@ -364,6 +377,62 @@ void api__model_install(struct api__call *call)
         memcpy(j->comment, comment, sizeof(comment));
         job_submit(j);
     }
+}
+
+void api__model_save(struct api__call *call)
+{
+    char comment[COMMENT_MAX] = "";
+    if (!query_text(call, "comment", comment, sizeof(comment))) {
+        return;
+    }
+    if (call->req->body_len >= ENGINE_SAVED_TEXT_MAX) {
+        http_reply_error(call->x, 413, "TOOBIG", "a saved model is at most %d bytes",
+                         ENGINE_SAVED_TEXT_MAX - 1);
+        return;
+    }
+    struct api__model_job *j = body_job(call, JOB_SAVE);
+    if (j != NULL) {
+        memcpy(j->comment, comment, sizeof(comment));
+        snprintf(j->name, sizeof(j->name), "%.*s", (int)sizeof(j->name) - 1, call->args[0]);
+        job_submit(j);
+    }
+}
+
+static json_t *saved_json(const struct engine_saved_info *s, bool source)
+{
+    json_t *o = json_pack("{s:s,s:I,s:s,s:s,s:I}", "name", s->name, "at", (json_int_t)s->at,
+                          "actor", s->actor, "comment", s->comment, "bytes",
+                          (json_int_t)strlen(s->source));
+    if (source) {
+        json_object_set_new(o, "source", json_string(s->source));
+    }
+    return o;
+}
+
+void api__model_saved(struct api__call *call, int one)
+{
+    const struct engine *e = cluster_engine(call->api->cluster);
+    struct engine_saved_info s;
+    if (one) {
+        if (engine_saved_find(e, call->args[0], &s) != 0) {
+            http_reply_error(call->x, 404, "NOTFOUND", "no saved model '%s'", call->args[0]);
+        } else {
+            http_reply_json(call->x, 200, saved_json(&s, true));
+        }
+        return;
+    }
+    json_t *items = json_array();
+    for (size_t i = 0; engine_saved_at(e, i, &s) == 0; i++) {
+        json_array_append_new(items, saved_json(&s, false));
+    }
+    http_reply_json(call->x, 200, json_pack("{s:o}", "items", items));
+}
+
+void api__model_forget(struct api__call *call)
+{
+    struct engine_command cmd = {.kind = ENGINE_CMD_MODEL_FORGET,
+                                 .u.runbook = {.name = call->args[0]}};
+    api__submit(call, &cmd, 200);
 }
 
 void api__model_validate(struct api__call *call)

@@ -98,6 +98,21 @@ ROUTE0(r_health, api__health(call))
 ROUTE0(r_drill, api__drill(call))
 ROUTE0(r_faults, api__faults(call))
 ROUTE0(r_fault_get, api__fault_get(call))
+ROUTE0(r_runbooks, api__runbooks(call))
+ROUTE0(r_runs, api__runbook_runs(call))
+ROUTE0(r_run_get, api__runbook_run_get(call))
+ROUTE0(r_runbook_start, api__runbook_start(call))
+ROUTE0(r_simulate, api__runbook_simulate(call))
+ROUTE0(r_model_save, api__model_save(call))
+ROUTE0(r_model_forget, api__model_forget(call))
+static void r_model_saved(struct api__call *call, int arg)
+{
+    api__model_saved(call, arg);
+}
+static void r_run(struct api__call *call, int arg)
+{
+    api__runbook_action(call, arg);
+}
 static void r_fault(struct api__call *call, int arg)
 {
     api__fault_action(call, arg);
@@ -200,6 +215,10 @@ static const struct api__param q_report_contacts[] = {
     {"value", API__Q_TEXT, ENGINE_VALUE_MAX},
     {"start", API__Q_HANDLER, 0},
     {"figure", API__Q_HANDLER, 0},
+    {.name = NULL},
+};
+static const struct api__param q_runs[] = {
+    {"state", API__Q_HANDLER, 0},
     {.name = NULL},
 };
 static const struct api__param q_faults[] = {
@@ -386,6 +405,19 @@ static const struct route routes[] = {
      OWN_ANY},
     {HTTP_M_POST, "/v1/faults/{fault}/close", r_fault, ENGINE_CMD_FAULT_CLOSE, NULL, STAFF,
      OWN_ANY},
+    {HTTP_M_GET, "/v1/runbooks", r_runbooks, 0, NULL, STAFF | REPORT, OWN_ANY},
+    {HTTP_M_GET, "/v1/runbooks/runs", r_runs, 0, q_runs, STAFF | REPORT, OWN_ANY},
+    {HTTP_M_GET, "/v1/runbooks/runs/{run}", r_run_get, 0, NULL, STAFF | REPORT, OWN_ANY},
+    {HTTP_M_POST, "/v1/runbooks/runs/{run}/approve", r_run, ENGINE_CMD_RUNBOOK_APPROVE, NULL,
+     STAFF, OWN_ANY},
+    {HTTP_M_POST, "/v1/runbooks/runs/{run}/end", r_run, ENGINE_CMD_RUNBOOK_END, NULL, STAFF,
+     OWN_ANY},
+    {HTTP_M_POST, "/v1/runbooks/simulate", r_simulate, 0, NULL, STAFF, OWN_ANY},
+    {HTTP_M_POST, "/v1/runbooks/{runbook}/run", r_runbook_start, 0, NULL, ADMIN, OWN_ANY},
+    {HTTP_M_GET, "/v1/model/saved", r_model_saved, 0, NULL, STAFF, OWN_ANY},
+    {HTTP_M_GET, "/v1/model/saved/{saved}", r_model_saved, 1, NULL, STAFF, OWN_ANY},
+    {HTTP_M_POST, "/v1/model/saved/{saved}", r_model_save, 0, q_model, ADMIN, OWN_ANY},
+    {HTTP_M_DELETE, "/v1/model/saved/{saved}", r_model_forget, 0, NULL, ADMIN, OWN_ANY},
 };
 
 /* Matches path against pattern, capturing "{kind}" segments. A segment too long for args
@@ -418,7 +450,8 @@ static bool check_segments(const char *pattern, struct api__call *call)
         pattern++;
         bool is_id = strcmp(kind, "contact") == 0 || strcmp(kind, "offer") == 0 ||
                      strcmp(kind, "version") == 0 || strcmp(kind, "webhook") == 0 ||
-                     strcmp(kind, "token") == 0 || strcmp(kind, "fault") == 0;
+                     strcmp(kind, "token") == 0 || strcmp(kind, "fault") == 0 ||
+                     strcmp(kind, "run") == 0;
         if (is_id && (api__u64_parse(call->args[n], &call->ids[n]) != 0 || call->ids[n] == 0)) {
             http_reply_error(call->x, 400, "INVAL",
                              "'%s' is not a %s id (a decimal number from 1, without sign, "
@@ -667,6 +700,7 @@ void api_close(struct api *a, void (*cb)(void *data), void *data)
 void api__close_settle(struct api *a)
 {
     if (a->closing && a->close_cb != NULL && a->job_running == NULL && a->kdf_running == 0 &&
+        !a->runbook_parsing &&
         a->reports_running == 0 && a->pdfs == 0 && api__events_closed(a)) {
         void (*cb)(void *) = a->close_cb;
         a->close_cb = NULL;

@@ -40,6 +40,10 @@ static void submitted(void *data, const struct engine_result *res)
         http_reply_json(p->x, p->ok_status,
                         json_pack("{s:I,s:b}", "version", (json_int_t)res->contact, "existing",
                                   res->existing));
+    } else if (p->kind == ENGINE_CMD_RUNBOOK_RUN) {
+        http_reply_json(p->x, p->ok_status, json_pack("{s:I}", "run", (json_int_t)res->contact));
+    } else if (p->kind == ENGINE_CMD_MODEL_SAVE) {
+        http_reply_json(p->x, p->ok_status, json_pack("{s:b}", "existing", res->existing));
     } else if (p->kind == ENGINE_CMD_WEBHOOK_ADD) {
         http_reply_json(p->x, p->ok_status, json_pack("{s:I}", "id", (json_int_t)res->contact));
     } else {
@@ -48,21 +52,30 @@ static void submitted(void *data, const struct engine_result *res)
     free(p);
 }
 
-void api__submit(struct api__call *call, const struct engine_command *cmd, int ok_status)
+void api__submit_as(struct api *a,
+                    struct http_exchange *x,
+                    const char *actor,
+                    const struct engine_command *cmd,
+                    int ok_status)
 {
     struct pending *p = malloc(sizeof(*p));
     struct engine_command as = *cmd;
     int rv = p == NULL ? CD_ENOMEM : 0;
-    /* The audit's actor is the principal who authenticated, never a name from the request. */
-    as.actor = call->who.actor;
+    as.actor = actor;
     if (rv == 0) {
-        *p = (struct pending){.x = call->x, .ok_status = ok_status, .kind = cmd->kind};
-        rv = cluster_submit(call->api->cluster, &as, submitted, p);
+        *p = (struct pending){.x = x, .ok_status = ok_status, .kind = cmd->kind};
+        rv = cluster_submit(a->cluster, &as, submitted, p);
     }
     if (rv != 0) {
         free(p);
-        api__fail(call->x, rv, rv == CD_EINVAL ? "the command is malformed" : NULL);
+        api__fail(x, rv, rv == CD_EINVAL ? "the command is malformed" : NULL);
     }
+}
+
+void api__submit(struct api__call *call, const struct engine_command *cmd, int ok_status)
+{
+    /* The audit's actor is the principal who authenticated, never a name from the request. */
+    api__submit_as(call->api, call->x, call->who.actor, cmd, ok_status);
 }
 
 /* ---- Contacts -------------------------------------------------------------------------- */

@@ -387,17 +387,6 @@ static void time_and_location_conditions(void **state)
     assert_int_equal(COND(7, 3)->op, ENGINE_OP_NOT_IN);
 }
 
-/* Runbooks have no engine yet: a model naming them is refused, not read and ignored. */
-static void runbooks_are_refused(void **state)
-{
-    F;
-    EXPECT_ERROR(BASE
-                 "runbooks:\n"
-                 "  - { name: failover, trigger: \"node_down for 60s\", action: drain }\n",
-                 "model.yaml:7:3: runbooks: not supported yet (continuity runbooks come in a "
-                 "later version; remove this section)");
-}
-
 static void personal_keys(void **state)
 {
     F;
@@ -754,7 +743,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(attribute_conditions, setup, teardown),
         cmocka_unit_test_setup_teardown(queue_conditions, setup, teardown),
         cmocka_unit_test_setup_teardown(time_and_location_conditions, setup, teardown),
-        cmocka_unit_test_setup_teardown(runbooks_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(personal_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(time_condition_without_zone_is_utc, setup, teardown),
         cmocka_unit_test_setup_teardown(anchors_and_aliases, setup, teardown),

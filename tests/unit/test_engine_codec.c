@@ -426,6 +426,21 @@ static void sample(struct fixture *f, int kind, struct engine_command *c)
             c->u.fault.ok = kind == ENGINE_CMD_FAULT_NOTIFIED;
             c->u.fault.retry_at = -(1LL << 40) + kind;
             break;
+        case ENGINE_CMD_MODEL_SAVE:
+        case ENGINE_CMD_MODEL_FORGET:
+        case ENGINE_CMD_RUNBOOK_RUN:
+        case ENGINE_CMD_RUNBOOK_APPROVE:
+        case ENGINE_CMD_RUNBOOK_END:
+        case ENGINE_CMD_RUNBOOK_MODEL:
+            c->u.runbook.name = kind != ENGINE_CMD_RUNBOOK_MODEL ? "contingency" : NULL;
+            c->u.runbook.signal = "queue.sales.service_level";
+            c->u.runbook.text = "version: 1\n";
+            c->u.runbook.comment = kind == ENGINE_CMD_MODEL_SAVE ? "plan b" : NULL;
+            c->u.runbook.run = UINT32_MAX - (uint32_t)kind;
+            c->u.runbook.version = 7;
+            c->u.runbook.ok = kind == ENGINE_CMD_RUNBOOK_MODEL;
+            c->u.runbook.model = kind == ENGINE_CMD_RUNBOOK_MODEL ? &f->m : NULL;
+            break;
         default:
             sample_agent_cmds(f, c);
             break;
@@ -662,6 +677,21 @@ static void assert_cmd_equal(const struct engine_command *a, const struct engine
             assert_int_equal(a->u.fault.target, b->u.fault.target);
             assert_int_equal(a->u.fault.ok, b->u.fault.ok);
             assert_int_equal(a->u.fault.retry_at, b->u.fault.retry_at);
+            break;
+        case ENGINE_CMD_MODEL_SAVE:
+        case ENGINE_CMD_MODEL_FORGET:
+        case ENGINE_CMD_RUNBOOK_RUN:
+        case ENGINE_CMD_RUNBOOK_APPROVE:
+        case ENGINE_CMD_RUNBOOK_END:
+        case ENGINE_CMD_RUNBOOK_MODEL:
+            assert_str_as_sent(a->u.runbook.name, b->u.runbook.name);
+            assert_str_as_sent(a->u.runbook.signal, b->u.runbook.signal);
+            assert_str_as_sent(a->u.runbook.text, b->u.runbook.text);
+            assert_str_as_sent(a->u.runbook.comment, b->u.runbook.comment);
+            assert_int_equal(a->u.runbook.run, b->u.runbook.run);
+            assert_int_equal(a->u.runbook.version, b->u.runbook.version);
+            assert_int_equal(a->u.runbook.ok, b->u.runbook.ok);
+            assert_int_equal(a->u.runbook.model != NULL, b->u.runbook.model != NULL);
             break;
         default:
             assert_agent_cmd_equal(a, b);

@@ -452,7 +452,7 @@ TEST(principals_survive_a_snapshot)
     struct cd_buf b;
     cd_buf_init(&b);
     assert_int_equal(engine_encode(f->e, &b), 0);
-    assert_int_equal(b.data[0], 7);
+    assert_int_equal(b.data[0], 8);
     b.data[0] = 3;
     assert_int_equal(engine_decode(b.data, b.len, &copy), CD_EVERSION);
     b.data[0] = 4; /* before transcripts and reconnect deadlines */
@@ -460,6 +460,8 @@ TEST(principals_survive_a_snapshot)
     b.data[0] = 5; /* before paths */
     assert_int_equal(engine_decode(b.data, b.len, &copy), CD_EVERSION);
     b.data[0] = 6; /* before health signals and faults */
+    assert_int_equal(engine_decode(b.data, b.len, &copy), CD_EVERSION);
+    b.data[0] = 7; /* before runbooks' runs and saved models */
     assert_int_equal(engine_decode(b.data, b.len, &copy), CD_EVERSION);
     cd_buf_close(&b);
 }
