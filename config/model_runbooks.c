@@ -58,7 +58,8 @@ static int read_trigger(struct model_builder *b,
     }
     d->state = (uint8_t)state;
     d->clear_s = CLEAR_DEFAULT_S;
-    if ((e = ynode_get(n, "for")) != NULL && cfg_duration(&b->c, e, 0, FOR_MAX, &d->for_s) != 0) {
+    if ((e = ynode_get(n, "for")) != NULL &&
+        cfg_duration(&b->c, e, 0, FOR_MAX, &d->for_s) != 0) {
         return CD_EPARSE;
     }
     if ((e = ynode_get(n, "clear_for")) != NULL &&

@@ -35,8 +35,8 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 
 static const char *const action_names[] = {"model", "pause", "resume", "fault"};
 static const char *const run_states[] = {"awaiting", "active", "ended"};
-static const char *const step_states[] = {"waiting",   "pending", "done", "skipped", "failed",
-                                          "reverting", "reverted", "kept"};
+static const char *const step_states[] = {"waiting", "pending",   "done",     "skipped",
+                                          "failed",  "reverting", "reverted", "kept"};
 
 const char *engine_runbook_do_name(int kind)
 {
@@ -105,7 +105,8 @@ int engine__runbooks_check(const struct engine_model *m, char *err, size_t errle
     }
     for (uint32_t i = 0; i < m->n_runbooks; i++) {
         const struct engine_runbook_def *d = &m->runbooks[i];
-        if (!terminated(d->name, sizeof(d->name)) || !engine_name_valid(d->name, sizeof(d->name))) {
+        if (!terminated(d->name, sizeof(d->name)) ||
+            !engine_name_valid(d->name, sizeof(d->name))) {
             return fail(err, errlen, "runbook %u: name invalid", i + 1);
         }
         for (uint32_t k = 0; k < i; k++) {
@@ -325,7 +326,9 @@ static void trim_ended(struct engine *e)
     }
 }
 
-static int cmd_run(struct engine *e, const struct engine_command *cmd, struct engine_result *res)
+static int cmd_run(struct engine *e,
+                   const struct engine_command *cmd,
+                   struct engine_result *res)
 {
     const char *name = str(cmd->u.runbook.name);
     const struct engine_runbook_def *d = engine_runbook_find(e, name);
@@ -424,7 +427,9 @@ static void undo(struct engine *e, struct engine__run *r, uint32_t k)
     }
 }
 
-static int cmd_end(struct engine *e, const struct engine_command *cmd, struct engine_result *res)
+static int cmd_end(struct engine *e,
+                   const struct engine_command *cmd,
+                   struct engine_result *res)
 {
     struct engine__run *r = run_find(e, cmd->u.runbook.run);
     const char *text = str(cmd->u.runbook.text);
@@ -465,7 +470,8 @@ static int cmd_end(struct engine *e, const struct engine_command *cmd, struct en
                  r->why);
         rv = engine__fault_end(e, r->fault, by_hand ? "closed" : "recovered", line);
     }
-    /* The run just ended may be trimmed here only if a model step still waits on it: keep it. */
+    /* The run just ended may be trimmed here only if a model step still waits on it: keep it.
+     */
     bool waiting = false;
     for (uint32_t k = 0; k < r->def.n_actions; k++) {
         waiting = waiting || r->steps[k] == ENGINE_STEP_REVERTING;
@@ -486,7 +492,9 @@ static int model_step(const struct engine__run *r)
     return -1;
 }
 
-static int cmd_model(struct engine *e, const struct engine_command *cmd, struct engine_result *res)
+static int cmd_model(struct engine *e,
+                     const struct engine_command *cmd,
+                     struct engine_result *res)
 {
     struct engine__run *r = run_find(e, cmd->u.runbook.run);
     int k = r != NULL ? model_step(r) : -1;
@@ -573,7 +581,9 @@ static void saved_free(struct engine__saved *s)
     memset(s, 0, sizeof(*s));
 }
 
-static int cmd_save(struct engine *e, const struct engine_command *cmd, struct engine_result *res)
+static int cmd_save(struct engine *e,
+                    const struct engine_command *cmd,
+                    struct engine_result *res)
 {
     const char *name = str(cmd->u.runbook.name), *text = str(cmd->u.runbook.text);
     const char *comment = str(cmd->u.runbook.comment);
@@ -592,8 +602,8 @@ static int cmd_save(struct engine *e, const struct engine_command *cmd, struct e
         return FAIL(res, CD_ECAPACITY, "at most %d saved models", ENGINE_SAVED_MAX);
     }
     char *source = cd_strdup(text), *why = cd_strdup(comment);
-    if (source == NULL || why == NULL || (s == NULL && GROW(e->saved, e->cap_saved,
-                                                            e->n_saved + 1) != 0)) {
+    if (source == NULL || why == NULL ||
+        (s == NULL && GROW(e->saved, e->cap_saved, e->n_saved + 1) != 0)) {
         cd_free(source);
         cd_free(why);
         e->oom = CD_ENOMEM;
@@ -634,7 +644,8 @@ static int cmd_forget(struct engine *e,
         const struct engine_runbook_def *d = &e->model.runbooks[i];
         for (uint32_t k = 0; k < d->n_actions; k++) {
             if (d->actions[k].kind == ENGINE_DO_MODEL && strcmp(d->actions[k].arg, name) == 0) {
-                return FAIL(res, CD_ESTATE, "saved model '%s' is runbook '%s''s", name, d->name);
+                return FAIL(res, CD_ESTATE, "saved model '%s' is runbook '%s''s", name,
+                            d->name);
             }
         }
     }

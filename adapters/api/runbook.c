@@ -104,7 +104,9 @@ static const char *step_text(const struct engine *e, const struct engine_run_inf
 }
 
 /* Starts the parse of a run's model, or says at once why there is none. */
-static void model_step(struct api *a, const struct engine *e, const struct engine_run_info *r,
+static void model_step(struct api *a,
+                       const struct engine *e,
+                       const struct engine_run_info *r,
                        int k)
 {
     const char *text = step_text(e, r, k);
@@ -225,9 +227,9 @@ static json_t *run_json(const struct engine_run_info *r)
     json_t *o = json_pack(
         "{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:o,s:o}", "run", (json_int_t)r->id,
         "runbook", r->runbook, "state", engine_run_state_name(r->state), "signal", r->signal,
-        "actor", r->actor, "approved_by", r->approved_by, "ended_by", r->ended_by, "why", r->why,
-        "triggered", (json_int_t)r->triggered, "started", (json_int_t)r->started, "ended",
-        (json_int_t)r->ended, "steps", steps, "definition", def_json(r->def));
+        "actor", r->actor, "approved_by", r->approved_by, "ended_by", r->ended_by, "why",
+        r->why, "triggered", (json_int_t)r->triggered, "started", (json_int_t)r->started,
+        "ended", (json_int_t)r->ended, "steps", steps, "definition", def_json(r->def));
     if (r->fault != 0) {
         json_object_set_new(o, "fault", json_integer(r->fault));
     }
@@ -345,7 +347,10 @@ void api__runbook_action(struct api__call *call, int kind)
 
 /* ---- Simulation --------------------------------------------------------------------- */
 
-static bool read_signal(struct api__call *call, json_t *v, const char **name, int *state,
+static bool read_signal(struct api__call *call,
+                        json_t *v,
+                        const char **name,
+                        int *state,
                         int64_t *held_ms)
 {
     json_t *n = json_object_get(v, "name"), *s = json_object_get(v, "state");
@@ -418,13 +423,13 @@ void api__runbook_simulate(struct api__call *call)
         }
         uint32_t open = engine_run_open(e, d->name);
         uint32_t hour = engine_runs_in_hour(e, d->name, now);
-        const char *then = open != 0              ? "no: a run of it is open"
+        const char *then = open != 0                 ? "no: a run of it is open"
                            : hour >= d->max_per_hour ? "no: it ran its most this hour"
                            : d->approval             ? "waits for approval, then acts"
                                                      : "acts at once";
-        json_array_append_new(would, json_pack("{s:s,s:s,s:s,s:o,s:b}", "runbook", d->name,
-                                               "signal", by, "now", then, "actions",
-                                               actions_json(d), "revert", d->revert));
+        json_array_append_new(
+            would, json_pack("{s:s,s:s,s:s,s:o,s:b}", "runbook", d->name, "signal", by, "now",
+                             then, "actions", actions_json(d), "revert", d->revert));
     }
     http_reply_json(call->x, 200, json_pack("{s:o,s:o}", "would_run", would, "quiet", quiet));
     json_decref(body);

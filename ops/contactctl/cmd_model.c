@@ -1,10 +1,15 @@
-/* contactctl model, audit: the routing model as versioned configuration, and the audit of
- * every change. */
+/* contactctl model, audit: the routing model as versioned configuration (and the saved
+ * models a runbook installs), and the audit of every change. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ops/contactctl/ctl.h"
+
+static const struct ctl_column saved[] = {
+    {"NAME", "name", false},   {"SAVED", "at", true},         {"BY", "actor", false},
+    {"BYTES", "bytes", false}, {"COMMENT", "comment", false},
+};
 
 static const struct ctl_column versions[] = {
     {"VERSION", "version", false},
@@ -129,6 +134,57 @@ static int show(struct ctl *c, const char *version)
     return rv;
 }
 
+/* save NAME FILE [--comment C]: the file's text kept by name, for a runbook to install; the
+ * node checks it as `model validate` does. */
+static int save(struct ctl *c, const char *name, const char *file, int argc, char **argv)
+{
+    char path[1024], query[700];
+    json_t *doc;
+    size_t n = strlen(ctl_path(path, sizeof(path), "/v1/model/saved/%s", name));
+    snprintf(path + n, sizeof(path) - n, "%s", who_and_why(query, sizeof(query), argc, argv));
+    if (ctl_extra(argc, argv, 3, "model save")) {
+        return CTL_USAGE;
+    }
+    char *text = ctl_read_file(file);
+    if (text == NULL) {
+        return CTL_USAGE;
+    }
+    int rv = ctl_call(c, "POST", path, text, &doc);
+    free(text);
+    if (rv != CTL_OK) {
+        return rv;
+    }
+    if (c->json) {
+        ctl_print_json(doc);
+    } else {
+        printf("saved model %s %s\n", name,
+               json_is_true(json_object_get(doc, "existing")) ? "replaced" : "saved");
+    }
+    json_decref(doc);
+    return CTL_OK;
+}
+
+/* saved: the saved models; saved NAME: one's text, as it was saved. */
+static int show_saved(struct ctl *c, const char *name)
+{
+    char path[256];
+    json_t *doc;
+    if (name == NULL) {
+        return ctl_get_show(c, "/v1/model/saved", CTL_COLS(saved), true);
+    }
+    int rv = ctl_call(c, "GET", ctl_path(path, sizeof(path), "/v1/model/saved/%s", name), NULL,
+                      &doc);
+    if (rv == CTL_OK) {
+        if (c->json) {
+            ctl_print_json(doc);
+        } else {
+            fputs(json_string_value(json_object_get(doc, "source")), stdout);
+        }
+        json_decref(doc);
+    }
+    return rv;
+}
+
 int ctl_cmd_model(struct ctl *c, int argc, char **argv)
 {
     json_t *doc;
@@ -150,6 +206,19 @@ int ctl_cmd_model(struct ctl *c, int argc, char **argv)
     }
     if ((argc == 1 || argc == 2) && strcmp(argv[0], "show") == 0) {
         return show(c, argc == 2 ? argv[1] : NULL);
+    }
+    if (argc >= 3 && strcmp(argv[0], "save") == 0) {
+        return save(c, argv[1], argv[2], argc, argv);
+    }
+    if ((argc == 1 || argc == 2) && strcmp(argv[0], "saved") == 0) {
+        return show_saved(c, argc == 2 ? argv[1] : NULL);
+    }
+    if (argc == 2 && strcmp(argv[0], "forget") == 0) {
+        char path[256], done[300];
+        snprintf(done, sizeof(done), "saved model %s forgotten", argv[1]);
+        return ctl_change(c, "DELETE",
+                          ctl_path(path, sizeof(path), "/v1/model/saved/%s", argv[1]), NULL,
+                          done);
     }
     return CTL_USAGE;
 }

@@ -130,6 +130,7 @@ int ctl_cmd_reportdef(struct ctl *c, int argc, char **argv);
 int ctl_cmd_health(struct ctl *c, int argc, char **argv);
 int ctl_cmd_fault(struct ctl *c, int argc, char **argv);
 int ctl_cmd_drill(struct ctl *c, int argc, char **argv);
+int ctl_cmd_runbook(struct ctl *c, int argc, char **argv);
 
 /* Options after a command's words: "--name value"; returns the value or NULL. Marks the
  * options it consumed so that ctl_extra() can report the ones nobody asked for. */

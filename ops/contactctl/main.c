@@ -44,6 +44,9 @@ int ctl_usage(void)
         "why\n"
         "  model show [VERSION]                a version's text (default: running)\n"
         "  model rollback VERSION [--comment C]\n"
+        "  model save NAME FILE [--comment C]  keep a model by name, for a runbook to install\n"
+        "  model saved [NAME]                  the saved models, or one's text\n"
+        "  model forget NAME                   (refused while a runbook names it)\n"
         "audit:\n"
         "  audit [--actor A] [--action X] [--object O] [--from MS] [--to MS] [--limit N]\n"
         "        [--before ID]                 who changed what and when, newest first\n"
@@ -106,6 +109,20 @@ int ctl_usage(void)
         "                                      a failure rehearsed on the live cluster (the\n"
         "                                      node's file must say drills: true), probed\n"
         "                                      like a client; prints the drill's report\n"
+        "runbooks (docs/continuity.md):\n"
+        "  runbook list                        each runbook's trigger, actions, options and\n"
+        "                                      state now\n"
+        "  runbook show NAME                   one runbook, with its latest runs\n"
+        "  runbook runs [--state open|ended|all]   runs, newest first\n"
+        "  runbook run-show ID                 a run, its steps and what each did\n"
+        "  runbook run NAME                    run it now, whatever the signals say (admin)\n"
+        "  runbook approve ID                  let a run that waits for approval act\n"
+        "  runbook end ID [--note TEXT]        end a run by hand (undone if its runbook\n"
+        "                                      reverts)\n"
+        "  runbook simulate SIGNAL=ok|warn|bad[:SECONDS]...\n"
+        "                                      which runbooks those signals, held that long,\n"
+        "                                      would run, and what they would do; changes\n"
+        "                                      nothing\n"
         "webhooks:\n"
         "  webhook add URL --secret S --kinds K,K...   deliver those events to URL\n"
         "  webhook list | show ID | delete ID  show: with its latest delivery attempts\n"
@@ -226,7 +243,8 @@ static const struct group groups[] = {
     {"events", ctl_cmd_events}, {"history", ctl_cmd_history}, {"webhook", ctl_cmd_webhook},
     {"token", ctl_cmd_token},   {"whoami", ctl_cmd_whoami},   {"privacy", ctl_cmd_privacy},
     {"user", ctl_cmd_user},     {"report", ctl_cmd_report},   {"reportdef", ctl_cmd_reportdef},
-    {"health", ctl_cmd_health}, {"fault", ctl_cmd_fault},     {"drill", ctl_cmd_drill},
+    {"health", ctl_cmd_health}, {"fault", ctl_cmd_fault},     {"runbook", ctl_cmd_runbook},
+    {"drill", ctl_cmd_drill},
 };
 
 /* The value of option name at argv[*i] (moving *i past it), or NULL when argv[*i] is another

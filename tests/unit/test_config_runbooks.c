@@ -15,12 +15,12 @@
 #define RB(i) (&f->m->runbooks[(i)])
 
 /* Two queues; the runbooks section starts on line 7. */
-#define BASE              \
-    "version: 1\n"        \
-    "queues:\n"           \
-    "  sales:\n"          \
+#define BASE                \
+    "version: 1\n"          \
+    "queues:\n"             \
+    "  sales:\n"            \
     "    channels: voice\n" \
-    "  backup:\n"         \
+    "  backup:\n"           \
     "    channels: voice\n"
 
 static const char full[] = BASE
@@ -120,11 +120,13 @@ static void errors(void **state)
     EXPECT_ERROR(BASE "runbooks:\n  - { name: r, actions: " PAUSE " }\n",
                  "model.yaml:8:5: missing key 'trigger'");
     EXPECT_ERROR(ONE("{ signal: \"a..b\", when: bad }", PAUSE),
-                 "model.yaml:9:24: runbook 'r': signal: dotted names, '*' for any one part (queue.*.service_level)");
+                 "model.yaml:9:24: runbook 'r': signal: dotted names, '*' for any one part "
+                 "(queue.*.service_level)");
     EXPECT_ERROR(ONE("{ signal: a.b, when: ok }", PAUSE),
                  "model.yaml:9:35: runbook 'r': when: expected warn (warn or bad) or bad");
     EXPECT_ERROR(ONE("{ signal: a.b, when: bad, for: forever }", PAUSE),
-                 "model.yaml:9:45: runbook 'r': for: expected a duration from 0s to 168h (such as 20s, 15m or 2h), got 'forever'");
+                 "model.yaml:9:45: runbook 'r': for: expected a duration from 0s to 168h (such "
+                 "as 20s, 15m or 2h), got 'forever'");
     EXPECT_ERROR(ONE(TRIG, "[]"), "model.yaml:10:14: runbook 'r': actions: 1 to 8");
     EXPECT_ERROR(ONE(TRIG, "[ { pause: nowhere } ]"),
                  "model.yaml:10:25: runbook 'r': pause: no queue 'nowhere' in this model");
@@ -140,8 +142,10 @@ static void errors(void **state)
                  "model.yaml:10:30: runbook 'r': model: a runbook installs one model");
     EXPECT_ERROR(BASE "runbooks:\n  - { name: r, trigger: " TRIG ", actions: " PAUSE
                       ", max_per_hour: 0 }\n",
-                 "model.yaml:8:98: runbook 'r': max_per_hour: expected an integer from 1 to 60, got '0'");
-    EXPECT_ERROR(BASE "runbooks:\n  - { name: r, trigger: " TRIG ", actions: " PAUSE " }\n"
+                 "model.yaml:8:98: runbook 'r': max_per_hour: expected an integer from 1 to "
+                 "60, got '0'");
+    EXPECT_ERROR(BASE "runbooks:\n  - { name: r, trigger: " TRIG ", actions: " PAUSE
+                      " }\n"
                       "  - { name: r, trigger: " TRIG ", actions: " PAUSE " }\n",
                  "model.yaml:9:13: runbook 'r' is given twice");
 }

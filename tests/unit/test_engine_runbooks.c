@@ -54,11 +54,14 @@ static int signal(struct fixture *f, const char *name, uint8_t st)
     return fx_apply(f, &c);
 }
 
-static int rb(struct fixture *f, uint8_t kind, const char *actor, const char *name, uint32_t run)
+static int rb(struct fixture *f,
+              uint8_t kind,
+              const char *actor,
+              const char *name,
+              uint32_t run)
 {
-    struct engine_command c = {.kind = kind,
-                               .actor = actor,
-                               .u.runbook = {.name = name, .signal = SL, .run = run}};
+    struct engine_command c = {
+        .kind = kind, .actor = actor, .u.runbook = {.name = name, .signal = SL, .run = run}};
     return fx_apply(f, &c);
 }
 
@@ -73,11 +76,10 @@ static int save(struct fixture *f, const char *name, const char *text)
 /* The leader gives the run's model (the fixture's model, as the version after). */
 static int give_model(struct fixture *f, uint32_t run)
 {
-    struct engine_command c = {.kind = ENGINE_CMD_RUNBOOK_MODEL,
-                               .u.runbook = {.run = run,
-                                             .version = engine_model_version(f->e) + 1,
-                                             .ok = true,
-                                             .model = &f->m}};
+    struct engine_command c = {
+        .kind = ENGINE_CMD_RUNBOOK_MODEL,
+        .u.runbook = {
+            .run = run, .version = engine_model_version(f->e) + 1, .ok = true, .model = &f->m}};
     return fx_apply(f, &c);
 }
 
@@ -282,7 +284,8 @@ TEST(the_trigger_alone)
     install(f, false, true);
     const struct engine_runbook_def *d = &f->m.runbooks[0];
     assert_true(engine_runbook_fires(d, "queue.sales.service_level", ENGINE_SIGNAL_BAD, 60000));
-    assert_false(engine_runbook_fires(d, "queue.sales.service_level", ENGINE_SIGNAL_BAD, 59999));
+    assert_false(
+        engine_runbook_fires(d, "queue.sales.service_level", ENGINE_SIGNAL_BAD, 59999));
     assert_false(engine_runbook_fires(d, "queue.sales.service_level", ENGINE_SIGNAL_WARN, 1e9));
     assert_false(engine_runbook_fires(d, "queue.sales.waiting", ENGINE_SIGNAL_BAD, 1e9));
     /* no signal at all has cleared */
