@@ -160,8 +160,8 @@ def collapse(c):
     c.wait_leader()
 
     def installed():
-        r = [x for x in runs(c.live()[0]) if x["run"] == run1["run"]][0]
-        return r["steps"][0]["state"] == "done" and r
+        r = [x for x in runs(c.live()[0]) if x["run"] == run1["run"]]
+        return r and r[0]["steps"][0]["state"] == "done" and r[0]
     r = wait(installed, 30, "the contingency model installed")
     mine = [v for v in versions(c) if v["actor"] == "runbook:collapse"]
     check(len(mine) == 1 and mine[0]["version"] == before + 1 and
@@ -184,8 +184,8 @@ def recovery(c, r, before):
         answer(c, chat(c, f"fast-{i}"))
 
     def ended():
-        x = [y for y in runs(c.nodes[0]) if y["run"] == r["run"]][0]
-        return x["state"] == "ended" and x["steps"][0]["state"] == "reverted" and x
+        x = [y for y in runs(c.nodes[0]) if y["run"] == r["run"]]
+        return x and x[0]["state"] == "ended" and x[0]["steps"][0]["state"] == "reverted" and x[0]
     x = wait(ended, 30, "the run ended and reverted")
     check(x["why"] == "the trigger cleared" and x["ended_by"] == "", f"{x}")
     last = max(versions(c), key=lambda v: v["version"])
