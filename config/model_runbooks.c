@@ -5,7 +5,7 @@
  *   runbooks:
  *     - name: sales-voice-collapse
  *       trigger: { signal: queue.sales-voice.service_level, when: bad, for: 10m,
- *                  clear_for: 5m }
+ *                  clear_for: 5m }         # or { fault: quorum_lost, severity: major }
  *       actions:
  *         - model: contingency            # a saved model (contactctl model save)
  *         - pause: sales-chat
@@ -14,6 +14,7 @@
  *       revert: true                      # default: undone when the trigger clears
  *       max_per_hour: 2                   # default 4
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,14 +37,65 @@ static int read_severity(struct model_builder *b, const struct ynode *n, uint8_t
     return 0;
 }
 
+/* trigger: { fault: KIND-PATTERN, severity: minor|major (default minor: any) } */
+static int read_fault_trigger(struct model_builder *b,
+                              const struct ynode *n,
+                              struct engine_runbook_def *d)
+{
+    const struct ynode *kind = ynode_get(n, "fault"), *sev;
+    if (ynode_get(n, "signal") != NULL || ynode_get(n, "when") != NULL) {
+        return cfg_fail(&b->c, n,
+                        "trigger: on a signal (signal, when) or a fault (fault, "
+                        "severity), not both");
+    }
+    d->on = ENGINE_ON_FAULT;
+    d->severity = ENGINE_SEVERITY_MINOR;
+    if (cfg_string(&b->c, kind, d->signal, sizeof(d->signal)) != 0) {
+        return CD_EPARSE;
+    }
+    char name[ENGINE_NAME_MAX];
+    snprintf(name, sizeof(name), "%s", d->signal);
+    for (char *c = name; *c != 0; c++) {
+        *c = *c == '*' ? 'x' : *c;
+    }
+    if (!engine_name_valid(name, sizeof(name))) {
+        return cfg_fail(&b->c, kind,
+                        "fault: a fault kind, '*' for any run of characters "
+                        "(quorum_lost, member_*)");
+    }
+    if ((sev = ynode_get(n, "severity")) != NULL && read_severity(b, sev, &d->severity) != 0) {
+        return CD_EPARSE;
+    }
+    return 0;
+}
+
 static int read_trigger(struct model_builder *b,
                         const struct ynode *n,
                         struct engine_runbook_def *d)
 {
-    static const char *const keys[] = {"signal", "when", "for", "clear_for", NULL};
+    static const char *const keys[] = {"signal", "when",      "fault", "severity",
+                                       "for",    "clear_for", NULL};
     const struct ynode *sig, *when, *e;
-    if (cfg_expect_map(&b->c, n) != 0 || cfg_keys(&b->c, n, keys) != 0 ||
-        (sig = cfg_require(&b->c, n, "signal")) == NULL ||
+    if (cfg_expect_map(&b->c, n) != 0 || cfg_keys(&b->c, n, keys) != 0) {
+        return CD_EPARSE;
+    }
+    d->clear_s = CLEAR_DEFAULT_S;
+    if ((e = ynode_get(n, "for")) != NULL &&
+        cfg_duration(&b->c, e, 0, FOR_MAX, &d->for_s) != 0) {
+        return CD_EPARSE;
+    }
+    if ((e = ynode_get(n, "clear_for")) != NULL &&
+        cfg_duration(&b->c, e, 0, FOR_MAX, &d->clear_s) != 0) {
+        return CD_EPARSE;
+    }
+    if (ynode_get(n, "fault") != NULL) {
+        return read_fault_trigger(b, n, d);
+    }
+    if (ynode_get(n, "severity") != NULL) {
+        return cfg_fail(&b->c, ynode_get(n, "severity"),
+                        "severity: for a trigger on a fault (fault: KIND)");
+    }
+    if ((sig = cfg_require(&b->c, n, "signal")) == NULL ||
         (when = cfg_require(&b->c, n, "when")) == NULL ||
         cfg_string(&b->c, sig, d->signal, sizeof(d->signal)) != 0) {
         return CD_EPARSE;
@@ -57,15 +109,6 @@ static int read_trigger(struct model_builder *b,
         return cfg_fail(&b->c, when, "when: expected warn (warn or bad) or bad");
     }
     d->state = (uint8_t)state;
-    d->clear_s = CLEAR_DEFAULT_S;
-    if ((e = ynode_get(n, "for")) != NULL &&
-        cfg_duration(&b->c, e, 0, FOR_MAX, &d->for_s) != 0) {
-        return CD_EPARSE;
-    }
-    if ((e = ynode_get(n, "clear_for")) != NULL &&
-        cfg_duration(&b->c, e, 0, FOR_MAX, &d->clear_s) != 0) {
-        return CD_EPARSE;
-    }
     return 0;
 }
 

@@ -238,11 +238,15 @@ int engine_signal_state_parse(const char *s);
 const char *engine_severity_name(int severity); /* "minor", "major" */
 
 /* Runbooks (docs/continuity.md, "Runbooks"). A runbook in the model is a trigger and
- * ordered actions. The trigger holds while a signal its pattern matches has been in the
- * trigger's state or worse (warn: warn or bad; bad: bad) for at least for_s; it has cleared
- * once every signal the pattern matches has been better than that state for at least
+ * ordered actions. A trigger on signals holds while a signal its pattern matches has been in
+ * the trigger's state or worse (warn: warn or bad; bad: bad) for at least for_s; it has
+ * cleared once every signal the pattern matches has been better than that state for at least
  * clear_s (or none is left): the hysteresis that keeps a flapping signal from running it
- * again and again.
+ * again and again. A trigger on faults holds for a fault whose kind its pattern matches
+ * ('*' any run of characters), of its severity or worse, that has lasted for_s (open, or
+ * from opened to closed: a quorum loss is only on record once it is over), opened in the
+ * last hour and not the cause of a run of the runbook already; that run's trigger clears
+ * once the fault has been closed for clear_s. Its run's signal reads "fault:ID".
  *
  * RUNBOOK_RUN (name, signal): a run of the runbook, with a copy of its definition (its
  * recovery and reverts do not depend on the model that comes next: a contingency model
@@ -296,11 +300,17 @@ struct engine_runbook_action
     char arg[ENGINE_NAME_MAX];  /* MODEL: a saved model; PAUSE, RESUME: a queue; FAULT: kind */
 };
 
+enum engine_trigger_on { ENGINE_ON_SIGNAL = 0, ENGINE_ON_FAULT };
+
 struct engine_runbook_def
 {
     char name[ENGINE_NAME_MAX];
-    char signal[ENGINE_NAME_MAX]; /* a pattern (engine_signal_pattern_valid) */
-    uint8_t state;                /* WARN (warn or bad) or BAD */
+    uint8_t on; /* enum engine_trigger_on */
+    /* SIGNAL: a signal pattern (engine_signal_pattern_valid); FAULT: a kind pattern (a name,
+     * '*' for any run of characters) */
+    char signal[ENGINE_NAME_MAX];
+    uint8_t state;    /* SIGNAL: WARN (warn or bad) or BAD */
+    uint8_t severity; /* FAULT: MINOR (any) or MAJOR */
     uint32_t for_s, clear_s;
     uint8_t max_per_hour; /* 1..60 */
     bool approval, revert;
@@ -352,18 +362,21 @@ uint32_t engine_run_open(const struct engine *e, const char *runbook);
 /* Runs of the runbook started in the hour before now (ms). */
 uint32_t engine_runs_in_hour(const struct engine *e, const char *runbook, int64_t now);
 /* True when the trigger holds at now: *signal (may be NULL) is the first signal (in name
- * order) that makes it hold. */
+ * order) that makes it hold, or "fault:ID" (in buf, of ENGINE_NAME_MAX bytes) for the
+ * fault. */
 bool engine_runbook_holds(const struct engine *e,
                           const struct engine_runbook_def *d,
                           int64_t now,
-                          const char **signal);
-bool engine_runbook_cleared(const struct engine *e,
-                            const struct engine_runbook_def *d,
-                            int64_t now);
-/* The trigger alone: would a signal of this name, in this state for held_ms, hold it?
- * (contactctl runbook simulate) */
+                          const char **signal,
+                          char *buf);
+/* Whether the trigger of the run has cleared at now (its fault's, or its signals'). */
+bool engine_run_cleared(const struct engine *e, const struct engine_run_info *r, int64_t now);
+/* The trigger alone: would a signal of this name, in this state for held_ms, hold it? Or
+ * (fault true) a fault of this kind, of severity `state`, lasting held_ms? (contactctl
+ * runbook simulate) */
 bool engine_runbook_fires(const struct engine_runbook_def *d,
-                          const char *signal,
+                          bool fault,
+                          const char *name,
                           int state,
                           int64_t held_ms);
 const struct engine_runbook_def *engine_runbook_find(const struct engine *e, const char *name);

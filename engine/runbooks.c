@@ -70,6 +70,20 @@ static bool terminated(const char *s, size_t size)
     return memchr(s, 0, size) != NULL;
 }
 
+/* A fault kind pattern: a name in which '*' stands for any run of characters. */
+static bool kind_pattern_valid(const char *p)
+{
+    char name[ENGINE_NAME_MAX];
+    if (!terminated(p, ENGINE_NAME_MAX)) {
+        return false;
+    }
+    snprintf(name, sizeof(name), "%s", p);
+    for (char *c = name; *c != 0; c++) {
+        *c = *c == '*' ? 'x' : *c;
+    }
+    return engine_name_valid(name, sizeof(name));
+}
+
 static int check_action(const struct engine_model *m,
                         const struct engine_runbook_def *d,
                         uint32_t i,
@@ -114,11 +128,19 @@ int engine__runbooks_check(const struct engine_model *m, char *err, size_t errle
                 return fail(err, errlen, "runbook '%s' given twice", d->name);
             }
         }
-        if (!engine_signal_pattern_valid(d->signal)) {
-            return fail(err, errlen, "runbook '%s': signal pattern invalid", d->name);
-        }
-        if (d->state != ENGINE_SIGNAL_WARN && d->state != ENGINE_SIGNAL_BAD) {
-            return fail(err, errlen, "runbook '%s': state must be warn or bad", d->name);
+        if (d->on == ENGINE_ON_SIGNAL) {
+            if (!engine_signal_pattern_valid(d->signal)) {
+                return fail(err, errlen, "runbook '%s': signal pattern invalid", d->name);
+            }
+            if ((d->state != ENGINE_SIGNAL_WARN && d->state != ENGINE_SIGNAL_BAD) ||
+                d->severity != 0) {
+                return fail(err, errlen, "runbook '%s': state must be warn or bad", d->name);
+            }
+        } else if (d->on != ENGINE_ON_FAULT || !kind_pattern_valid(d->signal) ||
+                   d->state != 0 ||
+                   (d->severity != ENGINE_SEVERITY_MINOR &&
+                    d->severity != ENGINE_SEVERITY_MAJOR)) {
+            return fail(err, errlen, "runbook '%s': fault trigger invalid", d->name);
         }
         if (d->max_per_hour == 0 || d->max_per_hour > PER_HOUR_MAX) {
             return fail(err, errlen, "runbook '%s': max_per_hour must be 1-%d", d->name,
@@ -155,22 +177,69 @@ const struct engine_runbook_def *engine_runbook_find(const struct engine *e, con
 /* ---- Triggers ----------------------------------------------------------------------- */
 
 bool engine_runbook_fires(const struct engine_runbook_def *d,
-                          const char *signal,
+                          bool fault,
+                          const char *name,
                           int state,
                           int64_t held_ms)
 {
-    return state >= d->state && state <= ENGINE_SIGNAL_BAD && signal != NULL &&
-           engine_signal_match(d->signal, signal) && held_ms >= (int64_t)d->for_s * 1000;
+    if (name == NULL || held_ms < (int64_t)d->for_s * 1000) {
+        return false;
+    }
+    if (d->on == ENGINE_ON_FAULT) {
+        return fault && state >= d->severity && state <= ENGINE_SEVERITY_MAJOR &&
+               engine_component_match(d->signal, name);
+    }
+    return !fault && state >= d->state && state <= ENGINE_SIGNAL_BAD &&
+           engine_signal_match(d->signal, name);
+}
+
+static bool caused_a_run(const struct engine *e, const char *runbook, const char *source)
+{
+    for (uint32_t i = 0; i < e->n_runs; i++) {
+        if (strcmp(e->runs[i].def.name, runbook) == 0 &&
+            strcmp(e->runs[i].signal, source) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Whether fault f holds d's trigger at now (source: "fault:ID", ENGINE_NAME_MAX bytes). */
+static bool fault_holds(const struct engine *e,
+                        const struct engine_runbook_def *d,
+                        const struct engine__fault *f,
+                        int64_t now,
+                        char *source)
+{
+    int64_t lasted = (f->closed != 0 ? f->closed : now) - f->opened;
+    snprintf(source, ENGINE_NAME_MAX, "fault:%u", f->id);
+    return f->opened > now - HOUR_MS &&
+           engine_runbook_fires(d, true, f->kind, f->severity, lasted) &&
+           !caused_a_run(e, d->name, source);
 }
 
 bool engine_runbook_holds(const struct engine *e,
                           const struct engine_runbook_def *d,
                           int64_t now,
-                          const char **signal)
+                          const char **signal,
+                          char *buf)
 {
+    if (d->on == ENGINE_ON_FAULT) {
+        char source[ENGINE_NAME_MAX];
+        for (uint32_t i = 0; i < e->n_faults; i++) {
+            if (fault_holds(e, d, &e->faults[i], now, source)) {
+                if (signal != NULL && buf != NULL) {
+                    memcpy(buf, source, sizeof(source));
+                    *signal = buf;
+                }
+                return true;
+            }
+        }
+        return false;
+    }
     for (uint32_t i = 0; i < e->n_signals; i++) {
         const struct engine__signal *s = &e->signals[i];
-        if (engine_runbook_fires(d, s->name, s->state, now - s->since)) {
+        if (engine_runbook_fires(d, false, s->name, s->state, now - s->since)) {
             if (signal != NULL) {
                 *signal = s->name;
             }
@@ -180,10 +249,28 @@ bool engine_runbook_holds(const struct engine *e,
     return false;
 }
 
-bool engine_runbook_cleared(const struct engine *e,
-                            const struct engine_runbook_def *d,
-                            int64_t now)
+/* The fault a run's trigger names ("fault:ID"), or 0. */
+static uint32_t source_fault(const char *source)
 {
+    unsigned long id = 0;
+    if (strncmp(source, "fault:", 6) != 0) {
+        return 0;
+    }
+    for (const char *c = source + 6; *c >= '0' && *c <= '9' && id < UINT32_MAX; c++) {
+        id = id * 10 + (unsigned long)(*c - '0');
+    }
+    return id <= UINT32_MAX ? (uint32_t)id : 0;
+}
+
+static bool cleared(const struct engine *e,
+                    const struct engine_runbook_def *d,
+                    const char *source,
+                    int64_t now)
+{
+    if (d->on == ENGINE_ON_FAULT) {
+        const struct engine__fault *f = engine__fault_find(e, source_fault(source));
+        return f == NULL || (f->closed != 0 && now - f->closed >= (int64_t)d->clear_s * 1000);
+    }
     for (uint32_t i = 0; i < e->n_signals; i++) {
         const struct engine__signal *s = &e->signals[i];
         if (engine_signal_match(d->signal, s->name) &&
@@ -192,6 +279,11 @@ bool engine_runbook_cleared(const struct engine *e,
         }
     }
     return true;
+}
+
+bool engine_run_cleared(const struct engine *e, const struct engine_run_info *r, int64_t now)
+{
+    return cleared(e, r->def, r->signal, now);
 }
 
 /* ---- Runs ----------------------------------------------------------------------------- */
@@ -349,8 +441,15 @@ static int cmd_run(struct engine *e,
     if (!by_hand) {
         const char *signal = str(cmd->u.runbook.signal);
         struct engine_signal_info s;
-        if (engine_signal_find(e, signal, &s) != 0 ||
-            !engine_runbook_fires(d, signal, s.state, e->clock - s.since)) {
+        const struct engine__fault *f = engine__fault_find(e, source_fault(signal));
+        char source[ENGINE_NAME_MAX];
+        bool holds =
+            d->on == ENGINE_ON_FAULT
+                ? f != NULL && fault_holds(e, d, f, e->clock, source) &&
+                      strcmp(source, signal) == 0
+                : engine_signal_find(e, signal, &s) == 0 &&
+                      engine_runbook_fires(d, false, signal, s.state, e->clock - s.since);
+        if (!holds) {
             return FAIL(res, CD_ESTATE, "runbook '%s': its trigger does not hold on '%s'", name,
                         signal);
         }
@@ -443,7 +542,7 @@ static int cmd_end(struct engine *e,
         return FAIL(res, CD_EINVAL, "why: at most %d bytes", ENGINE_FAULT_TEXT_MAX - 1);
     }
     bool by_hand = str(cmd->actor)[0] != 0;
-    if (!by_hand && !engine_runbook_cleared(e, &r->def, e->clock)) {
+    if (!by_hand && !cleared(e, &r->def, r->signal, e->clock)) {
         return FAIL(res, CD_ESTATE, "run %u: the trigger of runbook '%s' has not cleared",
                     r->id, r->def.name);
     }
@@ -763,8 +862,10 @@ int engine_saved_find(const struct engine *e, const char *name, struct engine_sa
 static void put_def(struct cd_buf *b, const struct engine_runbook_def *d)
 {
     cd_buf_str(b, d->name);
+    cd_buf_uvar(b, d->on);
     cd_buf_str(b, d->signal);
     cd_buf_uvar(b, d->state);
+    cd_buf_uvar(b, d->severity);
     cd_buf_uvar(b, d->for_s);
     cd_buf_uvar(b, d->clear_s);
     cd_buf_uvar(b, d->max_per_hour);
@@ -787,8 +888,10 @@ int engine__runbook_def_decode(struct cd_reader *r, struct engine_runbook_def *d
 {
     memset(d, 0, sizeof(*d));
     cd_rd_strcpy(r, d->name, sizeof(d->name));
+    d->on = (uint8_t)cd_rd_uint(r, ENGINE_ON_FAULT);
     cd_rd_strcpy(r, d->signal, sizeof(d->signal));
     d->state = (uint8_t)cd_rd_uint(r, ENGINE_SIGNAL_BAD);
+    d->severity = (uint8_t)cd_rd_uint(r, ENGINE_SEVERITY_MAJOR);
     d->for_s = (uint32_t)cd_rd_uint(r, UINT32_MAX);
     d->clear_s = (uint32_t)cd_rd_uint(r, UINT32_MAX);
     d->max_per_hour = (uint8_t)cd_rd_uint(r, UINT8_MAX);

@@ -9,6 +9,12 @@
  *   POST /v1/faults/{fault}/ack     {"note": "..."} (optional)
  *   POST /v1/faults/{fault}/note    {"note": "..."}
  *   POST /v1/faults/{fault}/close   {"note": "..."} (optional)
+ *   POST /v1/health/signals         {"signals": [{"name", "state": ok|warn|bad|gone,
+ *                                   "value"}]}: signals an outside monitor measures (an SBC's
+ *                                   trunk status, a carrier's status page), replicated and
+ *                                   graded by the fault policy and the runbooks like the
+ *                                   cluster's own; names under cluster., member., node. and
+ *                                   queue. are the cluster's and refused
  *
  * Times are ms since the epoch, as elsewhere in the API. */
 #include <stdlib.h>
@@ -99,6 +105,72 @@ void api__health(struct api__call *call)
         st.ready, "applied_index", (json_int_t)st.applied_index, "now",
         (json_int_t)cluster_wall_ms(), "signals", signals, "local", local, "faults", open);
     http_reply_json(call->x, 200, body);
+}
+
+/* The prefixes of the signals the cluster measures itself (node/health.c). */
+static bool own_signal(const char *name)
+{
+    static const char *const own[] = {"cluster.", "member.", "node.", "queue."};
+    for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
+        if (strncmp(name, own[i], strlen(own[i])) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void api__health_signals(struct api__call *call)
+{
+    static const char *const keys[] = {"signals", NULL};
+    struct engine_signal_set set[ENGINE_HEALTH_BATCH];
+    json_t *body = api__body_with(call, keys);
+    if (body == NULL) {
+        return;
+    }
+    json_t *arr = json_object_get(body, "signals"), *v;
+    size_t i, n = json_array_size(arr);
+    const char *bad = json_is_array(arr) && n > 0 && n <= ENGINE_HEALTH_BATCH
+                          ? NULL
+                          : "signals: a list of 1-64 signals";
+    json_array_foreach(arr, i, v)
+    {
+        json_t *name = json_object_get(v, "name"), *state = json_object_get(v, "state");
+        json_t *value = json_object_get(v, "value");
+        size_t members = (name != NULL) + (state != NULL) + (value != NULL);
+        int st =
+            json_is_string(state) ? engine_signal_state_parse(json_string_value(state)) : -1;
+        if (bad != NULL) {
+            break;
+        }
+        if (!json_is_object(v) || json_object_size(v) != members || !json_is_string(name) ||
+            st < 0 || (value != NULL && !json_is_integer(value))) {
+            bad =
+                "signals: each {\"name\", \"state\": ok|warn|bad|gone, \"value\": integer "
+                "(optional)}";
+        } else if (!engine_name_valid(json_string_value(name), ENGINE_NAME_MAX) ||
+                   strchr(json_string_value(name), '.') == NULL) {
+            bad =
+                "signals: a name is dotted parts of letters, digits, '-' and '_' "
+                "(trunk.sbc1.options), at most 63 bytes";
+        } else if (own_signal(json_string_value(name))) {
+            bad =
+                "signals: cluster., member., node. and queue. signals are measured by the "
+                "cluster itself";
+        } else {
+            set[i] = (struct engine_signal_set){
+                .name = json_string_value(name),
+                .state = (uint8_t)st,
+                .value = value != NULL ? json_integer_value(value) : 0};
+        }
+    }
+    if (bad != NULL) {
+        http_reply_error(call->x, 400, "INVAL", "%s", bad);
+    } else {
+        struct engine_command cmd = {.kind = ENGINE_CMD_HEALTH,
+                                     .u.health = {.n = (uint8_t)n, .signals = set}};
+        api__submit(call, &cmd, 200);
+    }
+    json_decref(body);
 }
 
 void api__faults(struct api__call *call)

@@ -337,6 +337,8 @@ void api__metrics(struct api__call *call);
 
 /* health.c: GET /v1/health, the faults and what people on call do with them. */
 void api__health(struct api__call *call);
+/* POST /v1/health/signals: an outside monitor's signals. */
+void api__health_signals(struct api__call *call);
 void api__faults(struct api__call *call);
 void api__fault_get(struct api__call *call);
 void api__fault_action(struct api__call *call, int kind); /* FAULT_ACK, _NOTE, _CLOSE */

@@ -95,6 +95,7 @@ ROUTE0(r_def_validate, api__report_def_validate(call))
 ROUTE0(r_def_rollback, api__report_def_rollback(call))
 ROUTE0(r_def_delete, api__report_def_delete(call))
 ROUTE0(r_health, api__health(call))
+ROUTE0(r_health_signals, api__health_signals(call))
 ROUTE0(r_drill, api__drill(call))
 ROUTE0(r_faults, api__faults(call))
 ROUTE0(r_fault_get, api__fault_get(call))
@@ -397,6 +398,7 @@ static const struct route routes[] = {
     {HTTP_M_GET, "/v1/audit", r_audit, 0, q_audit, STAFF, OWN_ANY},
     {HTTP_M_POST, "/v1/drill", r_drill, 0, NULL, ADMIN, OWN_ANY},
     {HTTP_M_GET, "/v1/health", r_health, 0, NULL, STAFF | REPORT, OWN_ANY},
+    {HTTP_M_POST, "/v1/health/signals", r_health_signals, 0, NULL, ADMIN | INTEG, OWN_ANY},
     {HTTP_M_GET, "/v1/faults", r_faults, 0, q_faults, STAFF | REPORT, OWN_ANY},
     {HTTP_M_GET, "/v1/faults/{fault}", r_fault_get, 0, NULL, STAFF | REPORT, OWN_ANY},
     {HTTP_M_POST, "/v1/faults/{fault}/ack", r_fault, ENGINE_CMD_FAULT_ACK, NULL, STAFF,

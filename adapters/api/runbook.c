@@ -9,7 +9,8 @@
  *   POST /v1/runbooks/runs/{run}/approve  let a run that waits for approval act
  *   POST /v1/runbooks/runs/{run}/end      end a run by hand {"note"} (it reverts if its
  *                                         runbook does)
- *   POST /v1/runbooks/simulate            {"signals": [{"name", "state", "for"}]}: which
+ *   POST /v1/runbooks/simulate            {"signals": [{"name", "state", "for"} or {"fault",
+ *                                         "severity", "for"}]}: which
  *                                         runbooks those signals would run, and what they
  *                                         would do; changes nothing
  *
@@ -164,7 +165,7 @@ void api__runbooks_tick(struct api *a)
             model_step(a, e, &r, k);
             return;
         }
-        if (r.state != ENGINE_RUN_ENDED && engine_runbook_cleared(e, r.def, now)) {
+        if (r.state != ENGINE_RUN_ENDED && engine_run_cleared(e, &r, now)) {
             struct engine_command cmd = {.kind = ENGINE_CMD_RUNBOOK_END,
                                          .u.runbook = {.run = r.id}};
             cd_logf(CD_LOG_INFO, "runbook", "run %u of %s: its trigger has cleared", r.id,
@@ -176,9 +177,10 @@ void api__runbooks_tick(struct api *a)
     for (uint32_t i = 0; m != NULL && i < m->n_runbooks; i++) {
         const struct engine_runbook_def *d = &m->runbooks[i];
         const char *signal = NULL;
+        char buf[ENGINE_NAME_MAX];
         if (engine_run_open(e, d->name) == 0 &&
             engine_runs_in_hour(e, d->name, now) < d->max_per_hour &&
-            engine_runbook_holds(e, d, now, &signal)) {
+            engine_runbook_holds(e, d, now, &signal, buf)) {
             struct engine_command cmd = {.kind = ENGINE_CMD_RUNBOOK_RUN,
                                          .u.runbook = {.name = d->name, .signal = signal}};
             cd_logf(CD_LOG_WARN, "runbook", "%s: %s holds its trigger", d->name, signal);
@@ -207,10 +209,15 @@ static json_t *actions_json(const struct engine_runbook_def *d)
 
 static json_t *def_json(const struct engine_runbook_def *d)
 {
-    return json_pack("{s:s,s:{s:s,s:s,s:I,s:I},s:o,s:b,s:b,s:i}", "name", d->name, "trigger",
-                     "signal", d->signal, "when", engine_signal_state_name(d->state), "for_s",
-                     (json_int_t)d->for_s, "clear_for_s", (json_int_t)d->clear_s, "actions",
-                     actions_json(d), "approval", d->approval, "revert", d->revert,
+    json_t *trigger = d->on == ENGINE_ON_FAULT
+                          ? json_pack("{s:s,s:s}", "fault", d->signal, "severity",
+                                      engine_severity_name(d->severity))
+                          : json_pack("{s:s,s:s}", "signal", d->signal, "when",
+                                      engine_signal_state_name(d->state));
+    json_object_set_new(trigger, "for_s", json_integer(d->for_s));
+    json_object_set_new(trigger, "clear_for_s", json_integer(d->clear_s));
+    return json_pack("{s:s,s:o,s:o,s:b,s:b,s:i}", "name", d->name, "trigger", trigger,
+                     "actions", actions_json(d), "approval", d->approval, "revert", d->revert,
                      "max_per_hour", d->max_per_hour);
 }
 
@@ -249,8 +256,9 @@ void api__runbooks(struct api__call *call)
     for (uint32_t i = 0; m != NULL && i < m->n_runbooks; i++) {
         const struct engine_runbook_def *d = &m->runbooks[i];
         const char *signal = NULL;
+        char buf[ENGINE_NAME_MAX];
         json_t *o = def_json(d);
-        bool holds = engine_runbook_holds(e, d, now, &signal);
+        bool holds = engine_runbook_holds(e, d, now, &signal, buf);
         uint32_t open = engine_run_open(e, d->name);
         json_object_set_new(o, "holds", json_boolean(holds));
         json_object_set_new(o, "signal", holds ? json_string(signal) : json_null());
@@ -347,27 +355,45 @@ void api__runbook_action(struct api__call *call, int kind)
 
 /* ---- Simulation --------------------------------------------------------------------- */
 
-static bool read_signal(struct api__call *call,
-                        json_t *v,
-                        const char **name,
-                        int *state,
-                        int64_t *held_ms)
+/* One simulated condition: a signal {"name", "state", "for"} or a fault {"fault" (its
+ * kind), "severity", "for"}. */
+struct cond
+{
+    bool fault;
+    const char *name;
+    int state; /* a signal's state, or a fault's severity */
+    int64_t held_ms;
+};
+
+static bool read_cond(struct api__call *call, json_t *v, struct cond *c)
 {
     json_t *n = json_object_get(v, "name"), *s = json_object_get(v, "state");
+    json_t *k = json_object_get(v, "fault"), *sev = json_object_get(v, "severity");
     json_t *f = json_object_get(v, "for");
-    size_t members = (n != NULL) + (s != NULL) + (f != NULL);
-    *state = json_is_string(s) ? engine_signal_state_parse(json_string_value(s)) : -1;
-    if (!json_is_object(v) || json_object_size(v) != members || !json_is_string(n) ||
-        *state < ENGINE_SIGNAL_OK || *state > ENGINE_SIGNAL_BAD ||
+    size_t members = (n != NULL) + (s != NULL) + (k != NULL) + (sev != NULL) + (f != NULL);
+    const char *sv = json_string_value(sev);
+    c->fault = k != NULL;
+    c->name = json_string_value(c->fault ? k : n);
+    c->state = c->fault            ? (sv == NULL                 ? ENGINE_SEVERITY_MINOR
+                                      : strcmp(sv, "major") == 0 ? ENGINE_SEVERITY_MAJOR
+                                      : strcmp(sv, "minor") == 0 ? ENGINE_SEVERITY_MINOR
+                                                                 : -1)
+               : json_is_string(s) ? engine_signal_state_parse(json_string_value(s))
+                                   : -1;
+    bool shape = c->fault ? n == NULL && s == NULL && (sev == NULL || sv != NULL)
+                          : k == NULL && sev == NULL && json_is_string(s) &&
+                                c->state <= ENGINE_SIGNAL_BAD;
+    if (!json_is_object(v) || json_object_size(v) != members || c->name == NULL || !shape ||
+        c->state < 0 ||
         (f != NULL && (!json_is_integer(f) || json_integer_value(f) < 0 ||
                        json_integer_value(f) > 86400 * 365))) {
         http_reply_error(call->x, 400, "INVAL",
-                         "signals: each {\"name\", \"state\": ok|warn|bad, \"for\": seconds "
-                         "(0..31536000, default 0)}");
+                         "signals: each a signal {\"name\", \"state\": ok|warn|bad, \"for\": "
+                         "seconds} or a fault {\"fault\": KIND, \"severity\": minor|major, "
+                         "\"for\": seconds} (for: 0..31536000, default 0)");
         return false;
     }
-    *name = json_string_value(n);
-    *held_ms = f != NULL ? json_integer_value(f) * 1000 : 0;
+    c->held_ms = f != NULL ? json_integer_value(f) * 1000 : 0;
     return true;
 }
 
@@ -392,12 +418,10 @@ void api__runbook_simulate(struct api__call *call)
     json_t *would = json_array(), *quiet = json_array();
     size_t i;
     json_t *v;
+    struct cond conds[ENGINE_HEALTH_BATCH];
     json_array_foreach(signals, i, v)
     {
-        const char *name;
-        int state;
-        int64_t held;
-        if (!read_signal(call, v, &name, &state, &held)) {
+        if (!read_cond(call, v, &conds[i])) {
             json_decref(would);
             json_decref(quiet);
             json_decref(body);
@@ -407,15 +431,10 @@ void api__runbook_simulate(struct api__call *call)
     for (uint32_t r = 0; m != NULL && r < m->n_runbooks; r++) {
         const struct engine_runbook_def *d = &m->runbooks[r];
         const char *by = NULL;
-        json_array_foreach(signals, i, v)
-        {
-            const char *name;
-            int state;
-            int64_t held;
-            read_signal(call, v, &name, &state, &held);
-            if (by == NULL && engine_runbook_fires(d, name, state, held)) {
-                by = name;
-            }
+        for (i = 0; i < json_array_size(signals) && by == NULL; i++) {
+            const struct cond *x = &conds[i];
+            by = engine_runbook_fires(d, x->fault, x->name, x->state, x->held_ms) ? x->name
+                                                                                  : NULL;
         }
         if (by == NULL) {
             json_array_append_new(quiet, json_string(d->name));

@@ -4,7 +4,7 @@
  *   runbook list | show NAME
  *   runbook runs [--state open|ended|all] | run-show ID
  *   runbook run NAME | approve ID | end ID [--note TEXT]
- *   runbook simulate SIGNAL=ok|warn|bad[:SECONDS]...
+ *   runbook simulate SIGNAL=ok|warn|bad[:SECONDS]... fault:KIND=minor|major[:SECONDS]...
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,6 +85,14 @@ static const char *actions_text(const json_t *actions, char *buf, size_t len)
  * holds on warn or bad and clears on ok; one on bad clears below bad. */
 static const char *trigger_text(const json_t *t, char *buf, size_t len)
 {
+    if (json_object_get(t, "fault") != NULL) {
+        snprintf(buf, len,
+                 "a %s fault or worse of kind %s lasting %llds, clears %llds after it "
+                 "closed",
+                 text(t, "severity"), text(t, "fault"), number(t, "for_s"),
+                 number(t, "clear_for_s"));
+        return buf;
+    }
     const char *when = text(t, "when");
     snprintf(buf, len, "%s %s for %llds, clears after %llds %s", text(t, "signal"), when,
              number(t, "for_s"), number(t, "clear_for_s"),
@@ -338,7 +346,8 @@ static int act(struct ctl *c, int argc, char **argv)
     return ctl_change(c, "POST", p, body, done);
 }
 
-/* SIGNAL=STATE[:SECONDS] as {"name", "state", "for"}; NULL (said) when malformed. */
+/* SIGNAL=STATE[:SECONDS] as {"name", "state", "for"}, or fault:KIND=SEVERITY[:SECONDS] as
+ * {"fault", "severity", "for"}; NULL (said) when malformed. */
 static json_t *read_signal(const char *arg)
 {
     char name[256], state[16];
@@ -353,8 +362,10 @@ static json_t *read_signal(const char *arg)
     if (ok) {
         snprintf(name, sizeof(name), "%.*s", (int)(eq - arg), arg);
         snprintf(state, sizeof(state), "%.*s", (int)state_len, eq + 1);
-        ok =
-            strcmp(state, "ok") == 0 || strcmp(state, "warn") == 0 || strcmp(state, "bad") == 0;
+        ok = strncmp(name, "fault:", 6) == 0
+                 ? name[6] != 0 && (strcmp(state, "minor") == 0 || strcmp(state, "major") == 0)
+                 : strcmp(state, "ok") == 0 || strcmp(state, "warn") == 0 ||
+                       strcmp(state, "bad") == 0;
     }
     if (ok && colon != NULL) {
         char *end;
@@ -363,10 +374,14 @@ static json_t *read_signal(const char *arg)
     }
     if (!ok) {
         fprintf(stderr,
-                "contactctl: runbook simulate: '%s': expected SIGNAL=ok|warn|bad[:SECONDS] "
-                "(SECONDS 0-%lld)\n",
+                "contactctl: runbook simulate: '%s': expected SIGNAL=ok|warn|bad[:SECONDS] or "
+                "fault:KIND=minor|major[:SECONDS] (SECONDS 0-%lld)\n",
                 arg, SIMULATE_FOR_MAX);
         return NULL;
+    }
+    if (strncmp(name, "fault:", 6) == 0) {
+        return json_pack("{s:s,s:s,s:I}", "fault", name + 6, "severity", state, "for",
+                         (json_int_t)secs);
     }
     return json_pack("{s:s,s:s,s:I}", "name", name, "state", state, "for", (json_int_t)secs);
 }

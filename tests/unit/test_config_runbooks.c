@@ -37,15 +37,19 @@ static const char full[] = BASE
     "    max_per_hour: 2\n"
     "  - name: node-lost\n"
     "    trigger: { signal: \"member.*.reachable\", when: warn }\n"
-    "    actions: [ { fault: { kind: node_lost, severity: minor } } ]\n";
+    "    actions: [ { fault: { kind: node_lost, severity: minor } } ]\n"
+    "  - name: after-quorum\n"
+    "    trigger: { fault: \"quorum_*\", severity: major, for: 5s }\n"
+    "    actions: [ { pause: sales } ]\n";
 
 static void a_full_section(void **state)
 {
     F;
     PARSE(full);
     ASSERT_OK;
-    assert_int_equal(f->m->n_runbooks, 2);
+    assert_int_equal(f->m->n_runbooks, 3);
     const struct engine_runbook_def *d = RB(0);
+    assert_int_equal(d->on, ENGINE_ON_SIGNAL);
     assert_string_equal(d->name, "sales-collapse");
     assert_string_equal(d->signal, "queue.sales.service_level");
     assert_int_equal(d->state, ENGINE_SIGNAL_BAD);
@@ -72,6 +76,11 @@ static void a_full_section(void **state)
     assert_false(d->approval);
     assert_true(d->revert);
     assert_int_equal(d->max_per_hour, 4);
+    d = RB(2);
+    assert_int_equal(d->on, ENGINE_ON_FAULT);
+    assert_string_equal(d->signal, "quorum_*");
+    assert_int_equal(d->severity, ENGINE_SEVERITY_MAJOR);
+    assert_int_equal(d->for_s, 5);
     assert_int_equal(engine_model_validate(f->m, f->err, sizeof(f->err)), 0);
 }
 
@@ -90,8 +99,8 @@ static void the_section_round_trips(void **state)
     assert_int_equal(b.data[0], 6);
     cd_reader_init(&r, b.data, b.len);
     assert_int_equal(engine_model_decode(&r, &back), 0);
-    assert_int_equal(back.n_runbooks, 2);
-    assert_memory_equal(back.runbooks, f->m->runbooks, 2 * sizeof(back.runbooks[0]));
+    assert_int_equal(back.n_runbooks, 3);
+    assert_memory_equal(back.runbooks, f->m->runbooks, 3 * sizeof(back.runbooks[0]));
     assert_int_equal(engine_model_encode(&back, &again), 0);
     assert_int_equal(again.len, b.len);
     assert_memory_equal(again.data, b.data, b.len);
@@ -127,6 +136,15 @@ static void errors(void **state)
     EXPECT_ERROR(ONE("{ signal: a.b, when: bad, for: forever }", PAUSE),
                  "model.yaml:9:45: runbook 'r': for: expected a duration from 0s to 168h (such "
                  "as 20s, 15m or 2h), got 'forever'");
+    EXPECT_ERROR(ONE("{ fault: \"no way\" }", PAUSE),
+                 "model.yaml:9:23: runbook 'r': fault: a fault kind, '*' for any run of "
+                 "characters (quorum_lost, member_*)");
+    EXPECT_ERROR(ONE("{ fault: x, signal: a.b, when: bad }", PAUSE),
+                 "model.yaml:9:14: runbook 'r': trigger: on a signal (signal, when) or a fault "
+                 "(fault, severity), not both");
+    EXPECT_ERROR(
+        ONE("{ signal: a.b, when: bad, severity: major }", PAUSE),
+        "model.yaml:9:50: runbook 'r': severity: for a trigger on a fault (fault: KIND)");
     EXPECT_ERROR(ONE(TRIG, "[]"), "model.yaml:10:14: runbook 'r': actions: 1 to 8");
     EXPECT_ERROR(ONE(TRIG, "[ { pause: nowhere } ]"),
                  "model.yaml:10:25: runbook 'r': pause: no queue 'nowhere' in this model");

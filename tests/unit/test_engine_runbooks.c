@@ -112,10 +112,10 @@ TEST(a_run_starts_when_the_trigger_has_held_and_acts_at_once)
     EXPECT_OK(signal(f, SL, ENGINE_SIGNAL_BAD));
     AFTER(59 * FX_SEC);
     const char *held = NULL;
-    assert_false(engine_runbook_holds(f->e, &f->m.runbooks[0], f->now, &held));
+    assert_false(engine_runbook_holds(f->e, &f->m.runbooks[0], f->now, &held, NULL));
     REFUSED(RUN(NULL, 0), CD_ESTATE);
     AFTER(FX_SEC);
-    assert_true(engine_runbook_holds(f->e, &f->m.runbooks[0], f->now, &held));
+    assert_true(engine_runbook_holds(f->e, &f->m.runbooks[0], f->now, &held, NULL));
     assert_string_equal(held, SL);
     EXPECT_OK(RUN(NULL, 0));
     assert_int_equal(f->res.contact, 1);
@@ -162,10 +162,10 @@ TEST(the_model_step_installs_once_and_the_end_puts_the_version_before_back)
     REFUSED(END_RUN(NULL, 1), CD_ESTATE);
     EXPECT_OK(signal(f, SL, ENGINE_SIGNAL_OK));
     AFTER(29 * FX_SEC);
-    assert_false(engine_runbook_cleared(f->e, r.def, f->now));
+    assert_false(engine_run_cleared(f->e, &r, f->now));
     REFUSED(END_RUN(NULL, 1), CD_ESTATE);
     AFTER(FX_SEC);
-    assert_true(engine_runbook_cleared(f->e, r.def, f->now));
+    assert_true(engine_run_cleared(f->e, &r, f->now));
     EXPECT_OK(END_RUN(NULL, 1));
     r = run_of(f, 1);
     assert_int_equal(r.state, ENGINE_RUN_ENDED);
@@ -283,13 +283,73 @@ TEST(the_trigger_alone)
 {
     install(f, false, true);
     const struct engine_runbook_def *d = &f->m.runbooks[0];
-    assert_true(engine_runbook_fires(d, "queue.sales.service_level", ENGINE_SIGNAL_BAD, 60000));
+    assert_true(
+        engine_runbook_fires(d, false, "queue.sales.service_level", ENGINE_SIGNAL_BAD, 60000));
     assert_false(
-        engine_runbook_fires(d, "queue.sales.service_level", ENGINE_SIGNAL_BAD, 59999));
-    assert_false(engine_runbook_fires(d, "queue.sales.service_level", ENGINE_SIGNAL_WARN, 1e9));
-    assert_false(engine_runbook_fires(d, "queue.sales.waiting", ENGINE_SIGNAL_BAD, 1e9));
-    /* no signal at all has cleared */
-    assert_true(engine_runbook_cleared(f->e, d, NOW));
+        engine_runbook_fires(d, false, "queue.sales.service_level", ENGINE_SIGNAL_BAD, 59999));
+    assert_false(
+        engine_runbook_fires(d, false, "queue.sales.service_level", ENGINE_SIGNAL_WARN, 1e9));
+    assert_false(engine_runbook_fires(d, false, "queue.sales.waiting", ENGINE_SIGNAL_BAD, 1e9));
+    assert_false(
+        engine_runbook_fires(d, true, "queue.sales.service_level", ENGINE_SIGNAL_BAD, 1e9));
+}
+
+/* A trigger on faults: a quorum loss is on record only once it is over, and still runs it,
+ * once per fault; the run's trigger clears once its fault has been closed for clear_for. */
+TEST(a_fault_trigger_runs_once_per_fault)
+{
+    install(f, false, true);
+    struct engine_runbook_def *d = &f->m.runbooks[0];
+    *d = (struct engine_runbook_def){.name = "after-quorum",
+                                     .on = ENGINE_ON_FAULT,
+                                     .signal = "quorum_*",
+                                     .severity = ENGINE_SEVERITY_MAJOR,
+                                     .for_s = 5,
+                                     .clear_s = 60,
+                                     .max_per_hour = 4,
+                                     .revert = true,
+                                     .n_actions = 1};
+    d->actions[0] = (struct engine_runbook_action){ENGINE_DO_PAUSE, 0, "backup"};
+    f->version = engine_model_version(f->e);
+    MODEL_INSTALL;
+    /* 4 s without quorum, recorded after the fact: too short */
+    struct engine_signal_set v[2] = {{"cluster.quorum", ENGINE_SIGNAL_BAD, 4000, FX_T0},
+                                     {"cluster.quorum", ENGINE_SIGNAL_OK, 0, FX_T0 + 4000}};
+    AT(FX_T0 + 10 * FX_SEC);
+    struct engine_command h = {.kind = ENGINE_CMD_HEALTH, .u.health = {1, &v[0]}};
+    EXPECT_OK(fx_apply(f, &h));
+    h.u.health.signals = &v[1];
+    EXPECT_OK(fx_apply(f, &h));
+    char buf[ENGINE_NAME_MAX];
+    const char *src = NULL;
+    assert_false(engine_runbook_holds(f->e, d, f->now, &src, buf));
+    /* 8 s the next time */
+    v[0].since = FX_T0 + 20 * FX_SEC;
+    v[1].since = FX_T0 + 28 * FX_SEC;
+    AT(FX_T0 + 30 * FX_SEC);
+    h.u.health.signals = &v[0];
+    EXPECT_OK(fx_apply(f, &h));
+    h.u.health.signals = &v[1];
+    EXPECT_OK(fx_apply(f, &h));
+    assert_true(engine_runbook_holds(f->e, d, f->now, &src, buf));
+    assert_string_equal(src, "fault:2");
+    REFUSED(rb(f, ENGINE_CMD_RUNBOOK_RUN, NULL, "after-quorum", 0), CD_ESTATE); /* signal "" */
+    struct engine_command c = {.kind = ENGINE_CMD_RUNBOOK_RUN,
+                               .u.runbook = {.name = "after-quorum", .signal = "fault:1"}};
+    REFUSED(fx_apply(f, &c), CD_ESTATE); /* the short one */
+    c.u.runbook.signal = "fault:2";
+    EXPECT_OK(fx_apply(f, &c));
+    assert_true(paused(f, "backup"));
+    struct engine_run_info r = run_of(f, 1);
+    assert_string_equal(r.signal, "fault:2");
+    assert_false(engine_run_cleared(f->e, &r, f->now));
+    AT(FX_T0 + 88 * FX_SEC);
+    assert_true(engine_run_cleared(f->e, &r, f->now));
+    EXPECT_OK(END_RUN(NULL, 1));
+    assert_false(paused(f, "backup"));
+    /* the same fault does not run it again */
+    assert_false(engine_runbook_holds(f->e, d, f->now, &src, buf));
+    REFUSED(fx_apply(f, &c), CD_ESTATE);
 }
 
 int main(void)
@@ -302,6 +362,7 @@ int main(void)
         FX_TEST(by_hand_and_at_most_max_per_hour),
         FX_TEST(saved_models_and_runs_survive_a_snapshot),
         FX_TEST(the_trigger_alone),
+        FX_TEST(a_fault_trigger_runs_once_per_fault),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
