@@ -8,7 +8,9 @@
   follower is back, and the follower then holds the same record.
 - Two of three killed: the survivor answers /v1/health without a leader (critical, its own
   cluster.leader bad); once they are back, a major quorum_lost fault is on record, opened
-  and closed at the times the test saw the outage begin and end.
+  and closed at the times the test saw the outage begin and end; the runbook on quorum_lost
+  faults runs once for it, after the fact (it opens a minor quorum_review fault, closed when
+  the run ends).
 - The business: a queue whose contacts pass the model's waiting thresholds while nobody who
   serves it is logged in opens a minor queue_long and a major no_agents fault on
   queue:NAME; both close once the contacts are gone.
@@ -153,6 +155,11 @@ queues:
       waiting: { warn: 2, alarm: 3 }
 agents:
   - { id: b01, skills: {}, capacity: { chat: 1 }, queues: [billing] }
+runbooks:
+  - name: after-quorum-loss
+    trigger: { fault: quorum_lost, severity: major, for: 3s, clear_for: 2s }
+    actions:
+      - fault: { kind: quorum_review, severity: minor }
 """
 
 
@@ -240,6 +247,18 @@ def quorum_lost(c):
     check(all(v == views[0] for v in views), f"the nodes disagree: {views}")
     log(f"quorum lost for {(back - lost) / 1000:.1f} s: fault {f['id']} major quorum_lost, "
         f"{(f['closed'] - f['opened']) / 1000:.1f} s on record")
+
+    def ran():
+        code, doc = c.nodes[0].request("GET", "/v1/runbooks/runs", timeout=5)
+        done = [r for r in doc["items"] if r["state"] == "ended"] if code == 200 else []
+        return done and doc["items"]
+    items = wait(ran, 30, "the runbook on the quorum loss")
+    check(len(items) == 1 and items[0]["runbook"] == "after-quorum-loss" and
+          items[0]["signal"] == f"fault:{f['id']}", f"runs: {items}")
+    review = fault(c.nodes[0], items[0]["fault"])
+    check(review["kind"] == "quorum_review" and review["state"] == "closed" and
+          review["component"] == "runbook:after-quorum-loss", f"{review}")
+    log(f"runbook after-quorum-loss ran once for fault {f['id']}, after the fact")
 
 
 def body(c):

@@ -12,7 +12,11 @@ controls.
 - Three chats answered within the target lift the service level to 60 % (warn, not bad): 3 s
   later the run ends by itself and reverts: the model before is back (as a rollback of it),
   the backup queue runs again, the fault has recovered.
-- Every node holds the same runs; the audit has one runbook_run."""
+- Every node holds the same runs; the audit has one runbook_run.
+- An outside monitor posts an SBC's trunk status (POST /v1/health/signals; the cluster's own
+  prefixes are refused): bad for 2 s, the trunk-outage runbook waits for approval; approved
+  with contactctl it opens its major fault; the trunk ok again, the run ends and the fault
+  recovers."""
 import os
 import subprocess
 import time
@@ -40,6 +44,11 @@ runbooks:
       - pause: backup
       - fault: { kind: sl_collapse, severity: major }
     max_per_hour: 2
+  - name: trunk-outage
+    trigger: { signal: "trunk.*.options", when: bad, for: 2s, clear_for: 2s }
+    approval: true
+    actions:
+      - fault: { kind: trunk_down, severity: major }
 """
 
 # The contingency model holds no runbook: the run that installed it still ends and reverts.
@@ -129,8 +138,11 @@ def simulate(c):
     check([w["runbook"] for w in doc["would_run"]] == ["collapse"] and
           doc["would_run"][0]["now"] == "acts at once", f"simulate bad 5 s: {doc}")
     doc = call(c, "POST", "/v1/runbooks/simulate",
-               {"signals": [{"name": sig, "state": "bad", "for": 2}]})
-    check(doc["would_run"] == [] and doc["quiet"] == ["collapse"], f"simulate bad 2 s: {doc}")
+               {"signals": [{"name": sig, "state": "bad", "for": 2},
+                            {"name": "trunk.sbc2.options", "state": "bad", "for": 2}]})
+    check(doc["quiet"] == ["collapse"] and doc["would_run"][0]["runbook"] == "trunk-outage" and
+          doc["would_run"][0]["now"] == "waits for approval, then acts",
+          f"simulate bad 2 s: {doc}")
     code, doc = c.wait_leader().request("POST", "/v1/runbooks/simulate",
                                         {"signals": [{"name": sig, "state": "awful"}]})
     check(code == 400, f"simulate with a bad state: {code} {doc}")
@@ -199,13 +211,43 @@ def recovery(c, r, before):
     c.wait_converged()
     views = [runs(n) for n in c.nodes]
     check(all(v == views[0] for v in views), f"the nodes disagree: {views}")
-    check(len(views[0]) == 1, f"runs: {views[0]}")
+    check(len(views[0]) == 1, f"runs: {views[0]}")  # trunk-outage: its signal is not there
     audit = call(c, "GET", "/v1/audit?action=runbook_run")["items"]
     check(len(audit) == 1, f"audit: {audit}")
     out = ctl(c, "runbook", "runs")
     check("collapse" in out and "ended" in out, f"contactctl runbook runs: {out}")
     log(f"recovered: run ended, version {before} back as {last['version']}, backup running, "
         f"fault closed; one run on all three nodes")
+
+
+def trunk(c):
+    code, doc = c.wait_leader().request(
+        "POST", "/v1/health/signals", {"signals": [{"name": "queue.sales.waiting",
+                                                    "state": "bad"}]})
+    check(code == 400 and "measured by the cluster" in doc["error"]["message"], f"{code} {doc}")
+    sig = {"name": "trunk.sbc1.options", "state": "bad", "value": 503}
+    call(c, "POST", "/v1/health/signals", {"signals": [sig]})
+
+    def awaiting():
+        items = [r for r in runs(c.nodes[1]) if r["runbook"] == "trunk-outage"]
+        return items and items[0]["state"] == "awaiting" and items[0]
+    r = wait(awaiting, 20, "a trunk-outage run awaiting approval")
+    check(r["steps"][0]["state"] == "waiting" and "fault" not in r, f"{r}")
+    out = ctl(c, "runbook", "approve", str(r["run"]))
+    check(f"run {r['run']} approved" in out, out)
+    r = [x for x in runs(c.wait_leader()) if x["run"] == r["run"]][0]
+    check(r["state"] == "active" and r["approved_by"] != "", f"{r}")
+    f = call(c, "GET", f"/v1/faults/{r['fault']}")
+    check(f["kind"] == "trunk_down" and f["severity"] == "major" and f["state"] == "open", f"{f}")
+    call(c, "POST", "/v1/health/signals", {"signals": [sig | {"state": "ok", "value": 200}]})
+
+    def ended():
+        x = [y for y in runs(c.nodes[2]) if y["run"] == r["run"]]
+        return x and x[0]["state"] == "ended" and x[0]
+    wait(ended, 20, "the trunk-outage run ended")
+    check(call(c, "GET", f"/v1/faults/{r['fault']}")["state"] == "closed", "fault still open")
+    log(f"trunk: run {r['run']} waited for approval, opened fault {f['id']} once approved, "
+        "ended when the trunk was back")
 
 
 def body(c):
@@ -215,6 +257,7 @@ def body(c):
     simulate(c)
     r, before = collapse(c)
     recovery(c, r, before)
+    trunk(c)
 
 
 if __name__ == "__main__":
