@@ -85,7 +85,8 @@ class Fixture:
                  "{agent}": agent, "{queue}": "support-chat", "{member}": "nosuch",
                  "{webhook}": NOBODY, "{token}": NOBODY, "{version}": "1",
                  "{user}": "nosuch-user", "{entry}": "web", "{report}": "nosuch-report",
-                 "{fault}": NOBODY}
+                 "{fault}": NOBODY, "{run}": NOBODY, "{runbook}": "nosuch-runbook",
+                 "{saved}": "nosuch-saved"}
         for k, v in subst.items():
             path = path.replace(k, v)
         if path in ("/v1/contacts", "/v1/events") and method == "GET":
