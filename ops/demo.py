@@ -184,17 +184,21 @@ class Demo:
         threading.Thread(target=server.serve_forever, daemon=True).start()
 
     def install_model(self, token):
-        with open(self.args.model, "rb") as f:
-            text = f.read()
-        # The sample model pages http://127.0.0.1:8099/page: this demo's pager.
-        text = text.replace(b"http://127.0.0.1:8099/", f"http://127.0.0.1:{self.pager_port}/".encode())
-        conn = https(self.api[0], self.tls, 10)
-        conn.request("POST", "/v1/model?comment=sample%20model", body=text,
-                     headers={"Authorization": f"Bearer {token}"})
-        res = conn.getresponse()
-        doc = res.read().decode()
-        if res.status != 200:
-            raise SystemExit(f"demo: the model was refused ({res.status}): {doc}")
+        # The contingency model the sample's runbooks install, saved first, then the model.
+        for path, url in ((os.path.join(HERE, "contingency-model.yaml"),
+                           "/v1/model/saved/contingency?comment=sample%20contingency"),
+                          (self.args.model, "/v1/model?comment=sample%20model")):
+            with open(path, "rb") as f:
+                text = f.read()
+            # The sample model pages http://127.0.0.1:8099/page: this demo's pager.
+            text = text.replace(b"http://127.0.0.1:8099/",
+                                f"http://127.0.0.1:{self.pager_port}/".encode())
+            conn = https(self.api[0], self.tls, 10)
+            conn.request("POST", url, body=text, headers={"Authorization": f"Bearer {token}"})
+            res = conn.getresponse()
+            doc = res.read().decode()
+            if res.status != 200:
+                raise SystemExit(f"demo: {path} was refused ({res.status}): {doc}")
 
     HUMAN = "lt001"  # the agent left to a person on the desk
     USERS = {"agent": ("agent", "lt001", "demo-agent-pw"),
@@ -288,6 +292,11 @@ Health and failure drills (docs/continuity.md):
   {ctl} drill kill-leader                             # the leader exits at once; the report:
                                                       #   contacts accepted, lost (0), faults
   {ctl} drill pause --node n2 --seconds 5             # n2 stops for 5 s
+  {ctl} runbook list                                  # what the cluster does by itself
+  {ctl} runbook simulate queue.sales-voice.service_level=bad:600
+  {ctl} runbook run sales-voice-collapse              # rehearse it: the contingency model
+  {ctl} runbook runs                                  #   goes in; `runbook end ID` puts the
+                                                      #   version before back
   (the demo starts a node that exited again after 5 s, as its service manager would;
    a fault pages the sample model's on-call pager, which the demo prints here)
 

@@ -386,7 +386,7 @@ void api__model_save(struct api__call *call)
         return;
     }
     if (call->req->body_len >= ENGINE_SAVED_TEXT_MAX) {
-        http_reply_error(call->x, 413, "TOOBIG", "a saved model is at most %d bytes",
+        http_reply_error(call->x, 413, "TOO_LARGE", "a saved model is at most %d bytes",
                          ENGINE_SAVED_TEXT_MAX - 1);
         return;
     }

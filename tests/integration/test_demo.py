@@ -165,6 +165,29 @@ def main():
         log(f"drill kill-leader on the demo: {report['target']} killed, {probe['accepted']} "
             f"contacts accepted, 0 lost; paged: {page.strip()}; the demo started it again")
 
+        if not any("runbook run sales-voice-collapse" in l for l in lines):
+            raise Failure("the banner shows no runbook rehearsal")
+
+        def ctl_json(*args):
+            out = subprocess.run([os.environ["CONTACTCTL"], "--output", "json", *args], env=env,
+                                 capture_output=True, text=True, timeout=30)
+            if out.returncode != 0:
+                raise Failure(f"contactctl {' '.join(args)}: {out.returncode} {out.stderr}")
+            return json.loads(out.stdout or "{}")
+        names = [r["name"] for r in ctl_json("runbook", "list")["items"]]
+        if names != ["quorum-loss-review", "node-lost", "sales-voice-collapse", "trunk-outage"]:
+            raise Failure(f"the sample model's runbooks: {names}")
+        run = ctl_json("runbook", "run", "sales-voice-collapse")["run"]
+
+        def step(state):
+            r = ctl_json("runbook", "run-show", str(run))
+            return r["steps"][0]["state"] == state and r
+        r = wait(lambda: step("done"), 30, "the rehearsal's contingency model installed")
+        ctl_json("runbook", "end", str(run), "--note", "rehearsal over")
+        back = wait(lambda: step("reverted"), 30, "the model before put back")
+        log(f"runbook rehearsal on the demo: run {run} installed the contingency model as "
+            f"version {r['model_installed']}; ended, version {back['model_before']} came back")
+
         pids = [int(p) for p in re.findall(r"\d+", next(
             l for l in lines if l.startswith("Fail over:")).split("pids", 1)[1])]
         proc.send_signal(signal.SIGTERM)

@@ -4,12 +4,15 @@
  * would expect: VIP calls ring the VIP group, sales calls outside the sales hours (Sunday,
  * Christmas Day, Christmas Eve afternoon) overflow to the night site, web support chat is
  * answered around the clock while an overnight sales chat is offered a call back, SMS from
- * outside the UK and Ireland is refused, urgent email is prioritised. */
+ * outside the UK and Ireland is refused, urgent email is prioritised. The contingency model
+ * its runbooks install (ops/contingency-model.yaml) loads, and differs from it only in the
+ * two sales queues' waits. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -323,6 +326,52 @@ static void urgent_email_is_prioritised(void **state)
     close_centre(f);
 }
 
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    static char buf[2][1 << 16];
+    static int which;
+    char *b = buf[which++ % 2];
+    *len = fread(b, 1, sizeof(buf[0]) - 1, fp);
+    b[*len] = 0;
+    fclose(fp);
+    return b;
+}
+
+static void the_contingency_model_differs_only_in_the_sales_waits(void **state)
+{
+    struct fixture *f = *state;
+    struct config_model cm;
+    char err[512], *diff = NULL;
+    config_model_init(&cm);
+    int rv = config_model_load(CD_SOURCE_DIR "/ops/contingency-model.yaml", &cm, err,
+                               sizeof(err));
+    if (rv != 0) {
+        fail_msg("%s", err);
+    }
+    assert_int_equal(cm.model.n_agents, f->cm.model.n_agents);
+    assert_int_equal(cm.model.n_runbooks, f->cm.model.n_runbooks);
+    config_model_close(&cm);
+    size_t a_len, b_len;
+    const char *a = slurp(CD_SOURCE_DIR "/ops/sample-model.yaml", &a_len);
+    const char *b = slurp(CD_SOURCE_DIR "/ops/contingency-model.yaml", &b_len);
+    assert_int_equal(config_model_diff(a, a_len, b, b_len, &diff, err, sizeof(err)), 0);
+    assert_string_equal(diff, "~ queues.sales-voice.max_wait: 15m -> 3m\n"
+                              "~ queues.sales-backup.max_wait: 10m -> 5m\n");
+    free(diff);
+    /* and the runbooks name it */
+    bool named = false;
+    for (uint32_t i = 0; i < f->cm.model.n_runbooks; i++) {
+        const struct engine_runbook_def *d = &f->cm.model.runbooks[i];
+        for (uint32_t k = 0; k < d->n_actions; k++) {
+            named = named || (d->actions[k].kind == ENGINE_DO_MODEL &&
+                              strcmp(d->actions[k].arg, "contingency") == 0);
+        }
+    }
+    assert_true(named);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -335,6 +384,7 @@ int main(void)
         cmocka_unit_test(daytime_web_chat_is_tagged_and_routed),
         cmocka_unit_test(sms_from_outside_uk_is_refused),
         cmocka_unit_test(urgent_email_is_prioritised),
+        cmocka_unit_test(the_contingency_model_differs_only_in_the_sales_waits),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
