@@ -81,6 +81,7 @@ static bool object_number(const struct engine_command *cmd,
             *n = cmd->u.fault.id;
             return true;
         case ENGINE_CMD_RUNBOOK_RUN: /* the run: its runbook and trigger are in it */
+        case ENGINE_CMD_DRILL_RECORD:
             *n = res->contact;
             return true;
         case ENGINE_CMD_RUNBOOK_APPROVE:

@@ -31,7 +31,8 @@
  *   CHAT_MESSAGE                          id, from, agent, msg_id, text
  *   HEALTH                                n, n x (name, state, value, since)
  *   FAULT_*                               id, text, path, level, target, ok, retry_at
- *   MODEL_SAVE, MODEL_FORGET, RUNBOOK_*   name, signal, text, comment, run, version, ok,
+ *   MODEL_SAVE, _FORGET, RUNBOOK_*,       name, signal, text, comment, run, version, ok,
+ *   DRILL_RECORD
  *                                         then (ok only) the model (engine_model_encode())
  *
  *   skills[] = n, n x (skill, level)      attrs[] = n, n x (key, value)
@@ -321,6 +322,7 @@ static void put_body(struct enc *w, const struct engine_command *cmd)
         case ENGINE_CMD_RUNBOOK_APPROVE:
         case ENGINE_CMD_RUNBOOK_END:
         case ENGINE_CMD_RUNBOOK_MODEL:
+        case ENGINE_CMD_DRILL_RECORD:
             put_runbook(w, cmd);
             break;
         default: /* ABANDON, END, CALLBACK */
@@ -678,6 +680,7 @@ static void get_body(struct dec *d, struct engine_command *cmd)
         case ENGINE_CMD_RUNBOOK_APPROVE:
         case ENGINE_CMD_RUNBOOK_END:
         case ENGINE_CMD_RUNBOOK_MODEL:
+        case ENGINE_CMD_DRILL_RECORD:
             get_runbook(d, cmd);
             break;
         default:

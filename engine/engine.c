@@ -103,6 +103,7 @@ static int dispatch(struct engine *e,
         case ENGINE_CMD_RUNBOOK_APPROVE:
         case ENGINE_CMD_RUNBOOK_END:
         case ENGINE_CMD_RUNBOOK_MODEL:
+        case ENGINE_CMD_DRILL_RECORD:
             return engine__cmd_runbook(e, cmd, res);
         default:
             return FAIL(res, CD_EINVAL, "unknown command kind %u", cmd->kind);

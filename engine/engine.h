@@ -532,6 +532,7 @@ enum engine_cmd_kind {
     ENGINE_CMD_RUNBOOK_APPROVE, /* a supervisor lets an awaiting run act */
     ENGINE_CMD_RUNBOOK_END,     /* the trigger has cleared, or someone ends the run */
     ENGINE_CMD_RUNBOOK_MODEL,   /* the leader installs (or puts back) a run's model */
+    ENGINE_CMD_DRILL_RECORD,    /* a drill's report, kept (engine/health.h) */
     ENGINE_CMD_KIND_COUNT
 };
 
@@ -756,13 +757,14 @@ struct engine_command
             bool ok;          /* NOTIFIED: delivered */
             int64_t retry_at; /* NOTIFIED, failed: when to try again */
         } fault;              /* FAULT_* */
-        /* Runbooks and saved models (engine/health.h, "Runbooks"). */
+        /* Runbooks, saved models and drill reports (engine/health.h). */
         struct
         {
             const char *name;    /* RUN: the runbook; MODEL_SAVE, MODEL_FORGET: the model */
             const char *signal;  /* RUN from the leader: the signal that holds the trigger */
             const char *text;    /* MODEL_SAVE: the model's source, 1..ENGINE_SAVED_TEXT_MAX-1
-                                    bytes; END: why; RUNBOOK_MODEL not ok: what failed */
+                                    bytes; END: why; RUNBOOK_MODEL not ok: what failed;
+                                    DRILL_RECORD: the report */
             const char *comment; /* MODEL_SAVE: why (< ENGINE_COMMENT_MAX bytes) */
             uint32_t run;        /* APPROVE, END, RUNBOOK_MODEL */
             uint32_t version;    /* RUNBOOK_MODEL ok: above the installed version */

@@ -385,6 +385,23 @@ int engine_runbook_do_parse(const char *s);
 const char *engine_run_state_name(int state); /* "awaiting", "active", "ended" */
 const char *engine_step_state_name(int state);
 
+/* Drill reports (docs/continuity.md, "Drills"): DRILL_RECORD (text) keeps a drill's report
+ * as its client wrote it (JSON; the engine keeps it as text, 1..ENGINE_DRILL_TEXT_MAX-1
+ * bytes), with who and when; result.contact is its id. The ENGINE_DRILLS_KEPT latest are
+ * kept, in snapshots and the digest; audited. */
+#define ENGINE_DRILLS_KEPT 32
+#define ENGINE_DRILL_TEXT_MAX (64 * 1024)
+
+struct engine_drill_info
+{
+    uint32_t id;
+    int64_t at;
+    const char *actor, *text;
+};
+size_t engine_drill_count(const struct engine *e);
+int engine_drill_at(const struct engine *e, size_t i, struct engine_drill_info *out);
+int engine_drill_get(const struct engine *e, uint32_t id, struct engine_drill_info *out);
+
 struct engine_saved_info
 {
     const char *name, *source, *comment, *actor;

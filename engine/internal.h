@@ -408,6 +408,14 @@ struct engine__run
     char notes[ENGINE_ACTIONS_MAX][ENGINE_STEP_NOTE_MAX];
 };
 
+struct engine__drill
+{
+    uint32_t id;
+    int64_t at;
+    char actor[ENGINE_ACTOR_MAX];
+    char *text; /* owned */
+};
+
 struct engine__saved
 {
     char name[ENGINE_NAME_MAX];
@@ -497,6 +505,9 @@ struct engine
     uint32_t next_run;
     struct engine__saved *saved; /* ascending names */
     uint32_t n_saved, cap_saved;
+    struct engine__drill *drills; /* ascending ids, the latest ENGINE_DRILLS_KEPT */
+    uint32_t n_drills, cap_drills;
+    uint32_t next_drill;
     /* What the path of a contact needs from the command in progress (path.c): how the
      * next contact to enter a queue came there, and how an offer being withdrawn ended
      * (agent NONE32: for every agent it rang). Reset before every command. */

@@ -70,6 +70,7 @@ static const char *const commands[ENGINE_CMD_KIND_COUNT] = {
     [ENGINE_CMD_RUNBOOK_APPROVE] = "runbook_approve",
     [ENGINE_CMD_RUNBOOK_END] = "runbook_end",
     [ENGINE_CMD_RUNBOOK_MODEL] = "runbook_model",
+    [ENGINE_CMD_DRILL_RECORD] = "drill_record",
     [ENGINE_CMD_CONTACT_HOLD] = "contact_hold",
     [ENGINE_CMD_CONTACT_RESUME] = "contact_resume",
 };

@@ -755,11 +755,72 @@ static int cmd_forget(struct engine *e,
     return 0;
 }
 
+/* ---- Drill reports ----------------------------------------------------------------- */
+
+static int cmd_drill(struct engine *e,
+                     const struct engine_command *cmd,
+                     struct engine_result *res)
+{
+    const char *text = str(cmd->u.runbook.text);
+    size_t len = strnlen(text, ENGINE_DRILL_TEXT_MAX);
+    if (len == 0 || len == ENGINE_DRILL_TEXT_MAX) {
+        return FAIL(res, CD_EINVAL, "a drill report is 1-%d bytes", ENGINE_DRILL_TEXT_MAX - 1);
+    }
+    char *copy = cd_strdup(text);
+    if (copy == NULL || GROW(e->drills, e->cap_drills, e->n_drills + 1) != 0) {
+        cd_free(copy);
+        e->oom = CD_ENOMEM;
+        return FAIL(res, CD_ENOMEM, "out of memory");
+    }
+    if (e->n_drills == ENGINE_DRILLS_KEPT) {
+        cd_free(e->drills[0].text);
+        memmove(&e->drills[0], &e->drills[1], (e->n_drills - 1) * sizeof(e->drills[0]));
+        e->n_drills--;
+    }
+    struct engine__drill *d = &e->drills[e->n_drills++];
+    *d = (struct engine__drill){.id = ++e->next_drill, .at = e->clock, .text = copy};
+    snprintf(d->actor, sizeof(d->actor), "%s", str(cmd->actor));
+    res->contact = d->id;
+    return 0;
+}
+
+static void drill_info(const struct engine__drill *d, struct engine_drill_info *out)
+{
+    *out = (struct engine_drill_info){d->id, d->at, d->actor, d->text};
+}
+
+size_t engine_drill_count(const struct engine *e)
+{
+    return e->n_drills;
+}
+
+int engine_drill_at(const struct engine *e, size_t i, struct engine_drill_info *out)
+{
+    if (i >= e->n_drills) {
+        return CD_ENOTFOUND;
+    }
+    drill_info(&e->drills[i], out);
+    return 0;
+}
+
+int engine_drill_get(const struct engine *e, uint32_t id, struct engine_drill_info *out)
+{
+    for (uint32_t i = 0; i < e->n_drills; i++) {
+        if (e->drills[i].id == id) {
+            drill_info(&e->drills[i], out);
+            return 0;
+        }
+    }
+    return CD_ENOTFOUND;
+}
+
 int engine__cmd_runbook(struct engine *e,
                         const struct engine_command *cmd,
                         struct engine_result *res)
 {
     switch (cmd->kind) {
+        case ENGINE_CMD_DRILL_RECORD:
+            return cmd_drill(e, cmd, res);
         case ENGINE_CMD_MODEL_SAVE:
             return cmd_save(e, cmd, res);
         case ENGINE_CMD_MODEL_FORGET:
@@ -940,6 +1001,14 @@ void engine__runbooks_encode(const struct engine *e, struct cd_buf *b)
             cd_buf_str(b, r->notes[k]);
         }
     }
+    cd_buf_uvar(b, e->next_drill);
+    cd_buf_uvar(b, e->n_drills);
+    for (uint32_t i = 0; i < e->n_drills; i++) {
+        cd_buf_uvar(b, e->drills[i].id);
+        cd_buf_svar(b, e->drills[i].at);
+        cd_buf_str(b, e->drills[i].actor);
+        cd_buf_str(b, e->drills[i].text);
+    }
 }
 
 static int get_run(struct cd_reader *rd, struct engine__run *r, uint32_t prev)
@@ -1007,6 +1076,28 @@ int engine__runbooks_decode(struct engine *e, struct cd_reader *r)
         }
         e->n_runs++;
     }
+    e->next_drill = (uint32_t)cd_rd_uint(r, UINT32_MAX);
+    n = (uint32_t)cd_rd_uint(r, ENGINE_DRILLS_KEPT);
+    if (n > 0 && GROW(e->drills, e->cap_drills, n) != 0) {
+        return CD_ENOMEM;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        struct engine__drill *d = &e->drills[i];
+        memset(d, 0, sizeof(*d));
+        d->id = (uint32_t)cd_rd_uint(r, UINT32_MAX);
+        d->at = cd_rd_svar(r);
+        cd_rd_strcpy(r, d->actor, sizeof(d->actor));
+        const char *text = cd_rd_str(r, NULL);
+        if (r->err != 0 || d->id == 0 || d->id > e->next_drill ||
+            (i > 0 && d->id <= e->drills[i - 1].id)) {
+            return CD_ECORRUPT;
+        }
+        d->text = cd_strdup(text);
+        e->n_drills++;
+        if (d->text == NULL) {
+            return CD_ENOMEM;
+        }
+    }
     return 0;
 }
 
@@ -1015,9 +1106,15 @@ void engine__runbooks_free(struct engine *e)
     for (uint32_t i = 0; i < e->n_saved; i++) {
         saved_free(&e->saved[i]);
     }
+    for (uint32_t i = 0; i < e->n_drills; i++) {
+        cd_free(e->drills[i].text);
+    }
     cd_free(e->saved);
     cd_free(e->runs);
+    cd_free(e->drills);
     e->saved = NULL;
     e->runs = NULL;
+    e->drills = NULL;
     e->n_saved = e->cap_saved = e->n_runs = e->cap_runs = e->next_run = 0;
+    e->n_drills = e->cap_drills = e->next_drill = 0;
 }

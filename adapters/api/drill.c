@@ -9,7 +9,13 @@
  * Admin only, and only where the node file says drills: true (409 STATE otherwise). The drill
  * is first written to the audit (an AUDIT_NOTE drill_crash / drill_pause with this node's id,
  * through the log, so it needs a leader); the answer (202) goes out; the fault follows
- * FAULT_DELAY_MS later, once the answer has left. */
+ * FAULT_DELAY_MS later, once the answer has left.
+ *
+ *   POST /v1/drills        a drill's report (the JSON object contactctl drill made), kept in
+ *                          the replicated state (the latest 32): 201 {"drill": ID}
+ *   GET  /v1/drills        the kept reports, newest first: id, at, actor, and the report's
+ *                          kind, target, pass, probe's lost and unavailable_ms
+ *   GET  /v1/drills/{drill}  one, whole */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,4 +155,84 @@ void api__drill_close(struct api *a)
         uv_timer_stop(&d->timer);
         finish(d);
     }
+}
+
+/* ---- Reports kept ---------------------------------------------------------------------- */
+
+void api__drill_record(struct api__call *call)
+{
+    json_error_t jerr;
+    json_t *doc =
+        json_loadb(call->req->body, call->req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (doc == NULL || !json_is_object(doc) || !json_is_string(json_object_get(doc, "kind")) ||
+        !json_is_boolean(json_object_get(doc, "pass"))) {
+        http_reply_error(call->x, 400, "INVAL",
+                         "body: a drill's report, a JSON object with at least \"kind\" and "
+                         "\"pass\" (contactctl drill makes one)");
+        json_decref(doc);
+        return;
+    }
+    char *text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(doc);
+    if (text == NULL) {
+        api__fail(call->x, CD_ENOMEM, NULL);
+        return;
+    }
+    if (strlen(text) >= ENGINE_DRILL_TEXT_MAX) {
+        http_reply_error(call->x, 413, "TOO_LARGE", "a drill report is at most %d bytes",
+                         ENGINE_DRILL_TEXT_MAX - 1);
+    } else {
+        struct engine_command cmd = {.kind = ENGINE_CMD_DRILL_RECORD,
+                                     .u.runbook = {.text = text}};
+        api__submit(call, &cmd, 201);
+    }
+    free(text);
+}
+
+static json_t *drill_json(const struct engine_drill_info *d, bool whole)
+{
+    json_t *report = json_loads(d->text, 0, NULL);
+    json_t *o = json_pack("{s:I,s:I,s:s}", "id", (json_int_t)d->id, "at", (json_int_t)d->at,
+                          "actor", d->actor);
+    if (whole) {
+        json_object_set_new(o, "report", report != NULL ? report : json_string(d->text));
+        return o;
+    }
+    json_t *probe = json_object_get(report, "probe");
+    static const char *const keys[] = {"kind", "target", "pass", "started"};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        json_t *v = json_object_get(report, keys[i]);
+        json_object_set(o, keys[i], v != NULL ? v : json_null());
+    }
+    json_object_set(
+        o, "lost",
+        json_object_get(probe, "lost") ? json_object_get(probe, "lost") : json_null());
+    json_object_set(o, "unavailable_ms",
+                    json_object_get(probe, "unavailable_ms")
+                        ? json_object_get(probe, "unavailable_ms")
+                        : json_null());
+    json_decref(report);
+    return o;
+}
+
+void api__drills(struct api__call *call, int one)
+{
+    const struct engine *e = cluster_engine(call->api->cluster);
+    struct engine_drill_info d;
+    if (one) {
+        if (call->ids[0] > UINT32_MAX || engine_drill_get(e, (uint32_t)call->ids[0], &d) != 0) {
+            http_reply_error(call->x, 404, "NOTFOUND", "drill report %llu not found",
+                             (unsigned long long)call->ids[0]);
+        } else {
+            http_reply_json(call->x, 200, drill_json(&d, true));
+        }
+        return;
+    }
+    json_t *items = json_array();
+    for (size_t i = engine_drill_count(e); i-- > 0;) {
+        if (engine_drill_at(e, i, &d) == 0) {
+            json_array_append_new(items, drill_json(&d, false));
+        }
+    }
+    http_reply_json(call->x, 200, json_pack("{s:o}", "items", items));
 }

@@ -361,6 +361,9 @@ void api__model_forget(struct api__call *call);
 struct api__drill;
 void api__drill(struct api__call *call);
 void api__drill_close(struct api *a);
+/* POST /v1/drills (a report kept), GET /v1/drills[/{drill}] (one: the second). */
+void api__drill_record(struct api__call *call);
+void api__drills(struct api__call *call, int one);
 
 /* events.c: the long-poll feed of effects. */
 struct api__events;

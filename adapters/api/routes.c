@@ -97,6 +97,11 @@ ROUTE0(r_def_delete, api__report_def_delete(call))
 ROUTE0(r_health, api__health(call))
 ROUTE0(r_health_signals, api__health_signals(call))
 ROUTE0(r_drill, api__drill(call))
+ROUTE0(r_drill_record, api__drill_record(call))
+static void r_drills(struct api__call *call, int arg)
+{
+    api__drills(call, arg);
+}
 ROUTE0(r_faults, api__faults(call))
 ROUTE0(r_fault_get, api__fault_get(call))
 ROUTE0(r_runbooks, api__runbooks(call))
@@ -397,6 +402,9 @@ static const struct route routes[] = {
      STAFF, OWN_ANY},
     {HTTP_M_GET, "/v1/audit", r_audit, 0, q_audit, STAFF, OWN_ANY},
     {HTTP_M_POST, "/v1/drill", r_drill, 0, NULL, ADMIN, OWN_ANY},
+    {HTTP_M_POST, "/v1/drills", r_drill_record, 0, NULL, ADMIN, OWN_ANY},
+    {HTTP_M_GET, "/v1/drills", r_drills, 0, NULL, STAFF | REPORT, OWN_ANY},
+    {HTTP_M_GET, "/v1/drills/{drill}", r_drills, 1, NULL, STAFF | REPORT, OWN_ANY},
     {HTTP_M_GET, "/v1/health", r_health, 0, NULL, STAFF | REPORT, OWN_ANY},
     {HTTP_M_POST, "/v1/health/signals", r_health_signals, 0, NULL, ADMIN | INTEG, OWN_ANY},
     {HTTP_M_GET, "/v1/faults", r_faults, 0, q_faults, STAFF | REPORT, OWN_ANY},
@@ -453,7 +461,7 @@ static bool check_segments(const char *pattern, struct api__call *call)
         bool is_id = strcmp(kind, "contact") == 0 || strcmp(kind, "offer") == 0 ||
                      strcmp(kind, "version") == 0 || strcmp(kind, "webhook") == 0 ||
                      strcmp(kind, "token") == 0 || strcmp(kind, "fault") == 0 ||
-                     strcmp(kind, "run") == 0;
+                     strcmp(kind, "run") == 0 || strcmp(kind, "drill") == 0;
         if (is_id && (api__u64_parse(call->args[n], &call->ids[n]) != 0 || call->ids[n] == 0)) {
             http_reply_error(call->x, 400, "INVAL",
                              "'%s' is not a %s id (a decimal number from 1, without sign, "

@@ -41,9 +41,13 @@ static void submitted(void *data, const struct engine_result *res)
                         json_pack("{s:I,s:b}", "version", (json_int_t)res->contact, "existing",
                                   res->existing));
     } else if (p->kind == ENGINE_CMD_RUNBOOK_RUN) {
-        http_reply_json(p->x, p->ok_status, json_pack("{s:I}", "run", (json_int_t)res->contact));
+        http_reply_json(p->x, p->ok_status,
+                        json_pack("{s:I}", "run", (json_int_t)res->contact));
     } else if (p->kind == ENGINE_CMD_MODEL_SAVE) {
         http_reply_json(p->x, p->ok_status, json_pack("{s:b}", "existing", res->existing));
+    } else if (p->kind == ENGINE_CMD_DRILL_RECORD) {
+        http_reply_json(p->x, p->ok_status,
+                        json_pack("{s:I}", "drill", (json_int_t)res->contact));
     } else if (p->kind == ENGINE_CMD_WEBHOOK_ADD) {
         http_reply_json(p->x, p->ok_status, json_pack("{s:I}", "id", (json_int_t)res->contact));
     } else {

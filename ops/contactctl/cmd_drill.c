@@ -3,14 +3,17 @@
  *   drill crash --node ID | pause --node ID --seconds N | kill-leader
  *         [--watch S] [--queue Q] [--channel C] [--probe-ms MS] [--max-unavailable-ms MS]
  *         [--report FILE] [--dry-run]
+ *   drill reports | report ID          the reports kept in the cluster
  *
  * The target node carries out the fault itself (POST /v1/drill; its node file must allow
  * drills). Meanwhile contactctl probes the cluster as a client does: every probe-ms it
  * creates a contact (with an idempotency key, so that a retry on another node is safe) and
  * abandons it, through any node that answers, each request waiting at most PROBE_TIMEOUT_MS.
  * At the end it checks that every contact the cluster accepted is still there (live or in
- * the history), lists the faults opened during the drill, and says whether the drill passed:
- * no contact lost, and writes unavailable no longer than --max-unavailable-ms. */
+ * the history), lists the faults opened and the runbooks run during the drill, and says
+ * whether the drill passed: no contact lost, and writes unavailable no longer than
+ * --max-unavailable-ms. The report is kept in the cluster (POST /v1/drills), where every
+ * operator finds it later (drill reports), and written to --report FILE if asked. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,6 +266,46 @@ static json_t *faults_since(struct ctl *c, long long t0)
     return out;
 }
 
+/* The runbook runs triggered since t0, oldest first. */
+static json_t *runs_since(struct ctl *c, long long t0)
+{
+    json_t *doc, *out = json_array(), *r;
+    size_t i;
+    if (ctl_call(c, "GET", "/v1/runbooks/runs", NULL, &doc) != CTL_OK) {
+        return out;
+    }
+    json_t *items = json_object_get(doc, "items");
+    for (i = json_array_size(items); i-- > 0;) {
+        r = json_array_get(items, i);
+        if (json_integer_value(json_object_get(r, "triggered")) >= t0 - 1000) {
+            json_array_append(out, r);
+        }
+    }
+    json_decref(doc);
+    return out;
+}
+
+/* "runbook NAME run N (STATE): model contingency done, fault trunk_down done". */
+static void run_line(const json_t *r, char *buf, size_t len)
+{
+    int n = snprintf(
+        buf, len, "runbook %s run %lld (%s):", json_string_value(json_object_get(r, "runbook")),
+        json_integer_value(json_object_get(r, "run")),
+        json_string_value(json_object_get(r, "state")));
+    size_t i;
+    json_t *s;
+    json_array_foreach(json_object_get(r, "steps"), i, s)
+    {
+        if (n < 0 || (size_t)n >= len) {
+            return;
+        }
+        n += snprintf(buf + n, len - (size_t)n, "%s %s %s %s", i > 0 ? "," : "",
+                      json_string_value(json_object_get(s, "do")),
+                      json_string_value(json_object_get(s, "target")),
+                      json_string_value(json_object_get(s, "state")));
+    }
+}
+
 static json_t *report(struct ctl *c, struct drill *d)
 {
     long long first_fail, back;
@@ -270,6 +313,7 @@ static json_t *report(struct ctl *c, struct drill *d)
     int accepted;
     int lost = count_lost(c, d, &accepted);
     json_t *faults = faults_since(c, d->t0);
+    json_t *runs = runs_since(c, d->t0);
     bool recovered = first_fail == 0 || back != 0;
     bool pass = lost == 0 && worst <= d->max_unavailable_ms && d->accepted_at != 0 && recovered;
     json_t *timeline = json_array();
@@ -299,13 +343,22 @@ static json_t *report(struct ctl *c, struct drill *d)
             json_pack("{s:I,s:s}", "at", json_integer_value(json_object_get(f, "opened")),
                       "what", what));
     }
+    json_array_foreach(runs, i, f)
+    {
+        char what[512];
+        run_line(f, what, sizeof(what));
+        json_array_append_new(
+            timeline,
+            json_pack("{s:I,s:s}", "at", json_integer_value(json_object_get(f, "triggered")),
+                      "what", what));
+    }
     return json_pack(
-        "{s:s,s:s,s:s,s:i,s:I,s:I,s:o,s:{s:i,s:i,s:i,s:I,s:I},s:o,s:I,s:I,s:b,s:s}", "kind",
+        "{s:s,s:s,s:s,s:i,s:I,s:I,s:o,s:{s:i,s:i,s:i,s:I,s:I},s:o,s:o,s:I,s:I,s:b,s:s}", "kind",
         d->kind, "target", d->target, "target_role", d->target_role, "seconds", d->seconds,
         "started", d->t0, "ended", now_ms(), "timeline", timeline, "probe", "attempts",
         (int)d->n, "accepted", accepted, "lost", lost, "unavailable_ms", worst,
-        "max_unavailable_ms", d->max_unavailable_ms, "faults", faults, "recovered_ms",
-        first_fail != 0 ? back - d->sent : 0LL, "drill_answer_ms",
+        "max_unavailable_ms", d->max_unavailable_ms, "faults", faults, "runbooks", runs,
+        "recovered_ms", first_fail != 0 ? back - d->sent : 0LL, "drill_answer_ms",
         d->accepted_at ? d->accepted_at - d->sent : 0LL, "pass", pass, "answer",
         d->sent_answer);
 }
@@ -342,6 +395,68 @@ static void print_report(const json_t *r)
         printf("Recovered: %lld ms after the drill was sent\n", rec);
     }
     printf("Faults opened: %zu\n", json_array_size(json_object_get(r, "faults")));
+    printf("Runbooks run: %zu\n", json_array_size(json_object_get(r, "runbooks")));
+    json_array_foreach(json_object_get(r, "runbooks"), i, e)
+    {
+        char line[512];
+        run_line(e, line, sizeof(line));
+        printf("  %s\n", line);
+    }
+}
+
+/* Keeps the report in the cluster; its id goes into the report ("stored"), or 0. */
+static void store(struct ctl *c, json_t *r)
+{
+    json_t *ans;
+    char *body = json_dumps(r, JSON_COMPACT);
+    long long id = 0;
+    if (body != NULL && ctl_call(c, "POST", "/v1/drills", body, &ans) == CTL_OK) {
+        id = json_integer_value(json_object_get(ans, "drill"));
+        json_decref(ans);
+    }
+    free(body);
+    json_object_set_new(r, "stored", json_integer(id));
+}
+
+static const struct ctl_column kept[] = {
+    {"ID", "id", false},
+    {"AT", "at", true},
+    {"KIND", "kind", false},
+    {"TARGET", "target", false},
+    {"PASS", "pass", false},
+    {"LOST", "lost", false},
+    {"UNAVAILABLE MS", "unavailable_ms", false},
+    {"BY", "actor", false},
+};
+
+static int reports(struct ctl *c, int argc, char **argv)
+{
+    char path[128];
+    if (strcmp(argv[0], "reports") == 0) {
+        return argc == 1 ? ctl_get_show(c, "/v1/drills", CTL_COLS(kept), true) : CTL_USAGE;
+    }
+    if (argc != 2) {
+        fprintf(stderr, "contactctl: drill report ID\n");
+        return CTL_USAGE;
+    }
+    json_t *doc;
+    int rv =
+        ctl_call(c, "GET", ctl_path(path, sizeof(path), "/v1/drills/%s", argv[1]), NULL, &doc);
+    if (rv != CTL_OK) {
+        return rv;
+    }
+    if (c->json) {
+        ctl_print_json(doc);
+    } else {
+        char t[64];
+        printf("Drill report %lld, kept %s by %s\n\n",
+               json_integer_value(json_object_get(doc, "id")),
+               ctl_time(json_integer_value(json_object_get(doc, "at")), t, sizeof(t)),
+               json_string_value(json_object_get(doc, "actor")));
+        print_report(json_object_get(doc, "report"));
+    }
+    json_decref(doc);
+    return CTL_OK;
 }
 
 int ctl_cmd_drill(struct ctl *c, int argc, char **argv)
@@ -353,6 +468,9 @@ int ctl_cmd_drill(struct ctl *c, int argc, char **argv)
     const char *maxu = ctl_opt(argc, argv, "max-unavailable-ms");
     const char *file = ctl_opt(argc, argv, "report");
     bool dry = ctl_flag(argc, argv, "dry-run");
+    if (argc >= 1 && (strcmp(argv[0], "reports") == 0 || strcmp(argv[0], "report") == 0)) {
+        return reports(c, argc, argv);
+    }
     if (argc < 1 || ctl_extra(argc, argv, 1, "drill")) {
         return CTL_USAGE;
     }
@@ -438,6 +556,7 @@ int ctl_cmd_drill(struct ctl *c, int argc, char **argv)
     hb_client_timeout(c->http, 0);
     json_t *r = report(c, &d);
     free(d.a);
+    store(c, r);
     if (file != NULL) {
         if (json_dump_file(r, file, JSON_INDENT(2)) != 0) {
             fprintf(stderr, "contactctl: drill: cannot write the report to '%s'\n", file);
@@ -447,6 +566,11 @@ int ctl_cmd_drill(struct ctl *c, int argc, char **argv)
         ctl_print_json(r);
     } else {
         print_report(r);
+        long long id = json_integer_value(json_object_get(r, "stored"));
+        if (id != 0) {
+            printf("Kept in the cluster as drill report %lld (contactctl drill report %lld)\n",
+                   id, id);
+        }
     }
     bool pass = json_is_true(json_object_get(r, "pass"));
     json_decref(r);

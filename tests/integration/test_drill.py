@@ -4,7 +4,9 @@
   process end with SIGKILL), a new leader is elected, the probe's contacts are all there
   (the test counts them in the history itself), the member_down fault opened for the old
   leader is in the report and on the cluster, and the unavailability the report measured is
-  no longer than the test saw between the old leader's end and a new leader.
+  no longer than the test saw between the old leader's end and a new leader. The model's
+  runbook on a lost member runs, and the report says so; the report is kept in the cluster
+  (GET /v1/drills, contactctl drill reports) as contactctl printed it.
 - `contactctl drill pause --node F --seconds 3`: the follower stops answering (the test's own
   /healthz probe times out during the pause) and answers again after; nothing is lost and
   writes through the other nodes never stop.
@@ -16,9 +18,18 @@ import subprocess
 import threading
 import time
 
-from harness import Cluster, Failure, log, run, wait
+from harness import MODEL, Cluster, Failure, log, run, wait
 
 CTL = os.environ.get("CONTACTCTL", "contactctl")
+
+
+RUNBOOK = """
+runbooks:
+  - name: member-lost
+    trigger: { signal: "member.*.reachable", when: bad, clear_for: 2s }
+    actions:
+      - fault: { kind: drill_member_lost, severity: minor }
+"""
 
 
 def check(cond, what):
@@ -67,7 +78,7 @@ def kill_leader(c):
             time.sleep(0.02)
     t = threading.Thread(target=watch, daemon=True)
     t.start()
-    r = drill(c, c.nodes, "kill-leader", "--watch", "6", "--max-unavailable-ms", "5000")
+    r = drill(c, c.nodes, "kill-leader", "--watch", "8", "--max-unavailable-ms", "5000")
     t.join(30)
     check(old.proc.returncode == -9, f"{old.name} exited {old.proc.returncode}, not by SIGKILL")
     check(r["target"] == old.name and r["target_role"] == "leader", f"target {r['target']}")
@@ -83,6 +94,20 @@ def kill_leader(c):
     kinds = {(f["kind"], f["component"]) for f in r["faults"]}
     check(("member_down", f"node:{old.name}") in kinds, f"faults in the report: {r['faults']}")
     check(audited(survivors[0], "drill_crash")[0]["object"] == old.name, "audit")
+    runs = [x for x in r["runbooks"] if x["runbook"] == "member-lost"]
+    check(len(runs) == 1 and runs[0]["signal"] == f"member.{old.name}.reachable" and
+          runs[0]["steps"][0]["state"] == "done", f"runbooks in the report: {r['runbooks']}")
+    check(any("runbook member-lost run" in e["what"] for e in r["timeline"]),
+          f"timeline: {r['timeline']}")
+    code, kept = survivors[1].request("GET", f"/v1/drills/{r['stored']}")
+    check(code == 200 and kept["report"]["pass"] is True and
+          kept["report"]["probe"] == p and kept["report"]["target"] == old.name,
+          f"the report kept: {code} {kept}")
+    out = subprocess.run([CTL, "--endpoints", survivors[0].api_addr, "drill", "reports"],
+                         env=c.ctl_env(), capture_output=True, text=True, timeout=30)
+    check(out.returncode == 0 and "kill-leader" in out.stdout, f"drill reports: {out.stdout}")
+    log(f"kill-leader: runbook member-lost ran (in the report); the report kept as drill "
+        f"{r['stored']}")
     log(f"kill-leader: {old.name} SIGKILLed, {p['accepted']} contacts accepted, 0 lost, "
         f"writes unavailable {p['unavailable_ms']} ms (a new leader {window:.0f} ms after)")
     old.start()
@@ -140,7 +165,9 @@ def refused(c):
 def body(c):
     c.start()
     c.wait_token()
-    c.install_model()
+    with open(MODEL) as f:
+        code, doc = c.wait_leader().request("POST", "/v1/model", raw=f.read() + RUNBOOK)
+    check(code == 200, f"model: {code} {doc}")
     refused(c)
     kill_leader(c)
     pause(c)

@@ -432,6 +432,7 @@ static void sample(struct fixture *f, int kind, struct engine_command *c)
         case ENGINE_CMD_RUNBOOK_APPROVE:
         case ENGINE_CMD_RUNBOOK_END:
         case ENGINE_CMD_RUNBOOK_MODEL:
+        case ENGINE_CMD_DRILL_RECORD:
             c->u.runbook.name = kind != ENGINE_CMD_RUNBOOK_MODEL ? "contingency" : NULL;
             c->u.runbook.signal = "queue.sales.service_level";
             c->u.runbook.text = "version: 1\n";
@@ -684,6 +685,7 @@ static void assert_cmd_equal(const struct engine_command *a, const struct engine
         case ENGINE_CMD_RUNBOOK_APPROVE:
         case ENGINE_CMD_RUNBOOK_END:
         case ENGINE_CMD_RUNBOOK_MODEL:
+        case ENGINE_CMD_DRILL_RECORD:
             assert_str_as_sent(a->u.runbook.name, b->u.runbook.name);
             assert_str_as_sent(a->u.runbook.signal, b->u.runbook.signal);
             assert_str_as_sent(a->u.runbook.text, b->u.runbook.text);

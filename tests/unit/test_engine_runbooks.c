@@ -352,6 +352,36 @@ TEST(a_fault_trigger_runs_once_per_fault)
     REFUSED(fx_apply(f, &c), CD_ESTATE);
 }
 
+/* Drill reports: the latest 32 kept, with who and when, through a snapshot. */
+TEST(drill_reports_are_kept)
+{
+    struct engine_command c = {.kind = ENGINE_CMD_DRILL_RECORD, .actor = "token:ops"};
+    c.u.runbook.text = "";
+    REFUSED(fx_apply(f, &c), CD_EINVAL);
+    char text[64];
+    for (int i = 1; i <= ENGINE_DRILLS_KEPT + 1; i++) {
+        snprintf(text, sizeof(text), "{\"kind\":\"crash\",\"n\":%d}", i);
+        c.u.runbook.text = text;
+        AFTER(FX_SEC);
+        EXPECT_OK(fx_apply(f, &c));
+        assert_int_equal(f->res.contact, i);
+    }
+    struct engine *copy = fx_snapshot_copy(f);
+    engine_free(f->e);
+    f->e = copy;
+    assert_int_equal(engine_drill_count(f->e), ENGINE_DRILLS_KEPT);
+    struct engine_drill_info d;
+    REFUSED(engine_drill_get(f->e, 1, &d), CD_ENOTFOUND);
+    assert_int_equal(engine_drill_at(f->e, 0, &d), 0);
+    assert_int_equal(d.id, 2);
+    assert_int_equal(engine_drill_get(f->e, ENGINE_DRILLS_KEPT + 1, &d), 0);
+    assert_string_equal(d.text, "{\"kind\":\"crash\",\"n\":33}");
+    assert_string_equal(d.actor, "token:ops");
+    assert_int_equal(d.at, f->now);
+    EXPECT_OK(fx_apply(f, &c));
+    assert_int_equal(f->res.contact, ENGINE_DRILLS_KEPT + 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -363,6 +393,7 @@ int main(void)
         FX_TEST(saved_models_and_runs_survive_a_snapshot),
         FX_TEST(the_trigger_alone),
         FX_TEST(a_fault_trigger_runs_once_per_fault),
+        FX_TEST(drill_reports_are_kept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
