@@ -3,14 +3,17 @@
  * (engine/health.h), where the fault policy turns state changes into faults.
  *
  * Every second each node measures its own signals (node.ID.disk_free: % of the data
- * directory's file system free; node.ID.store_used: % of the LMDB map in use; whether it
- * knows a leader) and sends them to every other member as a signal (node/signal.c: a body
- * that starts with contact id 0). The leader adds what only it can see: each voter's
- * reachability (Raft's record of hearing from it, confirmed for REACH_CONFIRM_MS so that one
- * late heartbeat is not a fault), how far behind each reachable member is, and how often
- * the leadership changed in the last ELECTION_WINDOW_MS; and the business, per queue, from
- * the replicated state (queue_view()). It proposes the signals whose state differs from the
- * replicated one, one command at a time, and forgets the signals of queues and members that
+ * directory's file system free; node.ID.store_used: % of the LMDB map in use;
+ * node.ID.api_errors: % of its API's answers in the last minute that were 5xx;
+ * node.ID.commit_latency: the 99th percentile, in ms, of the time from proposing an entry to
+ * applying it over the last minute, which a slow disk's fsync shows in (only the leader
+ * proposes); whether it knows a leader) and sends them to every other member as a signal
+ * (node/signal.c: a body that starts with contact id 0). The leader adds what only it can see:
+ * each voter's reachability (Raft's record of hearing from it, confirmed for REACH_CONFIRM_MS
+ * so that one late heartbeat is not a fault), how far behind each reachable member is, and how
+ * often the leadership changed in the last ELECTION_WINDOW_MS; and the business, per queue,
+ * from the replicated state (queue_view()). It proposes the signals whose state differs from
+ * the replicated one, one command at a time, and forgets the signals of queues and members that
  * are gone.
  *
  * Quorum lost cannot be written while it lasts: nothing commits without a quorum. Each node
@@ -24,7 +27,9 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
+#include "adapters/http/http.h"
 #include "common/buf.h"
+#include "common/hist.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "node/internal.h"
@@ -36,7 +41,7 @@
 #define ELECTION_WINDOW_MS 600000 /* leader changes counted over the last 10 minutes */
 #define OUTAGE_MIN_MS 3000        /* a stretch without a leader that counts as quorum lost */
 #define OUTAGE_SLACK_MS 2000      /* two nodes see a leader come and go this far apart */
-#define LOCAL_MAX 4
+#define LOCAL_MAX 6
 #define QUEUE_RESERVE 64 /* signals queues may not take: members' and the cluster's */
 #define STRETCHES 8
 
@@ -49,6 +54,12 @@
 #define LAG_BAD 20000
 #define ELECTIONS_WARN 3
 #define ELECTIONS_BAD 6
+#define WINDOW_S 60       /* the API's errors and commit latency: over the last minute */
+#define SAMPLES_MIN 20    /* ... once it has at least this many answers or commits */
+#define API_ERRORS_WARN 2 /* % 5xx: a few during an election are normal */
+#define API_ERRORS_BAD 10
+#define COMMIT_WARN_MS 250 /* p99, ms: a commit is one fsync on a majority */
+#define COMMIT_BAD_MS 1000
 
 struct sig
 {
@@ -78,10 +89,19 @@ struct reach
     uint64_t unheard_since; /* uv_now; 0 while heard */
 };
 
+/* Cumulative counts sampled once a tick: a minute's are the difference of two. */
+struct sample
+{
+    uint64_t answers[6];
+    struct cd_hist commit;
+};
+
 struct node__health
 {
     uv_timer_t timer; /* first: the close callback frees the whole struct */
     struct node *node;
+    struct sample window[WINDOW_S + 1]; /* a ring: the latest WINDOW_S seconds */
+    unsigned window_head, window_n;
     int64_t started; /* wall ms */
     struct sig local[LOCAL_MAX];
     unsigned n_local;
@@ -179,6 +199,56 @@ static struct stretch latest_outage(const struct node__health *h)
     return (struct stretch){0, 0};
 }
 
+/* The 99th percentile of a histogram's samples, as its bucket's upper bound in ms. */
+static int64_t p99_ms(const struct cd_hist *d)
+{
+    uint64_t want = d->count - d->count / 100;
+    for (unsigned i = 0; i < CD_HIST_BOUNDS; i++) {
+        if (cd_hist_cumulative(d, i) >= want) {
+            return (int64_t)(cd_hist_bounds_us[i] / 1000);
+        }
+    }
+    return (int64_t)(cd_hist_bounds_us[CD_HIST_BOUNDS - 1] / 1000) * 2;
+}
+
+/* The API's 5xx share and the commit latency over the last minute. */
+static void measure_window(struct node__health *h, const char *id, int64_t now)
+{
+    struct node *n = h->node;
+    struct sample cur;
+    memset(&cur, 0, sizeof(cur));
+    char name[2 * ENGINE_NAME_MAX];
+    if (n->http != NULL) {
+        struct http_server_stats hs;
+        http_server_stats(n->http, &hs);
+        memcpy(cur.answers, hs.answers, sizeof(cur.answers));
+    }
+    cluster_apply_latency(n->cluster, &cur.commit);
+    const struct sample *old =
+        h->window_n > 0
+            ? &h->window[(h->window_head + WINDOW_S + 1 - h->window_n) % (WINDOW_S + 1)]
+            : &cur;
+    h->window[h->window_head] = cur;
+    h->window_head = (h->window_head + 1) % (WINDOW_S + 1);
+    h->window_n = h->window_n < WINDOW_S ? h->window_n + 1 : WINDOW_S;
+    uint64_t total = 0, errors = cur.answers[5] - old->answers[5];
+    for (unsigned k = 1; k < 6; k++) {
+        total += cur.answers[k] - old->answers[k];
+    }
+    int64_t pct = total >= SAMPLES_MIN ? (int64_t)(errors * 100 / total) : 0;
+    snprintf(name, sizeof(name), "node.%s.api_errors", id);
+    put(h->local, &h->n_local, LOCAL_MAX, name,
+        grade_high(pct, API_ERRORS_WARN, API_ERRORS_BAD), pct, now);
+    struct cd_hist d = {.count = cur.commit.count - old->commit.count};
+    for (unsigned i = 0; i <= CD_HIST_BOUNDS; i++) {
+        d.buckets[i] = cur.commit.buckets[i] - old->commit.buckets[i];
+    }
+    int64_t p99 = d.count >= SAMPLES_MIN ? p99_ms(&d) : 0;
+    snprintf(name, sizeof(name), "node.%s.commit_latency", id);
+    put(h->local, &h->n_local, LOCAL_MAX, name, grade_high(p99, COMMIT_WARN_MS, COMMIT_BAD_MS),
+        p99, now);
+}
+
 static void measure(struct node__health *h, const struct cluster_status *st, int64_t now)
 {
     struct node *n = h->node;
@@ -200,6 +270,7 @@ static void measure(struct node__health *h, const struct cluster_status *st, int
         put(h->local, &h->n_local, LOCAL_MAX, name, grade_high(pct, STORE_WARN, STORE_BAD), pct,
             now);
     }
+    measure_window(h, st->id, now);
     track_leader(h, st, now);
 }
 

@@ -75,6 +75,8 @@ def steady(c):
     want |= {f"member.{n.name}.lag" for n in followers}
     want |= {f"node.{n.name}.disk_free" for n in c.nodes}
     want |= {f"node.{n.name}.store_used" for n in c.nodes}
+    want |= {f"node.{n.name}.api_errors" for n in c.nodes}
+    want |= {f"node.{n.name}.commit_latency" for n in c.nodes}
 
     def all_there():
         views = [signals(health(n)) for n in c.nodes]
@@ -227,7 +229,21 @@ def quorum_lost(c):
         return doc["leader"] == "" and local["cluster.leader"]["state"] == "bad" and doc
     doc = wait(leaderless, 20, "the survivor to know it has no leader")
     check(doc["status"] == "critical", f"status {doc['status']}")
-    time.sleep(4)
+    # Writes without a leader are refused (503): the survivor's own view of its API's errors
+    # turns bad within its minute.
+    refused = 0
+    for i in range(25):
+        code, _ = survivor.new_client(timeout=3).request(
+            "POST", "/v1/contacts", {"key": f"nq-{i}", "channel": "chat", "queue": "billing"})
+        refused += code == 503
+    check(refused == 25, f"{refused} of 25 writes without a leader answered 503")
+
+    def api_errors():
+        local = {s["name"]: s for s in health(survivor)["local"]}
+        s = local[f"node.{survivor.name}.api_errors"]
+        return s["state"] == "bad" and s
+    s = wait(api_errors, 5, "the survivor's API errors bad")
+    time.sleep(max(0, 4 - (time.time() * 1000 - lost) / 1000))
     for n in others:
         n.start()
     back = time.time() * 1000
@@ -246,7 +262,8 @@ def quorum_lost(c):
     views = [fault(n, f["id"]) for n in c.nodes]
     check(all(v == views[0] for v in views), f"the nodes disagree: {views}")
     log(f"quorum lost for {(back - lost) / 1000:.1f} s: fault {f['id']} major quorum_lost, "
-        f"{(f['closed'] - f['opened']) / 1000:.1f} s on record")
+        f"{(f['closed'] - f['opened']) / 1000:.1f} s on record; the survivor saw "
+        f"{s['value']} % of its API's answers fail meanwhile")
 
     def ran():
         code, doc = c.nodes[0].request("GET", "/v1/runbooks/runs", timeout=5)
