@@ -187,7 +187,7 @@ static int read_runbook(struct model_builder *b,
     if (actions->n == 0 || actions->n > ENGINE_ACTIONS_MAX) {
         return cfg_fail(&b->c, actions, "actions: 1 to %d", ENGINE_ACTIONS_MAX);
     }
-    bool model = false;
+    bool model = false, fault = false;
     for (const struct ynode *i = actions->child; i != NULL; i = i->next) {
         struct engine_runbook_action *a = &d->actions[d->n_actions];
         if (read_action(b, i, a) != 0) {
@@ -196,7 +196,11 @@ static int read_runbook(struct model_builder *b,
         if (a->kind == ENGINE_DO_MODEL && model) {
             return cfg_fail(&b->c, i, "model: a runbook installs one model");
         }
+        if (a->kind == ENGINE_DO_FAULT && fault) {
+            return cfg_fail(&b->c, i, "fault: a runbook opens one fault");
+        }
         model = model || a->kind == ENGINE_DO_MODEL;
+        fault = fault || a->kind == ENGINE_DO_FAULT;
         d->n_actions++;
     }
     return 0;

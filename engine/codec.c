@@ -32,7 +32,7 @@
  *   HEALTH                                n, n x (name, state, value, since)
  *   FAULT_*                               id, text, path, level, target, ok, retry_at
  *   MODEL_SAVE, _FORGET, RUNBOOK_*,       name, signal, text, comment, run, version, ok,
- *   DRILL_RECORD
+ *   DRILL_RECORD                          revert, saved_at
  *                                         then (ok only) the model (engine_model_encode())
  *
  *   skills[] = n, n x (skill, level)      attrs[] = n, n x (key, value)
@@ -138,6 +138,8 @@ static void put_runbook(struct enc *w, const struct engine_command *cmd)
     cd_buf_uvar(w->b, cmd->u.runbook.run);
     cd_buf_uvar(w->b, cmd->u.runbook.version);
     cd_buf_uvar(w->b, cmd->u.runbook.ok);
+    cd_buf_uvar(w->b, cmd->u.runbook.revert);
+    cd_buf_svar(w->b, cmd->u.runbook.saved_at);
     if (cmd->u.runbook.ok && cmd->kind == ENGINE_CMD_RUNBOOK_MODEL) {
         int rv = cmd->u.runbook.model != NULL
                      ? engine_model_encode(cmd->u.runbook.model, w->b)
@@ -478,6 +480,8 @@ static void get_runbook(struct dec *d, struct engine_command *cmd)
     cmd->u.runbook.run = (uint32_t)cd_rd_uint(&d->r, UINT32_MAX);
     cmd->u.runbook.version = (uint32_t)cd_rd_uint(&d->r, UINT32_MAX);
     cmd->u.runbook.ok = cd_rd_uint(&d->r, 1) != 0;
+    cmd->u.runbook.revert = cd_rd_uint(&d->r, 1) != 0;
+    cmd->u.runbook.saved_at = cd_rd_svar(&d->r);
     if (cmd->u.runbook.ok && cmd->kind == ENGINE_CMD_RUNBOOK_MODEL && d->r.err == 0) {
         d->rv = engine_model_decode(&d->r, &d->store->model);
         cmd->u.runbook.model = &d->store->model;

@@ -769,6 +769,10 @@ struct engine_command
             uint32_t run;        /* APPROVE, END, RUNBOOK_MODEL */
             uint32_t version;    /* RUNBOOK_MODEL ok: above the installed version */
             bool ok;             /* RUNBOOK_MODEL: model holds the model to install */
+            bool revert;         /* RUNBOOK_MODEL: the version before goes back (else the
+                                    saved model goes in): the step must be in that state */
+            int64_t saved_at;    /* RUNBOOK_MODEL, install: the saved text's `at`, which the
+                                    model was parsed from (a text saved since is refused) */
             const struct engine_model *model;
         } runbook;
     } u;

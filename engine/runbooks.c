@@ -13,6 +13,7 @@
 #include "engine/internal.h"
 
 #define HOUR_MS (3600 * 1000LL)
+#define MIN_RUN 24 /* bytes a run's snapshot form takes at the least */
 #define PER_HOUR_MAX 60
 
 static const char *str(const char *s)
@@ -149,16 +150,18 @@ int engine__runbooks_check(const struct engine_model *m, char *err, size_t errle
         if (d->n_actions == 0 || d->n_actions > ENGINE_ACTIONS_MAX) {
             return fail(err, errlen, "runbook '%s': 1-%d actions", d->name, ENGINE_ACTIONS_MAX);
         }
-        uint32_t models = 0;
+        uint32_t models = 0, faults = 0;
         for (uint32_t k = 0; k < d->n_actions; k++) {
             int rv = check_action(m, d, k, err, errlen);
             if (rv != 0) {
                 return rv;
             }
             models += d->actions[k].kind == ENGINE_DO_MODEL;
+            faults += d->actions[k].kind == ENGINE_DO_FAULT;
         }
-        if (models > 1) {
-            return fail(err, errlen, "runbook '%s': at most one model action", d->name);
+        if (models > 1 || faults > 1) {
+            return fail(err, errlen, "runbook '%s': at most one model and one fault action",
+                        d->name);
         }
     }
     return 0;
@@ -213,7 +216,8 @@ static bool fault_holds(const struct engine *e,
 {
     int64_t lasted = (f->closed != 0 ? f->closed : now) - f->opened;
     snprintf(source, ENGINE_NAME_MAX, "fault:%u", f->id);
-    return f->opened > now - HOUR_MS &&
+    /* A runbook's own faults set off no runbook: one on `*` would run itself again. */
+    return strncmp(f->component, "runbook:", 8) != 0 && f->opened > now - HOUR_MS &&
            engine_runbook_fires(d, true, f->kind, f->severity, lasted) &&
            !caused_a_run(e, d->name, source);
 }
@@ -350,7 +354,6 @@ static int act(struct engine *e, struct engine__run *r, uint32_t k)
             if (saved_find(e, a->arg) == NULL) {
                 note(r, k, ENGINE_STEP_FAILED, "no saved model '%s'", a->arg);
             } else {
-                r->model_before = e->version;
                 note(r, k, ENGINE_STEP_PENDING, "to install saved model '%s'", a->arg);
             }
             return 0;
@@ -400,15 +403,27 @@ static int start(struct engine *e, struct engine__run *r)
     return 0;
 }
 
-/* Drops the run ended first while more than ENGINE_RUNS_KEPT have ended. */
+/* An ended run whose model the leader has still to put back. */
+static bool reverting(const struct engine__run *r)
+{
+    for (uint32_t k = 0; k < r->def.n_actions; k++) {
+        if (r->steps[k] == ENGINE_STEP_REVERTING) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Drops the runs ended first (but one still reverting) while more than ENGINE_RUNS_KEPT
+ * could be dropped. */
 static void trim_ended(struct engine *e)
 {
     uint32_t ended = 0;
     for (uint32_t i = 0; i < e->n_runs; i++) {
-        ended += e->runs[i].state == ENGINE_RUN_ENDED;
+        ended += e->runs[i].state == ENGINE_RUN_ENDED && !reverting(&e->runs[i]);
     }
     for (uint32_t i = 0; ended > ENGINE_RUNS_KEPT && i < e->n_runs;) {
-        if (e->runs[i].state == ENGINE_RUN_ENDED) {
+        if (e->runs[i].state == ENGINE_RUN_ENDED && !reverting(&e->runs[i])) {
             memmove(&e->runs[i], &e->runs[i + 1], (e->n_runs - i - 1) * sizeof(e->runs[0]));
             e->n_runs--;
             ended--;
@@ -433,6 +448,12 @@ static int cmd_run(struct engine *e,
     if (open != 0) {
         res->contact = open;
         return FAIL(res, CD_EEXISTS, "runbook '%s' has run %u open", name, open);
+    }
+    for (uint32_t i = 0; i < e->n_runs; i++) {
+        if (strcmp(e->runs[i].def.name, name) == 0 && reverting(&e->runs[i])) {
+            return FAIL(res, CD_EEXISTS, "runbook '%s': run %u is putting its model back", name,
+                        e->runs[i].id);
+        }
     }
     if (engine_runs_in_hour(e, name, e->clock) >= d->max_per_hour) {
         return FAIL(res, CD_ECAPACITY, "runbook '%s' ran %u times in the last hour", name,
@@ -569,15 +590,7 @@ static int cmd_end(struct engine *e,
                  r->why);
         rv = engine__fault_end(e, r->fault, by_hand ? "closed" : "recovered", line);
     }
-    /* The run just ended may be trimmed here only if a model step still waits on it: keep it.
-     */
-    bool waiting = false;
-    for (uint32_t k = 0; k < r->def.n_actions; k++) {
-        waiting = waiting || r->steps[k] == ENGINE_STEP_REVERTING;
-    }
-    if (!waiting) {
-        trim_ended(e);
-    }
+    trim_ended(e); /* r may be gone from here on */
     return rv == 0 ? 0 : FAIL(res, rv, "out of memory");
 }
 
@@ -597,14 +610,18 @@ static int cmd_model(struct engine *e,
 {
     struct engine__run *r = run_find(e, cmd->u.runbook.run);
     int k = r != NULL ? model_step(r) : -1;
+    bool revert = cmd->u.runbook.revert;
     if (r == NULL) {
         return FAIL(res, CD_ENOTFOUND, "run %u not found", cmd->u.runbook.run);
     }
-    bool revert = k >= 0 && r->steps[k] == ENGINE_STEP_REVERTING;
-    if (k < 0 || (r->steps[k] != ENGINE_STEP_PENDING && !revert)) {
-        return FAIL(res, CD_ESTATE, "run %u has no model to install", r->id);
+    /* The step must be where the leader saw it: an install given twice, or one that
+     * arrives after the run ended, is refused rather than taken as the other. */
+    if (k < 0 || r->steps[k] != (revert ? ENGINE_STEP_REVERTING : ENGINE_STEP_PENDING)) {
+        return FAIL(res, CD_ESTATE, "run %u has no model to %s", cmd->u.runbook.run,
+                    revert ? "put back" : "install");
     }
     const char *text = str(cmd->u.runbook.text);
+    const struct engine__saved *s = revert ? NULL : saved_find(e, r->def.actions[k].arg);
     if (!cmd->u.runbook.ok) {
         if (strnlen(text, ENGINE_FAULT_TEXT_MAX) == ENGINE_FAULT_TEXT_MAX) {
             return FAIL(res, CD_EINVAL, "text: at most %d bytes", ENGINE_FAULT_TEXT_MAX - 1);
@@ -613,12 +630,19 @@ static int cmd_model(struct engine *e,
              revert ? "not put back" : "not installed", text);
         return 0;
     }
+    if (cmd->u.runbook.model == NULL) {
+        return FAIL(res, CD_EINVAL, "run %u: no model given", r->id);
+    }
     if (revert && e->version != r->model_installed) {
         note(r, (uint32_t)k, ENGINE_STEP_KEPT, "version %u is running, not %u: it stays",
              e->version, r->model_installed);
         return 0;
     }
-    const struct engine__saved *s = revert ? NULL : saved_find(e, r->def.actions[k].arg);
+    if (!revert && (s == NULL || s->at != cmd->u.runbook.saved_at)) {
+        /* forgotten or saved again since the leader read it: it reads the new text */
+        return FAIL(res, CD_ESTATE, "run %u: saved model '%s' %s", r->id, r->def.actions[k].arg,
+                    s == NULL ? "is gone" : "changed since it was read");
+    }
     struct engine_archived before;
     char actor[ENGINE_ACTOR_MAX], comment[ENGINE_COMMENT_MAX];
     snprintf(actor, sizeof(actor), "runbook:%s", r->def.name);
@@ -638,10 +662,7 @@ static int cmd_model(struct engine *e,
         install.u.install.source =
             engine_archive_find(e, r->model_before, &before) == 0 ? before.source : "";
     } else {
-        install.u.install.source = s != NULL ? s->source : "";
-    }
-    if (cmd->u.runbook.model == NULL) {
-        return FAIL(res, CD_EINVAL, "run %u: no model given", r->id);
+        install.u.install.source = s->source;
     }
     /* The archive's strings are borrowed from the state the install changes: copy first. */
     char *source = cd_strdup(install.u.install.source);
@@ -650,20 +671,29 @@ static int cmd_model(struct engine *e,
         return FAIL(res, CD_ENOMEM, "out of memory");
     }
     install.u.install.source = source;
+    uint32_t was = e->version;
     int rv = engine__install(e, install.u.install.version, install.u.install.model, actor, res);
     if (rv == 0 && engine__archive_add(e, &install) != 0) {
         e->oom = CD_ENOMEM;
         rv = FAIL(res, CD_ENOMEM, "out of memory");
     }
     cd_free(source);
+    if (rv == CD_EINVAL) {
+        /* a model the engine will not take: no retry makes it better */
+        note(r, (uint32_t)k, ENGINE_STEP_FAILED, "%s: %.80s",
+             revert ? "not put back" : "not installed", res->message);
+        memset(res, 0, sizeof(*res));
+        return 0;
+    }
     if (rv != 0) {
-        return rv;
+        return rv; /* a version taken meanwhile (the leader tries again), or memory */
     }
     if (revert) {
         note(r, (uint32_t)k, ENGINE_STEP_REVERTED, "version %u back as %u", r->model_before,
              e->version);
         trim_ended(e);
     } else {
+        r->model_before = was;
         r->model_installed = e->version;
         note(r, (uint32_t)k, ENGINE_STEP_DONE, "saved model '%s' installed as version %u",
              r->def.actions[k].arg, e->version);
@@ -738,6 +768,15 @@ static int cmd_forget(struct engine *e,
     struct engine__saved *s = saved_find(e, name);
     if (s == NULL) {
         return FAIL(res, CD_ENOTFOUND, "no saved model '%s'", name);
+    }
+    for (uint32_t i = 0; i < e->n_runs; i++) {
+        const struct engine__run *r = &e->runs[i];
+        int k = model_step(r);
+        if (k >= 0 && r->steps[k] == ENGINE_STEP_PENDING &&
+            strcmp(r->def.actions[k].arg, name) == 0) {
+            return FAIL(res, CD_ESTATE, "saved model '%s' is to be installed by run %u", name,
+                        r->id);
+        }
     }
     for (uint32_t i = 0; e->has_model && i < e->model.n_runbooks; i++) {
         const struct engine_runbook_def *d = &e->model.runbooks[i];
@@ -1051,7 +1090,9 @@ int engine__runbooks_decode(struct engine *e, struct cd_reader *r)
         s->at = cd_rd_svar(r);
         const char *source = cd_rd_str(r, NULL);
         const char *comment = cd_rd_str(r, NULL);
-        if (r->err != 0 || (i > 0 && strcmp(e->saved[i - 1].name, s->name) >= 0)) {
+        if (r->err != 0 || !engine_name_valid(s->name, sizeof(s->name)) ||
+            strnlen(source, ENGINE_SAVED_TEXT_MAX) == ENGINE_SAVED_TEXT_MAX ||
+            (i > 0 && strcmp(e->saved[i - 1].name, s->name) >= 0)) {
             return CD_ECORRUPT;
         }
         s->source = cd_strdup(source);
@@ -1063,7 +1104,8 @@ int engine__runbooks_decode(struct engine *e, struct cd_reader *r)
     }
     e->next_run = (uint32_t)cd_rd_uint(r, UINT32_MAX);
     n = (uint32_t)cd_rd_uint(r, UINT32_MAX);
-    if (r->err != 0 || n > cd_rd_left(r)) {
+    /* a run takes at least MIN_RUN bytes: a forged count cannot make us allocate more */
+    if (r->err != 0 || n > cd_rd_left(r) / MIN_RUN) {
         return CD_ECORRUPT;
     }
     if (n > 0 && GROW(e->runs, e->cap_runs, n) != 0) {
@@ -1075,6 +1117,9 @@ int engine__runbooks_decode(struct engine *e, struct cd_reader *r)
             return rv;
         }
         e->n_runs++;
+        if (e->runs[i].id > e->next_run) {
+            return CD_ECORRUPT;
+        }
     }
     e->next_drill = (uint32_t)cd_rd_uint(r, UINT32_MAX);
     n = (uint32_t)cd_rd_uint(r, ENGINE_DRILLS_KEPT);

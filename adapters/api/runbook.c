@@ -41,7 +41,9 @@ struct parse_job
     uv_work_t work;
     struct api *api;
     uint32_t run;
-    char *text; /* owned */
+    bool revert;
+    int64_t saved_at; /* the saved text's, when it installs one */
+    char *text;       /* owned */
     int rv;
     char err[ERR_MAX];
     struct config_model model;
@@ -79,6 +81,8 @@ static void parse_done(uv_work_t *w, int status)
         struct engine_command cmd = {.kind = ENGINE_CMD_RUNBOOK_MODEL,
                                      .u.runbook = {.run = j->run,
                                                    .version = engine_model_version(e) + 1,
+                                                   .revert = j->revert,
+                                                   .saved_at = j->saved_at,
                                                    .ok = j->rv == 0,
                                                    .model = &j->model.model,
                                                    .text = j->err}};
@@ -93,13 +97,19 @@ static void parse_done(uv_work_t *w, int status)
     api__close_settle(a);
 }
 
-/* The text a run's model step installs: the saved model's, or the version's before it. */
-static const char *step_text(const struct engine *e, const struct engine_run_info *r, int k)
+/* The text a run's model step installs: the saved model's (*at: when it was saved), or
+ * the version's before it. */
+static const char *step_text(const struct engine *e,
+                             const struct engine_run_info *r,
+                             int k,
+                             int64_t *at)
 {
     struct engine_saved_info s;
     struct engine_archived v;
     if (r->steps[k] == ENGINE_STEP_PENDING) {
-        return engine_saved_find(e, r->def->actions[k].arg, &s) == 0 ? s.source : NULL;
+        bool there = engine_saved_find(e, r->def->actions[k].arg, &s) == 0;
+        *at = there ? s.at : 0;
+        return there ? s.source : NULL;
     }
     return engine_archive_find(e, r->model_before, &v) == 0 ? v.source : NULL;
 }
@@ -110,11 +120,14 @@ static void model_step(struct api *a,
                        const struct engine_run_info *r,
                        int k)
 {
-    const char *text = step_text(e, r, k);
+    int64_t at = 0;
+    bool revert = r->steps[k] == ENGINE_STEP_REVERTING;
+    const char *text = step_text(e, r, k, &at);
     if (text == NULL || text[0] == 0) {
         struct engine_command cmd = {
             .kind = ENGINE_CMD_RUNBOOK_MODEL,
             .u.runbook = {.run = r->id,
+                          .revert = revert,
                           .text = r->steps[k] == ENGINE_STEP_PENDING
                                       ? "the saved model is gone"
                                       : "the version before is no longer in the archive"}};
@@ -128,6 +141,8 @@ static void model_step(struct api *a,
     }
     j->api = a;
     j->run = r->id;
+    j->revert = revert;
+    j->saved_at = at;
     j->work.data = j;
     config_model_init(&j->model);
     a->runbook_parsing = uv_queue_work(a->loop, &j->work, parse_work, parse_done) == 0;

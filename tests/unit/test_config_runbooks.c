@@ -156,6 +156,10 @@ static void errors(void **state)
                  "resume: QUEUE, fault: { kind, severity }");
     EXPECT_ERROR(ONE(TRIG, "[ { fault: { kind: x, severity: huge } } ]"),
                  "model.yaml:10:46: runbook 'r': severity: expected major or minor");
+    EXPECT_ERROR(ONE(TRIG,
+                     "[ { fault: { kind: a, severity: minor } }, "
+                     "{ fault: { kind: b, severity: major } } ]"),
+                 "model.yaml:10:57: runbook 'r': fault: a runbook opens one fault");
     EXPECT_ERROR(ONE(TRIG, "[ { model: a }, { model: b } ]"),
                  "model.yaml:10:30: runbook 'r': model: a runbook installs one model");
     EXPECT_ERROR(BASE "runbooks:\n  - { name: r, trigger: " TRIG ", actions: " PAUSE

@@ -440,6 +440,8 @@ static void sample(struct fixture *f, int kind, struct engine_command *c)
             c->u.runbook.run = UINT32_MAX - (uint32_t)kind;
             c->u.runbook.version = 7;
             c->u.runbook.ok = kind == ENGINE_CMD_RUNBOOK_MODEL;
+            c->u.runbook.revert = kind == ENGINE_CMD_RUNBOOK_MODEL;
+            c->u.runbook.saved_at = -(1LL << 41) + kind;
             c->u.runbook.model = kind == ENGINE_CMD_RUNBOOK_MODEL ? &f->m : NULL;
             break;
         default:
@@ -693,6 +695,8 @@ static void assert_cmd_equal(const struct engine_command *a, const struct engine
             assert_int_equal(a->u.runbook.run, b->u.runbook.run);
             assert_int_equal(a->u.runbook.version, b->u.runbook.version);
             assert_int_equal(a->u.runbook.ok, b->u.runbook.ok);
+            assert_int_equal(a->u.runbook.revert, b->u.runbook.revert);
+            assert_int_equal(a->u.runbook.saved_at, b->u.runbook.saved_at);
             assert_int_equal(a->u.runbook.model != NULL, b->u.runbook.model != NULL);
             break;
         default:

@@ -73,14 +73,28 @@ static int save(struct fixture *f, const char *name, const char *text)
     return fx_apply(f, &c);
 }
 
-/* The leader gives the run's model (the fixture's model, as the version after). */
+/* The leader gives the run's model (the fixture's model, as the version after): an install
+ * or a revert as `revert` says, of the saved text as saved at `at`. */
+static int give_as(struct fixture *f, uint32_t run, bool revert, int64_t at)
+{
+    struct engine_command c = {.kind = ENGINE_CMD_RUNBOOK_MODEL,
+                               .u.runbook = {.run = run,
+                                             .version = engine_model_version(f->e) + 1,
+                                             .ok = true,
+                                             .revert = revert,
+                                             .saved_at = at,
+                                             .model = &f->m}};
+    return fx_apply(f, &c);
+}
+
+/* The same as the leader sees the run now. */
 static int give_model(struct fixture *f, uint32_t run)
 {
-    struct engine_command c = {
-        .kind = ENGINE_CMD_RUNBOOK_MODEL,
-        .u.runbook = {
-            .run = run, .version = engine_model_version(f->e) + 1, .ok = true, .model = &f->m}};
-    return fx_apply(f, &c);
+    struct engine_run_info r;
+    struct engine_saved_info s;
+    bool revert = engine_run_get(f->e, run, &r) == 0 && r.steps[0] == ENGINE_STEP_REVERTING;
+    int64_t at = engine_saved_find(f->e, "contingency", &s) == 0 ? s.at : 0;
+    return give_as(f, run, revert, at);
 }
 
 #define RUN(actor, run) rb(f, ENGINE_CMD_RUNBOOK_RUN, (actor), "collapse", (run))
@@ -147,6 +161,10 @@ TEST(the_model_step_installs_once_and_the_end_puts_the_version_before_back)
     EXPECT_OK(signal(f, SL, ENGINE_SIGNAL_BAD));
     AFTER(MIN);
     EXPECT_OK(RUN(NULL, 0));
+    REFUSED(give_as(f, 1, true, 0), CD_ESTATE); /* not a revert yet */
+    struct engine_saved_info saved;
+    assert_int_equal(engine_saved_find(f->e, "contingency", &saved), 0);
+    REFUSED(give_as(f, 1, false, saved.at - 1), CD_ESTATE); /* read before it was saved */
     EXPECT_OK(give_model(f, 1));
     REFUSED(give_model(f, 1), CD_ESTATE); /* installed already */
     struct engine_run_info r = run_of(f, 1);
@@ -183,6 +201,31 @@ TEST(the_model_step_installs_once_and_the_end_puts_the_version_before_back)
     assert_string_equal(v.comment, "runbook collapse run 1 ended: version 1 back");
     assert_string_equal(run_of(f, 1).notes[0], "version 1 back as 3");
     REFUSED(END_RUN(NULL, 1), CD_ESTATE);
+}
+
+/* The version before is the one running when the model goes in, not when the run began. */
+TEST(the_version_before_is_taken_at_the_install)
+{
+    install(f, false, true);
+    EXPECT_OK(save(f, "contingency", "version: 1\n"));
+    EXPECT_OK(signal(f, SL, ENGINE_SIGNAL_BAD));
+    AFTER(MIN);
+    EXPECT_OK(RUN(NULL, 0));
+    f->version = engine_model_version(f->e);
+    MODEL_INSTALL; /* version 2, between the run and its model */
+    REFUSED(rb(f, ENGINE_CMD_MODEL_FORGET, "user:ann", "contingency", 0), CD_ESTATE);
+    EXPECT_OK(give_model(f, 1));
+    struct engine_run_info r = run_of(f, 1);
+    assert_int_equal(r.model_before, 2);
+    assert_int_equal(r.model_installed, 3);
+    EXPECT_OK(END_RUN("user:ann", 1));
+    /* while it puts its model back, the runbook does not run again */
+    REFUSED(RUN("user:ann", 0), CD_EEXISTS);
+    EXPECT_OK(give_model(f, 1));
+    struct engine_archived v;
+    assert_int_equal(engine_archive_find(f->e, 4, &v), 0);
+    assert_int_equal(v.rollback_of, 2);
+    EXPECT_OK(RUN("user:ann", 0));
 }
 
 TEST(a_model_changed_by_hand_since_stays)
@@ -387,6 +430,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         FX_TEST(a_run_starts_when_the_trigger_has_held_and_acts_at_once),
         FX_TEST(the_model_step_installs_once_and_the_end_puts_the_version_before_back),
+        FX_TEST(the_version_before_is_taken_at_the_install),
         FX_TEST(a_model_changed_by_hand_since_stays),
         FX_TEST(approval_holds_the_actions_back),
         FX_TEST(by_hand_and_at_most_max_per_hour),
