@@ -11,9 +11,7 @@
 
 #define NOTIFY_ATTEMPTS_MAX 10
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+int engine__check_fail(char *err, size_t errlen, const char *fmt, ...)
 {
     if (err != NULL && errlen > 0) {
         va_list ap;
@@ -91,44 +89,48 @@ static int check_path(const struct engine_model *m, uint32_t i, char *err, size_
 {
     const struct engine_escalation_path *p = &m->escalations[i];
     if (!terminated(p->name, ENGINE_NAME_MAX) || !engine_name_valid(p->name, ENGINE_NAME_MAX)) {
-        return fail(err, errlen, "continuity: escalation %u: name invalid", i + 1);
+        return engine__check_fail(err, errlen, "continuity: escalation %u: name invalid",
+                                  i + 1);
     }
     for (uint32_t k = 0; k < i; k++) {
         if (strcmp(m->escalations[k].name, p->name) == 0) {
-            return fail(err, errlen, "continuity: escalation '%s' given twice", p->name);
+            return engine__check_fail(err, errlen, "continuity: escalation '%s' given twice",
+                                      p->name);
         }
     }
     unsigned all = (1u << ENGINE_SEVERITY_MINOR) | (1u << ENGINE_SEVERITY_MAJOR);
     if (p->severities == 0 || (p->severities & ~all) != 0) {
-        return fail(err, errlen, "escalation '%s': severities invalid", p->name);
+        return engine__check_fail(err, errlen, "escalation '%s': severities invalid", p->name);
     }
     if (p->n_components > ENGINE_COMPONENTS_MAX || p->n_levels == 0 ||
         p->n_levels > ENGINE_LEVELS_MAX) {
-        return fail(err, errlen, "escalation '%s': 0-%d components, 1-%d levels", p->name,
-                    ENGINE_COMPONENTS_MAX, ENGINE_LEVELS_MAX);
+        return engine__check_fail(err, errlen, "escalation '%s': 0-%d components, 1-%d levels",
+                                  p->name, ENGINE_COMPONENTS_MAX, ENGINE_LEVELS_MAX);
     }
     for (uint32_t k = 0; k < p->n_components; k++) {
         if (!terminated(p->components[k], sizeof(p->components[k])) ||
             !engine_visible_valid(p->components[k], sizeof(p->components[k]))) {
-            return fail(err, errlen, "escalation '%s': component pattern %u invalid", p->name,
-                        k + 1);
+            return engine__check_fail(
+                err, errlen, "escalation '%s': component pattern %u invalid", p->name, k + 1);
         }
     }
     for (uint32_t l = 0; l < p->n_levels; l++) {
         const struct engine_escalation_level *lv = &p->levels[l];
         if (l > 0 && lv->after_s <= p->levels[l - 1].after_s) {
-            return fail(err, errlen, "escalation '%s': level %u must come after level %u",
-                        p->name, l + 1, l);
+            return engine__check_fail(err, errlen,
+                                      "escalation '%s': level %u must come after level %u",
+                                      p->name, l + 1, l);
         }
         if (lv->n_to == 0 || lv->n_to > ENGINE_NOTIFY_MAX) {
-            return fail(err, errlen, "escalation '%s': level %u notifies 1-%d", p->name, l + 1,
-                        ENGINE_NOTIFY_MAX);
+            return engine__check_fail(err, errlen, "escalation '%s': level %u notifies 1-%d",
+                                      p->name, l + 1, ENGINE_NOTIFY_MAX);
         }
         for (uint32_t t = 0; t < lv->n_to; t++) {
             if (lv->to[t].kind >= ENGINE_NOTIFY_KIND_COUNT ||
                 !address_valid(lv->to[t].kind, lv->to[t].address)) {
-                return fail(err, errlen, "escalation '%s': level %u: address %u invalid",
-                            p->name, l + 1, t + 1);
+                return engine__check_fail(err, errlen,
+                                          "escalation '%s': level %u: address %u invalid",
+                                          p->name, l + 1, t + 1);
             }
         }
     }
@@ -141,25 +143,28 @@ int engine__continuity_check(const struct engine_model *m, char *err, size_t err
         (m->n_fault_rules > 0 && m->fault_rules == NULL) ||
         m->n_escalations > ENGINE_ESCALATIONS_MAX ||
         (m->n_escalations > 0 && m->escalations == NULL)) {
-        return fail(err, errlen, "continuity: at most %d fault rules and %d escalation paths",
-                    ENGINE_FAULT_RULES_MAX, ENGINE_ESCALATIONS_MAX);
+        return engine__check_fail(err, errlen,
+                                  "continuity: at most %d fault rules and %d escalation paths",
+                                  ENGINE_FAULT_RULES_MAX, ENGINE_ESCALATIONS_MAX);
     }
     for (uint32_t i = 0; i < m->n_fault_rules; i++) {
         const struct engine_fault_rule_def *f = &m->fault_rules[i];
         if (!engine_signal_pattern_valid(f->signal)) {
-            return fail(err, errlen, "continuity: fault rule %u: signal pattern invalid",
-                        i + 1);
+            return engine__check_fail(
+                err, errlen, "continuity: fault rule %u: signal pattern invalid", i + 1);
         }
         if (f->state != ENGINE_SIGNAL_WARN && f->state != ENGINE_SIGNAL_BAD) {
-            return fail(err, errlen, "continuity: fault rule %u: state must be warn or bad",
-                        i + 1);
+            return engine__check_fail(
+                err, errlen, "continuity: fault rule %u: state must be warn or bad", i + 1);
         }
         if (!terminated(f->kind, ENGINE_NAME_MAX) ||
             (f->kind[0] != 0 && !engine_name_valid(f->kind, ENGINE_NAME_MAX))) {
-            return fail(err, errlen, "continuity: fault rule %u: kind invalid", i + 1);
+            return engine__check_fail(err, errlen, "continuity: fault rule %u: kind invalid",
+                                      i + 1);
         }
         if (f->severity != ENGINE_SEVERITY_MINOR && f->severity != ENGINE_SEVERITY_MAJOR) {
-            return fail(err, errlen, "continuity: fault rule %u: severity invalid", i + 1);
+            return engine__check_fail(err, errlen,
+                                      "continuity: fault rule %u: severity invalid", i + 1);
         }
     }
     for (uint32_t i = 0; i < m->n_escalations; i++) {

@@ -644,7 +644,10 @@ void engine__runbooks_free(struct engine *e);
 /* A runbook's definition in the model's and the snapshot's binary form. */
 void engine__runbook_def_encode(struct cd_buf *b, const struct engine_runbook_def *d);
 int engine__runbook_def_decode(struct cd_reader *r, struct engine_runbook_def *d);
-/* continuity.c: the model's continuity part; FAULT_ESCALATE and FAULT_NOTIFIED. */
+/* continuity.c: the model's continuity part; FAULT_ESCALATE and FAULT_NOTIFIED. A model
+ * check's failure: the message into err, and CD_EINVAL. */
+int engine__check_fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 int engine__continuity_check(const struct engine_model *m, char *err, size_t errlen);
 int engine__cmd_escalation(struct engine *e,
                            const struct engine_command *cmd,

@@ -21,19 +21,6 @@ static const char *str(const char *s)
     return s != NULL ? s : "";
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err != NULL && errlen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return CD_EINVAL;
-}
-
 static const char *const action_names[] = {"model", "pause", "resume", "fault"};
 static const char *const run_states[] = {"awaiting", "active", "ended"};
 static const char *const step_states[] = {"waiting", "pending",   "done",     "skipped",
@@ -94,21 +81,23 @@ static int check_action(const struct engine_model *m,
     const struct engine_runbook_action *a = &d->actions[i];
     if (a->kind >= ENGINE_DO_COUNT || !terminated(a->arg, sizeof(a->arg)) ||
         !engine_name_valid(a->arg, sizeof(a->arg))) {
-        return fail(err, errlen, "runbook '%s': action %u invalid", d->name, i + 1);
+        return engine__check_fail(err, errlen, "runbook '%s': action %u invalid", d->name,
+                                  i + 1);
     }
     if ((a->kind == ENGINE_DO_PAUSE || a->kind == ENGINE_DO_RESUME) &&
         engine_model_queue(m, a->arg) < 0) {
-        return fail(err, errlen, "runbook '%s': action %u: no queue '%s'", d->name, i + 1,
-                    a->arg);
+        return engine__check_fail(err, errlen, "runbook '%s': action %u: no queue '%s'",
+                                  d->name, i + 1, a->arg);
     }
     if (a->kind == ENGINE_DO_FAULT) {
         if (a->severity != ENGINE_SEVERITY_MINOR && a->severity != ENGINE_SEVERITY_MAJOR) {
-            return fail(err, errlen, "runbook '%s': action %u: severity invalid", d->name,
-                        i + 1);
+            return engine__check_fail(err, errlen, "runbook '%s': action %u: severity invalid",
+                                      d->name, i + 1);
         }
     } else if (a->severity != 0) {
-        return fail(err, errlen, "runbook '%s': action %u: a severity is for a fault only",
-                    d->name, i + 1);
+        return engine__check_fail(err, errlen,
+                                  "runbook '%s': action %u: a severity is for a fault only",
+                                  d->name, i + 1);
     }
     return 0;
 }
@@ -116,39 +105,43 @@ static int check_action(const struct engine_model *m,
 int engine__runbooks_check(const struct engine_model *m, char *err, size_t errlen)
 {
     if (m->n_runbooks > ENGINE_RUNBOOKS_MAX || (m->n_runbooks > 0 && m->runbooks == NULL)) {
-        return fail(err, errlen, "runbooks: at most %d", ENGINE_RUNBOOKS_MAX);
+        return engine__check_fail(err, errlen, "runbooks: at most %d", ENGINE_RUNBOOKS_MAX);
     }
     for (uint32_t i = 0; i < m->n_runbooks; i++) {
         const struct engine_runbook_def *d = &m->runbooks[i];
         if (!terminated(d->name, sizeof(d->name)) ||
             !engine_name_valid(d->name, sizeof(d->name))) {
-            return fail(err, errlen, "runbook %u: name invalid", i + 1);
+            return engine__check_fail(err, errlen, "runbook %u: name invalid", i + 1);
         }
         for (uint32_t k = 0; k < i; k++) {
             if (strcmp(m->runbooks[k].name, d->name) == 0) {
-                return fail(err, errlen, "runbook '%s' given twice", d->name);
+                return engine__check_fail(err, errlen, "runbook '%s' given twice", d->name);
             }
         }
         if (d->on == ENGINE_ON_SIGNAL) {
             if (!engine_signal_pattern_valid(d->signal)) {
-                return fail(err, errlen, "runbook '%s': signal pattern invalid", d->name);
+                return engine__check_fail(err, errlen, "runbook '%s': signal pattern invalid",
+                                          d->name);
             }
             if ((d->state != ENGINE_SIGNAL_WARN && d->state != ENGINE_SIGNAL_BAD) ||
                 d->severity != 0) {
-                return fail(err, errlen, "runbook '%s': state must be warn or bad", d->name);
+                return engine__check_fail(err, errlen,
+                                          "runbook '%s': state must be warn or bad", d->name);
             }
         } else if (d->on != ENGINE_ON_FAULT || !kind_pattern_valid(d->signal) ||
                    d->state != 0 ||
                    (d->severity != ENGINE_SEVERITY_MINOR &&
                     d->severity != ENGINE_SEVERITY_MAJOR)) {
-            return fail(err, errlen, "runbook '%s': fault trigger invalid", d->name);
+            return engine__check_fail(err, errlen, "runbook '%s': fault trigger invalid",
+                                      d->name);
         }
         if (d->max_per_hour == 0 || d->max_per_hour > PER_HOUR_MAX) {
-            return fail(err, errlen, "runbook '%s': max_per_hour must be 1-%d", d->name,
-                        PER_HOUR_MAX);
+            return engine__check_fail(err, errlen, "runbook '%s': max_per_hour must be 1-%d",
+                                      d->name, PER_HOUR_MAX);
         }
         if (d->n_actions == 0 || d->n_actions > ENGINE_ACTIONS_MAX) {
-            return fail(err, errlen, "runbook '%s': 1-%d actions", d->name, ENGINE_ACTIONS_MAX);
+            return engine__check_fail(err, errlen, "runbook '%s': 1-%d actions", d->name,
+                                      ENGINE_ACTIONS_MAX);
         }
         uint32_t models = 0, faults = 0;
         for (uint32_t k = 0; k < d->n_actions; k++) {
@@ -160,8 +153,8 @@ int engine__runbooks_check(const struct engine_model *m, char *err, size_t errle
             faults += d->actions[k].kind == ENGINE_DO_FAULT;
         }
         if (models > 1 || faults > 1) {
-            return fail(err, errlen, "runbook '%s': at most one model and one fault action",
-                        d->name);
+            return engine__check_fail(
+                err, errlen, "runbook '%s': at most one model and one fault action", d->name);
         }
     }
     return 0;

@@ -113,15 +113,10 @@ static int rollback(struct ctl *c, const char *version, int argc, char **argv)
     return rv;
 }
 
-static int show(struct ctl *c, const char *version)
+/* GET path and print its "source" as it is (the whole answer with --output json). */
+static int print_source(struct ctl *c, const char *path)
 {
-    char path[256];
     json_t *doc;
-    if (version == NULL) {
-        snprintf(path, sizeof(path), "/v1/model");
-    } else {
-        ctl_path(path, sizeof(path), "/v1/model/versions/%s", version);
-    }
     int rv = ctl_call(c, "GET", path, NULL, &doc);
     if (rv == CTL_OK) {
         if (c->json) {
@@ -132,6 +127,15 @@ static int show(struct ctl *c, const char *version)
         json_decref(doc);
     }
     return rv;
+}
+
+static int show(struct ctl *c, const char *version)
+{
+    char path[256];
+    if (version == NULL) {
+        return print_source(c, "/v1/model");
+    }
+    return print_source(c, ctl_path(path, sizeof(path), "/v1/model/versions/%s", version));
 }
 
 /* save NAME FILE [--comment C]: the file's text kept by name, for a runbook to install; the
@@ -168,21 +172,10 @@ static int save(struct ctl *c, const char *name, const char *file, int argc, cha
 static int show_saved(struct ctl *c, const char *name)
 {
     char path[256];
-    json_t *doc;
     if (name == NULL) {
         return ctl_get_show(c, "/v1/model/saved", CTL_COLS(saved), true);
     }
-    int rv = ctl_call(c, "GET", ctl_path(path, sizeof(path), "/v1/model/saved/%s", name), NULL,
-                      &doc);
-    if (rv == CTL_OK) {
-        if (c->json) {
-            ctl_print_json(doc);
-        } else {
-            fputs(json_string_value(json_object_get(doc, "source")), stdout);
-        }
-        json_decref(doc);
-    }
-    return rv;
+    return print_source(c, ctl_path(path, sizeof(path), "/v1/model/saved/%s", name));
 }
 
 int ctl_cmd_model(struct ctl *c, int argc, char **argv)
