@@ -60,6 +60,9 @@
 #define API_ERRORS_BAD 10
 #define COMMIT_WARN_MS 250 /* p99, ms: a commit is one fsync on a majority */
 #define COMMIT_BAD_MS 1000
+#define SL_WINDOW_MS (15 * 60000) /* a queue's service level now: over the last 15 minutes */
+#define SL_SAMPLE_MS 60000        /* ... from its totals sampled once a minute */
+#define SL_SAMPLES 16
 
 struct sig
 {
@@ -89,6 +92,22 @@ struct reach
     uint64_t unheard_since; /* uv_now; 0 while heard */
 };
 
+/* A queue's replicated totals as they were at `at`: the service level over a window is the
+ * difference of two. Every node samples them, so a new leader has the window at once. */
+struct sl_sample
+{
+    int64_t at;
+    uint64_t in_sl, answered, after;
+};
+
+struct sl_ring
+{
+    char name[ENGINE_NAME_MAX];
+    struct sl_sample s[SL_SAMPLES]; /* oldest first */
+    unsigned n;
+    bool seen; /* in this tick's queues */
+};
+
 /* Cumulative counts sampled once a tick: a minute's are the difference of two. */
 struct sample
 {
@@ -102,6 +121,8 @@ struct node__health
     struct node *node;
     struct sample window[WINDOW_S + 1]; /* a ring: the latest WINDOW_S seconds */
     unsigned window_head, window_n;
+    struct sl_ring *rings; /* one per queue, by name */
+    size_t n_rings, cap_rings;
     int64_t started; /* wall ms */
     struct sig local[LOCAL_MAX];
     unsigned n_local;
@@ -199,6 +220,8 @@ static struct stretch latest_outage(const struct node__health *h)
     return (struct stretch){0, 0};
 }
 
+static void sample_queues(struct node__health *h, const struct engine *e, int64_t now);
+
 /* The 99th percentile of a histogram's samples, as its bucket's upper bound in ms. */
 static int64_t p99_ms(const struct cd_hist *d)
 {
@@ -271,6 +294,7 @@ static void measure(struct node__health *h, const struct cluster_status *st, int
             now);
     }
     measure_window(h, st->id, now);
+    sample_queues(h, cluster_engine(n->cluster), now);
     track_leader(h, st, now);
 }
 
@@ -458,14 +482,107 @@ static bool outage_to_record(const struct node__health *h,
     return found.to != 0;
 }
 
+static struct sl_ring *ring_of(struct node__health *h, const char *name)
+{
+    for (size_t i = 0; i < h->n_rings; i++) {
+        if (strcmp(h->rings[i].name, name) == 0) {
+            return &h->rings[i];
+        }
+    }
+    if (h->n_rings == h->cap_rings) {
+        size_t cap = h->cap_rings != 0 ? h->cap_rings * 2 : 16;
+        struct sl_ring *r = realloc(h->rings, cap * sizeof(*r));
+        if (r == NULL) {
+            return NULL;
+        }
+        h->rings = r;
+        h->cap_rings = cap;
+    }
+    struct sl_ring *r = &h->rings[h->n_rings++];
+    memset(r, 0, sizeof(*r));
+    snprintf(r->name, sizeof(r->name), "%s", name);
+    return r;
+}
+
+/* Samples each queue's totals once a minute; forgets the rings of queues gone. */
+static void sample_queues(struct node__health *h, const struct engine *e, int64_t now)
+{
+    size_t nq = engine_queue_count(e);
+    for (size_t i = 0; i < h->n_rings; i++) {
+        h->rings[i].seen = false;
+    }
+    for (size_t i = 0; i < nq; i++) {
+        struct engine_queue_info q;
+        struct sl_ring *r;
+        if (engine_queue_get(e, engine_queue_name(e, i), &q) != 0 ||
+            (r = ring_of(h, q.name)) == NULL) {
+            continue;
+        }
+        r->seen = true;
+        struct sl_sample cur = {now, q.totals.answered_in_sl, q.totals.answered,
+                                q.totals.abandoned_after_sl};
+        const struct sl_sample *last = r->n > 0 ? &r->s[r->n - 1] : NULL;
+        if (last != NULL && (cur.in_sl < last->in_sl || cur.answered < last->answered ||
+                             cur.after < last->after)) {
+            r->n = 0; /* a queue defined anew under the same name starts again */
+            last = NULL;
+        }
+        if (last == NULL || now - last->at >= SL_SAMPLE_MS) {
+            if (r->n == SL_SAMPLES) {
+                memmove(&r->s[0], &r->s[1], (SL_SAMPLES - 1) * sizeof(r->s[0]));
+                r->n--;
+            }
+            r->s[r->n++] = cur;
+        }
+    }
+    for (size_t i = 0; i < h->n_rings;) {
+        if (!h->rings[i].seen) {
+            h->rings[i] = h->rings[--h->n_rings];
+        } else {
+            i++;
+        }
+    }
+}
+
+/* The queue's service level (%) over the window its ring covers, up to SL_WINDOW_MS: -1
+ * with nothing answered or abandoned after the target in it; *full: it covers the whole
+ * window (a node that started less than SL_WINDOW_MS ago has less). */
+static int64_t sl_now(const struct node__health *h,
+                      const struct engine_queue_info *q,
+                      int64_t now,
+                      bool *full)
+{
+    const struct sl_ring *r = NULL;
+    for (size_t i = 0; i < h->n_rings && r == NULL; i++) {
+        r = strcmp(h->rings[i].name, q->name) == 0 ? &h->rings[i] : NULL;
+    }
+    *full = false;
+    if (r == NULL || r->n == 0) {
+        return -1;
+    }
+    const struct sl_sample *from = &r->s[0];
+    for (unsigned k = 0; k < r->n && now - r->s[k].at > SL_WINDOW_MS; k++) {
+        from = &r->s[k];
+    }
+    *full = now - from->at >= SL_WINDOW_MS;
+    uint64_t in_sl = q->totals.answered_in_sl - from->in_sl;
+    uint64_t denom =
+        (q->totals.answered - from->answered) + (q->totals.abandoned_after_sl - from->after);
+    return denom > 0 ? (int64_t)(in_sl * 100 / denom) : -1;
+}
+
 /* The business, from the replicated state and graded by the model's thresholds (the same
- * the wallboard colours by): per queue, its service level today (answered within the target
- * against answered and abandoned after it), how many wait, the longest wait, and whether
- * anyone who serves it is logged in while contacts wait. A queue without thresholds for a
- * figure has no signal for it. All of it is O(queues): counting the contacts waiting past the
- * target would walk every live contact each second (at 100,000 of them that held the loop
- * 18 ms, and showed in the leader's p99), and the longest wait already speaks for them. */
-static void queue_view(const struct engine *e, int64_t now, struct view *v)
+ * the wallboard colours by): per queue, its service level now (answered within the target
+ * against answered and abandoned after it, over the last 15 minutes), how many wait, the
+ * longest wait, and whether anyone who serves it is logged in while contacts wait. A queue
+ * without thresholds for a figure has no signal for it. All of it is O(queues): counting the
+ * contacts waiting past the target would walk every live contact each second (at 100,000 of
+ * them that held the loop 18 ms, and showed in the leader's p99), and the longest wait already
+ * speaks for them. */
+static void queue_view(const struct node__health *h,
+                       const struct engine *e,
+                       int64_t now,
+                       struct view *v)
 {
     size_t nq = engine_queue_count(e);
     char name[2 * ENGINE_NAME_MAX];
@@ -476,17 +593,19 @@ static void queue_view(const struct engine *e, int64_t now, struct view *v)
         }
         const struct engine_thresholds *t = &q.thresholds;
         snprintf(name, sizeof(name), "queue.%s.service_level", q.name);
-        if ((t->sl_warn != 0 || t->sl_alarm != 0) && q.sl_permille != ENGINE_NO_DATA) {
-            int64_t pct = q.sl_permille / 10;
+        bool full;
+        int64_t pct = sl_now(h, &q, now, &full);
+        if ((t->sl_warn != 0 || t->sl_alarm != 0) && pct >= 0) {
             uint8_t st = t->sl_alarm != 0 && pct < t->sl_alarm ? ENGINE_SIGNAL_BAD
                          : t->sl_warn != 0 && pct < t->sl_warn ? ENGINE_SIGNAL_WARN
                                                                : ENGINE_SIGNAL_OK;
             want(v, e, name, st, pct, now, now);
-        } else {
-            /* no data (a new day) is nothing wrong; no thresholds, nothing to watch */
-            settle(v, e, name,
-                   t->sl_warn != 0 || t->sl_alarm != 0 ? ENGINE_SIGNAL_OK : ENGINE_SIGNAL_GONE,
-                   now);
+        } else if (t->sl_warn == 0 && t->sl_alarm == 0) {
+            settle(v, e, name, ENGINE_SIGNAL_GONE, now); /* no thresholds, nothing to watch */
+        } else if (full) {
+            /* nothing answered or abandoned late in 15 minutes is nothing wrong; a node
+             * that has watched less than that leaves the signal as it is */
+            settle(v, e, name, ENGINE_SIGNAL_OK, now);
         }
         snprintf(name, sizeof(name), "queue.%s.waiting", q.name);
         if (t->waiting_warn != 0 || t->waiting_alarm != 0) {
@@ -627,7 +746,7 @@ static void leader_view(struct node__health *h,
         }
     }
     v->limit = ENGINE_SIGNALS_MAX - QUEUE_RESERVE; /* room for the cluster's own, always */
-    queue_view(e, now, v);
+    queue_view(h, e, now, v);
     v->limit = ENGINE_SIGNALS_MAX;
     forget_gone(st, e, now, v);
 }
@@ -753,6 +872,7 @@ static void health_free(void *self)
     if (h->node != NULL) {
         h->node->health = NULL;
     }
+    free(h->rings);
     free(h);
 }
 
