@@ -141,9 +141,8 @@ static void put_runbook(struct enc *w, const struct engine_command *cmd)
     cd_buf_uvar(w->b, cmd->u.runbook.revert);
     cd_buf_svar(w->b, cmd->u.runbook.saved_at);
     if (cmd->u.runbook.ok && cmd->kind == ENGINE_CMD_RUNBOOK_MODEL) {
-        int rv = cmd->u.runbook.model != NULL
-                     ? engine_model_encode(cmd->u.runbook.model, w->b)
-                     : CD_EINVAL;
+        int rv = cmd->u.runbook.model != NULL ? engine_model_encode(cmd->u.runbook.model, w->b)
+                                              : CD_EINVAL;
         if (rv != 0) {
             w->err = rv;
         }

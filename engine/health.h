@@ -295,9 +295,9 @@ enum engine_runbook_do {
 
 struct engine_runbook_action
 {
-    uint8_t kind;               /* enum engine_runbook_do */
-    uint8_t severity;           /* FAULT: enum engine_severity */
-    char arg[ENGINE_NAME_MAX];  /* MODEL: a saved model; PAUSE, RESUME: a queue; FAULT: kind */
+    uint8_t kind;              /* enum engine_runbook_do */
+    uint8_t severity;          /* FAULT: enum engine_severity */
+    char arg[ENGINE_NAME_MAX]; /* MODEL: a saved model; PAUSE, RESUME: a queue; FAULT: kind */
 };
 
 enum engine_trigger_on { ENGINE_ON_SIGNAL = 0, ENGINE_ON_FAULT };
@@ -341,11 +341,11 @@ struct engine_run_info
     uint32_t id;
     uint8_t state; /* enum engine_run_state */
     const char *runbook;
-    const char *signal;      /* what triggered it; "" when run by hand */
-    const char *actor;       /* who ran it by hand; "" for the leader */
-    const char *approved_by; /* "" without approval */
-    const char *ended_by;    /* "" for the leader (the trigger cleared) */
-    const char *why;         /* why it ended; "" */
+    const char *signal;                /* what triggered it; "" when run by hand */
+    const char *actor;                 /* who ran it by hand; "" for the leader */
+    const char *approved_by;           /* "" without approval */
+    const char *ended_by;              /* "" for the leader (the trigger cleared) */
+    const char *why;                   /* why it ended; "" */
     int64_t triggered, started, ended; /* started: its actions ran (0 while awaiting) */
     uint32_t model_before, model_installed, fault;
     const struct engine_runbook_def *def; /* its copy */
@@ -380,7 +380,7 @@ bool engine_runbook_fires(const struct engine_runbook_def *d,
                           int state,
                           int64_t held_ms);
 const struct engine_runbook_def *engine_runbook_find(const struct engine *e, const char *name);
-const char *engine_runbook_do_name(int kind);     /* "model", "pause", "resume", "fault" */
+const char *engine_runbook_do_name(int kind); /* "model", "pause", "resume", "fault" */
 int engine_runbook_do_parse(const char *s);
 const char *engine_run_state_name(int state); /* "awaiting", "active", "ended" */
 const char *engine_step_state_name(int state);

@@ -499,7 +499,7 @@ struct engine
     uint32_t n_signals, cap_signals;
     struct engine__fault *faults; /* ascending ids */
     uint32_t n_faults, cap_faults;
-    uint32_t next_fault; /* the last id handed out */
+    uint32_t next_fault;      /* the last id handed out */
     struct engine__run *runs; /* ascending ids (runbooks.c) */
     uint32_t n_runs, cap_runs;
     uint32_t next_run;

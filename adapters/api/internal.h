@@ -50,10 +50,10 @@ struct api
     struct http_server *server; /* for its own figures in /metrics; may be NULL */
     struct api__events *events;
     struct api__webhooks *webhooks;
-    struct api__distrib *distrib;      /* distribute.c: scheduled reports, while leading */
-    struct api__escalate *escalate;    /* escalate.c: faults' notifications, while leading */
-    struct api__drill *drill;          /* drill.c: the drill under way; NULL none */
-    bool runbook_busy;    /* runbook.c: a runbook command is on its way */
+    struct api__distrib *distrib;   /* distribute.c: scheduled reports, while leading */
+    struct api__escalate *escalate; /* escalate.c: faults' notifications, while leading */
+    struct api__drill *drill;       /* drill.c: the drill under way; NULL none */
+    bool runbook_busy;              /* runbook.c: a runbook command is on its way */
     bool runbook_parsing; /* runbook.c: a run's model is being read in the thread pool */
     const struct config_node *reports; /* the node file (its reports section); borrowed */
     struct api__tokens *tokens;

@@ -307,10 +307,9 @@ static void answer(struct api__model_job *j)
             json_pack("{s:b,s:i,s:i,s:i,s:i}", "valid", 1, "skills", (int)m->n_skills, "queues",
                       (int)m->n_queues, "agents", (int)m->n_agents, "rules", (int)m->n_rules));
     } else if (j->kind == JOB_SAVE) {
-        struct engine_command cmd = {.kind = ENGINE_CMD_MODEL_SAVE,
-                                     .u.runbook = {.name = j->name,
-                                                   .text = j->text,
-                                                   .comment = j->comment}};
+        struct engine_command cmd = {
+            .kind = ENGINE_CMD_MODEL_SAVE,
+            .u.runbook = {.name = j->name, .text = j->text, .comment = j->comment}};
         api__submit_as(j->api, j->x, j->actor, &cmd, 200);
     } else if (j->kind == JOB_DIFF) {
         http_reply_json(j->x, 200,
@@ -400,9 +399,9 @@ void api__model_save(struct api__call *call)
 
 static json_t *saved_json(const struct engine_saved_info *s, bool source)
 {
-    json_t *o = json_pack("{s:s,s:I,s:s,s:s,s:I}", "name", s->name, "at", (json_int_t)s->at,
-                          "actor", s->actor, "comment", s->comment, "bytes",
-                          (json_int_t)strlen(s->source));
+    json_t *o =
+        json_pack("{s:s,s:I,s:s,s:s,s:I}", "name", s->name, "at", (json_int_t)s->at, "actor",
+                  s->actor, "comment", s->comment, "bytes", (json_int_t)strlen(s->source));
     if (source) {
         json_object_set_new(o, "source", json_string(s->source));
     }

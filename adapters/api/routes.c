@@ -710,8 +710,8 @@ void api_close(struct api *a, void (*cb)(void *data), void *data)
 void api__close_settle(struct api *a)
 {
     if (a->closing && a->close_cb != NULL && a->job_running == NULL && a->kdf_running == 0 &&
-        !a->runbook_parsing &&
-        a->reports_running == 0 && a->pdfs == 0 && api__events_closed(a)) {
+        !a->runbook_parsing && a->reports_running == 0 && a->pdfs == 0 &&
+        api__events_closed(a)) {
         void (*cb)(void *) = a->close_cb;
         a->close_cb = NULL;
         cb(a->close_data);

@@ -345,8 +345,8 @@ static void the_contingency_model_differs_only_in_the_sales_waits(void **state)
     struct config_model cm;
     char err[512], *diff = NULL;
     config_model_init(&cm);
-    int rv = config_model_load(CD_SOURCE_DIR "/ops/contingency-model.yaml", &cm, err,
-                               sizeof(err));
+    int rv =
+        config_model_load(CD_SOURCE_DIR "/ops/contingency-model.yaml", &cm, err, sizeof(err));
     if (rv != 0) {
         fail_msg("%s", err);
     }
@@ -357,8 +357,9 @@ static void the_contingency_model_differs_only_in_the_sales_waits(void **state)
     const char *a = slurp(CD_SOURCE_DIR "/ops/sample-model.yaml", &a_len);
     const char *b = slurp(CD_SOURCE_DIR "/ops/contingency-model.yaml", &b_len);
     assert_int_equal(config_model_diff(a, a_len, b, b_len, &diff, err, sizeof(err)), 0);
-    assert_string_equal(diff, "~ queues.sales-voice.max_wait: 15m -> 3m\n"
-                              "~ queues.sales-backup.max_wait: 10m -> 5m\n");
+    assert_string_equal(diff,
+                        "~ queues.sales-voice.max_wait: 15m -> 3m\n"
+                        "~ queues.sales-backup.max_wait: 10m -> 5m\n");
     free(diff);
     /* and the runbooks name it */
     bool named = false;
