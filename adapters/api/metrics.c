@@ -330,6 +330,23 @@ static void health_metrics(FILE *f, const struct engine *e)
          "Faults opened since the cluster began.");
     fprintf(f, "contactd_faults_opened_total %u\n",
             n > 0 && engine_fault_at(e, n - 1, &last) == 0 ? last.id : 0);
+    /* Runbooks: open runs by state, and runs started (run ids, like fault ids, are handed out
+     * in order and never reused). */
+    size_t by_state[ENGINE_RUN_ENDED + 1] = {0};
+    struct engine_run_info r;
+    uint32_t started = 0;
+    for (size_t i = 0; engine_run_at(e, i, &r) == 0; i++) {
+        by_state[r.state]++;
+        started = r.id > started ? r.id : started;
+    }
+    head(f, "contactd_runbook_runs", "gauge", "Runbook runs open, by state.");
+    for (int st = ENGINE_RUN_AWAITING; st < ENGINE_RUN_ENDED; st++) {
+        fprintf(f, "contactd_runbook_runs{state=\"%s\"} %zu\n", engine_run_state_name(st),
+                by_state[st]);
+    }
+    head(f, "contactd_runbook_runs_started_total", "counter",
+         "Runbook runs started since the cluster began.");
+    fprintf(f, "contactd_runbook_runs_started_total %u\n", started);
 }
 
 /* What the server's connection policy refused and closed (adapters/http/http.h). */

@@ -181,6 +181,10 @@ def collapse(c):
     source = call(c, "GET", f"/v1/model/versions/{before + 1}")["source"]
     check(source == CONTINGENCY, "the contingency model's text")
     check(queue(c, "backup")["paused"] is True, "backup not paused")
+    wait(lambda: all('contactd_runbook_runs{state="active"} 1' in t and
+                     "contactd_runbook_runs_started_total 1" in t
+                     for t in (n.request("GET", "/metrics")[1] for n in c.live())),
+         10, "metrics: the active run on every node")
     f = call(c, "GET", f"/v1/faults/{r['fault']}")
     check(f["kind"] == "sl_collapse" and f["severity"] == "major" and
           f["component"] == "runbook:collapse" and f["state"] == "open", f"{f}")
@@ -232,6 +236,8 @@ def trunk(c):
         items = [r for r in runs(c.nodes[1]) if r["runbook"] == "trunk-outage"]
         return items and items[0]["state"] == "awaiting" and items[0]
     r = wait(awaiting, 20, "a trunk-outage run awaiting approval")
+    wait(lambda: 'contactd_runbook_runs{state="awaiting"} 1' in
+         c.nodes[1].request("GET", "/metrics")[1], 10, "metrics: the run awaiting")
     check(r["steps"][0]["state"] == "waiting" and "fault" not in r, f"{r}")
     out = ctl(c, "runbook", "approve", str(r["run"]))
     check(f"run {r['run']} approved" in out, out)
