@@ -105,7 +105,6 @@ struct sl_ring
     char name[ENGINE_NAME_MAX];
     struct sl_sample s[SL_SAMPLES]; /* oldest first */
     unsigned n;
-    bool seen; /* in this tick's queues */
 };
 
 /* Cumulative counts sampled once a tick: a minute's are the difference of two. */
@@ -121,7 +120,7 @@ struct node__health
     struct node *node;
     struct sample window[WINDOW_S + 1]; /* a ring: the latest WINDOW_S seconds */
     unsigned window_head, window_n;
-    struct sl_ring *rings; /* one per queue, by name */
+    struct sl_ring *rings; /* one per queue, by the engine's index */
     size_t n_rings, cap_rings;
     int64_t started; /* wall ms */
     struct sig local[LOCAL_MAX];
@@ -482,49 +481,36 @@ static bool outage_to_record(const struct node__health *h,
     return found.to != 0;
 }
 
-static struct sl_ring *ring_of(struct node__health *h, const char *name)
-{
-    for (size_t i = 0; i < h->n_rings; i++) {
-        if (strcmp(h->rings[i].name, name) == 0) {
-            return &h->rings[i];
-        }
-    }
-    if (h->n_rings == h->cap_rings) {
-        size_t cap = h->cap_rings != 0 ? h->cap_rings * 2 : 16;
-        struct sl_ring *r = realloc(h->rings, cap * sizeof(*r));
-        if (r == NULL) {
-            return NULL;
-        }
-        h->rings = r;
-        h->cap_rings = cap;
-    }
-    struct sl_ring *r = &h->rings[h->n_rings++];
-    memset(r, 0, sizeof(*r));
-    snprintf(r->name, sizeof(r->name), "%s", name);
-    return r;
-}
-
-/* Samples each queue's totals once a minute; forgets the rings of queues gone. */
+/* Samples each queue's totals once a minute. Ring i is the engine's queue i (queues keep
+ * their index; a ring whose name differs is a queue defined anew and starts again), so a
+ * tick is O(queues): a model of thousands of queues must not stall the loop. */
 static void sample_queues(struct node__health *h, const struct engine *e, int64_t now)
 {
     size_t nq = engine_queue_count(e);
-    for (size_t i = 0; i < h->n_rings; i++) {
-        h->rings[i].seen = false;
+    if (nq > h->cap_rings) {
+        struct sl_ring *r = realloc(h->rings, nq * sizeof(*r));
+        if (r == NULL) {
+            return;
+        }
+        memset(r + h->cap_rings, 0, (nq - h->cap_rings) * sizeof(*r));
+        h->rings = r;
+        h->cap_rings = nq;
     }
+    h->n_rings = nq;
     for (size_t i = 0; i < nq; i++) {
         struct engine_queue_info q;
-        struct sl_ring *r;
-        if (engine_queue_get(e, engine_queue_name(e, i), &q) != 0 ||
-            (r = ring_of(h, q.name)) == NULL) {
+        struct sl_ring *r = &h->rings[i];
+        if (engine_queue_get(e, engine_queue_name(e, i), &q) != 0) {
             continue;
         }
-        r->seen = true;
         struct sl_sample cur = {now, q.totals.answered_in_sl, q.totals.answered,
                                 q.totals.abandoned_after_sl};
         const struct sl_sample *last = r->n > 0 ? &r->s[r->n - 1] : NULL;
-        if (last != NULL && (cur.in_sl < last->in_sl || cur.answered < last->answered ||
-                             cur.after < last->after)) {
-            r->n = 0; /* a queue defined anew under the same name starts again */
+        if (strcmp(r->name, q.name) != 0 ||
+            (last != NULL && (cur.in_sl < last->in_sl || cur.answered < last->answered ||
+                              cur.after < last->after))) {
+            snprintf(r->name, sizeof(r->name), "%s", q.name);
+            r->n = 0;
             last = NULL;
         }
         if (last == NULL || now - last->at >= SL_SAMPLE_MS) {
@@ -535,29 +521,20 @@ static void sample_queues(struct node__health *h, const struct engine *e, int64_
             r->s[r->n++] = cur;
         }
     }
-    for (size_t i = 0; i < h->n_rings;) {
-        if (!h->rings[i].seen) {
-            h->rings[i] = h->rings[--h->n_rings];
-        } else {
-            i++;
-        }
-    }
 }
 
-/* The queue's service level (%) over the window its ring covers, up to SL_WINDOW_MS: -1
- * with nothing answered or abandoned after the target in it; *full: it covers the whole
- * window (a node that started less than SL_WINDOW_MS ago has less). */
+/* Queue i's service level (%) over the window its ring covers, up to SL_WINDOW_MS: -1 with
+ * nothing answered or abandoned after the target in it; *full: it covers the whole window
+ * (a node that started less than SL_WINDOW_MS ago has less). */
 static int64_t sl_now(const struct node__health *h,
+                      size_t i,
                       const struct engine_queue_info *q,
                       int64_t now,
                       bool *full)
 {
-    const struct sl_ring *r = NULL;
-    for (size_t i = 0; i < h->n_rings && r == NULL; i++) {
-        r = strcmp(h->rings[i].name, q->name) == 0 ? &h->rings[i] : NULL;
-    }
+    const struct sl_ring *r = i < h->n_rings ? &h->rings[i] : NULL;
     *full = false;
-    if (r == NULL || r->n == 0) {
+    if (r == NULL || r->n == 0 || strcmp(r->name, q->name) != 0) {
         return -1;
     }
     const struct sl_sample *from = &r->s[0];
@@ -594,7 +571,7 @@ static void queue_view(const struct node__health *h,
         const struct engine_thresholds *t = &q.thresholds;
         snprintf(name, sizeof(name), "queue.%s.service_level", q.name);
         bool full;
-        int64_t pct = sl_now(h, &q, now, &full);
+        int64_t pct = sl_now(h, i, &q, now, &full);
         if ((t->sl_warn != 0 || t->sl_alarm != 0) && pct >= 0) {
             uint8_t st = t->sl_alarm != 0 && pct < t->sl_alarm ? ENGINE_SIGNAL_BAD
                          : t->sl_warn != 0 && pct < t->sl_warn ? ENGINE_SIGNAL_WARN
