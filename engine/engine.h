@@ -765,7 +765,9 @@ struct engine_command
             const char *text;    /* MODEL_SAVE: the model's source, 1..ENGINE_SAVED_TEXT_MAX-1
                                     bytes; END: why; RUNBOOK_MODEL not ok: what failed;
                                     DRILL_RECORD: the report */
-            const char *comment; /* MODEL_SAVE: why (< ENGINE_COMMENT_MAX bytes) */
+            const char *comment; /* MODEL_SAVE: why (< ENGINE_COMMENT_MAX bytes);
+                                    RUNBOOK_MODEL: what changes, for the archive (the
+                                    leader's diff of the running text and the new one) */
             uint32_t run;        /* APPROVE, END, RUNBOOK_MODEL */
             uint32_t version;    /* RUNBOOK_MODEL ok: above the installed version */
             bool ok;             /* RUNBOOK_MODEL: model holds the model to install */

@@ -650,6 +650,7 @@ static int cmd_model(struct engine *e,
     install.u.install.version = cmd->u.runbook.version;
     install.u.install.model = cmd->u.runbook.model;
     install.u.install.comment = comment;
+    install.u.install.diff = cmd->u.runbook.comment;
     install.u.install.rollback_of = revert ? r->model_before : 0;
     if (revert) {
         install.u.install.source =

@@ -42,6 +42,8 @@ struct parse_job
     struct api *api;
     uint32_t run;
     bool revert;
+    char *running;    /* owned: the running version's text, to diff against */
+    char *diff;       /* owned, from the worker */
     int64_t saved_at; /* the saved text's, when it installs one */
     char *text;       /* owned */
     int rv;
@@ -68,6 +70,11 @@ static void parse_work(uv_work_t *w)
     struct parse_job *j = w->data;
     j->rv = config_model_parse("model", j->text, strlen(j->text), &j->model, j->err,
                                sizeof(j->err));
+    char err[ERR_MAX];
+    if (j->rv == 0 && config_model_diff(j->running, strlen(j->running), j->text,
+                                        strlen(j->text), &j->diff, err, sizeof(err)) != 0) {
+        j->diff = NULL; /* the archive goes without it: the install does not depend on it */
+    }
 }
 
 static void parse_done(uv_work_t *w, int status)
@@ -85,14 +92,22 @@ static void parse_done(uv_work_t *w, int status)
                                                    .saved_at = j->saved_at,
                                                    .ok = j->rv == 0,
                                                    .model = &j->model.model,
+                                                   .comment = j->diff,
                                                    .text = j->err}};
-        cd_logf(j->rv == 0 ? CD_LOG_INFO : CD_LOG_WARN, "runbook", "run %u: %s%s", j->run,
-                j->rv == 0 ? "installing its model as version " : "its model does not load: ",
-                j->rv == 0 ? "" : j->err);
+        if (j->rv == 0) {
+            cd_logf(CD_LOG_INFO, "runbook", "run %u: %s as version %u", j->run,
+                    j->revert ? "putting the version before back" : "installing its model",
+                    cmd.u.runbook.version);
+        } else {
+            cd_logf(CD_LOG_WARN, "runbook", "run %u: its model does not load: %s", j->run,
+                    j->err);
+        }
         propose(a, &cmd);
     }
     config_model_close(&j->model);
     free(j->text);
+    free(j->running);
+    free(j->diff);
     free(j);
     api__close_settle(a);
 }
@@ -134,8 +149,15 @@ static void model_step(struct api *a,
         propose(a, &cmd);
         return;
     }
+    struct engine_archived cur;
+    const char *running =
+        engine_archive_find(e, engine_model_version(e), &cur) == 0 ? cur.source : "";
     struct parse_job *j = calloc(1, sizeof(*j));
-    if (j == NULL || (j->text = strdup(text)) == NULL) {
+    if (j == NULL || (j->text = strdup(text)) == NULL ||
+        (j->running = strdup(running)) == NULL) {
+        if (j != NULL) {
+            free(j->text);
+        }
         free(j);
         return;
     }
@@ -148,6 +170,7 @@ static void model_step(struct api *a,
     a->runbook_parsing = uv_queue_work(a->loop, &j->work, parse_work, parse_done) == 0;
     if (!a->runbook_parsing) {
         free(j->text);
+        free(j->running);
         free(j);
     }
 }

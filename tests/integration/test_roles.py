@@ -86,7 +86,7 @@ class Fixture:
                  "{webhook}": NOBODY, "{token}": NOBODY, "{version}": "1",
                  "{user}": "nosuch-user", "{entry}": "web", "{report}": "nosuch-report",
                  "{fault}": NOBODY, "{run}": NOBODY, "{runbook}": "nosuch-runbook",
-                 "{saved}": "nosuch-saved"}
+                 "{saved}": "nosuch-saved", "{drill}": NOBODY}
         for k, v in subst.items():
             path = path.replace(k, v)
         if path in ("/v1/contacts", "/v1/events") and method == "GET":

@@ -178,8 +178,10 @@ def collapse(c):
     mine = [v for v in versions(c) if v["actor"] == "runbook:collapse"]
     check(len(mine) == 1 and mine[0]["version"] == before + 1 and
           r["model_installed"] == before + 1, f"installs by the runbook: {mine}, run {r}")
-    source = call(c, "GET", f"/v1/model/versions/{before + 1}")["source"]
-    check(source == CONTINGENCY, "the contingency model's text")
+    v = call(c, "GET", f"/v1/model/versions/{before + 1}")
+    check(v["source"] == CONTINGENCY, "the contingency model's text")
+    check(any("queues.sales.overflow" in line for line in v["changes"]),
+          f"the install's changes: {v['changes']}")
     check(queue(c, "backup")["paused"] is True, "backup not paused")
     wait(lambda: all('contactd_runbook_runs{state="active"} 1' in t and
                      "contactd_runbook_runs_started_total 1" in t
