@@ -15,13 +15,17 @@ controls.
 - Every node holds the same runs; the audit has one runbook_run.
 - An outside monitor posts an SBC's trunk status (POST /v1/health/signals; the cluster's own
   prefixes are refused): bad for 2 s, the trunk-outage runbook waits for approval; approved
-  with contactctl it opens its major fault; the trunk ok again, the run ends and the fault
-  recovers."""
+  with contactctl it opens its major fault, which the model's escalation path for runbook
+  faults pages (one POST under the fault's key to the test's receiver); the trunk ok again,
+  the run ends and the fault recovers."""
 import os
 import subprocess
 import time
 
 from harness import Cluster, Failure, log, run, wait
+from sinks import Receiver
+
+HOOK = Receiver()
 
 CTL = os.environ.get("CONTACTCTL", "contactctl")
 
@@ -49,6 +53,13 @@ runbooks:
     approval: true
     actions:
       - fault: { kind: trunk_down, severity: major }
+continuity:
+  escalation:
+    - name: runbooks
+      severities: [major]
+      components: ["runbook:*"]
+      levels:
+        - { after: 0s, notify: [ { webhook: "http://127.0.0.1:HOOK_PORT/page" } ] }
 """
 
 # The contingency model holds no runbook: the run that installed it still ends and reverts.
@@ -117,6 +128,8 @@ def queue(c, name):
 
 
 def setup(c):
+    global MODEL
+    MODEL = MODEL.replace("HOOK_PORT", str(HOOK.port))
     call(c, "POST", "/v1/model", raw=MODEL)
     code, doc = c.wait_leader().request("POST", "/v1/model/saved/contingency",
                                         raw="version: 1\nqueues: [\n")
@@ -247,6 +260,10 @@ def trunk(c):
     check(r["state"] == "active" and r["approved_by"] != "", f"{r}")
     f = call(c, "GET", f"/v1/faults/{r['fault']}")
     check(f["kind"] == "trunk_down" and f["severity"] == "major" and f["state"] == "open", f"{f}")
+    key = f"fault.{f['id']}.runbooks.1.1"
+    got = wait(lambda: [g for g in HOOK.taken() if g["key"] == key], 15, "the runbook's page")
+    keys = [g["key"] for g in HOOK.taken()]
+    check(len(got) == 1 and len(keys) == len(set(keys)), f"pages: {keys}")
     call(c, "POST", "/v1/health/signals", {"signals": [sig | {"state": "ok", "value": 200}]})
 
     def ended():
