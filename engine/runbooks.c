@@ -953,7 +953,7 @@ int engine_saved_find(const struct engine *e, const char *name, struct engine_sa
 
 /* ---- Snapshots ---------------------------------------------------------------------- */
 
-static void put_def(struct cd_buf *b, const struct engine_runbook_def *d)
+void engine__runbook_def_encode(struct cd_buf *b, const struct engine_runbook_def *d)
 {
     cd_buf_str(b, d->name);
     cd_buf_uvar(b, d->on);
@@ -971,11 +971,6 @@ static void put_def(struct cd_buf *b, const struct engine_runbook_def *d)
         cd_buf_uvar(b, d->actions[k].severity);
         cd_buf_str(b, d->actions[k].arg);
     }
-}
-
-void engine__runbook_def_encode(struct cd_buf *b, const struct engine_runbook_def *d)
-{
-    put_def(b, d);
 }
 
 int engine__runbook_def_decode(struct cd_reader *r, struct engine_runbook_def *d)
@@ -1028,7 +1023,7 @@ void engine__runbooks_encode(const struct engine *e, struct cd_buf *b)
         cd_buf_uvar(b, r->model_before);
         cd_buf_uvar(b, r->model_installed);
         cd_buf_uvar(b, r->fault);
-        put_def(b, &r->def);
+        engine__runbook_def_encode(b, &r->def);
         for (uint32_t k = 0; k < r->def.n_actions; k++) {
             cd_buf_uvar(b, r->steps[k]);
             cd_buf_str(b, r->notes[k]);
