@@ -305,6 +305,19 @@ const char *cluster_role_name(int role);
 /* Time from proposing an entry to having applied it, for the entries this node proposed as
  * leader, since start. */
 void cluster_apply_latency(const struct cluster *c, struct cd_hist *out);
+/* The time of each write to the Raft log, from Raft asking to Raft being told it is done,
+ * since start (drill.c). */
+void cluster_disk_latency(const struct cluster *c, struct cd_hist *out);
+
+/* Drills' faults (drill.c; docs/continuity.md, "Drills"). cluster_isolate() cuts this member
+ * off from the others for ms: its Raft connections are closed both ways and none is made or
+ * taken, and the peer channel's traffic is dropped, until ms have passed; Raft reconnects
+ * by itself then. cluster_slow_disk() makes each write to the Raft log take delay_ms more
+ * for ms. Both return 0, or CD_EUNAVAIL on a node that is closing (or runs on a test's
+ * raft_io). */
+int cluster_isolate(struct cluster *c, uint32_t ms);
+bool cluster_isolated(const struct cluster *c);
+int cluster_slow_disk(struct cluster *c, uint32_t delay_ms, uint32_t ms);
 const char *cluster_member_role_name(int role);
 
 /* Membership changes, on the leader only (CD_EUNAVAIL elsewhere). cb fires once with 0 or a

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "cluster/internal.h"
 #include "common/error.h"
@@ -80,6 +81,64 @@ void cluster__dial_expire(struct cluster__transport *t, uint64_t now, bool all)
     }
 }
 
+/* ---- Isolation -----------------------------------------------------------------------------
+ */
+
+/* The socket's two ends, as the kernel has them now; false when fd is no socket. */
+static bool ends_of(int fd, struct sockaddr_storage *local, struct sockaddr_storage *remote)
+{
+    socklen_t ll = sizeof(*local), rl = sizeof(*remote);
+    memset(local, 0, sizeof(*local));
+    memset(remote, 0, sizeof(*remote));
+    return getsockname(fd, (struct sockaddr *)local, &ll) == 0 &&
+           getpeername(fd, (struct sockaddr *)remote, &rl) == 0;
+}
+
+/* Whether the record still names the socket it was made for (raft has not closed it). */
+static bool still_given(const struct cluster__given *g)
+{
+    struct sockaddr_storage local, remote;
+    return ends_of(g->fd, &local, &remote) && memcmp(&local, &g->local, sizeof(local)) == 0 &&
+           memcmp(&remote, &g->remote, sizeof(remote)) == 0;
+}
+
+void cluster__dial_given(struct cluster__transport *t, uv_tcp_t *tcp)
+{
+    unsigned k = 0;
+    for (unsigned i = 0; i < t->n_given; i++) {
+        if (still_given(&t->given[i])) {
+            t->given[k++] = t->given[i];
+        }
+    }
+    t->n_given = k;
+    uv_os_fd_t fd;
+    struct cluster__given g;
+    if (uv_fileno((uv_handle_t *)tcp, &fd) != 0 || !ends_of(fd, &g.local, &g.remote)) {
+        return;
+    }
+    g.fd = fd;
+    if (t->n_given == CLUSTER__GIVEN_MAX) {
+        memmove(&t->given[0], &t->given[1], (CLUSTER__GIVEN_MAX - 1) * sizeof(t->given[0]));
+        t->n_given--;
+    }
+    t->given[t->n_given++] = g;
+}
+
+void cluster__dial_cut(struct cluster__transport *t)
+{
+    struct guard_dial *next;
+    for (struct guard_dial *d = t->dials; d != NULL; d = next) {
+        next = d->next;
+        dial_fail(d, RAFT_NOCONNECTION);
+    }
+    for (unsigned i = 0; i < t->n_given; i++) {
+        if (still_given(&t->given[i])) {
+            shutdown(t->given[i].fd, SHUT_RDWR);
+        }
+    }
+    t->n_given = 0;
+}
+
 static void proof_written(uv_write_t *req, int status)
 {
     struct guard_dial *d = req->data;
@@ -92,6 +151,7 @@ static void proof_written(uv_write_t *req, int status)
         return;
     }
     dial_unlink(d);
+    cluster__dial_given(t, d->tcp);
     d->cb(d->req, (uv_stream_t *)d->tcp, 0);
     free(d);
     cluster__guard_object_closed(t);
@@ -232,6 +292,10 @@ int cluster__dial(struct raft_uv_transport *outer,
     struct sockaddr_storage sa;
     char member[ENGINE_NAME_MAX];
     (void)id; /* the member's name, in its address, is what our handshake names */
+    if (cluster__guard_isolated(t)) {
+        snprintf(outer->errmsg, sizeof(outer->errmsg), "isolated by a drill");
+        return RAFT_NOCONNECTION; /* raft tries again after its retry delay */
+    }
     if (t->opt.client_tls != NULL) {
         int rv = cluster__link_dial(t, req, address, cb);
         if (rv != 0) {

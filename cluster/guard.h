@@ -222,6 +222,8 @@ struct cluster__guard_stats
 };
 
 /* A raft_uv_transport: TCP with the guard's handshake on every connection. */
+#define CLUSTER__GIVEN_MAX 32
+
 struct cluster__transport
 {
     struct raft_uv_transport outer; /* what raft_uv sees */
@@ -248,6 +250,18 @@ struct cluster__transport
     uint64_t accept_pauses, link_pauses;
     uint64_t warned_at; /* uv_now() of the last refusal logged (refusals are rate-limited) */
     uint64_t unwarned;  /* refusals not logged since */
+    /* A drill's isolation (cluster_isolate()): until this loop time no connection is made
+     * or taken; 0: none. */
+    uint64_t isolated_until;
+    /* The plain TCP connections dial.c gave raft, which raft owns and closes: the socket
+     * and both its ends when given, so that an isolation shuts down only a socket that is
+     * still the one given (a number raft closed may name another socket since). */
+    struct cluster__given
+    {
+        int fd;
+        struct sockaddr_storage local, remote;
+    } given[CLUSTER__GIVEN_MAX];
+    unsigned n_given;
 };
 
 /* Sets up t (no handle is opened before raft_uv calls t->outer.init). opt is copied; the
@@ -310,5 +324,16 @@ int cluster__link_dial(struct cluster__transport *t,
  * flushing before they close are closed, once past their deadline; all: every link. Returns
  * whether a link still has a deadline (the sweep must go on). */
 bool cluster__link_expire(struct cluster__transport *t, uint64_t now, bool all);
+
+/* Isolation (cluster_isolate()): whether it holds now; cutting every connection, both ways,
+ * until the loop time until. */
+bool cluster__guard_isolated(const struct cluster__transport *t);
+void cluster__guard_isolate(struct cluster__transport *t, uint64_t until);
+/* dial.c: remembers a plain connection given to raft; fails the dials under way and shuts
+ * down the sockets given that are still open (raft's next write fails, and it closes). */
+void cluster__dial_given(struct cluster__transport *t, uv_tcp_t *tcp);
+void cluster__dial_cut(struct cluster__transport *t);
+/* link.c: closes every link, those raft has and those it is waiting for. */
+void cluster__link_cut(struct cluster__transport *t);
 
 #endif

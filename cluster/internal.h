@@ -192,6 +192,27 @@ void cluster__lost_check(struct cluster *c);
 /* Whether the leader heard from member id within the last election timeout. */
 bool cluster__lost_heard(const struct cluster *c, raft_id id, bool recent_recv);
 
+/* drill.c: what wraps raft_uv's append and close. */
+struct cluster__disk_write;
+struct cluster__disk
+{
+    int (*append)(struct raft_io *io,
+                  struct raft_io_append *req,
+                  const struct raft_entry entries[],
+                  unsigned n,
+                  raft_io_append_cb cb);
+    void (*close)(struct raft_io *io, raft_io_close_cb cb);
+    raft_io_close_cb close_cb;
+    unsigned closes_waiting;
+    bool wrapped, closing, timer_open;
+    uv_timer_t timer;
+    uint32_t slow_ms;
+    uint64_t slow_until;                     /* loop ms */
+    struct cluster__disk_write *head, *tail; /* written, Raft not yet told */
+    struct cd_hist latency;
+};
+void cluster__disk_wrap(struct cluster *c);
+
 struct cluster
 {
     uv_loop_t *loop;
@@ -208,10 +229,11 @@ struct cluster
     raft_id id;
     char address[4 * (CONFIG_HOST_MAX + 8)];
     struct raft raft;
-    struct raft_io io;        /* raft_uv's, unless the node was given one */
-    struct raft_io *raft_io;  /* the one Raft runs on: &io, or given_io */
-    struct raft_io *given_io; /* cluster__new_on_io(); NULL for raft_uv */
-    void *given_io_data;      /* given_io->data as it came, put back at close */
+    struct raft_io io;         /* raft_uv's, unless the node was given one */
+    struct cluster__disk disk; /* drill.c: raft_uv's log writes, measured (and slowed) */
+    struct raft_io *raft_io;   /* the one Raft runs on: &io, or given_io */
+    struct raft_io *given_io;  /* cluster__new_on_io(); NULL for raft_uv */
+    void *given_io_data;       /* given_io->data as it came, put back at close */
     struct raft_fsm fsm;
     struct cluster__transport transport; /* the guard in front of Raft (guard.h) */
     bool raft_inited, raft_started;

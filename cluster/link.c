@@ -144,6 +144,19 @@ bool cluster__link_expire(struct cluster__transport *t, uint64_t now, bool all)
     return waiting;
 }
 
+void cluster__link_cut(struct cluster__transport *t)
+{
+    struct guard_link *next;
+    for (struct guard_link *l = t->links; l != NULL; l = next) {
+        next = l->next;
+        if (l->phase < LINK_LIVE) {
+            link_fail(l, RAFT_NOCONNECTION);
+        } else {
+            link_close(l);
+        }
+    }
+}
+
 /* ---- The pump: raft to the member -------------------------------------------------------- */
 
 static void pipe_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);

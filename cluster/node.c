@@ -241,6 +241,7 @@ static int init_uv_io(struct cluster *c, char *errmsg, size_t errlen)
     if (c->io.version < 2 && c->io.async_work != NULL) {
         c->io.version = 2;
     }
+    cluster__disk_wrap(c);
     cluster__watch_init(c);
     c->raft_io = &c->io;
     return 0;

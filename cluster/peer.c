@@ -56,8 +56,8 @@ int cluster__peer_send(struct cluster *c,
                        cluster__peer_done done,
                        void *owner)
 {
-    if (c->forward.send == NULL || c->closing) {
-        return CD_EUNAVAIL;
+    if (c->forward.send == NULL || c->closing || cluster_isolated(c)) {
+        return CD_EUNAVAIL; /* an isolation drops the peer channel's traffic too (drill.c) */
     }
     struct cluster__peer_req *p = calloc(1, sizeof(*p));
     if (p == NULL) {

@@ -514,7 +514,7 @@ static void on_connection(uv_stream_t *listener, int status)
     c->stream.data = c;
     c->handles = 1;
     t->open++;
-    if (uv_accept(listener, (uv_stream_t *)&c->stream.tcp) != 0) {
+    if (uv_accept(listener, (uv_stream_t *)&c->stream.tcp) != 0 || cluster__guard_isolated(t)) {
         conn_close(c);
         return;
     }
@@ -552,6 +552,30 @@ static void sweep(uv_timer_t *timer)
     if (t->pending == NULL && t->dials == NULL && !links_waiting) {
         uv_timer_stop(timer);
     }
+}
+
+/* ---- Isolation (a drill) ------------------------------------------------------------------
+ */
+
+bool cluster__guard_isolated(const struct cluster__transport *t)
+{
+    return t->isolated_until != 0 && uv_now(t->loop) < t->isolated_until;
+}
+
+void cluster__guard_isolate(struct cluster__transport *t, uint64_t until)
+{
+    t->isolated_until = until;
+    struct guard_conn *next;
+    for (struct guard_conn *c = t->pending; c != NULL; c = next) {
+        next = c->next;
+        conn_close(c);
+    }
+    for (struct guard_conn *c = t->live; c != NULL; c = next) {
+        next = c->next;
+        conn_close(c);
+    }
+    cluster__dial_cut(t);
+    cluster__link_cut(t);
 }
 
 void cluster__guard_arm(struct cluster__transport *t)

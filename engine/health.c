@@ -19,6 +19,7 @@ static const struct engine_fault_rule builtin[] = {
     {"node.*.store_used", ENGINE_SIGNAL_BAD, "store_filling", ENGINE_SEVERITY_MAJOR},
     {"node.*.api_errors", ENGINE_SIGNAL_BAD, "api_errors", ENGINE_SEVERITY_MINOR},
     {"node.*.commit_latency", ENGINE_SIGNAL_BAD, "commit_slow", ENGINE_SEVERITY_MINOR},
+    {"node.*.disk_latency", ENGINE_SIGNAL_BAD, "disk_slow", ENGINE_SEVERITY_MINOR},
     {"cluster.elections", ENGINE_SIGNAL_WARN, "leader_unstable", ENGINE_SEVERITY_MINOR},
     {"cluster.elections", ENGINE_SIGNAL_BAD, "leader_unstable", ENGINE_SEVERITY_MAJOR},
     {"queue.*.agents", ENGINE_SIGNAL_BAD, "no_agents", ENGINE_SEVERITY_MAJOR},

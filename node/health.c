@@ -6,15 +6,16 @@
  * directory's file system free; node.ID.store_used: % of the LMDB map in use;
  * node.ID.api_errors: % of its API's answers in the last minute that were 5xx;
  * node.ID.commit_latency: the 99th percentile, in ms, of the time from proposing an entry to
- * applying it over the last minute, which a slow disk's fsync shows in (only the leader
- * proposes); whether it knows a leader) and sends them to every other member as a signal
- * (node/signal.c: a body that starts with contact id 0). The leader adds what only it can see:
- * each voter's reachability (Raft's record of hearing from it, confirmed for REACH_CONFIRM_MS
- * so that one late heartbeat is not a fault), how far behind each reachable member is, and how
- * often the leadership changed in the last ELECTION_WINDOW_MS; and the business, per queue,
- * from the replicated state (queue_view()). It proposes the signals whose state differs from
- * the replicated one, one command at a time, and forgets the signals of queues and members that
- * are gone.
+ * applying it over the last minute (only the leader proposes); node.ID.disk_latency: the
+ * 99th percentile, in ms, of its writes to the Raft log over the last minute, their fsync
+ * included, which a slow disk shows in on every member; whether it knows a leader) and sends
+ * them to every other member as a signal (node/signal.c: a body that starts with contact id 0).
+ * The leader adds what only it can see: each voter's reachability (Raft's record of hearing
+ * from it, confirmed for REACH_CONFIRM_MS so that one late heartbeat is not a fault), how far
+ * behind each reachable member is, and how often the leadership changed in the last
+ * ELECTION_WINDOW_MS; and the business, per queue, from the replicated state (queue_view()). It
+ * proposes the signals whose state differs from the replicated one, one command at a time, and
+ * forgets the signals of queues and members that are gone.
  *
  * Quorum lost cannot be written while it lasts: nothing commits without a quorum. Each node
  * remembers its latest stretch without a leader that lasted OUTAGE_MIN_MS or more, and
@@ -41,7 +42,7 @@
 #define ELECTION_WINDOW_MS 600000 /* leader changes counted over the last 10 minutes */
 #define OUTAGE_MIN_MS 3000        /* a stretch without a leader that counts as quorum lost */
 #define OUTAGE_SLACK_MS 2000      /* two nodes see a leader come and go this far apart */
-#define LOCAL_MAX 6
+#define LOCAL_MAX 8
 #define QUEUE_RESERVE 64 /* signals queues may not take: members' and the cluster's */
 #define STRETCHES 8
 
@@ -60,6 +61,8 @@
 #define API_ERRORS_BAD 10
 #define COMMIT_WARN_MS 250 /* p99, ms: a commit is one fsync on a majority */
 #define COMMIT_BAD_MS 1000
+#define DISK_WARN_MS 100 /* p99, ms: a write to the Raft log, its fsync included */
+#define DISK_BAD_MS 500
 #define SL_WINDOW_MS (15 * 60000) /* a queue's service level now: over the last 15 minutes */
 #define SL_SAMPLE_MS 60000        /* ... from its totals sampled once a minute */
 #define SL_SAMPLES 16
@@ -111,7 +114,7 @@ struct sl_ring
 struct sample
 {
     uint64_t answers[6];
-    struct cd_hist commit;
+    struct cd_hist commit, disk;
 };
 
 struct node__health
@@ -233,6 +236,17 @@ static int64_t p99_ms(const struct cd_hist *d)
     return (int64_t)(cd_hist_bounds_us[CD_HIST_BOUNDS - 1] / 1000) * 2;
 }
 
+/* The 99th percentile, in ms, of what was added to a histogram between old and cur; 0 with
+ * fewer than SAMPLES_MIN samples. */
+static int64_t window_p99(const struct cd_hist *cur, const struct cd_hist *old)
+{
+    struct cd_hist d = {.count = cur->count - old->count};
+    for (unsigned i = 0; i <= CD_HIST_BOUNDS; i++) {
+        d.buckets[i] = cur->buckets[i] - old->buckets[i];
+    }
+    return d.count >= SAMPLES_MIN ? p99_ms(&d) : 0;
+}
+
 /* The API's 5xx share and the commit latency over the last minute. */
 static void measure_window(struct node__health *h, const char *id, int64_t now)
 {
@@ -246,6 +260,7 @@ static void measure_window(struct node__health *h, const char *id, int64_t now)
         memcpy(cur.answers, hs.answers, sizeof(cur.answers));
     }
     cluster_apply_latency(n->cluster, &cur.commit);
+    cluster_disk_latency(n->cluster, &cur.disk);
     const struct sample *old =
         h->window_n > 0
             ? &h->window[(h->window_head + WINDOW_S + 1 - h->window_n) % (WINDOW_S + 1)]
@@ -261,14 +276,14 @@ static void measure_window(struct node__health *h, const char *id, int64_t now)
     snprintf(name, sizeof(name), "node.%s.api_errors", id);
     put(h->local, &h->n_local, LOCAL_MAX, name,
         grade_high(pct, API_ERRORS_WARN, API_ERRORS_BAD), pct, now);
-    struct cd_hist d = {.count = cur.commit.count - old->commit.count};
-    for (unsigned i = 0; i <= CD_HIST_BOUNDS; i++) {
-        d.buckets[i] = cur.commit.buckets[i] - old->commit.buckets[i];
-    }
-    int64_t p99 = d.count >= SAMPLES_MIN ? p99_ms(&d) : 0;
+    int64_t p99 = window_p99(&cur.commit, &old->commit);
     snprintf(name, sizeof(name), "node.%s.commit_latency", id);
     put(h->local, &h->n_local, LOCAL_MAX, name, grade_high(p99, COMMIT_WARN_MS, COMMIT_BAD_MS),
         p99, now);
+    p99 = window_p99(&cur.disk, &old->disk);
+    snprintf(name, sizeof(name), "node.%s.disk_latency", id);
+    put(h->local, &h->n_local, LOCAL_MAX, name, grade_high(p99, DISK_WARN_MS, DISK_BAD_MS), p99,
+        now);
 }
 
 static void measure(struct node__health *h, const struct cluster_status *st, int64_t now)

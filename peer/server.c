@@ -90,7 +90,9 @@ static void handle(void *data, struct http_exchange *x, const struct http_reques
 {
     struct peer_channel *p = data;
     int kind = kind_of(req->path);
-    if (kind == 0) {
+    if (p->cluster != NULL && cluster_isolated(p->cluster)) {
+        http_exchange_drop(x); /* a drill cut this member off: as if nothing arrived */
+    } else if (kind == 0) {
         http_reply_error(x, 404, "NOTFOUND", "no such endpoint: %s", req->path);
     } else if (req->method != HTTP_M_POST) {
         http_reply_error(x, 405, "METHOD", "%s is not allowed on %s", req->method_name,

@@ -16,6 +16,7 @@ void api__readyz(struct api__call *call)
 {
     struct cluster_status st;
     cluster_status(call->api->cluster, &st);
+    http_exchange_uncounted(call->x); /* not an error of the API (node.ID.api_errors) */
     http_reply_json(
         call->x, st.ready ? 200 : 503,
         json_pack("{s:b,s:s,s:s,s:I,s:I}", "ready", st.ready, "role",

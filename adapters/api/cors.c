@@ -15,6 +15,7 @@
 void api_set_origins(struct api *a, const struct config_node *cfg)
 {
     a->reports = cfg;
+    api__drill_leftover(cfg); /* the node file's data directory, once at start */
     a->n_origins = cfg->n_web_origins;
     memcpy(a->origins, cfg->web_origins, cfg->n_web_origins * sizeof(a->origins[0]));
     a->insecure = cfg->insecure;

@@ -361,6 +361,8 @@ void api__model_forget(struct api__call *call);
 struct api__drill;
 void api__drill(struct api__call *call);
 void api__drill_close(struct api *a);
+/* Removes a disk-full drill's reserve that a node stopped during the drill left behind. */
+void api__drill_leftover(const struct config_node *cfg);
 /* POST /v1/drills (a report kept), GET /v1/drills[/{drill}] (one: the second). */
 void api__drill_record(struct api__call *call);
 void api__drills(struct api__call *call, int one);

@@ -257,6 +257,10 @@ void http_reply_error(struct http_exchange *x,
                       const char *fmt,
                       ...) __attribute__((format(printf, 4, 5)));
 
+/* x's answer is left out of the server's answers by class (http_server_stats()): a
+ * readiness probe's 503 says the node is not ready, not that a request failed. */
+void http_exchange_uncounted(struct http_exchange *x);
+
 /* Releases the exchange without answering and closes its connection. */
 void http_exchange_drop(struct http_exchange *x);
 

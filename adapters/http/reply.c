@@ -101,7 +101,8 @@ static int send_response(struct http_conn *conn,
                          const void *body,
                          size_t len,
                          bool keep_alive,
-                         bool head_only)
+                         bool head_only,
+                         bool counted)
 {
     char length[48] = "", date[96];
     bool has_body = status_has_body(status);
@@ -129,7 +130,7 @@ static int send_response(struct http_conn *conn,
         memcpy(out + head_len, body, body_len);
     }
     int rc = conn_write_out(conn, out, (size_t)head_len + body_len);
-    if (rc == 0) {
+    if (rc == 0 && counted) {
         conn->server->stats.answers[status / 100 <= 5 ? status / 100 : 5]++;
         http__conn_output_queued(conn);
     }
@@ -160,11 +161,16 @@ static void reply_with(struct http_exchange *x,
     /* The answer is copied before the exchange goes: body may point into its request. */
     const char *every = x->every != NULL ? x->every : "";
     int rc = send_response(conn, status, content_type, extra, every, body, len, keep_alive,
-                           x->head_only);
+                           x->head_only, !x->uncounted);
     http__exchange_free(x);
     if (rc == 0) {
         http__conn_answered(conn, keep_alive);
     }
+}
+
+void http_exchange_uncounted(struct http_exchange *x)
+{
+    x->uncounted = true;
 }
 
 void http_reply(struct http_exchange *x,
@@ -327,7 +333,7 @@ void http__conn_reject(struct http_conn *conn, int status, const char *code, con
     const char *body = text ? text : no_memory_json;
 
     if (send_response(conn, status, "application/json", "", "", body, strlen(body), false,
-                      false) == 0) {
+                      false, true) == 0) {
         http__conn_finish(conn);
     }
     free(text);

@@ -33,6 +33,7 @@ struct http_exchange
     bool keep_alive;
     bool head_only;  /* HEAD: the answer carries headers only */
     bool peer_known; /* peer holds the client's address */
+    bool uncounted;  /* http_exchange_uncounted() */
     struct http__peer_addr peer;
     uint64_t started_ns; /* uv_hrtime() when the handler got it */
 };

@@ -1,6 +1,8 @@
 /* contactctl drill: a failure rehearsed on the live cluster (docs/continuity.md, "Drills").
  *
- *   drill crash --node ID | pause --node ID --seconds N | kill-leader
+ *   drill crash --node ID | kill-leader | pause --node ID --seconds N
+ *         | isolate --node ID --seconds N | slow-disk --node ID --seconds N [--delay-ms D]
+ *         | disk-full --node ID --seconds N [--leave-mb M]
  *         [--watch S] [--queue Q] [--channel C] [--probe-ms MS] [--max-unavailable-ms MS]
  *         [--report FILE] [--dry-run]
  *   drill reports | report ID          the reports kept in the cluster
@@ -25,6 +27,7 @@
 
 #define PROBE_TIMEOUT_MS 1000
 #define BASELINE_MS 2000
+#define FAULT_DELAY_MS 200 /* the node carries the fault out this long after its answer */
 #define ATTEMPTS_MAX 20000
 
 struct attempt
@@ -36,11 +39,12 @@ struct attempt
 
 struct drill
 {
-    const char *kind; /* crash, pause, kill-leader */
+    const char *kind; /* crash, kill-leader, pause, isolate, slow-disk, disk-full */
     char target[128];
     char target_api[CTL_ADDR_MAX];
     char target_role[32];
     int seconds;
+    long long delay_ms, leave_mb; /* slow-disk's, disk-full's; -1: the node's default */
     int voters;
     char queue[128];
     const char *channel;
@@ -167,13 +171,37 @@ static int plan(struct ctl *c, struct drill *d, const char *node)
 
 static void print_plan(const struct drill *d)
 {
-    int left = d->voters - 1;
+    bool lasting = d->seconds > 0,
+         out = strcmp(d->kind, "slow-disk") != 0 && strcmp(d->kind, "disk-full") != 0;
+    int left = out ? d->voters - 1 : d->voters;
     bool quorum = left > d->voters / 2;
-    printf("Drill: %s on %s (%s)\n", strcmp(d->kind, "pause") == 0 ? "pause" : "crash",
+    printf("Drill: %s on %s (%s)\n", strcmp(d->kind, "kill-leader") == 0 ? "crash" : d->kind,
            d->target, d->target_role);
     if (strcmp(d->kind, "pause") == 0) {
         printf("  %s stops its loop for %d s: no Raft, no API; it goes on by itself after.\n",
                d->target, d->seconds);
+    } else if (strcmp(d->kind, "isolate") == 0) {
+        printf(
+            "  %s is cut off from the other members for %d s: no Raft, no peer channel;\n"
+            "  clients still reach its API, which cannot write meanwhile. It reconnects\n"
+            "  by itself after and catches up.\n",
+            d->target, d->seconds);
+    } else if (strcmp(d->kind, "slow-disk") == 0) {
+        printf("  Each write to %s's Raft log takes %lld ms more, for %d s. %s\n", d->target,
+               d->delay_ms >= 0 ? d->delay_ms : 500LL, d->seconds,
+               strcmp(d->target_role, "leader") == 0
+                   ? "It leads: every commit\n  waits for its log, so every write is that much "
+                     "slower."
+                   : "A commit needs a\n  majority of the logs: a slow follower costs little "
+                     "while the others are fast.");
+    } else if (strcmp(d->kind, "disk-full") == 0) {
+        if (d->leave_mb >= 0) {
+            printf("  %s fills its data directory's file system but %lld MiB, for %d s.\n",
+                   d->target, d->leave_mb, d->seconds);
+        } else {
+            printf("  %s fills its data directory's file system but 2 %%, for %d s.\n",
+                   d->target, d->seconds);
+        }
     } else {
         printf(
             "  %s exits at once, as with SIGKILL; it stays down until it is started again\n"
@@ -182,18 +210,54 @@ static void print_plan(const struct drill *d)
     }
     printf("  %d of %d voters remain: %s.\n", left, d->voters,
            quorum ? "the cluster keeps its quorum" : "the cluster LOSES its quorum");
-    if (strcmp(d->target_role, "leader") == 0) {
+    if (out && strcmp(d->target_role, "leader") == 0) {
         printf("  The followers elect a new leader; writes wait for it.\n");
     }
-    printf("  Expected faults: %s.\n",
-           !quorum ? "quorum_lost (major), recorded once a leader is back"
-           : strcmp(d->kind, "pause") == 0 && d->seconds < 3
-               ? "none (a member unheard for less than 3 s is not down)"
-               : "member_down (minor) for the target");
+    const char *faults = "member_down (minor) for the target";
+    if (!quorum) {
+        faults = "quorum_lost (major), recorded once a leader is back";
+    } else if (strcmp(d->kind, "slow-disk") == 0) {
+        faults =
+            "disk_slow (minor) for the target, once its log writes' p99 over the last "
+            "minute passes 500 ms";
+    } else if (strcmp(d->kind, "disk-full") == 0) {
+        faults = "disk_low (major) for the target while under 5 % is free";
+    } else if (lasting && d->seconds < 3) {
+        faults = "none (a member unheard for less than 3 s is not down)";
+    }
+    printf("  Expected faults: %s.\n", faults);
     printf(
         "  Probe: a contact created and abandoned in queue %s every %d ms, through any "
         "node; watched for %d s.\n",
         d->queue, d->probe_ms, d->watch_s);
+}
+
+static int by_value(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The successful writes' latency (ms) among those started in [from, to): p50, p99, max. */
+static json_t *latency(const struct drill *d, long long from, long long to)
+{
+    long long *v = calloc(d->n + 1, sizeof(*v));
+    size_t k = 0;
+    for (size_t i = 0; v != NULL && i < d->n; i++) {
+        if (d->a[i].ok && d->a[i].start >= from && d->a[i].start < to) {
+            v[k++] = d->a[i].end - d->a[i].start;
+        }
+    }
+    json_t *o;
+    if (k == 0) {
+        o = json_pack("{s:i,s:n,s:n,s:n}", "writes", 0, "p50", "p99", "max");
+    } else {
+        qsort(v, k, sizeof(*v), by_value);
+        o = json_pack("{s:i,s:I,s:I,s:I}", "writes", (int)k, "p50", v[(k - 1) / 2], "p99",
+                      v[(k * 99 + 99) / 100 - 1], "max", v[k - 1]);
+    }
+    free(v);
+    return o;
 }
 
 /* Unavailability: each run of failed probes, from the first failure's start to the end of
@@ -322,6 +386,13 @@ static json_t *report(struct ctl *c, struct drill *d)
     json_array_append_new(
         timeline, json_pack("{s:I,s:s}", "at", d->sent, "what",
                             d->accepted_at ? "drill sent, accepted" : "drill sent, refused"));
+    long long fault_end = d->accepted_at != 0 && d->seconds > 0
+                              ? d->accepted_at + FAULT_DELAY_MS + (long long)d->seconds * 1000
+                              : 0;
+    if (fault_end != 0) {
+        json_array_append_new(timeline, json_pack("{s:I,s:s}", "at", fault_end, "what",
+                                                  "the fault ends (as asked)"));
+    }
     if (first_fail != 0) {
         json_array_append_new(
             timeline, json_pack("{s:I,s:s}", "at", first_fail, "what", "first write failed"));
@@ -353,12 +424,17 @@ static json_t *report(struct ctl *c, struct drill *d)
                       "what", what));
     }
     return json_pack(
-        "{s:s,s:s,s:s,s:i,s:I,s:I,s:o,s:{s:i,s:i,s:i,s:I,s:I},s:o,s:o,s:I,s:I,s:b,s:s}", "kind",
-        d->kind, "target", d->target, "target_role", d->target_role, "seconds", d->seconds,
-        "started", d->t0, "ended", now_ms(), "timeline", timeline, "probe", "attempts",
-        (int)d->n, "accepted", accepted, "lost", lost, "unavailable_ms", worst,
-        "max_unavailable_ms", d->max_unavailable_ms, "faults", faults, "runbooks", runs,
-        "recovered_ms", first_fail != 0 ? back - d->sent : 0LL, "drill_answer_ms",
+        "{s:s,s:s,s:s,s:i,s:I,s:I,s:o,s:{s:i,s:i,s:i,s:I,s:I,s:{s:o,s:o}},s:o,s:o,s:I,s:I,s:b,"
+        "s:s}",
+        "kind", d->kind, "target", d->target, "target_role", d->target_role, "seconds",
+        d->seconds, "started", d->t0, "ended", now_ms(), "timeline", timeline, "probe",
+        "attempts", (int)d->n, "accepted", accepted, "lost", lost, "unavailable_ms", worst,
+        "max_unavailable_ms", d->max_unavailable_ms, "latency_ms", "before",
+        latency(d, d->t0, d->sent), "during",
+        latency(d, d->sent,
+                fault_end != 0 ? fault_end : d->sent + (long long)d->watch_s * 1000),
+        "faults", faults, "runbooks", runs, "recovered_ms",
+        first_fail != 0 ? back - d->sent : 0LL, "drill_answer_ms",
         d->accepted_at ? d->accepted_at - d->sent : 0LL, "pass", pass, "answer",
         d->sent_answer);
 }
@@ -388,6 +464,18 @@ static void print_report(const json_t *r)
     printf("Unavailability: %lld ms (at most %lld)\n",
            json_integer_value(json_object_get(p, "unavailable_ms")),
            json_integer_value(json_object_get(p, "max_unavailable_ms")));
+    const json_t *lat = json_object_get(p, "latency_ms");
+    for (int k = 0; lat != NULL && k < 2; k++) {
+        const json_t *w = json_object_get(lat, k == 0 ? "before" : "during");
+        if (json_integer_value(json_object_get(w, "writes")) > 0) {
+            printf("Write latency %s: p50 %lld ms, p99 %lld ms, max %lld ms (%lld writes)\n",
+                   k == 0 ? "before the drill" : "during the fault",
+                   json_integer_value(json_object_get(w, "p50")),
+                   json_integer_value(json_object_get(w, "p99")),
+                   json_integer_value(json_object_get(w, "max")),
+                   json_integer_value(json_object_get(w, "writes")));
+        }
+    }
     long long rec = json_integer_value(json_object_get(r, "recovered_ms"));
     if (rec < 0) {
         printf("Recovered: not within the watch (writes still failed at its end)\n");
@@ -467,6 +555,8 @@ int ctl_cmd_drill(struct ctl *c, int argc, char **argv)
     const char *chan = ctl_opt(argc, argv, "channel"), *pms = ctl_opt(argc, argv, "probe-ms");
     const char *maxu = ctl_opt(argc, argv, "max-unavailable-ms");
     const char *file = ctl_opt(argc, argv, "report");
+    const char *delay = ctl_opt(argc, argv, "delay-ms"),
+               *leave = ctl_opt(argc, argv, "leave-mb");
     bool dry = ctl_flag(argc, argv, "dry-run");
     if (argc >= 1 && (strcmp(argv[0], "reports") == 0 || strcmp(argv[0], "report") == 0)) {
         return reports(c, argc, argv);
@@ -475,25 +565,40 @@ int ctl_cmd_drill(struct ctl *c, int argc, char **argv)
         return CTL_USAGE;
     }
     d.kind = argv[0];
-    bool pause = strcmp(d.kind, "pause") == 0, crash = strcmp(d.kind, "crash") == 0;
-    if ((!pause && !crash && strcmp(d.kind, "kill-leader") != 0) ||
-        ((pause || crash) && node == NULL) || (pause != (secs != NULL)) ||
-        (!pause && !crash && node != NULL)) {
+    static const char *const lasting[] = {"pause", "isolate", "slow-disk", "disk-full"};
+    bool lasts = false, crash = strcmp(d.kind, "crash") == 0,
+         leader = strcmp(d.kind, "kill-leader") == 0;
+    for (size_t k = 0; k < sizeof(lasting) / sizeof(lasting[0]); k++) {
+        lasts = lasts || strcmp(d.kind, lasting[k]) == 0;
+    }
+    if ((!lasts && !crash && !leader) || (!leader && node == NULL) ||
+        (lasts != (secs != NULL)) || (leader && node != NULL) ||
+        (delay != NULL && strcmp(d.kind, "slow-disk") != 0) ||
+        (leave != NULL && strcmp(d.kind, "disk-full") != 0)) {
         fprintf(stderr,
-                "contactctl: drill crash --node ID | pause --node ID --seconds N | "
-                "kill-leader (docs/continuity.md)\n");
+                "contactctl: drill crash --node ID | kill-leader | pause --node ID --seconds N "
+                "| isolate --node ID --seconds N | slow-disk --node ID --seconds N "
+                "[--delay-ms D] | disk-full --node ID --seconds N [--leave-mb M] "
+                "(docs/continuity.md)\n");
         return CTL_USAGE;
     }
+    bool pause = strcmp(d.kind, "pause") == 0;
     d.seconds = secs != NULL ? atoi(secs) : 0;
+    d.delay_ms = delay != NULL ? atoll(delay) : -1;
+    d.leave_mb = leave != NULL ? atoll(leave) : -1;
     d.watch_s = watch != NULL ? atoi(watch) : d.seconds + 10;
     d.probe_ms = pms != NULL ? atoi(pms) : d.probe_ms;
     d.max_unavailable_ms = maxu != NULL ? atoll(maxu) : d.max_unavailable_ms;
     d.channel = chan != NULL ? chan : d.channel;
-    if ((pause && (d.seconds < 1 || d.seconds > 60)) || d.watch_s < 1 || d.watch_s > 600 ||
-        d.probe_ms < 10 || d.probe_ms > 10000 || d.max_unavailable_ms < 0) {
+    if ((pause && (d.seconds < 1 || d.seconds > 60)) ||
+        (lasts && (d.seconds < 1 || d.seconds > 600)) || d.watch_s < 1 || d.watch_s > 900 ||
+        d.probe_ms < 10 || d.probe_ms > 10000 || d.max_unavailable_ms < 0 ||
+        (delay != NULL && (d.delay_ms < 1 || d.delay_ms > 10000)) ||
+        (leave != NULL && d.leave_mb < 0)) {
         fprintf(stderr,
-                "contactctl: drill: --seconds 1-60, --watch 1-600, --probe-ms "
-                "10-10000, --max-unavailable-ms from 0\n");
+                "contactctl: drill: --seconds 1-60 for a pause, 1-600 otherwise, --watch "
+                "1-900, --probe-ms 10-10000, --max-unavailable-ms from 0, --delay-ms "
+                "1-10000, --leave-mb from 0\n");
         return CTL_USAGE;
     }
     int rv = plan(c, &d, node);
@@ -529,11 +634,17 @@ int ctl_cmd_drill(struct ctl *c, int argc, char **argv)
     d.endpoint = c->current;
     d.t0 = now_ms();
     probe_until(c, &d, d.t0 + BASELINE_MS);
-    char body[128];
-    if (pause) {
-        snprintf(body, sizeof(body), "{\"kind\":\"pause\",\"seconds\":%d}", d.seconds);
-    } else {
+    char body[256];
+    if (!lasts) {
         snprintf(body, sizeof(body), "{\"kind\":\"crash\"}");
+    } else if (d.delay_ms >= 0) {
+        snprintf(body, sizeof(body), "{\"kind\":\"%s\",\"seconds\":%d,\"delay_ms\":%lld}",
+                 d.kind, d.seconds, d.delay_ms);
+    } else if (d.leave_mb >= 0) {
+        snprintf(body, sizeof(body), "{\"kind\":\"%s\",\"seconds\":%d,\"leave_mb\":%lld}",
+                 d.kind, d.seconds, d.leave_mb);
+    } else {
+        snprintf(body, sizeof(body), "{\"kind\":\"%s\",\"seconds\":%d}", d.kind, d.seconds);
     }
     struct hb_answer ans;
     char err[256];
