@@ -369,7 +369,8 @@ bool engine_runbook_holds(const struct engine *e,
                           int64_t now,
                           const char **signal,
                           char *buf);
-/* Whether the trigger of the run has cleared at now (its fault's, or its signals'). */
+/* Whether the trigger of the run has cleared at now (its fault's, or its signals'): the
+ * leader then ends it. Never for a run by hand, which ends by hand. */
 bool engine_run_cleared(const struct engine *e, const struct engine_run_info *r, int64_t now);
 /* The trigger alone: would a signal of this name, in this state for held_ms, hold it? Or
  * (fault true) a fault of this kind, of severity `state`, lasting held_ms? (contactctl

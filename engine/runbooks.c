@@ -280,7 +280,8 @@ static bool cleared(const struct engine *e,
 
 bool engine_run_cleared(const struct engine *e, const struct engine_run_info *r, int64_t now)
 {
-    return cleared(e, r->def, r->signal, now);
+    /* a run by hand (no signal held its trigger) is a person's decision: it ends by hand */
+    return r->signal[0] != 0 && cleared(e, r->def, r->signal, now);
 }
 
 /* ---- Runs ----------------------------------------------------------------------------- */

@@ -11,6 +11,9 @@
   its chat capacity gets no further chat offer.
 - End and wrap-up with the required disposition and notes: the history has them.
 - A supervisor sees an agent's desk read-only; every control of both pages has a label.
+- A runbook that needs approval, run by an admin, shows on the supervisor's desk; the
+  supervisor approves it there (its fault opens) and ends it there (the fault closes); an
+  agent's desk shows no runbooks.
 Screenshots of both pages are saved (CD_SCREENSHOTS; docs/images holds the ones in the
 README)."""
 import json
@@ -28,6 +31,14 @@ MODEL = os.path.join(HERE, "..", "integration", "data", "chat-model.yaml")
 PAYLOAD = "<img src=x onerror=\"window.__xss=1\"><script>window.__xss=2</script> & \"q\""
 NAME = "Ann <img src=x onerror=window.__xss=3>"  # within the form's 40 characters
 PASSWORD = "correct horse battery staple"
+RUNBOOK = """
+runbooks:
+  - name: outage-text
+    trigger: { signal: "trunk.main.up", when: bad }
+    approval: true
+    actions:
+      - fault: { kind: desk_rehearsal, severity: minor }
+"""
 
 
 def check(cond, what):
@@ -264,7 +275,42 @@ def supervisor_view(c, b, cid):
     check(sup.eval("document.querySelector('#state-select').disabled") is True,
           "the supervisor cannot set the agent's state")
     log("a supervisor sees a01's desk read-only")
+    approve_on_desk(c, sup)
     return sup
+
+
+def run_state(c, run):
+    code, doc = c.wait_leader().request("GET", f"/v1/runbooks/runs/{run}")
+    check(code == 200, f"run {run}: {code} {doc}")
+    return doc
+
+
+def approve_on_desk(c, sup):
+    code, doc = c.wait_leader().request("POST", "/v1/runbooks/outage-text/run")
+    check(code == 201, f"run outage-text: {code} {doc}")
+    run = doc["run"]
+    row = f"#runbooks-list li[data-run='{run}']"
+    sup.wait(f"!!document.querySelector(\"{row}[data-state='awaiting'] button.approve\")", 15,
+             "the run awaiting approval on the supervisor's desk")
+    check("outage-text" in sup.eval(f"document.querySelector(\"{row}\").textContent"),
+          "the run's line names its runbook")
+    sup.click(f"{row} button.approve")
+    r = wait(lambda: (lambda d: d if d["state"] == "active" else None)(run_state(c, run)), 15,
+             "the run approved from the desk")
+    check(r["approved_by"] == "user:sue" and r["steps"][0]["state"] == "done" and r["fault"],
+          f"approved run: {r}")
+    sup.wait(f"!!document.querySelector(\"{row}[data-state='active'] button.end\")", 15,
+             "the run acting on the desk")
+    sup.click(f"{row} button.end")
+    r = wait(lambda: (lambda d: d if d["state"] == "ended" else None)(run_state(c, run)), 15,
+             "the run ended from the desk")
+    check(r["ended_by"] == "user:sue", f"ended run: {r}")
+    code, f = c.wait_leader().request("GET", f"/v1/faults/{r['fault']}")
+    check(code == 200 and f["state"] == "closed", f"the run's fault: {code} {f}")
+    sup.wait(f"!document.querySelector(\"{row}\") && "
+             "!document.querySelector('#runbooks-none').hidden", 15, "the list emptied")
+    log(f"sue approved runbook run {run} on her desk (fault {r['fault']} opened), then ended it "
+        "there (closed)")
 
 
 def pictures(alice, third, cid):
@@ -304,7 +350,9 @@ UNLABELLED = """Array.from(document.querySelectorAll('input, select, textarea, b
 def body(c):
     c.start()
     c.wait_ready()
-    c.install_model(MODEL)
+    with open(MODEL) as f:
+        code, doc = c.wait_leader().request("POST", "/v1/model", raw=f.read() + RUNBOOK)
+    check(code == 200, f"model: {code} {doc}")
     add_user(c, "alice", "agent", "a01")
     add_user(c, "bob", "agent", "a02")
     add_user(c, "sue", "supervisor")
@@ -316,6 +364,8 @@ def body(c):
         alice.wait("document.querySelector('#state-now').dataset.state === 'available'", 10,
                    "alice available")
         check(alice.eval(UNLABELLED) == [], f"unlabelled desk controls: {alice.eval(UNLABELLED)}")
+        check(alice.eval("document.querySelector('#runbooks').hidden") is True,
+              "an agent's desk shows runbooks")
         customer = page(b, base(n1) + "/chat/?entry=help")
         check(customer.eval(UNLABELLED) == [],
               f"unlabelled chat controls: {customer.eval(UNLABELLED)}")

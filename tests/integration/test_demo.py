@@ -183,8 +183,14 @@ def main():
             r = ctl_json("runbook", "run-show", str(run))
             return r["steps"][0]["state"] == state and r
         r = wait(lambda: step("done"), 30, "the rehearsal's contingency model installed")
+        time.sleep(3)  # a few of the leader's rounds: a run by hand stays until ended by hand
+        held = ctl_json("runbook", "run-show", str(run))
+        if held["state"] != "active" or held["steps"][0]["state"] != "done":
+            raise Failure(f"the rehearsal did not wait to be ended: {held}")
         ctl_json("runbook", "end", str(run), "--note", "rehearsal over")
         back = wait(lambda: step("reverted"), 30, "the model before put back")
+        if back["why"] != "rehearsal over" or not back["ended_by"]:
+            raise Failure(f"the rehearsal's end: {back}")
         log(f"runbook rehearsal on the demo: run {run} installed the contingency model as "
             f"version {r['model_installed']}; ended, version {back['model_before']} came back")
 

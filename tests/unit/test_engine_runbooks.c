@@ -282,6 +282,10 @@ TEST(by_hand_and_at_most_max_per_hour)
     assert_string_equal(r.actor, "user:ann");
     assert_int_equal(r.steps[0], ENGINE_STEP_FAILED);
     assert_string_equal(r.notes[0], "no saved model 'contingency'");
+    /* its trigger does not hold, and never did: it stays until ended by hand */
+    AFTER(600 * FX_SEC);
+    r = run_of(f, 1);
+    assert_false(engine_run_cleared(f->e, &r, f->now));
     EXPECT_OK(END_RUN("user:ann", 1));
     EXPECT_OK(RUN("user:ann", 0));
     EXPECT_OK(END_RUN("user:ann", 2));

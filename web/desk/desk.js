@@ -2,7 +2,9 @@
  * customers at once, transfer, end and wrap up. It reads the agent's events from a
  * WebSocket on the node's event feed and acts through the JSON API; when its node goes
  * away it goes on with another one from the last event it saw. A supervisor opens
- * /desk/?agent=NAME to watch an agent's desk without acting. */
+ * /desk/?agent=NAME to watch an agent's desk without acting. A supervisor or an admin also
+ * sees the runbook runs under way (docs/continuity.md), approves one that waits for approval
+ * and ends one by hand. */
 'use strict';
 
 (function () {
@@ -146,8 +148,61 @@
     location.reload();
   }
 
+  /* ---- runbooks: approval from the desk (supervisors and admins) ----------------------- */
+
+  const RUNBOOKS_EVERY_MS = 5000;
+
+  function runbookLine(r) {
+    const acting = (r.steps || []).map((st) => st.do + ' ' + st.target + ' (' + st.state + ')')
+      .join(', ');
+    const li = el('li', {'data-run': String(r.run), 'data-state': r.state},
+      el('span', {class: 'what'},
+        el('strong', {}, r.runbook), ' run ' + r.run + ': ',
+        r.state === 'awaiting' ? 'waits for approval' : 'acting',
+        r.signal ? ', triggered by ' + r.signal : (r.actor ? ', run by ' + r.actor : ''),
+        acting ? ' — ' + acting : ''));
+    if (r.state === 'awaiting') {
+      li.append(el('button', {type: 'button', class: 'approve', 'data-run': String(r.run),
+        onclick: () => runbookAct(r.run, 'approve')}, 'Approve'));
+    }
+    li.append(el('button', {type: 'button', class: 'secondary end', 'data-run': String(r.run),
+      onclick: () => runbookAct(r.run, 'end')}, r.state === 'awaiting' ? 'Decline' : 'End'));
+    return li;
+  }
+
+  async function runbooksRefresh() {
+    try {
+      const doc = await api('GET', '/v1/runbooks/runs?state=open');
+      const items = doc.items || [];
+      clear($('#runbooks-list'));
+      for (const r of items) $('#runbooks-list').append(runbookLine(r));
+      $('#runbooks-none').hidden = items.length > 0;
+      $('#runbooks-error').textContent = '';
+    } catch (e) {
+      $('#runbooks-error').textContent = 'Cannot read the runbook runs: ' + e.message;
+    }
+  }
+
+  async function runbookAct(run, what) {
+    try {
+      await api('POST', '/v1/runbooks/runs/' + run + '/' + what,
+        what === 'end' ? {note: 'ended from the desk'} : {});
+    } catch (e) {
+      $('#runbooks-error').textContent = 'Run ' + run + ': ' + e.message;
+    }
+    await runbooksRefresh();
+  }
+
+  function runbooksStart() {
+    if (desk.who.role !== 'supervisor' && desk.who.role !== 'admin') return;
+    $('#runbooks').hidden = false;
+    runbooksRefresh();
+    setInterval(runbooksRefresh, RUNBOOKS_EVERY_MS);
+  }
+
   async function enter() {
     const who = desk.who;
+    runbooksStart();
     const asked = params.get('agent');
     if (who.role === 'agent') {
       desk.agent = who.agent;
