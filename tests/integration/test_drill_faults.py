@@ -16,7 +16,11 @@ probe's traffic, with the report's numbers checked against what the test saw its
   private mount namespace), so the reserve fills only n3's disk. The test sees the reserve
   file take the space and go, n3's disk_free signal read full, n3 keep running; the report
   has disk_low (major) for n3 and no write failed.
-- Each is audited; bad parameters are refused."""
+- Each is audited; bad parameters are refused.
+- The slow disk on the leader also slows its commits: commit_slow (minor) opens for it.
+- Leadership moved again and again (`POST /v1/cluster/leader/transfer`): cluster.elections
+  turns warn at 3 changes in 10 minutes, opening a minor leader_unstable fault, and bad at
+  6, when the same fault becomes major (its log says so)."""
 import json
 import os
 import statistics
@@ -164,6 +168,8 @@ def slow_disk(c):
     check(worst["value"] >= 600, f"{name} never showed the 600 ms: {worst['value']}")
     check(("disk_slow", f"node:{target.name}", "minor") in faults_of(r),
           f"faults: {r['faults']}")
+    check(("commit_slow", f"node:{target.name}", "minor") in faults_of(r),
+          f"a leader's slow log slows its commits: faults {r['faults']}")
     during = r["probe"]["latency_ms"]["during"]
     check(during["writes"] >= 5 and mine, f"writes during the fault: {during}, mine {mine}")
     median = statistics.median(mine)
@@ -207,6 +213,37 @@ def disk_full(c, victim):
         f"then {after['value']} %; disk_low (major) opened; no write failed")
 
 
+def leader_unstable(c):
+    """The replicated signal changes only with its state (its value is as of then): so
+    after each move the test waits for the state it expects once the count passes 3, 6."""
+    seen = {}
+    for moves in range(1, 13):
+        leader = c.wait_leader()
+        code, doc = leader.request("POST", "/v1/cluster/leader/transfer", {})
+        check(code == 200, f"transfer: {code} {doc}")
+        wait(lambda: c.wait_leader() is not leader, 15, "the leadership moved")
+        time.sleep(1.5)  # the new leader's health round
+        doc = c.wait_leader().request("GET", "/v1/health")[1]
+        sig = {x["name"]: x for x in doc["signals"]}["cluster.elections"]
+        code, doc = c.wait_leader().request("GET", "/v1/faults?state=open")
+        mine = [f for f in doc["items"] if f["kind"] == "leader_unstable"]
+        if sig["state"] == "warn":
+            check(len(mine) == 1 and mine[0]["severity"] == "minor", f"at warn: {mine}")
+            seen["minor"] = mine[0]["id"]
+        elif sig["state"] == "bad":
+            check("minor" in seen, f"bad before warn: {sig}")
+            check(len(mine) == 1 and mine[0]["severity"] == "major" and
+                  mine[0]["id"] == seen["minor"], f"at bad: {mine}, minor {seen}")
+            code, f = c.wait_leader().request("GET", f"/v1/faults/{mine[0]['id']}")
+            check(any("severity" in str(e) for e in f["log"]), f"the fault's log: {f}")
+            log(f"leader_unstable: minor at warn, the same fault major at {sig['value']} "
+                f"leader changes ({moves} moves by the test)")
+            return
+        else:
+            check(not mine, f"leader_unstable open while cluster.elections is ok: {mine}")
+    raise Failure(f"cluster.elections never turned bad: {seen}")
+
+
 def refused(c):
     n = c.nodes[0]
     for body in [{"kind": "isolate"}, {"kind": "isolate", "seconds": 601},
@@ -242,6 +279,7 @@ def main():
         isolate(c)
         slow_disk(c)
         disk_full(c, victim)
+        leader_unstable(c)
     try:
         run(c, body)
     finally:
