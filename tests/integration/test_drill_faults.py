@@ -30,13 +30,9 @@ import time
 
 from harness import Cluster, Failure, log, run, wait
 from test_disk_full import nsenter, private_tmpfs
+from test_drill import audited, check, history_keys
 
 CTL = os.environ.get("CONTACTCTL", "contactctl")
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
 
 
 def drill(c, endpoints, *args):
@@ -48,18 +44,6 @@ def drill(c, endpoints, *args):
     r = json.loads(out.stdout)
     check((out.returncode == 0) == r["pass"], f"exit {out.returncode} but pass {r['pass']}")
     return r
-
-
-def history_keys(node, prefix):
-    code, doc = node.request("GET", "/v1/history?limit=1000")
-    check(code == 200, f"history: {code} {doc}")
-    return {r["key"] for r in doc["items"] if r["key"].startswith(prefix)}
-
-
-def audited(node, action):
-    code, doc = node.request("GET", f"/v1/audit?action={action}")
-    check(code == 200, f"audit: {code} {doc}")
-    return doc["items"]
 
 
 def local_signal(node, name):
