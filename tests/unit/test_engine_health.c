@@ -208,6 +208,63 @@ TEST(a_disk_filling_up_raises_its_faults_severity)
     assert_string_equal(line_of(f, 1, 2).what, "severity");
 }
 
+/* docs/continuity.md's policy table, written out again here: each built-in rule, the fault
+ * it opens and on what; and a warn where only bad has a rule opens none. */
+TEST(every_built_in_rule_classifies_as_documented)
+{
+    static const struct
+    {
+        const char *signal;
+        uint8_t state;
+        const char *kind; /* NULL: no fault */
+        int severity;
+        const char *component;
+    } rules[] = {
+        {"cluster.quorum", S_BAD, "quorum_lost", MAJOR, "cluster"},
+        {"member.n2.reachable", S_BAD, "member_down", MINOR, "node:n2"},
+        {"member.n2.lag", S_WARN, NULL, 0, NULL},
+        {"member.n2.lag", S_BAD, "member_behind", MINOR, "node:n2"},
+        {"node.n1.disk_free", S_WARN, "disk_low", MINOR, "node:n1"},
+        {"node.n1.disk_free", S_BAD, "disk_low", MAJOR, "node:n1"},
+        {"node.n1.store_used", S_WARN, "store_filling", MINOR, "node:n1"},
+        {"node.n1.store_used", S_BAD, "store_filling", MAJOR, "node:n1"},
+        {"node.n1.api_errors", S_WARN, NULL, 0, NULL},
+        {"node.n1.api_errors", S_BAD, "api_errors", MINOR, "node:n1"},
+        {"node.n1.commit_latency", S_WARN, NULL, 0, NULL},
+        {"node.n1.commit_latency", S_BAD, "commit_slow", MINOR, "node:n1"},
+        {"node.n1.disk_latency", S_WARN, NULL, 0, NULL},
+        {"node.n1.disk_latency", S_BAD, "disk_slow", MINOR, "node:n1"},
+        {"cluster.elections", S_WARN, "leader_unstable", MINOR, "cluster"},
+        {"cluster.elections", S_BAD, "leader_unstable", MAJOR, "cluster"},
+        {"queue.sales.agents", S_BAD, "no_agents", MAJOR, "queue:sales"},
+        {"queue.sales.service_level", S_WARN, NULL, 0, NULL},
+        {"queue.sales.service_level", S_BAD, "service_level_low", MINOR, "queue:sales"},
+        {"queue.sales.waiting", S_BAD, "queue_long", MINOR, "queue:sales"},
+        {"queue.sales.longest_wait", S_BAD, "wait_long", MINOR, "queue:sales"},
+    };
+    for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+        AT(FX_T0 + (int64_t)(2 * i) * FX_SEC);
+        size_t before = engine_fault_count(f->e);
+        EXPECT_OK(set1(f, rules[i].signal, rules[i].state, 1, 0));
+        uint32_t id = signal_of(f, rules[i].signal).fault;
+        if (rules[i].kind == NULL) {
+            assert_int_equal(id, 0);
+            assert_int_equal(engine_fault_count(f->e), before);
+        } else {
+            struct engine_fault_info fi = fault_of(f, id);
+            assert_string_equal(fi.kind, rules[i].kind);
+            assert_int_equal(fi.severity, rules[i].severity);
+            assert_string_equal(fi.component, rules[i].component);
+            assert_int_equal(fi.closed, 0);
+        }
+        AT(FX_T0 + (int64_t)(2 * i + 1) * FX_SEC);
+        EXPECT_OK(set1(f, rules[i].signal, S_OK, 0, 0));
+        if (id != 0) {
+            assert_true(fault_of(f, id).closed != 0);
+        }
+    }
+}
+
 TEST(unknown_signals_fault_only_when_bad)
 {
     EXPECT_OK(set1(f, "queue.sales.sl", S_WARN, 70, 0));
@@ -614,6 +671,7 @@ int main(void)
         FX_TEST(a_member_down_opens_a_minor_fault_that_recovers),
         FX_TEST(quorum_lost_is_major_even_when_reported_after_the_fact),
         FX_TEST(a_disk_filling_up_raises_its_faults_severity),
+        FX_TEST(every_built_in_rule_classifies_as_documented),
         FX_TEST(unknown_signals_fault_only_when_bad),
         FX_TEST(malformed_health_is_refused_and_changes_nothing),
         FX_TEST(the_signal_table_is_bounded),
