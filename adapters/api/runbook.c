@@ -18,7 +18,8 @@
  *   - a run whose model step is pending gets its model: the saved model's text (or, on
  *     revert, the archived text of the version before) is parsed in the thread pool and
  *     given with RUNBOOK_MODEL, or the reason it cannot be;
- *   - an open run whose trigger has cleared is ended (RUNBOOK_END);
+ *   - an open run whose trigger has cleared is ended (RUNBOOK_END); a run by hand is not:
+ *     it ends by hand;
  *   - a runbook without an open run whose trigger holds is run (RUNBOOK_RUN).
  * One such command is on its way at a time. The engine refuses what is done already (a
  * second run while one is open, a model step no longer pending), so a new leader that
