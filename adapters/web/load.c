@@ -245,7 +245,11 @@ static int add_mount(struct web *w, const char *name)
         w->mounts = mounts;
         w->cap_mounts = cap;
     }
-    snprintf(w->mounts[w->n_mounts++], WEB_NAME_MAX, "%s", name);
+    size_t len = strlen(name);
+    if (len >= WEB_NAME_MAX) {
+        return CD_EINVAL; /* mount_name_ok() keeps such names out */
+    }
+    memcpy(w->mounts[w->n_mounts++], name, len + 1);
     return 0;
 }
 

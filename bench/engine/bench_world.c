@@ -52,8 +52,8 @@ static uint32_t agent_index(const char *name)
 }
 
 /* Names of skills and queues, made once: arrivals only point at them. */
-static char skill_names[BENCH_SKILLS][16];
-static char queue_names[BENCH_QUEUES][16];
+static char skill_names[BENCH_SKILLS][24]; /* "skill-" and any int */
+static char queue_names[BENCH_QUEUES][24];
 
 static void make_names(void)
 {

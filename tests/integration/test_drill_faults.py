@@ -7,12 +7,12 @@ probe's traffic, with the report's numbers checked against what the test saw its
   report: no contact lost (the test counts the probe's contacts in the history itself), the
   unavailability no longer than the test saw between the isolation and a new leader, and
   member_down for the isolated node.
-- `drill slow-disk --node LEADER --seconds 8 --delay-ms 600`: the node's own measure of its
+- `drill slow-disk --node LEADER --seconds 6 --delay-ms 600`: the node's own measure of its
   log writes (node.ID.disk_latency, which the test reads from the node) shows the delay, the
   report has the disk_slow fault, and the report's write latency during the fault agrees with
   the test's own writes made meanwhile (a slow member of three may or may not slow commits:
   both see the same).
-- `drill disk-full --node n3 --seconds 6`: n3's data directory is a tmpfs of its own (a
+- `drill disk-full --node n3 --seconds 5`: n3's data directory is a tmpfs of its own (a
   private mount namespace), so the reserve fills only n3's disk. The test sees the reserve
   file take the space and go, n3's disk_free signal read full, n3 keep running; the report
   has disk_low (major) for n3 and no write failed.
@@ -74,7 +74,7 @@ def isolate(c):
     seen = {"through_old": []}
 
     def watch():
-        end = time.time() + 17
+        end = time.time() + 15
         while time.time() < end:
             at = time.time() * 1000
             for n in others:
@@ -95,7 +95,7 @@ def isolate(c):
     t = threading.Thread(target=watch, daemon=True)
     t.start()
     r = drill(c, others + [old], "isolate", "--node", old.name, "--seconds", "8", "--watch",
-              "13", "--max-unavailable-ms", "5000")
+              "11", "--max-unavailable-ms", "5000")
     t.join(30)
     check(r["target"] == old.name and r["target_role"] == "leader", f"target {r['target']}")
     check(old.alive(), f"{old.name} exited during its isolation")
@@ -109,7 +109,7 @@ def isolate(c):
           f"leader {window:.0f} ms after the drill was sent")
     through = seen["through_old"]
     during = [ok for at, ok in through if sent + 2500 < at < sent + 7000]
-    after = [ok for at, ok in through if at > sent + 11000]
+    after = [ok for at, ok in through if at > sent + 10000]
     check(during and not any(during), f"writes through the isolated node succeeded: {during}")
     check(after and any(after), f"writes through {old.name} never came back: {after}")
     check(("member_down", f"node:{old.name}", "minor") in faults_of(r), f"faults: {r['faults']}")
@@ -129,7 +129,7 @@ def slow_disk(c):
 
     def writes():
         time.sleep(2.5)  # the probe's baseline, and the fault begins
-        end = time.time() + 7
+        end = time.time() + 5
         i = 0
         while time.time() < end:
             at = time.time()
@@ -144,8 +144,8 @@ def slow_disk(c):
             time.sleep(0.2)
     t = threading.Thread(target=writes, daemon=True)
     t.start()
-    r = drill(c, c.nodes, "slow-disk", "--node", target.name, "--seconds", "8", "--delay-ms",
-              "600", "--watch", "12")
+    r = drill(c, c.nodes, "slow-disk", "--node", target.name, "--seconds", "6", "--delay-ms",
+              "600", "--watch", "9")
     t.join(30)
     check(r["pass"], f"slow disk: {r}")
     common_checks(c, r, target, "drill_slow_disk")
@@ -170,7 +170,7 @@ def disk_full(c, victim):
     seen = {"size": 0, "free": 100}
 
     def watch():
-        end = time.time() + 9
+        end = time.time() + 7
         while time.time() < end:
             try:
                 seen["size"] = max(seen["size"], os.path.getsize(reserve))
@@ -182,7 +182,7 @@ def disk_full(c, victim):
             time.sleep(0.2)
     t = threading.Thread(target=watch, daemon=True)
     t.start()
-    r = drill(c, c.nodes, "disk-full", "--node", victim.name, "--seconds", "6", "--watch", "9")
+    r = drill(c, c.nodes, "disk-full", "--node", victim.name, "--seconds", "5", "--watch", "7")
     t.join(30)
     check(r["pass"] and r["probe"]["unavailable_ms"] == 0, f"disk full: {r['probe']}")
     common_checks(c, r, victim, "drill_disk_full")
