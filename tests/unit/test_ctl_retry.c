@@ -3,6 +3,7 @@
  * does not (the node may have made it: sending it again would turn success into EXISTS),
  * unless it carries its own idempotency key; a node that cannot be reached at all saw
  * nothing, so any request moves on. Two scripted peers on 127.0.0.1 stand in for nodes. */
+#define _GNU_SOURCE /* strcasestr() */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -47,6 +48,31 @@ static const char *const REPLY_200 =
     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
     "Content-Length: 2\r\n\r\n{}";
 
+/* The whole request: its head and as many body bytes as its Content-Length says (they may
+ * come in several reads; closing with some unread would reset the client's connection).
+ * Returns its length, or -1. */
+static ssize_t read_request(int c, char *buf, size_t cap)
+{
+    size_t got = 0;
+    while (got < cap - 1) {
+        ssize_t n = read(c, buf + got, cap - 1 - got);
+        if (n <= 0) {
+            return got > 0 ? (ssize_t)got : -1;
+        }
+        got += (size_t)n;
+        buf[got] = 0;
+        const char *end = strstr(buf, "\r\n\r\n");
+        if (end != NULL) {
+            const char *cl = strcasestr(buf, "\r\nContent-Length:");
+            size_t body = cl != NULL && cl < end ? strtoul(cl + 17, NULL, 10) : 0;
+            if (got >= (size_t)(end + 4 - buf) + body) {
+                return (ssize_t)got;
+            }
+        }
+    }
+    return (ssize_t)got;
+}
+
 static void *serve(void *arg)
 {
     struct peer *p = arg;
@@ -55,8 +81,13 @@ static void *serve(void *arg)
         if (c < 0) {
             continue;
         }
+        /* The accepted socket inherits the listener's 100 ms receive timeout: a client slowed
+         * down (a sanitizer, a loaded machine) would see its request unread and the connection
+         * reset. Wait for the request as long as a test may. */
+        struct timeval wait = {.tv_sec = 10};
+        setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof(wait));
         char buf[4096];
-        ssize_t n = read(c, buf, sizeof(buf)); /* contactctl's requests are small */
+        ssize_t n = read_request(c, buf, sizeof(buf));
         if (n > 0) {
             p->requests++;
             const char *reply = p->script == ANSWER_503   ? REPLY_503
