@@ -508,10 +508,11 @@ class Page:
 
 def transient(error):
     """True for an error that says "not yet" to Page.wait: the expression threw, or the page
-    is between two documents and has no context to run it in."""
+    is between two documents and has no context to run it in (an evaluation the navigation
+    cut short says "Inspected target navigated or closed")."""
     text = str(error).lower()
     return isinstance(error, PageError) or "execution context" in text or \
-        "cannot find context" in text
+        "cannot find context" in text or "inspected target navigated" in text
 
 
 def remote_text(obj):
