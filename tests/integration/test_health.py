@@ -260,7 +260,10 @@ def quorum_lost(c):
     check(f["severity"] == "major" and f["component"] == "cluster", f"fault: {f}")
     check(lost - 500 <= f["opened"] <= lost + 3000, f"opened {f['opened']}, lost at {lost}")
     check(back - 500 <= f["closed"] <= back + 10000, f"closed {f['closed']}, back at {back}")
-    check(f["closed"] - f["opened"] >= 4000, f"lasted {f['closed'] - f['opened']} ms")
+    # The survivor notices the loss up to an election timeout after the kill, and a leader
+    # comes back a moment after the restart 4 s after it: the whole stretch, give or take
+    # those, and more than the 3 s that count as a loss.
+    check(f["closed"] - f["opened"] >= 3000, f"lasted {f['closed'] - f['opened']} ms")
     c.wait_converged()
     views = [fault(n, f["id"]) for n in c.nodes]
     check(all(v == views[0] for v in views), f"the nodes disagree: {views}")
